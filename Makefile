@@ -1,0 +1,84 @@
+# loupe: one binary, every BPF object embedded as a bpftool skeleton.
+#
+#   make          build build/loupe
+#   make deps     install the Debian packages the build and tests need
+#   make run      the main job (sudo make run)
+#   make test     unit and runtime tests (sudo make test)
+
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+PYTHON    ?= python3
+VERSION   := 0.1.0
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
+		-e 's/ppc64le/powerpc/' -e 's/s390x/s390/')
+BUILD     := build
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+	     -I$(BUILD) -Isrc/lib -Isrc/tools -DLOUPE_VERSION='"$(VERSION)"'
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) \
+	      -Isrc/lib -Isrc/tools -Wall -Werror
+LDLIBS    := -l:libbpf.a -lelf -lz
+
+TOOLS     := $(patsubst src/tools/%.bpf.c,%,$(wildcard src/tools/*.bpf.c))
+LIB_SRCS  := $(wildcard src/lib/*.c)
+LIB_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+TOOL_OBJS := $(patsubst %,$(BUILD)/obj/tools/%.o,$(TOOLS))
+SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(TOOLS))
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+HEADERS   := $(wildcard src/lib/*.h src/tools/*.h)
+
+DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
+	     pkg-config python3 iproute2
+
+.PHONY: all deps run test unit clean
+all: $(BUILD)/loupe $(BUILD)/unit_tests
+
+$(BUILD)/vmlinux.h: $(VMLINUX_BTF)
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file $< format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: src/tools/%.bpf.c $(BUILD)/vmlinux.h \
+		$(wildcard src/lib/*.bpf.h) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.full
+	$(BPFTOOL) gen object $@ $@.full
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: src/%.c $(HEADERS) $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/loupe: $(BUILD)/obj/main.o $(LIB_OBJS) $(TOOL_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(HEADERS)
+	$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) $(LDLIBS) -o $@
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq $$missing; \
+	fi
+
+run: deps
+	$(MAKE) $(BUILD)/loupe
+	$(BUILD)/loupe
+
+test: deps
+	$(MAKE) all
+	$(PYTHON) tests/run.py
+
+unit: $(BUILD)/unit_tests
+	$(BUILD)/unit_tests
+
+clean:
+	rm -rf $(BUILD)

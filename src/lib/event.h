@@ -1,0 +1,35 @@
+/*
+ * Types shared by the kernel and user halves of every tool: the header each
+ * event starts with, and the filter settings placed in .rodata before load.
+ */
+#ifndef LOUPE_EVENT_H
+#define LOUPE_EVENT_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define TASK_COMM_LEN 16
+
+/* Identity of the task an event belongs to, captured in the kernel. */
+struct event_hdr {
+	__u64 ts_ns;		/* CLOCK_BOOTTIME; user space converts */
+	__u64 cgroup_id;	/* cgroup v2 id */
+	__u32 pid;		/* thread group id */
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	char comm[TASK_COMM_LEN];
+};
+
+/* Filters applied in the kernel; zero/empty means "off". */
+struct loupe_filter {
+	__u32 pid;
+	__u32 use_cgroup;	/* cgroup_filter map slot 0 holds the cgroup */
+	__u32 use_comm;
+	__u32 failed_only;
+	char comm[TASK_COMM_LEN];
+	__u64 wakeup_bytes;	/* wake the reader past this backlog */
+};
+
+#endif

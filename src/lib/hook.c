@@ -1,0 +1,471 @@
+/*
+ * Hook chooser. A hook is judged by really loading a trivial program of the
+ * right type against the target and attaching it, never by guessing from
+ * kallsyms: a symbol can exist while kprobes or trampolines do not.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/perf_event.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "hook.h"
+
+static const char *const kind_names[] = {
+	[HOOK_UNKNOWN] = "unknown",	[HOOK_FENTRY] = "fentry",
+	[HOOK_FEXIT] = "fexit",		[HOOK_KPROBE] = "kprobe",
+	[HOOK_KRETPROBE] = "kretprobe",	[HOOK_TP_BTF] = "tp_btf",
+	[HOOK_RAW_TP] = "raw_tp",	[HOOK_TRACEPOINT] = "tracepoint",
+	[HOOK_UPROBE] = "uprobe",	[HOOK_URETPROBE] = "uretprobe",
+	[HOOK_PERF_EVENT] = "perf_event",
+};
+
+/* Section prefixes as libbpf spells them, longest first where ambiguous. */
+static const struct {
+	const char *prefix;
+	enum hook_kind kind;
+} sections[] = {
+	{ "fentry/", HOOK_FENTRY },	{ "fexit/", HOOK_FEXIT },
+	{ "kretprobe/", HOOK_KRETPROBE }, { "kprobe/", HOOK_KPROBE },
+	{ "tp_btf/", HOOK_TP_BTF },	{ "raw_tracepoint/", HOOK_RAW_TP },
+	{ "raw_tp/", HOOK_RAW_TP },	{ "tracepoint/", HOOK_TRACEPOINT },
+	{ "tp/", HOOK_TRACEPOINT },	{ "uretprobe", HOOK_URETPROBE },
+	{ "uprobe", HOOK_UPROBE },	{ "perf_event", HOOK_PERF_EVENT },
+};
+
+const char *hook_kind_name(enum hook_kind kind)
+{
+	if ((unsigned int)kind >= sizeof(kind_names) / sizeof(kind_names[0]))
+		kind = HOOK_UNKNOWN;
+	return kind_names[kind];
+}
+
+int hook_parse_section(const char *section, struct hook_point *pt)
+{
+	size_t i, n;
+
+	memset(pt, 0, sizeof(*pt));
+	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		n = strlen(sections[i].prefix);
+		if (strncmp(section, sections[i].prefix, n))
+			continue;
+		pt->kind = sections[i].kind;
+		section += n;
+		if (*section == '/')
+			section++;
+		if (strlen(section) >= sizeof(pt->target))
+			return -ENAMETOOLONG;
+		strcpy(pt->target, section);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+bool hook_prog_in_candidate(const struct hook_candidate *c, const char *prog,
+			    bool *optional)
+{
+	for (int i = 0; i < HOOK_MAX_PROGS && c->progs[i]; i++) {
+		const char *name = c->progs[i];
+		bool opt = name[0] == '?';
+
+		if (!strcmp(name + opt, prog)) {
+			if (optional)
+				*optional = opt;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * The first candidate whose required programs all pass wins, provided at
+ * least one of its programs works (a set of only optional hooks that all
+ * fail is no hook at all).
+ */
+int hook_decide(const struct hook_probe *probe, hook_test_fn test, void *ctx,
+		struct hook_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->chosen = -1;
+	for (int c = 0; c < HOOK_MAX_CANDIDATES; c++) {
+		const struct hook_candidate *cand = &probe->candidates[c];
+		char *why = res->why[c];
+		int working = 0, broken = 0;
+
+		if (!cand->progs[0])
+			break;
+		res->ncandidates = c + 1;
+		if (res->chosen >= 0) {
+			snprintf(why, HOOK_WHY_LEN, "not needed");
+			continue;
+		}
+		for (int i = 0; i < HOOK_MAX_PROGS && cand->progs[i]; i++) {
+			const char *name = cand->progs[i];
+			bool optional = name[0] == '?';
+			char reason[HOOK_WHY_LEN] = "";
+
+			if (test(name + optional, reason, sizeof(reason),
+				 ctx) == 0) {
+				working++;
+				continue;
+			}
+			if (optional)
+				continue;
+			broken++;
+			snprintf(why, HOOK_WHY_LEN, "%s", reason);
+			break;
+		}
+		if (!broken && !working)
+			snprintf(why, HOOK_WHY_LEN, "none of its hooks exist");
+		if (!broken && working)
+			res->chosen = c;
+	}
+	return res->chosen >= 0 ? 0 : -ENOENT;
+}
+
+/* --- real tests against the running kernel ---------------------------- */
+
+static const char *tracefs_dir;
+
+const char *hook_tracefs(void)
+{
+	static const char *const dirs[] = {
+		"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
+	};
+	char path[64];
+
+	if (tracefs_dir)
+		return tracefs_dir;
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/events", dirs[i]);
+		if (access(path, F_OK) == 0)
+			return tracefs_dir = dirs[i];
+	}
+	/* Not mounted: mount it where libbpf looks first. */
+	if (mount("nodev", dirs[0], "tracefs", 0, NULL) == 0)
+		return tracefs_dir = dirs[0];
+	return NULL;
+}
+
+static int trivial_prog(enum bpf_prog_type type,
+			enum bpf_attach_type attach_type, __u32 btf_id)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts,
+		    .expected_attach_type = attach_type,
+		    .attach_btf_id = btf_id);
+	int fd;
+
+	fd = bpf_prog_load(type, NULL, "GPL", insns, 2, &opts);
+	return fd < 0 ? -errno : fd;
+}
+
+static struct btf *vmlinux_btf(void)
+{
+	static struct btf *btf;
+
+	if (!btf)
+		btf = btf__load_vmlinux_btf();
+	return libbpf_get_error(btf) ? NULL : btf;
+}
+
+static int test_btf_prog(const struct hook_point *pt, char *why, size_t len)
+{
+	bool is_tp = pt->kind == HOOK_TP_BTF;
+	char name[HOOK_TARGET_LEN + 16];
+	struct btf *btf = vmlinux_btf();
+	int id, fd, link;
+
+	if (!btf) {
+		snprintf(why, len, "kernel BTF not available");
+		return -ENOENT;
+	}
+	snprintf(name, sizeof(name), "%s%s", is_tp ? "btf_trace_" : "",
+		 pt->target);
+	id = btf__find_by_name_kind(btf, name,
+				    is_tp ? BTF_KIND_TYPEDEF : BTF_KIND_FUNC);
+	if (id < 0) {
+		snprintf(why, len, "%s not in kernel BTF", pt->target);
+		return -ENOENT;
+	}
+	fd = trivial_prog(BPF_PROG_TYPE_TRACING,
+			  is_tp ? BPF_TRACE_RAW_TP :
+			  pt->kind == HOOK_FENTRY ? BPF_TRACE_FENTRY :
+			  BPF_TRACE_FEXIT, id);
+	if (fd < 0) {
+		snprintf(why, len, "load failed: %s", strerror(-fd));
+		return fd;
+	}
+	link = bpf_raw_tracepoint_open(NULL, fd);
+	if (link < 0) {
+		link = -errno;
+		snprintf(why, len, "attach failed: %s", strerror(-link));
+		close(fd);
+		return link;
+	}
+	close(link);
+	close(fd);
+	return 0;
+}
+
+static int test_raw_tp(const struct hook_point *pt, char *why, size_t len)
+{
+	int fd, link;
+
+	fd = trivial_prog(BPF_PROG_TYPE_RAW_TRACEPOINT, 0, 0);
+	if (fd < 0) {
+		snprintf(why, len, "load failed: %s", strerror(-fd));
+		return fd;
+	}
+	link = bpf_raw_tracepoint_open(pt->target, fd);
+	if (link < 0) {
+		link = -errno;
+		snprintf(why, len, "attach failed: %s", strerror(-link));
+		close(fd);
+		return link;
+	}
+	close(link);
+	close(fd);
+	return 0;
+}
+
+static int perf_open(struct perf_event_attr *attr)
+{
+	int fd = syscall(__NR_perf_event_open, attr, -1, 0, -1,
+			 PERF_FLAG_FD_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int read_sysfs_int(const char *path, const char *fmt, int *val)
+{
+	FILE *f = fopen(path, "r");
+	int ok;
+
+	if (!f)
+		return -errno;
+	ok = fscanf(f, fmt, val) == 1;
+	fclose(f);
+	return ok ? 0 : -EINVAL;
+}
+
+/* Attach a trivial program of the given type to a perf event fd. */
+static int attach_to_perf(int pfd, enum bpf_prog_type type, char *why,
+			  size_t len)
+{
+	int fd = trivial_prog(type, 0, 0), err = 0;
+
+	if (fd < 0) {
+		snprintf(why, len, "load failed: %s", strerror(-fd));
+		close(pfd);
+		return fd;
+	}
+	if (ioctl(pfd, PERF_EVENT_IOC_SET_BPF, fd) < 0) {
+		err = -errno;
+		snprintf(why, len, "attach failed: %s", strerror(-err));
+	}
+	close(fd);
+	close(pfd);
+	return err;
+}
+
+/*
+ * A tracepoint is judged by its event id in tracefs and by the kernel
+ * accepting a tracepoint program. Attaching a test program would be no
+ * stronger a proof and costs an RCU grace period on detach (about 100 ms
+ * each here), which would dominate loupe's start-up.
+ */
+static int test_tracepoint(const struct hook_point *pt, char *why, size_t len)
+{
+	static int prog_err = 1;
+	const char *dir = hook_tracefs();
+	char path[256];
+	int id, fd;
+
+	if (!dir) {
+		snprintf(why, len, "tracefs not mounted and cannot be mounted");
+		return -ENOENT;
+	}
+	snprintf(path, sizeof(path), "%s/events/%s/id", dir, pt->target);
+	if (read_sysfs_int(path, "%d", &id)) {
+		snprintf(why, len, "tracepoint %s does not exist", pt->target);
+		return -ENOENT;
+	}
+	if (prog_err > 0) {
+		fd = trivial_prog(BPF_PROG_TYPE_TRACEPOINT, 0, 0);
+		prog_err = fd < 0 ? fd : 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (prog_err)
+		snprintf(why, len, "load failed: %s", strerror(-prog_err));
+	return prog_err;
+}
+
+static int test_kprobe(const struct hook_point *pt, char *why, size_t len)
+{
+	const char *pmu = "/sys/bus/event_source/devices/kprobe";
+	struct perf_event_attr attr = { .size = sizeof(attr) };
+	char path[128];
+	int type, bit = 0, pfd;
+
+	snprintf(path, sizeof(path), "%s/type", pmu);
+	if (read_sysfs_int(path, "%d", &type)) {
+		snprintf(why, len,
+			 "no kprobe PMU (kernel built without CONFIG_KPROBES)");
+		return -EOPNOTSUPP;
+	}
+	if (pt->kind == HOOK_KRETPROBE) {
+		snprintf(path, sizeof(path), "%s/format/retprobe", pmu);
+		if (read_sysfs_int(path, "config:%d", &bit)) {
+			snprintf(why, len, "kprobe PMU has no retprobe bit");
+			return -EOPNOTSUPP;
+		}
+		attr.config = 1ULL << bit;
+	}
+	attr.type = type;
+	attr.config1 = (__u64)(unsigned long)pt->target;
+	pfd = perf_open(&attr);
+	if (pfd < 0) {
+		snprintf(why, len, "cannot probe %s: %s", pt->target,
+			 strerror(-pfd));
+		return pfd;
+	}
+	return attach_to_perf(pfd, BPF_PROG_TYPE_KPROBE, why, len);
+}
+
+static struct {
+	struct hook_point pt;
+	int err;
+	char why[HOOK_WHY_LEN];
+} test_cache[128];
+static int test_cached;
+
+int hook_test_point(const struct hook_point *pt, char *why, size_t len)
+{
+	int err;
+
+	for (int i = 0; i < test_cached; i++) {
+		if (test_cache[i].pt.kind == pt->kind &&
+		    !strcmp(test_cache[i].pt.target, pt->target)) {
+			snprintf(why, len, "%s", test_cache[i].why);
+			return test_cache[i].err;
+		}
+	}
+	why[0] = '\0';
+	switch (pt->kind) {
+	case HOOK_FENTRY:
+	case HOOK_FEXIT:
+	case HOOK_TP_BTF:
+		err = test_btf_prog(pt, why, len);
+		break;
+	case HOOK_RAW_TP:
+		err = test_raw_tp(pt, why, len);
+		break;
+	case HOOK_TRACEPOINT:
+		err = test_tracepoint(pt, why, len);
+		break;
+	case HOOK_KPROBE:
+	case HOOK_KRETPROBE:
+		err = test_kprobe(pt, why, len);
+		break;
+	default:
+		/* Attached by the tool itself; judged at attach time. */
+		err = 0;
+		break;
+	}
+	if (test_cached < (int)(sizeof(test_cache) / sizeof(test_cache[0]))) {
+		test_cache[test_cached].pt = *pt;
+		test_cache[test_cached].err = err;
+		snprintf(test_cache[test_cached].why, HOOK_WHY_LEN, "%s", why);
+		test_cached++;
+	}
+	return err;
+}
+
+static int test_prog_by_name(const char *prog_name, char *why, size_t len,
+			     void *ctx)
+{
+	struct bpf_program *prog;
+	struct hook_point pt;
+
+	prog = bpf_object__find_program_by_name(ctx, prog_name);
+	if (!prog) {
+		snprintf(why, len, "program %s missing from the object",
+			 prog_name);
+		return -ENOENT;
+	}
+	if (hook_parse_section(bpf_program__section_name(prog), &pt)) {
+		snprintf(why, len, "unknown section %s",
+			 bpf_program__section_name(prog));
+		return -EINVAL;
+	}
+	return hook_test_point(&pt, why, len);
+}
+
+const char *hook_candidate_label(struct bpf_object *obj,
+				 const struct hook_candidate *c)
+{
+	const char *name = c->progs[0];
+	struct bpf_program *prog;
+	struct hook_point pt;
+
+	if (!name)
+		return "none";
+	prog = bpf_object__find_program_by_name(obj, name + (name[0] == '?'));
+	if (!prog || hook_parse_section(bpf_program__section_name(prog), &pt))
+		return "unknown";
+	return hook_kind_name(pt.kind);
+}
+
+int hook_choose(struct bpf_object *obj, const struct hook_probe *probes,
+		struct hook_result *results)
+{
+	struct bpf_program *prog;
+	int err = 0;
+
+	for (int p = 0; probes[p].name; p++) {
+		if (hook_decide(&probes[p], test_prog_by_name, obj,
+				&results[p]))
+			err = -ENOENT;
+	}
+	/* Keep only the chosen candidates' programs (and working optionals). */
+	bpf_object__for_each_program(prog, obj) {
+		const char *name = bpf_program__name(prog);
+		bool listed = false, keep = false, optional;
+
+		for (int p = 0; probes[p].name; p++) {
+			const struct hook_probe *probe = &probes[p];
+
+			for (int c = 0; c < results[p].ncandidates; c++) {
+				const struct hook_candidate *cand =
+					&probe->candidates[c];
+				char why[HOOK_WHY_LEN];
+
+				if (!hook_prog_in_candidate(cand, name,
+							    &optional))
+					continue;
+				listed = true;
+				if (c != results[p].chosen)
+					continue;
+				keep = !optional ||
+				       !test_prog_by_name(name, why,
+							  sizeof(why), obj);
+			}
+		}
+		if (listed)
+			bpf_program__set_autoload(prog, keep);
+	}
+	return err;
+}

@@ -1,0 +1,74 @@
+/*
+ * Hook chooser: each tool lists, per logical probe, candidate sets of BPF
+ * programs from cheapest to most expensive; the first set whose hooks
+ * really load and attach on this kernel is kept, the others are switched
+ * off before the object is loaded.
+ */
+#ifndef LOUPE_HOOK_H
+#define LOUPE_HOOK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct bpf_object;
+
+#define HOOK_MAX_PROGS		8
+#define HOOK_MAX_CANDIDATES	6
+#define HOOK_WHY_LEN		160
+#define HOOK_TARGET_LEN		128
+
+/* A program name prefixed with '?' is optional: kept if it works. */
+struct hook_candidate {
+	const char *progs[HOOK_MAX_PROGS];
+};
+
+/* Arrays of probes end with an entry whose name is NULL. */
+struct hook_probe {
+	const char *name;
+	struct hook_candidate candidates[HOOK_MAX_CANDIDATES];
+};
+
+enum hook_kind {
+	HOOK_UNKNOWN,
+	HOOK_FENTRY,
+	HOOK_FEXIT,
+	HOOK_KPROBE,
+	HOOK_KRETPROBE,
+	HOOK_TP_BTF,
+	HOOK_RAW_TP,
+	HOOK_TRACEPOINT,
+	HOOK_UPROBE,
+	HOOK_URETPROBE,
+	HOOK_PERF_EVENT,
+};
+
+struct hook_point {
+	enum hook_kind kind;
+	char target[HOOK_TARGET_LEN];
+};
+
+/* What the chooser found for one probe. */
+struct hook_result {
+	int chosen;		/* candidate index, -1 if none works */
+	int ncandidates;
+	char why[HOOK_MAX_CANDIDATES][HOOK_WHY_LEN];	/* empty = works */
+};
+
+/* Tests one program by name; 0 if its hook works, else -errno and why. */
+typedef int (*hook_test_fn)(const char *prog, char *why, size_t len,
+			    void *ctx);
+
+const char *hook_kind_name(enum hook_kind kind);
+int hook_parse_section(const char *section, struct hook_point *pt);
+int hook_decide(const struct hook_probe *probe, hook_test_fn test, void *ctx,
+		struct hook_result *res);
+bool hook_prog_in_candidate(const struct hook_candidate *c, const char *prog,
+			    bool *optional);
+int hook_test_point(const struct hook_point *pt, char *why, size_t len);
+const char *hook_candidate_label(struct bpf_object *obj,
+				 const struct hook_candidate *c);
+int hook_choose(struct bpf_object *obj, const struct hook_probe *probes,
+		struct hook_result *results);
+const char *hook_tracefs(void);
+
+#endif

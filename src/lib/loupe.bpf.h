@@ -1,0 +1,132 @@
+/*
+ * Kernel-side runtime every tool includes: the event ring buffer, the
+ * in-kernel loss counter, the common pid/comm/cgroup filters and the
+ * event header filler. Include after vmlinux.h.
+ */
+#ifndef LOUPE_BPF_H
+#define LOUPE_BPF_H
+
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "event.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by user space before load (see session_set_filter()). */
+const volatile struct loupe_filter filter = {};
+
+/* Size is set by user space from --buffer-size. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} events SEC(".maps");
+
+/* Events dropped because the ring was full, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_filter SEC(".maps");
+
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&lost_events, &zero);
+
+	if (n)
+		*n += 1;
+}
+
+/*
+ * Waking the reader for every event costs more than producing it, so the
+ * reader is woken only past a backlog; otherwise its timer drains the ring.
+ */
+static __always_inline __u64 submit_flags(void)
+{
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > filter.wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void *event_reserve(__u64 size)
+{
+	void *e = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!e)
+		count_lost();
+	return e;
+}
+
+static __always_inline void event_submit(void *e)
+{
+	bpf_ringbuf_submit(e, submit_flags());
+}
+
+/* Copy a prepared record into the ring; size must be verifier-bounded. */
+static __always_inline void event_output(void *data, __u64 size)
+{
+	if (bpf_ringbuf_output(&events, data, size, submit_flags()))
+		count_lost();
+}
+
+static __always_inline bool filter_comm_ok(const char *comm)
+{
+	if (!filter.use_comm)
+		return true;
+	for (int i = 0; i < TASK_COMM_LEN; i++) {
+		if (comm[i] != filter.comm[i])
+			return false;
+		if (!comm[i])
+			break;
+	}
+	return true;
+}
+
+static __always_inline bool filter_pid_ok(__u32 tgid)
+{
+	if (filter.pid && filter.pid != tgid)
+		return false;
+	if (filter.use_cgroup &&
+	    !bpf_current_task_under_cgroup(&cgroup_filter, 0))
+		return false;
+	return true;
+}
+
+/* Pid, cgroup and comm filters for the current task. */
+static __always_inline bool filter_current_ok(void)
+{
+	char comm[TASK_COMM_LEN];
+
+	if (!filter_pid_ok(bpf_get_current_pid_tgid() >> 32))
+		return false;
+	if (filter.use_comm) {
+		bpf_get_current_comm(comm, sizeof(comm));
+		return filter_comm_ok(comm);
+	}
+	return true;
+}
+
+static __always_inline void event_fill_hdr(struct event_hdr *h)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * cgroup id to path. A cgroup v2 id is also a kernfs file handle, so
+ * open_by_handle_at() on the cgroup2 mount turns it into a directory whose
+ * /proc/self/fd link is the path: no tree walk, and it works for cgroups
+ * created after loupe started. Results are cached; a cgroup already gone
+ * has no path (NULL).
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "opts.h"
+#include "procinfo.h"
+
+#define CACHE_SLOTS	1024
+#define FILEID_KERNFS	0xfe
+
+struct cgroup_slot {
+	uint64_t id;
+	char *path;		/* NULL: unresolved */
+};
+
+static struct cgroup_slot cache[CACHE_SLOTS];
+static int mount_fd = -1;
+
+static char *resolve(uint64_t id)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} handle = { .fh = { .handle_bytes = 8, .handle_type = FILEID_KERNFS } };
+	const char *root = opts_cgroup2_root();
+	char link[64], path[PATH_MAX];
+	size_t root_len;
+	ssize_t n;
+	int fd;
+
+	if (!root)
+		return NULL;
+	if (mount_fd < 0)
+		mount_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mount_fd < 0)
+		return NULL;
+	memcpy(handle.fh.f_handle, &id, sizeof(id));
+	fd = open_by_handle_at(mount_fd, &handle.fh, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	path[n] = '\0';
+	root_len = strlen(root);
+	if (strncmp(path, root, root_len))
+		return strdup(path);
+	/* Relative to the cgroup2 root, as /proc/PID/cgroup shows it. */
+	return strdup(path[root_len] ? path + root_len : "/");
+}
+
+const char *procinfo_cgroup_path(uint64_t id)
+{
+	struct cgroup_slot *slot = &cache[id % CACHE_SLOTS];
+
+	if (!id)
+		return NULL;
+	if (slot->id == id && slot->path)
+		return slot->path;
+	free(slot->path);
+	slot->id = id;
+	slot->path = resolve(id);
+	return slot->path;
+}
+
+void procinfo_free(void)
+{
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		free(cache[i].path);
+		cache[i].path = NULL;
+		cache[i].id = 0;
+	}
+	if (mount_fd >= 0)
+		close(mount_fd);
+	mount_fd = -1;
+}

@@ -1,0 +1,369 @@
+/*
+ * The runtime of one tool run. Signals only raise a flag; the event loop
+ * notices it and every ending (Ctrl-C, SIGTERM, --duration, a write error
+ * or a failure while starting) leaves through session_stop(), which
+ * destroys each link before the tool frees its skeleton.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "decode.h"
+#include "log.h"
+#include "procinfo.h"
+#include "session.h"
+
+#define TICK_MS		100
+#define LOST_EVERY_NS	1000000000LL
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+void session_install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	/* No SA_RESTART: the poll in the event loop must wake up. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+bool session_interrupted(void)
+{
+	return stop_requested;
+}
+
+static long long clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void session_init(struct session *s, const struct tool *t)
+{
+	memset(s, 0, sizeof(*s));
+	s->tool = t;
+	s->lost_fd = -1;
+	s->boot_to_real_ns = clock_ns(CLOCK_REALTIME) -
+			     clock_ns(CLOCK_BOOTTIME);
+}
+
+unsigned long long session_real_ns(const struct session *s,
+				   unsigned long long boot_ns)
+{
+	return boot_ns + s->boot_to_real_ns;
+}
+
+void session_set_filter(struct session *s, volatile struct loupe_filter *f)
+{
+	const struct opts *o = &s->opts;
+
+	f->pid = o->pid;
+	f->use_comm = o->comm[0] != '\0';
+	for (int i = 0; i < TASK_COMM_LEN; i++)
+		f->comm[i] = o->comm[i];
+	f->use_cgroup = o->cgroup[0] != '\0';
+	f->failed_only = o->failed;
+	f->wakeup_bytes = o->buffer_size / 4;
+}
+
+static int rb_event(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+
+	if (s->out.failed)
+		return -EPIPE;
+	return s->on_event(s, data, size);
+}
+
+static void report_unusable(struct session *s, const struct hook_probe *p,
+			    const struct hook_result *r)
+{
+	char msg[1024] = "";
+	size_t n = 0;
+
+	for (int c = 0; c < r->ncandidates && n < sizeof(msg); c++)
+		n += snprintf(msg + n, sizeof(msg) - n, "%s%s: %s",
+			      c ? "; " : "",
+			      hook_candidate_label(s->obj, &p->candidates[c]),
+			      r->why[c]);
+	log_err("no hook for '%s' works on this kernel (%s)", p->name, msg);
+}
+
+static int load_object(struct session *s)
+{
+	struct bpf_map *events;
+	int err;
+
+	events = bpf_object__find_map_by_name(s->obj, "events");
+	if (events && bpf_map__set_max_entries(events, s->opts.buffer_size)) {
+		log_err("cannot size the ring buffer to %lu bytes",
+			s->opts.buffer_size);
+		return EXIT_RUNTIME;
+	}
+	err = bpf_object__load(s->obj);
+	if (!err)
+		return 0;
+	if (err == -EPERM || err == -EACCES) {
+		log_err("loading BPF programs failed: %s; run as root (CAP_BPF and CAP_PERFMON)",
+			strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	log_err("loading BPF programs failed: %s; the kernel said:",
+		strerror(-err));
+	log_libbpf_tail(s->opts.verbose ? 0 : 15);
+	return EXIT_RUNTIME;
+}
+
+static int set_cgroup_filter(struct session *s)
+{
+	struct bpf_map *map;
+	__u32 key = 0;
+	int fd, err;
+
+	if (!s->opts.cgroup[0])
+		return 0;
+	map = bpf_object__find_map_by_name(s->obj, "cgroup_filter");
+	fd = open(s->opts.cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!map || fd < 0) {
+		log_err("cannot open cgroup %s: %s", s->opts.cgroup,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EXIT_RUNTIME;
+	}
+	err = bpf_map_update_elem(bpf_map__fd(map), &key, &fd, BPF_ANY);
+	close(fd);
+	if (err) {
+		log_err("cannot set the cgroup filter: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static int attach_all(struct session *s)
+{
+	struct bpf_program *prog;
+	struct bpf_link *link;
+
+	bpf_object__for_each_program(prog, s->obj) {
+		if (!bpf_program__autoload(prog))
+			continue;
+		if (s->nlinks == SESSION_MAX_LINKS) {
+			log_err("too many programs to attach");
+			return EXIT_RUNTIME;
+		}
+		link = bpf_program__attach(prog);
+		if (!link) {
+			log_err("attaching %s (%s) failed: %s",
+				bpf_program__name(prog),
+				bpf_program__section_name(prog),
+				strerror(errno));
+			return EXIT_RUNTIME;
+		}
+		s->links[s->nlinks++] = link;
+	}
+	return 0;
+}
+
+int session_start(struct session *s, struct bpf_object *obj,
+		  const struct out_col *cols, session_event_fn on_event)
+{
+	const struct hook_probe *probes = s->tool->probes;
+	struct bpf_map *events, *lost;
+	int err;
+
+	s->obj = obj;
+	s->on_event = on_event;
+	out_init(&s->out, stdout, s->opts.json, s->opts.timestamp, cols);
+	if (!hook_tracefs()) {
+		log_err("tracefs is not mounted and cannot be mounted at /sys/kernel/tracing");
+		return EXIT_RUNTIME;
+	}
+	if (probes && hook_choose(obj, probes, s->hooks)) {
+		for (int p = 0; probes[p].name; p++)
+			if (s->hooks[p].chosen < 0)
+				report_unusable(s, &probes[p], &s->hooks[p]);
+		return EXIT_RUNTIME;
+	}
+	err = load_object(s);
+	if (!err)
+		err = set_cgroup_filter(s);
+	if (!err)
+		err = attach_all(s);
+	if (err)
+		return err;
+
+	lost = bpf_object__find_map_by_name(obj, "lost_events");
+	s->lost_fd = lost ? bpf_map__fd(lost) : -1;
+	events = bpf_object__find_map_by_name(obj, "events");
+	if (events) {
+		s->rb = ring_buffer__new(bpf_map__fd(events), rb_event, s,
+					 NULL);
+		if (!s->rb) {
+			log_err("cannot open the ring buffer: %s",
+				strerror(errno));
+			return EXIT_RUNTIME;
+		}
+	}
+	out_header(&s->out);
+	return 0;
+}
+
+static unsigned long long lost_total(struct session *s)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	unsigned long long sum = 0;
+	__u32 key = 0;
+	__u64 *vals;
+
+	if (s->lost_fd < 0 || ncpus <= 0)
+		return 0;
+	vals = calloc(ncpus, sizeof(*vals));
+	if (!vals)
+		return 0;
+	if (!bpf_map_lookup_elem(s->lost_fd, &key, vals))
+		for (int i = 0; i < ncpus; i++)
+			sum += vals[i];
+	free(vals);
+	return sum;
+}
+
+/* Losses go to stderr (and a JSON record), never into a table. */
+static void report_lost(struct session *s)
+{
+	unsigned long long total = lost_total(s), delta;
+
+	if (total <= s->lost_reported)
+		return;
+	delta = total - s->lost_reported;
+	s->lost_reported = total;
+	if (s->opts.json) {
+		out_record_begin(&s->out);
+		out_str(&s->out, OUT_JSON_ONLY, "type", "lost");
+		out_uint(&s->out, OUT_JSON_ONLY, "ts_ns",
+			 clock_ns(CLOCK_REALTIME));
+		out_str(&s->out, OUT_JSON_ONLY, "tool", s->tool->name);
+		out_uint(&s->out, OUT_JSON_ONLY, "count", delta);
+		out_record_end(&s->out);
+	}
+	out_flush(&s->out);
+	log_err("%llu events lost; raise --buffer-size", delta);
+}
+
+static int drain(struct session *s, int timeout_ms)
+{
+	int err = 0;
+
+	if (s->rb) {
+		err = ring_buffer__poll(s->rb, timeout_ms);
+		if (err == -EINTR)
+			err = 0;
+		/* Events submitted without a wakeup are picked up here. */
+		if (err >= 0)
+			err = ring_buffer__consume(s->rb);
+	} else if (timeout_ms > 0) {
+		usleep(timeout_ms * 1000);
+	}
+	if (out_flush(&s->out) || err == -EPIPE)
+		return -EPIPE;
+	return err < 0 ? err : 0;
+}
+
+int session_loop(struct session *s)
+{
+	long long now = clock_ns(CLOCK_MONOTONIC), deadline = 0, next_tick = 0;
+	long long next_lost = now + LOST_EVERY_NS, interval_ns;
+	int err = 0, timeout;
+
+	interval_ns = (long long)(s->opts.interval * 1e9);
+	if (s->opts.duration > 0)
+		deadline = now + (long long)(s->opts.duration * 1e9);
+	if (interval_ns > 0)
+		next_tick = now + interval_ns;
+
+	while (!stop_requested) {
+		timeout = TICK_MS;
+		if (deadline && (deadline - now) / 1000000 < timeout)
+			timeout = (deadline - now) / 1000000;
+		if (next_tick && (next_tick - now) / 1000000 < timeout)
+			timeout = (next_tick - now) / 1000000;
+		err = drain(s, timeout > 0 ? timeout : 0);
+		if (err)
+			break;
+		now = clock_ns(CLOCK_MONOTONIC);
+		if (next_tick && now >= next_tick) {
+			if (s->on_interval)
+				s->on_interval(s);
+			report_lost(s);
+			next_tick += interval_ns;
+		}
+		if (now >= next_lost) {
+			report_lost(s);
+			next_lost = now + LOST_EVERY_NS;
+		}
+		if (deadline && now >= deadline)
+			break;
+	}
+	if (err == -EPIPE) {
+		/* The reader went away (e.g. `| head`): a normal end. */
+		return EXIT_OK;
+	}
+	if (err) {
+		log_err("reading events failed: %s", strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	drain(s, 0);
+	if (s->on_interval && !next_tick)
+		s->on_interval(s);
+	report_lost(s);
+	out_flush(&s->out);
+	return EXIT_OK;
+}
+
+void session_stop(struct session *s)
+{
+	while (s->nlinks > 0)
+		bpf_link__destroy(s->links[--s->nlinks]);
+	ring_buffer__free(s->rb);
+	s->rb = NULL;
+	out_flush(&s->out);
+	out_free(&s->out);
+	procinfo_free();
+}
+
+void session_event_begin(struct session *s, const char *type,
+			 const struct event_hdr *h)
+{
+	struct out *o = &s->out;
+	const char *cgroup;
+	char cid[65];
+
+	out_begin(o, type, session_real_ns(s, h->ts_ns));
+	if (!o->json)
+		return;
+	out_uint(o, OUT_JSON_ONLY, "pid", h->pid);
+	out_uint(o, OUT_JSON_ONLY, "tid", h->tid);
+	out_uint(o, OUT_JSON_ONLY, "ppid", h->ppid);
+	out_uint(o, OUT_JSON_ONLY, "uid", h->uid);
+	out_strn(o, OUT_JSON_ONLY, "comm", h->comm, sizeof(h->comm));
+	out_uint(o, OUT_JSON_ONLY, "cgroup_id", h->cgroup_id);
+	cgroup = procinfo_cgroup_path(h->cgroup_id);
+	out_str(o, OUT_JSON_ONLY, "cgroup", cgroup);
+	out_str(o, OUT_JSON_ONLY, "container_id",
+		decode_container_id(cgroup, cid, sizeof(cid)));
+}

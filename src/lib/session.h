@@ -1,0 +1,58 @@
+/*
+ * One run of one tool: hook choice, load, attach, the event loop and the
+ * single teardown every exit path goes through.
+ */
+#ifndef LOUPE_SESSION_H
+#define LOUPE_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "event.h"
+#include "hook.h"
+#include "opts.h"
+#include "out.h"
+#include "tool.h"
+
+struct bpf_object;
+struct bpf_link;
+struct ring_buffer;
+
+#define SESSION_MAX_LINKS	64
+#define SESSION_MAX_PROBES	16
+
+typedef int (*session_event_fn)(struct session *s, const void *data,
+				size_t size);
+typedef int (*session_tick_fn)(struct session *s);
+
+struct session {
+	const struct tool *tool;
+	struct opts opts;
+	struct out out;
+	struct bpf_object *obj;
+	struct bpf_link *links[SESSION_MAX_LINKS];
+	int nlinks;
+	struct ring_buffer *rb;
+	session_event_fn on_event;
+	session_tick_fn on_interval;	/* histogram/top tools */
+	struct hook_result hooks[SESSION_MAX_PROBES];
+	int lost_fd;
+	unsigned long long lost_reported;
+	long long boot_to_real_ns;
+	void *tool_state;
+};
+
+void session_init(struct session *s, const struct tool *t);
+void session_set_filter(struct session *s, volatile struct loupe_filter *f);
+int session_start(struct session *s, struct bpf_object *obj,
+		  const struct out_col *cols, session_event_fn on_event);
+int session_loop(struct session *s);
+void session_stop(struct session *s);
+
+unsigned long long session_real_ns(const struct session *s,
+				   unsigned long long boot_ns);
+void session_event_begin(struct session *s, const char *type,
+			 const struct event_hdr *h);
+void session_install_signals(void);
+bool session_interrupted(void);
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * loupe's entry point: the tool table, the global flags and dispatch.
+ * `loupe list` and `loupe --help` are generated from the table.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "hook.h"
+#include "log.h"
+#include "opts.h"
+#include "out.h"
+#include "session.h"
+#include "tool.h"
+
+extern const struct tool execsnoop_tool;
+extern const struct tool exitsnoop_tool;
+extern const struct tool opensnoop_tool;
+
+const struct tool *const tools[] = {
+	&execsnoop_tool,
+	&exitsnoop_tool,
+	&opensnoop_tool,
+	NULL,
+};
+
+static const struct tool *tool_find(const char *name)
+{
+	for (int i = 0; tools[i]; i++)
+		if (!strcmp(tools[i]->name, name))
+			return tools[i];
+	return NULL;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: loupe TOOL [flags]    run a tool (loupe TOOL --help)\n"
+		"       loupe list [-j]       tools and the hook each uses here\n"
+		"       loupe --version\n\n"
+		"eBPF observability: BCC's classic tools in one binary.\n\ntools:\n");
+	for (int i = 0; tools[i]; i++)
+		fprintf(f, "  %-14s %s\n", tools[i]->name, tools[i]->summary);
+	fprintf(f,
+		"\ncommon flags: -p/--pid PID, -n/--name COMM, --cgroup PATH,\n"
+		"  -d/--duration SECONDS, -i/--interval SECONDS, -j/--json,\n"
+		"  -T/--timestamp, -x/--failed, --buffer-size SIZE, -v/--verbose\n");
+}
+
+/* Hook targets of a candidate's programs that will really be loaded. */
+static void list_targets(struct bpf_object *obj,
+			 const struct hook_candidate *c, char *buf, size_t len)
+{
+	struct bpf_program *prog;
+	struct hook_point pt;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < HOOK_MAX_PROGS && c->progs[i] && n < len; i++) {
+		const char *name = c->progs[i];
+
+		prog = bpf_object__find_program_by_name(obj,
+							name + (name[0] == '?'));
+		if (!prog || !bpf_program__autoload(prog) ||
+		    hook_parse_section(bpf_program__section_name(prog), &pt))
+			continue;
+		n += snprintf(buf + n, len - n, "%s%s", n ? " " : "",
+			      pt.target);
+	}
+}
+
+static void list_tool(const struct tool *t, struct out *o)
+{
+	struct hook_result res[SESSION_MAX_PROBES];
+	struct bpf_object *obj;
+	const void *elf;
+	char targets[512];
+	size_t size;
+
+	elf = t->elf_bytes(&size);
+	obj = bpf_object__open_mem(elf, size, NULL);
+	if (!obj) {
+		log_err("%s: cannot open its BPF object", t->name);
+		return;
+	}
+	hook_choose(obj, t->probes, res);
+	if (o->json) {
+		out_record_begin(o);
+		out_str(o, OUT_JSON_ONLY, "tool", t->name);
+		out_str(o, OUT_JSON_ONLY, "summary", t->summary);
+		out_arr_begin(o, "probes");
+	} else {
+		fprintf(o->file, "%-14s %s\n", t->name, t->summary);
+	}
+	for (int p = 0; t->probes[p].name; p++) {
+		const struct hook_probe *probe = &t->probes[p];
+		const struct hook_result *r = &res[p];
+		const char *hook = r->chosen < 0 ? "none" :
+			hook_candidate_label(obj, &probe->candidates[r->chosen]);
+
+		targets[0] = '\0';
+		if (r->chosen >= 0)
+			list_targets(obj, &probe->candidates[r->chosen],
+				     targets, sizeof(targets));
+		if (o->json) {
+			out_obj_begin(o, NULL);
+			out_str(o, OUT_JSON_ONLY, "probe", probe->name);
+			out_str(o, OUT_JSON_ONLY, "hook", hook);
+			out_str(o, OUT_JSON_ONLY, "targets", targets);
+			out_arr_begin(o, "rejected");
+		} else {
+			fprintf(o->file, "  %-14s %-11s %s\n", probe->name,
+				hook, targets);
+		}
+		for (int c = 0; c < r->ncandidates; c++) {
+			const char *label;
+
+			if (c >= r->chosen && r->chosen >= 0)
+				break;
+			label = hook_candidate_label(obj,
+						     &probe->candidates[c]);
+			if (o->json) {
+				out_obj_begin(o, NULL);
+				out_str(o, OUT_JSON_ONLY, "hook", label);
+				out_str(o, OUT_JSON_ONLY, "reason",
+					r->why[c]);
+				out_obj_end(o);
+			} else {
+				fprintf(o->file, "  %-14s %-11s rejected: %s\n",
+					"", label, r->why[c]);
+			}
+		}
+		if (o->json) {
+			out_arr_end(o);
+			out_obj_end(o);
+		}
+	}
+	if (o->json) {
+		out_arr_end(o);
+		out_record_end(o);
+	}
+	bpf_object__close(obj);
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	struct out o;
+	bool json = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+			json = true;
+		} else if (!strcmp(argv[i], "-h") ||
+			   !strcmp(argv[i], "--help")) {
+			printf("usage: loupe list [-j]\n\n"
+			       "Every tool, its probes, the hook each probe uses on this kernel\n"
+			       "and why cheaper hooks were rejected.\n");
+			return EXIT_OK;
+		} else {
+			log_err("list: unknown flag '%s'; usage: loupe list [-j]",
+				argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	log_libbpf_init(false);
+	if (!hook_tracefs())
+		log_err("tracefs is not mounted; tracepoints will show as missing");
+	out_init(&o, stdout, json, false, NULL);
+	if (!json)
+		printf("%-14s %s\n  %-14s %-11s %s\n", "TOOL", "SUMMARY",
+		       "PROBE", "HOOK", "TARGETS");
+	for (int i = 0; tools[i]; i++)
+		list_tool(tools[i], &o);
+	out_flush(&o);
+	out_free(&o);
+	return EXIT_OK;
+}
+
+static int cmd_tool(const struct tool *t, int argc, char **argv)
+{
+	static struct session s;
+	int err;
+
+	log_set_tool(t->name);
+	session_init(&s, t);
+	err = opts_parse(&s.opts, t, argc, argv);
+	if (err == OPTS_HELP) {
+		opts_usage(t, stdout);
+		return EXIT_OK;
+	}
+	if (err)
+		return err;
+	log_libbpf_init(s.opts.verbose);
+	/* Output is flushed per drained batch, not per line. */
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	session_install_signals();
+	return t->run(&s);
+}
+
+int main(int argc, char **argv)
+{
+	const struct tool *t;
+
+	if (argc < 2)
+		return cmd_list(1, argv);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("loupe %s\n", LOUPE_VERSION);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "list"))
+		return cmd_list(argc - 1, argv + 1);
+	t = tool_find(argv[1]);
+	if (!t) {
+		log_err("unknown tool '%s'; run 'loupe list' to see the tools",
+			argv[1]);
+		return EXIT_USAGE;
+	}
+	return cmd_tool(t, argc - 1, argv + 1);
+}

@@ -1,0 +1,137 @@
+/*
+ * opensnoop, kernel side. Three hook families, cheapest first: one fexit on
+ * do_sys_openat2 (arguments and result together), a kprobe/kretprobe pair
+ * on the same function, or the open/openat/openat2 syscall tracepoints.
+ * User space keeps exactly one family loaded (see hook_choose()).
+ */
+#include "vmlinux.h"
+#include "loupe.bpf.h"
+#include "opensnoop.h"
+
+struct open_args {
+	const char *path;
+	__u64 flags;
+	__u32 mode;
+	__u32 syscall;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct open_args);
+} opens SEC(".maps");
+
+static __always_inline void open_emit(const struct open_args *a, long ret)
+{
+	struct open_event *e;
+
+	if (filter.failed_only && ret >= 0)
+		return;
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		return;
+	event_fill_hdr(&e->hdr);
+	e->ret = ret;
+	e->flags = a->flags;
+	e->mode = a->mode;
+	e->syscall = a->syscall;
+	if (bpf_probe_read_user_str(e->path, sizeof(e->path), a->path) < 0)
+		e->path[0] = '\0';
+	event_submit(e);
+}
+
+static __always_inline int open_enter(const char *path, __u64 flags,
+				      __u32 mode, __u32 syscall)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct open_args a = {
+		.path = path, .flags = flags, .mode = mode, .syscall = syscall,
+	};
+
+	if (!filter_current_ok())
+		return 0;
+	bpf_map_update_elem(&opens, &tid, &a, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int open_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct open_args *a = bpf_map_lookup_elem(&opens, &tid);
+
+	if (!a)
+		return 0;
+	open_emit(a, ret);
+	bpf_map_delete_elem(&opens, &tid);
+	return 0;
+}
+
+SEC("fexit/do_sys_openat2")
+int BPF_PROG(openat2_fexit, int dfd, const char *path, struct open_how *how,
+	     long ret)
+{
+	struct open_args a = { .path = path };
+
+	if (!filter_current_ok())
+		return 0;
+	a.flags = BPF_CORE_READ(how, flags);
+	a.mode = BPF_CORE_READ(how, mode);
+	open_emit(&a, ret);
+	return 0;
+}
+
+SEC("kprobe/do_sys_openat2")
+int BPF_KPROBE(openat2_kprobe, int dfd, const char *path, struct open_how *how)
+{
+	return open_enter(path, BPF_CORE_READ(how, flags),
+			  BPF_CORE_READ(how, mode), OPEN_SYSCALL_UNKNOWN);
+}
+
+SEC("kretprobe/do_sys_openat2")
+int BPF_KRETPROBE(openat2_kretprobe, long ret)
+{
+	return open_exit(ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_open")
+int open_enter_tp(struct trace_event_raw_sys_enter *ctx)
+{
+	return open_enter((const char *)ctx->args[0], ctx->args[1],
+			  ctx->args[2], OPEN_SYSCALL_OPEN);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int openat_enter_tp(struct trace_event_raw_sys_enter *ctx)
+{
+	return open_enter((const char *)ctx->args[1], ctx->args[2],
+			  ctx->args[3], OPEN_SYSCALL_OPENAT);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat2")
+int openat2_enter_tp(struct trace_event_raw_sys_enter *ctx)
+{
+	struct open_how how = {};
+
+	bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
+	return open_enter((const char *)ctx->args[1], how.flags, how.mode,
+			  OPEN_SYSCALL_OPENAT2);
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int open_exit_tp(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int openat_exit_tp(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int openat2_exit_tp(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx->ret);
+}

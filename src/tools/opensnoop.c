@@ -1,0 +1,98 @@
+/* opensnoop: trace open(), openat() and openat2() with their results. */
+#include "decode.h"
+#include "log.h"
+#include "opensnoop.h"
+#include "opensnoop.skel.h"
+#include "session.h"
+
+enum { COL_PID, COL_COMM, COL_FD, COL_ERR, COL_PATH };
+
+static const struct out_col columns[] = {
+	[COL_PID] = { "PID", -7 },
+	[COL_COMM] = { "COMM", -16 },
+	[COL_FD] = { "FD", 4 },
+	[COL_ERR] = { "ERR", 3 },
+	[COL_PATH] = { "PATH", 0 },
+	{ NULL },
+};
+
+static const char *const syscall_names[] = {
+	[OPEN_SYSCALL_UNKNOWN] = "",
+	[OPEN_SYSCALL_OPEN] = "open",
+	[OPEN_SYSCALL_OPENAT] = "openat",
+	[OPEN_SYSCALL_OPENAT2] = "openat2",
+};
+
+static int on_event(struct session *s, const void *data, size_t size)
+{
+	const struct open_event *e = data;
+	struct out *o = &s->out;
+	char flags[256];
+
+	if (size < sizeof(*e))
+		return 0;
+	session_event_begin(s, "open", &e->hdr);
+	out_int(o, COL_PID, NULL, e->hdr.pid);
+	out_strn(o, COL_COMM, NULL, e->hdr.comm, sizeof(e->hdr.comm));
+	out_int(o, COL_FD, "fd", e->ret >= 0 ? e->ret : -1);
+	out_int(o, COL_ERR, "err", e->ret >= 0 ? 0 : -e->ret);
+	out_strn(o, COL_PATH, "path", e->path, sizeof(e->path));
+	out_int(o, OUT_JSON_ONLY, "ret", e->ret);
+	out_uint(o, OUT_JSON_ONLY, "flags", e->flags);
+	decode_open_flags(e->flags, flags, sizeof(flags));
+	out_str(o, OUT_JSON_ONLY, "flags_str", flags);
+	out_uint(o, OUT_JSON_ONLY, "mode", e->mode);
+	out_str(o, OUT_JSON_ONLY, "syscall",
+		e->syscall < sizeof(syscall_names) / sizeof(syscall_names[0]) ?
+		syscall_names[e->syscall] : "");
+	out_end(o);
+	return 0;
+}
+
+static int opensnoop_run(struct session *s)
+{
+	struct opensnoop_bpf *skel;
+	int err;
+
+	skel = opensnoop_bpf__open();
+	if (!skel) {
+		log_err("cannot open the BPF object");
+		return EXIT_RUNTIME;
+	}
+	session_set_filter(s, &skel->rodata->filter);
+	err = session_start(s, skel->obj, columns, on_event);
+	if (!err)
+		err = session_loop(s);
+	session_stop(s);
+	opensnoop_bpf__destroy(skel);
+	return err;
+}
+
+static const struct hook_probe opensnoop_probes[] = {
+	{ "open", {
+		{ { "openat2_fexit" } },
+		{ { "openat2_kprobe", "openat2_kretprobe" } },
+		{ { "?open_enter_tp", "openat_enter_tp", "?openat2_enter_tp",
+		    "?open_exit_tp", "openat_exit_tp", "?openat2_exit_tp" } },
+	} },
+	{ NULL },
+};
+
+static const void *opensnoop_elf(size_t *size)
+{
+	return opensnoop_bpf__elf_bytes(size);
+}
+
+const struct tool opensnoop_tool = {
+	.name = "opensnoop",
+	.summary = "Trace open() family syscalls: who opened which path, and the result",
+	.examples =
+		"  loupe opensnoop              # every open, system-wide\n"
+		"  loupe opensnoop -x           # only failed opens\n"
+		"  loupe opensnoop -p 181 -j    # opens by PID 181, as JSON (with flags)\n",
+	.common = OPT_SNOOP | OPT_FAILED,
+	.failed_help = "only failed opens",
+	.probes = opensnoop_probes,
+	.elf_bytes = opensnoop_elf,
+	.run = opensnoop_run,
+};

@@ -1,0 +1,162 @@
+/* Unit tests of the common flag parser. */
+#include <stdio.h>
+#include <unistd.h>
+#include "log.h"
+#include "opts.h"
+#include "tool.h"
+#include "unit.h"
+
+static int seen_index = -1;
+static const char *seen_arg;
+
+static int fake_parse_opt(int index, const char *arg)
+{
+	seen_index = index;
+	seen_arg = arg;
+	return 0;
+}
+
+static const struct tool_opt fake_opts[] = {
+	{ "threads", 0, NULL, "every thread" },
+	{ "max-args", 'm', "N", "arguments" },
+	{ NULL },
+};
+
+static const struct tool fake = {
+	.name = "faketool",
+	.summary = "a tool for tests",
+	.common = OPT_SNOOP | OPT_FAILED,
+	.failed_help = "only failures",
+	.opts = fake_opts,
+	.parse_opt = fake_parse_opt,
+};
+
+/* Parse a NULL-terminated argument list with stderr silenced. */
+static int parse(struct opts *o, char **argv)
+{
+	int argc = 0, err, saved = dup(2);
+
+	while (argv[argc])
+		argc++;
+	if (!freopen("/dev/null", "w", stderr))
+		return -1;
+	err = opts_parse(o, &fake, argc, argv);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	return err;
+}
+
+static void test_numbers(void)
+{
+	unsigned long size;
+	double secs;
+	int pid;
+
+	CHECK(opts_parse_pid("1234", &pid) == 0 && pid == 1234);
+	CHECK(opts_parse_pid("abc", &pid) != 0);
+	CHECK(opts_parse_pid("12x", &pid) != 0);
+	CHECK(opts_parse_pid("0", &pid) != 0);
+	CHECK(opts_parse_pid("-5", &pid) != 0);
+	CHECK(opts_parse_pid("99999999999", &pid) != 0);
+	CHECK(opts_parse_seconds("2.5", &secs) == 0 && secs == 2.5);
+	CHECK(opts_parse_seconds("0", &secs) != 0);
+	CHECK(opts_parse_seconds("soon", &secs) != 0);
+	CHECK(opts_parse_size("16M", &size) == 0 && size == 16UL << 20);
+	CHECK(opts_parse_size("4k", &size) == 0 && size == 4096);
+	CHECK(opts_parse_size("8192", &size) == 0 && size == 8192);
+	CHECK(opts_parse_size("1MB", &size) == 0 && size == 1UL << 20);
+	CHECK(opts_parse_size("3000", &size) != 0);
+	CHECK(opts_parse_size("2048", &size) != 0);
+	CHECK(opts_parse_size("2G", &size) != 0);
+	CHECK(opts_parse_size("M", &size) != 0);
+	CHECK(opts_parse_size("16Q", &size) != 0);
+}
+
+static void test_common_flags(void)
+{
+	char *argv[] = { "faketool", "-p", "42", "--name", "averyveryverylongname",
+			 "-d", "1.5", "-j", "-T", "-x", "--buffer-size", "1M",
+			 "-v", NULL };
+	struct opts o;
+
+	CHECK(parse(&o, argv) == 0);
+	CHECK(o.pid == 42);
+	CHECK_STR(o.comm, "averyveryverylo");
+	CHECK(o.duration == 1.5);
+	CHECK(o.json && o.timestamp && o.failed && o.verbose);
+	CHECK(o.buffer_size == 1UL << 20);
+	CHECK(o.given & OPT_PID);
+}
+
+static void test_defaults(void)
+{
+	char *argv[] = { "faketool", NULL };
+	struct opts o;
+
+	CHECK(parse(&o, argv) == 0);
+	CHECK(o.pid == 0 && !o.comm[0] && !o.cgroup[0] && !o.json);
+	CHECK(o.buffer_size == OPTS_DEFAULT_BUFFER);
+}
+
+static void test_usage_errors(void)
+{
+	char *unknown[] = { "faketool", "--bogus", NULL };
+	char *unknown_short[] = { "faketool", "-Z", NULL };
+	char *bad_pid[] = { "faketool", "-p", "abc", NULL };
+	char *no_value[] = { "faketool", "-p", NULL };
+	char *no_cgroup[] = { "faketool", "--cgroup", "/nonexistent/x", NULL };
+	char *not_cgroup[] = { "faketool", "--cgroup", "/tmp", NULL };
+	char *interval[] = { "faketool", "-i", "1", NULL };
+	char *stray[] = { "faketool", "extra", NULL };
+	char *bad_size[] = { "faketool", "--buffer-size", "3000", NULL };
+	struct opts o;
+
+	CHECK(parse(&o, unknown) == EXIT_USAGE);
+	CHECK(parse(&o, unknown_short) == EXIT_USAGE);
+	CHECK(parse(&o, bad_pid) == EXIT_USAGE);
+	CHECK(parse(&o, no_value) == EXIT_USAGE);
+	CHECK(parse(&o, no_cgroup) == EXIT_USAGE);
+	CHECK(parse(&o, not_cgroup) == EXIT_USAGE);
+	/* A common flag the tool cannot honour is refused, not ignored. */
+	CHECK(parse(&o, interval) == EXIT_USAGE);
+	CHECK(parse(&o, stray) == EXIT_USAGE);
+	CHECK(parse(&o, bad_size) == EXIT_USAGE);
+}
+
+static void test_tool_flags_and_help(void)
+{
+	char *threads[] = { "faketool", "--threads", NULL };
+	char *max_args[] = { "faketool", "-m", "7", NULL };
+	char *help[] = { "faketool", "-j", "--help", NULL };
+	struct opts o;
+
+	CHECK(parse(&o, threads) == 0 && seen_index == 0);
+	CHECK(parse(&o, max_args) == 0 && seen_index == 1);
+	CHECK_STR(seen_arg, "7");
+	CHECK(parse(&o, help) == OPTS_HELP);
+}
+
+static void test_cgroup_resolution(void)
+{
+	const char *root = opts_cgroup2_root();
+	char path[PATH_MAX];
+
+	if (!root)
+		return;		/* no cgroup2 here: nothing to resolve */
+	/* Absolute, and relative to the cgroup2 mount, resolve the same. */
+	CHECK(opts_resolve_cgroup(root, path, sizeof(path)) == 0);
+	CHECK_STR(path, root);
+	CHECK(opts_resolve_cgroup("no-such-cgroup-xyz", path,
+				  sizeof(path)) != 0);
+}
+
+const struct unit_test opts_tests[] = {
+	{ "opts/numbers", test_numbers },
+	{ "opts/common_flags", test_common_flags },
+	{ "opts/defaults", test_defaults },
+	{ "opts/usage_errors", test_usage_errors },
+	{ "opts/tool_flags_and_help", test_tool_flags_and_help },
+	{ "opts/cgroup_resolution", test_cgroup_resolution },
+	{ NULL },
+};

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,10 +336,36 @@ int session_loop(struct session *s)
 	return EXIT_OK;
 }
 
+static void *destroy_link(void *link)
+{
+	bpf_link__destroy(link);
+	return NULL;
+}
+
+/*
+ * Detaching a tracepoint waits for an RCU grace period (tens of ms here);
+ * detaching all links at once lets those waits overlap.
+ */
+static void destroy_links(struct session *s)
+{
+	pthread_t threads[SESSION_MAX_LINKS];
+	bool started[SESSION_MAX_LINKS];
+
+	for (int i = 0; i < s->nlinks; i++)
+		started[i] = !pthread_create(&threads[i], NULL, destroy_link,
+					     s->links[i]);
+	for (int i = 0; i < s->nlinks; i++) {
+		if (started[i])
+			pthread_join(threads[i], NULL);
+		else
+			bpf_link__destroy(s->links[i]);
+	}
+	s->nlinks = 0;
+}
+
 void session_stop(struct session *s)
 {
-	while (s->nlinks > 0)
-		bpf_link__destroy(s->links[--s->nlinks]);
+	destroy_links(s);
 	ring_buffer__free(s->rb);
 	s->rb = NULL;
 	out_flush(&s->out);

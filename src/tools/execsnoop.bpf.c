@@ -8,10 +8,14 @@
 
 const volatile __u32 max_args = 20;
 
-/* Keyed by tgid: a successful exec from a non-leader thread changes tid. */
+/*
+ * Keyed by tgid: a successful exec from a non-leader thread changes tid.
+ * Values are 8 KB, so entries are allocated on demand, not preallocated.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, struct exec_event);
 } execs SEC(".maps");

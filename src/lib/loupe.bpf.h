@@ -78,6 +78,36 @@ static __always_inline void event_output(void *data, __u64 size)
 		count_lost();
 }
 
+/* Histogram slot of a value: floor(log2(v)), 0 for 0 (see hist.h). */
+static __always_inline __u32 hist_slot(__u64 v)
+{
+	__u32 slot = 0;
+
+	if (v >> 32) {
+		v >>= 32;
+		slot += 32;
+	}
+	if (v >> 16) {
+		v >>= 16;
+		slot += 16;
+	}
+	if (v >> 8) {
+		v >>= 8;
+		slot += 8;
+	}
+	if (v >> 4) {
+		v >>= 4;
+		slot += 4;
+	}
+	if (v >> 2) {
+		v >>= 2;
+		slot += 2;
+	}
+	if (v >> 1)
+		slot += 1;
+	return slot;
+}
+
 static __always_inline bool filter_comm_ok(const char *comm)
 {
 	if (!filter.use_comm)

@@ -6,7 +6,7 @@ int unit_failed_checks;
 int main(int argc, char **argv)
 {
 	const struct unit_test *groups[] = {
-		out_tests, opts_tests, hook_tests, decode_tests,
+		out_tests, opts_tests, hook_tests, decode_tests, hist_tests,
 	};
 	int passed = 0, failed = 0;
 

@@ -1,0 +1,125 @@
+/*
+ * Histogram rendering. The table layout follows BCC so that eyes and
+ * scripts trained on it keep working: power-of-two ranges, a count column
+ * and a bar of up to 40 stars scaled to the fullest slot.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "hist.h"
+
+void hist_stars(struct out_buf *b, uint64_t val, uint64_t max, int width)
+{
+	int stars = max ? (int)(val * width / max) : 0;
+
+	for (int i = 0; i < width; i++)
+		out_buf_add(b, i < stars ? "*" : " ", 1);
+}
+
+static void emit_line(struct out *o, struct out_buf *b)
+{
+	out_buf_add(b, "\n", 1);
+	if (fwrite(b->data, 1, b->len, o->file) != b->len)
+		o->failed = true;
+	b->len = 0;
+}
+
+static void json_hist(struct out *o, const char *kind, const char *unit,
+		      const uint64_t *slots, int last,
+		      const uint64_t *lows, const uint64_t *highs,
+		      const struct hist_label *label, uint64_t ts_ns)
+{
+	out_record_begin(o);
+	out_str(o, OUT_JSON_ONLY, "type", "hist");
+	out_uint(o, OUT_JSON_ONLY, "ts_ns", ts_ns);
+	out_str(o, OUT_JSON_ONLY, "scale", kind);
+	out_str(o, OUT_JSON_ONLY, "unit", unit);
+	if (label && label->key)
+		out_str(o, OUT_JSON_ONLY, label->key, label->value);
+	out_arr_begin(o, "buckets");
+	for (int i = 0; i <= last; i++) {
+		out_obj_begin(o, NULL);
+		out_uint(o, OUT_JSON_ONLY, "low", lows[i]);
+		out_uint(o, OUT_JSON_ONLY, "high", highs[i]);
+		out_uint(o, OUT_JSON_ONLY, "count", slots[i]);
+		out_obj_end(o);
+	}
+	out_arr_end(o);
+	out_record_end(o);
+}
+
+static void print_hist(struct out *o, const char *kind, const char *unit,
+		       const uint64_t *slots, int nslots,
+		       const uint64_t *lows, const uint64_t *highs,
+		       const struct hist_label *label, uint64_t ts_ns)
+{
+	struct out_buf b = { 0 };
+	uint64_t max = 0;
+	int last = -1, wide, stars;
+
+	if (nslots > HIST_SLOTS)
+		nslots = HIST_SLOTS;
+	for (int i = 0; i < nslots; i++) {
+		if (slots[i])
+			last = i;
+		if (slots[i] > max)
+			max = slots[i];
+	}
+	if (o->json) {
+		json_hist(o, kind, unit, slots, last, lows, highs, label,
+			  ts_ns);
+		return;
+	}
+	if (label && label->key) {
+		out_buf_printf(&b, "\n%s = %s", label->key, label->value);
+		emit_line(o, &b);
+	}
+	if (last < 0) {
+		free(b.data);
+		return;
+	}
+	/* Ranges past 2^32 need wider columns and get a shorter bar. */
+	wide = highs[last] > 0xffffffffULL;
+	stars = wide ? 20 : 40;
+	out_buf_printf(&b, "%*s%-*s : count    distribution", wide ? 15 : 5,
+		       "", wide ? 29 : 19, unit);
+	emit_line(o, &b);
+	for (int i = 0; i <= last; i++) {
+		out_buf_printf(&b, "%*llu -> %-*llu : %-8llu |", wide ? 20 : 10,
+			       (unsigned long long)lows[i], wide ? 20 : 10,
+			       (unsigned long long)highs[i],
+			       (unsigned long long)slots[i]);
+		hist_stars(&b, slots[i], max, stars);
+		out_buf_add(&b, "|", 1);
+		emit_line(o, &b);
+	}
+	free(b.data);
+}
+
+void hist_print_log2(struct out *o, const char *unit, const uint64_t *slots,
+		     int nslots, const struct hist_label *label,
+		     uint64_t ts_ns)
+{
+	uint64_t lows[HIST_SLOTS], highs[HIST_SLOTS];
+
+	/* Slot i holds [2^i, 2^(i+1)); slot 0 also holds 0 ("0 -> 1"). */
+	for (int i = 0; i < HIST_SLOTS; i++) {
+		lows[i] = i ? 1ULL << i : 0;
+		highs[i] = i == HIST_SLOTS - 1 ? ~0ULL : (2ULL << i) - 1;
+	}
+	print_hist(o, "log2", unit, slots, nslots, lows, highs, label, ts_ns);
+}
+
+void hist_print_linear(struct out *o, const char *unit,
+		       const uint64_t *slots, int nslots, uint64_t base,
+		       uint64_t step, const struct hist_label *label,
+		       uint64_t ts_ns)
+{
+	uint64_t lows[HIST_SLOTS], highs[HIST_SLOTS];
+
+	for (int i = 0; i < HIST_SLOTS; i++) {
+		lows[i] = base + i * step;
+		highs[i] = lows[i] + step - 1;
+	}
+	print_hist(o, "linear", unit, slots, nslots, lows, highs, label,
+		   ts_ns);
+}

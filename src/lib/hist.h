@@ -1,0 +1,29 @@
+/*
+ * Histograms as BCC prints them ("usecs : count distribution" with
+ * stars), or as one JSON record each. Slots are filled in the kernel with
+ * hist_slot() from loupe.bpf.h.
+ */
+#ifndef LOUPE_HIST_H
+#define LOUPE_HIST_H
+
+#include <stdint.h>
+#include "out.h"
+
+#define HIST_SLOTS 64
+
+/* Optional label printed above a histogram, e.g. disk = "sda". */
+struct hist_label {
+	const char *key;	/* JSON key and table caption */
+	const char *value;
+};
+
+void hist_print_log2(struct out *o, const char *unit, const uint64_t *slots,
+		     int nslots, const struct hist_label *label,
+		     uint64_t ts_ns);
+void hist_print_linear(struct out *o, const char *unit,
+		       const uint64_t *slots, int nslots, uint64_t base,
+		       uint64_t step, const struct hist_label *label,
+		       uint64_t ts_ns);
+void hist_stars(struct out_buf *b, uint64_t val, uint64_t max, int width);
+
+#endif

@@ -20,7 +20,7 @@ CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	     -I$(BUILD) -Isrc/lib -Isrc/tools -DLOUPE_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) \
 	      -Isrc/lib -Isrc/tools -Wall -Werror
-LDLIBS    := -l:libbpf.a -lelf -lz
+LDLIBS    := -l:libbpf.a -lelf -lz -lpthread
 
 TOOLS     := $(patsubst src/tools/%.bpf.c,%,$(wildcard src/tools/*.bpf.c))
 LIB_SRCS  := $(wildcard src/lib/*.c)

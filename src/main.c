@@ -47,8 +47,11 @@ static void usage(FILE *f)
 		"  -T/--timestamp, -x/--failed, --buffer-size SIZE, -v/--verbose\n");
 }
 
-/* Hook targets of a candidate's programs that will really be loaded. */
-static void list_targets(struct bpf_object *obj,
+/*
+ * The programs of a candidate that will really be loaded and their hook
+ * targets, as a JSON array or a space-separated table cell.
+ */
+static void list_targets(struct out *o, struct bpf_object *obj,
 			 const struct hook_candidate *c, char *buf, size_t len)
 {
 	struct bpf_program *prog;
@@ -56,16 +59,28 @@ static void list_targets(struct bpf_object *obj,
 	size_t n = 0;
 
 	buf[0] = '\0';
-	for (int i = 0; i < HOOK_MAX_PROGS && c->progs[i] && n < len; i++) {
-		const char *name = c->progs[i];
+	for (int pass = 0; pass < (o->json ? 2 : 1); pass++) {
+		if (o->json)
+			out_arr_begin(o, pass ? "targets" : "programs");
+		for (int i = 0; i < HOOK_MAX_PROGS && c->progs[i]; i++) {
+			const char *name = c->progs[i] + (c->progs[i][0] == '?');
 
-		prog = bpf_object__find_program_by_name(obj,
-							name + (name[0] == '?'));
-		if (!prog || !bpf_program__autoload(prog) ||
-		    hook_parse_section(bpf_program__section_name(prog), &pt))
-			continue;
-		n += snprintf(buf + n, len - n, "%s%s", n ? " " : "",
-			      pt.target);
+			prog = bpf_object__find_program_by_name(obj, name);
+			if (!prog || !bpf_program__autoload(prog) ||
+			    hook_parse_section(bpf_program__section_name(prog),
+					       &pt))
+				continue;
+			if (o->json) {
+				out_json_key(o, NULL);
+				out_json_string(&o->line, pass ? pt.target :
+						name, HOOK_TARGET_LEN);
+			} else if (n < len) {
+				n += snprintf(buf + n, len - n, "%s%s",
+					      n ? " " : "", pt.target);
+			}
+		}
+		if (o->json)
+			out_arr_end(o);
 	}
 }
 
@@ -99,14 +114,15 @@ static void list_tool(const struct tool *t, struct out *o)
 			hook_candidate_label(obj, &probe->candidates[r->chosen]);
 
 		targets[0] = '\0';
-		if (r->chosen >= 0)
-			list_targets(obj, &probe->candidates[r->chosen],
-				     targets, sizeof(targets));
 		if (o->json) {
 			out_obj_begin(o, NULL);
 			out_str(o, OUT_JSON_ONLY, "probe", probe->name);
 			out_str(o, OUT_JSON_ONLY, "hook", hook);
-			out_str(o, OUT_JSON_ONLY, "targets", targets);
+		}
+		if (r->chosen >= 0)
+			list_targets(o, obj, &probe->candidates[r->chosen],
+				     targets, sizeof(targets));
+		if (o->json) {
 			out_arr_begin(o, "rejected");
 		} else {
 			fprintf(o->file, "  %-14s %-11s %s\n", probe->name,

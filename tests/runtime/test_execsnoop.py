@@ -1,0 +1,187 @@
+"""execsnoop runtime tests."""
+import os
+import subprocess
+
+from common import (Loupe, Server, check, check_common, copy_binary, exec_row,
+                    helper_bin, marker, short, spawn, tmpdir)
+
+
+def _json_loupe(*extra):
+    """Start `loupe execsnoop -j` and wait until a warm-up exec is seen."""
+    lp = Loupe("execsnoop", "-j", *extra)
+    d = tmpdir()
+    warm = copy_binary("/bin/true", marker("w"), d)
+    lp.ready(lambda: spawn([warm]).wait(5),
+             lambda e: e.get("type") == "exec" and e.get("args", [None])[0] == warm)
+    return lp
+
+
+def _run_true(name, *args):
+    """exec a copy of /bin/true named `name` with args; return (path, pid)."""
+    path = copy_binary("/bin/true", name)
+    p = spawn([path] + list(args))
+    rc = p.wait(5)
+    check(rc == 0, "%s exited %s" % (path, rc))
+    return path, p.pid
+
+
+def test_exec_json_basic():
+    lp = _json_loupe()
+    name = marker("x")                     # 14 chars: fits in comm
+    a1, a2 = marker("a"), marker("b")
+    path, pid = _run_true(name, a1, a2)
+    ev = lp.expect_event(lambda e: e.get("args", [None])[0] == path, "exec event of " + path)
+    lp.stop()
+    check_common(ev, "exec")
+    check(ev["pid"] == pid, "pid %s != child pid %d: %s" % (ev["pid"], pid, short(ev)))
+    check(ev["tid"] == pid, "tid %s != %d" % (ev["tid"], pid))
+    check(ev["ppid"] == os.getpid(), "ppid %s != %d (the parent)" % (ev["ppid"], os.getpid()))
+    check(ev["ret"] == 0, "ret %s != 0" % ev["ret"])
+    check(ev["args"] == [path, a1, a2], "args %r != %r" % (ev["args"], [path, a1, a2]))
+    check(ev["args_truncated"] is False, "args_truncated %r != false" % ev["args_truncated"])
+    check(ev["uid"] == 0, "uid %s != 0" % ev["uid"])
+    check(ev["comm"] == name, "comm %r != %r (the exec'd program)" % (ev["comm"], name))
+    check(lp.rc == 0, "exit status %s after SIGINT" % lp.rc)
+
+
+def test_exec_table_row():
+    lp = Loupe("execsnoop")
+    hdr = lp.wait_header()
+    check(hdr.split() == ["PCOMM", "PID", "PPID", "RET", "ARGS"], "header %r" % hdr)
+    name = marker("t")
+    arg = marker("a")
+    path, pid = _run_true(name, arg, "two")
+    want = exec_row(name, pid, os.getpid(), 0, "%s %s two" % (path, arg))
+    got = lp.wait_line(lambda l: path in l, 5)
+    lp.stop()
+    check(got is not None, "no table row containing %s %s" % (path, lp.describe()))
+    check(got == want, "row %r != expected %r" % (got, want))
+
+
+def test_exec_timestamp_column():
+    import time
+    from common import hms_window
+    lp = Loupe("execsnoop", "-T")
+    hdr = lp.wait_header()
+    check(hdr.split() == ["TIME", "PCOMM", "PID", "PPID", "RET", "ARGS"], "header %r" % hdr)
+    name = marker("t")
+    t0 = time.time()
+    path, pid = _run_true(name)
+    t1 = time.time()
+    got = lp.wait_line(lambda l: path in l, 5)
+    lp.stop()
+    check(got is not None, "no -T row for %s %s" % (path, lp.describe()))
+    check(got[:8] in hms_window(t0, t1) and got[8] == " ",
+          "TIME column %r not HH:MM:SS of now" % got[:9])
+    want = exec_row(name, pid, os.getpid(), 0, path)
+    check(got[9:] == want, "row after TIME %r != %r" % (got[9:], want))
+
+
+def test_exec_long_argv_truncated_json():
+    lp = _json_loupe()
+    args = ["a%02d" % i for i in range(40)]
+    path, pid = _run_true(marker("l"), *args)
+    ev = lp.expect_event(lambda e: e.get("args", [None])[0] == path, "exec event of " + path)
+    lp.stop()
+    check(ev["args_truncated"] is True, "args_truncated %r != true for 40 args" %
+          ev["args_truncated"])
+    got = ev["args"][1:]
+    check(got == args[:len(got)], "args are not a prefix of argv: %r" % ev["args"])
+    check(19 <= len(got) <= 20, "%d argv entries kept, expected ~20 (--max-args default 20)"
+          % len(got))
+
+
+def test_exec_long_argv_truncated_table():
+    lp = Loupe("execsnoop")
+    lp.wait_header()
+    args = ["a%02d" % i for i in range(40)]
+    path, pid = _run_true(marker("l"), *args)
+    got = lp.wait_line(lambda l: path in l, 5)
+    lp.stop()
+    check(got is not None, "no row for %s %s" % (path, lp.describe()))
+    check(got.endswith("..."), "truncated ARGS row does not end with '...': %r" % got)
+    check(" a39" not in got, "row shows argv beyond the limit: %r" % got)
+
+
+def test_exec_max_args_flag():
+    lp = _json_loupe("--max-args", "5")
+    args = ["m%d" % i for i in range(10)]
+    path, _ = _run_true(marker("m"), *args)
+    short_path, _ = _run_true(marker("s"), "x1", "x2")
+    ev = lp.expect_event(lambda e: e.get("args", [None])[0] == path, "exec of " + path)
+    ev2 = lp.expect_event(lambda e: e.get("args", [None])[0] == short_path, "exec of " + short_path)
+    lp.stop()
+    got = ev["args"][1:]
+    check(ev["args_truncated"] is True and got == args[:len(got)] and 4 <= len(got) <= 5,
+          "--max-args 5 with 10 args gave %r truncated=%r" % (ev["args"], ev["args_truncated"]))
+    check(ev2["args"] == [short_path, "x1", "x2"] and ev2["args_truncated"] is False,
+          "short argv under --max-args 5: %r" % ev2)
+
+
+def test_exec_failed_shown_with_x():
+    lp = _json_loupe("-x")
+    srv = Server()
+    missing = os.path.join(tmpdir(), marker("missing"))
+    a1 = marker("f")
+    err = srv.exec_fail(missing, a1)
+    check(err == 2, "exec of missing path gave errno %d" % err)
+    ev = lp.expect_event(lambda e: e.get("args", [None])[0] == missing, "failed exec event")
+    lp.stop()
+    check_common(ev, "exec")
+    check(ev["ret"] == -2, "ret %s != -2 (ENOENT)" % ev["ret"])
+    check(ev["pid"] == srv.pid, "pid %s != %d" % (ev["pid"], srv.pid))
+    check(ev["ppid"] == os.getpid(), "ppid %s != %d" % (ev["ppid"], os.getpid()))
+    check(ev["args"] == [missing, a1], "args %r != %r" % (ev["args"], [missing, a1]))
+
+
+def test_exec_failed_table_with_x():
+    lp = Loupe("execsnoop", "-x")
+    lp.wait_header()
+    srv = Server()
+    comm = marker("c")
+    srv.set_comm(comm)
+    missing = os.path.join(tmpdir(), marker("missing"))
+    srv.exec_fail(missing)
+    got = lp.wait_line(lambda l: missing in l, 5)
+    lp.stop()
+    want = exec_row(comm, srv.pid, os.getpid(), -2, missing)
+    check(got == want, "row %r != expected %r %s" % (got, want, lp.describe()))
+
+
+def test_exec_failed_hidden_without_x():
+    lp = _json_loupe()
+    srv = Server()
+    missing = os.path.join(tmpdir(), marker("missing"))
+    srv.exec_fail(missing)
+    # a successful exec afterwards: once it is seen, the failed one would have been too
+    path, _ = _run_true(marker("ok"))
+    lp.expect_event(lambda e: e.get("args", [None])[0] == path, "exec event of " + path)
+    lp.wait_event(lambda e: False, 0.3)
+    lp.stop()
+    bad = [e for e in lp.events() if missing in (e.get("args") or [])]
+    check(not bad, "failed exec reported without -x: %s" % short(bad))
+
+
+def test_execveat():
+    helpers = helper_bin()
+    lp = _json_loupe()
+    d = tmpdir()
+    name = marker("v")
+    path = copy_binary("/bin/true", name, d)
+    a1 = marker("a")
+    p = spawn([helpers, "execveat", d, name, a1], stdout=subprocess.PIPE,
+              stderr=subprocess.PIPE)
+    out, err = p.communicate(timeout=5)
+    check(p.returncode == 0, "execveat helper failed: %s" % err.decode(errors="replace"))
+
+    def is_ours(e):
+        a = e.get("args") or []
+        return len(a) == 2 and a[1] == a1
+    ev = lp.expect_event(is_ours, "execveat event (argv marker %s)" % a1)
+    lp.stop()
+    check_common(ev, "exec")
+    check(ev["pid"] == p.pid, "pid %s != %d" % (ev["pid"], p.pid))
+    check(ev["ret"] == 0, "ret %s != 0" % ev["ret"])
+    f = ev["args"][0]
+    check(f in (name, path) or (f.startswith("/dev/fd/") and f.endswith("/" + name)),
+          "filename %r is neither %r nor %r" % (f, name, path))

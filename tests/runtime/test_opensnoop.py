@@ -1,0 +1,233 @@
+"""opensnoop runtime tests."""
+import os
+import subprocess
+import time
+
+from common import (Loupe, Server, check, check_common, helper_bin, hms_window,
+                    marker, open_row, short, spawn, tmpdir)
+
+O_WRONLY, O_CREAT, O_CLOEXEC = 0o1, 0o100, 0o2000000
+
+
+def _warm_path():
+    return "/loupe-warm-" + marker()
+
+
+def _json_loupe(*extra):
+    """Start `loupe opensnoop -j` and wait until a warm-up open is seen
+    (failed opens of a missing path show up with and without -x)."""
+    lp = Loupe("opensnoop", "-j", *extra)
+    warm = _warm_path()
+
+    def act():
+        try:
+            os.open(warm, os.O_RDONLY)
+        except OSError:
+            pass
+    lp.ready(act, lambda e: e.get("path") == warm)
+    return lp
+
+
+def _helper(*args):
+    """Run the C helper; return (pid, fd, err)."""
+    p = spawn([helper_bin()] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = p.communicate(timeout=5)
+    check(p.returncode == 0, "helper %s failed: %s" % (args, err.decode(errors="replace")))
+    fd, e = out.split()
+    return p.pid, int(fd), int(e)
+
+
+def _by_path(path, pid=None):
+    return lambda e: (e.get("type") == "open" and e.get("path") == path
+                      and (pid is None or e.get("pid") == pid))
+
+
+def test_open_json_basic():
+    lp = _json_loupe()
+    srv = Server()
+    comm = marker("o")
+    srv.set_comm(comm)
+    path = os.path.join(tmpdir(), marker("file"))
+    open(path, "w").close()
+    fd = srv.open(path)
+    check(fd >= 0, "helper could not open %s" % path)
+    ev = lp.expect_event(_by_path(path, srv.pid), "open event for " + path)
+    lp.stop()
+    check_common(ev, "open")
+    check(ev["pid"] == srv.pid and ev["tid"] == srv.pid,
+          "pid/tid %s/%s != %d" % (ev["pid"], ev["tid"], srv.pid))
+    check(ev["ppid"] == os.getpid(), "ppid %s != %d" % (ev["ppid"], os.getpid()))
+    check(ev["comm"] == comm, "comm %r != %r" % (ev["comm"], comm))
+    check(ev["fd"] == fd, "fd %s != %d (what open returned)" % (ev["fd"], fd))
+    check(ev["ret"] == fd, "ret %s != %d" % (ev["ret"], fd))
+    check(ev["err"] == 0, "err %s != 0" % ev["err"])
+    check(ev["syscall"] == "openat", "syscall %r != 'openat' (glibc open)" % ev["syscall"])
+    check(isinstance(ev["flags"], int) and ev["flags"] & 3 == os.O_RDONLY,
+          "flags %r is not an O_RDONLY int" % ev["flags"])
+    check(isinstance(ev["flags_str"], str) and "O_RDONLY" in ev["flags_str"].split("|"),
+          "flags_str %r lacks O_RDONLY" % ev["flags_str"])
+    check(ev["uid"] == 0, "uid %s != 0" % ev["uid"])
+    check(lp.rc == 0, "exit status %s after SIGINT" % lp.rc)
+
+
+def test_open_table_row():
+    lp = Loupe("opensnoop")
+    hdr = lp.wait_header()
+    check(hdr.split() == ["PID", "COMM", "FD", "ERR", "PATH"], "header %r" % hdr)
+    srv = Server()
+    comm = marker("o")
+    srv.set_comm(comm)
+    path = os.path.join(tmpdir(), marker("file"))
+    open(path, "w").close()
+    missing = path + "-missing"
+    fd = srv.open(path)
+    check(srv.open(missing) == -2, "open of missing path did not fail with ENOENT")
+    got = lp.wait_line(lambda l: l.endswith(" " + path) and l.startswith("%-7d " % srv.pid), 5)
+    got2 = lp.wait_line(lambda l: l.endswith(" " + missing), 5)
+    lp.stop()
+    want = open_row(srv.pid, comm, fd, 0, path)
+    want2 = open_row(srv.pid, comm, -1, 2, missing)
+    check(got == want, "row %r != expected %r %s" % (got, want, lp.describe()))
+    check(got2 == want2, "failed-open row %r != expected %r" % (got2, want2))
+
+
+def test_open_timestamp_column():
+    lp = Loupe("opensnoop", "-T")
+    hdr = lp.wait_header()
+    check(hdr.split() == ["TIME", "PID", "COMM", "FD", "ERR", "PATH"], "header %r" % hdr)
+    srv = Server()
+    comm = marker("o")
+    srv.set_comm(comm)
+    missing = "/loupe-missing-" + marker()
+    t0 = time.time()
+    srv.open(missing)
+    t1 = time.time()
+    got = lp.wait_line(lambda l: l.endswith(" " + missing), 5)
+    lp.stop()
+    check(got is not None, "no -T row for %s %s" % (missing, lp.describe()))
+    check(got[:8] in hms_window(t0, t1) and got[8] == " ",
+          "TIME column %r not HH:MM:SS of now" % got[:9])
+    want = open_row(srv.pid, comm, -1, 2, missing)
+    check(got[9:] == want, "row after TIME %r != %r" % (got[9:], want))
+
+
+def test_open_failed_only_with_x():
+    lp = _json_loupe("-x")
+    srv = Server()
+    d = tmpdir()
+    ok_path = os.path.join(d, marker("exists"))
+    open(ok_path, "w").close()
+    missing = os.path.join(d, marker("missing"))
+    check(srv.open(ok_path) >= 0, "could not open " + ok_path)
+    check(srv.open(missing) == -2, "missing path did not fail with ENOENT")
+    ev = lp.expect_event(_by_path(missing), "failed open event for " + missing)
+    lp.wait_event(lambda e: False, 0.3)
+    lp.stop()
+    check_common(ev, "open")
+    check(ev["fd"] == -1, "fd %s != -1" % ev["fd"])
+    check(ev["err"] == 2, "err %s != 2 (ENOENT)" % ev["err"])
+    check(ev["ret"] == -2, "ret %s != -2" % ev["ret"])
+    check(ev["pid"] == srv.pid, "pid %s != %d" % (ev["pid"], srv.pid))
+    okev = [e for e in lp.events() if e.get("path") == ok_path]
+    check(not okev, "successful open reported under -x: %s" % short(okev))
+    succ = [e for e in lp.events() if e.get("type") == "open" and e.get("err") == 0]
+    check(not succ, "%d successful opens reported under -x, e.g. %s" %
+          (len(succ), short(succ[:1])))
+
+
+def test_open_failed_json_without_x():
+    lp = _json_loupe()
+    missing = "/loupe-missing-" + marker()
+    try:
+        os.open(missing, os.O_RDONLY)
+    except OSError:
+        pass
+    ev = lp.expect_event(_by_path(missing), "failed open event without -x")
+    lp.stop()
+    check(ev["fd"] == -1 and ev["err"] == 2 and ev["ret"] == -2,
+          "failed open: fd %s err %s ret %s, want -1 2 -2" % (ev["fd"], ev["err"], ev["ret"]))
+    check(ev["pid"] == os.getpid(), "pid %s != %d" % (ev["pid"], os.getpid()))
+
+
+def test_open_creat_flags():
+    lp = _json_loupe()
+    path = os.path.join(tmpdir(), marker("new"))
+    pid, fd, err = _helper("creat", path)
+    check(fd >= 0, "creat helper failed errno %d" % err)
+    ev = lp.expect_event(_by_path(path, pid), "open(O_CREAT) event for " + path)
+    lp.stop()
+    want = O_WRONLY | O_CREAT | O_CLOEXEC
+    check(ev["flags"] == want, "flags %r != %#o (O_WRONLY|O_CREAT|O_CLOEXEC)" %
+          (ev["flags"], want))
+    parts = ev["flags_str"].split("|")
+    for f in ("O_WRONLY", "O_CREAT", "O_CLOEXEC"):
+        check(f in parts, "flags_str %r lacks %s" % (ev["flags_str"], f))
+    check(ev["pid"] == pid and ev["fd"] == fd and ev["err"] == 0,
+          "pid/fd/err %s/%s/%s != %d/%d/0" % (ev["pid"], ev["fd"], ev["err"], pid, fd))
+    check(ev["syscall"] == "openat", "syscall %r != 'openat'" % ev["syscall"])
+
+
+def test_open_python_creat_flags_str():
+    lp = _json_loupe()
+    path = os.path.join(tmpdir(), marker("py"))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.close(fd)
+    ev = lp.expect_event(_by_path(path), "open event for " + path)
+    lp.stop()
+    check(ev["flags"] & O_CREAT, "flags %r lacks O_CREAT" % ev["flags"])
+    check("O_CREAT" in ev["flags_str"].split("|"), "flags_str %r lacks O_CREAT" % ev["flags_str"])
+
+
+def test_openat2():
+    lp = _json_loupe()
+    path = os.path.join(tmpdir(), marker("o2"))
+    open(path, "w").close()
+    pid, fd, err = _helper("openat2", path)
+    check(fd >= 0, "openat2 helper failed errno %d" % err)
+    ev = lp.expect_event(_by_path(path, pid), "openat2 event for " + path)
+    lp.stop()
+    check_common(ev, "open")
+    check(ev["syscall"] == "openat2", "syscall %r != 'openat2'" % ev["syscall"])
+    check(ev["pid"] == pid, "pid %s != %d" % (ev["pid"], pid))
+    check(ev["fd"] == fd and ev["err"] == 0, "fd/err %s/%s != %d/0" % (ev["fd"], ev["err"], fd))
+    check(ev["flags"] == O_CLOEXEC, "flags %r != %#o (O_RDONLY|O_CLOEXEC from open_how)" %
+          (ev["flags"], O_CLOEXEC))
+    check(ev["flags_str"] == "O_RDONLY|O_CLOEXEC", "flags_str %r != 'O_RDONLY|O_CLOEXEC'" %
+          ev["flags_str"])
+
+
+def test_openat2_failed():
+    lp = _json_loupe("-x")
+    missing = "/loupe-missing-" + marker()
+    pid, fd, err = _helper("openat2", missing)
+    check(fd == -1 and err == 2, "openat2 of missing path: %d %d" % (fd, err))
+    ev = lp.expect_event(_by_path(missing), "failed openat2 event")
+    lp.stop()
+    check(ev["syscall"] == "openat2" and ev["fd"] == -1 and ev["err"] == 2,
+          "syscall/fd/err %r/%s/%s != openat2/-1/2" % (ev["syscall"], ev["fd"], ev["err"]))
+
+
+def test_open_legacy_syscall():
+    lp = _json_loupe()
+    path = os.path.join(tmpdir(), marker("lg"))
+    open(path, "w").close()
+    pid, fd, err = _helper("open", path)
+    check(fd >= 0, "open helper failed errno %d" % err)
+    ev = lp.expect_event(_by_path(path, pid), "open(2) event for " + path)
+    lp.stop()
+    check(ev["syscall"] == "open", "syscall %r != 'open'" % ev["syscall"])
+    check(ev["pid"] == pid and ev["fd"] == fd, "pid/fd %s/%s != %d/%d" %
+          (ev["pid"], ev["fd"], pid, fd))
+
+
+def test_open_uid():
+    lp = _json_loupe()
+    missing = "/loupe-missing-" + marker()
+    p = spawn(["/bin/cat", missing], user=65534)
+    p.wait(5)
+    ev = lp.expect_event(_by_path(missing), "open event of uid 65534 cat")
+    lp.stop()
+    check(ev["uid"] == 65534, "uid %s != 65534" % ev["uid"])
+    check(ev["pid"] == p.pid and ev["comm"] == "cat",
+          "pid/comm %s/%r != %d/'cat'" % (ev["pid"], ev["comm"], p.pid))
+    check(ev["err"] == 2, "err %s != 2" % ev["err"])

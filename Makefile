@@ -12,6 +12,8 @@ PYTHON    ?= python3
 VERSION   := 0.1.0
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
+V         ?= 0
+Q         := $(if $(filter 1,$(V)),,@)
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 		-e 's/ppc64le/powerpc/' -e 's/s390x/s390/')
 BUILD     := build
@@ -25,6 +27,7 @@ LDLIBS    := -l:libbpf.a -lelf -lz -lpthread
 TOOLS     := $(patsubst src/tools/%.bpf.c,%,$(wildcard src/tools/*.bpf.c))
 LIB_SRCS  := $(wildcard src/lib/*.c)
 LIB_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+APP_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/*.c))
 TOOL_OBJS := $(patsubst %,$(BUILD)/obj/tools/%.o,$(TOOLS))
 SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(TOOLS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
@@ -38,26 +41,32 @@ all: $(BUILD)/loupe $(BUILD)/unit_tests
 
 $(BUILD)/vmlinux.h: $(VMLINUX_BTF)
 	@mkdir -p $(@D)
-	$(BPFTOOL) btf dump file $< format c > $@.tmp && mv $@.tmp $@
+	@echo "  GEN     $@"
+	$(Q)$(BPFTOOL) btf dump file $< format c > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/bpf/%.bpf.o: src/tools/%.bpf.c $(BUILD)/vmlinux.h \
 		$(wildcard src/lib/*.bpf.h) $(HEADERS)
 	@mkdir -p $(@D)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.full
-	$(BPFTOOL) gen object $@ $@.full
+	@echo "  BPF     $@"
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.full
+	$(Q)$(BPFTOOL) gen object $@ $@.full
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
-	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+	@echo "  SKEL    $@"
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS) $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/loupe: $(BUILD)/obj/main.o $(LIB_OBJS) $(TOOL_OBJS)
-	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/loupe: $(APP_OBJS) $(LIB_OBJS) $(TOOL_OBJS)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(HEADERS)
-	$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) $(LDLIBS) -o $@
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) $(LDLIBS) -o $@
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

@@ -9,7 +9,9 @@
 #include "hook.h"
 #include "log.h"
 #include "opts.h"
+#include "procinfo.h"
 #include "out.h"
+#include "overview.h"
 #include "session.h"
 #include "tool.h"
 
@@ -35,7 +37,9 @@ static const struct tool *tool_find(const char *name)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: loupe TOOL [flags]    run a tool (loupe TOOL --help)\n"
+		"usage: loupe [overview] [-d SECONDS] [-j]\n"
+		"                             the 60-second checklist as one report\n"
+		"       loupe TOOL [flags]    run a tool (loupe TOOL --help)\n"
 		"       loupe list [-j]       tools and the hook each uses here\n"
 		"       loupe --version\n\n"
 		"eBPF observability: BCC's classic tools in one binary.\n\ntools:\n");
@@ -210,7 +214,9 @@ static int cmd_tool(const struct tool *t, int argc, char **argv)
 	/* Output is flushed per drained batch, not per line. */
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	session_install_signals();
-	return t->run(&s);
+	err = t->run(&s);
+	procinfo_free();
+	return err;
 }
 
 int main(int argc, char **argv)
@@ -218,7 +224,9 @@ int main(int argc, char **argv)
 	const struct tool *t;
 
 	if (argc < 2)
-		return cmd_list(1, argv);
+		return overview_main(argc, argv);
+	if (!strcmp(argv[1], "overview"))
+		return overview_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
 		return EXIT_OK;
@@ -227,6 +235,8 @@ int main(int argc, char **argv)
 		printf("loupe %s\n", LOUPE_VERSION);
 		return EXIT_OK;
 	}
+	if (argv[1][0] == '-')
+		return overview_main(argc, argv);
 	if (!strcmp(argv[1], "list"))
 		return cmd_list(argc - 1, argv + 1);
 	t = tool_find(argv[1]);

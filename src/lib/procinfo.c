@@ -3,10 +3,12 @@
  * open_by_handle_at() on the cgroup2 mount turns it into a directory whose
  * /proc/self/fd link is the path: no tree walk, and it works for cgroups
  * created after loupe started. Results are cached; a cgroup already gone
- * has no path (NULL).
+ * has no path (NULL). Sessions may run in several threads (the overview),
+ * so lookups copy out under a lock.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,7 @@ struct cgroup_slot {
 
 static struct cgroup_slot cache[CACHE_SLOTS];
 static int mount_fd = -1;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static char *resolve(uint64_t id)
 {
@@ -60,22 +63,30 @@ static char *resolve(uint64_t id)
 	return strdup(path[root_len] ? path + root_len : "/");
 }
 
-const char *procinfo_cgroup_path(uint64_t id)
+const char *procinfo_cgroup_path(uint64_t id, char *buf, size_t len)
 {
 	struct cgroup_slot *slot = &cache[id % CACHE_SLOTS];
+	const char *found = NULL;
 
 	if (!id)
 		return NULL;
-	if (slot->id == id && slot->path)
-		return slot->path;
-	free(slot->path);
-	slot->id = id;
-	slot->path = resolve(id);
-	return slot->path;
+	pthread_mutex_lock(&cache_lock);
+	if (slot->id != id || !slot->path) {
+		free(slot->path);
+		slot->id = id;
+		slot->path = resolve(id);
+	}
+	if (slot->path) {
+		snprintf(buf, len, "%s", slot->path);
+		found = buf;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return found;
 }
 
 void procinfo_free(void)
 {
+	pthread_mutex_lock(&cache_lock);
 	for (int i = 0; i < CACHE_SLOTS; i++) {
 		free(cache[i].path);
 		cache[i].path = NULL;
@@ -84,4 +95,5 @@ void procinfo_free(void)
 	if (mount_fd >= 0)
 		close(mount_fd);
 	mount_fd = -1;
+	pthread_mutex_unlock(&cache_lock);
 }

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -23,6 +24,9 @@
 #define LOST_EVERY_NS	1000000000LL
 
 static volatile sig_atomic_t stop_requested;
+
+/* Hook tests and libbpf's log are process-wide: start one at a time. */
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void on_signal(int sig)
 {
@@ -184,8 +188,22 @@ static int attach_all(struct session *s)
 	return 0;
 }
 
+static int start_locked(struct session *s, struct bpf_object *obj,
+			const struct out_col *cols, session_event_fn on_event);
+
 int session_start(struct session *s, struct bpf_object *obj,
 		  const struct out_col *cols, session_event_fn on_event)
+{
+	int err;
+
+	pthread_mutex_lock(&start_lock);
+	err = start_locked(s, obj, cols, on_event);
+	pthread_mutex_unlock(&start_lock);
+	return err;
+}
+
+static int start_locked(struct session *s, struct bpf_object *obj,
+			const struct out_col *cols, session_event_fn on_event)
 {
 	const struct hook_probe *probes = s->tool->probes;
 	struct bpf_map *events, *lost;
@@ -193,7 +211,8 @@ int session_start(struct session *s, struct bpf_object *obj,
 
 	s->obj = obj;
 	s->on_event = on_event;
-	out_init(&s->out, stdout, s->opts.json, s->opts.timestamp, cols);
+	out_init(&s->out, s->out_file ? s->out_file : stdout, s->opts.json,
+		 s->opts.timestamp, cols);
 	if (!hook_tracefs()) {
 		log_err("tracefs is not mounted and cannot be mounted at /sys/kernel/tracing");
 		return EXIT_RUNTIME;
@@ -373,15 +392,14 @@ void session_stop(struct session *s)
 	s->rb = NULL;
 	out_flush(&s->out);
 	out_free(&s->out);
-	procinfo_free();
 }
 
 void session_event_begin(struct session *s, const char *type,
 			 const struct event_hdr *h)
 {
 	struct out *o = &s->out;
+	char cid[65], cgroup_buf[PATH_MAX];
 	const char *cgroup;
-	char cid[65];
 
 	out_begin(o, type, session_real_ns(s, h->ts_ns));
 	if (!o->json)
@@ -392,7 +410,8 @@ void session_event_begin(struct session *s, const char *type,
 	out_uint(o, OUT_JSON_ONLY, "uid", h->uid);
 	out_strn(o, OUT_JSON_ONLY, "comm", h->comm, sizeof(h->comm));
 	out_uint(o, OUT_JSON_ONLY, "cgroup_id", h->cgroup_id);
-	cgroup = procinfo_cgroup_path(h->cgroup_id);
+	cgroup = procinfo_cgroup_path(h->cgroup_id, cgroup_buf,
+				      sizeof(cgroup_buf));
 	out_str(o, OUT_JSON_ONLY, "cgroup", cgroup);
 	out_str(o, OUT_JSON_ONLY, "container_id",
 		decode_container_id(cgroup, cid, sizeof(cid)));

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include "event.h"
 #include "hook.h"
 #include "opts.h"
@@ -28,6 +29,7 @@ struct session {
 	const struct tool *tool;
 	struct opts opts;
 	struct out out;
+	FILE *out_file;		/* NULL: stdout */
 	struct bpf_object *obj;
 	struct bpf_link *links[SESSION_MAX_LINKS];
 	int nlinks;

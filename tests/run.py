@@ -23,6 +23,8 @@ import tempfile
 import time
 import traceback
 
+sys.dont_write_bytecode = True
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 RUNTIME = os.path.join(HERE, "runtime")

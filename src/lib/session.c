@@ -36,9 +36,15 @@ static void on_signal(int sig)
 
 void session_install_signals(void)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {
+		.sa_handler = on_signal,
+		/*
+		 * Restart writes so a signal never cuts an output line;
+		 * epoll_wait() is never restarted, so the loop still wakes.
+		 */
+		.sa_flags = SA_RESTART,
+	};
 
-	/* No SA_RESTART: the poll in the event loop must wake up. */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -86,12 +92,29 @@ void session_set_filter(struct session *s, volatile struct loupe_filter *f)
 	f->wakeup_bytes = o->buffer_size / 4;
 }
 
+#define DRAIN_CHECK_EVERY	256
+#define DRAIN_SLICE_NS		250000000LL
+#define DRAIN_FINAL_NS		200000000LL
+
+/*
+ * When events arrive faster than they are printed, a drain could go on
+ * forever: it is cut into time slices, and stops at once on a signal.
+ */
+static bool drain_must_stop(struct session *s)
+{
+	if (stop_requested && !s->final_drain)
+		return true;
+	return clock_ns(CLOCK_MONOTONIC) > s->drain_until_ns;
+}
+
 static int rb_event(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
 
 	if (s->out.failed)
 		return -EPIPE;
+	if (++s->drained % DRAIN_CHECK_EVERY == 0 && drain_must_stop(s))
+		return -EINTR;
 	return s->on_event(s, data, size);
 }
 
@@ -288,17 +311,19 @@ static void report_lost(struct session *s)
 	log_err("%llu events lost; raise --buffer-size", delta);
 }
 
-static int drain(struct session *s, int timeout_ms)
+static int drain(struct session *s, int timeout_ms, long long budget_ns)
 {
 	int err = 0;
 
+	s->drain_until_ns = clock_ns(CLOCK_MONOTONIC) + timeout_ms * 1000000LL +
+			    budget_ns;
 	if (s->rb) {
 		err = ring_buffer__poll(s->rb, timeout_ms);
+		/* Events submitted without a wakeup are picked up here. */
+		if (err >= 0 || err == -EINTR)
+			err = ring_buffer__consume(s->rb);
 		if (err == -EINTR)
 			err = 0;
-		/* Events submitted without a wakeup are picked up here. */
-		if (err >= 0)
-			err = ring_buffer__consume(s->rb);
 	} else if (timeout_ms > 0) {
 		usleep(timeout_ms * 1000);
 	}
@@ -325,7 +350,7 @@ int session_loop(struct session *s)
 			timeout = (deadline - now) / 1000000;
 		if (next_tick && (next_tick - now) / 1000000 < timeout)
 			timeout = (next_tick - now) / 1000000;
-		err = drain(s, timeout > 0 ? timeout : 0);
+		err = drain(s, timeout > 0 ? timeout : 0, DRAIN_SLICE_NS);
 		if (err)
 			break;
 		now = clock_ns(CLOCK_MONOTONIC);
@@ -350,7 +375,8 @@ int session_loop(struct session *s)
 		log_err("reading events failed: %s", strerror(-err));
 		return EXIT_RUNTIME;
 	}
-	drain(s, 0);
+	s->final_drain = true;
+	drain(s, 0, DRAIN_FINAL_NS);
 	if (s->on_interval && !next_tick)
 		s->on_interval(s);
 	report_lost(s);

@@ -40,6 +40,9 @@ struct session {
 	int lost_fd;
 	unsigned long long lost_reported;
 	long long boot_to_real_ns;
+	long long drain_until_ns;
+	unsigned long long drained;
+	bool final_drain;
 	void *tool_state;
 };
 

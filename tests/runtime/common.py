@@ -204,12 +204,15 @@ class LineReader:
         self.lines = []
         self.eof = False
         self.cond = threading.Condition()
+        self.go = threading.Event()       # cleared => stop reading (the pipe fills up)
+        self.go.set()
         self.t = threading.Thread(target=self._run, args=(f,), daemon=True)
         self.t.start()
 
     def _run(self, f):
         try:
             for raw in iter(f.readline, b""):
+                self.go.wait()
                 line = raw.decode("utf-8", errors="replace").rstrip("\n")
                 with self.cond:
                     self.lines.append(line)
@@ -601,6 +604,27 @@ def fdinfo_ids(pid):
         if m:
             progs.add(int(m.group(1)))
     return progs, links
+
+
+def ringbuf_sizes(pid):
+    """max_entries (bytes) of every BPF ring buffer map held open by pid."""
+    sizes = []
+    d = "/proc/%d/fdinfo" % pid
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return sizes
+    for name in names:
+        try:
+            with open(os.path.join(d, name)) as f:
+                txt = f.read()
+        except OSError:
+            continue
+        if re.search(r"^map_type:\s*27$", txt, re.M):        # BPF_MAP_TYPE_RINGBUF
+            m = re.search(r"^max_entries:\s*(\d+)", txt, re.M)
+            if m:
+                sizes.append(int(m.group(1)))
+    return sizes
 
 
 def bpftool_list(kind):

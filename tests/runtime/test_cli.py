@@ -2,8 +2,8 @@
 import json
 import time
 
-from common import (HEADERS, LOUPE, TOOLS, Loupe, Skip, check, require_loupe, run_quiet,
-                    short)
+from common import (HEADERS, LOUPE, TOOLS, Loupe, Skip, check, require_loupe, ringbuf_sizes,
+                    run_quiet, short)
 
 
 def _usage_error(*args):
@@ -195,3 +195,24 @@ def test_verbose_flag():
     check(hdr.split() == HEADERS["opensnoop"], "-v: first stdout line %r is not the header"
           % hdr)
     check(lp.stderr_lines(), "-v printed no libbpf log on stderr")
+
+
+def _ringbuf_size(*args):
+    lp = Loupe("opensnoop", *args)
+    lp.wait_header()
+    sizes = ringbuf_sizes(lp.pid)
+    lp.stop()
+    check(len(sizes) == 1, "expected one ring buffer map, found sizes %s" % sizes)
+    return sizes[0]
+
+
+def test_buffer_size_applied():
+    for arg, want in (("4K", 4096), ("4096", 4096), ("1M", 1 << 20), ("65536", 65536)):
+        got = _ringbuf_size("--buffer-size", arg)
+        check(got == want, "--buffer-size %s: ring buffer is %d bytes, want %d" % (arg, got, want))
+
+
+def test_buffer_size_default_8M():
+    got = _ringbuf_size()
+    check(got == 8 << 20, "default ring buffer is %d bytes, README says 8M (%d)" %
+          (got, 8 << 20))

@@ -10,7 +10,8 @@ import time
 from common import LOST_RE, Loupe, check, marker, short, spawn
 
 FLOOD_N = 200000
-ROW_RE = re.compile(r"^(\d+) +(.*?) +(-?\d+) +(-?\d+) (.+)$")
+# PATH may be empty: some tasks pass a path BPF cannot read (page not present).
+ROW_RE = re.compile(r"^(\d+) +(.*?) +(-?\d+) +(-?\d+)(?: (.+))?$")
 
 
 def _flood(path):

@@ -24,16 +24,26 @@
 #define TABLE_ROWS	20	/* event tables keep their first rows */
 #define JSON_RECORDS	1000
 
+#define MAX_GROUP	4
+#define GROUP_ROWS	15
+#define JSON_TOP_ROWS	100
+
+/*
+ * An event section prints its first rows, or, with group keys, a top table
+ * counting events by those JSON fields (captured in JSON, aggregated here).
+ */
 struct section {
 	const char *title;
 	const char *tool;
 	const char *args[MAX_ARGS];
 	bool events;		/* one row per event: truncate */
+	const char *group[MAX_GROUP];
 };
 
 static const struct section sections[] = {
 	{ "New processes", "execsnoop", { NULL }, true },
-	{ "Failed opens", "opensnoop", { "-x" }, true },
+	{ "Failed opens", "opensnoop", { "-x" }, true,
+	  { "comm", "err", "path" } },
 	{ "Slow file system calls (>10 ms)", "fsslower", { "10" }, true },
 	{ "Disk I/O latency", "biolatency", { NULL }, false },
 	{ "Page cache", "cachestat", { NULL }, false },
@@ -87,7 +97,7 @@ static int prepare(struct run *r, const char *duration, bool json)
 		argv[argc++] = "-d";
 		argv[argc++] = (char *)duration;
 	}
-	if (json)
+	if (json || r->sec->group[0])
 		argv[argc++] = "-j";
 	argv[argc] = NULL;
 	session_init(&r->s, r->tool);
@@ -95,6 +105,256 @@ static int prepare(struct run *r, const char *duration, bool json)
 		return -EINVAL;
 	r->s.out_file = open_memstream(&r->text, &r->size);
 	return r->s.out_file ? 0 : -errno;
+}
+
+/*
+ * Value of a top-level key in one of our own JSON lines (written by out.c:
+ * no spaces, strings escaped), unescaped into buf. Not a general parser.
+ */
+static bool json_field(const char *line, const char *key, char *buf,
+		       size_t len)
+{
+	char pat[64];
+	const char *p;
+	size_t n = 0;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(line, pat);
+	if (!p || len == 0)
+		return false;
+	p += strlen(pat);
+	if (*p != '"') {
+		while (*p && *p != ',' && *p != '}' && n + 1 < len)
+			buf[n++] = *p++;
+		buf[n] = '\0';
+		return true;
+	}
+	for (p++; *p && *p != '"' && n + 1 < len; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			buf[n++] = *p == 'n' ? '?' : *p == 't' ? '?' : *p;
+			if (*p == 'u')	/* \uXXXX: keep it visible */
+				buf[n - 1] = '?', p += 4;
+			continue;
+		}
+		buf[n++] = *p;
+	}
+	buf[n] = '\0';
+	return true;
+}
+
+struct group_row {
+	char *key;		/* fields joined by '\t' */
+	unsigned long count;
+};
+
+static int group_cmp(const void *a, const void *b)
+{
+	const struct group_row *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return strcmp(x->key, y->key);
+}
+
+/*
+ * One line of a top table: the count, then the fields, the first (usually
+ * a command name) padded like BCC's COMM column. Headers are the
+ * upper-cased keys; data rows come as one key with \x1f separators.
+ */
+static void print_group_line(struct out *o, const char *count,
+			     const char *const *fields, bool header)
+{
+	struct out_buf b = { 0 };
+	int col = 0;
+
+	out_buf_printf(&b, "%-7s", count);
+	for (int g = 0; g < MAX_GROUP && fields[g]; g++) {
+		for (const char *c = fields[g]; *c; c++) {
+			const char *end = strchr(c, '\x1f');
+			size_t n = end ? (size_t)(end - c) : strlen(c);
+			char cell[1024];
+
+			snprintf(cell, sizeof(cell), "%.*s", (int)n, c);
+			for (char *u = cell; header && *u; u++)
+				if (*u >= 'a' && *u <= 'z')
+					*u -= 32;
+			out_buf_printf(&b, " %-*s", col == 0 ? 16 : 4, cell);
+			col++;
+			c += n;
+			if (!*c)
+				break;
+		}
+	}
+	while (b.len && b.data[b.len - 1] == ' ')
+		b.data[--b.len] = '\0';
+	fprintf(o->file, "%s\n", b.data ? b.data : "");
+	free(b.data);
+}
+
+struct groups {
+	struct group_row *rows;
+	size_t nrows;
+	size_t total;		/* events */
+	size_t *slots;		/* hash table of row index + 1 */
+	size_t nslots;
+};
+
+static unsigned long hash_str(const char *str)
+{
+	unsigned long h = 5381;
+
+	while (*str)
+		h = h * 33 + (unsigned char)*str++;
+	return h;
+}
+
+static bool groups_grow(struct groups *g)
+{
+	size_t nslots = g->nslots ? g->nslots * 2 : 1024, *slots;
+	struct group_row *rows;
+
+	slots = calloc(nslots, sizeof(*slots));
+	rows = realloc(g->rows, nslots / 2 * sizeof(*rows));
+	if (!slots || !rows) {
+		free(slots);
+		if (rows)
+			g->rows = rows;
+		return false;
+	}
+	g->rows = rows;
+	for (size_t i = 0; i < g->nrows; i++) {
+		size_t h = hash_str(rows[i].key) & (nslots - 1);
+
+		while (slots[h])
+			h = (h + 1) & (nslots - 1);
+		slots[h] = i + 1;
+	}
+	free(g->slots);
+	g->slots = slots;
+	g->nslots = nslots;
+	return true;
+}
+
+static void groups_add(struct groups *g, const char *key)
+{
+	size_t h;
+
+	if (g->nrows >= g->nslots / 2 && !groups_grow(g))
+		return;
+	h = hash_str(key) & (g->nslots - 1);
+	while (g->slots[h] && strcmp(g->rows[g->slots[h] - 1].key, key))
+		h = (h + 1) & (g->nslots - 1);
+	if (!g->slots[h]) {
+		g->rows[g->nrows].key = strdup(key);
+		g->rows[g->nrows].count = 0;
+		if (!g->rows[g->nrows].key)
+			return;
+		g->slots[h] = ++g->nrows;
+	}
+	g->rows[g->slots[h] - 1].count++;
+}
+
+/* Count the captured JSON events by the section's group keys. */
+static void group_events(const struct run *r, struct groups *g)
+{
+	const char *p = r->text, *nl;
+	char line[8192], key[4096], field[1024];
+
+	memset(g, 0, sizeof(*g));
+	while (p && *p) {
+		const char *start = p;
+		size_t n;
+
+		nl = strchr(p, '\n');
+		n = nl ? (size_t)(nl - p) : strlen(p);
+		p = nl ? nl + 1 : NULL;
+		if (n >= sizeof(line))
+			continue;
+		memcpy(line, start, n);
+		line[n] = '\0';
+		if (strstr(line, "\"type\":\"lost\""))
+			continue;
+		g->total++;
+		key[0] = '\0';
+		for (int k = 0; k < MAX_GROUP && r->sec->group[k]; k++) {
+			if (!json_field(line, r->sec->group[k], field,
+					sizeof(field)))
+				snprintf(field, sizeof(field), "-");
+			snprintf(key + strlen(key), sizeof(key) - strlen(key),
+				 "%s%s", k ? "\x1f" : "", field);
+		}
+		groups_add(g, key);
+	}
+	if (g->nrows)
+		qsort(g->rows, g->nrows, sizeof(*g->rows), group_cmp);
+}
+
+static void groups_free(struct groups *g)
+{
+	for (size_t i = 0; i < g->nrows; i++)
+		free(g->rows[i].key);
+	free(g->rows);
+	free(g->slots);
+}
+
+static void print_grouped(struct out *o, struct run *r)
+{
+	struct groups g;
+
+	group_events(r, &g);
+	if (!g.total) {
+		fprintf(o->file, "(nothing seen)\n");
+		groups_free(&g);
+		return;
+	}
+	print_group_line(o, "COUNT", r->sec->group, true);
+	for (size_t i = 0; i < g.nrows && i < GROUP_ROWS; i++) {
+		char count[32];
+
+		snprintf(count, sizeof(count), "%lu", g.rows[i].count);
+		print_group_line(o, count, (const char *[]){ g.rows[i].key,
+				 NULL }, false);
+	}
+	if (g.nrows > GROUP_ROWS)
+		fprintf(o->file, "... %zu more distinct, %zu events in all\n",
+			g.nrows - GROUP_ROWS, g.total);
+	groups_free(&g);
+}
+
+/* The top table of a grouped section as JSON objects keyed like events. */
+static void json_top(struct out *o, struct run *r)
+{
+	char field[1024];
+	struct groups g;
+
+	group_events(r, &g);
+	out_uint(o, OUT_JSON_ONLY, "events", g.total);
+	out_arr_begin(o, "top");
+	for (size_t i = 0; i < g.nrows && i < JSON_TOP_ROWS; i++) {
+		const char *c = g.rows[i].key;
+
+		out_obj_begin(o, NULL);
+		out_uint(o, OUT_JSON_ONLY, "count", g.rows[i].count);
+		for (int k = 0; k < MAX_GROUP && r->sec->group[k]; k++) {
+			const char *end = strchr(c, '\x1f');
+			size_t n = end ? (size_t)(end - c) : strlen(c);
+
+			snprintf(field, sizeof(field), "%.*s", (int)n, c);
+			if (field[0] && strspn(field + (field[0] == '-'),
+					       "0123456789") ==
+			    strlen(field + (field[0] == '-')))
+				out_int(o, OUT_JSON_ONLY, r->sec->group[k],
+					strtoll(field, NULL, 10));
+			else
+				out_str(o, OUT_JSON_ONLY, r->sec->group[k],
+					field);
+			c += n + (end != NULL);
+		}
+		out_obj_end(o);
+	}
+	out_arr_end(o);
+	groups_free(&g);
 }
 
 /* Print the captured output, cutting long event tables. */
@@ -107,6 +367,10 @@ static void print_section(struct out *o, struct run *r)
 	fprintf(o->file, "\n== %s (%s) ==\n", r->sec->title, r->tool->name);
 	if (!r->started || r->rc) {
 		fprintf(o->file, "(not available here: see the message on stderr)\n");
+		return;
+	}
+	if (r->sec->group[0]) {
+		print_grouped(o, r);
 		return;
 	}
 	for (const char *q = p; q && *q; q = strchr(q, '\n'), q = q ? q + 1 : q)
@@ -150,6 +414,8 @@ static void json_section(struct out *o, struct run *r)
 	}
 	out_arr_end(o);
 	out_uint(o, OUT_JSON_ONLY, "omitted", omitted);
+	if (r->sec->group[0])
+		json_top(o, r);
 	out_obj_end(o);
 }
 

@@ -337,6 +337,7 @@ int session_loop(struct session *s)
 	long long now = clock_ns(CLOCK_MONOTONIC), deadline = 0, next_tick = 0;
 	long long next_lost = now + LOST_EVERY_NS, interval_ns;
 	int err = 0, timeout;
+	bool ticked_last = false;
 
 	interval_ns = (long long)(s->opts.interval * 1e9);
 	if (s->opts.duration > 0)
@@ -354,7 +355,9 @@ int session_loop(struct session *s)
 		if (err)
 			break;
 		now = clock_ns(CLOCK_MONOTONIC);
+		ticked_last = false;
 		if (next_tick && now >= next_tick) {
+			ticked_last = true;
 			if (s->on_interval)
 				s->on_interval(s);
 			report_lost(s);
@@ -377,7 +380,8 @@ int session_loop(struct session *s)
 	}
 	s->final_drain = true;
 	drain(s, 0, DRAIN_FINAL_NS);
-	if (s->on_interval && !next_tick)
+	/* Print what the last, partial interval (or the only one) saw. */
+	if (s->on_interval && !ticked_last)
 		s->on_interval(s);
 	report_lost(s);
 	out_flush(&s->out);

@@ -1,0 +1,95 @@
+"""The main job: `loupe` with no arguments runs the checklist and reports."""
+import json
+import os
+import subprocess
+import time
+
+from common import LOUPE, check, copy_binary, marker, require_loupe, short, spawn, tmpdir
+
+
+def _own_comm():
+    with open("/proc/self/comm") as f:
+        return f.read().strip()
+
+
+def _run_overview(*args, during=None, secs="3"):
+    """Run `loupe [args] -d secs`; call during() once it watches; return (rc, out, err)."""
+    require_loupe()
+    p = subprocess.Popen([LOUPE] + list(args) + ["-d", secs], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    if during:
+        time.sleep(1.2)       # every section attached (they start one by one)
+        during()
+    try:
+        out, err = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+    return p.returncode, out, err
+
+
+def test_overview_table_report():
+    rc, out, err = _run_overview(secs="2")
+    check(rc == 0, "exit status %s (stderr: %s)" % (rc, short(err)))
+    check(out.startswith("loupe overview: "), "report header missing: %r" % short(out))
+    for title in ("== New processes (execsnoop) ==", "== Failed opens (opensnoop) ==",
+                  "== Process exits with errors (exitsnoop) =="):
+        check(title in out, "section %r missing:\n%s" % (title, short(out, 1500)))
+    execs = out.split("== New processes (execsnoop) ==")[1].split("\n== ")[0]
+    lines = [l for l in execs.splitlines() if l]
+    check(lines and lines[0].split() == ["PCOMM", "PID", "PPID", "RET", "ARGS"],
+          "execsnoop section header: %r" % lines[:1])
+    check(len(lines) <= 1 + 20 + 1, "event table not cut to 20 rows: %d lines" % len(lines))
+    opens = out.split("== Failed opens (opensnoop) ==")[1].split("\n== ")[0]
+    first = [l for l in opens.splitlines() if l][0]
+    check(first.split() in (["COUNT", "COMM", "ERR", "PATH"], ["(nothing", "seen)"]),
+          "opens top table header: %r" % first)
+
+
+def test_overview_json_document():
+    path = os.path.join(tmpdir(), marker("missing"))
+    name = marker("ov")[:15]
+    exe = copy_binary("/bin/true", name, tmpdir())
+    seen = {}
+
+    def act():
+        child = spawn([exe, "overview-arg"])
+        seen["exec"] = child.pid
+        child.wait(5)
+        bad = spawn(["/bin/sh", "-c", "exit 7"])
+        seen["exit"] = bad.pid
+        bad.wait(5)
+        for _ in range(300):     # enough to rank high in the top table
+            try:
+                open(path)
+            except OSError:
+                pass
+    rc, out, err = _run_overview("-j", during=act, secs="2.5")
+    check(rc == 0, "exit status %s (stderr: %s)" % (rc, short(err)))
+    lines = out.splitlines()
+    check(len(lines) == 1, "JSON overview is %d lines, want one document" % len(lines))
+    doc = json.loads(lines[0])
+    check(doc["type"] == "overview", "type %r" % doc.get("type"))
+    by_tool = {s["tool"]: s for s in doc["sections"]}
+    for tool in ("execsnoop", "opensnoop", "exitsnoop"):
+        check(tool in by_tool and by_tool[tool]["status"] == "ok",
+              "section %s missing or not ok: %s" % (tool, short(by_tool.get(tool))))
+    top = [r for r in by_tool["opensnoop"]["top"] if r.get("path") == path]
+    check(top, "failed opens of %s not in the opensnoop top table: %s" %
+          (path, short(by_tool["opensnoop"]["top"][:5])))
+    check(top[0]["count"] == 300 and top[0]["err"] == 2 and top[0]["comm"] == _own_comm(),
+          "top row: %s" % short(top[0]))
+    execs = [r for r in by_tool["execsnoop"]["records"] if r.get("pid") == seen["exec"]]
+    check(execs and execs[0]["args"] == [exe, "overview-arg"] and execs[0]["comm"] == name,
+          "exec of pid %s: %s" % (seen["exec"], short(execs)))
+    exits = [r for r in by_tool["exitsnoop"]["records"] if r.get("pid") == seen["exit"]]
+    check(exits and exits[0]["exit_code"] == 7, "exit 7 of pid %s: %s" %
+          (seen["exit"], short(exits)))
+
+
+def test_overview_usage_error():
+    require_loupe()
+    p = subprocess.run([LOUPE, "-d", "soon"], capture_output=True, text=True, timeout=10)
+    check(p.returncode == 2, "exit status %s != 2" % p.returncode)
+    check(p.stderr.startswith("loupe: ") and p.stdout == "", "stderr %r stdout %r" %
+          (p.stderr, p.stdout))

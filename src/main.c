@@ -17,12 +17,14 @@ extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
 extern const struct tool opensnoop_tool;
 extern const struct tool tcpretrans_tool;
+extern const struct tool tcprtt_tool;
 
 const struct tool *const tools[] = {
 	&execsnoop_tool,
 	&exitsnoop_tool,
 	&opensnoop_tool,
 	&tcpretrans_tool,
+	&tcprtt_tool,
 	NULL,
 };
 

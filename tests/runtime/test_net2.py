@@ -10,7 +10,7 @@ import sys
 import time
 import uuid
 
-from common import (Loupe, Skip, check, check_common, fail, marker,
+from common import (LOUPE as LOUPE_BIN, Loupe, Skip, check, check_common, fail, marker,
                     on_cleanup, run_quiet, short, spawn, unique_comm)
 
 
@@ -162,3 +162,112 @@ def test_tcpretrans_ipv4():
 
 def test_tcpretrans_ipv6():
     _retrans_case(6)
+
+
+# ---------------------------------------------------------------- loopback
+
+class LoopbackPair:
+    """A listening socket on loopback and, after connect(), one connected
+    pair (client, accepted server side) in this process."""
+
+    def __init__(self, family=4):
+        self.fam = socket.AF_INET if family == 4 else socket.AF_INET6
+        self.host = "127.0.0.1" if family == 4 else "::1"
+        self.ls = socket.socket(self.fam, socket.SOCK_STREAM)
+        on_cleanup(self.ls.close)
+        self.ls.bind((self.host, 0))
+        self.ls.listen(4)
+        self.port = self.ls.getsockname()[1]
+
+    def connect(self):
+        self.cli = socket.create_connection((self.host, self.port), timeout=5)
+        on_cleanup(self.cli.close)
+        self.srv, _ = self.ls.accept()
+        on_cleanup(self.srv.close)
+        self.cport = self.cli.getsockname()[1]
+        return self
+
+    def transfer(self, nbytes, chunk=8192, to_server=True):
+        """Send exactly nbytes one way and read them all on the other end."""
+        tx, rx = (self.cli, self.srv) if to_server else (self.srv, self.cli)
+        got = 0
+        sent = 0
+        rx.settimeout(5)
+        while sent < nbytes:
+            n = tx.send(b"y" * min(chunk, nbytes - sent))
+            sent += n
+            while got < sent:
+                got += len(rx.recv(1 << 20))
+        return got
+
+
+def _hists(lp):
+    return [e for e in lp.events() if e.get("type") == "hist"]
+
+
+def _hist_total(h):
+    return sum(b["count"] for b in h["buckets"])
+
+
+# ---------------------------------------------------------------- tcprtt
+
+def test_tcprtt_port_filter():
+    pair = LoopbackPair(4)
+    other = LoopbackPair(4)
+    lp = Loupe("tcprtt", "-j", "-p", str(pair.port))
+    lp2 = Loupe("tcprtt", "-j", "-p", str(other.port))
+    lp.wait_attached(settle=0.2)
+    lp2.wait_attached(settle=0.5)
+    pair.connect().transfer(256 * 1024)
+    lp.stop()
+    lp2.stop()
+    check(lp.rc == 0, "exit status %s %s" % (lp.rc, lp.describe()))
+    hs = _hists(lp)
+    check(len(hs) == 1, "want one histogram at exit, got %d %s" % (len(hs), lp.describe()))
+    h = hs[0]
+    check(h["unit"] == "usecs" and h["scale"] == "log2", "unit/scale %r/%r" %
+          (h["unit"], h["scale"]))
+    check(_hist_total(h) > 0, "empty histogram for port %d: %s" % (pair.port, short(h)))
+    # Nothing happened on the other port: its filter let nothing through.
+    check(not _hists(lp2), "port %d filter counted foreign segments: %s" %
+          (other.port, short(_hists(lp2))))
+
+
+def test_tcprtt_ipv6_by_raddr_ms():
+    pair = LoopbackPair(6)
+    lp = Loupe("tcprtt", "-j", "-P", str(pair.port), "-B", "-m", "-6", "-e")
+    lp.wait_attached(settle=0.5)
+    pair.connect().transfer(128 * 1024)
+    lp.stop()
+    hs = _hists(lp)
+    check(len(hs) == 1, "want one histogram, got %d %s" % (len(hs), lp.describe()))
+    h = hs[0]
+    check(h.get("raddr") == "::1", "raddr label %r != '::1'" % h.get("raddr"))
+    check(h["unit"] == "msecs", "unit %r != msecs" % h["unit"])
+    check(_hist_total(h) > 0, "empty histogram: %s" % short(h))
+    avg = [e for e in lp.events() if e.get("type") == "rtt_avg"]
+    check(len(avg) == 1 and avg[0]["count"] == _hist_total(h),
+          "rtt_avg record %s does not match the histogram" % short(avg))
+
+
+def test_tcprtt_table_interval():
+    pair = LoopbackPair(4)
+    lp = Loupe("tcprtt", "-T", "-i", "1", "-d", "2.5", "-a", "127.0.0.1",
+               "-p", str(pair.port))
+    lp.wait_attached(settle=0.2)
+    pair.connect().transfer(64 * 1024)
+    rc = lp.wait_exit(8)
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    lines = lp.lines()
+    check(any(l.split() == ["usecs", ":", "count", "distribution"] for l in lines),
+          "no BCC histogram header in %s" % short(lines))
+    times = [l for l in lines if len(l) == 8 and l[2] == ":" and l[5] == ":"]
+    check(len(times) >= 2, "want a HH:MM:SS line per interval, got %s" % short(lines))
+
+
+def test_tcprtt_bad_flags():
+    for args in (["-p", "0"], ["-a", "300.1.1.1"], ["-b", "-B"], ["-P", "x"]):
+        rc, out, err = run_quiet([LOUPE_BIN, "tcprtt"] + args)
+        check(rc == 2, "tcprtt %s: exit %s, want 2" % (args, rc))
+        check(err.count("\n") == 1 and err.startswith("loupe: "),
+              "tcprtt %s: stderr %r" % (args, err))

@@ -11,7 +11,7 @@ import time
 import uuid
 
 from common import (LOUPE as LOUPE_BIN, Loupe, Skip, check, check_common, fail, marker,
-                    on_cleanup, run_quiet, short, spawn, unique_comm)
+                    on_cleanup, poll_until, run_quiet, short, spawn, unique_comm)
 
 
 # ---------------------------------------------------------------- helpers
@@ -271,3 +271,142 @@ def test_tcprtt_bad_flags():
         check(rc == 2, "tcprtt %s: exit %s, want 2" % (args, rc))
         check(err.count("\n") == 1 and err.startswith("loupe: "),
               "tcprtt %s: stderr %r" % (args, err))
+
+
+# ---------------------------------------------------------------- bindsnoop / solisten
+
+BIND_PY = r"""
+import socket, sys, time
+open("/proc/self/comm", "w").write(sys.argv[1])
+time.sleep(0.05)
+out = []
+keep = []
+for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    probe = socket.socket(fam, socket.SOCK_STREAM)
+    probe.bind((host, 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    t = socket.socket(fam, socket.SOCK_STREAM)
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind((host, port))
+    t.listen(17)
+    u = socket.socket(fam, socket.SOCK_DGRAM)
+    u.bind((host, port))
+    dup = socket.socket(fam, socket.SOCK_STREAM)
+    try:
+        dup.bind((host, port))
+        err = 0
+    except OSError as e:
+        err = e.errno
+    keep += [t, u, dup]
+    out.append("%d %d" % (port, err))
+print(" ".join(out), flush=True)
+"""
+
+
+def _run_marked(script, timeout=10):
+    """Run a python child under a unique comm; return (pid, comm, stdout)."""
+    comm = unique_comm()
+    p = spawn([sys.executable, "-c", script, comm], stdout=subprocess.PIPE,
+              stderr=subprocess.PIPE, text=True)
+    out, err = p.communicate(timeout=timeout)
+    check(p.returncode == 0, "child failed: %s" % err)
+    return p.pid, comm, out
+
+
+def test_bindsnoop_tcp_udp_v4_v6():
+    lp = Loupe("bindsnoop", "-j")
+    lp.wait_attached()
+    pid, comm, out = _run_marked(BIND_PY)
+    p4, e4, p6, e6 = (int(x) for x in out.split())
+    check(e4 == 98 and e6 == 98, "duplicate binds gave errno %d/%d, want 98" % (e4, e6))
+
+    def ours():
+        return [e for e in lp.events() if e.get("type") == "bind" and e.get("pid") == pid]
+    poll_until(lambda: len(ours()) >= 8, 5)
+    lp.stop()
+    evs = ours()
+    got = [(e["proto"], e["port"], e["addr"], e["ret"], e["ip"]) for e in evs]
+    want = []
+    for port, host, ip in ((p4, "127.0.0.1", 4), (p6, "::1", 6)):
+        want += [("TCP", 0, host, 0, ip), ("TCP", port, host, 0, ip),
+                 ("UDP", port, host, 0, ip), ("TCP", port, host, -98, ip)]
+    check(got == want, "binds %s != %s %s" % (got, want, lp.describe()))
+    for e in evs:
+        check_common(e, "bind")
+        check(e["comm"] == comm, "comm %r != %r" % (e["comm"], comm))
+        check(e["bound_dev_if"] == 0, "bound_dev_if %s" % e["bound_dev_if"])
+    check(evs[1]["opts"] == "...R.", "SO_REUSEADDR bind opts %r != '...R.'" % evs[1]["opts"])
+    check(evs[2]["opts"] == ".....", "plain UDP bind opts %r" % evs[2]["opts"])
+    check(evs[3]["err"] == 98, "err %s != 98 (EADDRINUSE)" % evs[3]["err"])
+
+
+def test_bindsnoop_table_failed_only():
+    lp = Loupe("bindsnoop", "-x")
+    hdr = lp.wait_header()
+    check(hdr.split() == ["PID", "COMM", "RET", "PROTO", "OPTS", "IF", "PORT", "ADDR"],
+          "header %r" % hdr)
+    lp.wait_attached(settle=0.5)
+    pid, comm, out = _run_marked(BIND_PY)
+    p4, _, p6, _ = (int(x) for x in out.split())
+    want4 = "%-7d %-16s %3d %-5s %-5s %4d %5d %s" % (pid, comm, -98, "TCP", ".....", 0,
+                                                   p4, "127.0.0.1")
+    want6 = "%-7d %-16s %3d %-5s %-5s %4d %5d %s" % (pid, comm, -98, "TCP", ".....", 0,
+                                                   p6, "::1")
+    got6 = lp.wait_line(lambda l: l == want6, 5)
+    lp.stop()
+    mine = [l for l in lp.lines() if l.startswith("%-7d " % pid)]
+    check(got6 is not None and mine == [want4, want6],
+          "rows %s != %s %s" % (mine, [want4, want6], lp.describe()))
+
+
+LISTEN_PY = r"""
+import socket, sys, time
+open("/proc/self/comm", "w").write(sys.argv[1])
+time.sleep(0.05)
+out = []
+for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.bind((host, 0))
+    s.listen(17)
+    out.append(str(s.getsockname()[1]))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    u.listen(5)
+    out.append("0")
+except OSError as e:
+    out.append(str(e.errno))
+print(" ".join(out), flush=True)
+"""
+
+
+def test_solisten_backlog_v4_v6():
+    lp = Loupe("solisten", "-j")
+    lp.wait_attached()
+    pid, comm, out = _run_marked(LISTEN_PY)
+    p4, p6, uerr = (int(x) for x in out.split())
+    ev4 = lp.expect_event(lambda e: e.get("pid") == pid and e.get("ip") == 4, "IPv4 listen")
+    ev6 = lp.expect_event(lambda e: e.get("pid") == pid and e.get("ip") == 6, "IPv6 listen")
+    evu = lp.wait_event(lambda e: e.get("pid") == pid and e.get("ret", 0) < 0, 2)
+    lp.stop()
+    for ev, port, addr, proto in ((ev4, p4, "127.0.0.1", "TCPv4"), (ev6, p6, "::1", "TCPv6")):
+        check_common(ev, "listen")
+        got = (ev["proto"], ev["backlog"], ev["port"], ev["addr"], ev["ret"], ev["comm"])
+        want = (proto, 17, port, addr, 0, comm)
+        check(got == want, "listen %s != %s" % (got, want))
+    check(evu is not None and evu["ret"] == -uerr and evu["backlog"] == 5
+          and evu["proto"] == "UDPv4",
+          "failed UDP listen (errno %d): %s" % (uerr, short(evu)))
+
+
+def test_solisten_table_row():
+    lp = Loupe("solisten")
+    hdr = lp.wait_header()
+    check(hdr.split() == ["PID", "COMM", "PROTO", "BACKLOG", "PORT", "ADDR"], "header %r" % hdr)
+    lp.wait_attached(settle=0.5)
+    pid, comm, out = _run_marked(LISTEN_PY)
+    p4 = int(out.split()[0])
+    want = "%-7d %-16s %-8s %-8d %-6d %s" % (pid, comm, "TCPv4", 17, p4, "127.0.0.1")
+    got = lp.wait_line(lambda l: l == want, 5)
+    lp.stop()
+    check(got is not None, "no row %r %s" % (want, lp.describe()))

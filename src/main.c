@@ -20,6 +20,7 @@ extern const struct tool opensnoop_tool;
 extern const struct tool solisten_tool;
 extern const struct tool tcpretrans_tool;
 extern const struct tool tcprtt_tool;
+extern const struct tool tcptop_tool;
 
 const struct tool *const tools[] = {
 	&bindsnoop_tool,
@@ -29,6 +30,7 @@ const struct tool *const tools[] = {
 	&solisten_tool,
 	&tcpretrans_tool,
 	&tcprtt_tool,
+	&tcptop_tool,
 	NULL,
 };
 

@@ -410,3 +410,94 @@ def test_solisten_table_row():
     got = lp.wait_line(lambda l: l == want, 5)
     lp.stop()
     check(got is not None, "no row %r %s" % (want, lp.describe()))
+
+
+# ---------------------------------------------------------------- tcptop
+
+SEND_PY = r"""
+import socket, sys, time
+open("/proc/self/comm", "w").write(sys.argv[1])
+c = socket.create_connection((sys.argv[2], int(sys.argv[3])))
+print(c.getsockname()[1], flush=True)
+sys.stdin.readline()                 # go
+c.sendall(b"z" * 1048576)
+c.shutdown(socket.SHUT_WR)
+c.recv(1)                            # until the peer closes
+"""
+
+
+def _tcptop_case(family):
+    pair = LoopbackPair(family)
+    lp = Loupe("tcptop", "-j", "-i", "0.5")
+    comm = unique_comm()
+    child = spawn([sys.executable, "-c", SEND_PY, comm, pair.host, str(pair.port)],
+                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    cport = _read_int_line(child, "sender")
+    conn, _ = pair.ls.accept()
+    on_cleanup(conn.close)
+    lp.wait_attached(settle=0.3)
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    got = 0
+    conn.settimeout(5)
+    while True:
+        b = conn.recv(1 << 20)
+        if not b:
+            break
+        got += len(b)
+    conn.close()
+    child.wait(5)
+    check(got == 1048576, "received %d bytes, want 1 MiB" % got)
+
+    def rows(pid, lport):
+        return [e for e in lp.events() if e.get("type") == "tcptop"
+                and e.get("pid") == pid and e.get("lport") == lport]
+
+    def totals():
+        tx = sum(e["tx_bytes"] for e in rows(child.pid, cport))
+        rx = sum(e["rx_bytes"] for e in rows(os.getpid(), pair.port))
+        return tx, rx
+    poll_until(lambda: totals() == (1048576, 1048576), 4)
+    lp.stop()
+    tx, rx = totals()
+    check(tx == 1048576, "sender's tx_bytes %d != 1048576 %s" % (tx, lp.describe()))
+    check(rx == 1048576, "receiver's rx_bytes %d != 1048576" % rx)
+    tx_kb = sum(e["tx_kb"] for e in rows(child.pid, cport))
+    rx_kb = sum(e["rx_kb"] for e in rows(os.getpid(), pair.port))
+    n = max(len(rows(child.pid, cport)), len(rows(os.getpid(), pair.port)))
+    check(1024 - n <= tx_kb <= 1024 and 1024 - n <= rx_kb <= 1024,
+          "TX_KB %d / RX_KB %d not ~1024" % (tx_kb, rx_kb))
+    ev = rows(child.pid, cport)[0]
+    check(ev["comm"] == comm and ev["raddr"] == pair.host and ev["rport"] == pair.port
+          and ev["laddr"] == pair.host and ev["ip"] == family,
+          "sender row %s" % short(ev))
+
+
+def test_tcptop_1mb_ipv4():
+    _tcptop_case(4)
+
+
+def test_tcptop_1mb_ipv6():
+    _tcptop_case(6)
+
+
+def test_tcptop_table_rows():
+    pair = LoopbackPair(4)
+    lp = Loupe("tcptop", "-C", "-S", "-i", "0.5", "-d", "2", "-p", str(os.getpid()))
+    lp.wait_attached(settle=0.3)
+    pair.connect().transfer(300 * 1024)
+    rc = lp.wait_exit(6)
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    lines = lp.lines()
+    hdrs = [l for l in lines if l.startswith("PID")]
+    check(hdrs and hdrs[0].split() == ["PID", "COMM", "LADDR", "RADDR", "RX_KB", "TX_KB"],
+          "header %s" % short(lines))
+    cli = "127.0.0.1:%d" % pair.cport
+    srv = "127.0.0.1:%d" % pair.port
+    tx = sum(int(l.split()[5]) for l in lines
+             if l.split()[2:4] == [cli, srv])
+    rx = sum(int(l.split()[4]) for l in lines
+             if l.split()[2:4] == [srv, cli])
+    check(296 <= tx <= 300 and 296 <= rx <= 300,
+          "TX_KB %d / RX_KB %d, want ~300 %s" % (tx, rx, short(lines, 600)))
+    check(not any("loadavg" in l for l in lines), "-S still printed the summary")

@@ -192,7 +192,7 @@ static int tcprtt_parse_opt(int index, const char *arg)
 }
 
 static const struct hook_probe tcprtt_probes[] = {
-	{ "segment received", {
+	{ "segment", {
 		{ { "rtt_kprobe" } },
 		{ { "rtt_btf" } },
 		{ { "rtt_tp" } },

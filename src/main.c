@@ -15,14 +15,24 @@
 #include "session.h"
 #include "tool.h"
 
+extern const struct tool bindsnoop_tool;
 extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
 extern const struct tool opensnoop_tool;
+extern const struct tool solisten_tool;
+extern const struct tool tcpretrans_tool;
+extern const struct tool tcprtt_tool;
+extern const struct tool tcptop_tool;
 
 const struct tool *const tools[] = {
+	&bindsnoop_tool,
 	&execsnoop_tool,
 	&exitsnoop_tool,
 	&opensnoop_tool,
+	&solisten_tool,
+	&tcpretrans_tool,
+	&tcprtt_tool,
+	&tcptop_tool,
 	NULL,
 };
 

@@ -1,0 +1,159 @@
+/*
+ * tcpretrans: trace TCP retransmits (and, with -l, tail loss probes) with
+ * the connection's addresses, ports and state, like BCC's tcpretrans.
+ */
+#include <string.h>
+#include <sys/socket.h>
+#include <bpf/libbpf.h>
+#include "inetfmt.h"
+#include "log.h"
+#include "session.h"
+#include "tcpretrans.h"
+#include "tcpretrans.skel.h"
+
+enum { COL_PID, COL_IP, COL_LADDR, COL_TYPE, COL_RADDR, COL_STATE };
+
+/* TIME comes first and always, as in BCC (the out layer's -T column). */
+static const struct out_col columns[] = {
+	[COL_PID] = { "PID", -7 },
+	[COL_IP] = { "IP", -2 },
+	[COL_LADDR] = { "LADDR:LPORT", -20 },
+	[COL_TYPE] = { "T>", -2 },
+	[COL_RADDR] = { "RADDR:RPORT", -20 },
+	[COL_STATE] = { "STATE", 0 },
+	{ NULL },
+};
+
+static bool loss_probes;
+static unsigned int only_family;
+
+static int on_event(struct session *s, const void *data, size_t size)
+{
+	const struct retrans_event *e = data;
+	struct out *o = &s->out;
+	char laddr[INETFMT_ADDR_LEN], raddr[INETFMT_ADDR_LEN];
+	char lpair[INETFMT_ADDR_PORT_LEN], rpair[INETFMT_ADDR_PORT_LEN];
+	int family = e->t.family;
+
+	if (size < sizeof(*e))
+		return 0;
+	session_event_begin(s, "retransmit", &e->hdr);
+	out_int(o, COL_PID, NULL, e->hdr.pid);
+	out_int(o, COL_IP, "ip", family == AF_INET6 ? 6 : 4);
+	inetfmt_addr_port(family, e->t.saddr, e->t.sport, lpair,
+			  sizeof(lpair));
+	inetfmt_addr_port(family, e->t.daddr, e->t.dport, rpair,
+			  sizeof(rpair));
+	out_str(o, COL_LADDR, NULL, lpair);
+	out_str(o, COL_TYPE, NULL,
+		e->type == RETRANS_TYPE_TLP ? "L>" : "R>");
+	out_str(o, COL_RADDR, NULL, rpair);
+	out_str(o, COL_STATE, "state", inetfmt_tcp_state(e->state));
+	out_str(o, OUT_JSON_ONLY, "laddr",
+		inetfmt_addr(family, e->t.saddr, laddr, sizeof(laddr)));
+	out_uint(o, OUT_JSON_ONLY, "lport", e->t.sport);
+	out_str(o, OUT_JSON_ONLY, "raddr",
+		inetfmt_addr(family, e->t.daddr, raddr, sizeof(raddr)));
+	out_uint(o, OUT_JSON_ONLY, "rport", e->t.dport);
+	out_str(o, OUT_JSON_ONLY, "kind",
+		e->type == RETRANS_TYPE_TLP ? "tlp" : "retrans");
+	out_end(o);
+	return 0;
+}
+
+static const struct hook_probe tcpretrans_probes[] = {
+	{ "retransmit", {
+		{ { "retrans_kprobe" } },
+		{ { "retrans_btf" } },
+		{ { "retrans_tp" } },
+	} },
+	{ "loss probe", {
+		{ { "tlp_kprobe" } },
+	} },
+	{ NULL },
+};
+
+/* Without -l the loss-probe probe is not wanted, so not required. */
+static const struct tool *without_loss_probes(const struct tool *t)
+{
+	static struct hook_probe first[2];
+	static struct tool copy;
+
+	first[0] = tcpretrans_probes[0];
+	memset(&first[1], 0, sizeof(first[1]));
+	copy = *t;
+	copy.probes = first;
+	return &copy;
+}
+
+static int tcpretrans_run(struct session *s)
+{
+	struct tcpretrans_bpf *skel;
+	int err;
+
+	skel = tcpretrans_bpf__open();
+	if (!skel) {
+		log_err("cannot open the BPF object");
+		return EXIT_RUNTIME;
+	}
+	session_set_filter(s, &skel->rodata->filter);
+	skel->rodata->cfg.family = only_family;
+	if (!loss_probes) {
+		s->tool = without_loss_probes(s->tool);
+		bpf_program__set_autoload(skel->progs.tlp_kprobe, false);
+	}
+	/* BCC's tcpretrans always starts its rows with the time. */
+	s->opts.timestamp = true;
+	err = session_start(s, skel->obj, columns, on_event);
+	if (!err)
+		err = session_loop(s);
+	session_stop(s);
+	tcpretrans_bpf__destroy(skel);
+	return err;
+}
+
+static const struct tool_opt tcpretrans_opts[] = {
+	{ "lossprobe", 'l', NULL, "also trace tail loss probes (needs kprobes)" },
+	{ "ipv4", '4', NULL, "IPv4 only" },
+	{ "ipv6", '6', NULL, "IPv6 only" },
+	{ NULL },
+};
+
+static int tcpretrans_parse_opt(int index, const char *arg)
+{
+	(void)arg;
+	switch (index) {
+	case 0:
+		loss_probes = true;
+		break;
+	case 1:
+	case 2:
+		if (only_family) {
+			log_err("-4 and -6 exclude each other");
+			return EXIT_USAGE;
+		}
+		only_family = index == 1 ? AF_INET : AF_INET6;
+		break;
+	}
+	return 0;
+}
+
+static const void *tcpretrans_elf(size_t *size)
+{
+	return tcpretrans_bpf__elf_bytes(size);
+}
+
+const struct tool tcpretrans_tool = {
+	.name = "tcpretrans",
+	.summary = "Trace TCP retransmits with addresses, ports and state",
+	.examples =
+		"  loupe tcpretrans             # every retransmit, IPv4 and IPv6\n"
+		"  loupe tcpretrans -l          # also tail loss probes (kprobe kernels)\n"
+		"  loupe tcpretrans -6 -j       # IPv6 only, as JSON\n",
+	.common = OPT_DURATION | OPT_JSON | OPT_TIMESTAMP | OPT_BUFFER,
+	.opts = tcpretrans_opts,
+	.parse_opt = tcpretrans_parse_opt,
+	.probes = tcpretrans_probes,
+	.elf_bytes = tcpretrans_elf,
+	.run = tcpretrans_run,
+};

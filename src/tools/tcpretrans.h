@@ -1,0 +1,25 @@
+/* Event shared by tcpretrans's kernel and user halves. */
+#ifndef LOUPE_TCPRETRANS_H
+#define LOUPE_TCPRETRANS_H
+
+#include "event.h"
+#include "sockinfo.h"
+
+enum retrans_type {
+	RETRANS_TYPE_RETRANS,	/* "R": a retransmitted segment */
+	RETRANS_TYPE_TLP,	/* "L": a tail loss probe */
+};
+
+struct retrans_event {
+	struct event_hdr hdr;
+	struct sock_tuple t;
+	__u32 state;		/* TCP state (TCP_ESTABLISHED = 1, ...) */
+	__u32 type;		/* enum retrans_type */
+};
+
+/* Settings placed in .rodata before load. */
+struct retrans_cfg {
+	__u32 family;		/* 0 = both, else AF_INET or AF_INET6 */
+};
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * tcprtt: histogram of TCP smoothed round-trip times, optionally filtered
+ * by port and address and split per local or remote address, printed per
+ * interval like BCC's tcprtt.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "hist.h"
+#include "inetfmt.h"
+#include "log.h"
+#include "session.h"
+#include "tcprtt.h"
+#include "tcprtt.skel.h"
+
+static struct rtt_cfg settings;
+static bool show_avg;
+
+static void print_time_line(struct session *s)
+{
+	char text[16];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (s->out.json || !s->opts.timestamp)
+		return;
+	localtime_r(&now, &tm);
+	strftime(text, sizeof(text), "%H:%M:%S", &tm);
+	fprintf(s->out.file, "%s\n", text);
+}
+
+static void print_avg(struct session *s, const struct rtt_hist *h,
+		      const char *unit, unsigned long long ts_ns)
+{
+	struct out *o = &s->out;
+	unsigned long long avg = h->count ? h->sum / h->count : 0;
+
+	if (!o->json) {
+		fprintf(o->file, "\navg = %llu %s, total: %llu %s, count: %llu\n",
+			avg, unit, (unsigned long long)h->sum, unit,
+			(unsigned long long)h->count);
+		return;
+	}
+	out_record_begin(o);
+	out_str(o, OUT_JSON_ONLY, "type", "rtt_avg");
+	out_uint(o, OUT_JSON_ONLY, "ts_ns", ts_ns);
+	out_str(o, OUT_JSON_ONLY, "unit", unit);
+	out_uint(o, OUT_JSON_ONLY, "avg", avg);
+	out_uint(o, OUT_JSON_ONLY, "total", h->sum);
+	out_uint(o, OUT_JSON_ONLY, "count", h->count);
+	out_record_end(o);
+}
+
+/* Prints every histogram collected since the last interval, then clears. */
+static int on_interval(struct session *s)
+{
+	const char *unit = settings.millis ? "msecs" : "usecs";
+	struct tcprtt_bpf *skel = s->tool_state;
+	int fd = bpf_map__fd(skel->maps.hists);
+	struct rtt_key key, next, *prev = NULL;
+	unsigned long long ts_ns;
+	struct timespec now;
+	struct rtt_hist h;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	ts_ns = now.tv_sec * 1000000000ULL + now.tv_nsec;
+	print_time_line(s);
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		char addr[INETFMT_ADDR_LEN];
+		struct hist_label label = { 0 };
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &h))
+			continue;
+		if (settings.by_laddr || settings.by_raddr) {
+			label.key = settings.by_laddr ? "laddr" : "raddr";
+			label.value = inetfmt_addr(key.family, key.addr, addr,
+						   sizeof(addr));
+		}
+		hist_print_log2(&s->out, unit, (const uint64_t *)h.slots,
+				RTT_SLOTS, label.key ? &label : NULL, ts_ns);
+		if (show_avg)
+			print_avg(s, &h, unit, ts_ns);
+	}
+	/* Delete after the walk so that the walk does not restart. */
+	while (!bpf_map_get_next_key(fd, NULL, &next))
+		if (bpf_map_delete_elem(fd, &next))
+			break;
+	return 0;
+}
+
+static int tcprtt_run(struct session *s)
+{
+	struct tcprtt_bpf *skel;
+	int err;
+
+	skel = tcprtt_bpf__open();
+	if (!skel) {
+		log_err("cannot open the BPF object");
+		return EXIT_RUNTIME;
+	}
+	session_set_filter(s, &skel->rodata->filter);
+	skel->rodata->cfg = settings;
+	s->tool_state = skel;
+	s->on_interval = on_interval;
+	err = session_start(s, skel->obj, NULL, NULL);
+	if (!err)
+		err = session_loop(s);
+	session_stop(s);
+	tcprtt_bpf__destroy(skel);
+	return err;
+}
+
+static const struct tool_opt tcprtt_opts[] = {
+	{ "lport", 'p', "PORT", "only this local port" },
+	{ "rport", 'P', "PORT", "only this remote port" },
+	{ "laddr", 'a', "ADDR", "only this local address (IPv4 or IPv6)" },
+	{ "raddr", 'A', "ADDR", "only this remote address (IPv4 or IPv6)" },
+	{ "byladdr", 'b', NULL, "one histogram per local address" },
+	{ "byraddr", 'B', NULL, "one histogram per remote address" },
+	{ "milliseconds", 'm', NULL, "milliseconds instead of microseconds" },
+	{ "extension", 'e', NULL, "also print the average RTT" },
+	{ "ipv4", '4', NULL, "IPv4 only" },
+	{ "ipv6", '6', NULL, "IPv6 only" },
+	{ NULL },
+};
+
+static int parse_addr_opt(const char *name, const char *arg, __u8 *addr,
+			  __u16 *family)
+{
+	struct inetfmt_addr a;
+
+	if (inetfmt_parse_addr(arg, &a)) {
+		log_err("invalid --%s '%s': expected an IPv4 or IPv6 address",
+			name, arg);
+		return EXIT_USAGE;
+	}
+	memcpy(addr, a.addr, 16);
+	*family = a.family;
+	return 0;
+}
+
+static int tcprtt_parse_opt(int index, const char *arg)
+{
+	const char *name = tcprtt_opts[index].name;
+	uint16_t port;
+
+	switch (index) {
+	case 0:
+	case 1:
+		if (inetfmt_parse_port(arg, &port)) {
+			log_err("invalid --%s '%s': expected a port 1 to 65535",
+				name, arg);
+			return EXIT_USAGE;
+		}
+		*(index ? &settings.rport : &settings.lport) = port;
+		return 0;
+	case 2:
+		return parse_addr_opt(name, arg, settings.laddr,
+				      &settings.laddr_family);
+	case 3:
+		return parse_addr_opt(name, arg, settings.raddr,
+				      &settings.raddr_family);
+	case 4:
+	case 5:
+		if (settings.by_laddr || settings.by_raddr) {
+			log_err("-b and -B exclude each other");
+			return EXIT_USAGE;
+		}
+		*(index == 4 ? &settings.by_laddr : &settings.by_raddr) = 1;
+		return 0;
+	case 6:
+		settings.millis = 1;
+		return 0;
+	case 7:
+		show_avg = true;
+		return 0;
+	case 8:
+	case 9:
+		if (settings.family) {
+			log_err("-4 and -6 exclude each other");
+			return EXIT_USAGE;
+		}
+		settings.family = index == 8 ? AF_INET : AF_INET6;
+		return 0;
+	}
+	return 0;
+}
+
+static const struct hook_probe tcprtt_probes[] = {
+	{ "segment", {
+		{ { "rtt_kprobe" } },
+		{ { "rtt_btf" } },
+		{ { "rtt_tp" } },
+	} },
+	{ NULL },
+};
+
+static const void *tcprtt_elf(size_t *size)
+{
+	return tcprtt_bpf__elf_bytes(size);
+}
+
+const struct tool tcprtt_tool = {
+	.name = "tcprtt",
+	.summary = "Summarize TCP smoothed round-trip times as a histogram",
+	.examples =
+		"  loupe tcprtt                 # RTT histogram until Ctrl-C\n"
+		"  loupe tcprtt -i 1 -d 10      # print every second for 10 s\n"
+		"  loupe tcprtt -m -T -i 5      # milliseconds, with a time line\n"
+		"  loupe tcprtt -p 80 -B        # local port 80, per remote address\n"
+		"  loupe tcprtt -A 192.168.1.5 -e  # one remote host, with the average\n",
+	.common = OPT_DURATION | OPT_INTERVAL | OPT_JSON | OPT_TIMESTAMP,
+	.opts = tcprtt_opts,
+	.parse_opt = tcprtt_parse_opt,
+	.probes = tcprtt_probes,
+	.elf_bytes = tcprtt_elf,
+	.run = tcprtt_run,
+};

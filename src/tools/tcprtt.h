@@ -1,0 +1,36 @@
+/* Maps and settings shared by tcprtt's kernel and user halves. */
+#ifndef LOUPE_TCPRTT_H
+#define LOUPE_TCPRTT_H
+
+#include "event.h"
+
+#define RTT_SLOTS 64
+
+/* Histogram key: an address with -b/-B, all zero otherwise. */
+struct rtt_key {
+	__u8 addr[16];
+	__u16 family;
+	__u16 pad[3];
+};
+
+struct rtt_hist {
+	__u64 slots[RTT_SLOTS];
+	__u64 sum;		/* in the histogram's unit, for -e */
+	__u64 count;
+};
+
+/* Settings placed in .rodata before load; zero means "no filter". */
+struct rtt_cfg {
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u16 laddr_family;
+	__u16 raddr_family;
+	__u16 lport;		/* host byte order */
+	__u16 rport;
+	__u16 family;		/* -4 / -6 */
+	__u8 by_laddr;
+	__u8 by_raddr;
+	__u8 millis;
+};
+
+#endif

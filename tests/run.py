@@ -192,7 +192,8 @@ def sweep_cgroups():
         root = common.cgroup2_root()
     except BaseException:
         return
-    for d in glob.glob(os.path.join(root, "loupe-test-*")):
+    # Only this run's cgroups: other runs may be going on at the same time.
+    for d in glob.glob(os.path.join(root, "loupe-test-%d-*" % os.getpid())):
         common.remove_cgroup_tree(d, root)
 
 
@@ -221,7 +222,8 @@ def main(argv):
         import common  # noqa: E402
         tmp = tempfile.mkdtemp(prefix="loupe-run-")
         os.chmod(tmp, 0o755)
-        env = dict(os.environ, LOUPE_TEST_TMP=tmp, PYTHONDONTWRITEBYTECODE="1")
+        env = dict(os.environ, LOUPE_TEST_TMP=tmp, LOUPE_RUN_ID=str(os.getpid()),
+                   PYTHONDONTWRITEBYTECODE="1")
         helpers = common.build_helpers(tmp)
         if helpers:
             env["LOUPE_TEST_HELPERS"] = helpers

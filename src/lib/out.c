@@ -385,8 +385,8 @@ void out_double(struct out *o, int col, const char *key, double val,
 	if (o->json) {
 		if (key) {
 			out_json_key(o, key);
-			snprintf(text, sizeof(text), "%.*f", precision + 4,
-				 val);
+			/* Full precision for machines; the table rounds. */
+			snprintf(text, sizeof(text), "%.9g", val);
 			out_buf_add(&o->line, text, strlen(text));
 		}
 		return;

@@ -527,7 +527,8 @@ class Cgroup:
     def __init__(self, parent=None):
         self.root = cgroup2_root()
         base = parent.path if parent else self.root
-        self.path = os.path.join(base, "loupe-test-" + uuid.uuid4().hex[:10])
+        run = os.environ.get("LOUPE_RUN_ID", "0")
+        self.path = os.path.join(base, "loupe-test-%s-%s" % (run, uuid.uuid4().hex[:10]))
         os.mkdir(self.path)
         on_cleanup(self.remove)
 

@@ -12,7 +12,7 @@ def _json_loupe(*extra):
     d = tmpdir()
     warm = copy_binary("/bin/true", marker("w"), d)
     lp.ready(lambda: spawn([warm]).wait(5),
-             lambda e: e.get("type") == "exec" and e.get("args", [None])[0] == warm)
+             lambda e: e.get("type") == "exec" and (e.get("args") or [None])[0] == warm)
     return lp
 
 
@@ -30,7 +30,7 @@ def test_exec_json_basic():
     name = marker("x")                     # 14 chars: fits in comm
     a1, a2 = marker("a"), marker("b")
     path, pid = _run_true(name, a1, a2)
-    ev = lp.expect_event(lambda e: e.get("args", [None])[0] == path, "exec event of " + path)
+    ev = lp.expect_event(lambda e: (e.get("args") or [None])[0] == path, "exec event of " + path)
     lp.stop()
     check_common(ev, "exec")
     check(ev["pid"] == pid, "pid %s != child pid %d: %s" % (ev["pid"], pid, short(ev)))
@@ -81,7 +81,7 @@ def test_exec_long_argv_truncated_json():
     lp = _json_loupe()
     args = ["a%02d" % i for i in range(40)]
     path, pid = _run_true(marker("l"), *args)
-    ev = lp.expect_event(lambda e: e.get("args", [None])[0] == path, "exec event of " + path)
+    ev = lp.expect_event(lambda e: (e.get("args") or [None])[0] == path, "exec event of " + path)
     lp.stop()
     check(ev["args_truncated"] is True, "args_truncated %r != true for 40 args" %
           ev["args_truncated"])
@@ -108,8 +108,8 @@ def test_exec_max_args_flag():
     args = ["m%d" % i for i in range(10)]
     path, _ = _run_true(marker("m"), *args)
     short_path, _ = _run_true(marker("s"), "x1", "x2")
-    ev = lp.expect_event(lambda e: e.get("args", [None])[0] == path, "exec of " + path)
-    ev2 = lp.expect_event(lambda e: e.get("args", [None])[0] == short_path, "exec of " + short_path)
+    ev = lp.expect_event(lambda e: (e.get("args") or [None])[0] == path, "exec of " + path)
+    ev2 = lp.expect_event(lambda e: (e.get("args") or [None])[0] == short_path, "exec of " + short_path)
     lp.stop()
     got = ev["args"][1:]
     check(ev["args_truncated"] is True and got == args[:len(got)] and 4 <= len(got) <= 5,
@@ -125,7 +125,7 @@ def test_exec_failed_shown_with_x():
     a1 = marker("f")
     err = srv.exec_fail(missing, a1)
     check(err == 2, "exec of missing path gave errno %d" % err)
-    ev = lp.expect_event(lambda e: e.get("args", [None])[0] == missing, "failed exec event")
+    ev = lp.expect_event(lambda e: (e.get("args") or [None])[0] == missing, "failed exec event")
     lp.stop()
     check_common(ev, "exec")
     check(ev["ret"] == -2, "ret %s != -2 (ENOENT)" % ev["ret"])
@@ -155,7 +155,7 @@ def test_exec_failed_hidden_without_x():
     srv.exec_fail(missing)
     # a successful exec afterwards: once it is seen, the failed one would have been too
     path, _ = _run_true(marker("ok"))
-    lp.expect_event(lambda e: e.get("args", [None])[0] == path, "exec event of " + path)
+    lp.expect_event(lambda e: (e.get("args") or [None])[0] == path, "exec event of " + path)
     lp.wait_event(lambda e: False, 0.3)
     lp.stop()
     bad = [e for e in lp.events() if missing in (e.get("args") or [])]

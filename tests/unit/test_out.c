@@ -107,7 +107,7 @@ static void test_json_event(void)
 		  "{\"type\":\"exec\",\"ts_ns\":1700000000123456789,"
 		  "\"ret\":-2,\"args\":[\"a\",\"b\\\"\"],"
 		  "\"args_truncated\":false,\"cgroup\":null,"
-		  "\"age_s\":1.500000}\n");
+		  "\"age_s\":1.5}\n");
 	free(c.text);
 }
 

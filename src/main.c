@@ -16,12 +16,14 @@
 extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
 extern const struct tool opensnoop_tool;
+extern const struct tool tcplife_tool;
 extern const struct tool tcpstates_tool;
 
 const struct tool *const tools[] = {
 	&execsnoop_tool,
 	&exitsnoop_tool,
 	&opensnoop_tool,
+	&tcplife_tool,
 	&tcpstates_tool,
 	NULL,
 };

@@ -16,6 +16,7 @@
 extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
 extern const struct tool opensnoop_tool;
+extern const struct tool tcpconnect_tool;
 extern const struct tool tcplife_tool;
 extern const struct tool tcpstates_tool;
 
@@ -23,6 +24,7 @@ const struct tool *const tools[] = {
 	&execsnoop_tool,
 	&exitsnoop_tool,
 	&opensnoop_tool,
+	&tcpconnect_tool,
 	&tcplife_tool,
 	&tcpstates_tool,
 	NULL,

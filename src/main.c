@@ -17,6 +17,7 @@ extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
 extern const struct tool opensnoop_tool;
 extern const struct tool tcpconnect_tool;
+extern const struct tool tcpconnlat_tool;
 extern const struct tool tcplife_tool;
 extern const struct tool tcpstates_tool;
 
@@ -25,6 +26,7 @@ const struct tool *const tools[] = {
 	&exitsnoop_tool,
 	&opensnoop_tool,
 	&tcpconnect_tool,
+	&tcpconnlat_tool,
 	&tcplife_tool,
 	&tcpstates_tool,
 	NULL,

@@ -16,6 +16,7 @@
 extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
 extern const struct tool opensnoop_tool;
+extern const struct tool tcpaccept_tool;
 extern const struct tool tcpconnect_tool;
 extern const struct tool tcpconnlat_tool;
 extern const struct tool tcplife_tool;
@@ -25,6 +26,7 @@ const struct tool *const tools[] = {
 	&execsnoop_tool,
 	&exitsnoop_tool,
 	&opensnoop_tool,
+	&tcpaccept_tool,
 	&tcpconnect_tool,
 	&tcpconnlat_tool,
 	&tcplife_tool,

@@ -21,6 +21,7 @@ extern const struct tool tcpconnect_tool;
 extern const struct tool tcpconnlat_tool;
 extern const struct tool tcplife_tool;
 extern const struct tool tcpstates_tool;
+extern const struct tool tcptracer_tool;
 
 const struct tool *const tools[] = {
 	&execsnoop_tool,
@@ -31,6 +32,7 @@ const struct tool *const tools[] = {
 	&tcpconnlat_tool,
 	&tcplife_tool,
 	&tcpstates_tool,
+	&tcptracer_tool,
 	NULL,
 };
 

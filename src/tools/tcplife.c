@@ -119,7 +119,7 @@ const struct tool tcplife_tool = {
 	.summary = "Trace TCP connection lifespans with bytes sent and received",
 	.examples =
 		"  loupe tcplife                # every closed TCP connection\n"
-		"  loupe tcplife -L 80 -D 5432  # local port 80 or remote 5432\n"
+		"  loupe tcplife -L 80,443      # served on local port 80 or 443\n"
 		"  loupe tcplife -6 -w -j       # IPv6 only, as JSON (exact bytes)\n",
 	.common = OPT_PID | OPT_NAME | OPT_DURATION | OPT_JSON |
 		  OPT_TIMESTAMP | OPT_BUFFER,

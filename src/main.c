@@ -20,9 +20,15 @@ extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
 extern const struct tool opensnoop_tool;
 extern const struct tool solisten_tool;
+extern const struct tool tcpaccept_tool;
+extern const struct tool tcpconnect_tool;
+extern const struct tool tcpconnlat_tool;
+extern const struct tool tcplife_tool;
 extern const struct tool tcpretrans_tool;
 extern const struct tool tcprtt_tool;
+extern const struct tool tcpstates_tool;
 extern const struct tool tcptop_tool;
+extern const struct tool tcptracer_tool;
 
 const struct tool *const tools[] = {
 	&bindsnoop_tool,
@@ -30,9 +36,15 @@ const struct tool *const tools[] = {
 	&exitsnoop_tool,
 	&opensnoop_tool,
 	&solisten_tool,
+	&tcpaccept_tool,
+	&tcpconnect_tool,
+	&tcpconnlat_tool,
+	&tcplife_tool,
 	&tcpretrans_tool,
 	&tcprtt_tool,
+	&tcpstates_tool,
 	&tcptop_tool,
+	&tcptracer_tool,
 	NULL,
 };
 

@@ -167,7 +167,9 @@ static void print_opt(FILE *f, int short_name, const char *name,
 
 void opts_usage(const struct tool *t, FILE *f)
 {
-	fprintf(f, "usage: loupe %s [flags]\n\n%s\n\nflags:\n", t->name,
+	fprintf(f, "usage: loupe %s [flags]%s%s%s\n\n%s\n\nflags:\n",
+		t->name, t->positional ? " [" : "",
+		t->positional ? t->positional : "", t->positional ? "]" : "",
 		t->summary);
 	for (size_t i = 0; t->opts && t->opts[i].name; i++)
 		print_opt(f, t->opts[i].short_name, t->opts[i].name,
@@ -343,6 +345,11 @@ int opts_parse(struct opts *o, const struct tool *t, int argc, char **argv)
 		err = parse_common(o, key, optarg);
 		if (err)
 			return err;
+	}
+	if (t->parse_positional && optind < argc) {
+		if (optind == argc - 1)
+			return t->parse_positional(argv[optind]);
+		optind++;
 	}
 	if (optind < argc) {
 		log_err("unexpected argument '%s'; see 'loupe %s --help'",

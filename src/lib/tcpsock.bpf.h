@@ -1,0 +1,146 @@
+/*
+ * Kernel-side helpers of the TCP tools: one normalised view of a state
+ * change whether it comes from the typed tp_btf/raw_tp hook (a struct sock
+ * pointer, read with CO-RE) or from the sock:inet_sock_set_state
+ * tracepoint (fields copied by the kernel), the family/port filters, and
+ * the fd -> struct sock walk the accept tools need without kretprobes.
+ * Include after vmlinux.h and loupe.bpf.h.
+ */
+#ifndef LOUPE_TCPSOCK_BPF_H
+#define LOUPE_TCPSOCK_BPF_H
+
+#include <bpf/bpf_endian.h>
+#include "tcpsock.h"
+
+#define TCPSOCK_IPPROTO_TCP	6
+
+/* Set by user space before load from -4/-6 and the port flags. */
+const volatile struct tcpsock_filter tcp_filter = {};
+
+struct tcpsock_change {
+	__u64 skaddr;
+	int oldstate;
+	int newstate;
+	__u16 protocol;
+	struct tcpsock_addr a;
+};
+
+static __always_inline void tcpsock_read_addr(const struct sock *sk,
+					      struct tcpsock_addr *a)
+{
+	const struct inet_sock *inet = (const void *)sk;
+
+	__builtin_memset(a, 0, sizeof(*a));
+	a->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	a->sport = bpf_ntohs(BPF_CORE_READ(inet, inet_sport));
+	a->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (a->family == TCPSOCK_AF_INET6) {
+		bpf_core_read(a->saddr, 16,
+			      &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(a->daddr, 16, &sk->__sk_common.skc_v6_daddr);
+	} else {
+		bpf_core_read(a->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(a->daddr, 4, &sk->__sk_common.skc_daddr);
+	}
+}
+
+/* tp_btf / raw_tp: (const struct sock *sk, int oldstate, int newstate). */
+static __always_inline void
+tcpsock_change_from_sk(struct tcpsock_change *c, const struct sock *sk,
+		       int oldstate, int newstate)
+{
+	c->skaddr = (__u64)sk;
+	c->oldstate = oldstate;
+	c->newstate = newstate;
+	/* A bitfield before 5.6, a u16 since: the probed read fits both. */
+	c->protocol = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+	tcpsock_read_addr(sk, &c->a);
+}
+
+static __always_inline void
+tcpsock_change_from_tp(struct tcpsock_change *c,
+		       const struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	__builtin_memset(c, 0, sizeof(*c));
+	c->skaddr = (__u64)ctx->skaddr;
+	c->oldstate = ctx->oldstate;
+	c->newstate = ctx->newstate;
+	c->protocol = ctx->protocol;
+	c->a.family = ctx->family;
+	c->a.sport = ctx->sport;
+	c->a.dport = ctx->dport;
+	if (ctx->family == TCPSOCK_AF_INET6) {
+		__builtin_memcpy(c->a.saddr, ctx->saddr_v6, 16);
+		__builtin_memcpy(c->a.daddr, ctx->daddr_v6, 16);
+	} else {
+		__builtin_memcpy(c->a.saddr, ctx->saddr, 4);
+		__builtin_memcpy(c->a.daddr, ctx->daddr, 4);
+	}
+}
+
+/* TCP over IPv4/IPv6 only (not MPTCP's or SCTP's own sockets), per -4/-6. */
+static __always_inline bool tcpsock_family_ok(__u16 family)
+{
+	if (family != TCPSOCK_AF_INET && family != TCPSOCK_AF_INET6)
+		return false;
+	return !tcp_filter.family || tcp_filter.family == family;
+}
+
+static __always_inline bool tcpsock_port_listed(const volatile __u16 *ports,
+						__u16 n, __u16 port)
+{
+	if (!n)
+		return true;
+	for (int i = 0; i < TCPSOCK_MAX_PORTS; i++) {
+		if (i >= n)
+			break;
+		if (ports[i] == port)
+			return true;
+	}
+	return false;
+}
+
+/* The local (-L) and remote (-D/-P) port lists. */
+static __always_inline bool tcpsock_ports_ok(__u16 lport, __u16 dport)
+{
+	return tcpsock_port_listed(tcp_filter.lports, tcp_filter.nlports,
+				   lport) &&
+	       tcpsock_port_listed(tcp_filter.dports, tcp_filter.ndports,
+				   dport);
+}
+
+/*
+ * The struct sock behind a file descriptor of the current task, for
+ * accept()'s result: task->files->fdt->fd[fd]->private_data is the
+ * struct socket. NULL if the fd is out of range.
+ */
+static __always_inline const struct sock *tcpsock_sk_of_fd(long fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct socket *sock;
+	struct file *f;
+
+	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return NULL;
+	sock = BPF_CORE_READ(f, private_data);
+	if (!sock)
+		return NULL;
+	return BPF_CORE_READ(sock, sk);
+}
+
+/* Is sk a TCP socket of a traced family? */
+static __always_inline bool tcpsock_is_tcp(const struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	return tcpsock_family_ok(family) &&
+	       BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) ==
+	       TCPSOCK_IPPROTO_TCP;
+}
+
+#endif

@@ -1,0 +1,109 @@
+/* tcpaccept: trace passive TCP connections (accept()). */
+#include <string.h>
+#include "log.h"
+#include "session.h"
+#include "tcpaccept.h"
+#include "tcpaccept.skel.h"
+#include "tcpsock.h"
+
+static struct tcpsock_filter tcp_filter;
+
+enum { COL_PID, COL_COMM, COL_IP, COL_RADDR, COL_RPORT, COL_LADDR, COL_LPORT };
+
+static const struct out_col columns[] = {
+	[COL_PID] = { "PID", -7 },
+	[COL_COMM] = { "COMM", -12 },
+	[COL_IP] = { "IP", -2 },
+	[COL_RADDR] = { "RADDR", -16 },
+	[COL_RPORT] = { "RPORT", -5 },
+	[COL_LADDR] = { "LADDR", -16 },
+	[COL_LPORT] = { "LPORT", 0 },
+	{ NULL },
+};
+
+static int on_event(struct session *s, const void *data, size_t size)
+{
+	const struct tcpaccept_event *e = data;
+	struct out *o = &s->out;
+	char laddr[64], raddr[64];
+
+	if (size < sizeof(*e))
+		return 0;
+	tcpsock_format_addr(e->a.family, e->a.saddr, laddr, sizeof(laddr));
+	tcpsock_format_addr(e->a.family, e->a.daddr, raddr, sizeof(raddr));
+	session_event_begin(s, "tcp_accept", &e->hdr);
+	out_int(o, COL_PID, NULL, e->hdr.pid);
+	out_strn(o, COL_COMM, NULL, e->hdr.comm, 12);
+	out_int(o, COL_IP, "ip", tcpsock_ip_version(e->a.family));
+	out_str(o, COL_RADDR, "raddr", raddr);
+	out_int(o, COL_RPORT, "rport", e->a.dport);
+	out_str(o, COL_LADDR, "laddr", laddr);
+	out_int(o, COL_LPORT, "lport", e->a.sport);
+	out_end(o);
+	return 0;
+}
+
+static int tcpaccept_run(struct session *s)
+{
+	struct tcpaccept_bpf *skel;
+	int err;
+
+	skel = tcpaccept_bpf__open();
+	if (!skel) {
+		log_err("cannot open the BPF object");
+		return EXIT_RUNTIME;
+	}
+	session_set_filter(s, &skel->rodata->filter);
+	memcpy((void *)&skel->rodata->tcp_filter, &tcp_filter,
+	       sizeof(tcp_filter));
+	err = session_start(s, skel->obj, columns, on_event);
+	if (!err)
+		err = session_loop(s);
+	session_stop(s);
+	tcpaccept_bpf__destroy(skel);
+	return err;
+}
+
+static const struct tool_opt tcpaccept_opts[] = {
+	{ "ipv4", '4', NULL, "IPv4 only" },
+	{ "ipv6", '6', NULL, "IPv6 only" },
+	{ "port", 'P', "PORT[,PORT]", "only these local ports" },
+	{ NULL },
+};
+
+static int tcpaccept_parse_opt(int index, const char *arg)
+{
+	int flag = tcpaccept_opts[index].short_name;
+
+	/* BCC's tcpaccept -P lists local ports. */
+	return tcpsock_filter_opt(&tcp_filter, flag == 'P' ? 'L' : flag, arg);
+}
+
+static const struct hook_probe tcpaccept_probes[] = {
+	{ "accept", {
+		{ { "accept_fexit" } },
+		{ { "accept_kretprobe" } },
+		{ { "?accept_exit_tp", "accept4_exit_tp" } },
+	} },
+	{ NULL },
+};
+
+static const void *tcpaccept_elf(size_t *size)
+{
+	return tcpaccept_bpf__elf_bytes(size);
+}
+
+const struct tool tcpaccept_tool = {
+	.name = "tcpaccept",
+	.summary = "Trace passive TCP connections (accept())",
+	.examples =
+		"  loupe tcpaccept              # every TCP accept\n"
+		"  loupe tcpaccept -P 80,443    # only on local ports 80 and 443\n"
+		"  loupe tcpaccept -6 -j        # IPv6 only, as JSON\n",
+	.common = OPT_SNOOP,
+	.opts = tcpaccept_opts,
+	.parse_opt = tcpaccept_parse_opt,
+	.probes = tcpaccept_probes,
+	.elf_bytes = tcpaccept_elf,
+	.run = tcpaccept_run,
+};

@@ -1,0 +1,13 @@
+/* Event shared by tcpaccept's kernel and user halves. */
+#ifndef LOUPE_TCPACCEPT_H
+#define LOUPE_TCPACCEPT_H
+
+#include "event.h"
+#include "tcpsock.h"
+
+struct tcpaccept_event {
+	struct event_hdr hdr;	/* the accepting task */
+	struct tcpsock_addr a;	/* s* = local end, d* = remote end */
+};
+
+#endif

@@ -1,0 +1,148 @@
+/*
+ * tcpconnect, kernel side: active TCP opens, reported when the SYN goes
+ * out, in the context of the task calling connect(). Cheapest first:
+ * fexit on tcp_v4_connect/tcp_v6_connect (socket and result together), a
+ * kprobe/kretprobe pair on the same functions, or the CLOSE -> SYN_SENT
+ * change of sock:inet_sock_set_state (tp_btf, raw_tp, tracepoint), which
+ * tcp_v4_connect/tcp_v6_connect make just before sending the SYN.
+ */
+#include "vmlinux.h"
+#include "loupe.bpf.h"
+#include "tcpsock.bpf.h"
+#include "tcpconnect.h"
+
+/* kprobe variant: tid -> socket being connected. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, const struct sock *);
+} connecting SEC(".maps");
+
+static __always_inline void connect_emit(const struct tcpsock_addr *a)
+{
+	struct tcpconnect_event *e;
+
+	if (!tcpsock_family_ok(a->family) || !tcpsock_ports_ok(0, a->dport))
+		return;
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		return;
+	event_fill_hdr(&e->hdr);
+	e->a = *a;
+	event_submit(e);
+}
+
+static __always_inline void connect_emit_sk(const struct sock *sk)
+{
+	struct tcpsock_addr a;
+
+	tcpsock_read_addr(sk, &a);
+	connect_emit(&a);
+}
+
+SEC("fexit/tcp_v4_connect")
+int BPF_PROG(connect4_fexit, struct sock *sk, struct sockaddr *uaddr,
+	     int addr_len, int ret)
+{
+	if (!ret && filter_current_ok())
+		connect_emit_sk(sk);
+	return 0;
+}
+
+SEC("fexit/tcp_v6_connect")
+int BPF_PROG(connect6_fexit, struct sock *sk, struct sockaddr *uaddr,
+	     int addr_len, int ret)
+{
+	if (!ret && filter_current_ok())
+		connect_emit_sk(sk);
+	return 0;
+}
+
+static __always_inline int connect_enter(const struct sock *sk)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (filter_current_ok())
+		bpf_map_update_elem(&connecting, &tid, &sk, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int connect_exit(int ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	const struct sock **skp = bpf_map_lookup_elem(&connecting, &tid);
+
+	if (!skp)
+		return 0;
+	if (!ret)
+		connect_emit_sk(*skp);
+	bpf_map_delete_elem(&connecting, &tid);
+	return 0;
+}
+
+SEC("kprobe/tcp_v4_connect")
+int BPF_KPROBE(connect4_kprobe, struct sock *sk)
+{
+	return connect_enter(sk);
+}
+
+SEC("kretprobe/tcp_v4_connect")
+int BPF_KRETPROBE(connect4_kretprobe, int ret)
+{
+	return connect_exit(ret);
+}
+
+SEC("kprobe/tcp_v6_connect")
+int BPF_KPROBE(connect6_kprobe, struct sock *sk)
+{
+	return connect_enter(sk);
+}
+
+SEC("kretprobe/tcp_v6_connect")
+int BPF_KRETPROBE(connect6_kretprobe, int ret)
+{
+	return connect_exit(ret);
+}
+
+static __always_inline int state_change(struct tcpsock_change *c)
+{
+	if (c->newstate == TCPSOCK_SYN_SENT &&
+	    c->protocol == TCPSOCK_IPPROTO_TCP && filter_current_ok())
+		connect_emit(&c->a);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(connect_btf, const struct sock *sk, int oldstate, int newstate)
+{
+	struct tcpsock_change c;
+
+	/* Most changes are not SYN_SENT: skip the socket reads for them. */
+	if (newstate != TCPSOCK_SYN_SENT)
+		return 0;
+	tcpsock_change_from_sk(&c, sk, oldstate, newstate);
+	return state_change(&c);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(connect_raw, const struct sock *sk, int oldstate, int newstate)
+{
+	struct tcpsock_change c;
+
+	if (newstate != TCPSOCK_SYN_SENT)
+		return 0;
+	tcpsock_change_from_sk(&c, sk, oldstate, newstate);
+	return state_change(&c);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int connect_tp(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	struct tcpsock_change c;
+
+	if (ctx->newstate != TCPSOCK_SYN_SENT)
+		return 0;
+	tcpsock_change_from_tp(&c, ctx);
+	return state_change(&c);
+}

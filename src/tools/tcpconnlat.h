@@ -1,0 +1,14 @@
+/* Event shared by tcpconnlat's kernel and user halves. */
+#ifndef LOUPE_TCPCONNLAT_H
+#define LOUPE_TCPCONNLAT_H
+
+#include "event.h"
+#include "tcpsock.h"
+
+struct tcpconnlat_event {
+	struct event_hdr hdr;	/* the task that called connect() */
+	__u64 lat_ns;		/* SYN_SENT to ESTABLISHED */
+	struct tcpsock_addr a;
+};
+
+#endif

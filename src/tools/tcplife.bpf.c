@@ -1,0 +1,123 @@
+/*
+ * tcplife, kernel side: one record per TCP connection when it reaches
+ * CLOSE, with its lifespan and the bytes it moved, all from
+ * sock:inet_sock_set_state (tp_btf, raw_tp or the classic tracepoint) and
+ * CO-RE reads of struct tcp_sock at close.
+ *
+ * Most state changes run in softirq on behalf of nobody in particular, so
+ * the owning task is remembered at the changes a process makes itself:
+ * connect() (SYN_SENT), and close() (FIN_WAIT1 for the side that closes
+ * first, LAST_ACK for the other) when connect() did not already name one.
+ */
+#include "vmlinux.h"
+#include "loupe.bpf.h"
+#include "tcpsock.bpf.h"
+#include "tcplife.h"
+
+/* skaddr -> time the connection entered its last opening state. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} birth SEC(".maps");
+
+/* skaddr -> identity of the owning task. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct event_hdr);
+} owner SEC(".maps");
+
+static __always_inline void remember_owner(__u64 skaddr, int newstate)
+{
+	struct event_hdr h;
+
+	if (newstate != TCPSOCK_SYN_SENT && newstate != TCPSOCK_FIN_WAIT1 &&
+	    newstate != TCPSOCK_LAST_ACK)
+		return;
+	/* connect() names the owner; a later close() by another task
+	 * (e.g. after fork) does not replace it. */
+	if (newstate != TCPSOCK_SYN_SENT &&
+	    bpf_map_lookup_elem(&owner, &skaddr))
+		return;
+	event_fill_hdr(&h);
+	bpf_map_update_elem(&owner, &skaddr, &h, BPF_ANY);
+}
+
+static __always_inline int state_change(struct tcpsock_change *c)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)c->skaddr;
+	struct tcplife_event *e;
+	struct event_hdr *h;
+	__u64 now, *start;
+
+	if (c->protocol != TCPSOCK_IPPROTO_TCP ||
+	    !tcpsock_family_ok(c->a.family))
+		return 0;
+	now = bpf_ktime_get_ns();
+	/* Like BCC, the span starts at the last opening state. */
+	if (c->newstate < TCPSOCK_FIN_WAIT1)
+		bpf_map_update_elem(&birth, &c->skaddr, &now, BPF_ANY);
+	remember_owner(c->skaddr, c->newstate);
+	if (c->newstate != TCPSOCK_CLOSE)
+		return 0;
+
+	start = bpf_map_lookup_elem(&birth, &c->skaddr);
+	h = bpf_map_lookup_elem(&owner, &c->skaddr);
+	/* Listeners and sockets that never connected have no birth. */
+	if (!start)
+		goto cleanup;
+	if (!tcpsock_ports_ok(c->a.sport, c->a.dport))
+		goto cleanup;
+	e = event_reserve(sizeof(*e));
+	if (!e)
+		goto cleanup;
+	if (h)
+		e->hdr = *h;
+	else
+		event_fill_hdr(&e->hdr);
+	if ((filter.pid && e->hdr.pid != filter.pid) ||
+	    !filter_comm_ok(e->hdr.comm)) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		goto cleanup;
+	}
+	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
+	e->span_ns = now - *start;
+	e->rx_bytes = BPF_CORE_READ(tp, bytes_received);
+	e->tx_bytes = BPF_CORE_READ(tp, bytes_acked);
+	e->a = c->a;
+	event_submit(e);
+cleanup:
+	bpf_map_delete_elem(&birth, &c->skaddr);
+	bpf_map_delete_elem(&owner, &c->skaddr);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(life_btf, const struct sock *sk, int oldstate, int newstate)
+{
+	struct tcpsock_change c;
+
+	tcpsock_change_from_sk(&c, sk, oldstate, newstate);
+	return state_change(&c);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(life_raw, const struct sock *sk, int oldstate, int newstate)
+{
+	struct tcpsock_change c;
+
+	tcpsock_change_from_sk(&c, sk, oldstate, newstate);
+	return state_change(&c);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int life_tp(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	struct tcpsock_change c;
+
+	tcpsock_change_from_tp(&c, ctx);
+	return state_change(&c);
+}

@@ -1,0 +1,131 @@
+/* tcplife: trace TCP connection lifespans with bytes moved each way. */
+#include <string.h>
+#include "log.h"
+#include "session.h"
+#include "tcplife.h"
+#include "tcplife.skel.h"
+#include "tcpsock.h"
+
+static struct tcpsock_filter tcp_filter;
+static bool wide;
+
+enum {
+	COL_PID, COL_COMM, COL_LADDR, COL_LPORT, COL_RADDR, COL_RPORT,
+	COL_TX, COL_RX, COL_MS,
+};
+
+#define TCPLIFE_COLUMNS(addr_width) {			\
+	[COL_PID] = { "PID", -7 },			\
+	[COL_COMM] = { "COMM", -12 },			\
+	[COL_LADDR] = { "LADDR", -(addr_width) },	\
+	[COL_LPORT] = { "LPORT", -5 },			\
+	[COL_RADDR] = { "RADDR", -(addr_width) },	\
+	[COL_RPORT] = { "RPORT", -5 },			\
+	[COL_TX] = { "TX_KB", 5 },			\
+	[COL_RX] = { "RX_KB", 5 },			\
+	[COL_MS] = { "MS", 0 },				\
+	{ NULL },					\
+}
+
+static const struct out_col columns[] = TCPLIFE_COLUMNS(15);
+static const struct out_col wide_columns[] = TCPLIFE_COLUMNS(39);
+
+static int on_event(struct session *s, const void *data, size_t size)
+{
+	const struct tcplife_event *e = data;
+	struct out *o = &s->out;
+	char laddr[64], raddr[64];
+
+	if (size < sizeof(*e))
+		return 0;
+	tcpsock_format_addr(e->a.family, e->a.saddr, laddr, sizeof(laddr));
+	tcpsock_format_addr(e->a.family, e->a.daddr, raddr, sizeof(raddr));
+	session_event_begin(s, "tcp_life", &e->hdr);
+	out_int(o, COL_PID, NULL, e->hdr.pid);
+	out_strn(o, COL_COMM, NULL, e->hdr.comm, 12);
+	out_int(o, OUT_JSON_ONLY, "ip", tcpsock_ip_version(e->a.family));
+	out_str(o, COL_LADDR, "laddr", laddr);
+	out_int(o, COL_LPORT, "lport", e->a.sport);
+	out_str(o, COL_RADDR, "raddr", raddr);
+	out_int(o, COL_RPORT, "rport", e->a.dport);
+	/* BCC truncates to whole KiB. */
+	out_uint(o, COL_TX, "tx_kb", e->tx_bytes / 1024);
+	out_uint(o, COL_RX, "rx_kb", e->rx_bytes / 1024);
+	out_double(o, COL_MS, "ms", e->span_ns / 1e6, 2);
+	out_uint(o, OUT_JSON_ONLY, "tx_bytes", e->tx_bytes);
+	out_uint(o, OUT_JSON_ONLY, "rx_bytes", e->rx_bytes);
+	out_uint(o, OUT_JSON_ONLY, "span_ns", e->span_ns);
+	out_end(o);
+	return 0;
+}
+
+static int tcplife_run(struct session *s)
+{
+	struct tcplife_bpf *skel;
+	int err;
+
+	skel = tcplife_bpf__open();
+	if (!skel) {
+		log_err("cannot open the BPF object");
+		return EXIT_RUNTIME;
+	}
+	session_set_filter(s, &skel->rodata->filter);
+	memcpy((void *)&skel->rodata->tcp_filter, &tcp_filter,
+	       sizeof(tcp_filter));
+	err = session_start(s, skel->obj, wide ? wide_columns : columns,
+			    on_event);
+	if (!err)
+		err = session_loop(s);
+	session_stop(s);
+	tcplife_bpf__destroy(skel);
+	return err;
+}
+
+static const struct tool_opt tcplife_opts[] = {
+	{ "ipv4", '4', NULL, "IPv4 only" },
+	{ "ipv6", '6', NULL, "IPv6 only" },
+	{ "localport", 'L', "PORT[,PORT]", "only these local ports" },
+	{ "remoteport", 'D', "PORT[,PORT]", "only these remote ports" },
+	{ "wide", 'w', NULL, "wide address columns (for IPv6)" },
+	{ NULL },
+};
+
+static int tcplife_parse_opt(int index, const char *arg)
+{
+	if (tcplife_opts[index].short_name == 'w') {
+		wide = true;
+		return 0;
+	}
+	return tcpsock_filter_opt(&tcp_filter, tcplife_opts[index].short_name,
+				  arg);
+}
+
+static const struct hook_probe tcplife_probes[] = {
+	{ "state change", {
+		{ { "life_btf" } },
+		{ { "life_raw" } },
+		{ { "life_tp" } },
+	} },
+	{ NULL },
+};
+
+static const void *tcplife_elf(size_t *size)
+{
+	return tcplife_bpf__elf_bytes(size);
+}
+
+const struct tool tcplife_tool = {
+	.name = "tcplife",
+	.summary = "Trace TCP connection lifespans with bytes sent and received",
+	.examples =
+		"  loupe tcplife                # every closed TCP connection\n"
+		"  loupe tcplife -L 80,443      # served on local port 80 or 443\n"
+		"  loupe tcplife -6 -w -j       # IPv6 only, as JSON (exact bytes)\n",
+	.common = OPT_PID | OPT_NAME | OPT_DURATION | OPT_JSON |
+		  OPT_TIMESTAMP | OPT_BUFFER,
+	.opts = tcplife_opts,
+	.parse_opt = tcplife_parse_opt,
+	.probes = tcplife_probes,
+	.elf_bytes = tcplife_elf,
+	.run = tcplife_run,
+};

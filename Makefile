@@ -37,6 +37,8 @@ DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 	     pkg-config python3 iproute2
 
 .PHONY: all deps run test unit clean
+# Keep the BPF objects and skeletons: they are not throwaway intermediates.
+.SECONDARY:
 all: $(BUILD)/loupe $(BUILD)/unit_tests
 
 $(BUILD)/vmlinux.h: $(VMLINUX_BTF)

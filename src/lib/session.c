@@ -149,7 +149,7 @@ static int load_object(struct session *s)
 	err = bpf_object__load(s->obj);
 	if (!err)
 		return 0;
-	if (err == -EPERM || err == -EACCES) {
+	if ((err == -EPERM || err == -EACCES) && geteuid() != 0) {
 		log_err("loading BPF programs failed: %s; run as root (CAP_BPF and CAP_PERFMON)",
 			strerror(-err));
 		return EXIT_RUNTIME;

@@ -167,7 +167,8 @@ static void print_opt(FILE *f, int short_name, const char *name,
 
 void opts_usage(const struct tool *t, FILE *f)
 {
-	fprintf(f, "usage: loupe %s [flags]\n\n%s\n\nflags:\n", t->name,
+	fprintf(f, "usage: loupe %s [flags]%s%s\n\n%s\n\nflags:\n", t->name,
+		t->args_usage ? " " : "", t->args_usage ? t->args_usage : "",
 		t->summary);
 	for (size_t i = 0; t->opts && t->opts[i].name; i++)
 		print_opt(f, t->opts[i].short_name, t->opts[i].name,
@@ -341,6 +342,11 @@ int opts_parse(struct opts *o, const struct tool *t, int argc, char **argv)
 		}
 		o->given |= flag;
 		err = parse_common(o, key, optarg);
+		if (err)
+			return err;
+	}
+	for (int i = 0; t->parse_arg && optind < argc; i++, optind++) {
+		err = t->parse_arg(i, argv[optind]);
 		if (err)
 			return err;
 	}

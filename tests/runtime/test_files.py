@@ -1,0 +1,116 @@
+"""Runtime tests of the file tools: statsnoop, filelife, fsslower (and
+ext4slower), filetop, vfsstat, cachestat.
+
+Each test loads the real tool, makes a child process with a unique marker
+(a path or a comm) do file work in a temp dir, and asserts the exact
+record of that child; other activity on the machine is ignored.
+"""
+import os
+import subprocess
+import sys
+import time
+
+from common import (Loupe, check, check_common, fail, marker, short, spawn,
+                    tmpdir, unique_comm)
+
+
+def _child(code, *args, comm=None, wait=True):
+    """Run a Python child (optionally renamed to comm) executing code with
+    sys.argv[1:] = args; return its Popen (already reaped if wait)."""
+    prologue = ""
+    if comm:
+        prologue = "open('/proc/self/comm', 'w').write(%r)\n" % comm
+    p = spawn([sys.executable, "-c", prologue + code] + [str(a) for a in args],
+              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if wait:
+        out, err = p.communicate(timeout=15)
+        check(p.returncode == 0, "child failed: %s" % short(err.decode(errors="replace")))
+    return p
+
+
+def _warm_stat(lp, pred_key="path"):
+    warm = "/loupe-warm-" + marker()
+
+    def act():
+        try:
+            os.stat(warm)
+        except OSError:
+            pass
+    lp.ready(act, lambda e: e.get(pred_key) == warm)
+
+
+def _mount_fstype(path):
+    """The kernel's name for the filesystem type holding path (s_type->name),
+    from the longest matching mount point in /proc/self/mounts."""
+    path = os.path.realpath(path)
+    best, best_type = "", None
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            parts = line.split()
+            mnt = parts[1].replace("\\040", " ")
+            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
+                best, best_type = mnt, parts[2]
+    check(best_type, "no mount holds %s" % path)
+    return best_type
+
+
+# ---------------------------------------------------------------- statsnoop
+
+def test_statsnoop_json():
+    lp = Loupe("statsnoop", "-j")
+    _warm_stat(lp)
+    d = tmpdir()
+    path = os.path.join(d, marker("st"))
+    open(path, "w").close()
+    missing = os.path.join(d, marker("missing"))
+    comm = unique_comm()
+    p = _child("import os, sys\n"
+               "os.stat(sys.argv[1])\n"
+               "os.lstat(sys.argv[1])\n"
+               "os.statvfs(sys.argv[1])\n"
+               "try:\n    os.stat(sys.argv[2])\nexcept OSError:\n    pass\n",
+               path, missing, comm=comm)
+    ok = lp.expect_event(lambda e: e.get("pid") == p.pid and e.get("path") == path,
+                         "stat event of %s" % path)
+    bad = lp.expect_event(lambda e: e.get("pid") == p.pid and e.get("path") == missing,
+                          "failed stat event of %s" % missing)
+    fs = lp.expect_event(lambda e: e.get("pid") == p.pid and e.get("path") == path
+                         and e.get("syscall") == "statfs", "statfs event of %s" % path)
+    lp.stop()
+    check_common(ok, "stat")
+    check(ok["ret"] == 0 and ok["err"] == 0, "ret/err %s/%s != 0/0" % (ok["ret"], ok["err"]))
+    check(ok["syscall"] in ("newfstatat", "statx", "newstat"), "syscall %r" % ok["syscall"])
+    check(ok["comm"] == comm, "comm %r != %r" % (ok["comm"], comm))
+    check(bad["ret"] == -1 and bad["err"] == 2, "ret/err %s/%s != -1/2" % (bad["ret"], bad["err"]))
+    check(fs["ret"] == 0, "statfs ret %s" % fs["ret"])
+    n = len([e for e in lp.events() if e.get("pid") == p.pid and e.get("path") == path])
+    check(n >= 3, "only %d events for %s (stat, lstat, statfs)" % (n, path))
+
+
+def test_statsnoop_failed_table():
+    lp = Loupe("statsnoop", "-x")
+    hdr = lp.wait_header()
+    check(hdr.split() == ["PID", "COMM", "RET", "ERR", "PATH"], "header %r" % hdr)
+    time.sleep(0.5)
+    d = tmpdir()
+    path = os.path.join(d, marker("st"))
+    open(path, "w").close()
+    missing = os.path.join(d, marker("missing"))
+    comm = unique_comm()
+
+    def act():
+        _child("import os, sys\nos.stat(sys.argv[1])\n"
+               "try:\n    os.stat(sys.argv[2])\nexcept OSError:\n    pass\n",
+               path, missing, comm=comm)
+    act()
+    line = lp.wait_line(lambda l: missing in l, timeout=5)
+    if line is None:
+        act()
+        line = lp.wait_line(lambda l: missing in l, timeout=5)
+    check(line is not None, "no row for %s %s" % (missing, lp.describe()))
+    f = line.split()
+    check(f[1] == comm and f[2] == "-1" and f[3] == "2" and f[4] == missing,
+          "row %r != PID %s -1 2 %s" % (line, comm, missing))
+    check(not any(path == l.split()[-1] for l in lp.lines()[1:] if l.split()),
+          "-x showed the successful stat of %s" % path)
+    lp.stop()

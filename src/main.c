@@ -14,13 +14,17 @@
 #include "tool.h"
 
 extern const struct tool execsnoop_tool;
+extern const struct tool ext4slower_tool;
 extern const struct tool exitsnoop_tool;
+extern const struct tool fsslower_tool;
 extern const struct tool opensnoop_tool;
 extern const struct tool statsnoop_tool;
 
 const struct tool *const tools[] = {
 	&execsnoop_tool,
+	&ext4slower_tool,
 	&exitsnoop_tool,
+	&fsslower_tool,
 	&opensnoop_tool,
 	&statsnoop_tool,
 	NULL,

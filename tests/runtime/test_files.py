@@ -114,3 +114,85 @@ def test_statsnoop_failed_table():
     check(not any(path == l.split()[-1] for l in lp.lines()[1:] if l.split()),
           "-x showed the successful stat of %s" % path)
     lp.stop()
+
+
+# ---------------------------------------------------------------- fsslower
+
+_WRITE_CHILD = (
+    "import os, sys\n"
+    "fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)\n"
+    "os.write(fd, b'x' * int(sys.argv[2]))\n"
+    "os.fsync(fd)\n"
+    "os.close(fd)\n")
+
+
+def _warm_write(lp, d):
+    warm = marker("warm")
+    path = os.path.join(d, warm)
+
+    def act():
+        with open(path, "wb") as f:
+            f.write(b"w")
+    lp.ready(act, lambda e: e.get("file") == warm)
+
+
+def test_fsslower_write_json():
+    d = tmpdir()
+    fstype = _mount_fstype(d)
+    lp = Loupe("fsslower", "-t", fstype, "0", "-j")
+    _warm_write(lp, d)
+    name = marker("fw")
+    comm = unique_comm()
+    n = 12345
+    p = _child(_WRITE_CHILD, os.path.join(d, name), n, comm=comm)
+    mine = lambda op: (lambda e: e.get("pid") == p.pid and e.get("file") == name
+                       and e.get("op") == op)
+    w = lp.expect_event(mine("write"), "write event of %s" % name)
+    o = lp.expect_event(mine("open"), "open event of %s" % name)
+    s = lp.expect_event(mine("fsync"), "fsync event of %s" % name)
+    lp.stop()
+    check_common(w, "fsslower")
+    check(w["comm"] == comm, "comm %r != %r" % (w["comm"], comm))
+    check(w["bytes"] == n, "BYTES %s != %d" % (w["bytes"], n))
+    check(w["offset"] == 0, "offset %s != 0" % w["offset"])
+    check(w["fs"] == fstype, "fs %r != %r" % (w["fs"], fstype))
+    check(isinstance(w["lat_ns"], int) and w["lat_ns"] >= 0, "lat_ns %r" % w["lat_ns"])
+    check(o["bytes"] == 0 and s["bytes"] == 0, "open/fsync bytes %s/%s" % (o["bytes"], s["bytes"]))
+    others = [e for e in lp.events() if e.get("fs") not in (None, fstype)]
+    check(not others, "-t %s let through %s" % (fstype, short(others[0]) if others else ""))
+
+
+def test_fsslower_table_and_threshold():
+    d = tmpdir()
+    fstype = _mount_fstype(d)
+    tool = "ext4slower" if fstype == "ext4" else "fsslower"
+    extra = [] if tool == "ext4slower" else ["-t", fstype]
+    # A threshold no write reaches: nothing of ours may show up.
+    lp_high = Loupe(tool, *extra, "5000")
+    lp = Loupe(tool, *extra, "0")
+    hdr = lp.wait_header()
+    check(hdr.split() == ["TIME", "COMM", "PID", "T", "BYTES", "OFF_KB", "LAT(ms)", "FILENAME"],
+          "header %r" % hdr)
+    lp_high.wait_header()
+    warm = marker("warm")
+
+    def act():
+        with open(os.path.join(d, warm), "wb") as f:
+            f.write(b"w")
+    deadline = time.monotonic() + 20
+    while lp.wait_line(lambda l: l.endswith(" " + warm), timeout=0.3) is None:
+        check(time.monotonic() < deadline, "warm-up never showed %s" % lp.describe())
+        act()
+    name = marker("fw")
+    comm = unique_comm()
+    p = _child(_WRITE_CHILD, os.path.join(d, name), 4096 * 3, comm=comm)
+    line = lp.wait_line(lambda l: l.endswith(" " + name) and " W " in l, timeout=5)
+    check(line is not None, "no W row for %s %s" % (name, lp.describe()))
+    f = line.split()
+    check(f[1] == comm[:14] and f[2] == str(p.pid) and f[3] == "W" and f[4] == "12288"
+          and f[5] == "0", "row %r != TIME %s %d W 12288 0 LAT %s" % (line, comm[:14], p.pid, name))
+    time.sleep(0.5)
+    lp.stop()
+    lp_high.stop()
+    check(not any(name in l for l in lp_high.lines()),
+          "threshold 5000 ms showed %s" % name)

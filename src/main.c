@@ -16,6 +16,7 @@
 extern const struct tool execsnoop_tool;
 extern const struct tool ext4slower_tool;
 extern const struct tool exitsnoop_tool;
+extern const struct tool filelife_tool;
 extern const struct tool fsslower_tool;
 extern const struct tool opensnoop_tool;
 extern const struct tool statsnoop_tool;
@@ -24,6 +25,7 @@ const struct tool *const tools[] = {
 	&execsnoop_tool,
 	&ext4slower_tool,
 	&exitsnoop_tool,
+	&filelife_tool,
 	&fsslower_tool,
 	&opensnoop_tool,
 	&statsnoop_tool,

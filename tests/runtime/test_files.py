@@ -196,3 +196,69 @@ def test_fsslower_table_and_threshold():
     lp_high.stop()
     check(not any(name in l for l in lp_high.lines()),
           "threshold 5000 ms showed %s" % name)
+
+
+# ---------------------------------------------------------------- filelife
+
+def _warm_filelife(lp, d):
+    def act():
+        name = marker("warm")
+        path = os.path.join(d, name)
+        open(path, "w").close()
+        os.unlink(path)
+        act.names.add(name)
+    act.names = set()
+    lp.ready(act, lambda e: e.get("file") in act.names)
+
+
+def test_filelife_age():
+    d = tmpdir()
+    old = os.path.join(d, marker("old"))
+    open(old, "w").close()          # exists before tracing: never reported
+    lp = Loupe("filelife", "-j")
+    _warm_filelife(lp, d)
+    name = marker("fl")
+    path = os.path.join(d, name)
+    comm = unique_comm()
+    p = _child("import os, sys, time\n"
+               "fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)\n"
+               "os.close(fd)\n"
+               "time.sleep(0.5)\n"
+               "os.unlink(sys.argv[1])\n"
+               "os.unlink(sys.argv[2])\n",
+               path, old, comm=comm)
+    ev = lp.expect_event(lambda e: e.get("file") == name, "filelife event of %s" % name)
+    time.sleep(0.3)
+    lp.stop()
+    check_common(ev, "filelife")
+    check(ev["pid"] == p.pid and ev["comm"] == comm,
+          "pid/comm %s/%r != %d/%r" % (ev["pid"], ev["comm"], p.pid, comm))
+    check(ev["creator_pid"] == p.pid, "creator_pid %s != %d" % (ev["creator_pid"], p.pid))
+    check(0.48 <= ev["age_s"] < 1.0, "age_s %s is not about 0.5" % ev["age_s"])
+    check(ev["path"] == path, "path %r != %r" % (ev["path"], path))
+    check(ev["ino"] > 0, "ino %r" % ev["ino"])
+    check(not any(e.get("path") == old for e in lp.events()),
+          "a file created before tracing was reported: %s" % old)
+
+
+def test_filelife_table():
+    d = tmpdir()
+    lp = Loupe("filelife")
+    hdr = lp.wait_header()
+    check(hdr.split() == ["TIME", "PID", "COMM", "AGE(s)", "FILE"], "header %r" % hdr)
+    comm = unique_comm()
+    deadline = time.monotonic() + 20
+    while True:
+        name = marker("fl")
+        p = _child("import os, sys, time\n"
+                   "open(sys.argv[1], 'w').close()\n"
+                   "time.sleep(0.2)\n"
+                   "os.unlink(sys.argv[1])\n", os.path.join(d, name), comm=comm)
+        line = lp.wait_line(lambda l: l.endswith(" " + name), timeout=1)
+        if line or time.monotonic() > deadline:
+            break
+    lp.stop()
+    check(line is not None, "no row for %s %s" % (name, lp.describe()))
+    f = line.split()
+    check(f[1] == str(p.pid) and f[2] == comm and 0.18 <= float(f[3]) < 1.0,
+          "row %r != TIME %d %s ~0.20 %s" % (line, p.pid, comm, name))

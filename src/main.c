@@ -17,6 +17,7 @@ extern const struct tool execsnoop_tool;
 extern const struct tool ext4slower_tool;
 extern const struct tool exitsnoop_tool;
 extern const struct tool filelife_tool;
+extern const struct tool filetop_tool;
 extern const struct tool fsslower_tool;
 extern const struct tool opensnoop_tool;
 extern const struct tool statsnoop_tool;
@@ -26,6 +27,7 @@ const struct tool *const tools[] = {
 	&ext4slower_tool,
 	&exitsnoop_tool,
 	&filelife_tool,
+	&filetop_tool,
 	&fsslower_tool,
 	&opensnoop_tool,
 	&statsnoop_tool,

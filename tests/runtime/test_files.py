@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from common import (Loupe, check, check_common, fail, marker, short, spawn,
+from common import (Loupe, check, check_common, fail, marker, poll_until, short, spawn,
                     tmpdir, unique_comm)
 
 
@@ -262,3 +262,56 @@ def test_filelife_table():
     f = line.split()
     check(f[1] == str(p.pid) and f[2] == comm and 0.18 <= float(f[3]) < 1.0,
           "row %r != TIME %d %s ~0.20 %s" % (line, p.pid, comm, name))
+
+
+# ---------------------------------------------------------------- filetop
+
+def test_filetop_writes():
+    d = tmpdir()
+    lp = Loupe("filetop", "-j", "-r", "10240", "-s", "wbytes")
+    lp.wait_attached()
+    name = marker("ft")
+    comm = unique_comm()
+    p = _child("import os, sys\n"
+               "fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)\n"
+               "for i in range(16):\n"
+               "    os.write(fd, b'y' * 65536)\n"
+               "os.close(fd)\n", os.path.join(d, name), comm=comm)
+    mine = lambda e: e.get("file") == name and e.get("tid") == p.pid
+
+    def total():
+        rows = [e for e in lp.events() if mine(e)]
+        return rows if sum(e["writes"] for e in rows) >= 16 else None
+    rows = poll_until(total, 5)
+    lp.stop()
+    check(rows, "no filetop rows adding up to 16 writes of %s %s" % (name, lp.describe()))
+    r = rows[0]
+    check(r["type"] == "filetop" and isinstance(r["ts_ns"], int), "row %s" % short(r))
+    check(r["comm"] == comm and r["pid"] == p.pid, "comm/pid %r/%s" % (r["comm"], r["pid"]))
+    check(r["file_type"] == "R", "file_type %r != 'R'" % r["file_type"])
+    check(sum(e["writes"] for e in rows) >= 16, "WRITES %s < 16" % [e["writes"] for e in rows])
+    check(sum(e["wbytes"] for e in rows) >= 1 << 20, "wbytes %s < 1 MB" % [e["wbytes"] for e in rows])
+    check(sum(e["w_kb"] for e in rows) >= 1024, "W_Kb %s < 1024" % [e["w_kb"] for e in rows])
+
+
+def test_filetop_table():
+    d = tmpdir()
+    lp = Loupe("filetop", "-C", "-i", "0.5", "-r", "10240")
+    lp.wait_attached(settle=0.2)
+    name = marker("ft")
+    comm = unique_comm()
+    p = _child("import os, sys\n"
+               "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)\n"
+               "os.write(fd, b'z' * 8192)\n"
+               "os.pread(fd, 4096, 0)\n"
+               "os.close(fd)\n", os.path.join(d, name), comm=comm)
+    line = lp.wait_line(lambda l: l.endswith(" " + name), timeout=5)
+    lp.stop()
+    check(line is not None, "no row for %s %s" % (name, lp.describe()))
+    lines = lp.lines()
+    check(any(l.split() == ["TID", "COMM", "READS", "WRITES", "R_Kb", "W_Kb", "T", "FILE"]
+              for l in lines), "no header in %s" % short(lines))
+    check(any(" loadavg: " in l for l in lines), "no loadavg banner")
+    check(not any("\033[" in l for l in lines), "screen cleared with -C / not a tty")
+    f = line.split()
+    check(f[0] == str(p.pid) and f[1] == comm and f[6] == "R", "row %r" % line)

@@ -21,6 +21,7 @@ extern const struct tool filetop_tool;
 extern const struct tool fsslower_tool;
 extern const struct tool opensnoop_tool;
 extern const struct tool statsnoop_tool;
+extern const struct tool vfsstat_tool;
 
 const struct tool *const tools[] = {
 	&execsnoop_tool,
@@ -31,6 +32,7 @@ const struct tool *const tools[] = {
 	&fsslower_tool,
 	&opensnoop_tool,
 	&statsnoop_tool,
+	&vfsstat_tool,
 	NULL,
 };
 

@@ -315,3 +315,60 @@ def test_filetop_table():
     check(not any("\033[" in l for l in lines), "screen cleared with -C / not a tty")
     f = line.split()
     check(f[0] == str(p.pid) and f[1] == comm and f[6] == "R", "row %r" % line)
+
+
+# ---------------------------------------------------------------- vfsstat
+
+_VFS_CHILD = (
+    "import os, sys, time\n"
+    "d = sys.argv[1]\n"
+    "time.sleep(0.3)\n"
+    "null = os.open('/dev/null', os.O_RDWR)\n"
+    "for i in range(500):\n"
+    "    os.write(null, b'a')\n"
+    "for i in range(300):\n"
+    "    os.read(null, 1)\n"
+    "path = os.path.join(d, 'f')\n"
+    "fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)\n"
+    "for i in range(40):\n"
+    "    os.fsync(fd)\n"
+    "os.close(fd)\n"
+    "for i in range(200):\n"
+    "    os.close(os.open(path, os.O_RDONLY))\n"
+    "for i in range(20):\n"
+    "    os.close(os.open(os.path.join(d, 'c%d' % i), os.O_WRONLY | os.O_CREAT | os.O_EXCL))\n")
+
+
+def test_vfsstat_counts():
+    d = tmpdir()
+    comm = unique_comm()
+    # Counted only for the child's comm, so the sums are the child's own.
+    lp = Loupe("vfsstat", "-j", "-i", "0.5", "-n", comm)
+    lp.wait_attached(settle=0.3)
+    p = _child(_VFS_CHILD, d, comm=comm)
+    time.sleep(1.2)                 # let the last interval be printed
+    lp.stop()
+    recs = [e for e in lp.events() if e.get("type") == "vfsstat"]
+    check(len(recs) >= 2, "only %d vfsstat records %s" % (len(recs), lp.describe()))
+    for r in recs:
+        check(isinstance(r["ts_ns"], int) and r["interval_s"] > 0, "record %s" % short(r))
+    sums = {k: sum(r[k] for r in recs) for k in ("reads", "writes", "opens", "fsyncs", "creates")}
+    want = {"reads": 300, "writes": 500, "opens": 221, "fsyncs": 40, "creates": 21}
+    for k, n in want.items():
+        # What the child did, plus a little interpreter noise at most.
+        check(n <= sums[k] <= n + 100, "%s: %d, child caused %d (%s)" % (k, sums[k], n, sums))
+    check(p.returncode == 0, "child failed")
+
+
+def test_vfsstat_table():
+    lp = Loupe("vfsstat", "-i", "0.3", "-d", "1")
+    rc = lp.wait_exit(10)
+    lines = lp.lines()
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    check(lines and lines[0].split() == ["TIME", "READ/s", "WRITE/s", "CREATE/s", "OPEN/s",
+                                         "FSYNC/s"], "header %r" % (lines[:1],))
+    rows = [l.split() for l in lines[1:]]
+    check(len(rows) >= 2, "only %d rows" % len(rows))
+    for f in rows:
+        check(len(f) == 6 and all(x.isdigit() for x in f[1:]) and f[0].count(":") == 2,
+              "row %r" % f)

@@ -13,6 +13,7 @@
 #include "session.h"
 #include "tool.h"
 
+extern const struct tool cachestat_tool;
 extern const struct tool execsnoop_tool;
 extern const struct tool ext4slower_tool;
 extern const struct tool exitsnoop_tool;
@@ -24,6 +25,7 @@ extern const struct tool statsnoop_tool;
 extern const struct tool vfsstat_tool;
 
 const struct tool *const tools[] = {
+	&cachestat_tool,
 	&execsnoop_tool,
 	&ext4slower_tool,
 	&exitsnoop_tool,

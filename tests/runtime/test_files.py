@@ -5,13 +5,14 @@ Each test loads the real tool, makes a child process with a unique marker
 (a path or a comm) do file work in a temp dir, and asserts the exact
 record of that child; other activity on the machine is ignored.
 """
+import json
 import os
 import subprocess
 import sys
 import time
 
-from common import (Loupe, check, check_common, fail, marker, poll_until, short, spawn,
-                    tmpdir, unique_comm)
+from common import (LOUPE, Loupe, check, check_common, marker, poll_until,
+                    run_quiet, short, spawn, tmpdir, unique_comm)
 
 
 def _child(code, *args, comm=None, wait=True):
@@ -372,3 +373,74 @@ def test_vfsstat_table():
     for f in rows:
         check(len(f) == 6 and all(x.isdigit() for x in f[1:]) and f[0].count(":") == 2,
               "row %r" % f)
+
+
+# ---------------------------------------------------------------- cachestat
+
+def test_cachestat_misses():
+    d = tmpdir()
+    path = os.path.join(d, marker("cs"))
+    size = 4 << 20
+    with open(path, "wb") as f:
+        f.write(os.urandom(size))
+        f.flush()
+        os.fsync(f.fileno())
+        # Written back, so it can be dropped from the page cache.
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    pages = size // 4096
+    # The reader waits for a line on stdin, so cachestat can filter on it.
+    p = spawn([sys.executable, "-c",
+               "import os, sys\n"
+               "sys.stdin.readline()\n"
+               "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+               "os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)\n"
+               "n = 0\n"
+               "while True:\n"
+               "    b = os.read(fd, 1 << 16)\n"
+               "    if not b:\n"
+               "        break\n"
+               "    n += len(b)\n"
+               "print(n, flush=True)\n", path],
+              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    lp = Loupe("cachestat", "-j", "-i", "0.5", "-p", p.pid)
+    lp.wait_attached(settle=0.3)
+    p.stdin.write(b"go\n")
+    p.stdin.flush()
+    out = p.stdout.readline()
+    p.wait(10)
+    check(int(out) == size, "reader read %r bytes, not %d" % (out, size))
+    time.sleep(1.0)                 # the interval holding the reads is printed
+    lp.stop()
+    recs = [e for e in lp.events() if e.get("type") == "cachestat"]
+    check(recs, "no cachestat records %s" % lp.describe())
+    misses = sum(r["misses"] for r in recs)
+    check(misses >= pages, "MISSES %d < %d pages read from a dropped file (%s)" %
+          (misses, pages, short(recs)))
+    for r in recs:
+        # No access hook here: hits are unknown, never a made-up number.
+        check(r["hits"] is None and r["hit_ratio"] is None, "hits/ratio %s" % short(r))
+        check(isinstance(r["cached_mb"], int) and isinstance(r["buffers_mb"], int),
+              "meminfo fields %s" % short(r))
+
+
+def test_cachestat_table_and_list():
+    lp = Loupe("cachestat", "-i", "0.3", "-d", "1")
+    rc = lp.wait_exit(10)
+    lines = lp.lines()
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    check(lines[0].split() == ["HITS", "MISSES", "DIRTIES", "HITRATIO", "BUFFERS_MB",
+                               "CACHED_MB"], "header %r" % lines[0])
+    rows = [l.split() for l in lines[1:]]
+    check(len(rows) >= 2, "only %d rows" % len(rows))
+    for f in rows:
+        check(f[0] == "-" and f[3] == "-" and f[1].isdigit() and f[2].isdigit(),
+              "row %r: HITS and HITRATIO must be '-' without an access hook" % f)
+    rc, out, err = run_quiet([LOUPE, "list", "-j"])
+    check(rc == 0, "loupe list -j failed: %s" % err)
+    tool = [json.loads(l) for l in out.splitlines() if '"cachestat"' in l][0]
+    probes = {pr["probe"]: pr for pr in tool["probes"]}
+    hits = probes.get("HITS: access")
+    check(hits and hits["hook"] == "none" and hits["rejected"]
+          and all(r["reason"] for r in hits["rejected"]),
+          "list shows HITS probe as %s" % short(hits))
+    check(probes["MISSES: add"]["hook"] == "tracepoint", "MISSES hook %s" % probes["MISSES: add"])

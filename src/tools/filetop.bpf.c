@@ -72,6 +72,7 @@ static __always_inline int io_exit(long ret)
 	key.ino = BPF_CORE_READ(f, f_inode, i_ino);
 	key.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
 	key.tid = tid;
+	key.gen = BPF_CORE_READ(f, f_inode, i_generation);
 	v = bpf_map_lookup_elem(&counts, &key);
 	if (!v) {
 		zero.pid = id >> 32;

@@ -8,10 +8,13 @@
 #define FILETOP_READ	0
 #define FILETOP_WRITE	1
 
+/* The generation tells apart inodes whose number was reused. */
 struct filetop_key {
 	__u64 ino;
 	__u32 dev;
 	__u32 tid;
+	__u32 gen;
+	__u32 pad;
 };
 
 struct filetop_value {

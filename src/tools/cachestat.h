@@ -3,7 +3,8 @@
 #define LOUPE_CACHESTAT_H
 
 enum cachestat_counter {
-	CACHESTAT_ACCESSED,	/* folio_mark_accessed / mark_page_accessed */
+	/* folio_mark_accessed, mark_page_accessed */
+	CACHESTAT_ACCESSED,
 	CACHESTAT_BUF_DIRTIED,	/* mark_buffer_dirty */
 	CACHESTAT_ADDED,	/* pages added to the page cache */
 	CACHESTAT_DIRTIED,	/* page-cache folios newly dirtied */

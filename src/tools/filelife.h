@@ -14,7 +14,7 @@ struct filelife_event {
 	__u32 creator_pid;
 	__u32 pad;
 	char file[FILELIFE_NAME_LEN];	/* name it was created as */
-	char path[FILELIFE_PATH_LEN];	/* path given to unlink, if known */
+	char path[FILELIFE_PATH_LEN];	/* given to unlink, if known */
 };
 
 #endif

@@ -10,6 +10,8 @@
 #include "session.h"
 #include "top.h"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 enum sort_by { SORT_ALL, SORT_READS, SORT_WRITES, SORT_RBYTES, SORT_WBYTES };
 
 static const char *const sort_names[] = {
@@ -53,7 +55,8 @@ static __u64 sort_value(const struct filetop_value *v)
 	case SORT_WBYTES:
 		return v->bytes[FILETOP_WRITE];
 	default:
-		return v->calls[FILETOP_READ] + v->calls[FILETOP_WRITE] + v->bytes[FILETOP_READ] + v->bytes[FILETOP_WRITE];
+		return v->calls[FILETOP_READ] + v->calls[FILETOP_WRITE] +
+		       v->bytes[FILETOP_READ] + v->bytes[FILETOP_WRITE];
 	}
 }
 
@@ -183,12 +186,13 @@ static int filetop_parse_opt(int index, const char *arg)
 	case 2:
 		max_rows = strtol(arg, &end, 10);
 		if (*end || end == arg || max_rows < 1 || max_rows > 10240) {
-			log_err("invalid --rows '%s': expected 1 to 10240", arg);
+			log_err("invalid --rows '%s': expected 1 to 10240",
+				arg);
 			return EXIT_USAGE;
 		}
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(sort_names) / sizeof(sort_names[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(sort_names); i++) {
 		if (!strcmp(arg, sort_names[i])) {
 			sort_by = i;
 			return 0;

@@ -79,7 +79,7 @@ int name##_enter(void *ctx)						\
 SEC("tracepoint/syscalls/sys_exit_" #name)				\
 int name##_exit(struct trace_event_raw_sys_exit *ctx)			\
 {									\
-	return count_if_created(ctx->ret);					\
+	return count_if_created(ctx->ret);				\
 }
 
 COUNT_ENTER(read, VFSSTAT_READ)

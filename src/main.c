@@ -16,10 +16,19 @@
 #include "tool.h"
 
 extern const struct tool bindsnoop_tool;
+extern const struct tool cachestat_tool;
 extern const struct tool execsnoop_tool;
+extern const struct tool ext4slower_tool;
 extern const struct tool exitsnoop_tool;
+extern const struct tool filelife_tool;
+extern const struct tool filetop_tool;
+extern const struct tool fsslower_tool;
 extern const struct tool opensnoop_tool;
+	&bindsnoop_tool,
+	&cachestat_tool,
+const struct tool *const tools[] = {
 extern const struct tool solisten_tool;
+extern const struct tool statsnoop_tool;
 extern const struct tool tcpaccept_tool;
 extern const struct tool tcpconnect_tool;
 extern const struct tool tcpconnlat_tool;
@@ -29,13 +38,16 @@ extern const struct tool tcprtt_tool;
 extern const struct tool tcpstates_tool;
 extern const struct tool tcptop_tool;
 extern const struct tool tcptracer_tool;
-
-const struct tool *const tools[] = {
-	&bindsnoop_tool,
+extern const struct tool vfsstat_tool;
 	&execsnoop_tool,
+	&ext4slower_tool,
 	&exitsnoop_tool,
+	&filelife_tool,
+	&filetop_tool,
+	&fsslower_tool,
 	&opensnoop_tool,
 	&solisten_tool,
+	&statsnoop_tool,
 	&tcpaccept_tool,
 	&tcpconnect_tool,
 	&tcpconnlat_tool,
@@ -45,6 +57,7 @@ const struct tool *const tools[] = {
 	&tcpstates_tool,
 	&tcptop_tool,
 	&tcptracer_tool,
+	&vfsstat_tool,
 	NULL,
 };
 

@@ -437,7 +437,7 @@ int hook_choose(struct bpf_object *obj, const struct hook_probe *probes,
 
 	for (int p = 0; probes[p].name; p++) {
 		if (hook_decide(&probes[p], test_prog_by_name, obj,
-				&results[p]))
+				&results[p]) && !probes[p].optional)
 			err = -ENOENT;
 	}
 	/* Keep only the chosen candidates' programs (and working optionals). */

@@ -22,10 +22,16 @@ struct hook_candidate {
 	const char *progs[HOOK_MAX_PROGS];
 };
 
-/* Arrays of probes end with an entry whose name is NULL. */
+/*
+ * Arrays of probes end with an entry whose name is NULL. An optional probe
+ * feeds something the tool can do without (e.g. one column): when none of
+ * its candidates works the tool still runs, and `loupe list` shows it with
+ * hook "none" and the reasons.
+ */
 struct hook_probe {
 	const char *name;
 	struct hook_candidate candidates[HOOK_MAX_CANDIDATES];
+	bool optional;
 };
 
 enum hook_kind {

@@ -167,9 +167,8 @@ static void print_opt(FILE *f, int short_name, const char *name,
 
 void opts_usage(const struct tool *t, FILE *f)
 {
-	fprintf(f, "usage: loupe %s [flags]%s%s%s\n\n%s\n\nflags:\n",
-		t->name, t->positional ? " [" : "",
-		t->positional ? t->positional : "", t->positional ? "]" : "",
+	fprintf(f, "usage: loupe %s [flags]%s%s\n\n%s\n\nflags:\n", t->name,
+		t->args_usage ? " " : "", t->args_usage ? t->args_usage : "",
 		t->summary);
 	for (size_t i = 0; t->opts && t->opts[i].name; i++)
 		print_opt(f, t->opts[i].short_name, t->opts[i].name,
@@ -346,10 +345,10 @@ int opts_parse(struct opts *o, const struct tool *t, int argc, char **argv)
 		if (err)
 			return err;
 	}
-	if (t->parse_positional && optind < argc) {
-		if (optind == argc - 1)
-			return t->parse_positional(argv[optind]);
-		optind++;
+	for (int i = 0; t->parse_arg && optind < argc; i++, optind++) {
+		err = t->parse_arg(i, argv[optind]);
+		if (err)
+			return err;
 	}
 	if (optind < argc) {
 		log_err("unexpected argument '%s'; see 'loupe %s --help'",

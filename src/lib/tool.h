@@ -44,10 +44,12 @@ struct tool {
 	const struct tool_opt *opts;
 	/* Receives a tool flag by its index in opts; 0 or EXIT_USAGE. */
 	int (*parse_opt)(int index, const char *arg);
-	/* One optional positional argument (its name, e.g. "MIN_MS"), or
-	 * NULL; parse_positional returns 0 or EXIT_USAGE. */
-	const char *positional;
-	int (*parse_positional)(const char *arg);
+	/*
+	 * Positional arguments (e.g. fsslower's MIN_MS), NULL if the tool
+	 * takes none; each is handed over in order: 0 or EXIT_USAGE.
+	 */
+	const char *args_usage;	/* shown after [flags], e.g. "[MIN_MS]" */
+	int (*parse_arg)(int index, const char *arg);
 	const struct hook_probe *probes;
 	const void *(*elf_bytes)(size_t *size);
 	int (*run)(struct session *s);

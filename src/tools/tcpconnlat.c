@@ -108,11 +108,16 @@ static int tcpconnlat_parse_opt(int index, const char *arg)
 }
 
 /* MIN_MS: only connections slower than this many milliseconds. */
-static int tcpconnlat_parse_min(const char *arg)
+static int tcpconnlat_parse_min(int index, const char *arg)
 {
 	char *end;
 	double ms;
 
+	if (index > 0) {
+		log_err("unexpected argument '%s'; see 'loupe tcpconnlat --help'",
+			arg);
+		return EXIT_USAGE;
+	}
 	errno = 0;
 	ms = strtod(arg, &end);
 	if (errno || end == arg || *end || !(ms >= 0) || ms > 1e9) {
@@ -148,8 +153,8 @@ const struct tool tcpconnlat_tool = {
 	.common = OPT_SNOOP,
 	.opts = tcpconnlat_opts,
 	.parse_opt = tcpconnlat_parse_opt,
-	.positional = "MIN_MS",
-	.parse_positional = tcpconnlat_parse_min,
+	.args_usage = "[MIN_MS]",
+	.parse_arg = tcpconnlat_parse_min,
 	.probes = tcpconnlat_probes,
 	.elf_bytes = tcpconnlat_elf,
 	.run = tcpconnlat_run,

@@ -137,6 +137,42 @@ static void test_tool_flags_and_help(void)
 	CHECK(parse(&o, help) == OPTS_HELP);
 }
 
+static int positional_seen;
+
+static int fake_parse_arg(int index, const char *arg)
+{
+	if (index > 0 || arg[0] == 'x')
+		return EXIT_USAGE;
+	positional_seen++;
+	return 0;
+}
+
+static void test_positional_args(void)
+{
+	struct tool t = fake;
+	char *one[] = { "faketool", "-j", "5", "-T", NULL };
+	char *two[] = { "faketool", "5", "6", NULL };
+	char *bad[] = { "faketool", "x", NULL };
+	struct opts o;
+	int argc, saved;
+
+	t.args_usage = "[MIN_MS]";
+	t.parse_arg = fake_parse_arg;
+	saved = dup(2);
+	if (!freopen("/dev/null", "w", stderr))
+		return;
+	/* getopt moves positional arguments after the flags. */
+	for (argc = 0; one[argc]; argc++)
+		;
+	CHECK(opts_parse(&o, &t, argc, one) == 0);
+	CHECK(positional_seen == 1 && o.json && o.timestamp);
+	CHECK(opts_parse(&o, &t, 3, two) == EXIT_USAGE);
+	CHECK(opts_parse(&o, &t, 2, bad) == EXIT_USAGE);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+}
+
 static void test_cgroup_resolution(void)
 {
 	const char *root = opts_cgroup2_root();
@@ -158,5 +194,6 @@ const struct unit_test opts_tests[] = {
 	{ "opts/usage_errors", test_usage_errors },
 	{ "opts/tool_flags_and_help", test_tool_flags_and_help },
 	{ "opts/cgroup_resolution", test_cgroup_resolution },
+	{ "opts/positional_args", test_positional_args },
 	{ NULL },
 };

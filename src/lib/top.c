@@ -1,0 +1,46 @@
+/*
+ * Interval tables. BCC's top tools clear the screen before each table; so
+ * does loupe, but only on a terminal: cleared output piped to a file or a
+ * script is just noise.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "top.h"
+
+bool top_should_clear(const struct out *o, bool noclear)
+{
+	return !noclear && !o->json && isatty(fileno(o->file));
+}
+
+void top_time(char *buf, unsigned long size)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(buf, size, "%H:%M:%S", &tm);
+}
+
+/* "HH:MM:SS loadavg: 0.10 0.05 0.01 1/123 4567" and a blank line. */
+void top_banner(struct out *o, bool clear)
+{
+	char load[128] = "", when[16];
+	FILE *f;
+
+	if (o->json)
+		return;
+	if (clear)
+		fputs("\033[H\033[2J", o->file);
+	f = fopen("/proc/loadavg", "r");
+	if (f) {
+		if (!fgets(load, sizeof(load), f))
+			load[0] = '\0';
+		fclose(f);
+	}
+	load[strcspn(load, "\n")] = '\0';
+	top_time(when, sizeof(when));
+	if (fprintf(o->file, "%-8s loadavg: %s\n\n", when, load) < 0)
+		o->failed = true;
+}

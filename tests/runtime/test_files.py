@@ -1,0 +1,446 @@
+"""Runtime tests of the file tools: statsnoop, filelife, fsslower (and
+ext4slower), filetop, vfsstat, cachestat.
+
+Each test loads the real tool, makes a child process with a unique marker
+(a path or a comm) do file work in a temp dir, and asserts the exact
+record of that child; other activity on the machine is ignored.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+from common import (LOUPE, Loupe, check, check_common, marker, poll_until,
+                    run_quiet, short, spawn, tmpdir, unique_comm)
+
+
+def _child(code, *args, comm=None, wait=True):
+    """Run a Python child (optionally renamed to comm) executing code with
+    sys.argv[1:] = args; return its Popen (already reaped if wait)."""
+    prologue = ""
+    if comm:
+        prologue = "open('/proc/self/comm', 'w').write(%r)\n" % comm
+    p = spawn([sys.executable, "-c", prologue + code] + [str(a) for a in args],
+              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if wait:
+        out, err = p.communicate(timeout=15)
+        check(p.returncode == 0, "child failed: %s" % short(err.decode(errors="replace")))
+    return p
+
+
+def _warm_stat(lp, pred_key="path"):
+    warm = "/loupe-warm-" + marker()
+
+    def act():
+        try:
+            os.stat(warm)
+        except OSError:
+            pass
+    lp.ready(act, lambda e: e.get(pred_key) == warm)
+
+
+def _mount_fstype(path):
+    """The kernel's name for the filesystem type holding path (s_type->name),
+    from the longest matching mount point in /proc/self/mounts."""
+    path = os.path.realpath(path)
+    best, best_type = "", None
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            parts = line.split()
+            mnt = parts[1].replace("\\040", " ")
+            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
+                best, best_type = mnt, parts[2]
+    check(best_type, "no mount holds %s" % path)
+    return best_type
+
+
+# ---------------------------------------------------------------- statsnoop
+
+def test_statsnoop_json():
+    lp = Loupe("statsnoop", "-j")
+    _warm_stat(lp)
+    d = tmpdir()
+    path = os.path.join(d, marker("st"))
+    open(path, "w").close()
+    missing = os.path.join(d, marker("missing"))
+    comm = unique_comm()
+    p = _child("import os, sys\n"
+               "os.stat(sys.argv[1])\n"
+               "os.lstat(sys.argv[1])\n"
+               "os.statvfs(sys.argv[1])\n"
+               "try:\n    os.stat(sys.argv[2])\nexcept OSError:\n    pass\n",
+               path, missing, comm=comm)
+    ok = lp.expect_event(lambda e: e.get("pid") == p.pid and e.get("path") == path,
+                         "stat event of %s" % path)
+    bad = lp.expect_event(lambda e: e.get("pid") == p.pid and e.get("path") == missing,
+                          "failed stat event of %s" % missing)
+    fs = lp.expect_event(lambda e: e.get("pid") == p.pid and e.get("path") == path
+                         and e.get("syscall") == "statfs", "statfs event of %s" % path)
+    lp.stop()
+    check_common(ok, "stat")
+    check(ok["ret"] == 0 and ok["err"] == 0, "ret/err %s/%s != 0/0" % (ok["ret"], ok["err"]))
+    check(ok["syscall"] in ("newfstatat", "statx", "newstat"), "syscall %r" % ok["syscall"])
+    check(ok["comm"] == comm, "comm %r != %r" % (ok["comm"], comm))
+    check(bad["ret"] == -1 and bad["err"] == 2, "ret/err %s/%s != -1/2" % (bad["ret"], bad["err"]))
+    check(fs["ret"] == 0, "statfs ret %s" % fs["ret"])
+    n = len([e for e in lp.events() if e.get("pid") == p.pid and e.get("path") == path])
+    check(n >= 3, "only %d events for %s (stat, lstat, statfs)" % (n, path))
+
+
+def test_statsnoop_failed_table():
+    lp = Loupe("statsnoop", "-x")
+    hdr = lp.wait_header()
+    check(hdr.split() == ["PID", "COMM", "RET", "ERR", "PATH"], "header %r" % hdr)
+    time.sleep(0.5)
+    d = tmpdir()
+    path = os.path.join(d, marker("st"))
+    open(path, "w").close()
+    missing = os.path.join(d, marker("missing"))
+    comm = unique_comm()
+
+    def act():
+        _child("import os, sys\nos.stat(sys.argv[1])\n"
+               "try:\n    os.stat(sys.argv[2])\nexcept OSError:\n    pass\n",
+               path, missing, comm=comm)
+    act()
+    line = lp.wait_line(lambda l: missing in l, timeout=5)
+    if line is None:
+        act()
+        line = lp.wait_line(lambda l: missing in l, timeout=5)
+    check(line is not None, "no row for %s %s" % (missing, lp.describe()))
+    f = line.split()
+    check(f[1] == comm and f[2] == "-1" and f[3] == "2" and f[4] == missing,
+          "row %r != PID %s -1 2 %s" % (line, comm, missing))
+    check(not any(path == l.split()[-1] for l in lp.lines()[1:] if l.split()),
+          "-x showed the successful stat of %s" % path)
+    lp.stop()
+
+
+# ---------------------------------------------------------------- fsslower
+
+_WRITE_CHILD = (
+    "import os, sys\n"
+    "fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)\n"
+    "os.write(fd, b'x' * int(sys.argv[2]))\n"
+    "os.fsync(fd)\n"
+    "os.close(fd)\n")
+
+
+def _warm_write(lp, d):
+    warm = marker("warm")
+    path = os.path.join(d, warm)
+
+    def act():
+        with open(path, "wb") as f:
+            f.write(b"w")
+    lp.ready(act, lambda e: e.get("file") == warm)
+
+
+def test_fsslower_write_json():
+    d = tmpdir()
+    fstype = _mount_fstype(d)
+    lp = Loupe("fsslower", "-t", fstype, "0", "-j")
+    _warm_write(lp, d)
+    name = marker("fw")
+    comm = unique_comm()
+    n = 12345
+    p = _child(_WRITE_CHILD, os.path.join(d, name), n, comm=comm)
+    mine = lambda op: (lambda e: e.get("pid") == p.pid and e.get("file") == name
+                       and e.get("op") == op)
+    w = lp.expect_event(mine("write"), "write event of %s" % name)
+    o = lp.expect_event(mine("open"), "open event of %s" % name)
+    s = lp.expect_event(mine("fsync"), "fsync event of %s" % name)
+    lp.stop()
+    check_common(w, "fsslower")
+    check(w["comm"] == comm, "comm %r != %r" % (w["comm"], comm))
+    check(w["bytes"] == n, "BYTES %s != %d" % (w["bytes"], n))
+    check(w["offset"] == 0, "offset %s != 0" % w["offset"])
+    check(w["fs"] == fstype, "fs %r != %r" % (w["fs"], fstype))
+    check(isinstance(w["lat_ns"], int) and w["lat_ns"] >= 0, "lat_ns %r" % w["lat_ns"])
+    check(o["bytes"] == 0 and s["bytes"] == 0, "open/fsync bytes %s/%s" % (o["bytes"], s["bytes"]))
+    others = [e for e in lp.events() if e.get("fs") not in (None, fstype)]
+    check(not others, "-t %s let through %s" % (fstype, short(others[0]) if others else ""))
+
+
+def test_fsslower_table_and_threshold():
+    d = tmpdir()
+    fstype = _mount_fstype(d)
+    tool = "ext4slower" if fstype == "ext4" else "fsslower"
+    extra = [] if tool == "ext4slower" else ["-t", fstype]
+    # A threshold no write reaches: nothing of ours may show up.
+    lp_high = Loupe(tool, *extra, "5000")
+    lp = Loupe(tool, *extra, "0")
+    hdr = lp.wait_header()
+    check(hdr.split() == ["TIME", "COMM", "PID", "T", "BYTES", "OFF_KB", "LAT(ms)", "FILENAME"],
+          "header %r" % hdr)
+    lp_high.wait_header()
+    warm = marker("warm")
+
+    def act():
+        with open(os.path.join(d, warm), "wb") as f:
+            f.write(b"w")
+    deadline = time.monotonic() + 20
+    while lp.wait_line(lambda l: l.endswith(" " + warm), timeout=0.3) is None:
+        check(time.monotonic() < deadline, "warm-up never showed %s" % lp.describe())
+        act()
+    name = marker("fw")
+    comm = unique_comm()
+    p = _child(_WRITE_CHILD, os.path.join(d, name), 4096 * 3, comm=comm)
+    line = lp.wait_line(lambda l: l.endswith(" " + name) and " W " in l, timeout=5)
+    check(line is not None, "no W row for %s %s" % (name, lp.describe()))
+    f = line.split()
+    check(f[1] == comm[:14] and f[2] == str(p.pid) and f[3] == "W" and f[4] == "12288"
+          and f[5] == "0", "row %r != TIME %s %d W 12288 0 LAT %s" % (line, comm[:14], p.pid, name))
+    time.sleep(0.5)
+    lp.stop()
+    lp_high.stop()
+    check(not any(name in l for l in lp_high.lines()),
+          "threshold 5000 ms showed %s" % name)
+
+
+# ---------------------------------------------------------------- filelife
+
+def _warm_filelife(lp, d):
+    def act():
+        name = marker("warm")
+        path = os.path.join(d, name)
+        open(path, "w").close()
+        os.unlink(path)
+        act.names.add(name)
+    act.names = set()
+    lp.ready(act, lambda e: e.get("file") in act.names)
+
+
+def test_filelife_age():
+    d = tmpdir()
+    old = os.path.join(d, marker("old"))
+    open(old, "w").close()          # exists before tracing: never reported
+    lp = Loupe("filelife", "-j")
+    _warm_filelife(lp, d)
+    name = marker("fl")
+    path = os.path.join(d, name)
+    comm = unique_comm()
+    p = _child("import os, sys, time\n"
+               "fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)\n"
+               "os.close(fd)\n"
+               "time.sleep(0.5)\n"
+               "os.unlink(sys.argv[1])\n"
+               "os.unlink(sys.argv[2])\n",
+               path, old, comm=comm)
+    ev = lp.expect_event(lambda e: e.get("file") == name, "filelife event of %s" % name)
+    time.sleep(0.3)
+    lp.stop()
+    check_common(ev, "filelife")
+    check(ev["pid"] == p.pid and ev["comm"] == comm,
+          "pid/comm %s/%r != %d/%r" % (ev["pid"], ev["comm"], p.pid, comm))
+    check(ev["creator_pid"] == p.pid, "creator_pid %s != %d" % (ev["creator_pid"], p.pid))
+    check(0.48 <= ev["age_s"] < 1.0, "age_s %s is not about 0.5" % ev["age_s"])
+    check(ev["path"] == path, "path %r != %r" % (ev["path"], path))
+    check(ev["ino"] > 0, "ino %r" % ev["ino"])
+    check(not any(e.get("path") == old for e in lp.events()),
+          "a file created before tracing was reported: %s" % old)
+
+
+def test_filelife_table():
+    d = tmpdir()
+    lp = Loupe("filelife")
+    hdr = lp.wait_header()
+    check(hdr.split() == ["TIME", "PID", "COMM", "AGE(s)", "FILE"], "header %r" % hdr)
+    comm = unique_comm()
+    deadline = time.monotonic() + 20
+    while True:
+        name = marker("fl")
+        p = _child("import os, sys, time\n"
+                   "open(sys.argv[1], 'w').close()\n"
+                   "time.sleep(0.2)\n"
+                   "os.unlink(sys.argv[1])\n", os.path.join(d, name), comm=comm)
+        line = lp.wait_line(lambda l: l.endswith(" " + name), timeout=1)
+        if line or time.monotonic() > deadline:
+            break
+    lp.stop()
+    check(line is not None, "no row for %s %s" % (name, lp.describe()))
+    f = line.split()
+    check(f[1] == str(p.pid) and f[2] == comm and 0.18 <= float(f[3]) < 1.0,
+          "row %r != TIME %d %s ~0.20 %s" % (line, p.pid, comm, name))
+
+
+# ---------------------------------------------------------------- filetop
+
+def test_filetop_writes():
+    d = tmpdir()
+    lp = Loupe("filetop", "-j", "-r", "10240", "-s", "wbytes")
+    lp.wait_attached()
+    name = marker("ft")
+    comm = unique_comm()
+    p = _child("import os, sys\n"
+               "fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)\n"
+               "for i in range(16):\n"
+               "    os.write(fd, b'y' * 65536)\n"
+               "os.close(fd)\n", os.path.join(d, name), comm=comm)
+    mine = lambda e: e.get("file") == name and e.get("tid") == p.pid
+
+    def total():
+        rows = [e for e in lp.events() if mine(e)]
+        return rows if sum(e["writes"] for e in rows) >= 16 else None
+    rows = poll_until(total, 5)
+    lp.stop()
+    check(rows, "no filetop rows adding up to 16 writes of %s %s" % (name, lp.describe()))
+    r = rows[0]
+    check(r["type"] == "filetop" and isinstance(r["ts_ns"], int), "row %s" % short(r))
+    check(r["comm"] == comm and r["pid"] == p.pid, "comm/pid %r/%s" % (r["comm"], r["pid"]))
+    check(r["file_type"] == "R", "file_type %r != 'R'" % r["file_type"])
+    check(sum(e["writes"] for e in rows) >= 16, "WRITES %s < 16" % [e["writes"] for e in rows])
+    check(sum(e["wbytes"] for e in rows) >= 1 << 20, "wbytes %s < 1 MB" % [e["wbytes"] for e in rows])
+    check(sum(e["w_kb"] for e in rows) >= 1024, "W_Kb %s < 1024" % [e["w_kb"] for e in rows])
+
+
+def test_filetop_table():
+    d = tmpdir()
+    lp = Loupe("filetop", "-C", "-i", "0.5", "-r", "10240")
+    lp.wait_attached(settle=0.2)
+    name = marker("ft")
+    comm = unique_comm()
+    p = _child("import os, sys\n"
+               "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)\n"
+               "os.write(fd, b'z' * 8192)\n"
+               "os.pread(fd, 4096, 0)\n"
+               "os.close(fd)\n", os.path.join(d, name), comm=comm)
+    line = lp.wait_line(lambda l: l.endswith(" " + name), timeout=5)
+    lp.stop()
+    check(line is not None, "no row for %s %s" % (name, lp.describe()))
+    lines = lp.lines()
+    check(any(l.split() == ["TID", "COMM", "READS", "WRITES", "R_Kb", "W_Kb", "T", "FILE"]
+              for l in lines), "no header in %s" % short(lines))
+    check(any(" loadavg: " in l for l in lines), "no loadavg banner")
+    check(not any("\033[" in l for l in lines), "screen cleared with -C / not a tty")
+    f = line.split()
+    check(f[0] == str(p.pid) and f[1] == comm and f[6] == "R", "row %r" % line)
+
+
+# ---------------------------------------------------------------- vfsstat
+
+_VFS_CHILD = (
+    "import os, sys, time\n"
+    "d = sys.argv[1]\n"
+    "time.sleep(0.3)\n"
+    "null = os.open('/dev/null', os.O_RDWR)\n"
+    "for i in range(500):\n"
+    "    os.write(null, b'a')\n"
+    "for i in range(300):\n"
+    "    os.read(null, 1)\n"
+    "path = os.path.join(d, 'f')\n"
+    "fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)\n"
+    "for i in range(40):\n"
+    "    os.fsync(fd)\n"
+    "os.close(fd)\n"
+    "for i in range(200):\n"
+    "    os.close(os.open(path, os.O_RDONLY))\n"
+    "for i in range(20):\n"
+    "    os.close(os.open(os.path.join(d, 'c%d' % i), os.O_WRONLY | os.O_CREAT | os.O_EXCL))\n")
+
+
+def test_vfsstat_counts():
+    d = tmpdir()
+    comm = unique_comm()
+    # Counted only for the child's comm, so the sums are the child's own.
+    lp = Loupe("vfsstat", "-j", "-i", "0.5", "-n", comm)
+    lp.wait_attached(settle=0.3)
+    p = _child(_VFS_CHILD, d, comm=comm)
+    time.sleep(1.2)                 # let the last interval be printed
+    lp.stop()
+    recs = [e for e in lp.events() if e.get("type") == "vfsstat"]
+    check(len(recs) >= 2, "only %d vfsstat records %s" % (len(recs), lp.describe()))
+    for r in recs:
+        check(isinstance(r["ts_ns"], int) and r["interval_s"] > 0, "record %s" % short(r))
+    sums = {k: sum(r[k] for r in recs) for k in ("reads", "writes", "opens", "fsyncs", "creates")}
+    want = {"reads": 300, "writes": 500, "opens": 221, "fsyncs": 40, "creates": 21}
+    for k, n in want.items():
+        # What the child did, plus a little interpreter noise at most.
+        check(n <= sums[k] <= n + 100, "%s: %d, child caused %d (%s)" % (k, sums[k], n, sums))
+    check(p.returncode == 0, "child failed")
+
+
+def test_vfsstat_table():
+    lp = Loupe("vfsstat", "-i", "0.3", "-d", "1")
+    rc = lp.wait_exit(10)
+    lines = lp.lines()
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    check(lines and lines[0].split() == ["TIME", "READ/s", "WRITE/s", "CREATE/s", "OPEN/s",
+                                         "FSYNC/s"], "header %r" % (lines[:1],))
+    rows = [l.split() for l in lines[1:]]
+    check(len(rows) >= 2, "only %d rows" % len(rows))
+    for f in rows:
+        check(len(f) == 6 and all(x.isdigit() for x in f[1:]) and f[0].count(":") == 2,
+              "row %r" % f)
+
+
+# ---------------------------------------------------------------- cachestat
+
+def test_cachestat_misses():
+    d = tmpdir()
+    path = os.path.join(d, marker("cs"))
+    size = 4 << 20
+    with open(path, "wb") as f:
+        f.write(os.urandom(size))
+        f.flush()
+        os.fsync(f.fileno())
+        # Written back, so it can be dropped from the page cache.
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    pages = size // 4096
+    # The reader waits for a line on stdin, so cachestat can filter on it.
+    p = spawn([sys.executable, "-c",
+               "import os, sys\n"
+               "sys.stdin.readline()\n"
+               "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+               "os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)\n"
+               "n = 0\n"
+               "while True:\n"
+               "    b = os.read(fd, 1 << 16)\n"
+               "    if not b:\n"
+               "        break\n"
+               "    n += len(b)\n"
+               "print(n, flush=True)\n", path],
+              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    lp = Loupe("cachestat", "-j", "-i", "0.5", "-p", p.pid)
+    lp.wait_attached(settle=0.3)
+    p.stdin.write(b"go\n")
+    p.stdin.flush()
+    out = p.stdout.readline()
+    p.wait(10)
+    check(int(out) == size, "reader read %r bytes, not %d" % (out, size))
+    time.sleep(1.0)                 # the interval holding the reads is printed
+    lp.stop()
+    recs = [e for e in lp.events() if e.get("type") == "cachestat"]
+    check(recs, "no cachestat records %s" % lp.describe())
+    misses = sum(r["misses"] for r in recs)
+    check(misses >= pages, "MISSES %d < %d pages read from a dropped file (%s)" %
+          (misses, pages, short(recs)))
+    for r in recs:
+        # No access hook here: hits are unknown, never a made-up number.
+        check(r["hits"] is None and r["hit_ratio"] is None, "hits/ratio %s" % short(r))
+        check(isinstance(r["cached_mb"], int) and isinstance(r["buffers_mb"], int),
+              "meminfo fields %s" % short(r))
+
+
+def test_cachestat_table_and_list():
+    lp = Loupe("cachestat", "-i", "0.3", "-d", "1")
+    rc = lp.wait_exit(10)
+    lines = lp.lines()
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    check(lines[0].split() == ["HITS", "MISSES", "DIRTIES", "HITRATIO", "BUFFERS_MB",
+                               "CACHED_MB"], "header %r" % lines[0])
+    rows = [l.split() for l in lines[1:]]
+    check(len(rows) >= 2, "only %d rows" % len(rows))
+    for f in rows:
+        check(f[0] == "-" and f[3] == "-" and f[1].isdigit() and f[2].isdigit(),
+              "row %r: HITS and HITRATIO must be '-' without an access hook" % f)
+    rc, out, err = run_quiet([LOUPE, "list", "-j"])
+    check(rc == 0, "loupe list -j failed: %s" % err)
+    tool = [json.loads(l) for l in out.splitlines() if '"cachestat"' in l][0]
+    probes = {pr["probe"]: pr for pr in tool["probes"]}
+    hits = probes.get("HITS: access")
+    check(hits and hits["hook"] == "none" and hits["rejected"]
+          and all(r["reason"] for r in hits["rejected"]),
+          "list shows HITS probe as %s" % short(hits))
+    check(probes["MISSES: add"]["hook"] == "tracepoint", "MISSES hook %s" % probes["MISSES: add"])

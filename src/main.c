@@ -18,15 +18,12 @@
 extern const struct tool bindsnoop_tool;
 extern const struct tool cachestat_tool;
 extern const struct tool execsnoop_tool;
-extern const struct tool ext4slower_tool;
 extern const struct tool exitsnoop_tool;
+extern const struct tool ext4slower_tool;
 extern const struct tool filelife_tool;
 extern const struct tool filetop_tool;
 extern const struct tool fsslower_tool;
 extern const struct tool opensnoop_tool;
-	&bindsnoop_tool,
-	&cachestat_tool,
-const struct tool *const tools[] = {
 extern const struct tool solisten_tool;
 extern const struct tool statsnoop_tool;
 extern const struct tool tcpaccept_tool;
@@ -39,9 +36,13 @@ extern const struct tool tcpstates_tool;
 extern const struct tool tcptop_tool;
 extern const struct tool tcptracer_tool;
 extern const struct tool vfsstat_tool;
+
+const struct tool *const tools[] = {
+	&bindsnoop_tool,
+	&cachestat_tool,
 	&execsnoop_tool,
-	&ext4slower_tool,
 	&exitsnoop_tool,
+	&ext4slower_tool,
 	&filelife_tool,
 	&filetop_tool,
 	&fsslower_tool,

@@ -16,12 +16,14 @@
 extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
 extern const struct tool killsnoop_tool;
+extern const struct tool mountsnoop_tool;
 extern const struct tool opensnoop_tool;
 
 const struct tool *const tools[] = {
 	&execsnoop_tool,
 	&exitsnoop_tool,
 	&killsnoop_tool,
+	&mountsnoop_tool,
 	&opensnoop_tool,
 	NULL,
 };

@@ -183,8 +183,7 @@ static int parse_signal(const char *arg)
 
 static const struct tool_opt killsnoop_opts[] = {
 	{ "generated", 's', NULL,
-	  "every generated signal (signal:signal_generate), not only "
-	  "kill/tkill/tgkill; RESULT is delivered, ignored, ..." },
+	  "every generated signal (signal_generate), from any source" },
 	{ "sig", 0, "SIG", "only this signal (number or name, e.g. 9, KILL)" },
 	{ NULL },
 };

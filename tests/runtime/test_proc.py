@@ -208,3 +208,224 @@ def test_killsnoop_bad_signal():
         lines = err.strip().splitlines()
         check(len(lines) == 1 and lines[0].startswith("loupe: killsnoop: "),
               "%s: stderr %r is not one loupe error line" % (args, err))
+
+
+# ---------------------------------------------------------------- mountsnoop
+
+# Mounts a tmpfs with mount(2) and detaches it, fails an umount, then does
+# the same with the new mount API; prints "CALL RESULT" (result or -errno)
+# per call. Arguments: COMM DIR SOURCE [classic-only].
+MOUNT_HELPER_SRC = r"""
+/* loupe test helper: mount calls with known arguments and results. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static long report(const char *name, long r)
+{
+	printf("%s %ld\n", name, r < 0 ? -(long)errno : r);
+	fflush(stdout);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+	const char *dir = argv[2], *src = argv[3];
+	char src2[256];
+	long fd, mfd, t;
+
+	if (argc < 4)
+		return 2;
+	prctl(PR_SET_NAME, argv[1]);
+	report("mount", mount(src, dir, "tmpfs", MS_NOSUID | MS_NODEV,
+			      "size=1m,mode=0700"));
+	report("umount", umount2(dir, MNT_DETACH));
+	report("umount_fail", umount2(dir, 0));
+	if (argc > 4)
+		return 0;
+	snprintf(src2, sizeof(src2), "%s-new", src);
+	fd = report("fsopen", syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC));
+	if (fd < 0)
+		return 0;
+	report("fsconfig_source", syscall(SYS_fsconfig, fd, FSCONFIG_SET_STRING,
+					  "source", src2, 0));
+	report("fsconfig_create", syscall(SYS_fsconfig, fd,
+					  FSCONFIG_CMD_CREATE, NULL, NULL, 0));
+	mfd = report("fsmount", syscall(SYS_fsmount, fd, FSMOUNT_CLOEXEC,
+					MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID));
+	report("move_mount", syscall(SYS_move_mount, (int)mfd, "", AT_FDCWD,
+				     dir, MOVE_MOUNT_F_EMPTY_PATH));
+	t = report("open_tree", syscall(SYS_open_tree, AT_FDCWD, dir,
+					OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+	if (t >= 0)
+		close(t);
+	t = report("fspick", syscall(SYS_fspick, AT_FDCWD, dir,
+				     FSPICK_CLOEXEC));
+	if (t >= 0)
+		close(t);
+	report("mount_setattr", syscall(SYS_mount_setattr, AT_FDCWD, dir, 0,
+					&attr, sizeof(attr)));
+	report("umount_new", umount2(dir, MNT_DETACH));
+	return 0;
+}
+"""
+
+_mount_helper = {}
+
+
+def mount_helper():
+    """Compile MOUNT_HELPER_SRC once per test process; Skip without gcc."""
+    if "bin" not in _mount_helper:
+        d = tmpdir()
+        src, exe = os.path.join(d, "mnt.c"), os.path.join(d, "mnt-helper")
+        with open(src, "w") as f:
+            f.write(MOUNT_HELPER_SRC)
+        try:
+            r = subprocess.run(["gcc", "-O2", "-Wall", "-o", exe, src],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise Skip("cannot compile the mount helper: %s" % e)
+        if r.returncode:
+            raise Skip("cannot compile the mount helper: %s" % short(r.stdout.decode()))
+        _mount_helper["bin"] = exe
+    return _mount_helper["bin"]
+
+
+def run_mount_helper(*extra):
+    """Run the helper on a fresh temp dir; return (pid, comm, dir, source,
+    {call: result}). Whatever stays mounted is detached at cleanup."""
+    exe = mount_helper()
+    d = os.path.join(tmpdir(), "mnt")
+    os.mkdir(d)
+    on_cleanup(lambda: subprocess.run(["umount", "-l", d], stderr=subprocess.DEVNULL))
+    comm, source = unique_comm(), "loupe-" + unique_comm()
+    p = spawn([exe, comm, d, source] + list(extra), stdout=subprocess.PIPE,
+              stderr=subprocess.PIPE)
+    out, err = p.communicate(timeout=10)
+    check(p.returncode == 0, "mount helper failed: %s" % err.decode(errors="replace"))
+    res = {}
+    for line in out.decode().splitlines():
+        k, v = line.split()
+        res[k] = int(v)
+    check(res.get("mount") == 0, "the helper could not mount tmpfs: %s" % res)
+    return p.pid, comm, d, source, res
+
+
+def _mount_loupe(*extra):
+    """`loupe mountsnoop -j`, ready once a failed umount of ours shows up."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    warm = "/loupe-warm-" + unique_comm()
+    lp = Loupe("mountsnoop", "-j", *extra)
+    lp.ready(lambda: libc.umount2(warm.encode(), 0),
+             lambda e: e.get("call") == "umount" and e.get("target") == warm)
+    return lp
+
+
+def _mnt_ns():
+    return os.stat("/proc/self/ns/mnt").st_ino
+
+
+def _mount_events(lp, pid, n, what):
+    lp.expect_event(lambda e: e.get("pid") == pid and len(
+        [x for x in lp.events() if x.get("pid") == pid]) >= n, what)
+    return [e for e in lp.events() if e.get("pid") == pid]
+
+
+def test_mountsnoop_mount_umount_json():
+    lp = _mount_loupe()
+    pid, comm, d, source, res = run_mount_helper("classic")
+    evs = _mount_events(lp, pid, 3, "mount, umount and failed umount events")
+    lp.stop()
+    check([e["call"] for e in evs] == ["mount", "umount", "umount"],
+          "calls %s" % [e["call"] for e in evs])
+    m, u, bad = evs
+    check_common(m, "mount")
+    for e in evs:
+        check(e["comm"] == comm and e["tid"] == pid and e["mnt_ns"] == _mnt_ns(),
+              "comm/tid/mnt_ns %r/%r/%r != %r/%d/%d" %
+              (e["comm"], e["tid"], e["mnt_ns"], comm, pid, _mnt_ns()))
+    want = dict(source=source, target=d, fstype="tmpfs", data="size=1m,mode=0700",
+                flags=6, flags_str="MS_NOSUID|MS_NODEV", ret=0)
+    for k, v in want.items():
+        check(m[k] == v, "mount %s %r != %r" % (k, m[k], v))
+    for k, v in dict(target=d, flags=2, flags_str="MNT_DETACH", ret=0).items():
+        check(u[k] == v, "umount %s %r != %r" % (k, u[k], v))
+    check(bad["ret"] == res["umount_fail"] == -22 and bad["flags_str"] == "0",
+          "failed umount ret/flags_str %r/%r (helper saw %r)" %
+          (bad["ret"], bad["flags_str"], res["umount_fail"]))
+
+
+def test_mountsnoop_table_rows():
+    lp = Loupe("mountsnoop")
+    hdr = lp.wait_header()
+    check(hdr == "COMM             PID     TID     MNT_NS      CALL", "header %r" % hdr)
+    pid, comm, d, source, res = run_mount_helper("classic")
+    prefix = "%-16s %-7d %-7d %-11d " % (comm, pid, pid, _mnt_ns())
+    rows = [prefix + 'mount("%s", "%s", "tmpfs", MS_NOSUID|MS_NODEV, "size=1m,mode=0700") = 0'
+            % (source, d),
+            prefix + 'umount("%s", MNT_DETACH) = 0' % d,
+            prefix + 'umount("%s", 0) = -EINVAL' % d]
+    for row in rows:
+        got = lp.wait_line(lambda l: l == row, 5)
+        check(got is not None, "no row %r %s" % (row, lp.describe()))
+    lp.stop()
+
+
+def test_mountsnoop_new_api():
+    lp = _mount_loupe()
+    pid, comm, d, source, res = run_mount_helper()
+    if res.get("fsopen", -38) < 0:
+        lp.stop()
+        raise Skip("the kernel refused fsopen(): %d" % res.get("fsopen", -38))
+    calls = ["mount", "umount", "umount", "fsopen", "fsconfig", "fsconfig", "fsmount",
+             "move_mount", "open_tree", "fspick", "mount_setattr", "umount"]
+    evs = _mount_events(lp, pid, len(calls), "all %d mount calls" % len(calls))
+    lp.stop()
+    check([e["call"] for e in evs] == calls, "calls %s != %s" %
+          ([e["call"] for e in evs], calls))
+    by = dict(zip(["mount", "umount", "umount_fail", "fsopen", "fsconfig_source",
+                   "fsconfig_create", "fsmount", "move_mount", "open_tree", "fspick",
+                   "mount_setattr", "umount_new"], evs))
+    for k, e in by.items():
+        check(e["ret"] == res[k], "%s: ret %r != %r (what the helper got)" %
+              (k, e["ret"], res[k]))
+    fd, mfd = res["fsopen"], res["fsmount"]
+    expect = {
+        "fsopen": dict(fs_name="tmpfs", flags=1, flags_str="FSOPEN_CLOEXEC"),
+        "fsconfig_source": dict(fd=fd, cmd=1, cmd_name="FSCONFIG_SET_STRING", key="source",
+                                value=source + "-new", aux=0),
+        "fsconfig_create": dict(fd=fd, cmd=6, cmd_name="FSCONFIG_CMD_CREATE", key=None,
+                                value=None),
+        "fsmount": dict(fd=fd, flags_str="FSMOUNT_CLOEXEC",
+                        attr_flags_str="MOUNT_ATTR_NOSUID|MOUNT_ATTR_NODEV"),
+        "move_mount": dict(from_dfd=mfd, from_path="", to_dfd=-100, to_path=d,
+                           flags_str="MOVE_MOUNT_F_EMPTY_PATH"),
+        "open_tree": dict(dfd=-100, path=d, flags_str="OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC"),
+        "fspick": dict(dfd=-100, path=d, flags_str="FSPICK_CLOEXEC"),
+        "mount_setattr": dict(dfd=-100, path=d, flags=0,
+                              attr=dict(attr_set=1, attr_clr=0, propagation=0, userns_fd=0)),
+        "umount_new": dict(target=d, flags_str="MNT_DETACH"),
+    }
+    for k, want in expect.items():
+        for f, v in want.items():
+            check(by[k].get(f) == v, "%s: %s %r != %r" % (k, f, by[k].get(f), v))
+
+
+def test_mountsnoop_failed_only():
+    lp = _mount_loupe("-x")
+    pid, comm, d, source, res = run_mount_helper("classic")
+    ev = lp.expect_event(lambda e: e.get("pid") == pid, "failed umount under -x")
+    lp.wait_event(lambda e: False, 0.3)
+    lp.stop()
+    check(ev["call"] == "umount" and ev["ret"] == -22,
+          "first -x event %s/%r is not the failed umount" % (ev["call"], ev["ret"]))
+    ok = [e for e in lp.events() if e.get("pid") == pid and e.get("ret", -1) >= 0]
+    check(not ok, "successful calls under -x: %s" % short(ok[:2]))

@@ -17,6 +17,7 @@ extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
 extern const struct tool killsnoop_tool;
 extern const struct tool mountsnoop_tool;
+extern const struct tool oomkill_tool;
 extern const struct tool opensnoop_tool;
 
 const struct tool *const tools[] = {
@@ -24,6 +25,7 @@ const struct tool *const tools[] = {
 	&exitsnoop_tool,
 	&killsnoop_tool,
 	&mountsnoop_tool,
+	&oomkill_tool,
 	&opensnoop_tool,
 	NULL,
 };

@@ -12,7 +12,8 @@ import sys
 import time
 
 from common import (LOUPE, Loupe, Skip, check, check_common, hms_window,
-                    on_cleanup, run_quiet, short, spawn, tmpdir, unique_comm)
+                    on_cleanup, poll_until, run_quiet, short, spawn, tmpdir,
+                    unique_comm)
 
 # ---------------------------------------------------------------- helpers
 
@@ -66,7 +67,16 @@ class Sender:
 
 
 def sleeper():
+    """A `sleep 30` child, returned once its comm is "sleep" (Popen returns
+    when the exec has started, which is a little before the rename)."""
     p = spawn(["sleep", "30"])
+
+    def renamed():
+        try:
+            return _read("/proc/%d/comm" % p.pid).strip() == "sleep"
+        except OSError:
+            return False
+    check(poll_until(renamed, 5, 0.005), "sleep child never renamed itself")
     return p
 
 
@@ -429,3 +439,155 @@ def test_mountsnoop_failed_only():
           "first -x event %s/%r is not the failed umount" % (ev["call"], ev["ret"]))
     ok = [e for e in lp.events() if e.get("pid") == pid and e.get("ret", -1) >= 0]
     check(not ok, "successful calls under -x: %s" % short(ok[:2]))
+
+
+# ---------------------------------------------------------------- oomkill
+
+# Renames itself, optionally sets its oom_score_adj, then allocates and
+# touches MB megabytes (forever if MB is 0), says "held" and sleeps.
+HOG = r"""
+import ctypes, sys, time
+ctypes.CDLL(None).prctl(15, ctypes.c_char_p(sys.argv[1].encode()), 0, 0, 0)
+if sys.argv[3] != "-":
+    with open("/proc/self/oom_score_adj", "w") as f:
+        f.write(sys.argv[3])
+mb, held = int(sys.argv[2]), []
+while not mb or len(held) < mb:
+    held.append(b"\x01" * (1 << 20))
+print("held", flush=True)
+time.sleep(30)
+"""
+
+
+def _read(path):
+    with open(path) as f:
+        return f.read()
+
+
+class MemCgroup:
+    """A child memory cgroup with a hard limit: cgroup v2 if the memory
+    controller is there, else cgroup v1 (hybrid hierarchies)."""
+
+    def __init__(self, limit_mb):
+        self.path = None
+        try:
+            from common import Cgroup, cgroup2_root
+            root = cgroup2_root()
+            if "memory" in _read(os.path.join(root, "cgroup.controllers")).split():
+                if "memory" not in _read(os.path.join(root, "cgroup.subtree_control")).split():
+                    with open(os.path.join(root, "cgroup.subtree_control"), "w") as f:
+                        f.write("+memory")
+                cg = Cgroup()
+                self.path = cg.path
+                self._write("memory.max", "%dM" % limit_mb)
+                try:
+                    self._write("memory.swap.max", "0")
+                except OSError:
+                    pass
+                return
+        except (Skip, OSError):
+            pass
+        v1 = "/sys/fs/cgroup/memory"
+        if not os.path.exists(os.path.join(v1, "memory.limit_in_bytes")):
+            raise Skip("no memory controller: not in cgroup v2 (%s) nor mounted as v1" %
+                       "cgroup.controllers")
+        self.path = os.path.join(v1, "loupe-test-" + unique_comm())
+        os.mkdir(self.path)
+        on_cleanup(self._remove_v1)
+        self._write("memory.limit_in_bytes", str(limit_mb << 20))
+        try:
+            self._write("memory.memsw.limit_in_bytes", str(limit_mb << 20))
+        except OSError:
+            pass
+
+    def _write(self, name, val):
+        with open(os.path.join(self.path, name), "w") as f:
+            f.write(val)
+
+    def _remove_v1(self):
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            try:
+                for pid in _read(os.path.join(self.path, "cgroup.procs")).split():
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except OSError:
+                        pass
+                os.rmdir(self.path)
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                time.sleep(0.05)
+
+    def spawn(self, comm, mb, adj="-"):
+        procs = os.path.join(self.path, "cgroup.procs")
+
+        def enter():
+            with open(procs, "w") as f:
+                f.write(str(os.getpid()))
+        return spawn([sys.executable, "-c", HOG, comm, str(mb), adj],
+                     preexec_fn=enter, stdout=subprocess.PIPE)
+
+
+def _oom_loupe(*extra):
+    lp = Loupe("oomkill", *extra)
+    lp.wait_attached()
+    return lp
+
+
+def test_oomkill_victim_json():
+    cg = MemCgroup(32)
+    lp = _oom_loupe("-j")
+    comm = unique_comm()
+    hog = cg.spawn(comm, 0)
+    try:
+        rc = hog.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        lp.stop()
+        check(False, "the hog was not OOM-killed within 20 s")
+    check(rc == -signal.SIGKILL, "hog exit status %s, not SIGKILL" % rc)
+    ev = lp.expect_event(lambda e: e.get("victim_pid") == hog.pid, "OOM kill of pid %d" % hog.pid)
+    lp.stop()
+    check(lp.rc == 0, "exit status %s after SIGINT" % lp.rc)
+    check_common(ev, "oom_kill")
+    # Alone in its cgroup, the hog both triggers the OOM kill and is its victim.
+    check(ev["victim_comm"] == comm and ev["comm"] == comm and ev["pid"] == hog.pid,
+          "victim/trigger %r/%r pid %r != %r, %d" % (ev["victim_comm"], ev["comm"],
+                                                     ev["pid"], comm, hog.pid))
+    check(ev["victim_uid"] == 0 and ev["oom_score_adj"] == 0,
+          "victim_uid/oom_score_adj %r/%r != 0/0" % (ev["victim_uid"], ev["oom_score_adj"]))
+    check(ev["anon_rss_kb"] >= 8 << 10 and ev["total_vm_kb"] >= ev["anon_rss_kb"],
+          "anon_rss_kb %r / total_vm_kb %r implausible for a 32 MB hog" %
+          (ev["anon_rss_kb"], ev["total_vm_kb"]))
+    check(ev["pages"] is None or ev["pages"] > 0, "pages %r" % ev["pages"])
+    check(isinstance(ev["loadavg"], list) and len(ev["loadavg"]) == 3,
+          "loadavg %r" % ev["loadavg"])
+
+
+def test_oomkill_trigger_and_victim_table():
+    """A small process with oom_score_adj 1000 is the victim; another one,
+    allocating past the limit, triggers the kill."""
+    cg = MemCgroup(64)
+    lp = Loupe("oomkill")
+    hdr = lp.wait_header()
+    check(hdr == "Tracing OOM kills... Ctrl-C to stop.", "header %r" % hdr)
+    vcomm, tcomm = unique_comm(), unique_comm()
+    victim = cg.spawn(vcomm, 24, "1000")
+    check(victim.stdout.readline().strip() == b"held", "victim did not allocate")
+    t0 = time.time()
+    # Both cannot fit in 64 MB; the trigger alone (48 MB) can.
+    trigger = cg.spawn(tcomm, 48)
+    try:
+        rc = victim.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        check(False, "the victim was not OOM-killed within 20 s")
+    check(rc == -signal.SIGKILL, "victim exit status %s, not SIGKILL" % rc)
+    t1 = time.time()
+    pat = re.compile(r'^(\d\d:\d\d:\d\d) Triggered by PID %d \("%s"\), OOM kill of PID %d '
+                     r'\("%s"\), (\d+|-) pages, loadavg: \d+\.\d\d \d+\.\d\d \d+\.\d\d \d+/\d+ \d+$'
+                     % (trigger.pid, tcomm, victim.pid, vcomm))
+    got = lp.wait_line(lambda l: pat.match(l) is not None, 5)
+    lp.stop()
+    check(got is not None, "no line matching %r %s" % (pat.pattern, lp.describe()))
+    check(pat.match(got).group(1) in hms_window(t0, t1), "time of %r" % got)

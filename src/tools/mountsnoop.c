@@ -63,7 +63,8 @@ static const struct flag_name fsmount_flags[] = {
 static const struct flag_name mount_attrs[] = {
 	{ 0x1, "MOUNT_ATTR_RDONLY" },	{ 0x2, "MOUNT_ATTR_NOSUID" },
 	{ 0x4, "MOUNT_ATTR_NODEV" },	{ 0x8, "MOUNT_ATTR_NOEXEC" },
-	{ 0x10, "MOUNT_ATTR_NOATIME" },	{ 0x20, "MOUNT_ATTR_STRICTATIME" },
+	{ 0x10, "MOUNT_ATTR_NOATIME" },
+	{ 0x20, "MOUNT_ATTR_STRICTATIME" },
 	{ 0x80, "MOUNT_ATTR_NODIRATIME" }, { 0x100000, "MOUNT_ATTR_IDMAP" },
 	{ 0x200000, "MOUNT_ATTR_NOSYMFOLLOW" },	FLAGS_END,
 };

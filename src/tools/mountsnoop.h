@@ -27,7 +27,7 @@ struct mount_event {
 	__s64 ret;
 	__u64 mnt_ns;		/* inode number of the caller's mount ns */
 	__u64 args[MOUNT_NARGS];	/* raw syscall arguments */
-	__u64 attr[4];		/* struct mount_attr, for the *_attr calls */
+	__u64 attr[4];		/* struct mount_attr of the *_attr calls */
 	__u32 call;		/* enum mount_call */
 	__u32 has_attr;
 	__u32 strmask;		/* kernel only: which args are strings */

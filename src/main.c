@@ -23,6 +23,9 @@ extern const struct tool ext4slower_tool;
 extern const struct tool filelife_tool;
 extern const struct tool filetop_tool;
 extern const struct tool fsslower_tool;
+extern const struct tool killsnoop_tool;
+extern const struct tool mountsnoop_tool;
+extern const struct tool oomkill_tool;
 extern const struct tool opensnoop_tool;
 extern const struct tool solisten_tool;
 extern const struct tool statsnoop_tool;
@@ -46,6 +49,9 @@ const struct tool *const tools[] = {
 	&filelife_tool,
 	&filetop_tool,
 	&fsslower_tool,
+	&killsnoop_tool,
+	&mountsnoop_tool,
+	&oomkill_tool,
 	&opensnoop_tool,
 	&solisten_tool,
 	&statsnoop_tool,

@@ -1,0 +1,175 @@
+"""Block I/O and reclaim tools: biosnoop, biolatency, bitesize, biopattern,
+drsnoop.
+
+Block tests run on a loop device each test creates over a 64 MB file in a
+temp dir; a child with a unique comm (a copy of dd) does O_DIRECT writes
+and reads of known sizes at known offsets, so every request on that loop
+device is known exactly. The loop device is detached and the file removed
+at cleanup, even on failure. Requests on a loop device are created in the
+writer's context (block_io_start), which is what the tools attribute them
+to; the loop worker then re-issues them to the backing file on the real
+disk, which the tests ignore.
+"""
+import os
+import re
+import shutil
+import subprocess
+import time
+
+from common import (LOUPE, Loupe, check, check_common, copy_binary, fail, on_cleanup,
+                    run_quiet, short, spawn, tmpdir)
+
+SECTOR = 512
+
+
+# ---------------------------------------------------------------- fixtures
+
+class LoopDev:
+    """A loop device over a fresh 64 MB file; detached at cleanup."""
+
+    def __init__(self, size_mb=64):
+        if not shutil.which("losetup"):
+            fail("losetup not installed")
+        d = tmpdir()
+        self.backing = os.path.join(d, "disk.img")
+        with open(self.backing, "wb") as f:
+            f.truncate(size_mb << 20)
+        rc, out, err = run_quiet(["losetup", "--find", "--show", self.backing])
+        check(rc == 0 and out.strip().startswith("/dev/loop"),
+              "losetup failed: %s %s" % (out, err))
+        self.path = out.strip()
+        self.name = os.path.basename(self.path)
+        on_cleanup(self.detach)
+
+    def detach(self):
+        subprocess.run(["losetup", "-d", self.path], timeout=10,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            os.unlink(self.backing)
+        except OSError:
+            pass
+
+
+def dd_copy():
+    """A copy of dd under a unique 15-character name; returns (path, comm)."""
+    comm = "dd" + os.urandom(6).hex() + "x"
+    return copy_binary(shutil.which("dd"), comm), comm
+
+
+def run_dd(exe, *args):
+    """Run dd to completion; return its pid."""
+    p = spawn([exe] + list(args), stderr=subprocess.PIPE)
+    _, err = p.communicate(timeout=10)
+    check(p.returncode == 0, "dd %s failed: %s" % (args, err.decode(errors="replace")))
+    return p.pid
+
+
+def write_direct(exe, dev, bs, count, seek):
+    return run_dd(exe, "if=/dev/zero", "of=" + dev, "bs=%d" % bs,
+                  "count=%d" % count, "seek=%d" % seek, "oflag=direct")
+
+
+def read_direct(exe, dev, bs, count, skip):
+    return run_dd(exe, "if=" + dev, "of=/dev/null", "bs=%d" % bs,
+                  "count=%d" % count, "skip=%d" % skip, "iflag=direct")
+
+
+def warm_read(loop):
+    """One O_DIRECT 4 KB read of the loop device (from this test process)."""
+    fd = os.open(loop.path, os.O_RDONLY | os.O_DIRECT)
+    try:
+        import mmap
+        buf = mmap.mmap(-1, 4096)
+        os.readv(fd, [buf])
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------- biosnoop
+
+def _biosnoop_json(loop, *extra):
+    lp = Loupe("biosnoop", "-j", "--disk", loop.name, *extra)
+    lp.ready(lambda: warm_read(loop),
+             lambda e: e.get("type") == "bio" and e.get("pid") == os.getpid())
+    return lp
+
+
+def test_biosnoop_loop_json():
+    loop = LoopDev()
+    lp = _biosnoop_json(loop)
+    exe, comm = dd_copy()
+    wpid = write_direct(exe, loop.path, 65536, 4, 2)
+    rpid = read_direct(exe, loop.path, 4096, 2, 100)
+    want = [(wpid, "W", 256 + 128 * i, 65536) for i in range(4)] + \
+           [(rpid, "R", 800 + 8 * i, 4096) for i in range(2)]
+    got = {}
+    for pid, op, sector, size in want:
+        ev = lp.wait_event(lambda e: e.get("type") == "bio" and e.get("pid") == pid
+                           and e.get("sector") == sector, 5)
+        check(ev is not None, "no bio event for pid %d sector %d %s" %
+              (pid, sector, lp.describe()))
+        got[(pid, sector)] = ev
+    lp.stop()
+    check(lp.rc == 0, "exit status %s after SIGINT" % lp.rc)
+    for pid, op, sector, size in want:
+        ev = got[(pid, sector)]
+        check_common(ev, "bio")
+        check(ev["comm"] == comm, "comm %r != %r" % (ev["comm"], comm))
+        check(ev["disk"] == loop.name, "disk %r != %r" % (ev["disk"], loop.name))
+        check(ev["bytes"] == size, "bytes %s != %d at sector %d" % (ev["bytes"], size, sector))
+        check(ev["rwbs"].lstrip("F")[:1] == op, "rwbs %r is not %s" % (ev["rwbs"], op))
+        check(ev["error"] == 0, "error %s" % ev["error"])
+        check(isinstance(ev["lat_ms"], float) and 0 <= ev["lat_ms"] < 5000,
+              "lat_ms %r" % ev["lat_ms"])
+        check(ev["dev_major"] == 7, "dev_major %s != 7 (loop)" % ev["dev_major"])
+    others = [e for e in lp.events() if e.get("type") == "bio" and e.get("disk") != loop.name]
+    check(not others, "--disk %s let through %s" % (loop.name, short(others[:1])))
+
+
+def test_biosnoop_table_queued():
+    loop = LoopDev()
+    lp = Loupe("biosnoop", "-Q", "--disk", loop.name)
+    hdr = lp.wait_header()
+    check(hdr.split() == ["TIME(s)", "COMM", "PID", "DISK", "T", "SECTOR", "BYTES",
+                          "QUE(ms)", "LAT(ms)"], "header %r" % hdr)
+    exe, comm = dd_copy()
+    pid = None
+    # The first write may race the attach; repeat until a row shows up.
+    deadline = time.monotonic() + 15
+    row = None
+    while row is None and time.monotonic() < deadline:
+        pid = write_direct(exe, loop.path, 8192, 1, 10)
+        row = lp.wait_line(lambda l, p=pid: (" %d " % p) in l, 1)
+    lp.stop()
+    check(row is not None, "no row for dd pid %s %s" % (pid, lp.describe()))
+    m = re.match(r"^(\d+\.\d{6}) +(\S+) +(\d+) +(\S+) +(\S) (\d+) +(\d+) +"
+                 r"(\d+\.\d\d) +(\d+\.\d\d)$", row)
+    check(m is not None, "row %r does not match the biosnoop -Q layout" % row)
+    check(m.group(2) == comm[:14], "COMM %r != %r" % (m.group(2), comm[:14]))
+    check(int(m.group(3)) == pid and m.group(4) == loop.name and m.group(5) == "W",
+          "row %r: want pid %d disk %s W" % (row, pid, loop.name))
+    check(int(m.group(6)) == 160 and int(m.group(7)) == 8192,
+          "SECTOR/BYTES %s/%s != 160/8192" % (m.group(6), m.group(7)))
+    check(row.index(m.group(4)) == 11 + 1 + 14 + 1 + 7 + 1,
+          "DISK column misplaced in %r" % row)
+
+
+def test_biosnoop_pid_filter():
+    loop = LoopDev()
+    exe, comm = dd_copy()
+    lp = Loupe("biosnoop", "-j", "-n", comm)
+    lp.wait_attached()
+    pid = write_direct(exe, loop.path, 4096, 3, 40)
+    ev = lp.wait_event(lambda e: e.get("pid") == pid and e.get("sector") == 40 * 8 + 16, 5)
+    lp.stop()
+    check(ev is not None, "no event for -n %s %s" % (comm, lp.describe()))
+    bad = [e for e in lp.events() if e.get("type") == "bio" and e.get("comm") != comm]
+    check(not bad, "-n %s let through %s" % (comm, short(bad[:1])))
+
+
+def test_biosnoop_bad_disk():
+    rc, out, err = run_quiet([LOUPE,
+                              "biosnoop", "--disk", "nosuchdisk0"])
+    check(rc == 2, "exit status %s for an unknown disk" % rc)
+    check(err.strip().startswith("loupe: biosnoop:") and "nosuchdisk0" in err
+          and len(err.strip().splitlines()) == 1, "stderr %r" % err)

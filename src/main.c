@@ -13,12 +13,14 @@
 #include "session.h"
 #include "tool.h"
 
+extern const struct tool biolatency_tool;
 extern const struct tool biosnoop_tool;
 extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
 extern const struct tool opensnoop_tool;
 
 const struct tool *const tools[] = {
+	&biolatency_tool,
 	&biosnoop_tool,
 	&execsnoop_tool,
 	&exitsnoop_tool,

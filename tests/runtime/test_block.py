@@ -173,3 +173,86 @@ def test_biosnoop_bad_disk():
     check(rc == 2, "exit status %s for an unknown disk" % rc)
     check(err.strip().startswith("loupe: biosnoop:") and "nosuchdisk0" in err
           and len(err.strip().splitlines()) == 1, "stderr %r" % err)
+
+
+# ---------------------------------------------------------------- biolatency
+
+def _hist_total(rec):
+    return sum(b["count"] for b in rec["buckets"])
+
+
+def _check_log2_buckets(rec):
+    for i, b in enumerate(rec["buckets"]):
+        low = 0 if i == 0 else 1 << i
+        check(b["low"] == low and b["high"] == (2 << i) - 1,
+              "bucket %d is %s-%s, not log2" % (i, b["low"], b["high"]))
+
+
+def test_biolatency_per_disk_json():
+    loop = LoopDev()
+    lp = Loupe("biolatency", "-D", "-j")
+    lp.wait_attached()
+    exe, _ = dd_copy()
+    write_direct(exe, loop.path, 65536, 6, 0)
+    read_direct(exe, loop.path, 4096, 4, 64)
+    lp.stop()
+    check(lp.rc == 0, "exit status %s after SIGINT %s" % (lp.rc, lp.describe()))
+    recs = [e for e in lp.events() if e.get("type") == "hist" and e.get("disk") == loop.name]
+    check(len(recs) == 1, "want one histogram for disk %s, got %d %s" %
+          (loop.name, len(recs), lp.describe()))
+    rec = recs[0]
+    check(rec["unit"] == "usecs" and rec["scale"] == "log2", "unit/scale %s" % short(rec))
+    _check_log2_buckets(rec)
+    check(_hist_total(rec) >= 10, "disk %s histogram counts %d I/Os, want >= 10" %
+          (loop.name, _hist_total(rec)))
+    check(abs(rec["ts_ns"] - time.time_ns()) < 30 * 10**9, "ts_ns %s" % rec["ts_ns"])
+
+
+def test_biolatency_table_queued_ms_disk_filter():
+    loop = LoopDev()
+    lp = Loupe("biolatency", "-D", "-Q", "-m", "-T", "--disk", loop.name)
+    lp.wait_attached()
+    exe, _ = dd_copy()
+    write_direct(exe, loop.path, 4096, 5, 0)
+    lp.stop()
+    check(lp.rc == 0, "exit status %s %s" % (lp.rc, lp.describe()))
+    lines = lp.lines()
+    text = [l for l in lines if l]
+    check(text and re.match(r"^\d\d:\d\d:\d\d$", text[0]),
+          "-T: no HH:MM:SS line first: %s" % short(lines[:3]))
+    captions = [l for l in lines if l.startswith("disk = ")]
+    check(captions == ["disk = " + loop.name],
+          "--disk %s: captions %s" % (loop.name, captions))
+    i = lines.index("disk = " + loop.name)
+    check(lines[i + 1].split() == ["msecs", ":", "count", "distribution"],
+          "header %r" % lines[i + 1])
+    total = 0
+    for l in lines[i + 2:]:
+        m = re.match(r"^ +(\d+) -> (\d+) +: (\d+) +\|[* ]{40}\|$", l)
+        if not m:
+            break
+        total += int(m.group(3))
+    check(total >= 5, "histogram rows count %d I/Os, want >= 5: %s" % (total, short(lines)))
+
+
+def test_biolatency_flags_json():
+    loop = LoopDev()
+    lp = Loupe("biolatency", "-F", "-j", "--disk", loop.name)
+    lp.wait_attached()
+    exe, _ = dd_copy()
+    write_direct(exe, loop.path, 4096, 3, 0)
+    read_direct(exe, loop.path, 4096, 2, 0)
+    lp.stop()
+    recs = {e["flags"]: e for e in lp.events() if e.get("type") == "hist"}
+    writes = sum(_hist_total(r) for f, r in recs.items() if f.endswith("Write"))
+    reads = sum(_hist_total(r) for f, r in recs.items() if f.endswith("Read"))
+    check(writes >= 3 and reads >= 2, "per-flag histograms %s: %d writes %d reads" %
+          (sorted(recs), writes, reads))
+
+
+def test_biolatency_usage_errors():
+    for args in (["-D", "-F"], ["--disk", "nosuchdisk0"], ["--bogus"]):
+        rc, out, err = run_quiet([LOUPE, "biolatency"] + args)
+        check(rc == 2, "biolatency %s: exit status %s, want 2" % (args, rc))
+        check(len(err.strip().splitlines()) >= 1 and err.startswith("loupe: "),
+              "biolatency %s: stderr %r" % (args, err))

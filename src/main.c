@@ -15,6 +15,7 @@
 
 extern const struct tool biolatency_tool;
 extern const struct tool biosnoop_tool;
+extern const struct tool bitesize_tool;
 extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
 extern const struct tool opensnoop_tool;
@@ -22,6 +23,7 @@ extern const struct tool opensnoop_tool;
 const struct tool *const tools[] = {
 	&biolatency_tool,
 	&biosnoop_tool,
+	&bitesize_tool,
 	&execsnoop_tool,
 	&exitsnoop_tool,
 	&opensnoop_tool,

@@ -156,8 +156,10 @@ static __always_inline bool disk_filter_ok(__u32 want, __u32 dev)
  *   issue:    block_rq_issue (handed to the driver)
  *   complete: block_rq_complete
  *
- * Each tool supplies three functions taking (key, io) and, for complete,
- * the error; every program is a thin adapter to them.
+ * Each tool supplies functions taking (key, io, error; error is 0 but at
+ * completion); every program is a thin adapter to them. A tool that needs
+ * fewer stages defines only those (DISK_RQ_*_PROGRAMS), so nothing it
+ * does not use is attached.
  */
 #define DISK_RQ_PROG_BTF(sec, name, fn)					\
 SEC(sec)								\
@@ -200,18 +202,27 @@ int name(struct trace_event_raw_block_rq_completion *ctx)		\
 	return fn(disk_key_tp(ctx->dev, ctx->sector), &io, ctx->error); \
 }
 
+#define DISK_RQ_START_PROGRAMS(fn)					\
+DISK_RQ_PROG_BTF("tp_btf/block_io_start", io_start_btf, fn)		\
+DISK_RQ_PROG_BTF("tp_btf/block_rq_insert", rq_insert_btf, fn)		\
+DISK_RQ_PROG_BTF("raw_tp/block_io_start", io_start_raw, fn)		\
+DISK_RQ_PROG_BTF("raw_tp/block_rq_insert", rq_insert_raw, fn)		\
+DISK_RQ_PROG_TP("tracepoint/block/block_io_start", io_start_tp, fn)	\
+DISK_RQ_PROG_TP("tracepoint/block/block_rq_insert", rq_insert_tp, fn)
+
+#define DISK_RQ_ISSUE_PROGRAMS(fn)					\
+DISK_RQ_PROG_BTF("tp_btf/block_rq_issue", rq_issue_btf, fn)		\
+DISK_RQ_PROG_BTF("raw_tp/block_rq_issue", rq_issue_raw, fn)		\
+DISK_RQ_PROG_TP("tracepoint/block/block_rq_issue", rq_issue_tp, fn)
+
+#define DISK_RQ_DONE_PROGRAMS(fn)					\
+DISK_RQ_DONE_BTF("tp_btf/block_rq_complete", rq_complete_btf, fn)	\
+DISK_RQ_DONE_BTF("raw_tp/block_rq_complete", rq_complete_raw, fn)	\
+DISK_RQ_DONE_TP("tracepoint/block/block_rq_complete", rq_complete_tp, fn)
+
 #define DISK_RQ_PROGRAMS(start_fn, issue_fn, done_fn)			\
-DISK_RQ_PROG_BTF("tp_btf/block_io_start", io_start_btf, start_fn)	\
-DISK_RQ_PROG_BTF("tp_btf/block_rq_insert", rq_insert_btf, start_fn)	\
-DISK_RQ_PROG_BTF("tp_btf/block_rq_issue", rq_issue_btf, issue_fn)	\
-DISK_RQ_DONE_BTF("tp_btf/block_rq_complete", rq_complete_btf, done_fn) \
-DISK_RQ_PROG_BTF("raw_tp/block_io_start", io_start_raw, start_fn)	\
-DISK_RQ_PROG_BTF("raw_tp/block_rq_insert", rq_insert_raw, start_fn)	\
-DISK_RQ_PROG_BTF("raw_tp/block_rq_issue", rq_issue_raw, issue_fn)	\
-DISK_RQ_DONE_BTF("raw_tp/block_rq_complete", rq_complete_raw, done_fn) \
-DISK_RQ_PROG_TP("tracepoint/block/block_io_start", io_start_tp, start_fn) \
-DISK_RQ_PROG_TP("tracepoint/block/block_rq_insert", rq_insert_tp, start_fn) \
-DISK_RQ_PROG_TP("tracepoint/block/block_rq_issue", rq_issue_tp, issue_fn) \
-DISK_RQ_DONE_TP("tracepoint/block/block_rq_complete", rq_complete_tp, done_fn)
+DISK_RQ_START_PROGRAMS(start_fn)					\
+DISK_RQ_ISSUE_PROGRAMS(issue_fn)					\
+DISK_RQ_DONE_PROGRAMS(done_fn)
 
 #endif

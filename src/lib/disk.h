@@ -41,6 +41,18 @@ struct disk_io {
 	{ { "?io_start_tp", "?rq_insert_tp", "rq_issue_tp",		\
 	    "rq_complete_tp" } }
 
+/* Start and issue only (DISK_RQ_START_ and DISK_RQ_ISSUE_PROGRAMS). */
+#define DISK_RQ_ISSUE_CANDIDATES					\
+	{ { "?io_start_btf", "?rq_insert_btf", "rq_issue_btf" } },	\
+	{ { "?io_start_raw", "?rq_insert_raw", "rq_issue_raw" } },	\
+	{ { "?io_start_tp", "?rq_insert_tp", "rq_issue_tp" } }
+
+/* Completion only (DISK_RQ_DONE_PROGRAMS). */
+#define DISK_RQ_DONE_CANDIDATES						\
+	{ { "rq_complete_btf" } },					\
+	{ { "rq_complete_raw" } },					\
+	{ { "rq_complete_tp" } }
+
 const char *disk_name(__u32 dev);
 int disk_lookup(const char *name, __u32 *dev);
 void disk_flags_name(const char *rwbs, char *buf, size_t len);

@@ -256,3 +256,55 @@ def test_biolatency_usage_errors():
         check(rc == 2, "biolatency %s: exit status %s, want 2" % (args, rc))
         check(len(err.strip().splitlines()) >= 1 and err.startswith("loupe: "),
               "biolatency %s: stderr %r" % (args, err))
+
+
+# ---------------------------------------------------------------- bitesize
+
+def _bucket_count(rec, low):
+    for b in rec["buckets"]:
+        if b["low"] == low:
+            return b["count"]
+    return 0
+
+
+def test_bitesize_json_per_comm():
+    loop = LoopDev()
+    lp = Loupe("bitesize", "-j")
+    lp.wait_attached()
+    exe, comm = dd_copy()
+    write_direct(exe, loop.path, 65536, 5, 0)
+    read_direct(exe, loop.path, 4096, 3, 200)
+    lp.stop()
+    check(lp.rc == 0, "exit status %s %s" % (lp.rc, lp.describe()))
+    recs = [e for e in lp.events() if e.get("type") == "hist" and e.get("comm") == comm]
+    check(len(recs) == 1, "want one histogram for comm %s, got %d %s" %
+          (comm, len(recs), lp.describe()))
+    rec = recs[0]
+    check(rec["unit"] == "Kbytes", "unit %r" % rec["unit"])
+    _check_log2_buckets(rec)
+    check(_bucket_count(rec, 64) >= 5, "64 -> 127 KB bucket %d, want >= 5 (64 KB writes): %s"
+          % (_bucket_count(rec, 64), short(rec, 600)))
+    check(_bucket_count(rec, 4) >= 3, "4 -> 7 KB bucket %d, want >= 3 (4 KB reads): %s"
+          % (_bucket_count(rec, 4), short(rec, 600)))
+    # Only what the child submitted is credited to it (no extra requests).
+    check(_hist_total(rec) <= 8 + 2, "comm %s got %d requests for 8 issued" %
+          (comm, _hist_total(rec)))
+
+
+def test_bitesize_table_name_filter():
+    loop = LoopDev()
+    exe, comm = dd_copy()
+    lp = Loupe("bitesize", "-n", comm, "-T")
+    lp.wait_attached()
+    write_direct(exe, loop.path, 16384, 4, 0)
+    lp.stop()
+    lines = lp.lines()
+    captions = [l for l in lines if l.startswith("Process Name = ")]
+    check(captions == ["Process Name = " + comm], "captions %s, want only %s %s" %
+          (captions, comm, lp.describe()))
+    i = lines.index(captions[0])
+    check(lines[i + 1].split() == ["Kbytes", ":", "count", "distribution"],
+          "header %r" % lines[i + 1])
+    row = [l for l in lines[i + 2:] if re.match(r"^ +16 -> 31 +: ", l)]
+    check(row and int(row[0].split(":")[1].split()[0]) >= 4,
+          "16 -> 31 row %s, want count >= 4" % row)

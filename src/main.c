@@ -14,6 +14,7 @@
 #include "tool.h"
 
 extern const struct tool biolatency_tool;
+extern const struct tool biopattern_tool;
 extern const struct tool biosnoop_tool;
 extern const struct tool bitesize_tool;
 extern const struct tool execsnoop_tool;
@@ -22,6 +23,7 @@ extern const struct tool opensnoop_tool;
 
 const struct tool *const tools[] = {
 	&biolatency_tool,
+	&biopattern_tool,
 	&biosnoop_tool,
 	&bitesize_tool,
 	&execsnoop_tool,

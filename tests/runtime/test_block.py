@@ -308,3 +308,44 @@ def test_bitesize_table_name_filter():
     row = [l for l in lines[i + 2:] if re.match(r"^ +16 -> 31 +: ", l)]
     check(row and int(row[0].split(":")[1].split()[0]) >= 4,
           "16 -> 31 row %s, want count >= 4" % row)
+
+
+# ---------------------------------------------------------------- biopattern
+
+def test_biopattern_sequential_json():
+    loop = LoopDev()
+    lp = Loupe("biopattern", "-j", "--disk", loop.name)
+    lp.wait_attached()
+    exe, _ = dd_copy()
+    write_direct(exe, loop.path, 65536, 32, 0)
+    lp.stop()
+    check(lp.rc == 0, "exit status %s %s" % (lp.rc, lp.describe()))
+    rows = [e for e in lp.events() if e.get("type") == "biopattern"]
+    check(len(rows) == 1 and rows[0]["disk"] == loop.name,
+          "want one row for %s, got %s %s" % (loop.name, short(rows), lp.describe()))
+    r = rows[0]
+    # The first request only sets the position: 31 of 32 are classified.
+    check(r["count"] >= 31 and r["sequential"] >= 31, "count/sequential %s/%s, want >= 31"
+          % (r["count"], r["sequential"]))
+    check(r["seq_pct"] >= 90 and r["random_pct"] + r["seq_pct"] <= 100,
+          "%%SEQ %s %%RND %s for a sequential run" % (r["seq_pct"], r["random_pct"]))
+    check(r["kbytes"] >= 31 * 64, "kbytes %s < %d" % (r["kbytes"], 31 * 64))
+
+
+def test_biopattern_random_table():
+    loop = LoopDev()
+    lp = Loupe("biopattern", "-T", "--disk", loop.name)
+    hdr = lp.wait_header()
+    check(hdr.split() == ["TIME", "DISK", "%RND", "%SEQ", "COUNT", "KBYTES"], "header %r" % hdr)
+    lp.wait_attached()
+    exe, _ = dd_copy()
+    for seek in (900, 10, 500, 300, 700, 100, 50, 1000):
+        write_direct(exe, loop.path, 4096, 1, seek)
+    lp.stop()
+    rows = [l for l in lp.lines()[1:] if l]
+    check(len(rows) == 1, "want one row, got %s %s" % (rows, lp.describe()))
+    m = re.match(r"^\d\d:\d\d:\d\d (\S+) +(\d+) +(\d+) +(\d+) +(\d+)$", rows[0])
+    check(m is not None, "row %r does not match the layout" % rows[0])
+    check(m.group(1) == loop.name and int(m.group(2)) == 100 and int(m.group(3)) == 0
+          and int(m.group(4)) == 7 and int(m.group(5)) == 28,
+          "row %r, want %s 100%% random, 7 requests, 28 KB" % (rows[0], loop.name))

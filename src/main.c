@@ -17,6 +17,7 @@ extern const struct tool biolatency_tool;
 extern const struct tool biopattern_tool;
 extern const struct tool biosnoop_tool;
 extern const struct tool bitesize_tool;
+extern const struct tool drsnoop_tool;
 extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
 extern const struct tool opensnoop_tool;
@@ -26,6 +27,7 @@ const struct tool *const tools[] = {
 	&biopattern_tool,
 	&biosnoop_tool,
 	&bitesize_tool,
+	&drsnoop_tool,
 	&execsnoop_tool,
 	&exitsnoop_tool,
 	&opensnoop_tool,

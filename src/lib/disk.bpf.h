@@ -136,8 +136,8 @@ static __always_inline void disk_tp_info(__u32 dev, __u64 sector,
 	io->dev = dev;
 	io->sector = sector;
 	io->bytes = bytes;
-	for (int i = 0; i < DISK_RWBS_LEN - 1; i++)
-		io->rwbs[i] = rwbs[i];
+	/* The verifier refuses byte loads at computed context offsets. */
+	bpf_probe_read_kernel(io->rwbs, DISK_RWBS_LEN - 1, rwbs);
 	io->rwbs[DISK_RWBS_LEN - 1] = '\0';
 }
 

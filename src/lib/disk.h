@@ -15,9 +15,10 @@
 
 /* dev_t as the kernel encodes it inside (and in block tracepoints). */
 #define DISK_MINORBITS		20
-#define DISK_MKDEV(ma, mi)	(((__u32)(ma) << DISK_MINORBITS) | (__u32)(mi))
-#define DISK_MAJOR(dev)		((__u32)(dev) >> DISK_MINORBITS)
-#define DISK_MINOR(dev)		((__u32)(dev) & ((1U << DISK_MINORBITS) - 1))
+#define DISK_MKDEV(ma, mi) \
+	(((__u32)(ma) << DISK_MINORBITS) | (__u32)(mi))
+#define DISK_MAJOR(dev)	((__u32)(dev) >> DISK_MINORBITS)
+#define DISK_MINOR(dev)	((__u32)(dev) & ((1U << DISK_MINORBITS) - 1))
 
 /* What one request is: disk, start sector, size, blktrace-style rwbs. */
 struct disk_io {

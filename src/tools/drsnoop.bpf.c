@@ -9,6 +9,12 @@
 #include "loupe.bpf.h"
 #include "drsnoop.h"
 
+/* The tracepoint records' types, shortened. */
+typedef struct trace_event_raw_mm_vmscan_direct_reclaim_begin_template
+	reclaim_begin_rec;
+typedef struct trace_event_raw_mm_vmscan_direct_reclaim_end_template
+	reclaim_end_rec;
+
 const volatile bool with_memcg = false;
 
 struct reclaim_start {
@@ -112,25 +118,25 @@ int BPF_PROG(memcg_end_raw, unsigned long nr_reclaimed)
 }
 
 SEC("tracepoint/vmscan/mm_vmscan_direct_reclaim_begin")
-int begin_tp(struct trace_event_raw_mm_vmscan_direct_reclaim_begin_template *ctx)
+int begin_tp(reclaim_begin_rec *ctx)
 {
 	return reclaim_begin(ctx->order, ctx->gfp_flags, 0);
 }
 
 SEC("tracepoint/vmscan/mm_vmscan_direct_reclaim_end")
-int end_tp(struct trace_event_raw_mm_vmscan_direct_reclaim_end_template *ctx)
+int end_tp(reclaim_end_rec *ctx)
 {
 	return reclaim_end(ctx->nr_reclaimed);
 }
 
 SEC("tracepoint/vmscan/mm_vmscan_memcg_reclaim_begin")
-int memcg_begin_tp(struct trace_event_raw_mm_vmscan_direct_reclaim_begin_template *ctx)
+int memcg_begin_tp(reclaim_begin_rec *ctx)
 {
 	return reclaim_begin(ctx->order, ctx->gfp_flags, 1);
 }
 
 SEC("tracepoint/vmscan/mm_vmscan_memcg_reclaim_end")
-int memcg_end_tp(struct trace_event_raw_mm_vmscan_direct_reclaim_end_template *ctx)
+int memcg_end_tp(reclaim_end_rec *ctx)
 {
 	return reclaim_end(ctx->nr_reclaimed);
 }

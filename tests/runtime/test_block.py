@@ -10,14 +10,16 @@ writer's context (block_io_start), which is what the tools attribute them
 to; the loop worker then re-issues them to the backing file on the real
 disk, which the tests ignore.
 """
+import mmap
 import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 
-from common import (LOUPE, Loupe, Skip, check, check_common, copy_binary, fail, on_cleanup,
-                    run_quiet, short, spawn, tmpdir)
+from common import (LOUPE, Loupe, Skip, check, check_common, copy_binary,
+                    fail, on_cleanup, run_quiet, short, spawn, tmpdir)
 
 SECTOR = 512
 
@@ -78,8 +80,7 @@ def warm_read(loop):
     """One O_DIRECT 4 KB read of the loop device (from this test process)."""
     fd = os.open(loop.path, os.O_RDONLY | os.O_DIRECT)
     try:
-        import mmap
-        buf = mmap.mmap(-1, 4096)
+        buf = mmap.mmap(-1, 4096)   # page-aligned, as O_DIRECT needs
         os.readv(fd, [buf])
     finally:
         os.close(fd)
@@ -154,7 +155,7 @@ def test_biosnoop_table_queued():
           "DISK column misplaced in %r" % row)
 
 
-def test_biosnoop_pid_filter():
+def test_biosnoop_name_filter():
     loop = LoopDev()
     exe, comm = dd_copy()
     lp = Loupe("biosnoop", "-j", "-n", comm)
@@ -453,7 +454,6 @@ def test_drsnoop_global_only_by_default():
         check_common(e, "reclaim")
         check(e["kind"] == "global" and e["pages"] >= 0, "event %s" % short(e))
     if not evs:
-        import sys
         sys.stderr.write("note: no global direct reclaim happened (not triggerable here)\n")
     lines_ok = [l for l in lp.stderr_lines() if l]
     check(not lines_ok, "stderr: %s" % short(lines_ok))

@@ -16,7 +16,12 @@
 #include "tool.h"
 
 extern const struct tool bindsnoop_tool;
+extern const struct tool biolatency_tool;
+extern const struct tool biopattern_tool;
+extern const struct tool biosnoop_tool;
+extern const struct tool bitesize_tool;
 extern const struct tool cachestat_tool;
+extern const struct tool drsnoop_tool;
 extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
 extern const struct tool ext4slower_tool;
@@ -42,7 +47,12 @@ extern const struct tool vfsstat_tool;
 
 const struct tool *const tools[] = {
 	&bindsnoop_tool,
+	&biolatency_tool,
+	&biopattern_tool,
+	&biosnoop_tool,
+	&bitesize_tool,
 	&cachestat_tool,
+	&drsnoop_tool,
 	&execsnoop_tool,
 	&exitsnoop_tool,
 	&ext4slower_tool,

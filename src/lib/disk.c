@@ -1,0 +1,222 @@
+/*
+ * Disk names for the block I/O tools. The kernel reports a disk as a dev_t;
+ * people know it as loop0 or nvme0n1, which sysfs maps both ways. Names
+ * are cached because a histogram or snoop asks for the same few disks
+ * over and over.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "disk.h"
+#include "out.h"
+
+#define DISK_CACHE	64
+#define DISK_NAME_LEN	32
+
+struct disk_entry {
+	__u32 dev;
+	char name[DISK_NAME_LEN];
+};
+
+static struct disk_entry cache[DISK_CACHE];
+static int ncached;
+
+/* /proc/partitions: "major minor #blocks name", for systems without sysfs. */
+static int name_from_partitions(__u32 dev, char *buf, size_t len)
+{
+	char line[256], name[DISK_NAME_LEN];
+	unsigned int ma, mi;
+	unsigned long long blocks;
+	FILE *f = fopen("/proc/partitions", "r");
+	int err = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%u %u %llu %31s", &ma, &mi, &blocks,
+			   name) != 4)
+			continue;
+		if (DISK_MKDEV(ma, mi) == dev) {
+			snprintf(buf, len, "%.*s", (int)len - 1, name);
+			err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+static void name_of(__u32 dev, char *buf, size_t len)
+{
+	char path[64], target[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u",
+		 DISK_MAJOR(dev), DISK_MINOR(dev));
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n > 0) {
+		target[n] = '\0';
+		base = strrchr(target, '/');
+		base = base ? base + 1 : target;
+		snprintf(buf, len, "%.*s", (int)len - 1, base);
+		return;
+	}
+	if (!name_from_partitions(dev, buf, len))
+		return;
+	/* Gone already (a detached loop device): say which it was. */
+	snprintf(buf, len, "%u:%u", DISK_MAJOR(dev), DISK_MINOR(dev));
+}
+
+const char *disk_name(__u32 dev)
+{
+	struct disk_entry *e;
+
+	if (!dev)
+		return "?";
+	for (int i = 0; i < ncached; i++)
+		if (cache[i].dev == dev)
+			return cache[i].name;
+	/* A full cache recycles its last slot rather than growing. */
+	e = &cache[ncached < DISK_CACHE ? ncached++ : DISK_CACHE - 1];
+	e->dev = dev;
+	name_of(dev, e->name, sizeof(e->name));
+	return e->name;
+}
+
+/* "sda", "/dev/sda" or "8:0" to the kernel's dev_t encoding. */
+int disk_lookup(const char *name, __u32 *dev)
+{
+	char path[PATH_MAX], line[64];
+	unsigned int ma, mi;
+	FILE *f;
+	int ok;
+
+	if (!strncmp(name, "/dev/", 5))
+		name += 5;
+	if (sscanf(name, "%u:%u", &ma, &mi) == 2) {
+		*dev = DISK_MKDEV(ma, mi);
+		return 0;
+	}
+	if (!*name || strchr(name, '/') || strlen(name) > 200)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/sys/class/block/%s/dev", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -ENOENT;
+	ok = fgets(line, sizeof(line), f) &&
+	     sscanf(line, "%u:%u", &ma, &mi) == 2;
+	fclose(f);
+	if (!ok)
+		return -ENOENT;
+	*dev = DISK_MKDEV(ma, mi);
+	return 0;
+}
+
+static int is_op(char c)
+{
+	return c && strchr("WRDFN", c) != NULL;
+}
+
+/* The operation letter of an rwbs string, past a leading preflush 'F'. */
+char disk_op_char(const char *rwbs)
+{
+	if (rwbs[0] == 'F' && is_op(rwbs[1]))
+		return rwbs[1];
+	return rwbs[0] ? rwbs[0] : '?';
+}
+
+/* BCC's -F labels: flags then the operation, e.g. "Sync-Write". */
+void disk_flags_name(const char *rwbs, char *buf, size_t len)
+{
+	static const struct {
+		char c;
+		const char *name;
+	} flags[] = {
+		{ 'F', "FUA" }, { 'A', "ReadAhead" }, { 'S', "Sync" },
+		{ 'M', "Metadata" },
+	};
+	const char *op = "Unknown", *p = rwbs;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (p[0] == 'F' && is_op(p[1])) {
+		n += snprintf(buf + n, len - n, "PreFlush-");
+		p++;
+	}
+	switch (*p) {
+	case 'W':
+		op = "Write";
+		break;
+	case 'R':
+		op = "Read";
+		break;
+	case 'F':
+		op = "Flush";
+		break;
+	case 'N':
+		op = "Other";
+		break;
+	case 'D':
+		op = p[1] == 'E' ? "SecureErase" : "Discard";
+		if (p[1] == 'E')
+			p++;
+		break;
+	}
+	if (*p)
+		p++;
+	for (; *p && n < len; p++)
+		for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+			if (*p == flags[i].c && n < len)
+				n += snprintf(buf + n, len - n, "%s-",
+					      flags[i].name);
+	if (n < len)
+		snprintf(buf + n, len - n, "%s", op);
+}
+
+/*
+ * Histogram tools print BCC's free-text lines between histograms: a time
+ * line per interval (-T) and captions such as "Process Name = dd". Tables
+ * only; JSON records carry the same facts as fields.
+ */
+static void text_line(struct out *o, const char *a, const char *b,
+		      const char *c)
+{
+	bool timestamp = o->timestamp;
+
+	/* A TIME cell belongs to table rows, not to these lines. */
+	o->timestamp = false;
+	out_begin(o, NULL, 0);
+	out_buf_add(&o->line, "\n", 1);
+	out_buf_add(&o->line, a, strlen(a));
+	out_buf_add(&o->line, b, strlen(b));
+	out_buf_add(&o->line, c, strlen(c));
+	out_end(o);
+	o->timestamp = timestamp;
+}
+
+void disk_print_time(struct out *o)
+{
+	struct timespec ts;
+	struct tm tm;
+	char text[16];
+
+	if (o->json)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	strftime(text, sizeof(text), "%H:%M:%S", &tm);
+	text_line(o, text, "", "");
+}
+
+void disk_print_caption(struct out *o, const char *caption,
+			const char *value)
+{
+	if (o->json)
+		return;
+	text_line(o, caption, " = ", value);
+}

@@ -44,6 +44,13 @@ struct tool {
 	const struct tool_opt *opts;
 	/* Receives a tool flag by its index in opts; 0 or EXIT_USAGE. */
 	int (*parse_opt)(int index, const char *arg);
+	/*
+	 * Positional arguments (e.g. runqslower's MIN_US): their synopsis for
+	 * --help, and a parser that receives them all; 0 or EXIT_USAGE. A
+	 * tool without parse_args refuses positional arguments.
+	 */
+	const char *args;
+	int (*parse_args)(int argc, char **argv);
 	const struct hook_probe *probes;
 	const void *(*elf_bytes)(size_t *size);
 	int (*run)(struct session *s);

@@ -17,12 +17,14 @@ extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
 extern const struct tool opensnoop_tool;
 extern const struct tool runqlat_tool;
+extern const struct tool runqslower_tool;
 
 const struct tool *const tools[] = {
 	&execsnoop_tool,
 	&exitsnoop_tool,
 	&opensnoop_tool,
 	&runqlat_tool,
+	&runqslower_tool,
 	NULL,
 };
 

@@ -117,3 +117,46 @@ def test_runqlat_per_pid_table_ms():
     check(sum(counts) >= n, "counts %s sum < %d" % (counts, n))
     others = [l for l in out if l.startswith("pid = ") and l != cap]
     check(not others, "histograms of other pids under -p: %s" % short(others))
+
+
+# ---------------------------------------------------------------- runqslower
+
+def test_runqslower_min0_marked_child():
+    n = 100
+    child = Child("sleep", n)
+    lp = _run_json("runqslower", child, "0", "-p", child.pid)
+    evs = [e for e in lp.events() if e.get("type") == "runqslower"]
+    mine = [e for e in evs if e["tid"] == child.tid]
+    check(len(mine) >= n, "%d events for tid %d, want >= %d %s" %
+          (len(mine), child.tid, n, lp.describe()))
+    e = mine[0]
+    check(e["pid"] == child.pid and e["comm"] == child.comm and e["ppid"] == os.getpid(),
+          "identity of the waiting task: %s" % short(e))
+    check(isinstance(e["lat_us"], int) and e["lat_us"] >= 0, "lat_us: %s" % short(e))
+    check(isinstance(e["prev_comm"], str) and isinstance(e["prev_tid"], int),
+          "prev fields: %s" % short(e))
+    others = [e for e in evs if e["pid"] != child.pid]
+    check(not others, "events of other processes under -p: %s" % short(others[:2]))
+
+
+def test_runqslower_table_previous():
+    child = Child("sleep", 50)
+    lp = Loupe("runqslower", "-P", "-p", child.pid, "0")
+    hdr = lp.wait_header()
+    check(hdr == "TIME     COMM             TID           LAT(us) PREV COMM        PREV TID",
+          "header %r" % hdr)
+    lp.wait_attached(settle=0.5)
+    child.go()
+    row = lp.wait_line(lambda l: (" %s " % child.comm) in l, 5)
+    lp.stop()
+    check(row is not None, "no row for %s %s" % (child.comm, lp.describe()))
+    m = re.match(r"^\d\d:\d\d:\d\d (\S+) +(\d+) +(\d+) (.{16}) (\d+)$", row)
+    check(m and m.group(1) == child.comm and int(m.group(2)) == child.tid,
+          "row %r does not match TIME COMM TID LAT PREV_COMM PREV_TID of %d" % (row, child.tid))
+
+
+def test_runqslower_bad_threshold():
+    lp = Loupe("runqslower", "ten")
+    rc = lp.wait_exit(5)
+    err = lp.stderr_lines()
+    check(rc == 2 and len(err) == 1 and "MIN_US" in err[0], "rc %s stderr %s" % (rc, err))

@@ -13,6 +13,7 @@
 #include "session.h"
 #include "tool.h"
 
+extern const struct tool cpudist_tool;
 extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
 extern const struct tool opensnoop_tool;
@@ -20,6 +21,7 @@ extern const struct tool runqlat_tool;
 extern const struct tool runqslower_tool;
 
 const struct tool *const tools[] = {
+	&cpudist_tool,
 	&execsnoop_tool,
 	&exitsnoop_tool,
 	&opensnoop_tool,

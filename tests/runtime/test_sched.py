@@ -28,9 +28,12 @@ sys.stdin.readline()
 if work == "sleep":
     for _ in range(n):
         time.sleep(0.001)
+elif work == "nap":
+    for _ in range(n):
+        time.sleep(0.01)
 elif work == "spin":
-    end = time.monotonic() + n / 1000.0
-    while time.monotonic() < end:
+    end = time.process_time() + n / 1000.0
+    while time.process_time() < end:
         pass
 elif work == "getppid":
     for _ in range(n):
@@ -160,3 +163,30 @@ def test_runqslower_bad_threshold():
     rc = lp.wait_exit(5)
     err = lp.stderr_lines()
     check(rc == 2 and len(err) == 1 and "MIN_US" in err[0], "rc %s stderr %s" % (rc, err))
+
+
+# ---------------------------------------------------------------- cpudist
+
+def test_cpudist_busy_child_on_cpu():
+    ms = 300
+    child = Child("spin", ms)
+    lp = _run_json("cpudist", child, "-P", "-p", child.pid)
+    hists = _hists(lp)
+    check(len(hists) == 1 and hists[0].get("pid") == child.pid and
+          hists[0].get("comm") == child.comm,
+          "want one histogram for pid %d %s, got %s" % (child.pid, child.comm, short(hists)))
+    # Each bucket's low bound under-counts by at most half.
+    low_us = sum(b["low"] * b["count"] for b in hists[0]["buckets"])
+    check(low_us >= ms * 1000 // 3, "on-CPU time >= %d us counted, child spun %d ms of CPU: %s" %
+          (low_us, ms, short(hists[0], 800)))
+
+
+def test_cpudist_offcpu_naps():
+    n = 20
+    child = Child("nap", n)
+    lp = _run_json("cpudist", child, "-O", "-p", child.pid)
+    hists = _hists(lp)
+    check(len(hists) == 1 and "pid" not in hists[0], "want one histogram: %s" % short(hists))
+    naps = sum(b["count"] for b in hists[0]["buckets"] if b["low"] >= 8192)
+    check(naps >= n, "%d off-CPU periods >= 8 ms, child napped %d x 10 ms: %s" %
+          (naps, n, short(hists[0], 800)))

@@ -19,6 +19,7 @@ extern const struct tool exitsnoop_tool;
 extern const struct tool opensnoop_tool;
 extern const struct tool runqlat_tool;
 extern const struct tool runqslower_tool;
+extern const struct tool syscount_tool;
 
 const struct tool *const tools[] = {
 	&cpudist_tool,
@@ -27,6 +28,7 @@ const struct tool *const tools[] = {
 	&opensnoop_tool,
 	&runqlat_tool,
 	&runqslower_tool,
+	&syscount_tool,
 	NULL,
 };
 

@@ -20,7 +20,7 @@ static __always_inline long task_state(struct task_struct *t)
 	return BPF_CORE_READ((struct task_struct___pre514 *)t, state);
 }
 
-/* Inode number of the task's pid namespace (what `ls -l /proc/PID/ns` shows). */
+/* Inode number of the task's pid namespace (as in /proc/PID/ns/pid). */
 static __always_inline __u32 task_pidns(struct task_struct *t)
 {
 	return BPF_CORE_READ(t, nsproxy, pid_ns_for_children, ns.inum);

@@ -190,3 +190,51 @@ def test_cpudist_offcpu_naps():
     naps = sum(b["count"] for b in hists[0]["buckets"] if b["low"] >= 8192)
     check(naps >= n, "%d off-CPU periods >= 8 ms, child napped %d x 10 ms: %s" %
           (naps, n, short(hists[0], 800)))
+
+
+# ---------------------------------------------------------------- syscount
+
+def _rows(lp, **match):
+    return [e for e in lp.events() if e.get("type") == "syscount" and
+            all(e.get(k) == v for k, v in match.items())]
+
+
+def test_syscount_getppid_count():
+    n = 5000
+    child = Child("getppid", n)
+    lp = _run_json("syscount", child, "-p", child.pid, "-T", "50")
+    rows = _rows(lp, syscall="getppid")
+    check(len(rows) == 1 and rows[0]["count"] >= n,
+          "getppid rows %s, want one with count >= %d %s" % (short(rows), n, lp.describe()))
+    check(isinstance(rows[0]["nr"], int) and isinstance(rows[0]["ts_ns"], int),
+          "row fields: %s" % short(rows[0]))
+
+
+def test_syscount_failed_errno():
+    n = 300
+    child = Child("efail", n)
+    lp = _run_json("syscount", child, "-x", "-e", "EBADF", "-p", child.pid)
+    rows = _rows(lp, syscall="close")
+    check(len(rows) == 1 and rows[0]["count"] >= n,
+          "close rows %s, want count >= %d failed closes %s" % (short(rows), n, lp.describe()))
+    child2 = Child("efail", n)
+    lp2 = _run_json("syscount", child2, "-e", "ENOENT", "-p", child2.pid)
+    check(not _rows(lp2, syscall="close"),
+          "close(-1) (EBADF) counted under -e ENOENT: %s" % short(lp2.events()))
+
+
+def test_syscount_process_latency_table():
+    n = 2000
+    child = Child("getppid", n)
+    lp = Loupe("syscount", "-P", "-L", "-p", child.pid)
+    lp.wait_attached()
+    child.go()
+    time.sleep(0.2)
+    check(lp.stop() == 0, "exit status %s" % lp.describe())
+    out = lp.lines()
+    check(re.match(r"^\[\d\d:\d\d:\d\d\]$", out[0] if out else ""), "time line: %s" % short(out))
+    check(out[1] == "PID    COMM               COUNT        TIME (us)", "header %r" % out[1])
+    m = re.match(r"^(\d+) +(\S+) +(\d+) +(\d+\.\d{3})$", out[2])
+    check(m and int(m.group(1)) == child.pid and m.group(2) == child.comm and
+          int(m.group(3)) >= n and float(m.group(4)) > 0,
+          "row %r is not pid %d %s with count >= %d and a time" % (out[2], child.pid, child.comm, n))

@@ -16,18 +16,22 @@
 extern const struct tool cpudist_tool;
 extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
+extern const struct tool hardirqs_tool;
 extern const struct tool opensnoop_tool;
 extern const struct tool runqlat_tool;
 extern const struct tool runqslower_tool;
+extern const struct tool softirqs_tool;
 extern const struct tool syscount_tool;
 
 const struct tool *const tools[] = {
 	&cpudist_tool,
 	&execsnoop_tool,
 	&exitsnoop_tool,
+	&hardirqs_tool,
 	&opensnoop_tool,
 	&runqlat_tool,
 	&runqslower_tool,
+	&softirqs_tool,
 	&syscount_tool,
 	NULL,
 };

@@ -4,17 +4,14 @@ Each test starts a child that waits for a go line on stdin, attaches loupe
 filtered on it where the tool can filter, then lets the child cause a known
 amount of activity and checks that at least that much was counted.
 """
-import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
-from common import (Loupe, check, fail, marker, short, spawn, unique_comm)
+from common import Loupe, check, marker, short, spawn, tmpdir, unique_comm
 
 # A child that sets its comm, prints its tid, waits for "go", runs one of
 # the workloads below, prints "done" and waits for stdin to close.
@@ -238,3 +235,110 @@ def test_syscount_process_latency_table():
     check(m and int(m.group(1)) == child.pid and m.group(2) == child.comm and
           int(m.group(3)) >= n and float(m.group(4)) > 0,
           "row %r is not pid %d %s with count >= %d and a time" % (out[2], child.pid, child.comm, n))
+
+
+# ---------------------------------------------------------------- hardirqs / softirqs
+
+def _irq_counts():
+    """Handler name -> total count over CPUs, from /proc/interrupts."""
+    counts = {}
+    with open("/proc/interrupts") as f:
+        ncpu = len(f.readline().split())
+        for line in f:
+            parts = line.split()
+            if not parts or not parts[0].rstrip(":").isdigit():
+                continue
+            n = sum(int(p) for p in parts[1:1 + ncpu] if p.isdigit())
+            names = " ".join(parts[1 + ncpu:]).split()
+            for name in " ".join(names[2:]).split(", ") if len(names) > 2 else names[-1:]:
+                counts[name] = counts.get(name, 0) + n
+    return counts
+
+
+def _disk_io(d, n=20):
+    path = os.path.join(d, marker("fsync"))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for i in range(n):
+            os.pwrite(fd, os.urandom(4096), i * 4096)
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def test_hardirqs_counts_match_proc_interrupts():
+    d = tmpdir()
+    before = _irq_counts()
+    lp = Loupe("hardirqs", "-C", "-j")
+    lp.wait_attached()
+    _disk_io(d)
+    time.sleep(0.2)
+    check(lp.stop() == 0, "exit status %s" % lp.describe())
+    after = _irq_counts()
+    rows = [e for e in lp.events() if e.get("type") == "hardirq"]
+    check(rows and all(e["count"] > 0 for e in rows), "no counts after disk I/O: %s" %
+          lp.describe())
+    for e in rows:
+        name = e["hardirq"]
+        check(name in after, "%r is not an interrupt of /proc/interrupts %s" %
+              (name, sorted(after)))
+        delta = after[name] - before.get(name, 0)
+        check(e["count"] <= delta, "%s counted %d, /proc/interrupts grew by %d only" %
+              (name, e["count"], delta))
+
+
+def test_hardirqs_time_table():
+    d = tmpdir()
+    lp = Loupe("hardirqs", "-T", "-i", "0.5")
+    lp.wait_attached(settle=0.2)
+    _disk_io(d)
+    got = lp.wait_line(lambda l: l.startswith("HARDIRQ"), 3)
+    time.sleep(0.6)
+    lp.stop()
+    out = lp.lines()
+    check(got == "HARDIRQ                    TOTAL_usecs", "header %r %s" % (got, lp.describe()))
+    i = out.index(got)
+    check(re.match(r"^\d\d:\d\d:\d\d$", out[i - 1]), "no time line before the header: %s" %
+          short(out[:i + 1]))
+    rows = [l for l in out if re.match(r"^\S.{25} +\d+$", l) and not l.startswith("HARDIRQ")]
+    check(rows, "no HARDIRQ TOTAL_usecs rows: %s" % short(out))
+
+
+def _tcp_pingpong(n=200):
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    cli = socket.create_connection(srv.getsockname(), timeout=5)
+    conn, _ = srv.accept()
+    try:
+        for _ in range(n):
+            cli.sendall(b"x" * 100)
+            conn.recv(4096)
+            conn.sendall(b"y" * 100)
+            cli.recv(4096)
+    finally:
+        for s in (cli, conn, srv):
+            s.close()
+
+
+def test_softirqs_net_rx_and_timer_counts():
+    lp = Loupe("softirqs", "-C", "-j")
+    lp.wait_attached()
+    _tcp_pingpong()
+    time.sleep(0.05)
+    check(lp.stop() == 0, "exit status %s" % lp.describe())
+    rows = {e["softirq"]: e for e in lp.events() if e.get("type") == "softirq"}
+    check("net_rx" in rows and rows["net_rx"]["count"] >= 1 and rows["net_rx"]["vec"] == 3,
+          "no NET_RX (vec 3) count after loopback TCP traffic: %s" % short(rows))
+    check("timer" in rows and rows["timer"]["count"] >= 1 and rows["timer"]["vec"] == 1,
+          "no TIMER (vec 1) count: %s" % short(rows))
+
+
+def test_softirqs_dist():
+    lp = Loupe("softirqs", "-d", "-j")
+    lp.wait_attached()
+    _tcp_pingpong()
+    check(lp.stop() == 0, "exit status %s" % lp.describe())
+    hists = {e.get("softirq"): e for e in lp.events() if e.get("type") == "hist"}
+    check("net_rx" in hists and _total(hists["net_rx"]) >= 1 and hists["net_rx"]["unit"] == "usecs",
+          "no net_rx histogram: %s" % short(hists))

@@ -19,6 +19,7 @@ extern const struct tool exitsnoop_tool;
 extern const struct tool hardirqs_tool;
 extern const struct tool opensnoop_tool;
 extern const struct tool runqlat_tool;
+extern const struct tool runqlen_tool;
 extern const struct tool runqslower_tool;
 extern const struct tool softirqs_tool;
 extern const struct tool syscount_tool;
@@ -30,6 +31,7 @@ const struct tool *const tools[] = {
 	&hardirqs_tool,
 	&opensnoop_tool,
 	&runqlat_tool,
+	&runqlen_tool,
 	&runqslower_tool,
 	&softirqs_tool,
 	&syscount_tool,

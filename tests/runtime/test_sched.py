@@ -342,3 +342,51 @@ def test_softirqs_dist():
     hists = {e.get("softirq"): e for e in lp.events() if e.get("type") == "hist"}
     check("net_rx" in hists and _total(hists["net_rx"]) >= 1 and hists["net_rx"]["unit"] == "usecs",
           "no net_rx histogram: %s" % short(hists))
+
+
+# ---------------------------------------------------------------- runqlen
+
+def _spinners(ms):
+    """More spinning children than CPUs, so tasks must queue."""
+    kids = [Child("spin", ms) for _ in range(2 * (os.cpu_count() or 1) + 1)]
+    for k in kids:
+        k.proc.stdin.write(b"go\n")
+        k.proc.stdin.flush()
+    return kids
+
+
+def _wait_done(kids):
+    for k in kids:
+        line = k.proc.stdout.readline()
+        check(line.strip() == b"done", "spinner %d did not finish" % k.pid)
+
+
+def test_runqlen_per_cpu_queues_under_load():
+    lp = Loupe("runqlen", "-C", "-j")
+    lp.wait_attached(settle=0.2)
+    kids = _spinners(400)
+    _wait_done(kids)
+    check(lp.stop() == 0, "exit status %s" % lp.describe())
+    hists = _hists(lp)
+    check(hists, "no histograms %s" % lp.describe())
+    online = set(range(os.cpu_count() or 1))
+    for h in hists:
+        check(h["scale"] == "linear" and h["unit"] == "runqlen", "scale/unit: %s" % short(h))
+        check(int(h["cpu"]) in online, "cpu %r is not online" % h["cpu"])
+        for b in h["buckets"]:
+            check(b["low"] == b["high"], "linear bucket of one length: %s" % b)
+    queued = sum(b["count"] for h in hists for b in h["buckets"] if b["low"] >= 1)
+    check(queued > 0, "no sample with a waiting task while %d spinners shared %d CPUs: %s" %
+          (len(kids), len(online), short(hists, 800)))
+
+
+def test_runqlen_occupancy_table():
+    lp = Loupe("runqlen", "-O", "-T")
+    lp.wait_attached(settle=0.2)
+    kids = _spinners(300)
+    _wait_done(kids)
+    check(lp.stop() == 0, "exit status %s" % lp.describe())
+    out = [l for l in lp.lines() if l]
+    check(len(out) == 2 and re.match(r"^\d\d:\d\d:\d\d$", out[0]), "output %s" % short(out))
+    m = re.match(r"^runqocc: (\d+\.\d\d)%$", out[1])
+    check(m and float(m.group(1)) > 0, "occupancy line %r, want > 0%% under load" % out[1])

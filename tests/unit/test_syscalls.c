@@ -52,8 +52,8 @@ static void test_round_trip(void)
 }
 
 const struct unit_test syscalls_tests[] = {
-	{ "syscalls_known_numbers", test_known_numbers },
-	{ "syscalls_out_of_range", test_out_of_range },
-	{ "syscalls_round_trip", test_round_trip },
+	{ "syscalls/known_numbers", test_known_numbers },
+	{ "syscalls/out_of_range", test_out_of_range },
+	{ "syscalls/round_trip", test_round_trip },
 	{ NULL },
 };

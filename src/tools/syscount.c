@@ -132,12 +132,20 @@ static void list_syscalls(void)
 			printf("%s\n", syscalls_name(nr));
 }
 
+#define EXIT_PROBE { "syscall exit", {	\
+		{ { "exit_btf" } },		\
+		{ { "exit_raw" } },		\
+		{ { "exit_tp" } },		\
+	} }
+
+/* Counting needs only the exit; -L adds the entry. */
+static const struct hook_probe counting_probes[] = {
+	EXIT_PROBE,
+	{ NULL },
+};
+
 static const struct hook_probe syscount_probes[] = {
-	{ "syscall exit", {
-		{ { "exit_btf" } },
-		{ { "exit_raw" } },
-		{ { "exit_tp" } },
-	} },
+	EXIT_PROBE,
 	{ "syscall entry", {
 		{ { "enter_btf" } },
 		{ { "enter_raw" } },
@@ -167,9 +175,9 @@ static int syscount_run(struct session *s)
 	skel->rodata->by_process = conf.by_process;
 	skel->rodata->only_errno = conf.only_errno;
 	if (!conf.latency) {
-		/* Counting needs only the exit: the entry probe stays out. */
+		/* The entry programs are in no probe: switch them off here. */
 		counting = *s->tool;
-		counting.probes = &syscount_probes[0];
+		counting.probes = counting_probes;
 		s->tool = &counting;
 		bpf_object__for_each_program(prog, skel->obj)
 			if (strstr(bpf_program__name(prog), "enter_"))

@@ -21,6 +21,7 @@ extern const struct tool biopattern_tool;
 extern const struct tool biosnoop_tool;
 extern const struct tool bitesize_tool;
 extern const struct tool cachestat_tool;
+extern const struct tool cpudist_tool;
 extern const struct tool drsnoop_tool;
 extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
@@ -28,12 +29,18 @@ extern const struct tool ext4slower_tool;
 extern const struct tool filelife_tool;
 extern const struct tool filetop_tool;
 extern const struct tool fsslower_tool;
+extern const struct tool hardirqs_tool;
 extern const struct tool killsnoop_tool;
 extern const struct tool mountsnoop_tool;
 extern const struct tool oomkill_tool;
 extern const struct tool opensnoop_tool;
+extern const struct tool runqlat_tool;
+extern const struct tool runqlen_tool;
+extern const struct tool runqslower_tool;
+extern const struct tool softirqs_tool;
 extern const struct tool solisten_tool;
 extern const struct tool statsnoop_tool;
+extern const struct tool syscount_tool;
 extern const struct tool tcpaccept_tool;
 extern const struct tool tcpconnect_tool;
 extern const struct tool tcpconnlat_tool;
@@ -52,6 +59,7 @@ const struct tool *const tools[] = {
 	&biosnoop_tool,
 	&bitesize_tool,
 	&cachestat_tool,
+	&cpudist_tool,
 	&drsnoop_tool,
 	&execsnoop_tool,
 	&exitsnoop_tool,
@@ -59,12 +67,18 @@ const struct tool *const tools[] = {
 	&filelife_tool,
 	&filetop_tool,
 	&fsslower_tool,
+	&hardirqs_tool,
 	&killsnoop_tool,
 	&mountsnoop_tool,
 	&oomkill_tool,
 	&opensnoop_tool,
+	&runqlat_tool,
+	&runqlen_tool,
+	&runqslower_tool,
+	&softirqs_tool,
 	&solisten_tool,
 	&statsnoop_tool,
+	&syscount_tool,
 	&tcpaccept_tool,
 	&tcpconnect_tool,
 	&tcpconnlat_tool,

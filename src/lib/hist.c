@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "hist.h"
 
 void hist_stars(struct out_buf *b, uint64_t val, uint64_t max, int width)
@@ -23,11 +24,21 @@ static void emit_line(struct out *o, struct out_buf *b)
 	b->len = 0;
 }
 
+/* What a histogram is of: a string label, or a task (id and comm). */
+struct caption {
+	const struct hist_label *label;
+	const char *id_key;	/* "pid", "tid", "pidns"; NULL if none */
+	uint64_t id;
+	const char *comm;	/* may be NULL */
+};
+
 static void json_hist(struct out *o, const char *kind, const char *unit,
 		      const uint64_t *slots, int last,
 		      const uint64_t *lows, const uint64_t *highs,
-		      const struct hist_label *label, uint64_t ts_ns)
+		      const struct caption *cap, uint64_t ts_ns)
 {
+	const struct hist_label *label = cap->label;
+
 	out_record_begin(o);
 	out_str(o, OUT_JSON_ONLY, "type", "hist");
 	out_uint(o, OUT_JSON_ONLY, "ts_ns", ts_ns);
@@ -35,6 +46,11 @@ static void json_hist(struct out *o, const char *kind, const char *unit,
 	out_str(o, OUT_JSON_ONLY, "unit", unit);
 	if (label && label->key)
 		out_str(o, OUT_JSON_ONLY, label->key, label->value);
+	if (cap->id_key) {
+		out_uint(o, OUT_JSON_ONLY, cap->id_key, cap->id);
+		if (cap->comm)
+			out_str(o, OUT_JSON_ONLY, "comm", cap->comm);
+	}
 	out_arr_begin(o, "buckets");
 	for (int i = 0; i <= last; i++) {
 		out_obj_begin(o, NULL);
@@ -50,8 +66,9 @@ static void json_hist(struct out *o, const char *kind, const char *unit,
 static void print_hist(struct out *o, const char *kind, const char *unit,
 		       const uint64_t *slots, int nslots,
 		       const uint64_t *lows, const uint64_t *highs,
-		       const struct hist_label *label, uint64_t ts_ns)
+		       const struct caption *cap, uint64_t ts_ns)
 {
+	const struct hist_label *label = cap->label;
 	struct out_buf b = { 0 };
 	uint64_t max = 0;
 	int last = -1, wide, stars;
@@ -65,12 +82,18 @@ static void print_hist(struct out *o, const char *kind, const char *unit,
 			max = slots[i];
 	}
 	if (o->json) {
-		json_hist(o, kind, unit, slots, last, lows, highs, label,
+		json_hist(o, kind, unit, slots, last, lows, highs, cap,
 			  ts_ns);
 		return;
 	}
 	if (label && label->key) {
 		out_buf_printf(&b, "\n%s = %s", label->key, label->value);
+		emit_line(o, &b);
+	}
+	if (cap->id_key) {
+		out_buf_printf(&b, "\n%s = %llu%s%s", cap->id_key,
+			       (unsigned long long)cap->id, cap->comm ? " " : "",
+			       cap->comm ? cap->comm : "");
 		emit_line(o, &b);
 	}
 	if (last < 0) {
@@ -106,7 +129,24 @@ void hist_print_log2(struct out *o, const char *unit, const uint64_t *slots,
 		lows[i] = i ? 1ULL << i : 0;
 		highs[i] = i == HIST_SLOTS - 1 ? ~0ULL : (2ULL << i) - 1;
 	}
-	print_hist(o, "log2", unit, slots, nslots, lows, highs, label, ts_ns);
+	print_hist(o, "log2", unit, slots, nslots, lows, highs,
+		   &(struct caption){ .label = label }, ts_ns);
+}
+
+void hist_print_log2_task(struct out *o, const char *unit,
+			  const uint64_t *slots, int nslots,
+			  const char *id_key, uint64_t id, const char *comm,
+			  uint64_t ts_ns)
+{
+	uint64_t lows[HIST_SLOTS], highs[HIST_SLOTS];
+
+	for (int i = 0; i < HIST_SLOTS; i++) {
+		lows[i] = i ? 1ULL << i : 0;
+		highs[i] = i == HIST_SLOTS - 1 ? ~0ULL : (2ULL << i) - 1;
+	}
+	print_hist(o, "log2", unit, slots, nslots, lows, highs,
+		   &(struct caption){ .id_key = id_key, .id = id,
+				      .comm = comm }, ts_ns);
 }
 
 void hist_print_linear(struct out *o, const char *unit,
@@ -120,6 +160,25 @@ void hist_print_linear(struct out *o, const char *unit,
 		lows[i] = base + i * step;
 		highs[i] = lows[i] + step - 1;
 	}
-	print_hist(o, "linear", unit, slots, nslots, lows, highs, label,
-		   ts_ns);
+	print_hist(o, "linear", unit, slots, nslots, lows, highs,
+		   &(struct caption){ .label = label }, ts_ns);
+}
+
+void hist_interval_begin(struct out *o, bool timestamp)
+{
+	struct out_buf b = { 0 };
+	char text[16];
+	struct tm tm;
+	time_t now;
+
+	if (o->json)
+		return;
+	if (timestamp) {
+		now = time(NULL);
+		localtime_r(&now, &tm);
+		strftime(text, sizeof(text), "%H:%M:%S", &tm);
+		out_buf_printf(&b, "\n%s", text);
+	}
+	emit_line(o, &b);
+	free(b.data);
 }

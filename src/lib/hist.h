@@ -6,6 +6,7 @@
 #ifndef LOUPE_HIST_H
 #define LOUPE_HIST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "out.h"
 
@@ -20,10 +21,23 @@ struct hist_label {
 void hist_print_log2(struct out *o, const char *unit, const uint64_t *slots,
 		     int nslots, const struct hist_label *label,
 		     uint64_t ts_ns);
+/*
+ * A histogram of one task or namespace (runqlat -P): captioned
+ * "pid = 181 comm" in the table, "pid":181,"comm":"..." in JSON.
+ */
+void hist_print_log2_task(struct out *o, const char *unit,
+			  const uint64_t *slots, int nslots,
+			  const char *id_key, uint64_t id, const char *comm,
+			  uint64_t ts_ns);
 void hist_print_linear(struct out *o, const char *unit,
 		       const uint64_t *slots, int nslots, uint64_t base,
 		       uint64_t step, const struct hist_label *label,
 		       uint64_t ts_ns);
+/*
+ * Table mode only: the blank line BCC prints before each interval's
+ * histograms, and with -T the HH:MM:SS of now on its own line.
+ */
+void hist_interval_begin(struct out *o, bool timestamp);
 void hist_stars(struct out_buf *b, uint64_t val, uint64_t max, int width);
 
 #endif

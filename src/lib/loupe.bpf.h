@@ -131,6 +131,15 @@ static __always_inline bool filter_pid_ok(__u32 tgid)
 	return true;
 }
 
+/*
+ * The -p filter for a task that is not the current one (a woken task, the
+ * next task of a context switch); cgroup and comm filters do not apply.
+ */
+static __always_inline bool filter_tgid_ok(__u32 tgid)
+{
+	return !filter.pid || filter.pid == tgid;
+}
+
 /* Pid, cgroup and comm filters for the current task. */
 static __always_inline bool filter_current_ok(void)
 {

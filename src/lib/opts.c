@@ -153,6 +153,14 @@ int opts_resolve_cgroup(const char *s, char *out, size_t len)
 	return 0;
 }
 
+static bool tool_has_short(const struct tool *t, int letter)
+{
+	for (size_t i = 0; t->opts && t->opts[i].name; i++)
+		if (t->opts[i].short_name == letter)
+			return true;
+	return false;
+}
+
 static void print_opt(FILE *f, int short_name, const char *name,
 		      const char *arg, const char *help)
 {
@@ -180,7 +188,8 @@ void opts_usage(const struct tool *t, FILE *f)
 			continue;
 		if (common_opts[i].flag == OPT_FAILED)
 			help = t->failed_help;
-		print_opt(f, common_opts[i].opt.val < 0x100 ?
+		print_opt(f, common_opts[i].opt.val < 0x100 &&
+			  !tool_has_short(t, common_opts[i].opt.val) ?
 			  common_opts[i].opt.val : 0,
 			  common_opts[i].opt.name, common_opts[i].arg, help);
 	}
@@ -280,7 +289,9 @@ int opts_parse(struct opts *o, const struct tool *t, int argc, char **argv)
 	shortopts[nshort++] = ':';	/* report missing arguments as ':' */
 	for (size_t i = 0; i < N_COMMON; i++) {
 		longopts[nlong++] = common_opts[i].opt;
-		if (common_opts[i].opt.val < 0x100) {
+		/* A tool's own letter (syscount's -T TOP) wins over ours. */
+		if (common_opts[i].opt.val < 0x100 &&
+		    !tool_has_short(t, common_opts[i].opt.val)) {
 			shortopts[nshort++] = common_opts[i].opt.val;
 			if (common_opts[i].opt.has_arg)
 				shortopts[nshort++] = ':';
@@ -305,8 +316,13 @@ int opts_parse(struct opts *o, const struct tool *t, int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((key = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+	for (;;) {
+		int longindex = -1;
 		unsigned int flag;
+
+		key = getopt_long(argc, argv, shortopts, longopts, &longindex);
+		if (key == -1)
+			break;
 
 		if (key == '?') {
 			if (optopt && optopt < 0x100)
@@ -324,7 +340,9 @@ int opts_parse(struct opts *o, const struct tool *t, int argc, char **argv)
 		}
 		if (key == 'h')
 			return OPTS_HELP;
-		for (size_t i = 0; t->opts && t->opts[i].name; i++) {
+		/* A common long flag keeps its meaning even if the tool took its letter. */
+		for (size_t i = 0; t->opts && t->opts[i].name &&
+		     !(longindex >= 0 && longindex < (int)N_COMMON); i++) {
 			if (t->opts[i].short_name == key)
 				key = KEY_TOOL_BASE + i;
 		}

@@ -194,6 +194,13 @@ static int attach_all(struct session *s)
 	bpf_object__for_each_program(prog, s->obj) {
 		if (!bpf_program__autoload(prog))
 			continue;
+		/*
+		 * A perf_event program needs perf events the tool opens
+		 * itself (which CPUs, what rate); it attaches them after
+		 * session_start() and hands the links to session_add_link().
+		 */
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_PERF_EVENT)
+			continue;
 		if (s->nlinks == SESSION_MAX_LINKS) {
 			log_err("too many programs to attach");
 			return EXIT_RUNTIME;
@@ -386,6 +393,17 @@ int session_loop(struct session *s)
 	report_lost(s);
 	out_flush(&s->out);
 	return EXIT_OK;
+}
+
+int session_add_link(struct session *s, struct bpf_link *link)
+{
+	if (s->nlinks == SESSION_MAX_LINKS) {
+		bpf_link__destroy(link);
+		log_err("too many links to attach");
+		return EXIT_RUNTIME;
+	}
+	s->links[s->nlinks++] = link;
+	return 0;
 }
 
 static void *destroy_link(void *link)

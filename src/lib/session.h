@@ -51,6 +51,8 @@ void session_set_filter(struct session *s, volatile struct loupe_filter *f);
 int session_start(struct session *s, struct bpf_object *obj,
 		  const struct out_col *cols, session_event_fn on_event);
 int session_loop(struct session *s);
+/* Adopts a link the tool attached itself; destroyed by session_stop(). */
+int session_add_link(struct session *s, struct bpf_link *link);
 void session_stop(struct session *s);
 
 unsigned long long session_real_ns(const struct session *s,

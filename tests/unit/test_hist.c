@@ -59,9 +59,38 @@ static void test_empty(void)
 	free(text);
 }
 
+static void test_task_caption(void)
+{
+	uint64_t slots[HIST_SLOTS] = { 2 };
+	char *text = NULL;
+	size_t size = 0;
+	struct out o;
+	FILE *f;
+
+	for (int json = 0; json < 2; json++) {
+		f = open_memstream(&text, &size);
+		out_init(&o, f, json, false, NULL);
+		hist_print_log2_task(&o, "usecs", slots, HIST_SLOTS, "pid", 181,
+				     "sleep", 5);
+		out_flush(&o);
+		out_free(&o);
+		fclose(f);
+		if (json)
+			CHECK_STR(text,
+				  "{\"type\":\"hist\",\"ts_ns\":5,\"scale\":\"log2\","
+				  "\"unit\":\"usecs\",\"pid\":181,\"comm\":\"sleep\","
+				  "\"buckets\":[{\"low\":0,\"high\":1,\"count\":2}]}\n");
+		else
+			CHECK(!strncmp(text, "\npid = 181 sleep\n     usecs", 27));
+		free(text);
+		text = NULL;
+	}
+}
+
 const struct unit_test hist_tests[] = {
 	{ "hist/log2_table", test_log2_table },
 	{ "hist/log2_json_and_label", test_log2_json_and_label },
 	{ "hist/empty", test_empty },
+	{ "hist/task_caption", test_task_caption },
 	{ NULL },
 };

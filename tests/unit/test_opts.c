@@ -1,5 +1,6 @@
 /* Unit tests of the common flag parser. */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include "log.h"
 #include "opts.h"
@@ -187,6 +188,62 @@ static void test_cgroup_resolution(void)
 				  sizeof(path)) != 0);
 }
 
+/* A tool that takes common letters for itself and positional arguments. */
+static int seen_argc;
+static const char *seen_arg0;
+
+static int fake_parse_args(int index, const char *arg)
+{
+	seen_argc = index + 1;
+	if (index == 0)
+		seen_arg0 = arg;
+	return 0;
+}
+
+static const struct tool_opt lettered_opts[] = {
+	{ "top", 'T', "TOP", "rows" },
+	{ "dist", 'd', NULL, "histograms" },
+	{ NULL },
+};
+
+static const struct tool lettered = {
+	.name = "lettered",
+	.summary = "a tool for tests",
+	.common = OPT_DURATION | OPT_TIMESTAMP | OPT_JSON,
+	.opts = lettered_opts,
+	.parse_opt = fake_parse_opt,
+	.args_usage = "[N]",
+	.parse_arg = fake_parse_args,
+};
+
+static int parse_lettered(struct opts *o, char **argv)
+{
+	int argc = 0;
+
+	while (argv[argc])
+		argc++;
+	return opts_parse(o, &lettered, argc, argv);
+}
+
+static void test_tool_letters_and_args(void)
+{
+	struct opts o;
+
+	seen_index = -1;
+	CHECK(parse_lettered(&o, (char *[]){ "x", "-T", "5", NULL }) == 0);
+	CHECK(seen_index == 0 && seen_arg && !strcmp(seen_arg, "5"));
+	CHECK(!o.timestamp);
+	seen_index = -1;
+	CHECK(parse_lettered(&o, (char *[]){ "x", "--timestamp", "-d",
+				"--duration", "3", NULL }) == 0);
+	CHECK(o.timestamp && o.duration == 3 && seen_index == 1);
+	seen_argc = 0;
+	CHECK(parse_lettered(&o, (char *[]){ "x", "7", "-j", NULL }) == 0);
+	CHECK(o.json && seen_argc == 1 && !strcmp(seen_arg0, "7"));
+	/* A tool without parse_arg still refuses positional arguments. */
+	CHECK(parse(&o, (char *[]){ "x", "7", NULL }) == EXIT_USAGE);
+}
+
 const struct unit_test opts_tests[] = {
 	{ "opts/numbers", test_numbers },
 	{ "opts/common_flags", test_common_flags },
@@ -195,5 +252,6 @@ const struct unit_test opts_tests[] = {
 	{ "opts/tool_flags_and_help", test_tool_flags_and_help },
 	{ "opts/cgroup_resolution", test_cgroup_resolution },
 	{ "opts/positional_args", test_positional_args },
+	{ "opts/tool_letters_and_args", test_tool_letters_and_args },
 	{ NULL },
 };

@@ -1,0 +1,164 @@
+/*
+ * cpudist: how long tasks run on a CPU between context switches (or,
+ * with -O, how long they stay off it) as a log2 histogram, overall or per
+ * process or thread, printed at each interval or at the end.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "hist.h"
+#include "log.h"
+#include "cpudist.h"
+#include "cpudist.skel.h"
+#include "session.h"
+
+static struct {
+	bool in_ms;
+	bool per_process;
+	bool per_thread;
+	bool offcpu;
+} conf;
+
+static int hists_fd = -1;
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Prints every histogram in key order and empties the map. */
+static int print_hists(struct session *s)
+{
+	const char *unit = conf.in_ms ? "msecs" : "usecs";
+	struct cpudist_hist h;
+	__u32 keys[10240], key, *prev = NULL;
+	struct timespec now;
+	unsigned long long ts;
+	size_t n = 0;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	ts = now.tv_sec * 1000000000ULL + now.tv_nsec;
+	while (n < sizeof(keys) / sizeof(keys[0]) &&
+	       !bpf_map_get_next_key(hists_fd, prev, &key)) {
+		keys[n++] = key;
+		prev = &keys[n - 1];
+	}
+	qsort(keys, n, sizeof(keys[0]), cmp_u32);
+	hist_interval_begin(&s->out, s->opts.timestamp);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t slots[CPUDIST_SLOTS];
+
+		if (bpf_map_lookup_elem(hists_fd, &keys[i], &h))
+			continue;
+		bpf_map_delete_elem(hists_fd, &keys[i]);
+		for (int j = 0; j < CPUDIST_SLOTS; j++)
+			slots[j] = h.slots[j];
+		h.comm[TASK_COMM_LEN - 1] = '\0';
+		if (conf.per_process || conf.per_thread)
+			hist_print_log2_task(&s->out, unit, slots,
+					     CPUDIST_SLOTS,
+					     conf.per_process ? "pid" : "tid",
+					     keys[i], h.comm, ts);
+		else
+			hist_print_log2(&s->out, unit, slots, CPUDIST_SLOTS,
+					NULL, ts);
+	}
+	return out_flush(&s->out);
+}
+
+static int cpudist_run(struct session *s)
+{
+	struct cpudist_bpf *skel;
+	int err;
+
+	skel = cpudist_bpf__open();
+	if (!skel) {
+		log_err("cannot open the BPF object");
+		return EXIT_RUNTIME;
+	}
+	session_set_filter(s, &skel->rodata->filter);
+	skel->rodata->in_ms = conf.in_ms;
+	skel->rodata->per_process = conf.per_process;
+	skel->rodata->per_thread = conf.per_thread;
+	skel->rodata->offcpu = conf.offcpu;
+	s->on_interval = print_hists;
+	err = session_start(s, skel->obj, NULL, NULL);
+	if (!err) {
+		hists_fd = bpf_map__fd(skel->maps.hists);
+		err = session_loop(s);
+	}
+	session_stop(s);
+	cpudist_bpf__destroy(skel);
+	return err;
+}
+
+enum { OPT_OFFCPU, OPT_MS, OPT_PIDS, OPT_TIDS };
+
+static const struct tool_opt cpudist_opts[] = {
+	[OPT_OFFCPU] = { "offcpu", 'O', NULL,
+			 "off-CPU time (switched out to switched in)" },
+	[OPT_MS] = { "milliseconds", 'm', NULL,
+		     "histogram in milliseconds (default microseconds)" },
+	[OPT_PIDS] = { "pids", 'P', NULL, "one histogram per process" },
+	[OPT_TIDS] = { "tids", 'L', NULL, "one histogram per thread" },
+	{ NULL },
+};
+
+static int cpudist_parse_opt(int index, const char *arg)
+{
+	(void)arg;
+	switch (index) {
+	case OPT_MS:
+		conf.in_ms = true;
+		break;
+	case OPT_PIDS:
+		conf.per_process = true;
+		break;
+	case OPT_TIDS:
+		conf.per_thread = true;
+		break;
+	case OPT_OFFCPU:
+		conf.offcpu = true;
+		break;
+	}
+	if (conf.per_process && conf.per_thread) {
+		log_err("-P and -L exclude each other");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static const struct hook_probe cpudist_probes[] = {
+	{ "task switch", {
+		{ { "switch_btf" } },
+		{ { "switch_raw" } },
+		{ { "switch_tp" } },
+	} },
+	{ NULL },
+};
+
+static const void *cpudist_elf(size_t *size)
+{
+	return cpudist_bpf__elf_bytes(size);
+}
+
+const struct tool cpudist_tool = {
+	.name = "cpudist",
+	.summary = "Summarize on-CPU (or off-CPU) time per task switch as a histogram",
+	.examples =
+		"  loupe cpudist                # on-CPU time until Ctrl-C\n"
+		"  loupe cpudist -O -m -i 5 -T  # off-CPU msecs, every 5 s, with time\n"
+		"  loupe cpudist -P -p 181      # process 181, one histogram per pid\n"
+		"  loupe cpudist -L -d 10 -j    # per thread for 10 s, as JSON\n",
+	.common = OPT_PID | OPT_DURATION | OPT_INTERVAL | OPT_JSON |
+		  OPT_TIMESTAMP,
+	.opts = cpudist_opts,
+	.parse_opt = cpudist_parse_opt,
+	.probes = cpudist_probes,
+	.elf_bytes = cpudist_elf,
+	.run = cpudist_run,
+};

@@ -1,0 +1,168 @@
+/*
+ * runqlat: run-queue (scheduler) latency as a log2 histogram, overall or
+ * per process, thread or pid namespace, printed at each interval or at
+ * the end.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "hist.h"
+#include "log.h"
+#include "runqlat.h"
+#include "runqlat.skel.h"
+#include "session.h"
+
+static struct {
+	bool in_ms;
+	bool per_process;
+	bool per_thread;
+	bool per_pidns;
+} conf;
+
+static int hists_fd = -1;
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Prints every histogram in key order and empties the map. */
+static int print_hists(struct session *s)
+{
+	const char *unit = conf.in_ms ? "msecs" : "usecs";
+	struct runqlat_hist h;
+	__u32 keys[10240], key, *prev = NULL;
+	struct timespec now;
+	unsigned long long ts;
+	size_t n = 0;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	ts = now.tv_sec * 1000000000ULL + now.tv_nsec;
+	while (n < sizeof(keys) / sizeof(keys[0]) &&
+	       !bpf_map_get_next_key(hists_fd, prev, &key)) {
+		keys[n++] = key;
+		prev = &keys[n - 1];
+	}
+	qsort(keys, n, sizeof(keys[0]), cmp_u32);
+	hist_interval_begin(&s->out, s->opts.timestamp);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t slots[RUNQLAT_SLOTS];
+
+		if (bpf_map_lookup_elem(hists_fd, &keys[i], &h))
+			continue;
+		bpf_map_delete_elem(hists_fd, &keys[i]);
+		for (int j = 0; j < RUNQLAT_SLOTS; j++)
+			slots[j] = h.slots[j];
+		h.comm[TASK_COMM_LEN - 1] = '\0';
+		if (conf.per_process || conf.per_thread)
+			hist_print_log2_task(&s->out, unit, slots,
+					     RUNQLAT_SLOTS,
+					     conf.per_process ? "pid" : "tid",
+					     keys[i], h.comm, ts);
+		else if (conf.per_pidns)
+			hist_print_log2_task(&s->out, unit, slots,
+					     RUNQLAT_SLOTS, "pidns", keys[i],
+					     NULL, ts);
+		else
+			hist_print_log2(&s->out, unit, slots, RUNQLAT_SLOTS,
+					NULL, ts);
+	}
+	return out_flush(&s->out);
+}
+
+static int runqlat_run(struct session *s)
+{
+	struct runqlat_bpf *skel;
+	int err;
+
+	skel = runqlat_bpf__open();
+	if (!skel) {
+		log_err("cannot open the BPF object");
+		return EXIT_RUNTIME;
+	}
+	session_set_filter(s, &skel->rodata->filter);
+	skel->rodata->in_ms = conf.in_ms;
+	skel->rodata->per_process = conf.per_process;
+	skel->rodata->per_thread = conf.per_thread;
+	skel->rodata->per_pidns = conf.per_pidns;
+	s->on_interval = print_hists;
+	err = session_start(s, skel->obj, NULL, NULL);
+	if (!err) {
+		hists_fd = bpf_map__fd(skel->maps.hists);
+		err = session_loop(s);
+	}
+	session_stop(s);
+	runqlat_bpf__destroy(skel);
+	return err;
+}
+
+enum { OPT_MS, OPT_PIDS, OPT_TIDS, OPT_PIDNSS };
+
+static const struct tool_opt runqlat_opts[] = {
+	[OPT_MS] = { "milliseconds", 'm', NULL,
+		     "histogram in milliseconds (default microseconds)" },
+	[OPT_PIDS] = { "pids", 'P', NULL, "one histogram per process" },
+	[OPT_TIDS] = { "tids", 'L', NULL, "one histogram per thread" },
+	[OPT_PIDNSS] = { "pidnss", 0, NULL,
+			 "one histogram per pid namespace" },
+	{ NULL },
+};
+
+static int runqlat_parse_opt(int index, const char *arg)
+{
+	(void)arg;
+	switch (index) {
+	case OPT_MS:
+		conf.in_ms = true;
+		break;
+	case OPT_PIDS:
+		conf.per_process = true;
+		break;
+	case OPT_TIDS:
+		conf.per_thread = true;
+		break;
+	case OPT_PIDNSS:
+		conf.per_pidns = true;
+		break;
+	}
+	if (conf.per_process + conf.per_thread + conf.per_pidns > 1) {
+		log_err("-P, -L and --pidnss exclude each other");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static const struct hook_probe runqlat_probes[] = {
+	{ "run queue", {
+		{ { "wakeup_btf", "wakeup_new_btf", "switch_btf" } },
+		{ { "wakeup_raw", "wakeup_new_raw", "switch_raw" } },
+		{ { "wakeup_tp", "wakeup_new_tp", "switch_tp" } },
+	} },
+	{ NULL },
+};
+
+static const void *runqlat_elf(size_t *size)
+{
+	return runqlat_bpf__elf_bytes(size);
+}
+
+const struct tool runqlat_tool = {
+	.name = "runqlat",
+	.summary = "Summarize run-queue (scheduler) latency as a histogram",
+	.examples =
+		"  loupe runqlat                # histogram until Ctrl-C\n"
+		"  loupe runqlat -m -i 5 -T     # msecs, every 5 s, with time\n"
+		"  loupe runqlat -P -p 181      # process 181, one histogram per pid\n"
+		"  loupe runqlat -L -d 10 -j    # per thread for 10 s, as JSON\n",
+	.common = OPT_PID | OPT_DURATION | OPT_INTERVAL | OPT_JSON |
+		  OPT_TIMESTAMP,
+	.opts = runqlat_opts,
+	.parse_opt = runqlat_parse_opt,
+	.probes = runqlat_probes,
+	.elf_bytes = runqlat_elf,
+	.run = runqlat_run,
+};

@@ -1,0 +1,232 @@
+/*
+ * runqlen: run-queue length sampled 99 times a second on every CPU, as a
+ * linear histogram (overall or per CPU), or as run-queue occupancy: the
+ * share of samples where some task was waiting.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "hist.h"
+#include "log.h"
+#include "runqlen.h"
+#include "runqlen.skel.h"
+#include "session.h"
+
+static struct {
+	bool per_cpu;
+	bool occupancy;
+} conf;
+
+static int hists_fd = -1;
+static bool time_lines;
+
+static void print_occupancy(struct session *s, const uint64_t *slots,
+			    int cpu, unsigned long long ts)
+{
+	struct out *o = &s->out;
+	uint64_t samples = 0, queued = 0;
+	double pct;
+
+	for (int i = 0; i < RUNQLEN_SLOTS; i++) {
+		samples += slots[i];
+		if (i)
+			queued += slots[i];
+	}
+	pct = samples ? 100.0 * queued / samples : 0;
+	if (o->json) {
+		out_record_begin(o);
+		out_str(o, OUT_JSON_ONLY, "type", "runqocc");
+		out_uint(o, OUT_JSON_ONLY, "ts_ns", ts);
+		if (cpu >= 0)
+			out_int(o, OUT_JSON_ONLY, "cpu", cpu);
+		out_uint(o, OUT_JSON_ONLY, "samples", samples);
+		out_uint(o, OUT_JSON_ONLY, "queued", queued);
+		out_double(o, OUT_JSON_ONLY, "occupancy_pct", pct, 2);
+		out_record_end(o);
+	} else if (cpu >= 0) {
+		fprintf(o->file, "runqocc, CPU %-3d %6.2f%%\n", cpu, pct);
+	} else {
+		fprintf(o->file, "runqocc: %0.2f%%\n", pct);
+	}
+}
+
+static void print_one(struct session *s, const uint64_t *slots, int cpu,
+		      unsigned long long ts)
+{
+	char value[16];
+	struct hist_label label = { "cpu", value };
+
+	if (conf.occupancy) {
+		print_occupancy(s, slots, cpu, ts);
+		return;
+	}
+	snprintf(value, sizeof(value), "%d", cpu);
+	hist_print_linear(&s->out, "runqlen", slots, RUNQLEN_SLOTS, 0, 1,
+			  cpu >= 0 ? &label : NULL, ts);
+}
+
+/* Prints the histograms (summed unless -C) and zeroes them. */
+static int print_hists(struct session *s)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint64_t total[RUNQLEN_SLOTS] = { 0 };
+	struct runqlen_hist *vals, *zero;
+	unsigned long long ts;
+	struct timespec now;
+	__u32 key = 0;
+
+	if (ncpus <= 0)
+		return -1;
+	vals = calloc(ncpus, sizeof(*vals));
+	zero = calloc(ncpus, sizeof(*zero));
+	if (!vals || !zero)
+		goto out;
+	if (bpf_map_lookup_elem(hists_fd, &key, vals))
+		goto out;
+	bpf_map_update_elem(hists_fd, &key, zero, BPF_ANY);
+	clock_gettime(CLOCK_REALTIME, &now);
+	ts = now.tv_sec * 1000000000ULL + now.tv_nsec;
+	hist_interval_begin(&s->out, time_lines);
+	for (int cpu = 0; cpu < ncpus; cpu++) {
+		uint64_t slots[RUNQLEN_SLOTS], sum = 0;
+
+		for (int i = 0; i < RUNQLEN_SLOTS; i++) {
+			slots[i] = vals[cpu].slots[i];
+			total[i] += slots[i];
+			sum += slots[i];
+		}
+		/* Offline or absent CPUs took no samples. */
+		if (conf.per_cpu && sum)
+			print_one(s, slots, cpu, ts);
+	}
+	if (!conf.per_cpu)
+		print_one(s, total, -1, ts);
+out:
+	free(vals);
+	free(zero);
+	return out_flush(&s->out);
+}
+
+/* One cpu-clock sampling event per online CPU, each running the program. */
+static int attach_sampling(struct session *s, struct bpf_program *prog)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		/*
+		 * A fixed period in ns, not freq = 1: the kernel adapts a
+		 * frequency on the tick, which an idle NOHZ CPU does not
+		 * take, and such a CPU would be sampled far less than 99 Hz.
+		 */
+		.sample_period = 1000000000ULL / RUNQLEN_FREQ,
+	};
+	int ncpus = libbpf_num_possible_cpus(), attached = 0;
+	struct bpf_link *link;
+
+	for (int cpu = 0; cpu < ncpus; cpu++) {
+		int fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
+				 PERF_FLAG_FD_CLOEXEC);
+
+		if (fd < 0) {
+			/* A possible CPU that is not online. */
+			if (errno == ENODEV)
+				continue;
+			log_err("cannot open a cpu-clock event on CPU %d: %s",
+				cpu, strerror(errno));
+			return EXIT_RUNTIME;
+		}
+		link = bpf_program__attach_perf_event(prog, fd);
+		if (!link) {
+			log_err("cannot attach to the cpu-clock event of CPU %d: %s",
+				cpu, strerror(errno));
+			close(fd);
+			return EXIT_RUNTIME;
+		}
+		if (session_add_link(s, link))
+			return EXIT_RUNTIME;
+		attached++;
+	}
+	if (!attached) {
+		log_err("no online CPU to sample");
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static int runqlen_run(struct session *s)
+{
+	struct runqlen_bpf *skel;
+	int err;
+
+	skel = runqlen_bpf__open();
+	if (!skel) {
+		log_err("cannot open the BPF object");
+		return EXIT_RUNTIME;
+	}
+	s->on_interval = print_hists;
+	time_lines = s->opts.timestamp;
+	s->opts.timestamp = false;
+	err = session_start(s, skel->obj, NULL, NULL);
+	if (!err)
+		err = attach_sampling(s, skel->progs.sample);
+	if (!err) {
+		hists_fd = bpf_map__fd(skel->maps.hists);
+		err = session_loop(s);
+	}
+	session_stop(s);
+	runqlen_bpf__destroy(skel);
+	return err;
+}
+
+enum { OPT_CPUS, OPT_OCCUPANCY };
+
+static const struct tool_opt runqlen_opts[] = {
+	[OPT_CPUS] = { "cpus", 'C', NULL, "one histogram per CPU" },
+	[OPT_OCCUPANCY] = { "runqocc", 'O', NULL,
+			    "run-queue occupancy: % of samples with a task waiting" },
+	{ NULL },
+};
+
+static int runqlen_parse_opt(int index, const char *arg)
+{
+	(void)arg;
+	if (index == OPT_CPUS)
+		conf.per_cpu = true;
+	else
+		conf.occupancy = true;
+	return 0;
+}
+
+static const struct hook_probe runqlen_probes[] = {
+	{ "sampling", {
+		{ { "sample" } },
+	} },
+	{ NULL },
+};
+
+static const void *runqlen_elf(size_t *size)
+{
+	return runqlen_bpf__elf_bytes(size);
+}
+
+const struct tool runqlen_tool = {
+	.name = "runqlen",
+	.summary = "Summarize run-queue length, sampled at 99 Hz on every CPU",
+	.examples =
+		"  loupe runqlen                # histogram until Ctrl-C\n"
+		"  loupe runqlen -C -i 1 -T     # per CPU, every second, with time\n"
+		"  loupe runqlen -O -d 10 -j    # occupancy over 10 s, as JSON\n",
+	.common = OPT_DURATION | OPT_INTERVAL | OPT_JSON | OPT_TIMESTAMP,
+	.opts = runqlen_opts,
+	.parse_opt = runqlen_parse_opt,
+	.probes = runqlen_probes,
+	.elf_bytes = runqlen_elf,
+	.run = runqlen_run,
+};

@@ -1,0 +1,150 @@
+/* runqslower: tasks that waited on a run queue longer than a threshold. */
+#include <errno.h>
+#include <stdlib.h>
+#include "log.h"
+#include "opts.h"
+#include "runqslower.h"
+#include "runqslower.skel.h"
+#include "session.h"
+
+static struct {
+	unsigned long long min_us;
+	int tid;
+	bool previous;
+} conf = { .min_us = 10000 };
+
+enum { COL_COMM, COL_TID, COL_LAT, COL_PREV_COMM, COL_PREV_TID };
+
+static const struct out_col columns[] = {
+	[COL_COMM] = { "COMM", -16 },
+	[COL_TID] = { "TID", -6 },
+	[COL_LAT] = { "LAT(us)", 14 },
+	{ NULL },
+};
+
+static const struct out_col columns_prev[] = {
+	[COL_COMM] = { "COMM", -16 },
+	[COL_TID] = { "TID", -6 },
+	[COL_LAT] = { "LAT(us)", 14 },
+	[COL_PREV_COMM] = { "PREV COMM", -16 },
+	[COL_PREV_TID] = { "PREV TID", -6 },
+	{ NULL },
+};
+
+static int on_event(struct session *s, const void *data, size_t size)
+{
+	const struct runqslower_event *e = data;
+	struct out *o = &s->out;
+
+	if (size < sizeof(*e))
+		return 0;
+	session_event_begin(s, "runqslower", &e->hdr);
+	out_strn(o, COL_COMM, NULL, e->hdr.comm, sizeof(e->hdr.comm));
+	out_int(o, COL_TID, NULL, e->hdr.tid);
+	out_uint(o, COL_LAT, "lat_us", e->delta_us);
+	out_strn(o, conf.previous ? COL_PREV_COMM : OUT_JSON_ONLY,
+		 "prev_comm", e->prev_comm, sizeof(e->prev_comm));
+	out_int(o, conf.previous ? COL_PREV_TID : OUT_JSON_ONLY, "prev_tid",
+		e->prev_tid);
+	out_int(o, OUT_JSON_ONLY, "prev_pid", e->prev_pid);
+	out_end(o);
+	return 0;
+}
+
+static int runqslower_run(struct session *s)
+{
+	struct runqslower_bpf *skel;
+	int err;
+
+	skel = runqslower_bpf__open();
+	if (!skel) {
+		log_err("cannot open the BPF object");
+		return EXIT_RUNTIME;
+	}
+	session_set_filter(s, &skel->rodata->filter);
+	skel->rodata->min_us = conf.min_us;
+	skel->rodata->target_tid = conf.tid;
+	/* Like BCC, the TIME column is always there. */
+	s->opts.timestamp = true;
+	err = session_start(s, skel->obj,
+			    conf.previous ? columns_prev : columns, on_event);
+	if (!err)
+		err = session_loop(s);
+	session_stop(s);
+	runqslower_bpf__destroy(skel);
+	return err;
+}
+
+enum { OPT_TID, OPT_PREVIOUS };
+
+static const struct tool_opt runqslower_opts[] = {
+	[OPT_TID] = { "tid", 't', "TID", "only this thread" },
+	[OPT_PREVIOUS] = { "previous", 'P', NULL,
+			   "also show the task that ran before (PREV COMM, PREV TID)" },
+	{ NULL },
+};
+
+static int runqslower_parse_opt(int index, const char *arg)
+{
+	if (index == OPT_PREVIOUS) {
+		conf.previous = true;
+		return 0;
+	}
+	if (opts_parse_pid(arg, &conf.tid)) {
+		log_err("invalid --tid '%s': expected a thread id (positive integer)",
+			arg);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int runqslower_parse_arg(int index, const char *arg)
+{
+	char *end;
+
+	if (index > 0) {
+		log_err("unexpected argument '%s'; usage: loupe runqslower [flags] [MIN_US]",
+			arg);
+		return EXIT_USAGE;
+	}
+	errno = 0;
+	conf.min_us = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' ||
+	    conf.min_us > 1000000000ULL) {
+		log_err("invalid MIN_US '%s': expected microseconds (0 to 1000000000)",
+			arg);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static const struct hook_probe runqslower_probes[] = {
+	{ "run queue", {
+		{ { "wakeup_btf", "wakeup_new_btf", "switch_btf" } },
+		{ { "wakeup_raw", "wakeup_new_raw", "switch_raw" } },
+		{ { "wakeup_tp", "wakeup_new_tp", "switch_tp" } },
+	} },
+	{ NULL },
+};
+
+static const void *runqslower_elf(size_t *size)
+{
+	return runqslower_bpf__elf_bytes(size);
+}
+
+const struct tool runqslower_tool = {
+	.name = "runqslower",
+	.summary = "Trace tasks that waited on a run queue longer than MIN_US (default 10000)",
+	.examples =
+		"  loupe runqslower             # waits over 10 ms\n"
+		"  loupe runqslower 1000 -P     # over 1 ms, with the previous task\n"
+		"  loupe runqslower 0 -p 181 -j # every wait of process 181, as JSON\n",
+	.common = OPT_PID | OPT_DURATION | OPT_JSON | OPT_BUFFER,
+	.opts = runqslower_opts,
+	.parse_opt = runqslower_parse_opt,
+	.args_usage = "[MIN_US]",
+	.parse_arg = runqslower_parse_arg,
+	.probes = runqslower_probes,
+	.elf_bytes = runqslower_elf,
+	.run = runqslower_run,
+};

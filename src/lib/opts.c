@@ -167,8 +167,8 @@ static void print_opt(FILE *f, int short_name, const char *name,
 
 void opts_usage(const struct tool *t, FILE *f)
 {
-	fprintf(f, "usage: loupe %s [flags]\n\n%s\n\nflags:\n", t->name,
-		t->summary);
+	fprintf(f, "usage: loupe %s [flags]%s%s\n\n%s\n\nflags:\n", t->name,
+		t->args ? " " : "", t->args ? t->args : "", t->summary);
 	for (size_t i = 0; t->opts && t->opts[i].name; i++)
 		print_opt(f, t->opts[i].short_name, t->opts[i].name,
 			  t->opts[i].arg, t->opts[i].help);
@@ -341,6 +341,12 @@ int opts_parse(struct opts *o, const struct tool *t, int argc, char **argv)
 		}
 		o->given |= flag;
 		err = parse_common(o, key, optarg);
+		if (err)
+			return err;
+	}
+	/* Positional arguments, for the tools that take them. */
+	for (int i = 0; optind < argc && t->parse_arg; i++, optind++) {
+		err = t->parse_arg(i, argv[optind]);
 		if (err)
 			return err;
 	}

@@ -198,7 +198,8 @@ static int attach_all(struct session *s)
 			log_err("too many programs to attach");
 			return EXIT_RUNTIME;
 		}
-		link = bpf_program__attach(prog);
+		link = s->attach_prog ? s->attach_prog(s, prog) :
+		       bpf_program__attach(prog);
 		if (!link) {
 			log_err("attaching %s (%s) failed: %s",
 				bpf_program__name(prog),

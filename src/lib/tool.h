@@ -44,6 +44,9 @@ struct tool {
 	const struct tool_opt *opts;
 	/* Receives a tool flag by its index in opts; 0 or EXIT_USAGE. */
 	int (*parse_opt)(int index, const char *arg);
+	const char *args;	/* positional arguments in usage, or NULL */
+	/* Receives the index-th positional argument; 0 or EXIT_USAGE. */
+	int (*parse_arg)(int index, const char *arg);
 	const struct hook_probe *probes;
 	const void *(*elf_bytes)(size_t *size);
 	int (*run)(struct session *s);

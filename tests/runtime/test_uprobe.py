@@ -1,0 +1,219 @@
+"""Runtime tests of the user-space probe tools: funclatency, gethostlatency,
+bashreadline, memleak; and that uprobes leave nothing in tracefs."""
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+
+from common import (Loupe, Skip, check, check_common, fail, marker, poll_until,
+                    short, spawn, tmpdir)
+
+UPROBE_EVENTS = "/sys/kernel/tracing/uprobe_events"
+
+# A function that sleeps ~2 ms, called N times once "go" arrives on stdin.
+SLOW_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+__attribute__((noinline)) void loupe_slow_fn(void)
+{
+	struct timespec t = { 0, 2000000 };
+
+	nanosleep(&t, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	char line[16];
+	int n = atoi(argv[1]);
+
+	printf("ready\n");
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin)) {
+		for (int i = 0; i < n; i++)
+			loupe_slow_fn();
+		printf("done\n");
+		fflush(stdout);
+	}
+	return 0;
+}
+"""
+
+# Leaks exactly 7 x 4096 bytes from leaky_alloc; frees all else; then waits.
+LEAK_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void *kept[7];
+
+__attribute__((noinline)) void *leaky_alloc(size_t n)
+{
+	return malloc(n);
+}
+
+__attribute__((noinline)) void churn(void)
+{
+	for (int i = 0; i < 50; i++) {
+		void *a = malloc(100 + i), *b = calloc(3, 64), *c;
+		void *d = NULL;
+
+		c = realloc(NULL, 32);
+		c = realloc(c, 4000);
+		if (posix_memalign(&d, 64, 512) == 0)
+			free(d);
+		d = aligned_alloc(128, 1024);
+		free(d);
+		free(a);
+		free(b);
+		free(c);
+	}
+}
+
+int main(void)
+{
+	char line[16];
+
+	printf("ready\n");
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		return 1;
+	churn();
+	for (int i = 0; i < 7; i++) {
+		kept[i] = leaky_alloc(4096);
+		memset(kept[i], 1, 4096);
+	}
+	churn();
+	printf("done\n");
+	fflush(stdout);
+	pause();
+	return 0;
+}
+"""
+
+
+def build_c(src, name, *flags):
+    """Compile a C program into a temp dir; return its path."""
+    d = tmpdir()
+    c = os.path.join(d, name + ".c")
+    exe = os.path.join(d, name)
+    with open(c, "w") as f:
+        f.write(src)
+    try:
+        r = subprocess.run(["gcc", "-g", "-o", exe, c] + list(flags),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise Skip("cannot compile a test program: %s" % e)
+    check(r.returncode == 0, "gcc failed: %s" % r.stdout.decode(errors="replace"))
+    return exe
+
+
+class Child:
+    """A test program driven line by line over stdin/stdout."""
+
+    def __init__(self, argv):
+        self.proc = spawn(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.pid = self.proc.pid
+        self.expect("ready")
+
+    def expect(self, what, timeout=10):
+        fd = self.proc.stdout.fileno()
+        r, _, _ = select.select([fd], [], [], timeout)
+        check(r, "test program %d: no %r within %ss" % (self.pid, what, timeout))
+        line = self.proc.stdout.readline().decode().strip()
+        check(line == what, "test program: expected %r, got %r" % (what, line))
+
+    def go(self, timeout=10):
+        self.proc.stdin.write(b"go\n")
+        self.proc.stdin.flush()
+        self.expect("done", timeout)
+
+
+def uprobe_event_lines(needle):
+    try:
+        with open(UPROBE_EVENTS) as f:
+            return [l for l in f.read().splitlines() if needle in l]
+    except OSError:
+        return []
+
+
+# ------------------------------------------------------------ funclatency
+
+N_CALLS = 25
+
+
+def test_funclatency_histogram():
+    exe = build_c(SLOW_C, marker("slow"), "-O1")
+    child = Child([exe, str(N_CALLS)])
+    lp = Loupe("funclatency", "-j", "-p", child.pid, exe + ":loupe_slow_fn")
+    lp.wait_attached()
+    child.go()
+    check(lp.stop() == 0, "exit status %s %s" % (lp.rc, lp.describe()))
+    evs = lp.events()
+    hists = [e for e in evs if e.get("type") == "hist"]
+    stats = [e for e in evs if e.get("type") == "funclatency"]
+    check(len(hists) == 1 and len(stats) == 1, "expected one hist and one summary: %s"
+          % short(evs, 600))
+    h = hists[0]
+    check(h["unit"] == "usecs" and h["scale"] == "log2", "unit/scale: %s" % short(h))
+    counts = {b["low"]: b["count"] for b in h["buckets"]}
+    total = sum(counts.values())
+    check(total == N_CALLS, "histogram count %d != %d calls: %s" % (total, N_CALLS, short(h, 800)))
+    in_range = counts.get(1024, 0) + counts.get(2048, 0)
+    check(in_range >= N_CALLS * 0.8,
+          "only %d of %d calls in 1024-4095 usecs: %s" % (in_range, N_CALLS, short(h, 800)))
+    s = stats[0]
+    check(s["count"] == N_CALLS and s["unit"] == "usecs", "summary: %s" % short(s))
+    check(1800 <= s["avg"] < 10000, "average %s usecs for a 2 ms sleep" % s["avg"])
+
+
+def test_funclatency_table_ms():
+    exe = build_c(SLOW_C, marker("slow"), "-O1")
+    child = Child([exe, "5"])
+    lp = Loupe("funclatency", "-m", "-p", child.pid, exe + ":loupe_slow_fn")
+    lp.wait_attached()
+    child.go()
+    check(lp.stop() == 0, "exit status %s %s" % (lp.rc, lp.describe()))
+    out = lp.lines()
+    check(out and out[0].split()[:4] == ["msecs", ":", "count", "distribution"],
+          "histogram header: %s" % short(out, 400))
+    rows = [l for l in out if "->" in l]
+    got = sum(int(l.split(":")[1].split()[0]) for l in rows)
+    check(got == 5, "table counts %d != 5: %s" % (got, short(out, 600)))
+    check(any(l.startswith("avg = ") and l.endswith("count: 5") for l in out),
+          "no 'avg = ... count: 5' line: %s" % short(out, 600))
+
+
+def test_funclatency_bad_input():
+    for args, what in ((["nosuchbinary-xyz:foo"], "binary"),
+                       (["/bin/true:no_such_function_xyz"], "function"),
+                       (["justaname"], "spec"), ([], "missing")):
+        lp = Loupe("funclatency", *args)
+        rc = lp.wait_exit(10)
+        err = lp.stderr_lines()
+        check(rc == 2, "%s: exit status %s != 2 (%s)" % (what, rc, err))
+        check(len(err) == 1 and err[0].startswith("loupe: funclatency: "),
+              "%s: not one error line: %s" % (what, err))
+
+
+def test_uprobe_sigkill_leaves_no_tracefs_entries():
+    exe = build_c(SLOW_C, marker("slow"), "-O1")
+    child = Child([exe, "1"])
+    lp = Loupe("funclatency", exe + ":loupe_slow_fn")
+    lp.wait_attached(settle=0.2)
+    name = os.path.basename(exe)
+    check(not uprobe_event_lines(name),
+          "uprobe attached through tracefs: %s" % uprobe_event_lines(name))
+    lp.proc.kill()
+    lp.wait_exit(5, "after SIGKILL")
+    check(not uprobe_event_lines(name) and not uprobe_event_lines("libbpf_%d_" % lp.pid),
+          "uprobe_events has leftovers after SIGKILL: %s" % uprobe_event_lines(name))
+    with open(UPROBE_EVENTS) as f:
+        check(not f.read().strip(), "uprobe_events is not empty after SIGKILL")
+    # The probe is really gone: the child runs the function without a trap.
+    child.go()

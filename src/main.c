@@ -18,12 +18,14 @@
 extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
 extern const struct tool funclatency_tool;
+extern const struct tool gethostlatency_tool;
 extern const struct tool opensnoop_tool;
 
 const struct tool *const tools[] = {
 	&execsnoop_tool,
 	&exitsnoop_tool,
 	&funclatency_tool,
+	&gethostlatency_tool,
 	&opensnoop_tool,
 	NULL,
 };

@@ -420,3 +420,47 @@ struct bpf_link *uprobe_attach(struct bpf_program *prog, bool retprobe,
 	return bpf_program__attach_uprobe_opts(prog, pid > 0 ? pid : -1,
 					       t->path, t->offset, &opts);
 }
+
+/*
+ * Attach a program whose section names its target, e.g.
+ * "uretprobe/libc.so.6:getaddrinfo": the binary is found as pid sees it
+ * (system-wide: as loupe sees it). Returns NULL with errno set on failure.
+ */
+struct bpf_link *uprobe_attach_section(struct bpf_program *prog, int pid)
+{
+	static char last_binary[PATH_MAX], last_path[PATH_MAX];
+	static int last_pid = -1;
+	const char *section = bpf_program__section_name(prog);
+	char binary[PATH_MAX], func[UPROBE_FUNC_LEN];
+	const char *spec = strchr(section, '/');
+	struct uprobe_target t = { 0 };
+	int err;
+
+	if (!uprobe_is_section(section) || !spec ||
+	    uprobe_parse_spec(spec + 1, binary, sizeof(binary), func,
+			      sizeof(func))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/* Tools attach several functions of one library: find it once. */
+	if (last_pid != pid || strcmp(last_binary, binary)) {
+		err = uprobe_find_binary(binary, pid, last_path,
+					 sizeof(last_path));
+		if (err) {
+			last_pid = -1;
+			errno = -err;
+			return NULL;
+		}
+		snprintf(last_binary, sizeof(last_binary), "%s", binary);
+		last_pid = pid;
+	}
+	snprintf(t.path, sizeof(t.path), "%s", last_path);
+	snprintf(t.func, sizeof(t.func), "%s", func);
+	err = uprobe_func_offset(t.path, func, &t.offset);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	return uprobe_attach(prog, !strncmp(section, "uretprobe", 9), pid,
+			     &t);
+}

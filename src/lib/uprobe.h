@@ -34,5 +34,6 @@ int uprobe_parse_spec(const char *spec, char *binary, size_t blen,
 bool uprobe_is_section(const char *section);
 struct bpf_link *uprobe_attach(struct bpf_program *prog, bool retprobe,
 			       int pid, const struct uprobe_target *t);
+struct bpf_link *uprobe_attach_section(struct bpf_program *prog, int pid);
 
 #endif

@@ -217,3 +217,71 @@ def test_uprobe_sigkill_leaves_no_tracefs_entries():
         check(not f.read().strip(), "uprobe_events is not empty after SIGKILL")
     # The probe is really gone: the child runs the function without a trap.
     child.go()
+
+
+# ------------------------------------------------------------ gethostlatency
+
+# A Python child with a marked comm; each stdin line triggers one lookup.
+RESOLVER_PY = r"""
+import ctypes, socket, sys
+ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)   # PR_SET_NAME
+print("ready", flush=True)
+for line in sys.stdin:
+    socket.getaddrinfo("localhost", 80)
+    print("done", flush=True)
+"""
+
+
+def _resolver_child():
+    comm = marker("gh")[:15]
+    child = Child([sys.executable, "-c", RESOLVER_PY, comm])
+    return child, comm
+
+
+def _libc_of(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            path = line.split()[-1]
+            if os.path.basename(path).startswith("libc.so"):
+                st = os.stat("/proc/%d/root%s" % (pid, path))
+                return path, (st.st_dev, st.st_ino)
+    fail("pid %d maps no libc" % pid)
+
+
+def test_gethostlatency_json():
+    child, comm = _resolver_child()
+    lp = Loupe("gethostlatency", "-j")
+    lp.wait_attached()
+    # The system-wide probe sits on the libc the child really maps.
+    path, ident = _libc_of(child.pid)
+    st = os.stat("/proc/%d/root%s" % (lp.pid, path))
+    check((st.st_dev, st.st_ino) == ident, "child's libc %s differs from the system's" % path)
+    child.go()
+    ev = lp.expect_event(lambda e: e.get("pid") == child.pid, "lookup by pid %d" % child.pid)
+    lp.stop()
+    check_common(ev, "gethost")
+    check(ev["comm"] == comm, "comm %r != %r" % (ev["comm"], comm))
+    check(ev["host"] == "localhost", "host %r != 'localhost'" % ev["host"])
+    check(ev["function"] == "getaddrinfo", "function %r" % ev["function"])
+    check(isinstance(ev["lat_ms"], float) and ev["lat_ms"] >= 0, "lat_ms %r" % ev["lat_ms"])
+    check(isinstance(ev["lat_ns"], int) and 0 < ev["lat_ns"] < 10 * 10**9,
+          "lat_ns %r" % ev["lat_ns"])
+
+
+def test_gethostlatency_table_pid():
+    child, comm = _resolver_child()
+    lp = Loupe("gethostlatency", "-p", child.pid)
+    hdr = lp.wait_header()
+    check(hdr.split() == ["TIME", "PID", "COMM", "LATms", "HOST"], "header %r" % hdr)
+    lp.wait_attached(settle=0.3)
+    child.go()
+    row = lp.wait_line(lambda l: l[10:].startswith("%-7d %-16s " % (child.pid, comm)), 5)
+    check(row is not None, "no row for pid %d %s" % (child.pid, lp.describe()))
+    parts = row.split()
+    check(len(parts) == 5 and parts[4] == "localhost", "row %r" % row)
+    check(float(parts[3]) >= 0 and len(row.split("localhost")[0]) == 10 + 8 + 17 + 11,
+          "LATms column: %r" % row)
+    time.strptime(parts[0], "%H:%M:%S")
+    lp.stop()
+    check(all(l[10:].startswith("%-7d " % child.pid) for l in lp.lines()[1:]),
+          "-p let other processes through: %s" % short(lp.lines(), 500))

@@ -15,6 +15,7 @@
 #include "session.h"
 #include "tool.h"
 
+extern const struct tool bashreadline_tool;
 extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
 extern const struct tool funclatency_tool;
@@ -22,6 +23,7 @@ extern const struct tool gethostlatency_tool;
 extern const struct tool opensnoop_tool;
 
 const struct tool *const tools[] = {
+	&bashreadline_tool,
 	&execsnoop_tool,
 	&exitsnoop_tool,
 	&funclatency_tool,

@@ -285,3 +285,86 @@ def test_gethostlatency_table_pid():
     lp.stop()
     check(all(l[10:].startswith("%-7d " % child.pid) for l in lp.lines()[1:]),
           "-p let other processes through: %s" % short(lp.lines(), 500))
+
+
+# ------------------------------------------------------------ bashreadline
+
+class PtyBash:
+    """An interactive bash on a pseudo-terminal (so it really uses readline)."""
+
+    def __init__(self):
+        master, slave = pty.openpty()
+        env = dict(os.environ, PS1="$ ", TERM="dumb", HISTFILE="/dev/null")
+        self.proc = spawn(["/bin/bash", "--norc", "--noprofile", "-i"],
+                          stdin=slave, stdout=slave, stderr=slave,
+                          env=env, start_new_session=True)
+        os.close(slave)
+        self.fd = master
+        self.pid = self.proc.pid
+        self.buf = b""
+
+        def close():
+            try:
+                os.close(master)
+            except OSError:
+                pass
+        from common import on_cleanup
+        on_cleanup(close)
+        self.read_until(b"$ ")
+
+    def read_until(self, what, timeout=10):
+        deadline = time.monotonic() + timeout
+        while what not in self.buf:
+            left = deadline - time.monotonic()
+            check(left > 0, "bash on the pty: no %r within %ss (got %r)"
+                  % (what, timeout, self.buf[-200:]))
+            r, _, _ = select.select([self.fd], [], [], left)
+            if r:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    chunk = b""
+                check(chunk, "bash on the pty exited: %r" % self.buf[-200:])
+                self.buf += chunk
+        self.buf = self.buf.split(what, 1)[1]
+
+    def type(self, line):
+        os.write(self.fd, line.encode() + b"\r")
+
+    def warm_up(self):
+        """bash already waits inside readline() when the probe arrives, so
+        the return of that call is missed: finish it with an empty line."""
+        self.type("")
+        self.read_until(b"$ ")
+
+
+def test_bashreadline_row():
+    sh = PtyBash()
+    lp = Loupe("bashreadline")
+    hdr = lp.wait_header()
+    check(hdr.split() == ["TIME", "PID", "COMMAND"], "header %r" % hdr)
+    lp.wait_attached(settle=0.3)
+    sh.warm_up()
+    mark = marker("brl")
+    cmd = "echo %s" % mark
+    sh.type(cmd)
+    sh.read_until(mark.encode() + b"\r\n")
+    row = lp.wait_line(lambda l: mark in l, 5)
+    check(row is not None, "no row for %r %s" % (cmd, lp.describe()))
+    time.strptime(row[:8], "%H:%M:%S")
+    check(row[10:] == "%-7d %s" % (sh.pid, cmd), "row %r != pid %d + %r" % (row, sh.pid, cmd))
+    lp.stop()
+
+
+def test_bashreadline_json_pid():
+    sh = PtyBash()
+    lp = Loupe("bashreadline", "-j", "-p", sh.pid)
+    lp.wait_attached(settle=0.3)
+    sh.warm_up()
+    mark = marker("brl")
+    sh.type(": %s" % mark)
+    ev = lp.expect_event(lambda e: mark in e.get("command", ""), "readline event")
+    lp.stop()
+    check_common(ev, "readline")
+    check(ev["pid"] == sh.pid and ev["comm"] == "bash", "pid/comm %s/%s" % (ev["pid"], ev["comm"]))
+    check(ev["command"] == ": %s" % mark, "command %r" % ev["command"])

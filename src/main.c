@@ -20,6 +20,7 @@ extern const struct tool execsnoop_tool;
 extern const struct tool exitsnoop_tool;
 extern const struct tool funclatency_tool;
 extern const struct tool gethostlatency_tool;
+extern const struct tool memleak_tool;
 extern const struct tool opensnoop_tool;
 
 const struct tool *const tools[] = {
@@ -28,6 +29,7 @@ const struct tool *const tools[] = {
 	&exitsnoop_tool,
 	&funclatency_tool,
 	&gethostlatency_tool,
+	&memleak_tool,
 	&opensnoop_tool,
 	NULL,
 };

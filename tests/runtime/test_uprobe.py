@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from common import (Loupe, Skip, check, check_common, fail, marker, poll_until,
+from common import (Loupe, Skip, check, check_common, fail, fdinfo_ids, marker, poll_until,
                     short, spawn, tmpdir)
 
 UPROBE_EVENTS = "/sys/kernel/tracing/uprobe_events"
@@ -134,6 +134,16 @@ class Child:
         self.expect("done", timeout)
 
 
+def wait_links(lp, n, timeout=20):
+    """Wait until loupe holds all n of its BPF links (every probe attached)."""
+    def attached():
+        check(lp.alive(), "loupe exited during start-up %s" % lp.describe())
+        return len(fdinfo_ids(lp.pid)[1]) >= n
+    check(poll_until(attached, timeout), "loupe did not attach %d probes within %ss %s"
+          % (n, timeout, lp.describe()))
+    time.sleep(0.2)
+
+
 def uprobe_event_lines(needle):
     try:
         with open(UPROBE_EVENTS) as f:
@@ -151,7 +161,7 @@ def test_funclatency_histogram():
     exe = build_c(SLOW_C, marker("slow"), "-O1")
     child = Child([exe, str(N_CALLS)])
     lp = Loupe("funclatency", "-j", "-p", child.pid, exe + ":loupe_slow_fn")
-    lp.wait_attached()
+    wait_links(lp, 2)
     child.go()
     check(lp.stop() == 0, "exit status %s %s" % (lp.rc, lp.describe()))
     evs = lp.events()
@@ -176,7 +186,7 @@ def test_funclatency_table_ms():
     exe = build_c(SLOW_C, marker("slow"), "-O1")
     child = Child([exe, "5"])
     lp = Loupe("funclatency", "-m", "-p", child.pid, exe + ":loupe_slow_fn")
-    lp.wait_attached()
+    wait_links(lp, 2)
     child.go()
     check(lp.stop() == 0, "exit status %s %s" % (lp.rc, lp.describe()))
     out = lp.lines()
@@ -205,7 +215,7 @@ def test_uprobe_sigkill_leaves_no_tracefs_entries():
     exe = build_c(SLOW_C, marker("slow"), "-O1")
     child = Child([exe, "1"])
     lp = Loupe("funclatency", exe + ":loupe_slow_fn")
-    lp.wait_attached(settle=0.2)
+    wait_links(lp, 2)
     name = os.path.basename(exe)
     check(not uprobe_event_lines(name),
           "uprobe attached through tracefs: %s" % uprobe_event_lines(name))
@@ -251,7 +261,7 @@ def _libc_of(pid):
 def test_gethostlatency_json():
     child, comm = _resolver_child()
     lp = Loupe("gethostlatency", "-j")
-    lp.wait_attached()
+    wait_links(lp, 6)
     # The system-wide probe sits on the libc the child really maps.
     path, ident = _libc_of(child.pid)
     st = os.stat("/proc/%d/root%s" % (lp.pid, path))
@@ -273,7 +283,7 @@ def test_gethostlatency_table_pid():
     lp = Loupe("gethostlatency", "-p", child.pid)
     hdr = lp.wait_header()
     check(hdr.split() == ["TIME", "PID", "COMM", "LATms", "HOST"], "header %r" % hdr)
-    lp.wait_attached(settle=0.3)
+    wait_links(lp, 6)
     child.go()
     row = lp.wait_line(lambda l: l[10:].startswith("%-7d %-16s " % (child.pid, comm)), 5)
     check(row is not None, "no row for pid %d %s" % (child.pid, lp.describe()))
@@ -343,7 +353,7 @@ def test_bashreadline_row():
     lp = Loupe("bashreadline")
     hdr = lp.wait_header()
     check(hdr.split() == ["TIME", "PID", "COMMAND"], "header %r" % hdr)
-    lp.wait_attached(settle=0.3)
+    wait_links(lp, 1)
     sh.warm_up()
     mark = marker("brl")
     cmd = "echo %s" % mark
@@ -359,7 +369,7 @@ def test_bashreadline_row():
 def test_bashreadline_json_pid():
     sh = PtyBash()
     lp = Loupe("bashreadline", "-j", "-p", sh.pid)
-    lp.wait_attached(settle=0.3)
+    wait_links(lp, 1)
     sh.warm_up()
     mark = marker("brl")
     sh.type(": %s" % mark)
@@ -368,3 +378,91 @@ def test_bashreadline_json_pid():
     check_common(ev, "readline")
     check(ev["pid"] == sh.pid and ev["comm"] == "bash", "pid/comm %s/%s" % (ev["pid"], ev["comm"]))
     check(ev["command"] == ": %s" % mark, "command %r" % ev["command"])
+
+
+# ------------------------------------------------------------ memleak
+
+def _leaker():
+    exe = build_c(LEAK_C, marker("leak"), "-O0", "-fno-omit-frame-pointer")
+    return Child([exe]), os.path.basename(exe)
+
+
+def test_memleak_json_leaky_alloc():
+    child, name = _leaker()
+    lp = Loupe("memleak", "-j", "-i", "1", "-p", child.pid)
+    wait_links(lp, 11)
+    child.go()
+    t_done = time.monotonic()
+
+    def leak_record(e):
+        return e.get("type") == "memleak" and any(
+            f.startswith("leaky_alloc+") for f in e.get("stack", []))
+    ev = lp.expect_event(leak_record, "memleak record with leaky_alloc", timeout=5)
+    # Wait for a whole interval that started after the child finished.
+    while time.monotonic() - t_done < 1.2 and lp.alive():
+        time.sleep(0.1)
+    first = len(lp.events())
+    ev = lp.expect_event(leak_record, "a later memleak record", timeout=5)
+    lp.stop()
+    later = [e for e in lp.events()[first:] if e.get("type") == "memleak"]
+    batch = [e for e in later if e["ts_ns"] == ev["ts_ns"]]
+    check(ev["bytes"] == 7 * 4096 and ev["allocations"] == 7,
+          "leaky_alloc stack: %s bytes in %s allocations, want 28672 in 7: %s"
+          % (ev["bytes"], ev["allocations"], short(ev, 500)))
+    check(ev["pid"] == child.pid and isinstance(ev["stack_id"], int), "record: %s" % short(ev))
+    i = [k for k, f in enumerate(ev["stack"]) if f.startswith("leaky_alloc+")][0]
+    check(ev["stack"][i].endswith("[%s]" % name), "frame %r lacks the module" % ev["stack"][i])
+    check(any(f.startswith("main+") for f in ev["stack"][i + 1:]),
+          "main is not below leaky_alloc: %s" % ev["stack"])
+    # Everything else (malloc, calloc, realloc, posix_memalign,
+    # aligned_alloc churn) was freed: nothing else is outstanding.
+    others = [e for e in batch if e is not ev]
+    check(not others, "freed allocations reported as outstanding: %s" % short(others, 600))
+
+
+def test_memleak_table():
+    child, name = _leaker()
+    lp = Loupe("memleak", "-i", "1", "--top", "5", "-p", child.pid)
+    wait_links(lp, 11)
+    child.go()
+    line = "\t28672 bytes in 7 allocations from stack"
+    got = lp.wait_line(lambda l: l == line, 5)
+    check(got is not None, "no %r line %s" % (line, lp.describe()))
+    lp.stop()
+    out = lp.lines()
+    i = out.index(line)
+    frames = []
+    for l in out[i + 1:]:
+        if not l.startswith("\t\t"):
+            break
+        frames.append(l[2:])
+    check(frames and frames[0].startswith("leaky_alloc+0x") and frames[0].endswith(" [%s]" % name),
+          "first frame is not leaky_alloc: %s" % frames)
+    heads = [l for l in out if l.startswith("[")]
+    check(heads and all(l.endswith("] Top 5 stacks with outstanding allocations:")
+                        for l in heads), "interval headers: %s" % short(heads))
+    time.strptime(heads[0][1:9], "%H:%M:%S")
+
+
+def test_memleak_kernel_mode():
+    lp = Loupe("memleak", "-j", "-i", "1", "-d", "2.5", "--top", "3")
+    rc = lp.wait_exit(15)
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    evs = [e for e in lp.events() if e.get("type") == "memleak"]
+    check(evs, "no kernel allocation stacks in 2.5 s %s" % lp.describe())
+    check(len({e["ts_ns"] for e in evs}) >= 2, "not printed every second: %s" % short(evs))
+    for e in evs:
+        check(e["bytes"] > 0 and e["allocations"] > 0 and "pid" not in e, "record %s" % short(e))
+        check(e["stack"] and all(f.endswith("]") for f in e["stack"]),
+              "kernel frames: %s" % e["stack"])
+    check(any(f.endswith(" [kernel]") for e in evs for f in e["stack"]),
+          "no frame symbolized from kallsyms: %s" % short(evs, 600))
+
+
+def test_memleak_bad_input():
+    for args in (["-p", "99999999"], ["--top", "0"], ["-z", "abc"], ["-z", "10", "-Z", "5"]):
+        lp = Loupe("memleak", *args)
+        rc = lp.wait_exit(10)
+        err = lp.stderr_lines()
+        check(rc == 2 and len(err) == 1 and err[0].startswith("loupe: memleak: "),
+              "%s: exit status %s, stderr %s" % (args, rc, err))

@@ -57,44 +57,91 @@ static int by_bytes(const void *a, const void *b)
 	return x->bytes < y->bytes ? -1 : x->bytes > y->bytes;
 }
 
+struct collector {
+	struct stack_total *v;
+	size_t len, cap;
+	long long cutoff;	/* CLOCK_MONOTONIC; with --older */
+};
+
+static void collect_one(struct collector *c, const struct alloc_info *info)
+{
+	struct stack_total *grown;
+
+	if (older_ms && (long long)info->ts_ns > c->cutoff)
+		return;
+	if (c->len == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 1024;
+
+		grown = realloc(c->v, cap * sizeof(*c->v));
+		if (!grown)
+			return;
+		c->v = grown;
+		c->cap = cap;
+	}
+	c->v[c->len++] = (struct stack_total){ info->stack_id, info->size, 1 };
+}
+
+#define BATCH 4096
+
+/*
+ * Batched reads walk the hash bucket by bucket, so frees racing with the
+ * walk cannot send it back to the start (get_next_key on a key deleted
+ * meanwhile restarts from the first one); that is the fallback, bounded.
+ */
+static void read_allocs(int fd, struct collector *c)
+{
+	static __u64 keys[BATCH];
+	static struct alloc_info vals[BATCH];
+	__u64 in = 0, out = 0, key, next, *prev = NULL;
+	struct alloc_info info;
+	bool first = true;
+	__u32 count, max = 1 << 18;
+	int err;
+
+	for (;;) {
+		count = BATCH;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys,
+					   vals, &count, NULL);
+		if (err && errno != ENOENT)
+			break;
+		for (__u32 i = 0; i < count; i++)
+			collect_one(c, &vals[i]);
+		if (err)
+			return;	/* ENOENT: the last batch */
+		in = out;
+		first = false;
+	}
+	if (!first)
+		return;
+	while (max-- && !bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(fd, &key, &info))
+			collect_one(c, &info);
+	}
+}
+
 /* Every outstanding allocation, folded into one total per stack. */
 static struct stack_total *collect(struct memleak_bpf *skel, size_t *n)
 {
-	int fd = bpf_map__fd(skel->maps.allocs);
-	long long cutoff = mono_ns(CLOCK_MONOTONIC) - older_ms * 1000000LL;
-	struct stack_total *v = NULL, *grown;
-	size_t len = 0, cap = 0, out = 0;
-	__u64 key, next, *prev = NULL;
-	struct alloc_info info;
+	struct collector c = {
+		.cutoff = mono_ns(CLOCK_MONOTONIC) - older_ms * 1000000LL,
+	};
+	size_t out = 0;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &info))
-			continue;	/* freed meanwhile */
-		if (older_ms && (long long)info.ts_ns > cutoff)
-			continue;
-		if (len == cap) {
-			cap = cap ? cap * 2 : 1024;
-			grown = realloc(v, cap * sizeof(*v));
-			if (!grown)
-				break;
-			v = grown;
-		}
-		v[len++] = (struct stack_total){ info.stack_id, info.size, 1 };
-	}
-	if (len)
-		qsort(v, len, sizeof(*v), by_stack);
-	for (size_t i = 0; i < len; i++) {
-		if (out && v[out - 1].stack_id == v[i].stack_id) {
-			v[out - 1].bytes += v[i].bytes;
-			v[out - 1].count++;
+	read_allocs(bpf_map__fd(skel->maps.allocs), &c);
+	if (c.len)
+		qsort(c.v, c.len, sizeof(*c.v), by_stack);
+	for (size_t i = 0; i < c.len; i++) {
+		if (out && c.v[out - 1].stack_id == c.v[i].stack_id) {
+			c.v[out - 1].bytes += c.v[i].bytes;
+			c.v[out - 1].count++;
 		} else {
-			v[out++] = v[i];
+			c.v[out++] = c.v[i];
 		}
 	}
 	*n = out;
-	return v;
+	return c.v;
 }
 
 static void format_frame(struct syms_proc *p, __u64 ip, char *buf,

@@ -466,3 +466,25 @@ def test_memleak_bad_input():
         err = lp.stderr_lines()
         check(rc == 2 and len(err) == 1 and err[0].startswith("loupe: memleak: "),
               "%s: exit status %s, stderr %s" % (args, rc, err))
+
+
+def test_funclatency_other_mount_namespace():
+    """A binary visible only inside another mount namespace (as in a
+    container) is found through /proc/PID/root."""
+    import shutil
+    if not shutil.which("unshare"):
+        raise Skip("unshare not installed")
+    exe = build_c(SLOW_C, marker("slow"), "-O1")
+    hidden = tmpdir()
+    inner = os.path.join(hidden, "inner-slow")
+    script = 'mount -t tmpfs none "$1" && cp "$2" "$3" && exec "$3" 3'
+    child = Child(["unshare", "-m", "--propagation", "private", "sh", "-c", script,
+                   "sh", hidden, exe, inner])
+    check(not os.path.exists(inner), "%s leaked into the test's namespace" % inner)
+    lp = Loupe("funclatency", "-j", "-p", child.pid, inner + ":loupe_slow_fn")
+    wait_links(lp, 2)
+    child.go()
+    check(lp.stop() == 0, "exit status %s %s" % (lp.rc, lp.describe()))
+    stats = [e for e in lp.events() if e.get("type") == "funclatency"]
+    check(stats and stats[0]["count"] == 3, "calls seen in the other namespace: %s"
+          % short(lp.events(), 500))

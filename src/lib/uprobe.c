@@ -29,7 +29,8 @@
 #define MULTIARCH "unknown"
 #endif
 
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define DEFAULT_PATH \
+	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* A path as process pid sees it (pid <= 0: as loupe sees it). */
 static int in_root(int pid, const char *path, char *out, size_t len)
@@ -376,8 +377,11 @@ int uprobe_resolve(const char *binary, const char *func, int pid,
 	    sizeof(t->func) || !func[0])
 		return -EINVAL;
 	err = uprobe_find_binary(binary, pid, t->path, sizeof(t->path));
-	if (err)
+	if (err) {
+		/* An empty path tells "no such binary" from "no such func". */
+		t->path[0] = '\0';
 		return err;
+	}
 	return uprobe_func_offset(t->path, func, &t->offset);
 }
 

@@ -3,6 +3,7 @@
  * readline() returns.
  */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <bpf/libbpf.h>
@@ -83,7 +84,16 @@ static int bashreadline_run(struct session *s)
 	bool only_bash;
 	int err;
 
+	if (s->opts.pid && kill(s->opts.pid, 0) && errno == ESRCH) {
+		log_err("no process with pid %d", s->opts.pid);
+		return EXIT_USAGE;
+	}
 	err = find_readline(s->opts.pid, &st.target, &only_bash);
+	if (err && !st.target.path[0]) {
+		log_err("cannot find %s: %s", readline_lib ? readline_lib :
+			only_bash ? "libreadline" : shell, strerror(-err));
+		return EXIT_USAGE;
+	}
 	if (err) {
 		log_err("cannot find readline() in %s or libreadline: %s",
 			shell, strerror(-err));

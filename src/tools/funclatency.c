@@ -4,6 +4,7 @@
  * kept per thread, so concurrent calls in different threads do not mix.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -81,7 +82,8 @@ static int on_interval(struct session *s)
 		if (s->opts.timestamp)
 			print_time_line(o, ts);
 	}
-	hist_print_log2(o, label, (const uint64_t *)bss.hist, FUNCLAT_SLOTS, NULL, ts);
+	hist_print_log2(o, label, (const uint64_t *)bss.hist, FUNCLAT_SLOTS,
+			NULL, ts);
 	if (o->json) {
 		out_record_begin(o);
 		out_str(o, OUT_JSON_ONLY, "type", "funclatency");
@@ -119,9 +121,10 @@ static int resolve(struct session *s, struct uprobe_target *t)
 	}
 	uprobe_parse_spec(spec, binary, sizeof(binary), func, sizeof(func));
 	err = uprobe_resolve(binary, func, s->opts.pid, t);
-	if (err == -ENOENT && !t->path[0]) {
-		log_err("cannot find binary or library '%s'%s", binary,
-			s->opts.pid ? " in that process" : "");
+	if (err && !t->path[0]) {
+		log_err("cannot find binary or library '%s'%s: %s", binary,
+			s->opts.pid ? " for that process" : "",
+			strerror(-err));
 		return EXIT_USAGE;
 	}
 	if (err) {
@@ -137,6 +140,10 @@ static int funclatency_run(struct session *s)
 	struct funclat_state st = { 0 };
 	int err;
 
+	if (s->opts.pid && kill(s->opts.pid, 0) && errno == ESRCH) {
+		log_err("no process with pid %d", s->opts.pid);
+		return EXIT_USAGE;
+	}
 	err = resolve(s, &st.target);
 	if (err)
 		return err;

@@ -2,6 +2,8 @@
  * gethostlatency: how long host name lookups through libc take
  * (getaddrinfo, gethostbyname, gethostbyname2), one line per call.
  */
+#include <errno.h>
+#include <signal.h>
 #include <time.h>
 #include <bpf/libbpf.h>
 #include "gethostlatency.h"
@@ -65,6 +67,10 @@ static int gethostlatency_run(struct session *s)
 	struct gethostlatency_bpf *skel;
 	int err;
 
+	if (s->opts.pid && kill(s->opts.pid, 0) && errno == ESRCH) {
+		log_err("no process with pid %d", s->opts.pid);
+		return EXIT_USAGE;
+	}
 	skel = gethostlatency_bpf__open();
 	if (!skel) {
 		log_err("cannot open the BPF object");

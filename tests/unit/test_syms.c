@@ -62,7 +62,7 @@ static void test_kernel_symbol(void)
 }
 
 const struct unit_test syms_tests[] = {
-	{ "syms_user_own_function", test_user_own_function },
-	{ "syms_kernel_symbol", test_kernel_symbol },
+	{ "syms/user_own_function", test_user_own_function },
+	{ "syms/kernel_symbol", test_kernel_symbol },
 	{ NULL },
 };

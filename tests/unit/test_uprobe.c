@@ -126,9 +126,9 @@ static void test_binary_lookup(void)
 }
 
 const struct unit_test uprobe_tests[] = {
-	{ "uprobe_parse_spec", test_parse_spec },
-	{ "uprobe_own_symbol", test_own_symbol },
-	{ "uprobe_libc_symbol", test_libc_symbol },
-	{ "uprobe_binary_lookup", test_binary_lookup },
+	{ "uprobe/parse_spec", test_parse_spec },
+	{ "uprobe/own_symbol", test_own_symbol },
+	{ "uprobe/libc_symbol", test_libc_symbol },
+	{ "uprobe/binary_lookup", test_binary_lookup },
 	{ NULL },
 };

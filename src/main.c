@@ -15,6 +15,7 @@
 #include "session.h"
 #include "tool.h"
 
+extern const struct tool bashreadline_tool;
 extern const struct tool bindsnoop_tool;
 extern const struct tool biolatency_tool;
 extern const struct tool biopattern_tool;
@@ -29,8 +30,11 @@ extern const struct tool ext4slower_tool;
 extern const struct tool filelife_tool;
 extern const struct tool filetop_tool;
 extern const struct tool fsslower_tool;
+extern const struct tool funclatency_tool;
+extern const struct tool gethostlatency_tool;
 extern const struct tool hardirqs_tool;
 extern const struct tool killsnoop_tool;
+extern const struct tool memleak_tool;
 extern const struct tool mountsnoop_tool;
 extern const struct tool oomkill_tool;
 extern const struct tool opensnoop_tool;
@@ -53,6 +57,7 @@ extern const struct tool tcptracer_tool;
 extern const struct tool vfsstat_tool;
 
 const struct tool *const tools[] = {
+	&bashreadline_tool,
 	&bindsnoop_tool,
 	&biolatency_tool,
 	&biopattern_tool,
@@ -67,8 +72,11 @@ const struct tool *const tools[] = {
 	&filelife_tool,
 	&filetop_tool,
 	&fsslower_tool,
+	&funclatency_tool,
+	&gethostlatency_tool,
 	&hardirqs_tool,
 	&killsnoop_tool,
+	&memleak_tool,
 	&mountsnoop_tool,
 	&oomkill_tool,
 	&opensnoop_tool,

@@ -115,7 +115,7 @@ static int rb_event(void *ctx, void *data, size_t size)
 		return -EPIPE;
 	if (++s->drained % DRAIN_CHECK_EVERY == 0 && drain_must_stop(s))
 		return -EINTR;
-	return s->on_event(s, data, size);
+	return s->on_event ? s->on_event(s, data, size) : 0;
 }
 
 static void report_unusable(struct session *s, const struct hook_probe *p,
@@ -146,7 +146,10 @@ static int load_object(struct session *s)
 			s->opts.buffer_size);
 		return EXIT_RUNTIME;
 	}
-	err = bpf_object__load(s->obj);
+	if (s->skeleton)
+		err = bpf_object__load_skeleton(s->skeleton);
+	else
+		err = bpf_object__load(s->obj);
 	if (!err)
 		return 0;
 	if ((err == -EPERM || err == -EACCES) && geteuid() != 0) {
@@ -205,7 +208,8 @@ static int attach_all(struct session *s)
 			log_err("too many programs to attach");
 			return EXIT_RUNTIME;
 		}
-		link = bpf_program__attach(prog);
+		link = s->attach_prog ? s->attach_prog(s, prog) :
+		       bpf_program__attach(prog);
 		if (!link) {
 			log_err("attaching %s (%s) failed: %s",
 				bpf_program__name(prog),

@@ -15,7 +15,9 @@
 #include "tool.h"
 
 struct bpf_object;
+struct bpf_object_skeleton;
 struct bpf_link;
+struct bpf_program;
 struct ring_buffer;
 
 #define SESSION_MAX_LINKS	64
@@ -24,6 +26,12 @@ struct ring_buffer;
 typedef int (*session_event_fn)(struct session *s, const void *data,
 				size_t size);
 typedef int (*session_tick_fn)(struct session *s);
+/*
+ * Attaches one program in the tool's own way (a uprobe's file and offset
+ * are known only at run time); returns its link, or NULL with errno set.
+ */
+typedef struct bpf_link *(*session_attach_fn)(struct session *s,
+					      struct bpf_program *prog);
 
 struct session {
 	const struct tool *tool;
@@ -31,11 +39,14 @@ struct session {
 	struct out out;
 	FILE *out_file;		/* NULL: stdout */
 	struct bpf_object *obj;
+	/* Set by the tool: loading through it maps .bss/.data for reading. */
+	struct bpf_object_skeleton *skeleton;
 	struct bpf_link *links[SESSION_MAX_LINKS];
 	int nlinks;
 	struct ring_buffer *rb;
 	session_event_fn on_event;
 	session_tick_fn on_interval;	/* histogram/top tools */
+	session_attach_fn attach_prog;	/* NULL: bpf_program__attach() */
 	struct hook_result hooks[SESSION_MAX_PROBES];
 	int lost_fd;
 	unsigned long long lost_reported;

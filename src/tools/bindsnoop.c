@@ -75,6 +75,7 @@ static int bindsnoop_run(struct session *s)
 	}
 	session_set_filter(s, &skel->rodata->filter);
 	skel->rodata->cfg = settings;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, columns, on_event);
 	if (!err)
 		err = session_loop(s);

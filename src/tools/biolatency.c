@@ -132,6 +132,7 @@ static int biolatency_run(struct session *s)
 	skel->rodata->millis = millis;
 	skel->rodata->target_dev = target_dev;
 	s->on_interval = print_hists;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, NULL, no_events);
 	if (!err)
 		err = session_loop(s);

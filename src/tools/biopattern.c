@@ -150,6 +150,7 @@ static int biopattern_run(struct session *s)
 	session_set_filter(s, &skel->rodata->filter);
 	skel->rodata->target_dev = target_dev;
 	s->on_interval = print_rows;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, columns, no_events);
 	if (!err)
 		err = session_loop(s);

@@ -101,6 +101,7 @@ static int biosnoop_run(struct session *s)
 	s->tool_state = &st;
 	session_set_filter(s, &skel->rodata->filter);
 	skel->rodata->target_dev = target_dev;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, show_queued ? columns_q : columns,
 			    on_event);
 	if (!err)

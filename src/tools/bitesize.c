@@ -104,6 +104,7 @@ static int bitesize_run(struct session *s)
 	session_set_filter(s, &skel->rodata->filter);
 	skel->rodata->target_dev = target_dev;
 	s->on_interval = print_hists;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, NULL, no_events);
 	if (!err)
 		err = session_loop(s);

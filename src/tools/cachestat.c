@@ -157,6 +157,7 @@ static int cachestat_run(struct session *s)
 	if (!(s->opts.given & OPT_INTERVAL))
 		s->opts.interval = 1;
 	s->tool_state = &st;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, columns, NULL);
 	if (!err) {
 		st.have_hits = s->hooks[PROBE_HITS].chosen >= 0;

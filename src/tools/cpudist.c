@@ -86,6 +86,7 @@ static int cpudist_run(struct session *s)
 	skel->rodata->per_thread = conf.per_thread;
 	skel->rodata->offcpu = conf.offcpu;
 	s->on_interval = print_hists;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, NULL, NULL);
 	if (!err) {
 		hists_fd = bpf_map__fd(skel->maps.hists);

@@ -52,6 +52,7 @@ static int drsnoop_run(struct session *s)
 	}
 	session_set_filter(s, &skel->rodata->filter);
 	skel->rodata->with_memcg = with_memcg;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, columns, on_event);
 	if (!err)
 		err = session_loop(s);

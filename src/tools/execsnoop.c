@@ -53,6 +53,7 @@ static int execsnoop_run(struct session *s)
 	}
 	session_set_filter(s, &skel->rodata->filter);
 	skel->rodata->max_args = max_args;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, columns, on_event);
 	if (!err)
 		err = session_loop(s);

@@ -58,6 +58,7 @@ static int exitsnoop_run(struct session *s)
 	}
 	session_set_filter(s, &skel->rodata->filter);
 	skel->rodata->all_threads = all_threads;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, columns, on_event);
 	if (!err)
 		err = session_loop(s);

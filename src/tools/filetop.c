@@ -153,6 +153,7 @@ static int filetop_run(struct session *s)
 	if (!(s->opts.given & OPT_INTERVAL))
 		s->opts.interval = 1;
 	/* The header goes above each interval's table, not once at start. */
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, NULL, NULL);
 	if (!err) {
 		s->out.cols = columns;

@@ -93,6 +93,7 @@ static int fsslower_run(struct session *s)
 	if (!fs_type_given && !strcmp(s->tool->name, "ext4slower"))
 		snprintf(fs_type, sizeof(fs_type), "ext4");
 	memcpy((char *)skel->rodata->fs_type, fs_type, sizeof(fs_type));
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, columns, on_event);
 	if (!err)
 		err = session_loop(s);

@@ -125,6 +125,7 @@ static int hardirqs_run(struct session *s)
 	/* The time goes on its own line per interval, not in a column. */
 	time_lines = s->opts.timestamp;
 	s->opts.timestamp = false;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, NULL, NULL);
 	if (!err) {
 		s->out.cols = columns;

@@ -152,6 +152,7 @@ static int killsnoop_run(struct session *s)
 	s->tool = &mode;
 	disable_mode(skel, !generated);
 	s->opts.timestamp = true;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, columns, on_event);
 	if (!err)
 		err = session_loop(s);

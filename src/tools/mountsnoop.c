@@ -367,6 +367,7 @@ static int mountsnoop_run(struct session *s)
 	}
 	session_set_filter(s, &skel->rodata->filter);
 	s->tool_state = &call;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, columns, on_event);
 	if (!err)
 		err = session_loop(s);

@@ -60,6 +60,7 @@ static int opensnoop_run(struct session *s)
 		return EXIT_RUNTIME;
 	}
 	session_set_filter(s, &skel->rodata->filter);
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, columns, on_event);
 	if (!err)
 		err = session_loop(s);

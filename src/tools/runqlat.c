@@ -90,6 +90,7 @@ static int runqlat_run(struct session *s)
 	skel->rodata->per_thread = conf.per_thread;
 	skel->rodata->per_pidns = conf.per_pidns;
 	s->on_interval = print_hists;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, NULL, NULL);
 	if (!err) {
 		hists_fd = bpf_map__fd(skel->maps.hists);

@@ -173,6 +173,7 @@ static int runqlen_run(struct session *s)
 	s->on_interval = print_hists;
 	time_lines = s->opts.timestamp;
 	s->opts.timestamp = false;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, NULL, NULL);
 	if (!err)
 		err = attach_sampling(s, skel->progs.sample);

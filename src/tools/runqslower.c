@@ -66,6 +66,7 @@ static int runqslower_run(struct session *s)
 	skel->rodata->target_tid = conf.tid;
 	/* Like BCC, the TIME column is always there. */
 	s->opts.timestamp = true;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj,
 			    conf.previous ? columns_prev : columns, on_event);
 	if (!err)

@@ -135,6 +135,7 @@ static int softirqs_run(struct session *s)
 	/* The time goes on its own line per interval, not in a column. */
 	time_lines = s->opts.timestamp;
 	s->opts.timestamp = false;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, NULL, NULL);
 	if (!err) {
 		s->out.cols = columns;

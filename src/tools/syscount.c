@@ -190,6 +190,7 @@ static int syscount_run(struct session *s)
 	else if (conf.in_ms)
 		columns[COL_TIME].header = "TIME (ms)";
 	s->on_interval = print_top;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, NULL, NULL);
 	if (!err) {
 		s->out.cols = columns;

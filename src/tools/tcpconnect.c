@@ -62,6 +62,7 @@ static int tcpconnect_run(struct session *s)
 	session_set_filter(s, &skel->rodata->filter);
 	memcpy((void *)&skel->rodata->tcp_filter, &tcp_filter,
 	       sizeof(tcp_filter));
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, show_uid ? uid_columns : columns,
 			    on_event);
 	if (!err)

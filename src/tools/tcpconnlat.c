@@ -80,6 +80,7 @@ static int tcpconnlat_run(struct session *s)
 	memcpy((void *)&skel->rodata->tcp_filter, &tcp_filter,
 	       sizeof(tcp_filter));
 	skel->rodata->min_ns = min_ns;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, show_lport ? lport_columns : columns,
 			    on_event);
 	if (!err)

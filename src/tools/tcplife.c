@@ -72,6 +72,7 @@ static int tcplife_run(struct session *s)
 	session_set_filter(s, &skel->rodata->filter);
 	memcpy((void *)&skel->rodata->tcp_filter, &tcp_filter,
 	       sizeof(tcp_filter));
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, wide ? wide_columns : columns,
 			    on_event);
 	if (!err)

@@ -104,6 +104,7 @@ static int tcpretrans_run(struct session *s)
 	}
 	/* BCC's tcpretrans always starts its rows with the time. */
 	s->opts.timestamp = true;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, columns, on_event);
 	if (!err)
 		err = session_loop(s);

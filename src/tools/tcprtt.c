@@ -107,6 +107,7 @@ static int tcprtt_run(struct session *s)
 	skel->rodata->cfg = settings;
 	s->tool_state = skel;
 	s->on_interval = on_interval;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, NULL, NULL);
 	if (!err)
 		err = session_loop(s);

@@ -74,6 +74,7 @@ static int tcpstates_run(struct session *s)
 	session_set_filter(s, &skel->rodata->filter);
 	memcpy((void *)&skel->rodata->tcp_filter, &tcp_filter,
 	       sizeof(tcp_filter));
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, wide ? wide_columns : columns,
 			    on_event);
 	if (!err)

@@ -188,6 +188,7 @@ static int tcptop_run(struct session *s)
 	/* BCC's default: a table every second. */
 	if (s->opts.interval <= 0)
 		s->opts.interval = 1;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, NULL, NULL);
 	if (!err)
 		err = session_loop(s);

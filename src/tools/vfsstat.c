@@ -123,6 +123,7 @@ static int vfsstat_run(struct session *s)
 	if (!(s->opts.given & OPT_INTERVAL))
 		s->opts.interval = 1;
 	s->tool_state = &st;
+	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, columns, NULL);
 	if (!err) {
 		st.prev_time = mono_secs();

@@ -1,0 +1,470 @@
+/*
+ * User-space probe targets. The kernel places a uprobe at a file offset of
+ * an inode, so a function name is turned into an offset here (its ELF
+ * symbol, then the PT_LOAD segment that maps it), and a short name such as
+ * "libc" into the file a process really maps. Paths of another process go
+ * through /proc/PID/root, so binaries inside containers (other mount
+ * namespaces) resolve to the inode that process runs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "uprobe.h"
+
+#if defined(__x86_64__)
+#define MULTIARCH "x86_64-linux-gnu"
+#elif defined(__aarch64__)
+#define MULTIARCH "aarch64-linux-gnu"
+#elif defined(__powerpc64__)
+#define MULTIARCH "powerpc64le-linux-gnu"
+#elif defined(__s390x__)
+#define MULTIARCH "s390x-linux-gnu"
+#else
+#define MULTIARCH "unknown"
+#endif
+
+#define DEFAULT_PATH \
+	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* A path as process pid sees it (pid <= 0: as loupe sees it). */
+static int in_root(int pid, const char *path, char *out, size_t len)
+{
+	int n;
+
+	if (pid > 0 && path[0] == '/')
+		n = snprintf(out, len, "/proc/%d/root%s", pid, path);
+	else
+		n = snprintf(out, len, "%s", path);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* Only objects of loupe's own ELF class can be mapped by the traced code
+ * loupe is built for (skips /lib32/libc.so.6 and the like). */
+static bool elf_class_ok(const char *path)
+{
+	unsigned char ident[EI_NIDENT];
+	bool ok = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (read(fd, ident, sizeof(ident)) == (ssize_t)sizeof(ident))
+		ok = !memcmp(ident, ELFMAG, SELFMAG) &&
+		     ident[EI_CLASS] == (sizeof(long) == 8 ? ELFCLASS64 :
+					 ELFCLASS32);
+	close(fd);
+	return ok;
+}
+
+/*
+ * Does a file's base name stand for library name? "libc" matches
+ * "libc.so.6" and "libc-2.31.so" but not "libcap.so.2"; a full soname
+ * matches only itself.
+ */
+static bool lib_matches(const char *base, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!strcmp(base, name))
+		return true;
+	if (strncmp(base, name, n))
+		return false;
+	if (!strncmp(base + n, ".so", 3))
+		return base[n + 3] == '\0' || base[n + 3] == '.';
+	return base[n] == '-' && base[n + 1] >= '0' && base[n + 1] <= '9' &&
+	       strstr(base + n, ".so");
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* The library as process pid maps it right now. */
+static int library_in_maps(const char *name, int pid, char *out, size_t len)
+{
+	char path[64], line[PATH_MAX + 128], *file;
+	int err = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		file = strchr(line, '/');
+		if (!file || strstr(file, " (deleted)") ||
+		    !lib_matches(base_name(file), name))
+			continue;
+		err = in_root(pid, file, out, len);
+		break;
+	}
+	fclose(f);
+	return err;
+}
+
+/* The library the dynamic linker would pick, from `ldconfig -p`. */
+static int library_in_ldconfig(const char *name, char *out, size_t len)
+{
+	char line[PATH_MAX + 256], soname[256], *arrow;
+	int err = -ENOENT;
+	FILE *f;
+
+	f = popen("/sbin/ldconfig -p 2>/dev/null", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		arrow = strstr(line, " => ");
+		if (!arrow || sscanf(line, " %255s", soname) != 1)
+			continue;
+		arrow += 4;
+		if (err == 0 || !lib_matches(soname, name) ||
+		    !elf_class_ok(arrow))
+			continue;
+		if ((size_t)snprintf(out, len, "%s", arrow) < len)
+			err = 0;
+	}
+	pclose(f);
+	return err;
+}
+
+static int library_in_dirs(const char *name, char *out, size_t len)
+{
+	static const char *const dirs[] = {
+		"/lib/" MULTIARCH, "/usr/lib/" MULTIARCH, "/lib64",
+		"/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib",
+	};
+	static const char *const suffixes[] = { "", ".so.6", ".so.1", ".so" };
+	char path[PATH_MAX];
+
+	for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
+		for (size_t s = 0; s < sizeof(suffixes) / sizeof(suffixes[0]);
+		     s++) {
+			snprintf(path, sizeof(path), "%s/%s%s", dirs[d], name,
+				 suffixes[s]);
+			if (elf_class_ok(path) &&
+			    (size_t)snprintf(out, len, "%s", path) < len)
+				return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int find_library(const char *name, int pid, char *out, size_t len)
+{
+	if (pid > 0)
+		return library_in_maps(name, pid, out, len);
+	if (!library_in_ldconfig(name, out, len))
+		return 0;
+	return library_in_dirs(name, out, len);
+}
+
+/*
+ * A library by path or short name ("libc", "libc.so.6", "c"). With pid,
+ * the one that process has mapped, reached through its /proc/PID/root.
+ */
+int uprobe_find_library(const char *name, int pid, char *out, size_t len)
+{
+	char lib[256];
+	int err;
+
+	if (!name[0])
+		return -EINVAL;
+	if (strchr(name, '/')) {
+		err = in_root(pid, name, out, len);
+		if (!err && access(out, R_OK))
+			err = -errno;
+		return err;
+	}
+	err = find_library(name, pid, out, len);
+	if (err != -ENOENT || !strncmp(name, "lib", 3))
+		return err;
+	/* BCC accepts "c" for libc. */
+	snprintf(lib, sizeof(lib), "lib%s", name);
+	return find_library(lib, pid, out, len);
+}
+
+/* The process's own executable, if name is its base name. */
+static int binary_of_process(const char *name, int pid, char *out,
+			     size_t len)
+{
+	char link[64], exe[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return -ENOENT;
+	exe[n] = '\0';
+	if (strcmp(base_name(exe), name) || strstr(exe, " (deleted)"))
+		return -ENOENT;
+	return in_root(pid, exe, out, len);
+}
+
+/*
+ * An executable or library by path or name: a path is taken as is (inside
+ * pid's root when given), a bare name is looked up in PATH, then as a
+ * library.
+ */
+int uprobe_find_binary(const char *name, int pid, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	char dirs[4096], *dir, *save = NULL, file[PATH_MAX];
+
+	if (!name[0])
+		return -EINVAL;
+	if (strchr(name, '/'))
+		return uprobe_find_library(name, pid, out, len);
+	if (!strncmp(name, "lib", 3) || strstr(name, ".so"))
+		return uprobe_find_library(name, pid, out, len);
+	if (pid > 0 && !binary_of_process(name, pid, out, len))
+		return 0;
+	/* Another process's PATH is not ours: use the usual one there. */
+	snprintf(dirs, sizeof(dirs), "%s",
+		 pid > 0 || !path || !path[0] ? DEFAULT_PATH : path);
+	for (dir = strtok_r(dirs, ":", &save); dir;
+	     dir = strtok_r(NULL, ":", &save)) {
+		snprintf(file, sizeof(file), "%s/%s", dir, name);
+		if (in_root(pid, file, out, len))
+			continue;
+		if (!access(out, X_OK))
+			return 0;
+	}
+	return uprobe_find_library(name, pid, out, len);
+}
+
+/*
+ * Does symbol name stand for func? Versions are ignored unless both carry
+ * one: "malloc" matches "malloc@@GLIBC_2.2.5" (.symtab spelling) and
+ * "malloc" (.dynsym spelling, version kept aside in .gnu.version).
+ */
+static bool sym_matches(const char *name, const char *func)
+{
+	size_t fn = strcspn(func, "@"), nn = strcspn(name, "@");
+
+	if (fn != nn || strncmp(name, func, fn))
+		return false;
+	if (func[fn] && name[nn])
+		return !strcmp(name + nn + strspn(name + nn, "@"),
+			       func + fn + strspn(func + fn, "@"));
+	return true;
+}
+
+/*
+ * Look func up in one symbol table. In .dynsym, a hidden (non-default)
+ * version such as memcpy@GLIBC_2.2.5 loses to the default one.
+ */
+static int find_in_table(Elf *elf, Elf_Scn *scn, Elf_Data *versym,
+			 const char *func, GElf_Addr *addr)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	bool have_hidden = false;
+	GElf_Addr hidden = 0;
+	GElf_Shdr sh;
+	GElf_Sym sym;
+	size_t n;
+
+	if (!data || !gelf_getshdr(scn, &sh) || !sh.sh_entsize)
+		return -ENOENT;
+	n = sh.sh_size / sh.sh_entsize;
+	for (size_t i = 1; i < n; i++) {
+		const char *name;
+		GElf_Versym ver = 0;
+
+		if (!gelf_getsym(data, i, &sym) ||
+		    GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+		    sym.st_shndx == SHN_UNDEF || !sym.st_value)
+			continue;
+		name = elf_strptr(elf, sh.sh_link, sym.st_name);
+		if (!name || !sym_matches(name, func))
+			continue;
+		if (versym)
+			gelf_getversym(versym, i, &ver);
+		if (ver & 0x8000) {
+			if (!have_hidden)
+				hidden = sym.st_value;
+			have_hidden = true;
+			continue;
+		}
+		*addr = sym.st_value;
+		return 0;
+	}
+	if (!have_hidden)
+		return -ENOENT;
+	*addr = hidden;
+	return 0;
+}
+
+/* A virtual address of the object to its offset in the file. */
+static int vaddr_to_offset(Elf *elf, GElf_Addr addr, unsigned long *offset)
+{
+	size_t nph;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &nph))
+		return -EINVAL;
+	for (size_t i = 0; i < nph; i++) {
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (addr >= ph.p_vaddr && addr < ph.p_vaddr + ph.p_filesz) {
+			*offset = addr - ph.p_vaddr + ph.p_offset;
+			return 0;
+		}
+	}
+	return -ERANGE;
+}
+
+/* File offset of func in the ELF file: .symtab first, then .dynsym. */
+int uprobe_func_offset(const char *path, const char *func,
+		       unsigned long *offset)
+{
+	Elf_Scn *scn, *symtab = NULL, *dynsym = NULL;
+	Elf_Data *versym = NULL;
+	GElf_Addr addr = 0;
+	GElf_Shdr sh;
+	int fd, err = -ENOENT;
+	Elf *elf;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		err = -ENOEXEC;
+		goto out_close;
+	}
+	for (scn = elf_nextscn(elf, NULL); scn; scn = elf_nextscn(elf, scn)) {
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type == SHT_SYMTAB)
+			symtab = scn;
+		else if (sh.sh_type == SHT_DYNSYM)
+			dynsym = scn;
+		else if (sh.sh_type == SHT_GNU_versym)
+			versym = elf_getdata(scn, NULL);
+	}
+	if (symtab)
+		err = find_in_table(elf, symtab, NULL, func, &addr);
+	if (err && dynsym)
+		err = find_in_table(elf, dynsym, versym, func, &addr);
+	if (!err)
+		err = vaddr_to_offset(elf, addr, offset);
+	elf_end(elf);
+out_close:
+	close(fd);
+	return err;
+}
+
+int uprobe_resolve(const char *binary, const char *func, int pid,
+		   struct uprobe_target *t)
+{
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	if ((size_t)snprintf(t->func, sizeof(t->func), "%s", func) >=
+	    sizeof(t->func) || !func[0])
+		return -EINVAL;
+	err = uprobe_find_binary(binary, pid, t->path, sizeof(t->path));
+	if (err) {
+		/* An empty path tells "no such binary" from "no such func". */
+		t->path[0] = '\0';
+		return err;
+	}
+	return uprobe_func_offset(t->path, func, &t->offset);
+}
+
+/* "BINARY:FUNC" into its halves; the last ':' splits (paths may hold one). */
+int uprobe_parse_spec(const char *spec, char *binary, size_t blen,
+		      char *func, size_t flen)
+{
+	const char *colon = strrchr(spec, ':');
+	size_t n;
+
+	if (!colon || colon == spec || !colon[1])
+		return -EINVAL;
+	n = colon - spec;
+	if (n >= blen || strlen(colon + 1) >= flen)
+		return -ENAMETOOLONG;
+	memcpy(binary, spec, n);
+	binary[n] = '\0';
+	strcpy(func, colon + 1);
+	return 0;
+}
+
+bool uprobe_is_section(const char *section)
+{
+	return !strncmp(section, "uprobe", 6) ||
+	       !strncmp(section, "uretprobe", 9);
+}
+
+/*
+ * libbpf creates a perf event on the uprobe PMU and a BPF link on it:
+ * nothing is written to tracefs's uprobe_events, so the kernel frees the
+ * probe with loupe's file descriptors even after SIGKILL. With pid, the
+ * probe fires only in that process (uprobes filter by address space, so
+ * all its threads).
+ */
+struct bpf_link *uprobe_attach(struct bpf_program *prog, bool retprobe,
+			       int pid, const struct uprobe_target *t)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe);
+
+	return bpf_program__attach_uprobe_opts(prog, pid > 0 ? pid : -1,
+					       t->path, t->offset, &opts);
+}
+
+/*
+ * Attach a program whose section names its target, e.g.
+ * "uretprobe/libc.so.6:getaddrinfo": the binary is found as pid sees it
+ * (system-wide: as loupe sees it). Returns NULL with errno set on failure.
+ */
+struct bpf_link *uprobe_attach_section(struct bpf_program *prog, int pid)
+{
+	static char last_binary[PATH_MAX], last_path[PATH_MAX];
+	static int last_pid = -1;
+	const char *section = bpf_program__section_name(prog);
+	char binary[PATH_MAX], func[UPROBE_FUNC_LEN];
+	const char *spec = strchr(section, '/');
+	struct uprobe_target t = { 0 };
+	int err;
+
+	if (!uprobe_is_section(section) || !spec ||
+	    uprobe_parse_spec(spec + 1, binary, sizeof(binary), func,
+			      sizeof(func))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/* Tools attach several functions of one library: find it once. */
+	if (last_pid != pid || strcmp(last_binary, binary)) {
+		err = uprobe_find_binary(binary, pid, last_path,
+					 sizeof(last_path));
+		if (err) {
+			last_pid = -1;
+			errno = -err;
+			return NULL;
+		}
+		snprintf(last_binary, sizeof(last_binary), "%s", binary);
+		last_pid = pid;
+	}
+	snprintf(t.path, sizeof(t.path), "%s", last_path);
+	snprintf(t.func, sizeof(t.func), "%s", func);
+	err = uprobe_func_offset(t.path, func, &t.offset);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	return uprobe_attach(prog, !strncmp(section, "uretprobe", 9), pid,
+			     &t);
+}

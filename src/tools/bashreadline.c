@@ -1,0 +1,164 @@
+/*
+ * bashreadline: commands typed into bash, system-wide, from the lines
+ * readline() returns.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/libbpf.h>
+#include "bashreadline.h"
+#include "bashreadline.skel.h"
+#include "log.h"
+#include "session.h"
+#include "uprobe.h"
+
+enum { COL_TIME, COL_PID, COL_COMMAND };
+
+static const struct out_col columns[] = {
+	[COL_TIME] = { "TIME", -9 },
+	[COL_PID] = { "PID", -7 },
+	[COL_COMMAND] = { "COMMAND", 0 },
+	{ NULL },
+};
+
+static const char *shell = "bash";
+static const char *readline_lib;
+
+struct bashreadline_state {
+	struct uprobe_target target;
+};
+
+static int on_event(struct session *s, const void *data, size_t size)
+{
+	const struct readline_event *e = data;
+	unsigned long long ts = session_real_ns(s, e->hdr.ts_ns);
+	time_t secs = ts / 1000000000ULL;
+	struct out *o = &s->out;
+	char when[16];
+	struct tm tm;
+
+	if (size < sizeof(*e))
+		return 0;
+	localtime_r(&secs, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	session_event_begin(s, "readline", &e->hdr);
+	out_str(o, COL_TIME, NULL, when);
+	out_int(o, COL_PID, NULL, e->hdr.pid);
+	out_strn(o, COL_COMMAND, "command", e->line, sizeof(e->line));
+	out_end(o);
+	return 0;
+}
+
+/*
+ * readline in the shell binary itself (Debian links it statically), else
+ * in the libreadline the shell uses; the second case needs the comm filter.
+ */
+static int find_readline(int pid, struct uprobe_target *t, bool *only_bash)
+{
+	int err;
+
+	*only_bash = false;
+	if (!readline_lib) {
+		err = uprobe_resolve(shell, "readline", pid, t);
+		if (err != -ENOENT || !t->path[0])
+			return err;
+	}
+	*only_bash = true;
+	return uprobe_resolve(readline_lib ? readline_lib : "libreadline",
+			      "readline", pid, t);
+}
+
+static struct bpf_link *attach_prog(struct session *s,
+				    struct bpf_program *prog)
+{
+	struct bashreadline_state *st = s->tool_state;
+
+	return uprobe_attach(prog, true, s->opts.pid, &st->target);
+}
+
+static int bashreadline_run(struct session *s)
+{
+	struct bashreadline_state st = { 0 };
+	struct bashreadline_bpf *skel;
+	bool only_bash;
+	int err;
+
+	if (s->opts.pid && kill(s->opts.pid, 0) && errno == ESRCH) {
+		log_err("no process with pid %d", s->opts.pid);
+		return EXIT_USAGE;
+	}
+	err = find_readline(s->opts.pid, &st.target, &only_bash);
+	if (err && !st.target.path[0]) {
+		log_err("cannot find %s: %s", readline_lib ? readline_lib :
+			only_bash ? "libreadline" : shell, strerror(-err));
+		return EXIT_USAGE;
+	}
+	if (err) {
+		log_err("cannot find readline() in %s or libreadline: %s",
+			shell, strerror(-err));
+		return EXIT_USAGE;
+	}
+	skel = bashreadline_bpf__open();
+	if (!skel) {
+		log_err("cannot open the BPF object");
+		return EXIT_RUNTIME;
+	}
+	session_set_filter(s, &skel->rodata->filter);
+	skel->rodata->only_bash = only_bash;
+	s->tool_state = &st;
+	s->attach_prog = attach_prog;
+	s->skeleton = skel->skeleton;
+	err = session_start(s, skel->obj, columns, on_event);
+	if (!err)
+		err = session_loop(s);
+	session_stop(s);
+	bashreadline_bpf__destroy(skel);
+	return err;
+}
+
+static const struct tool_opt bashreadline_opts[] = {
+	{ "shell", 0, "PATH", "the bash binary to probe (default: bash in PATH)" },
+	{ "shared", 's', "LIB", "probe readline() in this library (e.g. libreadline.so.8)" },
+	{ NULL },
+};
+
+static int bashreadline_parse_opt(int index, const char *arg)
+{
+	if (!arg[0]) {
+		log_err("--%s needs a path", bashreadline_opts[index].name);
+		return EXIT_USAGE;
+	}
+	if (index == 0)
+		shell = arg;
+	else
+		readline_lib = arg;
+	return 0;
+}
+
+static const struct hook_probe bashreadline_probes[] = {
+	{ "readline", {
+		{ { "readline_return" } },
+	} },
+	{ NULL },
+};
+
+static const void *bashreadline_elf(size_t *size)
+{
+	return bashreadline_bpf__elf_bytes(size);
+}
+
+const struct tool bashreadline_tool = {
+	.name = "bashreadline",
+	.summary = "Print commands entered in bash shells, system-wide",
+	.examples =
+		"  loupe bashreadline            # every command typed into bash\n"
+		"  loupe bashreadline -p 4100    # one shell (also inside a container)\n"
+		"  loupe bashreadline -s /usr/lib/x86_64-linux-gnu/libreadline.so.8\n",
+	.common = (OPT_SNOOP & ~OPT_TIMESTAMP),
+	.opts = bashreadline_opts,
+	.parse_opt = bashreadline_parse_opt,
+	.probes = bashreadline_probes,
+	.elf_bytes = bashreadline_elf,
+	.run = bashreadline_run,
+};

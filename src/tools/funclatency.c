@@ -1,0 +1,230 @@
+/*
+ * funclatency: log2 histogram of how long a user-space function takes,
+ * by symbol (BINARY:FUNC), from a uprobe/uretprobe pair. Start times are
+ * kept per thread, so concurrent calls in different threads do not mix.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "funclatency.h"
+#include "funclatency.skel.h"
+#include "hist.h"
+#include "log.h"
+#include "session.h"
+#include "uprobe.h"
+
+enum { UNIT_NS, UNIT_US, UNIT_MS };
+
+static const struct {
+	const char *label;
+	unsigned long long ns;
+} units[] = {
+	[UNIT_NS] = { "nsecs", 1 },
+	[UNIT_US] = { "usecs", 1000 },
+	[UNIT_MS] = { "msecs", 1000000 },
+};
+
+static int unit = UNIT_US;
+static const char *spec;
+
+struct funclat_state {
+	struct funclatency_bpf *skel;
+	struct uprobe_target target;
+};
+
+static unsigned long long now_real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void print_time_line(struct out *o, unsigned long long ts_ns)
+{
+	time_t secs = ts_ns / 1000000000ULL;
+	char text[16];
+	struct tm tm;
+
+	localtime_r(&secs, &tm);
+	strftime(text, sizeof(text), "%H:%M:%S", &tm);
+	fprintf(o->file, "%s\n", text);
+}
+
+/* Print and reset the histogram (each interval stands alone, as in BCC). */
+static int on_interval(struct session *s)
+{
+	struct funclat_state *st = s->tool_state;
+	unsigned long long ts = now_real_ns(), count = 0, total;
+	struct funclatency_bpf__bss bss = { 0 }, zero = { 0 };
+	int fd = bpf_map__fd(st->skel->maps.bss);
+	struct out *o = &s->out;
+	const char *label = units[unit].label;
+	__u32 key = 0;
+
+	/*
+	 * The session loads the object without the skeleton, so .bss is not
+	 * mapped into loupe: read it as the one-element array it is.
+	 */
+	if (bpf_map_lookup_elem(fd, &key, &bss) ||
+	    bpf_map_update_elem(fd, &key, &zero, BPF_ANY))
+		log_err("cannot read the histogram: %s", strerror(errno));
+	for (int i = 0; i < FUNCLAT_SLOTS; i++)
+		count += bss.hist[i];
+	total = bss.total_ns / units[unit].ns;
+	if (!o->json) {
+		if (s->opts.interval > 0)
+			fputc('\n', o->file);
+		if (s->opts.timestamp)
+			print_time_line(o, ts);
+	}
+	hist_print_log2(o, label, (const uint64_t *)bss.hist, FUNCLAT_SLOTS,
+			NULL, ts);
+	if (o->json) {
+		out_record_begin(o);
+		out_str(o, OUT_JSON_ONLY, "type", "funclatency");
+		out_uint(o, OUT_JSON_ONLY, "ts_ns", ts);
+		out_str(o, OUT_JSON_ONLY, "function", spec);
+		out_str(o, OUT_JSON_ONLY, "unit", label);
+		out_uint(o, OUT_JSON_ONLY, "count", count);
+		out_uint(o, OUT_JSON_ONLY, "total", total);
+		out_uint(o, OUT_JSON_ONLY, "avg", count ? total / count : 0);
+		out_record_end(o);
+	} else if (count) {
+		fprintf(o->file, "\navg = %llu %s, total: %llu %s, count: %llu\n",
+			total / count, label, total, label, count);
+	}
+	return out_flush(o);
+}
+
+static struct bpf_link *attach_prog(struct session *s,
+				    struct bpf_program *prog)
+{
+	struct funclat_state *st = s->tool_state;
+	bool ret = prog == st->skel->progs.func_return;
+
+	return uprobe_attach(prog, ret, s->opts.pid, &st->target);
+}
+
+static int resolve(struct session *s, struct uprobe_target *t)
+{
+	char binary[PATH_MAX], func[UPROBE_FUNC_LEN];
+	int err;
+
+	if (!spec) {
+		log_err("which function? give BINARY:FUNC, e.g. 'loupe funclatency c:read'");
+		return EXIT_USAGE;
+	}
+	uprobe_parse_spec(spec, binary, sizeof(binary), func, sizeof(func));
+	err = uprobe_resolve(binary, func, s->opts.pid, t);
+	if (err && !t->path[0]) {
+		log_err("cannot find binary or library '%s'%s: %s", binary,
+			s->opts.pid ? " for that process" : "",
+			strerror(-err));
+		return EXIT_USAGE;
+	}
+	if (err) {
+		log_err("cannot find function '%s' in %s: %s", func,
+			t->path[0] ? t->path : binary, strerror(-err));
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int funclatency_run(struct session *s)
+{
+	struct funclat_state st = { 0 };
+	int err;
+
+	if (s->opts.pid && kill(s->opts.pid, 0) && errno == ESRCH) {
+		log_err("no process with pid %d", s->opts.pid);
+		return EXIT_USAGE;
+	}
+	err = resolve(s, &st.target);
+	if (err)
+		return err;
+	st.skel = funclatency_bpf__open();
+	if (!st.skel) {
+		log_err("cannot open the BPF object");
+		return EXIT_RUNTIME;
+	}
+	session_set_filter(s, &st.skel->rodata->filter);
+	st.skel->rodata->unit_ns = units[unit].ns;
+	s->tool_state = &st;
+	s->attach_prog = attach_prog;
+	s->on_interval = on_interval;
+	s->skeleton = st.skel->skeleton;
+	err = session_start(s, st.skel->obj, NULL, NULL);
+	if (!err)
+		err = session_loop(s);
+	session_stop(s);
+	funclatency_bpf__destroy(st.skel);
+	return err;
+}
+
+static const struct tool_opt funclatency_opts[] = {
+	{ "microseconds", 'u', NULL, "histogram in microseconds (default)" },
+	{ "milliseconds", 'm', NULL, "histogram in milliseconds" },
+	{ "nanoseconds", 'N', NULL, "histogram in nanoseconds" },
+	{ NULL },
+};
+
+static int funclatency_parse_opt(int index, const char *arg)
+{
+	(void)arg;
+	unit = index == 0 ? UNIT_US : index == 1 ? UNIT_MS : UNIT_NS;
+	return 0;
+}
+
+static int funclatency_parse_arg(int index, const char *arg)
+{
+	char binary[PATH_MAX], func[UPROBE_FUNC_LEN];
+
+	if (index > 0) {
+		log_err("one function at a time; unexpected '%s'", arg);
+		return EXIT_USAGE;
+	}
+	if (uprobe_parse_spec(arg, binary, sizeof(binary), func,
+			      sizeof(func))) {
+		log_err("invalid function '%s': expected BINARY:FUNC, e.g. c:read or /usr/bin/python3:main",
+			arg);
+		return EXIT_USAGE;
+	}
+	spec = arg;
+	return 0;
+}
+
+static const struct hook_probe funclatency_probes[] = {
+	{ "function", {
+		{ { "func_entry", "func_return" } },
+	} },
+	{ NULL },
+};
+
+static const void *funclatency_elf(size_t *size)
+{
+	return funclatency_bpf__elf_bytes(size);
+}
+
+const struct tool funclatency_tool = {
+	.name = "funclatency",
+	.summary = "Histogram of a user function's latency (BINARY:FUNC)",
+	.examples =
+		"  loupe funclatency c:getaddrinfo          # libc's getaddrinfo, usecs\n"
+		"  loupe funclatency -m /usr/bin/app:work   # a function of a program, msecs\n"
+		"  loupe funclatency -p 181 -i 5 c:read     # PID 181 only, every 5 s\n"
+		"  loupe funclatency -N -j libssl:SSL_read  # nsecs, as JSON\n",
+	.common = OPT_PID | OPT_NAME | OPT_CGROUP | OPT_DURATION |
+		  OPT_INTERVAL | OPT_JSON | OPT_TIMESTAMP,
+	.opts = funclatency_opts,
+	.parse_opt = funclatency_parse_opt,
+	.args_usage = "BINARY:FUNC",
+	.parse_arg = funclatency_parse_arg,
+	.probes = funclatency_probes,
+	.elf_bytes = funclatency_elf,
+	.run = funclatency_run,
+};

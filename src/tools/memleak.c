@@ -1,0 +1,408 @@
+/*
+ * memleak: allocations not freed yet, grouped by the stack that made
+ * them, the biggest printed every interval. With -p, a process's libc
+ * allocator (uprobes, user stacks); without, the kernel's (kmem
+ * tracepoints, kernel stacks), as BCC's memleak does.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "log.h"
+#include "memleak.h"
+#include "memleak.skel.h"
+#include "session.h"
+#include "syms.h"
+#include "uprobe.h"
+
+static unsigned long top = 10;
+static unsigned long long min_size, max_size = ~0ULL;
+static unsigned long long older_ms;
+
+struct stack_total {
+	long long stack_id;
+	unsigned long long bytes;
+	unsigned long long count;
+};
+
+struct memleak_state {
+	struct memleak_bpf *skel;
+	struct tool mode_tool;	/* this run's tool: user or kernel probes */
+};
+
+static long long mono_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int by_stack(const void *a, const void *b)
+{
+	const struct stack_total *x = a, *y = b;
+
+	return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
+}
+
+/* Ascending, as BCC prints them: the biggest stack comes last. */
+static int by_bytes(const void *a, const void *b)
+{
+	const struct stack_total *x = a, *y = b;
+
+	return x->bytes < y->bytes ? -1 : x->bytes > y->bytes;
+}
+
+struct collector {
+	struct stack_total *v;
+	size_t len, cap;
+	long long cutoff;	/* CLOCK_MONOTONIC; with --older */
+};
+
+static void collect_one(struct collector *c, const struct alloc_info *info)
+{
+	struct stack_total *grown;
+
+	if (older_ms && (long long)info->ts_ns > c->cutoff)
+		return;
+	if (c->len == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 1024;
+
+		grown = realloc(c->v, cap * sizeof(*c->v));
+		if (!grown)
+			return;
+		c->v = grown;
+		c->cap = cap;
+	}
+	c->v[c->len++] = (struct stack_total){ info->stack_id, info->size, 1 };
+}
+
+#define BATCH 4096
+
+/*
+ * Batched reads walk the hash bucket by bucket, so frees racing with the
+ * walk cannot send it back to the start (get_next_key on a key deleted
+ * meanwhile restarts from the first one); that is the fallback, bounded.
+ */
+static void read_allocs(int fd, struct collector *c)
+{
+	static __u64 keys[BATCH];
+	static struct alloc_info vals[BATCH];
+	__u64 in = 0, out = 0, key, next, *prev = NULL;
+	struct alloc_info info;
+	bool first = true;
+	__u32 count, max = 1 << 18;
+	int err;
+
+	for (;;) {
+		count = BATCH;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys,
+					   vals, &count, NULL);
+		if (err && errno != ENOENT)
+			break;
+		for (__u32 i = 0; i < count; i++)
+			collect_one(c, &vals[i]);
+		if (err)
+			return;	/* ENOENT: the last batch */
+		in = out;
+		first = false;
+	}
+	if (!first)
+		return;
+	while (max-- && !bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(fd, &key, &info))
+			collect_one(c, &info);
+	}
+}
+
+/* Every outstanding allocation, folded into one total per stack. */
+static struct stack_total *collect(struct memleak_bpf *skel, size_t *n)
+{
+	struct collector c = {
+		.cutoff = mono_ns(CLOCK_MONOTONIC) - older_ms * 1000000LL,
+	};
+	size_t out = 0;
+
+	read_allocs(bpf_map__fd(skel->maps.allocs), &c);
+	if (c.len)
+		qsort(c.v, c.len, sizeof(*c.v), by_stack);
+	for (size_t i = 0; i < c.len; i++) {
+		if (out && c.v[out - 1].stack_id == c.v[i].stack_id) {
+			c.v[out - 1].bytes += c.v[i].bytes;
+			c.v[out - 1].count++;
+		} else {
+			c.v[out++] = c.v[i];
+		}
+	}
+	*n = out;
+	return c.v;
+}
+
+static void format_frame(struct syms_proc *p, __u64 ip, char *buf,
+			 size_t len)
+{
+	if (p)
+		syms_proc_format(p, ip, buf, len);
+	else
+		syms_kernel_format(ip, buf, len);
+}
+
+static void print_stack(struct session *s, struct syms_proc *p,
+			const struct stack_total *t, unsigned long long ts)
+{
+	struct memleak_state *st = s->tool_state;
+	int fd = bpf_map__fd(st->skel->maps.stack_traces);
+	__u64 ips[MEMLEAK_STACK_DEPTH] = { 0 };
+	__u32 id = (__u32)t->stack_id;
+	struct out *o = &s->out;
+	char frame[512];
+	bool have = t->stack_id >= 0 && !bpf_map_lookup_elem(fd, &id, ips);
+
+	if (o->json) {
+		out_record_begin(o);
+		out_str(o, OUT_JSON_ONLY, "type", "memleak");
+		out_uint(o, OUT_JSON_ONLY, "ts_ns", ts);
+		if (s->opts.pid)
+			out_int(o, OUT_JSON_ONLY, "pid", s->opts.pid);
+		out_uint(o, OUT_JSON_ONLY, "bytes", t->bytes);
+		out_uint(o, OUT_JSON_ONLY, "allocations", t->count);
+		out_int(o, OUT_JSON_ONLY, "stack_id", t->stack_id);
+		out_arr_begin(o, "stack");
+	} else {
+		fprintf(o->file, "\t%llu bytes in %llu allocations from stack\n",
+			t->bytes, t->count);
+	}
+	for (int i = 0; have && i < MEMLEAK_STACK_DEPTH && ips[i]; i++) {
+		format_frame(p, ips[i], frame, sizeof(frame));
+		if (o->json) {
+			out_json_key(o, NULL);
+			out_json_string(&o->line, frame, strlen(frame));
+		} else {
+			fprintf(o->file, "\t\t%s\n", frame);
+		}
+	}
+	if (!have && !o->json)
+		fprintf(o->file, "\t\t[stack not available]\n");
+	if (o->json) {
+		out_arr_end(o);
+		out_record_end(o);
+	}
+}
+
+static int on_interval(struct session *s)
+{
+	struct memleak_state *st = s->tool_state;
+	unsigned long long ts = mono_ns(CLOCK_REALTIME);
+	struct syms_proc *p = NULL;
+	struct stack_total *v;
+	time_t secs = ts / 1000000000ULL;
+	char when[16];
+	struct tm tm;
+	size_t n, first;
+
+	v = collect(st->skel, &n);
+	if (n)
+		qsort(v, n, sizeof(*v), by_bytes);
+	first = n > top ? n - top : 0;
+	if (s->opts.pid)
+		p = syms_proc_open(s->opts.pid);
+	if (!s->out.json) {
+		localtime_r(&secs, &tm);
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+		fprintf(s->out.file,
+			"[%s] Top %lu stacks with outstanding allocations:\n",
+			when, top);
+	}
+	for (size_t i = first; i < n; i++)
+		print_stack(s, p, &v[i], ts);
+	syms_proc_close(p);
+	free(v);
+	return out_flush(&s->out);
+}
+
+static struct bpf_link *attach_prog(struct session *s,
+				    struct bpf_program *prog)
+{
+	if (uprobe_is_section(bpf_program__section_name(prog)))
+		return uprobe_attach_section(prog, s->opts.pid);
+	return bpf_program__attach(prog);
+}
+
+static const struct hook_probe user_probes[] = {
+	{ "malloc", {
+		{ { "malloc_enter", "malloc_exit", "free_uprobe" } },
+	} },
+	{ "calloc", { { { "calloc_enter", "calloc_exit" } } } },
+	{ "realloc", { { { "realloc_enter", "realloc_exit" } } } },
+	{ "posix_memalign", {
+		{ { "posix_memalign_enter", "posix_memalign_exit" } },
+	} },
+	{ "aligned_alloc", {
+		{ { "aligned_alloc_enter", "aligned_alloc_exit" } },
+	} },
+	{ NULL },
+};
+
+static const struct hook_probe kernel_probes[] = {
+	{ "kmalloc", { { { "kmalloc_tp", "kfree_tp" } } } },
+	{ "kmem_cache", {
+		{ { "kmem_cache_alloc_tp", "kmem_cache_free_tp" } },
+	} },
+	{ "pages", { { { "mm_page_alloc_tp", "mm_page_free_tp" } } } },
+	{ NULL },
+};
+
+/* Programs of the mode not in use are never loaded. */
+static void select_mode(struct memleak_state *st, bool user)
+{
+	const struct hook_probe *off = user ? kernel_probes : user_probes;
+
+	for (int p = 0; off[p].name; p++) {
+		const struct hook_candidate *c = &off[p].candidates[0];
+
+		for (int i = 0; i < HOOK_MAX_PROGS && c->progs[i]; i++)
+			bpf_program__set_autoload(
+				bpf_object__find_program_by_name(
+					st->skel->obj, c->progs[i]), false);
+	}
+}
+
+static int memleak_run(struct session *s)
+{
+	struct memleak_state st = { 0 };
+	bool user = s->opts.pid > 0;
+	int err;
+
+	if (user && kill(s->opts.pid, 0) && errno == ESRCH) {
+		log_err("no process with pid %d", s->opts.pid);
+		return EXIT_USAGE;
+	}
+	st.skel = memleak_bpf__open();
+	if (!st.skel) {
+		log_err("cannot open the BPF object");
+		return EXIT_RUNTIME;
+	}
+	session_set_filter(s, &st.skel->rodata->filter);
+	st.skel->rodata->min_size = min_size;
+	st.skel->rodata->max_size = max_size;
+	st.skel->rodata->page_size = sysconf(_SC_PAGESIZE);
+	select_mode(&st, user);
+	/* The session chooses hooks from its tool's table: this mode's. */
+	st.mode_tool = *s->tool;
+	st.mode_tool.probes = user ? user_probes : kernel_probes;
+	s->tool = &st.mode_tool;
+	/* BCC prints every 5 seconds unless told otherwise. */
+	if (!(s->opts.given & OPT_INTERVAL))
+		s->opts.interval = 5;
+	s->tool_state = &st;
+	s->attach_prog = attach_prog;
+	s->on_interval = on_interval;
+	s->skeleton = st.skel->skeleton;
+	err = session_start(s, st.skel->obj, NULL, NULL);
+	if (!err)
+		err = session_loop(s);
+	session_stop(s);
+	memleak_bpf__destroy(st.skel);
+	syms_free();
+	return err;
+}
+
+static const struct tool_opt memleak_opts[] = {
+	{ "top", 0, "N", "show the N biggest stacks (default 10)" },
+	{ "min-size", 'z', "BYTES", "ignore allocations smaller than BYTES" },
+	{ "max-size", 'Z', "BYTES", "ignore allocations larger than BYTES" },
+	{ "older", 'o', "MS", "only allocations older than MS milliseconds" },
+	{ NULL },
+};
+
+static int parse_count(const char *flag, const char *arg,
+		       unsigned long long *val)
+{
+	char *end;
+
+	errno = 0;
+	*val = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-') {
+		log_err("invalid --%s '%s': expected a non-negative integer",
+			flag, arg);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int memleak_parse_opt(int index, const char *arg)
+{
+	unsigned long long v;
+	int err = parse_count(memleak_opts[index].name, arg, &v);
+
+	if (err)
+		return err;
+	switch (index) {
+	case 0:
+		if (!v) {
+			log_err("invalid --top '%s': expected at least 1", arg);
+			return EXIT_USAGE;
+		}
+		top = v;
+		break;
+	case 1:
+		min_size = v;
+		break;
+	case 2:
+		max_size = v;
+		break;
+	default:
+		older_ms = v;
+		break;
+	}
+	if (min_size > max_size) {
+		log_err("--min-size is larger than --max-size");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static const struct hook_probe memleak_probes[] = {
+	{ "user alloc", {
+		{ { "malloc_enter", "malloc_exit", "free_uprobe",
+		    "calloc_enter", "calloc_exit", "realloc_enter",
+		    "realloc_exit" } },
+	} },
+	{ "user memalign", {
+		{ { "posix_memalign_enter", "posix_memalign_exit",
+		    "aligned_alloc_enter", "aligned_alloc_exit" } },
+	} },
+	{ "kernel alloc", {
+		{ { "kmalloc_tp", "kfree_tp", "kmem_cache_alloc_tp",
+		    "kmem_cache_free_tp", "mm_page_alloc_tp",
+		    "mm_page_free_tp" } },
+	} },
+	{ NULL },
+};
+
+static const void *memleak_elf(size_t *size)
+{
+	return memleak_bpf__elf_bytes(size);
+}
+
+const struct tool memleak_tool = {
+	.name = "memleak",
+	.summary = "Outstanding allocations by stack: a process's libc heap (-p) or the kernel's",
+	.examples =
+		"  loupe memleak -p 181          # PID 181's malloc/free, top 10 stacks every 5 s\n"
+		"  loupe memleak                 # kernel allocations (kmalloc, slabs, pages)\n"
+		"  loupe memleak -p 181 -o 10000 -i 30  # blocks older than 10 s, every 30 s\n"
+		"  loupe memleak -p 181 -j --top 3      # as JSON, one object per stack\n",
+	.common = OPT_PID | OPT_DURATION | OPT_INTERVAL | OPT_JSON,
+	.opts = memleak_opts,
+	.parse_opt = memleak_parse_opt,
+	.probes = memleak_probes,
+	.elf_bytes = memleak_elf,
+	.run = memleak_run,
+};

@@ -28,6 +28,7 @@ extern const struct tool exitsnoop_tool;
 extern const struct tool ext4slower_tool;
 extern const struct tool filelife_tool;
 extern const struct tool filetop_tool;
+extern const struct tool flamegraph_tool;
 extern const struct tool fsslower_tool;
 extern const struct tool hardirqs_tool;
 extern const struct tool killsnoop_tool;
@@ -66,6 +67,7 @@ const struct tool *const tools[] = {
 	&ext4slower_tool,
 	&filelife_tool,
 	&filetop_tool,
+	&flamegraph_tool,
 	&fsslower_tool,
 	&hardirqs_tool,
 	&killsnoop_tool,
@@ -162,6 +164,21 @@ static void list_tool(const struct tool *t, struct out *o)
 	char targets[512];
 	size_t size;
 
+	/* A tool without BPF (flamegraph) has no probes: hook "-". */
+	if (!t->elf_bytes || !t->probes) {
+		if (o->json) {
+			out_record_begin(o);
+			out_str(o, OUT_JSON_ONLY, "tool", t->name);
+			out_str(o, OUT_JSON_ONLY, "summary", t->summary);
+			out_arr_begin(o, "probes");
+			out_arr_end(o);
+			out_record_end(o);
+		} else {
+			fprintf(o->file, "%-14s %s\n  %-14s -\n", t->name,
+				t->summary, "-");
+		}
+		return;
+	}
 	elf = t->elf_bytes(&size);
 	obj = bpf_object__open_mem(elf, size, NULL);
 	if (!obj) {

@@ -30,6 +30,6 @@ struct unit_test {
 };
 
 extern const struct unit_test out_tests[], opts_tests[], hook_tests[],
-	decode_tests[], hist_tests[], syscalls_tests[];
+	decode_tests[], hist_tests[], syscalls_tests[], flame_tests[];
 
 #endif

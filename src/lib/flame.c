@@ -335,12 +335,12 @@ static const struct palette {
 		   { 215, 145, 0, 40, 60, 45 },		/* amber */
 		   { 50, 170, 50, 60, 70, 40 },		/* green */
 		   { 40, 180, 180, 40, 60, 60 } } },	/* aqua */
-	{ "io", { { 80, 110, 200, 60, 60, 55 },		/* blue */
-		  { 150, 120, 205, 50, 40, 50 },	/* lavender */
+	{ "io", { { 60, 100, 200, 50, 60, 55 },		/* blue */
+		  { 165, 120, 205, 45, 40, 45 },	/* lavender */
 		  { 50, 170, 50, 60, 70, 40 },
 		  { 40, 180, 180, 40, 60, 60 } } },
-	{ "blue", { { 80, 110, 200, 60, 60, 55 },
-		    { 150, 120, 205, 50, 40, 50 },
+	{ "blue", { { 60, 100, 200, 50, 60, 55 },
+		    { 165, 120, 205, 45, 40, 45 },
 		    { 50, 170, 50, 60, 70, 40 },
 		    { 40, 180, 180, 40, 60, 60 } } },
 	{ "mem", { { 0, 190, 0, 60, 65, 55 },		/* green */
@@ -586,11 +586,13 @@ static const char flame_js[] =
 	"var frames = [], zoomed = null, searchRe = null;\n"
 	"var nodes = document.querySelectorAll('g.frame');\n"
 	"for (var i = 0; i < nodes.length; i++) {\n"
-	"	var g = nodes[i], title = g.querySelector('title').textContent;\n"
+	"	var g = nodes[i];\n"
+	"	var title = g.querySelector('title').textContent;\n"
 	"	var f = { g: g, rect: g.querySelector('rect'),\n"
 	"		text: g.querySelector('text'), title: title,\n"
 	"		name: title.slice(0, title.lastIndexOf(' (')),\n"
-	"		s: +g.getAttribute('data-s'), n: +g.getAttribute('data-n'),\n"
+	"		s: +g.getAttribute('data-s'),\n"
+	"		n: +g.getAttribute('data-n'),\n"
 	"		d: +g.getAttribute('data-d') };\n"
 	"	f.fill = f.rect.getAttribute('fill');\n"
 	"	g.flameFrame = f;\n"
@@ -634,7 +636,9 @@ static const char flame_js[] =
 	"function unzoom() { zoom(frames[0] || { d: 0 }); }\n"
 	"function resetSearch() {\n"
 	"	searchRe = null;\n"
-	"	frames.forEach(function (f) { f.rect.setAttribute('fill', f.fill); });\n"
+	"	frames.forEach(function (f) {\n"
+	"		f.rect.setAttribute('fill', f.fill);\n"
+	"	});\n"
 	"	matched.textContent = ' ';\n"
 	"	searchBtn.textContent = 'Search';\n"
 	"}\n"
@@ -654,7 +658,9 @@ static const char flame_js[] =
 	"		}\n"
 	"	});\n"
 	/* Nested matches cover the same samples: count the union once. */
-	"	spans.sort(function (a, b) { return a.s - b.s || b.n - a.n; });\n"
+	"	spans.sort(function (a, b) {\n"
+	"		return a.s - b.s || b.n - a.n;\n"
+	"	});\n"
 	"	spans.forEach(function (f) {\n"
 	"		if (f.s + f.n <= end) return;\n"
 	"		covered += f.s + f.n - Math.max(f.s, end);\n"
@@ -665,7 +671,8 @@ static const char flame_js[] =
 	"	searchBtn.textContent = 'Reset Search';\n"
 	"}\n"
 	"function askSearch() {\n"
-	"	var term = window.prompt('Search for (regular expression):', '');\n"
+	"	var term = window.prompt('Search for (regular expression):',\n"
+	"		'');\n"
 	"	if (term) search(term);\n"
 	"}\n"
 	"function frameOf(e) {\n"
@@ -689,7 +696,8 @@ static const char flame_js[] =
 	"	if (searchRe) resetSearch(); else askSearch();\n"
 	"});\n"
 	"window.addEventListener('keydown', function (e) {\n"
-	"	if ((e.ctrlKey || e.metaKey) && (e.key === 'f' || e.key === 'F')) {\n"
+	"	var f = e.key === 'f' || e.key === 'F';\n"
+	"	if ((e.ctrlKey || e.metaKey) && f) {\n"
 	"		e.preventDefault();\n"
 	"		askSearch();\n"
 	"	} else if (e.key === 'Escape') {\n"

@@ -11,15 +11,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/*
+ * palette: "hot" (CPU), "io"/"blue" (off-CPU), "mem", "green", "aqua".
+ * NULL, 0: the defaults; min_width < 0 keeps every frame.
+ */
 struct flame_opts {
 	const char *title;	/* default "Flame Graph" */
 	const char *subtitle;	/* NULL: none */
 	int width;		/* pixels, default 1200 */
 	bool inverted;		/* icicle graph */
-	const char *palette;	/* "hot" (CPU), "io"/"blue" (off-CPU), "mem", "green", "aqua" */
+	const char *palette;	/* default "hot" */
 	const char *count_name;	/* "samples", "us" ... */
-	double min_width;	/* px; narrower frames are merged away; default 0.1 */
-				/* (0: the default; negative: keep every frame) */
+	double min_width;	/* px; narrower frames are merged away;
+				 * default 0.1 */
 };
 
 /*

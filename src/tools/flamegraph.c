@@ -220,6 +220,7 @@ static int check_files(void)
 
 static int flamegraph_run(struct session *s)
 {
+	static char subtitle[1024];
 	struct flame fl;
 	FILE *out = stdout;
 	int err, wret;
@@ -241,6 +242,11 @@ static int flamegraph_run(struct session *s)
 	}
 	if (err)
 		goto out;
+	if (diff && !fopts.subtitle) {
+		snprintf(subtitle, sizeof(subtitle),
+			 "%s -> %s: red grew, blue shrank", files[0], files[1]);
+		fopts.subtitle = subtitle;
+	}
 	if (!flame_count(&fl, "", FLAME_AFTER))
 		log_err("no samples in the input; the graph is empty");
 	if (output) {

@@ -279,4 +279,7 @@ def test_flamegraph_diff():
     check(io["rgb"][0] == io["rgb"][1] == io["rgb"][2],
           "unchanged frame not neutral: %s" % io["fill"])
     check("before 20, +60" in comp["title"], "hover text %r" % comp["title"])
+    sub = root.find(SVG + "text[@id='subtitle']")
+    check(sub is not None and sub.text == "%s -> %s: red grew, blue shrank" %
+          (before, after), "diff subtitle %r" % (sub is not None and sub.text))
     _check_geometry(root, frames)

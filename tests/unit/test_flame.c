@@ -255,7 +255,7 @@ static void check_nesting(const struct svg_frame *fr, int n, bool inverted)
 		CHECK(near(f->x, 10 + f->s * FULL_WIDTH / 120));
 		CHECK(near(f->w, f->n * FULL_WIDTH / 120));
 		CHECK(near(f->y, y_root + (inverted ? 16 : -16) * depth));
-		/* Pre-order: the nearest shallower frame above is the parent. */
+		/* Pre-order: the nearest shallower frame above: parent */
 		for (int j = i - 1; j >= 0 && depth > 0; j--) {
 			if (fr[j].d == depth - 1) {
 				CHECK(fr[j].s <= f->s);

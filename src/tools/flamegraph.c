@@ -5,8 +5,10 @@
  * without probes, so it shares the option parser, --help and error style.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "flame.h"
 #include "log.h"
@@ -221,11 +223,16 @@ static int check_files(void)
 static int flamegraph_run(struct session *s)
 {
 	static char subtitle[1024];
+	bool regular = false;
 	struct flame fl;
+	struct stat st;
 	FILE *out = stdout;
 	int err, wret;
 
 	(void)s;
+	/* Nothing to tear down: let Ctrl-C end a read of a slow pipe. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	err = check_files();
 	if (err)
 		return err;
@@ -257,11 +264,18 @@ static int flamegraph_run(struct session *s)
 			err = EXIT_RUNTIME;
 			goto out;
 		}
+		regular = !fstat(fileno(out), &st) && S_ISREG(st.st_mode);
 	}
+	errno = 0;
 	wret = flame_render(&fl, &fopts, out);
 	if (out != stdout && fclose(out))
 		wret = -EIO;
+	if (wret && out == stdout && errno == EPIPE)
+		goto out;	/* the reader went away, like `| head` */
 	if (wret) {
+		/* No half-written SVG left behind (never a device or pipe). */
+		if (output && regular)
+			unlink(output);
 		log_err("cannot write the SVG to %s: %s",
 			output ? output : "standard output", strerror(-wret));
 		err = EXIT_RUNTIME;

@@ -283,3 +283,14 @@ def test_flamegraph_diff():
     check(sub is not None and sub.text == "%s -> %s: red grew, blue shrank" %
           (before, after), "diff subtitle %r" % (sub is not None and sub.text))
     _check_geometry(root, frames)
+
+
+def test_flamegraph_write_error():
+    if not os.path.exists("/dev/full"):
+        return
+    d = tmpdir()
+    src = _write(d, "w.folded", OURS)
+    rc, out, err = _run([src, "-o", "/dev/full"])
+    check(rc == 1 and "cannot write the SVG to /dev/full" in err,
+          "write error: exit %s, stderr %r" % (rc, err))
+    check(os.path.exists("/dev/full"), "the device node was removed")

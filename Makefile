@@ -28,13 +28,15 @@ TOOLS     := $(patsubst src/tools/%.bpf.c,%,$(wildcard src/tools/*.bpf.c))
 LIB_SRCS  := $(wildcard src/lib/*.c)
 LIB_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 APP_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/*.c))
-TOOL_OBJS := $(patsubst %,$(BUILD)/obj/tools/%.o,$(TOOLS))
+# Every src/tools/*.c is a tool; those without a .bpf.c have no probes.
+TOOL_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,\
+	     $(filter-out %.bpf.c,$(wildcard src/tools/*.c)))
 SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(TOOLS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 HEADERS   := $(wildcard src/lib/*.h src/tools/*.h)
 
 DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	     pkg-config python3 iproute2
+	     pkg-config python3 iproute2 chromium
 
 .PHONY: all deps run test unit clean
 # Keep the BPF objects and skeletons: they are not throwaway intermediates.

@@ -29,6 +29,7 @@ extern const struct tool exitsnoop_tool;
 extern const struct tool ext4slower_tool;
 extern const struct tool filelife_tool;
 extern const struct tool filetop_tool;
+extern const struct tool flamegraph_tool;
 extern const struct tool fsslower_tool;
 extern const struct tool funclatency_tool;
 extern const struct tool gethostlatency_tool;
@@ -71,6 +72,7 @@ const struct tool *const tools[] = {
 	&ext4slower_tool,
 	&filelife_tool,
 	&filetop_tool,
+	&flamegraph_tool,
 	&fsslower_tool,
 	&funclatency_tool,
 	&gethostlatency_tool,
@@ -170,6 +172,21 @@ static void list_tool(const struct tool *t, struct out *o)
 	char targets[512];
 	size_t size;
 
+	/* A tool without BPF (flamegraph) has no probes: hook "-". */
+	if (!t->elf_bytes || !t->probes) {
+		if (o->json) {
+			out_record_begin(o);
+			out_str(o, OUT_JSON_ONLY, "tool", t->name);
+			out_str(o, OUT_JSON_ONLY, "summary", t->summary);
+			out_arr_begin(o, "probes");
+			out_arr_end(o);
+			out_record_end(o);
+		} else {
+			fprintf(o->file, "%-14s %s\n  %-14s -\n", t->name,
+				t->summary, "-");
+		}
+		return;
+	}
 	elf = t->elf_bytes(&size);
 	obj = bpf_object__open_mem(elf, size, NULL);
 	if (!obj) {

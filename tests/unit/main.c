@@ -7,7 +7,7 @@ int main(int argc, char **argv)
 {
 	const struct unit_test *groups[] = {
 		out_tests, opts_tests, hook_tests, decode_tests, hist_tests,
-		syscalls_tests, uprobe_tests, syms_tests,
+		syscalls_tests, uprobe_tests, syms_tests, flame_tests,
 	};
 	int passed = 0, failed = 0;
 

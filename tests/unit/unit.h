@@ -31,6 +31,6 @@ struct unit_test {
 
 extern const struct unit_test out_tests[], opts_tests[], hook_tests[],
 	decode_tests[], hist_tests[], syscalls_tests[], uprobe_tests[],
-	syms_tests[];
+	syms_tests[], flame_tests[];
 
 #endif

@@ -3,15 +3,22 @@
 
 int unit_failed_checks;
 
+#define MAX_GROUPS 64
+
+static const struct unit_test *groups[MAX_GROUPS];
+static size_t ngroups;
+
+void unit_register(const struct unit_test *group)
+{
+	if (ngroups < MAX_GROUPS)
+		groups[ngroups++] = group;
+}
+
 int main(int argc, char **argv)
 {
-	const struct unit_test *groups[] = {
-		out_tests, opts_tests, hook_tests, decode_tests, hist_tests,
-		syscalls_tests, uprobe_tests, syms_tests, flame_tests,
-	};
 	int passed = 0, failed = 0;
 
-	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+	for (size_t g = 0; g < ngroups; g++) {
 		for (const struct unit_test *t = groups[g]; t->name; t++) {
 			int before = unit_failed_checks;
 

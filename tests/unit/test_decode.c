@@ -64,3 +64,4 @@ const struct unit_test decode_tests[] = {
 	{ "decode/container_id", test_container_id },
 	{ NULL },
 };
+UNIT_GROUP(decode_tests)

@@ -477,3 +477,4 @@ const struct unit_test flame_tests[] = {
 	{ "flame_deep", test_flame_deep },
 	{ NULL },
 };
+UNIT_GROUP(flame_tests)

@@ -94,3 +94,4 @@ const struct unit_test hist_tests[] = {
 	{ "hist/task_caption", test_task_caption },
 	{ NULL },
 };
+UNIT_GROUP(hist_tests)

@@ -109,3 +109,4 @@ const struct unit_test hook_tests[] = {
 	{ "hook/nothing_works", test_nothing_works },
 	{ NULL },
 };
+UNIT_GROUP(hook_tests)

@@ -255,3 +255,4 @@ const struct unit_test opts_tests[] = {
 	{ "opts/tool_letters_and_args", test_tool_letters_and_args },
 	{ NULL },
 };
+UNIT_GROUP(opts_tests)

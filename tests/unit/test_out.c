@@ -138,3 +138,4 @@ const struct unit_test out_tests[] = {
 	{ "out/timestamp_column", test_timestamp_column },
 	{ NULL },
 };
+UNIT_GROUP(out_tests)

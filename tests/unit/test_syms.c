@@ -66,3 +66,4 @@ const struct unit_test syms_tests[] = {
 	{ "syms/kernel_symbol", test_kernel_symbol },
 	{ NULL },
 };
+UNIT_GROUP(syms_tests)

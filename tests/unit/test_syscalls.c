@@ -57,3 +57,4 @@ const struct unit_test syscalls_tests[] = {
 	{ "syscalls/round_trip", test_round_trip },
 	{ NULL },
 };
+UNIT_GROUP(syscalls_tests)

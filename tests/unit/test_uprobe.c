@@ -132,3 +132,4 @@ const struct unit_test uprobe_tests[] = {
 	{ "uprobe/binary_lookup", test_binary_lookup },
 	{ NULL },
 };
+UNIT_GROUP(uprobe_tests)

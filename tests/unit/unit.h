@@ -29,8 +29,17 @@ struct unit_test {
 	void (*fn)(void);
 };
 
-extern const struct unit_test out_tests[], opts_tests[], hook_tests[],
-	decode_tests[], hist_tests[], syscalls_tests[], uprobe_tests[],
-	syms_tests[], flame_tests[];
+
+/*
+ * Each test file registers its group itself, so adding a file needs no
+ * edit elsewhere: UNIT_GROUP(foo_tests) after the array.
+ */
+void unit_register(const struct unit_test *group);
+
+#define UNIT_GROUP(group) \
+	static void __attribute__((constructor)) register_##group(void) \
+	{ \
+		unit_register(group); \
+	}
 
 #endif

@@ -109,8 +109,10 @@ static __always_inline void stacks_add(struct stack_key *k, __u64 v)
 /*
  * User stacks are symbolized from the process's mappings, which are gone
  * once it exits: tell user space to read them on its first sample (and
- * again after each time user space clears seen_pids). Best effort: a full
- * ring only delays the capture, so it is not counted as a loss.
+ * again after each time user space clears seen_pids). That is at most
+ * once per process per second, so the reader is woken at once: a process
+ * that lives for a few milliseconds is still caught alive. Best effort: a
+ * full ring only delays the capture, so it is not counted as a loss.
  */
 static __always_inline void stacks_announce(__u32 pid)
 {
@@ -121,7 +123,7 @@ static __always_inline void stacks_announce(__u32 pid)
 		return;
 	if (bpf_map_update_elem(&seen_pids, &pid, &one, BPF_NOEXIST))
 		return;
-	bpf_ringbuf_output(&events, &e, sizeof(e), BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_output(&events, &e, sizeof(e), BPF_RB_FORCE_WAKEUP);
 }
 
 #endif

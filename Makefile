@@ -32,7 +32,9 @@ APP_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/*.c))
 TOOL_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,\
 	     $(filter-out %.bpf.c,$(wildcard src/tools/*.c)))
 SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(TOOLS))
-UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_SRCS := $(filter-out tests/unit/syms_fixture.c,$(wildcard tests/unit/*.c))
+# Read by the syms unit tests: a stripped program and its debug file.
+SYMS_FIXTURE := $(BUILD)/syms_fixture $(BUILD)/syms_fixture.nolink
 HEADERS   := $(wildcard src/lib/*.h src/tools/*.h)
 
 DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
@@ -68,9 +70,24 @@ $(BUILD)/loupe: $(APP_OBJS) $(LIB_OBJS) $(TOOL_OBJS)
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(HEADERS)
+$(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(HEADERS) $(SYMS_FIXTURE)
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) $(LDLIBS) -o $@
+
+$(BUILD)/syms_fixture.full: tests/unit/syms_fixture.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) -O0 -g -Wl,--build-id $< -o $@
+	$(Q)objcopy --only-keep-debug $@ $(BUILD)/syms_fixture.debug
+
+# Stripped and pointing at its debug file by name (next to it).
+$(BUILD)/syms_fixture: $(BUILD)/syms_fixture.full
+	$(Q)cd $(BUILD) && strip -s -o syms_fixture syms_fixture.full && \
+		objcopy --add-gnu-debuglink=syms_fixture.debug syms_fixture
+
+# Stripped, findable only by build id.
+$(BUILD)/syms_fixture.nolink: $(BUILD)/syms_fixture.full
+	$(Q)strip -s -o $@ $<
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

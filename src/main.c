@@ -37,8 +37,10 @@ extern const struct tool hardirqs_tool;
 extern const struct tool killsnoop_tool;
 extern const struct tool memleak_tool;
 extern const struct tool mountsnoop_tool;
+extern const struct tool offcputime_tool;
 extern const struct tool oomkill_tool;
 extern const struct tool opensnoop_tool;
+extern const struct tool profile_tool;
 extern const struct tool runqlat_tool;
 extern const struct tool runqlen_tool;
 extern const struct tool runqslower_tool;
@@ -80,8 +82,10 @@ const struct tool *const tools[] = {
 	&killsnoop_tool,
 	&memleak_tool,
 	&mountsnoop_tool,
+	&offcputime_tool,
 	&oomkill_tool,
 	&opensnoop_tool,
+	&profile_tool,
 	&runqlat_tool,
 	&runqlen_tool,
 	&runqslower_tool,

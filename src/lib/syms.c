@@ -1,397 +1,1104 @@
 /*
- * Symbolization for stack traces. Kernel: /proc/kallsyms sorted once,
- * then binary search. User: a process's mappings from /proc/PID/maps; an
- * address becomes a file offset in its mapping, then a virtual address of
- * the ELF object (through its PT_LOAD headers), then the symbol that
- * covers it in .symtab or .dynsym. Files are read through /proc/PID/root
- * so processes in other mount namespaces resolve too.
+ * Symbolization for stack traces (see syms.h for the model). Everything a
+ * lookup needs is copied out of the kernel's and the processes' files into
+ * the cache when first seen, so that frames still resolve once a process
+ * has exited or its binary has been deleted.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
-#include <limits.h>
 #include <libelf.h>
-#include <stdbool.h>
-#include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include "syms.h"
 
+/* A kernel address this far past the last symbol is not in its text. */
+#define KERNEL_MAX_OFFSET	(1ULL << 20)
+/* A process's mappings are read again on a miss at most this often. */
+#define RECAPTURE_NS		200000000ULL
+
 struct sym {
-	uint64_t addr;
+	uint64_t start;
 	uint64_t size;		/* 0: up to the next symbol */
 	const char *name;
 	const char *module;	/* kernel only: NULL for the core kernel */
 };
 
-struct sym_table {
-	struct sym *syms;
+/* Sorted symbols; the names live in blocks owned by the table. */
+struct symtab {
+	struct sym *v;
 	size_t n, cap;
-	char **strings;		/* owned names, freed with the table */
-	size_t nstrings, capstrings;
+	char **blocks;
+	size_t nblocks;
 };
 
-static int sym_cmp(const void *a, const void *b)
-{
-	const struct sym *x = a, *y = b;
+struct load_seg {
+	uint64_t offset, filesz, vaddr;
+};
 
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
+/* One ELF object (an executable, a library, the vdso). */
+struct elf_obj {
+	uint64_t dev, ino;	/* both 0 for the vdso */
+	char *path;		/* as the first process that mapped it saw it */
+	struct symtab syms;
+	struct load_seg *loads;
+	size_t nloads;
+	bool failed;		/* not readable or not ELF: no symbols */
+};
+
+struct proc_map {
+	uint64_t start, end, offset;
+	struct elf_obj *obj;	/* NULL: anonymous or not a file */
+	const char *path;	/* interned; NULL if anonymous */
+};
+
+struct proc {
+	int pid;
+	struct proc_map *maps;
+	size_t nmaps;
+	char *maps_text;	/* the snapshot the maps were parsed from */
+	size_t maps_len;
+	uint64_t captured_ns;
+	struct symtab jit;	/* /tmp/perf-PID.map */
+	off_t jit_size;		/* size of the perf map when it was read */
+};
+
+struct syms_cache {
+	struct symtab ksyms;
+	bool ksyms_loaded;
+	struct elf_obj **objs;
+	size_t nobjs, capobjs;
+	struct elf_obj *vdso;
+	bool vdso_tried;
+	struct proc **procs;
+	size_t nprocs, capprocs;
+	struct proc *last_proc;
+	char **strings;		/* interned mapping paths */
+	size_t nstrings, capstrings;
+	char debug_dir[PATH_MAX];
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static int table_add(struct sym_table *t, uint64_t addr, uint64_t size,
-		     const char *name, const char *module)
+/* Grows *v (of *cap elements of size sz) to hold n + 1 elements. */
+static int grow(void *v, size_t *cap, size_t n, size_t sz)
 {
-	char *copy;
+	void **p = v;
+	size_t ncap;
+	void *nv;
 
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		struct sym *s = realloc(t->syms, cap * sizeof(*s));
-
-		if (!s)
-			return -ENOMEM;
-		t->syms = s;
-		t->cap = cap;
-	}
-	if (t->nstrings == t->capstrings) {
-		size_t cap = t->capstrings ? t->capstrings * 2 : 1024;
-		char **s = realloc(t->strings, cap * sizeof(*s));
-
-		if (!s)
-			return -ENOMEM;
-		t->strings = s;
-		t->capstrings = cap;
-	}
-	copy = strdup(name);
-	if (!copy)
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	nv = realloc(*p, ncap * sz);
+	if (!nv)
 		return -ENOMEM;
-	t->strings[t->nstrings++] = copy;
-	t->syms[t->n++] = (struct sym){ addr, size, copy, module };
+	*p = nv;
+	*cap = ncap;
 	return 0;
 }
 
-static void table_free(struct sym_table *t)
+/* ------------------------------------------------------------ symtab */
+
+static int symtab_add(struct symtab *t, uint64_t start, uint64_t size,
+		      const char *name, const char *module)
 {
-	for (size_t i = 0; i < t->nstrings; i++)
-		free(t->strings[i]);
-	free(t->strings);
-	free(t->syms);
+	if (grow(&t->v, &t->cap, t->n, sizeof(*t->v)))
+		return -ENOMEM;
+	t->v[t->n++] = (struct sym){ start, size, name, module };
+	return 0;
+}
+
+/* Takes ownership of block (freed with the table). */
+static int symtab_keep(struct symtab *t, char *block)
+{
+	char **b = realloc(t->blocks, (t->nblocks + 1) * sizeof(*b));
+
+	if (!b) {
+		free(block);
+		return -ENOMEM;
+	}
+	t->blocks = b;
+	t->blocks[t->nblocks++] = block;
+	return 0;
+}
+
+static void symtab_free(struct symtab *t)
+{
+	for (size_t i = 0; i < t->nblocks; i++)
+		free(t->blocks[i]);
+	free(t->blocks);
+	free(t->v);
 	memset(t, 0, sizeof(*t));
 }
 
-/* The symbol at or below addr, or NULL. */
-static const struct sym *table_find(const struct sym_table *t, uint64_t addr)
+/*
+ * Among symbols at one address the lookup takes the last: order them so
+ * that is the largest, and among equals a name without a leading '_'
+ * ("malloc" rather than "__libc_malloc").
+ */
+static int sym_cmp(const void *a, const void *b)
+{
+	const struct sym *x = a, *y = b;
+	bool ux, uy;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	ux = x->name[0] == '_';
+	uy = y->name[0] == '_';
+	if (ux != uy)
+		return ux ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static void symtab_sort(struct symtab *t)
+{
+	if (t->n > 1)
+		qsort(t->v, t->n, sizeof(*t->v), sym_cmp);
+}
+
+static const struct sym *symtab_find(const struct symtab *t, uint64_t addr)
 {
 	size_t lo = 0, hi = t->n;
-	const struct sym *s;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (t->syms[mid].addr <= addr)
+		if (t->v[mid].start <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	if (!lo)
 		return NULL;
-	s = &t->syms[lo - 1];
-	if (s->size && addr >= s->addr + s->size)
-		return NULL;
-	return s;
+	/*
+	 * The nearest symbol may end before addr while an earlier, larger
+	 * one (a function with a local label symbol inside) covers it.
+	 */
+	for (size_t i = lo; i > 0 && lo - i < 4; i--) {
+		const struct sym *s = &t->v[i - 1];
+
+		if (!s->size || addr - s->start < s->size)
+			return s;
+	}
+	return NULL;
 }
 
-/* --- kernel ----------------------------------------------------------- */
-
-static struct sym_table ksyms;
-static bool ksyms_loaded;
-
-static void ksyms_load(void)
+/* Reads a whole file (procfs files have no size) into a NUL-ended block. */
+static char *read_all(int fd, size_t *len)
 {
-	char line[512], name[256], module[128], type;
-	const char *last_mod = NULL;
-	unsigned long long addr;
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap), *nb;
+	ssize_t r;
+
+	if (!buf)
+		return NULL;
+	for (;;) {
+		if (n + 1 >= cap) {
+			nb = realloc(buf, cap * 2);
+			if (!nb)
+				goto fail;
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail;
+		if (!r)
+			break;
+		n += r;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+fail:
+	free(buf);
+	return NULL;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf;
+	int err;
+
+	if (fd < 0)
+		return NULL;
+	buf = read_all(fd, len);
+	err = errno;
+	close(fd);
+	errno = err;
+	return buf;
+}
+
+/* ------------------------------------------------------------ kernel */
+
+static int parse_kallsyms(struct symtab *t, char *text)
+{
+	char *line = text, *next;
+	bool nonzero = false;
+
+	for (; *line; line = next) {
+		char *p, *name, *module = NULL, type;
+		unsigned long long addr;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		addr = strtoull(line, &p, 16);
+		if (p == line || *p != ' ' || !p[1] || p[2] != ' ')
+			continue;
+		type = p[1];
+		name = p + 3;
+		p = strchr(name, '\t');
+		if (p) {
+			*p++ = '\0';
+			if (*p == '[') {
+				module = p + 1;
+				p = strchr(module, ']');
+				if (p)
+					*p = '\0';
+			}
+		}
+		/* Only code: stacks hold return addresses. */
+		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+			continue;
+		if (addr)
+			nonzero = true;
+		if (symtab_add(t, addr, 0, name, module))
+			return -ENOMEM;
+	}
+	/* kptr_restrict hides the addresses: every one reads as 0. */
+	if (t->n && !nonzero)
+		return -EPERM;
+	symtab_sort(t);
+	return 0;
+}
+
+int syms_load_kallsyms(struct syms_cache *c, FILE *f)
+{
+	size_t len;
+	char *text;
+	int err;
+
+	fflush(f);
+	symtab_free(&c->ksyms);
+	c->ksyms_loaded = true;
+	text = read_all(fileno(f), &len);
+	if (!text) {
+		/* A memory stream has no descriptor: read it through stdio. */
+		size_t cap = 65536, n = 0, r;
+
+		text = malloc(cap);
+		while (text && (r = fread(text + n, 1, cap - n - 1, f)) > 0) {
+			n += r;
+			if (n + 1 == cap) {
+				char *nt = realloc(text, cap * 2);
+
+				if (!nt) {
+					free(text);
+					text = NULL;
+					break;
+				}
+				text = nt;
+				cap *= 2;
+			}
+		}
+		if (!text)
+			return -ENOMEM;
+		text[n] = '\0';
+	}
+	err = symtab_keep(&c->ksyms, text);
+	if (!err)
+		err = parse_kallsyms(&c->ksyms, text);
+	if (err)
+		symtab_free(&c->ksyms);
+	return err;
+}
+
+static void load_kernel(struct syms_cache *c)
+{
 	FILE *f;
 
-	ksyms_loaded = true;
+	if (c->ksyms_loaded)
+		return;
+	c->ksyms_loaded = true;
 	f = fopen("/proc/kallsyms", "re");
 	if (!f)
 		return;
-	while (fgets(line, sizeof(line), f)) {
-		const char *mod = NULL;
-		int n;
-
-		module[0] = '\0';
-		n = sscanf(line, "%llx %c %255s [%127[^]]]", &addr, &type,
-			   name, module);
-		if (n < 3 || !addr)
-			continue;
-		/* Only code: stacks hold return addresses into text. */
-		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
-			continue;
-		if (module[0] && (!last_mod || strcmp(last_mod, module))) {
-			/* A module's symbols come together: one copy each. */
-			if (table_add(&ksyms, 0, 0, module, NULL))
-				break;
-			ksyms.n--;
-			last_mod = ksyms.strings[ksyms.nstrings - 1];
-		}
-		mod = module[0] ? last_mod : NULL;
-		if (table_add(&ksyms, addr, 0, name, mod))
-			break;
-	}
+	syms_load_kallsyms(c, f);
 	fclose(f);
-	qsort(ksyms.syms, ksyms.n, sizeof(*ksyms.syms), sym_cmp);
 }
 
-void syms_kernel_format(uint64_t addr, char *buf, size_t len)
+const char *syms_kernel(struct syms_cache *c, uint64_t addr,
+			uint64_t *offset, const char **module)
 {
 	const struct sym *s;
 
-	if (!ksyms_loaded)
-		ksyms_load();
-	s = table_find(&ksyms, addr);
-	if (!s) {
-		snprintf(buf, len, "[unknown]");
-		return;
-	}
-	snprintf(buf, len, "%s+0x%llx [%s]", s->name,
-		 (unsigned long long)(addr - s->addr),
-		 s->module ? s->module : "kernel");
+	load_kernel(c);
+	s = symtab_find(&c->ksyms, addr);
+	if (!s || (s == &c->ksyms.v[c->ksyms.n - 1] &&
+		   addr - s->start >= KERNEL_MAX_OFFSET))
+		return NULL;
+	if (offset)
+		*offset = addr - s->start;
+	if (module)
+		*module = s->module;
+	return s->name;
 }
 
-/* --- user ------------------------------------------------------------- */
-
-struct load_seg {
-	uint64_t offset, vaddr, filesz;
-};
-
-/* One ELF file's symbols, shared by every process that maps it. */
-struct elf_syms {
-	dev_t dev;
-	unsigned long ino;
-	struct sym_table table;
-	struct load_seg *segs;
-	size_t nsegs;
-	struct elf_syms *next;
-};
-
-static struct elf_syms *elf_cache;
-
-struct mapping {
-	uint64_t start, end, offset;
-	dev_t dev;
-	unsigned long ino;
-	char *path;
-	struct elf_syms *elf;	/* looked up on first use */
-	bool tried;
-};
-
-struct syms_proc {
-	int pid;
-	struct mapping *maps;
-	size_t n;
-};
-
-static void read_symtab(Elf *elf, Elf_Scn *scn, struct sym_table *t)
+int syms_kernel_frame(struct syms_cache *c, uint64_t addr,
+		      struct syms_frame *out)
 {
-	Elf_Data *data = elf_getdata(scn, NULL);
+	memset(out, 0, sizeof(*out));
+	out->addr = addr;
+	out->name = syms_kernel(c, addr, &out->offset, &out->module);
+	if (!out->name)
+		return -ENOENT;
+	out->kind = SYMS_KERNEL;
+	return 0;
+}
+
+/* ------------------------------------------------------------ ELF */
+
+static bool elf_ready;
+
+static void elf_init(void)
+{
+	if (!elf_ready) {
+		elf_version(EV_CURRENT);
+		elf_ready = true;
+	}
+}
+
+/* Adds the function symbols of every section of type sh_type. */
+static int load_elf_syms(struct elf_obj *o, Elf *e, Elf64_Word sh_type,
+			 bool *found)
+{
+	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
-	GElf_Sym sym;
 
-	if (!data || !gelf_getshdr(scn, &sh) || !sh.sh_entsize)
+	while ((scn = elf_nextscn(e, scn))) {
+		Elf_Data *data, *strdata;
+		Elf_Scn *strscn;
+		char *names;
+		size_t n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != sh_type ||
+		    !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		strscn = elf_getscn(e, sh.sh_link);
+		strdata = strscn ? elf_getdata(strscn, NULL) : NULL;
+		if (!data || !strdata || !strdata->d_buf || !strdata->d_size)
+			continue;
+		names = malloc(strdata->d_size + 1);
+		if (!names)
+			return -ENOMEM;
+		memcpy(names, strdata->d_buf, strdata->d_size);
+		names[strdata->d_size] = '\0';
+		if (symtab_keep(&o->syms, names))
+			return -ENOMEM;
+		n = sh.sh_size / sh.sh_entsize;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Sym s;
+			char *name, *at;
+			int type;
+
+			if (!gelf_getsym(data, i, &s))
+				break;
+			type = GELF_ST_TYPE(s.st_info);
+			if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
+			    s.st_shndx == SHN_UNDEF || !s.st_value ||
+			    s.st_name >= strdata->d_size)
+				continue;
+			name = names + s.st_name;
+			if (!*name)
+				continue;
+			/*
+			 * "memcpy@GLIBC_2.2.5": drop the version. Names that
+			 * share this string's tail are cut the same way.
+			 */
+			at = strchr(name, '@');
+			if (at)
+				*at = '\0';
+			if (symtab_add(&o->syms, s.st_value, s.st_size, name,
+				       NULL))
+				return -ENOMEM;
+			*found = true;
+		}
+	}
+	return 0;
+}
+
+static void load_segments(struct elf_obj *o, Elf *e)
+{
+	size_t n;
+
+	if (elf_getphdrnum(e, &n))
 		return;
-	for (size_t i = 1; i < sh.sh_size / sh.sh_entsize; i++) {
-		const char *name;
-		char plain[256];
-		int type;
+	o->loads = calloc(n ? n : 1, sizeof(*o->loads));
+	if (!o->loads)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
 
-		if (!gelf_getsym(data, i, &sym))
+		if (!gelf_getphdr(e, i, &ph) || ph.p_type != PT_LOAD)
 			continue;
-		type = GELF_ST_TYPE(sym.st_info);
-		if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
-		    sym.st_shndx == SHN_UNDEF || !sym.st_value)
+		o->loads[o->nloads++] = (struct load_seg){
+			ph.p_offset, ph.p_filesz, ph.p_vaddr };
+	}
+}
+
+static Elf_Scn *find_section(Elf *e, const char *want)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(e, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(e, scn))) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh))
 			continue;
-		name = elf_strptr(elf, sh.sh_link, sym.st_name);
-		if (!name || !name[0])
+		name = elf_strptr(e, shstrndx, sh.sh_name);
+		if (name && !strcmp(name, want))
+			return scn;
+	}
+	return NULL;
+}
+
+/* The GNU build id as lowercase hex, or false. */
+static bool build_id(Elf *e, char *hex, size_t len)
+{
+	Elf_Scn *scn = find_section(e, ".note.gnu.build-id");
+	Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
+	size_t off = 0, name_off, desc_off;
+	GElf_Nhdr nh;
+
+	while (data && (off = gelf_getnote(data, off, &nh, &name_off,
+					   &desc_off)) > 0) {
+		const unsigned char *d = (const unsigned char *)data->d_buf +
+					 desc_off;
+
+		if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+		    memcmp((char *)data->d_buf + name_off, "GNU", 4) ||
+		    nh.n_descsz < 2 || nh.n_descsz * 2 + 1 > len)
 			continue;
-		/* "malloc@@GLIBC_2.2.5" reads better as "malloc". */
-		snprintf(plain, sizeof(plain), "%.*s",
-			 (int)strcspn(name, "@"), name);
-		if (table_add(t, sym.st_value, sym.st_size, plain, NULL))
+		for (size_t i = 0; i < nh.n_descsz; i++)
+			snprintf(hex + 2 * i, 3, "%02x", d[i]);
+		return true;
+	}
+	return false;
+}
+
+static int open_elf_fd(const char *path, Elf **e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	*e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!*e || elf_kind(*e) != ELF_K_ELF) {
+		if (*e)
+			elf_end(*e);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Adds .symtab from a separate debug file; true if one was found. */
+static bool try_debug_file(struct elf_obj *o, const char *path)
+{
+	bool found = false;
+	Elf *e;
+	int fd = open_elf_fd(path, &e);
+
+	if (fd < 0)
+		return false;
+	load_elf_syms(o, e, SHT_SYMTAB, &found);
+	elf_end(e);
+	close(fd);
+	return found;
+}
+
+/*
+ * A stripped object's full symbol table may be installed separately: by
+ * build id under the debug directory, or by the name .gnu_debuglink
+ * gives, next to the object, in its .debug/ or under the debug directory.
+ * root prefixes every path (the process's /proc/PID/root).
+ */
+static void load_debug_syms(struct syms_cache *c, struct elf_obj *o, Elf *e,
+			    const char *root, const char *inner_path)
+{
+	char path[PATH_MAX * 2], hex[128], dir[PATH_MAX];
+	const char *link = NULL, *slash;
+	Elf_Data *data;
+	Elf_Scn *scn;
+
+	if (build_id(e, hex, sizeof(hex))) {
+		snprintf(path, sizeof(path), "%s%s/.build-id/%.2s/%s.debug",
+			 root, c->debug_dir, hex, hex + 2);
+		if (try_debug_file(o, path))
 			return;
 	}
+	scn = find_section(e, ".gnu_debuglink");
+	data = scn ? elf_getdata(scn, NULL) : NULL;
+	if (data && data->d_size > 1 &&
+	    memchr(data->d_buf, '\0', data->d_size))
+		link = data->d_buf;
+	if (!link || !*link || strchr(link, '/'))
+		return;
+	slash = strrchr(inner_path, '/');
+	snprintf(dir, sizeof(dir), "%.*s",
+		 slash ? (int)(slash - inner_path) : 0, inner_path);
+	snprintf(path, sizeof(path), "%s%s/%s", root, dir, link);
+	if (strcmp(path + strlen(root), inner_path) && try_debug_file(o, path))
+		return;
+	snprintf(path, sizeof(path), "%s%s/.debug/%s", root, dir, link);
+	if (try_debug_file(o, path))
+		return;
+	snprintf(path, sizeof(path), "%s%s%s/%s", root, c->debug_dir, dir,
+		 link);
+	try_debug_file(o, path);
 }
 
-static struct elf_syms *elf_syms_load(const char *path, dev_t dev,
-				      unsigned long ino)
+/* Reads an object's segments and symbols from an open ELF. */
+static void load_elf(struct syms_cache *c, struct elf_obj *o, Elf *e,
+		     const char *root, const char *inner_path)
 {
-	struct elf_syms *es = calloc(1, sizeof(*es));
-	Elf_Scn *scn = NULL;
-	size_t nph = 0;
-	GElf_Shdr sh;
-	GElf_Phdr ph;
-	Elf *elf = NULL;
-	int fd = -1;
+	bool symtab = false, dynsym = false;
 
-	if (!es)
+	load_segments(o, e);
+	load_elf_syms(o, e, SHT_SYMTAB, &symtab);
+	load_elf_syms(o, e, SHT_DYNSYM, &dynsym);
+	if (!symtab && inner_path)
+		load_debug_syms(c, o, e, root, inner_path);
+	symtab_sort(&o->syms);
+}
+
+static struct elf_obj *obj_new(struct syms_cache *c, uint64_t dev,
+			       uint64_t ino, const char *path)
+{
+	struct elf_obj *o;
+
+	if (grow(&c->objs, &c->capobjs, c->nobjs, sizeof(*c->objs)))
 		return NULL;
-	es->dev = dev;
-	es->ino = ino;
-	es->next = elf_cache;
-	elf_cache = es;
-	/* A file that cannot be read stays cached, empty: "[unknown]". */
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return es;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->path = strdup(path);
+	if (!o->path) {
+		free(o);
+		return NULL;
+	}
+	o->dev = dev;
+	o->ino = ino;
+	o->failed = true;
+	c->objs[c->nobjs++] = o;
+	return o;
+}
+
+static struct elf_obj *obj_find(struct syms_cache *c, uint64_t dev,
+				uint64_t ino)
+{
+	for (size_t i = 0; i < c->nobjs; i++)
+		if (c->objs[i]->ino == ino && c->objs[i]->dev == dev)
+			return c->objs[i];
+	return NULL;
+}
+
+static void obj_free(struct elf_obj *o)
+{
+	symtab_free(&o->syms);
+	free(o->loads);
+	free(o->path);
+	free(o);
+}
+
+/*
+ * The file of a mapping: through map_files first (it reaches deleted and
+ * replaced files and other mount namespaces alike), else by its path
+ * inside the process's root.
+ */
+static struct elf_obj *obj_for_mapping(struct syms_cache *c, int pid,
+				       const struct syms_mapping *m)
+{
+	uint64_t dev = makedev(m->dev_major, m->dev_minor);
+	char path[PATH_MAX + 64], root[64];
+	struct elf_obj *o = obj_find(c, dev, m->inode);
+	Elf *e;
+	int fd;
+
+	if (o)
+		return o;
+	o = obj_new(c, dev, m->inode, m->path);
+	if (!o)
+		return NULL;
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	fd = open_elf_fd(path, &e);
+	if (fd < 0) {
+		snprintf(path, sizeof(path), "%s%s", root, m->path);
+		fd = open_elf_fd(path, &e);
+	}
 	if (fd < 0)
-		return es;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getphdrnum(elf, &nph))
-		goto out;
-	es->segs = calloc(nph ? nph : 1, sizeof(*es->segs));
-	for (size_t i = 0; es->segs && i < nph; i++) {
-		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_LOAD)
-			es->segs[es->nsegs++] = (struct load_seg){
-				ph.p_offset, ph.p_vaddr, ph.p_filesz };
-	}
-	while ((scn = elf_nextscn(elf, scn))) {
-		if (gelf_getshdr(scn, &sh) && (sh.sh_type == SHT_SYMTAB ||
-					       sh.sh_type == SHT_DYNSYM))
-			read_symtab(elf, scn, &es->table);
-	}
-	qsort(es->table.syms, es->table.n, sizeof(*es->table.syms), sym_cmp);
-out:
-	if (elf)
-		elf_end(elf);
+		return o;
+	o->failed = false;
+	load_elf(c, o, e, root, m->path);
+	elf_end(e);
 	close(fd);
-	return es;
+	return o;
 }
 
-static struct elf_syms *elf_syms_get(int pid, const struct mapping *m)
+/*
+ * Every 64-bit process maps the same vdso image as this one: read ours
+ * from memory (a copy: libelf wants a writable image).
+ */
+static struct elf_obj *vdso_obj(struct syms_cache *c)
 {
-	char path[PATH_MAX + 32];
-
-	for (struct elf_syms *es = elf_cache; es; es = es->next)
-		if (es->dev == m->dev && es->ino == m->ino)
-			return es;
-	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m->path);
-	return elf_syms_load(path, m->dev, m->ino);
-}
-
-struct syms_proc *syms_proc_open(int pid)
-{
-	char path[64], line[PATH_MAX + 128];
-	struct syms_proc *p;
+	unsigned long long start, end;
+	char line[512], *image;
+	bool found = false;
+	struct elf_obj *o;
 	FILE *f;
+	Elf *e;
 
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return NULL;
-	p->pid = pid;
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
+	if (c->vdso_tried)
+		return c->vdso;
+	c->vdso_tried = true;
+	f = fopen("/proc/self/maps", "re");
 	if (!f)
-		return p;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, end, off;
-		unsigned int major, minor;
-		unsigned long ino;
-		char *file = strchr(line, '/');
-		struct mapping *m;
-
-		if (!file || sscanf(line, "%llx-%llx %*s %llx %x:%x %lu",
-				    &start, &end, &off, &major, &minor,
-				    &ino) != 6)
-			continue;
-		file[strcspn(file, "\n")] = '\0';
-		if (p->n % 64 == 0) {
-			m = realloc(p->maps, (p->n + 64) * sizeof(*m));
-			if (!m)
-				break;
-			p->maps = m;
-		}
-		m = &p->maps[p->n];
-		*m = (struct mapping){ start, end, off, makedev(major, minor),
-				       ino, strdup(file), NULL, false };
-		if (!m->path)
-			break;
-		p->n++;
-	}
+		return NULL;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, "[vdso]") &&
+			sscanf(line, "%llx-%llx", &start, &end) == 2;
 	fclose(f);
-	return p;
+	if (!found || end <= start)
+		return NULL;
+	image = malloc(end - start);
+	if (!image)
+		return NULL;
+	memcpy(image, (void *)(uintptr_t)start, end - start);
+	o = obj_new(c, 0, 0, "[vdso]");
+	e = o ? elf_memory(image, end - start) : NULL;
+	if (e && elf_kind(e) == ELF_K_ELF) {
+		o->failed = false;
+		load_elf(c, o, e, "", NULL);
+	}
+	if (e)
+		elf_end(e);
+	free(image);
+	c->vdso = o;
+	return o;
 }
 
-static const char *base_name(const char *path)
+/* The object's virtual address of a file offset, through PT_LOAD. */
+static uint64_t obj_vaddr(const struct elf_obj *o, uint64_t file_off)
 {
-	const char *slash = strrchr(path, '/');
+	for (size_t i = 0; i < o->nloads; i++) {
+		const struct load_seg *s = &o->loads[i];
 
-	return slash ? slash + 1 : path;
+		if (file_off >= s->offset && file_off - s->offset < s->filesz)
+			return file_off - s->offset + s->vaddr;
+	}
+	return file_off;
 }
 
-void syms_proc_format(struct syms_proc *p, uint64_t addr, char *buf,
-		      size_t len)
+int syms_file(struct syms_cache *c, const char *path, uint64_t vaddr,
+	      struct syms_frame *out)
 {
-	struct mapping *m = NULL;
 	const struct sym *s = NULL;
-	uint64_t off, vaddr = 0;
-	bool have_vaddr = false;
+	struct elf_obj *o;
+	struct stat st;
+	Elf *e;
+	int fd;
 
-	for (size_t i = 0; p && i < p->n; i++) {
-		if (addr >= p->maps[i].start && addr < p->maps[i].end) {
-			m = &p->maps[i];
-			break;
+	elf_init();
+	memset(out, 0, sizeof(*out));
+	out->addr = vaddr;
+	if (stat(path, &st))
+		return -errno;
+	o = obj_find(c, st.st_dev, st.st_ino);
+	if (!o) {
+		o = obj_new(c, st.st_dev, st.st_ino, path);
+		if (!o)
+			return -ENOMEM;
+		fd = open_elf_fd(path, &e);
+		if (fd >= 0) {
+			o->failed = false;
+			load_elf(c, o, e, "", path);
+			elf_end(e);
+			close(fd);
 		}
 	}
-	if (!m) {
-		snprintf(buf, len, "[unknown]");
-		return;
-	}
-	if (!m->tried) {
-		m->elf = elf_syms_get(p->pid, m);
-		m->tried = true;
-	}
-	off = addr - m->start + m->offset;
-	for (size_t i = 0; m->elf && i < m->elf->nsegs; i++) {
-		const struct load_seg *seg = &m->elf->segs[i];
-
-		if (off >= seg->offset && off < seg->offset + seg->filesz) {
-			vaddr = off - seg->offset + seg->vaddr;
-			have_vaddr = true;
-			break;
-		}
-	}
-	if (have_vaddr)
-		s = table_find(&m->elf->table, vaddr);
-	if (!s) {
-		snprintf(buf, len, "[unknown] [%s]", base_name(m->path));
-		return;
-	}
-	snprintf(buf, len, "%s+0x%llx [%s]", s->name,
-		 (unsigned long long)(vaddr - s->addr), base_name(m->path));
+	out->module = o->path;
+	if (!o->failed)
+		s = symtab_find(&o->syms, vaddr);
+	if (!s)
+		return -ENOENT;
+	out->kind = SYMS_USER;
+	out->name = s->name;
+	out->offset = vaddr - s->start;
+	return 0;
 }
 
-void syms_proc_close(struct syms_proc *p)
+/* ------------------------------------------------------------ processes */
+
+int syms_parse_maps_line(char *line, struct syms_mapping *m)
 {
-	if (!p)
-		return;
-	for (size_t i = 0; i < p->n; i++)
-		free(p->maps[i].path);
+	unsigned long long start, end, off, ino;
+	unsigned int maj, min;
+	int n = 0;
+	size_t len;
+	char *path;
+
+	memset(m, 0, sizeof(*m));
+	if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end,
+		   m->perms, &off, &maj, &min, &ino, &n) < 7 || !n)
+		return -1;
+	path = line + n;
+	len = strcspn(path, "\n");
+	path[len] = '\0';
+	if (len > 10 && !strcmp(path + len - 10, " (deleted)")) {
+		path[len - 10] = '\0';
+		m->deleted = true;
+	}
+	m->start = start;
+	m->end = end;
+	m->offset = off;
+	m->dev_major = maj;
+	m->dev_minor = min;
+	m->inode = ino;
+	m->path = path;
+	return 0;
+}
+
+static const char *intern(struct syms_cache *c, const char *s)
+{
+	char *copy;
+
+	for (size_t i = 0; i < c->nstrings; i++)
+		if (!strcmp(c->strings[i], s))
+			return c->strings[i];
+	if (grow(&c->strings, &c->capstrings, c->nstrings,
+		 sizeof(*c->strings)))
+		return NULL;
+	copy = strdup(s);
+	if (copy)
+		c->strings[c->nstrings++] = copy;
+	return copy;
+}
+
+static struct proc *proc_find(struct syms_cache *c, int pid)
+{
+	if (c->last_proc && c->last_proc->pid == pid)
+		return c->last_proc;
+	for (size_t i = 0; i < c->nprocs; i++) {
+		if (c->procs[i]->pid == pid) {
+			c->last_proc = c->procs[i];
+			return c->last_proc;
+		}
+	}
+	return NULL;
+}
+
+static void proc_free(struct proc *p)
+{
 	free(p->maps);
+	free(p->maps_text);
+	symtab_free(&p->jit);
 	free(p);
 }
 
-void syms_free(void)
+/* The pid the process has in its own pid namespace (for its perf map). */
+static int ns_pid(int pid)
 {
-	while (elf_cache) {
-		struct elf_syms *next = elf_cache->next;
+	char path[64], line[256];
+	int inner = pid;
+	FILE *f;
 
-		table_free(&elf_cache->table);
-		free(elf_cache->segs);
-		free(elf_cache);
-		elf_cache = next;
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return pid;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + 6, *end;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		/* The last field is the innermost namespace's pid. */
+		for (;;) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			inner = v;
+			p = end;
+		}
+		break;
 	}
-	table_free(&ksyms);
-	ksyms_loaded = false;
+	fclose(f);
+	return inner;
+}
+
+/* JIT runtimes list their code as "START SIZE name" lines, in hex. */
+static void load_perf_map(struct proc *p)
+{
+	char path[128], *text, *line, *next;
+	struct stat st;
+	size_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/root/tmp/perf-%d.map", p->pid,
+		 ns_pid(p->pid));
+	if (stat(path, &st) || st.st_size == p->jit_size)
+		return;
+	text = read_file(path, &len);
+	if (!text)
+		return;
+	symtab_free(&p->jit);
+	p->jit_size = st.st_size;
+	if (symtab_keep(&p->jit, text))
+		return;
+	for (line = text; *line; line = next) {
+		unsigned long long start, size;
+		char *q, *name;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		start = strtoull(line, &q, 16);
+		if (q == line || *q != ' ')
+			continue;
+		size = strtoull(q + 1, &name, 16);
+		if (name == q + 1 || *name != ' ' || !name[1])
+			continue;
+		if (symtab_add(&p->jit, start, size, name + 1, NULL))
+			break;
+	}
+	symtab_sort(&p->jit);
+}
+
+int syms_capture(struct syms_cache *c, int pid)
+{
+	struct proc_map *maps = NULL;
+	size_t len, nmaps = 0, cap = 0;
+	char path[64], *text, *copy, *line, *next;
+	struct proc *p;
+
+	elf_init();
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	text = read_file(path, &len);
+	if (!text)
+		return errno == ENOENT ? -ESRCH : -errno;
+	/* A zombie's or kernel thread's maps are empty: keep what we had. */
+	p = proc_find(c, pid);
+	if (!len) {
+		free(text);
+		return p ? 0 : -ESRCH;
+	}
+	if (!p) {
+		if (grow(&c->procs, &c->capprocs, c->nprocs,
+			 sizeof(*c->procs)))
+			goto nomem;
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			goto nomem;
+		p->pid = pid;
+		p->jit_size = -1;
+		c->procs[c->nprocs++] = p;
+	}
+	p->captured_ns = mono_ns();
+	load_perf_map(p);
+	if (p->maps_text && p->maps_len == len &&
+	    !memcmp(p->maps_text, text, len)) {
+		free(text);
+		return 0;
+	}
+	copy = strdup(text);
+	if (!copy)
+		goto nomem;
+	for (line = copy; *line; line = next) {
+		struct syms_mapping m;
+		struct proc_map pm = { 0 };
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		if (syms_parse_maps_line(line, &m) || m.perms[2] != 'x')
+			continue;
+		pm.start = m.start;
+		pm.end = m.end;
+		pm.offset = m.offset;
+		if (m.path[0] == '/')
+			pm.obj = obj_for_mapping(c, pid, &m);
+		else if (!strcmp(m.path, "[vdso]"))
+			pm.obj = vdso_obj(c);
+		pm.path = m.path[0] ? intern(c, m.path) : NULL;
+		if (grow(&maps, &cap, nmaps, sizeof(*maps))) {
+			free(copy);
+			goto nomem;
+		}
+		maps[nmaps++] = pm;
+	}
+	free(copy);
+	free(p->maps);
+	free(p->maps_text);
+	p->maps = maps;
+	p->nmaps = nmaps;
+	p->maps_text = text;
+	p->maps_len = len;
+	return 0;
+nomem:
+	free(maps);
+	free(text);
+	return -ENOMEM;
+}
+
+static const struct proc_map *proc_map_find(const struct proc *p,
+					    uint64_t addr)
+{
+	size_t lo = 0, hi = p->nmaps;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->maps[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && addr < p->maps[lo - 1].end)
+		return &p->maps[lo - 1];
+	return NULL;
+}
+
+int syms_user(struct syms_cache *c, int pid, uint64_t addr,
+	      struct syms_frame *out)
+{
+	const struct proc_map *m;
+	const struct sym *s = NULL;
+	struct proc *p;
+
+	memset(out, 0, sizeof(*out));
+	out->addr = addr;
+	p = proc_find(c, pid);
+	if (!p && syms_capture(c, pid))
+		return -ESRCH;
+	p = proc_find(c, pid);
+	if (!p)
+		return -ESRCH;
+	m = proc_map_find(p, addr);
+	/* Code mapped since the last capture (dlopen, a new JIT region). */
+	if (!m && mono_ns() - p->captured_ns > RECAPTURE_NS &&
+	    !syms_capture(c, pid))
+		m = proc_map_find(p, addr);
+	if (m) {
+		out->module = m->obj ? m->obj->path : m->path;
+		if (m->obj && !m->obj->failed)
+			s = symtab_find(&m->obj->syms,
+					obj_vaddr(m->obj,
+						  addr - m->start + m->offset));
+		if (s) {
+			out->kind = SYMS_USER;
+			out->name = s->name;
+			out->offset = obj_vaddr(m->obj, addr - m->start +
+						m->offset) - s->start;
+			return 0;
+		}
+	}
+	/* Anonymous code: ask the JIT's perf map. */
+	if (!m || !m->obj) {
+		s = symtab_find(&p->jit, addr);
+		if (s) {
+			out->kind = SYMS_JIT;
+			out->name = s->name;
+			out->offset = addr - s->start;
+			out->module = NULL;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* ------------------------------------------------------------ cache */
+
+struct syms_cache *syms_cache_new(void)
+{
+	struct syms_cache *c = calloc(1, sizeof(*c));
+
+	if (c)
+		snprintf(c->debug_dir, sizeof(c->debug_dir), "/usr/lib/debug");
+	return c;
+}
+
+void syms_set_debug_dir(struct syms_cache *c, const char *dir)
+{
+	snprintf(c->debug_dir, sizeof(c->debug_dir), "%s", dir);
+}
+
+void syms_cache_free(struct syms_cache *c)
+{
+	if (!c)
+		return;
+	symtab_free(&c->ksyms);
+	for (size_t i = 0; i < c->nobjs; i++)
+		obj_free(c->objs[i]);
+	free(c->objs);
+	for (size_t i = 0; i < c->nprocs; i++)
+		proc_free(c->procs[i]);
+	free(c->procs);
+	for (size_t i = 0; i < c->nstrings; i++)
+		free(c->strings[i]);
+	free(c->strings);
+	free(c);
+}
+
+void syms_format(const struct syms_frame *f, char *buf, size_t len)
+{
+	const char *mod = f->module, *slash;
+
+	if (f->kind == SYMS_KERNEL && !mod)
+		mod = "kernel";
+	else if (f->kind == SYMS_JIT)
+		mod = "jit";
+	if (mod && mod[0] == '/') {
+		slash = strrchr(mod, '/');
+		mod = slash + 1;
+	}
+	if (!f->name && mod)
+		snprintf(buf, len, "[unknown] [%s]", mod);
+	else if (!f->name)
+		snprintf(buf, len, "[unknown]");
+	else if (mod)
+		snprintf(buf, len, "%s+0x%llx [%s]", f->name,
+			 (unsigned long long)f->offset, mod);
+	else
+		snprintf(buf, len, "%s+0x%llx", f->name,
+			 (unsigned long long)f->offset);
 }

@@ -1,25 +1,105 @@
 /*
- * Addresses to symbol names: kernel addresses through /proc/kallsyms
- * (loaded once), user addresses through the ELF symbol tables of the
- * files a process maps (each file read once, cached by device and inode).
+ * Addresses to symbol names, for every tool that shows stacks.
+ *
+ * Kernel: /proc/kallsyms, loaded once on first use, sorted, binary search;
+ * module symbols carry their module name.
+ *
+ * User: a process's executable mappings from /proc/PID/maps; an address
+ * becomes a file offset in its mapping, then a virtual address of the ELF
+ * object (through its PT_LOAD headers), then the symbol covering it in
+ * .symtab or .dynsym (or in a separate debug file found by build id or
+ * .gnu_debuglink). Files are opened through /proc/PID/map_files (deleted
+ * or replaced binaries, other mount namespaces) or /proc/PID/root; each
+ * object is parsed once and cached by (device, inode). The vdso resolves
+ * through this process's own copy; anonymous code through the JIT's
+ * /tmp/perf-PID.map. syms_capture() snapshots a process while it lives so
+ * its addresses still resolve after it exits.
  */
 #ifndef LOUPE_SYMS_H
 #define LOUPE_SYMS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
-struct syms_proc;
+struct syms_cache;
 
-/* "name+0xoff [module]", or "[unknown]" when nothing resolves it. */
-void syms_kernel_format(uint64_t addr, char *buf, size_t len);
+enum syms_kind {
+	SYMS_UNKNOWN,		/* nothing resolved the address */
+	SYMS_USER,		/* a symbol of an ELF object */
+	SYMS_KERNEL,		/* a kallsyms symbol */
+	SYMS_JIT,		/* a perf map entry of a JIT */
+};
 
-struct syms_proc *syms_proc_open(int pid);
-void syms_proc_format(struct syms_proc *p, uint64_t addr, char *buf,
-		      size_t len);
-void syms_proc_close(struct syms_proc *p);
+struct syms_frame {
+	uint64_t addr;
+	enum syms_kind kind;
+	const char *name;	/* NULL if unknown */
+	uint64_t offset;	/* addr - start of the symbol */
+	/*
+	 * The object: a file path as the process sees it, "[vdso]", or
+	 * for the kernel a module name (NULL for the core kernel). NULL
+	 * when the address is in no known mapping. Valid as long as the
+	 * cache lives.
+	 */
+	const char *module;
+};
 
-/* Frees the kallsyms table and the per-file cache. */
-void syms_free(void);
+struct syms_cache *syms_cache_new(void);
+void syms_cache_free(struct syms_cache *c);
+
+/*
+ * Kernel symbol of addr (kallsyms is loaded on first call), or NULL;
+ * *offset gets addr - symbol, *module the module name or NULL for the
+ * core kernel. Either output pointer may be NULL.
+ */
+const char *syms_kernel(struct syms_cache *c, uint64_t addr,
+			uint64_t *offset, const char **module);
+/* The same as a frame: 0, or -ENOENT with kind SYMS_UNKNOWN. */
+int syms_kernel_frame(struct syms_cache *c, uint64_t addr,
+		      struct syms_frame *out);
+/* Loads a kallsyms text instead of /proc/kallsyms (tests, other hosts). */
+int syms_load_kallsyms(struct syms_cache *c, FILE *f);
+
+/*
+ * Symbol of a user address of process pid. Captures the process first if
+ * it was not captured yet. 0, or a negative errno with out->kind
+ * SYMS_UNKNOWN (out->module still names the mapping when there is one):
+ * -ESRCH if the process is gone and was never captured, -ENOENT if no
+ * symbol covers the address.
+ */
+int syms_user(struct syms_cache *c, int pid, uint64_t addr,
+	      struct syms_frame *out);
+
+/*
+ * Reads the process's mappings now (again, if they changed since the last
+ * capture) and loads the symbols of every object it maps, so that its
+ * addresses resolve after it exits. 0 or a negative errno.
+ */
+int syms_capture(struct syms_cache *c, int pid);
+
+/* Symbol of virtual address vaddr of an ELF file (e.g. a uprobe target). */
+int syms_file(struct syms_cache *c, const char *path, uint64_t vaddr,
+	      struct syms_frame *out);
+
+/* Where build-id debug files live (default /usr/lib/debug). */
+void syms_set_debug_dir(struct syms_cache *c, const char *dir);
+
+/* "name+0xoff [module]": module is a file's base name, or "kernel". */
+void syms_format(const struct syms_frame *f, char *buf, size_t len);
+
+/* One line of /proc/PID/maps. */
+struct syms_mapping {
+	uint64_t start, end, offset;
+	unsigned int dev_major, dev_minor;
+	uint64_t inode;
+	char perms[5];
+	const char *path;	/* points into the line; "" if anonymous */
+	bool deleted;		/* path ended with " (deleted)" (stripped) */
+};
+
+/* Parses one maps line in place (the path is cut at its end): 0 or -1. */
+int syms_parse_maps_line(char *line, struct syms_mapping *m);
 
 #endif

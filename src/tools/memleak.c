@@ -32,6 +32,7 @@ struct stack_total {
 struct memleak_state {
 	struct memleak_bpf *skel;
 	struct tool mode_tool;	/* this run's tool: user or kernel probes */
+	struct syms_cache *syms;
 };
 
 static long long mono_ns(clockid_t clock)
@@ -144,16 +145,20 @@ static struct stack_total *collect(struct memleak_bpf *skel, size_t *n)
 	return c.v;
 }
 
-static void format_frame(struct syms_proc *p, __u64 ip, char *buf,
+/* User frames of process pid, or kernel frames if pid is 0. */
+static void format_frame(struct syms_cache *c, int pid, __u64 ip, char *buf,
 			 size_t len)
 {
-	if (p)
-		syms_proc_format(p, ip, buf, len);
+	struct syms_frame f;
+
+	if (pid)
+		syms_user(c, pid, ip, &f);
 	else
-		syms_kernel_format(ip, buf, len);
+		syms_kernel_frame(c, ip, &f);
+	syms_format(&f, buf, len);
 }
 
-static void print_stack(struct session *s, struct syms_proc *p,
+static void print_stack(struct session *s, int pid,
 			const struct stack_total *t, unsigned long long ts)
 {
 	struct memleak_state *st = s->tool_state;
@@ -179,7 +184,7 @@ static void print_stack(struct session *s, struct syms_proc *p,
 			t->bytes, t->count);
 	}
 	for (int i = 0; have && i < MEMLEAK_STACK_DEPTH && ips[i]; i++) {
-		format_frame(p, ips[i], frame, sizeof(frame));
+		format_frame(st->syms, pid, ips[i], frame, sizeof(frame));
 		if (o->json) {
 			out_json_key(o, NULL);
 			out_json_string(&o->line, frame, strlen(frame));
@@ -199,7 +204,6 @@ static int on_interval(struct session *s)
 {
 	struct memleak_state *st = s->tool_state;
 	unsigned long long ts = mono_ns(CLOCK_REALTIME);
-	struct syms_proc *p = NULL;
 	struct stack_total *v;
 	time_t secs = ts / 1000000000ULL;
 	char when[16];
@@ -210,8 +214,9 @@ static int on_interval(struct session *s)
 	if (n)
 		qsort(v, n, sizeof(*v), by_bytes);
 	first = n > top ? n - top : 0;
+	/* Mappings change (dlopen): read them again for each report. */
 	if (s->opts.pid)
-		p = syms_proc_open(s->opts.pid);
+		syms_capture(st->syms, s->opts.pid);
 	if (!s->out.json) {
 		localtime_r(&secs, &tm);
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
@@ -220,8 +225,7 @@ static int on_interval(struct session *s)
 			when, top);
 	}
 	for (size_t i = first; i < n; i++)
-		print_stack(s, p, &v[i], ts);
-	syms_proc_close(p);
+		print_stack(s, s->opts.pid, &v[i], ts);
 	free(v);
 	return out_flush(&s->out);
 }
@@ -283,9 +287,12 @@ static int memleak_run(struct session *s)
 		log_err("no process with pid %d", s->opts.pid);
 		return EXIT_USAGE;
 	}
+	st.syms = syms_cache_new();
 	st.skel = memleak_bpf__open();
-	if (!st.skel) {
+	if (!st.skel || !st.syms) {
 		log_err("cannot open the BPF object");
+		syms_cache_free(st.syms);
+		memleak_bpf__destroy(st.skel);
 		return EXIT_RUNTIME;
 	}
 	session_set_filter(s, &st.skel->rodata->filter);
@@ -309,7 +316,7 @@ static int memleak_run(struct session *s)
 		err = session_loop(s);
 	session_stop(s);
 	memleak_bpf__destroy(st.skel);
-	syms_free();
+	syms_cache_free(st.syms);
 	return err;
 }
 

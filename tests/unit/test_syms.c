@@ -1,69 +1,354 @@
 /*
- * Unit tests of symbolization: addresses of this very process's code and
- * of the kernel (from /proc/kallsyms) back to "name+0xoff [module]".
+ * Unit tests of symbolization (syms.h) and of the folded-stack line
+ * (stacks.h): kallsyms parsing from a fixture, /proc/PID/maps lines, this
+ * very process's functions, a stripped program resolved through its
+ * .gnu_debuglink and its build id, a JIT perf map, and the real kernel.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include "stacks.h"
 #include "syms.h"
 #include "unit.h"
+
+#define FIXTURE		"build/syms_fixture"
+#define FIXTURE_NOLINK	"build/syms_fixture.nolink"
+#define FIXTURE_DEBUG	"build/syms_fixture.debug"
 
 __attribute__((noinline, used)) int syms_unit_target(int x)
 {
 	return x * 5 + 2;
 }
 
-static void test_user_own_function(void)
-{
-	struct syms_proc *p = syms_proc_open(getpid());
-	void *(*volatile fn)(size_t) = malloc;
-	char buf[256];
+static const char kallsyms[] =
+	"ffffffff81000000 T _stext\n"
+	"ffffffff81000100 t helper_b\n"
+	"ffffffff81000040 T helper_a\n"
+	"ffffffff81000200 D some_data\n"
+	"ffffffffc0001000 t mod_fn\t[mymod]\n"
+	"ffffffffc0001080 t mod_fn2\t[mymod]\n"
+	"garbage line\n"
+	"ffffffffc0002000 t bpf_prog_abc_fn\t[bpf]";
 
-	CHECK(p != NULL);
-	syms_proc_format(p, (uintptr_t)&syms_unit_target + 3, buf,
-			 sizeof(buf));
-	CHECK_STR(buf, "syms_unit_target+0x3 [unit_tests]");
-	/* libc's .dynsym, with the version stripped from the name. */
-	syms_proc_format(p, (uintptr_t)fn, buf, sizeof(buf));
-	CHECK(!strncmp(buf, "malloc+0x0 [libc", 16) ||
-	      !strncmp(buf, "__libc_malloc+0x0 [libc", 23));
-	syms_proc_format(p, 8, buf, sizeof(buf));
-	CHECK_STR(buf, "[unknown]");
-	syms_proc_close(p);
+static void test_kallsyms_fixture(void)
+{
+	struct syms_cache *c = syms_cache_new();
+	FILE *f = fmemopen((void *)kallsyms, sizeof(kallsyms) - 1, "r");
+	const char *mod = "x";
+	uint64_t off = 0;
+
+	CHECK(c && f && !syms_load_kallsyms(c, f));
+	fclose(f);
+	/* Unsorted input is sorted; lookups land in the preceding symbol. */
+	CHECK_STR(syms_kernel(c, 0xffffffff81000050ULL, &off, &mod),
+		  "helper_a");
+	CHECK(off == 0x10 && mod == NULL);
+	CHECK_STR(syms_kernel(c, 0xffffffff81000100ULL, &off, NULL),
+		  "helper_b");
+	CHECK(off == 0);
+	/* Data symbols are not code: helper_b still covers this. */
+	CHECK_STR(syms_kernel(c, 0xffffffff81000210ULL, NULL, NULL),
+		  "helper_b");
+	CHECK_STR(syms_kernel(c, 0xffffffffc0001084ULL, &off, &mod),
+		  "mod_fn2");
+	CHECK(off == 4);
+	CHECK_STR(mod, "mymod");
+	CHECK(syms_kernel(c, 0xffffffff80000000ULL, NULL, NULL) == NULL);
+	/* Far past the last symbol is not kernel text. */
+	CHECK(syms_kernel(c, 0xffffffffc1000000ULL, NULL, NULL) == NULL);
+	syms_cache_free(c);
 }
 
-static void test_kernel_symbol(void)
+static void test_kallsyms_hidden(void)
 {
-	char line[512], name[256], want[300], buf[300], type;
-	unsigned long long addr = 0;
-	FILE *f = fopen("/proc/kallsyms", "r");
+	static const char hidden[] = "0000000000000000 T _stext\n"
+				     "0000000000000000 T schedule\n";
+	struct syms_cache *c = syms_cache_new();
+	FILE *f = fmemopen((void *)hidden, sizeof(hidden) - 1, "r");
 
-	CHECK(f != NULL);
-	if (!f)
+	CHECK(syms_load_kallsyms(c, f) < 0);
+	fclose(f);
+	CHECK(syms_kernel(c, 0x10, NULL, NULL) == NULL);
+	syms_cache_free(c);
+}
+
+static void test_maps_lines(void)
+{
+	char a[] = "55d0c0a00000-55d0c0a21000 r-xp 00002000 fd:01 1234567"
+		   "                    /usr/bin/my prog (deleted)\n";
+	char b[] = "7ffd5e9f0000-7ffd5e9f2000 r-xp 00000000 00:00 0"
+		   "                          [vdso]\n";
+	char d[] = "7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \n";
+	char bad[] = "not a mapping\n";
+	struct syms_mapping m;
+
+	CHECK(!syms_parse_maps_line(a, &m));
+	CHECK(m.start == 0x55d0c0a00000ULL && m.end == 0x55d0c0a21000ULL);
+	CHECK(m.offset == 0x2000 && m.dev_major == 0xfd &&
+	      m.dev_minor == 1 && m.inode == 1234567);
+	CHECK_STR(m.perms, "r-xp");
+	CHECK_STR(m.path, "/usr/bin/my prog");
+	CHECK(m.deleted);
+	CHECK(!syms_parse_maps_line(b, &m));
+	CHECK_STR(m.path, "[vdso]");
+	CHECK(!m.deleted && m.inode == 0);
+	CHECK(!syms_parse_maps_line(d, &m));
+	CHECK_STR(m.path, "");
+	CHECK(syms_parse_maps_line(bad, &m) < 0);
+}
+
+static void test_user_own_function(void)
+{
+	struct syms_cache *c = syms_cache_new();
+	void *(*volatile fn)(size_t) = malloc;
+	struct syms_frame f;
+	char buf[256];
+
+	CHECK(!syms_user(c, getpid(), (uintptr_t)&syms_unit_target + 3, &f));
+	CHECK(f.kind == SYMS_USER);
+	CHECK_STR(f.name, "syms_unit_target");
+	CHECK(f.offset == 3);
+	syms_format(&f, buf, sizeof(buf));
+	CHECK_STR(buf, "syms_unit_target+0x3 [unit_tests]");
+	/* libc's symbols, with the version stripped from the name. */
+	CHECK(!syms_user(c, getpid(), (uintptr_t)fn, &f));
+	syms_format(&f, buf, sizeof(buf));
+	CHECK(!strncmp(buf, "malloc+0x0 [libc", 16));
+	CHECK(syms_user(c, getpid(), 8, &f) == -ENOENT);
+	CHECK(f.kind == SYMS_UNKNOWN && !f.name);
+	syms_format(&f, buf, sizeof(buf));
+	CHECK_STR(buf, "[unknown]");
+	syms_cache_free(c);
+}
+
+/* The address fixture_beta has in the unstripped debug file. */
+static uint64_t fixture_addr(const char *want)
+{
+	uint64_t addr = 0;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	Elf *e;
+	int fd;
+
+	elf_version(EV_CURRENT);
+	fd = open(FIXTURE_DEBUG, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	while (e && !addr && (scn = elf_nextscn(e, scn))) {
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym s;
+			const char *n;
+
+			if (!gelf_getsym(d, i, &s))
+				break;
+			n = elf_strptr(e, sh.sh_link, s.st_name);
+			if (n && !strcmp(n, want))
+				addr = s.st_value;
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	return addr;
+}
+
+static void test_debuglink(void)
+{
+	struct syms_cache *c = syms_cache_new();
+	uint64_t beta = fixture_addr("fixture_beta");
+	struct syms_frame f;
+
+	CHECK(beta != 0);
+	CHECK(!syms_file(c, FIXTURE, beta + 2, &f));
+	CHECK_STR(f.name, "fixture_beta");
+	CHECK(f.offset == 2 && f.kind == SYMS_USER);
+	CHECK_STR(f.module, FIXTURE);
+	/* Without a link or an installed build-id file: no symbol. */
+	CHECK(syms_file(c, FIXTURE_NOLINK, beta + 2, &f) == -ENOENT);
+	syms_cache_free(c);
+}
+
+/* The build id of the fixture as hex, read with libelf. */
+static bool fixture_build_id(char *hex, size_t len)
+{
+	Elf_Scn *scn = NULL;
+	bool found = false;
+	GElf_Shdr sh;
+	Elf *e;
+	int fd = open(FIXTURE_NOLINK, O_RDONLY);
+
+	if (fd < 0)
+		return false;
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	while (e && !found && (scn = elf_nextscn(e, scn))) {
+		size_t off = 0, noff, doff;
+		Elf_Data *d;
+		GElf_Nhdr nh;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		d = elf_getdata(scn, NULL);
+		while (d && (off = gelf_getnote(d, off, &nh, &noff, &doff))) {
+			const unsigned char *p =
+				(const unsigned char *)d->d_buf + doff;
+
+			if (nh.n_type != NT_GNU_BUILD_ID ||
+			    nh.n_descsz * 2 + 1 > len)
+				continue;
+			for (size_t i = 0; i < nh.n_descsz; i++)
+				snprintf(hex + 2 * i, 3, "%02x", p[i]);
+			found = true;
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	return found;
+}
+
+static void test_build_id(void)
+{
+	char root[] = "/tmp/loupe-unit-XXXXXX", dir[PATH_MAX];
+	char link[PATH_MAX + 256], target[PATH_MAX], hex[128], top[PATH_MAX];
+	uint64_t alpha = fixture_addr("fixture_alpha");
+	struct syms_cache *c = syms_cache_new();
+	struct syms_frame f;
+
+	CHECK(fixture_build_id(hex, sizeof(hex)));
+	CHECK(mkdtemp(root) != NULL);
+	snprintf(dir, sizeof(dir), "%s/.build-id/%.2s", root, hex);
+	snprintf(link, sizeof(link), "%s/%s.debug", dir, hex + 2);
+	CHECK(realpath(FIXTURE_DEBUG, target) != NULL);
+	snprintf(top, sizeof(top), "%s/.build-id", root);
+	CHECK(!mkdir(top, 0755) && !mkdir(dir, 0755));
+	CHECK(!symlink(target, link));
+	syms_set_debug_dir(c, root);
+	CHECK(!syms_file(c, FIXTURE_NOLINK, alpha, &f));
+	CHECK_STR(f.name, "fixture_alpha");
+	CHECK(f.offset == 0);
+	unlink(link);
+	rmdir(dir);
+	rmdir(top);
+	rmdir(root);
+	syms_cache_free(c);
+}
+
+static void test_jit_perf_map(void)
+{
+	struct syms_cache *c = syms_cache_new();
+	char path[64], buf[128];
+	struct syms_frame f;
+	uintptr_t base;
+	void *code;
+	FILE *m;
+
+	code = mmap(NULL, 8192, PROT_READ | PROT_EXEC,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(code != MAP_FAILED);
+	if (code == MAP_FAILED)
 		return;
-	/* A core-kernel text symbol that has no twin at the same address. */
-	while (fgets(line, sizeof(line), f)) {
+	base = (uintptr_t)code;
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", getpid());
+	m = fopen(path, "w");
+	CHECK(m != NULL);
+	if (m) {
+		fprintf(m, "%lx 40 LazyCompile:~handler app.js:3\n", base);
+		fprintf(m, "%lx 20 Builtin:Call\n", base + 0x100);
+		fclose(m);
+	}
+	CHECK(!syms_user(c, getpid(), base + 0x10, &f));
+	CHECK(f.kind == SYMS_JIT && f.offset == 0x10);
+	CHECK_STR(f.name, "LazyCompile:~handler app.js:3");
+	syms_format(&f, buf, sizeof(buf));
+	CHECK_STR(buf, "LazyCompile:~handler app.js:3+0x10 [jit]");
+	CHECK(syms_user(c, getpid(), base + 0x80, &f) == -ENOENT);
+	unlink(path);
+	munmap(code, 8192);
+	syms_cache_free(c);
+}
+
+static void test_kernel_real(void)
+{
+	char line[512], name[256], type;
+	unsigned long long addr = 0;
+	struct syms_cache *c = syms_cache_new();
+	struct syms_frame f;
+	FILE *k = fopen("/proc/kallsyms", "r");
+	char buf[300];
+
+	CHECK(k != NULL);
+	if (!k)
+		return;
+	while (fgets(line, sizeof(line), k)) {
 		if (sscanf(line, "%llx %c %255s", &addr, &type, name) == 3 &&
-		    type == 'T' && addr && !strchr(line, '[') &&
-		    !strcmp(name, "schedule"))
+		    type == 'T' && addr && !strcmp(name, "schedule"))
 			break;
 		addr = 0;
 	}
-	fclose(f);
+	fclose(k);
 	CHECK(addr != 0);
-	if (!addr)
-		return;
-	snprintf(want, sizeof(want), "%s+0x2 [kernel]", name);
-	syms_kernel_format(addr + 2, buf, sizeof(buf));
-	CHECK_STR(buf, want);
-	syms_kernel_format(1, buf, sizeof(buf));
-	CHECK_STR(buf, "[unknown]");
-	syms_free();
+	CHECK(!syms_kernel_frame(c, addr + 2, &f));
+	CHECK(f.kind == SYMS_KERNEL);
+	syms_format(&f, buf, sizeof(buf));
+	CHECK_STR(buf, "schedule+0x2 [kernel]");
+	syms_cache_free(c);
+}
+
+static void test_folded_line(void)
+{
+	struct syms_frame user[] = {
+		{ .kind = SYMS_USER, .name = "spin" },
+		{ .kind = SYMS_UNKNOWN },
+		{ .kind = SYMS_JIT, .name = "js;handler" },
+		{ .kind = SYMS_USER, .name = "main" },
+	};
+	struct syms_frame kern[] = {
+		{ .kind = SYMS_KERNEL, .name = "__schedule" },
+		{ .kind = SYMS_KERNEL, .name = "schedule" },
+	};
+	struct stacks_half u = { user, 4, false }, k = { kern, 2, false };
+	struct stacks_half none = { NULL, 0, false };
+	struct stacks_half missed = { NULL, 0, true };
+	struct out_buf b = { 0 };
+
+	stacks_fold(&b, "my app", &u, &k, 42);
+	out_buf_add(&b, "", 1);
+	CHECK_STR(b.data, "my app;main;js_handler_[j];[unknown];spin;"
+		  "schedule_[k];__schedule_[k] 42\n");
+	b.len = 0;
+	stacks_fold(&b, "kworker/0:1", &none, &k, 7);
+	out_buf_add(&b, "", 1);
+	CHECK_STR(b.data, "kworker/0:1;schedule_[k];__schedule_[k] 7\n");
+	b.len = 0;
+	stacks_fold(&b, "a;b", &missed, NULL, 1);
+	out_buf_add(&b, "", 1);
+	CHECK_STR(b.data, "a_b;[Missed User Stack] 1\n");
+	free(b.data);
 }
 
 const struct unit_test syms_tests[] = {
+	{ "syms/kallsyms_fixture", test_kallsyms_fixture },
+	{ "syms/kallsyms_hidden", test_kallsyms_hidden },
+	{ "syms/maps_lines", test_maps_lines },
 	{ "syms/user_own_function", test_user_own_function },
-	{ "syms/kernel_symbol", test_kernel_symbol },
+	{ "syms/debuglink", test_debuglink },
+	{ "syms/build_id", test_build_id },
+	{ "syms/jit_perf_map", test_jit_perf_map },
+	{ "syms/kernel_real", test_kernel_real },
+	{ "syms/folded_line", test_folded_line },
 	{ NULL },
 };
 UNIT_GROUP(syms_tests)

@@ -1,0 +1,87 @@
+/*
+ * The stack-sampling tools (profile, offcputime), both halves: the key the
+ * kernel aggregates counts under, its statistics, and (user side) the
+ * printers of BCC's multi-line stacks, folded lines and JSON records.
+ */
+#ifndef LOUPE_STACKS_H
+#define LOUPE_STACKS_H
+
+#include "event.h"
+
+#define STACKS_MAX_DEPTH	127	/* the kernel's PERF_MAX_STACK_DEPTH */
+#define STACKS_STORAGE		16384	/* stack map entries, like BCC */
+#define STACKS_MAX_KEYS		40960	/* distinct (task, stacks) counted */
+#define STACKS_MAX_PIDS		8192	/* processes announced per second */
+
+/*
+ * A stack id, or: STACK_ID_NONE when that half was not collected or has
+ * no frames (a sample in user mode has no kernel part, a kernel thread no
+ * user part); another negative value is the errno of a stack the kernel
+ * could not record (a full or colliding stack map).
+ */
+#define STACK_ID_NONE		(-1)
+
+struct stack_key {
+	__u32 pid;		/* thread group id */
+	__s32 user_stack_id;
+	__s32 kernel_stack_id;
+	char comm[TASK_COMM_LEN];
+};
+
+/* Counters of what could not be counted (a per-CPU array). */
+enum stacks_stat {
+	STACKS_MISSED_USER,	/* user stack not recorded */
+	STACKS_MISSED_KERNEL,	/* kernel stack not recorded */
+	STACKS_COUNTS_FULL,	/* the counts map had no room for a key */
+	STACKS_START_FULL,	/* offcputime: too many threads blocked */
+	STACKS_NSTATS,
+};
+
+/* Sent on a process's first sample so user space reads its mappings. */
+struct stacks_pid_event {
+	__u32 pid;
+	__u32 pad;
+};
+
+#ifndef __VMLINUX_H__
+#include <stdbool.h>
+#include "out.h"
+#include "syms.h"
+
+struct session;
+
+/* One symbolized half of a stack, leaf first. */
+struct stacks_half {
+	const struct syms_frame *frames;
+	int n;
+	bool missed;		/* the kernel could not record it */
+};
+
+/*
+ * Appends a folded line: "comm;user frames root first;kernel frames_[k]
+ * count\n"; JIT frames get "_[j]", unresolved ones read "[unknown]".
+ */
+void stacks_fold(struct out_buf *b, const char *comm,
+		 const struct stacks_half *user,
+		 const struct stacks_half *kernel, unsigned long long count);
+
+struct stacks_report {
+	const char *unit;	/* "samples", "us" */
+	unsigned long long divisor;	/* map value / divisor = count */
+	bool folded;
+	bool user, kernel;	/* halves collected */
+	int counts_fd, stackmap_fd, stats_fd;
+	struct syms_cache *syms;
+};
+
+/* Prints every counted stack, least frequent first, then the losses. */
+int stacks_print(struct session *s, const struct stacks_report *r);
+
+/* The ring-buffer callback: captures the announced process's mappings. */
+int stacks_on_pid(struct syms_cache *c, const void *data, size_t size);
+
+/* Forgets the announced pids: their next sample announces them again. */
+void stacks_rearm(int seen_fd);
+#endif
+
+#endif

@@ -1,0 +1,315 @@
+/*
+ * profile: a CPU profiler. A cpu-clock perf event on every CPU (or one)
+ * samples the running task's user and kernel stacks at -F Hz; the kernel
+ * counts samples per stack, and at the end they are symbolized and
+ * printed like BCC's profile, or as folded lines for flame graphs.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "log.h"
+#include "profile.h"
+#include "profile.skel.h"
+#include "session.h"
+
+#define MAX_FREQ	10000
+
+static struct {
+	unsigned long freq;
+	int cpu;		/* -1: every CPU */
+	bool user_only, kernel_only;
+	bool folded;
+	bool idle;
+	unsigned long storage;
+} conf = { .freq = PROFILE_FREQ, .cpu = -1, .storage = STACKS_STORAGE };
+
+struct profile_state {
+	struct profile_bpf *skel;
+	struct syms_cache *syms;
+	char banner[160];
+};
+
+static struct profile_state state;
+
+static int on_event(struct session *s, const void *data, size_t size)
+{
+	struct profile_state *st = s->tool_state;
+
+	return stacks_on_pid(st->syms, data, size);
+}
+
+/* Every second: have each sampled process announced (and captured) again. */
+static int on_tick(struct session *s)
+{
+	struct profile_state *st = s->tool_state;
+
+	stacks_rearm(bpf_map__fd(st->skel->maps.seen_pids));
+	return 0;
+}
+
+static int attach_cpu(struct session *s, struct bpf_program *prog, int cpu,
+		      bool *attached)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		/*
+		 * A fixed period rather than freq = 1: the kernel adjusts a
+		 * frequency on the tick, which an idle NOHZ CPU skips.
+		 */
+		.sample_period = 1000000000ULL / conf.freq,
+	};
+	struct bpf_link *link;
+	int fd;
+
+	fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
+		     PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0) {
+		/* A possible CPU that is not online. */
+		if (errno == ENODEV && conf.cpu < 0)
+			return 0;
+		log_err("cannot open a cpu-clock event on CPU %d: %s", cpu,
+			strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	link = bpf_program__attach_perf_event(prog, fd);
+	if (!link) {
+		log_err("cannot attach to the cpu-clock event of CPU %d: %s",
+			cpu, strerror(errno));
+		close(fd);
+		return EXIT_RUNTIME;
+	}
+	/* The link owns the perf event fd and closes it when destroyed. */
+	if (session_add_link(s, link))
+		return EXIT_RUNTIME;
+	*attached = true;
+	return 0;
+}
+
+static int attach_sampling(struct session *s, struct bpf_program *prog)
+{
+	int ncpus = libbpf_num_possible_cpus(), err;
+	bool attached = false;
+
+	if (conf.cpu >= 0)
+		return attach_cpu(s, prog, conf.cpu, &attached);
+	for (int cpu = 0; cpu < ncpus; cpu++) {
+		err = attach_cpu(s, prog, cpu, &attached);
+		if (err)
+			return err;
+	}
+	if (!attached) {
+		log_err("no online CPU to sample");
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static int check_conf(struct session *s)
+{
+	int ncpus = libbpf_num_possible_cpus();
+
+	if (conf.user_only && conf.kernel_only) {
+		log_err("-U and -K are exclusive (both halves is the default)");
+		return EXIT_USAGE;
+	}
+	if (conf.folded && s->opts.json) {
+		log_err("--folded and -j are exclusive");
+		return EXIT_USAGE;
+	}
+	/* A profile needs this many perf events, one link each. */
+	if (conf.cpu < 0 && ncpus > SESSION_MAX_LINKS) {
+		log_err("%d CPUs: more than %d to sample; use --cpu", ncpus,
+			SESSION_MAX_LINKS);
+		return EXIT_USAGE;
+	}
+	if (conf.cpu >= ncpus) {
+		log_err("invalid --cpu %d: this machine has CPUs 0 to %d",
+			conf.cpu, ncpus - 1);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static const char *pid_text(const struct session *s, char *buf, size_t len)
+{
+	if (s->opts.pid)
+		snprintf(buf, len, "PID %d", s->opts.pid);
+	else
+		snprintf(buf, len, "all threads");
+	return buf;
+}
+
+static int profile_run(struct session *s)
+{
+	struct profile_state *st = &state;
+	struct out_col banner[2] = { { NULL, 0 }, { NULL, 0 } };
+	struct stacks_report r = { .unit = "samples", .divisor = 1 };
+	char who[32], secs[32] = "";
+	int err;
+
+	err = check_conf(s);
+	if (err)
+		return err;
+	st->syms = syms_cache_new();
+	st->skel = profile_bpf__open();
+	if (!st->skel || !st->syms) {
+		log_err("cannot open the BPF object");
+		err = EXIT_RUNTIME;
+		goto out;
+	}
+	session_set_filter(s, &st->skel->rodata->filter);
+	st->skel->rodata->stacks_user = !conf.kernel_only;
+	st->skel->rodata->stacks_kernel = !conf.user_only;
+	st->skel->rodata->include_idle = conf.idle;
+	if (bpf_map__set_max_entries(st->skel->maps.stackmap, conf.storage)) {
+		log_err("cannot size the stack map");
+		err = EXIT_RUNTIME;
+		goto out;
+	}
+	/* BCC's banner stands in the header row of the multi-line output. */
+	if (s->opts.duration > 0)
+		snprintf(secs, sizeof(secs), " for %g secs", s->opts.duration);
+	snprintf(st->banner, sizeof(st->banner),
+		 "Sampling at %lu Hertz of %s by %s stack%s%s.", conf.freq,
+		 pid_text(s, who, sizeof(who)),
+		 conf.user_only ? "user" : conf.kernel_only ? "kernel" :
+		 "user + kernel", conf.cpu >= 0 ? " on one CPU" : "",
+		 s->opts.duration > 0 ? secs : "... Hit Ctrl-C to end");
+	banner[0].header = st->banner;
+	s->tool_state = st;
+	s->skeleton = st->skel->skeleton;
+	/* Re-read sampled processes' mappings every second. */
+	s->opts.interval = 1;
+	s->on_interval = on_tick;
+	err = session_start(s, st->skel->obj, conf.folded ? NULL : banner,
+			    on_event);
+	if (!err)
+		err = attach_sampling(s, st->skel->progs.sample);
+	if (!err)
+		err = session_loop(s);
+	if (!err) {
+		r.folded = conf.folded;
+		r.user = !conf.kernel_only;
+		r.kernel = !conf.user_only;
+		r.counts_fd = bpf_map__fd(st->skel->maps.counts);
+		r.stackmap_fd = bpf_map__fd(st->skel->maps.stackmap);
+		r.stats_fd = bpf_map__fd(st->skel->maps.stack_stats);
+		r.syms = st->syms;
+		stacks_print(s, &r);
+	}
+	session_stop(s);
+out:
+	profile_bpf__destroy(st->skel);
+	syms_cache_free(st->syms);
+	return err;
+}
+
+enum { OPT_FREQ, OPT_USER, OPT_KERNEL, OPT_CPU, OPT_FOLDED, OPT_IDLE,
+       OPT_STORAGE };
+
+static const struct tool_opt profile_opts[] = {
+	[OPT_FREQ] = { "frequency", 'F', "HZ",
+		       "samples per second on each CPU (default 49)" },
+	[OPT_USER] = { "user-stacks-only", 'U', NULL,
+		       "user stacks only" },
+	[OPT_KERNEL] = { "kernel-stacks-only", 'K', NULL,
+			 "kernel stacks only" },
+	[OPT_CPU] = { "cpu", 'C', "CPU", "sample only this CPU" },
+	[OPT_FOLDED] = { "folded", 'f', NULL,
+			 "one folded line per stack (for flame graphs)" },
+	[OPT_IDLE] = { "include-idle", 'I', NULL,
+		       "also count the idle task's samples" },
+	[OPT_STORAGE] = { "stack-storage-size", 0, "N",
+			  "stack map entries (default 16384)" },
+	{ NULL },
+};
+
+static int parse_ulong(const char *arg, unsigned long min, unsigned long max,
+		       unsigned long *val)
+{
+	char *end;
+
+	errno = 0;
+	*val = strtoul(arg, &end, 10);
+	return errno || end == arg || *end || arg[0] == '-' || *val < min ||
+	       *val > max ? -1 : 0;
+}
+
+static int profile_parse_opt(int index, const char *arg)
+{
+	unsigned long v;
+
+	switch (index) {
+	case OPT_FREQ:
+		if (parse_ulong(arg, 1, MAX_FREQ, &conf.freq)) {
+			log_err("invalid --frequency '%s': expected 1 to %d Hz",
+				arg, MAX_FREQ);
+			return EXIT_USAGE;
+		}
+		break;
+	case OPT_USER:
+		conf.user_only = true;
+		break;
+	case OPT_KERNEL:
+		conf.kernel_only = true;
+		break;
+	case OPT_CPU:
+		if (parse_ulong(arg, 0, 65535, &v)) {
+			log_err("invalid --cpu '%s': expected a CPU number",
+				arg);
+			return EXIT_USAGE;
+		}
+		conf.cpu = v;
+		break;
+	case OPT_FOLDED:
+		conf.folded = true;
+		break;
+	case OPT_IDLE:
+		conf.idle = true;
+		break;
+	case OPT_STORAGE:
+		if (parse_ulong(arg, 1, 1 << 20, &conf.storage)) {
+			log_err("invalid --stack-storage-size '%s': expected 1 to %d",
+				arg, 1 << 20);
+			return EXIT_USAGE;
+		}
+		break;
+	}
+	return 0;
+}
+
+static const struct hook_probe profile_probes[] = {
+	{ "sampling", {
+		{ { "sample" } },
+	} },
+	{ NULL },
+};
+
+static const void *profile_elf(size_t *size)
+{
+	return profile_bpf__elf_bytes(size);
+}
+
+const struct tool profile_tool = {
+	.name = "profile",
+	.summary = "Profile CPU usage by sampling stack traces at a timed interval",
+	.examples =
+		"  loupe profile                # all CPUs at 49 Hz until Ctrl-C\n"
+		"  loupe profile -p 181 -d 10   # one process for 10 seconds\n"
+		"  loupe profile -F 99 -f -d 5 > out.folded   # for a flame graph\n"
+		"  loupe profile -K --cpu 0     # kernel stacks on CPU 0 only\n"
+		"  loupe profile -j -d 5        # one JSON object per stack\n",
+	.common = OPT_PID | OPT_NAME | OPT_CGROUP | OPT_DURATION | OPT_JSON,
+	.opts = profile_opts,
+	.parse_opt = profile_parse_opt,
+	.probes = profile_probes,
+	.elf_bytes = profile_elf,
+	.run = profile_run,
+};

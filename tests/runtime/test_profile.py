@@ -1,0 +1,305 @@
+"""Runtime tests of profile and offcputime (docs/profiling.md).
+
+The workloads are C programs built here with frame pointers, whose time is
+in a known chain of functions: main -> outer -> inner -> spin on CPU, and
+main -> rest -> napper off CPU (napper makes the nanosleep system call
+itself, so it is the first user frame of the blocked stack). Every loupe
+run is filtered on the workload's pid or unique comm.
+"""
+import os
+import shutil
+import subprocess
+import time
+
+from common import Loupe, Skip, check, marker, short, spawn, tmpdir
+
+WORK_C = r"""
+#include <stdlib.h>
+#include <time.h>
+#include <sys/syscall.h>
+
+volatile unsigned long sink;
+
+__attribute__((noinline)) void spin(void)
+{
+	for (int i = 0; i < 1000000; i++)
+		sink += i;
+}
+
+__attribute__((noinline)) void inner(void) { spin(); }
+__attribute__((noinline)) void outer(void) { inner(); }
+
+/* nanosleep(10 ms) without libc, which has no frame pointers. */
+__attribute__((noinline)) void napper(void)
+{
+	struct timespec ts = { 0, 10000000 };
+	long ret;
+
+	__asm__ volatile ("syscall" : "=a"(ret)
+			  : "0"((long)SYS_nanosleep), "D"(&ts), "S"(0L)
+			  : "rcx", "r11", "memory");
+}
+
+__attribute__((noinline)) void rest(void) { napper(); }
+
+int main(int argc, char **argv)
+{
+	struct timespec now, end;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += atoi(argv[2]);
+	do {
+		if (argv[1][0] == 's')
+			outer();
+		else
+			rest();
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec < end.tv_sec ||
+		 (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec));
+	return 0;
+}
+"""
+
+CHAIN = "main;outer;inner;spin"
+
+
+def _build(d=None):
+    """Compile the workload under a unique name; return its path."""
+    if not shutil.which("gcc"):
+        raise Skip("gcc not available")
+    d = d or tmpdir()
+    src = os.path.join(d, "work.c")
+    exe = os.path.join(d, marker("pw"))
+    with open(src, "w") as f:
+        f.write(WORK_C)
+    r = subprocess.run(["gcc", "-O0", "-fno-omit-frame-pointer", "-o", exe, src],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    check(r.returncode == 0, "gcc failed: %s" % r.stdout.decode(errors="replace"))
+    return exe
+
+
+def _start(exe, mode="spin", secs=8):
+    return spawn([exe, mode, str(secs)])
+
+
+def _folded(lp, timeout=15):
+    rc = lp.wait_exit(timeout)
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    rows = []
+    for line in lp.lines():
+        stack, _, count = line.rpartition(" ")
+        check(stack and count.isdigit(), "not a folded line: %r" % line)
+        rows.append((stack.split(";"), int(count)))
+    return rows
+
+
+def _user_frames(frames):
+    return [f for f in frames[1:] if not f.endswith("_[k]")]
+
+
+def _check_chain(rows, comm, what):
+    check(rows, "no stacks %s" % what)
+    comms = {r[0][0] for r in rows}
+    check(comms == {comm}, "comms %s, want only %s %s" % (comms, comm, what))
+    total = sum(c for _, c in rows)
+    chain = sum(c for f, c in rows if CHAIN in ";".join(f))
+    in_spin = sum(c for f, c in rows if _user_frames(f)[-1:] == ["spin"])
+    check(chain, "no %s chain in %s %s" % (CHAIN, short(rows, 800), what))
+    check(in_spin >= 0.7 * total,
+          "%d of %d samples end in spin %s: %s" % (in_spin, total, what, short(rows, 800)))
+    return total
+
+
+# ---------------------------------------------------------------- profile
+
+def test_profile_folded_chain():
+    exe = _build()
+    p = _start(exe)
+    lp = Loupe("profile", "-p", p.pid, "--folded", "-d", "3")
+    rows = _folded(lp)
+    total = _check_chain(rows, os.path.basename(exe)[:15], "for pid %d" % p.pid)
+    # One CPU-bound thread at 49 Hz for 3 s is about 147 samples.
+    check(total >= 60, "only %d samples in 3 s at 49 Hz" % total)
+    check(not [l for l in lp.stderr_lines() if "not recorded" in l],
+          "stacks lost: %s" % lp.stderr_lines())
+
+
+def test_profile_other_mount_namespace():
+    """The binary is on a tmpfs mounted only in the workload's namespace."""
+    if not shutil.which("unshare"):
+        raise Skip("unshare not available")
+    exe = _build()
+    d = tmpdir()
+    hidden = os.path.join(d, "mnt")
+    os.mkdir(hidden)
+    name = os.path.basename(exe)
+    script = ("mount -t tmpfs none %s && cp %s %s/ && exec %s/%s spin 8"
+              % (hidden, exe, hidden, hidden, name))
+    p = spawn(["unshare", "-m", "--propagation", "private", "sh", "-c", script])
+    inner = os.path.join(hidden, name)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            if os.readlink("/proc/%d/exe" % p.pid) == inner:
+                break
+        except OSError:
+            pass
+        time.sleep(0.05)
+    check(os.readlink("/proc/%d/exe" % p.pid) == inner,
+          "workload did not start in its namespace")
+    check(not os.path.exists(inner), "%s is visible from the root namespace" % inner)
+    lp = Loupe("profile", "-p", p.pid, "--folded", "-d", "2")
+    _check_chain(_folded(lp), name[:15], "in another mount namespace")
+
+
+def test_profile_deleted_binary_and_exited_process():
+    """One workload's binary is deleted while it runs; another exits
+    before loupe symbolizes (its mappings were captured while it lived)."""
+    exe = _build()
+    p = _start(exe, secs=8)
+    time.sleep(0.2)
+    os.unlink(exe)
+    exe2 = _build()
+    lp_del = Loupe("profile", "-p", p.pid, "--folded", "-d", "2")
+    lp_exit = Loupe("profile", "-n", os.path.basename(exe2)[:15], "--folded", "-d", "4")
+    time.sleep(0.5)
+    p2 = _start(exe2, secs=1)
+    _check_chain(_folded(lp_del), os.path.basename(exe)[:15], "of a deleted binary")
+    check(p2.wait(timeout=5) == 0, "workload 2 failed")
+    _check_chain(_folded(lp_exit), os.path.basename(exe2)[:15], "of an exited process")
+
+
+def test_profile_default_output_and_json():
+    exe = _build()
+    p = _start(exe)
+    comm = os.path.basename(exe)[:15]
+    lp = Loupe("profile", "-p", p.pid, "-d", "2")
+    lj = Loupe("profile", "-p", p.pid, "-d", "2", "-j")
+    rc = lp.wait_exit(15)
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    out = lp.lines()
+    want = "Sampling at 49 Hertz of PID %d by user + kernel stack for 2 secs." % p.pid
+    check(out and out[0] == want, "banner %r, want %r" % (out[:1], want))
+    tail = "    %-16s %s (%d)" % ("-", comm, p.pid)
+    ends = [i for i, l in enumerate(out) if l == tail]
+    check(ends, "no %r line in %s" % (tail, short(out, 600)))
+    starts = [1] + [i + 3 for i in ends[:-1]]
+    blocks = ["\n" + "\n".join(out[a:b]) + "\n" for a, b in zip(starts, ends)]
+    check(len(blocks) == len(set(blocks)), "identical stacks not merged: %s" % blocks)
+    check(any("\n    spin\n    inner\n    outer\n    main\n" in b for b in blocks),
+          "no spin/inner/outer/main block above %r: %s" % (tail, short(out, 800)))
+    for i in ends:
+        check(out[i + 1].startswith("        ") and out[i + 1].strip().isdigit(),
+              "count line %r" % out[i + 1])
+    check(lj.wait_exit(15) == 0, "json run: %s" % lj.describe())
+    recs = [e for e in lj.events() if e.get("type") == "stack"]
+    check(recs, "no stack records %s" % lj.describe())
+    for e in recs:
+        check(e["pid"] == p.pid and e["comm"] == comm and e["unit"] == "samples" and
+              isinstance(e["count"], int) and e["count"] > 0 and
+              isinstance(e["ts_ns"], int), "record %s" % short(e))
+        check("user_stack" in e and "kernel_stack" in e, "halves: %s" % short(e))
+    spin = sum(e["count"] for e in recs if e["user_stack"] and
+               e["user_stack"][0]["name"] == "spin")
+    check(spin >= 0.7 * sum(e["count"] for e in recs), "spin leaf: %s" % short(recs, 800))
+    f = next(e["user_stack"][0] for e in recs if e["user_stack"] and
+             e["user_stack"][0]["name"] == "spin")
+    check(f["module"].endswith(os.path.basename(exe)) and f["kind"] == "user" and
+          isinstance(f["addr"], int) and isinstance(f["offset"], int), "frame %s" % f)
+
+
+def test_profile_user_or_kernel_only():
+    exe = _build()
+    p = _start(exe)
+    lu = Loupe("profile", "-p", p.pid, "--folded", "-d", "2", "-U")
+    lk = Loupe("profile", "-p", p.pid, "--folded", "-d", "2", "-K")
+    rows = _folded(lu)
+    check(rows and not [f for f, _ in rows if any(x.endswith("_[k]") for x in f)],
+          "-U printed kernel frames: %s" % short(rows, 600))
+    check([f for f, _ in rows if CHAIN in ";".join(f)], "-U lost the chain: %s" % short(rows))
+    rows = _folded(lk)
+    check(rows, "-K: no samples %s" % lk.describe())
+    check(not [f for f, _ in rows if any(not x.endswith("_[k]") for x in f[1:])],
+          "-K printed user frames: %s" % short(rows, 600))
+
+
+def test_profile_missed_stacks_reported():
+    exe = _build()
+    p = _start(exe)
+    lp = Loupe("profile", "-p", p.pid, "--folded", "-d", "2", "--stack-storage-size", "1")
+    rows = _folded(lp)
+    missed = sum(c for f, c in rows if "[Missed User Stack]" in f)
+    check(missed > 0, "no [Missed User Stack] line with a 1-entry stack map: %s" % short(rows))
+    err = [l for l in lp.stderr_lines() if "stacks not recorded" in l]
+    check(len(err) == 1 and err[0].startswith("loupe: profile: ") and
+          "--stack-storage-size" in err[0], "stderr %s" % lp.stderr_lines())
+    n = int(err[0].split()[2])
+    check(n >= missed, "%d reported < %d shown" % (n, missed))
+
+
+def test_profile_usage_errors():
+    for args in (["-U", "-K"], ["-F", "0"], ["-F", "abc"], ["--cpu", "99999"],
+                 ["--folded", "-j"], ["--stack-storage-size", "0"], ["-x"]):
+        lp = Loupe("profile", *args)
+        rc = lp.wait_exit(10)
+        err = lp.stderr_lines()
+        check(rc == 2 and len(err) == 1 and err[0].startswith("loupe: profile: "),
+              "%s: exit status %s, stderr %s" % (args, rc, err))
+
+
+# ---------------------------------------------------------------- offcputime
+
+def test_offcputime_napper_above_schedule():
+    exe = _build()
+    p = _start(exe, "nap")
+    comm = os.path.basename(exe)[:15]
+    lp = Loupe("offcputime", "-p", p.pid, "--folded", "-d", "2")
+    lm = Loupe("offcputime", "-p", p.pid, "--folded", "-d", "2", "-M", "1000")
+    lj = Loupe("offcputime", "-p", p.pid, "-j", "-d", "2", "-m", "5000")
+    rows = _folded(lp)
+    check(rows and {f[0] for f, _ in rows} == {comm}, "comms: %s" % short(rows))
+    naps = [(f, c) for f, c in rows if "main;rest;napper" in ";".join(f)]
+    check(naps, "no main;rest;napper stack: %s" % short(rows, 800))
+    f, us = max(naps, key=lambda r: r[1])
+    i = f.index("napper")
+    kern = f[i + 1:]
+    check(kern and all(x.endswith("_[k]") for x in kern) and "schedule_[k]" in kern,
+          "frames above napper are not the kernel's schedule path: %s" % f)
+    # 2 s of 10 ms naps: nearly all of it off CPU.
+    check(us >= 1000000, "%d us off CPU in napper over 2 s" % us)
+    # -M 1000: 10 ms naps are longer than the maximum.
+    rows = _folded(lm)
+    check(not [r for r in rows if "napper" in r[0]], "-M 1000 kept 10 ms naps: %s" % short(rows))
+    check(lj.wait_exit(15) == 0, "json run %s" % lj.describe())
+    recs = [e for e in lj.events() if e.get("type") == "stack"]
+    nap = [e for e in recs if e["user_stack"] and e["user_stack"][0]["name"] == "napper"]
+    check(nap and nap[0]["unit"] == "us" and nap[0]["pid"] == p.pid and
+          nap[0]["count"] >= 5000, "-m 5000 -j napper records: %s" % short(recs, 800))
+    check(any(k["name"] == "schedule" for k in nap[0]["kernel_stack"]),
+          "no schedule in %s" % short(nap[0]))
+
+
+def test_offcputime_default_output():
+    exe = _build()
+    p = _start(exe, "nap")
+    lp = Loupe("offcputime", "-p", p.pid, "-d", "2", "-K")
+    rc = lp.wait_exit(15)
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    out = lp.lines()
+    want = "Tracing off-CPU time (us) of PID %d by kernel stack for 2 secs." % p.pid
+    check(out and out[0] == want, "banner %r, want %r" % (out[:1], want))
+    tail = "    %-16s %s (%d)" % ("-", os.path.basename(exe)[:15], p.pid)
+    check(tail in out, "no %r in %s" % (tail, short(out, 600)))
+    i = out.index(tail)
+    check("    schedule" in out[:i] and "    --" not in out,
+          "kernel-only block: %s" % short(out[:i + 2], 600))
+
+
+def test_offcputime_usage_errors():
+    for args in (["-m", "10", "-M", "5"], ["-U", "-K"], ["-u", "-k"], ["-m", "x"],
+                 ["--folded", "-j"]):
+        lp = Loupe("offcputime", *args)
+        rc = lp.wait_exit(10)
+        err = lp.stderr_lines()
+        check(rc == 2 and len(err) == 1 and err[0].startswith("loupe: offcputime: "),
+              "%s: exit status %s, stderr %s" % (args, rc, err))

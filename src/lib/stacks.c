@@ -11,6 +11,7 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "flame.h"
 #include "log.h"
 #include "session.h"
 #include "stacks.h"
@@ -460,4 +461,55 @@ void stacks_rearm(int seen_fd)
 		if (bpf_map_delete_elem(seen_fd, &key))
 			break;
 	}
+}
+
+int stacks_svg_begin(struct session *s, struct stacks_svg *svg)
+{
+	svg->mem = open_memstream(&svg->text, &svg->len);
+	if (!svg->mem) {
+		log_err("cannot buffer the stacks for %s: %s", svg->path,
+			strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	s->out_file = svg->mem;
+	return 0;
+}
+
+int stacks_svg_end(struct stacks_svg *svg, bool ok)
+{
+	struct flame_opts fo = {
+		.title = svg->title,
+		.palette = svg->palette,
+		.count_name = svg->count_name,
+	};
+	char err[256] = "";
+	int status = EXIT_OK;
+	FILE *f;
+
+	if (!svg->mem)
+		return EXIT_OK;
+	fclose(svg->mem);
+	svg->mem = NULL;
+	if (ok) {
+		f = fopen(svg->path, "w");
+		if (!f) {
+			log_err("cannot write %s: %s", svg->path,
+				strerror(errno));
+			status = EXIT_RUNTIME;
+		} else {
+			if (flame_render_folded(svg->text ? svg->text : "",
+						svg->len, &fo, f, err,
+						sizeof(err)))
+				log_err("cannot draw %s: %s", svg->path, err);
+			if (fclose(f) || err[0]) {
+				if (!err[0])
+					log_err("cannot write %s: %s",
+						svg->path, strerror(errno));
+				status = EXIT_RUNTIME;
+			}
+		}
+	}
+	free(svg->text);
+	svg->text = NULL;
+	return status;
 }

@@ -45,6 +45,7 @@ struct stacks_pid_event {
 
 #ifndef __VMLINUX_H__
 #include <stdbool.h>
+#include <stdio.h>
 #include "out.h"
 #include "syms.h"
 
@@ -82,6 +83,24 @@ int stacks_on_pid(struct syms_cache *c, const void *data, size_t size);
 
 /* Forgets the announced pids: their next sample announces them again. */
 void stacks_rearm(int seen_fd);
+
+/*
+ * --svg FILE: the folded output is captured in memory while the tool
+ * prints, then drawn as a flame graph. svg_begin before session_start();
+ * svg_end after session_stop(); both return 0 or an exit status.
+ */
+struct stacks_svg {
+	const char *path;
+	const char *title;
+	const char *palette;
+	const char *count_name;
+	char *text;
+	size_t len;
+	FILE *mem;
+};
+
+int stacks_svg_begin(struct session *s, struct stacks_svg *svg);
+int stacks_svg_end(struct stacks_svg *svg, bool ok);
 #endif
 
 #endif

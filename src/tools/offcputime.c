@@ -18,6 +18,7 @@ static struct {
 	bool user_only, kernel_only;	/* stacks */
 	bool user_threads, kernel_threads;
 	bool folded;
+	const char *svg;
 	unsigned long storage;
 } conf = { .min_us = 1, .max_us = ~0ULL, .storage = STACKS_STORAGE };
 
@@ -59,8 +60,12 @@ static int check_conf(struct session *s)
 			conf.min_us, conf.max_us);
 		return EXIT_USAGE;
 	}
-	if (conf.folded && s->opts.json) {
-		log_err("--folded and -j are exclusive");
+	if ((conf.folded || conf.svg) && s->opts.json) {
+		log_err("--folded/--svg and -j are exclusive");
+		return EXIT_USAGE;
+	}
+	if (conf.folded && conf.svg) {
+		log_err("--folded and --svg are exclusive (--svg draws the folded stacks)");
 		return EXIT_USAGE;
 	}
 	return 0;
@@ -89,6 +94,10 @@ static int offcputime_run(struct session *s)
 	struct offcpu_state *st = &state;
 	struct out_col banner[2] = { { NULL, 0 }, { NULL, 0 } };
 	struct stacks_report r = { .unit = "us", .divisor = 1000 };
+	struct stacks_svg svg = {
+		.path = conf.svg, .title = "Off-CPU Time Flame Graph",
+		.palette = "io", .count_name = "us",
+	};
 	int err;
 
 	err = check_conf(s);
@@ -121,6 +130,12 @@ static int offcputime_run(struct session *s)
 	/* Re-read blocked processes' mappings every second. */
 	s->opts.interval = 1;
 	s->on_interval = on_tick;
+	if (conf.svg) {
+		conf.folded = true;
+		err = stacks_svg_begin(s, &svg);
+		if (err)
+			goto out;
+	}
 	err = session_start(s, st->skel->obj, conf.folded ? NULL : banner,
 			    on_event);
 	if (!err)
@@ -136,6 +151,8 @@ static int offcputime_run(struct session *s)
 		stacks_print(s, &r);
 	}
 	session_stop(s);
+	if (stacks_svg_end(&svg, !err) && !err)
+		err = EXIT_RUNTIME;
 out:
 	offcputime_bpf__destroy(st->skel);
 	syms_cache_free(st->syms);
@@ -143,7 +160,7 @@ out:
 }
 
 enum { OPT_MIN, OPT_MAX, OPT_USER, OPT_KERNEL, OPT_UTHREADS, OPT_KTHREADS,
-       OPT_FOLDED, OPT_STORAGE };
+       OPT_FOLDED, OPT_STORAGE, OPT_SVG };
 
 static const struct tool_opt offcputime_opts[] = {
 	[OPT_MIN] = { "min-block-time", 'm', "MIN_US",
@@ -161,6 +178,7 @@ static const struct tool_opt offcputime_opts[] = {
 			 "one folded line per stack (for flame graphs)" },
 	[OPT_STORAGE] = { "stack-storage-size", 0, "N",
 			  "stack map entries (default 16384)" },
+	[OPT_SVG] = { "svg", 0, "FILE", "write a flame graph to FILE" },
 	{ NULL },
 };
 
@@ -203,6 +221,9 @@ static int offcputime_parse_opt(int index, const char *arg)
 		break;
 	case OPT_KTHREADS:
 		conf.kernel_threads = true;
+		break;
+	case OPT_SVG:
+		conf.svg = arg;
 		break;
 	case OPT_FOLDED:
 		conf.folded = true;

@@ -24,6 +24,7 @@ static struct {
 	int cpu;		/* -1: every CPU */
 	bool user_only, kernel_only;
 	bool folded;
+	const char *svg;
 	bool idle;
 	unsigned long storage;
 } conf = { .freq = PROFILE_FREQ, .cpu = -1, .storage = STACKS_STORAGE };
@@ -119,8 +120,12 @@ static int check_conf(struct session *s)
 		log_err("-U and -K are exclusive (both halves is the default)");
 		return EXIT_USAGE;
 	}
-	if (conf.folded && s->opts.json) {
-		log_err("--folded and -j are exclusive");
+	if ((conf.folded || conf.svg) && s->opts.json) {
+		log_err("--folded/--svg and -j are exclusive");
+		return EXIT_USAGE;
+	}
+	if (conf.folded && conf.svg) {
+		log_err("--folded and --svg are exclusive (--svg draws the folded stacks)");
 		return EXIT_USAGE;
 	}
 	/* A profile needs this many perf events, one link each. */
@@ -151,6 +156,10 @@ static int profile_run(struct session *s)
 	struct profile_state *st = &state;
 	struct out_col banner[2] = { { NULL, 0 }, { NULL, 0 } };
 	struct stacks_report r = { .unit = "samples", .divisor = 1 };
+	struct stacks_svg svg = {
+		.path = conf.svg, .title = "CPU Flame Graph", .palette = "hot",
+		.count_name = "samples",
+	};
 	char who[32], secs[32] = "";
 	int err;
 
@@ -188,6 +197,12 @@ static int profile_run(struct session *s)
 	/* Re-read sampled processes' mappings every second. */
 	s->opts.interval = 1;
 	s->on_interval = on_tick;
+	if (conf.svg) {
+		conf.folded = true;
+		err = stacks_svg_begin(s, &svg);
+		if (err)
+			goto out;
+	}
 	err = session_start(s, st->skel->obj, conf.folded ? NULL : banner,
 			    on_event);
 	if (!err)
@@ -205,6 +220,8 @@ static int profile_run(struct session *s)
 		stacks_print(s, &r);
 	}
 	session_stop(s);
+	if (stacks_svg_end(&svg, !err) && !err)
+		err = EXIT_RUNTIME;
 out:
 	profile_bpf__destroy(st->skel);
 	syms_cache_free(st->syms);
@@ -212,7 +229,7 @@ out:
 }
 
 enum { OPT_FREQ, OPT_USER, OPT_KERNEL, OPT_CPU, OPT_FOLDED, OPT_IDLE,
-       OPT_STORAGE };
+       OPT_STORAGE, OPT_SVG };
 
 static const struct tool_opt profile_opts[] = {
 	[OPT_FREQ] = { "frequency", 'F', "HZ",
@@ -228,6 +245,7 @@ static const struct tool_opt profile_opts[] = {
 		       "also count the idle task's samples" },
 	[OPT_STORAGE] = { "stack-storage-size", 0, "N",
 			  "stack map entries (default 16384)" },
+	[OPT_SVG] = { "svg", 0, "FILE", "write a flame graph to FILE" },
 	{ NULL },
 };
 
@@ -274,6 +292,9 @@ static int profile_parse_opt(int index, const char *arg)
 	case OPT_IDLE:
 		conf.idle = true;
 		break;
+	case OPT_SVG:
+		conf.svg = arg;
+		break;
 	case OPT_STORAGE:
 		if (parse_ulong(arg, 1, 1 << 20, &conf.storage)) {
 			log_err("invalid --stack-storage-size '%s': expected 1 to %d",
@@ -304,6 +325,7 @@ const struct tool profile_tool = {
 		"  loupe profile                # all CPUs at 49 Hz until Ctrl-C\n"
 		"  loupe profile -p 181 -d 10   # one process for 10 seconds\n"
 		"  loupe profile -F 99 -f -d 5 > out.folded   # for a flame graph\n"
+		"  loupe profile -d 10 --svg cpu.svg          # draw it directly\n"
 		"  loupe profile -K --cpu 0     # kernel stacks on CPU 0 only\n"
 		"  loupe profile -j -d 5        # one JSON object per stack\n",
 	.common = OPT_PID | OPT_NAME | OPT_CGROUP | OPT_DURATION | OPT_JSON,

@@ -124,6 +124,25 @@ def test_profile_folded_chain():
           "stacks lost: %s" % lp.stderr_lines())
 
 
+def test_profile_svg():
+    """--svg draws the same stacks as --folded: a frame per function."""
+    import xml.etree.ElementTree as ET
+    exe = _build()
+    p = _start(exe)
+    out = os.path.join(tmpdir(), "cpu.svg")
+    lp = Loupe("profile", "-p", p.pid, "--svg", out, "-d", "2")
+    rc = lp.wait_exit(20, "profile --svg")
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    check(lp.lines() == [], "--svg printed on stdout: %s" % short(lp.lines()))
+    root = ET.parse(out).getroot()
+    titles = [t.text for t in root.iter("{http://www.w3.org/2000/svg}title")]
+    names = [t.split(" (")[0] for t in titles if t]
+    for fn in ("main", "outer", "inner", "spin"):
+        check(fn in names, "no %s frame in the SVG (frames: %s)" % (fn, short(names)))
+    spin = [t for t in titles if t and t.startswith("spin (")]
+    check(spin and "samples" in spin[0], "spin frame title: %s" % short(spin))
+
+
 def test_profile_other_mount_namespace():
     """The binary is on a tmpfs mounted only in the workload's namespace."""
     if not shutil.which("unshare"):

@@ -1,0 +1,70 @@
+"""Every tool in the table: starts on this kernel, attaches, runs for its
+--duration, exits 0 and leaves no BPF program or link behind."""
+import json
+import subprocess
+import time
+
+from common import (LOUPE, check, existing_bpf_ids, fdinfo_ids, poll_until, short, spawn)
+
+# Tools that need an argument to have something to trace.
+ARGS = {
+    "funclatency": ["libc:getpid"],
+}
+
+
+def _tools():
+    try:
+        out = subprocess.run([LOUPE, "list", "-j"], capture_output=True, text=True,
+                             timeout=20).stdout
+        return [json.loads(l) for l in out.splitlines() if l.strip()]
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return []
+
+
+def _run_tool(entry):
+    name = entry["tool"]
+    hooks = [p["hook"] for p in entry["probes"]]
+    if not entry["probes"]:
+        return      # no BPF (flamegraph): covered by its own tests
+    argv = [LOUPE, name] + ARGS.get(name, []) + ["--duration", "1"]
+    p = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ids = [set(), set()]
+
+    # Collect what it holds while it runs (links appear after programs).
+    deadline = time.monotonic() + 0.8
+    while time.monotonic() < deadline and p.poll() is None:
+        progs, links = fdinfo_ids(p.pid)
+        ids[0] |= progs
+        ids[1] |= links
+        time.sleep(0.05)
+    try:
+        out, err = p.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        check(False, "%s did not exit within 15 s of a 1 s --duration" % name)
+    check(p.returncode == 0, "loupe %s exited %s (hooks %s): %s" %
+          (name, p.returncode, hooks, short(err, 600)))
+    check(ids[0], "loupe %s loaded no BPF program" % name)
+    errors = [l for l in err.splitlines() if l.startswith("loupe:")
+              and "events lost" not in l and "could not be symbolized" not in l]
+    check(not errors, "loupe %s complained: %s" % (name, short(errors, 600)))
+
+    def gone():
+        progs, links = existing_bpf_ids()
+        return not (ids[0] & progs) and not (ids[1] & links)
+    check(poll_until(gone, 5), "loupe %s left BPF objects behind: progs %s links %s" %
+          (name, sorted(ids[0] & existing_bpf_ids()[0]),
+           sorted(ids[1] & existing_bpf_ids()[1])))
+
+
+def _make(entry):
+    def test():
+        _run_tool(entry)
+    test.__name__ = "test_tool_%s" % entry["tool"]
+    test.timeout = 30
+    return test
+
+
+for _entry in _tools():
+    globals()["test_tool_%s" % _entry["tool"]] = _make(_entry)

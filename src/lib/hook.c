@@ -90,8 +90,8 @@ bool hook_prog_in_candidate(const struct hook_candidate *c, const char *prog,
  * least one of its programs works (a set of only optional hooks that all
  * fail is no hook at all).
  */
-int hook_decide(const struct hook_probe *probe, hook_test_fn test, void *ctx,
-		struct hook_result *res)
+int hook_decide(const struct hook_probe *probe, hook_test_fn test,
+		hook_helper_fn helper_ok, void *ctx, struct hook_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	res->chosen = -1;
@@ -107,6 +107,9 @@ int hook_decide(const struct hook_probe *probe, hook_test_fn test, void *ctx,
 			snprintf(why, HOOK_WHY_LEN, "not needed");
 			continue;
 		}
+		if (cand->helper && helper_ok &&
+		    helper_ok(cand, why, HOOK_WHY_LEN, ctx))
+			continue;
 		for (int i = 0; i < HOOK_MAX_PROGS && cand->progs[i]; i++) {
 			const char *name = cand->progs[i];
 			bool optional = name[0] == '?';
@@ -414,6 +417,44 @@ static int test_prog_by_name(const char *prog_name, char *why, size_t len,
 	return hook_test_point(&pt, why, len);
 }
 
+static enum bpf_prog_type prog_type_of(enum hook_kind kind)
+{
+	switch (kind) {
+	case HOOK_FENTRY:
+	case HOOK_FEXIT:
+	case HOOK_TP_BTF:
+		return BPF_PROG_TYPE_TRACING;
+	case HOOK_RAW_TP:
+		return BPF_PROG_TYPE_RAW_TRACEPOINT;
+	case HOOK_TRACEPOINT:
+		return BPF_PROG_TYPE_TRACEPOINT;
+	case HOOK_PERF_EVENT:
+		return BPF_PROG_TYPE_PERF_EVENT;
+	default:
+		return BPF_PROG_TYPE_KPROBE;
+	}
+}
+
+/* libbpf loads a small program calling the helper: a real probe too. */
+static int test_helper(const struct hook_candidate *c, char *why, size_t len,
+		       void *ctx)
+{
+	const char *name = c->progs[0];
+	struct bpf_program *prog;
+	struct hook_point pt;
+	int ok;
+
+	prog = bpf_object__find_program_by_name(ctx, name + (name[0] == '?'));
+	if (!prog || hook_parse_section(bpf_program__section_name(prog), &pt))
+		return 0;	/* judged when its programs are tested */
+	ok = libbpf_probe_bpf_helper(prog_type_of(pt.kind), c->helper, NULL);
+	if (ok > 0)
+		return 0;
+	snprintf(why, len, "kernel lacks BPF helper #%d for %s programs",
+		 c->helper, hook_kind_name(pt.kind));
+	return -EOPNOTSUPP;
+}
+
 const char *hook_candidate_label(struct bpf_object *obj,
 				 const struct hook_candidate *c)
 {
@@ -436,8 +477,8 @@ int hook_choose(struct bpf_object *obj, const struct hook_probe *probes,
 	int err = 0;
 
 	for (int p = 0; probes[p].name; p++) {
-		if (hook_decide(&probes[p], test_prog_by_name, obj,
-				&results[p]) && !probes[p].optional)
+		if (hook_decide(&probes[p], test_prog_by_name, test_helper,
+				obj, &results[p]) && !probes[p].optional)
 			err = -ENOENT;
 	}
 	/* Keep only the chosen candidates' programs (and working optionals). */

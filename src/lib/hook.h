@@ -20,6 +20,8 @@ struct bpf_object;
 /* A program name prefixed with '?' is optional: kept if it works. */
 struct hook_candidate {
 	const char *progs[HOOK_MAX_PROGS];
+	/* A BPF helper the programs need (enum bpf_func_id), 0 if none. */
+	int helper;
 };
 
 /*
@@ -66,8 +68,12 @@ typedef int (*hook_test_fn)(const char *prog, char *why, size_t len,
 
 const char *hook_kind_name(enum hook_kind kind);
 int hook_parse_section(const char *section, struct hook_point *pt);
-int hook_decide(const struct hook_probe *probe, hook_test_fn test, void *ctx,
-		struct hook_result *res);
+/* Tests whether a helper works in a candidate's programs; 0 if it does. */
+typedef int (*hook_helper_fn)(const struct hook_candidate *c, char *why,
+			      size_t len, void *ctx);
+
+int hook_decide(const struct hook_probe *probe, hook_test_fn test,
+		hook_helper_fn helper_ok, void *ctx, struct hook_result *res);
 bool hook_prog_in_candidate(const struct hook_candidate *c, const char *prog,
 			    bool *optional);
 int hook_test_point(const struct hook_point *pt, char *why, size_t len);

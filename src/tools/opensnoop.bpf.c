@@ -1,8 +1,10 @@
 /*
- * opensnoop, kernel side. Three hook families, cheapest first: one fexit on
+ * opensnoop, kernel side. Four hook families, cheapest first: one fexit on
  * do_sys_openat2 (arguments and result together), a kprobe/kretprobe pair
- * on the same function, or the open/openat/openat2 syscall tracepoints.
- * User space keeps exactly one family loaded (see hook_choose()).
+ * on the same function, the syscall exit tracepoints alone (arguments read
+ * back from the task's saved user registers), or the entry and exit
+ * tracepoints with a per-thread stash in between. User space keeps exactly
+ * one family loaded (see hook_choose()).
  */
 #include "vmlinux.h"
 #include "loupe.bpf.h"
@@ -92,6 +94,57 @@ SEC("kretprobe/do_sys_openat2")
 int BPF_KRETPROBE(openat2_kretprobe, long ret)
 {
 	return open_exit(ret);
+}
+
+/*
+ * At syscall exit the arguments are still in the user registers saved on
+ * entry: one program per open instead of two, and no stash map.
+ */
+static __always_inline int open_exit_regs(long ret, __u32 syscall)
+{
+	struct pt_regs *regs;
+	struct open_args a = { .syscall = syscall };
+	struct open_how *how;
+
+	if (filter.failed_only && ret >= 0)
+		return 0;
+	if (!filter_current_ok())
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (syscall == OPEN_SYSCALL_OPEN) {
+		a.path = (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs);
+		a.flags = PT_REGS_PARM2_CORE_SYSCALL(regs);
+		a.mode = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	} else if (syscall == OPEN_SYSCALL_OPENAT) {
+		a.path = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+		a.flags = PT_REGS_PARM3_CORE_SYSCALL(regs);
+		a.mode = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	} else {
+		a.path = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+		how = (struct open_how *)PT_REGS_PARM3_CORE_SYSCALL(regs);
+		bpf_probe_read_user(&a.flags, sizeof(a.flags), &how->flags);
+		bpf_probe_read_user(&a.mode, sizeof(a.mode), &how->mode);
+	}
+	open_emit(&a, ret);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int open_exit_only(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit_regs(ctx->ret, OPEN_SYSCALL_OPEN);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int openat_exit_only(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit_regs(ctx->ret, OPEN_SYSCALL_OPENAT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int openat2_exit_only(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit_regs(ctx->ret, OPEN_SYSCALL_OPENAT2);
 }
 
 SEC("tracepoint/syscalls/sys_enter_open")

@@ -73,6 +73,8 @@ static const struct hook_probe opensnoop_probes[] = {
 	{ "open", {
 		{ { "openat2_fexit" } },
 		{ { "openat2_kprobe", "openat2_kretprobe" } },
+		{ { "?open_exit_only", "openat_exit_only",
+		    "?openat2_exit_only" }, BPF_FUNC_task_pt_regs },
 		{ { "?open_enter_tp", "openat_enter_tp", "?openat2_enter_tp",
 		    "?open_exit_tp", "openat_exit_tp", "?openat2_exit_tp" } },
 	} },

@@ -53,7 +53,7 @@ static void test_first_working_wins(void)
 	struct hook_result r;
 
 	calls = 0;
-	CHECK(hook_decide(&p, fake_test, NULL, &r) == 0);
+	CHECK(hook_decide(&p, fake_test, NULL, NULL, &r) == 0);
 	CHECK(r.chosen == 2);
 	CHECK(r.ncandidates == 4);
 	CHECK_STR(r.why[0], "bad_fexit: Operation not permitted");
@@ -77,9 +77,9 @@ static void test_optional_programs(void)
 	struct hook_result r;
 	bool optional = false;
 
-	CHECK(hook_decide(&p, fake_test, NULL, &r) == 0);
+	CHECK(hook_decide(&p, fake_test, NULL, NULL, &r) == 0);
 	CHECK(r.chosen == 0);
-	CHECK(hook_decide(&only_optional, fake_test, NULL, &r) == 0);
+	CHECK(hook_decide(&only_optional, fake_test, NULL, NULL, &r) == 0);
 	CHECK(r.chosen == 1);
 	CHECK_STR(r.why[0], "none of its hooks exist");
 	CHECK(hook_prog_in_candidate(&p.candidates[0], "bad_open", &optional));
@@ -90,6 +90,34 @@ static void test_optional_programs(void)
 	CHECK(!hook_prog_in_candidate(&p.candidates[0], "other", NULL));
 }
 
+static int fake_helper(const struct hook_candidate *c, char *why, size_t len,
+		       void *ctx)
+{
+	(void)ctx;
+	if (c->helper == 175) {
+		snprintf(why, len, "no helper 175");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static void test_helper_requirement(void)
+{
+	const struct hook_probe p = { "open", {
+		{ { "good_exit_regs" }, 175 },
+		{ { "good_enter", "good_exit" } },
+	} };
+	struct hook_result r;
+
+	calls = 0;
+	CHECK(hook_decide(&p, fake_test, fake_helper, NULL, &r) == 0);
+	CHECK(r.chosen == 1);
+	CHECK_STR(r.why[0], "no helper 175");
+	/* Its programs are not even tried. */
+	CHECK(calls == 2);
+	CHECK(hook_decide(&p, fake_test, NULL, NULL, &r) == 0 && r.chosen == 0);
+}
+
 static void test_nothing_works(void)
 {
 	const struct hook_probe p = { "exit", {
@@ -97,7 +125,7 @@ static void test_nothing_works(void)
 	} };
 	struct hook_result r;
 
-	CHECK(hook_decide(&p, fake_test, NULL, &r) == -ENOENT);
+	CHECK(hook_decide(&p, fake_test, NULL, NULL, &r) == -ENOENT);
 	CHECK(r.chosen == -1);
 	CHECK_STR(r.why[1], "bad_raw: Operation not permitted");
 }
@@ -106,6 +134,7 @@ const struct unit_test hook_tests[] = {
 	{ "hook/parse_section", test_parse_section },
 	{ "hook/first_working_wins", test_first_working_wins },
 	{ "hook/optional_programs", test_optional_programs },
+	{ "hook/helper_requirement", test_helper_requirement },
 	{ "hook/nothing_works", test_nothing_works },
 	{ NULL },
 };

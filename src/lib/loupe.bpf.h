@@ -168,4 +168,23 @@ static __always_inline void event_fill_hdr(struct event_hdr *h)
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
+/*
+ * The same header through the task's BTF pointer: direct loads instead of
+ * probe-read helper calls, for hot paths of programs that already need a
+ * 5.11+ kernel (bpf_get_current_task_btf()).
+ */
+static __always_inline void event_fill_hdr_btf(struct event_hdr *h,
+					       struct task_struct *task)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	h->ppid = task->real_parent->tgid;
+	h->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
 #endif

@@ -24,7 +24,8 @@ struct {
 	__type(value, struct open_args);
 } opens SEC(".maps");
 
-static __always_inline void open_emit(const struct open_args *a, long ret)
+static __always_inline void open_emit_task(const struct open_args *a,
+					   long ret, struct task_struct *task)
 {
 	struct open_event *e;
 
@@ -33,7 +34,10 @@ static __always_inline void open_emit(const struct open_args *a, long ret)
 	e = event_reserve(sizeof(*e));
 	if (!e)
 		return;
-	event_fill_hdr(&e->hdr);
+	if (task)
+		event_fill_hdr_btf(&e->hdr, task);
+	else
+		event_fill_hdr(&e->hdr);
 	e->ret = ret;
 	e->flags = a->flags;
 	e->mode = a->mode;
@@ -41,6 +45,11 @@ static __always_inline void open_emit(const struct open_args *a, long ret)
 	if (bpf_probe_read_user_str(e->path, sizeof(e->path), a->path) < 0)
 		e->path[0] = '\0';
 	event_submit(e);
+}
+
+static __always_inline void open_emit(const struct open_args *a, long ret)
+{
+	open_emit_task(a, ret, NULL);
 }
 
 static __always_inline int open_enter(const char *path, __u64 flags,
@@ -102,30 +111,32 @@ int BPF_KRETPROBE(openat2_kretprobe, long ret)
  */
 static __always_inline int open_exit_regs(long ret, __u32 syscall)
 {
-	struct pt_regs *regs;
 	struct open_args a = { .syscall = syscall };
+	struct task_struct *task;
 	struct open_how *how;
+	struct pt_regs *regs;
 
 	if (filter.failed_only && ret >= 0)
 		return 0;
 	if (!filter_current_ok())
 		return 0;
-	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	task = bpf_get_current_task_btf();
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (syscall == OPEN_SYSCALL_OPEN) {
-		a.path = (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs);
-		a.flags = PT_REGS_PARM2_CORE_SYSCALL(regs);
-		a.mode = PT_REGS_PARM3_CORE_SYSCALL(regs);
+		a.path = (const char *)PT_REGS_PARM1_SYSCALL(regs);
+		a.flags = PT_REGS_PARM2_SYSCALL(regs);
+		a.mode = PT_REGS_PARM3_SYSCALL(regs);
 	} else if (syscall == OPEN_SYSCALL_OPENAT) {
-		a.path = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-		a.flags = PT_REGS_PARM3_CORE_SYSCALL(regs);
-		a.mode = PT_REGS_PARM4_CORE_SYSCALL(regs);
+		a.path = (const char *)PT_REGS_PARM2_SYSCALL(regs);
+		a.flags = PT_REGS_PARM3_SYSCALL(regs);
+		a.mode = PT_REGS_PARM4_SYSCALL(regs);
 	} else {
-		a.path = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-		how = (struct open_how *)PT_REGS_PARM3_CORE_SYSCALL(regs);
+		a.path = (const char *)PT_REGS_PARM2_SYSCALL(regs);
+		how = (struct open_how *)PT_REGS_PARM3_SYSCALL(regs);
 		bpf_probe_read_user(&a.flags, sizeof(a.flags), &how->flags);
 		bpf_probe_read_user(&a.mode, sizeof(a.mode), &how->mode);
 	}
-	open_emit(&a, ret);
+	open_emit_task(&a, ret, task);
 	return 0;
 }
 

@@ -174,13 +174,17 @@ static int trivial_prog(enum bpf_prog_type type,
 	return fd < 0 ? -errno : fd;
 }
 
+/* Parsed on demand, freed after choosing: libbpf parses its own to load. */
+static struct btf *cached_btf;
+
 static struct btf *vmlinux_btf(void)
 {
-	static struct btf *btf;
-
-	if (!btf)
-		btf = btf__load_vmlinux_btf();
-	return libbpf_get_error(btf) ? NULL : btf;
+	if (!cached_btf) {
+		cached_btf = btf__load_vmlinux_btf();
+		if (libbpf_get_error(cached_btf))
+			cached_btf = NULL;
+	}
+	return cached_btf;
 }
 
 static int test_btf_prog(const struct hook_point *pt, char *why, size_t len)
@@ -481,6 +485,8 @@ int hook_choose(struct bpf_object *obj, const struct hook_probe *probes,
 				obj, &results[p]) && !probes[p].optional)
 			err = -ENOENT;
 	}
+	btf__free(cached_btf);
+	cached_btf = NULL;
 	/* Keep only the chosen candidates' programs (and working optionals). */
 	bpf_object__for_each_program(prog, obj) {
 		const char *name = bpf_program__name(prog);

@@ -47,7 +47,7 @@ static const struct {
 	  "add a TIME column (HH:MM:SS)" },
 	{ { "failed", 0, NULL, 'x' }, OPT_FAILED, NULL, NULL },
 	{ { "buffer-size", 1, NULL, KEY_BUFFER }, OPT_BUFFER, "SIZE",
-	  "ring buffer size, power of two >= 4K (default 8M)" },
+	  "ring buffer size, power of two >= 4K (default 2M)" },
 	{ { "verbose", 0, NULL, 'v' }, 0, NULL,
 	  "show libbpf's log" },
 	{ { "help", 0, NULL, 'h' }, 0, NULL, "show this help" },

@@ -10,7 +10,7 @@
 struct tool;
 
 #define OPTS_HELP	(-1)	/* --help was given: usage printed */
-#define OPTS_DEFAULT_BUFFER (8UL << 20)
+#define OPTS_DEFAULT_BUFFER (2UL << 20)
 
 struct opts {
 	unsigned int given;	/* OPT_* seen on the command line */

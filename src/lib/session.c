@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -150,6 +151,8 @@ static int load_object(struct session *s)
 		err = bpf_object__load_skeleton(s->skeleton);
 	else
 		err = bpf_object__load(s->obj);
+	/* Give back the memory of libbpf's kernel BTF, parsed for CO-RE. */
+	malloc_trim(0);
 	if (!err)
 		return 0;
 	if ((err == -EPERM || err == -EACCES) && geteuid() != 0) {

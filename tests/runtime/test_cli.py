@@ -212,7 +212,7 @@ def test_buffer_size_applied():
         check(got == want, "--buffer-size %s: ring buffer is %d bytes, want %d" % (arg, got, want))
 
 
-def test_buffer_size_default_8M():
+def test_buffer_size_default_2M():
     got = _ringbuf_size()
-    check(got == 8 << 20, "default ring buffer is %d bytes, README says 8M (%d)" %
-          (got, 8 << 20))
+    check(got == 2 << 20, "default ring buffer is %d bytes, README says 2M (%d)" %
+          (got, 2 << 20))

@@ -29,7 +29,7 @@ def _run_overview(*args, during=None, secs="3"):
 
 
 def test_overview_table_report():
-    rc, out, err = _run_overview(secs="2")
+    rc, out, err = _run_overview(secs="2.5", during=lambda: spawn(["/bin/true"]).wait(5))
     check(rc == 0, "exit status %s (stderr: %s)" % (rc, short(err)))
     check(out.startswith("loupe overview: "), "report header missing: %r" % short(out))
     for title in ("== New processes (execsnoop) ==", "== Failed opens (opensnoop) ==",

@@ -154,6 +154,10 @@ static void list_targets(struct out *o, struct bpf_object *obj,
 			    hook_parse_section(bpf_program__section_name(prog),
 					       &pt))
 				continue;
+			/* Perf events are opened by the tool: per CPU. */
+			if (!pt.target[0] && pt.kind == HOOK_PERF_EVENT)
+				snprintf(pt.target, sizeof(pt.target),
+					 "software event on each CPU");
 			if (o->json) {
 				out_json_key(o, NULL);
 				out_json_string(&o->line, pass ? pt.target :

@@ -30,6 +30,9 @@ struct loupe_filter {
 	__u32 failed_only;
 	char comm[TASK_COMM_LEN];
 	__u64 wakeup_bytes;	/* wake the reader past this backlog */
+	/* Only pid, tid, comm, time: a table that shows no more sets it. */
+	__u32 header_lite;
+	__u32 pad;
 };
 
 #endif

@@ -179,12 +179,18 @@ static __always_inline void event_fill_hdr_btf(struct event_hdr *h,
 	__u64 id = bpf_get_current_pid_tgid();
 
 	h->ts_ns = bpf_ktime_get_boot_ns();
-	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->pid = id >> 32;
 	h->tid = (__u32)id;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	if (filter.header_lite) {
+		h->cgroup_id = 0;
+		h->ppid = 0;
+		h->uid = 0;
+		return;
+	}
+	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->ppid = task->real_parent->tgid;
 	h->uid = (__u32)bpf_get_current_uid_gid();
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
 #endif

@@ -60,6 +60,8 @@ static int opensnoop_run(struct session *s)
 		return EXIT_RUNTIME;
 	}
 	session_set_filter(s, &skel->rodata->filter);
+	/* The table shows pid and comm only: skip the rest of the header. */
+	skel->rodata->filter.header_lite = !s->opts.json;
 	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, columns, on_event);
 	if (!err)

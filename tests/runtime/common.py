@@ -632,9 +632,14 @@ def bpftool_list(kind):
     """Parsed `bpftool -j KIND show` (list of dicts)."""
     if not shutil.which("bpftool"):
         raise Skip("bpftool not installed")
-    rc, out, err = run_quiet(["bpftool", "-j", kind, "show"], timeout=20)
+    # An object freed while bpftool walks the list can make it fail once.
+    for _ in range(3):
+        rc, out, err = run_quiet(["bpftool", "-j", kind, "show"], timeout=20)
+        if rc == 0:
+            break
+        time.sleep(0.2)
     if rc != 0:
-        fail("bpftool %s show failed: %s" % (kind, short(err)))
+        fail("bpftool %s show failed: %s %s" % (kind, short(err), short(out)))
     out = out.strip()
     return json.loads(out) if out else []
 

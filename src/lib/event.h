@@ -35,4 +35,16 @@ struct loupe_filter {
 	__u32 pad;
 };
 
+/*
+ * A log2 histogram kept in a hash map per key (0, a pid, a tid, a pid
+ * namespace) with the name of the task last counted; printed by
+ * hist_print_task_map().
+ */
+#define HIST_TASK_SLOTS 32	/* up to 2^32 units */
+
+struct hist_task {
+	__u32 slots[HIST_TASK_SLOTS];
+	char comm[TASK_COMM_LEN];
+};
+
 #endif

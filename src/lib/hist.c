@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <bpf/bpf.h>
 #include "hist.h"
 
 void hist_stars(struct out_buf *b, uint64_t val, uint64_t max, int width)
@@ -181,4 +182,49 @@ void hist_interval_begin(struct out *o, bool timestamp)
 	}
 	emit_line(o, &b);
 	free(b.data);
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int hist_print_task_map(struct out *o, int map_fd, const char *unit,
+			const char *key_name, bool with_comm, bool timestamp)
+{
+	static __u32 keys[10240];
+	uint64_t slots[HIST_TASK_SLOTS];
+	__u32 key, *prev = NULL;
+	struct hist_task h;
+	struct timespec now;
+	unsigned long long ts;
+	size_t n = 0;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	ts = now.tv_sec * 1000000000ULL + now.tv_nsec;
+	while (n < sizeof(keys) / sizeof(keys[0]) &&
+	       !bpf_map_get_next_key(map_fd, prev, &key)) {
+		keys[n++] = key;
+		prev = &keys[n - 1];
+	}
+	qsort(keys, n, sizeof(keys[0]), cmp_key);
+	hist_interval_begin(o, timestamp);
+	for (size_t i = 0; i < n; i++) {
+		if (bpf_map_lookup_elem(map_fd, &keys[i], &h))
+			continue;
+		bpf_map_delete_elem(map_fd, &keys[i]);
+		for (int j = 0; j < HIST_TASK_SLOTS; j++)
+			slots[j] = h.slots[j];
+		h.comm[TASK_COMM_LEN - 1] = '\0';
+		if (key_name)
+			hist_print_log2_task(o, unit, slots, HIST_TASK_SLOTS,
+					     key_name, keys[i],
+					     with_comm ? h.comm : NULL, ts);
+		else
+			hist_print_log2(o, unit, slots, HIST_TASK_SLOTS, NULL,
+					ts);
+	}
+	return out_flush(o);
 }

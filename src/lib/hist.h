@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "event.h"
 #include "out.h"
 
 #define HIST_SLOTS 64
@@ -38,6 +39,13 @@ void hist_print_linear(struct out *o, const char *unit,
  * histograms, and with -T the HH:MM:SS of now on its own line.
  */
 void hist_interval_begin(struct out *o, bool timestamp);
+/*
+ * Prints every struct hist_task of a hash map keyed by __u32, in key order,
+ * and empties the map: one histogram per key labelled key_name (with the
+ * task name if with_comm), or, with key_name NULL, the single histogram.
+ */
+int hist_print_task_map(struct out *o, int map_fd, const char *unit,
+			const char *key_name, bool with_comm, bool timestamp);
 void hist_stars(struct out_buf *b, uint64_t val, uint64_t max, int width);
 
 #endif

@@ -8,7 +8,6 @@
 #include "vmlinux.h"
 #include "loupe.bpf.h"
 #include "sched.bpf.h"
-#include "runqlat.h"
 
 const volatile bool in_ms = false;
 const volatile bool per_process = false;
@@ -27,10 +26,10 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
 	__type(key, __u32);
-	__type(value, struct runqlat_hist);
+	__type(value, struct hist_task);
 } hists SEC(".maps");
 
-static const struct runqlat_hist empty_hist;
+static const struct hist_task empty_hist;
 
 static __always_inline void enqueue(__u32 tid, __u32 tgid)
 {
@@ -47,7 +46,7 @@ static __always_inline void enqueue(__u32 tid, __u32 tgid)
 static __always_inline void run(__u32 tid, __u32 tgid, __u32 pidns,
 				const void *comm)
 {
-	struct runqlat_hist *h;
+	struct hist_task *h;
 	__u64 *tsp, delta;
 	__u32 key, slot;
 
@@ -69,8 +68,8 @@ static __always_inline void run(__u32 tid, __u32 tgid, __u32 pidns,
 		bpf_probe_read_kernel_str(h->comm, sizeof(h->comm), comm);
 	}
 	slot = hist_slot(delta);
-	if (slot >= RUNQLAT_SLOTS)
-		slot = RUNQLAT_SLOTS - 1;
+	if (slot >= HIST_TASK_SLOTS)
+		slot = HIST_TASK_SLOTS - 1;
 	__sync_fetch_and_add(&h->slots[slot], 1);
 }
 

@@ -10,7 +10,6 @@
 #include <bpf/libbpf.h>
 #include "hist.h"
 #include "log.h"
-#include "runqlat.h"
 #include "runqlat.skel.h"
 #include "session.h"
 
@@ -23,55 +22,15 @@ static struct {
 
 static int hists_fd = -1;
 
-static int cmp_u32(const void *a, const void *b)
-{
-	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Prints every histogram in key order and empties the map. */
 static int print_hists(struct session *s)
 {
-	const char *unit = conf.in_ms ? "msecs" : "usecs";
-	struct runqlat_hist h;
-	__u32 keys[10240], key, *prev = NULL;
-	struct timespec now;
-	unsigned long long ts;
-	size_t n = 0;
+	const char *key = conf.per_process ? "pid" : conf.per_thread ? "tid" :
+			  conf.per_pidns ? "pidns" : NULL;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	ts = now.tv_sec * 1000000000ULL + now.tv_nsec;
-	while (n < sizeof(keys) / sizeof(keys[0]) &&
-	       !bpf_map_get_next_key(hists_fd, prev, &key)) {
-		keys[n++] = key;
-		prev = &keys[n - 1];
-	}
-	qsort(keys, n, sizeof(keys[0]), cmp_u32);
-	hist_interval_begin(&s->out, s->opts.timestamp);
-	for (size_t i = 0; i < n; i++) {
-		uint64_t slots[RUNQLAT_SLOTS];
-
-		if (bpf_map_lookup_elem(hists_fd, &keys[i], &h))
-			continue;
-		bpf_map_delete_elem(hists_fd, &keys[i]);
-		for (int j = 0; j < RUNQLAT_SLOTS; j++)
-			slots[j] = h.slots[j];
-		h.comm[TASK_COMM_LEN - 1] = '\0';
-		if (conf.per_process || conf.per_thread)
-			hist_print_log2_task(&s->out, unit, slots,
-					     RUNQLAT_SLOTS,
-					     conf.per_process ? "pid" : "tid",
-					     keys[i], h.comm, ts);
-		else if (conf.per_pidns)
-			hist_print_log2_task(&s->out, unit, slots,
-					     RUNQLAT_SLOTS, "pidns", keys[i],
-					     NULL, ts);
-		else
-			hist_print_log2(&s->out, unit, slots, RUNQLAT_SLOTS,
-					NULL, ts);
-	}
-	return out_flush(&s->out);
+	return hist_print_task_map(&s->out, hists_fd,
+				   conf.in_ms ? "msecs" : "usecs", key,
+				   !conf.per_pidns, s->opts.timestamp);
 }
 
 static int runqlat_run(struct session *s)

@@ -19,13 +19,13 @@ ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 BUILD     := build
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
-	     -I$(BUILD) -Isrc/lib -Isrc/tools -DLOUPE_VERSION='"$(VERSION)"'
+	     -I$(BUILD) -Isrc/lib -Isrc/tools -Isrc/trace -DLOUPE_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) \
 	      -Isrc/lib -Isrc/tools -Wall -Werror
 LDLIBS    := -l:libbpf.a -lelf -lz -lpthread
 
 TOOLS     := $(patsubst src/tools/%.bpf.c,%,$(wildcard src/tools/*.bpf.c))
-LIB_SRCS  := $(wildcard src/lib/*.c)
+LIB_SRCS  := $(wildcard src/lib/*.c) $(wildcard src/trace/*.c)
 LIB_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 APP_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/*.c))
 # Every src/tools/*.c is a tool; those without a .bpf.c have no probes.
@@ -35,7 +35,7 @@ SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(TOOLS))
 UNIT_SRCS := $(filter-out tests/unit/syms_fixture.c,$(wildcard tests/unit/*.c))
 # Read by the syms unit tests: a stripped program and its debug file.
 SYMS_FIXTURE := $(BUILD)/syms_fixture $(BUILD)/syms_fixture.nolink
-HEADERS   := $(wildcard src/lib/*.h src/tools/*.h)
+HEADERS   := $(wildcard src/lib/*.h src/tools/*.h src/trace/*.h)
 
 DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 	     pkg-config python3 iproute2 chromium

@@ -57,6 +57,7 @@ extern const struct tool tcprtt_tool;
 extern const struct tool tcpstates_tool;
 extern const struct tool tcptop_tool;
 extern const struct tool tcptracer_tool;
+extern const struct tool trace_tool;
 extern const struct tool vfsstat_tool;
 
 const struct tool *const tools[] = {
@@ -102,6 +103,7 @@ const struct tool *const tools[] = {
 	&tcpstates_tool,
 	&tcptop_tool,
 	&tcptracer_tool,
+	&trace_tool,
 	&vfsstat_tool,
 	NULL,
 };

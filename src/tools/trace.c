@@ -1,0 +1,254 @@
+/*
+ * loupe trace: bpftrace-style programs compiled straight to BPF in this
+ * process (src/trace/), from -e 'PROGRAM' or a file; -l lists what can
+ * be probed; -c runs a command and traces it until it exits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include "log.h"
+#include "session.h"
+#include "tool.h"
+#include "trace.h"
+
+enum {
+	KEY_EXPR,
+	KEY_LIST,
+	KEY_CMD,
+	KEY_DUMP,
+};
+
+static const struct tool_opt trace_opts[] = {
+	[KEY_EXPR] = { "expr", 'e', "PROGRAM", "the program text" },
+	[KEY_LIST] = { "list", 'l', NULL,
+		       "list probes matching [PATTERN] (with -v: arguments)" },
+	[KEY_CMD] = { "command", 'c', "CMD",
+		      "run CMD, trace until it exits (cpid is its pid)" },
+	[KEY_DUMP] = { "dump", 0, "STAGE",
+		       "print a compiler stage instead of running: ast, ir, bpf" },
+	{ NULL },
+};
+
+static const char *expr;
+static bool list_mode;
+static const char *command;
+static enum trace_dump dump = TRACE_DUMP_NONE;
+static char **args;	/* positional: FILE (without -e) then $1.. */
+static int nargs;
+
+static int trace_parse_opt(int index, const char *arg)
+{
+	switch (index) {
+	case KEY_EXPR:
+		expr = arg;
+		return 0;
+	case KEY_LIST:
+		list_mode = true;
+		return 0;
+	case KEY_CMD:
+		command = arg;
+		return 0;
+	case KEY_DUMP:
+		if (!strcmp(arg, "ast"))
+			dump = TRACE_DUMP_AST;
+		else if (!strcmp(arg, "ir"))
+			dump = TRACE_DUMP_IR;
+		else if (!strcmp(arg, "bpf"))
+			dump = TRACE_DUMP_BPF;
+		else {
+			log_err("--dump %s: give ast, ir or bpf", arg);
+			return EXIT_USAGE;
+		}
+		return 0;
+	}
+	return EXIT_USAGE;
+}
+
+static int trace_parse_arg(int index, const char *arg)
+{
+	char **a = realloc(args, (index + 1) * sizeof(*a));
+
+	(void)index;
+	if (!a)
+		return EXIT_RUNTIME;
+	args = a;
+	args[nargs++] = (char *)arg;
+	return 0;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	size_t cap = 4096, n = 0;
+	char *buf;
+
+	if (!f)
+		return NULL;
+	buf = malloc(cap);
+	while (buf) {
+		size_t got = fread(buf + n, 1, cap - n - 1, f);
+
+		n += got;
+		if (n + 1 < cap)
+			break;
+		cap *= 2;
+		buf = realloc(buf, cap);
+	}
+	if (f != stdin)
+		fclose(f);
+	if (buf)
+		buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/*
+ * The command waits on a pipe until the probes are attached, so its
+ * first instructions are traced too.
+ */
+static int gate_fd = -1;
+
+static pid_t start_command(const char *cmd)
+{
+	int gate[2];
+	pid_t pid;
+
+	if (pipe2(gate, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		char c;
+
+		close(gate[1]);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		if (read(gate[0], &c, 1) != 1)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(gate[0]);
+	gate_fd = gate[1];
+	return pid;
+}
+
+static void release_command(void *ctx)
+{
+	(void)ctx;
+	if (gate_fd >= 0) {
+		if (write(gate_fd, "g", 1) != 1)
+			log_err("cannot start the command: %s",
+				strerror(errno));
+		close(gate_fd);
+		gate_fd = -1;
+	}
+}
+
+static int trace_run_tool(struct session *s)
+{
+	struct trace_prog p = { 0 };
+	struct trace_run_opts ro = { 0 };
+	char *text = NULL;
+	int first_param = 0, ret, status = 0;
+	pid_t child = 0;
+
+	if (list_mode) {
+		if (nargs > 1) {
+			log_err("-l takes one PATTERN, %d given", nargs);
+			return EXIT_USAGE;
+		}
+		return tprobe_list(stdout, nargs ? args[0] : NULL,
+				   s->opts.verbose);
+	}
+	p.err = stderr;
+	if (expr) {
+		p.src.name = "-e";
+		p.src.text = expr;
+		p.src.len = strlen(expr);
+	} else if (nargs) {
+		text = read_file(args[0], &p.src.len);
+		if (!text) {
+			log_err("cannot read %s: %s", args[0],
+				strerror(errno));
+			return EXIT_USAGE;
+		}
+		p.src.name = args[0];
+		p.src.text = text;
+		first_param = 1;
+	} else {
+		log_err("give a program: loupe trace -e 'PROGRAM' or loupe trace FILE (see --help)");
+		return EXIT_USAGE;
+	}
+	p.positional = args + first_param;
+	p.npositional = nargs - first_param;
+	if (s->opts.given & OPT_PID)
+		p.target_pid = s->opts.pid;
+	if (command && dump == TRACE_DUMP_NONE) {
+		child = start_command(command);
+		if (child < 0) {
+			log_err("cannot run '%s': %s", command,
+				strerror(errno));
+			ret = EXIT_RUNTIME;
+			goto out;
+		}
+		p.target_pid = child;
+	}
+	ret = trace_compile(&p, dump);
+	if (ret || dump != TRACE_DUMP_NONE)
+		goto out;
+	if (trace_load(&p)) {
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	ro.json = s->opts.json;
+	ro.duration = s->opts.duration;
+	ro.child = child;
+	ro.child_status = &status;
+	ro.on_attached = release_command;
+	ret = trace_run(&p, &ro);
+out:
+	if (child > 0) {
+		/* never leave the command behind */
+		if (gate_fd >= 0) {
+			close(gate_fd);
+			gate_fd = -1;
+		}
+		if (waitpid(child, &status, WNOHANG) == 0) {
+			kill(child, SIGTERM);
+			waitpid(child, &status, 0);
+		}
+	}
+	trace_prog_free(&p);
+	free(text);
+	free(args);
+	return ret;
+}
+
+const struct tool trace_tool = {
+	.name = "trace",
+	.summary = "Run a bpftrace-style program, compiled straight to BPF",
+	.examples =
+		"  loupe trace -e 'BEGIN { printf(\"hello\\n\"); exit(); }'\n"
+		"  loupe trace -e 'tracepoint:syscalls:sys_enter_openat { printf(\"%s %s\\n\", comm, str(args->filename)); }'\n"
+		"  loupe trace -e 't:syscalls:sys_enter_* { @[probe] = count(); }' -d 5\n"
+		"  loupe trace -e 't:sched:sched_switch { @[args->prev_comm] = count(); }'\n"
+		"  loupe trace -e 'ur:/bin/bash:readline { printf(\"%s\\n\", str(retval)); }'\n"
+		"  loupe trace -e 'profile:hz:99 { @[kstack] = count(); }' -d 10\n"
+		"  loupe trace -l 'tracepoint:syscalls:*open*'   # list probes\n"
+		"  loupe trace script.bt 42                      # $1 is 42\n"
+		"  loupe trace -c 'ls /' -e 't:syscalls:sys_enter_openat /pid == cpid/ { @++; }'\n"
+		"  loupe trace --dump bpf -e 'BEGIN { @x = 1; }'  # show the BPF\n",
+	.common = OPT_PID | OPT_DURATION | OPT_JSON,
+	.opts = trace_opts,
+	.parse_opt = trace_parse_opt,
+	.args_usage = "[FILE] [ARG...]",
+	.parse_arg = trace_parse_arg,
+	.run = trace_run_tool,
+};

@@ -1,0 +1,670 @@
+/*
+ * The trace program's life: compile (parse, expand probes, type both
+ * passes, create maps, lower and emit each instance), load each program
+ * with libbpf's low-level API (no ELF object), attach it the way its
+ * probe kind needs, run BEGIN, drain the ring buffer until exit(), a
+ * signal, the duration or the traced command ends, then detach
+ * everything, run END and print the maps like bpftrace.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/perf_event.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "ir.h"
+#include "trace.h"
+#include "log.h"
+#include "session.h"
+
+#define TRACE_MAP_ENTRIES	4096
+#define TRACE_RINGBUF_SIZE	(512 * 1024)
+#define TRACE_STACK_ENTRIES	4096
+
+static int create_map(struct trace_prog *p, enum bpf_map_type type,
+		      const char *name, unsigned int key_size,
+		      unsigned int value_size, unsigned int entries)
+{
+	int fd = bpf_map_create(type, name, key_size, value_size, entries,
+				NULL);
+
+	if (fd < 0)
+		fprintf(p->err, "loupe: trace: cannot create map %s: %s\n",
+			name, strerror(errno));
+	return fd;
+}
+
+static void map_obj_name(const char *name, char *out, size_t len)
+{
+	size_t j = 0;
+
+	/* kernel object names: [A-Za-z0-9_.], 15 characters */
+	for (size_t i = 0; name[i] && j + 1 < len && j < 15; i++)
+		if ((name[i] >= 'a' && name[i] <= 'z') ||
+		    (name[i] >= 'A' && name[i] <= 'Z') ||
+		    (name[i] >= '0' && name[i] <= '9') || name[i] == '_')
+			out[j++] = name[i];
+	if (!j)
+		out[j++] = 'm';
+	out[j] = '\0';
+}
+
+static int create_maps(struct trace_prog *p)
+{
+	p->ringbuf_fd = create_map(p, BPF_MAP_TYPE_RINGBUF, "trace_events", 0,
+				   0, TRACE_RINGBUF_SIZE);
+	p->lost_fd = create_map(p, BPF_MAP_TYPE_ARRAY, "trace_lost", 4, 8, 1);
+	if (p->ringbuf_fd < 0 || p->lost_fd < 0)
+		return -1;
+	if (p->uses_kstack) {
+		p->kstack_fd = create_map(p, BPF_MAP_TYPE_STACK_TRACE,
+					  "trace_kstack", 4,
+					  8 * TRACE_STACK_DEPTH,
+					  TRACE_STACK_ENTRIES);
+		if (p->kstack_fd < 0)
+			return -1;
+	}
+	if (p->uses_ustack) {
+		p->ustack_fd = create_map(p, BPF_MAP_TYPE_STACK_TRACE,
+					  "trace_ustack", 4,
+					  8 * TRACE_STACK_DEPTH,
+					  TRACE_STACK_ENTRIES);
+		if (p->ustack_fd < 0)
+			return -1;
+	}
+	for (int i = 0; i < p->nmaps; i++) {
+		struct trace_map *m = &p->maps[i];
+		char name[16];
+
+		map_obj_name(m->name, name, sizeof(name));
+		m->fd = create_map(p, m->percpu ? BPF_MAP_TYPE_PERCPU_HASH :
+				   BPF_MAP_TYPE_HASH, name, m->key_size,
+				   ttype_value_size(&m->value),
+				   TRACE_MAP_ENTRIES);
+		if (m->fd < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static unsigned long long monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+int trace_compile(struct trace_prog *p, enum trace_dump dump)
+{
+	char err[256];
+
+	p->ringbuf_fd = p->lost_fd = p->kstack_fd = p->ustack_fd = -1;
+	p->start_ns = monotonic_ns();
+	p->ast = ast_parse(&p->src, p->err);
+	if (!p->ast)
+		return EXIT_USAGE;
+	if (sema_expand_probes(p))
+		return EXIT_USAGE;
+	p->second_pass = false;
+	for (int i = 0; i < p->ninsts; i++)
+		if (sema_check(p, &p->insts[i]))
+			return EXIT_USAGE;
+	p->second_pass = true;
+	for (int i = 0; i < p->ninsts; i++)
+		if (sema_check(p, &p->insts[i]))
+			return EXIT_USAGE;
+	if (sema_finish(p))
+		return EXIT_USAGE;
+	/* printfs and other actions were collected by the last pass;
+	 * lowering checks each instance again so numbering restarts */
+	for (int i = 0; i < p->nprintfs; i++) {
+		free(p->printfs[i].fmt);
+		sema_type_free(&p->printfs[i].args);
+	}
+	p->nprintfs = 0;
+	for (int i = 0; i < p->ntime_fmts; i++)
+		free(p->time_fmts[i]);
+	p->ntime_fmts = 0;
+	for (int i = 0; i < p->nprint_vals; i++)
+		sema_type_free(&p->print_vals[i]);
+	p->nprint_vals = 0;
+	if (dump == TRACE_DUMP_AST) {
+		ast_dump(stdout, p->ast);
+		return 0;
+	}
+	if (create_maps(p))
+		return EXIT_RUNTIME;
+	for (int i = 0; i < p->ninsts; i++) {
+		struct trace_inst *inst = &p->insts[i];
+
+		if (sema_check(p, inst) || lower_inst(p, inst))
+			return EXIT_USAGE;
+		if (ir_emit(inst->ir, &inst->insns, &inst->ninsns,
+			    &inst->lines, err, sizeof(err))) {
+			diag_error(p->err, &p->src, inst->probe->loc,
+				   "%s: %s", inst->name, err);
+			return EXIT_USAGE;
+		}
+		if (dump == TRACE_DUMP_IR) {
+			printf("%s:\n", inst->name);
+			ir_dump(stdout, inst->ir);
+		} else if (dump == TRACE_DUMP_BPF) {
+			printf("%s:\n", inst->name);
+			ir_dump_bpf(stdout, inst->insns, inst->ninsns,
+				    inst->lines, p->src.text);
+		}
+	}
+	return 0;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+static enum bpf_prog_type prog_type(enum probe_kind kind)
+{
+	switch (kind) {
+	case PK_TRACEPOINT:
+		return BPF_PROG_TYPE_TRACEPOINT;
+	case PK_KPROBE:
+	case PK_KRETPROBE:
+	case PK_UPROBE:
+	case PK_URETPROBE:
+	case PK_USDT:
+		return BPF_PROG_TYPE_KPROBE;
+	case PK_INTERVAL:
+	case PK_PROFILE:
+	case PK_SOFTWARE:
+		return BPF_PROG_TYPE_PERF_EVENT;
+	case PK_FENTRY:
+	case PK_FEXIT:
+		return BPF_PROG_TYPE_TRACING;
+	default:
+		/* BEGIN and END run through BPF_PROG_TEST_RUN */
+		return BPF_PROG_TYPE_RAW_TRACEPOINT;
+	}
+}
+
+/*
+ * The verifier's log ends with its reason; the last "N: (..)" line names
+ * the instruction it was checking. Both go back to the script line.
+ */
+static void report_verifier(struct trace_prog *p, struct trace_inst *inst,
+			    const char *log)
+{
+	const char *line = log, *reason = NULL;
+	int insn = -1, src_line = 0;
+	char why[256] = "";
+
+	while (line && *line) {
+		const char *next = strchr(line, '\n');
+		int n;
+
+		if (sscanf(line, "%d: (", &n) == 1)
+			insn = n;
+		else if (next && next > line && !strstr(line, "processed ") &&
+			 strncmp(line, "from ", 5) && line[0] != ';' &&
+			 !strstr(line, "R1") && !strstr(line, "frame"))
+			reason = line;
+		else if (!next && line[0])
+			reason = line;
+		line = next ? next + 1 : NULL;
+	}
+	if (reason) {
+		size_t n = strcspn(reason, "\n");
+
+		snprintf(why, sizeof(why), "%.*s", (int)n, reason);
+	}
+	if (insn >= 0 && insn < inst->ninsns)
+		src_line = inst->lines[insn];
+	if (src_line > 0) {
+		const char *text = p->src.text;
+		int col = 1;
+
+		for (int l = 1; l < src_line && text; l++) {
+			text = strchr(text, '\n');
+			if (text)
+				text++;
+		}
+		while (text && (text[col - 1] == ' ' || text[col - 1] == '\t'))
+			col++;
+		diag_error(p->err, &p->src, (struct src_loc){ src_line, col },
+			   "the kernel's verifier rejected %s at instruction %d: %s",
+			   inst->name, insn, why[0] ? why : "no reason given");
+	} else {
+		fprintf(p->err,
+			"loupe: trace: the kernel's verifier rejected %s: %s\n",
+			inst->name, why[0] ? why : strerror(errno));
+	}
+}
+
+static int load_inst(struct trace_prog *p, struct trace_inst *inst)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, opts);
+	char name[16];
+	char *log;
+	int fd;
+
+	map_obj_name(inst->func ? inst->func : inst->name, name,
+		     sizeof(name));
+	fd = bpf_prog_load(prog_type(inst->kind), name, "GPL", inst->insns,
+			   inst->ninsns, &opts);
+	if (fd >= 0) {
+		inst->prog_fd = fd;
+		return 0;
+	}
+	/* load again with the verifier's log to say why */
+	log = calloc(1, 1 << 20);
+	if (!log)
+		return -ENOMEM;
+	opts.log_buf = log;
+	opts.log_size = 1 << 20;
+	opts.log_level = 1;
+	fd = bpf_prog_load(prog_type(inst->kind), name, "GPL", inst->insns,
+			   inst->ninsns, &opts);
+	if (fd >= 0) {
+		inst->prog_fd = fd;
+		free(log);
+		return 0;
+	}
+	report_verifier(p, inst, log);
+	free(log);
+	return -1;
+}
+
+int trace_load(struct trace_prog *p)
+{
+	for (int i = 0; i < p->ninsts; i++)
+		if (load_inst(p, &p->insts[i]))
+			return -1;
+	return 0;
+}
+
+/* ---- attaching ---------------------------------------------------------- */
+
+static int perf_open(struct perf_event_attr *attr, int pid, int cpu)
+{
+	return syscall(__NR_perf_event_open, attr, pid, cpu, -1,
+		       PERF_FLAG_FD_CLOEXEC);
+}
+
+static int add_fd(struct trace_inst *inst, int fd)
+{
+	int *fds = realloc(inst->fds, (inst->nfds + 1) * sizeof(*fds));
+
+	if (!fds) {
+		close(fd);
+		return -ENOMEM;
+	}
+	inst->fds = fds;
+	fds[inst->nfds++] = fd;
+	return 0;
+}
+
+/* A perf event runs the program through a BPF link (closed with it). */
+static int attach_perf(struct trace_inst *inst, struct perf_event_attr *attr,
+		       int pid, int cpu)
+{
+	int pfd = perf_open(attr, pid, cpu), lfd;
+
+	if (pfd < 0)
+		return -errno;
+	if (add_fd(inst, pfd))
+		return -ENOMEM;
+	lfd = bpf_link_create(inst->prog_fd, pfd, BPF_PERF_EVENT, NULL);
+	if (lfd < 0)
+		return -errno;
+	return add_fd(inst, lfd);
+}
+
+static int read_sysfs_uint(const char *path, const char *fmt, int *out)
+{
+	FILE *f = fopen(path, "r");
+	int ok;
+
+	if (!f)
+		return -errno;
+	ok = fscanf(f, fmt, out) == 1;
+	fclose(f);
+	return ok ? 0 : -EINVAL;
+}
+
+static int attach_uprobe(struct trace_prog *p, struct trace_inst *inst)
+{
+	struct perf_event_attr attr = { .size = sizeof(attr) };
+	int type, bit = 0, pid = p->target_pid > 0 ? p->target_pid : -1;
+
+	if (read_sysfs_uint("/sys/bus/event_source/devices/uprobe/type",
+			    "%d", &type))
+		return -ENOTSUP;
+	if (inst->kind == PK_URETPROBE &&
+	    read_sysfs_uint("/sys/bus/event_source/devices/uprobe/format/retprobe",
+			    "config:%d", &bit))
+		return -ENOTSUP;
+	attr.type = type;
+	attr.config = inst->kind == PK_URETPROBE ? 1ULL << bit : 0;
+	attr.config1 = (unsigned long)inst->target;
+	attr.config2 = inst->offset;
+	return attach_perf(inst, &attr, pid, pid > 0 ? -1 : 0);
+}
+
+static int attach_inst(struct trace_prog *p, struct trace_inst *inst)
+{
+	struct perf_event_attr attr = { .size = sizeof(attr) };
+	int fd, ncpus, err = 0;
+
+	switch (inst->kind) {
+	case PK_TRACEPOINT:
+		attr.type = PERF_TYPE_TRACEPOINT;
+		attr.config = inst->tp.id;
+		attr.sample_period = 1;
+		attr.wakeup_events = 1;
+		return attach_perf(inst, &attr, -1, 0);
+	case PK_RAWTP:
+		fd = bpf_raw_tracepoint_open(inst->func, inst->prog_fd);
+		if (fd < 0)
+			return -errno;
+		return add_fd(inst, fd);
+	case PK_UPROBE:
+	case PK_URETPROBE:
+		return attach_uprobe(p, inst);
+	case PK_INTERVAL:
+		attr.type = PERF_TYPE_SOFTWARE;
+		attr.config = PERF_COUNT_SW_CPU_CLOCK;
+		attr.sample_period = inst->period;
+		return attach_perf(inst, &attr, -1, 0);
+	case PK_PROFILE:
+		attr.type = PERF_TYPE_SOFTWARE;
+		attr.config = PERF_COUNT_SW_CPU_CLOCK;
+		attr.freq = 1;
+		attr.sample_freq = inst->period;
+		ncpus = libbpf_num_possible_cpus();
+		for (int cpu = 0; cpu < ncpus; cpu++) {
+			int e = attach_perf(inst, &attr, -1, cpu);
+
+			/* offline CPUs cannot be opened; others must */
+			if (e && e != -ENODEV && e != -EINVAL)
+				err = e;
+		}
+		return inst->nfds ? err : -ENODEV;
+	default:
+		return -ENOTSUP;
+	}
+}
+
+static void detach_inst(struct trace_inst *inst)
+{
+	for (int i = inst->nfds - 1; i >= 0; i--)
+		close(inst->fds[i]);
+	free(inst->fds);
+	inst->fds = NULL;
+	inst->nfds = 0;
+}
+
+/* ---- running ------------------------------------------------------------ */
+
+struct run_state {
+	struct trace_prog *p;
+	struct tprint *tp;
+	bool exit_requested;
+};
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct run_state *rs = ctx;
+	struct trace_prog *p = rs->p;
+	const struct trace_rec *r = data;
+	const char *payload = (const char *)data + sizeof(*r);
+	const struct trace_print_map *pm;
+
+	if (size < sizeof(*r))
+		return 0;
+	switch (r->action) {
+	case TREC_PRINTF:
+		if (r->id < (unsigned int)p->nprintfs)
+			tprint_printf(rs->tp, p->printfs[r->id].fmt,
+				      &p->printfs[r->id].args, payload);
+		break;
+	case TREC_EXIT:
+		rs->exit_requested = true;
+		break;
+	case TREC_PRINT_MAP:
+		pm = (const void *)payload;
+		if (r->id < (unsigned int)p->nmaps)
+			tprint_map(rs->tp, &p->maps[r->id], pm->top, pm->div);
+		break;
+	case TREC_CLEAR:
+		if (r->id < (unsigned int)p->nmaps)
+			tprint_clear_map(&p->maps[r->id]);
+		break;
+	case TREC_ZERO:
+		if (r->id < (unsigned int)p->nmaps)
+			tprint_zero_map(rs->tp, &p->maps[r->id]);
+		break;
+	case TREC_TIME:
+		if (r->id < (unsigned int)p->ntime_fmts)
+			tprint_time(rs->tp, p->time_fmts[r->id]);
+		break;
+	case TREC_PRINT_VALUE:
+		if (r->id < (unsigned int)p->nprint_vals) {
+			tprint_value(rs->tp, &p->print_vals[r->id], payload);
+			if (!rs->tp->json)
+				fputc('\n', rs->tp->out);
+		}
+		break;
+	}
+	return 0;
+}
+
+static int run_special(struct trace_prog *p, enum probe_kind kind)
+{
+	for (int i = 0; i < p->ninsts; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, opts);
+		unsigned long long args[1] = { 0 };
+
+		if (p->insts[i].kind != kind)
+			continue;
+		opts.ctx_in = args;
+		opts.ctx_size_in = sizeof(args);
+		if (bpf_prog_test_run_opts(p->insts[i].prog_fd, &opts)) {
+			fprintf(p->err, "loupe: trace: cannot run %s: %s\n",
+				p->insts[i].name, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static unsigned long long lost_count(struct trace_prog *p)
+{
+	unsigned long long v = 0;
+	int key = 0;
+
+	if (p->lost_fd >= 0)
+		bpf_map_lookup_elem(p->lost_fd, &key, &v);
+	return v;
+}
+
+static int compare_maps(const void *a, const void *b)
+{
+	const struct trace_map *x = *(const struct trace_map *const *)a;
+	const struct trace_map *y = *(const struct trace_map *const *)b;
+
+	return strcmp(x->name, y->name);
+}
+
+static void print_all_maps(struct trace_prog *p, struct tprint *tp)
+{
+	const struct trace_map **order;
+
+	if (!p->nmaps)
+		return;
+	order = calloc(p->nmaps, sizeof(*order));
+	if (!order)
+		return;
+	for (int i = 0; i < p->nmaps; i++)
+		order[i] = &p->maps[i];
+	qsort(order, p->nmaps, sizeof(*order), compare_maps);
+	if (!tp->json)
+		fputc('\n', tp->out);
+	for (int i = 0; i < p->nmaps; i++)
+		tprint_map(tp, order[i], 0, 0);
+	free(order);
+}
+
+static bool child_running(pid_t child, int *status)
+{
+	if (child <= 0)
+		return true;
+	return waitpid(child, status, WNOHANG) == 0;
+}
+
+int trace_run(struct trace_prog *p, const struct trace_run_opts *ro)
+{
+	struct tprint tp;
+	struct run_state rs = { .p = p, .tp = &tp };
+	struct ring_buffer *rb = NULL;
+	unsigned long long deadline = 0, lost;
+	int nattach = 0, ret = 0, status = 0;
+	bool child_done = false;
+
+	tprint_init(&tp, stdout, ro->json);
+	tp.kstack_fd = p->kstack_fd;
+	tp.ustack_fd = p->ustack_fd;
+	rb = ring_buffer__new(p->ringbuf_fd, on_record, &rs, NULL);
+	if (!rb) {
+		fprintf(p->err, "loupe: trace: cannot map the ring buffer: %s\n",
+			strerror(errno));
+		ret = EXIT_RUNTIME;
+		goto out;
+	}
+	for (int i = 0; i < p->ninsts; i++) {
+		struct trace_inst *inst = &p->insts[i];
+		int err;
+
+		if (inst->kind == PK_BEGIN || inst->kind == PK_END) {
+			nattach++;
+			continue;
+		}
+		err = attach_inst(p, inst);
+		if (err) {
+			fprintf(p->err,
+				"loupe: trace: cannot attach %s: %s\n",
+				inst->name, strerror(-err));
+			ret = EXIT_RUNTIME;
+			goto detach;
+		}
+		nattach++;
+	}
+	tprint_attached(&tp, nattach);
+	fflush(stdout);
+	if (ro->on_attached)
+		ro->on_attached(ro->ctx);
+	if (run_special(p, PK_BEGIN)) {
+		ret = EXIT_RUNTIME;
+		goto detach;
+	}
+	if (ro->duration > 0)
+		deadline = monotonic_ns() + ro->duration * 1e9;
+	while (!rs.exit_requested && !session_interrupted()) {
+		int n = ring_buffer__poll(rb, 100);
+
+		if (n < 0 && n != -EINTR) {
+			fprintf(p->err, "loupe: trace: ring buffer: %s\n",
+				strerror(-n));
+			ret = EXIT_RUNTIME;
+			break;
+		}
+		fflush(stdout);
+		if (deadline && monotonic_ns() >= deadline)
+			break;
+		if (!child_running(ro->child, &status)) {
+			child_done = true;
+			break;
+		}
+	}
+detach:
+	for (int i = 0; i < p->ninsts; i++)
+		detach_inst(&p->insts[i]);
+	ring_buffer__consume(rb);
+	if (!ret) {
+		rs.exit_requested = false;
+		run_special(p, PK_END);
+		ring_buffer__consume(rb);
+		print_all_maps(p, &tp);
+	}
+	lost = lost_count(p);
+	if (lost) {
+		fprintf(stderr, "loupe: trace: lost %llu events (the ring buffer was full)\n",
+			lost);
+		if (ro->json)
+			printf("{\"type\": \"lost_events\", \"data\": {\"events\": %llu}}\n",
+			       lost);
+	}
+	fflush(stdout);
+	if (child_done && ro->child_status)
+		*ro->child_status = status;
+out:
+	ring_buffer__free(rb);
+	tprint_fini(&tp);
+	return ret;
+}
+
+void trace_prog_free(struct trace_prog *p)
+{
+	for (int i = 0; i < p->ninsts; i++) {
+		struct trace_inst *inst = &p->insts[i];
+
+		detach_inst(inst);
+		if (inst->prog_fd >= 0)
+			close(inst->prog_fd);
+		free(inst->name);
+		free(inst->target);
+		free(inst->func);
+		tp_format_free(&inst->tp);
+		if (inst->ir)
+			ir_func_free(inst->ir);
+		free(inst->insns);
+		free(inst->lines);
+	}
+	free(p->insts);
+	for (int i = 0; i < p->nmaps; i++) {
+		if (p->maps[i].fd >= 0)
+			close(p->maps[i].fd);
+		free(p->maps[i].name);
+		sema_type_free(&p->maps[i].key);
+		sema_type_free(&p->maps[i].value);
+	}
+	free(p->maps);
+	for (int i = 0; i < p->nprintfs; i++) {
+		free(p->printfs[i].fmt);
+		sema_type_free(&p->printfs[i].args);
+	}
+	free(p->printfs);
+	for (int i = 0; i < p->ntime_fmts; i++)
+		free(p->time_fmts[i]);
+	free(p->time_fmts);
+	for (int i = 0; i < p->nprint_vals; i++)
+		sema_type_free(&p->print_vals[i]);
+	free(p->print_vals);
+	for (int i = 0; i < p->narena; i++)
+		free(p->arena[i]);
+	free(p->arena);
+	for (int fd, i = 0; i < 4; i++) {
+		fd = i == 0 ? p->ringbuf_fd : i == 1 ? p->lost_fd :
+		     i == 2 ? p->kstack_fd : p->ustack_fd;
+		if (fd >= 0)
+			close(fd);
+	}
+	btf__free(p->btf);
+	if (p->ast)
+		ast_free(p->ast);
+	memset(p, 0, sizeof(*p));
+}

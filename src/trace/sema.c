@@ -1,0 +1,1868 @@
+/*
+ * Semantic analysis of trace programs: expands each probe's attach points
+ * into one instance per concrete hook (wildcards resolved against this
+ * machine), then types every expression of an instance, checks builtins
+ * and functions against the probe kind, and fixes the key and value type
+ * of every map across the whole program.
+ *
+ * A program is checked twice: the first pass learns the maps' types from
+ * wherever they are assigned, the second (second_pass) reads them back in
+ * probes that use a map before the probe that assigns it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "hook.h"
+#include "trace.h"
+#include "uprobe.h"
+
+struct sctx {
+	struct trace_prog *p;
+	struct trace_inst *inst;
+	int loop_depth;
+};
+
+static int fail(struct trace_prog *p, struct src_loc loc, const char *fmt,
+		...) __attribute__((format(printf, 3, 4)));
+
+static int fail(struct trace_prog *p, struct src_loc loc, const char *fmt,
+		...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	diag_error(p->err, &p->src, loc, "%s", msg);
+	return -1;
+}
+
+static struct ttype t_int(bool is_signed)
+{
+	return (struct ttype){ .kind = TT_INT, .size = 8,
+			       .is_signed = is_signed };
+}
+
+static struct ttype t_str(void)
+{
+	return (struct ttype){ .kind = TT_STR, .size = TRACE_STRLEN };
+}
+
+static struct ttype t_kind(enum ttype_kind kind, unsigned int size)
+{
+	return (struct ttype){ .kind = kind, .size = size };
+}
+
+struct btf *sema_btf(struct trace_prog *p)
+{
+	if (!p->btf) {
+		p->btf = btf__load_vmlinux_btf();
+		if (!p->btf || libbpf_get_error(p->btf))
+			p->btf = NULL;
+	}
+	return p->btf;
+}
+
+/* Memory that lives as long as the program (types made while checking). */
+void *sema_alloc(struct trace_prog *p, size_t size)
+{
+	void **arena, *mem;
+
+	arena = realloc(p->arena, (p->narena + 1) * sizeof(*arena));
+	if (!arena)
+		return NULL;
+	p->arena = arena;
+	mem = calloc(1, size ? size : 1);
+	if (mem)
+		p->arena[p->narena++] = mem;
+	return mem;
+}
+
+/* ---- attach points ---------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	const char *alias;
+	enum probe_kind kind;
+} providers[] = {
+	{ "BEGIN", NULL, PK_BEGIN },
+	{ "END", NULL, PK_END },
+	{ "tracepoint", "t", PK_TRACEPOINT },
+	{ "rawtracepoint", "rt", PK_RAWTP },
+	{ "kprobe", "k", PK_KPROBE },
+	{ "kretprobe", "kr", PK_KRETPROBE },
+	{ "kfunc", "f", PK_FENTRY },
+	{ "fentry", NULL, PK_FENTRY },
+	{ "kretfunc", "fr", PK_FEXIT },
+	{ "fexit", NULL, PK_FEXIT },
+	{ "uprobe", "u", PK_UPROBE },
+	{ "uretprobe", "ur", PK_URETPROBE },
+	{ "usdt", "U", PK_USDT },
+	{ "interval", "i", PK_INTERVAL },
+	{ "profile", "p", PK_PROFILE },
+	{ "software", "s", PK_SOFTWARE },
+};
+
+static const char *canonical_provider(enum probe_kind kind)
+{
+	switch (kind) {
+	case PK_FENTRY:
+		return "kfunc";
+	case PK_FEXIT:
+		return "kretfunc";
+	default:
+		for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]);
+		     i++)
+			if (providers[i].kind == kind)
+				return providers[i].name;
+	}
+	return "?";
+}
+
+static struct trace_inst *new_inst(struct trace_prog *p,
+				   struct ast_node *probe,
+				   struct ast_node *attach, enum probe_kind kind)
+{
+	struct trace_inst *insts, *inst;
+
+	insts = realloc(p->insts, (p->ninsts + 1) * sizeof(*insts));
+	if (!insts)
+		return NULL;
+	p->insts = insts;
+	inst = &insts[p->ninsts++];
+	memset(inst, 0, sizeof(*inst));
+	inst->probe = probe;
+	inst->attach = attach;
+	inst->kind = kind;
+	inst->prog_fd = -1;
+	return inst;
+}
+
+static char *join3(const char *a, const char *b, const char *c)
+{
+	size_t n = strlen(a) + strlen(b) + (c ? strlen(c) : 0) + 3;
+	char *s = malloc(n);
+
+	if (!s)
+		return NULL;
+	if (c)
+		snprintf(s, n, "%s:%s:%s", a, b, c);
+	else if (b[0])
+		snprintf(s, n, "%s:%s", a, b);
+	else
+		snprintf(s, n, "%s", a);
+	return s;
+}
+
+struct expand_ctx {
+	struct trace_prog *p;
+	struct ast_node *probe, *attach;
+	enum probe_kind kind;
+	const char *target;
+	int count;
+	int err;
+};
+
+static int add_tracepoint(void *vctx, const char *cat, const char *name)
+{
+	struct expand_ctx *x = vctx;
+	struct trace_inst *inst;
+	char err[256];
+
+	inst = new_inst(x->p, x->probe, x->attach, PK_TRACEPOINT);
+	if (!inst)
+		return x->err = -ENOMEM;
+	inst->target = strdup(cat);
+	inst->func = strdup(name);
+	inst->name = join3("tracepoint", cat, name);
+	if (tp_format_load(cat, name, &inst->tp, err, sizeof(err))) {
+		x->err = fail(x->p, x->attach->loc, "%s", err);
+		return 1;
+	}
+	x->count++;
+	return 0;
+}
+
+/* BTF type id with typedefs and qualifiers peeled off. */
+static int btf_skip_mods(const struct btf *btf, int id)
+{
+	const struct btf_type *t = btf__type_by_id(btf, id);
+
+	while (t && (btf_is_typedef(t) || btf_is_const(t) ||
+		     btf_is_volatile(t) || btf_is_restrict(t) ||
+		     btf_kind(t) == BTF_KIND_TYPE_TAG)) {
+		id = t->type;
+		t = btf__type_by_id(btf, id);
+	}
+	return id;
+}
+
+/* What a value of BTF type id is to a trace program. */
+static struct ttype btf_to_ttype(const struct btf *btf, int id)
+{
+	const struct btf_type *t;
+
+	id = btf_skip_mods(btf, id);
+	t = btf__type_by_id(btf, id);
+	if (!t || id == 0)
+		return t_int(false);
+	if (btf_is_int(t))
+		return t_int(btf_int_encoding(t) & BTF_INT_SIGNED);
+	if (btf_is_enum(t) || btf_kind(t) == BTF_KIND_ENUM64)
+		return t_int(true);
+	if (btf_is_ptr(t)) {
+		struct ttype r = t_kind(TT_PTR, 8);
+
+		r.btf_id = btf_skip_mods(btf, t->type);
+		return r;
+	}
+	if (btf_is_array(t)) {
+		const struct btf_array *a = btf_array(t);
+		const struct btf_type *e;
+
+		e = btf__type_by_id(btf, btf_skip_mods(btf, a->type));
+		if (e && btf_is_int(e) && e->size == 1)
+			return t_str();
+	}
+	if (btf_is_composite(t) || btf_is_array(t)) {
+		struct ttype r = t_kind(TT_RECORD, t->size);
+
+		r.btf_id = id;
+		return r;
+	}
+	return t_int(false);
+}
+
+/* Parameters of a function prototype, skipping `skip` leading ones. */
+static int proto_args(struct trace_prog *p, struct trace_inst *inst,
+		      int proto_id, int skip, struct src_loc loc)
+{
+	const struct btf *btf = p->btf;
+	const struct btf_type *t = btf__type_by_id(btf, proto_id);
+	const struct btf_param *params;
+	int n;
+
+	if (!t || !btf_is_func_proto(t))
+		return fail(p, loc, "%s has no function prototype in BTF",
+			    inst->name);
+	params = btf_params(t);
+	n = btf_vlen(t);
+	for (int i = skip; i < n; i++) {
+		struct trace_arg *a;
+
+		if (inst->nargs == TRACE_MAX_ARGS)
+			break;
+		a = &inst->args[inst->nargs++];
+		snprintf(a->name, sizeof(a->name), "%s",
+			 btf__name_by_offset(btf, params[i].name_off));
+		a->type = btf_to_ttype(btf, params[i].type);
+	}
+	if (t->type)
+		inst->ret_type = btf_to_ttype(btf, t->type);
+	return 0;
+}
+
+static int add_rawtp(void *vctx, const char *name, const char *unused)
+{
+	struct expand_ctx *x = vctx;
+	struct trace_prog *p = x->p;
+	struct trace_inst *inst;
+	char tname[192];
+	int id;
+
+	(void)unused;
+	inst = new_inst(p, x->probe, x->attach, PK_RAWTP);
+	if (!inst)
+		return x->err = -ENOMEM;
+	inst->func = strdup(name);
+	inst->name = join3("rawtracepoint", name, NULL);
+	snprintf(tname, sizeof(tname), "btf_trace_%s", name);
+	if (!sema_btf(p)) {
+		x->err = fail(p, x->attach->loc,
+			      "cannot load the kernel's BTF (/sys/kernel/btf/vmlinux) to type %s",
+			      inst->name);
+		return 1;
+	}
+	id = btf__find_by_name_kind(p->btf, tname, BTF_KIND_TYPEDEF);
+	if (id < 0) {
+		x->err = fail(p, x->attach->loc,
+			      "raw tracepoint %s not found; see loupe trace -l 'rawtracepoint:*'",
+			      name);
+		return 1;
+	}
+	/* typedef -> pointer -> prototype; its first argument is the
+	 * tracepoint's private data, not an argument of the event. */
+	id = btf_skip_mods(p->btf, id);
+	id = btf_skip_mods(p->btf, btf__type_by_id(p->btf, id)->type);
+	if (proto_args(p, inst, id, 1, x->attach->loc)) {
+		x->err = -1;
+		return 1;
+	}
+	x->count++;
+	return 0;
+}
+
+static int kernel_func(struct expand_ctx *x, const char *func)
+{
+	struct trace_prog *p = x->p;
+	struct hook_point pt = { 0 };
+	struct trace_inst *inst;
+	char why[HOOK_WHY_LEN];
+	int id;
+
+	inst = new_inst(p, x->probe, x->attach, x->kind);
+	if (!inst)
+		return -ENOMEM;
+	inst->func = strdup(func);
+	inst->name = join3(canonical_provider(x->kind), func, NULL);
+	switch (x->kind) {
+	case PK_KPROBE:
+		pt.kind = HOOK_KPROBE;
+		break;
+	case PK_KRETPROBE:
+		pt.kind = HOOK_KRETPROBE;
+		break;
+	case PK_FENTRY:
+		pt.kind = HOOK_FENTRY;
+		break;
+	default:
+		pt.kind = HOOK_FEXIT;
+		break;
+	}
+	snprintf(pt.target, sizeof(pt.target), "%s", func);
+	if (hook_test_point(&pt, why, sizeof(why)))
+		return fail(p, x->attach->loc,
+			    "%s cannot be used on this kernel: %s; use a tracepoint or rawtracepoint probe instead (loupe trace -l)",
+			    inst->name, why);
+	if (x->kind == PK_FENTRY || x->kind == PK_FEXIT) {
+		if (!sema_btf(p))
+			return fail(p, x->attach->loc,
+				    "cannot load the kernel's BTF");
+		id = btf__find_by_name_kind(p->btf, func, BTF_KIND_FUNC);
+		if (id < 0)
+			return fail(p, x->attach->loc,
+				    "kernel function %s not found in BTF", func);
+		id = btf__type_by_id(p->btf, id)->type;
+		if (proto_args(p, inst, id, 0, x->attach->loc))
+			return -1;
+	}
+	x->count++;
+	return 0;
+}
+
+static int add_uprobe(void *vctx, const char *func, const char *unused)
+{
+	struct expand_ctx *x = vctx;
+	struct trace_prog *p = x->p;
+	struct uprobe_target t;
+	struct trace_inst *inst;
+
+	(void)unused;
+	if (uprobe_resolve(x->target, func, p->target_pid, &t)) {
+		if (!t.path[0])
+			x->err = fail(p, x->attach->loc,
+				      "binary '%s' not found (give a path or a name on PATH)",
+				      x->target);
+		else
+			x->err = fail(p, x->attach->loc,
+				      "function '%s' not found in %s; see loupe trace -l 'uprobe:%s:*'",
+				      func, t.path, t.path);
+		return 1;
+	}
+	inst = new_inst(p, x->probe, x->attach, x->kind);
+	if (!inst)
+		return x->err = -ENOMEM;
+	inst->target = strdup(t.path);
+	inst->func = strdup(func);
+	inst->offset = t.offset;
+	inst->name = join3(canonical_provider(x->kind), t.path, func);
+	x->count++;
+	return 0;
+}
+
+static int parse_period(struct trace_prog *p, struct ast_node *at,
+			enum probe_kind kind, const char *unit,
+			const char *count, struct trace_inst *inst)
+{
+	unsigned long long n, mul;
+	char *end;
+
+	errno = 0;
+	n = strtoull(count ? count : "", &end, 10);
+	if (!count || !count[0] || *end || errno || !n)
+		return fail(p, at->loc,
+			    "%s: expected a positive count, e.g. %s:s:1",
+			    at->str, kind == PK_PROFILE ? "profile:hz:99" :
+			    "interval");
+	if (!strcmp(unit, "hz")) {
+		if (kind == PK_INTERVAL) {
+			inst->period = 1000000000ULL / n;
+			return 0;
+		}
+		inst->period = n;
+		return 0;
+	}
+	if (!strcmp(unit, "s"))
+		mul = 1000000000ULL;
+	else if (!strcmp(unit, "ms"))
+		mul = 1000000ULL;
+	else if (!strcmp(unit, "us"))
+		mul = 1000ULL;
+	else if (!strcmp(unit, "ns"))
+		mul = 1;
+	else
+		return fail(p, at->loc,
+			    "%s: unit '%s' unknown; use s, ms, us, ns or hz",
+			    at->str, unit);
+	if (kind == PK_PROFILE) {
+		/* profile takes a rate; a period becomes its frequency */
+		inst->period = 1000000000ULL / (n * mul);
+		if (!inst->period)
+			inst->period = 1;
+		return 0;
+	}
+	inst->period = n * mul;
+	return 0;
+}
+
+static int expand_one(struct trace_prog *p, struct ast_node *probe,
+		      struct ast_node *at)
+{
+	char *spec = strdup(at->str), *parts[4] = { 0 }, *s, *colon;
+	struct expand_ctx x = { .p = p, .probe = probe, .attach = at };
+	struct trace_inst *inst;
+	int nparts = 0, ret = 0;
+	size_t i;
+
+	if (!spec)
+		return -ENOMEM;
+	/* provider:a:b:c; a uprobe path may hold ':' so split from both
+	 * ends there */
+	s = spec;
+	while (nparts < 4) {
+		parts[nparts++] = s;
+		colon = strchr(s, ':');
+		if (!colon)
+			break;
+		*colon = '\0';
+		s = colon + 1;
+	}
+	for (i = 0; i < sizeof(providers) / sizeof(providers[0]); i++)
+		if (!strcmp(parts[0], providers[i].name) ||
+		    (providers[i].alias && !strcmp(parts[0], providers[i].alias)))
+			break;
+	if (i == sizeof(providers) / sizeof(providers[0])) {
+		ret = fail(p, at->loc,
+			   "unknown probe type '%s' in '%s'; see loupe trace --help",
+			   parts[0], at->str);
+		goto out;
+	}
+	x.kind = providers[i].kind;
+	switch (x.kind) {
+	case PK_BEGIN:
+	case PK_END:
+		if (nparts != 1) {
+			ret = fail(p, at->loc, "%s takes no arguments",
+				   parts[0]);
+			break;
+		}
+		inst = new_inst(p, probe, at, x.kind);
+		if (!inst) {
+			ret = -ENOMEM;
+			break;
+		}
+		inst->name = strdup(parts[0]);
+		x.count = 1;
+		break;
+	case PK_TRACEPOINT:
+		if (nparts != 3 || !parts[1][0] || !parts[2][0]) {
+			ret = fail(p, at->loc,
+				   "'%s': a tracepoint is tracepoint:CATEGORY:NAME",
+				   at->str);
+			break;
+		}
+		ret = tprobe_tracepoints(parts[1], parts[2], add_tracepoint,
+					 &x);
+		if (x.err)
+			ret = x.err;
+		break;
+	case PK_RAWTP:
+		if (nparts != 2 || !parts[1][0]) {
+			ret = fail(p, at->loc,
+				   "'%s': a raw tracepoint is rawtracepoint:NAME",
+				   at->str);
+			break;
+		}
+		if (strpbrk(parts[1], "*?["))
+			ret = tprobe_rawtps(parts[1], add_rawtp, &x);
+		else
+			add_rawtp(&x, parts[1], NULL);
+		if (x.err)
+			ret = x.err;
+		break;
+	case PK_KPROBE:
+	case PK_KRETPROBE:
+	case PK_FENTRY:
+	case PK_FEXIT:
+		if (nparts != 2 || !parts[1][0]) {
+			ret = fail(p, at->loc, "'%s': expected %s:FUNCTION",
+				   at->str, parts[0]);
+			break;
+		}
+		ret = kernel_func(&x, parts[1]);
+		break;
+	case PK_UPROBE:
+	case PK_URETPROBE: {
+		/* everything between the first and the last ':' is the path */
+		const char *text = at->str, *first = strchr(text, ':'),
+			   *last = strrchr(text, ':');
+		char *path;
+
+		if (!first || first == last || !last[1]) {
+			ret = fail(p, at->loc,
+				   "'%s': expected %s:BINARY:FUNCTION",
+				   at->str, parts[0]);
+			break;
+		}
+		path = strndup(first + 1, last - first - 1);
+		x.target = path;
+		if (strpbrk(last + 1, "*?["))
+			ret = tprobe_elf_funcs(path, last + 1, add_uprobe, &x);
+		else
+			add_uprobe(&x, last + 1, NULL);
+		if (x.err)
+			ret = x.err;
+		free(path);
+		break;
+	}
+	case PK_USDT:
+		ret = fail(p, at->loc,
+			   "usdt probes are not supported yet; use uprobe:BINARY:FUNCTION");
+		break;
+	case PK_INTERVAL:
+	case PK_PROFILE:
+		if (nparts != 3) {
+			ret = fail(p, at->loc,
+				   "'%s': expected %s:UNIT:N, e.g. %s",
+				   at->str, parts[0], x.kind == PK_PROFILE ?
+				   "profile:hz:99" : "interval:s:1");
+			break;
+		}
+		inst = new_inst(p, probe, at, x.kind);
+		if (!inst) {
+			ret = -ENOMEM;
+			break;
+		}
+		inst->name = join3(parts[0][1] ? parts[0] :
+				   canonical_provider(x.kind), parts[1],
+				   parts[2]);
+		free(inst->name);
+		inst->name = join3(canonical_provider(x.kind), parts[1],
+				   parts[2]);
+		ret = parse_period(p, at, x.kind, parts[1], parts[2], inst);
+		x.count = 1;
+		break;
+	case PK_SOFTWARE:
+		ret = fail(p, at->loc,
+			   "software probes are not supported yet; use profile:hz:N or interval:s:N");
+		break;
+	}
+	if (!ret && !x.count)
+		ret = fail(p, at->loc, "no probe matches '%s'", at->str);
+out:
+	free(spec);
+	return ret;
+}
+
+int sema_expand_probes(struct trace_prog *p)
+{
+	struct ast_node *prog = p->ast;
+
+	for (int i = 0; i < prog->nlist; i++) {
+		struct ast_node *probe = prog->list[i];
+
+		for (int j = 0; j < probe->nlist; j++)
+			if (expand_one(p, probe, probe->list[j]))
+				return -1;
+	}
+	return 0;
+}
+
+/* ---- maps --------------------------------------------------------------- */
+
+static struct trace_map *find_map(struct trace_prog *p, const char *name)
+{
+	for (int i = 0; i < p->nmaps; i++)
+		if (!strcmp(p->maps[i].name, name))
+			return &p->maps[i];
+	return NULL;
+}
+
+static struct trace_map *get_map(struct trace_prog *p, const char *name)
+{
+	struct trace_map *m = find_map(p, name), *maps;
+
+	if (m)
+		return m;
+	maps = realloc(p->maps, (p->nmaps + 1) * sizeof(*maps));
+	if (!maps)
+		return NULL;
+	p->maps = maps;
+	m = &maps[p->nmaps++];
+	memset(m, 0, sizeof(*m));
+	m->name = strdup(name);
+	m->fd = -1;
+	return m;
+}
+
+/* Types are copied into the program's arena: tuples own arrays. */
+static struct ttype type_copy(const struct ttype *t)
+{
+	struct ttype r = *t;
+
+	if (t->kind == TT_TUPLE && t->nelems) {
+		r.elems = calloc(t->nelems, sizeof(*r.elems));
+		r.offsets = calloc(t->nelems, sizeof(*r.offsets));
+		for (int i = 0; i < t->nelems; i++) {
+			r.elems[i] = type_copy(&t->elems[i]);
+			r.offsets[i] = t->offsets[i];
+		}
+	}
+	return r;
+}
+
+void sema_type_free(struct ttype *t)
+{
+	if (t->kind == TT_TUPLE) {
+		for (int i = 0; i < t->nelems; i++)
+			sema_type_free(&t->elems[i]);
+		free(t->elems);
+		free(t->offsets);
+		t->elems = NULL;
+		t->offsets = NULL;
+	}
+}
+
+/* Values that can be stored in maps and variables. */
+static bool storable(const struct ttype *t)
+{
+	switch (t->kind) {
+	case TT_INT:
+	case TT_STR:
+	case TT_KSTACK:
+	case TT_USTACK:
+	case TT_KSYM:
+	case TT_USYM:
+	case TT_INET:
+	case TT_TIMESTAMP:
+	case TT_PTR:
+		return true;
+	case TT_TUPLE:
+		for (int i = 0; i < t->nelems; i++)
+			if (!storable(&t->elems[i]))
+				return false;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Ints of any sign and pointers mix; the first type seen wins. */
+static bool compatible(const struct ttype *a, const struct ttype *b)
+{
+	if ((a->kind == TT_INT || a->kind == TT_PTR) &&
+	    (b->kind == TT_INT || b->kind == TT_PTR))
+		return true;
+	if (a->kind == TT_TUPLE && b->kind == TT_TUPLE) {
+		if (a->nelems != b->nelems)
+			return false;
+		for (int i = 0; i < a->nelems; i++)
+			if (!compatible(&a->elems[i], &b->elems[i]))
+				return false;
+		return true;
+	}
+	return a->kind == b->kind && a->size == b->size;
+}
+
+static void layout_tuple(struct ttype *t)
+{
+	unsigned int off = 0;
+
+	for (int i = 0; i < t->nelems; i++) {
+		/* everything is 8-aligned: ints are 8 bytes, strings 64 */
+		off = (off + 7) & ~7u;
+		t->offsets[i] = off;
+		off += t->elems[i].size;
+	}
+	t->size = (off + 7) & ~7u;
+}
+
+static int map_key_type(struct sctx *c, struct ast_node *m, struct ttype *key)
+{
+	memset(key, 0, sizeof(*key));
+	if (m->nlist == 0)
+		return 0;
+	for (int i = 0; i < m->nlist; i++)
+		if (!storable(&m->list[i]->type))
+			return fail(c->p, m->list[i]->loc,
+				    "this value cannot be a map key");
+	if (m->nlist == 1) {
+		*key = m->list[0]->type;
+		if (key->kind == TT_PTR)
+			*key = t_int(false);
+		return 0;
+	}
+	key->kind = TT_TUPLE;
+	key->nelems = m->nlist;
+	key->elems = calloc((unsigned int)m->nlist, sizeof(*key->elems));
+	key->offsets = calloc((unsigned int)m->nlist, sizeof(*key->offsets));
+	if (!key->elems || !key->offsets)
+		return -ENOMEM;
+	for (int i = 0; i < m->nlist; i++) {
+		key->elems[i] = m->list[i]->type;
+		if (key->elems[i].kind == TT_PTR)
+			key->elems[i] = t_int(false);
+	}
+	layout_tuple(key);
+	return 0;
+}
+
+/* Records (or checks) the key type of map node m. */
+static int map_use_key(struct sctx *c, struct ast_node *mn,
+		       struct trace_map *m)
+{
+	struct ttype key;
+	int ret = 0;
+
+	if (map_key_type(c, mn, &key))
+		return -1;
+	if (!m->key.kind && !m->key_size) {
+		m->key = type_copy(&key);
+		m->key_size = key.kind ? key.size : 8;
+	} else if ((m->key.kind == TT_NONE) != (key.kind == TT_NONE) ||
+		   (key.kind && !compatible(&m->key, &key))) {
+		char a[96], b[96];
+
+		ttype_name(&m->key, a, sizeof(a));
+		ttype_name(&key, b, sizeof(b));
+		ret = fail(c->p, mn->loc,
+			   "map %s is keyed by %s elsewhere, here by %s",
+			   mn->name, m->key.kind ? a : "nothing",
+			   key.kind ? b : "nothing");
+	}
+	if (key.kind == TT_TUPLE) {
+		free(key.elems);
+		free(key.offsets);
+	}
+	return ret;
+}
+
+static int map_set_value(struct sctx *c, struct ast_node *mn,
+			 const struct ttype *v)
+{
+	struct trace_map *m = get_map(c->p, mn->name);
+
+	if (!m)
+		return -ENOMEM;
+	if (map_use_key(c, mn, m))
+		return -1;
+	mn->sym = m - c->p->maps;
+	if (m->value.kind == TT_NONE) {
+		m->value = type_copy(v);
+		m->percpu = v->kind >= TT_COUNT;
+		if (v->kind < TT_COUNT && v->kind == TT_PTR)
+			m->value = t_int(false);
+	} else if (!(m->value.kind >= TT_COUNT && v->kind == m->value.kind &&
+		     ttype_equal(&m->value, v)) &&
+		   !(m->value.kind < TT_COUNT && compatible(&m->value, v))) {
+		char a[96], b[96];
+
+		ttype_name(&m->value, a, sizeof(a));
+		ttype_name(v, b, sizeof(b));
+		return fail(c->p, mn->loc,
+			    "map %s holds %s elsewhere, here it is given %s",
+			    mn->name, a, b);
+	}
+	mn->type = m->value;
+	return 0;
+}
+
+/* ---- expressions -------------------------------------------------------- */
+
+static int check_expr(struct sctx *c, struct ast_node *n);
+static int check_block(struct sctx *c, struct ast_node *n);
+
+static bool is_int(const struct ttype *t)
+{
+	return t->kind == TT_INT || t->kind == TT_PTR;
+}
+
+static struct trace_var *find_var(struct trace_prog *p, const char *name)
+{
+	for (int i = 0; i < p->nvars; i++)
+		if (!strcmp(p->vars[i].name, name))
+			return &p->vars[i];
+	return NULL;
+}
+
+static bool kind_is_uprobe(enum probe_kind k)
+{
+	return k == PK_UPROBE || k == PK_URETPROBE;
+}
+
+static bool kind_has_regs(enum probe_kind k)
+{
+	return k == PK_UPROBE || k == PK_URETPROBE || k == PK_KPROBE ||
+	       k == PK_KRETPROBE;
+}
+
+static int check_ident(struct sctx *c, struct ast_node *n)
+{
+	enum probe_kind k = c->inst->kind;
+	const char *s = n->name;
+
+	if (!strcmp(s, "pid") || !strcmp(s, "tid") || !strcmp(s, "uid") ||
+	    !strcmp(s, "gid") || !strcmp(s, "nsecs") ||
+	    !strcmp(s, "elapsed") || !strcmp(s, "cpu") ||
+	    !strcmp(s, "cgroup") || !strcmp(s, "rand") ||
+	    !strcmp(s, "jiffies")) {
+		n->type = t_int(false);
+		return 0;
+	}
+	if (!strcmp(s, "cpid")) {
+		if (c->p->target_pid <= 0)
+			return fail(c->p, n->loc,
+				    "cpid needs a command to trace: loupe trace -c 'CMD' ...");
+		n->type = t_int(false);
+		return 0;
+	}
+	if (!strcmp(s, "comm") || !strcmp(s, "func") || !strcmp(s, "probe")) {
+		if (!strcmp(s, "func") && !(kind_has_regs(k) ||
+					   k == PK_FENTRY || k == PK_FEXIT))
+			return fail(c->p, n->loc,
+				    "func is only known in kprobe, uprobe and kfunc probes, not in %s",
+				    c->inst->name);
+		n->type = t_str();
+		return 0;
+	}
+	if (!strcmp(s, "kstack")) {
+		c->p->uses_kstack = true;
+		n->type = t_kind(TT_KSTACK, 8);
+		return 0;
+	}
+	if (!strcmp(s, "ustack")) {
+		c->p->uses_ustack = true;
+		n->type = t_kind(TT_USTACK, 16);
+		return 0;
+	}
+	if (!strcmp(s, "curtask")) {
+		struct btf *btf = sema_btf(c->p);
+		int id = btf ? btf__find_by_name_kind(btf, "task_struct",
+						      BTF_KIND_STRUCT) : -1;
+
+		n->type = t_kind(TT_PTR, 8);
+		n->type.btf_id = id > 0 ? id : 0;
+		return 0;
+	}
+	if (!strcmp(s, "retval")) {
+		if (k == PK_FEXIT) {
+			n->type = c->inst->ret_type;
+			return 0;
+		}
+		if (k != PK_URETPROBE && k != PK_KRETPROBE)
+			return fail(c->p, n->loc,
+				    "retval is only known in uretprobe, kretprobe and kretfunc probes, not in %s",
+				    c->inst->name);
+		n->type = t_int(true);
+		return 0;
+	}
+	if (!strncmp(s, "arg", 3) && s[3] >= '0' && s[3] <= '9' && !s[4]) {
+		int i = s[3] - '0';
+
+		if (kind_has_regs(k)) {
+			if (i > 5)
+				return fail(c->p, n->loc,
+					    "only arg0 to arg5 are passed in registers");
+			n->type = t_int(false);
+			n->type.user = kind_is_uprobe(k);
+			return 0;
+		}
+		if (k == PK_RAWTP) {
+			if (i >= c->inst->nargs)
+				return fail(c->p, n->loc,
+					    "%s has %d arguments",
+					    c->inst->name, c->inst->nargs);
+			n->type = c->inst->args[i].type;
+			return 0;
+		}
+		return fail(c->p, n->loc,
+			    "%s is not known in %s probes; use args", s,
+			    canonical_provider(k));
+	}
+	if (!strcmp(s, "args"))
+		return fail(c->p, n->loc,
+			    "args is a record: use a field, e.g. args->%s",
+			    c->inst->kind == PK_TRACEPOINT && c->inst->tp.nfields ?
+			    c->inst->tp.fields[0].name : "NAME");
+	return fail(c->p, n->loc, "unknown identifier '%s'", s);
+}
+
+static struct ttype tp_field_type(const struct trace_inst *inst,
+				  const struct tp_field *f)
+{
+	struct ttype t;
+
+	if (f->is_string)
+		return t_str();
+	if (f->is_pointer) {
+		t = t_kind(TT_PTR, 8);
+		t.user = !strcmp(inst->target, "syscalls");
+		return t;
+	}
+	if (f->array_len && !f->is_string) {
+		/* a byte array, e.g. an address: ntop() reads it */
+		t = t_kind(TT_RECORD, f->size);
+		return t;
+	}
+	return t_int(f->is_signed);
+}
+
+static int check_args_field(struct sctx *c, struct ast_node *n)
+{
+	struct trace_inst *inst = c->inst;
+
+	if (inst->kind == PK_TRACEPOINT) {
+		for (int i = 0; i < inst->tp.nfields; i++)
+			if (!strcmp(inst->tp.fields[i].name, n->name)) {
+				n->sym = i;
+				n->type = tp_field_type(inst,
+							&inst->tp.fields[i]);
+				return 0;
+			}
+		return fail(c->p, n->loc,
+			    "%s has no field '%s'; see loupe trace -lv '%s'",
+			    inst->name, n->name, inst->name);
+	}
+	if (inst->kind == PK_RAWTP || inst->kind == PK_FENTRY ||
+	    inst->kind == PK_FEXIT) {
+		for (int i = 0; i < inst->nargs; i++)
+			if (!strcmp(inst->args[i].name, n->name)) {
+				n->sym = i;
+				n->type = inst->args[i].type;
+				return 0;
+			}
+		return fail(c->p, n->loc,
+			    "%s has no argument '%s'; see loupe trace -lv '%s'",
+			    inst->name, n->name, inst->name);
+	}
+	return fail(c->p, n->loc,
+		    "args is only known in tracepoint, rawtracepoint and kfunc probes; use arg0..arg5 here");
+}
+
+/* A struct/union member of BTF type id, by name (anonymous members are
+ * searched through); its byte offset is added to *off. */
+static int btf_member(const struct btf *btf, int id, const char *name,
+		      unsigned int *off, int *type_id, int *bitfield)
+{
+	const struct btf_type *t = btf__type_by_id(btf, btf_skip_mods(btf,
+								      id));
+	const struct btf_member *m;
+
+	if (!t || !btf_is_composite(t))
+		return -1;
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		const char *mname = btf__name_by_offset(btf, m->name_off);
+		unsigned int moff = btf_member_bit_offset(t, i);
+
+		if (mname && mname[0] && !strcmp(mname, name)) {
+			*off += moff / 8;
+			*type_id = m->type;
+			*bitfield = btf_member_bitfield_size(t, i);
+			return 0;
+		}
+		if (!mname || !mname[0]) {
+			unsigned int sub = *off + moff / 8;
+
+			if (!btf_member(btf, m->type, name, &sub, type_id,
+					bitfield)) {
+				*off = sub;
+				return 0;
+			}
+		}
+	}
+	return -1;
+}
+
+static int check_field(struct sctx *c, struct ast_node *n)
+{
+	struct ast_node *base = n->a;
+	const struct btf *btf;
+	unsigned int off = 0;
+	int type_id, bits = 0;
+	char tname[96];
+
+	if (base->kind == AST_IDENT && !strcmp(base->name, "args")) {
+		base->type = t_kind(TT_NONE, 0);
+		return check_args_field(c, n);
+	}
+	if (check_expr(c, base))
+		return -1;
+	if ((base->type.kind != TT_PTR && base->type.kind != TT_RECORD) ||
+	    !base->type.btf_id) {
+		ttype_name(&base->type, tname, sizeof(tname));
+		return fail(c->p, n->loc,
+			    "cannot take field '%s' of a %s: cast it to a struct pointer first, e.g. ((struct sock *)arg0)->%s",
+			    n->name, tname, n->name);
+	}
+	btf = sema_btf(c->p);
+	if (!btf || btf_member(btf, base->type.btf_id, n->name, &off,
+			       &type_id, &bits)) {
+		const struct btf_type *t = btf ?
+			btf__type_by_id(btf, base->type.btf_id) : NULL;
+
+		return fail(c->p, n->loc, "struct %s has no field '%s'",
+			    t ? btf__name_by_offset(btf, t->name_off) : "?",
+			    n->name);
+	}
+	if (bits)
+		return fail(c->p, n->loc,
+			    "field '%s' is a bit field, which is not supported yet",
+			    n->name);
+	n->ival = off;
+	n->type = btf_to_ttype(btf, type_id);
+	n->type.user = base->type.user;
+	/* how many bytes to read: char name[N] -> N, an int its size */
+	{
+		const struct btf_type *t = btf__type_by_id(
+			btf, btf_skip_mods(btf, type_id));
+
+		if (n->type.kind == TT_STR)
+			n->sym = t ? (int)btf_array(t)->nelems : TRACE_STRLEN;
+		else if (n->type.kind == TT_INT && t && !btf_is_ptr(t))
+			n->sym = t->size;
+		else
+			n->sym = 8;
+	}
+	return 0;
+}
+
+static int int_arg(struct sctx *c, struct ast_node *n, const char *func,
+		   int i)
+{
+	if (check_expr(c, n))
+		return -1;
+	if (!is_int(&n->type)) {
+		char tname[64];
+
+		ttype_name(&n->type, tname, sizeof(tname));
+		return fail(c->p, n->loc,
+			    "%s: argument %d must be an integer, not %s",
+			    func, i + 1, tname);
+	}
+	return 0;
+}
+
+static int const_arg(struct sctx *c, struct ast_node *n, const char *func,
+		     const char *what, long long *out)
+{
+	if (n->kind == AST_UNOP && n->op == '-' && n->a->kind == AST_INT) {
+		*out = -n->a->ival;
+		n->type = t_int(true);
+		return 0;
+	}
+	if (n->kind != AST_INT)
+		return fail(c->p, n->loc, "%s: %s must be a constant integer",
+			    func, what);
+	*out = n->ival;
+	n->type = t_int(true);
+	return 0;
+}
+
+static bool is_aggregation(const char *f)
+{
+	static const char *const names[] = {
+		"count", "sum", "avg", "min", "max", "stats", "hist", "lhist",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(f, names[i]))
+			return true;
+	return false;
+}
+
+static int nargs_ok(struct sctx *c, struct ast_node *n, int min, int max)
+{
+	if (n->nlist < min || n->nlist > max) {
+		if (min == max)
+			return fail(c->p, n->loc,
+				    "%s() takes %d argument%s, %d given",
+				    n->name, min, min == 1 ? "" : "s",
+				    n->nlist);
+		return fail(c->p, n->loc,
+			    "%s() takes %d to %d arguments, %d given",
+			    n->name, min, max, n->nlist);
+	}
+	return 0;
+}
+
+static int add_printf(struct sctx *c, struct ast_node *n, int first)
+{
+	struct trace_prog *p = c->p;
+	struct ttype args = { .kind = TT_TUPLE };
+	struct trace_printf *pf;
+	char err[256];
+	int bad = -1;
+
+	if (n->list[0]->kind != AST_STR)
+		return fail(p, n->loc, "%s: the format must be a string literal",
+			    n->name);
+	args.nelems = n->nlist - first;
+	args.elems = calloc(args.nelems + 1, sizeof(*args.elems));
+	args.offsets = calloc(args.nelems + 1, sizeof(*args.offsets));
+	for (int i = first; i < n->nlist; i++) {
+		struct ast_node *a = n->list[i];
+
+		if (check_expr(c, a))
+			goto fail;
+		if (!storable(&a->type) && a->type.kind != TT_RECORD) {
+			fail(p, a->loc, "%s: this value cannot be printed",
+			     n->name);
+			goto fail;
+		}
+		args.elems[i - first] = a->type;
+		if (a->type.kind == TT_PTR)
+			args.elems[i - first] = t_int(false);
+	}
+	layout_tuple(&args);
+	if (!strcmp(n->name, "printf") && p->second_pass &&
+	    tprint_check_format(n->list[0]->str, &args, &bad, err,
+				sizeof(err))) {
+		fail(p, bad >= 0 ? n->list[bad + first]->loc : n->list[0]->loc,
+		     "%s", err);
+		goto fail;
+	}
+	if (p->second_pass) {
+		pf = realloc(p->printfs, (p->nprintfs + 1) * sizeof(*pf));
+		if (!pf)
+			goto fail;
+		p->printfs = pf;
+		pf = &pf[p->nprintfs];
+		pf->fmt = strdup(n->list[0]->str);
+		pf->args = args;
+		pf->loc = n->loc;
+		n->sym = p->nprintfs++;
+		n->type = args;
+		n->type.elems = pf->args.elems;
+		return 0;
+	}
+	free(args.elems);
+	free(args.offsets);
+	return 0;
+fail:
+	free(args.elems);
+	free(args.offsets);
+	return -1;
+}
+
+static int check_map_arg(struct sctx *c, struct ast_node *n, int i,
+			 bool keys_allowed)
+{
+	struct ast_node *m = n->list[i];
+	struct trace_map *map;
+
+	if (m->kind != AST_MAP)
+		return fail(c->p, m->loc, "%s() expects a map, e.g. %s(@x)",
+			    n->name, n->name);
+	if (m->nlist && !keys_allowed)
+		return fail(c->p, m->loc,
+			    "%s() takes a whole map, without a key", n->name);
+	for (int k = 0; k < m->nlist; k++)
+		if (check_expr(c, m->list[k]))
+			return -1;
+	map = find_map(c->p, m->name);
+	if (!map || !map->value.kind) {
+		if (!c->p->second_pass)
+			return 0;
+		return fail(c->p, m->loc, "map %s is never assigned", m->name);
+	}
+	if (m->nlist && map_use_key(c, m, map))
+		return -1;
+	m->sym = map - c->p->maps;
+	m->type = map->value;
+	return 0;
+}
+
+static int check_call(struct sctx *c, struct ast_node *n)
+{
+	struct trace_prog *p = c->p;
+	const char *f = n->name;
+
+	if (is_aggregation(f))
+		return fail(p, n->loc,
+			    "%s() must be assigned to a map, e.g. @x = %s(...)",
+			    f, f);
+	if (!strcmp(f, "printf")) {
+		if (n->nlist < 1)
+			return fail(p, n->loc, "printf() needs a format");
+		if (add_printf(c, n, 1))
+			return -1;
+		n->type = t_kind(TT_NONE, 0);
+		return 0;
+	}
+	if (!strcmp(f, "print")) {
+		if (nargs_ok(c, n, 1, 3))
+			return -1;
+		if (n->list[0]->kind == AST_MAP && !n->list[0]->nlist) {
+			long long v;
+
+			if (check_map_arg(c, n, 0, false))
+				return -1;
+			for (int i = 1; i < n->nlist; i++)
+				if (const_arg(c, n->list[i], f,
+					      i == 1 ? "top" : "div", &v))
+					return -1;
+			return 0;
+		}
+		if (n->nlist != 1)
+			return fail(p, n->loc,
+				    "print(value) takes one argument");
+		if (check_expr(c, n->list[0]))
+			return -1;
+		if (!storable(&n->list[0]->type))
+			return fail(p, n->list[0]->loc,
+				    "this value cannot be printed");
+		if (p->second_pass) {
+			struct ttype *pv = realloc(p->print_vals,
+						   (p->nprint_vals + 1) *
+						   sizeof(*pv));
+
+			if (!pv)
+				return -ENOMEM;
+			p->print_vals = pv;
+			pv[p->nprint_vals] = type_copy(&n->list[0]->type);
+			if (pv[p->nprint_vals].kind == TT_PTR)
+				pv[p->nprint_vals] = t_int(false);
+			n->sym = p->nprint_vals++;
+		}
+		return 0;
+	}
+	if (!strcmp(f, "clear") || !strcmp(f, "zero")) {
+		if (nargs_ok(c, n, 1, 1))
+			return -1;
+		return check_map_arg(c, n, 0, false);
+	}
+	if (!strcmp(f, "delete")) {
+		if (nargs_ok(c, n, 1, 1))
+			return -1;
+		if (n->list[0]->kind != AST_MAP)
+			return fail(p, n->loc,
+				    "delete() expects a map element, e.g. delete(@x[pid])");
+		return check_map_arg(c, n, 0, true);
+	}
+	if (!strcmp(f, "exit")) {
+		n->type = t_kind(TT_NONE, 0);
+		return nargs_ok(c, n, 0, 0);
+	}
+	if (!strcmp(f, "time")) {
+		if (nargs_ok(c, n, 0, 1))
+			return -1;
+		if (n->nlist && n->list[0]->kind != AST_STR)
+			return fail(p, n->loc,
+				    "time() takes a format string literal");
+		if (p->second_pass) {
+			char **tf = realloc(p->time_fmts, (p->ntime_fmts + 1) *
+					    sizeof(*tf));
+
+			if (!tf)
+				return -ENOMEM;
+			p->time_fmts = tf;
+			tf[p->ntime_fmts] = strdup(n->nlist ? n->list[0]->str :
+						   "%H:%M:%S\n");
+			n->sym = p->ntime_fmts++;
+		}
+		return 0;
+	}
+	if (!strcmp(f, "str")) {
+		if (nargs_ok(c, n, 1, 2))
+			return -1;
+		if (check_expr(c, n->list[0]))
+			return -1;
+		if (n->nlist == 2 && int_arg(c, n->list[1], f, 1))
+			return -1;
+		if (n->list[0]->type.kind != TT_STR &&
+		    !is_int(&n->list[0]->type))
+			return fail(p, n->loc,
+				    "str() reads a string from a pointer or an address");
+		n->type = t_str();
+		return 0;
+	}
+	if (!strcmp(f, "ksym") || !strcmp(f, "usym")) {
+		if (nargs_ok(c, n, 1, 1) || int_arg(c, n->list[0], f, 0))
+			return -1;
+		n->type = f[0] == 'k' ? t_kind(TT_KSYM, 8) :
+			  t_kind(TT_USYM, 16);
+		return 0;
+	}
+	if (!strcmp(f, "kaddr")) {
+		if (nargs_ok(c, n, 1, 1))
+			return -1;
+		if (n->list[0]->kind != AST_STR)
+			return fail(p, n->loc,
+				    "kaddr() takes a symbol name literal");
+		n->type = t_int(false);
+		return 0;
+	}
+	if (!strcmp(f, "ntop")) {
+		struct ast_node *addr;
+
+		if (nargs_ok(c, n, 1, 2))
+			return -1;
+		if (n->nlist == 2 && int_arg(c, n->list[0], f, 0))
+			return -1;
+		addr = n->list[n->nlist - 1];
+		if (check_expr(c, addr))
+			return -1;
+		if (!is_int(&addr->type) &&
+		    !(addr->type.kind == TT_RECORD &&
+		      (addr->type.size == 4 || addr->type.size == 16)))
+			return fail(p, addr->loc,
+				    "ntop() takes an IPv4 address as an integer, or a 4- or 16-byte array");
+		n->type = t_kind(TT_INET, 24);
+		return 0;
+	}
+	if (!strcmp(f, "strftime")) {
+		if (nargs_ok(c, n, 2, 2))
+			return -1;
+		if (n->list[0]->kind != AST_STR)
+			return fail(p, n->loc,
+				    "strftime() takes a format string literal");
+		if (int_arg(c, n->list[1], f, 1))
+			return -1;
+		n->type = t_kind(TT_TIMESTAMP, 8);
+		n->type.fmt = n->list[0]->str;
+		return 0;
+	}
+	return fail(p, n->loc, "unknown function '%s'", f);
+}
+
+static int check_binop(struct sctx *c, struct ast_node *n)
+{
+	struct ttype *a = &n->a->type, *b = &n->b->type;
+	int op = n->op;
+
+	if (check_expr(c, n->a) || check_expr(c, n->b))
+		return -1;
+	if (a->kind == TT_STR || b->kind == TT_STR) {
+		if (a->kind != TT_STR || b->kind != TT_STR ||
+		    (op != TOK_EQ && op != TOK_NE))
+			return fail(c->p, n->loc,
+				    "strings can only be compared with == and != to strings");
+		n->type = t_int(false);
+		return 0;
+	}
+	if (!is_int(a) || !is_int(b)) {
+		char an[64], bn[64];
+
+		ttype_name(a, an, sizeof(an));
+		ttype_name(b, bn, sizeof(bn));
+		return fail(c->p, n->loc, "operator %s needs integers, not %s and %s",
+			    ast_tok_name(op), an, bn);
+	}
+	switch (op) {
+	case TOK_EQ: case TOK_NE: case '<': case '>': case TOK_LE:
+	case TOK_GE: case TOK_LAND: case TOK_LOR:
+		n->type = t_int(false);
+		break;
+	default:
+		n->type = t_int(a->is_signed && b->is_signed);
+		if ((op == '+' || op == '-') && a->kind == TT_PTR) {
+			n->type = *a;
+			n->type.btf_id = a->btf_id;
+		}
+	}
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	unsigned int size;
+	bool is_signed;
+} int_types[] = {
+	{ "int8", 1, true }, { "int16", 2, true }, { "int32", 4, true },
+	{ "int64", 8, true }, { "uint8", 1, false }, { "uint16", 2, false },
+	{ "uint32", 4, false }, { "uint64", 8, false },
+	{ "char", 1, true }, { "short", 2, true }, { "int", 4, true },
+	{ "long", 8, true }, { "unsigned int", 4, false },
+	{ "unsigned long", 8, false },
+};
+
+static int check_cast(struct sctx *c, struct ast_node *n)
+{
+	char name[128], *star;
+	int id;
+
+	if (check_expr(c, n->a))
+		return -1;
+	snprintf(name, sizeof(name), "%s", n->type_name);
+	for (size_t i = 0; i < sizeof(int_types) / sizeof(int_types[0]); i++)
+		if (!strcmp(name, int_types[i].name)) {
+			if (!is_int(&n->a->type))
+				return fail(c->p, n->loc,
+					    "only integers can be cast to %s",
+					    name);
+			n->type = t_int(int_types[i].is_signed);
+			n->ival = int_types[i].size;
+			return 0;
+		}
+	star = strchr(name, '*');
+	if (!star || !is_int(&n->a->type))
+		return fail(c->p, n->loc,
+			    "cannot cast to '%s': use an integer type or a struct pointer",
+			    n->type_name);
+	while (star > name && star[-1] == ' ')
+		star--;
+	*star = '\0';
+	if (!sema_btf(c->p))
+		return fail(c->p, n->loc, "cannot load the kernel's BTF");
+	if (!strncmp(name, "struct ", 7))
+		id = btf__find_by_name_kind(c->p->btf, name + 7,
+					    BTF_KIND_STRUCT);
+	else if (!strncmp(name, "union ", 6))
+		id = btf__find_by_name_kind(c->p->btf, name + 6,
+					    BTF_KIND_UNION);
+	else
+		id = btf__find_by_name(c->p->btf, name);
+	if (id <= 0)
+		return fail(c->p, n->loc, "type '%s' not found in the kernel's BTF",
+			    name);
+	n->type = t_kind(TT_PTR, 8);
+	n->type.btf_id = btf_skip_mods(c->p->btf, id);
+	n->type.user = n->a->type.user;
+	n->ival = 8;
+	return 0;
+}
+
+static int check_map_read(struct sctx *c, struct ast_node *n)
+{
+	struct trace_map *m;
+
+	for (int i = 0; i < n->nlist; i++)
+		if (check_expr(c, n->list[i]))
+			return -1;
+	m = find_map(c->p, n->name);
+	if (!m || !m->value.kind) {
+		if (c->p->second_pass)
+			return fail(c->p, n->loc,
+				    "map %s is used but never assigned",
+				    n->name);
+		n->type = t_int(false);
+		n->sym = -1;
+		return 0;
+	}
+	if (map_use_key(c, n, m))
+		return -1;
+	n->sym = m - c->p->maps;
+	switch (m->value.kind) {
+	case TT_COUNT: case TT_SUM: case TT_MIN: case TT_MAX: case TT_AVG:
+		n->type = t_int(m->value.is_signed || m->value.kind != TT_COUNT);
+		return 0;
+	case TT_STATS: case TT_HIST: case TT_LHIST:
+		return fail(c->p, n->loc,
+			    "map %s holds a %s, which can only be printed",
+			    n->name, m->value.kind == TT_STATS ? "stats()" :
+			    "histogram");
+	default:
+		n->type = m->value;
+		return 0;
+	}
+}
+
+static int check_expr(struct sctx *c, struct ast_node *n)
+{
+	struct trace_var *v;
+
+	switch (n->kind) {
+	case AST_INT:
+		n->type = t_int(true);
+		return 0;
+	case AST_STR:
+		if (n->str_len >= TRACE_STRLEN)
+			return fail(c->p, n->loc,
+				    "string literal longer than %d bytes",
+				    TRACE_STRLEN - 1);
+		n->type = t_str();
+		return 0;
+	case AST_IDENT:
+		return check_ident(c, n);
+	case AST_VAR:
+		v = find_var(c->p, n->name);
+		if (!v || !v->assigned)
+			return fail(c->p, n->loc,
+				    "variable %s is used before it is assigned",
+				    n->name);
+		n->sym = v - c->p->vars;
+		n->type = v->type;
+		return 0;
+	case AST_POSITIONAL:
+		if (n->ival < 1 || n->ival > c->p->npositional)
+			return fail(c->p, n->loc,
+				    "positional parameter $%lld was not given on the command line",
+				    n->ival);
+		{
+			const char *s = c->p->positional[n->ival - 1];
+			char *end;
+
+			errno = 0;
+			strtoll(s, &end, 0);
+			n->type = (*s && !*end && !errno) ? t_int(true) :
+				  t_str();
+		}
+		return 0;
+	case AST_MAP:
+		return check_map_read(c, n);
+	case AST_CALL:
+		return check_call(c, n);
+	case AST_UNOP:
+		if (check_expr(c, n->a))
+			return -1;
+		if (n->op == '*') {
+			if (n->a->type.kind != TT_PTR)
+				return fail(c->p, n->loc,
+					    "only pointers can be dereferenced");
+			if (n->a->type.btf_id && sema_btf(c->p))
+				n->type = btf_to_ttype(c->p->btf,
+						       n->a->type.btf_id);
+			else
+				n->type = t_int(false);
+			if (n->type.kind != TT_INT)
+				return fail(c->p, n->loc,
+					    "dereferencing a pointer to a non-integer is not supported; use ->");
+			n->type.user = n->a->type.user;
+			{
+				const struct btf_type *t = n->a->type.btf_id ?
+					btf__type_by_id(c->p->btf,
+							n->a->type.btf_id) :
+					NULL;
+
+				n->ival = t && t->size && t->size <= 8 ?
+					  t->size : 8;
+			}
+			return 0;
+		}
+		if (n->op == '&')
+			return fail(c->p, n->loc,
+				    "taking an address is not supported");
+		if (!is_int(&n->a->type))
+			return fail(c->p, n->loc, "operator %s needs an integer",
+				    ast_tok_name(n->op));
+		n->type = t_int(n->op == '-' ? true :
+				n->op == '!' ? false : n->a->type.is_signed);
+		return 0;
+	case AST_INCDEC:
+		if (n->a->kind == AST_VAR) {
+			if (check_expr(c, n->a))
+				return -1;
+		} else if (n->a->kind == AST_MAP) {
+			struct ttype i64 = t_int(true);
+
+			for (int i = 0; i < n->a->nlist; i++)
+				if (check_expr(c, n->a->list[i]))
+					return -1;
+			if (map_set_value(c, n->a, &i64))
+				return -1;
+		} else {
+			return fail(c->p, n->loc,
+				    "++ and -- apply to variables and maps");
+		}
+		if (!is_int(&n->a->type))
+			return fail(c->p, n->loc,
+				    "++ and -- need an integer");
+		n->type = n->a->type;
+		return 0;
+	case AST_BINOP:
+		return check_binop(c, n);
+	case AST_TERNARY:
+		if (check_expr(c, n->a) || check_expr(c, n->b) ||
+		    check_expr(c, n->c))
+			return -1;
+		if (!is_int(&n->a->type))
+			return fail(c->p, n->a->loc,
+				    "the condition must be an integer");
+		if (!compatible(&n->b->type, &n->c->type))
+			return fail(c->p, n->loc,
+				    "both branches of ?: must have the same type");
+		if (!storable(&n->b->type) || n->b->type.kind == TT_TUPLE)
+			return fail(c->p, n->loc,
+				    "?: works on integers and strings");
+		n->type = n->b->type;
+		return 0;
+	case AST_FIELD:
+		return check_field(c, n);
+	case AST_INDEX:
+		if (check_expr(c, n->a) || int_arg(c, n->b, "[]", 1))
+			return -1;
+		if (n->a->type.kind != TT_PTR)
+			return fail(c->p, n->loc,
+				    "only pointers can be indexed");
+		if (n->a->type.btf_id && sema_btf(c->p)) {
+			const struct btf_type *t = btf__type_by_id(
+				c->p->btf, n->a->type.btf_id);
+
+			n->type = btf_to_ttype(c->p->btf, n->a->type.btf_id);
+			n->ival = t && t->size ? t->size : 8;
+		} else {
+			n->type = t_int(false);
+			n->ival = 8;
+		}
+		if (n->type.kind != TT_INT && n->type.kind != TT_PTR)
+			return fail(c->p, n->loc,
+				    "indexing is supported on pointers to integers and pointers");
+		n->type.user = n->a->type.user;
+		return 0;
+	case AST_CAST:
+		return check_cast(c, n);
+	case AST_TUPLE:
+		n->type = (struct ttype){ .kind = TT_TUPLE,
+					  .nelems = n->nlist };
+		n->type.elems = sema_alloc(c->p, n->nlist *
+					   sizeof(struct ttype));
+		n->type.offsets = sema_alloc(c->p, n->nlist *
+					     sizeof(unsigned int));
+		if (!n->type.elems || !n->type.offsets)
+			return -ENOMEM;
+		for (int i = 0; i < n->nlist; i++) {
+			if (check_expr(c, n->list[i]))
+				return -1;
+			if (!storable(&n->list[i]->type) ||
+			    n->list[i]->type.kind == TT_TUPLE)
+				return fail(c->p, n->list[i]->loc,
+					    "this value cannot be in a tuple");
+			n->type.elems[i] = n->list[i]->type;
+			if (n->type.elems[i].kind == TT_PTR)
+				n->type.elems[i] = t_int(false);
+		}
+		layout_tuple(&n->type);
+		return 0;
+	default:
+		return fail(c->p, n->loc, "a statement is not a value");
+	}
+}
+
+/* ---- statements --------------------------------------------------------- */
+
+static int check_aggregation(struct sctx *c, struct ast_node *mn,
+			     struct ast_node *call)
+{
+	const char *f = call->name;
+	struct ttype v = { 0 };
+	long long lo, hi, step;
+
+	if (!strcmp(f, "count")) {
+		if (nargs_ok(c, call, 0, 0))
+			return -1;
+		v = t_kind(TT_COUNT, 8);
+	} else if (!strcmp(f, "lhist")) {
+		if (nargs_ok(c, call, 4, 4) || int_arg(c, call->list[0], f, 0) ||
+		    const_arg(c, call->list[1], f, "min", &lo) ||
+		    const_arg(c, call->list[2], f, "max", &hi) ||
+		    const_arg(c, call->list[3], f, "step", &step))
+			return -1;
+		if (step <= 0 || hi <= lo || (hi - lo) / step > 1000)
+			return fail(c->p, call->loc,
+				    "lhist(value, min, max, step) needs min < max, step > 0 and at most 1000 buckets");
+		v = t_kind(TT_LHIST, 0);
+		v.lhist_min = lo;
+		v.lhist_max = hi;
+		v.lhist_step = step;
+		v.is_signed = true;
+	} else {
+		static const struct {
+			const char *name;
+			enum ttype_kind kind;
+		} one[] = {
+			{ "sum", TT_SUM }, { "avg", TT_AVG }, { "min", TT_MIN },
+			{ "max", TT_MAX }, { "stats", TT_STATS },
+			{ "hist", TT_HIST },
+		};
+
+		for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)
+			if (!strcmp(f, one[i].name))
+				v = t_kind(one[i].kind, 8);
+		if (nargs_ok(c, call, 1, 1) || int_arg(c, call->list[0], f, 0))
+			return -1;
+		v.is_signed = call->list[0]->type.is_signed ||
+			      v.kind == TT_AVG || v.kind == TT_STATS ||
+			      v.kind == TT_HIST;
+	}
+	v.size = ttype_value_size(&v);
+	call->type = v;
+	return map_set_value(c, mn, &v);
+}
+
+static int check_assign(struct sctx *c, struct ast_node *n)
+{
+	struct ast_node *lhs = n->a, *rhs = n->b;
+	struct trace_var *v;
+
+	if (lhs->kind == AST_MAP) {
+		for (int i = 0; i < lhs->nlist; i++)
+			if (check_expr(c, lhs->list[i]))
+				return -1;
+		if (rhs->kind == AST_CALL && is_aggregation(rhs->name)) {
+			if (n->op != '=')
+				return fail(c->p, n->loc,
+					    "aggregations are assigned with =");
+			return check_aggregation(c, lhs, rhs);
+		}
+		if (check_expr(c, rhs))
+			return -1;
+		if (!storable(&rhs->type))
+			return fail(c->p, rhs->loc,
+				    "this value cannot be stored in a map");
+		if (n->op != '=' && !is_int(&rhs->type))
+			return fail(c->p, n->loc,
+				    "%s needs an integer", ast_tok_name(n->op));
+		return map_set_value(c, lhs, &rhs->type);
+	}
+	if (lhs->kind != AST_VAR)
+		return fail(c->p, lhs->loc,
+			    "only $variables and @maps can be assigned");
+	if (check_expr(c, rhs))
+		return -1;
+	if (!storable(&rhs->type) && rhs->type.kind != TT_RECORD)
+		return fail(c->p, rhs->loc,
+			    "this value cannot be stored in a variable");
+	v = find_var(c->p, lhs->name);
+	if (!v) {
+		if (n->op != '=')
+			return fail(c->p, lhs->loc,
+				    "variable %s is used before it is assigned",
+				    lhs->name);
+		if (c->p->nvars == TRACE_MAX_VARS)
+			return fail(c->p, lhs->loc, "too many variables");
+		v = &c->p->vars[c->p->nvars++];
+		memset(v, 0, sizeof(*v));
+		v->name = lhs->name;
+		v->type = rhs->type;
+		if (v->type.kind == TT_PTR && !v->type.btf_id)
+			v->type = t_int(false);
+	} else if (!compatible(&v->type, &rhs->type)) {
+		char a[64], b[64];
+
+		ttype_name(&v->type, a, sizeof(a));
+		ttype_name(&rhs->type, b, sizeof(b));
+		return fail(c->p, n->loc,
+			    "variable %s holds %s, it cannot be given %s",
+			    lhs->name, a, b);
+	}
+	if (n->op != '=' && !is_int(&v->type))
+		return fail(c->p, n->loc, "%s needs an integer variable",
+			    ast_tok_name(n->op));
+	v->assigned = true;
+	lhs->sym = v - c->p->vars;
+	lhs->type = v->type;
+	return 0;
+}
+
+static int check_stmt(struct sctx *c, struct ast_node *n)
+{
+	switch (n->kind) {
+	case AST_EXPR_STMT:
+		if (n->a->kind == AST_CALL && is_aggregation(n->a->name))
+			return fail(c->p, n->loc,
+				    "%s() must be assigned to a map, e.g. @x = %s(...)",
+				    n->a->name, n->a->name);
+		return check_expr(c, n->a);
+	case AST_ASSIGN:
+		return check_assign(c, n);
+	case AST_IF:
+		if (check_expr(c, n->a))
+			return -1;
+		if (!is_int(&n->a->type))
+			return fail(c->p, n->a->loc,
+				    "the condition must be an integer");
+		if (check_block(c, n->b))
+			return -1;
+		return n->c ? check_block(c, n->c) : 0;
+	case AST_WHILE: {
+		int ret;
+
+		if (check_expr(c, n->a))
+			return -1;
+		if (!is_int(&n->a->type))
+			return fail(c->p, n->a->loc,
+				    "the condition must be an integer");
+		c->loop_depth++;
+		ret = check_block(c, n->b);
+		c->loop_depth--;
+		return ret;
+	}
+	case AST_UNROLL:
+		if (n->ival < 1 || n->ival > 100)
+			return fail(c->p, n->loc,
+				    "unroll count must be between 1 and 100");
+		return check_block(c, n->b);
+	case AST_BREAK:
+	case AST_CONTINUE:
+		if (!c->loop_depth)
+			return fail(c->p, n->loc, "%s outside a while loop",
+				    n->kind == AST_BREAK ? "break" :
+				    "continue");
+		return 0;
+	case AST_RETURN:
+		return 0;
+	case AST_BLOCK:
+		return check_block(c, n);
+	default:
+		/* increments and calls parsed as statements */
+		return check_expr(c, n);
+	}
+}
+
+static int check_block(struct sctx *c, struct ast_node *n)
+{
+	if (n->kind != AST_BLOCK)
+		return check_stmt(c, n);
+	for (int i = 0; i < n->nlist; i++)
+		if (check_stmt(c, n->list[i]))
+			return -1;
+	return 0;
+}
+
+int sema_check(struct trace_prog *p, struct trace_inst *inst)
+{
+	struct sctx c = { .p = p, .inst = inst };
+	struct ast_node *probe = inst->probe;
+
+	p->nvars = 0;
+	if (probe->a) {
+		if (check_expr(&c, probe->a))
+			return -1;
+		if (!is_int(&probe->a->type))
+			return fail(p, probe->a->loc,
+				    "a predicate must be an integer condition");
+	}
+	return check_block(&c, probe->b);
+}
+
+/* After both passes: every map has a key and value layout. */
+int sema_finish(struct trace_prog *p)
+{
+	for (int i = 0; i < p->nmaps; i++) {
+		struct trace_map *m = &p->maps[i];
+
+		if (!m->value.kind)
+			return fail(p, (struct src_loc){ 1, 1 },
+				    "map %s is used but never assigned",
+				    m->name);
+		if (!m->key_size)
+			m->key_size = 8;
+	}
+	return 0;
+}

@@ -1,0 +1,157 @@
+/*
+ * A compiled trace program: its probes expanded to one BPF program per
+ * attach point, its maps, printf formats and other user-space actions,
+ * and the stages that build, load, attach and run it.
+ */
+#ifndef LOUPE_TRACE_TRACE_H
+#define LOUPE_TRACE_TRACE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "ast.h"
+#include "tprint.h"
+#include "tprobe.h"
+#include "ttype.h"
+
+struct bpf_insn;
+struct btf;
+struct ir_func;
+
+enum probe_kind {
+	PK_BEGIN,
+	PK_END,
+	PK_TRACEPOINT,
+	PK_RAWTP,
+	PK_KPROBE,
+	PK_KRETPROBE,
+	PK_FENTRY,
+	PK_FEXIT,
+	PK_UPROBE,
+	PK_URETPROBE,
+	PK_USDT,
+	PK_INTERVAL,
+	PK_PROFILE,
+	PK_SOFTWARE,
+};
+
+/* A typed function argument of a raw tracepoint or kernel function. */
+struct trace_arg {
+	char name[64];
+	struct ttype type;
+};
+
+#define TRACE_MAX_ARGS 12
+
+/* One attach point of a probe: one BPF program. */
+struct trace_inst {
+	struct ast_node *probe;		/* the AST_PROBE it belongs to */
+	struct ast_node *attach;	/* the AST_ATTACH it came from */
+	enum probe_kind kind;
+	char *name;		/* canonical, e.g. "tracepoint:sched:sched_switch" */
+	char *target;		/* tracepoint category, binary path */
+	char *func;		/* tracepoint/function/raw tracepoint name */
+	struct tp_format tp;	/* PK_TRACEPOINT */
+	struct trace_arg args[TRACE_MAX_ARGS];	/* PK_RAWTP, PK_FENTRY */
+	int nargs;
+	struct ttype ret_type;	/* PK_FEXIT */
+	unsigned long long period;	/* PK_INTERVAL: ns; PK_PROFILE: Hz */
+	unsigned long offset;	/* uprobes: file offset */
+	struct ir_func *ir;
+	struct bpf_insn *insns;
+	int ninsns;
+	int *lines;
+	int prog_fd;
+	int *fds;		/* perf events and links to close */
+	int nfds;
+};
+
+struct trace_printf {
+	char *fmt;
+	struct ttype args;	/* TT_TUPLE */
+	struct src_loc loc;
+};
+
+/* A variable of one probe: int values live in a register, others on the
+ * stack. */
+struct trace_var {
+	char *name;
+	struct ttype type;
+	bool assigned;
+	int reg;
+	int off;
+};
+
+#define TRACE_MAX_VARS 64
+
+struct trace_prog {
+	struct src_file src;
+	struct ast_node *ast;
+	FILE *err;
+
+	struct trace_inst *insts;
+	int ninsts;
+	struct trace_map *maps;
+	int nmaps;
+	struct trace_printf *printfs;
+	int nprintfs;
+	char **time_fmts;
+	int ntime_fmts;
+	struct ttype *print_vals;
+	int nprint_vals;
+
+	/* per-probe state during sema and lowering */
+	struct trace_var vars[TRACE_MAX_VARS];
+	int nvars;
+	bool second_pass;	/* maps' types are all known */
+	bool uses_kstack, uses_ustack;
+
+	int ringbuf_fd;
+	int lost_fd;
+	int kstack_fd;
+	int ustack_fd;
+	struct btf *btf;	/* vmlinux BTF, loaded on first need */
+	void **arena;		/* sema_alloc()'d blocks */
+	int narena;
+
+	/* from the command line */
+	int target_pid;		/* -p, or -c's child: $target/cpid */
+	char **positional;	/* $1.. */
+	int npositional;
+	unsigned long long start_ns;	/* CLOCK_BOOTTIME at compile */
+};
+
+/* sema.c: expands attach points and types the program (both passes). */
+int sema_expand_probes(struct trace_prog *p);
+int sema_check(struct trace_prog *p, struct trace_inst *inst);
+int sema_finish(struct trace_prog *p);
+struct btf *sema_btf(struct trace_prog *p);
+void *sema_alloc(struct trace_prog *p, size_t size);
+void sema_type_free(struct ttype *t);
+
+/* lower.c: typed AST of one instance -> IR. */
+int lower_inst(struct trace_prog *p, struct trace_inst *inst);
+
+/* runtime.c */
+enum trace_dump {
+	TRACE_DUMP_NONE,
+	TRACE_DUMP_AST,
+	TRACE_DUMP_IR,
+	TRACE_DUMP_BPF,
+};
+
+struct trace_run_opts {
+	bool json;
+	double duration;	/* seconds, 0: until exit() or a signal */
+	int child;		/* -c's command: ends the run when it exits */
+	int *child_status;
+	void (*on_attached)(void *ctx);	/* e.g. let -c's command go */
+	void *ctx;
+};
+
+/* 0, or an exit status (2: the program is wrong, 1: the system). */
+int trace_compile(struct trace_prog *p, enum trace_dump dump);
+int trace_load(struct trace_prog *p);
+int trace_run(struct trace_prog *p, const struct trace_run_opts *ro);
+void trace_prog_free(struct trace_prog *p);
+
+#endif

@@ -203,6 +203,14 @@ static void em_alui(struct em *e, const struct ir_insn *in)
 	}
 	if (code == BPF_LSH || code == BPF_RSH || code == BPF_ARSH)
 		imm &= 63;
+	/* Identities (fp + 0 from lowering, say) are plain moves. */
+	if ((imm == 0 && code != BPF_MUL && code != BPF_DIV &&
+	     code != BPF_MOD && code != BPF_AND) ||
+	    (imm == 1 && (code == BPF_MUL || code == BPF_DIV)) ||
+	    (imm == -1 && code == BPF_AND)) {
+		em_def(e, in->d, em_use(e, in->a, S1));
+		return;
+	}
 	if (!fits_s32(imm)) {
 		em_ld_imm64(e, S2, 0, imm);
 		em_alu_reg(e, code, in->d, in->a, S2);

@@ -405,6 +405,238 @@ static void test_loop(void)
 	}
 }
 
+/*
+ * A helper call inside a loop: the loop-carried values and six more live
+ * across the whole loop must all survive every call (r6-r9 or the stack).
+ */
+static void test_loop_calls(void)
+{
+	struct ir_func *f = ir_func_new("loop_calls");
+	int n = ir_vreg(f), s = ir_vreg(f), i = ir_vreg(f), r = ir_vreg(f);
+	int top = ir_new_label(f), x[6], fd;
+	uint64_t in = 7, want = 0;
+
+	ir_load(f, 8, n, IR_CTX, 0);
+	ir_alui(f, BPF_AND, n, n, 15);
+	for (int k = 0; k < 6; k++) {
+		x[k] = ir_vreg(f);
+		ir_alui(f, BPF_MUL, x[k], n, k + 2);
+	}
+	ir_movi(f, s, 0);
+	ir_movi(f, i, 0);
+	ir_place(f, top);
+	ir_call(f, r, BPF_FUNC_get_prandom_u32, 0, NULL);
+	ir_alui(f, BPF_AND, r, r, 0);
+	ir_alu(f, BPF_ADD, s, s, r);
+	ir_alu(f, BPF_ADD, s, s, i);
+	ir_alui(f, BPF_ADD, i, i, 1);
+	ir_br(f, BPF_JLT, i, n, top);
+	for (int k = 0; k < 6; k++)
+		ir_alu(f, BPF_ADD, s, s, x[k]);
+	ir_ret(f, s);
+	fd = load(f);
+	CHECK(fd >= 0);
+	for (int k = 0; k < 6; k++)
+		want += in * (k + 2);
+	want += in * (in - 1) / 2;
+	CHECK(run(fd, &in, 1) == (long long)want);
+	if (fd >= 0)
+		close(fd);
+	ir_func_free(f);
+}
+
+/* Code no path reaches is left out (the verifier rejects it). */
+static void test_unreachable(void)
+{
+	struct ir_func *f = ir_func_new("dead");
+	int v = ir_vreg(f), w = ir_vreg(f), l = ir_new_label(f), fd;
+	uint64_t in = 9;
+
+	ir_load(f, 8, v, IR_CTX, 0);
+	ir_jmp(f, l);
+	ir_alui(f, BPF_ADD, w, v, 100);	/* dead, and w is never set */
+	ir_ret(f, w);
+	ir_place(f, l);
+	ir_alui(f, BPF_ADD, v, v, 0);
+	ir_alui(f, BPF_MUL, v, v, 1);
+	ir_ret(f, v);
+	fd = load(f);
+	CHECK(fd >= 0);
+	CHECK(run(fd, &in, 1) == 9);
+	if (fd >= 0)
+		close(fd);
+	ir_func_free(f);
+}
+
+/* A reference interpreter for the IR the random test generates. */
+static uint64_t interp(const struct ir_func *f, const uint64_t *ctx)
+{
+	uint64_t *r = calloc(f->nvregs, sizeof(*r));
+	uint8_t stack[IR_STACK_SIZE] = { 0 };
+	int *label_at = calloc(f->nlabels + 1, sizeof(int));
+	uint64_t ret = 0;
+
+	for (int i = 0; i < f->ninsns; i++)
+		if (f->insns[i].op == IR_LABEL)
+			label_at[f->insns[i].label] = i;
+	for (int i = 0; i < f->ninsns; i++) {
+		const struct ir_insn *in = &f->insns[i];
+		uint64_t a = r[in->a], b = r[in->b];
+
+		switch (in->op) {
+		case IR_MOVI: r[in->d] = in->imm; break;
+		case IR_MOV: r[in->d] = a; break;
+		case IR_ALU: r[in->d] = alu_eval(in->code, a, b); break;
+		case IR_ALUI:
+			r[in->d] = alu_eval(in->code, a, in->imm);
+			break;
+		case IR_NEG: r[in->d] = -a; break;
+		case IR_LOAD:
+			if (in->a == IR_CTX) {
+				r[in->d] = ctx[in->off / 8];
+			} else {
+				uint64_t v = 0;
+
+				memcpy(&v, stack + IR_STACK_SIZE + in->off,
+				       in->size);
+				r[in->d] = v;
+			}
+			break;
+		case IR_STORE:
+			memcpy(stack + IR_STACK_SIZE + in->off, &b, in->size);
+			break;
+		case IR_CALL: r[in->d] = 12345; break;
+		case IR_BR:
+			if (cond_eval(in->code, a, b))
+				i = label_at[in->label];
+			break;
+		case IR_RET: ret = a; goto out;
+		default: break;
+		}
+	}
+out:
+	free(r);
+	free(label_at);
+	return ret;
+}
+
+/*
+ * Random programs with many values, helper calls, forward branches over
+ * redefinitions and stack round trips: the kernel must accept each and
+ * compute what the interpreter computes.
+ */
+static void test_random(void)
+{
+	static const int ops[] = { BPF_ADD, BPF_SUB, BPF_MUL, BPF_XOR,
+				   BPF_OR, BPF_AND, BPF_DIV, BPF_MOD,
+				   BPF_LSH, BPF_RSH, BPF_ARSH };
+	unsigned int seed = 12345;
+
+	for (int prog = 0; prog < 40; prog++) {
+		struct ir_func *f = ir_func_new("random");
+		int def[64], nd = 0, open_label = -1, skip = 0, fd;
+		int nins = 20 + rand_r(&seed) % 80;
+		int slot = ir_stack(f, 8), s;
+		uint64_t ctx[3];
+
+		for (int k = 0; k < 3; k++) {
+			def[nd] = ir_vreg(f);
+			ir_load(f, 8, def[nd++], IR_CTX, 8 * k);
+		}
+		for (int k = 0; k < nins; k++) {
+			int a = def[rand_r(&seed) % nd];
+			int b = def[rand_r(&seed) % nd];
+			int kind = rand_r(&seed) % 10, d;
+
+			/* In a skipped region only redefine: every value
+			 * stays set on both paths. */
+			if (open_label >= 0 || nd >= 64 || kind == 7 ||
+			    rand_r(&seed) % 3)
+				d = def[rand_r(&seed) % nd];
+			else
+				d = def[nd++] = ir_vreg(f);
+			switch (kind) {
+			case 0: case 1: case 2:
+				ir_alu(f, ops[rand_r(&seed) % 11], d, a, b);
+				break;
+			case 3:
+				ir_alui(f, ops[rand_r(&seed) % 6], d, a,
+					rand_r(&seed) % 2 ? rand_r(&seed) :
+					(long long)rand_r(&seed) << 20);
+				break;
+			case 4:
+				ir_neg(f, d, a);
+				break;
+			case 5:
+				ir_call(f, d, rand_r(&seed) % 2 ?
+					BPF_FUNC_ktime_get_ns :
+					BPF_FUNC_get_prandom_u32, 0, NULL);
+				ir_alui(f, BPF_AND, d, d, 0);
+				ir_alu(f, BPF_ADD, d, d, a);
+				break;
+			case 6:
+				ir_store(f, 8, IR_FP, slot, a);
+				ir_load(f, 1 << (rand_r(&seed) % 4), d, IR_FP,
+					slot);
+				break;
+			case 7:
+				if (open_label < 0) {
+					open_label = ir_new_label(f);
+					skip = 1 + rand_r(&seed) % 5;
+					ir_br(f, conds[rand_r(&seed) % NCOND],
+					      a, b, open_label);
+				}
+				break;
+			default:
+				ir_movi(f, d, (long long)rand_r(&seed) *
+					(rand_r(&seed) % 3 ? 1 : 977777));
+				break;
+			}
+			if (open_label >= 0 && kind != 7 && --skip <= 0) {
+				ir_place(f, open_label);
+				open_label = -1;
+			}
+		}
+		if (open_label >= 0)
+			ir_place(f, open_label);
+		s = ir_vreg(f);
+		ir_movi(f, s, 0);
+		for (int k = 0; k < nd; k++) {
+			ir_alui(f, BPF_MUL, s, s, 31);
+			ir_alu(f, BPF_XOR, s, s, def[k]);
+		}
+		{
+			int h = ir_vreg(f);
+
+			ir_alui(f, BPF_RSH, h, s, 32);
+			ir_alu(f, BPF_XOR, s, s, h);
+			ir_alui(f, BPF_AND, s, s, 0x7fffffff);
+		}
+		ir_ret(f, s);
+		fd = load(f);
+		CHECK(fd >= 0);
+		for (int run_i = 0; fd >= 0 && run_i < 3; run_i++) {
+			long long got;
+
+			for (int k = 0; k < 3; k++)
+				ctx[k] = (uint64_t)rand_r(&seed) <<
+					 (rand_r(&seed) % 40);
+			got = run(fd, ctx, 3);
+			if (got != (long long)interp(f, ctx)) {
+				printf("  random program %d: got %lld, want "
+				       "%lld\n", prog, got,
+				       (long long)interp(f, ctx));
+				ir_dump(stdout, f);
+				CHECK(0);
+				break;
+			}
+		}
+		if (fd >= 0)
+			close(fd);
+		ir_func_free(f);
+	}
+}
+
 /* 20 values live at once, then summed: more than BPF has registers. */
 static void test_pressure(void)
 {
@@ -808,7 +1040,10 @@ const struct unit_test trace_ir_tests[] = {
 	{ "trace_ir/alu", test_alu },
 	{ "trace_ir/branches", test_branches },
 	{ "trace_ir/loop", test_loop },
+	{ "trace_ir/loop_calls", test_loop_calls },
+	{ "trace_ir/unreachable", test_unreachable },
 	{ "trace_ir/pressure", test_pressure },
+	{ "trace_ir/random", test_random },
 	{ "trace_ir/calls", test_calls },
 	{ "trace_ir/memory", test_memory },
 	{ "trace_ir/ctx", test_ctx },

@@ -239,7 +239,7 @@ static bool ends_block(enum ir_op op)
 static int ra_blocks(struct ra_ctx *c)
 {
 	const struct ir_func *f = c->f;
-	int n = f->ninsns, *stack;
+	int n = f->ninsns, *stack, sp = 0;
 
 	c->blocks = calloc(n ? n : 1, sizeof(*c->blocks));
 	if (!c->blocks)
@@ -264,7 +264,7 @@ static int ra_blocks(struct ra_ctx *c)
 				c->block_of[c->label_insn[in->label]];
 		if (in->op != IR_JMP && in->op != IR_RET &&
 		    in->op != IR_RETI) {
-			/* Falling off the end is the verifier's "fall through". */
+			/* -1: falls off the end, which the verifier rejects. */
 			if (b + 1 == c->nblocks)
 				bl->succ[bl->nsucc++] = -1;
 			else
@@ -276,8 +276,6 @@ static int ra_blocks(struct ra_ctx *c)
 	stack = malloc(c->nblocks * sizeof(*stack));
 	if (!stack)
 		return ra_fail(c, "out of memory");
-	int sp = 0;
-
 	stack[sp++] = 0;
 	c->blocks[0].reachable = true;
 	while (sp) {

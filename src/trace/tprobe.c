@@ -336,7 +336,7 @@ enum prov {
 	PROV_UPROBE,
 	PROV_URETPROBE,
 	PROV_USDT,
-	PROV_SPECIAL,		/* BEGIN, END, interval, profile: no list */
+	PROV_SPECIAL,		/* BEGIN, END, interval, profile */
 	PROV_NONE,
 };
 
@@ -645,12 +645,14 @@ static int tp_cb(void *ctx, const char *cat, const char *name)
 
 /* "tracepoint:CAT:NAME", or one part matched against "CAT:NAME" as
  * bpftrace does ("tracepoint:sched*", a bare "*sched_switch*"). */
-static int list_tracepoints(struct lister *l, char **parts, int nparts)
+static int list_tracepoints(struct lister *l, char **parts, int nparts,
+			    bool quiet)
 {
 	int err;
 
 	if (nparts > 2)
-		return list_err(2, "tracepoint probes take CATEGORY:NAME");
+		return quiet ? 0 :
+		       list_err(2, "tracepoint probes take CATEGORY:NAME");
 	l->combined = nparts == 1 ? parts[0] : NULL;
 	err = tprobe_tracepoints(nparts == 2 ? parts[0] : NULL,
 				 nparts == 2 ? parts[1] : NULL, tp_cb, l);
@@ -818,7 +820,7 @@ static int list_provider(struct lister *l, enum prov prov, char *rest,
 	switch (prov) {
 	case PROV_TRACEPOINT:
 		n = split_parts(rest, parts, 3);
-		return list_tracepoints(l, parts, n);
+		return list_tracepoints(l, parts, n, quiet);
 	case PROV_SOFTWARE:
 	case PROV_HARDWARE:
 		/* software:EVENT[:COUNT]: the count is no part of the match. */

@@ -90,8 +90,8 @@ static int table_funcs(Elf *elf, Elf_Scn *scn, size_t text_ndx,
 			continue;
 		type = GELF_ST_TYPE(sym.st_info);
 		if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
-		    sym.st_shndx == SHN_UNDEF || sym.st_shndx >= SHN_LORESERVE ||
-		    !sym.st_value)
+		    sym.st_shndx == SHN_UNDEF ||
+		    sym.st_shndx >= SHN_LORESERVE || !sym.st_value)
 			continue;
 		if (!sym.st_size && sym.st_shndx != text_ndx)
 			continue;

@@ -567,7 +567,7 @@ static void test_usdt(void)
 	if (!ns)
 		return;
 	if (!have_program("readelf") || !usdt_binary(path, sizeof(path))) {
-		printf("  (skipped: no readelf, or no binary with USDT notes)\n");
+		printf("  (skipped: no readelf or no binary with USDT)\n");
 		free(ns);
 		return;
 	}

@@ -71,9 +71,7 @@ static bool is_char_type(const char *type)
 static bool is_syscall_string(const struct tp_format *f,
 			      const struct tp_field *fl)
 {
-	static const char *const not_strings[] = {
-		"buf", "u_msg_ptr", "_callout_info",
-	};
+	static const char *const not_strings[] = { "buf", "u_msg_ptr" };
 
 	if (strcmp(f->category, "syscalls") ||
 	    strncmp(f->name, "sys_enter_", 10) ||

@@ -3,6 +3,7 @@
  * process (src/trace/), from -e 'PROGRAM' or a file; -l lists what can
  * be probed; -c runs a command and traces it until it exits.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

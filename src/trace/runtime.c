@@ -504,6 +504,8 @@ static void print_all_maps(struct trace_prog *p, struct tprint *tp)
 {
 	const struct trace_map **order;
 
+	/* bpftrace ends the run's output with two newlines, maps or not */
+	fputs("\n\n", tp->out);
 	if (!p->nmaps)
 		return;
 	order = calloc(p->nmaps, sizeof(*order));
@@ -512,8 +514,6 @@ static void print_all_maps(struct trace_prog *p, struct tprint *tp)
 	for (int i = 0; i < p->nmaps; i++)
 		order[i] = &p->maps[i];
 	qsort(order, p->nmaps, sizeof(*order), compare_maps);
-	if (!tp->json)
-		fputc('\n', tp->out);
 	for (int i = 0; i < p->nmaps; i++)
 		tprint_map(tp, order[i], 0, 0);
 	free(order);

@@ -336,9 +336,11 @@ static struct ast_node *parse_postfix(struct parser *p)
 			    !(p->tok.kind >= TOK_IF &&
 			      p->tok.kind <= TOK_CONTINUE) &&
 			    !(op.kind == '.' && p->tok.kind == TOK_INT)) {
-				expected(p, op.kind == '.' ?
-					 "a field name or tuple index after '.'" :
-					 "a field name after '->'");
+				const char *what = op.kind == '.' ?
+					"a field or tuple index after '.'" :
+					"a field name after '->'";
+
+				expected(p, what);
 				break;
 			}
 			m = expr_node(p, AST_FIELD, p->tok.loc);

@@ -40,7 +40,7 @@ HEADERS   := $(wildcard src/lib/*.h src/tools/*.h src/trace/*.h)
 DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 	     pkg-config python3 iproute2 chromium bpftrace
 
-.PHONY: all deps run test unit clean
+.PHONY: all deps run test unit clean fuzz-trace fuzz-trace-run
 # Keep the BPF objects and skeletons: they are not throwaway intermediates.
 .SECONDARY:
 all: $(BUILD)/loupe $(BUILD)/unit_tests
@@ -109,6 +109,33 @@ test: deps
 
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
+
+# libFuzzer target for the trace front end (needs clang and Debian's
+# libclang-rt-14-dev). fuzz-trace-run fuzzes for FUZZ_TIME seconds from the
+# seed corpus and fails on any crash, leak, sanitizer report or timeout;
+# new inputs go to build/, never into the committed corpus.
+FUZZ_TIME        ?= 60
+FUZZ_TRACE_SRCS  := $(addprefix src/trace/,lex.c parse.c ast.c diag.c ttype.c)
+FUZZ_CFLAGS      := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Isrc/trace \
+		    -fsanitize=fuzzer,address,undefined \
+		    -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+$(BUILD)/fuzz/trace_parse_fuzz: tests/fuzz/trace_parse_fuzz.c \
+		$(FUZZ_TRACE_SRCS) $(HEADERS)
+	@mkdir -p $(@D)
+	@echo "  FUZZ    $@"
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/trace_parse_fuzz.c \
+		$(FUZZ_TRACE_SRCS) -o $@
+
+fuzz-trace: $(BUILD)/fuzz/trace_parse_fuzz
+
+fuzz-trace-run: $(BUILD)/fuzz/trace_parse_fuzz
+	@mkdir -p $(BUILD)/fuzz/corpus-trace $(BUILD)/fuzz/artifacts/
+	$(BUILD)/fuzz/trace_parse_fuzz -max_total_time=$(FUZZ_TIME) \
+		-max_len=4096 -timeout=10 -rss_limit_mb=1024 \
+		-dict=tests/fuzz/trace.dict -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz/artifacts/ \
+		$(BUILD)/fuzz/corpus-trace tests/fuzz/corpus/trace
 
 clean:
 	rm -rf $(BUILD)

@@ -154,12 +154,13 @@ static void release_command(void *ctx)
 
 static int trace_run_tool(struct session *s)
 {
-	struct trace_prog p = { 0 };
+	struct trace_prog p;
 	struct trace_run_opts ro = { 0 };
 	char *text = NULL;
 	int first_param = 0, ret, status = 0;
 	pid_t child = 0;
 
+	trace_prog_init(&p);
 	if (list_mode) {
 		if (nargs > 1) {
 			log_err("-l takes one PATTERN, %d given", nargs);

@@ -253,20 +253,31 @@ static int build_key(struct lctx *l, struct ast_node *mn,
 static int lookup_or_init(struct lctx *l, struct src_loc loc,
 			  const struct trace_map *m, int key_off, int skip)
 {
-	int found = ir_new_label(l->f), p, zoff;
+	int found = ir_new_label(l->f), p, zoff, zero;
 	unsigned int vsize = ttype_value_size(&m->value);
 
 	p = call(l, BPF_FUNC_map_lookup_elem, 2, map_ptr(l, m->fd),
 		 fp_addr(l, key_off));
 	ir_bri(l->f, BPF_JNE, p, 0, found);
-	/* a zero value to insert: big values come from a zeroed scratch
-	 * object, which must fit on the stack */
-	zoff = stack_alloc(l, loc, (vsize + 7) & ~7u);
-	if (!zoff)
-		return IR_NONE;
-	zero_stack(l, zoff, (vsize + 7) & ~7u);
+	/* the zero value to insert: small ones from the stack, histograms
+	 * from the program's all-zero array map (they would not fit) */
+	if (vsize <= 64) {
+		zoff = stack_alloc(l, loc, (vsize + 7) & ~7u);
+		if (!zoff)
+			return IR_NONE;
+		zero_stack(l, zoff, (vsize + 7) & ~7u);
+		zero = fp_addr(l, zoff);
+	} else {
+		zoff = stack_alloc(l, loc, 8);
+		if (!zoff)
+			return IR_NONE;
+		ir_storei(l->f, 8, IR_FP, zoff, 0);
+		zero = call(l, BPF_FUNC_map_lookup_elem, 2,
+			    map_ptr(l, l->p->zero_fd), fp_addr(l, zoff));
+		ir_bri(l->f, BPF_JEQ, zero, 0, skip);
+	}
 	call(l, BPF_FUNC_map_update_elem, 4, map_ptr(l, m->fd),
-	     fp_addr(l, key_off), fp_addr(l, zoff), imm(l, BPF_NOEXIST));
+	     fp_addr(l, key_off), zero, imm(l, BPF_NOEXIST));
 	ir_call(l->f, p, BPF_FUNC_map_lookup_elem, 2,
 		(int[]){ map_ptr(l, m->fd), fp_addr(l, key_off) });
 	ir_bri(l->f, BPF_JEQ, p, 0, skip);
@@ -339,7 +350,8 @@ static int emit_record(struct lctx *l, int action, int id, unsigned int size,
 	for (int i = 0; ra && i < ra->nvals; i++)
 		store_val(l, rec, 8 + ra->offsets[i], &ra->types[i],
 			  ra->vals[i]);
-	call(l, BPF_FUNC_ringbuf_submit, 2, rec, imm(l, 0));
+	ir_call(l->f, IR_NONE, BPF_FUNC_ringbuf_submit, 2,
+		(int[]){ rec, imm(l, 0) });
 	ir_jmp(l->f, done);
 	ir_place(l->f, lost);
 	{

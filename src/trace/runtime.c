@@ -59,10 +59,19 @@ static void map_obj_name(const char *name, char *out, size_t len)
 
 static int create_maps(struct trace_prog *p)
 {
+	unsigned int zero_size = 8;
+
 	p->ringbuf_fd = create_map(p, BPF_MAP_TYPE_RINGBUF, "trace_events", 0,
 				   0, TRACE_RINGBUF_SIZE);
 	p->lost_fd = create_map(p, BPF_MAP_TYPE_ARRAY, "trace_lost", 4, 8, 1);
 	if (p->ringbuf_fd < 0 || p->lost_fd < 0)
+		return -1;
+	for (int i = 0; i < p->nmaps; i++)
+		if (ttype_value_size(&p->maps[i].value) > zero_size)
+			zero_size = ttype_value_size(&p->maps[i].value);
+	p->zero_fd = create_map(p, BPF_MAP_TYPE_ARRAY, "trace_zero", 4,
+				zero_size, 1);
+	if (p->zero_fd < 0)
 		return -1;
 	if (p->uses_kstack) {
 		p->kstack_fd = create_map(p, BPF_MAP_TYPE_STACK_TRACE,
@@ -103,11 +112,17 @@ static unsigned long long monotonic_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+void trace_prog_init(struct trace_prog *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->ringbuf_fd = p->lost_fd = p->kstack_fd = p->ustack_fd = -1;
+	p->zero_fd = -1;
+}
+
 int trace_compile(struct trace_prog *p, enum trace_dump dump)
 {
 	char err[256];
 
-	p->ringbuf_fd = p->lost_fd = p->kstack_fd = p->ustack_fd = -1;
 	p->start_ns = monotonic_ns();
 	p->ast = ast_parse(&p->src, p->err);
 	if (!p->ast)
@@ -657,14 +672,16 @@ void trace_prog_free(struct trace_prog *p)
 	for (int i = 0; i < p->narena; i++)
 		free(p->arena[i]);
 	free(p->arena);
-	for (int fd, i = 0; i < 4; i++) {
-		fd = i == 0 ? p->ringbuf_fd : i == 1 ? p->lost_fd :
-		     i == 2 ? p->kstack_fd : p->ustack_fd;
-		if (fd >= 0)
-			close(fd);
+	{
+		int fds[] = { p->ringbuf_fd, p->lost_fd, p->zero_fd,
+			      p->kstack_fd, p->ustack_fd };
+
+		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
 	}
 	btf__free(p->btf);
 	if (p->ast)
 		ast_free(p->ast);
-	memset(p, 0, sizeof(*p));
+	trace_prog_init(p);
 }

@@ -107,6 +107,7 @@ struct trace_prog {
 
 	int ringbuf_fd;
 	int lost_fd;
+	int zero_fd;		/* one all-zero value as big as the biggest */
 	int kstack_fd;
 	int ustack_fd;
 	struct btf *btf;	/* vmlinux BTF, loaded on first need */
@@ -149,6 +150,7 @@ struct trace_run_opts {
 };
 
 /* 0, or an exit status (2: the program is wrong, 1: the system). */
+void trace_prog_init(struct trace_prog *p);
 int trace_compile(struct trace_prog *p, enum trace_dump dump);
 int trace_load(struct trace_prog *p);
 int trace_run(struct trace_prog *p, const struct trace_run_opts *ro);

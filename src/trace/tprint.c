@@ -639,6 +639,23 @@ static void format_int(struct sbuf *b, const char *cfmt, const char *lenmod,
 	}
 }
 
+/* A width or precision over a million: refused rather than allocated. */
+static bool huge_width(const char *s, size_t n)
+{
+	unsigned long v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9') {
+			v = 0;
+			continue;
+		}
+		v = v * 10 + (s[i] - '0');
+		if (v > 1000000)
+			return true;
+	}
+	return false;
+}
+
 /*
  * One piece of the format: literal text, then the specifier at its end,
  * given to C's printf with the argument as bpftrace does. The literal text
@@ -671,7 +688,8 @@ static void format_piece(struct tprint *p, struct sbuf *b, const char *fmt,
 	/* flags/width/precision, then the conversion without a length for
 	 * %c %s %p (which ignore it) */
 	speclen = sp->tok - sp->start;
-	if (speclen + 4 > sizeof(cfmt)) {
+	if (speclen + 4 > sizeof(cfmt) ||
+	    huge_width(fmt + sp->start, speclen)) {
 		/* absurd widths: print the specifier as text */
 		sb_add(b, fmt + sp->start, sp->len);
 		return;

@@ -941,6 +941,33 @@ static void test_printf(void)
 	}
 }
 
+/* Odd formats print something and never crash. */
+static void test_printf_odd(void)
+{
+	static const char *const fmts[] = {
+		"%", "%-", "%.", "%5", "%%%", "%.x", "%-.5d", "abc%",
+		"%10000000d|", "%99999999999999999999d|", "%5%d",
+	};
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+	struct tprint p;
+	struct args a;
+
+	tprint_init(&p, f, false);
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		a_reset(&a);
+		a_i64(&a, 42);
+		tprint_printf(&p, fmts[i], &a.tup, a.data);
+		tprint_printf(&p, "\n", NULL, NULL);
+	}
+	tprint_fini(&p);
+	fclose(f);
+	CHECK_STR(text, "%\n%-\n%.\n%5\n%%%\n%.x\n00042\nabc%\n"
+			"%10000000d|\n%99999999999999999999d|\n%542\n");
+	free(text);
+}
+
 static void test_values(void)
 {
 	static struct ttype inner_el[2], outer_el[3];
@@ -1123,6 +1150,7 @@ static const struct unit_test trace_print_tests[] = {
 	{ "trace_print_top_div", test_top_div },
 	{ "trace_print_stacks", test_stacks },
 	{ "trace_print_printf", test_printf },
+	{ "trace_print_printf_odd", test_printf_odd },
 	{ "trace_print_values", test_values },
 	{ "trace_print_check_format", test_check_format },
 	{ "trace_print_time_attach", test_time_and_attach },

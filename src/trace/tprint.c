@@ -435,7 +435,7 @@ void tprint_value(struct tprint *p, const struct ttype *t, const void *data)
  */
 struct fspec {
 	size_t start, len;
-	size_t tok;		/* where the text after '%', flags and width ends */
+	size_t tok;		/* end of the '-', width and precision */
 	char conv;
 	char lenmod[3];
 };

@@ -121,13 +121,15 @@ static void fold(const struct ttype *t, const uint8_t *raw, int ncpu,
 				best = v;
 				continue;
 			}
-			if (sgn)
-				better = t->kind == TT_MIN ? v.value < best.value :
-							     v.value > best.value;
-			else
-				better = t->kind == TT_MIN ?
-					 (uint64_t)v.value < (uint64_t)best.value :
-					 (uint64_t)v.value > (uint64_t)best.value;
+			if (sgn) {
+				better = v.value < best.value;
+			} else {
+				uint64_t a = v.value, b = best.value;
+
+				better = a < b;
+			}
+			if (t->kind == TT_MAX)
+				better = !better && v.value != best.value;
 			if (better)
 				best = v;
 		}
@@ -446,7 +448,7 @@ static void hist_str(struct sbuf *b, const uint64_t *v, int n, uint64_t div,
 			else
 				sb_printf(b, "{\"min\": %llu, \"max\": %llu, ",
 					  1ULL << (i - 2),
-					  (i - 1 < 64 ? 1ULL << (i - 1) : 0) - 1);
+					  (i < 65 ? 1ULL << (i - 1) : 0) - 1);
 			sb_printf(b, "\"count\": %llu}",
 				  (unsigned long long)(v[i] / div));
 			continue;

@@ -1,0 +1,790 @@
+/*
+ * The printer of `loupe trace`: printf(), print() of values, time() and
+ * the probe count line, in bpftrace 0.17's text and JSON formats, byte for
+ * byte. Map printing lives in tprint_map.c; the helpers both files share
+ * (string buffer, value formatting) are declared in tprint_priv.h.
+ *
+ * bpftrace's quirks are reproduced on purpose, because scripts and eyes
+ * compare against its output: printf splits the format at the specifiers
+ * its regular expression finds (so text after the last one is printed
+ * untouched, "%%" included), JSON escapes bytes >= 0x80 as \uffffffXX and
+ * leaves strftime() values unquoted.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "syms.h"
+#include "tprint.h"
+#include "tprint_priv.h"
+
+/* ---- growable string ---- */
+
+void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	char *p;
+	size_t cap;
+
+	if (b->oom || !n)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap ? b->cap : 128;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->s, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->s = p;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+void sb_puts(struct sbuf *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	char small[256];
+	va_list ap;
+	char *big;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		sb_add(b, small, n);
+		return;
+	}
+	big = malloc((size_t)n + 1);
+	if (!big) {
+		b->oom = true;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	sb_add(b, big, n);
+	free(big);
+}
+
+void sb_free(struct sbuf *b)
+{
+	free(b->s);
+	memset(b, 0, sizeof(*b));
+}
+
+const char *sb_str(const struct sbuf *b)
+{
+	return b->s ? b->s : "";
+}
+
+void sb_flush(struct tprint *p, struct sbuf *b)
+{
+	if (b->len)
+		fwrite(b->s, 1, b->len, p->out);
+	b->len = 0;
+	if (b->s)
+		b->s[0] = '\0';
+}
+
+/*
+ * bpftrace's json_escape: quotes, backslash, \n \r \t by name, other
+ * control bytes as \u00XX. Its test is on a signed char, so bytes >= 0x80
+ * also take that branch and come out as \uffffffXX; kept for identical
+ * output.
+ */
+void sb_json_str(struct sbuf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		signed char c = (signed char)s[i];
+
+		switch (c) {
+		case '"':
+			sb_puts(b, "\\\"");
+			break;
+		case '\\':
+			sb_puts(b, "\\\\");
+			break;
+		case '\n':
+			sb_puts(b, "\\n");
+			break;
+		case '\r':
+			sb_puts(b, "\\r");
+			break;
+		case '\t':
+			sb_puts(b, "\\t");
+			break;
+		default:
+			if (c <= 0x1f)
+				sb_printf(b, "\\u%04x", (unsigned int)(int)c);
+			else
+				sb_add(b, &s[i], 1);
+		}
+	}
+}
+
+/* ---- setup ---- */
+
+void tprint_init(struct tprint *p, FILE *out, bool json)
+{
+	int n;
+
+	memset(p, 0, sizeof(*p));
+	p->out = out;
+	p->json = json;
+	p->kstack_fd = -1;
+	p->ustack_fd = -1;
+	n = libbpf_num_possible_cpus();
+	p->ncpus = n > 0 ? n : 1;
+}
+
+void tprint_fini(struct tprint *p)
+{
+	if (p->syms)
+		syms_cache_free(p->syms);
+	p->syms = NULL;
+}
+
+static struct syms_cache *get_syms(struct tprint *p)
+{
+	if (!p->syms)
+		p->syms = syms_cache_new();
+	return p->syms;
+}
+
+/* ---- values ---- */
+
+int64_t tp_read_int(const struct ttype *t, const void *data)
+{
+	const uint8_t *d = data;
+
+	switch (t->size) {
+	case 1:
+		return t->is_signed ? (int64_t)*(const int8_t *)d :
+				      (int64_t)*d;
+	case 2: {
+		uint16_t v;
+
+		memcpy(&v, d, 2);
+		return t->is_signed ? (int64_t)(int16_t)v : (int64_t)v;
+	}
+	case 4: {
+		uint32_t v;
+
+		memcpy(&v, d, 4);
+		return t->is_signed ? (int64_t)(int32_t)v : (int64_t)v;
+	}
+	default: {
+		int64_t v;
+
+		memcpy(&v, d, 8);
+		return v;
+	}
+	}
+}
+
+static uint64_t rd64(const void *d)
+{
+	uint64_t v;
+
+	memcpy(&v, d, 8);
+	return v;
+}
+
+static uint32_t rd32(const void *d)
+{
+	uint32_t v;
+
+	memcpy(&v, d, 4);
+	return v;
+}
+
+/* An address nothing resolves: bpftrace streams it as a void *. */
+static void sb_addr(struct sbuf *b, uint64_t addr)
+{
+	if (addr)
+		sb_printf(b, "0x%llx", (unsigned long long)addr);
+	else
+		sb_puts(b, "0");
+}
+
+static void sb_ksym(struct tprint *p, struct sbuf *b, uint64_t addr,
+		    bool offset)
+{
+	struct syms_cache *c = get_syms(p);
+	struct syms_frame f;
+
+	if (c && !syms_kernel_frame(c, addr, &f) && f.name) {
+		sb_puts(b, f.name);
+		if (offset)
+			sb_printf(b, "+%llu", (unsigned long long)f.offset);
+		return;
+	}
+	sb_addr(b, addr);
+}
+
+static void sb_usym(struct tprint *p, struct sbuf *b, int pid, uint64_t addr,
+		    bool offset)
+{
+	struct syms_cache *c = get_syms(p);
+	struct syms_frame f;
+
+	if (c && !syms_user(c, pid, addr, &f) && f.name) {
+		sb_puts(b, f.name);
+		if (offset)
+			sb_printf(b, "+%llu", (unsigned long long)f.offset);
+		return;
+	}
+	sb_addr(b, addr);
+}
+
+/*
+ * A stack as bpftrace shows it: a newline, then one indented frame per
+ * line. A stack id the helper failed with, or one no longer in the map,
+ * prints as nothing, as in bpftrace.
+ */
+static void sb_stack(struct tprint *p, struct sbuf *b, bool user,
+		     const uint8_t *d, int indent)
+{
+	uint64_t ips[TRACE_STACK_DEPTH];
+	int64_t id = (int64_t)rd64(d);
+	int fd = user ? p->ustack_fd : p->kstack_fd;
+	int pid = user ? (int)rd32(d + 8) : 0;
+	uint32_t key = (uint32_t)id;
+
+	if (id < 0 || fd < 0)
+		return;
+	memset(ips, 0, sizeof(ips));
+	if (bpf_map_lookup_elem(fd, &key, ips))
+		return;
+	sb_puts(b, "\n");
+	for (int i = 0; i < TRACE_STACK_DEPTH && ips[i]; i++) {
+		sb_printf(b, "%*s", indent, "");
+		if (user)
+			sb_usym(p, b, pid, ips[i], true);
+		else
+			sb_ksym(p, b, ips[i], true);
+		sb_puts(b, "\n");
+	}
+}
+
+static void sb_inet(struct sbuf *b, const uint8_t *d)
+{
+	char buf[INET6_ADDRSTRLEN];
+	uint32_t family = rd32(d);
+
+	if (family == AF_INET && inet_ntop(AF_INET, d + 4, buf, sizeof(buf)))
+		sb_puts(b, buf);
+	else if (family == AF_INET6 &&
+		 inet_ntop(AF_INET6, d + 4, buf, sizeof(buf)))
+		sb_puts(b, buf);
+	else
+		sb_puts(b, "");
+}
+
+/*
+ * strftime() of a boot-relative timestamp in local wall time, with
+ * bpftrace 0.17's %f extension (microseconds, 6 digits). An empty result
+ * is "(?)" as in bpftrace.
+ */
+static void sb_timestamp(struct sbuf *b, const char *fmt, uint64_t ns)
+{
+	struct timespec rt, bt;
+	char out[512];
+	struct sbuf f = { 0 };
+	int64_t wall;
+	time_t secs;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	wall = (int64_t)ns + ((int64_t)rt.tv_sec - bt.tv_sec) * 1000000000LL +
+	       (rt.tv_nsec - bt.tv_nsec);
+	secs = wall / 1000000000LL;
+	for (const char *s = fmt ? fmt : ""; *s; s++) {
+		if (s[0] == '%' && s[1] == '%') {
+			sb_add(&f, s, 2);
+			s++;
+		} else if (s[0] == '%' && s[1] == 'f') {
+			sb_printf(&f, "%06lld",
+				  (long long)(wall % 1000000000LL) / 1000);
+			s++;
+		} else {
+			sb_add(&f, s, 1);
+		}
+	}
+	localtime_r(&secs, &tm);
+	n = f.len ? strftime(out, sizeof(out), f.s, &tm) : 0;
+	sb_free(&f);
+	if (!n) {
+		sb_puts(b, "(?)");
+		return;
+	}
+	sb_add(b, out, n);
+}
+
+static bool quoted(enum ttype_kind k)
+{
+	return k == TT_STR || k == TT_KSTACK || k == TT_USTACK ||
+	       k == TT_KSYM || k == TT_USYM || k == TT_INET;
+}
+
+void tp_format_value(struct tprint *p, struct sbuf *b, const struct ttype *t,
+		     const void *data, bool json, int indent)
+{
+	const uint8_t *d = data;
+	struct sbuf tmp = { 0 };
+	struct sbuf *o = b;
+
+	/* JSON strings are built whole, then escaped. */
+	if (json && quoted(t->kind))
+		o = &tmp;
+	switch (t->kind) {
+	case TT_INT: {
+		int64_t v = tp_read_int(t, d);
+
+		if (t->is_signed)
+			sb_printf(o, "%lld", (long long)v);
+		else
+			sb_printf(o, "%llu", (unsigned long long)v);
+		break;
+	}
+	case TT_STR:
+		sb_add(o, (const char *)d, strnlen((const char *)d, t->size));
+		break;
+	case TT_KSTACK:
+	case TT_USTACK:
+		sb_stack(p, o, t->kind == TT_USTACK, d, indent);
+		break;
+	case TT_KSYM:
+		sb_ksym(p, o, rd64(d), false);
+		break;
+	case TT_USYM:
+		sb_usym(p, o, (int)rd32(d + 8), rd64(d), false);
+		break;
+	case TT_INET:
+		sb_inet(o, d);
+		break;
+	case TT_TIMESTAMP:
+		sb_timestamp(o, t->fmt, rd64(d));
+		break;
+	case TT_TUPLE:
+		sb_puts(o, json ? "[" : "(");
+		for (int i = 0; i < t->nelems; i++) {
+			if (i)
+				sb_puts(o, json ? "," : ", ");
+			tp_format_value(p, o, &t->elems[i], d + t->offsets[i],
+					json, indent);
+		}
+		sb_puts(o, json ? "]" : ")");
+		break;
+	case TT_PTR:
+		/* bpftrace prints a pointer map value as a signed number */
+		sb_printf(o, "%lld", (long long)rd64(d));
+		break;
+	default:
+		/* records and aggregations have no value form of their own */
+		break;
+	}
+	if (o == &tmp) {
+		sb_puts(b, "\"");
+		sb_json_str(b, sb_str(&tmp), tmp.len);
+		sb_puts(b, "\"");
+		sb_free(&tmp);
+	}
+}
+
+void tprint_value(struct tprint *p, const struct ttype *t, const void *data)
+{
+	struct sbuf b = { 0 };
+
+	if (p->json) {
+		sb_puts(&b, "{\"type\": \"value\", \"data\": ");
+		tp_format_value(p, &b, t, data, true, 8);
+		sb_puts(&b, "}\n");
+	} else {
+		tp_format_value(p, &b, t, data, false, 8);
+		sb_puts(&b, "\n");
+	}
+	sb_flush(p, &b);
+	sb_free(&b);
+}
+
+/* ---- printf ---- */
+
+/*
+ * One specifier bpftrace's printf regular expression accepts:
+ * %-?[0-9]*(\.[0-9]+)?(s|r|c|<len>(d|u|x|X|p|o)), len one of
+ * "", hh, h, l, ll, j, z, t. Returns its length at fmt[i], or 0.
+ */
+struct fspec {
+	size_t start, len;
+	size_t tok;		/* end of the '-', width and precision */
+	char conv;
+	char lenmod[3];
+};
+
+static size_t match_spec(const char *fmt, size_t i, struct fspec *sp)
+{
+	size_t j = i + 1, k;
+	static const char *const lens[] = { "hh", "h", "ll", "l", "j", "z",
+					     "t", "" };
+
+	if (fmt[i] != '%')
+		return 0;
+	if (fmt[j] == '-')
+		j++;
+	while (fmt[j] >= '0' && fmt[j] <= '9')
+		j++;
+	if (fmt[j] == '.') {
+		if (!(fmt[j + 1] >= '0' && fmt[j + 1] <= '9'))
+			return 0;
+		j++;
+		while (fmt[j] >= '0' && fmt[j] <= '9')
+			j++;
+	}
+	sp->start = i;
+	sp->tok = j;
+	if (fmt[j] && strchr("src", fmt[j])) {
+		sp->conv = fmt[j];
+		sp->lenmod[0] = '\0';
+		sp->len = j + 1 - i;
+		return sp->len;
+	}
+	for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+		size_t n = strlen(lens[l]);
+
+		if (strncmp(fmt + j, lens[l], n))
+			continue;
+		k = j + n;
+		if (fmt[k] && strchr("duxXpo", fmt[k])) {
+			sp->conv = fmt[k];
+			memcpy(sp->lenmod, lens[l], n + 1);
+			sp->len = k + 1 - i;
+			return sp->len;
+		}
+	}
+	return 0;
+}
+
+/* All specifiers of fmt, in order; returns their count (-1: no memory). */
+static int parse_format(const char *fmt, struct fspec **out)
+{
+	struct fspec *v = NULL, s, *nv;
+	int n = 0, cap = 0;
+	size_t i = 0;
+
+	*out = NULL;
+	if (!fmt)
+		return 0;
+	while (fmt[i]) {
+		if (!match_spec(fmt, i, &s)) {
+			i++;
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				return -1;
+			}
+			v = nv;
+		}
+		v[n++] = s;
+		i += s.len;
+	}
+	*out = v;
+	return n;
+}
+
+/* The name bpftrace gives an argument's type in printf diagnostics. */
+static const char *arg_type_name(const struct ttype *t)
+{
+	switch (t->kind) {
+	case TT_INT:
+	case TT_PTR:
+		return "integer";
+	case TT_STR:
+	case TT_KSTACK:
+	case TT_USTACK:
+	case TT_KSYM:
+	case TT_USYM:
+	case TT_INET:
+	case TT_TIMESTAMP:
+		return "string";
+	case TT_TUPLE:
+		return "tuple";
+	case TT_RECORD:
+		return "record";
+	case TT_COUNT:
+		return "count";
+	case TT_SUM:
+		return "sum";
+	case TT_AVG:
+		return "avg";
+	case TT_MIN:
+		return "min";
+	case TT_MAX:
+		return "max";
+	case TT_STATS:
+		return "stats";
+	case TT_HIST:
+		return "hist";
+	case TT_LHIST:
+		return "lhist";
+	default:
+		return "none";
+	}
+}
+
+static const char *spec_type_name(char conv)
+{
+	if (conv == 's')
+		return "string";
+	if (conv == 'r')
+		return "buffer";
+	return "integer";
+}
+
+int tprint_check_format(const char *fmt, const struct ttype *args,
+			int *bad_arg, char *err, size_t errlen)
+{
+	int nargs = args ? args->nelems : 0;
+	struct fspec *specs;
+	int n, ret = 0;
+
+	*bad_arg = -1;
+	n = parse_format(fmt, &specs);
+	if (n < 0) {
+		snprintf(err, errlen, "printf: out of memory");
+		return -1;
+	}
+	if (nargs < n) {
+		snprintf(err, errlen,
+			 "printf: Not enough arguments for format string (%d supplied, %d expected)",
+			 nargs, n);
+		ret = -1;
+		goto out;
+	}
+	if (nargs > n) {
+		snprintf(err, errlen,
+			 "printf: Too many arguments for format string (%d supplied, %d expected)",
+			 nargs, n);
+		ret = -1;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *want = spec_type_name(specs[i].conv);
+		const char *got = arg_type_name(&args->elems[i]);
+
+		if (!strcmp(want, got))
+			continue;
+		snprintf(err, errlen,
+			 "printf: %%%.*s specifier expects a value of type %s (%s supplied)",
+			 (int)(specs[i].start + specs[i].len - specs[i].tok),
+			 fmt + specs[i].tok, want, got);
+		*bad_arg = i;
+		ret = -1;
+		goto out;
+	}
+out:
+	free(specs);
+	return ret;
+}
+
+/* One C conversion with one integer argument, typed by its length. */
+static void format_int(struct sbuf *b, const char *cfmt, const char *lenmod,
+		       char conv, int64_t v)
+{
+	bool sign = conv == 'd';
+
+	if (conv == 'p') {
+		sb_printf(b, cfmt, (void *)(uintptr_t)v);
+	} else if (conv == 'c') {
+		sb_printf(b, cfmt, (int)v);
+	} else if (!strcmp(lenmod, "l")) {
+		if (sign)
+			sb_printf(b, cfmt, (long)v);
+		else
+			sb_printf(b, cfmt, (unsigned long)v);
+	} else if (!strcmp(lenmod, "ll") || !strcmp(lenmod, "j") ||
+		   !strcmp(lenmod, "z") || !strcmp(lenmod, "t")) {
+		if (sign)
+			sb_printf(b, cfmt, (long long)v);
+		else
+			sb_printf(b, cfmt, (unsigned long long)v);
+	} else {
+		/* none, h, hh: an int; printf narrows h and hh itself */
+		if (sign)
+			sb_printf(b, cfmt, (int)v);
+		else
+			sb_printf(b, cfmt, (unsigned int)v);
+	}
+}
+
+/* A width or precision over a million: refused rather than allocated. */
+static bool huge_width(const char *s, size_t n)
+{
+	unsigned long v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9') {
+			v = 0;
+			continue;
+		}
+		v = v * 10 + (s[i] - '0');
+		if (v > 1000000)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * One piece of the format: literal text, then the specifier at its end,
+ * given to C's printf with the argument as bpftrace does. The literal text
+ * goes through printf too, so "%%" there is one '%'; an odd '%' right
+ * before the specifier makes "%%" of it, and the specifier is then text.
+ */
+static void format_piece(struct tprint *p, struct sbuf *b, const char *fmt,
+			 size_t from, const struct fspec *sp,
+			 const struct ttype *t, const uint8_t *d)
+{
+	char cfmt[64];
+	size_t i = from, speclen;
+	struct sbuf s = { 0 };
+	int64_t v;
+
+	while (i < sp->start) {
+		if (fmt[i] == '%' && i + 1 < sp->start && fmt[i + 1] == '%') {
+			sb_add(b, "%", 1);
+			i += 2;
+		} else if (fmt[i] == '%' && i + 1 == sp->start) {
+			/* "%" + "%d...": C sees "%%" then plain text */
+			sb_add(b, "%", 1);
+			sb_add(b, fmt + sp->start + 1, sp->len - 1);
+			return;
+		} else {
+			sb_add(b, fmt + i, 1);
+			i++;
+		}
+	}
+	/* flags/width/precision, then the conversion without a length for
+	 * %c %s %p (which ignore it) */
+	speclen = sp->tok - sp->start;
+	if (speclen + 4 > sizeof(cfmt) ||
+	    huge_width(fmt + sp->start, speclen)) {
+		/* absurd widths: print the specifier as text */
+		sb_add(b, fmt + sp->start, sp->len);
+		return;
+	}
+	memcpy(cfmt, fmt + sp->start, speclen);
+	cfmt[speclen] = '\0';
+	if (sp->conv != 'p' && sp->conv != 's' && sp->conv != 'c')
+		strcat(cfmt, sp->lenmod);
+	strncat(cfmt, &sp->conv, 1);
+	if (sp->conv == 's') {
+		tp_format_value(p, &s, t, d, false, 8);
+		sb_printf(b, cfmt, sb_str(&s));
+		sb_free(&s);
+		return;
+	}
+	if (sp->conv == 'r')
+		return;
+	if (t->kind == TT_INT)
+		v = tp_read_int(t, d);
+	else
+		v = (int64_t)rd64(d);
+	format_int(b, cfmt, sp->lenmod, sp->conv, v);
+}
+
+void tprint_printf(struct tprint *p, const char *fmt, const struct ttype *args,
+		   const void *data)
+{
+	const uint8_t *d = data;
+	struct sbuf b = { 0 }, j = { 0 };
+	struct fspec *specs;
+	size_t last = 0;
+	int n;
+
+	n = parse_format(fmt, &specs);
+	if (n < 0 || !fmt)
+		return;
+	for (int i = 0; i < n; i++) {
+		if (args && i < args->nelems)
+			format_piece(p, &b, fmt, last, &specs[i],
+				     &args->elems[i], d + args->offsets[i]);
+		else	/* unchecked: show the specifier itself */
+			sb_add(&b, fmt + last,
+			       specs[i].start + specs[i].len - last);
+		last = specs[i].start + specs[i].len;
+	}
+	/* bpftrace prints the rest after the last specifier untouched */
+	sb_puts(&b, fmt + last);
+	free(specs);
+	if (p->json) {
+		sb_puts(&j, "{\"type\": \"printf\", \"data\": \"");
+		sb_json_str(&j, sb_str(&b), b.len);
+		sb_puts(&j, "\"}\n");
+		sb_flush(p, &j);
+	} else {
+		sb_flush(p, &b);
+	}
+	sb_free(&b);
+	sb_free(&j);
+	fflush(p->out);
+}
+
+/* ---- time() and the probe count ---- */
+
+void tprint_time(struct tprint *p, const char *fmt)
+{
+	char out[512];
+	struct sbuf b = { 0 };
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t n;
+
+	if (!fmt)
+		fmt = "%H:%M:%S\n";
+	localtime_r(&now, &tm);
+	n = *fmt ? strftime(out, sizeof(out), fmt, &tm) : 0;
+	if (p->json) {
+		sb_puts(&b, "{\"type\": \"time\", \"data\": \"");
+		sb_json_str(&b, out, n);
+		sb_puts(&b, "\"}\n");
+	} else {
+		sb_add(&b, out, n);
+	}
+	sb_flush(p, &b);
+	sb_free(&b);
+	fflush(p->out);
+}
+
+void tprint_attached(struct tprint *p, int nprobes)
+{
+	if (p->json)
+		fprintf(p->out,
+			"{\"type\": \"attached_probes\", \"data\": {\"probes\": %d}}\n",
+			nprobes);
+	else
+		fprintf(p->out, "Attaching %d probe%s...\n", nprobes,
+			nprobes == 1 ? "" : "s");
+	fflush(p->out);
+}

@@ -468,11 +468,8 @@ static int on_record(void *ctx, void *data, size_t size)
 			tprint_time(rs->tp, p->time_fmts[r->id]);
 		break;
 	case TREC_PRINT_VALUE:
-		if (r->id < (unsigned int)p->nprint_vals) {
+		if (r->id < (unsigned int)p->nprint_vals)
 			tprint_value(rs->tp, &p->print_vals[r->id], payload);
-			if (!rs->tp->json)
-				fputc('\n', rs->tp->out);
-		}
 		break;
 	}
 	return 0;

@@ -260,6 +260,8 @@ static int proto_args(struct trace_prog *p, struct trace_inst *inst,
 		a = &inst->args[inst->nargs++];
 		snprintf(a->name, sizeof(a->name), "%s",
 			 btf__name_by_offset(btf, params[i].name_off));
+		if (!a->name[0])
+			snprintf(a->name, sizeof(a->name), "arg%d", i - skip);
 		a->type = btf_to_ttype(btf, params[i].type);
 	}
 	if (t->type)
@@ -288,6 +290,19 @@ static int add_rawtp(void *vctx, const char *name, const char *unused)
 			      inst->name);
 		return 1;
 	}
+	/* __bpf_trace_NAME has the argument names; the typedef only types */
+	snprintf(tname, sizeof(tname), "__bpf_trace_%s", name);
+	id = btf__find_by_name_kind(p->btf, tname, BTF_KIND_FUNC);
+	if (id > 0) {
+		if (proto_args(p, inst, btf__type_by_id(p->btf, id)->type, 1,
+			       x->attach->loc)) {
+			x->err = -1;
+			return 1;
+		}
+		x->count++;
+		return 0;
+	}
+	snprintf(tname, sizeof(tname), "btf_trace_%s", name);
 	id = btf__find_by_name_kind(p->btf, tname, BTF_KIND_TYPEDEF);
 	if (id < 0) {
 		x->err = fail(p, x->attach->loc,

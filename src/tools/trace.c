@@ -116,9 +116,13 @@ static int gate_fd = -1;
 
 static pid_t start_command(const char *cmd)
 {
+	char *exec_cmd;
 	int gate[2];
 	pid_t pid;
 
+	/* "exec" keeps the command in the forked process: cpid is its pid */
+	if (asprintf(&exec_cmd, "exec %s", cmd) < 0)
+		return -1;
 	if (pipe2(gate, O_CLOEXEC))
 		return -1;
 	pid = fork();
@@ -132,10 +136,11 @@ static pid_t start_command(const char *cmd)
 		signal(SIGTERM, SIG_DFL);
 		if (read(gate[0], &c, 1) != 1)
 			_exit(127);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		execl("/bin/sh", "sh", "-c", exec_cmd, (char *)NULL);
 		_exit(127);
 	}
 	close(gate[0]);
+	free(exec_cmd);
 	gate_fd = gate[1];
 	return pid;
 }

@@ -894,6 +894,7 @@ static int check_ident(struct sctx *c, struct ast_node *n)
 				    "retval is only known in uretprobe, kretprobe and kretfunc probes, not in %s",
 				    c->inst->name);
 		n->type = t_int(true);
+		n->type.user = kind_is_uprobe(k);
 		return 0;
 	}
 	if (!strncmp(s, "arg", 3) && s[3] >= '0' && s[3] <= '9' && !s[4]) {

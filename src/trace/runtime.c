@@ -211,27 +211,53 @@ static enum bpf_prog_type prog_type(enum probe_kind kind)
  * The verifier's log ends with its reason; the last "N: (..)" line names
  * the instruction it was checking. Both go back to the script line.
  */
+static bool verifier_noise(const char *line, size_t n)
+{
+	static const char *const prefixes[] = {
+		"processed ", "verification time", "stack depth", "from ",
+		"func#", "last_idx", "regs=", "parent ", "mark_precise", ";",
+		"Live regs", "Validating", "insn ",
+	};
+	size_t i = 0;
+
+	if (!n)
+		return true;
+	for (size_t k = 0; k < sizeof(prefixes) / sizeof(prefixes[0]); k++)
+		if (!strncmp(line, prefixes[k], strlen(prefixes[k])))
+			return true;
+	/* "12: (bf) r1 = r2", "12: R1=ctx()" and "R0=..." state dumps */
+	while (i < n && line[i] >= '0' && line[i] <= '9')
+		i++;
+	if (i && i < n && line[i] == ':')
+		return true;
+	return line[0] == 'R' && n > 1 && line[1] >= '0' && line[1] <= '9';
+}
+
+/*
+ * The verifier's log ends with its reason; the last "N: (..)" line names
+ * the instruction it was checking. Both go back to the script line.
+ */
 static void report_verifier(struct trace_prog *p, struct trace_inst *inst,
 			    const char *log)
 {
-	const char *line = log, *reason = NULL;
+	const char *line = log, *reason = NULL, *at;
 	int insn = -1, src_line = 0;
 	char why[256] = "";
 
 	while (line && *line) {
 		const char *next = strchr(line, '\n');
-		int n;
+		size_t n = next ? (size_t)(next - line) : strlen(line);
+		int k;
 
-		if (sscanf(line, "%d: (", &n) == 1)
-			insn = n;
-		else if (next && next > line && !strstr(line, "processed ") &&
-			 strncmp(line, "from ", 5) && line[0] != ';' &&
-			 !strstr(line, "R1") && !strstr(line, "frame"))
-			reason = line;
-		else if (!next && line[0])
+		if (sscanf(line, "%d: (", &k) == 1)
+			insn = k;
+		else if (!verifier_noise(line, n))
 			reason = line;
 		line = next ? next + 1 : NULL;
 	}
+	if (reason && (at = strstr(reason, "at insn ")) &&
+	    (size_t)(at - reason) < strcspn(reason, "\n"))
+		insn = atoi(at + 8);
 	if (reason) {
 		size_t n = strcspn(reason, "\n");
 

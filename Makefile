@@ -38,7 +38,7 @@ SYMS_FIXTURE := $(BUILD)/syms_fixture $(BUILD)/syms_fixture.nolink
 HEADERS   := $(wildcard src/lib/*.h src/tools/*.h src/trace/*.h)
 
 DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	     pkg-config python3 iproute2 chromium bpftrace
+	     pkg-config python3 iproute2 chromium bpftrace libclang-rt-14-dev
 
 .PHONY: all deps run test unit clean fuzz-trace fuzz-trace-run
 # Keep the BPF objects and skeletons: they are not throwaway intermediates.

@@ -682,6 +682,24 @@ static int lower_ident(struct lctx *l, struct ast_node *n, struct val *out)
 			ir_load(l->f, 8, out->reg, IR_CTX, REGS_AX_OFF);
 		return 0;
 	}
+	if (!strncmp(s, "arg", 3) && inst->kind == PK_USDT) {
+		const struct usdt_arg *ua = &inst->uargs[s[3] - '0'];
+
+		if (ua->kind == UA_CONST) {
+			out->reg = imm(l, ua->value);
+			return 0;
+		}
+		r = ir_vreg(l->f);
+		ir_load(l->f, 8, r, IR_CTX, ua->reg_off);
+		if (ua->kind == UA_REG) {
+			out->reg = extend(l, r, ua->size, ua->is_signed);
+			return 0;
+		}
+		ir_alui(l->f, BPF_ADD, r, r, ua->value);
+		out->reg = read_int(l, n->loc, r, ua->size, ua->is_signed,
+				    true);
+		return out->reg == IR_NONE ? -1 : 0;
+	}
 	if (!strncmp(s, "arg", 3)) {
 		int i = s[3] - '0';
 

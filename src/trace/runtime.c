@@ -391,6 +391,13 @@ static int attach_uprobe(struct trace_prog *p, struct trace_inst *inst)
 		return -ENOTSUP;
 	attr.type = type;
 	attr.config = inst->kind == PK_URETPROBE ? 1ULL << bit : 0;
+	/* the kernel counts the USDT semaphore up while the probe is on */
+	if (inst->semaphore) {
+		if (read_sysfs_uint("/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset",
+				    "config:%d", &bit))
+			return -ENOTSUP;
+		attr.config |= (unsigned long long)inst->semaphore << bit;
+	}
 	attr.config1 = (unsigned long)inst->target;
 	attr.config2 = inst->offset;
 	return attach_perf(inst, &attr, pid, pid > 0 ? -1 : 0);
@@ -415,6 +422,7 @@ static int attach_inst(struct trace_prog *p, struct trace_inst *inst)
 		return add_fd(inst, fd);
 	case PK_UPROBE:
 	case PK_URETPROBE:
+	case PK_USDT:
 		return attach_uprobe(p, inst);
 	case PK_INTERVAL:
 		attr.type = PERF_TYPE_SOFTWARE;
@@ -422,10 +430,16 @@ static int attach_inst(struct trace_prog *p, struct trace_inst *inst)
 		attr.sample_period = inst->period;
 		return attach_perf(inst, &attr, -1, 0);
 	case PK_PROFILE:
+	case PK_SOFTWARE:
 		attr.type = PERF_TYPE_SOFTWARE;
-		attr.config = PERF_COUNT_SW_CPU_CLOCK;
-		attr.freq = 1;
-		attr.sample_freq = inst->period;
+		if (inst->kind == PK_PROFILE) {
+			attr.config = PERF_COUNT_SW_CPU_CLOCK;
+			attr.freq = 1;
+			attr.sample_freq = inst->period;
+		} else {
+			attr.config = inst->sw_config;
+			attr.sample_period = inst->period;
+		}
 		ncpus = libbpf_num_possible_cpus();
 		for (int cpu = 0; cpu < ncpus; cpu++) {
 			int e = attach_perf(inst, &attr, -1, cpu);

@@ -19,6 +19,7 @@
 #include "hook.h"
 #include "trace.h"
 #include "uprobe.h"
+#include <linux/perf_event.h>
 
 struct sctx {
 	struct trace_prog *p;
@@ -141,6 +142,20 @@ static struct trace_inst *new_inst(struct trace_prog *p,
 	inst->kind = kind;
 	inst->prog_fd = -1;
 	return inst;
+}
+
+/* A path as the user knows it: without the /proc/PID/root/ that found
+ * it in the traced process's mount namespace. */
+static const char *shown_path(const char *path)
+{
+	const char *s;
+
+	if (strncmp(path, "/proc/", 6))
+		return path;
+	s = path + 6;
+	while (*s >= '0' && *s <= '9')
+		s++;
+	return strncmp(s, "/root/", 6) ? path : s + 5;
 }
 
 static char *join3(const char *a, const char *b, const char *c)
@@ -395,8 +410,215 @@ static int add_uprobe(void *vctx, const char *func, const char *unused)
 	inst->target = strdup(t.path);
 	inst->func = strdup(func);
 	inst->offset = t.offset;
-	inst->name = join3(canonical_provider(x->kind), t.path, func);
+	inst->name = join3(canonical_provider(x->kind), shown_path(t.path),
+			   func);
 	x->count++;
+	return 0;
+}
+
+/* x86-64 register names (any width) and their struct pt_regs offsets. */
+static const struct {
+	const char *names[4];
+	int off;
+} x86_regs[] = {
+	{ { "rax", "eax", "ax", "al" }, 80 },
+	{ { "rbx", "ebx", "bx", "bl" }, 40 },
+	{ { "rcx", "ecx", "cx", "cl" }, 88 },
+	{ { "rdx", "edx", "dx", "dl" }, 96 },
+	{ { "rsi", "esi", "si", "sil" }, 104 },
+	{ { "rdi", "edi", "di", "dil" }, 112 },
+	{ { "rbp", "ebp", "bp", "bpl" }, 32 },
+	{ { "rsp", "esp", "sp", "spl" }, 152 },
+	{ { "r8", "r8d", "r8w", "r8b" }, 72 },
+	{ { "r9", "r9d", "r9w", "r9b" }, 64 },
+	{ { "r10", "r10d", "r10w", "r10b" }, 56 },
+	{ { "r11", "r11d", "r11w", "r11b" }, 48 },
+	{ { "r12", "r12d", "r12w", "r12b" }, 24 },
+	{ { "r13", "r13d", "r13w", "r13b" }, 16 },
+	{ { "r14", "r14d", "r14w", "r14b" }, 8 },
+	{ { "r15", "r15d", "r15w", "r15b" }, 0 },
+};
+
+static int x86_reg_off(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(x86_regs) / sizeof(x86_regs[0]); i++)
+		for (int w = 0; w < 4; w++)
+			if (strlen(x86_regs[i].names[w]) == len &&
+			    !strncmp(x86_regs[i].names[w], name, len))
+				return x86_regs[i].off;
+	return -1;
+}
+
+/*
+ * One "N@OPERAND" of a note: N is the size in bytes, negative when
+ * signed; OPERAND is AT&T syntax: $imm, %reg or disp(%reg).
+ */
+static int usdt_parse_arg(const char *s, size_t len, struct usdt_arg *a)
+{
+	char text[64], *at, *end, *paren;
+
+	if (len >= sizeof(text))
+		return -1;
+	memcpy(text, s, len);
+	text[len] = '\0';
+	at = strchr(text, '@');
+	if (!at)
+		return -1;
+	a->size = (int)strtol(text, &end, 10);
+	if (end != at || !a->size)
+		return -1;
+	a->is_signed = a->size < 0;
+	if (a->size < 0)
+		a->size = -a->size;
+	if (a->size != 1 && a->size != 2 && a->size != 4 && a->size != 8)
+		return -1;
+	at++;
+	if (*at == '$') {
+		a->kind = UA_CONST;
+		a->value = strtoll(at + 1, &end, 0);
+		return *end ? -1 : 0;
+	}
+	if (*at == '%') {
+		a->kind = UA_REG;
+		a->reg_off = x86_reg_off(at + 1, strlen(at + 1));
+		return a->reg_off < 0 ? -1 : 0;
+	}
+	paren = strchr(at, '(');
+	if (!paren || paren[1] != '%' || strchr(paren, ','))
+		return -1;
+	a->kind = UA_MEM;
+	a->value = paren == at ? 0 : strtoll(at, &end, 0);
+	if (paren != at && end != paren)
+		return -1;
+	end = strchr(paren, ')');
+	if (!end || end[1])
+		return -1;
+	a->reg_off = x86_reg_off(paren + 2, end - paren - 2);
+	return a->reg_off < 0 ? -1 : 0;
+}
+
+static int add_usdt(void *vctx, const struct usdt_note *n)
+{
+	struct expand_ctx *x = vctx;
+	struct trace_prog *p = x->p;
+	struct trace_inst *inst;
+	const char *s = n->args;
+	char spec[160];
+
+	inst = new_inst(p, x->probe, x->attach, PK_USDT);
+	if (!inst)
+		return x->err = -ENOMEM;
+	inst->target = strdup(x->target);
+	inst->func = strdup(n->name);
+	snprintf(spec, sizeof(spec), "%s:%s", n->provider, n->name);
+	inst->name = join3("usdt", shown_path(x->target), spec);
+	inst->offset = n->pc;
+	inst->semaphore = n->semaphore;
+	while (*s) {
+		size_t len;
+
+		while (*s == ' ')
+			s++;
+		len = strcspn(s, " ");
+		if (!len)
+			break;
+		if (inst->nuargs == TRACE_MAX_ARGS ||
+		    usdt_parse_arg(s, len, &inst->uargs[inst->nuargs])) {
+			x->err = fail(p, x->attach->loc,
+				      "%s: argument %d ('%.*s') is in a form loupe cannot read yet",
+				      inst->name, inst->nuargs, (int)len, s);
+			return 1;
+		}
+		inst->nuargs++;
+		s += len;
+	}
+	x->count++;
+	return 0;
+}
+
+static int expand_usdt(struct expand_ctx *x, int nparts, char **parts)
+{
+	char path[PATH_MAX];
+	const char *prov = "*", *name;
+
+	/* usdt:PATH:PROVIDER:NAME or usdt:PATH:NAME */
+	if (nparts == 4) {
+		prov = parts[2];
+		name = parts[3];
+	} else if (nparts == 3) {
+		name = parts[2];
+	} else {
+		return fail(x->p, x->attach->loc,
+			    "'%s': expected usdt:BINARY:[PROVIDER:]NAME",
+			    x->attach->str);
+	}
+	if (uprobe_find_binary(parts[1], x->p->target_pid, path, sizeof(path)))
+		return fail(x->p, x->attach->loc,
+			    "binary '%s' not found (give a path or a name on PATH)",
+			    parts[1]);
+	x->target = path;
+	if (tprobe_usdt(path, prov, name, add_usdt, x) < 0 && !x->err)
+		return fail(x->p, x->attach->loc,
+			    "cannot read the USDT notes of %s", path);
+	x->target = NULL;
+	return x->err;
+}
+
+/* software:EVENT[:COUNT], with bpftrace's default counts. */
+static const struct {
+	const char *name, *alias;
+	int config;
+	unsigned long long count;
+} sw_events[] = {
+	{ "cpu-clock", "cpu", PERF_COUNT_SW_CPU_CLOCK, 1000000 },
+	{ "task-clock", NULL, PERF_COUNT_SW_TASK_CLOCK, 1000000 },
+	{ "page-faults", "faults", PERF_COUNT_SW_PAGE_FAULTS, 100 },
+	{ "context-switches", "cs", PERF_COUNT_SW_CONTEXT_SWITCHES, 1000 },
+	{ "cpu-migrations", NULL, PERF_COUNT_SW_CPU_MIGRATIONS, 1 },
+	{ "minor-faults", NULL, PERF_COUNT_SW_PAGE_FAULTS_MIN, 100 },
+	{ "major-faults", NULL, PERF_COUNT_SW_PAGE_FAULTS_MAJ, 1 },
+	{ "alignment-faults", NULL, PERF_COUNT_SW_ALIGNMENT_FAULTS, 1 },
+	{ "emulation-faults", NULL, PERF_COUNT_SW_EMULATION_FAULTS, 1 },
+	{ "dummy", NULL, PERF_COUNT_SW_DUMMY, 1 },
+};
+
+static int expand_software(struct expand_ctx *x, int nparts, char **parts)
+{
+	unsigned long long count;
+	struct trace_inst *inst;
+	char *end, spec[64];
+	size_t i;
+
+	if (nparts < 2 || nparts > 3)
+		return fail(x->p, x->attach->loc,
+			    "'%s': expected software:EVENT[:COUNT]",
+			    x->attach->str);
+	for (i = 0; i < sizeof(sw_events) / sizeof(sw_events[0]); i++)
+		if (!strcmp(parts[1], sw_events[i].name) ||
+		    (sw_events[i].alias && !strcmp(parts[1], sw_events[i].alias)))
+			break;
+	if (i == sizeof(sw_events) / sizeof(sw_events[0]))
+		return fail(x->p, x->attach->loc,
+			    "unknown software event '%s'; see loupe trace -l 'software:*'",
+			    parts[1]);
+	count = sw_events[i].count;
+	if (nparts == 3 && parts[2][0]) {
+		errno = 0;
+		count = strtoull(parts[2], &end, 10);
+		if (*end || errno || !count)
+			return fail(x->p, x->attach->loc,
+				    "'%s': the count must be a positive integer",
+				    x->attach->str);
+	}
+	inst = new_inst(x->p, x->probe, x->attach, PK_SOFTWARE);
+	if (!inst)
+		return -ENOMEM;
+	snprintf(spec, sizeof(spec), "%llu", count);
+	inst->func = strdup(sw_events[i].name);
+	inst->name = join3("software", sw_events[i].name, spec);
+	inst->period = count;
+	inst->sw_config = sw_events[i].config;
+	x->count = 1;
 	return 0;
 }
 
@@ -556,8 +778,7 @@ static int expand_one(struct trace_prog *p, struct ast_node *probe,
 		break;
 	}
 	case PK_USDT:
-		ret = fail(p, at->loc,
-			   "usdt probes are not supported yet; use uprobe:BINARY:FUNCTION");
+		ret = expand_usdt(&x, nparts, parts);
 		break;
 	case PK_INTERVAL:
 	case PK_PROFILE:
@@ -583,8 +804,7 @@ static int expand_one(struct trace_prog *p, struct ast_node *probe,
 		x.count = 1;
 		break;
 	case PK_SOFTWARE:
-		ret = fail(p, at->loc,
-			   "software probes are not supported yet; use profile:hz:N or interval:s:N");
+		ret = expand_software(&x, nparts, parts);
 		break;
 	}
 	if (!ret && !x.count)
@@ -900,6 +1120,15 @@ static int check_ident(struct sctx *c, struct ast_node *n)
 	if (!strncmp(s, "arg", 3) && s[3] >= '0' && s[3] <= '9' && !s[4]) {
 		int i = s[3] - '0';
 
+		if (k == PK_USDT) {
+			if (i >= c->inst->nuargs)
+				return fail(c->p, n->loc,
+					    "%s has %d arguments",
+					    c->inst->name, c->inst->nuargs);
+			n->type = t_int(c->inst->uargs[i].is_signed);
+			n->type.user = true;
+			return 0;
+		}
 		if (kind_has_regs(k)) {
 			if (i > 5)
 				return fail(c->p, n->loc,

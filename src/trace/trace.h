@@ -42,6 +42,21 @@ struct trace_arg {
 
 #define TRACE_MAX_ARGS 12
 
+/* Where a USDT argument is, from its note's "N@OPERAND" text. */
+enum usdt_arg_kind {
+	UA_CONST,	/* $imm */
+	UA_REG,		/* %reg */
+	UA_MEM,		/* disp(%reg): user memory */
+};
+
+struct usdt_arg {
+	enum usdt_arg_kind kind;
+	int size;		/* bytes: 1, 2, 4 or 8 */
+	bool is_signed;
+	int reg_off;		/* offset of the register in struct pt_regs */
+	long long value;	/* UA_CONST: the value; UA_MEM: displacement */
+};
+
 /* One attach point of a probe: one BPF program. */
 struct trace_inst {
 	struct ast_node *probe;		/* the AST_PROBE it belongs to */
@@ -56,6 +71,10 @@ struct trace_inst {
 	struct ttype ret_type;	/* PK_FEXIT */
 	unsigned long long period;	/* PK_INTERVAL: ns; PK_PROFILE: Hz */
 	unsigned long offset;	/* uprobes: file offset */
+	unsigned long semaphore;	/* usdt: file offset of it, or 0 */
+	int sw_config;		/* PK_SOFTWARE: PERF_COUNT_SW_* */
+	struct usdt_arg uargs[TRACE_MAX_ARGS];	/* usdt */
+	int nuargs;
 	struct ir_func *ir;
 	struct bpf_insn *insns;
 	int ninsns;

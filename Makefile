@@ -115,8 +115,9 @@ unit: $(BUILD)/unit_tests
 # seed corpus and fails on any crash, leak, sanitizer report or timeout;
 # new inputs go to build/, never into the committed corpus.
 FUZZ_TIME        ?= 60
-FUZZ_TRACE_SRCS  := $(addprefix src/trace/,lex.c parse.c ast.c diag.c ttype.c)
+FUZZ_TRACE_SRCS  := $(wildcard src/trace/*.c) $(LIB_SRCS)
 FUZZ_CFLAGS      := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Isrc/trace \
+		    -Isrc/lib -I$(BUILD) -Wno-missing-field-initializers \
 		    -fsanitize=fuzzer,address,undefined \
 		    -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
@@ -125,7 +126,7 @@ $(BUILD)/fuzz/trace_parse_fuzz: tests/fuzz/trace_parse_fuzz.c \
 	@mkdir -p $(@D)
 	@echo "  FUZZ    $@"
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/trace_parse_fuzz.c \
-		$(FUZZ_TRACE_SRCS) -o $@
+		$(sort $(FUZZ_TRACE_SRCS)) $(LDLIBS) -o $@
 
 fuzz-trace: $(BUILD)/fuzz/trace_parse_fuzz
 

@@ -112,73 +112,20 @@ static unsigned long long monotonic_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-void trace_prog_init(struct trace_prog *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->ringbuf_fd = p->lost_fd = p->kstack_fd = p->ustack_fd = -1;
-	p->zero_fd = -1;
-}
-
 int trace_compile(struct trace_prog *p, enum trace_dump dump)
 {
-	char err[256];
+	int ret = trace_check(p);
 
-	p->start_ns = monotonic_ns();
-	p->ast = ast_parse(&p->src, p->err);
-	if (!p->ast)
-		return EXIT_USAGE;
-	if (sema_expand_probes(p))
-		return EXIT_USAGE;
-	p->second_pass = false;
-	for (int i = 0; i < p->ninsts; i++)
-		if (sema_check(p, &p->insts[i]))
-			return EXIT_USAGE;
-	p->second_pass = true;
-	for (int i = 0; i < p->ninsts; i++)
-		if (sema_check(p, &p->insts[i]))
-			return EXIT_USAGE;
-	if (sema_finish(p))
-		return EXIT_USAGE;
-	/* printfs and other actions were collected by the last pass;
-	 * lowering checks each instance again so numbering restarts */
-	for (int i = 0; i < p->nprintfs; i++) {
-		free(p->printfs[i].fmt);
-		sema_type_free(&p->printfs[i].args);
-	}
-	p->nprintfs = 0;
-	for (int i = 0; i < p->ntime_fmts; i++)
-		free(p->time_fmts[i]);
-	p->ntime_fmts = 0;
-	for (int i = 0; i < p->nprint_vals; i++)
-		sema_type_free(&p->print_vals[i]);
-	p->nprint_vals = 0;
+	if (ret)
+		return ret;
 	if (dump == TRACE_DUMP_AST) {
 		ast_dump(stdout, p->ast);
 		return 0;
 	}
 	if (create_maps(p))
 		return EXIT_RUNTIME;
-	for (int i = 0; i < p->ninsts; i++) {
-		struct trace_inst *inst = &p->insts[i];
-
-		if (sema_check(p, inst) || lower_inst(p, inst))
-			return EXIT_USAGE;
-		if (ir_emit(inst->ir, &inst->insns, &inst->ninsns,
-			    &inst->lines, err, sizeof(err))) {
-			diag_error(p->err, &p->src, inst->probe->loc,
-				   "%s: %s", inst->name, err);
-			return EXIT_USAGE;
-		}
-		if (dump == TRACE_DUMP_IR) {
-			printf("%s:\n", inst->name);
-			ir_dump(stdout, inst->ir);
-		} else if (dump == TRACE_DUMP_BPF) {
-			printf("%s:\n", inst->name);
-			ir_dump_bpf(stdout, inst->insns, inst->ninsns,
-				    inst->lines, p->src.text);
-		}
-	}
-	return 0;
+	return trace_lower(p, dump == TRACE_DUMP_IR ? stdout : NULL,
+			   dump == TRACE_DUMP_BPF ? stdout : NULL);
 }
 
 /* ---- loading ------------------------------------------------------------ */
@@ -667,58 +614,4 @@ out:
 	ring_buffer__free(rb);
 	tprint_fini(&tp);
 	return ret;
-}
-
-void trace_prog_free(struct trace_prog *p)
-{
-	for (int i = 0; i < p->ninsts; i++) {
-		struct trace_inst *inst = &p->insts[i];
-
-		detach_inst(inst);
-		if (inst->prog_fd >= 0)
-			close(inst->prog_fd);
-		free(inst->name);
-		free(inst->target);
-		free(inst->func);
-		tp_format_free(&inst->tp);
-		if (inst->ir)
-			ir_func_free(inst->ir);
-		free(inst->insns);
-		free(inst->lines);
-	}
-	free(p->insts);
-	for (int i = 0; i < p->nmaps; i++) {
-		if (p->maps[i].fd >= 0)
-			close(p->maps[i].fd);
-		free(p->maps[i].name);
-		sema_type_free(&p->maps[i].key);
-		sema_type_free(&p->maps[i].value);
-	}
-	free(p->maps);
-	for (int i = 0; i < p->nprintfs; i++) {
-		free(p->printfs[i].fmt);
-		sema_type_free(&p->printfs[i].args);
-	}
-	free(p->printfs);
-	for (int i = 0; i < p->ntime_fmts; i++)
-		free(p->time_fmts[i]);
-	free(p->time_fmts);
-	for (int i = 0; i < p->nprint_vals; i++)
-		sema_type_free(&p->print_vals[i]);
-	free(p->print_vals);
-	for (int i = 0; i < p->narena; i++)
-		free(p->arena[i]);
-	free(p->arena);
-	{
-		int fds[] = { p->ringbuf_fd, p->lost_fd, p->zero_fd,
-			      p->kstack_fd, p->ustack_fd };
-
-		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-			if (fds[i] >= 0)
-				close(fds[i]);
-	}
-	btf__free(p->btf);
-	if (p->ast)
-		ast_free(p->ast);
-	trace_prog_init(p);
 }

@@ -130,7 +130,14 @@ static struct trace_inst *new_inst(struct trace_prog *p,
 				   struct ast_node *attach, enum probe_kind kind)
 {
 	struct trace_inst *insts, *inst;
+	int max = p->max_insts ? p->max_insts : TRACE_MAX_INSTS;
 
+	if (p->ninsts >= max) {
+		fail(p, attach->loc,
+		     "more than %d probes; narrow the wildcards in '%s'", max,
+		     attach->str);
+		return NULL;
+	}
 	insts = realloc(p->insts, (p->ninsts + 1) * sizeof(*insts));
 	if (!insts)
 		return NULL;

@@ -41,6 +41,7 @@ struct trace_arg {
 };
 
 #define TRACE_MAX_ARGS 12
+#define TRACE_MAX_INSTS 1024	/* BPF programs one trace program may load */
 
 /* Where a USDT argument is, from its note's "N@OPERAND" text. */
 enum usdt_arg_kind {
@@ -137,6 +138,7 @@ struct trace_prog {
 	int target_pid;		/* -p, or -c's child: $target/cpid */
 	char **positional;	/* $1.. */
 	int npositional;
+	int max_insts;		/* 0: TRACE_MAX_INSTS */
 	unsigned long long start_ns;	/* CLOCK_BOOTTIME at compile */
 };
 
@@ -169,10 +171,13 @@ struct trace_run_opts {
 };
 
 /* 0, or an exit status (2: the program is wrong, 1: the system). */
+/* prog.c */
 void trace_prog_init(struct trace_prog *p);
+int trace_check(struct trace_prog *p);
+int trace_lower(struct trace_prog *p, FILE *dump_ir, FILE *dump_bpf);
+void trace_prog_free(struct trace_prog *p);
 int trace_compile(struct trace_prog *p, enum trace_dump dump);
 int trace_load(struct trace_prog *p);
 int trace_run(struct trace_prog *p, const struct trace_run_opts *ro);
-void trace_prog_free(struct trace_prog *p);
 
 #endif

@@ -98,6 +98,9 @@ void trace_prog_free(struct trace_prog *p)
 	for (int i = 0; i < p->ninsts; i++) {
 		struct trace_inst *inst = &p->insts[i];
 
+		for (int k = 0; k < inst->nlinks; k++)
+			close(inst->links[k]);
+		free(inst->links);
 		for (int k = 0; k < inst->nfds; k++)
 			close(inst->fds[k]);
 		free(inst->fds);

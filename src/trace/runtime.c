@@ -7,6 +7,7 @@
  * everything, run END and print the maps like bpftrace.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -283,17 +284,27 @@ static int perf_open(struct perf_event_attr *attr, int pid, int cpu)
 		       PERF_FLAG_FD_CLOEXEC);
 }
 
-static int add_fd(struct trace_inst *inst, int fd)
+static int add_to(int **arr, int *n, int fd)
 {
-	int *fds = realloc(inst->fds, (inst->nfds + 1) * sizeof(*fds));
+	int *fds = realloc(*arr, (*n + 1) * sizeof(*fds));
 
 	if (!fds) {
 		close(fd);
 		return -ENOMEM;
 	}
-	inst->fds = fds;
-	fds[inst->nfds++] = fd;
+	*arr = fds;
+	fds[(*n)++] = fd;
 	return 0;
+}
+
+static int add_fd(struct trace_inst *inst, int fd)
+{
+	return add_to(&inst->fds, &inst->nfds, fd);
+}
+
+static int add_link(struct trace_inst *inst, int fd)
+{
+	return add_to(&inst->links, &inst->nlinks, fd);
 }
 
 /* A perf event runs the program through a BPF link (closed with it). */
@@ -309,7 +320,7 @@ static int attach_perf(struct trace_inst *inst, struct perf_event_attr *attr,
 	lfd = bpf_link_create(inst->prog_fd, pfd, BPF_PERF_EVENT, NULL);
 	if (lfd < 0)
 		return -errno;
-	return add_fd(inst, lfd);
+	return add_link(inst, lfd);
 }
 
 static int read_sysfs_uint(const char *path, const char *fmt, int *out)
@@ -366,7 +377,7 @@ static int attach_inst(struct trace_prog *p, struct trace_inst *inst)
 		fd = bpf_raw_tracepoint_open(inst->func, inst->prog_fd);
 		if (fd < 0)
 			return -errno;
-		return add_fd(inst, fd);
+		return add_link(inst, fd);
 	case PK_UPROBE:
 	case PK_URETPROBE:
 	case PK_USDT:
@@ -395,19 +406,71 @@ static int attach_inst(struct trace_prog *p, struct trace_inst *inst)
 			if (e && e != -ENODEV && e != -EINVAL)
 				err = e;
 		}
-		return inst->nfds ? err : -ENODEV;
+		return inst->nlinks ? err : -ENODEV;
 	default:
 		return -ENOTSUP;
 	}
 }
 
-static void detach_inst(struct trace_inst *inst)
+/* Closing the links stops the programs at once; the perf events behind
+ * them are closed later (their teardown is the slow part). */
+static void close_links(struct trace_inst *inst)
+{
+	for (int i = inst->nlinks - 1; i >= 0; i--)
+		close(inst->links[i]);
+	free(inst->links);
+	inst->links = NULL;
+	inst->nlinks = 0;
+}
+
+static void close_events(struct trace_inst *inst)
 {
 	for (int i = inst->nfds - 1; i >= 0; i--)
 		close(inst->fds[i]);
 	free(inst->fds);
 	inst->fds = NULL;
 	inst->nfds = 0;
+}
+
+#define DETACH_THREADS 64
+
+struct detach_work {
+	struct trace_prog *p;
+	void (*close_fn)(struct trace_inst *inst);
+	int next;		/* next instance to do (atomic) */
+};
+
+static void *detach_worker(void *arg)
+{
+	struct detach_work *w = arg;
+	int i;
+
+	while ((i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) <
+	       w->p->ninsts)
+		w->close_fn(&w->p->insts[i]);
+	return NULL;
+}
+
+/*
+ * Detaching a tracepoint waits for an RCU grace period (tens of ms, one
+ * after another in the kernel for perf events); with hundreds of probes
+ * (t:syscalls:*) a pool of threads lets whatever can overlap overlap.
+ */
+static void detach_all(struct trace_prog *p,
+		       void (*close_fn)(struct trace_inst *inst))
+{
+	struct detach_work w = { .p = p, .close_fn = close_fn };
+	pthread_t threads[DETACH_THREADS];
+	int n = p->ninsts < DETACH_THREADS ? p->ninsts : DETACH_THREADS;
+	int started = 0;
+
+	while (started < n &&
+	       !pthread_create(&threads[started], NULL, detach_worker, &w))
+		started++;
+	/* whatever no thread took (or if none started) is done here */
+	detach_worker(&w);
+	for (int i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
 }
 
 /* ---- running ------------------------------------------------------------ */
@@ -590,8 +653,9 @@ int trace_run(struct trace_prog *p, const struct trace_run_opts *ro)
 		}
 	}
 detach:
-	for (int i = 0; i < p->ninsts; i++)
-		detach_inst(&p->insts[i]);
+	/* programs stop here; END and the maps are printed before the slow
+	 * teardown of the perf events */
+	detach_all(p, close_links);
 	ring_buffer__consume(rb);
 	if (!ret) {
 		rs.exit_requested = false;
@@ -608,6 +672,7 @@ detach:
 			       lost);
 	}
 	fflush(stdout);
+	detach_all(p, close_events);
 	if (child_done && ro->child_status)
 		*ro->child_status = status;
 out:

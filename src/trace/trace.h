@@ -81,8 +81,10 @@ struct trace_inst {
 	int ninsns;
 	int *lines;
 	int prog_fd;
-	int *fds;		/* perf events and links to close */
+	int *fds;		/* perf events to close */
 	int nfds;
+	int *links;		/* BPF links (and raw tracepoints) to close */
+	int nlinks;
 };
 
 struct trace_printf {

@@ -177,9 +177,24 @@ static int read_str(struct lctx *l, struct src_loc loc, int addr, int len,
 	if (!off)
 		return 0;
 	zero_stack(l, off, TRACE_STRLEN);
-	call(l, user ? BPF_FUNC_probe_read_user_str :
-	     BPF_FUNC_probe_read_kernel_str, 3, fp_addr(l, off),
-	     len ? len : imm(l, TRACE_STRLEN), addr);
+	if (!len)
+		len = imm(l, TRACE_STRLEN);
+	if (user) {
+		call(l, BPF_FUNC_probe_read_user_str, 3, fp_addr(l, off), len,
+		     addr);
+	} else {
+		/* a pointer not known to be the user's (kprobe and kfunc
+		 * arguments without BTF address-space tags) may still be one:
+		 * read it as the kernel's, and as the user's if that fails */
+		int ok = ir_new_label(l->f);
+		int r = call(l, BPF_FUNC_probe_read_kernel_str, 3,
+			     fp_addr(l, off), len, addr);
+
+		ir_bri(l->f, BPF_JSGE, r, 0, ok);
+		call(l, BPF_FUNC_probe_read_user_str, 3, fp_addr(l, off), len,
+		     addr);
+		ir_place(l->f, ok);
+	}
 	return off;
 }
 

@@ -243,6 +243,11 @@ static int load_inst(struct trace_prog *p, struct trace_inst *inst)
 
 	map_obj_name(inst->func ? inst->func : inst->name, name,
 		     sizeof(name));
+	if (inst->kind == PK_FENTRY || inst->kind == PK_FEXIT) {
+		opts.expected_attach_type = inst->kind == PK_FENTRY ?
+			BPF_TRACE_FENTRY : BPF_TRACE_FEXIT;
+		opts.attach_btf_id = inst->btf_func_id;
+	}
 	fd = bpf_prog_load(prog_type(inst->kind), name, "GPL", inst->insns,
 			   inst->ninsns, &opts);
 	if (fd >= 0) {
@@ -361,6 +366,24 @@ static int attach_uprobe(struct trace_prog *p, struct trace_inst *inst)
 	return attach_perf(inst, &attr, pid, pid > 0 ? -1 : 0);
 }
 
+static int attach_kprobe(struct trace_inst *inst)
+{
+	struct perf_event_attr attr = { .size = sizeof(attr) };
+	int type, bit = 0;
+
+	if (read_sysfs_uint("/sys/bus/event_source/devices/kprobe/type",
+			    "%d", &type))
+		return -ENOTSUP;
+	if (inst->kind == PK_KRETPROBE &&
+	    read_sysfs_uint("/sys/bus/event_source/devices/kprobe/format/retprobe",
+			    "config:%d", &bit))
+		return -ENOTSUP;
+	attr.type = type;
+	attr.config = inst->kind == PK_KRETPROBE ? 1ULL << bit : 0;
+	attr.config1 = (unsigned long)inst->func;
+	return attach_perf(inst, &attr, -1, 0);
+}
+
 static int attach_inst(struct trace_prog *p, struct trace_inst *inst)
 {
 	struct perf_event_attr attr = { .size = sizeof(attr) };
@@ -382,6 +405,15 @@ static int attach_inst(struct trace_prog *p, struct trace_inst *inst)
 	case PK_URETPROBE:
 	case PK_USDT:
 		return attach_uprobe(p, inst);
+	case PK_KPROBE:
+	case PK_KRETPROBE:
+		return attach_kprobe(inst);
+	case PK_FENTRY:
+	case PK_FEXIT:
+		fd = bpf_raw_tracepoint_open(NULL, inst->prog_fd);
+		if (fd < 0)
+			return -errno;
+		return add_link(inst, fd);
 	case PK_INTERVAL:
 		attr.type = PERF_TYPE_SOFTWARE;
 		attr.config = PERF_COUNT_SW_CPU_CLOCK;

@@ -384,6 +384,7 @@ static int kernel_func(struct expand_ctx *x, const char *func)
 		if (id < 0)
 			return fail(p, x->attach->loc,
 				    "kernel function %s not found in BTF", func);
+		inst->btf_func_id = id;
 		id = btf__type_by_id(p->btf, id)->type;
 		if (proto_args(p, inst, id, 0, x->attach->loc))
 			return -1;

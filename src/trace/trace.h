@@ -74,6 +74,7 @@ struct trace_inst {
 	unsigned long offset;	/* uprobes: file offset */
 	unsigned long semaphore;	/* usdt: file offset of it, or 0 */
 	int sw_config;		/* PK_SOFTWARE: PERF_COUNT_SW_* */
+	int btf_func_id;	/* PK_FENTRY/PK_FEXIT: the function in BTF */
 	struct usdt_arg uargs[TRACE_MAX_ARGS];	/* usdt */
 	int nuargs;
 	struct ir_func *ir;

@@ -299,3 +299,47 @@ def test_software_page_faults():
     check(rc == 0, "exit %s: %s" % (rc, short(err)))
     m = re.search(r"^@faults: (\d+)$", out, re.M)
     check(m and int(m.group(1)) >= 10, "faults: %s" % short(out))
+
+
+def _kernel_has_kprobes():
+    return os.path.exists("/sys/bus/event_source/devices/kprobe")
+
+
+def test_kprobe_and_kretprobe_where_available():
+    """On kernels with kprobes (the VM matrix): arguments and retval."""
+    if not _kernel_has_kprobes():
+        raise Skip("no kprobes on this kernel (test_kprobe_refused_with_reason covers it)")
+    d = tmpdir()
+    path = os.path.join(d, marker("kp"))
+    with open(path, "w") as f:
+        f.write("x\n")
+    prog = ('kprobe:do_sys_openat2 /pid == cpid/ { printf("open %s\\n", str(arg1)); }'
+            ' kretprobe:do_sys_openat2 /pid == cpid/ { @ret[retval >= 0] = count(); }')
+    rc, out, err = _trace(["-c", "cat %s" % path, "-e", prog], timeout=60)
+    check(rc == 0, "exit %s: %s" % (rc, short(err)))
+    check("open %s\n" % path in out, "no kprobe event: %s" % short(out, 800))
+    check(re.search(r"^@ret\[1\]: \d+$", out, re.M), "no kretprobe: %s" % short(out, 800))
+
+
+test_kprobe_and_kretprobe_where_available.timeout = 90
+
+
+def test_kfunc_typed_args_where_available():
+    """On kernels where fentry attaches: arguments typed through BTF."""
+    if not _kernel_has_kprobes():
+        raise Skip("no kprobes/fentry on this kernel")
+    d = tmpdir()
+    path = os.path.join(d, marker("kf"))
+    with open(path, "w") as f:
+        f.write("x\n")
+    prog = ('kfunc:do_sys_openat2 /pid == cpid/ { printf("open %s\\n", str(args.filename)); }'
+            ' kretfunc:do_sys_openat2 /pid == cpid/ { @ret[retval >= 0] = count(); }')
+    rc, out, err = _trace(["-c", "cat %s" % path, "-e", prog], timeout=60)
+    if rc == 2 and "cannot be used on this kernel" in err:
+        raise Skip("fentry refused here: %s" % short(err))
+    check(rc == 0, "exit %s: %s" % (rc, short(err)))
+    check("open %s\n" % path in out, "no kfunc event: %s" % short(out, 800))
+    check(re.search(r"^@ret\[1\]: \d+$", out, re.M), "no kretfunc: %s" % short(out, 800))
+
+
+test_kfunc_typed_args_where_available.timeout = 90

@@ -248,25 +248,54 @@ static char *read_file(const char *path, size_t *len)
 
 /* ------------------------------------------------------------ kernel */
 
-static int parse_kallsyms(struct symtab *t, char *text)
-{
-	char *line = text, *next;
-	bool nonzero = false;
+#define NAME_BLOCK (256 * 1024)
 
-	for (; *line; line = next) {
+/* Names are copied into large blocks: no per-name allocation, and the
+ * ~5 MB kallsyms text is never held whole. */
+struct name_arena {
+	char *block;
+	size_t used;
+};
+
+static const char *arena_copy(struct symtab *t, struct name_arena *a,
+			      const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *dst;
+
+	if (!a->block || a->used + n > NAME_BLOCK) {
+		a->block = malloc(NAME_BLOCK);
+		if (!a->block || symtab_keep(t, a->block))
+			return a->block = NULL;
+		a->used = 0;
+	}
+	dst = a->block + a->used;
+	memcpy(dst, s, n);
+	a->used += n;
+	return dst;
+}
+
+static int parse_kallsyms(struct symtab *t, FILE *f)
+{
+	const char *last_module = NULL;
+	struct name_arena arena = { 0 };
+	bool nonzero = false;
+	char line[512];
+
+	while (fgets(line, sizeof(line), f)) {
 		char *p, *name, *module = NULL, type;
+		const char *kept_name, *kept_module = NULL;
 		unsigned long long addr;
 
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
+		line[strcspn(line, "\n")] = '\0';
 		addr = strtoull(line, &p, 16);
 		if (p == line || *p != ' ' || !p[1] || p[2] != ' ')
 			continue;
 		type = p[1];
 		name = p + 3;
+		/* Only code: stacks hold return addresses. */
+		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+			continue;
 		p = strchr(name, '\t');
 		if (p) {
 			*p++ = '\0';
@@ -277,12 +306,17 @@ static int parse_kallsyms(struct symtab *t, char *text)
 					*p = '\0';
 			}
 		}
-		/* Only code: stacks hold return addresses. */
-		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
-			continue;
 		if (addr)
 			nonzero = true;
-		if (symtab_add(t, addr, 0, name, module))
+		kept_name = arena_copy(t, &arena, name);
+		if (module) {
+			/* a module's symbols come together: one copy each */
+			if (!last_module || strcmp(last_module, module))
+				last_module = arena_copy(t, &arena, module);
+			kept_module = last_module;
+		}
+		if (!kept_name || (module && !kept_module) ||
+		    symtab_add(t, addr, 0, kept_name, kept_module))
 			return -ENOMEM;
 	}
 	/* kptr_restrict hides the addresses: every one reads as 0. */
@@ -294,40 +328,11 @@ static int parse_kallsyms(struct symtab *t, char *text)
 
 int syms_load_kallsyms(struct syms_cache *c, FILE *f)
 {
-	size_t len;
-	char *text;
 	int err;
 
-	fflush(f);
 	symtab_free(&c->ksyms);
 	c->ksyms_loaded = true;
-	text = read_all(fileno(f), &len);
-	if (!text) {
-		/* A memory stream has no descriptor: read it through stdio. */
-		size_t cap = 65536, n = 0, r;
-
-		text = malloc(cap);
-		while (text && (r = fread(text + n, 1, cap - n - 1, f)) > 0) {
-			n += r;
-			if (n + 1 == cap) {
-				char *nt = realloc(text, cap * 2);
-
-				if (!nt) {
-					free(text);
-					text = NULL;
-					break;
-				}
-				text = nt;
-				cap *= 2;
-			}
-		}
-		if (!text)
-			return -ENOMEM;
-		text[n] = '\0';
-	}
-	err = symtab_keep(&c->ksyms, text);
-	if (!err)
-		err = parse_kallsyms(&c->ksyms, text);
+	err = parse_kallsyms(&c->ksyms, f);
 	if (err)
 		symtab_free(&c->ksyms);
 	return err;

@@ -100,8 +100,9 @@ static bool at_line_start(const struct lexer *lx)
 }
 
 /*
- * Skips blanks, comments and "#include" lines (bpftrace hands those to
- * clang for struct definitions; loupe reads types from BTF instead).
+ * Skips blanks, comments, "#include" lines (bpftrace hands those to
+ * clang for struct definitions; loupe reads types from BTF instead) and
+ * the "#!/usr/bin/env bpftrace" line scripts start with.
  */
 static int skip_space(struct lexer *lx)
 {
@@ -129,8 +130,10 @@ static int skip_space(struct lexer *lx)
 			advance(lx);
 			advance(lx);
 		} else if (c == '#' && at_line_start(lx) &&
-			   lx->src->len - lx->pos >= 8 &&
-			   !memcmp(lx->src->text + lx->pos, "#include", 8)) {
+			   ((lx->src->len - lx->pos >= 8 &&
+			     !memcmp(lx->src->text + lx->pos, "#include", 8)) ||
+			    (lx->pos == 0 && peek(lx, 1) == '!'))) {
+			/* #include lines, and a "#!" interpreter line */
 			while (peek(lx, 0) != -1 && peek(lx, 0) != '\n')
 				advance(lx);
 		} else {

@@ -369,6 +369,37 @@ static void report_losses(struct session *s, const struct stacks_report *r,
 			z->unresolved, z->frames);
 }
 
+/*
+ * Loads only the kernel symbols the counted stacks need: a few hundred KB
+ * instead of all of /proc/kallsyms.
+ */
+static void prepare_kernel(const struct stacks_report *r,
+			   const struct entry *v, size_t n)
+{
+	__u64 ips[STACKS_MAX_DEPTH], *addrs = NULL, *grown;
+	size_t na = 0, cap = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		__s32 id = v[i].key.kernel_stack_id;
+
+		if (id < 0 || bpf_map_lookup_elem(r->stackmap_fd, &id, ips))
+			continue;
+		for (int d = 0; d < STACKS_MAX_DEPTH && ips[d]; d++) {
+			if (na == cap) {
+				cap = cap ? cap * 2 : 1024;
+				grown = realloc(addrs, cap * sizeof(*addrs));
+				if (!grown)
+					goto out;
+				addrs = grown;
+			}
+			addrs[na++] = ips[d];
+		}
+	}
+	syms_kernel_prepare(r->syms, (const uint64_t *)addrs, na);
+out:
+	free(addrs);
+}
+
 int stacks_print(struct session *s, const struct stacks_report *r)
 {
 	struct syms_frame *uf = NULL, *kf = NULL;
@@ -382,6 +413,8 @@ int stacks_print(struct session *s, const struct stacks_report *r)
 	size_t n;
 
 	v = read_counts(r->counts_fd, &n);
+	if (r->kernel && v)
+		prepare_kernel(r, v, n);
 	uf = calloc(STACKS_MAX_DEPTH, sizeof(*uf));
 	kf = calloc(STACKS_MAX_DEPTH, sizeof(*kf));
 	ips = calloc(STACKS_MAX_DEPTH, sizeof(*ips));

@@ -71,6 +71,9 @@ struct proc {
 struct syms_cache {
 	struct symtab ksyms;
 	bool ksyms_loaded;
+	/* ksyms holds only what these sorted addresses need */
+	uint64_t *kprepared;
+	size_t nkprepared;
 	struct elf_obj **objs;
 	size_t nobjs, capobjs;
 	struct elf_obj *vdso;
@@ -331,6 +334,9 @@ int syms_load_kallsyms(struct syms_cache *c, FILE *f)
 	int err;
 
 	symtab_free(&c->ksyms);
+	free(c->kprepared);
+	c->kprepared = NULL;
+	c->nkprepared = 0;
 	c->ksyms_loaded = true;
 	err = parse_kallsyms(&c->ksyms, f);
 	if (err)
@@ -338,10 +344,142 @@ int syms_load_kallsyms(struct syms_cache *c, FILE *f)
 	return err;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Index of the first of the n sorted values that is >= x. */
+static size_t lower_bound(const uint64_t *v, size_t n, uint64_t x)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool any_in(const uint64_t *v, size_t n, uint64_t lo, uint64_t hi)
+{
+	size_t i = lower_bound(v, n, lo);
+
+	return i < n && v[i] < hi;
+}
+
+struct pending_sym {
+	uint64_t addr;
+	char name[256];
+	char module[64];
+	bool valid;
+};
+
+static int keep_if_needed(struct syms_cache *c, struct name_arena *arena,
+			  const struct pending_sym *ps, uint64_t next_addr)
+{
+	uint64_t hi = next_addr > ps->addr ? next_addr :
+		      ps->addr + KERNEL_MAX_OFFSET;
+	const char *name, *module = NULL;
+
+	if (!ps->valid ||
+	    !any_in(c->kprepared, c->nkprepared, ps->addr, hi))
+		return 0;
+	name = arena_copy(&c->ksyms, arena, ps->name);
+	if (ps->module[0])
+		module = arena_copy(&c->ksyms, arena, ps->module);
+	if (!name || (ps->module[0] && !module))
+		return -ENOMEM;
+	return symtab_add(&c->ksyms, ps->addr, 0, name, module);
+}
+
+/*
+ * Loads only the kernel symbols that can hold one of addrs: a symbol is
+ * kept when an address falls between it and the symbol after it in
+ * /proc/kallsyms (which lists each part of the kernel in address order).
+ * A later lookup of an address not given here loads every symbol.
+ */
+int syms_kernel_prepare(struct syms_cache *c, const uint64_t *addrs,
+			size_t n)
+{
+	struct name_arena arena = { 0 };
+	struct pending_sym *ps;
+	char line[512];
+	int err = 0;
+	FILE *f;
+
+	if (c->ksyms_loaded || !n)
+		return 0;
+	c->kprepared = malloc(n * sizeof(*addrs));
+	ps = calloc(1, sizeof(*ps));
+	if (!c->kprepared || !ps) {
+		free(ps);
+		return -ENOMEM;
+	}
+	memcpy(c->kprepared, addrs, n * sizeof(*addrs));
+	qsort(c->kprepared, n, sizeof(*addrs), cmp_u64);
+	c->nkprepared = n;
+	c->ksyms_loaded = true;
+	f = fopen("/proc/kallsyms", "re");
+	if (!f) {
+		free(ps);
+		return -errno;
+	}
+	while (!err && fgets(line, sizeof(line), f)) {
+		char *p, *name, *module = NULL, type;
+		unsigned long long addr;
+
+		line[strcspn(line, "\n")] = '\0';
+		addr = strtoull(line, &p, 16);
+		if (p == line || *p != ' ' || !p[1] || p[2] != ' ')
+			continue;
+		type = p[1];
+		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+			continue;
+		name = p + 3;
+		p = strchr(name, '\t');
+		if (p) {
+			*p++ = '\0';
+			if (*p == '[') {
+				module = p + 1;
+				p = strchr(module, ']');
+				if (p)
+					*p = '\0';
+			}
+		}
+		err = keep_if_needed(c, &arena, ps, addr);
+		ps->addr = addr;
+		snprintf(ps->name, sizeof(ps->name), "%s", name);
+		snprintf(ps->module, sizeof(ps->module), "%s",
+			 module ? module : "");
+		ps->valid = true;
+	}
+	if (!err)
+		err = keep_if_needed(c, &arena, ps, 0);
+	fclose(f);
+	free(ps);
+	symtab_sort(&c->ksyms);
+	return err;
+}
+
 static void load_kernel(struct syms_cache *c)
 {
 	FILE *f;
 
+	/* prepared for other addresses: start over with every symbol */
+	if (c->kprepared) {
+		free(c->kprepared);
+		c->kprepared = NULL;
+		c->nkprepared = 0;
+		symtab_free(&c->ksyms);
+		c->ksyms_loaded = false;
+	}
 	if (c->ksyms_loaded)
 		return;
 	c->ksyms_loaded = true;
@@ -356,8 +494,11 @@ const char *syms_kernel(struct syms_cache *c, uint64_t addr,
 			uint64_t *offset, const char **module)
 {
 	const struct sym *s;
+	size_t i;
 
-	load_kernel(c);
+	i = c->kprepared ? lower_bound(c->kprepared, c->nkprepared, addr) : 0;
+	if (!c->kprepared || i == c->nkprepared || c->kprepared[i] != addr)
+		load_kernel(c);
 	s = symtab_find(&c->ksyms, addr);
 	if (!s || (s == &c->ksyms.v[c->ksyms.n - 1] &&
 		   addr - s->start >= KERNEL_MAX_OFFSET))
@@ -1072,6 +1213,7 @@ void syms_cache_free(struct syms_cache *c)
 	if (!c)
 		return;
 	symtab_free(&c->ksyms);
+	free(c->kprepared);
 	for (size_t i = 0; i < c->nobjs; i++)
 		obj_free(c->objs[i]);
 	free(c->objs);

@@ -59,6 +59,12 @@ const char *syms_kernel(struct syms_cache *c, uint64_t addr,
 /* The same as a frame: 0, or -ENOENT with kind SYMS_UNKNOWN. */
 int syms_kernel_frame(struct syms_cache *c, uint64_t addr,
 		      struct syms_frame *out);
+/*
+ * Loads only the kernel symbols these addresses need (a few hundred KB
+ * instead of every symbol); other addresses still resolve, by loading all.
+ */
+int syms_kernel_prepare(struct syms_cache *c, const uint64_t *addrs,
+			size_t n);
 /* Loads a kallsyms text instead of /proc/kallsyms (tests, other hosts). */
 int syms_load_kallsyms(struct syms_cache *c, FILE *f);
 

@@ -160,10 +160,47 @@ void tprint_fini(struct tprint *p)
 	p->syms = NULL;
 }
 
+/*
+ * The addresses of every kernel stack collected so far, so that only the
+ * symbols they need are loaded (not all of /proc/kallsyms).
+ */
+static void prepare_kernel_symbols(struct tprint *p)
+{
+	uint64_t ips[TRACE_STACK_DEPTH], *addrs = NULL, *grown;
+	size_t n = 0, cap = 0;
+	uint32_t key, next;
+	int err;
+
+	if (p->kstack_fd < 0)
+		return;
+	for (err = bpf_map_get_next_key(p->kstack_fd, NULL, &next); !err;
+	     err = bpf_map_get_next_key(p->kstack_fd, &key, &next)) {
+		key = next;
+		if (bpf_map_lookup_elem(p->kstack_fd, &key, ips))
+			continue;
+		for (int i = 0; i < TRACE_STACK_DEPTH && ips[i]; i++) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 1024;
+				grown = realloc(addrs, cap * sizeof(*addrs));
+				if (!grown)
+					goto out;
+				addrs = grown;
+			}
+			addrs[n++] = ips[i];
+		}
+	}
+	syms_kernel_prepare(p->syms, addrs, n);
+out:
+	free(addrs);
+}
+
 static struct syms_cache *get_syms(struct tprint *p)
 {
-	if (!p->syms)
+	if (!p->syms) {
 		p->syms = syms_cache_new();
+		if (p->syms)
+			prepare_kernel_symbols(p);
+	}
 	return p->syms;
 }
 

@@ -307,6 +307,60 @@ static void test_kernel_real(void)
 	syms_cache_free(c);
 }
 
+/*
+ * A cache prepared for some addresses resolves them exactly as a cache
+ * with every kernel symbol does, and still resolves others afterwards.
+ */
+static void test_kernel_prepare(void)
+{
+	struct syms_cache *full = syms_cache_new(), *part = syms_cache_new();
+	unsigned long long addr;
+	char line[512], name[256], type;
+	uint64_t addrs[64], other = 0;
+	size_t n = 0, seen = 0;
+	FILE *k = fopen("/proc/kallsyms", "r");
+
+	CHECK(k != NULL);
+	if (!k)
+		goto out;
+	/* every 997th code symbol, a few bytes in; and one left unprepared */
+	while (fgets(line, sizeof(line), k) && n < 64) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 ||
+		    !addr || (type != 't' && type != 'T'))
+			continue;
+		if (++seen % 997 == 0)
+			addrs[n++] = addr + 3;
+		else if (seen == 500)
+			other = addr + 1;
+	}
+	fclose(k);
+	CHECK(n >= 10 && other);
+	CHECK(!syms_kernel_prepare(part, addrs, n));
+	for (size_t i = 0; i < n; i++) {
+		struct syms_frame a, b;
+		char fa[300], fb[300];
+
+		CHECK(!syms_kernel_frame(full, addrs[i], &a));
+		CHECK(!syms_kernel_frame(part, addrs[i], &b));
+		syms_format(&a, fa, sizeof(fa));
+		syms_format(&b, fb, sizeof(fb));
+		CHECK_STR(fb, fa);
+	}
+	if (other) {
+		struct syms_frame a, b;
+		char fa[300], fb[300];
+
+		CHECK(!syms_kernel_frame(full, other, &a));
+		CHECK(!syms_kernel_frame(part, other, &b));
+		syms_format(&a, fa, sizeof(fa));
+		syms_format(&b, fb, sizeof(fb));
+		CHECK_STR(fb, fa);
+	}
+out:
+	syms_cache_free(full);
+	syms_cache_free(part);
+}
+
 static void test_folded_line(void)
 {
 	struct syms_frame user[] = {
@@ -348,6 +402,7 @@ const struct unit_test syms_tests[] = {
 	{ "syms/build_id", test_build_id },
 	{ "syms/jit_perf_map", test_jit_perf_map },
 	{ "syms/kernel_real", test_kernel_real },
+	{ "syms/kernel_prepare", test_kernel_prepare },
 	{ "syms/folded_line", test_folded_line },
 	{ NULL },
 };

@@ -35,7 +35,7 @@ int trace_check(struct trace_prog *p)
 	p->ast = ast_parse(&p->src, p->err);
 	if (!p->ast)
 		return EXIT_USAGE;
-	if (sema_expand_probes(p))
+	if (expand_probes(p))
 		return EXIT_USAGE;
 	p->second_pass = false;
 	for (int i = 0; i < p->ninsts; i++)

@@ -1,9 +1,8 @@
 /*
- * Semantic analysis of trace programs: expands each probe's attach points
- * into one instance per concrete hook (wildcards resolved against this
- * machine), then types every expression of an instance, checks builtins
- * and functions against the probe kind, and fixes the key and value type
- * of every map across the whole program.
+ * Semantic analysis of trace programs: types every expression of a probe
+ * instance (expand.c made the instances), checks builtins and functions
+ * against the probe kind, and fixes the key and value type of every map
+ * across the whole program.
  *
  * A program is checked twice: the first pass learns the maps' types from
  * wherever they are assigned, the second (second_pass) reads them back in
@@ -17,6 +16,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "hook.h"
+#include "sema.h"
 #include "trace.h"
 #include "uprobe.h"
 #include <linux/perf_event.h>
@@ -27,11 +27,7 @@ struct sctx {
 	int loop_depth;
 };
 
-static int fail(struct trace_prog *p, struct src_loc loc, const char *fmt,
-		...) __attribute__((format(printf, 3, 4)));
-
-static int fail(struct trace_prog *p, struct src_loc loc, const char *fmt,
-		...)
+int sema_fail(struct trace_prog *p, struct src_loc loc, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -41,22 +37,6 @@ static int fail(struct trace_prog *p, struct src_loc loc, const char *fmt,
 	va_end(ap);
 	diag_error(p->err, &p->src, loc, "%s", msg);
 	return -1;
-}
-
-static struct ttype t_int(bool is_signed)
-{
-	return (struct ttype){ .kind = TT_INT, .size = 8,
-			       .is_signed = is_signed };
-}
-
-static struct ttype t_str(void)
-{
-	return (struct ttype){ .kind = TT_STR, .size = TRACE_STRLEN };
-}
-
-static struct ttype t_kind(enum ttype_kind kind, unsigned int size)
-{
-	return (struct ttype){ .kind = kind, .size = size };
 }
 
 struct btf *sema_btf(struct trace_prog *p)
@@ -84,134 +64,8 @@ void *sema_alloc(struct trace_prog *p, size_t size)
 	return mem;
 }
 
-/* ---- attach points ---------------------------------------------------- */
-
-static const struct {
-	const char *name;
-	const char *alias;
-	enum probe_kind kind;
-} providers[] = {
-	{ "BEGIN", NULL, PK_BEGIN },
-	{ "END", NULL, PK_END },
-	{ "tracepoint", "t", PK_TRACEPOINT },
-	{ "rawtracepoint", "rt", PK_RAWTP },
-	{ "kprobe", "k", PK_KPROBE },
-	{ "kretprobe", "kr", PK_KRETPROBE },
-	{ "kfunc", "f", PK_FENTRY },
-	{ "fentry", NULL, PK_FENTRY },
-	{ "kretfunc", "fr", PK_FEXIT },
-	{ "fexit", NULL, PK_FEXIT },
-	{ "uprobe", "u", PK_UPROBE },
-	{ "uretprobe", "ur", PK_URETPROBE },
-	{ "usdt", "U", PK_USDT },
-	{ "interval", "i", PK_INTERVAL },
-	{ "profile", "p", PK_PROFILE },
-	{ "software", "s", PK_SOFTWARE },
-};
-
-static const char *canonical_provider(enum probe_kind kind)
-{
-	switch (kind) {
-	case PK_FENTRY:
-		return "kfunc";
-	case PK_FEXIT:
-		return "kretfunc";
-	default:
-		for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]);
-		     i++)
-			if (providers[i].kind == kind)
-				return providers[i].name;
-	}
-	return "?";
-}
-
-static struct trace_inst *new_inst(struct trace_prog *p,
-				   struct ast_node *probe,
-				   struct ast_node *attach, enum probe_kind kind)
-{
-	struct trace_inst *insts, *inst;
-	int max = p->max_insts ? p->max_insts : TRACE_MAX_INSTS;
-
-	if (p->ninsts >= max) {
-		fail(p, attach->loc,
-		     "more than %d probes; narrow the wildcards in '%s'", max,
-		     attach->str);
-		return NULL;
-	}
-	insts = realloc(p->insts, (p->ninsts + 1) * sizeof(*insts));
-	if (!insts)
-		return NULL;
-	p->insts = insts;
-	inst = &insts[p->ninsts++];
-	memset(inst, 0, sizeof(*inst));
-	inst->probe = probe;
-	inst->attach = attach;
-	inst->kind = kind;
-	inst->prog_fd = -1;
-	return inst;
-}
-
-/* A path as the user knows it: without the /proc/PID/root/ that found
- * it in the traced process's mount namespace. */
-static const char *shown_path(const char *path)
-{
-	const char *s;
-
-	if (strncmp(path, "/proc/", 6))
-		return path;
-	s = path + 6;
-	while (*s >= '0' && *s <= '9')
-		s++;
-	return strncmp(s, "/root/", 6) ? path : s + 5;
-}
-
-static char *join3(const char *a, const char *b, const char *c)
-{
-	size_t n = strlen(a) + strlen(b) + (c ? strlen(c) : 0) + 3;
-	char *s = malloc(n);
-
-	if (!s)
-		return NULL;
-	if (c)
-		snprintf(s, n, "%s:%s:%s", a, b, c);
-	else if (b[0])
-		snprintf(s, n, "%s:%s", a, b);
-	else
-		snprintf(s, n, "%s", a);
-	return s;
-}
-
-struct expand_ctx {
-	struct trace_prog *p;
-	struct ast_node *probe, *attach;
-	enum probe_kind kind;
-	const char *target;
-	int count;
-	int err;
-};
-
-static int add_tracepoint(void *vctx, const char *cat, const char *name)
-{
-	struct expand_ctx *x = vctx;
-	struct trace_inst *inst;
-	char err[256];
-
-	inst = new_inst(x->p, x->probe, x->attach, PK_TRACEPOINT);
-	if (!inst)
-		return x->err = -ENOMEM;
-	inst->target = strdup(cat);
-	inst->func = strdup(name);
-	inst->name = join3("tracepoint", cat, name);
-	if (tp_format_load(cat, name, &inst->tp, err, sizeof(err))) {
-		x->err = fail(x->p, x->attach->loc, "%s", err);
-		return 1;
-	}
-	x->count++;
-	return 0;
-}
-
 /* BTF type id with typedefs and qualifiers peeled off. */
-static int btf_skip_mods(const struct btf *btf, int id)
+int sema_btf_skip_mods(const struct btf *btf, int id)
 {
 	const struct btf_type *t = btf__type_by_id(btf, id);
 
@@ -225,615 +79,39 @@ static int btf_skip_mods(const struct btf *btf, int id)
 }
 
 /* What a value of BTF type id is to a trace program. */
-static struct ttype btf_to_ttype(const struct btf *btf, int id)
+struct ttype sema_btf_to_ttype(const struct btf *btf, int id)
 {
 	const struct btf_type *t;
 
-	id = btf_skip_mods(btf, id);
+	id = sema_btf_skip_mods(btf, id);
 	t = btf__type_by_id(btf, id);
 	if (!t || id == 0)
-		return t_int(false);
+		return sema_t_int(false);
 	if (btf_is_int(t))
-		return t_int(btf_int_encoding(t) & BTF_INT_SIGNED);
+		return sema_t_int(btf_int_encoding(t) & BTF_INT_SIGNED);
 	if (btf_is_enum(t) || btf_kind(t) == BTF_KIND_ENUM64)
-		return t_int(true);
+		return sema_t_int(true);
 	if (btf_is_ptr(t)) {
-		struct ttype r = t_kind(TT_PTR, 8);
+		struct ttype r = sema_t_kind(TT_PTR, 8);
 
-		r.btf_id = btf_skip_mods(btf, t->type);
+		r.btf_id = sema_btf_skip_mods(btf, t->type);
 		return r;
 	}
 	if (btf_is_array(t)) {
 		const struct btf_array *a = btf_array(t);
 		const struct btf_type *e;
 
-		e = btf__type_by_id(btf, btf_skip_mods(btf, a->type));
+		e = btf__type_by_id(btf, sema_btf_skip_mods(btf, a->type));
 		if (e && btf_is_int(e) && e->size == 1)
-			return t_str();
+			return sema_t_str();
 	}
 	if (btf_is_composite(t) || btf_is_array(t)) {
-		struct ttype r = t_kind(TT_RECORD, t->size);
+		struct ttype r = sema_t_kind(TT_RECORD, t->size);
 
 		r.btf_id = id;
 		return r;
 	}
-	return t_int(false);
-}
-
-/* Parameters of a function prototype, skipping `skip` leading ones. */
-static int proto_args(struct trace_prog *p, struct trace_inst *inst,
-		      int proto_id, int skip, struct src_loc loc)
-{
-	const struct btf *btf = p->btf;
-	const struct btf_type *t = btf__type_by_id(btf, proto_id);
-	const struct btf_param *params;
-	int n;
-
-	if (!t || !btf_is_func_proto(t))
-		return fail(p, loc, "%s has no function prototype in BTF",
-			    inst->name);
-	params = btf_params(t);
-	n = btf_vlen(t);
-	for (int i = skip; i < n; i++) {
-		struct trace_arg *a;
-
-		if (inst->nargs == TRACE_MAX_ARGS)
-			break;
-		a = &inst->args[inst->nargs++];
-		snprintf(a->name, sizeof(a->name), "%s",
-			 btf__name_by_offset(btf, params[i].name_off));
-		if (!a->name[0])
-			snprintf(a->name, sizeof(a->name), "arg%d", i - skip);
-		a->type = btf_to_ttype(btf, params[i].type);
-	}
-	if (t->type)
-		inst->ret_type = btf_to_ttype(btf, t->type);
-	return 0;
-}
-
-static int add_rawtp(void *vctx, const char *name, const char *unused)
-{
-	struct expand_ctx *x = vctx;
-	struct trace_prog *p = x->p;
-	struct trace_inst *inst;
-	char tname[192];
-	int id;
-
-	(void)unused;
-	inst = new_inst(p, x->probe, x->attach, PK_RAWTP);
-	if (!inst)
-		return x->err = -ENOMEM;
-	inst->func = strdup(name);
-	inst->name = join3("rawtracepoint", name, NULL);
-	snprintf(tname, sizeof(tname), "btf_trace_%s", name);
-	if (!sema_btf(p)) {
-		x->err = fail(p, x->attach->loc,
-			      "cannot load the kernel's BTF (/sys/kernel/btf/vmlinux) to type %s",
-			      inst->name);
-		return 1;
-	}
-	/* __bpf_trace_NAME has the argument names; the typedef only types */
-	snprintf(tname, sizeof(tname), "__bpf_trace_%s", name);
-	id = btf__find_by_name_kind(p->btf, tname, BTF_KIND_FUNC);
-	if (id > 0) {
-		if (proto_args(p, inst, btf__type_by_id(p->btf, id)->type, 1,
-			       x->attach->loc)) {
-			x->err = -1;
-			return 1;
-		}
-		x->count++;
-		return 0;
-	}
-	snprintf(tname, sizeof(tname), "btf_trace_%s", name);
-	id = btf__find_by_name_kind(p->btf, tname, BTF_KIND_TYPEDEF);
-	if (id < 0) {
-		x->err = fail(p, x->attach->loc,
-			      "raw tracepoint %s not found; see loupe trace -l 'rawtracepoint:*'",
-			      name);
-		return 1;
-	}
-	/* typedef -> pointer -> prototype; its first argument is the
-	 * tracepoint's private data, not an argument of the event. */
-	id = btf_skip_mods(p->btf, id);
-	id = btf_skip_mods(p->btf, btf__type_by_id(p->btf, id)->type);
-	if (proto_args(p, inst, id, 1, x->attach->loc)) {
-		x->err = -1;
-		return 1;
-	}
-	x->count++;
-	return 0;
-}
-
-static int kernel_func(struct expand_ctx *x, const char *func)
-{
-	struct trace_prog *p = x->p;
-	struct hook_point pt = { 0 };
-	struct trace_inst *inst;
-	char why[HOOK_WHY_LEN];
-	int id;
-
-	inst = new_inst(p, x->probe, x->attach, x->kind);
-	if (!inst)
-		return -ENOMEM;
-	inst->func = strdup(func);
-	inst->name = join3(canonical_provider(x->kind), func, NULL);
-	switch (x->kind) {
-	case PK_KPROBE:
-		pt.kind = HOOK_KPROBE;
-		break;
-	case PK_KRETPROBE:
-		pt.kind = HOOK_KRETPROBE;
-		break;
-	case PK_FENTRY:
-		pt.kind = HOOK_FENTRY;
-		break;
-	default:
-		pt.kind = HOOK_FEXIT;
-		break;
-	}
-	snprintf(pt.target, sizeof(pt.target), "%s", func);
-	if (hook_test_point(&pt, why, sizeof(why)))
-		return fail(p, x->attach->loc,
-			    "%s cannot be used on this kernel: %s; use a tracepoint or rawtracepoint probe instead (loupe trace -l)",
-			    inst->name, why);
-	if (x->kind == PK_FENTRY || x->kind == PK_FEXIT) {
-		if (!sema_btf(p))
-			return fail(p, x->attach->loc,
-				    "cannot load the kernel's BTF");
-		id = btf__find_by_name_kind(p->btf, func, BTF_KIND_FUNC);
-		if (id < 0)
-			return fail(p, x->attach->loc,
-				    "kernel function %s not found in BTF", func);
-		inst->btf_func_id = id;
-		id = btf__type_by_id(p->btf, id)->type;
-		if (proto_args(p, inst, id, 0, x->attach->loc))
-			return -1;
-	}
-	x->count++;
-	return 0;
-}
-
-static int add_uprobe(void *vctx, const char *func, const char *unused)
-{
-	struct expand_ctx *x = vctx;
-	struct trace_prog *p = x->p;
-	struct uprobe_target t;
-	struct trace_inst *inst;
-
-	(void)unused;
-	if (uprobe_resolve(x->target, func, p->target_pid, &t)) {
-		if (!t.path[0])
-			x->err = fail(p, x->attach->loc,
-				      "binary '%s' not found (give a path or a name on PATH)",
-				      x->target);
-		else
-			x->err = fail(p, x->attach->loc,
-				      "function '%s' not found in %s; see loupe trace -l 'uprobe:%s:*'",
-				      func, t.path, t.path);
-		return 1;
-	}
-	inst = new_inst(p, x->probe, x->attach, x->kind);
-	if (!inst)
-		return x->err = -ENOMEM;
-	inst->target = strdup(t.path);
-	inst->func = strdup(func);
-	inst->offset = t.offset;
-	inst->name = join3(canonical_provider(x->kind), shown_path(t.path),
-			   func);
-	x->count++;
-	return 0;
-}
-
-/* x86-64 register names (any width) and their struct pt_regs offsets. */
-static const struct {
-	const char *names[4];
-	int off;
-} x86_regs[] = {
-	{ { "rax", "eax", "ax", "al" }, 80 },
-	{ { "rbx", "ebx", "bx", "bl" }, 40 },
-	{ { "rcx", "ecx", "cx", "cl" }, 88 },
-	{ { "rdx", "edx", "dx", "dl" }, 96 },
-	{ { "rsi", "esi", "si", "sil" }, 104 },
-	{ { "rdi", "edi", "di", "dil" }, 112 },
-	{ { "rbp", "ebp", "bp", "bpl" }, 32 },
-	{ { "rsp", "esp", "sp", "spl" }, 152 },
-	{ { "r8", "r8d", "r8w", "r8b" }, 72 },
-	{ { "r9", "r9d", "r9w", "r9b" }, 64 },
-	{ { "r10", "r10d", "r10w", "r10b" }, 56 },
-	{ { "r11", "r11d", "r11w", "r11b" }, 48 },
-	{ { "r12", "r12d", "r12w", "r12b" }, 24 },
-	{ { "r13", "r13d", "r13w", "r13b" }, 16 },
-	{ { "r14", "r14d", "r14w", "r14b" }, 8 },
-	{ { "r15", "r15d", "r15w", "r15b" }, 0 },
-};
-
-static int x86_reg_off(const char *name, size_t len)
-{
-	for (size_t i = 0; i < sizeof(x86_regs) / sizeof(x86_regs[0]); i++)
-		for (int w = 0; w < 4; w++)
-			if (strlen(x86_regs[i].names[w]) == len &&
-			    !strncmp(x86_regs[i].names[w], name, len))
-				return x86_regs[i].off;
-	return -1;
-}
-
-/*
- * One "N@OPERAND" of a note: N is the size in bytes, negative when
- * signed; OPERAND is AT&T syntax: $imm, %reg or disp(%reg).
- */
-static int usdt_parse_arg(const char *s, size_t len, struct usdt_arg *a)
-{
-	char text[64], *at, *end, *paren;
-
-	if (len >= sizeof(text))
-		return -1;
-	memcpy(text, s, len);
-	text[len] = '\0';
-	at = strchr(text, '@');
-	if (!at)
-		return -1;
-	a->size = (int)strtol(text, &end, 10);
-	if (end != at || !a->size)
-		return -1;
-	a->is_signed = a->size < 0;
-	if (a->size < 0)
-		a->size = -a->size;
-	if (a->size != 1 && a->size != 2 && a->size != 4 && a->size != 8)
-		return -1;
-	at++;
-	if (*at == '$') {
-		a->kind = UA_CONST;
-		a->value = strtoll(at + 1, &end, 0);
-		return *end ? -1 : 0;
-	}
-	if (*at == '%') {
-		a->kind = UA_REG;
-		a->reg_off = x86_reg_off(at + 1, strlen(at + 1));
-		return a->reg_off < 0 ? -1 : 0;
-	}
-	paren = strchr(at, '(');
-	if (!paren || paren[1] != '%' || strchr(paren, ','))
-		return -1;
-	a->kind = UA_MEM;
-	a->value = paren == at ? 0 : strtoll(at, &end, 0);
-	if (paren != at && end != paren)
-		return -1;
-	end = strchr(paren, ')');
-	if (!end || end[1])
-		return -1;
-	a->reg_off = x86_reg_off(paren + 2, end - paren - 2);
-	return a->reg_off < 0 ? -1 : 0;
-}
-
-static int add_usdt(void *vctx, const struct usdt_note *n)
-{
-	struct expand_ctx *x = vctx;
-	struct trace_prog *p = x->p;
-	struct trace_inst *inst;
-	const char *s = n->args;
-	char spec[160];
-
-	inst = new_inst(p, x->probe, x->attach, PK_USDT);
-	if (!inst)
-		return x->err = -ENOMEM;
-	inst->target = strdup(x->target);
-	inst->func = strdup(n->name);
-	snprintf(spec, sizeof(spec), "%s:%s", n->provider, n->name);
-	inst->name = join3("usdt", shown_path(x->target), spec);
-	inst->offset = n->pc;
-	inst->semaphore = n->semaphore;
-	while (*s) {
-		size_t len;
-
-		while (*s == ' ')
-			s++;
-		len = strcspn(s, " ");
-		if (!len)
-			break;
-		if (inst->nuargs == TRACE_MAX_ARGS ||
-		    usdt_parse_arg(s, len, &inst->uargs[inst->nuargs])) {
-			x->err = fail(p, x->attach->loc,
-				      "%s: argument %d ('%.*s') is in a form loupe cannot read yet",
-				      inst->name, inst->nuargs, (int)len, s);
-			return 1;
-		}
-		inst->nuargs++;
-		s += len;
-	}
-	x->count++;
-	return 0;
-}
-
-static int expand_usdt(struct expand_ctx *x, int nparts, char **parts)
-{
-	char path[PATH_MAX];
-	const char *prov = "*", *name;
-
-	/* usdt:PATH:PROVIDER:NAME or usdt:PATH:NAME */
-	if (nparts == 4) {
-		prov = parts[2];
-		name = parts[3];
-	} else if (nparts == 3) {
-		name = parts[2];
-	} else {
-		return fail(x->p, x->attach->loc,
-			    "'%s': expected usdt:BINARY:[PROVIDER:]NAME",
-			    x->attach->str);
-	}
-	if (uprobe_find_binary(parts[1], x->p->target_pid, path, sizeof(path)))
-		return fail(x->p, x->attach->loc,
-			    "binary '%s' not found (give a path or a name on PATH)",
-			    parts[1]);
-	x->target = path;
-	if (tprobe_usdt(path, prov, name, add_usdt, x) < 0 && !x->err)
-		return fail(x->p, x->attach->loc,
-			    "cannot read the USDT notes of %s", path);
-	x->target = NULL;
-	return x->err;
-}
-
-/* software:EVENT[:COUNT], with bpftrace's default counts. */
-static const struct {
-	const char *name, *alias;
-	int config;
-	unsigned long long count;
-} sw_events[] = {
-	{ "cpu-clock", "cpu", PERF_COUNT_SW_CPU_CLOCK, 1000000 },
-	{ "task-clock", NULL, PERF_COUNT_SW_TASK_CLOCK, 1000000 },
-	{ "page-faults", "faults", PERF_COUNT_SW_PAGE_FAULTS, 100 },
-	{ "context-switches", "cs", PERF_COUNT_SW_CONTEXT_SWITCHES, 1000 },
-	{ "cpu-migrations", NULL, PERF_COUNT_SW_CPU_MIGRATIONS, 1 },
-	{ "minor-faults", NULL, PERF_COUNT_SW_PAGE_FAULTS_MIN, 100 },
-	{ "major-faults", NULL, PERF_COUNT_SW_PAGE_FAULTS_MAJ, 1 },
-	{ "alignment-faults", NULL, PERF_COUNT_SW_ALIGNMENT_FAULTS, 1 },
-	{ "emulation-faults", NULL, PERF_COUNT_SW_EMULATION_FAULTS, 1 },
-	{ "dummy", NULL, PERF_COUNT_SW_DUMMY, 1 },
-};
-
-static int expand_software(struct expand_ctx *x, int nparts, char **parts)
-{
-	unsigned long long count;
-	struct trace_inst *inst;
-	char *end, spec[64];
-	size_t i;
-
-	if (nparts < 2 || nparts > 3)
-		return fail(x->p, x->attach->loc,
-			    "'%s': expected software:EVENT[:COUNT]",
-			    x->attach->str);
-	for (i = 0; i < sizeof(sw_events) / sizeof(sw_events[0]); i++)
-		if (!strcmp(parts[1], sw_events[i].name) ||
-		    (sw_events[i].alias && !strcmp(parts[1], sw_events[i].alias)))
-			break;
-	if (i == sizeof(sw_events) / sizeof(sw_events[0]))
-		return fail(x->p, x->attach->loc,
-			    "unknown software event '%s'; see loupe trace -l 'software:*'",
-			    parts[1]);
-	count = sw_events[i].count;
-	if (nparts == 3 && parts[2][0]) {
-		errno = 0;
-		count = strtoull(parts[2], &end, 10);
-		if (*end || errno || !count)
-			return fail(x->p, x->attach->loc,
-				    "'%s': the count must be a positive integer",
-				    x->attach->str);
-	}
-	inst = new_inst(x->p, x->probe, x->attach, PK_SOFTWARE);
-	if (!inst)
-		return -ENOMEM;
-	snprintf(spec, sizeof(spec), "%llu", count);
-	inst->func = strdup(sw_events[i].name);
-	inst->name = join3("software", sw_events[i].name, spec);
-	inst->period = count;
-	inst->sw_config = sw_events[i].config;
-	x->count = 1;
-	return 0;
-}
-
-static int parse_period(struct trace_prog *p, struct ast_node *at,
-			enum probe_kind kind, const char *unit,
-			const char *count, struct trace_inst *inst)
-{
-	unsigned long long n, mul;
-	char *end;
-
-	errno = 0;
-	n = strtoull(count ? count : "", &end, 10);
-	if (!count || !count[0] || *end || errno || !n)
-		return fail(p, at->loc,
-			    "%s: expected a positive count, e.g. %s:s:1",
-			    at->str, kind == PK_PROFILE ? "profile:hz:99" :
-			    "interval");
-	if (!strcmp(unit, "hz")) {
-		if (kind == PK_INTERVAL) {
-			inst->period = 1000000000ULL / n;
-			return 0;
-		}
-		inst->period = n;
-		return 0;
-	}
-	if (!strcmp(unit, "s"))
-		mul = 1000000000ULL;
-	else if (!strcmp(unit, "ms"))
-		mul = 1000000ULL;
-	else if (!strcmp(unit, "us"))
-		mul = 1000ULL;
-	else if (!strcmp(unit, "ns"))
-		mul = 1;
-	else
-		return fail(p, at->loc,
-			    "%s: unit '%s' unknown; use s, ms, us, ns or hz",
-			    at->str, unit);
-	if (kind == PK_PROFILE) {
-		/* profile takes a rate; a period becomes its frequency */
-		inst->period = 1000000000ULL / (n * mul);
-		if (!inst->period)
-			inst->period = 1;
-		return 0;
-	}
-	inst->period = n * mul;
-	return 0;
-}
-
-static int expand_one(struct trace_prog *p, struct ast_node *probe,
-		      struct ast_node *at)
-{
-	char *spec = strdup(at->str), *parts[4] = { 0 }, *s, *colon;
-	struct expand_ctx x = { .p = p, .probe = probe, .attach = at };
-	struct trace_inst *inst;
-	int nparts = 0, ret = 0;
-	size_t i;
-
-	if (!spec)
-		return -ENOMEM;
-	/* provider:a:b:c; a uprobe path may hold ':' so split from both
-	 * ends there */
-	s = spec;
-	while (nparts < 4) {
-		parts[nparts++] = s;
-		colon = strchr(s, ':');
-		if (!colon)
-			break;
-		*colon = '\0';
-		s = colon + 1;
-	}
-	for (i = 0; i < sizeof(providers) / sizeof(providers[0]); i++)
-		if (!strcmp(parts[0], providers[i].name) ||
-		    (providers[i].alias && !strcmp(parts[0], providers[i].alias)))
-			break;
-	if (i == sizeof(providers) / sizeof(providers[0])) {
-		ret = fail(p, at->loc,
-			   "unknown probe type '%s' in '%s'; see loupe trace --help",
-			   parts[0], at->str);
-		goto out;
-	}
-	x.kind = providers[i].kind;
-	switch (x.kind) {
-	case PK_BEGIN:
-	case PK_END:
-		if (nparts != 1) {
-			ret = fail(p, at->loc, "%s takes no arguments",
-				   parts[0]);
-			break;
-		}
-		inst = new_inst(p, probe, at, x.kind);
-		if (!inst) {
-			ret = -ENOMEM;
-			break;
-		}
-		inst->name = strdup(parts[0]);
-		x.count = 1;
-		break;
-	case PK_TRACEPOINT:
-		if (nparts != 3 || !parts[1][0] || !parts[2][0]) {
-			ret = fail(p, at->loc,
-				   "'%s': a tracepoint is tracepoint:CATEGORY:NAME",
-				   at->str);
-			break;
-		}
-		ret = tprobe_tracepoints(parts[1], parts[2], add_tracepoint,
-					 &x);
-		if (x.err)
-			ret = x.err;
-		break;
-	case PK_RAWTP:
-		if (nparts != 2 || !parts[1][0]) {
-			ret = fail(p, at->loc,
-				   "'%s': a raw tracepoint is rawtracepoint:NAME",
-				   at->str);
-			break;
-		}
-		if (strpbrk(parts[1], "*?["))
-			ret = tprobe_rawtps(parts[1], add_rawtp, &x);
-		else
-			add_rawtp(&x, parts[1], NULL);
-		if (x.err)
-			ret = x.err;
-		break;
-	case PK_KPROBE:
-	case PK_KRETPROBE:
-	case PK_FENTRY:
-	case PK_FEXIT:
-		if (nparts != 2 || !parts[1][0]) {
-			ret = fail(p, at->loc, "'%s': expected %s:FUNCTION",
-				   at->str, parts[0]);
-			break;
-		}
-		ret = kernel_func(&x, parts[1]);
-		break;
-	case PK_UPROBE:
-	case PK_URETPROBE: {
-		/* everything between the first and the last ':' is the path */
-		const char *text = at->str, *first = strchr(text, ':'),
-			   *last = strrchr(text, ':');
-		char *path;
-
-		if (!first || first == last || !last[1]) {
-			ret = fail(p, at->loc,
-				   "'%s': expected %s:BINARY:FUNCTION",
-				   at->str, parts[0]);
-			break;
-		}
-		path = strndup(first + 1, last - first - 1);
-		x.target = path;
-		if (strpbrk(last + 1, "*?["))
-			ret = tprobe_elf_funcs(path, last + 1, add_uprobe, &x);
-		else
-			add_uprobe(&x, last + 1, NULL);
-		if (x.err)
-			ret = x.err;
-		free(path);
-		break;
-	}
-	case PK_USDT:
-		ret = expand_usdt(&x, nparts, parts);
-		break;
-	case PK_INTERVAL:
-	case PK_PROFILE:
-		if (nparts != 3) {
-			ret = fail(p, at->loc,
-				   "'%s': expected %s:UNIT:N, e.g. %s",
-				   at->str, parts[0], x.kind == PK_PROFILE ?
-				   "profile:hz:99" : "interval:s:1");
-			break;
-		}
-		inst = new_inst(p, probe, at, x.kind);
-		if (!inst) {
-			ret = -ENOMEM;
-			break;
-		}
-		inst->name = join3(parts[0][1] ? parts[0] :
-				   canonical_provider(x.kind), parts[1],
-				   parts[2]);
-		free(inst->name);
-		inst->name = join3(canonical_provider(x.kind), parts[1],
-				   parts[2]);
-		ret = parse_period(p, at, x.kind, parts[1], parts[2], inst);
-		x.count = 1;
-		break;
-	case PK_SOFTWARE:
-		ret = expand_software(&x, nparts, parts);
-		break;
-	}
-	if (!ret && !x.count)
-		ret = fail(p, at->loc, "no probe matches '%s'", at->str);
-out:
-	free(spec);
-	return ret;
-}
-
-int sema_expand_probes(struct trace_prog *p)
-{
-	struct ast_node *prog = p->ast;
-
-	for (int i = 0; i < prog->nlist; i++) {
-		struct ast_node *probe = prog->list[i];
-
-		for (int j = 0; j < probe->nlist; j++)
-			if (expand_one(p, probe, probe->list[j]))
-				return -1;
-	}
-	return 0;
+	return sema_t_int(false);
 }
 
 /* ---- maps --------------------------------------------------------------- */
@@ -952,12 +230,12 @@ static int map_key_type(struct sctx *c, struct ast_node *m, struct ttype *key)
 		return 0;
 	for (int i = 0; i < m->nlist; i++)
 		if (!storable(&m->list[i]->type))
-			return fail(c->p, m->list[i]->loc,
+			return sema_fail(c->p, m->list[i]->loc,
 				    "this value cannot be a map key");
 	if (m->nlist == 1) {
 		*key = m->list[0]->type;
 		if (key->kind == TT_PTR)
-			*key = t_int(false);
+			*key = sema_t_int(false);
 		return 0;
 	}
 	key->kind = TT_TUPLE;
@@ -969,7 +247,7 @@ static int map_key_type(struct sctx *c, struct ast_node *m, struct ttype *key)
 	for (int i = 0; i < m->nlist; i++) {
 		key->elems[i] = m->list[i]->type;
 		if (key->elems[i].kind == TT_PTR)
-			key->elems[i] = t_int(false);
+			key->elems[i] = sema_t_int(false);
 	}
 	layout_tuple(key);
 	return 0;
@@ -993,7 +271,7 @@ static int map_use_key(struct sctx *c, struct ast_node *mn,
 
 		ttype_name(&m->key, a, sizeof(a));
 		ttype_name(&key, b, sizeof(b));
-		ret = fail(c->p, mn->loc,
+		ret = sema_fail(c->p, mn->loc,
 			   "map %s is keyed by %s elsewhere, here by %s",
 			   mn->name, m->key.kind ? a : "nothing",
 			   key.kind ? b : "nothing");
@@ -1019,7 +297,7 @@ static int map_set_value(struct sctx *c, struct ast_node *mn,
 		m->value = type_copy(v);
 		m->percpu = v->kind >= TT_COUNT;
 		if (v->kind < TT_COUNT && v->kind == TT_PTR)
-			m->value = t_int(false);
+			m->value = sema_t_int(false);
 	} else if (!(m->value.kind >= TT_COUNT && v->kind == m->value.kind &&
 		     ttype_equal(&m->value, v)) &&
 		   !(m->value.kind < TT_COUNT && compatible(&m->value, v))) {
@@ -1027,7 +305,7 @@ static int map_set_value(struct sctx *c, struct ast_node *mn,
 
 		ttype_name(&m->value, a, sizeof(a));
 		ttype_name(v, b, sizeof(b));
-		return fail(c->p, mn->loc,
+		return sema_fail(c->p, mn->loc,
 			    "map %s holds %s elsewhere, here it is given %s",
 			    mn->name, a, b);
 	}
@@ -1074,33 +352,33 @@ static int check_ident(struct sctx *c, struct ast_node *n)
 	    !strcmp(s, "elapsed") || !strcmp(s, "cpu") ||
 	    !strcmp(s, "cgroup") || !strcmp(s, "rand") ||
 	    !strcmp(s, "jiffies")) {
-		n->type = t_int(false);
+		n->type = sema_t_int(false);
 		return 0;
 	}
 	if (!strcmp(s, "cpid")) {
 		if (c->p->target_pid <= 0)
-			return fail(c->p, n->loc,
+			return sema_fail(c->p, n->loc,
 				    "cpid needs a command to trace: loupe trace -c 'CMD' ...");
-		n->type = t_int(false);
+		n->type = sema_t_int(false);
 		return 0;
 	}
 	if (!strcmp(s, "comm") || !strcmp(s, "func") || !strcmp(s, "probe")) {
 		if (!strcmp(s, "func") && !(kind_has_regs(k) ||
 					   k == PK_FENTRY || k == PK_FEXIT))
-			return fail(c->p, n->loc,
+			return sema_fail(c->p, n->loc,
 				    "func is only known in kprobe, uprobe and kfunc probes, not in %s",
 				    c->inst->name);
-		n->type = t_str();
+		n->type = sema_t_str();
 		return 0;
 	}
 	if (!strcmp(s, "kstack")) {
 		c->p->uses_kstack = true;
-		n->type = t_kind(TT_KSTACK, 8);
+		n->type = sema_t_kind(TT_KSTACK, 8);
 		return 0;
 	}
 	if (!strcmp(s, "ustack")) {
 		c->p->uses_ustack = true;
-		n->type = t_kind(TT_USTACK, 16);
+		n->type = sema_t_kind(TT_USTACK, 16);
 		return 0;
 	}
 	if (!strcmp(s, "curtask")) {
@@ -1108,7 +386,7 @@ static int check_ident(struct sctx *c, struct ast_node *n)
 		int id = btf ? btf__find_by_name_kind(btf, "task_struct",
 						      BTF_KIND_STRUCT) : -1;
 
-		n->type = t_kind(TT_PTR, 8);
+		n->type = sema_t_kind(TT_PTR, 8);
 		n->type.btf_id = id > 0 ? id : 0;
 		return 0;
 	}
@@ -1118,10 +396,10 @@ static int check_ident(struct sctx *c, struct ast_node *n)
 			return 0;
 		}
 		if (k != PK_URETPROBE && k != PK_KRETPROBE)
-			return fail(c->p, n->loc,
+			return sema_fail(c->p, n->loc,
 				    "retval is only known in uretprobe, kretprobe and kretfunc probes, not in %s",
 				    c->inst->name);
-		n->type = t_int(true);
+		n->type = sema_t_int(true);
 		n->type.user = kind_is_uprobe(k);
 		return 0;
 	}
@@ -1130,39 +408,39 @@ static int check_ident(struct sctx *c, struct ast_node *n)
 
 		if (k == PK_USDT) {
 			if (i >= c->inst->nuargs)
-				return fail(c->p, n->loc,
+				return sema_fail(c->p, n->loc,
 					    "%s has %d arguments",
 					    c->inst->name, c->inst->nuargs);
-			n->type = t_int(c->inst->uargs[i].is_signed);
+			n->type = sema_t_int(c->inst->uargs[i].is_signed);
 			n->type.user = true;
 			return 0;
 		}
 		if (kind_has_regs(k)) {
 			if (i > 5)
-				return fail(c->p, n->loc,
+				return sema_fail(c->p, n->loc,
 					    "only arg0 to arg5 are passed in registers");
-			n->type = t_int(false);
+			n->type = sema_t_int(false);
 			n->type.user = kind_is_uprobe(k);
 			return 0;
 		}
 		if (k == PK_RAWTP) {
 			if (i >= c->inst->nargs)
-				return fail(c->p, n->loc,
+				return sema_fail(c->p, n->loc,
 					    "%s has %d arguments",
 					    c->inst->name, c->inst->nargs);
 			n->type = c->inst->args[i].type;
 			return 0;
 		}
-		return fail(c->p, n->loc,
+		return sema_fail(c->p, n->loc,
 			    "%s is not known in %s probes; use args", s,
-			    canonical_provider(k));
+			    expand_provider_name(k));
 	}
 	if (!strcmp(s, "args"))
-		return fail(c->p, n->loc,
+		return sema_fail(c->p, n->loc,
 			    "args is a record: use a field, e.g. args->%s",
 			    c->inst->kind == PK_TRACEPOINT && c->inst->tp.nfields ?
 			    c->inst->tp.fields[0].name : "NAME");
-	return fail(c->p, n->loc, "unknown identifier '%s'", s);
+	return sema_fail(c->p, n->loc, "unknown identifier '%s'", s);
 }
 
 static struct ttype tp_field_type(const struct trace_inst *inst,
@@ -1171,18 +449,18 @@ static struct ttype tp_field_type(const struct trace_inst *inst,
 	struct ttype t;
 
 	if (f->is_string)
-		return t_str();
+		return sema_t_str();
 	if (f->is_pointer) {
-		t = t_kind(TT_PTR, 8);
+		t = sema_t_kind(TT_PTR, 8);
 		t.user = !strcmp(inst->target, "syscalls");
 		return t;
 	}
 	if (f->array_len && !f->is_string) {
 		/* a byte array, e.g. an address: ntop() reads it */
-		t = t_kind(TT_RECORD, f->size);
+		t = sema_t_kind(TT_RECORD, f->size);
 		return t;
 	}
-	return t_int(f->is_signed);
+	return sema_t_int(f->is_signed);
 }
 
 static int check_args_field(struct sctx *c, struct ast_node *n)
@@ -1197,7 +475,7 @@ static int check_args_field(struct sctx *c, struct ast_node *n)
 							&inst->tp.fields[i]);
 				return 0;
 			}
-		return fail(c->p, n->loc,
+		return sema_fail(c->p, n->loc,
 			    "%s has no field '%s'; see loupe trace -lv '%s'",
 			    inst->name, n->name, inst->name);
 	}
@@ -1209,11 +487,11 @@ static int check_args_field(struct sctx *c, struct ast_node *n)
 				n->type = inst->args[i].type;
 				return 0;
 			}
-		return fail(c->p, n->loc,
+		return sema_fail(c->p, n->loc,
 			    "%s has no argument '%s'; see loupe trace -lv '%s'",
 			    inst->name, n->name, inst->name);
 	}
-	return fail(c->p, n->loc,
+	return sema_fail(c->p, n->loc,
 		    "args is only known in tracepoint, rawtracepoint and kfunc probes; use arg0..arg5 here");
 }
 
@@ -1222,7 +500,7 @@ static int check_args_field(struct sctx *c, struct ast_node *n)
 static int btf_member(const struct btf *btf, int id, const char *name,
 		      unsigned int *off, int *type_id, int *bitfield)
 {
-	const struct btf_type *t = btf__type_by_id(btf, btf_skip_mods(btf,
+	const struct btf_type *t = btf__type_by_id(btf, sema_btf_skip_mods(btf,
 								      id));
 	const struct btf_member *m;
 
@@ -1261,7 +539,7 @@ static int check_field(struct sctx *c, struct ast_node *n)
 	char tname[96];
 
 	if (base->kind == AST_IDENT && !strcmp(base->name, "args")) {
-		base->type = t_kind(TT_NONE, 0);
+		base->type = sema_t_kind(TT_NONE, 0);
 		return check_args_field(c, n);
 	}
 	if (check_expr(c, base))
@@ -1269,7 +547,7 @@ static int check_field(struct sctx *c, struct ast_node *n)
 	if ((base->type.kind != TT_PTR && base->type.kind != TT_RECORD) ||
 	    !base->type.btf_id) {
 		ttype_name(&base->type, tname, sizeof(tname));
-		return fail(c->p, n->loc,
+		return sema_fail(c->p, n->loc,
 			    "cannot take field '%s' of a %s: cast it to a struct pointer first, e.g. ((struct sock *)arg0)->%s",
 			    n->name, tname, n->name);
 	}
@@ -1279,21 +557,21 @@ static int check_field(struct sctx *c, struct ast_node *n)
 		const struct btf_type *t = btf ?
 			btf__type_by_id(btf, base->type.btf_id) : NULL;
 
-		return fail(c->p, n->loc, "struct %s has no field '%s'",
+		return sema_fail(c->p, n->loc, "struct %s has no field '%s'",
 			    t ? btf__name_by_offset(btf, t->name_off) : "?",
 			    n->name);
 	}
 	if (bits)
-		return fail(c->p, n->loc,
+		return sema_fail(c->p, n->loc,
 			    "field '%s' is a bit field, which is not supported yet",
 			    n->name);
 	n->ival = off;
-	n->type = btf_to_ttype(btf, type_id);
+	n->type = sema_btf_to_ttype(btf, type_id);
 	n->type.user = base->type.user;
 	/* how many bytes to read: char name[N] -> N, an int its size */
 	{
 		const struct btf_type *t = btf__type_by_id(
-			btf, btf_skip_mods(btf, type_id));
+			btf, sema_btf_skip_mods(btf, type_id));
 
 		if (n->type.kind == TT_STR)
 			n->sym = t ? (int)btf_array(t)->nelems : TRACE_STRLEN;
@@ -1314,7 +592,7 @@ static int int_arg(struct sctx *c, struct ast_node *n, const char *func,
 		char tname[64];
 
 		ttype_name(&n->type, tname, sizeof(tname));
-		return fail(c->p, n->loc,
+		return sema_fail(c->p, n->loc,
 			    "%s: argument %d must be an integer, not %s",
 			    func, i + 1, tname);
 	}
@@ -1326,14 +604,14 @@ static int const_arg(struct sctx *c, struct ast_node *n, const char *func,
 {
 	if (n->kind == AST_UNOP && n->op == '-' && n->a->kind == AST_INT) {
 		*out = -n->a->ival;
-		n->type = t_int(true);
+		n->type = sema_t_int(true);
 		return 0;
 	}
 	if (n->kind != AST_INT)
-		return fail(c->p, n->loc, "%s: %s must be a constant integer",
+		return sema_fail(c->p, n->loc, "%s: %s must be a constant integer",
 			    func, what);
 	*out = n->ival;
-	n->type = t_int(true);
+	n->type = sema_t_int(true);
 	return 0;
 }
 
@@ -1353,11 +631,11 @@ static int nargs_ok(struct sctx *c, struct ast_node *n, int min, int max)
 {
 	if (n->nlist < min || n->nlist > max) {
 		if (min == max)
-			return fail(c->p, n->loc,
+			return sema_fail(c->p, n->loc,
 				    "%s() takes %d argument%s, %d given",
 				    n->name, min, min == 1 ? "" : "s",
 				    n->nlist);
-		return fail(c->p, n->loc,
+		return sema_fail(c->p, n->loc,
 			    "%s() takes %d to %d arguments, %d given",
 			    n->name, min, max, n->nlist);
 	}
@@ -1373,7 +651,7 @@ static int add_printf(struct sctx *c, struct ast_node *n, int first)
 	int bad = -1;
 
 	if (n->list[0]->kind != AST_STR)
-		return fail(p, n->loc, "%s: the format must be a string literal",
+		return sema_fail(p, n->loc, "%s: the format must be a string literal",
 			    n->name);
 	args.nelems = n->nlist - first;
 	args.elems = calloc(args.nelems + 1, sizeof(*args.elems));
@@ -1384,19 +662,19 @@ static int add_printf(struct sctx *c, struct ast_node *n, int first)
 		if (check_expr(c, a))
 			goto fail;
 		if (!storable(&a->type) && a->type.kind != TT_RECORD) {
-			fail(p, a->loc, "%s: this value cannot be printed",
+			sema_fail(p, a->loc, "%s: this value cannot be printed",
 			     n->name);
 			goto fail;
 		}
 		args.elems[i - first] = a->type;
 		if (a->type.kind == TT_PTR)
-			args.elems[i - first] = t_int(false);
+			args.elems[i - first] = sema_t_int(false);
 	}
 	layout_tuple(&args);
 	if (!strcmp(n->name, "printf") && p->second_pass &&
 	    tprint_check_format(n->list[0]->str, &args, &bad, err,
 				sizeof(err))) {
-		fail(p, bad >= 0 ? n->list[bad + first]->loc : n->list[0]->loc,
+		sema_fail(p, bad >= 0 ? n->list[bad + first]->loc : n->list[0]->loc,
 		     "%s", err);
 		goto fail;
 	}
@@ -1430,10 +708,10 @@ static int check_map_arg(struct sctx *c, struct ast_node *n, int i,
 	struct trace_map *map;
 
 	if (m->kind != AST_MAP)
-		return fail(c->p, m->loc, "%s() expects a map, e.g. %s(@x)",
+		return sema_fail(c->p, m->loc, "%s() expects a map, e.g. %s(@x)",
 			    n->name, n->name);
 	if (m->nlist && !keys_allowed)
-		return fail(c->p, m->loc,
+		return sema_fail(c->p, m->loc,
 			    "%s() takes a whole map, without a key", n->name);
 	for (int k = 0; k < m->nlist; k++)
 		if (check_expr(c, m->list[k]))
@@ -1442,7 +720,7 @@ static int check_map_arg(struct sctx *c, struct ast_node *n, int i,
 	if (!map || !map->value.kind) {
 		if (!c->p->second_pass)
 			return 0;
-		return fail(c->p, m->loc, "map %s is never assigned", m->name);
+		return sema_fail(c->p, m->loc, "map %s is never assigned", m->name);
 	}
 	if (m->nlist && map_use_key(c, m, map))
 		return -1;
@@ -1457,15 +735,15 @@ static int check_call(struct sctx *c, struct ast_node *n)
 	const char *f = n->name;
 
 	if (is_aggregation(f))
-		return fail(p, n->loc,
+		return sema_fail(p, n->loc,
 			    "%s() must be assigned to a map, e.g. @x = %s(...)",
 			    f, f);
 	if (!strcmp(f, "printf")) {
 		if (n->nlist < 1)
-			return fail(p, n->loc, "printf() needs a format");
+			return sema_fail(p, n->loc, "printf() needs a format");
 		if (add_printf(c, n, 1))
 			return -1;
-		n->type = t_kind(TT_NONE, 0);
+		n->type = sema_t_kind(TT_NONE, 0);
 		return 0;
 	}
 	if (!strcmp(f, "print")) {
@@ -1483,12 +761,12 @@ static int check_call(struct sctx *c, struct ast_node *n)
 			return 0;
 		}
 		if (n->nlist != 1)
-			return fail(p, n->loc,
+			return sema_fail(p, n->loc,
 				    "print(value) takes one argument");
 		if (check_expr(c, n->list[0]))
 			return -1;
 		if (!storable(&n->list[0]->type))
-			return fail(p, n->list[0]->loc,
+			return sema_fail(p, n->list[0]->loc,
 				    "this value cannot be printed");
 		if (p->second_pass) {
 			struct ttype *pv = realloc(p->print_vals,
@@ -1500,7 +778,7 @@ static int check_call(struct sctx *c, struct ast_node *n)
 			p->print_vals = pv;
 			pv[p->nprint_vals] = type_copy(&n->list[0]->type);
 			if (pv[p->nprint_vals].kind == TT_PTR)
-				pv[p->nprint_vals] = t_int(false);
+				pv[p->nprint_vals] = sema_t_int(false);
 			n->sym = p->nprint_vals++;
 		}
 		return 0;
@@ -1514,19 +792,19 @@ static int check_call(struct sctx *c, struct ast_node *n)
 		if (nargs_ok(c, n, 1, 1))
 			return -1;
 		if (n->list[0]->kind != AST_MAP)
-			return fail(p, n->loc,
+			return sema_fail(p, n->loc,
 				    "delete() expects a map element, e.g. delete(@x[pid])");
 		return check_map_arg(c, n, 0, true);
 	}
 	if (!strcmp(f, "exit")) {
-		n->type = t_kind(TT_NONE, 0);
+		n->type = sema_t_kind(TT_NONE, 0);
 		return nargs_ok(c, n, 0, 0);
 	}
 	if (!strcmp(f, "time")) {
 		if (nargs_ok(c, n, 0, 1))
 			return -1;
 		if (n->nlist && n->list[0]->kind != AST_STR)
-			return fail(p, n->loc,
+			return sema_fail(p, n->loc,
 				    "time() takes a format string literal");
 		if (p->second_pass) {
 			char **tf = realloc(p->time_fmts, (p->ntime_fmts + 1) *
@@ -1550,25 +828,25 @@ static int check_call(struct sctx *c, struct ast_node *n)
 			return -1;
 		if (n->list[0]->type.kind != TT_STR &&
 		    !is_int(&n->list[0]->type))
-			return fail(p, n->loc,
+			return sema_fail(p, n->loc,
 				    "str() reads a string from a pointer or an address");
-		n->type = t_str();
+		n->type = sema_t_str();
 		return 0;
 	}
 	if (!strcmp(f, "ksym") || !strcmp(f, "usym")) {
 		if (nargs_ok(c, n, 1, 1) || int_arg(c, n->list[0], f, 0))
 			return -1;
-		n->type = f[0] == 'k' ? t_kind(TT_KSYM, 8) :
-			  t_kind(TT_USYM, 16);
+		n->type = f[0] == 'k' ? sema_t_kind(TT_KSYM, 8) :
+			  sema_t_kind(TT_USYM, 16);
 		return 0;
 	}
 	if (!strcmp(f, "kaddr")) {
 		if (nargs_ok(c, n, 1, 1))
 			return -1;
 		if (n->list[0]->kind != AST_STR)
-			return fail(p, n->loc,
+			return sema_fail(p, n->loc,
 				    "kaddr() takes a symbol name literal");
-		n->type = t_int(false);
+		n->type = sema_t_int(false);
 		return 0;
 	}
 	if (!strcmp(f, "ntop")) {
@@ -1584,24 +862,24 @@ static int check_call(struct sctx *c, struct ast_node *n)
 		if (!is_int(&addr->type) &&
 		    !(addr->type.kind == TT_RECORD &&
 		      (addr->type.size == 4 || addr->type.size == 16)))
-			return fail(p, addr->loc,
+			return sema_fail(p, addr->loc,
 				    "ntop() takes an IPv4 address as an integer, or a 4- or 16-byte array");
-		n->type = t_kind(TT_INET, 24);
+		n->type = sema_t_kind(TT_INET, 24);
 		return 0;
 	}
 	if (!strcmp(f, "strftime")) {
 		if (nargs_ok(c, n, 2, 2))
 			return -1;
 		if (n->list[0]->kind != AST_STR)
-			return fail(p, n->loc,
+			return sema_fail(p, n->loc,
 				    "strftime() takes a format string literal");
 		if (int_arg(c, n->list[1], f, 1))
 			return -1;
-		n->type = t_kind(TT_TIMESTAMP, 8);
+		n->type = sema_t_kind(TT_TIMESTAMP, 8);
 		n->type.fmt = n->list[0]->str;
 		return 0;
 	}
-	return fail(p, n->loc, "unknown function '%s'", f);
+	return sema_fail(p, n->loc, "unknown function '%s'", f);
 }
 
 static int check_binop(struct sctx *c, struct ast_node *n)
@@ -1614,9 +892,9 @@ static int check_binop(struct sctx *c, struct ast_node *n)
 	if (a->kind == TT_STR || b->kind == TT_STR) {
 		if (a->kind != TT_STR || b->kind != TT_STR ||
 		    (op != TOK_EQ && op != TOK_NE))
-			return fail(c->p, n->loc,
+			return sema_fail(c->p, n->loc,
 				    "strings can only be compared with == and != to strings");
-		n->type = t_int(false);
+		n->type = sema_t_int(false);
 		return 0;
 	}
 	if (!is_int(a) || !is_int(b)) {
@@ -1624,16 +902,16 @@ static int check_binop(struct sctx *c, struct ast_node *n)
 
 		ttype_name(a, an, sizeof(an));
 		ttype_name(b, bn, sizeof(bn));
-		return fail(c->p, n->loc, "operator %s needs integers, not %s and %s",
+		return sema_fail(c->p, n->loc, "operator %s needs integers, not %s and %s",
 			    ast_tok_name(op), an, bn);
 	}
 	switch (op) {
 	case TOK_EQ: case TOK_NE: case '<': case '>': case TOK_LE:
 	case TOK_GE: case TOK_LAND: case TOK_LOR:
-		n->type = t_int(false);
+		n->type = sema_t_int(false);
 		break;
 	default:
-		n->type = t_int(a->is_signed && b->is_signed);
+		n->type = sema_t_int(a->is_signed && b->is_signed);
 		if ((op == '+' || op == '-') && a->kind == TT_PTR) {
 			n->type = *a;
 			n->type.btf_id = a->btf_id;
@@ -1666,23 +944,23 @@ static int check_cast(struct sctx *c, struct ast_node *n)
 	for (size_t i = 0; i < sizeof(int_types) / sizeof(int_types[0]); i++)
 		if (!strcmp(name, int_types[i].name)) {
 			if (!is_int(&n->a->type))
-				return fail(c->p, n->loc,
+				return sema_fail(c->p, n->loc,
 					    "only integers can be cast to %s",
 					    name);
-			n->type = t_int(int_types[i].is_signed);
+			n->type = sema_t_int(int_types[i].is_signed);
 			n->ival = int_types[i].size;
 			return 0;
 		}
 	star = strchr(name, '*');
 	if (!star || !is_int(&n->a->type))
-		return fail(c->p, n->loc,
+		return sema_fail(c->p, n->loc,
 			    "cannot cast to '%s': use an integer type or a struct pointer",
 			    n->type_name);
 	while (star > name && star[-1] == ' ')
 		star--;
 	*star = '\0';
 	if (!sema_btf(c->p))
-		return fail(c->p, n->loc, "cannot load the kernel's BTF");
+		return sema_fail(c->p, n->loc, "cannot load the kernel's BTF");
 	if (!strncmp(name, "struct ", 7))
 		id = btf__find_by_name_kind(c->p->btf, name + 7,
 					    BTF_KIND_STRUCT);
@@ -1692,10 +970,10 @@ static int check_cast(struct sctx *c, struct ast_node *n)
 	else
 		id = btf__find_by_name(c->p->btf, name);
 	if (id <= 0)
-		return fail(c->p, n->loc, "type '%s' not found in the kernel's BTF",
+		return sema_fail(c->p, n->loc, "type '%s' not found in the kernel's BTF",
 			    name);
-	n->type = t_kind(TT_PTR, 8);
-	n->type.btf_id = btf_skip_mods(c->p->btf, id);
+	n->type = sema_t_kind(TT_PTR, 8);
+	n->type.btf_id = sema_btf_skip_mods(c->p->btf, id);
 	n->type.user = n->a->type.user;
 	n->ival = 8;
 	return 0;
@@ -1711,10 +989,10 @@ static int check_map_read(struct sctx *c, struct ast_node *n)
 	m = find_map(c->p, n->name);
 	if (!m || !m->value.kind) {
 		if (c->p->second_pass)
-			return fail(c->p, n->loc,
+			return sema_fail(c->p, n->loc,
 				    "map %s is used but never assigned",
 				    n->name);
-		n->type = t_int(false);
+		n->type = sema_t_int(false);
 		n->sym = -1;
 		return 0;
 	}
@@ -1723,10 +1001,10 @@ static int check_map_read(struct sctx *c, struct ast_node *n)
 	n->sym = m - c->p->maps;
 	switch (m->value.kind) {
 	case TT_COUNT: case TT_SUM: case TT_MIN: case TT_MAX: case TT_AVG:
-		n->type = t_int(m->value.is_signed || m->value.kind != TT_COUNT);
+		n->type = sema_t_int(m->value.is_signed || m->value.kind != TT_COUNT);
 		return 0;
 	case TT_STATS: case TT_HIST: case TT_LHIST:
-		return fail(c->p, n->loc,
+		return sema_fail(c->p, n->loc,
 			    "map %s holds a %s, which can only be printed",
 			    n->name, m->value.kind == TT_STATS ? "stats()" :
 			    "histogram");
@@ -1742,21 +1020,21 @@ static int check_expr(struct sctx *c, struct ast_node *n)
 
 	switch (n->kind) {
 	case AST_INT:
-		n->type = t_int(true);
+		n->type = sema_t_int(true);
 		return 0;
 	case AST_STR:
 		if (n->str_len >= TRACE_STRLEN)
-			return fail(c->p, n->loc,
+			return sema_fail(c->p, n->loc,
 				    "string literal longer than %d bytes",
 				    TRACE_STRLEN - 1);
-		n->type = t_str();
+		n->type = sema_t_str();
 		return 0;
 	case AST_IDENT:
 		return check_ident(c, n);
 	case AST_VAR:
 		v = find_var(c->p, n->name);
 		if (!v || !v->assigned)
-			return fail(c->p, n->loc,
+			return sema_fail(c->p, n->loc,
 				    "variable %s is used before it is assigned",
 				    n->name);
 		n->sym = v - c->p->vars;
@@ -1764,7 +1042,7 @@ static int check_expr(struct sctx *c, struct ast_node *n)
 		return 0;
 	case AST_POSITIONAL:
 		if (n->ival < 1 || n->ival > c->p->npositional)
-			return fail(c->p, n->loc,
+			return sema_fail(c->p, n->loc,
 				    "positional parameter $%lld was not given on the command line",
 				    n->ival);
 		{
@@ -1773,8 +1051,8 @@ static int check_expr(struct sctx *c, struct ast_node *n)
 
 			errno = 0;
 			strtoll(s, &end, 0);
-			n->type = (*s && !*end && !errno) ? t_int(true) :
-				  t_str();
+			n->type = (*s && !*end && !errno) ? sema_t_int(true) :
+				  sema_t_str();
 		}
 		return 0;
 	case AST_MAP:
@@ -1786,15 +1064,15 @@ static int check_expr(struct sctx *c, struct ast_node *n)
 			return -1;
 		if (n->op == '*') {
 			if (n->a->type.kind != TT_PTR)
-				return fail(c->p, n->loc,
+				return sema_fail(c->p, n->loc,
 					    "only pointers can be dereferenced");
 			if (n->a->type.btf_id && sema_btf(c->p))
-				n->type = btf_to_ttype(c->p->btf,
+				n->type = sema_btf_to_ttype(c->p->btf,
 						       n->a->type.btf_id);
 			else
-				n->type = t_int(false);
+				n->type = sema_t_int(false);
 			if (n->type.kind != TT_INT)
-				return fail(c->p, n->loc,
+				return sema_fail(c->p, n->loc,
 					    "dereferencing a pointer to a non-integer is not supported; use ->");
 			n->type.user = n->a->type.user;
 			{
@@ -1809,12 +1087,12 @@ static int check_expr(struct sctx *c, struct ast_node *n)
 			return 0;
 		}
 		if (n->op == '&')
-			return fail(c->p, n->loc,
+			return sema_fail(c->p, n->loc,
 				    "taking an address is not supported");
 		if (!is_int(&n->a->type))
-			return fail(c->p, n->loc, "operator %s needs an integer",
+			return sema_fail(c->p, n->loc, "operator %s needs an integer",
 				    ast_tok_name(n->op));
-		n->type = t_int(n->op == '-' ? true :
+		n->type = sema_t_int(n->op == '-' ? true :
 				n->op == '!' ? false : n->a->type.is_signed);
 		return 0;
 	case AST_INCDEC:
@@ -1822,7 +1100,7 @@ static int check_expr(struct sctx *c, struct ast_node *n)
 			if (check_expr(c, n->a))
 				return -1;
 		} else if (n->a->kind == AST_MAP) {
-			struct ttype i64 = t_int(true);
+			struct ttype i64 = sema_t_int(true);
 
 			for (int i = 0; i < n->a->nlist; i++)
 				if (check_expr(c, n->a->list[i]))
@@ -1830,11 +1108,11 @@ static int check_expr(struct sctx *c, struct ast_node *n)
 			if (map_set_value(c, n->a, &i64))
 				return -1;
 		} else {
-			return fail(c->p, n->loc,
+			return sema_fail(c->p, n->loc,
 				    "++ and -- apply to variables and maps");
 		}
 		if (!is_int(&n->a->type))
-			return fail(c->p, n->loc,
+			return sema_fail(c->p, n->loc,
 				    "++ and -- need an integer");
 		n->type = n->a->type;
 		return 0;
@@ -1845,13 +1123,13 @@ static int check_expr(struct sctx *c, struct ast_node *n)
 		    check_expr(c, n->c))
 			return -1;
 		if (!is_int(&n->a->type))
-			return fail(c->p, n->a->loc,
+			return sema_fail(c->p, n->a->loc,
 				    "the condition must be an integer");
 		if (!compatible(&n->b->type, &n->c->type))
-			return fail(c->p, n->loc,
+			return sema_fail(c->p, n->loc,
 				    "both branches of ?: must have the same type");
 		if (!storable(&n->b->type) || n->b->type.kind == TT_TUPLE)
-			return fail(c->p, n->loc,
+			return sema_fail(c->p, n->loc,
 				    "?: works on integers and strings");
 		n->type = n->b->type;
 		return 0;
@@ -1861,20 +1139,20 @@ static int check_expr(struct sctx *c, struct ast_node *n)
 		if (check_expr(c, n->a) || int_arg(c, n->b, "[]", 1))
 			return -1;
 		if (n->a->type.kind != TT_PTR)
-			return fail(c->p, n->loc,
+			return sema_fail(c->p, n->loc,
 				    "only pointers can be indexed");
 		if (n->a->type.btf_id && sema_btf(c->p)) {
 			const struct btf_type *t = btf__type_by_id(
 				c->p->btf, n->a->type.btf_id);
 
-			n->type = btf_to_ttype(c->p->btf, n->a->type.btf_id);
+			n->type = sema_btf_to_ttype(c->p->btf, n->a->type.btf_id);
 			n->ival = t && t->size ? t->size : 8;
 		} else {
-			n->type = t_int(false);
+			n->type = sema_t_int(false);
 			n->ival = 8;
 		}
 		if (n->type.kind != TT_INT && n->type.kind != TT_PTR)
-			return fail(c->p, n->loc,
+			return sema_fail(c->p, n->loc,
 				    "indexing is supported on pointers to integers and pointers");
 		n->type.user = n->a->type.user;
 		return 0;
@@ -1894,16 +1172,16 @@ static int check_expr(struct sctx *c, struct ast_node *n)
 				return -1;
 			if (!storable(&n->list[i]->type) ||
 			    n->list[i]->type.kind == TT_TUPLE)
-				return fail(c->p, n->list[i]->loc,
+				return sema_fail(c->p, n->list[i]->loc,
 					    "this value cannot be in a tuple");
 			n->type.elems[i] = n->list[i]->type;
 			if (n->type.elems[i].kind == TT_PTR)
-				n->type.elems[i] = t_int(false);
+				n->type.elems[i] = sema_t_int(false);
 		}
 		layout_tuple(&n->type);
 		return 0;
 	default:
-		return fail(c->p, n->loc, "a statement is not a value");
+		return sema_fail(c->p, n->loc, "a statement is not a value");
 	}
 }
 
@@ -1919,7 +1197,7 @@ static int check_aggregation(struct sctx *c, struct ast_node *mn,
 	if (!strcmp(f, "count")) {
 		if (nargs_ok(c, call, 0, 0))
 			return -1;
-		v = t_kind(TT_COUNT, 8);
+		v = sema_t_kind(TT_COUNT, 8);
 	} else if (!strcmp(f, "lhist")) {
 		if (nargs_ok(c, call, 4, 4) || int_arg(c, call->list[0], f, 0) ||
 		    const_arg(c, call->list[1], f, "min", &lo) ||
@@ -1927,9 +1205,9 @@ static int check_aggregation(struct sctx *c, struct ast_node *mn,
 		    const_arg(c, call->list[3], f, "step", &step))
 			return -1;
 		if (step <= 0 || hi <= lo || (hi - lo) / step > 1000)
-			return fail(c->p, call->loc,
+			return sema_fail(c->p, call->loc,
 				    "lhist(value, min, max, step) needs min < max, step > 0 and at most 1000 buckets");
-		v = t_kind(TT_LHIST, 0);
+		v = sema_t_kind(TT_LHIST, 0);
 		v.lhist_min = lo;
 		v.lhist_max = hi;
 		v.lhist_step = step;
@@ -1946,7 +1224,7 @@ static int check_aggregation(struct sctx *c, struct ast_node *mn,
 
 		for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)
 			if (!strcmp(f, one[i].name))
-				v = t_kind(one[i].kind, 8);
+				v = sema_t_kind(one[i].kind, 8);
 		if (nargs_ok(c, call, 1, 1) || int_arg(c, call->list[0], f, 0))
 			return -1;
 		v.is_signed = call->list[0]->type.is_signed ||
@@ -1969,53 +1247,53 @@ static int check_assign(struct sctx *c, struct ast_node *n)
 				return -1;
 		if (rhs->kind == AST_CALL && is_aggregation(rhs->name)) {
 			if (n->op != '=')
-				return fail(c->p, n->loc,
+				return sema_fail(c->p, n->loc,
 					    "aggregations are assigned with =");
 			return check_aggregation(c, lhs, rhs);
 		}
 		if (check_expr(c, rhs))
 			return -1;
 		if (!storable(&rhs->type))
-			return fail(c->p, rhs->loc,
+			return sema_fail(c->p, rhs->loc,
 				    "this value cannot be stored in a map");
 		if (n->op != '=' && !is_int(&rhs->type))
-			return fail(c->p, n->loc,
+			return sema_fail(c->p, n->loc,
 				    "%s needs an integer", ast_tok_name(n->op));
 		return map_set_value(c, lhs, &rhs->type);
 	}
 	if (lhs->kind != AST_VAR)
-		return fail(c->p, lhs->loc,
+		return sema_fail(c->p, lhs->loc,
 			    "only $variables and @maps can be assigned");
 	if (check_expr(c, rhs))
 		return -1;
 	if (!storable(&rhs->type) && rhs->type.kind != TT_RECORD)
-		return fail(c->p, rhs->loc,
+		return sema_fail(c->p, rhs->loc,
 			    "this value cannot be stored in a variable");
 	v = find_var(c->p, lhs->name);
 	if (!v) {
 		if (n->op != '=')
-			return fail(c->p, lhs->loc,
+			return sema_fail(c->p, lhs->loc,
 				    "variable %s is used before it is assigned",
 				    lhs->name);
 		if (c->p->nvars == TRACE_MAX_VARS)
-			return fail(c->p, lhs->loc, "too many variables");
+			return sema_fail(c->p, lhs->loc, "too many variables");
 		v = &c->p->vars[c->p->nvars++];
 		memset(v, 0, sizeof(*v));
 		v->name = lhs->name;
 		v->type = rhs->type;
 		if (v->type.kind == TT_PTR && !v->type.btf_id)
-			v->type = t_int(false);
+			v->type = sema_t_int(false);
 	} else if (!compatible(&v->type, &rhs->type)) {
 		char a[64], b[64];
 
 		ttype_name(&v->type, a, sizeof(a));
 		ttype_name(&rhs->type, b, sizeof(b));
-		return fail(c->p, n->loc,
+		return sema_fail(c->p, n->loc,
 			    "variable %s holds %s, it cannot be given %s",
 			    lhs->name, a, b);
 	}
 	if (n->op != '=' && !is_int(&v->type))
-		return fail(c->p, n->loc, "%s needs an integer variable",
+		return sema_fail(c->p, n->loc, "%s needs an integer variable",
 			    ast_tok_name(n->op));
 	v->assigned = true;
 	lhs->sym = v - c->p->vars;
@@ -2028,7 +1306,7 @@ static int check_stmt(struct sctx *c, struct ast_node *n)
 	switch (n->kind) {
 	case AST_EXPR_STMT:
 		if (n->a->kind == AST_CALL && is_aggregation(n->a->name))
-			return fail(c->p, n->loc,
+			return sema_fail(c->p, n->loc,
 				    "%s() must be assigned to a map, e.g. @x = %s(...)",
 				    n->a->name, n->a->name);
 		return check_expr(c, n->a);
@@ -2038,7 +1316,7 @@ static int check_stmt(struct sctx *c, struct ast_node *n)
 		if (check_expr(c, n->a))
 			return -1;
 		if (!is_int(&n->a->type))
-			return fail(c->p, n->a->loc,
+			return sema_fail(c->p, n->a->loc,
 				    "the condition must be an integer");
 		if (check_block(c, n->b))
 			return -1;
@@ -2049,7 +1327,7 @@ static int check_stmt(struct sctx *c, struct ast_node *n)
 		if (check_expr(c, n->a))
 			return -1;
 		if (!is_int(&n->a->type))
-			return fail(c->p, n->a->loc,
+			return sema_fail(c->p, n->a->loc,
 				    "the condition must be an integer");
 		c->loop_depth++;
 		ret = check_block(c, n->b);
@@ -2058,13 +1336,13 @@ static int check_stmt(struct sctx *c, struct ast_node *n)
 	}
 	case AST_UNROLL:
 		if (n->ival < 1 || n->ival > 100)
-			return fail(c->p, n->loc,
+			return sema_fail(c->p, n->loc,
 				    "unroll count must be between 1 and 100");
 		return check_block(c, n->b);
 	case AST_BREAK:
 	case AST_CONTINUE:
 		if (!c->loop_depth)
-			return fail(c->p, n->loc, "%s outside a while loop",
+			return sema_fail(c->p, n->loc, "%s outside a while loop",
 				    n->kind == AST_BREAK ? "break" :
 				    "continue");
 		return 0;
@@ -2098,7 +1376,7 @@ int sema_check(struct trace_prog *p, struct trace_inst *inst)
 		if (check_expr(&c, probe->a))
 			return -1;
 		if (!is_int(&probe->a->type))
-			return fail(p, probe->a->loc,
+			return sema_fail(p, probe->a->loc,
 				    "a predicate must be an integer condition");
 	}
 	return check_block(&c, probe->b);
@@ -2111,7 +1389,7 @@ int sema_finish(struct trace_prog *p)
 		struct trace_map *m = &p->maps[i];
 
 		if (!m->value.kind)
-			return fail(p, (struct src_loc){ 1, 1 },
+			return sema_fail(p, (struct src_loc){ 1, 1 },
 				    "map %s is used but never assigned",
 				    m->name);
 		if (!m->key_size)

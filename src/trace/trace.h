@@ -142,11 +142,11 @@ struct trace_prog {
 	char **positional;	/* $1.. */
 	int npositional;
 	int max_insts;		/* 0: TRACE_MAX_INSTS */
-	unsigned long long start_ns;	/* CLOCK_BOOTTIME at compile */
+	unsigned long long start_ns;	/* CLOCK_MONOTONIC at compile: elapsed */
 };
 
-/* sema.c: expands attach points and types the program (both passes). */
-int sema_expand_probes(struct trace_prog *p);
+/* expand.c: attach points to instances; sema.c: types (both passes). */
+int expand_probes(struct trace_prog *p);
 int sema_check(struct trace_prog *p, struct trace_inst *inst);
 int sema_finish(struct trace_prog *p);
 struct btf *sema_btf(struct trace_prog *p);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <linux/bpf.h>
+#include "builtins.h"
 #include "ir.h"
 #include "trace.h"
 
@@ -599,62 +600,66 @@ static int lower_call_stmt(struct lctx *l, struct ast_node *n)
 
 /* ---- builtins ----------------------------------------------------------- */
 
-static int lower_ident(struct lctx *l, struct ast_node *n, struct val *out)
+/* argN: a register of a kprobe/uprobe, a slot of a raw tracepoint's or
+ * kfunc's argument array, or a USDT note's operand. */
+static int lower_arg(struct lctx *l, struct ast_node *n, int i,
+		     struct val *out)
 {
 	const struct trace_inst *inst = l->inst;
-	const char *s = n->name;
+	int r;
+
+	if (inst->kind == PK_USDT) {
+		const struct usdt_arg *ua = &inst->uargs[i];
+
+		if (ua->kind == UA_CONST) {
+			out->reg = imm(l, ua->value);
+			return 0;
+		}
+		r = ir_vreg(l->f);
+		ir_load(l->f, 8, r, IR_CTX, ua->reg_off);
+		if (ua->kind == UA_REG) {
+			out->reg = extend(l, r, ua->size, ua->is_signed);
+			return 0;
+		}
+		ir_alui(l->f, BPF_ADD, r, r, ua->value);
+		out->reg = read_int(l, n->loc, r, ua->size, ua->is_signed,
+				    true);
+		return out->reg == IR_NONE ? -1 : 0;
+	}
+	out->reg = ir_vreg(l->f);
+	if (inst->kind == PK_RAWTP || inst->kind == PK_FENTRY ||
+	    inst->kind == PK_FEXIT)
+		ir_load(l->f, 8, out->reg, IR_CTX, 8 * i);
+	else
+		ir_load(l->f, 8, out->reg, IR_CTX, regs_arg_off[i]);
+	return 0;
+}
+
+static int lower_ident(struct lctx *l, struct ast_node *n, struct val *out)
+{
+	const struct builtin *b = builtin_find(n->name);
+	const struct trace_inst *inst = l->inst;
 	int r;
 
 	out->reg = IR_NONE;
-	if (!strcmp(s, "pid") || !strcmp(s, "tid")) {
-		r = call(l, BPF_FUNC_get_current_pid_tgid, 0);
-		out->reg = extend(l, r, s[0] == 'p' ? 8 : 4, false);
-		if (s[0] == 'p')
-			ir_alui(l->f, BPF_RSH, out->reg, r, 32);
+	if (!b)
+		return lfail(l, n->loc, "identifier not supported here");
+	switch (b->op) {
+	case BO_HELPER:
+		r = call(l, b->helper, 0);
+		if (b->shift)
+			ir_alui(l->f, BPF_RSH, r, r, b->shift);
+		out->reg = extend(l, r, b->bytes, false);
 		return 0;
-	}
-	if (!strcmp(s, "uid") || !strcmp(s, "gid")) {
-		r = call(l, BPF_FUNC_get_current_uid_gid, 0);
-		out->reg = extend(l, r, s[0] == 'g' ? 8 : 4, false);
-		if (s[0] == 'g')
-			ir_alui(l->f, BPF_RSH, out->reg, r, 32);
-		return 0;
-	}
-	if (!strcmp(s, "nsecs")) {
-		out->reg = call(l, BPF_FUNC_ktime_get_ns, 0);
-		return 0;
-	}
-	if (!strcmp(s, "elapsed")) {
+	case BO_ELAPSED:
 		r = call(l, BPF_FUNC_ktime_get_ns, 0);
 		out->reg = ir_vreg(l->f);
 		ir_alu(l->f, BPF_SUB, out->reg, r, imm(l, l->p->start_ns));
 		return 0;
-	}
-	if (!strcmp(s, "cpu")) {
-		out->reg = call(l, BPF_FUNC_get_smp_processor_id, 0);
-		return 0;
-	}
-	if (!strcmp(s, "cgroup")) {
-		out->reg = call(l, BPF_FUNC_get_current_cgroup_id, 0);
-		return 0;
-	}
-	if (!strcmp(s, "rand")) {
-		out->reg = call(l, BPF_FUNC_get_prandom_u32, 0);
-		return 0;
-	}
-	if (!strcmp(s, "jiffies")) {
-		out->reg = call(l, BPF_FUNC_jiffies64, 0);
-		return 0;
-	}
-	if (!strcmp(s, "cpid")) {
+	case BO_TARGET_PID:
 		out->reg = imm(l, l->p->target_pid);
 		return 0;
-	}
-	if (!strcmp(s, "curtask")) {
-		out->reg = call(l, BPF_FUNC_get_current_task, 0);
-		return 0;
-	}
-	if (!strcmp(s, "comm")) {
+	case BO_COMM:
 		out->off = stack_alloc(l, n->loc, TRACE_STRLEN);
 		if (!out->off)
 			return -1;
@@ -662,15 +667,16 @@ static int lower_ident(struct lctx *l, struct ast_node *n, struct val *out)
 		call(l, BPF_FUNC_get_current_comm, 2, fp_addr(l, out->off),
 		     imm(l, TRACE_COMM_LEN));
 		return 0;
-	}
-	if (!strcmp(s, "func") || !strcmp(s, "probe")) {
-		const char *text = s[0] == 'f' ? inst->func : inst->name;
+	case BO_FUNC:
+	case BO_PROBE: {
+		const char *text = b->op == BO_FUNC ? inst->func : inst->name;
 
 		out->off = str_literal(l, n->loc, text, strlen(text));
 		return out->off ? 0 : -1;
 	}
-	if (!strcmp(s, "kstack") || !strcmp(s, "ustack")) {
-		bool user = s[0] == 'u';
+	case BO_KSTACK:
+	case BO_USTACK: {
+		bool user = b->op == BO_USTACK;
 		int id = call(l, BPF_FUNC_get_stackid, 3, IR_CTX,
 			      map_ptr(l, user ? l->p->ustack_fd :
 				      l->p->kstack_fd),
@@ -689,42 +695,15 @@ static int lower_ident(struct lctx *l, struct ast_node *n, struct val *out)
 		ir_store(l->f, 8, IR_FP, out->off + 8, r);
 		return 0;
 	}
-	if (!strcmp(s, "retval")) {
+	case BO_RETVAL:
 		out->reg = ir_vreg(l->f);
 		if (inst->kind == PK_FEXIT)
 			ir_load(l->f, 8, out->reg, IR_CTX, 8 * inst->nargs);
 		else
 			ir_load(l->f, 8, out->reg, IR_CTX, REGS_AX_OFF);
 		return 0;
-	}
-	if (!strncmp(s, "arg", 3) && inst->kind == PK_USDT) {
-		const struct usdt_arg *ua = &inst->uargs[s[3] - '0'];
-
-		if (ua->kind == UA_CONST) {
-			out->reg = imm(l, ua->value);
-			return 0;
-		}
-		r = ir_vreg(l->f);
-		ir_load(l->f, 8, r, IR_CTX, ua->reg_off);
-		if (ua->kind == UA_REG) {
-			out->reg = extend(l, r, ua->size, ua->is_signed);
-			return 0;
-		}
-		ir_alui(l->f, BPF_ADD, r, r, ua->value);
-		out->reg = read_int(l, n->loc, r, ua->size, ua->is_signed,
-				    true);
-		return out->reg == IR_NONE ? -1 : 0;
-	}
-	if (!strncmp(s, "arg", 3)) {
-		int i = s[3] - '0';
-
-		out->reg = ir_vreg(l->f);
-		if (inst->kind == PK_RAWTP || inst->kind == PK_FENTRY ||
-		    inst->kind == PK_FEXIT)
-			ir_load(l->f, 8, out->reg, IR_CTX, 8 * i);
-		else
-			ir_load(l->f, 8, out->reg, IR_CTX, regs_arg_off[i]);
-		return 0;
+	case BO_ARG:
+		return lower_arg(l, n, n->name[3] - '0', out);
 	}
 	return lfail(l, n->loc, "identifier not supported here");
 }

@@ -16,6 +16,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "hook.h"
+#include "builtins.h"
 #include "sema.h"
 #include "trace.h"
 #include "uprobe.h"
@@ -331,116 +332,9 @@ static struct trace_var *find_var(struct trace_prog *p, const char *name)
 	return NULL;
 }
 
-static bool kind_is_uprobe(enum probe_kind k)
-{
-	return k == PK_UPROBE || k == PK_URETPROBE;
-}
-
-static bool kind_has_regs(enum probe_kind k)
-{
-	return k == PK_UPROBE || k == PK_URETPROBE || k == PK_KPROBE ||
-	       k == PK_KRETPROBE;
-}
-
 static int check_ident(struct sctx *c, struct ast_node *n)
 {
-	enum probe_kind k = c->inst->kind;
-	const char *s = n->name;
-
-	if (!strcmp(s, "pid") || !strcmp(s, "tid") || !strcmp(s, "uid") ||
-	    !strcmp(s, "gid") || !strcmp(s, "nsecs") ||
-	    !strcmp(s, "elapsed") || !strcmp(s, "cpu") ||
-	    !strcmp(s, "cgroup") || !strcmp(s, "rand") ||
-	    !strcmp(s, "jiffies")) {
-		n->type = sema_t_int(false);
-		return 0;
-	}
-	if (!strcmp(s, "cpid")) {
-		if (c->p->target_pid <= 0)
-			return sema_fail(c->p, n->loc,
-				    "cpid needs a command to trace: loupe trace -c 'CMD' ...");
-		n->type = sema_t_int(false);
-		return 0;
-	}
-	if (!strcmp(s, "comm") || !strcmp(s, "func") || !strcmp(s, "probe")) {
-		if (!strcmp(s, "func") && !(kind_has_regs(k) ||
-					   k == PK_FENTRY || k == PK_FEXIT))
-			return sema_fail(c->p, n->loc,
-				    "func is only known in kprobe, uprobe and kfunc probes, not in %s",
-				    c->inst->name);
-		n->type = sema_t_str();
-		return 0;
-	}
-	if (!strcmp(s, "kstack")) {
-		c->p->uses_kstack = true;
-		n->type = sema_t_kind(TT_KSTACK, 8);
-		return 0;
-	}
-	if (!strcmp(s, "ustack")) {
-		c->p->uses_ustack = true;
-		n->type = sema_t_kind(TT_USTACK, 16);
-		return 0;
-	}
-	if (!strcmp(s, "curtask")) {
-		struct btf *btf = sema_btf(c->p);
-		int id = btf ? btf__find_by_name_kind(btf, "task_struct",
-						      BTF_KIND_STRUCT) : -1;
-
-		n->type = sema_t_kind(TT_PTR, 8);
-		n->type.btf_id = id > 0 ? id : 0;
-		return 0;
-	}
-	if (!strcmp(s, "retval")) {
-		if (k == PK_FEXIT) {
-			n->type = c->inst->ret_type;
-			return 0;
-		}
-		if (k != PK_URETPROBE && k != PK_KRETPROBE)
-			return sema_fail(c->p, n->loc,
-				    "retval is only known in uretprobe, kretprobe and kretfunc probes, not in %s",
-				    c->inst->name);
-		n->type = sema_t_int(true);
-		n->type.user = kind_is_uprobe(k);
-		return 0;
-	}
-	if (!strncmp(s, "arg", 3) && s[3] >= '0' && s[3] <= '9' && !s[4]) {
-		int i = s[3] - '0';
-
-		if (k == PK_USDT) {
-			if (i >= c->inst->nuargs)
-				return sema_fail(c->p, n->loc,
-					    "%s has %d arguments",
-					    c->inst->name, c->inst->nuargs);
-			n->type = sema_t_int(c->inst->uargs[i].is_signed);
-			n->type.user = true;
-			return 0;
-		}
-		if (kind_has_regs(k)) {
-			if (i > 5)
-				return sema_fail(c->p, n->loc,
-					    "only arg0 to arg5 are passed in registers");
-			n->type = sema_t_int(false);
-			n->type.user = kind_is_uprobe(k);
-			return 0;
-		}
-		if (k == PK_RAWTP) {
-			if (i >= c->inst->nargs)
-				return sema_fail(c->p, n->loc,
-					    "%s has %d arguments",
-					    c->inst->name, c->inst->nargs);
-			n->type = c->inst->args[i].type;
-			return 0;
-		}
-		return sema_fail(c->p, n->loc,
-			    "%s is not known in %s probes; use args", s,
-			    expand_provider_name(k));
-	}
-	if (!strcmp(s, "args"))
-		return sema_fail(c->p, n->loc,
-			    "args is a record: use a field, e.g. args->%s",
-			    c->inst->kind == PK_TRACEPOINT && c->inst->tp.nfields ?
-			    c->inst->tp.fields[0].name : "NAME");
-	return sema_fail(c->p, n->loc, "unknown identifier '%s'", s);
+	return builtin_check(c->p, c->inst, n);
 }
 
 static struct ttype tp_field_type(const struct trace_inst *inst,

@@ -11,50 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/btf.h>
+#include <linux/bpf.h>
 #include <linux/perf_event.h>
 #include "hook.h"
 #include "sema.h"
 #include "trace.h"
 #include "uprobe.h"
-
-static const struct {
-	const char *name;
-	const char *alias;
-	enum probe_kind kind;
-} providers[] = {
-	{ "BEGIN", NULL, PK_BEGIN },
-	{ "END", NULL, PK_END },
-	{ "tracepoint", "t", PK_TRACEPOINT },
-	{ "rawtracepoint", "rt", PK_RAWTP },
-	{ "kprobe", "k", PK_KPROBE },
-	{ "kretprobe", "kr", PK_KRETPROBE },
-	{ "kfunc", "f", PK_FENTRY },
-	{ "fentry", NULL, PK_FENTRY },
-	{ "kretfunc", "fr", PK_FEXIT },
-	{ "fexit", NULL, PK_FEXIT },
-	{ "uprobe", "u", PK_UPROBE },
-	{ "uretprobe", "ur", PK_URETPROBE },
-	{ "usdt", "U", PK_USDT },
-	{ "interval", "i", PK_INTERVAL },
-	{ "profile", "p", PK_PROFILE },
-	{ "software", "s", PK_SOFTWARE },
-};
-
-const char *expand_provider_name(enum probe_kind kind)
-{
-	switch (kind) {
-	case PK_FENTRY:
-		return "kfunc";
-	case PK_FEXIT:
-		return "kretfunc";
-	default:
-		for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]);
-		     i++)
-			if (providers[i].kind == kind)
-				return providers[i].name;
-	}
-	return "?";
-}
 
 static struct trace_inst *new_inst(struct trace_prog *p,
 				   struct ast_node *probe,
@@ -556,19 +518,169 @@ static int parse_period(struct trace_prog *p, struct ast_node *at,
 	return 0;
 }
 
+static int expand_special(struct expand_ctx *x, int nparts, char **parts)
+{
+	struct trace_inst *inst;
+
+	if (nparts != 1)
+		return sema_fail(x->p, x->attach->loc, "%s takes no arguments",
+				 parts[0]);
+	inst = new_inst(x->p, x->probe, x->attach, x->kind);
+	if (!inst)
+		return -ENOMEM;
+	inst->name = strdup(parts[0]);
+	x->count = 1;
+	return 0;
+}
+
+static int expand_tracepoint(struct expand_ctx *x, int nparts, char **parts)
+{
+	int ret;
+
+	if (nparts != 3 || !parts[1][0] || !parts[2][0])
+		return sema_fail(x->p, x->attach->loc,
+				 "'%s': a tracepoint is tracepoint:CATEGORY:NAME",
+				 x->attach->str);
+	ret = tprobe_tracepoints(parts[1], parts[2], add_tracepoint, x);
+	return x->err ? x->err : ret;
+}
+
+static int expand_rawtp(struct expand_ctx *x, int nparts, char **parts)
+{
+	int ret = 0;
+
+	if (nparts != 2 || !parts[1][0])
+		return sema_fail(x->p, x->attach->loc,
+				 "'%s': a raw tracepoint is rawtracepoint:NAME",
+				 x->attach->str);
+	if (strpbrk(parts[1], "*?["))
+		ret = tprobe_rawtps(parts[1], add_rawtp, x);
+	else
+		add_rawtp(x, parts[1], NULL);
+	return x->err ? x->err : ret;
+}
+
+static int expand_kernel_func(struct expand_ctx *x, int nparts, char **parts)
+{
+	if (nparts != 2 || !parts[1][0])
+		return sema_fail(x->p, x->attach->loc,
+				 "'%s': expected %s:FUNCTION", x->attach->str,
+				 parts[0]);
+	return kernel_func(x, parts[1]);
+}
+
+static int expand_uprobe(struct expand_ctx *x, int nparts, char **parts)
+{
+	/* everything between the first and the last ':' is the path */
+	const char *text = x->attach->str, *first = strchr(text, ':'),
+		   *last = strrchr(text, ':');
+	char *path;
+	int ret = 0;
+
+	(void)nparts;
+	if (!first || first == last || !last[1])
+		return sema_fail(x->p, x->attach->loc,
+				 "'%s': expected %s:BINARY:FUNCTION",
+				 x->attach->str, parts[0]);
+	path = strndup(first + 1, last - first - 1);
+	if (!path)
+		return -ENOMEM;
+	x->target = path;
+	if (strpbrk(last + 1, "*?["))
+		ret = tprobe_elf_funcs(path, last + 1, add_uprobe, x);
+	else
+		add_uprobe(x, last + 1, NULL);
+	x->target = NULL;
+	free(path);
+	return x->err ? x->err : ret;
+}
+
+static int expand_timer(struct expand_ctx *x, int nparts, char **parts)
+{
+	struct trace_inst *inst;
+
+	if (nparts != 3)
+		return sema_fail(x->p, x->attach->loc,
+				 "'%s': expected %s:UNIT:N, e.g. %s",
+				 x->attach->str, parts[0],
+				 x->kind == PK_PROFILE ? "profile:hz:99" :
+				 "interval:s:1");
+	inst = new_inst(x->p, x->probe, x->attach, x->kind);
+	if (!inst)
+		return -ENOMEM;
+	inst->name = join3(expand_provider_name(x->kind), parts[1], parts[2]);
+	x->count = 1;
+	return parse_period(x->p, x->attach, x->kind, parts[1], parts[2],
+			    inst);
+}
+
+/*
+ * Every probe kind: its names, how its attach points expand, the BPF
+ * program type it loads as and how it attaches.
+ */
+static const struct probe_provider providers[] = {
+	{ "BEGIN", NULL, PK_BEGIN, BPF_PROG_TYPE_RAW_TRACEPOINT, 0,
+	  ATTACH_TEST_RUN, expand_special },
+	{ "END", NULL, PK_END, BPF_PROG_TYPE_RAW_TRACEPOINT, 0,
+	  ATTACH_TEST_RUN, expand_special },
+	{ "tracepoint", "t", PK_TRACEPOINT, BPF_PROG_TYPE_TRACEPOINT, 0,
+	  ATTACH_TRACEPOINT, expand_tracepoint },
+	{ "rawtracepoint", "rt", PK_RAWTP, BPF_PROG_TYPE_RAW_TRACEPOINT, 0,
+	  ATTACH_RAW_TP, expand_rawtp },
+	{ "kprobe", "k", PK_KPROBE, BPF_PROG_TYPE_KPROBE, 0,
+	  ATTACH_KPROBE, expand_kernel_func },
+	{ "kretprobe", "kr", PK_KRETPROBE, BPF_PROG_TYPE_KPROBE, 0,
+	  ATTACH_KPROBE, expand_kernel_func },
+	{ "kfunc", "f", PK_FENTRY, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY,
+	  ATTACH_TRACING, expand_kernel_func },
+	{ "fentry", NULL, PK_FENTRY, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY,
+	  ATTACH_TRACING, expand_kernel_func },
+	{ "kretfunc", "fr", PK_FEXIT, BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT,
+	  ATTACH_TRACING, expand_kernel_func },
+	{ "fexit", NULL, PK_FEXIT, BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT,
+	  ATTACH_TRACING, expand_kernel_func },
+	{ "uprobe", "u", PK_UPROBE, BPF_PROG_TYPE_KPROBE, 0,
+	  ATTACH_UPROBE, expand_uprobe },
+	{ "uretprobe", "ur", PK_URETPROBE, BPF_PROG_TYPE_KPROBE, 0,
+	  ATTACH_UPROBE, expand_uprobe },
+	{ "usdt", "U", PK_USDT, BPF_PROG_TYPE_KPROBE, 0,
+	  ATTACH_UPROBE, expand_usdt },
+	{ "interval", "i", PK_INTERVAL, BPF_PROG_TYPE_PERF_EVENT, 0,
+	  ATTACH_PERF_ONE_CPU, expand_timer },
+	{ "profile", "p", PK_PROFILE, BPF_PROG_TYPE_PERF_EVENT, 0,
+	  ATTACH_PERF_EACH_CPU, expand_timer },
+	{ "software", "s", PK_SOFTWARE, BPF_PROG_TYPE_PERF_EVENT, 0,
+	  ATTACH_PERF_EACH_CPU, expand_software },
+};
+
+#define NPROVIDERS (sizeof(providers) / sizeof(providers[0]))
+
+const struct probe_provider *expand_provider(enum probe_kind kind)
+{
+	for (size_t i = 0; i < NPROVIDERS; i++)
+		if (providers[i].kind == kind)
+			return &providers[i];
+	return NULL;
+}
+
+const char *expand_provider_name(enum probe_kind kind)
+{
+	const struct probe_provider *pv = expand_provider(kind);
+
+	return pv ? pv->name : "?";
+}
+
 static int expand_one(struct trace_prog *p, struct ast_node *probe,
 		      struct ast_node *at)
 {
 	char *spec = strdup(at->str), *parts[4] = { 0 }, *s, *colon;
 	struct expand_ctx x = { .p = p, .probe = probe, .attach = at };
-	struct trace_inst *inst;
-	int nparts = 0, ret = 0;
-	size_t i;
+	const struct probe_provider *pv = NULL;
+	int nparts = 0, ret;
 
 	if (!spec)
 		return -ENOMEM;
-	/* provider:a:b:c; a uprobe path may hold ':' so split from both
-	 * ends there */
+	/* provider:a:b:c (a uprobe's path is re-read whole from the text) */
 	s = spec;
 	while (nparts < 4) {
 		parts[nparts++] = s;
@@ -578,124 +690,18 @@ static int expand_one(struct trace_prog *p, struct ast_node *probe,
 		*colon = '\0';
 		s = colon + 1;
 	}
-	for (i = 0; i < sizeof(providers) / sizeof(providers[0]); i++)
+	for (size_t i = 0; i < NPROVIDERS && !pv; i++)
 		if (!strcmp(parts[0], providers[i].name) ||
 		    (providers[i].alias && !strcmp(parts[0], providers[i].alias)))
-			break;
-	if (i == sizeof(providers) / sizeof(providers[0])) {
+			pv = &providers[i];
+	if (!pv) {
 		ret = sema_fail(p, at->loc,
-			   "unknown probe type '%s' in '%s'; see loupe trace --help",
-			   parts[0], at->str);
+				"unknown probe type '%s' in '%s'; see loupe trace --help",
+				parts[0], at->str);
 		goto out;
 	}
-	x.kind = providers[i].kind;
-	switch (x.kind) {
-	case PK_BEGIN:
-	case PK_END:
-		if (nparts != 1) {
-			ret = sema_fail(p, at->loc, "%s takes no arguments",
-				   parts[0]);
-			break;
-		}
-		inst = new_inst(p, probe, at, x.kind);
-		if (!inst) {
-			ret = -ENOMEM;
-			break;
-		}
-		inst->name = strdup(parts[0]);
-		x.count = 1;
-		break;
-	case PK_TRACEPOINT:
-		if (nparts != 3 || !parts[1][0] || !parts[2][0]) {
-			ret = sema_fail(p, at->loc,
-				   "'%s': a tracepoint is tracepoint:CATEGORY:NAME",
-				   at->str);
-			break;
-		}
-		ret = tprobe_tracepoints(parts[1], parts[2], add_tracepoint,
-					 &x);
-		if (x.err)
-			ret = x.err;
-		break;
-	case PK_RAWTP:
-		if (nparts != 2 || !parts[1][0]) {
-			ret = sema_fail(p, at->loc,
-				   "'%s': a raw tracepoint is rawtracepoint:NAME",
-				   at->str);
-			break;
-		}
-		if (strpbrk(parts[1], "*?["))
-			ret = tprobe_rawtps(parts[1], add_rawtp, &x);
-		else
-			add_rawtp(&x, parts[1], NULL);
-		if (x.err)
-			ret = x.err;
-		break;
-	case PK_KPROBE:
-	case PK_KRETPROBE:
-	case PK_FENTRY:
-	case PK_FEXIT:
-		if (nparts != 2 || !parts[1][0]) {
-			ret = sema_fail(p, at->loc, "'%s': expected %s:FUNCTION",
-				   at->str, parts[0]);
-			break;
-		}
-		ret = kernel_func(&x, parts[1]);
-		break;
-	case PK_UPROBE:
-	case PK_URETPROBE: {
-		/* everything between the first and the last ':' is the path */
-		const char *text = at->str, *first = strchr(text, ':'),
-			   *last = strrchr(text, ':');
-		char *path;
-
-		if (!first || first == last || !last[1]) {
-			ret = sema_fail(p, at->loc,
-				   "'%s': expected %s:BINARY:FUNCTION",
-				   at->str, parts[0]);
-			break;
-		}
-		path = strndup(first + 1, last - first - 1);
-		x.target = path;
-		if (strpbrk(last + 1, "*?["))
-			ret = tprobe_elf_funcs(path, last + 1, add_uprobe, &x);
-		else
-			add_uprobe(&x, last + 1, NULL);
-		if (x.err)
-			ret = x.err;
-		free(path);
-		break;
-	}
-	case PK_USDT:
-		ret = expand_usdt(&x, nparts, parts);
-		break;
-	case PK_INTERVAL:
-	case PK_PROFILE:
-		if (nparts != 3) {
-			ret = sema_fail(p, at->loc,
-				   "'%s': expected %s:UNIT:N, e.g. %s",
-				   at->str, parts[0], x.kind == PK_PROFILE ?
-				   "profile:hz:99" : "interval:s:1");
-			break;
-		}
-		inst = new_inst(p, probe, at, x.kind);
-		if (!inst) {
-			ret = -ENOMEM;
-			break;
-		}
-		inst->name = join3(parts[0][1] ? parts[0] :
-				   expand_provider_name(x.kind), parts[1],
-				   parts[2]);
-		free(inst->name);
-		inst->name = join3(expand_provider_name(x.kind), parts[1],
-				   parts[2]);
-		ret = parse_period(p, at, x.kind, parts[1], parts[2], inst);
-		x.count = 1;
-		break;
-	case PK_SOFTWARE:
-		ret = expand_software(&x, nparts, parts);
-		break;
-	}
+	x.kind = pv->kind;
+	ret = pv->expand(&x, nparts, parts);
 	if (!ret && !x.count)
 		ret = sema_fail(p, at->loc, "no probe matches '%s'", at->str);
 out:

@@ -131,30 +131,6 @@ int trace_compile(struct trace_prog *p, enum trace_dump dump)
 
 /* ---- loading ------------------------------------------------------------ */
 
-static enum bpf_prog_type prog_type(enum probe_kind kind)
-{
-	switch (kind) {
-	case PK_TRACEPOINT:
-		return BPF_PROG_TYPE_TRACEPOINT;
-	case PK_KPROBE:
-	case PK_KRETPROBE:
-	case PK_UPROBE:
-	case PK_URETPROBE:
-	case PK_USDT:
-		return BPF_PROG_TYPE_KPROBE;
-	case PK_INTERVAL:
-	case PK_PROFILE:
-	case PK_SOFTWARE:
-		return BPF_PROG_TYPE_PERF_EVENT;
-	case PK_FENTRY:
-	case PK_FEXIT:
-		return BPF_PROG_TYPE_TRACING;
-	default:
-		/* BEGIN and END run through BPF_PROG_TEST_RUN */
-		return BPF_PROG_TYPE_RAW_TRACEPOINT;
-	}
-}
-
 /*
  * The verifier's log ends with its reason; the last "N: (..)" line names
  * the instruction it was checking. Both go back to the script line.
@@ -236,6 +212,7 @@ static void report_verifier(struct trace_prog *p, struct trace_inst *inst,
 
 static int load_inst(struct trace_prog *p, struct trace_inst *inst)
 {
+	const struct probe_provider *pv = expand_provider(inst->kind);
 	LIBBPF_OPTS(bpf_prog_load_opts, opts);
 	char name[16];
 	char *log;
@@ -243,12 +220,11 @@ static int load_inst(struct trace_prog *p, struct trace_inst *inst)
 
 	map_obj_name(inst->func ? inst->func : inst->name, name,
 		     sizeof(name));
-	if (inst->kind == PK_FENTRY || inst->kind == PK_FEXIT) {
-		opts.expected_attach_type = inst->kind == PK_FENTRY ?
-			BPF_TRACE_FENTRY : BPF_TRACE_FEXIT;
+	if (pv->attach_type) {
+		opts.expected_attach_type = pv->attach_type;
 		opts.attach_btf_id = inst->btf_func_id;
 	}
-	fd = bpf_prog_load(prog_type(inst->kind), name, "GPL", inst->insns,
+	fd = bpf_prog_load(pv->prog_type, name, "GPL", inst->insns,
 			   inst->ninsns, &opts);
 	if (fd >= 0) {
 		inst->prog_fd = fd;
@@ -261,7 +237,7 @@ static int load_inst(struct trace_prog *p, struct trace_inst *inst)
 	opts.log_buf = log;
 	opts.log_size = 1 << 20;
 	opts.log_level = 1;
-	fd = bpf_prog_load(prog_type(inst->kind), name, "GPL", inst->insns,
+	fd = bpf_prog_load(pv->prog_type, name, "GPL", inst->insns,
 			   inst->ninsns, &opts);
 	if (fd >= 0) {
 		inst->prog_fd = fd;
@@ -389,38 +365,35 @@ static int attach_inst(struct trace_prog *p, struct trace_inst *inst)
 	struct perf_event_attr attr = { .size = sizeof(attr) };
 	int fd, ncpus, err = 0;
 
-	switch (inst->kind) {
-	case PK_TRACEPOINT:
+	switch (expand_provider(inst->kind)->attach) {
+	case ATTACH_TEST_RUN:
+		return 0;
+	case ATTACH_TRACEPOINT:
 		attr.type = PERF_TYPE_TRACEPOINT;
 		attr.config = inst->tp.id;
 		attr.sample_period = 1;
 		attr.wakeup_events = 1;
 		return attach_perf(inst, &attr, -1, 0);
-	case PK_RAWTP:
+	case ATTACH_RAW_TP:
 		fd = bpf_raw_tracepoint_open(inst->func, inst->prog_fd);
 		if (fd < 0)
 			return -errno;
 		return add_link(inst, fd);
-	case PK_UPROBE:
-	case PK_URETPROBE:
-	case PK_USDT:
-		return attach_uprobe(p, inst);
-	case PK_KPROBE:
-	case PK_KRETPROBE:
-		return attach_kprobe(inst);
-	case PK_FENTRY:
-	case PK_FEXIT:
+	case ATTACH_TRACING:
 		fd = bpf_raw_tracepoint_open(NULL, inst->prog_fd);
 		if (fd < 0)
 			return -errno;
 		return add_link(inst, fd);
-	case PK_INTERVAL:
+	case ATTACH_KPROBE:
+		return attach_kprobe(inst);
+	case ATTACH_UPROBE:
+		return attach_uprobe(p, inst);
+	case ATTACH_PERF_ONE_CPU:
 		attr.type = PERF_TYPE_SOFTWARE;
 		attr.config = PERF_COUNT_SW_CPU_CLOCK;
 		attr.sample_period = inst->period;
 		return attach_perf(inst, &attr, -1, 0);
-	case PK_PROFILE:
-	case PK_SOFTWARE:
+	case ATTACH_PERF_EACH_CPU:
 		attr.type = PERF_TYPE_SOFTWARE;
 		if (inst->kind == PK_PROFILE) {
 			attr.config = PERF_COUNT_SW_CPU_CLOCK;
@@ -439,9 +412,8 @@ static int attach_inst(struct trace_prog *p, struct trace_inst *inst)
 				err = e;
 		}
 		return inst->nlinks ? err : -ENODEV;
-	default:
-		return -ENOTSUP;
 	}
+	return -ENOTSUP;
 }
 
 /* Closing the links stops the programs at once; the perf events behind
@@ -557,6 +529,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* BEGIN or END: each program of that kind runs once, here. */
 static int run_special(struct trace_prog *p, enum probe_kind kind)
 {
 	for (int i = 0; i < p->ninsts; i++) {
@@ -643,10 +616,6 @@ int trace_run(struct trace_prog *p, const struct trace_run_opts *ro)
 		struct trace_inst *inst = &p->insts[i];
 		int err;
 
-		if (inst->kind == PK_BEGIN || inst->kind == PK_END) {
-			nattach++;
-			continue;
-		}
 		err = attach_inst(p, inst);
 		if (err) {
 			fprintf(p->err,

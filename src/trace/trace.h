@@ -145,6 +145,33 @@ struct trace_prog {
 	unsigned long long start_ns;	/* CLOCK_MONOTONIC at compile: elapsed */
 };
 
+/* How a probe kind's programs are attached (runtime.c). */
+enum attach_method {
+	ATTACH_TEST_RUN,	/* BEGIN, END: run once with BPF_PROG_TEST_RUN */
+	ATTACH_TRACEPOINT,	/* perf event of the tracepoint */
+	ATTACH_RAW_TP,		/* bpf_raw_tracepoint_open */
+	ATTACH_KPROBE,		/* perf event of the kprobe PMU */
+	ATTACH_UPROBE,		/* perf event of the uprobe PMU */
+	ATTACH_TRACING,		/* fentry/fexit link */
+	ATTACH_PERF_ONE_CPU,	/* a software timer on CPU 0 */
+	ATTACH_PERF_EACH_CPU,	/* a software event on every CPU */
+};
+
+struct expand_ctx;
+
+/* One probe kind (a row of expand.c's table). */
+struct probe_provider {
+	const char *name;	/* bpftrace's canonical name */
+	const char *alias;
+	enum probe_kind kind;
+	int prog_type;		/* enum bpf_prog_type */
+	int attach_type;	/* enum bpf_attach_type at load, 0 if none */
+	enum attach_method attach;
+	int (*expand)(struct expand_ctx *x, int nparts, char **parts);
+};
+
+const struct probe_provider *expand_provider(enum probe_kind kind);
+
 /* expand.c: attach points to instances; sema.c: types (both passes). */
 int expand_probes(struct trace_prog *p);
 int sema_check(struct trace_prog *p, struct trace_inst *inst);

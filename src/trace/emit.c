@@ -591,7 +591,7 @@ static int dis_one(FILE *out, const struct bpf_insn *in, int left)
 }
 
 /* Prints line number line (1-based) of src without its indentation. */
-static void print_src_line(FILE *out, const char *src, int line)
+void ir_print_src_line(FILE *out, const char *src, int line)
 {
 	const char *p = src, *end;
 
@@ -617,7 +617,7 @@ void ir_dump_bpf(FILE *out, const struct bpf_insn *insns, int ninsns,
 		if (lines && src_text && lines[i] != prev) {
 			prev = lines[i];
 			if (prev > 0)
-				print_src_line(out, src_text, prev);
+				ir_print_src_line(out, src_text, prev);
 		}
 		fprintf(out, "%d: ", i);
 		i += dis_one(out, &insns[i], ninsns - i);

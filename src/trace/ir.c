@@ -450,8 +450,21 @@ static void dump_insn(FILE *out, const struct ir_insn *in)
 
 void ir_dump(FILE *out, const struct ir_func *f)
 {
+	ir_dump_src(out, f, NULL);
+}
+
+void ir_dump_src(FILE *out, const struct ir_func *f, const char *src_text)
+{
+	int prev = 0;
+
 	fprintf(out, "%s: %d vregs, %d bytes of stack\n", f->name,
 		f->nvregs - IR_FIRST_VREG, f->stack_used);
-	for (int i = 0; i < f->ninsns; i++)
+	for (int i = 0; i < f->ninsns; i++) {
+		if (src_text && f->insns[i].line != prev &&
+		    f->insns[i].line > 0) {
+			prev = f->insns[i].line;
+			ir_print_src_line(out, src_text, prev);
+		}
 		dump_insn(out, &f->insns[i]);
+	}
 }

@@ -113,6 +113,8 @@ void ir_reti(struct ir_func *f, long long imm);
 
 /* One instruction per line: "  v5 = v3 + 8", "  if v4 s> 0 goto L2" ... */
 void ir_dump(FILE *out, const struct ir_func *f);
+/* The same, with "; <script line>" before each run from a new line. */
+void ir_dump_src(FILE *out, const struct ir_func *f, const char *src_text);
 
 /*
  * The back end: allocates registers (spilling to the stack below the

@@ -43,4 +43,7 @@ void ir_alloc_free(struct ir_alloc *ra);
 /* "bpf_map_lookup_elem" for 1; NULL when the id is unknown. */
 const char *ir_helper_name(int id);
 
+/* "; text" of line `line` (1-based) of src, without its indentation. */
+void ir_print_src_line(FILE *out, const char *src, int line);
+
 #endif

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -1031,6 +1032,82 @@ static int lower_expr(struct lctx *l, struct ast_node *n, struct val *out)
 	}
 }
 
+/* The condition code that is true when `cond` is false. */
+static int negate_cond(int cond)
+{
+	switch (cond) {
+	case BPF_JEQ: return BPF_JNE;
+	case BPF_JNE: return BPF_JEQ;
+	case BPF_JGT: return BPF_JLE;
+	case BPF_JLE: return BPF_JGT;
+	case BPF_JGE: return BPF_JLT;
+	case BPF_JLT: return BPF_JGE;
+	case BPF_JSGT: return BPF_JSLE;
+	case BPF_JSLE: return BPF_JSGT;
+	case BPF_JSGE: return BPF_JSLT;
+	default: return BPF_JSGE;	/* BPF_JSLT */
+	}
+}
+
+/*
+ * Jumps to `no` when condition n is false, falls through when it is true:
+ * comparisons of integers become one branch (no 0/1 value), && and ||
+ * short-circuit into the same labels.
+ */
+static int lower_cond(struct lctx *l, struct ast_node *n, int no)
+{
+	struct val a, b;
+
+	ir_set_line(l->f, n->loc.line);
+	if (n->kind == AST_BINOP && (n->op == TOK_LAND || n->op == TOK_LOR)) {
+		int yes = ir_new_label(l->f), next = ir_new_label(l->f);
+
+		if (n->op == TOK_LAND)
+			return lower_cond(l, n->a, no) || lower_cond(l, n->b, no);
+		/* a || b: a true skips b */
+		if (lower_cond(l, n->a, next))
+			return -1;
+		ir_jmp(l->f, yes);
+		ir_place(l->f, next);
+		if (lower_cond(l, n->b, no))
+			return -1;
+		ir_place(l->f, yes);
+		return 0;
+	}
+	if (n->kind == AST_UNOP && n->op == '!') {
+		int yes = ir_new_label(l->f);
+
+		/* !x is false where x is true */
+		if (lower_cond(l, n->a, yes))
+			return -1;
+		ir_jmp(l->f, no);
+		ir_place(l->f, yes);
+		return 0;
+	}
+	if (n->kind == AST_BINOP && n->a->type.kind != TT_STR &&
+	    (n->op == TOK_EQ || n->op == TOK_NE || n->op == '<' ||
+	     n->op == '>' || n->op == TOK_LE || n->op == TOK_GE)) {
+		bool sgn = n->a->type.is_signed && n->b->type.is_signed;
+		int cond = negate_cond(cond_code(n->op, sgn));
+
+		if (lower_expr(l, n->a, &a))
+			return -1;
+		if (n->b->kind == AST_INT && n->b->ival >= INT32_MIN &&
+		    n->b->ival <= INT32_MAX) {
+			ir_bri(l->f, cond, a.reg, n->b->ival, no);
+			return 0;
+		}
+		if (lower_expr(l, n->b, &b))
+			return -1;
+		ir_br(l->f, cond, a.reg, b.reg, no);
+		return 0;
+	}
+	if (lower_expr(l, n, &a))
+		return -1;
+	ir_bri(l->f, BPF_JEQ, a.reg, 0, no);
+	return 0;
+}
+
 /* ---- statements --------------------------------------------------------- */
 
 static int hist_slot(struct lctx *l, int v)
@@ -1269,9 +1346,8 @@ static int lower_stmt(struct lctx *l, struct ast_node *n)
 	case AST_IF: {
 		int no = ir_new_label(l->f), done = ir_new_label(l->f);
 
-		if (lower_expr(l, n->a, &v))
+		if (lower_cond(l, n->a, no))
 			return -1;
-		ir_bri(l->f, BPF_JEQ, v.reg, 0, no);
 		l->f->stack_used = mark;
 		if (lower_block(l, n->b))
 			return -1;
@@ -1287,9 +1363,8 @@ static int lower_stmt(struct lctx *l, struct ast_node *n)
 		int ob = l->break_label, oc = l->continue_label;
 
 		ir_place(l->f, top);
-		if (lower_expr(l, n->a, &v))
+		if (lower_cond(l, n->a, done))
 			return -1;
-		ir_bri(l->f, BPF_JEQ, v.reg, 0, done);
 		l->f->stack_used = mark;
 		l->break_label = done;
 		l->continue_label = top;
@@ -1360,12 +1435,10 @@ int lower_inst(struct trace_prog *p, struct trace_inst *inst)
 		}
 	}
 	if (probe->a) {
-		struct val v;
 		int mark = l.f->stack_used;
 
-		if (lower_expr(&l, probe->a, &v))
+		if (lower_cond(&l, probe->a, l.exit_label))
 			goto out;
-		ir_bri(l.f, BPF_JEQ, v.reg, 0, l.exit_label);
 		l.f->stack_used = mark;
 	}
 	if (lower_block(&l, probe->b))

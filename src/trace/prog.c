@@ -80,8 +80,7 @@ int trace_lower(struct trace_prog *p, FILE *dump_ir, FILE *dump_bpf)
 			return EXIT_USAGE;
 		}
 		if (dump_ir) {
-			fprintf(dump_ir, "%s:\n", inst->name);
-			ir_dump(dump_ir, inst->ir);
+			ir_dump_src(dump_ir, inst->ir, p->src.text);
 		}
 		if (dump_bpf) {
 			fprintf(dump_bpf, "%s:\n", inst->name);

@@ -32,10 +32,12 @@
 
 static int create_map(struct trace_prog *p, enum bpf_map_type type,
 		      const char *name, unsigned int key_size,
-		      unsigned int value_size, unsigned int entries)
+		      unsigned int value_size, unsigned int entries,
+		      unsigned int flags)
 {
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = flags);
 	int fd = bpf_map_create(type, name, key_size, value_size, entries,
-				NULL);
+				&opts);
 
 	if (fd < 0)
 		fprintf(p->err, "loupe: trace: cannot create map %s: %s\n",
@@ -60,25 +62,26 @@ static void map_obj_name(const char *name, char *out, size_t len)
 
 static int create_maps(struct trace_prog *p)
 {
-	unsigned int zero_size = 8;
+	unsigned int zero_size = 8, flags = BPF_F_NO_PREALLOC;
 
 	p->ringbuf_fd = create_map(p, BPF_MAP_TYPE_RINGBUF, "trace_events", 0,
-				   0, TRACE_RINGBUF_SIZE);
-	p->lost_fd = create_map(p, BPF_MAP_TYPE_ARRAY, "trace_lost", 4, 8, 1);
+				   0, TRACE_RINGBUF_SIZE, 0);
+	p->lost_fd = create_map(p, BPF_MAP_TYPE_ARRAY, "trace_lost", 4, 8, 1,
+				0);
 	if (p->ringbuf_fd < 0 || p->lost_fd < 0)
 		return -1;
 	for (int i = 0; i < p->nmaps; i++)
 		if (ttype_value_size(&p->maps[i].value) > zero_size)
 			zero_size = ttype_value_size(&p->maps[i].value);
 	p->zero_fd = create_map(p, BPF_MAP_TYPE_ARRAY, "trace_zero", 4,
-				zero_size, 1);
+				zero_size, 1, 0);
 	if (p->zero_fd < 0)
 		return -1;
 	if (p->uses_kstack) {
 		p->kstack_fd = create_map(p, BPF_MAP_TYPE_STACK_TRACE,
 					  "trace_kstack", 4,
 					  8 * TRACE_STACK_DEPTH,
-					  TRACE_STACK_ENTRIES);
+					  TRACE_STACK_ENTRIES, 0);
 		if (p->kstack_fd < 0)
 			return -1;
 	}
@@ -86,10 +89,19 @@ static int create_maps(struct trace_prog *p)
 		p->ustack_fd = create_map(p, BPF_MAP_TYPE_STACK_TRACE,
 					  "trace_ustack", 4,
 					  8 * TRACE_STACK_DEPTH,
-					  TRACE_STACK_ENTRIES);
+					  TRACE_STACK_ENTRIES, 0);
 		if (p->ustack_fd < 0)
 			return -1;
 	}
+	/*
+	 * Hash maps get their entries when keys appear rather than 4096
+	 * preallocated (a histogram is 528 bytes per key and CPU). Kernels
+	 * before 6.1 allow perf_event programs preallocated maps only.
+	 */
+	for (int i = 0; i < p->ninsts; i++)
+		if (expand_provider(p->insts[i].kind)->prog_type ==
+		    BPF_PROG_TYPE_PERF_EVENT)
+			flags = 0;
 	for (int i = 0; i < p->nmaps; i++) {
 		struct trace_map *m = &p->maps[i];
 		char name[16];
@@ -98,7 +110,7 @@ static int create_maps(struct trace_prog *p)
 		m->fd = create_map(p, m->percpu ? BPF_MAP_TYPE_PERCPU_HASH :
 				   BPF_MAP_TYPE_HASH, name, m->key_size,
 				   ttype_value_size(&m->value),
-				   TRACE_MAP_ENTRIES);
+				   TRACE_MAP_ENTRIES, flags);
 		if (m->fd < 0)
 			return -1;
 	}

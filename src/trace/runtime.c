@@ -222,13 +222,12 @@ static void report_verifier(struct trace_prog *p, struct trace_inst *inst,
 	}
 }
 
-static int load_inst(struct trace_prog *p, struct trace_inst *inst)
+/* One load; with a log buffer the verifier says why it refused. */
+static int load_once(const struct trace_inst *inst, char *log, size_t size)
 {
 	const struct probe_provider *pv = expand_provider(inst->kind);
 	LIBBPF_OPTS(bpf_prog_load_opts, opts);
 	char name[16];
-	char *log;
-	int fd;
 
 	map_obj_name(inst->func ? inst->func : inst->name, name,
 		     sizeof(name));
@@ -236,21 +235,24 @@ static int load_inst(struct trace_prog *p, struct trace_inst *inst)
 		opts.expected_attach_type = pv->attach_type;
 		opts.attach_btf_id = inst->btf_func_id;
 	}
-	fd = bpf_prog_load(pv->prog_type, name, "GPL", inst->insns,
-			   inst->ninsns, &opts);
-	if (fd >= 0) {
-		inst->prog_fd = fd;
-		return 0;
+	if (log) {
+		opts.log_buf = log;
+		opts.log_size = size;
+		opts.log_level = 1;
 	}
-	/* load again with the verifier's log to say why */
-	log = calloc(1, 1 << 20);
+	return bpf_prog_load(pv->prog_type, name, "GPL", inst->insns,
+			     inst->ninsns, &opts);
+}
+
+/* Loads again with the verifier's log, to report why it was refused. */
+static int load_inst(struct trace_prog *p, struct trace_inst *inst)
+{
+	char *log = calloc(1, 1 << 20);
+	int fd;
+
 	if (!log)
 		return -ENOMEM;
-	opts.log_buf = log;
-	opts.log_size = 1 << 20;
-	opts.log_level = 1;
-	fd = bpf_prog_load(pv->prog_type, name, "GPL", inst->insns,
-			   inst->ninsns, &opts);
+	fd = load_once(inst, log, 1 << 20);
 	if (fd >= 0) {
 		inst->prog_fd = fd;
 		free(log);
@@ -261,12 +263,55 @@ static int load_inst(struct trace_prog *p, struct trace_inst *inst)
 	return -1;
 }
 
+struct load_work {
+	struct trace_prog *p;
+	int next;		/* next instance to load (atomic) */
+	int failed;		/* an instance failed: stop (atomic) */
+	pthread_mutex_t report;	/* one verifier report at a time */
+};
+
+static void *load_worker(void *arg)
+{
+	struct load_work *w = arg;
+	int i;
+
+	while (!__atomic_load_n(&w->failed, __ATOMIC_RELAXED) &&
+	       (i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) <
+	       w->p->ninsts) {
+		struct trace_inst *inst = &w->p->insts[i];
+		int fd = load_once(inst, NULL, 0);
+
+		if (fd >= 0) {
+			inst->prog_fd = fd;
+			continue;
+		}
+		pthread_mutex_lock(&w->report);
+		if (!__atomic_exchange_n(&w->failed, 1, __ATOMIC_RELAXED))
+			load_inst(w->p, inst);
+		pthread_mutex_unlock(&w->report);
+	}
+	return NULL;
+}
+
+/*
+ * The verifier is the cost of loading; with hundreds of instances
+ * (t:syscalls:*) the CPUs share it.
+ */
 int trace_load(struct trace_prog *p)
 {
-	for (int i = 0; i < p->ninsts; i++)
-		if (load_inst(p, &p->insts[i]))
-			return -1;
-	return 0;
+	struct load_work w = { .p = p, .report = PTHREAD_MUTEX_INITIALIZER };
+	int ncpus = libbpf_num_possible_cpus(), started = 0;
+	pthread_t threads[8];
+
+	if (ncpus > 8)
+		ncpus = 8;
+	while (p->ninsts >= 16 && started < ncpus - 1 &&
+	       !pthread_create(&threads[started], NULL, load_worker, &w))
+		started++;
+	load_worker(&w);
+	for (int i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	return w.failed ? -1 : 0;
 }
 
 /* ---- attaching ---------------------------------------------------------- */

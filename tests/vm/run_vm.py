@@ -213,10 +213,9 @@ def shell_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
 
-def init_script(modules, filters):
-    """The guest's /init (busybox sh)."""
-    run = "cd %s && exec python3 tests/run.py -v %s" % (
-        shell_quote(REPO), " ".join(shell_quote(f) for f in filters))
+def init_script(modules, command):
+    """The guest's /init (busybox sh); command runs in the repository."""
+    run = "cd %s && %s" % (shell_quote(REPO), command)
     return """#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -257,7 +256,7 @@ poweroff -f
            run=shell_quote(run))
 
 
-def build_initramfs(kdir, bbdir, version, filters):
+def build_initramfs(kdir, bbdir, version, command):
     moddir = os.path.join(kdir, "lib", "modules", version)
     modules = modules_in_order(moddir, ROOT_MODULES)
     c = Cpio()
@@ -269,7 +268,7 @@ def build_initramfs(kdir, bbdir, version, filters):
         c.file("bin/busybox", f.read(), 0o755)
     for name, data in modules:
         c.file("lib/modules/%s.ko" % name, data)
-    c.file("init", init_script(modules, filters).encode(), 0o755)
+    c.file("init", init_script(modules, command).encode(), 0o755)
     path = os.path.join(CACHE, "initramfs-%s.cpio" % version)
     with open(path + ".tmp", "wb") as f:
         f.write(c.finish())
@@ -347,6 +346,8 @@ def main():
                     default=int(os.environ.get("LOUPE_VM_TIMEOUT", "900")),
                     help="hard limit for the VM, seconds (default 900)")
     ap.add_argument("--all", action="store_true", help="run every runtime test")
+    ap.add_argument("--cmd", help="run this shell command in the guest (in the "
+                    "repository, as root) instead of the tests; exit with its status")
     ap.add_argument("filters", nargs="*", help="tests/run.py filters")
     args = ap.parse_args()
 
@@ -368,7 +369,12 @@ def main():
     if not vmlinuz:
         die("%s has no boot/vmlinuz-*" % kpkg)
     version = os.path.basename(vmlinuz[-1])[len("vmlinuz-"):]
-    initrd = build_initramfs(kdir, bbdir, version, filters)
+    if args.cmd:
+        command = args.cmd
+    else:
+        command = "exec python3 tests/run.py -v " + " ".join(
+            shell_quote(f) for f in filters)
+    initrd = build_initramfs(kdir, bbdir, version, command)
     t1 = time.monotonic()
     log("kernel %s (%s), prepared in %.1fs; booting (timeout %ds)"
         % (version, kpkg, t1 - t0, args.timeout))
@@ -389,6 +395,10 @@ def main():
     if guest_kernel is None:
         log("FAIL: the guest never started the tests")
         ok = False
+    if args.cmd:
+        log("guest kernel %s; command exit status %s; VM %.1fs"
+            % (guest_kernel or "?", guest_exit, t2 - t1))
+        return 0 if guest_exit == "0" and not timed_out else 1
     if summary is None:
         log("FAIL: no 'N passed, N failed' line from the guest")
         ok = False

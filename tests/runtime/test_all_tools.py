@@ -4,7 +4,8 @@ import json
 import subprocess
 import time
 
-from common import (LOUPE, check, existing_bpf_ids, fdinfo_ids, poll_until, short, spawn)
+from common import (LOUPE, check, existing_bpf_ids, fdinfo_ids, loupe_list_json_cached,
+                    poll_until, short, spawn)
 
 # Tools that need an argument to have something to trace.
 ARGS = {
@@ -14,8 +15,7 @@ ARGS = {
 
 def _tools():
     try:
-        out = subprocess.run([LOUPE, "list", "-j"], capture_output=True, text=True,
-                             timeout=20).stdout
+        out = loupe_list_json_cached(timeout=20)
         return [json.loads(l) for l in out.splitlines() if l.strip()]
     except (OSError, ValueError, subprocess.SubprocessError):
         return []

@@ -21,8 +21,9 @@ import signal
 import subprocess
 import time
 
-from common import (LOUPE, Loupe, bpftool_list, check, fail, fdinfo_ids, marker,
-                    poll_until, run_quiet, short, spawn, tmpdir)
+from common import (LOUPE, Loupe, bpftool_list, check, fail, fdinfo_ids,
+                    loupe_list_json_cached, marker, poll_until, run_quiet, short, spawn,
+                    tmpdir)
 
 CHEAP = ("fentry", "fexit", "kprobe", "kretprobe")
 FALLBACK = ("tp_btf", "raw_tp", "tracepoint")
@@ -48,9 +49,12 @@ def kernel_has_kprobes():
     return os.path.isdir("/sys/bus/event_source/devices/kprobe")
 
 
-def list_json():
-    rc, out, err = run_quiet([LOUPE, "list", "-j"], timeout=60)
-    check(rc == 0, "loupe list -j: exit status %s: %s" % (rc, short(err)))
+def list_json(cached=False):
+    if cached:
+        out = loupe_list_json_cached()
+    else:
+        rc, out, err = run_quiet([LOUPE, "list", "-j"], timeout=60)
+        check(rc == 0, "loupe list -j: exit status %s: %s" % (rc, short(err)))
     return {o["tool"]: o for o in (json.loads(l) for l in out.splitlines() if l.strip())}
 
 
@@ -167,7 +171,7 @@ def _make(tool, entry):
 
 def _tools_with_cheap_candidates():
     try:
-        return {t: o for t, o in list_json().items()
+        return {t: o for t, o in list_json(cached=True).items()
                 if any(c in CHEAP for p in o["probes"] for c in p.get("candidates", []))}
     except BaseException:
         return {}
@@ -178,7 +182,7 @@ for _tool, _entry in _tools_with_cheap_candidates().items():
 
 
 def _expected_hook(tool, probe):
-    p = next(p for p in list_json()[tool]["probes"] if p["probe"] == probe)
+    p = next(p for p in list_json(cached=True)[tool]["probes"] if p["probe"] == probe)
     if kernel_has_kprobes():
         check(p["hook"] == p["candidates"][0], "%s/%s chose %s, not its cheapest %s"
               % (tool, probe, p["hook"], p["candidates"][0]))

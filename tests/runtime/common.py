@@ -31,6 +31,10 @@ HEADERS = {
 }
 COMMON_FIELDS = ("type", "ts_ns", "pid", "tid", "ppid", "uid", "comm",
                  "cgroup_id", "cgroup", "container_id")
+# Set by tests/vm/run_vm.py: the tests run under emulation, about ten
+# times slower; a test that does a fixed amount of work in a fixed time may
+# do less.
+SLOW = bool(os.environ.get("LOUPE_TEST_SLOW"))
 LOST_RE = re.compile(r"^loupe: (\w+): (\d+) events lost; raise --buffer-size$")
 
 

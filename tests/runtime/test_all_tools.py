@@ -30,12 +30,16 @@ def _run_tool(entry):
     p = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ids = [set(), set()]
 
-    # Collect what it holds while it runs (links appear after programs).
-    deadline = time.monotonic() + 0.8
-    while time.monotonic() < deadline and p.poll() is None:
+    # Collect what it holds while it runs (links appear after programs):
+    # at least 0.8 s and until it holds links; start-up takes seconds under
+    # emulation (tests/vm/). Then communicate(), before a pipe fills up.
+    t0 = time.monotonic()
+    while p.poll() is None and time.monotonic() < t0 + 15:
         progs, links = fdinfo_ids(p.pid)
         ids[0] |= progs
         ids[1] |= links
+        if ids[1] and time.monotonic() >= t0 + 0.8:
+            break
         time.sleep(0.05)
     try:
         out, err = p.communicate(timeout=15)

@@ -55,6 +55,10 @@ VM_TESTS = [
     "test_all_tools.",
 ]
 
+# LOUPE_VM_TCG_THREADS=multi brings back multi-threaded emulation (faster
+# where the host has idle cores, but see run_qemu()).
+THREADS = os.environ.get("LOUPE_VM_TCG_THREADS", "single")
+
 # Loaded in dependency order (computed from the modules' own "depends=").
 ROOT_MODULES = ["virtio_pci", "9pnet_virtio", "9p", "loop"]
 
@@ -248,7 +252,7 @@ mount -t cgroup2 cgroup2 $R/sys/fs/cgroup
 ip link set lo up
 echo "{mark} kernel $(uname -r)"
 chroot $R /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\
-	HOME=/root LANG=C.UTF-8 /bin/sh -c {run}
+	HOME=/root LANG=C.UTF-8 LOUPE_TEST_SLOW=1 /bin/sh -c {run}
 echo "{mark} exit $?"
 sync
 poweroff -f
@@ -278,17 +282,22 @@ def build_initramfs(kdir, bbdir, version, command):
 
 # ---------------------------------------------------------------- qemu
 
-def run_qemu(kernel, initrd, timeout):
+def run_qemu(kernel, initrd, timeout, append):
     """Boot; echo the console; return (guest lines, timed_out)."""
     qemu = shutil.which("qemu-system-x86_64")
     if not qemu:
         die("qemu-system-x86_64 not found (apt-get install qemu-system-x86)")
     # KVM hangs at boot on this platform; TCG works. -smp 2 at most: the
-    # machine is shared.
-    argv = [qemu, "-accel", "tcg,thread=multi", "-cpu", "max", "-smp", "2",
+    # machine is shared. One emulation thread for both vCPUs (tcg,
+    # thread=single): with thread=multi both vCPUs were seen to spin for
+    # minutes (soft lockups) on the instruction in syscall_trace_enter()
+    # that text_poke_bp() had just patched while enabling a static key
+    # (several loupes attaching syscall tracepoints at once); the
+    # cross-modifying code is safe with a single thread.
+    argv = [qemu, "-accel", "tcg,thread=" + THREADS, "-cpu", "max", "-smp", "2",
             "-m", "2G", "-net", "none", "-nographic", "-no-reboot",
             "-kernel", kernel, "-initrd", initrd,
-            "-append", "console=ttyS0 quiet panic=-1 rdinit=/init",
+            "-append", "console=ttyS0 loglevel=5 panic=-1 rdinit=/init " + append,
             "-virtfs", "local,path=/,mount_tag=host,security_model=none,"
             "readonly=on,multidevs=remap"]
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -345,6 +354,8 @@ def main():
     ap.add_argument("--timeout", type=int,
                     default=int(os.environ.get("LOUPE_VM_TIMEOUT", "900")),
                     help="hard limit for the VM, seconds (default 900)")
+    ap.add_argument("--append", default=os.environ.get("LOUPE_VM_APPEND", ""),
+                    help="more kernel command line (e.g. loglevel=7)")
     ap.add_argument("--all", action="store_true", help="run every runtime test")
     ap.add_argument("--cmd", help="run this shell command in the guest (in the "
                     "repository, as root) instead of the tests; exit with its status")
@@ -379,7 +390,7 @@ def main():
     log("kernel %s (%s), prepared in %.1fs; booting (timeout %ds)"
         % (version, kpkg, t1 - t0, args.timeout))
 
-    lines, timed_out = run_qemu(vmlinuz[-1], initrd, args.timeout)
+    lines, timed_out = run_qemu(vmlinuz[-1], initrd, args.timeout, args.append)
     t2 = time.monotonic()
 
     # The firmware's terminal escapes can share a line with the markers.

@@ -96,8 +96,8 @@ static __always_inline int open_exit(long ret)
 
 /*
  * Below the syscall layer (fexit, kprobe) do_sys_openat2() does not know
- * which syscall it serves, and open()/openat() have already added
- * O_LARGEFILE to its flags and masked the mode. Both are read back from
+ * which syscall it serves, and the syscalls have already added O_LARGEFILE
+ * to its flags (and open()/openat() masked the mode). Both are read back from
  * the task's saved user registers, as at syscall exit, so that every hook
  * reports the same event. Kernels without bpf_task_pt_regs() (before 5.15)
  * keep do_sys_openat2()'s view: the verifier drops this code there.
@@ -113,7 +113,12 @@ static __always_inline void open_args_from_syscall(struct open_args *a)
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	nr = open_syscall_nr(regs);
 	if (nr == OPEN_NR_OPENAT2) {
+		/* openat2() adds O_LARGEFILE to its kernel copy of open_how. */
+		struct open_how *how = (void *)PT_REGS_PARM3_CORE_SYSCALL(regs);
+
 		a->syscall = OPEN_SYSCALL_OPENAT2;
+		bpf_probe_read_user(&a->flags, sizeof(a->flags), &how->flags);
+		bpf_probe_read_user(&a->mode, sizeof(a->mode), &how->mode);
 	} else if (nr == OPEN_NR_OPENAT) {
 		a->syscall = OPEN_SYSCALL_OPENAT;
 		a->flags = PT_REGS_PARM3_CORE_SYSCALL(regs);

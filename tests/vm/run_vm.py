@@ -282,6 +282,16 @@ def build_initramfs(kdir, bbdir, version, command):
 
 # ---------------------------------------------------------------- qemu
 
+def die_with_parent():
+    """In the child before exec: SIGKILL it if this script dies, even by
+    SIGKILL (prctl(PR_SET_PDEATHSIG)); best effort."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    except Exception:
+        pass
+
+
 def run_qemu(kernel, initrd, timeout, append):
     """Boot; echo the console; return (guest lines, timed_out)."""
     qemu = shutil.which("qemu-system-x86_64")
@@ -301,7 +311,8 @@ def run_qemu(kernel, initrd, timeout, append):
             "-virtfs", "local,path=/,mount_tag=host,security_model=none,"
             "readonly=on,multidevs=remap"]
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, start_new_session=True)
+                         stderr=subprocess.STDOUT, start_new_session=True,
+                         preexec_fn=die_with_parent)
     lines, timed_out = [], False
     deadline = time.monotonic() + timeout
 

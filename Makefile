@@ -4,6 +4,8 @@
 #   make deps     install the Debian packages the build and tests need
 #   make run      the main job (sudo make run)
 #   make test     unit and runtime tests (sudo make test)
+#   make test-vm  runtime tests in a qemu VM on Debian's 6.1 kernel
+#                 (kprobes, fentry); see docs/kernels.md
 
 CC        ?= gcc
 CLANG     ?= clang
@@ -39,8 +41,11 @@ HEADERS   := $(wildcard src/lib/*.h src/tools/*.h src/trace/*.h)
 
 DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 	     pkg-config python3 iproute2 chromium bpftrace libclang-rt-14-dev
+# Only for test-vm: the emulator (the kernel and busybox are fetched by
+# tests/vm/run_vm.py into build/vm/, not installed).
+VM_PKGS   := qemu-system-x86
 
-.PHONY: all deps run test unit clean fuzz-trace fuzz-trace-run
+.PHONY: all deps deps-vm run test test-vm unit clean fuzz-trace fuzz-trace-run
 # Keep the BPF objects and skeletons: they are not throwaway intermediates.
 .SECONDARY:
 all: $(BUILD)/loupe $(BUILD)/unit_tests
@@ -99,6 +104,16 @@ deps:
 			apt-get install -y -qq $$missing; \
 	fi
 
+deps-vm: deps
+	@missing=""; for p in $(VM_PKGS); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
 run: deps
 	$(MAKE) $(BUILD)/loupe
 	$(BUILD)/loupe
@@ -106,6 +121,11 @@ run: deps
 test: deps
 	$(MAKE) all
 	$(PYTHON) tests/run.py
+
+# VM_TESTS="FILTER..." or VM_TESTS=--all overrides the VM's test subset.
+test-vm: deps-vm
+	$(MAKE) all
+	$(PYTHON) tests/vm/run_vm.py $(VM_TESTS)
 
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests

@@ -223,6 +223,15 @@ static void list_tool(const struct tool *t, struct out *o)
 			out_obj_begin(o, NULL);
 			out_str(o, OUT_JSON_ONLY, "probe", probe->name);
 			out_str(o, OUT_JSON_ONLY, "hook", hook);
+			/* Every hook declared, cheapest first, whatever works. */
+			out_arr_begin(o, "candidates");
+			for (int c = 0; c < r->ncandidates; c++) {
+				out_json_key(o, NULL);
+				out_json_string(&o->line, hook_candidate_label(
+					obj, &probe->candidates[c]),
+					HOOK_TARGET_LEN);
+			}
+			out_arr_end(o);
 		}
 		if (r->chosen >= 0)
 			list_targets(o, obj, &probe->candidates[r->chosen],

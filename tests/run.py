@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """loupe test runner (Python 3 stdlib only; run as root from the repo root).
 
-    python3 tests/run.py [-v] [FILTER]
+    python3 tests/run.py [-v] [FILTER...]
 
 Runs build/unit_tests (if FILTER is empty or matches "unit_tests"), then every
 test_* function of tests/runtime/test_*.py whose "module.function" name
 contains FILTER, each in its own process session with a hard timeout
-(30 s, or the function's `timeout` attribute).
+(30 s, or the function's `timeout` attribute). With several FILTERs a test
+runs if its name contains any of them (tests/vm/ runs a subset this way).
 Prints PASS/FAIL/SKIP lines and, last, "N passed, N failed"; exit status 0
 only if nothing failed.  -v prints the captured output of failing tests.
 """
@@ -118,7 +119,12 @@ def run_unit_tests():
     return passed, failed
 
 
-def discover(filt):
+def matches(filters, name):
+    """No filter matches everything; otherwise any filter contained in name."""
+    return not filters or any(f in name for f in filters)
+
+
+def discover(filters):
     sys.path.insert(0, RUNTIME)
     tests = []
     for path in sorted(glob.glob(os.path.join(RUNTIME, "test_*.py"))):
@@ -133,7 +139,7 @@ def discover(filt):
             if name.startswith("test_") and callable(obj) \
                     and getattr(obj, "__module__", None) == modname:
                 tests.append((modname, name, None, getattr(obj, "timeout", TEST_TIMEOUT)))
-    return [t for t in tests if not filt or filt in "%s.%s" % (t[0], t[1] or "")]
+    return [t for t in tests if matches(filters, "%s.%s" % (t[0], t[1] or ""))]
 
 
 def kill_group(pgid, sig):
@@ -202,21 +208,21 @@ def main(argv):
         return worker(argv[1], argv[2], argv[3])
     verbose = "-v" in argv
     argv = [a for a in argv if a != "-v"]
-    filt = argv[0] if argv else ""
+    filters = [a for a in argv if a]
     os.chdir(REPO)
     if os.geteuid() != 0:
         print("warning: not running as root; runtime tests will fail", flush=True)
     ensure_tracefs()
 
     passed = failed = 0
-    if not filt or filt in "unit_tests":
+    if not filters or any(f in "unit_tests" for f in filters):
         p, f = run_unit_tests()
         passed += p
         failed += f
         if f == 0:
             print("PASS unit_tests (%d)" % p, flush=True)
 
-    tests = discover(filt)
+    tests = discover(filters)
     if tests:
         sys.path.insert(0, RUNTIME)
         import common  # noqa: E402
@@ -254,8 +260,8 @@ def main(argv):
             sweep_cgroups()
             shutil.rmtree(tmp, ignore_errors=True)
         print("runtime tests took %.1fs" % (time.monotonic() - t_all), flush=True)
-    elif filt and not (filt in "unit_tests"):
-        print("no tests match %r" % filt, flush=True)
+    elif filters and not any(f in "unit_tests" for f in filters):
+        print("no tests match %s" % " ".join(repr(f) for f in filters), flush=True)
 
     print("%d passed, %d failed" % (passed, failed), flush=True)
     return 0 if failed == 0 else 1

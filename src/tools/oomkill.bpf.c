@@ -17,17 +17,21 @@ struct mm_struct___old {
 	struct mm_rss_stat___old rss_stat;
 } __attribute__((preserve_access_index));
 
+/*
+ * Which layout is asked with a field-exists relocation on the old flavour:
+ * it is 0, not an error, where rss_stat has the other type. (Asking for
+ * the size of mm->rss_stat fails to relocate on old kernels, whose
+ * rss_stat is a struct, not an array, and the program does not load.)
+ */
 static __always_inline __u64 mm_counter(struct mm_struct *mm, int member)
 {
+	struct mm_struct___old *old = (void *)mm;
 	long v;
 
-	if (bpf_core_field_size(mm->rss_stat) > 4 * sizeof(long)) {
-		v = BPF_CORE_READ(mm, rss_stat[member & 3].count);
-	} else {
-		struct mm_struct___old *old = (void *)mm;
-
+	if (bpf_core_field_exists(old->rss_stat))
 		v = BPF_CORE_READ(old, rss_stat.count[member & 3].counter);
-	}
+	else
+		v = BPF_CORE_READ(mm, rss_stat[member & 3].count);
 	/* percpu_counter_read_positive(), as the kernel reports it. */
 	return v < 0 ? 0 : v;
 }

@@ -78,6 +78,58 @@ static __always_inline int open_exit(long ret)
 	return 0;
 }
 
+/* Syscall numbers; openat2 has the same one everywhere. */
+#define OPEN_NR_OPENAT2	437
+#if defined(__TARGET_ARCH_x86)
+#define OPEN_NR_OPEN	2
+#define OPEN_NR_OPENAT	257
+#define open_syscall_nr(regs)	BPF_CORE_READ(regs, orig_ax)
+#elif defined(__TARGET_ARCH_arm64)
+#define OPEN_NR_OPEN	(-1)	/* arm64 has no open() */
+#define OPEN_NR_OPENAT	56
+#define open_syscall_nr(regs)	BPF_CORE_READ(regs, syscallno)
+#else
+#define OPEN_NR_OPEN	(-1)
+#define OPEN_NR_OPENAT	(-1)
+#define open_syscall_nr(regs)	(-1L)
+#endif
+
+/*
+ * Below the syscall layer (fexit, kprobe) do_sys_openat2() does not know
+ * which syscall it serves, and the syscalls have already added O_LARGEFILE
+ * to its flags (and open()/openat() masked the mode). Both are read back from
+ * the task's saved user registers, as at syscall exit, so that every hook
+ * reports the same event. Kernels without bpf_task_pt_regs() (before 5.15)
+ * keep do_sys_openat2()'s view: the verifier drops this code there.
+ */
+static __always_inline void open_args_from_syscall(struct open_args *a)
+{
+	struct pt_regs *regs;
+	long nr;
+
+	if (!bpf_core_enum_value_exists(enum bpf_func_id,
+					BPF_FUNC_task_pt_regs))
+		return;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	nr = open_syscall_nr(regs);
+	if (nr == OPEN_NR_OPENAT2) {
+		/* openat2() adds O_LARGEFILE to its kernel copy of open_how. */
+		struct open_how *how = (void *)PT_REGS_PARM3_CORE_SYSCALL(regs);
+
+		a->syscall = OPEN_SYSCALL_OPENAT2;
+		bpf_probe_read_user(&a->flags, sizeof(a->flags), &how->flags);
+		bpf_probe_read_user(&a->mode, sizeof(a->mode), &how->mode);
+	} else if (nr == OPEN_NR_OPENAT) {
+		a->syscall = OPEN_SYSCALL_OPENAT;
+		a->flags = PT_REGS_PARM3_CORE_SYSCALL(regs);
+		a->mode = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	} else if (nr == OPEN_NR_OPEN) {
+		a->syscall = OPEN_SYSCALL_OPEN;
+		a->flags = PT_REGS_PARM2_CORE_SYSCALL(regs);
+		a->mode = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	}
+}
+
 SEC("fexit/do_sys_openat2")
 int BPF_PROG(openat2_fexit, int dfd, const char *path, struct open_how *how,
 	     long ret)
@@ -88,6 +140,7 @@ int BPF_PROG(openat2_fexit, int dfd, const char *path, struct open_how *how,
 		return 0;
 	a.flags = BPF_CORE_READ(how, flags);
 	a.mode = BPF_CORE_READ(how, mode);
+	open_args_from_syscall(&a);
 	open_emit(&a, ret);
 	return 0;
 }
@@ -95,8 +148,12 @@ int BPF_PROG(openat2_fexit, int dfd, const char *path, struct open_how *how,
 SEC("kprobe/do_sys_openat2")
 int BPF_KPROBE(openat2_kprobe, int dfd, const char *path, struct open_how *how)
 {
-	return open_enter(path, BPF_CORE_READ(how, flags),
-			  BPF_CORE_READ(how, mode), OPEN_SYSCALL_UNKNOWN);
+	struct open_args a = { .path = path };
+
+	a.flags = BPF_CORE_READ(how, flags);
+	a.mode = BPF_CORE_READ(how, mode);
+	open_args_from_syscall(&a);
+	return open_enter(path, a.flags, a.mode, a.syscall);
 }
 
 SEC("kretprobe/do_sys_openat2")

@@ -7,7 +7,7 @@
 #define OPEN_PATH_SIZE 256
 
 enum open_syscall {
-	OPEN_SYSCALL_UNKNOWN,	/* hooked below the syscall layer */
+	OPEN_SYSCALL_UNKNOWN,	/* below the syscall layer, kernel < 5.15 */
 	OPEN_SYSCALL_OPEN,
 	OPEN_SYSCALL_OPENAT,
 	OPEN_SYSCALL_OPENAT2,

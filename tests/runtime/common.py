@@ -31,6 +31,10 @@ HEADERS = {
 }
 COMMON_FIELDS = ("type", "ts_ns", "pid", "tid", "ppid", "uid", "comm",
                  "cgroup_id", "cgroup", "container_id")
+# Set by tests/vm/run_vm.py: the tests run under emulation, about ten
+# times slower; a test that does a fixed amount of work in a fixed time may
+# do less.
+SLOW = bool(os.environ.get("LOUPE_TEST_SLOW"))
 LOST_RE = re.compile(r"^loupe: (\w+): (\d+) events lost; raise --buffer-size$")
 
 
@@ -159,6 +163,30 @@ def poll_until(fn, timeout, interval=0.05):
         if v or time.monotonic() >= deadline:
             return v
         time.sleep(interval)
+
+
+def loupe_list_json_cached(timeout=60):
+    """stdout of `loupe list -j`, run once per test run (cached in the run's
+    temp dir). Modules that make one test per tool call this at import, in
+    every test's worker process; under emulation (tests/vm/) each call
+    takes seconds. Raises OSError/SubprocessError like subprocess.run."""
+    base = os.environ.get("LOUPE_TEST_TMP")
+    cache = None
+    if base and os.path.isdir(base):
+        st = os.stat(LOUPE)
+        cache = os.path.join(base, "loupe-list-%d-%d.json" % (st.st_mtime_ns, st.st_size))
+        try:
+            with open(cache) as f:
+                return f.read()
+        except OSError:
+            pass
+    p = subprocess.run([LOUPE, "list", "-j"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout)
+    if cache and p.returncode == 0 and p.stdout:
+        with open(cache + ".%d" % os.getpid(), "w") as f:
+            f.write(p.stdout)
+        os.rename(cache + ".%d" % os.getpid(), cache)
+    return p.stdout
 
 
 # ---------------------------------------------------------------- C helpers

@@ -4,7 +4,8 @@ import json
 import subprocess
 import time
 
-from common import (LOUPE, check, existing_bpf_ids, fdinfo_ids, poll_until, short, spawn)
+from common import (LOUPE, check, existing_bpf_ids, fdinfo_ids, loupe_list_json_cached,
+                    poll_until, short, spawn)
 
 # Tools that need an argument to have something to trace.
 ARGS = {
@@ -14,8 +15,7 @@ ARGS = {
 
 def _tools():
     try:
-        out = subprocess.run([LOUPE, "list", "-j"], capture_output=True, text=True,
-                             timeout=20).stdout
+        out = loupe_list_json_cached(timeout=20)
         return [json.loads(l) for l in out.splitlines() if l.strip()]
     except (OSError, ValueError, subprocess.SubprocessError):
         return []
@@ -30,12 +30,16 @@ def _run_tool(entry):
     p = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ids = [set(), set()]
 
-    # Collect what it holds while it runs (links appear after programs).
-    deadline = time.monotonic() + 0.8
-    while time.monotonic() < deadline and p.poll() is None:
+    # Collect what it holds while it runs (links appear after programs):
+    # at least 0.8 s and until it holds links; start-up takes seconds under
+    # emulation (tests/vm/). Then communicate(), before a pipe fills up.
+    t0 = time.monotonic()
+    while p.poll() is None and time.monotonic() < t0 + 15:
         progs, links = fdinfo_ids(p.pid)
         ids[0] |= progs
         ids[1] |= links
+        if ids[1] and time.monotonic() >= t0 + 0.8:
+            break
         time.sleep(0.05)
     try:
         out, err = p.communicate(timeout=15)

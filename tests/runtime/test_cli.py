@@ -1,5 +1,6 @@
 """CLI surface: usage errors, --help/--version, `loupe list`, --duration."""
 import json
+import os
 import time
 
 from common import (HEADERS, LOUPE, TOOLS, Loupe, Skip, check, require_loupe, ringbuf_sizes,
@@ -138,10 +139,18 @@ def test_list_exitsnoop_uses_tp_btf():
 
 
 def test_list_opensnoop_tracepoint_and_rejections():
+    """Tracepoints where kprobes and fentry are missing (the development
+    kernel); fexit, nothing rejected, where they work (tests/vm/)."""
     o = _list_json().get("opensnoop")
     check(o is not None, "`loupe list -j` lacks opensnoop")
     probes = o.get("probes", [])
     hooks = [p.get("hook") for p in probes]
+    if os.path.isdir("/sys/bus/event_source/devices/kprobe"):
+        check(hooks == ["fexit"], "opensnoop hooks %r: expected fexit on a kernel "
+              "with kprobes and fentry" % hooks)
+        check(not probes[0].get("rejected"), "opensnoop rejected %r although its "
+              "cheapest hook works" % probes[0].get("rejected"))
+        return
     check(hooks and all(h in ("tracepoint", "tp") for h in hooks),
           "opensnoop hooks %r: expected a tracepoint on this kernel" % hooks)
     rej = [r for p in probes for r in (p.get("rejected") or [])]

@@ -1,0 +1,247 @@
+"""The hook chooser on the running kernel, seen through `loupe list -j`.
+
+Two kinds of kernel are expected, told apart by the kprobe PMU
+(/sys/bus/event_source/devices/kprobe):
+
+- without it (the development kernel: no CONFIG_KPROBES, fentry refused
+  with EPERM), every probe that declares fentry/fexit/kprobe/kretprobe
+  candidates falls back to its tracepoint-family candidate (or to "none"
+  if it has none and is optional), and each rejection carries its reason;
+- with it (Debian's 6.1 in tests/vm/), every such probe picks its
+  cheapest candidate and nothing is rejected.
+
+Either way the tools then really run on the chosen hook: the programs a
+running loupe holds are the chosen candidate's, of the BPF program type
+that hook needs, and opensnoop (fexit) and filelife (kprobe on vfs_unlink)
+report the file a test opens or deletes.
+"""
+import json
+import os
+import signal
+import subprocess
+import time
+
+from common import (LOUPE, Loupe, bpftool_list, check, fail, fdinfo_ids,
+                    loupe_list_json_cached, marker, poll_until, run_quiet, short, spawn,
+                    tmpdir)
+
+CHEAP = ("fentry", "fexit", "kprobe", "kretprobe")
+FALLBACK = ("tp_btf", "raw_tp", "tracepoint")
+# The reason a cheap hook is rejected on a kernel without kprobes/fentry.
+REASONS = {
+    "fentry": "Operation not permitted",
+    "fexit": "Operation not permitted",
+    "kprobe": "no kprobe PMU",
+    "kretprobe": "no kprobe PMU",
+}
+# bpftool's program type for each hook kind.
+PROG_TYPES = {
+    "fentry": "tracing", "fexit": "tracing", "tp_btf": "tracing",
+    "kprobe": "kprobe", "kretprobe": "kprobe",
+    "raw_tp": "raw_tracepoint", "tracepoint": "tracepoint",
+}
+# Tools that need an argument to have something to trace.
+ARGS = {"funclatency": ["libc:getpid"]}
+# Flags that switch on a probe which is off by default (and which needs a
+# cheap hook: given only where kprobes work).
+ARGS_FULL = {"tcpretrans": ["-l"]}
+BPF_OBJ_NAME_LEN = 16
+
+
+def kernel_has_kprobes():
+    return os.path.isdir("/sys/bus/event_source/devices/kprobe")
+
+
+def list_json(cached=False):
+    if cached:
+        out = loupe_list_json_cached()
+    else:
+        rc, out, err = run_quiet([LOUPE, "list", "-j"], timeout=60)
+        check(rc == 0, "loupe list -j: exit status %s: %s" % (rc, short(err)))
+    return {o["tool"]: o for o in (json.loads(l) for l in out.splitlines() if l.strip())}
+
+
+def cheap_probes(tools):
+    """[(tool, probe entry)] for every probe declaring a cheap candidate."""
+    return [(t, p) for t, o in sorted(tools.items()) for p in o["probes"]
+            if any(c in CHEAP for c in p.get("candidates", []))]
+
+
+def test_hooks_choice_matches_kernel():
+    tools = list_json()
+    probes = cheap_probes(tools)
+    check(len(probes) >= 10, "only %d probes declare fentry/kprobe candidates: %s"
+          % (len(probes), [(t, p["probe"]) for t, p in probes]))
+    full = kernel_has_kprobes()
+    bad = []
+    for tool, p in probes:
+        where = "%s/%s (candidates %s)" % (tool, p["probe"], p["candidates"])
+        cands, hook, rej = p["candidates"], p["hook"], p["rejected"]
+        if full:
+            # Cheapest first: the first candidate must have worked.
+            if hook != cands[0] or rej:
+                bad.append("%s: chose %s, rejected %s" % (where, hook, rej))
+            continue
+        fallback = [c for c in cands if c in FALLBACK]
+        want = fallback[0] if fallback else "none"
+        if hook != want:
+            bad.append("%s: chose %s, want %s" % (where, hook, want))
+        # Every cheap candidate was tried and rejected for the known reason.
+        for i, c in enumerate(cands):
+            if c not in CHEAP:
+                continue
+            r = rej[i] if i < len(rej) else None
+            if not r or r["hook"] != c or REASONS[c] not in r["reason"]:
+                bad.append("%s: candidate %d (%s) rejected as %s, want reason %r"
+                           % (where, i, c, r, REASONS[c]))
+    check(not bad, "%s kernel (kprobe PMU %s): %d wrong choices:\n  %s"
+          % ("full" if full else "restricted", "present" if full else "absent",
+             len(bad), "\n  ".join(bad)))
+
+
+def test_hooks_table_shows_choices():
+    """`loupe list` (table) shows the same hook per probe as -j."""
+    tools = list_json(cached=True)
+    rc, out, err = run_quiet([LOUPE, "list"], timeout=60)
+    check(rc == 0, "loupe list: exit status %s" % rc)
+    rows = {}
+    tool = None
+    for line in out.splitlines()[2:]:
+        if not line.startswith(" "):
+            tool = line.split()[0]
+            rows[tool] = []
+        elif "rejected:" not in line:
+            rows[tool].append(line)
+    for t, p in cheap_probes(tools):
+        row = next((r for r in rows.get(t, []) if r[2:].startswith(p["probe"] + " ")), None)
+        check(row is not None, "`loupe list` has no row for %s/%s" % (t, p["probe"]))
+        check(row[2:].split(None, len(p["probe"].split()))[-1].startswith(p["hook"]),
+              "`loupe list` row %r: hook is not %s" % (row, p["hook"]))
+
+
+def _prog_info(ids):
+    """{id: (name, type)} of BPF programs, from bpftool."""
+    return {e["id"]: (e.get("name", ""), e.get("type", "")) for e in bpftool_list("prog")
+            if e["id"] in ids}
+
+
+def _runs_on_chosen_hook(tool, entry):
+    argv = [LOUPE, tool] + ARGS.get(tool, [])
+    if kernel_has_kprobes():
+        argv += ARGS_FULL.get(tool, [])
+    p = spawn(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def attached():
+        return fdinfo_ids(p.pid)[1] or p.poll() is not None
+    poll_until(attached, 30)
+    # Read what it holds while it runs, then stop it like Ctrl-C.
+    progs, links = fdinfo_ids(p.pid)
+    info = _prog_info(progs)
+    p.send_signal(signal.SIGINT)
+    try:
+        _, err = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        fail("loupe %s did not exit after SIGINT" % tool)
+    check(p.returncode == 0, "loupe %s exited %s: %s" % (tool, p.returncode,
+                                                         short(err.decode(errors="replace"))))
+    check(links, "loupe %s never held a BPF link" % tool)
+    held = {name: typ for name, typ in info.values()}
+    for probe in entry["probes"]:
+        hook = probe["hook"]
+        if hook == "none" or not any(c in CHEAP for c in probe.get("candidates", [])):
+            continue
+        types = []
+        for prog in probe["programs"]:
+            # bpftool shows the full name from BTF, else the kernel's 15 chars.
+            name = prog if prog in held else prog[:BPF_OBJ_NAME_LEN - 1]
+            check(name in held, "%s/%s on %s: program %s not loaded (held: %s)"
+                  % (tool, probe["probe"], hook, name, sorted(held)))
+            types.append(held[name])
+        # The hook is named after a candidate's first program; a fallback
+        # candidate may mix tracepoints with tp_btf programs.
+        allowed = {PROG_TYPES[hook]} if hook in CHEAP else \
+            {PROG_TYPES[h] for h in FALLBACK}
+        check(PROG_TYPES[hook] in types and set(types) <= allowed,
+              "%s/%s on %s: program types %s, want %s" % (tool, probe["probe"], hook,
+                                                         types, sorted(allowed)))
+
+
+def _make(tool, entry):
+    def test():
+        _runs_on_chosen_hook(tool, entry)
+    test.__name__ = "test_hooks_runs_on_chosen_%s" % tool
+    test.timeout = 60
+    return test
+
+
+def _tools_with_cheap_candidates():
+    try:
+        return {t: o for t, o in list_json(cached=True).items()
+                if any(c in CHEAP for p in o["probes"] for c in p.get("candidates", []))}
+    except BaseException:
+        return {}
+
+
+for _tool, _entry in _tools_with_cheap_candidates().items():
+    globals()["test_hooks_runs_on_chosen_%s" % _tool] = _make(_tool, _entry)
+
+
+def _expected_hook(tool, probe):
+    p = next(p for p in list_json(cached=True)[tool]["probes"] if p["probe"] == probe)
+    if kernel_has_kprobes():
+        check(p["hook"] == p["candidates"][0], "%s/%s chose %s, not its cheapest %s"
+              % (tool, probe, p["hook"], p["candidates"][0]))
+    else:
+        check(p["hook"] in FALLBACK, "%s/%s chose %s without kprobes" % (tool, probe, p["hook"]))
+    return p["hook"]
+
+
+def test_hooks_opensnoop_event():
+    hook = _expected_hook("opensnoop", "open")
+    lp = Loupe("opensnoop", "-j")
+    warm = "/loupe-warm-" + marker()
+
+    def act():
+        try:
+            os.open(warm, os.O_RDONLY)
+        except OSError:
+            pass
+    lp.ready(act, lambda e: e.get("path") == warm)
+    path = os.path.join(tmpdir(), marker("hook"))
+    open(path, "w").close()
+    fd = os.open(path, os.O_RDONLY)
+    os.close(fd)
+    ev = lp.expect_event(lambda e: e.get("type") == "open" and e.get("path") == path
+                         and e.get("pid") == os.getpid() and e.get("fd") == fd,
+                         "open of %s (fd %d) on %s" % (path, fd, hook))
+    lp.stop()
+    check(ev.get("err") == 0, "open on %s: err %s" % (hook, ev.get("err")))
+
+
+test_hooks_opensnoop_event.timeout = 60
+
+
+def test_hooks_filelife_delete_event():
+    hook = _expected_hook("filelife", "delete")
+    d = tmpdir()
+    lp = Loupe("filelife", "-j")
+
+    def act():
+        name = marker("warm")
+        open(os.path.join(d, name), "w").close()
+        os.unlink(os.path.join(d, name))
+        act.names.add(name)
+    act.names = set()
+    lp.ready(act, lambda e: e.get("file") in act.names)
+    name = marker("fl")
+    path = os.path.join(d, name)
+    open(path, "w").close()
+    time.sleep(0.2)
+    os.unlink(path)
+    ev = lp.expect_event(lambda e: e.get("file") == name, "delete of %s on %s" % (name, hook))
+    lp.stop()
+    check(ev.get("pid") == os.getpid(), "filelife on %s: pid %s != %d"
+          % (hook, ev.get("pid"), os.getpid()))
+
+
+test_hooks_filelife_delete_event.timeout = 60

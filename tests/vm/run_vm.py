@@ -42,8 +42,9 @@ ESCAPE_RE = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|[A-Za-z])")
 # "module.function"; a test runs if any matches). Under emulation the whole
 # suite takes several times the 6-8 minutes allowed, so: the CLI, the hook
 # choice (with every tool that has a fentry/kprobe hook running on it), the
-# three snoops, filters, loss, teardown, and every tool started and stopped
-# (docs/kernels.md has the measured times).
+# three snoops, filters, loss, teardown, every tool started and stopped,
+# and loupe trace's kernel-hook probes (kprobe, kretprobe, kfunc, kretfunc)
+# with a few of its conformance cases (docs/kernels.md has the times).
 VM_TESTS = [
     "test_cli.",
     "test_hooks.",
@@ -54,6 +55,13 @@ VM_TESTS = [
     "test_loss.",
     "test_teardown.",
     "test_all_tools.",
+    "test_trace.test_kprobe",
+    "test_trace.test_kfunc",
+    "test_trace.test_case_hello",
+    "test_trace.test_case_maps",
+    "test_trace.test_case_hist",
+    "test_trace.test_tracepoint_openat",
+    "test_trace.test_rawtracepoint",
 ]
 
 # LOUPE_VM_TCG_THREADS=multi brings back multi-threaded emulation (faster

@@ -251,9 +251,15 @@ mount -t sysfs sys $R/sys
 mount -t devtmpfs dev $R/dev
 mkdir -p $R/dev/pts $R/dev/shm
 mount -t devpts devpts $R/dev/pts
+# The repository may live under one of the tmpfs places (a CI clone in
+# /tmp or /root): keep it visible at its own path on top of them.
+mkdir -p /repo
+mount -o bind $R{repo} /repo
 for d in /dev/shm /tmp /run /var/tmp /root; do
 	mount -t tmpfs tmpfs $R$d
 done
+mkdir -p $R{repo}
+mount -o bind /repo $R{repo}
 mount -t tracefs tracefs $R/sys/kernel/tracing
 mount -t debugfs debugfs $R/sys/kernel/debug
 mount -t bpf bpf $R/sys/fs/bpf
@@ -266,7 +272,7 @@ echo "{mark} exit $?"
 sync
 poweroff -f
 """.format(modules=" ".join(n for n, _ in modules), mark=MARK,
-           run=shell_quote(run))
+           run=shell_quote(run), repo=shell_quote(REPO))
 
 
 def build_initramfs(kdir, bbdir, version, command):

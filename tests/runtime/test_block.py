@@ -287,9 +287,11 @@ def test_bitesize_json_per_comm():
           % (_bucket_count(rec, 64), short(rec, 600)))
     check(_bucket_count(rec, 4) >= 3, "4 -> 7 KB bucket %d, want >= 3 (4 KB reads): %s"
           % (_bucket_count(rec, 4), short(rec, 600)))
-    # Only what the child submitted is credited to it (no extra requests).
-    check(_hist_total(rec) <= 8 + 2, "comm %s got %d requests for 8 issued" %
-          (comm, _hist_total(rec)))
+    # Only what the child submitted is credited to it. The block layer may
+    # split a 64 KB write (seen once: 18 requests), but never below a 4 KB
+    # page: 332 KB issued is at most 83 requests.
+    check(_hist_total(rec) <= (5 * 64 + 3 * 4) // 4,
+          "comm %s got %d requests for 332 KB issued" % (comm, _hist_total(rec)))
 
 
 def test_bitesize_table_name_filter():

@@ -261,3 +261,24 @@ def md_table(header, rows):
         out.append("| " + " | ".join(str(c) for c in r) + " |")
     return "\n".join(out)
 
+
+def vm_hwm_kb(pid):
+    """Peak RSS (VmHWM) of a live process in KiB, or None."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def proc_cpu_s(pid):
+    """User + system CPU seconds of a live process, or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None

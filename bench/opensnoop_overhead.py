@@ -94,15 +94,6 @@ class Tail:
         return False
 
 
-def proc_cpu_s(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def wait_ready(p, t, stdout_path, probe_path, timeout):
     """Block until the tracer is attached. Returns seconds waited."""
     t0 = time.monotonic()
@@ -159,9 +150,9 @@ def run_openloop(args, path, tracer_pid=None):
     other CPU % is CPU used during the run by anything but openloop and the
     tracer process (100 = one CPU), to detect a busy machine."""
     t0, b0, c0 = time.monotonic(), bl.busy_s(), bl.children_cpu_s()
-    p0 = proc_cpu_s(tracer_pid) if tracer_pid else 0.0
+    p0 = bl.proc_cpu_s(tracer_pid) if tracer_pid else 0.0
     med, mn, opens = _openloop(args, path)
-    p1 = proc_cpu_s(tracer_pid) if tracer_pid else 0.0
+    p1 = bl.proc_cpu_s(tracer_pid) if tracer_pid else 0.0
     wall = time.monotonic() - t0
     other = (bl.busy_s() - b0) - (bl.children_cpu_s() - c0) - ((p1 or 0) - (p0 or 0))
     return med, mn, opens, max(0.0, 100.0 * other / wall)
@@ -193,13 +184,13 @@ def one_run(args, t, rnd, workdir, token):
         p = bl.spawn(t["argv"](marker), stdout=fo, stderr=fe)
     try:
         res["ready_s"] = wait_ready(p, t, out_path, probe, args.ready_timeout)
-        cpu0 = proc_cpu_s(p.pid)
+        cpu0 = bl.proc_cpu_s(p.pid)
         res["median"], res["min"], res["opens"], res["other_pct"] = \
             run_openloop(args, marker, p.pid)
         res["foreign"] = foreign | bl.path_hooks(bl.OPEN_HOOKS, {p.pid})
         if not t.get("ready"):
             res["drain_s"] = wait_settled(p, out_path, marker, res["opens"])
-        cpu1 = proc_cpu_s(p.pid)
+        cpu1 = bl.proc_cpu_s(p.pid)
         if cpu0 is not None and cpu1 is not None:
             res["cpu_s"] = cpu1 - cpu0
     except Exception as e:  # noqa: BLE001 - keep going, with its stderr

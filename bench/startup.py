@@ -48,26 +48,6 @@ def tracers(args):
     ]
 
 
-def vm_hwm_kb(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def proc_cpu_s(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def one_run(args, t, run, token):
     mdir = tempfile.mkdtemp(prefix=f"lsb-{token}-{run}-")
     pat = re.compile(re.escape(mdir).encode() + rb"/m(\d+)")
@@ -126,8 +106,8 @@ def one_run(args, t, run, token):
                         first_seen = bl.now_ns()
                         foreign |= bl.path_hooks(bl.EXEC_HOOKS, {p.pid})
             markers = [m for m in markers if m.poll() is None]
-        res["hwm_kb"] = vm_hwm_kb(p.pid)
-        tracer_cpu = proc_cpu_s(p.pid)
+        res["hwm_kb"] = bl.vm_hwm_kb(p.pid)
+        tracer_cpu = bl.proc_cpu_s(p.pid)
         for m in markers:
             m.wait()
         wall = (bl.now_ns() - t0) / 1e9
@@ -143,7 +123,7 @@ def one_run(args, t, run, token):
     except Exception as e:  # noqa: BLE001 - report and continue
         res["error"] = str(e)
         if p is not None and p.poll() is None:
-            res["hwm_kb"] = vm_hwm_kb(p.pid)
+            res["hwm_kb"] = bl.vm_hwm_kb(p.pid)
     finally:
         if p is not None:
             rc, how = bl.stop(p, grace=args.stop_timeout)

@@ -181,26 +181,6 @@ def fd_snapshot(pid):
     return nperf, nlink
 
 
-def vm_hwm_kb(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def proc_cpu_s(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            v = f.read().rsplit(")", 1)[1].split()
-        return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def reap(p, timeout, drain_fd=None, poll_s=0.005, hwm=None, resignal_s=None):
     """Wait up to `timeout` s for p to exit (pidfd), reading drain_fd
     meanwhile so the tracer never blocks on a full pipe, and sampling its
@@ -214,7 +194,7 @@ def reap(p, timeout, drain_fd=None, poll_s=0.005, hwm=None, resignal_s=None):
     fd = os.pidfd_open(p.pid)
     deadline = time.monotonic() + timeout
     t_exit = ru = None
-    hwm = vm_hwm_kb(p.pid) or hwm
+    hwm = bl.vm_hwm_kb(p.pid) or hwm
     resent = 0
     next_sig = time.monotonic() + resignal_s if resignal_s else None
     try:
@@ -232,7 +212,7 @@ def reap(p, timeout, drain_fd=None, poll_s=0.005, hwm=None, resignal_s=None):
                 break
             r, _, _ = select.select(rl, [], [], min(left, poll_s))
             if fd not in r:
-                hwm = vm_hwm_kb(p.pid) or hwm
+                hwm = bl.vm_hwm_kb(p.pid) or hwm
             if drain_fd is not None and drain_fd in r:
                 if not os.read(drain_fd, 65536):
                     drain_fd = None
@@ -303,8 +283,8 @@ def one_start(args, tool, ol):
         if snap_ready != snap_late:
             res.setdefault("notes", []).append(
                 f"still attaching at 'ready': perf/link fds {snap_ready} -> {snap_late}")
-        res["hwm_kb"] = vm_hwm_kb(p.pid)
-        tracer_cpu = proc_cpu_s(p.pid) or 0.0
+        res["hwm_kb"] = bl.vm_hwm_kb(p.pid)
+        tracer_cpu = bl.proc_cpu_s(p.pid) or 0.0
         wall = (bl.now_ns() - t0) / 1e9
         other = (bl.busy_s() - b0) - (bl.children_cpu_s() - c0) \
             - (sum(os.times()[:2]) - s0) - tracer_cpu
@@ -332,7 +312,7 @@ def one_start(args, tool, ol):
         res["error"] = str(e)
     finally:
         if p is not None:
-            res["hwm_kb"] = res.get("hwm_kb") or vm_hwm_kb(p.pid)
+            res["hwm_kb"] = res.get("hwm_kb") or bl.vm_hwm_kb(p.pid)
             bl.stop(p, grace=args.stop_timeout)
         if w_fd is not None:
             os.close(w_fd)

@@ -278,6 +278,37 @@ static const char *arena_copy(struct symtab *t, struct name_arena *a,
 	return dst;
 }
 
+/*
+ * One /proc/kallsyms line, "ADDR TYPE NAME[\t[MODULE]]", cut in place:
+ * true for a code symbol (stacks hold return addresses), with its parts.
+ */
+static bool kallsyms_code_line(char *line, unsigned long long *addr,
+			       char **name, char **module)
+{
+	char *p, type;
+
+	line[strcspn(line, "\n")] = '\0';
+	*addr = strtoull(line, &p, 16);
+	if (p == line || *p != ' ' || !p[1] || p[2] != ' ')
+		return false;
+	type = p[1];
+	if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+		return false;
+	*name = p + 3;
+	*module = NULL;
+	p = strchr(*name, '\t');
+	if (p) {
+		*p++ = '\0';
+		if (*p == '[') {
+			*module = p + 1;
+			p = strchr(*module, ']');
+			if (p)
+				*p = '\0';
+		}
+	}
+	return true;
+}
+
 static int parse_kallsyms(struct symtab *t, FILE *f)
 {
 	const char *last_module = NULL;
@@ -286,29 +317,12 @@ static int parse_kallsyms(struct symtab *t, FILE *f)
 	char line[512];
 
 	while (fgets(line, sizeof(line), f)) {
-		char *p, *name, *module = NULL, type;
 		const char *kept_name, *kept_module = NULL;
 		unsigned long long addr;
+		char *name, *module;
 
-		line[strcspn(line, "\n")] = '\0';
-		addr = strtoull(line, &p, 16);
-		if (p == line || *p != ' ' || !p[1] || p[2] != ' ')
+		if (!kallsyms_code_line(line, &addr, &name, &module))
 			continue;
-		type = p[1];
-		name = p + 3;
-		/* Only code: stacks hold return addresses. */
-		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
-			continue;
-		p = strchr(name, '\t');
-		if (p) {
-			*p++ = '\0';
-			if (*p == '[') {
-				module = p + 1;
-				p = strchr(module, ']');
-				if (p)
-					*p = '\0';
-			}
-		}
 		if (addr)
 			nonzero = true;
 		kept_name = arena_copy(t, &arena, name);
@@ -432,27 +446,11 @@ int syms_kernel_prepare(struct syms_cache *c, const uint64_t *addrs,
 		return -errno;
 	}
 	while (!err && fgets(line, sizeof(line), f)) {
-		char *p, *name, *module = NULL, type;
 		unsigned long long addr;
+		char *name, *module;
 
-		line[strcspn(line, "\n")] = '\0';
-		addr = strtoull(line, &p, 16);
-		if (p == line || *p != ' ' || !p[1] || p[2] != ' ')
+		if (!kallsyms_code_line(line, &addr, &name, &module))
 			continue;
-		type = p[1];
-		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
-			continue;
-		name = p + 3;
-		p = strchr(name, '\t');
-		if (p) {
-			*p++ = '\0';
-			if (*p == '[') {
-				module = p + 1;
-				p = strchr(module, ']');
-				if (p)
-					*p = '\0';
-			}
-		}
 		err = keep_if_needed(c, &arena, ps, addr);
 		ps->addr = addr;
 		snprintf(ps->name, sizeof(ps->name), "%s", name);

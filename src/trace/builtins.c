@@ -132,16 +132,19 @@ static const struct builtin builtins[] = {
 	{ "kstack", 0, BO_KSTACK, .check = check_kstack },
 	{ "ustack", 0, BO_USTACK, .check = check_ustack },
 	{ "retval", RET_KINDS, BO_RETVAL, .check = check_retval },
-	{ "arg", ARG_KINDS, BO_ARG, .check = check_arg },	/* arg0..arg9 */
+	/* arg0..arg9: builtin_find() names them all "argN" */
+	{ "argN", ARG_KINDS, BO_ARG, .check = check_arg },
 };
 
 const struct builtin *builtin_find(const char *name)
 {
 	size_t n = sizeof(builtins) / sizeof(builtins[0]);
 
+	if (!strcmp(name, "argN"))
+		return NULL;
 	if (!strncmp(name, "arg", 3) && name[3] >= '0' && name[3] <= '9' &&
 	    !name[4])
-		name = "arg";
+		name = "argN";
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(builtins[i].name, name))
 			return &builtins[i];

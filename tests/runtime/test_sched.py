@@ -185,7 +185,9 @@ def test_cpudist_offcpu_naps():
     hists = _hists(lp)
     check(len(hists) == 1 and "pid" not in hists[0], "want one histogram: %s" % short(hists))
     naps = sum(b["count"] for b in hists[0]["buckets"] if b["low"] >= 8192)
-    check(naps >= n, "%d off-CPU periods >= 8 ms, child napped %d x 10 ms: %s" %
+    # The nap in progress when the histogram is read is not counted yet
+    # (seen once on a loaded machine: 19 of 20).
+    check(naps >= n - 1, "%d off-CPU periods >= 8 ms, child napped %d x 10 ms: %s" %
           (naps, n, short(hists[0], 800)))
 
 

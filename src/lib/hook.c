@@ -255,7 +255,7 @@ static int perf_open(struct perf_event_attr *attr)
 	return fd < 0 ? -errno : fd;
 }
 
-static int read_sysfs_int(const char *path, const char *fmt, int *val)
+int hook_read_sysfs_int(const char *path, const char *fmt, int *val)
 {
 	FILE *f = fopen(path, "r");
 	int ok;
@@ -305,7 +305,7 @@ static int test_tracepoint(const struct hook_point *pt, char *why, size_t len)
 		return -ENOENT;
 	}
 	snprintf(path, sizeof(path), "%s/events/%s/id", dir, pt->target);
-	if (read_sysfs_int(path, "%d", &id)) {
+	if (hook_read_sysfs_int(path, "%d", &id)) {
 		snprintf(why, len, "tracepoint %s does not exist", pt->target);
 		return -ENOENT;
 	}
@@ -328,14 +328,14 @@ static int test_kprobe(const struct hook_point *pt, char *why, size_t len)
 	int type, bit = 0, pfd;
 
 	snprintf(path, sizeof(path), "%s/type", pmu);
-	if (read_sysfs_int(path, "%d", &type)) {
+	if (hook_read_sysfs_int(path, "%d", &type)) {
 		snprintf(why, len,
 			 "no kprobe PMU (kernel built without CONFIG_KPROBES)");
 		return -EOPNOTSUPP;
 	}
 	if (pt->kind == HOOK_KRETPROBE) {
 		snprintf(path, sizeof(path), "%s/format/retprobe", pmu);
-		if (read_sysfs_int(path, "config:%d", &bit)) {
+		if (hook_read_sysfs_int(path, "config:%d", &bit)) {
 			snprintf(why, len, "kprobe PMU has no retprobe bit");
 			return -EOPNOTSUPP;
 		}

@@ -13,7 +13,7 @@
 #include "log.h"
 #include "trace.h"
 
-static unsigned long long monotonic_ns(void)
+unsigned long long trace_monotonic_ns(void)
 {
 	struct timespec ts;
 
@@ -31,7 +31,7 @@ void trace_prog_init(struct trace_prog *p)
 /* Parses and types the program; 0, or EXIT_USAGE with the error said. */
 int trace_check(struct trace_prog *p)
 {
-	p->start_ns = monotonic_ns();
+	p->start_ns = trace_monotonic_ns();
 	p->ast = ast_parse(&p->src, p->err);
 	if (!p->ast)
 		return EXIT_USAGE;

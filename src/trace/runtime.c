@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "hook.h"
 #include "ir.h"
 #include "trace.h"
 #include "log.h"
@@ -115,14 +116,6 @@ static int create_maps(struct trace_prog *p)
 			return -1;
 	}
 	return 0;
-}
-
-static unsigned long long monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 int trace_compile(struct trace_prog *p, enum trace_dump dump)
@@ -361,35 +354,23 @@ static int attach_perf(struct trace_inst *inst, struct perf_event_attr *attr,
 	return add_link(inst, lfd);
 }
 
-static int read_sysfs_uint(const char *path, const char *fmt, int *out)
-{
-	FILE *f = fopen(path, "r");
-	int ok;
-
-	if (!f)
-		return -errno;
-	ok = fscanf(f, fmt, out) == 1;
-	fclose(f);
-	return ok ? 0 : -EINVAL;
-}
-
 static int attach_uprobe(struct trace_prog *p, struct trace_inst *inst)
 {
 	struct perf_event_attr attr = { .size = sizeof(attr) };
 	int type, bit = 0, pid = p->target_pid > 0 ? p->target_pid : -1;
 
-	if (read_sysfs_uint("/sys/bus/event_source/devices/uprobe/type",
+	if (hook_read_sysfs_int("/sys/bus/event_source/devices/uprobe/type",
 			    "%d", &type))
 		return -ENOTSUP;
 	if (inst->kind == PK_URETPROBE &&
-	    read_sysfs_uint("/sys/bus/event_source/devices/uprobe/format/retprobe",
+	    hook_read_sysfs_int("/sys/bus/event_source/devices/uprobe/format/retprobe",
 			    "config:%d", &bit))
 		return -ENOTSUP;
 	attr.type = type;
 	attr.config = inst->kind == PK_URETPROBE ? 1ULL << bit : 0;
 	/* the kernel counts the USDT semaphore up while the probe is on */
 	if (inst->semaphore) {
-		if (read_sysfs_uint("/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset",
+		if (hook_read_sysfs_int("/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset",
 				    "config:%d", &bit))
 			return -ENOTSUP;
 		attr.config |= (unsigned long long)inst->semaphore << bit;
@@ -404,11 +385,11 @@ static int attach_kprobe(struct trace_inst *inst)
 	struct perf_event_attr attr = { .size = sizeof(attr) };
 	int type, bit = 0;
 
-	if (read_sysfs_uint("/sys/bus/event_source/devices/kprobe/type",
+	if (hook_read_sysfs_int("/sys/bus/event_source/devices/kprobe/type",
 			    "%d", &type))
 		return -ENOTSUP;
 	if (inst->kind == PK_KRETPROBE &&
-	    read_sysfs_uint("/sys/bus/event_source/devices/kprobe/format/retprobe",
+	    hook_read_sysfs_int("/sys/bus/event_source/devices/kprobe/format/retprobe",
 			    "config:%d", &bit))
 		return -ENOTSUP;
 	attr.type = type;
@@ -692,7 +673,7 @@ int trace_run(struct trace_prog *p, const struct trace_run_opts *ro)
 		goto detach;
 	}
 	if (ro->duration > 0)
-		deadline = monotonic_ns() + ro->duration * 1e9;
+		deadline = trace_monotonic_ns() + ro->duration * 1e9;
 	while (!rs.exit_requested && !session_interrupted()) {
 		int n = ring_buffer__poll(rb, 100);
 
@@ -703,7 +684,7 @@ int trace_run(struct trace_prog *p, const struct trace_run_opts *ro)
 			break;
 		}
 		fflush(stdout);
-		if (deadline && monotonic_ns() >= deadline)
+		if (deadline && trace_monotonic_ns() >= deadline)
 			break;
 		if (!child_running(ro->child, &status)) {
 			child_done = true;

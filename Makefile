@@ -45,10 +45,11 @@ DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 # tests/vm/run_vm.py into build/vm/, not installed).
 VM_PKGS   := qemu-system-x86
 
-.PHONY: all deps deps-vm run test test-vm unit clean fuzz-trace fuzz-trace-run
+.PHONY: all deps deps-vm run test test-vm unit unit-asan clean fuzz-trace \
+	fuzz-trace-run
 # Keep the BPF objects and skeletons: they are not throwaway intermediates.
 .SECONDARY:
-all: $(BUILD)/loupe $(BUILD)/unit_tests
+all: $(BUILD)/loupe $(BUILD)/unit_tests $(BUILD)/unit_tests_asan
 
 $(BUILD)/vmlinux.h: $(VMLINUX_BTF)
 	@mkdir -p $(@D)
@@ -78,6 +79,20 @@ $(BUILD)/loupe: $(APP_OBJS) $(LIB_OBJS) $(TOOL_OBJS)
 $(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(HEADERS) $(SYMS_FIXTURE)
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) $(LDLIBS) -o $@
+
+# The same unit tests under AddressSanitizer and UBSan (the symbolizer
+# hands out names that must outlive table reloads); make test runs both.
+ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	       -fno-sanitize-recover=undefined
+
+$(BUILD)/unit_tests_asan: $(UNIT_SRCS) $(LIB_SRCS) $(HEADERS) $(SKELS) \
+		$(SYMS_FIXTURE)
+	@echo "  LINK    $@"
+	$(Q)$(CC) $(filter-out -O2,$(CFLAGS)) $(ASAN_CFLAGS) -Itests/unit \
+		$(UNIT_SRCS) $(LIB_SRCS) $(LDLIBS) -o $@
+
+unit-asan: $(BUILD)/unit_tests_asan
+	$(BUILD)/unit_tests_asan
 
 $(BUILD)/syms_fixture.full: tests/unit/syms_fixture.c
 	@mkdir -p $(@D)

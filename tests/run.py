@@ -3,8 +3,9 @@
 
     python3 tests/run.py [-v] [FILTER...]
 
-Runs build/unit_tests (if FILTER is empty or matches "unit_tests"), then every
-test_* function of tests/runtime/test_*.py whose "module.function" name
+Runs build/unit_tests and build/unit_tests_asan (the same unit tests under
+AddressSanitizer, LeakSanitizer and UBSan) if FILTER is empty or matches their
+names, then every test_* function of tests/runtime/test_*.py whose "module.function" name
 contains FILTER, each in its own process session with a hard timeout
 (30 s, or the function's `timeout` attribute). With several FILTERs a test
 runs if its name contains any of them (tests/vm/ runs a subset this way).
@@ -87,34 +88,37 @@ def ensure_tracefs():
         print("warning: could not mount tracefs on /sys/kernel/tracing", flush=True)
 
 
-def run_unit_tests():
-    """Return (passed, failed)."""
-    path = os.path.join(REPO, "build", "unit_tests")
+def run_unit_tests(name):
+    """Run build/NAME (unit_tests, or unit_tests_asan: the same tests under
+    AddressSanitizer and UBSan). Return (passed, failed)."""
+    path = os.path.join(REPO, "build", name)
     if not os.access(path, os.X_OK):
-        print("FAIL unit_tests: build/unit_tests not found", flush=True)
+        print("FAIL %s: build/%s not found" % (name, name), flush=True)
         return 0, 1
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1",
+               UBSAN_OPTIONS="print_stacktrace=1")
     try:
-        p = subprocess.run([path], cwd=REPO, stdout=subprocess.PIPE,
+        p = subprocess.run([path], cwd=REPO, stdout=subprocess.PIPE, env=env,
                            stderr=subprocess.STDOUT, timeout=UNIT_TIMEOUT)
         out, rc = p.stdout.decode(errors="replace"), p.returncode
     except subprocess.TimeoutExpired as e:
         out, rc = (e.stdout or b"").decode(errors="replace"), None
     lines = out.splitlines()
     for line in lines:
-        print("  unit: " + line)
+        print("  %s: %s" % ("unit" if name == "unit_tests" else "asan", line))
     last = next((l for l in reversed(lines) if l.strip()), "")
     m = SUMMARY_RE.match(last)
     if rc is None:
-        print("FAIL unit_tests: timed out after %ds" % UNIT_TIMEOUT, flush=True)
+        print("FAIL %s: timed out after %ds" % (name, UNIT_TIMEOUT), flush=True)
         return (int(m.group(1)) if m else 0), (int(m.group(2)) if m else 0) + 1
     if not m:
-        print("FAIL unit_tests: exit status %s and no 'N passed, N failed' summary" % rc,
-              flush=True)
+        print("FAIL %s: exit status %s and no 'N passed, N failed' summary"
+              % (name, rc), flush=True)
         return 0, 1
     passed, failed = int(m.group(1)), int(m.group(2))
     if rc != 0 and failed == 0:
-        print("FAIL unit_tests: exit status %s although summary says 0 failed" % rc,
-              flush=True)
+        print("FAIL %s: exit status %s although summary says 0 failed"
+              % (name, rc), flush=True)
         failed = 1
     return passed, failed
 
@@ -215,12 +219,14 @@ def main(argv):
     ensure_tracefs()
 
     passed = failed = 0
-    if not filters or any(f in "unit_tests" for f in filters):
-        p, f = run_unit_tests()
+    for name in ("unit_tests", "unit_tests_asan"):
+        if filters and not any(f in name for f in filters):
+            continue
+        p, f = run_unit_tests(name)
         passed += p
         failed += f
         if f == 0:
-            print("PASS unit_tests (%d)" % p, flush=True)
+            print("PASS %s (%d)" % (name, p), flush=True)
 
     tests = discover(filters)
     if tests:
@@ -260,7 +266,7 @@ def main(argv):
             sweep_cgroups()
             shutil.rmtree(tmp, ignore_errors=True)
         print("runtime tests took %.1fs" % (time.monotonic() - t_all), flush=True)
-    elif filters and not any(f in "unit_tests" for f in filters):
+    elif filters and not any(f in "unit_tests_asan" for f in filters):
         print("no tests match %s" % " ".join(repr(f) for f in filters), flush=True)
 
     print("%d passed, %d failed" % (passed, failed), flush=True)

@@ -83,6 +83,13 @@ struct syms_cache {
 	struct proc *last_proc;
 	char **strings;		/* interned mapping paths */
 	size_t nstrings, capstrings;
+	/*
+	 * Name blocks of tables that were replaced (a full kallsyms load
+	 * after a prepared one, a JIT map read again): callers may still
+	 * hold names from them, and names live as long as the cache.
+	 */
+	char **retired;
+	size_t nretired, capretired;
 	char debug_dir[PATH_MAX];
 };
 
@@ -144,6 +151,25 @@ static void symtab_free(struct symtab *t)
 	free(t->blocks);
 	free(t->v);
 	memset(t, 0, sizeof(*t));
+}
+
+/*
+ * Empties a table whose names may already have been handed out: the name
+ * blocks move to the cache and are freed with it.
+ */
+static void symtab_retire(struct syms_cache *c, struct symtab *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nblocks; i++) {
+		if (grow(&c->retired, &c->capretired, c->nretired,
+			 sizeof(*c->retired)))
+			break;
+		c->retired[c->nretired++] = t->blocks[i];
+	}
+	/* Out of memory: leak the rest rather than free live names. */
+	t->nblocks = 0;
+	symtab_free(t);
 }
 
 /*
@@ -347,14 +373,14 @@ int syms_load_kallsyms(struct syms_cache *c, FILE *f)
 {
 	int err;
 
-	symtab_free(&c->ksyms);
+	symtab_retire(c, &c->ksyms);
 	free(c->kprepared);
 	c->kprepared = NULL;
 	c->nkprepared = 0;
 	c->ksyms_loaded = true;
 	err = parse_kallsyms(&c->ksyms, f);
 	if (err)
-		symtab_free(&c->ksyms);
+		symtab_retire(c, &c->ksyms);
 	return err;
 }
 
@@ -475,7 +501,7 @@ static void load_kernel(struct syms_cache *c)
 		free(c->kprepared);
 		c->kprepared = NULL;
 		c->nkprepared = 0;
-		symtab_free(&c->ksyms);
+		symtab_retire(c, &c->ksyms);
 		c->ksyms_loaded = false;
 	}
 	if (c->ksyms_loaded)
@@ -488,14 +514,35 @@ static void load_kernel(struct syms_cache *c)
 	fclose(f);
 }
 
+/*
+ * Whether the prepared table resolves addr right. It holds the symbol of
+ * every prepared address p; addr is inside that symbol when the nearest
+ * kept symbol below addr is the one below the first p >= addr, since then
+ * sym <= addr <= p < the symbol after it. That covers p - 1, the byte a
+ * return address is looked up by.
+ */
+static bool kernel_prepared_for(struct syms_cache *c, uint64_t addr)
+{
+	size_t i;
+
+	if (!c->kprepared)
+		return false;
+	i = lower_bound(c->kprepared, c->nkprepared, addr);
+	if (i == c->nkprepared)
+		return false;
+	if (c->kprepared[i] == addr)
+		return true;
+	return c->kprepared[i] - addr < KERNEL_MAX_OFFSET &&
+	       symtab_find(&c->ksyms, addr) ==
+	       symtab_find(&c->ksyms, c->kprepared[i]);
+}
+
 const char *syms_kernel(struct syms_cache *c, uint64_t addr,
 			uint64_t *offset, const char **module)
 {
 	const struct sym *s;
-	size_t i;
 
-	i = c->kprepared ? lower_bound(c->kprepared, c->nkprepared, addr) : 0;
-	if (!c->kprepared || i == c->nkprepared || c->kprepared[i] != addr)
+	if (!kernel_prepared_for(c, addr))
 		load_kernel(c);
 	s = symtab_find(&c->ksyms, addr);
 	if (!s || (s == &c->ksyms.v[c->ksyms.n - 1] &&
@@ -1008,7 +1055,7 @@ static int ns_pid(int pid)
 }
 
 /* JIT runtimes list their code as "START SIZE name" lines, in hex. */
-static void load_perf_map(struct proc *p)
+static void load_perf_map(struct syms_cache *c, struct proc *p)
 {
 	char path[128], *text, *line, *next;
 	struct stat st;
@@ -1021,7 +1068,7 @@ static void load_perf_map(struct proc *p)
 	text = read_file(path, &len);
 	if (!text)
 		return;
-	symtab_free(&p->jit);
+	symtab_retire(c, &p->jit);
 	p->jit_size = st.st_size;
 	if (symtab_keep(&p->jit, text))
 		return;
@@ -1076,7 +1123,7 @@ int syms_capture(struct syms_cache *c, int pid)
 		c->procs[c->nprocs++] = p;
 	}
 	p->captured_ns = mono_ns();
-	load_perf_map(p);
+	load_perf_map(c, p);
 	if (p->maps_text && p->maps_len == len &&
 	    !memcmp(p->maps_text, text, len)) {
 		free(text);
@@ -1221,6 +1268,9 @@ void syms_cache_free(struct syms_cache *c)
 	for (size_t i = 0; i < c->nstrings; i++)
 		free(c->strings[i]);
 	free(c->strings);
+	for (size_t i = 0; i < c->nretired; i++)
+		free(c->retired[i]);
+	free(c->retired);
 	free(c);
 }
 

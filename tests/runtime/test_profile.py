@@ -322,3 +322,70 @@ def test_offcputime_usage_errors():
         err = lp.stderr_lines()
         check(rc == 2 and len(err) == 1 and err[0].startswith("loupe: offcputime: "),
               "%s: exit status %s, stderr %s" % (args, rc, err))
+
+
+def _kallsyms_code():
+    """Sorted (start, name, module) of every code symbol in /proc/kallsyms."""
+    syms = []
+    with open("/proc/kallsyms") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 3 or parts[1] not in "tTwW":
+                continue
+            addr = int(parts[0], 16)
+            if addr:
+                mod = parts[3].strip("[]") if len(parts) > 3 else None
+                syms.append((addr, parts[2], mod))
+    syms.sort()
+    return syms
+
+
+def test_profile_kernel_frames_match_kallsyms():
+    """Every kernel frame of a system-wide profile names the symbol that
+    really holds its address (a freed name table once gave frames the
+    right offset and another symbol's name)."""
+    import bisect
+    d = tmpdir()
+    # kernel-heavy work on both CPUs: metadata walks, page-cache copies
+    work = [spawn(["sh", "-c", "end=$(($(date +%s)+5)); "
+                   "while [ $(date +%s) -lt $end ]; do "
+                   "ls -laR /usr/share/doc >/dev/null 2>&1; done"]),
+            spawn(["dd", "if=/dev/zero", "of=%s/z" % d, "bs=64k",
+                   "count=20000", "conv=notrunc"],
+                  stderr=subprocess.DEVNULL)]
+    lp = Loupe("profile", "-K", "-j", "-F", "199", "-d", "4")
+    rc = lp.wait_exit(30)
+    for w in work:
+        w.kill()
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    syms = _kallsyms_code()
+    starts = [s[0] for s in syms]
+    checked, bad = 0, []
+    for e in lp.events():
+        if e.get("type") != "stack":
+            continue
+        for i, fr in enumerate(e.get("kernel_stack") or []):
+            # BPF programs come and go (other tools' too) before kallsyms
+            # is read here
+            if not fr.get("name") or fr.get("module") == "bpf":
+                continue
+            # non-leaf frames are return addresses, resolved by the byte
+            # before them (the offset still counts from the address)
+            look = fr["addr"] - (1 if i else 0)
+            j = bisect.bisect_right(starts, look) - 1
+            check(j >= 0, "frame below every symbol: %s" % fr)
+            start = syms[j][0]
+            names = {s[1] for s in syms[bisect.bisect_left(starts, start):
+                                        bisect.bisect_right(starts, start)]}
+            ok = (fr["name"] in names and
+                  fr["addr"] - fr["offset"] == start)
+            checked += 1
+            if not ok:
+                bad.append((fr, sorted(names), hex(start)))
+    check(checked >= 100, "only %d kernel frames checked: %s" %
+          (checked, lp.describe()))
+    check(not bad, "%d of %d kernel frames misnamed, e.g. %s" %
+          (len(bad), checked, short(bad[:3], 900)))
+
+
+test_profile_kernel_frames_match_kallsyms.timeout = 60

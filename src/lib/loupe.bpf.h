@@ -42,8 +42,9 @@ static __always_inline void count_lost(void)
 	__u32 zero = 0;
 	__u64 *n = bpf_map_lookup_elem(&lost_events, &zero);
 
+	/* atomic: a preempted program can share its CPU's slot */
 	if (n)
-		*n += 1;
+		__sync_fetch_and_add(n, 1);
 }
 
 /*

@@ -98,6 +98,22 @@ void session_set_filter(struct session *s, volatile struct loupe_filter *f)
 #define DRAIN_FINAL_NS		200000000LL
 
 /*
+ * LOUPE_DRAIN_SLICE_MS shortens both (tests use it to cut drains often
+ * and check that no event is lost uncounted when they are).
+ */
+static long long drain_budget_ns(long long dflt)
+{
+	static long long slice = -1;
+	const char *env;
+
+	if (slice < 0) {
+		env = getenv("LOUPE_DRAIN_SLICE_MS");
+		slice = env && atoi(env) > 0 ? atoi(env) * 1000000LL : 0;
+	}
+	return slice ? slice : dflt;
+}
+
+/*
  * When events arrive faster than they are printed, a drain could go on
  * forever: it is cut into time slices, and stops at once on a signal.
  */
@@ -108,15 +124,28 @@ static bool drain_must_stop(struct session *s)
 	return clock_ns(CLOCK_MONOTONIC) > s->drain_until_ns;
 }
 
+/*
+ * libbpf has already consumed a sample when it hands it over, so a sample
+ * is always printed (or counted) before the drain is cut short.
+ */
+static void destroy_links(struct session *s);
+
 static int rb_event(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
+	int err;
 
 	if (s->out.failed)
 		return -EPIPE;
-	if (++s->drained % DRAIN_CHECK_EVERY == 0 && drain_must_stop(s))
+	if (s->discarding) {
+		s->discarded++;
+		return 0;
+	}
+	err = s->on_event ? s->on_event(s, data, size) : 0;
+	if (!err && ++s->drained % DRAIN_CHECK_EVERY == 0 &&
+	    drain_must_stop(s))
 		return -EINTR;
-	return s->on_event ? s->on_event(s, data, size) : 0;
+	return err;
 }
 
 static void report_unusable(struct session *s, const struct hook_probe *p,
@@ -308,6 +337,7 @@ static void report_lost(struct session *s)
 {
 	unsigned long long total = lost_total(s), delta;
 
+	total += s->discarded;
 	if (total <= s->lost_reported)
 		return;
 	delta = total - s->lost_reported;
@@ -365,7 +395,8 @@ int session_loop(struct session *s)
 			timeout = (deadline - now) / 1000000;
 		if (next_tick && (next_tick - now) / 1000000 < timeout)
 			timeout = (next_tick - now) / 1000000;
-		err = drain(s, timeout > 0 ? timeout : 0, DRAIN_SLICE_NS);
+		err = drain(s, timeout > 0 ? timeout : 0,
+			    drain_budget_ns(DRAIN_SLICE_NS));
 		if (err)
 			break;
 		now = clock_ns(CLOCK_MONOTONIC);
@@ -392,8 +423,17 @@ int session_loop(struct session *s)
 		log_err("reading events failed: %s", strerror(-err));
 		return EXIT_RUNTIME;
 	}
+	/*
+	 * Detach first, so that the ring holds a bounded number of events;
+	 * what the final drain has no time to print is counted as lost.
+	 */
+	destroy_links(s);
 	s->final_drain = true;
-	drain(s, 0, DRAIN_FINAL_NS);
+	if (drain(s, 0, drain_budget_ns(DRAIN_FINAL_NS)) == 0 && s->rb) {
+		s->discarding = true;
+		ring_buffer__consume(s->rb);
+		s->discarding = false;
+	}
 	/* Print what the last, partial interval (or the only one) saw. */
 	if (s->on_interval && !ticked_last)
 		s->on_interval(s);

@@ -54,6 +54,8 @@ struct session {
 	long long drain_until_ns;
 	unsigned long long drained;
 	bool final_drain;
+	bool discarding;		/* counting, not printing, at exit */
+	unsigned long long discarded;
 	void *tool_state;
 };
 

@@ -283,13 +283,14 @@ class LineReader:
 class Loupe:
     """A running loupe process with stdout/stderr collected line by line."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, env=None):
         require_loupe()
         self.args = [str(a) for a in args]
         self.json = "-j" in self.args or "--json" in self.args
         self.t_start = time.monotonic()
         self.proc = subprocess.Popen([LOUPE] + self.args, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=dict(os.environ, **(env or {})))
         self.pid = self.proc.pid
         on_cleanup(self.kill)
         self.out = LineReader(self.proc.stdout)

@@ -224,3 +224,54 @@ def test_sigint_during_flood_table_lines_complete():
 
 test_sigint_during_flood_json_lines_complete.timeout = 60
 test_sigint_during_flood_table_lines_complete.timeout = 60
+
+
+def _exact_accounting(json_mode, buffer_size, n, slice_ms=None):
+    """A flooder with a unique comm opens a missing path n times; after it
+    ends and loupe is interrupted, every open is either printed or counted
+    as lost: nothing vanishes (not at a drain's time slice, not at exit).
+    slice_ms shortens loupe's drain time slices (and its final drain) so
+    that both are cut many times."""
+    from common import copy_binary, unique_comm
+    helpers = os.environ.get("LOUPE_TEST_HELPERS")
+    if not helpers:
+        from common import Skip
+        raise Skip("C helper not built")
+    comm = unique_comm()
+    exe = copy_binary(helpers, comm)
+    args = ["-n", comm, "--buffer-size", buffer_size] + (["-j"] if json_mode else [])
+    env = {"LOUPE_DRAIN_SLICE_MS": str(slice_ms)} if slice_ms else None
+    lp = Loupe("opensnoop", *args, env=env)
+    lp.wait_attached()
+    path = "/loupe-exact-" + marker()
+    p = spawn([exe, "flood", str(n), path])
+    check(p.wait(60) == 0, "flooder failed")
+    lp.wait_line(lambda l: False, 0.5)
+    rc = lp.stop(timeout=20)
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    if json_mode:
+        evs = lp.events()
+        printed = sum(1 for e in evs if e.get("path") == path)
+        lost_json = sum(e["count"] for e in evs if e.get("type") == "lost")
+    else:
+        printed = sum(1 for l in lp.lines() if l.endswith(" " + path))
+        lost_json = None
+    lost = sum(int(LOST_RE.match(l).group(2)) for l in lp.lost_lines())
+    if json_mode:
+        check(lost == lost_json, "stderr says %d lost, JSON records %d" % (lost, lost_json))
+    check(printed + lost == n, "%d opens: %d printed + %d lost = %d (%+d)" %
+          (n, printed, lost, printed + lost, printed + lost - n))
+    return printed, lost
+
+
+def test_loss_exact_accounting_json():
+    _exact_accounting(True, "256K", FLOOD_N)
+    _exact_accounting(True, "256K", FLOOD_N, slice_ms=1)
+
+
+def test_loss_exact_accounting_table():
+    _exact_accounting(False, "256K", FLOOD_N, slice_ms=1)
+
+
+test_loss_exact_accounting_json.timeout = 120
+test_loss_exact_accounting_table.timeout = 60

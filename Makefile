@@ -2,8 +2,8 @@
 #
 #   make          build build/loupe
 #   make deps     install the Debian packages the build and tests need
-#   make run      the main job (sudo make run)
-#   make test     unit and runtime tests (sudo make test)
+#   make run      the main job (as root)
+#   make test     unit and runtime tests (as root)
 #   make test-vm  runtime tests in a qemu VM on Debian's 6.1 kernel
 #                 (kprobes, fentry); see docs/kernels.md
 

@@ -85,16 +85,40 @@ def _run_json(tool, child, *args):
 
 # ---------------------------------------------------------------- runqlat
 
+def _switches(pid):
+    """The task's (voluntary, involuntary) context switches so far."""
+    with open("/proc/%d/status" % pid) as f:
+        st = dict(l.split(":", 1) for l in f if ":" in l)
+    return (int(st["voluntary_ctxt_switches"]),
+            int(st["nonvoluntary_ctxt_switches"]))
+
+
 def test_runqlat_pid_counts_wakeups():
+    """Every time the child blocked (a voluntary context switch: its 200
+    sleeps, less any that ended before it left the CPU) it was woken, queued
+    and run again: one run-queue wait each, plus one per preemption."""
     n = 200
     child = Child("sleep", n)
-    lp = _run_json("runqlat", child, "-p", child.pid)
+    lp = Loupe("runqlat", "-j", "-p", child.pid)
+    lp.wait_attached()
+    v0, i0 = _switches(child.pid)
+    child.go()
+    # the child now blocks reading stdin: that last switch is not woken
+    v1, i1 = _switches(child.pid)
+    time.sleep(0.2)
+    rc = lp.stop()
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
     hists = _hists(lp)
     check(len(hists) == 1, "want one histogram, got %s %s" % (short(hists), lp.describe()))
     h = hists[0]
     check(h["unit"] == "usecs" and h["scale"] == "log2", "unit/scale %r" % short(h))
-    check(_total(h) >= n, "%d run-queue waits counted for pid %d, want >= %d sleeps: %s" %
-          (_total(h), child.pid, n, short(h)))
+    blocked = v1 - v0
+    check(blocked >= n * 0.9, "the child blocked only %d times in %d sleeps" %
+          (blocked, n))
+    check(blocked - 1 <= _total(h) <= blocked + (i1 - i0) + 1,
+          "%d run-queue waits counted for pid %d, which blocked %d times and "
+          "was preempted %d times: %s" %
+          (_total(h), child.pid, blocked, i1 - i0, short(h)))
 
 
 def test_runqlat_per_pid_table_ms():

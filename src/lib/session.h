@@ -54,6 +54,8 @@ struct session {
 	long long drain_until_ns;
 	unsigned long long drained;
 	bool final_drain;
+	int target_fd;		/* pidfd of the -p process, -1 if none */
+	bool target_gone;	/* it exited: the run ends */
 	void *tool_state;
 };
 

@@ -343,3 +343,21 @@ def test_pid_exit_ends_syscount_with_final_counts():
     rows = [e for e in lp.events() if e.get("type") == "syscount" and e.get("syscall") == "openat"]
     check(len(rows) == 1 and rows[0]["count"] >= n,
           "final table: want openat counted >= %d, got %s" % (n, short(lp.events(), 600)))
+
+
+def test_trace_pid_still_filters():
+    """trace parses -p with the common parser but has its own loop (not
+    ended by the process's exit yet): a run with -p still works."""
+    srv = Server()
+    lp = Loupe("trace", "-p", srv.pid, "-d", "3", "-e",
+               "tracepoint:syscalls:sys_enter_openat /pid == %d/ "
+               "{ printf(\"%%s\\n\", str(args->filename)); }" % srv.pid)
+    check(lp.wait_line(lambda l: l.startswith("Attaching"), 15) is not None,
+          "trace never attached %s" % lp.describe())
+    time.sleep(0.5)
+    path = "/loupe-trace-" + marker()
+    srv.open(path)
+    check(lp.wait_line(lambda l: l == path, 5) is not None,
+          "trace -p %d did not print the open of %s %s" % (srv.pid, path, lp.describe()))
+    rc = lp.wait_exit(10, "with -d 3")
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))

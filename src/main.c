@@ -12,6 +12,7 @@
 #include "procinfo.h"
 #include "out.h"
 #include "overview.h"
+#include "privs.h"
 #include "session.h"
 #include "tool.h"
 
@@ -272,29 +273,40 @@ static void list_tool(const struct tool *t, struct out *o)
 	bpf_object__close(obj);
 }
 
+/* `loupe list` takes its flags through the one parser too. */
+static const struct tool list_cmd = {
+	.name = "list",
+	.common = OPT_JSON,
+};
+
 static int cmd_list(int argc, char **argv)
 {
+	struct opts opts;
 	struct out o;
-	bool json = false;
+	bool json;
+	int err;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
-			json = true;
-		} else if (!strcmp(argv[i], "-h") ||
-			   !strcmp(argv[i], "--help")) {
-			printf("usage: loupe list [-j]\n\n"
-			       "Every tool, its probes, the hook each probe uses on this kernel\n"
-			       "and why cheaper hooks were rejected.\n");
-			return EXIT_OK;
-		} else {
-			log_err("list: unknown flag '%s'; usage: loupe list [-j]",
-				argv[i]);
-			return EXIT_USAGE;
-		}
+	log_set_tool("list");
+	err = opts_parse(&opts, &list_cmd, argc, argv);
+	if (err == OPTS_HELP) {
+		printf("usage: loupe list [-j]\n\n"
+		       "Every tool, its probes, the hook each probe uses on this kernel\n"
+		       "and why cheaper hooks were rejected.\n");
+		return EXIT_OK;
 	}
-	log_libbpf_init(false);
-	if (!hook_tracefs())
-		log_err("tracefs is not mounted; tracepoints will show as missing");
+	if (err)
+		return err;
+	json = opts.json;
+	log_libbpf_init(opts.verbose);
+	/*
+	 * Without the right to load BPF every hook would show as rejected:
+	 * a list that says nothing true. A tracefs we may not read only
+	 * rejects tracepoints, and the list says so for each.
+	 */
+	err = privs_check(PRIVS_TRACEFS);
+	if (err)
+		return err;
+	privs_check_tracefs();
 	out_init(&o, stdout, json, false, NULL);
 	if (!json)
 		printf("%-14s %s\n  %-14s %-11s %s\n", "TOOL", "SUMMARY",

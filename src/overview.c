@@ -17,6 +17,7 @@
 #include "opts.h"
 #include "out.h"
 #include "overview.h"
+#include "privs.h"
 #include "session.h"
 #include "tool.h"
 
@@ -467,36 +468,38 @@ static void usage(FILE *f)
 		"  -h, --help                 show this help\n");
 }
 
+/* The overview's flags go through the one parser, as a tool's would. */
+static const struct tool overview_cmd = {
+	.name = "overview",
+	.common = OPT_DURATION | OPT_JSON,
+};
+
 int overview_main(int argc, char **argv)
 {
 	struct run runs[N_SECTIONS];
-	const char *duration = "10";
+	char duration[32] = "10";
 	double secs = 10;
-	bool json = false;
+	struct opts o;
+	bool json;
 	int nruns = 0, err = EXIT_OK;
 
 	log_set_tool("overview");
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
-			json = true;
-		} else if ((!strcmp(argv[i], "-d") ||
-			    !strcmp(argv[i], "--duration")) && i + 1 < argc) {
-			duration = argv[++i];
-			if (opts_parse_seconds(duration, &secs)) {
-				log_err("invalid --duration '%s': expected a positive number of seconds",
-					duration);
-				return EXIT_USAGE;
-			}
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return EXIT_OK;
-		} else {
-			log_err("unknown flag '%s'; see 'loupe overview --help'",
-				argv[i]);
-			return EXIT_USAGE;
-		}
+	err = opts_parse(&o, &overview_cmd, argc, argv);
+	if (err == OPTS_HELP) {
+		usage(stdout);
+		return EXIT_OK;
 	}
-	log_libbpf_init(false);
+	if (err)
+		return err;
+	json = o.json;
+	if (o.given & OPT_DURATION) {
+		secs = o.duration;
+		snprintf(duration, sizeof(duration), "%.15g", secs);
+	}
+	log_libbpf_init(o.verbose);
+	err = privs_check(PRIVS_TRACEFS);
+	if (err)
+		return err;
 	session_install_signals();
 	memset(runs, 0, sizeof(runs));
 	for (size_t i = 0; i < N_SECTIONS; i++) {

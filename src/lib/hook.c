@@ -136,30 +136,82 @@ int hook_decide(const struct hook_probe *probe, hook_test_fn test,
 
 /* --- real tests against the running kernel ---------------------------- */
 
+static const char *const tracefs_dirs[] = {
+	"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
+};
 static const char *tracefs_dir;
+static int tracefs_err;		/* why none was found: -errno */
+static const char *tracefs_denied;	/* the one we may not read */
 
 const char *hook_tracefs(void)
 {
-	static const char *const dirs[] = {
-		"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
-	};
 	char path[64];
+	struct stat st;
 
 	if (tracefs_dir)
 		return tracefs_dir;
+	tracefs_denied = NULL;
 	for (int i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/events", dirs[i]);
-		if (access(path, F_OK) == 0)
-			return tracefs_dir = dirs[i];
+		snprintf(path, sizeof(path), "%s/events", tracefs_dirs[i]);
+		/*
+		 * stat(), not access(): access() judges by the real uid and
+		 * ignores the capabilities a non-root user may have been
+		 * given (CAP_DAC_READ_SEARCH).
+		 */
+		if (!stat(path, &st))
+			return tracefs_dir = tracefs_dirs[i];
+		if ((errno == EACCES || errno == EPERM) && !tracefs_denied)
+			tracefs_denied = tracefs_dirs[i];
+	}
+	/* Mounted where we may not look: mounting again would not help. */
+	if (tracefs_denied) {
+		tracefs_err = -EACCES;
+		return NULL;
 	}
 	/* Not mounted: mount it where libbpf looks first. */
-	if (mount("nodev", dirs[0], "tracefs", 0, NULL) == 0)
-		return tracefs_dir = dirs[0];
+	if (mount("nodev", tracefs_dirs[0], "tracefs", 0, NULL) == 0)
+		return tracefs_dir = tracefs_dirs[0];
+	tracefs_err = -errno;
 	return NULL;
 }
 
-static int trivial_prog(enum bpf_prog_type type,
-			enum bpf_attach_type attach_type, __u32 btf_id)
+int hook_tracefs_error(const char **dir)
+{
+	if (hook_tracefs())
+		return 0;
+	*dir = tracefs_denied ? tracefs_denied : tracefs_dirs[0];
+	return tracefs_err;
+}
+
+void hook_tracefs_why(char *why, size_t len)
+{
+	const char *dir = NULL;
+	int err = hook_tracefs_error(&dir);
+
+	switch (err) {
+	case 0:
+		snprintf(why, len, "tracefs is at %s", hook_tracefs());
+		break;
+	case -EACCES:
+		snprintf(why, len, "no permission to read tracefs at %s", dir);
+		break;
+	case -EPERM:
+		snprintf(why, len,
+			 "tracefs is not mounted at %s and mounting it needs CAP_SYS_ADMIN",
+			 dir);
+		break;
+	case -ENODEV:
+		snprintf(why, len, "this kernel has no tracefs");
+		break;
+	default:
+		snprintf(why, len,
+			 "tracefs is not mounted and cannot be mounted at %s: %s",
+			 dir, strerror(-err));
+		break;
+	}
+}
+
+int hook_trivial_prog(int type, int attach_type, unsigned int btf_id)
 {
 	const struct bpf_insn insns[] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
@@ -206,10 +258,10 @@ static int test_btf_prog(const struct hook_point *pt, char *why, size_t len)
 		snprintf(why, len, "%s not in kernel BTF", pt->target);
 		return -ENOENT;
 	}
-	fd = trivial_prog(BPF_PROG_TYPE_TRACING,
-			  is_tp ? BPF_TRACE_RAW_TP :
-			  pt->kind == HOOK_FENTRY ? BPF_TRACE_FENTRY :
-			  BPF_TRACE_FEXIT, id);
+	fd = hook_trivial_prog(BPF_PROG_TYPE_TRACING,
+			       is_tp ? BPF_TRACE_RAW_TP :
+			       pt->kind == HOOK_FENTRY ? BPF_TRACE_FENTRY :
+			       BPF_TRACE_FEXIT, id);
 	if (fd < 0) {
 		snprintf(why, len, "load failed: %s", strerror(-fd));
 		return fd;
@@ -230,7 +282,7 @@ static int test_raw_tp(const struct hook_point *pt, char *why, size_t len)
 {
 	int fd, link;
 
-	fd = trivial_prog(BPF_PROG_TYPE_RAW_TRACEPOINT, 0, 0);
+	fd = hook_trivial_prog(BPF_PROG_TYPE_RAW_TRACEPOINT, 0, 0);
 	if (fd < 0) {
 		snprintf(why, len, "load failed: %s", strerror(-fd));
 		return fd;
@@ -271,7 +323,7 @@ int hook_read_sysfs_int(const char *path, const char *fmt, int *val)
 static int attach_to_perf(int pfd, enum bpf_prog_type type, char *why,
 			  size_t len)
 {
-	int fd = trivial_prog(type, 0, 0), err = 0;
+	int fd = hook_trivial_prog(type, 0, 0), err = 0;
 
 	if (fd < 0) {
 		snprintf(why, len, "load failed: %s", strerror(-fd));
@@ -301,7 +353,7 @@ static int test_tracepoint(const struct hook_point *pt, char *why, size_t len)
 	int id, fd;
 
 	if (!dir) {
-		snprintf(why, len, "tracefs not mounted and cannot be mounted");
+		hook_tracefs_why(why, len);
 		return -ENOENT;
 	}
 	snprintf(path, sizeof(path), "%s/events/%s/id", dir, pt->target);
@@ -310,7 +362,7 @@ static int test_tracepoint(const struct hook_point *pt, char *why, size_t len)
 		return -ENOENT;
 	}
 	if (prog_err > 0) {
-		fd = trivial_prog(BPF_PROG_TYPE_TRACEPOINT, 0, 0);
+		fd = hook_trivial_prog(BPF_PROG_TYPE_TRACEPOINT, 0, 0);
 		prog_err = fd < 0 ? fd : 0;
 		if (fd >= 0)
 			close(fd);

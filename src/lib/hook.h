@@ -84,5 +84,10 @@ const char *hook_candidate_label(struct bpf_object *obj,
 int hook_choose(struct bpf_object *obj, const struct hook_probe *probes,
 		struct hook_result *results);
 const char *hook_tracefs(void);
+/* Why hook_tracefs() found none: 0, -EACCES, -EPERM (cannot mount)... */
+int hook_tracefs_error(const char **dir);
+void hook_tracefs_why(char *why, size_t len);
+/* Loads "return 0" as a program of type: its fd, or -errno. */
+int hook_trivial_prog(int type, int attach_type, unsigned int btf_id);
 
 #endif

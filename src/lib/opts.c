@@ -5,6 +5,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include "opts.h"
 #include "tool.h"
 
+#define CGROUP1_MAGIC	0x27e0eb
 #define CGROUP2_MAGIC	0x63677270
 #define MAX_TOOL_OPTS	32
 
@@ -32,13 +35,13 @@ static const struct {
 	const char *help;
 } common_opts[] = {
 	{ { "pid", 1, NULL, 'p' }, OPT_PID, "PID",
-	  "only this process (thread group id)" },
+	  "only this process (thread group id); stop when it exits" },
 	{ { "name", 1, NULL, 'n' }, OPT_NAME, "COMM",
 	  "only tasks whose command name is COMM (first 15 characters)" },
 	{ { "cgroup", 1, NULL, KEY_CGROUP }, OPT_CGROUP, "PATH",
 	  "only tasks in this cgroup v2 directory or below it" },
 	{ { "duration", 1, NULL, 'd' }, OPT_DURATION, "SECONDS",
-	  "stop after SECONDS" },
+	  "stop after SECONDS (at most 10000000)" },
 	{ { "interval", 1, NULL, 'i' }, OPT_INTERVAL, "SECONDS",
 	  "print and reset every SECONDS" },
 	{ { "json", 0, NULL, 'j' }, OPT_JSON, NULL,
@@ -55,29 +58,194 @@ static const struct {
 
 #define N_COMMON (sizeof(common_opts) / sizeof(common_opts[0]))
 
-int opts_parse_pid(const char *s, int *pid)
-{
-	char *end;
-	long v;
+static const char *const num_problems[] = {
+	[OPTS_NUM_OK] = "fine",
+	[OPTS_NUM_EMPTY] = "empty",
+	[OPTS_NUM_NOT_NUMBER] = "not a number",
+	[OPTS_NUM_NOT_WHOLE] = "not a whole number",
+	[OPTS_NUM_NOT_FINITE] = "not finite",
+	[OPTS_NUM_NEGATIVE] = "negative",
+	[OPTS_NUM_TOO_SMALL] = "too small",
+	[OPTS_NUM_TOO_LARGE] = "too large",
+};
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v <= 0 || v > INT32_MAX)
-		return -EINVAL;
-	*pid = (int)v;
-	return 0;
+/*
+ * Only plain decimal notation is a number here: strtod() also takes hex
+ * ("0x10"), "nan" and "inf", and skips leading blanks.
+ */
+static bool decimal_text(const char *s)
+{
+	return s[strspn(s, "0123456789.eE+-")] == '\0';
 }
 
-int opts_parse_seconds(const char *s, double *secs)
+enum opts_num opts_check_real(const char *s, double min, double max,
+			      double *out)
 {
 	char *end;
 	double v;
 
+	if (!s[0])
+		return OPTS_NUM_EMPTY;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v > 0) || v > 1e7)
-		return -EINVAL;
-	*secs = v;
+	if (end == s || *end || isspace((unsigned char)s[0]) || isnan(v))
+		return OPTS_NUM_NOT_NUMBER;
+	if (!decimal_text(s)) {
+		if (isinf(v))
+			return v < 0 ? OPTS_NUM_NEGATIVE : OPTS_NUM_NOT_FINITE;
+		return OPTS_NUM_NOT_NUMBER;
+	}
+	/* 1e999 overflows to inf, 1e-999 to 0: too large, too small. */
+	if (v < 0)
+		return OPTS_NUM_NEGATIVE;
+	if (v > max)
+		return OPTS_NUM_TOO_LARGE;
+	if (v < min)
+		return OPTS_NUM_TOO_SMALL;
+	*out = v;
+	return OPTS_NUM_OK;
+}
+
+enum opts_num opts_check_uint(const char *s, unsigned long long min,
+			      unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v;
+	enum opts_num e;
+	char *end;
+	double d;
+
+	if (!s[0])
+		return OPTS_NUM_EMPTY;
+	if (isdigit((unsigned char)s[0])) {
+		errno = 0;
+		v = strtoull(s, &end, 10);
+		if (!*end) {
+			if (errno == ERANGE)
+				return OPTS_NUM_TOO_LARGE;
+			goto range;
+		}
+	}
+	/* Not plain digits: tell "1.5" from "-3", "1e30" and "abc". */
+	e = opts_check_real(s, 0, HUGE_VAL, &d);
+	if (e)
+		return e;
+	/* 2^64 and above do not convert: too large before anything else. */
+	if (d >= 18446744073709551616.0 || d > (double)max)
+		return OPTS_NUM_TOO_LARGE;
+	v = (unsigned long long)d;
+	if ((double)v != d)
+		return OPTS_NUM_NOT_WHOLE;
+range:
+	if (v < min)
+		return OPTS_NUM_TOO_SMALL;
+	if (v > max)
+		return OPTS_NUM_TOO_LARGE;
+	*out = v;
+	return OPTS_NUM_OK;
+}
+
+int opts_real(const char *flag, const char *s, double min, double max,
+	      const char *unit, double *out)
+{
+	enum opts_num e = opts_check_real(s, min, max, out);
+
+	if (!e)
+		return 0;
+	log_err("invalid %s '%s': %s; expected %s from %.15g to %.15g", flag,
+		s, num_problems[e], unit, min, max);
+	return EXIT_USAGE;
+}
+
+int opts_uint(const char *flag, const char *s, unsigned long long min,
+	      unsigned long long max, const char *unit,
+	      unsigned long long *out)
+{
+	enum opts_num e = opts_check_uint(s, min, max, out);
+
+	if (!e)
+		return 0;
+	log_err("invalid %s '%s': %s; expected %s from %llu to %llu", flag, s,
+		num_problems[e], unit, min, max);
+	return EXIT_USAGE;
+}
+
+/* The kernel hands out ids below pid_max (4194304 at most on 64-bit). */
+static long long pid_max(void)
+{
+	long long v = 0;
+	FILE *f = fopen("/proc/sys/kernel/pid_max", "re");
+
+	if (f) {
+		if (fscanf(f, "%lld", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v > 1 ? v : 4194304;
+}
+
+/* Tgid, state letter and thread count from /proc/ID/status. */
+static bool task_status(int id, int *tgid, char *state, int *threads)
+{
+	char path[64], line[256];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", id);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (found < 3 && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "State: %c", state) == 1 ||
+		    sscanf(line, "Tgid: %d", tgid) == 1 ||
+		    sscanf(line, "Threads: %d", threads) == 1)
+			found++;
+	}
+	fclose(f);
+	return found == 3;
+}
+
+/*
+ * An id that names no live task would make a filtered tool wait forever
+ * for events that cannot come: refuse it now, saying why.
+ */
+int opts_task(const char *flag, const char *s, bool thread, int *id)
+{
+	const char *what = thread ? "thread" : "process";
+	long long max = pid_max();
+	unsigned long long v;
+	enum opts_num e;
+	int tgid = 0, threads = 0;
+	char state = 0;
+
+	e = opts_check_uint(s, 1, max - 1, &v);
+	if (e == OPTS_NUM_TOO_LARGE) {
+		log_err("invalid %s '%s': too large; %s ids here go from 1 to %lld (kernel.pid_max is %lld)",
+			flag, s, what, max - 1, max);
+		return EXIT_USAGE;
+	}
+	if (e) {
+		log_err("invalid %s '%s': %s; expected a %s id from 1 to %lld",
+			flag, s, num_problems[e], what, max - 1);
+		return EXIT_USAGE;
+	}
+	if (kill((pid_t)v, 0) && errno == ESRCH) {
+		log_err("invalid %s '%s': no such %s", flag, s, what);
+		return EXIT_USAGE;
+	}
+	if (task_status((int)v, &tgid, &state, &threads)) {
+		if (!thread && tgid != (int)v) {
+			log_err("invalid %s '%s': %llu is a thread of process %d; give -p %d",
+				flag, s, v, tgid, tgid);
+			return EXIT_USAGE;
+		}
+		/* A leader that left by pthread_exit() is a zombie too. */
+		if ((state == 'Z' || state == 'X') && threads <= 1) {
+			log_err("invalid %s '%s': %s %llu has already exited (its parent has not reaped it yet)",
+				flag, s, what, v);
+			return EXIT_USAGE;
+		}
+	}
+	*id = (int)v;
 	return 0;
 }
 
@@ -112,28 +280,62 @@ int opts_parse_size(const char *s, unsigned long *size)
 	return 0;
 }
 
+/* Undo the octal escapes of /proc/self/mountinfo ("\040" is a space). */
+static void unescape_mount_path(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
+					(s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+/*
+ * Where cgroup v2 is mounted: /sys/fs/cgroup on unified systems, often
+ * /sys/fs/cgroup/unified on hybrid ones. mountinfo, unlike /proc/mounts,
+ * separates the file system type from the options unambiguously.
+ */
 const char *opts_cgroup2_root(void)
 {
 	static char root[PATH_MAX];
-	char dev[64], dir[PATH_MAX], type[64];
+	char *line = NULL, *sep, mnt[PATH_MAX], type[64];
+	size_t cap = 0;
 	FILE *f;
 
 	if (root[0])
 		return root;
-	f = fopen("/proc/self/mounts", "r");
+	f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return NULL;
-	while (fscanf(f, "%63s %4095s %63s %*[^\n]", dev, dir, type) == 3) {
-		if (!strcmp(type, "cgroup2")) {
-			snprintf(root, sizeof(root), "%s", dir);
-			break;
-		}
+	while (getline(&line, &cap, f) > 0) {
+		sep = strstr(line, " - ");
+		if (!sep || sscanf(sep + 3, "%63s", type) != 1 ||
+		    strcmp(type, "cgroup2"))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		unescape_mount_path(mnt);
+		snprintf(root, sizeof(root), "%s", mnt);
+		break;
 	}
+	free(line);
 	fclose(f);
 	return root[0] ? root : NULL;
 }
 
-/* Accepts an absolute path or one relative to the cgroup2 mount. */
+/*
+ * Accepts an absolute path or one relative to the cgroup2 mount (as
+ * /proc/PID/cgroup shows it). Errors: -ENOENT, -ENOTDIR, -EMEDIUMTYPE (a
+ * cgroup v1 directory), -EXDEV (some other file system).
+ */
 int opts_resolve_cgroup(const char *s, char *out, size_t len)
 {
 	const char *root = opts_cgroup2_root();
@@ -146,11 +348,46 @@ int opts_resolve_cgroup(const char *s, char *out, size_t len)
 		snprintf(out, len, "%s/%s", root, s + (s[0] == '/'));
 	else
 		return -ENOENT;
-	if (stat(out, &st) || !S_ISDIR(st.st_mode))
+	if (stat(out, &st))
 		return -ENOENT;
-	if (statfs(out, &fs) || fs.f_type != CGROUP2_MAGIC)
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (statfs(out, &fs))
+		return -ENOENT;
+	if (fs.f_type == CGROUP1_MAGIC)
 		return -EMEDIUMTYPE;
+	if (fs.f_type != CGROUP2_MAGIC)
+		return -EXDEV;
 	return 0;
+}
+
+static int bad_cgroup(const char *arg, int err)
+{
+	const char *root = opts_cgroup2_root();
+	const char *why;
+
+	if (!root) {
+		log_err("invalid --cgroup '%s': no cgroup v2 hierarchy is mounted (none in /proc/self/mountinfo); mount one, e.g. mount -t cgroup2 none /sys/fs/cgroup/unified",
+			arg);
+		return EXIT_USAGE;
+	}
+	switch (err) {
+	case -ENOTDIR:
+		why = "not a directory";
+		break;
+	case -EMEDIUMTYPE:
+		why = "a cgroup v1 directory, not cgroup v2";
+		break;
+	case -EXDEV:
+		why = "not in the cgroup v2 hierarchy";
+		break;
+	default:
+		why = "no such cgroup";
+		break;
+	}
+	log_err("invalid --cgroup '%s': %s; cgroup v2 is mounted at %s: give a directory under it (e.g. %s/GROUP) or the path /proc/PID/cgroup shows (0::/GROUP)",
+		arg, why, root, root);
+	return EXIT_USAGE;
 }
 
 static bool tool_has_short(const struct tool *t, int letter)
@@ -209,10 +446,7 @@ static int parse_common(struct opts *o, int key, const char *arg)
 
 	switch (key) {
 	case 'p':
-		if (opts_parse_pid(arg, &o->pid))
-			return bad_value("--pid", arg,
-					 "expected a process id (positive integer)");
-		return 0;
+		return opts_task("--pid", arg, false, &o->pid);
 	case 'n':
 		if (!arg[0])
 			return bad_value("--name", arg,
@@ -222,23 +456,13 @@ static int parse_common(struct opts *o, int key, const char *arg)
 		return 0;
 	case KEY_CGROUP:
 		err = opts_resolve_cgroup(arg, o->cgroup, sizeof(o->cgroup));
-		if (err == -EMEDIUMTYPE)
-			return bad_value("--cgroup", arg,
-					 "not a cgroup v2 directory");
-		if (err)
-			return bad_value("--cgroup", arg,
-					 "no such cgroup v2 directory (give a path under the cgroup2 mount)");
-		return 0;
+		return err ? bad_cgroup(arg, err) : 0;
 	case 'd':
-		if (opts_parse_seconds(arg, &o->duration))
-			return bad_value("--duration", arg,
-					 "expected a positive number of seconds");
-		return 0;
+		return opts_real("--duration", arg, OPTS_MIN_SECONDS,
+				 OPTS_MAX_SECONDS, "seconds", &o->duration);
 	case 'i':
-		if (opts_parse_seconds(arg, &o->interval))
-			return bad_value("--interval", arg,
-					 "expected a positive number of seconds");
-		return 0;
+		return opts_real("--interval", arg, OPTS_MIN_SECONDS,
+				 OPTS_MAX_SECONDS, "seconds", &o->interval);
 	case 'j':
 		o->json = true;
 		return 0;
@@ -276,6 +500,59 @@ static const char *name_of_key(int key)
 	return "?";
 }
 
+/*
+ * getopt_long() returns '?' for an unknown flag, an ambiguous abbreviation
+ * and a switch given a value ("--help=x"); only in the last case is optopt
+ * the key of a flag we know.
+ */
+static int flag_error(const struct tool *t, const struct option *longopts,
+		      const char *arg)
+{
+	char name[64], matches[256] = "";
+	size_t n, len = 0;
+	int nmatch = 0;
+
+	if (optopt) {
+		for (const struct option *l = longopts; l->name; l++) {
+			if (l->val != optopt)
+				continue;
+			log_err("flag --%s takes no value; see 'loupe %s --help'",
+				l->name, t->name);
+			return EXIT_USAGE;
+		}
+		log_err("unknown flag '-%c'; see 'loupe %s --help'", optopt,
+			t->name);
+		return EXIT_USAGE;
+	}
+	/* Name a long flag without its "=value". */
+	n = strcspn(arg, "=");
+	snprintf(name, sizeof(name), "%.*s", (int)n, arg);
+	for (const struct option *l = longopts; n > 2 && l->name; l++) {
+		if (strncmp(l->name, name + 2, n - 2) || len >= sizeof(matches))
+			continue;
+		len += snprintf(matches + len, sizeof(matches) - len, "%s--%s",
+				nmatch++ ? ", " : "", l->name);
+	}
+	if (nmatch > 1)
+		log_err("flag '%s' is ambiguous (%s); see 'loupe %s --help'",
+			name, matches, t->name);
+	else
+		log_err("unknown flag '%s'; see 'loupe %s --help'", name,
+			t->name);
+	return EXIT_USAGE;
+}
+
+static int value_missing(const struct tool *t, const char *arg)
+{
+	if (!strncmp(arg, "--", 2))
+		log_err("flag '%s' needs a value; see 'loupe %s --help'", arg,
+			t->name);
+	else
+		log_err("flag '-%c' needs a value; see 'loupe %s --help'",
+			optopt, t->name);
+	return EXIT_USAGE;
+}
+
 int opts_parse(struct opts *o, const struct tool *t, int argc, char **argv)
 {
 	struct option longopts[N_COMMON + MAX_TOOL_OPTS + 1];
@@ -289,7 +566,7 @@ int opts_parse(struct opts *o, const struct tool *t, int argc, char **argv)
 	shortopts[nshort++] = ':';	/* report missing arguments as ':' */
 	for (size_t i = 0; i < N_COMMON; i++) {
 		longopts[nlong++] = common_opts[i].opt;
-		/* A tool's own letter (syscount's -T TOP) wins over ours. */
+		/* A tool's own letter (hardirqs' -d DIST) wins over ours. */
 		if (common_opts[i].opt.val < 0x100 &&
 		    !tool_has_short(t, common_opts[i].opt.val)) {
 			shortopts[nshort++] = common_opts[i].opt.val;
@@ -324,20 +601,10 @@ int opts_parse(struct opts *o, const struct tool *t, int argc, char **argv)
 		if (key == -1)
 			break;
 
-		if (key == '?') {
-			if (optopt && optopt < 0x100)
-				log_err("unknown flag '-%c'; see 'loupe %s --help'",
-					optopt, t->name);
-			else
-				log_err("unknown flag '%s'; see 'loupe %s --help'",
-					argv[optind - 1], t->name);
-			return EXIT_USAGE;
-		}
-		if (key == ':') {
-			log_err("flag '%s' needs a value; see 'loupe %s --help'",
-				argv[optind - 1], t->name);
-			return EXIT_USAGE;
-		}
+		if (key == '?')
+			return flag_error(t, longopts, argv[optind - 1]);
+		if (key == ':')
+			return value_missing(t, argv[optind - 1]);
 		if (key == 'h')
 			return OPTS_HELP;
 		/* A common long flag keeps its meaning even if the tool took its letter. */

@@ -1,25 +1,30 @@
 /*
  * The runtime of one tool run. Signals only raise a flag; the event loop
- * notices it and every ending (Ctrl-C, SIGTERM, --duration, a write error
- * or a failure while starting) leaves through session_stop(), which
- * destroys each link before the tool frees its skeleton.
+ * notices it and every ending (Ctrl-C, SIGTERM, --duration, the -p process
+ * exiting, a write error or a failure while starting) leaves through
+ * session_stop(), which destroys each link before the tool frees its
+ * skeleton.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <limits.h>
 #include <pthread.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "decode.h"
 #include "log.h"
+#include "privs.h"
 #include "procinfo.h"
 #include "session.h"
+#include "uprobe.h"
 
 #define TICK_MS		100
 #define LOST_EVERY_NS	1000000000LL
@@ -70,6 +75,7 @@ void session_init(struct session *s, const struct tool *t)
 	memset(s, 0, sizeof(*s));
 	s->tool = t;
 	s->lost_fd = -1;
+	s->target_fd = -1;
 	s->boot_to_real_ns = clock_ns(CLOCK_REALTIME) -
 			     clock_ns(CLOCK_BOOTTIME);
 }
@@ -225,6 +231,8 @@ static int attach_all(struct session *s)
 {
 	struct bpf_program *prog;
 	struct bpf_link *link;
+	const char *section;
+	int err;
 
 	bpf_object__for_each_program(prog, s->obj) {
 		if (!bpf_program__autoload(prog))
@@ -243,10 +251,13 @@ static int attach_all(struct session *s)
 		link = s->attach_prog ? s->attach_prog(s, prog) :
 		       bpf_program__attach(prog);
 		if (!link) {
+			section = bpf_program__section_name(prog);
+			err = -errno;
+			if (uprobe_is_section(section) && privs_check_uprobe(err))
+				return EXIT_RUNTIME;
 			log_err("attaching %s (%s) failed: %s",
-				bpf_program__name(prog),
-				bpf_program__section_name(prog),
-				strerror(errno));
+				bpf_program__name(prog), section,
+				strerror(-err));
 			return EXIT_RUNTIME;
 		}
 		s->links[s->nlinks++] = link;
@@ -256,6 +267,47 @@ static int attach_all(struct session *s)
 
 static int start_locked(struct session *s, struct bpf_object *obj,
 			const struct out_col *cols, session_event_fn on_event);
+
+/* What the programs that may load need besides bpf() (PRIVS_*). */
+static unsigned int needs_of(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+	struct hook_point pt;
+	unsigned int needs = 0;
+
+	bpf_object__for_each_program(prog, obj) {
+		if (!bpf_program__autoload(prog) ||
+		    hook_parse_section(bpf_program__section_name(prog), &pt))
+			continue;
+		if (pt.kind == HOOK_TRACEPOINT)
+			needs |= PRIVS_TRACEFS;
+		if (pt.kind == HOOK_UPROBE || pt.kind == HOOK_URETPROBE)
+			needs |= PRIVS_UPROBE;
+	}
+	return needs;
+}
+
+/*
+ * With -p the tool can only ever see that process (or activity charged
+ * to it): when it exits, the run is over. A pidfd turns readable then;
+ * the loop polls it. ESRCH: it exited since the flags were checked.
+ */
+static void watch_target(struct session *s)
+{
+	if (!(s->opts.given & OPT_PID) || s->opts.pid <= 0)
+		return;
+	s->target_fd = syscall(SYS_pidfd_open, s->opts.pid, 0);
+	s->target_gone = s->target_fd < 0 && errno == ESRCH;
+}
+
+static bool target_exited(struct session *s)
+{
+	struct pollfd pfd = { .fd = s->target_fd, .events = POLLIN };
+
+	if (s->target_fd >= 0 && poll(&pfd, 1, 0) > 0)
+		s->target_gone = true;
+	return s->target_gone;
+}
 
 int session_start(struct session *s, struct bpf_object *obj,
 		  const struct out_col *cols, session_event_fn on_event)
@@ -279,11 +331,14 @@ static int start_locked(struct session *s, struct bpf_object *obj,
 	s->on_event = on_event;
 	out_init(&s->out, s->out_file ? s->out_file : stdout, s->opts.json,
 		 s->opts.timestamp, cols);
-	if (!hook_tracefs()) {
-		log_err("tracefs is not mounted and cannot be mounted at /sys/kernel/tracing");
-		return EXIT_RUNTIME;
-	}
+	err = privs_check(needs_of(obj));
+	if (err)
+		return err;
+	watch_target(s);
 	if (probes && hook_choose(obj, probes, s->hooks)) {
+		/* A tracefs we may not read rejects every tracepoint. */
+		if (privs_check_tracefs())
+			return EXIT_RUNTIME;
 		for (int p = 0; probes[p].name; p++)
 			if (s->hooks[p].chosen < 0)
 				report_unusable(s, &probes[p], &s->hooks[p]);
@@ -414,6 +469,8 @@ int session_loop(struct session *s)
 		}
 		if (deadline && now >= deadline)
 			break;
+		if (target_exited(s))
+			break;
 	}
 	if (err == -EPIPE) {
 		/* The reader went away (e.g. `| head`): a normal end. */
@@ -439,6 +496,8 @@ int session_loop(struct session *s)
 		s->on_interval(s);
 	report_lost(s);
 	out_flush(&s->out);
+	if (s->target_gone)
+		log_err("process %d exited; tracing ended", s->opts.pid);
 	return EXIT_OK;
 }
 
@@ -482,6 +541,9 @@ static void destroy_links(struct session *s)
 
 void session_stop(struct session *s)
 {
+	if (s->target_fd >= 0)
+		close(s->target_fd);
+	s->target_fd = -1;
 	destroy_links(s);
 	ring_buffer__free(s->rb);
 	s->rb = NULL;

@@ -56,6 +56,8 @@ struct session {
 	bool final_drain;
 	bool discarding;		/* counting, not printing, at exit */
 	unsigned long long discarded;
+	int target_fd;		/* pidfd of the -p process, -1 if none */
+	bool target_gone;	/* it exited: the run ends */
 	void *tool_state;
 };
 

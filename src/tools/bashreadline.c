@@ -84,10 +84,6 @@ static int bashreadline_run(struct session *s)
 	bool only_bash;
 	int err;
 
-	if (s->opts.pid && kill(s->opts.pid, 0) && errno == ESRCH) {
-		log_err("no process with pid %d", s->opts.pid);
-		return EXIT_USAGE;
-	}
 	err = find_readline(s->opts.pid, &st.target, &only_bash);
 	if (err && !st.target.path[0]) {
 		log_err("cannot find %s: %s", readline_lib ? readline_lib :

@@ -69,18 +69,15 @@ static const struct tool_opt execsnoop_opts[] = {
 
 static int execsnoop_parse_opt(int index, const char *arg)
 {
-	char *end;
-	long n;
+	unsigned long long n;
+	int err;
 
 	(void)index;
-	n = strtol(arg, &end, 10);
-	if (*end || end == arg || n < 1 || n > EXEC_MAX_ARGS) {
-		log_err("invalid --max-args '%s': expected 1 to %d", arg,
-			EXEC_MAX_ARGS);
-		return EXIT_USAGE;
-	}
-	max_args = n;
-	return 0;
+	err = opts_uint("--max-args", arg, 1, EXEC_MAX_ARGS,
+			"a number of arguments", &n);
+	if (!err)
+		max_args = n;
+	return err;
 }
 
 static const struct hook_probe execsnoop_probes[] = {

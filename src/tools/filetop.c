@@ -175,7 +175,7 @@ static const struct tool_opt filetop_opts[] = {
 
 static int filetop_parse_opt(int index, const char *arg)
 {
-	char *end;
+	unsigned long long v;
 
 	switch (index) {
 	case 0:
@@ -185,12 +185,9 @@ static int filetop_parse_opt(int index, const char *arg)
 		noclear = true;
 		return 0;
 	case 2:
-		max_rows = strtol(arg, &end, 10);
-		if (*end || end == arg || max_rows < 1 || max_rows > 10240) {
-			log_err("invalid --rows '%s': expected 1 to 10240",
-				arg);
+		if (opts_uint("--rows", arg, 1, 10240, "a number of rows", &v))
 			return EXIT_USAGE;
-		}
+		max_rows = v;
 		return 0;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(sort_names); i++) {

@@ -68,9 +68,8 @@ static int bad(const char *flag, const char *val, const char *hint)
 
 static int flamegraph_parse_opt(int index, const char *arg)
 {
-	char *end;
+	unsigned long long w;
 	double v;
-	long w;
 
 	switch (index) {
 	case KEY_TITLE:
@@ -80,12 +79,9 @@ static int flamegraph_parse_opt(int index, const char *arg)
 		fopts.subtitle = arg[0] ? arg : NULL;
 		return 0;
 	case KEY_WIDTH:
-		errno = 0;
-		w = strtol(arg, &end, 10);
-		if (errno || end == arg || *end || w < 100 ||
-		    w > FLAME_MAX_WIDTH)
-			return bad("--width", arg,
-				   "expected pixels from 100 to 100000");
+		if (opts_uint("--width", arg, 100, FLAME_MAX_WIDTH, "pixels",
+			      &w))
+			return EXIT_USAGE;
 		fopts.width = (int)w;
 		return 0;
 	case KEY_INVERTED:
@@ -103,11 +99,8 @@ static int flamegraph_parse_opt(int index, const char *arg)
 		fopts.count_name = arg;
 		return 0;
 	case KEY_MINWIDTH:
-		errno = 0;
-		v = strtod(arg, &end);
-		if (errno || end == arg || *end || !(v >= 0) || v > 1e6)
-			return bad("--minwidth", arg,
-				   "expected pixels >= 0, e.g. 0.5");
+		if (opts_real("--minwidth", arg, 0, 1e6, "pixels", &v))
+			return EXIT_USAGE;
 		/* In flame_opts 0 means the default; negative keeps all. */
 		fopts.min_width = v > 0 ? v : -1;
 		return 0;

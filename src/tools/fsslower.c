@@ -123,7 +123,6 @@ static int fsslower_parse_opt(int index, const char *arg)
 
 static int fsslower_parse_arg(int index, const char *arg)
 {
-	char *end;
 	double v;
 
 	if (index > 0) {
@@ -131,13 +130,9 @@ static int fsslower_parse_arg(int index, const char *arg)
 			arg);
 		return EXIT_USAGE;
 	}
-	errno = 0;
-	v = strtod(arg, &end);
-	if (errno || end == arg || *end || !(v >= 0) || v > 1e7) {
-		log_err("invalid MIN_MS '%s': expected milliseconds >= 0 (0 = every call)",
-			arg);
+	/* 0 shows every call. */
+	if (opts_real("MIN_MS", arg, 0, 1e7, "milliseconds", &v))
 		return EXIT_USAGE;
-	}
 	min_ms = v;
 	return 0;
 }

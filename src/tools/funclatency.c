@@ -110,6 +110,51 @@ static struct bpf_link *attach_prog(struct session *s,
 	return uprobe_attach(prog, ret, s->opts.pid, &st->target);
 }
 
+/* The binary or library of BINARY:FUNC could not be found (err < 0). */
+static int binary_error(const char *binary, int pid, int err)
+{
+	char where[64] = "";
+
+	if (err == -EACCES || err == -EPERM) {
+		log_err("cannot read '%s': %s", binary, strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	if (pid)
+		snprintf(where, sizeof(where), " as process %d sees it", pid);
+	if (strchr(binary, '/'))
+		log_err("no file '%s'%s; give the path of an executable or shared library",
+			binary, where);
+	else if (pid)
+		log_err("process %d runs no program '%s' and maps no library '%s' (see /proc/%d/maps); give a path or a library it maps, e.g. c",
+			pid, binary, binary, pid);
+	else
+		log_err("no program '%s' in PATH and no library '%s' or 'lib%s' in the linker cache or library directories; give a path or a library name, e.g. /usr/bin/app:main or c:read",
+			binary, binary, binary);
+	return EXIT_USAGE;
+}
+
+/* FUNC is not in the file found for BINARY (err < 0). */
+static int function_error(const char *func, const char *path, int err)
+{
+	switch (err) {
+	case -EACCES:
+	case -EPERM:
+		log_err("cannot read '%s': %s", path, strerror(-err));
+		return EXIT_RUNTIME;
+	case -ENOEXEC:
+		log_err("'%s' is not an ELF executable or shared library",
+			path);
+		return EXIT_USAGE;
+	case -ENOENT:
+		log_err("no function '%s' in %s; list its functions with: loupe trace -l 'uprobe:%s:*'",
+			func, path, path);
+		return EXIT_USAGE;
+	}
+	log_err("cannot place a probe on function '%s' in %s: %s", func, path,
+		strerror(-err));
+	return EXIT_USAGE;
+}
+
 static int resolve(struct session *s, struct uprobe_target *t)
 {
 	char binary[PATH_MAX], func[UPROBE_FUNC_LEN];
@@ -121,17 +166,10 @@ static int resolve(struct session *s, struct uprobe_target *t)
 	}
 	uprobe_parse_spec(spec, binary, sizeof(binary), func, sizeof(func));
 	err = uprobe_resolve(binary, func, s->opts.pid, t);
-	if (err && !t->path[0]) {
-		log_err("cannot find binary or library '%s'%s: %s", binary,
-			s->opts.pid ? " for that process" : "",
-			strerror(-err));
-		return EXIT_USAGE;
-	}
-	if (err) {
-		log_err("cannot find function '%s' in %s: %s", func,
-			t->path[0] ? t->path : binary, strerror(-err));
-		return EXIT_USAGE;
-	}
+	if (err && !t->path[0])
+		return binary_error(binary, s->opts.pid, err);
+	if (err)
+		return function_error(func, t->path, err);
 	return 0;
 }
 
@@ -140,10 +178,6 @@ static int funclatency_run(struct session *s)
 	struct funclat_state st = { 0 };
 	int err;
 
-	if (s->opts.pid && kill(s->opts.pid, 0) && errno == ESRCH) {
-		log_err("no process with pid %d", s->opts.pid);
-		return EXIT_USAGE;
-	}
 	err = resolve(s, &st.target);
 	if (err)
 		return err;

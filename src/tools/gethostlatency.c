@@ -67,10 +67,6 @@ static int gethostlatency_run(struct session *s)
 	struct gethostlatency_bpf *skel;
 	int err;
 
-	if (s->opts.pid && kill(s->opts.pid, 0) && errno == ESRCH) {
-		log_err("no process with pid %d", s->opts.pid);
-		return EXIT_USAGE;
-	}
 	skel = gethostlatency_bpf__open();
 	if (!skel) {
 		log_err("cannot open the BPF object");

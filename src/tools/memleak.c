@@ -283,10 +283,6 @@ static int memleak_run(struct session *s)
 	bool user = s->opts.pid > 0;
 	int err;
 
-	if (user && kill(s->opts.pid, 0) && errno == ESRCH) {
-		log_err("no process with pid %d", s->opts.pid);
-		return EXIT_USAGE;
-	}
 	st.syms = syms_cache_new();
 	st.skel = memleak_bpf__open();
 	if (!st.skel || !st.syms) {
@@ -312,6 +308,12 @@ static int memleak_run(struct session *s)
 	s->on_interval = on_interval;
 	s->skeleton = st.skel->skeleton;
 	err = session_start(s, st.skel->obj, NULL, NULL);
+	/*
+	 * The run ends when the process exits, and its mappings go with it:
+	 * the last report resolves stacks from what is read now and later.
+	 */
+	if (!err && user)
+		syms_capture(st.syms, s->opts.pid);
 	if (!err)
 		err = session_loop(s);
 	session_stop(s);
@@ -328,43 +330,32 @@ static const struct tool_opt memleak_opts[] = {
 	{ NULL },
 };
 
-static int parse_count(const char *flag, const char *arg,
-		       unsigned long long *val)
-{
-	char *end;
-
-	errno = 0;
-	*val = strtoull(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-') {
-		log_err("invalid --%s '%s': expected a non-negative integer",
-			flag, arg);
-		return EXIT_USAGE;
-	}
-	return 0;
-}
-
 static int memleak_parse_opt(int index, const char *arg)
 {
 	unsigned long long v;
-	int err = parse_count(memleak_opts[index].name, arg, &v);
 
-	if (err)
-		return err;
 	switch (index) {
 	case 0:
-		if (!v) {
-			log_err("invalid --top '%s': expected at least 1", arg);
+		if (opts_uint("--top", arg, 1, 100000, "a number of stacks",
+			      &v))
 			return EXIT_USAGE;
-		}
 		top = v;
 		break;
 	case 1:
-		min_size = v;
-		break;
 	case 2:
-		max_size = v;
+		if (opts_uint(index == 1 ? "--min-size" : "--max-size", arg,
+			      0, ~0ULL, "bytes", &v))
+			return EXIT_USAGE;
+		if (index == 1)
+			min_size = v;
+		else
+			max_size = v;
 		break;
 	default:
+		/* As long as the longest --duration: ns fit in 64 bits. */
+		if (opts_uint("--older", arg, 0, OPTS_MAX_SECONDS * 1000,
+			      "milliseconds", &v))
+			return EXIT_USAGE;
 		older_ms = v;
 		break;
 	}

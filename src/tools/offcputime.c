@@ -182,17 +182,6 @@ static const struct tool_opt offcputime_opts[] = {
 	{ NULL },
 };
 
-static int parse_ull(const char *arg, unsigned long long max,
-		     unsigned long long *val)
-{
-	char *end;
-
-	errno = 0;
-	*val = strtoull(arg, &end, 10);
-	return errno || end == arg || *end || arg[0] == '-' || *val > max ?
-	       -1 : 0;
-}
-
 static int offcputime_parse_opt(int index, const char *arg)
 {
 	unsigned long long v;
@@ -200,11 +189,11 @@ static int offcputime_parse_opt(int index, const char *arg)
 	switch (index) {
 	case OPT_MIN:
 	case OPT_MAX:
-		if (parse_ull(arg, ~0ULL, &v)) {
-			log_err("invalid --%s '%s': expected microseconds",
-				offcputime_opts[index].name, arg);
+		/* As long as the longest --duration. */
+		if (opts_uint(index == OPT_MIN ? "--min-block-time" :
+			      "--max-block-time", arg, 0,
+			      OPTS_MAX_SECONDS * 1000000, "microseconds", &v))
 			return EXIT_USAGE;
-		}
 		if (index == OPT_MIN)
 			conf.min_us = v;
 		else
@@ -229,11 +218,9 @@ static int offcputime_parse_opt(int index, const char *arg)
 		conf.folded = true;
 		break;
 	case OPT_STORAGE:
-		if (parse_ull(arg, 1 << 20, &v) || !v) {
-			log_err("invalid --stack-storage-size '%s': expected 1 to %d",
-				arg, 1 << 20);
+		if (opts_uint("--stack-storage-size", arg, 1, 1 << 20,
+			      "a number of stacks", &v))
 			return EXIT_USAGE;
-		}
 		conf.storage = v;
 		break;
 	}

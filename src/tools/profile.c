@@ -249,28 +249,16 @@ static const struct tool_opt profile_opts[] = {
 	{ NULL },
 };
 
-static int parse_ulong(const char *arg, unsigned long min, unsigned long max,
-		       unsigned long *val)
-{
-	char *end;
-
-	errno = 0;
-	*val = strtoul(arg, &end, 10);
-	return errno || end == arg || *end || arg[0] == '-' || *val < min ||
-	       *val > max ? -1 : 0;
-}
-
 static int profile_parse_opt(int index, const char *arg)
 {
-	unsigned long v;
+	unsigned long long v;
+	int ncpus;
 
 	switch (index) {
 	case OPT_FREQ:
-		if (parse_ulong(arg, 1, MAX_FREQ, &conf.freq)) {
-			log_err("invalid --frequency '%s': expected 1 to %d Hz",
-				arg, MAX_FREQ);
+		if (opts_uint("--frequency", arg, 1, MAX_FREQ, "Hz", &v))
 			return EXIT_USAGE;
-		}
+		conf.freq = v;
 		break;
 	case OPT_USER:
 		conf.user_only = true;
@@ -279,11 +267,10 @@ static int profile_parse_opt(int index, const char *arg)
 		conf.kernel_only = true;
 		break;
 	case OPT_CPU:
-		if (parse_ulong(arg, 0, 65535, &v)) {
-			log_err("invalid --cpu '%s': expected a CPU number",
-				arg);
+		ncpus = libbpf_num_possible_cpus();
+		if (opts_uint("--cpu", arg, 0, ncpus > 0 ? ncpus - 1 : 65535,
+			      "a CPU number", &v))
 			return EXIT_USAGE;
-		}
 		conf.cpu = v;
 		break;
 	case OPT_FOLDED:
@@ -296,11 +283,10 @@ static int profile_parse_opt(int index, const char *arg)
 		conf.svg = arg;
 		break;
 	case OPT_STORAGE:
-		if (parse_ulong(arg, 1, 1 << 20, &conf.storage)) {
-			log_err("invalid --stack-storage-size '%s': expected 1 to %d",
-				arg, 1 << 20);
+		if (opts_uint("--stack-storage-size", arg, 1, 1 << 20,
+			      "a number of stacks", &v))
 			return EXIT_USAGE;
-		}
+		conf.storage = v;
 		break;
 	}
 	return 0;

@@ -91,32 +91,23 @@ static int runqslower_parse_opt(int index, const char *arg)
 		conf.previous = true;
 		return 0;
 	}
-	if (opts_parse_pid(arg, &conf.tid)) {
-		log_err("invalid --tid '%s': expected a thread id (positive integer)",
-			arg);
-		return EXIT_USAGE;
-	}
-	return 0;
+	return opts_task("--tid", arg, true, &conf.tid);
 }
 
 static int runqslower_parse_arg(int index, const char *arg)
 {
-	char *end;
+	unsigned long long v;
+	int err;
 
 	if (index > 0) {
 		log_err("unexpected argument '%s'; usage: loupe runqslower [flags] [MIN_US]",
 			arg);
 		return EXIT_USAGE;
 	}
-	errno = 0;
-	conf.min_us = strtoull(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' ||
-	    conf.min_us > 1000000000ULL) {
-		log_err("invalid MIN_US '%s': expected microseconds (0 to 1000000000)",
-			arg);
-		return EXIT_USAGE;
-	}
-	return 0;
+	err = opts_uint("MIN_US", arg, 0, 1000000000ULL, "microseconds", &v);
+	if (!err)
+		conf.min_us = v;
+	return err;
 }
 
 static const struct hook_probe runqslower_probes[] = {

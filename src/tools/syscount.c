@@ -205,7 +205,8 @@ static int syscount_run(struct session *s)
 enum { OPT_TOP, OPT_PROCESS, OPT_LATENCY, OPT_MS, OPT_ERRNO, OPT_LIST };
 
 static const struct tool_opt syscount_opts[] = {
-	[OPT_TOP] = { "top", 'T', "TOP", "print only the TOP rows (default 10)" },
+	/* BCC's -T is our --timestamp: -r as in filetop's and tcptop's --rows. */
+	[OPT_TOP] = { "top", 'r', "TOP", "print only the TOP rows (default 10)" },
 	[OPT_PROCESS] = { "process", 'P', NULL, "count by process, not by syscall" },
 	[OPT_LATENCY] = { "latency", 'L', NULL, "also total time in each (TIME column)" },
 	[OPT_MS] = { "milliseconds", 'm', NULL, "time in milliseconds (with -L)" },
@@ -235,19 +236,14 @@ static int parse_errno(const char *arg)
 
 static int syscount_parse_opt(int index, const char *arg)
 {
-	char *end;
-	long v;
+	unsigned long long top;
 
 	switch (index) {
 	case OPT_TOP:
-		errno = 0;
-		v = strtol(arg, &end, 10);
-		if (errno || end == arg || *end || v <= 0 || v > MAX_ROWS) {
-			log_err("invalid --top '%s': expected a number of rows (1 to %d)",
-				arg, MAX_ROWS);
+		if (opts_uint("--top", arg, 1, MAX_ROWS, "a number of rows",
+			      &top))
 			return EXIT_USAGE;
-		}
-		conf.top = (int)v;
+		conf.top = (int)top;
 		break;
 	case OPT_PROCESS:
 		conf.by_process = true;
@@ -288,7 +284,7 @@ const struct tool syscount_tool = {
 		"  loupe syscount -x -e ENOENT  # only calls failing with ENOENT\n"
 		"  loupe syscount -l            # the syscall names\n",
 	.common = OPT_PID | OPT_NAME | OPT_CGROUP | OPT_DURATION |
-		  OPT_INTERVAL | OPT_JSON | OPT_FAILED,
+		  OPT_INTERVAL | OPT_JSON | OPT_TIMESTAMP | OPT_FAILED,
 	.failed_help = "only failed syscalls",
 	.opts = syscount_opts,
 	.parse_opt = syscount_parse_opt,

@@ -111,7 +111,6 @@ static int tcpconnlat_parse_opt(int index, const char *arg)
 /* MIN_MS: only connections slower than this many milliseconds. */
 static int tcpconnlat_parse_min(int index, const char *arg)
 {
-	char *end;
 	double ms;
 
 	if (index > 0) {
@@ -119,13 +118,8 @@ static int tcpconnlat_parse_min(int index, const char *arg)
 			arg);
 		return EXIT_USAGE;
 	}
-	errno = 0;
-	ms = strtod(arg, &end);
-	if (errno || end == arg || *end || !(ms >= 0) || ms > 1e9) {
-		log_err("invalid MIN_MS '%s': expected milliseconds, e.g. 1 "
-			"or 0.5", arg);
+	if (opts_real("MIN_MS", arg, 0, 1e9, "milliseconds", &ms))
 		return EXIT_USAGE;
-	}
 	min_ns = (unsigned long long)(ms * 1e6);
 	return 0;
 }

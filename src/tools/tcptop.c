@@ -206,7 +206,7 @@ static const struct tool_opt tcptop_opts[] = {
 
 static int tcptop_parse_opt(int index, const char *arg)
 {
-	char *end;
+	unsigned long long v;
 
 	switch (index) {
 	case 0:
@@ -216,12 +216,10 @@ static int tcptop_parse_opt(int index, const char *arg)
 		no_summary = true;
 		break;
 	case 2:
-		max_rows = strtol(arg, &end, 10);
-		if (*end || end == arg || max_rows < 1 || max_rows > 100000) {
-			log_err("invalid --rows '%s': expected 1 to 100000",
-				arg);
+		if (opts_uint("--rows", arg, 1, 100000, "a number of rows",
+			      &v))
 			return EXIT_USAGE;
-		}
+		max_rows = v;
 		break;
 	}
 	return 0;

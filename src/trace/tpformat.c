@@ -186,8 +186,7 @@ int tp_format_load(const char *category, const char *name,
 
 	memset(out, 0, sizeof(*out));
 	if (!dir) {
-		snprintf(err, errlen,
-			 "tracefs is not mounted and cannot be mounted at /sys/kernel/tracing");
+		hook_tracefs_why(err, errlen);
 		return -1;
 	}
 	if (!category[0] || !name[0] || strchr(category, '/') ||

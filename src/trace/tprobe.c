@@ -657,8 +657,12 @@ static int list_tracepoints(struct lister *l, char **parts, int nparts,
 	err = tprobe_tracepoints(nparts == 2 ? parts[0] : NULL,
 				 nparts == 2 ? parts[1] : NULL, tp_cb, l);
 	l->combined = NULL;
-	if (err == -ENODEV)
-		return list_err(1, "tracefs is not mounted and cannot be mounted at /sys/kernel/tracing");
+	if (err == -ENODEV) {
+		char why[HOOK_WHY_LEN];
+
+		hook_tracefs_why(why, sizeof(why));
+		return list_err(1, "%s", why);
+	}
 	if (err)
 		return list_err(1, "cannot list tracepoints: %s",
 				strerror(-err));

@@ -1,6 +1,7 @@
 """-p / -n / --cgroup filters (in-kernel), checked with real activity."""
 import os
 import sys
+import time
 
 from common import (Cgroup, Loupe, Server, check, check_common, copy_binary,
                     exit_row_prefix, marker, open_row, parse_exit_rest, same_cgroup_path,
@@ -271,3 +272,92 @@ def test_cgroup_field_without_cgroup_filter():
     lp.stop()
     check(same_cgroup_path(ev["cgroup"], cg.rel), "cgroup %r != %r" % (ev["cgroup"], cg.rel))
     check(ev["cgroup_id"] == cg.id, "cgroup_id %s != %d" % (ev["cgroup_id"], cg.id))
+
+
+# ---------------------------------------------------------------- -p ends with its process
+
+def _ended_by_exit(lp, pid, t_exit, tool):
+    """loupe ended by itself soon after pid exited, with exit status 0 and
+    the reason as its last stderr line."""
+    rc = lp.wait_exit(5, "after pid %d exited" % pid)
+    took = time.monotonic() - t_exit
+    check(rc == 0, "exit status %s != 0 %s" % (rc, lp.describe()))
+    check(took < 3, "loupe %s ended %.1fs after its process exited" % (tool, took))
+    err = lp.stderr_lines()
+    want = "loupe: %s: process %d exited; tracing ended" % (tool, pid)
+    check(err and err[-1] == want, "last stderr line %r != %r" % (err[-1:] or None, want))
+
+
+def test_pid_exit_ends_opensnoop():
+    srv = Server()
+    lp = Loupe("opensnoop", "-j", "-p", srv.pid)
+    warm = "/loupe-warm-" + marker()
+    lp.ready(lambda: srv.open(warm), _path_is(warm))
+    last = "/loupe-last-" + marker()
+    srv.open(last)
+    srv.exit(0)
+    t_exit = time.monotonic()
+    _ended_by_exit(lp, srv.pid, t_exit, "opensnoop")
+    check([e for e in lp.events() if e.get("path") == last and e.get("pid") == srv.pid],
+          "the child's last open (%s) is missing %s" % (last, lp.describe()))
+
+
+def test_pid_exit_ends_opensnoop_table():
+    srv = Server()
+    comm = marker("t")
+    srv.set_comm(comm)
+    lp = Loupe("opensnoop", "-p", srv.pid)
+    lp.wait_header()
+    lp.wait_attached()
+    path = "/loupe-t-" + marker()
+    srv.open(path)
+    srv.exit(0)
+    t_exit = time.monotonic()
+    _ended_by_exit(lp, srv.pid, t_exit, "opensnoop")
+    check(open_row(srv.pid, comm, -1, 2, path) in lp.lines(),
+          "row for the child's open missing: %s" % short(lp.lines()))
+
+
+def test_pid_exit_ends_exitsnoop_with_its_exit():
+    srv = Server()
+    lp = Loupe("exitsnoop", "-j", "-p", srv.pid)
+    lp.wait_attached()
+    srv.exit(7)
+    t_exit = time.monotonic()
+    _ended_by_exit(lp, srv.pid, t_exit, "exitsnoop")
+    mine = [e for e in lp.events() if e.get("pid") == srv.pid and e.get("tid") == srv.pid]
+    check(len(mine) == 1 and mine[0].get("exit_code") == 7,
+          "want the child's own exit (code 7), got %s %s" % (short(mine), lp.describe()))
+
+
+def test_pid_exit_ends_syscount_with_final_counts():
+    srv = Server()
+    n = 50
+    lp = Loupe("syscount", "-j", "-p", srv.pid)
+    lp.wait_attached()
+    for i in range(n):
+        srv.open("/loupe-sc-%d-%s" % (i, marker()))
+    srv.exit(0)
+    t_exit = time.monotonic()
+    _ended_by_exit(lp, srv.pid, t_exit, "syscount")
+    rows = [e for e in lp.events() if e.get("type") == "syscount" and e.get("syscall") == "openat"]
+    check(len(rows) == 1 and rows[0]["count"] >= n,
+          "final table: want openat counted >= %d, got %s" % (n, short(lp.events(), 600)))
+
+
+def test_trace_pid_still_filters():
+    """trace parses -p with the common parser but has its own loop (not
+    ended by the process's exit yet): a run with -p still works."""
+    srv = Server()
+    lp = Loupe("trace", "-p", srv.pid, "-d", "3", "-e",
+               "tracepoint:syscalls:sys_enter_openat /pid == %d/ "
+               "{ printf(\"%%s\\n\", str(args->filename)); }" % srv.pid)
+    check(lp.wait_line(lambda l: l.startswith("Attaching"), 15) is not None,
+          "trace never attached %s" % lp.describe())
+    time.sleep(0.5)
+    path = "/loupe-trace-" + marker()
+    srv.open(path)
+    check(lp.wait_line(lambda l: l == path, 5) is not None,
+          "trace -p %d did not print the open of %s %s" % (srv.pid, path, lp.describe()))
+    rc = lp.wait_exit(10, "with -d 3")
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))

@@ -225,7 +225,7 @@ def _rows(lp, **match):
 def test_syscount_getppid_count():
     n = 5000
     child = Child("getppid", n)
-    lp = _run_json("syscount", child, "-p", child.pid, "-T", "50")
+    lp = _run_json("syscount", child, "-p", child.pid, "-r", "50")
     rows = _rows(lp, syscall="getppid")
     check(len(rows) == 1 and rows[0]["count"] >= n,
           "getppid rows %s, want one with count >= %d %s" % (short(rows), n, lp.describe()))

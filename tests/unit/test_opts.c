@@ -48,21 +48,72 @@ static int parse(struct opts *o, char **argv)
 	return err;
 }
 
+/* Run one check of a number with stderr silenced. */
+static int quietly_task(const char *s, bool thread, int *id)
+{
+	int err, saved = dup(2);
+
+	if (!freopen("/dev/null", "w", stderr))
+		return -1;
+	err = opts_task("--pid", s, thread, id);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	return err;
+}
+
 static void test_numbers(void)
 {
+	unsigned long long u;
 	unsigned long size;
+	char self[32];
 	double secs;
 	int pid;
 
-	CHECK(opts_parse_pid("1234", &pid) == 0 && pid == 1234);
-	CHECK(opts_parse_pid("abc", &pid) != 0);
-	CHECK(opts_parse_pid("12x", &pid) != 0);
-	CHECK(opts_parse_pid("0", &pid) != 0);
-	CHECK(opts_parse_pid("-5", &pid) != 0);
-	CHECK(opts_parse_pid("99999999999", &pid) != 0);
-	CHECK(opts_parse_seconds("2.5", &secs) == 0 && secs == 2.5);
-	CHECK(opts_parse_seconds("0", &secs) != 0);
-	CHECK(opts_parse_seconds("soon", &secs) != 0);
+	CHECK(opts_check_real("2.5", 0.001, 10, &secs) == OPTS_NUM_OK &&
+	      secs == 2.5);
+	CHECK(opts_check_real("1e1", 0.001, 10, &secs) == OPTS_NUM_OK &&
+	      secs == 10);
+	CHECK(opts_check_real("", 0.001, 10, &secs) == OPTS_NUM_EMPTY);
+	CHECK(opts_check_real("soon", 0.001, 10, &secs) ==
+	      OPTS_NUM_NOT_NUMBER);
+	CHECK(opts_check_real("5s", 0.001, 10, &secs) == OPTS_NUM_NOT_NUMBER);
+	CHECK(opts_check_real(" 5", 0.001, 10, &secs) == OPTS_NUM_NOT_NUMBER);
+	CHECK(opts_check_real("0x5", 0.001, 10, &secs) ==
+	      OPTS_NUM_NOT_NUMBER);
+	CHECK(opts_check_real("nan", 0.001, 10, &secs) ==
+	      OPTS_NUM_NOT_NUMBER);
+	CHECK(opts_check_real("inf", 0.001, 10, &secs) ==
+	      OPTS_NUM_NOT_FINITE);
+	CHECK(opts_check_real("-inf", 0.001, 10, &secs) == OPTS_NUM_NEGATIVE);
+	CHECK(opts_check_real("-1", 0.001, 10, &secs) == OPTS_NUM_NEGATIVE);
+	CHECK(opts_check_real("0", 0.001, 10, &secs) == OPTS_NUM_TOO_SMALL);
+	CHECK(opts_check_real("1e-999", 0.001, 10, &secs) ==
+	      OPTS_NUM_TOO_SMALL);
+	CHECK(opts_check_real("1e12", 0.001, 10, &secs) == OPTS_NUM_TOO_LARGE);
+	CHECK(opts_check_real("1e999", 0.001, 10, &secs) ==
+	      OPTS_NUM_TOO_LARGE);
+	CHECK(opts_check_uint("64", 1, 64, &u) == OPTS_NUM_OK && u == 64);
+	CHECK(opts_check_uint("1e3", 1, 5000, &u) == OPTS_NUM_OK && u == 1000);
+	CHECK(opts_check_uint("65", 1, 64, &u) == OPTS_NUM_TOO_LARGE);
+	CHECK(opts_check_uint("0", 1, 64, &u) == OPTS_NUM_TOO_SMALL);
+	CHECK(opts_check_uint("1.5", 1, 64, &u) == OPTS_NUM_NOT_WHOLE);
+	CHECK(opts_check_uint("-1", 1, 64, &u) == OPTS_NUM_NEGATIVE);
+	CHECK(opts_check_uint("99999999999999999999", 0, ~0ULL, &u) ==
+	      OPTS_NUM_TOO_LARGE);
+	CHECK(opts_check_uint("18446744073709551615", 0, ~0ULL, &u) ==
+	      OPTS_NUM_OK && u == ~0ULL);
+	CHECK(opts_check_uint("1e30", 0, ~0ULL, &u) == OPTS_NUM_TOO_LARGE);
+	CHECK(opts_check_uint("inf", 1, 64, &u) == OPTS_NUM_NOT_FINITE);
+	CHECK(opts_check_uint("nan", 1, 64, &u) == OPTS_NUM_NOT_NUMBER);
+	CHECK(opts_check_uint("", 1, 64, &u) == OPTS_NUM_EMPTY);
+	snprintf(self, sizeof(self), "%d", getpid());
+	CHECK(quietly_task(self, false, &pid) == 0 && pid == getpid());
+	CHECK(quietly_task("abc", false, &pid) == EXIT_USAGE);
+	CHECK(quietly_task("12x", false, &pid) == EXIT_USAGE);
+	CHECK(quietly_task("0", false, &pid) == EXIT_USAGE);
+	CHECK(quietly_task("-5", false, &pid) == EXIT_USAGE);
+	CHECK(quietly_task("99999999999", false, &pid) == EXIT_USAGE);
 	CHECK(opts_parse_size("16M", &size) == 0 && size == 16UL << 20);
 	CHECK(opts_parse_size("4k", &size) == 0 && size == 4096);
 	CHECK(opts_parse_size("8192", &size) == 0 && size == 8192);
@@ -76,13 +127,15 @@ static void test_numbers(void)
 
 static void test_common_flags(void)
 {
-	char *argv[] = { "faketool", "-p", "42", "--name", "averyveryverylongname",
+	char self[32];
+	char *argv[] = { "faketool", "-p", self, "--name", "averyveryverylongname",
 			 "-d", "1.5", "-j", "-T", "-x", "--buffer-size", "1M",
 			 "-v", NULL };
 	struct opts o;
 
+	snprintf(self, sizeof(self), "%d", getpid());
 	CHECK(parse(&o, argv) == 0);
-	CHECK(o.pid == 42);
+	CHECK(o.pid == getpid());
 	CHECK_STR(o.comm, "averyveryverylo");
 	CHECK(o.duration == 1.5);
 	CHECK(o.json && o.timestamp && o.failed && o.verbose);
@@ -111,6 +164,12 @@ static void test_usage_errors(void)
 	char *interval[] = { "faketool", "-i", "1", NULL };
 	char *stray[] = { "faketool", "extra", NULL };
 	char *bad_size[] = { "faketool", "--buffer-size", "3000", NULL };
+	char *switch_value[] = { "faketool", "--json=1", NULL };
+	char *help_value[] = { "faketool", "--help=x", NULL };
+	char *tool_switch_value[] = { "faketool", "--threads=2", NULL };
+	char *big_duration[] = { "faketool", "-d", "1e12", NULL };
+	char *v1_cgroup[] = { "faketool", "--cgroup", "/sys/fs/cgroup/memory",
+			      NULL };
 	struct opts o;
 
 	CHECK(parse(&o, unknown) == EXIT_USAGE);
@@ -123,6 +182,13 @@ static void test_usage_errors(void)
 	CHECK(parse(&o, interval) == EXIT_USAGE);
 	CHECK(parse(&o, stray) == EXIT_USAGE);
 	CHECK(parse(&o, bad_size) == EXIT_USAGE);
+	/* A switch given a value is refused, --help included. */
+	CHECK(parse(&o, switch_value) == EXIT_USAGE);
+	CHECK(parse(&o, help_value) == EXIT_USAGE);
+	CHECK(parse(&o, tool_switch_value) == EXIT_USAGE);
+	CHECK(parse(&o, big_duration) == EXIT_USAGE);
+	if (!access("/sys/fs/cgroup/memory", F_OK))
+		CHECK(parse(&o, v1_cgroup) == EXIT_USAGE);
 }
 
 static void test_tool_flags_and_help(void)

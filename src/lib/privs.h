@@ -1,0 +1,32 @@
+/*
+ * Privileges: what loupe needs from the kernel to trace, checked by really
+ * asking for it, and one message naming everything missing.
+ */
+#ifndef LOUPE_PRIVS_H
+#define LOUPE_PRIVS_H
+
+#include <stdbool.h>
+
+/* What a caller may need besides loading BPF programs. */
+enum {
+	PRIVS_TRACEFS	= 1 << 0,	/* tracepoints: reads tracefs */
+	PRIVS_UPROBE	= 1 << 1,	/* attaches uprobes */
+};
+
+/*
+ * 0 if this process may load BPF tracing programs; else EXIT_RUNTIME
+ * after one message, which also names what the needs (PRIVS_*) lack.
+ */
+int privs_check(unsigned int needs);
+/*
+ * After no hook of a tool worked: EXIT_RUNTIME after the message if a
+ * lack of privilege on tracefs was the cause, else 0.
+ */
+int privs_check_tracefs(void);
+/*
+ * After the kernel refused to attach a uprobe with -err: EXIT_RUNTIME
+ * after the message if a missing privilege explains it, else 0.
+ */
+int privs_check_uprobe(int err);
+
+#endif

@@ -142,7 +142,7 @@ enum { OPT_COUNT, OPT_DIST, OPT_NS };
 static const struct tool_opt hardirqs_opts[] = {
 	[OPT_COUNT] = { "count", 'C', NULL, "count interrupts instead of timing them" },
 	/* -d as in BCC; the duration stays reachable as --duration. */
-	[OPT_DIST] = { "dist", 'd', NULL, "a time histogram per interrupt name" },
+	[OPT_DIST] = { "dist", 'D', NULL, "a time histogram per interrupt name" },
 	[OPT_NS] = { "nanoseconds", 'N', NULL, "time in nanoseconds" },
 	{ NULL },
 };

@@ -152,7 +152,7 @@ enum { OPT_COUNT, OPT_DIST, OPT_NS };
 static const struct tool_opt softirqs_opts[] = {
 	[OPT_COUNT] = { "count", 'C', NULL, "count interrupts instead of timing them" },
 	/* -d as in BCC; the duration stays reachable as --duration. */
-	[OPT_DIST] = { "dist", 'd', NULL, "a time histogram per softirq vector" },
+	[OPT_DIST] = { "dist", 'D', NULL, "a time histogram per softirq vector" },
 	[OPT_NS] = { "nanoseconds", 'N', NULL, "time in nanoseconds" },
 	{ NULL },
 };

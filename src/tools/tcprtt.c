@@ -117,7 +117,7 @@ static int tcprtt_run(struct session *s)
 }
 
 static const struct tool_opt tcprtt_opts[] = {
-	{ "lport", 'p', "PORT", "only this local port" },
+	{ "lport", 'l', "PORT", "only this local port" },
 	{ "rport", 'P', "PORT", "only this remote port" },
 	{ "laddr", 'a', "ADDR", "only this local address (IPv4 or IPv6)" },
 	{ "raddr", 'A', "ADDR", "only this remote address (IPv4 or IPv6)" },

@@ -437,9 +437,9 @@ def test_pid_zombie():
 
 COMMON_LETTERS = {"p": "pid", "n": "name", "d": "duration", "i": "interval", "j": "json",
                   "T": "timestamp", "x": "failed", "v": "verbose", "h": "help"}
-# A tool's own flag on a common letter. hardirqs/softirqs keep BCC's -d/--dist
-# (handled separately); tcprtt's -p/--lport (BCC's) is reported, not yet decided.
-KNOWN_CLASHES = {("hardirqs", "d", "dist"), ("softirqs", "d", "dist"), ("tcprtt", "p", "lport")}
+# A tool's own flag on a common letter: none (BCC's hardirqs/softirqs
+# -d/--dist are -D/--dist, tcprtt's -p/--lport is -l/--lport).
+KNOWN_CLASHES = set()
 
 
 def _tool_names():
@@ -468,6 +468,15 @@ def test_no_tool_takes_a_common_letter():
                 clashes.add((tool, letter, name))
     new = clashes - KNOWN_CLASHES
     check(not new, "tools giving a common short letter another meaning: %s" % sorted(new))
+
+
+def test_irqs_d_is_duration_D_is_dist():
+    for tool in ("hardirqs", "softirqs"):
+        rc, out, err = run_quiet([LOUPE, tool, "-D", "-d", "0.5", "-j"], timeout=15)
+        check(rc == 0, "%s -D -d 0.5: exit status %s (stderr: %s)" % (tool, rc, short(err)))
+        for l in out.splitlines():
+            e = json.loads(l)
+            check(e.get("type") in ("hist", "lost"), "%s -D: %s" % (tool, short(l)))
 
 
 def test_syscount_top_is_r_and_T_is_timestamp():

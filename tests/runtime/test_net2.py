@@ -214,8 +214,8 @@ def _hist_total(h):
 def test_tcprtt_port_filter():
     pair = LoopbackPair(4)
     other = LoopbackPair(4)
-    lp = Loupe("tcprtt", "-j", "-p", str(pair.port))
-    lp2 = Loupe("tcprtt", "-j", "-p", str(other.port))
+    lp = Loupe("tcprtt", "-j", "-l", str(pair.port))
+    lp2 = Loupe("tcprtt", "-j", "-l", str(other.port))
     lp.wait_attached(settle=0.2)
     lp2.wait_attached(settle=0.5)
     pair.connect().transfer(256 * 1024)
@@ -253,7 +253,7 @@ def test_tcprtt_ipv6_by_raddr_ms():
 def test_tcprtt_table_interval():
     pair = LoopbackPair(4)
     lp = Loupe("tcprtt", "-T", "-i", "1", "-d", "2.5", "-a", "127.0.0.1",
-               "-p", str(pair.port))
+               "-l", str(pair.port))
     lp.wait_attached(settle=0.2)
     pair.connect().transfer(64 * 1024)
     rc = lp.wait_exit(8)
@@ -266,7 +266,7 @@ def test_tcprtt_table_interval():
 
 
 def test_tcprtt_bad_flags():
-    for args in (["-p", "0"], ["-a", "300.1.1.1"], ["-b", "-B"], ["-P", "x"]):
+    for args in (["-l", "0"], ["-p", "1"], ["-a", "300.1.1.1"], ["-b", "-B"], ["-P", "x"]):
         rc, out, err = run_quiet([LOUPE_BIN, "tcprtt"] + args)
         check(rc == 2, "tcprtt %s: exit %s, want 2" % (args, rc))
         check(err.count("\n") == 1 and err.startswith("loupe: "),

@@ -361,7 +361,7 @@ def test_softirqs_net_rx_and_timer_counts():
 
 
 def test_softirqs_dist():
-    lp = Loupe("softirqs", "-d", "-j")
+    lp = Loupe("softirqs", "-D", "-j")
     lp.wait_attached()
     _tcp_pingpong()
     check(lp.stop() == 0, "exit status %s" % lp.describe())

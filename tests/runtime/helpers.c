@@ -11,6 +11,10 @@
  *        touched, so that a BPF read at syscall entry faults. If the exec
  *        fails: prints "err ERRNO PRESENT", PRESENT 1 if the page holding
  *        the ARGs has been faulted in since (by the kernel reading them).
+ *   helpers gai-unpaged NAME
+ *        with NAME in an untouched file mapping, prints "ready", waits for
+ *        a line on stdin, calls getaddrinfo(NAME), prints "done" or
+ *        "err CODE", and again for each line.
  *
  * open-like modes print "FD ERRNO" on stdout (FD -1 on failure). The
  * unpaged modes exit 3 if the page was resident beforehand (the test
@@ -20,11 +24,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -133,6 +139,29 @@ static int exec_unpaged(int argc, char **argv)
 	return 0;
 }
 
+/* gai-unpaged NAME */
+static int gai_unpaged(char **argv)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+	char *name = unpaged_map(&argv[2], 1, 1) + sysconf(_SC_PAGESIZE);
+	char line[16];
+	int rc;
+
+	printf("ready\n");
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin)) {
+		rc = getaddrinfo(name, NULL, &hints, &res);
+		if (rc) {
+			printf("err %d\n", rc);
+		} else {
+			freeaddrinfo(res);
+			printf("done\n");
+		}
+		fflush(stdout);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -172,6 +201,8 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "exec-unpaged") && argc >= 4 &&
 	    (!strcmp(argv[2], "same") || !strcmp(argv[2], "apart")))
 		return exec_unpaged(argc, argv);
+	if (!strcmp(mode, "gai-unpaged"))
+		return gai_unpaged(argv);
 	if (!strcmp(mode, "flood") && argc >= 4) {
 		long n = atol(argv[2]);
 		for (long i = 0; i < n; i++) {

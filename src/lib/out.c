@@ -9,7 +9,8 @@
 #include <time.h>
 #include "out.h"
 
-void out_buf_add(struct out_buf *b, const char *s, size_t n)
+/* Room for n more bytes and the NUL in b. */
+static void buf_room(struct out_buf *b, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 256;
@@ -23,6 +24,11 @@ void out_buf_add(struct out_buf *b, const char *s, size_t n)
 		b->data = p;
 		b->cap = cap;
 	}
+}
+
+void out_buf_add(struct out_buf *b, const char *s, size_t n)
+{
+	buf_room(b, n);
 	memcpy(b->data + b->len, s, n);
 	b->len += n;
 	b->data[b->len] = '\0';
@@ -56,23 +62,28 @@ void out_buf_printf(struct out_buf *b, const char *fmt, ...)
 	}
 }
 
-/* Length of a valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+/*
+ * Length of a valid UTF-8 sequence at s (at most n bytes), 0 if invalid;
+ * its code point in *cp.
+ */
+static size_t utf8_decode(const unsigned char *s, size_t n, unsigned int *cp)
 {
 	size_t len;
-	unsigned int cp;
+	unsigned int c;
 
-	if (s[0] < 0x80)
+	if (s[0] < 0x80) {
+		*cp = s[0];
 		return 1;
+	}
 	if ((s[0] & 0xe0) == 0xc0) {
 		len = 2;
-		cp = s[0] & 0x1f;
+		c = s[0] & 0x1f;
 	} else if ((s[0] & 0xf0) == 0xe0) {
 		len = 3;
-		cp = s[0] & 0x0f;
+		c = s[0] & 0x0f;
 	} else if ((s[0] & 0xf8) == 0xf0) {
 		len = 4;
-		cp = s[0] & 0x07;
+		c = s[0] & 0x07;
 	} else {
 		return 0;
 	}
@@ -81,23 +92,46 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	for (size_t i = 1; i < len; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
+		c = c << 6 | (s[i] & 0x3f);
 	}
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
+	if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) ||
+	    (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff))
 		return 0;
+	*cp = c;
 	return len;
+}
+
+/* Whether the n bytes at s are valid UTF-8, i.e. JSON can carry them. */
+static bool utf8_valid(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	unsigned int cp;
+	size_t i = 0, len;
+
+	while (i < n) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		len = utf8_decode(s + i, n - i, &cp);
+		if (!len)
+			return false;
+		i += len;
+	}
+	return true;
 }
 
 /*
  * Kernel strings are bytes, JSON strings are UTF-8: invalid bytes become
- * U+FFFD rather than producing a document parsers reject.
+ * U+FFFD rather than producing a document parsers reject. The writer adds
+ * the exact bytes beside such a string (json_raw()).
  */
 void out_json_string(struct out_buf *b, const char *str, size_t max)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t n = strnlen(str, max), i = 0, run;
+	unsigned int cp;
 
 	out_buf_add(b, "\"", 1);
 	while (i < n) {
@@ -128,7 +162,7 @@ void out_json_string(struct out_buf *b, const char *str, size_t max)
 			out_buf_add(b, (const char *)s + i, run - i);
 			i = run;
 		} else {
-			run = utf8_len(s + i, n - i);
+			run = utf8_decode(s + i, n - i, &cp);
 			if (run) {
 				out_buf_add(b, (const char *)s + i, run);
 				i += run;
@@ -139,6 +173,98 @@ void out_json_string(struct out_buf *b, const char *str, size_t max)
 		}
 	}
 	out_buf_add(b, "\"", 1);
+}
+
+/* RFC 4648 base64 with padding, as a JSON string. */
+void out_json_base64(struct out_buf *b, const void *data, size_t n)
+{
+	static const char digits[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		"0123456789+/";
+	const unsigned char *s = data;
+	char quad[4];
+	uint32_t v;
+
+	out_buf_add(b, "\"", 1);
+	for (size_t i = 0; i < n; i += 3) {
+		v = (uint32_t)s[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= s[i + 2];
+		quad[0] = digits[v >> 18];
+		quad[1] = digits[(v >> 12) & 0x3f];
+		quad[2] = i + 1 < n ? digits[(v >> 6) & 0x3f] : '=';
+		quad[3] = i + 2 < n ? digits[v & 0x3f] : '=';
+		out_buf_add(b, quad, 4);
+	}
+	out_buf_add(b, "\"", 1);
+}
+
+/*
+ * Characters that are valid UTF-8 but act on a terminal rather than show:
+ * C1 controls (some terminals obey U+009B as CSI) and the bidirectional
+ * formatting marks, which can make text appear in another order.
+ */
+static bool table_hidden(unsigned int cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x61c ||
+	       cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x2028 && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/*
+ * A string as a table cell shows it: printable ASCII and valid UTF-8 as
+ * they are, every other byte as \xNN and a backslash as \\, so that no
+ * byte can drive the terminal, the bytes can be recovered, and a single
+ * backslash followed by '[' only ever starts a marker such as \[truncated].
+ */
+static void table_escape(struct out_buf *b, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, run, len;
+	unsigned int cp;
+
+	out_buf_add(b, "", 0);
+	while (i < n) {
+		for (run = i; run < n && s[run] >= 0x20 && s[run] < 0x7f &&
+		     s[run] != '\\'; run++)
+			;
+		out_buf_add(b, str + i, run - i);
+		i = run;
+		if (i >= n)
+			break;
+		if (s[i] == '\\') {
+			out_buf_add(b, "\\\\", 2);
+			i++;
+			continue;
+		}
+		len = s[i] < 0x80 ? 0 : utf8_decode(s + i, n - i, &cp);
+		if (len && !table_hidden(cp)) {
+			out_buf_add(b, str + i, len);
+			i += len;
+			continue;
+		}
+		/* A hidden character is escaped whole, a bad byte alone. */
+		for (size_t end = i + (len ? len : 1); i < end; i++)
+			out_buf_printf(b, "\\x%02x", s[i]);
+	}
+}
+
+/* Table markers: never produced by table_escape() from data. */
+static void table_marks(struct out_buf *b, unsigned int state,
+			const char *sep)
+{
+	if (state & USTR_TRUNCATED) {
+		out_buf_add(b, sep, strlen(sep));
+		out_buf_add(b, OUT_MARK_TRUNCATED, strlen(OUT_MARK_TRUNCATED));
+		sep = " ";
+	}
+	if (state & USTR_UNREAD) {
+		out_buf_add(b, sep, strlen(sep));
+		out_buf_add(b, OUT_MARK_UNREAD, strlen(OUT_MARK_UNREAD));
+	}
 }
 
 void out_init(struct out *o, FILE *file, bool json, bool timestamp,
@@ -154,14 +280,15 @@ void out_init(struct out *o, FILE *file, bool json, bool timestamp,
 void out_free(struct out *o)
 {
 	free(o->line.data);
-	o->line.data = NULL;
-	o->line.len = o->line.cap = 0;
+	free(o->cell.data);
+	memset(&o->line, 0, sizeof(o->line));
+	memset(&o->cell, 0, sizeof(o->cell));
 }
 
+/* Place a cell's text, already safe to show (table_escape()), at col. */
 static void cell(struct out *o, int col, const char *text)
 {
 	const struct out_col *c;
-	size_t start;
 
 	if (!o->cols || col < 0 || !o->cols[col].header)
 		return;
@@ -170,7 +297,6 @@ static void cell(struct out *o, int col, const char *text)
 		c = &o->cols[o->next_col];
 		if (o->line.len)
 			out_buf_add(&o->line, " ", 1);
-		start = o->line.len;
 		if (o->next_col < col) {
 			out_buf_printf(&o->line, "%*s", abs(c->width), "");
 		} else if (c->width < 0) {
@@ -178,10 +304,6 @@ static void cell(struct out *o, int col, const char *text)
 		} else {
 			out_buf_printf(&o->line, "%*s", c->width, text);
 		}
-		/* A newline in an argument must not break the table. */
-		for (size_t i = start; i < o->line.len; i++)
-			if ((unsigned char)o->line.data[i] < 0x20)
-				o->line.data[i] = '?';
 		o->next_col++;
 	}
 }
@@ -218,13 +340,36 @@ void out_header(struct out *o)
 
 void out_json_key(struct out *o, const char *key)
 {
+	struct out_buf *b = &o->line;
+	size_t n, i;
+	char *p;
+
 	if (o->need_comma[o->depth])
-		out_buf_add(&o->line, ",", 1);
+		out_buf_add(b, ",", 1);
 	o->need_comma[o->depth] = true;
-	if (key) {
-		out_json_string(&o->line, key, strlen(key));
-		out_buf_add(&o->line, ":", 1);
+	if (!key)
+		return;
+	/*
+	 * Keys are nearly always plain identifiers: written in one go, they
+	 * cost a third of what escaping them does, and an event has dozens.
+	 */
+	n = strlen(key);
+	for (i = 0; i < n && key[i] >= 0x20 && key[i] < 0x7f &&
+	     key[i] != '"' && key[i] != '\\'; i++)
+		;
+	if (i < n) {
+		out_json_string(b, key, n);
+		out_buf_add(b, ":", 1);
+		return;
 	}
+	buf_room(b, n + 3);
+	p = b->data + b->len;
+	p[0] = '"';
+	memcpy(p + 1, key, n);
+	p[n + 1] = '"';
+	p[n + 2] = ':';
+	b->len += n + 3;
+	b->data[b->len] = '\0';
 }
 
 static void open_nest(struct out *o, const char *key, const char *brace)
@@ -315,23 +460,88 @@ int out_flush(struct out *o)
 	return o->failed ? -1 : 0;
 }
 
+/*
+ * The key of a field about another field, KEY_SUFFIX (cut to fit buf).
+ * Built by hand: snprintf() here cost as much as the rest of an event.
+ */
+static const char *json_side_key(char *buf, size_t size, const char *key,
+				 const char *suffix)
+{
+	size_t k = strlen(key), s = strlen(suffix);
+
+	if (k > size - 2)
+		k = size - 2;
+	if (s > size - 2 - k)
+		s = size - 2 - k;
+	memcpy(buf, key, k);
+	buf[k] = '_';
+	memcpy(buf + k + 1, suffix, s);
+	buf[k + 1 + s] = '\0';
+	return buf;
+}
+
+/*
+ * KEY_b64 beside a string that is not valid UTF-8: its exact bytes, which
+ * the U+FFFD of the display form lost.
+ */
+static void json_raw(struct out *o, const char *key, const char *val,
+		     size_t n)
+{
+	char side[64];
+
+	out_json_key(o, json_side_key(side, sizeof(side), key, "b64"));
+	out_json_base64(&o->line, val, n);
+}
+
+static void json_flags(struct out *o, const char *key, unsigned int state)
+{
+	char side[64];
+
+	out_bool(o, json_side_key(side, sizeof(side), key, "truncated"),
+		 state & USTR_TRUNCATED);
+	out_bool(o, json_side_key(side, sizeof(side), key, "unread"),
+		 state & USTR_UNREAD);
+}
+
+/* A table cell for a string of n bytes, with markers for state. */
+static void string_cell(struct out *o, int col, const char *val, size_t n,
+			unsigned int state)
+{
+	if (col < 0)
+		return;
+	o->cell.len = 0;
+	table_escape(&o->cell, val, n);
+	table_marks(&o->cell, state, "");
+	cell(o, col, o->cell.data);
+}
+
 void out_strn(struct out *o, int col, const char *key, const char *val,
 	      size_t max)
 {
+	size_t n = strnlen(val, max);
+
 	if (o->json) {
 		if (key) {
 			out_json_key(o, key);
-			out_json_string(&o->line, val, max);
+			out_json_string(&o->line, val, n);
+			if (!utf8_valid(val, n))
+				json_raw(o, key, val, n);
 		}
 		return;
 	}
-	if (col >= 0) {
-		char text[4096];
+	string_cell(o, col, val, n, 0);
+}
 
-		snprintf(text, sizeof(text), "%.*s", (int)strnlen(val, max),
-			 val);
-		cell(o, col, text);
+void out_ustr(struct out *o, int col, const char *key, const char *val,
+	      size_t max, unsigned int state)
+{
+	if (o->json) {
+		out_strn(o, col, key, val, max);
+		if (key)
+			json_flags(o, key, state);
+		return;
 	}
+	string_cell(o, col, val, strnlen(val, max), state);
 }
 
 void out_str(struct out *o, int col, const char *key, const char *val)
@@ -412,42 +622,52 @@ void out_null(struct out *o, const char *key)
 }
 
 /*
- * A list of NUL-separated strings (e.g. argv): a JSON array, or in the
- * table one space-separated cell ending in "..." when truncated.
+ * A list of NUL-separated strings (e.g. argv): a JSON array (and key_b64,
+ * every element in base64, if one is not valid UTF-8), or in the table one
+ * cell of the strings separated by spaces. State flags as out_ustr().
  */
 void out_strv(struct out *o, int col, const char *key, const char *buf,
-	      size_t size, bool truncated)
+	      size_t size, unsigned int state)
 {
 	size_t i = 0, n;
+	bool valid = true;
 
 	if (o->json) {
 		if (!key)
 			return;
 		out_arr_begin(o, key);
-		while (i < size) {
+		for (i = 0; i < size; i += n + 1) {
 			n = strnlen(buf + i, size - i);
 			out_json_key(o, NULL);
 			out_json_string(&o->line, buf + i, n);
-			i += n + 1;
+			valid = valid && utf8_valid(buf + i, n);
 		}
 		out_arr_end(o);
+		if (!valid) {
+			char side[64];
+
+			out_arr_begin(o, json_side_key(side, sizeof(side), key,
+						       "b64"));
+			for (i = 0; i < size; i += n + 1) {
+				n = strnlen(buf + i, size - i);
+				out_json_key(o, NULL);
+				out_json_base64(&o->line, buf + i, n);
+			}
+			out_arr_end(o);
+		}
+		json_flags(o, key, state);
 		return;
 	}
 	if (col < 0)
 		return;
-	{
-		struct out_buf text = { 0 };
-
-		while (i < size) {
-			n = strnlen(buf + i, size - i);
-			if (text.len)
-				out_buf_add(&text, " ", 1);
-			out_buf_add(&text, buf + i, n);
-			i += n + 1;
-		}
-		if (truncated)
-			out_buf_add(&text, text.len ? " ..." : "...", text.len ? 4 : 3);
-		cell(o, col, text.data ? text.data : "");
-		free(text.data);
+	o->cell.len = 0;
+	out_buf_add(&o->cell, "", 0);
+	for (i = 0; i < size; i += n + 1) {
+		n = strnlen(buf + i, size - i);
+		if (i)
+			out_buf_add(&o->cell, " ", 1);
+		table_escape(&o->cell, buf + i, n);
 	}
+	table_marks(&o->cell, state, o->cell.len ? " " : "");
+	cell(o, col, o->cell.data);
 }

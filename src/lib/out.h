@@ -2,6 +2,11 @@
  * The one output writer: a tool describes each event once, field by field,
  * and the writer renders it as a BCC-style table row or a JSON object.
  * A field with col < 0 appears only in JSON; with key NULL only in the table.
+ *
+ * Strings are bytes from the kernel. JSON shows them as UTF-8 (invalid
+ * bytes as U+FFFD) and adds KEY_b64, the exact bytes in base64, beside a
+ * string that is not valid UTF-8. The table shows non-printable and
+ * invalid bytes as \xNN and a backslash as \\ (docs/runtime.md).
  */
 #ifndef LOUPE_OUT_H
 #define LOUPE_OUT_H
@@ -10,8 +15,17 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "ustr.h"
 
 #define OUT_JSON_ONLY (-1)
+
+/*
+ * Table markers after a string that was cut or could not be read (JSON has
+ * KEY_truncated and KEY_unread). Data never shows as a single backslash
+ * before '[', so a marker cannot be mistaken for part of the string.
+ */
+#define OUT_MARK_TRUNCATED	"\\[truncated]"
+#define OUT_MARK_UNREAD		"\\[unread]"
 
 /* width < 0: left-aligned to -width; > 0: right-aligned; 0: unpadded */
 struct out_col {
@@ -36,6 +50,7 @@ struct out {
 	int depth;		/* JSON nesting */
 	bool need_comma[8];
 	struct out_buf line;
+	struct out_buf cell;	/* a string cell being escaped */
 };
 
 void out_init(struct out *o, FILE *file, bool json, bool timestamp,
@@ -49,6 +64,12 @@ int out_flush(struct out *o);
 void out_str(struct out *o, int col, const char *key, const char *val);
 void out_strn(struct out *o, int col, const char *key, const char *val,
 	      size_t max);
+/*
+ * A string copied out of a traced process, with its USTR_* state: JSON
+ * always adds KEY_truncated and KEY_unread, the table a marker when set.
+ */
+void out_ustr(struct out *o, int col, const char *key, const char *val,
+	      size_t max, unsigned int state);
 void out_int(struct out *o, int col, const char *key, long long val);
 void out_uint(struct out *o, int col, const char *key,
 	      unsigned long long val);
@@ -57,11 +78,12 @@ void out_double(struct out *o, int col, const char *key, double val,
 void out_bool(struct out *o, const char *key, bool val);
 void out_null(struct out *o, const char *key);
 void out_strv(struct out *o, int col, const char *key, const char *buf,
-	      size_t size, bool truncated);
+	      size_t size, unsigned int state);
 
 /* JSON building blocks, also used for records that are not events. */
 void out_json_key(struct out *o, const char *key);
 void out_json_string(struct out_buf *b, const char *s, size_t max);
+void out_json_base64(struct out_buf *b, const void *data, size_t n);
 void out_obj_begin(struct out *o, const char *key);
 void out_obj_end(struct out *o);
 void out_arr_begin(struct out *o, const char *key);

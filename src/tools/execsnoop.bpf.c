@@ -1,12 +1,22 @@
 /*
- * execsnoop, kernel side: stash the filename and argv at execve/execveat
- * entry, emit one record at syscall exit with the return value.
+ * execsnoop, kernel side: copy the filename and argv at execve/execveat
+ * entry, emit one record at syscall exit with the return value. A failed
+ * exec leaves the caller's image as it was, so strings the entry could not
+ * read (pages not resident yet) are read again at exit.
  */
 #include "vmlinux.h"
 #include "loupe.bpf.h"
+#include "ustr.bpf.h"
 #include "execsnoop.h"
 
 const volatile __u32 max_args = 20;
+
+/* One exec in progress: the record, and where its strings came from. */
+struct exec_call {
+	const char *filename;
+	const char *const *argv;
+	struct exec_event e;
+};
 
 /*
  * Keyed by tgid: a successful exec from a non-leader thread changes tid.
@@ -17,65 +27,88 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
-	__type(value, struct exec_event);
+	__type(value, struct exec_call);
 } execs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct exec_event);
-} zero_event SEC(".maps");
+	__type(value, struct exec_call);
+} zero_call SEC(".maps");
+
+/*
+ * The filename, then argv[1..], as NUL-separated strings. The list stops
+ * at the first string that cannot be read (USTR_UNREAD): what it holds is
+ * always whole strings in their order.
+ */
+static __always_inline void exec_read_args(struct exec_call *c)
+{
+	struct exec_event *e = &c->e;
+	const char *arg;
+	__u32 state, n;
+
+	e->args_state = 0;
+	e->args_size = 0;
+	e->args_count = 0;
+	n = ustr_read(e->args, EXEC_ARG_SIZE, c->filename, &state);
+	e->args_state = state;
+	if (state & USTR_UNREAD)
+		return;
+	e->args_size = n;
+	e->args_count = 1;
+	/* The filename stands for argv[0], but a NULL there ends argv. */
+	if (!c->argv)
+		return;
+	if (bpf_probe_read_user(&arg, sizeof(arg), c->argv)) {
+		e->args_state |= USTR_UNREAD;
+		return;
+	}
+	if (!arg)
+		return;
+
+	/* One more than the limit: argv[max_args] tells if the list is cut. */
+	for (int i = 1; i <= EXEC_MAX_ARGS; i++) {
+		if (bpf_probe_read_user(&arg, sizeof(arg), &c->argv[i])) {
+			e->args_state |= USTR_UNREAD;
+			break;
+		}
+		if (!arg)
+			break;
+		if (i >= max_args ||
+		    e->args_size > EXEC_ARGS_SIZE - EXEC_ARG_SIZE) {
+			e->args_state |= USTR_TRUNCATED;
+			break;
+		}
+		n = ustr_read(&e->args[e->args_size], EXEC_ARG_SIZE, arg,
+			      &state);
+		e->args_state |= state;
+		if (state & USTR_UNREAD)
+			break;
+		e->args_size += n;
+		e->args_count++;
+	}
+}
 
 static __always_inline int exec_enter(const char *filename,
 				      const char *const *argv)
 {
 	__u32 zero = 0, tgid = bpf_get_current_pid_tgid() >> 32;
-	struct exec_event *e, *empty;
-	const char *arg;
-	long n;
+	struct exec_call *c, *empty;
 
 	if (!filter_pid_ok(tgid))
 		return 0;
-	empty = bpf_map_lookup_elem(&zero_event, &zero);
+	empty = bpf_map_lookup_elem(&zero_call, &zero);
 	if (!empty)
 		return 0;
 	if (bpf_map_update_elem(&execs, &tgid, empty, BPF_ANY))
 		return 0;
-	e = bpf_map_lookup_elem(&execs, &tgid);
-	if (!e)
+	c = bpf_map_lookup_elem(&execs, &tgid);
+	if (!c)
 		return 0;
-
-	n = bpf_probe_read_user_str(e->args, EXEC_ARG_SIZE, filename);
-	if (n <= 0)
-		return 0;
-	if (n == EXEC_ARG_SIZE)
-		e->truncated = 1;
-	e->args_size = n;
-	e->args_count = 1;
-
-	for (int i = 1; i < EXEC_MAX_ARGS; i++) {
-		if (i >= max_args) {
-			if (!bpf_probe_read_user(&arg, sizeof(arg), &argv[i]) &&
-			    arg)
-				e->truncated = 1;
-			break;
-		}
-		if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i]) || !arg)
-			break;
-		if (e->args_size > EXEC_ARGS_SIZE - EXEC_ARG_SIZE) {
-			e->truncated = 1;
-			break;
-		}
-		n = bpf_probe_read_user_str(&e->args[e->args_size],
-					    EXEC_ARG_SIZE, arg);
-		if (n <= 0)
-			break;
-		if (n == EXEC_ARG_SIZE)
-			e->truncated = 1;
-		e->args_size += n;
-		e->args_count++;
-	}
+	c->filename = filename;
+	c->argv = argv;
+	exec_read_args(c);
 	return 0;
 }
 
@@ -83,16 +116,25 @@ static __always_inline int exec_exit(long ret)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct exec_event *e;
+	struct exec_call *c;
 	__u64 size;
 
-	e = bpf_map_lookup_elem(&execs, &tgid);
-	if (!e)
+	c = bpf_map_lookup_elem(&execs, &tgid);
+	if (!c)
 		return 0;
+	e = &c->e;
 	if (ret < 0 && !filter.failed_only)
 		goto out;
 	event_fill_hdr(&e->hdr);
 	if (!filter_comm_ok(e->hdr.comm))
 		goto out;
+	/*
+	 * The exec failed, so argv is still the caller's, and the kernel has
+	 * faulted its pages in if it got as far as copying the strings. After
+	 * a successful exec the old image is gone: USTR_UNREAD stays.
+	 */
+	if (ret < 0 && (e->args_state & USTR_UNREAD))
+		exec_read_args(c);
 	e->ret = ret;
 	size = offsetof(struct exec_event, args) + e->args_size;
 	if (size > sizeof(*e))

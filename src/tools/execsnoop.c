@@ -35,8 +35,7 @@ static int on_event(struct session *s, const void *data, size_t size)
 	out_int(o, COL_PID, NULL, e->hdr.pid);
 	out_int(o, COL_PPID, NULL, e->hdr.ppid);
 	out_int(o, COL_RET, "ret", e->ret);
-	out_strv(o, COL_ARGS, "args", e->args, args_size, e->truncated);
-	out_bool(o, "args_truncated", e->truncated);
+	out_strv(o, COL_ARGS, "args", e->args, args_size, e->args_state);
 	out_end(o);
 	return 0;
 }

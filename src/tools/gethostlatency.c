@@ -47,7 +47,8 @@ static int on_event(struct session *s, const void *data, size_t size)
 	out_int(o, COL_PID, NULL, e->hdr.pid);
 	out_strn(o, COL_COMM, NULL, e->hdr.comm, sizeof(e->hdr.comm));
 	out_double(o, COL_LAT, "lat_ms", e->lat_ns / 1e6, 2);
-	out_strn(o, COL_HOST, "host", e->host, sizeof(e->host));
+	out_ustr(o, COL_HOST, "host", e->host, sizeof(e->host),
+		 e->host_state);
 	out_uint(o, OUT_JSON_ONLY, "lat_ns", e->lat_ns);
 	out_str(o, OUT_JSON_ONLY, "function",
 		e->func < sizeof(func_names) / sizeof(func_names[0]) ?

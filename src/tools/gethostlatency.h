@@ -3,8 +3,10 @@
 #define LOUPE_GETHOSTLATENCY_H
 
 #include "event.h"
+#include "ustr.h"
 
-#define HOST_LEN 80
+/* A DNS name has at most 253 characters; longer ones are marked cut. */
+#define HOST_LEN 256
 
 enum host_func {
 	HOST_GETADDRINFO,
@@ -16,7 +18,7 @@ struct host_event {
 	struct event_hdr hdr;
 	__u64 lat_ns;
 	__u32 func;
-	__u32 pad;
+	__u32 host_state;	/* USTR_* */
 	char host[HOST_LEN];
 };
 

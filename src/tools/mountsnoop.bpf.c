@@ -7,6 +7,7 @@
  */
 #include "vmlinux.h"
 #include "loupe.bpf.h"
+#include "ustr.bpf.h"
 #include "mountsnoop.h"
 
 struct {
@@ -30,10 +31,11 @@ struct {
 #define FSCONFIG_SET_PATH_EMPTY	4
 
 /*
- * Strings are read at the exit: a literal in a freshly started program
- * may not be faulted in at the entry, and a BPF read cannot fault it in;
- * by the exit the kernel has copied it, so it is resident. strmask has
- * bit i set if argument i is a user string.
+ * Strings are read at the exit, where the kernel has copied them, so they
+ * are resident even if they were not at the entry (see ustr.bpf.h); the
+ * caller's memory is unchanged until the call returns. A string the call
+ * never read (it failed first) may still be unreadable: str_state says so.
+ * strmask has bit i set if argument i is a user string.
  */
 static __always_inline void read_strings(struct mount_event *e)
 {
@@ -43,10 +45,9 @@ static __always_inline void read_strings(struct mount_event *e)
 	for (int i = 0; i < MOUNT_NARGS; i++) {
 		if (!(e->strmask & (1 << i)) || slot >= MOUNT_NSTR)
 			continue;
-		if (e->args[i] &&
-		    bpf_probe_read_user_str(e->str[slot], MOUNT_STR_SIZE,
-					    (void *)e->args[i]) < 0)
-			e->str[slot][0] = '\0';
+		if (e->args[i])
+			ustr_read(e->str[slot], MOUNT_STR_SIZE,
+				  (void *)e->args[i], &e->str_state[slot]);
 		slot++;
 	}
 	if (e->attr_arg < MOUNT_NARGS - 1 && e->args[e->attr_arg] &&
@@ -79,8 +80,10 @@ static __always_inline int mnt_call_enter(struct trace_event_raw_sys_enter *ctx,
 	e->attr_arg = attr_arg < 0 ? MOUNT_NARGS : attr_arg;
 	e->has_attr = 0;
 #pragma unroll
-	for (int i = 0; i < MOUNT_NSTR; i++)
+	for (int i = 0; i < MOUNT_NSTR; i++) {
 		e->str[i][0] = '\0';
+		e->str_state[i] = 0;
+	}
 	event_fill_hdr(&e->hdr);
 	bpf_map_update_elem(&mounts, &tid, e, BPF_ANY);
 	return 0;

@@ -155,21 +155,37 @@ static void dfd_str(long long dfd, char *buf, size_t len)
 		snprintf(buf, len, "%d", (int)dfd);
 }
 
-/* A string argument as C source would show it; NULL for no pointer. */
+/*
+ * A string argument as C source would show it, NULL for no pointer; as
+ * strace shows them, "..."... when cut and the address when unreadable.
+ */
 static void qstr(struct out_buf *b, const struct mount_event *e, int slot,
 		 int arg)
 {
+	__u32 state = e->str_state[slot];
+
 	if (!e->args[arg]) {
 		out_buf_printf(b, "NULL");
 		return;
 	}
-	out_buf_printf(b, "\"%.*s\"", MOUNT_STR_SIZE, e->str[slot]);
+	if (state & USTR_UNREAD) {
+		out_buf_printf(b, "%#llx", (unsigned long long)e->args[arg]);
+		return;
+	}
+	out_buf_printf(b, "\"%.*s\"%s", MOUNT_STR_SIZE, e->str[slot],
+		       state & USTR_TRUNCATED ? "..." : "");
 }
 
-static const char *str_or_null(const struct mount_event *e, int slot,
-			       int arg)
+/* A string argument in JSON: null for no pointer, else with its state. */
+static void json_str(struct out *o, const char *key,
+		     const struct mount_event *e, int slot, int arg)
 {
-	return e->args[arg] ? e->str[slot] : NULL;
+	if (!e->args[arg]) {
+		out_null(o, key);
+		return;
+	}
+	out_ustr(o, OUT_JSON_ONLY, key, e->str[slot], MOUNT_STR_SIZE,
+		 e->str_state[slot]);
 }
 
 static void ret_str(struct out_buf *b, long long ret)
@@ -217,10 +233,10 @@ static void render(struct out *o, const struct mount_event *e,
 		qstr(b, e, 2, 2);
 		out_buf_printf(b, ", %s, ", f);
 		qstr(b, e, 3, 4);
-		out_str(o, OUT_JSON_ONLY, "source", str_or_null(e, 0, 0));
-		out_str(o, OUT_JSON_ONLY, "target", str_or_null(e, 1, 1));
-		out_str(o, OUT_JSON_ONLY, "fstype", str_or_null(e, 2, 2));
-		out_str(o, OUT_JSON_ONLY, "data", str_or_null(e, 3, 4));
+		json_str(o, "source", e, 0, 0);
+		json_str(o, "target", e, 1, 1);
+		json_str(o, "fstype", e, 2, 2);
+		json_str(o, "data", e, 3, 4);
 		out_uint(o, OUT_JSON_ONLY, "flags", a[3]);
 		out_str(o, OUT_JSON_ONLY, "flags_str", f);
 		break;
@@ -228,7 +244,7 @@ static void render(struct out *o, const struct mount_event *e,
 		flags_str(a[1] & 0xffffffff, umount_flags, f, sizeof(f));
 		qstr(b, e, 0, 0);
 		out_buf_printf(b, ", %s", f);
-		out_str(o, OUT_JSON_ONLY, "target", str_or_null(e, 0, 0));
+		json_str(o, "target", e, 0, 0);
 		out_uint(o, OUT_JSON_ONLY, "flags", a[1] & 0xffffffff);
 		out_str(o, OUT_JSON_ONLY, "flags_str", f);
 		break;
@@ -236,7 +252,7 @@ static void render(struct out *o, const struct mount_event *e,
 		flags_str(a[1] & 0xffffffff, fsopen_flags, f, sizeof(f));
 		qstr(b, e, 0, 0);
 		out_buf_printf(b, ", %s", f);
-		out_str(o, OUT_JSON_ONLY, "fs_name", str_or_null(e, 0, 0));
+		json_str(o, "fs_name", e, 0, 0);
 		out_uint(o, OUT_JSON_ONLY, "flags", a[1] & 0xffffffff);
 		out_str(o, OUT_JSON_ONLY, "flags_str", f);
 		break;
@@ -261,9 +277,11 @@ static void render(struct out *o, const struct mount_event *e,
 		out_int(o, OUT_JSON_ONLY, "fd", (int)a[0]);
 		out_uint(o, OUT_JSON_ONLY, "cmd", c);
 		out_str(o, OUT_JSON_ONLY, "cmd_name", cmd);
-		out_str(o, OUT_JSON_ONLY, "key", str_or_null(e, 0, 2));
-		out_str(o, OUT_JSON_ONLY, "value",
-			strval ? str_or_null(e, 1, 3) : NULL);
+		json_str(o, "key", e, 0, 2);
+		if (strval)
+			json_str(o, "value", e, 1, 3);
+		else
+			out_null(o, "value");
 		out_int(o, OUT_JSON_ONLY, "aux", (int)a[4]);
 		break;
 	}
@@ -287,9 +305,9 @@ static void render(struct out *o, const struct mount_event *e,
 		qstr(b, e, 1, 3);
 		out_buf_printf(b, ", %s", f);
 		out_int(o, OUT_JSON_ONLY, "from_dfd", (int)a[0]);
-		out_str(o, OUT_JSON_ONLY, "from_path", str_or_null(e, 0, 1));
+		json_str(o, "from_path", e, 0, 1);
 		out_int(o, OUT_JSON_ONLY, "to_dfd", (int)a[2]);
-		out_str(o, OUT_JSON_ONLY, "to_path", str_or_null(e, 1, 3));
+		json_str(o, "to_path", e, 1, 3);
 		out_uint(o, OUT_JSON_ONLY, "flags", a[4] & 0xffffffff);
 		out_str(o, OUT_JSON_ONLY, "flags_str", f);
 		break;
@@ -306,7 +324,7 @@ static void render(struct out *o, const struct mount_event *e,
 		qstr(b, e, 0, 1);
 		out_buf_printf(b, ", %s", f);
 		out_int(o, OUT_JSON_ONLY, "dfd", (int)a[0]);
-		out_str(o, OUT_JSON_ONLY, "path", str_or_null(e, 0, 1));
+		json_str(o, "path", e, 0, 1);
 		out_uint(o, OUT_JSON_ONLY, "flags", a[2] & 0xffffffff);
 		out_str(o, OUT_JSON_ONLY, "flags_str", f);
 		if (e->call != MOUNT_CALL_MOUNT_SETATTR &&

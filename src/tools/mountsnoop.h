@@ -3,6 +3,7 @@
 #define LOUPE_MOUNTSNOOP_H
 
 #include "event.h"
+#include "ustr.h"
 
 #define MOUNT_STR_SIZE	256
 #define MOUNT_NSTR	4
@@ -32,6 +33,7 @@ struct mount_event {
 	__u32 has_attr;
 	__u32 strmask;		/* kernel only: which args are strings */
 	__u32 attr_arg;		/* kernel only: struct mount_attr arg */
+	__u32 str_state[MOUNT_NSTR];	/* USTR_* of each string */
 	/* The string arguments, in argument order. */
 	char str[MOUNT_NSTR][MOUNT_STR_SIZE];
 };

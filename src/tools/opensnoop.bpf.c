@@ -8,6 +8,7 @@
  */
 #include "vmlinux.h"
 #include "loupe.bpf.h"
+#include "ustr.bpf.h"
 #include "opensnoop.h"
 
 struct open_args {
@@ -24,14 +25,27 @@ struct {
 	__type(value, struct open_args);
 } opens SEC(".maps");
 
+/*
+ * Building area: a record with room for PATH_MAX is too big for the BPF
+ * stack, and reserving that much ring for every open would make the ring
+ * hold a tenth of the events; only the used part is copied into the ring.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct open_event);
+} scratch SEC(".maps");
+
 static __always_inline void open_emit_task(const struct open_args *a,
 					   long ret, struct task_struct *task)
 {
 	struct open_event *e;
+	__u32 zero = 0, n;
 
 	if (filter.failed_only && ret >= 0)
 		return;
-	e = event_reserve(sizeof(*e));
+	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)
 		return;
 	if (task)
@@ -42,9 +56,9 @@ static __always_inline void open_emit_task(const struct open_args *a,
 	e->flags = a->flags;
 	e->mode = a->mode;
 	e->syscall = a->syscall;
-	if (bpf_probe_read_user_str(e->path, sizeof(e->path), a->path) < 0)
-		e->path[0] = '\0';
-	event_submit(e);
+	/* Read at the call's exit: the kernel has faulted the path in. */
+	n = ustr_read(e->path, sizeof(e->path), a->path, &e->path_state);
+	event_output(e, offsetof(struct open_event, path) + n);
 }
 
 static __always_inline void open_emit(const struct open_args *a, long ret)

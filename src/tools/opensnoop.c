@@ -27,16 +27,19 @@ static int on_event(struct session *s, const void *data, size_t size)
 {
 	const struct open_event *e = data;
 	struct out *o = &s->out;
+	size_t path_size;
 	char flags[256];
 
-	if (size < sizeof(*e))
+	/* The record ends at the path's NUL. */
+	if (size <= offsetof(struct open_event, path) || size > sizeof(*e))
 		return 0;
+	path_size = size - offsetof(struct open_event, path);
 	session_event_begin(s, "open", &e->hdr);
 	out_int(o, COL_PID, NULL, e->hdr.pid);
 	out_strn(o, COL_COMM, NULL, e->hdr.comm, sizeof(e->hdr.comm));
 	out_int(o, COL_FD, "fd", e->ret >= 0 ? e->ret : -1);
 	out_int(o, COL_ERR, "err", e->ret >= 0 ? 0 : -e->ret);
-	out_strn(o, COL_PATH, "path", e->path, sizeof(e->path));
+	out_ustr(o, COL_PATH, "path", e->path, path_size, e->path_state);
 	out_int(o, OUT_JSON_ONLY, "ret", e->ret);
 	out_uint(o, OUT_JSON_ONLY, "flags", e->flags);
 	decode_open_flags(e->flags, flags, sizeof(flags));

@@ -3,8 +3,15 @@
 #define LOUPE_OPENSNOOP_H
 
 #include "event.h"
+#include "ustr.h"
 
-#define OPEN_PATH_SIZE 256
+/*
+ * A call takes paths of up to PATH_MAX - 1 bytes and refuses longer ones
+ * (ENAMETOOLONG); one byte more than PATH_MAX means that every path a call
+ * accepted arrives whole, and a cut one (USTR_TRUNCATED) was refused.
+ */
+#define OPEN_PATH_MAX	4096
+#define OPEN_PATH_SIZE	(OPEN_PATH_MAX + 1)
 
 enum open_syscall {
 	OPEN_SYSCALL_UNKNOWN,	/* below the syscall layer, kernel < 5.15 */
@@ -19,6 +26,8 @@ struct open_event {
 	__u64 flags;
 	__u32 mode;
 	__u32 syscall;
+	__u32 path_state;	/* USTR_* */
+	/* The record ends at the path's NUL: its size varies. */
 	char path[OPEN_PATH_SIZE];
 };
 

@@ -690,6 +690,37 @@ def existing_bpf_ids():
 
 # ---------------------------------------------------------------- table rows
 
+def table_escape(raw):
+    """bytes as a table cell shows them (src/lib/out.c table_escape): printable
+    ASCII and valid UTF-8 as is, backslash as \\\\, anything else (C1
+    controls too) as \\xNN; the bidi marks out.c also escapes are not
+    mirrored here."""
+    out, i = [], 0
+    while i < len(raw):
+        c = raw[i]
+        if c == 0x5c:
+            out.append("\\\\")
+            i += 1
+            continue
+        if 0x20 <= c < 0x7f:
+            out.append(chr(c))
+            i += 1
+            continue
+        for n in (2, 3, 4):
+            try:
+                ch = raw[i:i + n].decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if len(ch) == 1 and ord(ch) >= 0xa0:
+                out.append(ch)
+                i += n
+                break
+        else:
+            out.append("\\x%02x" % c)
+            i += 1
+    return "".join(out)
+
+
 def exec_row(comm, pid, ppid, ret, args):
     return "%-16s %-7d %-7d %3d %s" % (comm, pid, ppid, ret, args)
 

@@ -1,9 +1,10 @@
 """execsnoop runtime tests."""
+import base64
 import os
 import subprocess
 
 from common import (Loupe, Server, check, check_common, copy_binary, exec_row,
-                    helper_bin, marker, short, spawn, tmpdir)
+                    helper_bin, marker, short, spawn, table_escape, tmpdir)
 
 
 def _json_loupe(*extra):
@@ -99,7 +100,8 @@ def test_exec_long_argv_truncated_table():
     got = lp.wait_line(lambda l: path in l, 5)
     lp.stop()
     check(got is not None, "no row for %s %s" % (path, lp.describe()))
-    check(got.endswith("..."), "truncated ARGS row does not end with '...': %r" % got)
+    check(got.endswith(" a18 \\[truncated]"),
+          "truncated ARGS row does not end with ' a18 \\[truncated]': %r" % got)
     check(" a39" not in got, "row shows argv beyond the limit: %r" % got)
 
 
@@ -185,3 +187,178 @@ def test_execveat():
     f = ev["args"][0]
     check(f in (name, path) or (f.startswith("/dev/fd/") and f.endswith("/" + name)),
           "filename %r is neither %r nor %r" % (f, name, path))
+
+
+# ---------------------------------------------------------------- strings not paged in
+
+def _unpaged_exec(where, path, *args):
+    """Run the C helper (copied under a unique name: its comm) to exec path
+    with args in a never-touched file mapping (see helpers.c exec-unpaged).
+    Returns (pid, comm, reply) where reply is (errno, page_present) if the
+    exec failed, None if it succeeded."""
+    comm = marker("h")
+    exe = copy_binary(helper_bin(), comm)
+    p = spawn([exe, "exec-unpaged", where, path] + list(args),
+              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = p.communicate(timeout=5)
+    check(p.returncode != 3, "helper: the fresh mapping was resident already")
+    check(p.returncode == 0, "helper exited %s: %s" % (p.returncode, err.decode(errors="replace")))
+    words = out.decode().split()
+    reply = None
+    if words:
+        check(words[0] == "err" and len(words) == 3, "helper said %r" % out)
+        reply = int(words[1]), int(words[2])
+    return p.pid, comm, reply
+
+
+def _exec_event(lp, pid, path):
+    """The exec of path by pid (the helper's own exec has the same pid)."""
+    return lp.expect_event(lambda e: (e.get("type") == "exec" and e.get("pid") == pid
+                                      and (e.get("args") or [None])[0] == path),
+                           "exec of %s by %d" % (path, pid))
+
+
+def _exec_line(lp, path):
+    return lp.wait_line(lambda l: path in l and " exec-unpaged " not in l, 5)
+
+
+def test_exec_failed_unpaged_args_reread():
+    """A failed exec whose strings were not resident at entry: getname() pages
+    them in (filename and args share the page), the exit reads them again."""
+    lp = _json_loupe("-x")
+    missing = os.path.join(tmpdir(), marker("missing"))
+    a1, a2 = marker("a"), marker("b")
+    pid, comm, reply = _unpaged_exec("same", missing, a1, a2)
+    check(reply == (2, 1), "helper reply %r != (ENOENT, page present)" % (reply,))
+    ev = _exec_event(lp, pid, missing)
+    lp.stop()
+    check_common(ev, "exec")
+    check(ev["ppid"] == os.getpid(), "ppid %s != %d" % (ev["ppid"], os.getpid()))
+    check(ev["comm"] == comm, "comm %r != %r (the caller)" % (ev["comm"], comm))
+    check(ev["ret"] == -2, "ret %s != -2" % ev["ret"])
+    check(ev["args"] == [missing, a1, a2], "args %r != %r" % (ev["args"], [missing, a1, a2]))
+    check(ev["args_unread"] is False and ev["args_truncated"] is False,
+          "args_unread %r args_truncated %r, want false" % (ev["args_unread"], ev["args_truncated"]))
+
+
+def test_exec_failed_unpaged_args_script():
+    """Args alone in an untouched page; the exec fails after the kernel copied
+    them (a script whose interpreter is missing): exact args at exit."""
+    lp = _json_loupe("-x")
+    d = tmpdir()
+    script = os.path.join(d, marker("s"))
+    with open(script, "w") as f:
+        f.write("#!%s/%s\n" % (d, marker("nointerp")))
+    os.chmod(script, 0o755)
+    a1, a2 = marker("a"), marker("b")
+    pid, comm, reply = _unpaged_exec("apart", script, a1, a2)
+    check(reply == (2, 1), "helper reply %r != (ENOENT, page present)" % (reply,))
+    ev = _exec_event(lp, pid, script)
+    lp.stop()
+    check(ev["comm"] == comm and ev["ret"] == -2, "comm/ret %r/%r" % (ev["comm"], ev["ret"]))
+    check(ev["args"] == [script, a1, a2], "args %r != %r" % (ev["args"], [script, a1, a2]))
+    check(ev["args_unread"] is False, "args_unread %r" % ev["args_unread"])
+
+
+def _untouched_expect(missing, a1, present):
+    """Whether the kernel read the args before failing depends on the kernel
+    (6.1 copies argv before opening the file, 6.18 opens it first): the
+    helper reports it, and the args are whole, or flagged."""
+    if present:
+        return [missing, a1], False, "%s %s" % (missing, a1)
+    return [missing], True, missing + " \\[unread]"
+
+
+def test_exec_failed_untouched_args_flagged():
+    lp = _json_loupe("-x")
+    missing = os.path.join(tmpdir(), marker("missing"))
+    a1 = marker("a")
+    pid, comm, reply = _unpaged_exec("apart", missing, a1)
+    check(reply is not None and reply[0] == 2, "helper reply %r" % (reply,))
+    ev = _exec_event(lp, pid, missing)
+    lp.stop()
+    args, unread, _ = _untouched_expect(missing, a1, reply[1])
+    check(ev["ret"] == -2 and ev["comm"] == comm, "ret/comm %r/%r" % (ev["ret"], ev["comm"]))
+    check(ev["args"] == args and ev["args_unread"] is unread,
+          "args %r unread %r != %r %r (page present: %d)"
+          % (ev["args"], ev["args_unread"], args, unread, reply[1]))
+
+
+def test_exec_failed_untouched_args_table():
+    lp = Loupe("execsnoop", "-x")
+    lp.wait_header()
+    missing = os.path.join(tmpdir(), marker("missing"))
+    a1 = marker("a")
+    pid, comm, reply = _unpaged_exec("apart", missing, a1)
+    check(reply is not None and reply[0] == 2, "helper reply %r" % (reply,))
+    got = _exec_line(lp, missing)
+    lp.stop()
+    want = exec_row(comm, pid, os.getpid(), -2, _untouched_expect(missing, a1, reply[1])[2])
+    check(got == want, "row %r != expected %r %s" % (got, want, lp.describe()))
+
+
+def test_exec_ok_unpaged_args_flagged():
+    """A successful exec replaces the image: args unread at entry are lost,
+    and the event says so instead of showing the filename alone."""
+    lp = _json_loupe()
+    name = marker("k")
+    path = copy_binary("/bin/true", name)
+    pid, _, reply = _unpaged_exec("apart", path, marker("a"), marker("b"))
+    check(reply is None, "exec of %s failed: %r" % (path, reply))
+    ev = _exec_event(lp, pid, path)
+    lp.stop()
+    check_common(ev, "exec")
+    check(ev["comm"] == name and ev["ret"] == 0, "comm/ret %r/%r" % (ev["comm"], ev["ret"]))
+    check(ev["args"] == [path], "args %r != [%r]" % (ev["args"], path))
+    check(ev["args_unread"] is True, "args_unread %r != true" % ev["args_unread"])
+    check(ev["args_truncated"] is False, "args_truncated %r" % ev["args_truncated"])
+
+
+def test_exec_ok_unpaged_args_table():
+    lp = Loupe("execsnoop")
+    lp.wait_header()
+    name = marker("k")
+    path = copy_binary("/bin/true", name)
+    pid, _, reply = _unpaged_exec("apart", path, marker("a"))
+    check(reply is None, "exec of %s failed: %r" % (path, reply))
+    got = _exec_line(lp, path)
+    lp.stop()
+    want = exec_row(name, pid, os.getpid(), 0, path + " \\[unread]")
+    check(got == want, "row %r != expected %r %s" % (got, want, lp.describe()))
+
+
+# ---------------------------------------------------------------- bytes that are not UTF-8
+
+def _run_raw(path, *args):
+    p = spawn([path] + list(args))
+    check(p.wait(5) == 0, "%s failed" % path)
+    return p.pid
+
+
+def test_exec_invalid_utf8_args_json():
+    lp = _json_loupe()
+    path = copy_binary("/bin/true", marker("u"))
+    raw = marker("r").encode() + b"\xff\xfe\n\x1b[1m\\"
+    pid = _run_raw(path, raw, "plain")
+    ev = _exec_event(lp, pid, path)
+    lp.stop()
+    want = [path.encode(), raw, b"plain"]
+    check(ev["args"] == [w.decode(errors="replace") for w in want],
+          "args display %r" % ev["args"])
+    check("args_b64" in ev, "no args_b64 for an argument that is not UTF-8: %s" % short(ev))
+    got = [base64.b64decode(x) for x in ev["args_b64"]]
+    check(got == want, "args_b64 decodes to %r != %r" % (got, want))
+
+
+def test_exec_invalid_utf8_args_table():
+    lp = Loupe("execsnoop")
+    lp.wait_header()
+    name = marker("u")
+    path = copy_binary("/bin/true", name)
+    raw = marker("r").encode() + b"\xff\xfe\n\x1b[1m\\"
+    pid = _run_raw(path, raw)
+    got = lp.wait_line(lambda l: path in l, 5)
+    lp.stop()
+    want = exec_row(name, pid, os.getpid(), 0, path + " " + table_escape(raw))
+    check(got == want, "row %r != expected %r" % (got, want))
+    check("\\xff\\xfe\\x0a\\x1b[1m\\\\" in got, "bytes not escaped in %r" % got)

@@ -1,10 +1,12 @@
 """opensnoop runtime tests."""
+import base64
 import os
+import shutil
 import subprocess
 import time
 
 from common import (Loupe, Server, check, check_common, helper_bin, hms_window,
-                    marker, open_row, short, spawn, tmpdir)
+                    marker, open_row, short, spawn, table_escape, tmpdir)
 
 O_WRONLY, O_CREAT, O_CLOEXEC = 0o1, 0o100, 0o2000000
 
@@ -231,3 +233,141 @@ def test_open_uid():
     check(ev["pid"] == p.pid and ev["comm"] == "cat",
           "pid/comm %s/%r != %d/'cat'" % (ev["pid"], ev["comm"], p.pid))
     check(ev["err"] == 2, "err %s != 2" % ev["err"])
+
+
+# ---------------------------------------------------------------- long paths
+
+PATH_MAX = 4096
+ENAMETOOLONG = 36
+
+
+def _long_path(total):
+    """A path of about `total` bytes below a temp dir: nested directories of
+    60-byte names (made, if below PATH_MAX), then a file name."""
+    d = tmpdir()
+    while len(d) + 62 < total - 20:
+        d = os.path.join(d, (marker("d") + "_" * 60)[:60])
+    if total < PATH_MAX:
+        os.makedirs(d)
+    path = os.path.join(d, marker("f"))
+    if total < PATH_MAX:
+        open(path, "w").close()
+    return path
+
+
+def _server_with_comm():
+    srv = Server()
+    comm = marker("o")
+    srv.set_comm(comm)
+    return srv, comm
+
+
+def test_open_long_path_json():
+    lp = _json_loupe()
+    srv, comm = _server_with_comm()
+    path = _long_path(900)
+    check(255 < len(path) < PATH_MAX, "test path has %d bytes" % len(path))
+    fd = srv.open(path)
+    check(fd >= 0, "could not open %s" % path)
+    ev = lp.expect_event(_by_path(path, srv.pid), "open of a %d-byte path" % len(path))
+    lp.stop()
+    check_common(ev, "open")
+    check(ev["comm"] == comm and ev["fd"] == fd and ev["ret"] == fd and ev["err"] == 0,
+          "comm/fd/ret/err %r/%r/%r/%r" % (ev["comm"], ev["fd"], ev["ret"], ev["err"]))
+    check(ev["path_truncated"] is False and ev["path_unread"] is False,
+          "path_truncated %r path_unread %r" % (ev["path_truncated"], ev["path_unread"]))
+
+
+def test_open_long_path_table():
+    lp = Loupe("opensnoop")
+    lp.wait_header()
+    srv, comm = _server_with_comm()
+    path = _long_path(900)
+    fd = srv.open(path)
+    check(fd >= 0, "could not open %s" % path)
+    got = lp.wait_line(lambda l: l.startswith("%-7d " % srv.pid) and path in l, 5)
+    lp.stop()
+    want = open_row(srv.pid, comm, fd, 0, path)
+    check(got == want, "row %r != expected %r" % (got, want))
+
+
+def test_open_path_too_long_truncated_json():
+    """A path longer than PATH_MAX (refused with ENAMETOOLONG) is the only
+    kind that is cut: its first 4096 bytes, marked."""
+    lp = _json_loupe()
+    srv, comm = _server_with_comm()
+    path = _long_path(PATH_MAX + 900)
+    check(srv.open(path) == -ENAMETOOLONG, "open of %d bytes did not fail with ENAMETOOLONG"
+          % len(path))
+    ev = lp.expect_event(lambda e: (e.get("pid") == srv.pid and e.get("type") == "open"
+                                    and path.startswith(e.get("path") or "-")
+                                    and len(e["path"]) > 255),
+                         "open of a %d-byte path" % len(path))
+    lp.stop()
+    check(ev["path"] == path[:PATH_MAX], "path has %d bytes, want the first %d"
+          % (len(ev["path"]), PATH_MAX))
+    check(ev["path_truncated"] is True, "path_truncated %r != true" % ev["path_truncated"])
+    check(ev["path_unread"] is False, "path_unread %r" % ev["path_unread"])
+    check(ev["ret"] == -ENAMETOOLONG and ev["err"] == ENAMETOOLONG and ev["fd"] == -1,
+          "ret/err/fd %r/%r/%r" % (ev["ret"], ev["err"], ev["fd"]))
+
+
+def test_open_path_too_long_truncated_table():
+    lp = Loupe("opensnoop")
+    lp.wait_header()
+    srv, comm = _server_with_comm()
+    path = _long_path(PATH_MAX + 900)
+    check(srv.open(path) == -ENAMETOOLONG, "open did not fail with ENAMETOOLONG")
+    got = lp.wait_line(lambda l: l.startswith("%-7d " % srv.pid) and path[:300] in l, 5)
+    lp.stop()
+    want = open_row(srv.pid, comm, -1, ENAMETOOLONG, path[:PATH_MAX] + "\\[truncated]")
+    check(got == want, "row (%d chars) != expected (%d chars): ...%r vs ...%r"
+          % (len(got or ""), len(want), (got or "")[-60:], want[-60:]))
+
+
+# ---------------------------------------------------------------- bytes that are not UTF-8
+
+def _raw_open():
+    """The C helper, copied under a name that is not UTF-8 (its comm), creates
+    a file whose name is not UTF-8 and holds a newline and an ESC."""
+    d = os.fsencode(tmpdir())
+    comm = b"o\xff\x1b" + marker("")[:12].encode()
+    exe = os.path.join(d, comm)
+    shutil.copy(os.fsencode(helper_bin()), exe)
+    os.chmod(exe, 0o755)
+    path = os.path.join(d, marker("p").encode() + b"\xff\xfe\n\x1b[1m\\x")
+    p = spawn([exe, b"creat", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = p.communicate(timeout=5)
+    check(p.returncode == 0, "helper failed: %r" % err)
+    fd, e = (int(x) for x in out.split())
+    check(fd >= 0, "creat failed: errno %d" % e)
+    return p.pid, comm, path, fd
+
+
+def test_open_invalid_utf8_json():
+    lp = _json_loupe()
+    pid, comm, path, fd = _raw_open()
+
+    def ours(e):
+        return (e.get("pid") == pid and e.get("type") == "open"
+                and base64.b64decode(e.get("path_b64") or "") == path)
+    ev = lp.expect_event(ours, "open of %r" % path)
+    lp.stop()
+    check_common(ev, "open")
+    check(ev["path"] == path.decode(errors="replace"), "path display %r" % ev["path"])
+    check("\n\x1b[1m\\x" in ev["path"], "newline/ESC not kept in %r" % ev["path"])
+    check(ev["comm"] == comm.decode(errors="replace"), "comm %r" % ev["comm"])
+    check(base64.b64decode(ev.get("comm_b64") or "") == comm,
+          "comm_b64 %r does not decode to %r" % (ev.get("comm_b64"), comm))
+    check(ev["fd"] == fd and ev["ret"] == fd, "fd %r != %d" % (ev["fd"], fd))
+
+
+def test_open_invalid_utf8_table():
+    lp = Loupe("opensnoop")
+    lp.wait_header()
+    pid, comm, path, fd = _raw_open()
+    want = open_row(pid, table_escape(comm), fd, 0, table_escape(path))
+    got = lp.wait_line(lambda l: l.startswith("%-7d " % pid) and "\\xff\\xfe" in l, 5)
+    lp.stop()
+    check(got == want, "row %r != expected %r %s" % (got, want, lp.describe()))
+    check("\x1b" not in got and "\\x0a\\x1b[1m\\\\x" in got, "bytes not escaped: %r" % got)

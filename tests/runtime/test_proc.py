@@ -441,6 +441,41 @@ def test_mountsnoop_failed_only():
     check(not ok, "successful calls under -x: %s" % short(ok[:2]))
 
 
+def _umount_long_missing():
+    """umount2() of a missing path of about 450 bytes (in 100-byte names)
+    from this process: ENOENT, after the kernel has read the whole string."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    path = os.path.join(tmpdir(), *([unique_comm() + "m" * 85] * 4))
+    check(libc.umount2(path.encode(), 0) == -1 and ctypes.get_errno() == 2,
+          "umount2 of a missing path: errno %d" % ctypes.get_errno())
+    return path
+
+
+def test_mountsnoop_long_string_json():
+    lp = _mount_loupe()
+    path = _umount_long_missing()
+    ev = lp.expect_event(lambda e: (e.get("pid") == os.getpid() and e.get("call") == "umount"
+                                    and path.startswith(e.get("target") or "-")),
+                         "umount of a %d-byte path" % len(path))
+    lp.stop()
+    check(ev["target"] == path[:255], "target %r is not the first 255 bytes" % ev["target"])
+    check(ev["target_truncated"] is True and ev["target_unread"] is False,
+          "target_truncated %r target_unread %r" % (ev["target_truncated"], ev["target_unread"]))
+    check(ev["ret"] == -2, "ret %r != -2" % ev["ret"])
+
+
+def test_mountsnoop_long_string_table():
+    lp = Loupe("mountsnoop")
+    lp.wait_header()
+    path = _umount_long_missing()
+    got = lp.wait_line(lambda l: path[:255] in l, 5)
+    lp.stop()
+    check(got is not None, "no row %s" % lp.describe())
+    check(got.endswith(' umount("%s"..., 0) = -ENOENT' % path[:255]),
+          "row does not show the cut string as \"...\"...: %r" % got[-80:])
+
+
 # ---------------------------------------------------------------- oomkill
 
 # Renames itself, optionally sets its oom_score_adj, then allocates and

@@ -8,8 +8,8 @@ import subprocess
 import sys
 import time
 
-from common import (Loupe, Skip, check, check_common, fail, fdinfo_ids, marker, poll_until,
-                    short, spawn, tmpdir)
+from common import (Loupe, Skip, check, check_common, copy_binary, fail, fdinfo_ids,
+                    helper_bin, marker, poll_until, short, spawn, tmpdir)
 
 UPROBE_EVENTS = "/sys/kernel/tracing/uprobe_events"
 
@@ -295,6 +295,27 @@ def test_gethostlatency_table_pid():
     lp.stop()
     check(all(l[10:].startswith("%-7d " % child.pid) for l in lp.lines()[1:]),
           "-p let other processes through: %s" % short(lp.lines(), 500))
+
+
+def test_gethostlatency_unpaged_host():
+    """The host name sits in a page nobody has touched (helpers.c gai-unpaged):
+    the entry uprobe cannot read it, the return reads it again."""
+    comm = marker("g")
+    exe = copy_binary(helper_bin(), comm)
+    child = Child([exe, "gai-unpaged", "localhost"])
+    lp = Loupe("gethostlatency", "-j")
+    wait_links(lp, 6)
+    child.go()
+    ev = lp.expect_event(lambda e: e.get("pid") == child.pid, "lookup by pid %d" % child.pid)
+    lp.stop()
+    check_common(ev, "gethost")
+    check(ev["comm"] == comm, "comm %r != %r" % (ev["comm"], comm))
+    check(ev["host"] == "localhost", "host %r != 'localhost'" % ev["host"])
+    check(ev["host_unread"] is False and ev["host_truncated"] is False,
+          "host_unread %r host_truncated %r" % (ev["host_unread"], ev["host_truncated"]))
+    check(ev["function"] == "getaddrinfo", "function %r" % ev["function"])
+    check(isinstance(ev["lat_ns"], int) and 0 < ev["lat_ns"] < 10 * 10**9,
+          "lat_ns %r" % ev["lat_ns"])
 
 
 # ------------------------------------------------------------ bashreadline

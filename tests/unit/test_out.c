@@ -1,4 +1,7 @@
-/* Unit tests of the output writer: JSON escaping and table layout. */
+/*
+ * Unit tests of the output writer: JSON escaping, the exact bytes of
+ * invalid UTF-8 (KEY_b64), table layout, escaping and markers.
+ */
 #include <stdlib.h>
 #include "out.h"
 #include "unit.h"
@@ -67,8 +70,7 @@ static void test_table_layout(void)
 	out_str(&o, 0, "comm", "sh");
 	out_int(&o, 1, "pid", 42);
 	out_int(&o, 2, "ret", -2);
-	out_strv(&o, 3, "args", "/bin/sh\0-c\0x\ny", 15, true);
-	out_bool(&o, "args_truncated", true);
+	out_strv(&o, 3, "args", "/bin/sh\0-c\0x\ny", 15, USTR_TRUNCATED);
 	out_end(&o);
 	/* A skipped column stays blank; JSON-only fields never show. */
 	out_begin(&o, "exec", 0);
@@ -80,7 +82,7 @@ static void test_table_layout(void)
 	out_free(&o);
 	CHECK_STR(capture_close(&c),
 		  "PCOMM  PID   RET ARGS\n"
-		  "sh     42     -2 /bin/sh -c x?y ...\n"
+		  "sh     42     -2 /bin/sh -c x\\x0ay \\[truncated]\n"
 		  "ls             0\n");
 	free(c.text);
 }
@@ -96,8 +98,7 @@ static void test_json_event(void)
 	out_begin(&o, "exec", 1700000000123456789ULL);
 	out_str(&o, 0, NULL, "table only");
 	out_int(&o, 2, "ret", -2);
-	out_strv(&o, 3, "args", "a\0b\"", 4, false);
-	out_bool(&o, "args_truncated", false);
+	out_strv(&o, 3, "args", "a\0b\"", 4, 0);
 	out_str(&o, OUT_JSON_ONLY, "cgroup", NULL);
 	out_double(&o, OUT_JSON_ONLY, "age_s", 1.5, 2);
 	out_end(&o);
@@ -106,7 +107,8 @@ static void test_json_event(void)
 	CHECK_STR(capture_close(&c),
 		  "{\"type\":\"exec\",\"ts_ns\":1700000000123456789,"
 		  "\"ret\":-2,\"args\":[\"a\",\"b\\\"\"],"
-		  "\"args_truncated\":false,\"cgroup\":null,"
+		  "\"args_truncated\":false,\"args_unread\":false,"
+		  "\"cgroup\":null,"
 		  "\"age_s\":1.5}\n");
 	free(c.text);
 }
@@ -131,11 +133,161 @@ static void test_timestamp_column(void)
 	free(c.text);
 }
 
+static const char *base64(const char *in, size_t n)
+{
+	static char result[64];
+	struct out_buf b = { 0 };
+
+	out_json_base64(&b, in, n);
+	snprintf(result, sizeof(result), "%s", b.data);
+	free(b.data);
+	return result;
+}
+
+static void test_base64(void)
+{
+	/* RFC 4648 section 10. */
+	CHECK_STR(base64("", 0), "\"\"");
+	CHECK_STR(base64("f", 1), "\"Zg==\"");
+	CHECK_STR(base64("fo", 2), "\"Zm8=\"");
+	CHECK_STR(base64("foo", 3), "\"Zm9v\"");
+	CHECK_STR(base64("foob", 4), "\"Zm9vYg==\"");
+	CHECK_STR(base64("fooba", 5), "\"Zm9vYmE=\"");
+	CHECK_STR(base64("foobar", 6), "\"Zm9vYmFy\"");
+	CHECK_STR(base64("\xff\xfe\n\x1b", 4), "\"//4KGw==\"");
+}
+
+/* One JSON event of the given fields, rendered by fn. */
+static const char *json_of(void (*fn)(struct out *o))
+{
+	static char result[1024];
+	struct capture c;
+	struct out o;
+
+	capture_open(&c);
+	out_init(&o, c.f, true, false, NULL);
+	out_record_begin(&o);
+	fn(&o);
+	out_record_end(&o);
+	out_flush(&o);
+	out_free(&o);
+	snprintf(result, sizeof(result), "%s", capture_close(&c));
+	free(c.text);
+	return result;
+}
+
+static void raw_fields(struct out *o)
+{
+	/* Valid UTF-8, controls included, needs no raw form. */
+	out_strn(o, 0, "ok", "caf\xc3\xa9\n\x1b", 16);
+	out_strn(o, 0, "path", "/t/\xff\xfe\n\x1b", 16);
+	/* The raw form ends where the display form does (NUL or max). */
+	out_strn(o, 0, "comm", "a\xff" "bc", 3);
+}
+
+static void ustr_fields(struct out *o)
+{
+	out_ustr(o, 0, "path", "/a/b", 16, 0);
+	out_ustr(o, 0, "host", "abcd", 4, USTR_TRUNCATED);
+	out_ustr(o, 0, "name", "", 16, USTR_UNREAD);
+}
+
+static void strv_fields(struct out *o)
+{
+	out_strv(o, 0, "args", "/bin/x\0a\xff\0\0", 11,
+		 USTR_TRUNCATED | USTR_UNREAD);
+}
+
+static void test_json_raw_bytes(void)
+{
+	CHECK_STR(json_of(raw_fields),
+		  "{\"ok\":\"caf\xc3\xa9\\n\\u001b\","
+		  "\"path\":\"/t/\\ufffd\\ufffd\\n\\u001b\","
+		  "\"path_b64\":\"L3Qv//4KGw==\","
+		  "\"comm\":\"a\\ufffdb\",\"comm_b64\":\"Yf9i\"}\n");
+	CHECK_STR(json_of(ustr_fields),
+		  "{\"path\":\"/a/b\",\"path_truncated\":false,"
+		  "\"path_unread\":false,"
+		  "\"host\":\"abcd\",\"host_truncated\":true,"
+		  "\"host_unread\":false,"
+		  "\"name\":\"\",\"name_truncated\":false,"
+		  "\"name_unread\":true}\n");
+	/* Every element in base64 once one needs it; empty ones too. */
+	CHECK_STR(json_of(strv_fields),
+		  "{\"args\":[\"/bin/x\",\"a\\ufffd\",\"\"],"
+		  "\"args_b64\":[\"L2Jpbi94\",\"Yf8=\",\"\"],"
+		  "\"args_truncated\":true,\"args_unread\":true}\n");
+}
+
+/* One table row of a single string cell. */
+static const char *row_of(const char *val, size_t max, unsigned int state)
+{
+	static const struct out_col one[] = { { "S", 0 }, { NULL } };
+	static char result[512];
+	struct capture c;
+	struct out o;
+
+	capture_open(&c);
+	out_init(&o, c.f, false, false, one);
+	out_begin(&o, "x", 0);
+	out_ustr(&o, 0, "s", val, max, state);
+	out_end(&o);
+	out_flush(&o);
+	out_free(&o);
+	snprintf(result, sizeof(result), "%s", capture_close(&c));
+	free(c.text);
+	return result;
+}
+
+static void test_table_escaping(void)
+{
+	CHECK_STR(row_of("plain /x y", 64, 0), "plain /x y\n");
+	/* Controls, invalid bytes and the backslash itself are escaped. */
+	CHECK_STR(row_of("/t/\xff\xfe\n\x1b[31m", 64, 0),
+		  "/t/\\xff\\xfe\\x0a\\x1b[31m\n");
+	CHECK_STR(row_of("a\\x41\x7f\t", 64, 0), "a\\\\x41\\x7f\\x09\n");
+	/* Valid UTF-8 shows; C1 controls and bidi marks do not act. */
+	CHECK_STR(row_of("caf\xc3\xa9", 64, 0), "caf\xc3\xa9\n");
+	CHECK_STR(row_of("a\xc2\x9b" "2J", 64, 0), "a\\xc2\\x9b2J\n");
+	CHECK_STR(row_of("x\xe2\x80\xaey", 64, 0), "x\\xe2\\x80\\xaey\n");
+	/* A sequence cut short is escaped byte by byte, then resyncs. */
+	CHECK_STR(row_of("\xe2\x82" "a", 64, 0), "\\xe2\\x82a\n");
+	/* Markers follow the string; data cannot produce them. */
+	CHECK_STR(row_of("/long/pa", 8, USTR_TRUNCATED),
+		  "/long/pa\\[truncated]\n");
+	CHECK_STR(row_of("", 8, USTR_UNREAD), "\\[unread]\n");
+	CHECK_STR(row_of("\\[unread]", 16, 0), "\\\\[unread]\n");
+}
+
+static void test_table_strv_markers(void)
+{
+	static const struct out_col one[] = { { "ARGS", 0 }, { NULL } };
+	struct capture c;
+	struct out o;
+
+	capture_open(&c);
+	out_init(&o, c.f, false, false, one);
+	out_begin(&o, "x", 0);
+	out_strv(&o, 0, "args", "/bin/x\0a\x1b", 9, USTR_UNREAD);
+	out_end(&o);
+	out_begin(&o, "x", 0);
+	out_strv(&o, 0, "args", "", 0, USTR_UNREAD);
+	out_end(&o);
+	out_flush(&o);
+	out_free(&o);
+	CHECK_STR(capture_close(&c), "/bin/x a\\x1b \\[unread]\n\\[unread]\n");
+	free(c.text);
+}
+
 const struct unit_test out_tests[] = {
 	{ "out/json_escaping", test_json_escaping },
 	{ "out/table_layout", test_table_layout },
 	{ "out/json_event", test_json_event },
 	{ "out/timestamp_column", test_timestamp_column },
+	{ "out/base64", test_base64 },
+	{ "out/json_raw_bytes", test_json_raw_bytes },
+	{ "out/table_escaping", test_table_escaping },
+	{ "out/table_strv_markers", test_table_strv_markers },
 	{ NULL },
 };
 UNIT_GROUP(out_tests)

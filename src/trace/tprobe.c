@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,11 +82,6 @@ static void strvec_free(struct strvec *sv)
 		free(sv->v[i]);
 	free(sv->v);
 	memset(sv, 0, sizeof(*sv));
-}
-
-bool tprobe_match(const char *pattern, const char *s)
-{
-	return !pattern || !fnmatch(pattern, s, 0);
 }
 
 /* --- tracepoints -------------------------------------------------------- */

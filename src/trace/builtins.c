@@ -10,7 +10,7 @@
 #include <bpf/btf.h>
 #include <linux/bpf.h>
 #include "builtins.h"
-#include "sema.h"
+#include "sema_base.h"
 
 #define KIND(k)		(1u << (k))
 #define REGS_KINDS	(KIND(PK_KPROBE) | KIND(PK_KRETPROBE) | \

@@ -14,7 +14,7 @@
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
 #include "hook.h"
-#include "sema.h"
+#include "sema_base.h"
 #include "trace.h"
 #include "uprobe.h"
 

@@ -171,13 +171,13 @@ struct probe_provider {
 };
 
 const struct probe_provider *expand_provider(enum probe_kind kind);
+/* bpftrace's canonical name of a provider: "tracepoint", "kfunc" ... */
+const char *expand_provider_name(enum probe_kind kind);
 
 /* expand.c: attach points to instances; sema.c: types (both passes). */
 int expand_probes(struct trace_prog *p);
 int sema_check(struct trace_prog *p, struct trace_inst *inst);
 int sema_finish(struct trace_prog *p);
-struct btf *sema_btf(struct trace_prog *p);
-void *sema_alloc(struct trace_prog *p, size_t size);
 void sema_type_free(struct ttype *t);
 
 /* lower.c: typed AST of one instance -> IR. */

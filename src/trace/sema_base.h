@@ -1,9 +1,9 @@
 /*
- * What semantic analysis shares between its two files: expand.c (attach
- * points to probe instances) and sema.c (types).
+ * The helpers every checking stage shares (sema_base.c): expansion,
+ * builtins and type checking all call down here, never into each other.
  */
-#ifndef LOUPE_TRACE_SEMA_H
-#define LOUPE_TRACE_SEMA_H
+#ifndef LOUPE_TRACE_SEMA_BASE_H
+#define LOUPE_TRACE_SEMA_BASE_H
 
 #include "trace.h"
 
@@ -13,8 +13,10 @@ struct btf;
 int sema_fail(struct trace_prog *p, struct src_loc loc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* bpftrace's canonical name of a provider: "tracepoint", "kfunc" ... */
-const char *expand_provider_name(enum probe_kind kind);
+/* The kernel's vmlinux BTF, loaded on first need; NULL if it cannot be. */
+struct btf *sema_btf(struct trace_prog *p);
+/* Zeroed memory that lives as long as the program. */
+void *sema_alloc(struct trace_prog *p, size_t size);
 
 /* BTF type id with typedefs and qualifiers peeled off. */
 int sema_btf_skip_mods(const struct btf *btf, int id);

@@ -164,7 +164,7 @@ static void kinds_text(unsigned int kinds, char *buf, size_t len)
 		n++;
 		used += snprintf(buf + used, len - used, "%s%s",
 				 n == 1 ? "" : n == total ? " and " : ", ",
-				 expand_provider_name(k));
+				 provider_name(k));
 	}
 }
 

@@ -43,7 +43,7 @@ enum expand_method {
 
 /* How a kind's programs are attached (runtime.c). */
 enum attach_method {
-	ATTACH_TEST_RUN,	/* BEGIN, END: run once with BPF_PROG_TEST_RUN */
+	ATTACH_TEST_RUN,	/* BEGIN, END: run once (BPF_PROG_TEST_RUN) */
 	ATTACH_TRACEPOINT,	/* perf event of the tracepoint */
 	ATTACH_RAW_TP,		/* bpf_raw_tracepoint_open */
 	ATTACH_KPROBE,		/* perf event of the kprobe PMU */
@@ -55,7 +55,7 @@ enum attach_method {
 
 /* How `loupe trace -l` lists a kind's probes (tprobe.c). */
 enum list_method {
-	LIST_NONE,		/* accepted, nothing to list (BEGIN, timers) */
+	LIST_NONE,		/* accepted, nothing to list (BEGIN ...) */
 	LIST_TRACEPOINTS,
 	LIST_RAWTPS,
 	LIST_KFUNCS,
@@ -67,7 +67,7 @@ enum list_method {
 };
 
 struct probe_provider {
-	const char *names[4];	/* bpftrace's canonical name, then aliases */
+	const char *names[4];	/* bpftrace's canonical name, aliases */
 	enum probe_kind kind;
 	enum expand_method expand;
 	int prog_type;		/* enum bpf_prog_type */

@@ -7,6 +7,9 @@
  * A program is checked twice: the first pass learns the maps' types from
  * wherever they are assigned, the second (second_pass) reads them back in
  * probes that use a map before the probe that assigns it.
+ *
+ * Functions are rows of funcs[]: the row's check types a call, its op
+ * tells lower.c how to compute it.
  */
 #include <errno.h>
 #include <limits.h>
@@ -136,7 +139,8 @@ static void layout_tuple(struct ttype *t)
 	t->size = (off + 7) & ~7u;
 }
 
-static int map_key_type(struct sema_ctx *c, struct ast_node *m, struct ttype *key)
+static int map_key_type(struct sema_ctx *c, struct ast_node *m,
+			struct ttype *key)
 {
 	memset(key, 0, sizeof(*key));
 	if (m->nlist == 0)

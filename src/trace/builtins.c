@@ -10,7 +10,7 @@
 #include <bpf/btf.h>
 #include <linux/bpf.h>
 #include "builtins.h"
-#include "sema.h"
+#include "sema_base.h"
 
 #define KIND(k)		(1u << (k))
 #define REGS_KINDS	(KIND(PK_KPROBE) | KIND(PK_KRETPROBE) | \
@@ -164,7 +164,7 @@ static void kinds_text(unsigned int kinds, char *buf, size_t len)
 		n++;
 		used += snprintf(buf + used, len - used, "%s%s",
 				 n == 1 ? "" : n == total ? " and " : ", ",
-				 expand_provider_name(k));
+				 provider_name(k));
 	}
 }
 

@@ -590,24 +590,6 @@ static int dis_one(FILE *out, const struct bpf_insn *in, int left)
 	}
 }
 
-/* Prints line number line (1-based) of src without its indentation. */
-void ir_print_src_line(FILE *out, const char *src, int line)
-{
-	const char *p = src, *end;
-
-	for (int l = 1; l < line && p; l++) {
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	if (!p || !*p)
-		return;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	end = strchr(p, '\n');
-	fprintf(out, "; %.*s\n", end ? (int)(end - p) : (int)strlen(p), p);
-}
-
 void ir_dump_bpf(FILE *out, const struct bpf_insn *insns, int ninsns,
 		 const int *lines, const char *src_text)
 {

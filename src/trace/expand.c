@@ -14,7 +14,7 @@
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
 #include "hook.h"
-#include "sema.h"
+#include "sema_base.h"
 #include "trace.h"
 #include "uprobe.h"
 
@@ -199,7 +199,7 @@ static int kernel_func(struct expand_ctx *x, const char *func)
 	if (!inst)
 		return -ENOMEM;
 	inst->func = strdup(func);
-	inst->name = join3(expand_provider_name(x->kind), func, NULL);
+	inst->name = join3(provider_name(x->kind), func, NULL);
 	switch (x->kind) {
 	case PK_KPROBE:
 		pt.kind = HOOK_KPROBE;
@@ -261,7 +261,7 @@ static int add_uprobe(void *vctx, const char *func, const char *unused)
 	inst->target = strdup(t.path);
 	inst->func = strdup(func);
 	inst->offset = t.offset;
-	inst->name = join3(expand_provider_name(x->kind), shown_path(t.path),
+	inst->name = join3(provider_name(x->kind), shown_path(t.path),
 			   func);
 	x->count++;
 	return 0;
@@ -608,74 +608,31 @@ static int expand_timer(struct expand_ctx *x, int nparts, char **parts)
 	inst = new_inst(x->p, x->probe, x->attach, x->kind);
 	if (!inst)
 		return -ENOMEM;
-	inst->name = join3(expand_provider_name(x->kind), parts[1], parts[2]);
+	inst->name = join3(provider_name(x->kind), parts[1], parts[2]);
 	x->count = 1;
 	return parse_period(x->p, x->attach, x->kind, parts[1], parts[2],
 			    inst);
 }
 
-/*
- * Every probe kind: its names, how its attach points expand, the BPF
- * program type it loads as and how it attaches.
- */
-static const struct probe_provider providers[] = {
-	{ "BEGIN", NULL, PK_BEGIN, BPF_PROG_TYPE_RAW_TRACEPOINT, 0,
-	  ATTACH_TEST_RUN, expand_special },
-	{ "END", NULL, PK_END, BPF_PROG_TYPE_RAW_TRACEPOINT, 0,
-	  ATTACH_TEST_RUN, expand_special },
-	{ "tracepoint", "t", PK_TRACEPOINT, BPF_PROG_TYPE_TRACEPOINT, 0,
-	  ATTACH_TRACEPOINT, expand_tracepoint },
-	{ "rawtracepoint", "rt", PK_RAWTP, BPF_PROG_TYPE_RAW_TRACEPOINT, 0,
-	  ATTACH_RAW_TP, expand_rawtp },
-	{ "kprobe", "k", PK_KPROBE, BPF_PROG_TYPE_KPROBE, 0,
-	  ATTACH_KPROBE, expand_kernel_func },
-	{ "kretprobe", "kr", PK_KRETPROBE, BPF_PROG_TYPE_KPROBE, 0,
-	  ATTACH_KPROBE, expand_kernel_func },
-	{ "kfunc", "f", PK_FENTRY, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY,
-	  ATTACH_TRACING, expand_kernel_func },
-	{ "fentry", NULL, PK_FENTRY, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY,
-	  ATTACH_TRACING, expand_kernel_func },
-	{ "kretfunc", "fr", PK_FEXIT, BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT,
-	  ATTACH_TRACING, expand_kernel_func },
-	{ "fexit", NULL, PK_FEXIT, BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT,
-	  ATTACH_TRACING, expand_kernel_func },
-	{ "uprobe", "u", PK_UPROBE, BPF_PROG_TYPE_KPROBE, 0,
-	  ATTACH_UPROBE, expand_uprobe },
-	{ "uretprobe", "ur", PK_URETPROBE, BPF_PROG_TYPE_KPROBE, 0,
-	  ATTACH_UPROBE, expand_uprobe },
-	{ "usdt", "U", PK_USDT, BPF_PROG_TYPE_KPROBE, 0,
-	  ATTACH_UPROBE, expand_usdt },
-	{ "interval", "i", PK_INTERVAL, BPF_PROG_TYPE_PERF_EVENT, 0,
-	  ATTACH_PERF_ONE_CPU, expand_timer },
-	{ "profile", "p", PK_PROFILE, BPF_PROG_TYPE_PERF_EVENT, 0,
-	  ATTACH_PERF_EACH_CPU, expand_timer },
-	{ "software", "s", PK_SOFTWARE, BPF_PROG_TYPE_PERF_EVENT, 0,
-	  ATTACH_PERF_EACH_CPU, expand_software },
+/* The code of each expand_method of provider.c's table. */
+static int (*const expanders[])(struct expand_ctx *x, int nparts,
+				char **parts) = {
+	[EXPAND_SPECIAL] = expand_special,
+	[EXPAND_TRACEPOINT] = expand_tracepoint,
+	[EXPAND_RAWTP] = expand_rawtp,
+	[EXPAND_KERNEL_FUNC] = expand_kernel_func,
+	[EXPAND_UPROBE] = expand_uprobe,
+	[EXPAND_USDT] = expand_usdt,
+	[EXPAND_TIMER] = expand_timer,
+	[EXPAND_SOFTWARE] = expand_software,
 };
-
-#define NPROVIDERS (sizeof(providers) / sizeof(providers[0]))
-
-const struct probe_provider *expand_provider(enum probe_kind kind)
-{
-	for (size_t i = 0; i < NPROVIDERS; i++)
-		if (providers[i].kind == kind)
-			return &providers[i];
-	return NULL;
-}
-
-const char *expand_provider_name(enum probe_kind kind)
-{
-	const struct probe_provider *pv = expand_provider(kind);
-
-	return pv ? pv->name : "?";
-}
 
 static int expand_one(struct trace_prog *p, struct ast_node *probe,
 		      struct ast_node *at)
 {
 	char *spec = strdup(at->str), *parts[4] = { 0 }, *s, *colon;
 	struct expand_ctx x = { .p = p, .probe = probe, .attach = at };
-	const struct probe_provider *pv = NULL;
+	const struct probe_provider *pv;
 	int nparts = 0, ret;
 
 	if (!spec)
@@ -690,18 +647,15 @@ static int expand_one(struct trace_prog *p, struct ast_node *probe,
 		*colon = '\0';
 		s = colon + 1;
 	}
-	for (size_t i = 0; i < NPROVIDERS && !pv; i++)
-		if (!strcmp(parts[0], providers[i].name) ||
-		    (providers[i].alias && !strcmp(parts[0], providers[i].alias)))
-			pv = &providers[i];
-	if (!pv) {
+	pv = provider_find(parts[0]);
+	if (!pv || pv->expand == EXPAND_NONE) {
 		ret = sema_fail(p, at->loc,
 				"unknown probe type '%s' in '%s'; see loupe trace --help",
 				parts[0], at->str);
 		goto out;
 	}
 	x.kind = pv->kind;
-	ret = pv->expand(&x, nparts, parts);
+	ret = expanders[pv->expand](&x, nparts, parts);
 	if (!ret && !x.count)
 		ret = sema_fail(p, at->loc, "no probe matches '%s'", at->str);
 out:

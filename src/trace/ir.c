@@ -448,6 +448,24 @@ static void dump_insn(FILE *out, const struct ir_insn *in)
 	fputc('\n', out);
 }
 
+/* Prints line number line (1-based) of src without its indentation. */
+void ir_print_src_line(FILE *out, const char *src, int line)
+{
+	const char *p = src, *end;
+
+	for (int l = 1; l < line && p; l++) {
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	if (!p || !*p)
+		return;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	end = strchr(p, '\n');
+	fprintf(out, "; %.*s\n", end ? (int)(end - p) : (int)strlen(p), p);
+}
+
 void ir_dump(FILE *out, const struct ir_func *f)
 {
 	ir_dump_src(out, f, NULL);

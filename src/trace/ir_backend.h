@@ -1,7 +1,8 @@
 /*
  * Private interface between the trace compiler's back-end files: the
  * register allocator (regalloc.c) hands emit.c a home for every virtual
- * register, and ir.c shares the helper-name table with the disassembler.
+ * register, and ir.c shares the helper-name table and the source-line
+ * printer with the disassembler.
  * Nothing outside src/trace/{ir,regalloc,emit}.c should include it.
  */
 #ifndef LOUPE_TRACE_IR_BACKEND_H

@@ -19,6 +19,7 @@
 #include <linux/bpf.h>
 #include "builtins.h"
 #include "ir.h"
+#include "sema.h"
 #include "trace.h"
 
 struct val {
@@ -388,7 +389,7 @@ static int emit_record(struct lctx *l, int action, int id, unsigned int size,
 	return 0;
 }
 
-static int lower_printf(struct lctx *l, struct ast_node *n)
+static int lower_printf(struct lctx *l, struct ast_node *n, struct val *out)
 {
 	const struct trace_printf *pf = &l->p->printfs[n->sym];
 	struct val vals[32];
@@ -396,6 +397,7 @@ static int lower_printf(struct lctx *l, struct ast_node *n)
 			       .offsets = pf->args.offsets,
 			       .nvals = pf->args.nelems };
 
+	(void)out;
 	if (pf->args.nelems > 32)
 		return lfail(l, n->loc, "printf: at most 32 arguments");
 	for (int i = 0; i < pf->args.nelems; i++)
@@ -452,151 +454,183 @@ static int lower_ntop(struct lctx *l, struct ast_node *n, struct val *out)
 	return 0;
 }
 
-static int lower_call_value(struct lctx *l, struct ast_node *n,
-			    struct val *out)
+static int lower_str(struct lctx *l, struct ast_node *n, struct val *out)
 {
-	const char *f = n->name;
 	struct val a;
+	int len = 0;
 
-	out->reg = IR_NONE;
-	if (!strcmp(f, "str")) {
-		int len = 0;
-
-		if (lower_expr(l, n->list[0], &a))
-			return -1;
-		if (n->list[0]->type.kind == TT_STR && n->nlist == 1) {
-			*out = a;
-			return 0;
-		}
-		if (n->list[0]->type.kind == TT_STR)
-			a.reg = fp_addr(l, a.off);
-		if (n->nlist == 2) {
-			struct val lv;
-			int ok = ir_new_label(l->f);
-
-			if (lower_expr(l, n->list[1], &lv))
-				return -1;
-			/* bound the length for the verifier: 1..64, with
-			 * room for the NUL bpftrace counts in it */
-			len = ir_vreg(l->f);
-			ir_alui(l->f, BPF_ADD, len, lv.reg, 1);
-			ir_bri(l->f, BPF_JLE, len, TRACE_STRLEN, ok);
-			ir_movi(l->f, len, TRACE_STRLEN);
-			ir_place(l->f, ok);
-		}
-		out->off = read_str(l, n->loc, a.reg, len,
-				    n->list[0]->type.user);
-		return out->off ? 0 : -1;
-	}
-	if (!strcmp(f, "ksym")) {
-		if (lower_expr(l, n->list[0], &a))
-			return -1;
-		out->reg = a.reg;
+	if (lower_expr(l, n->list[0], &a))
+		return -1;
+	if (n->list[0]->type.kind == TT_STR && n->nlist == 1) {
+		*out = a;
 		return 0;
 	}
-	if (!strcmp(f, "usym")) {
-		int pid;
+	if (n->list[0]->type.kind == TT_STR)
+		a.reg = fp_addr(l, a.off);
+	if (n->nlist == 2) {
+		struct val lv;
+		int ok = ir_new_label(l->f);
 
-		if (lower_expr(l, n->list[0], &a))
+		if (lower_expr(l, n->list[1], &lv))
 			return -1;
-		out->off = stack_alloc(l, n->loc, 16);
-		if (!out->off)
-			return -1;
-		ir_store(l->f, 8, IR_FP, out->off, a.reg);
-		pid = call(l, BPF_FUNC_get_current_pid_tgid, 0);
-		ir_alui(l->f, BPF_RSH, pid, pid, 32);
-		ir_store(l->f, 8, IR_FP, out->off + 8, pid);
-		return 0;
+		/* bound the length for the verifier: 1..64, with
+		 * room for the NUL bpftrace counts in it */
+		len = ir_vreg(l->f);
+		ir_alui(l->f, BPF_ADD, len, lv.reg, 1);
+		ir_bri(l->f, BPF_JLE, len, TRACE_STRLEN, ok);
+		ir_movi(l->f, len, TRACE_STRLEN);
+		ir_place(l->f, ok);
 	}
-	if (!strcmp(f, "kaddr")) {
-		long long addr = kallsyms_addr(n->list[0]->str);
-
-		if (!addr)
-			return lfail(l, n->list[0]->loc,
-				     "kaddr(): no such kernel symbol (see /proc/kallsyms)");
-		out->reg = imm(l, addr);
-		return 0;
-	}
-	if (!strcmp(f, "ntop"))
-		return lower_ntop(l, n, out);
-	if (!strcmp(f, "strftime")) {
-		if (lower_expr(l, n->list[1], &a))
-			return -1;
-		out->reg = a.reg;
-		return 0;
-	}
-	return lfail(l, n->loc, "this function has no value");
+	out->off = read_str(l, n->loc, a.reg, len, n->list[0]->type.user);
+	return out->off ? 0 : -1;
 }
 
-static int lower_call_stmt(struct lctx *l, struct ast_node *n)
+/* ksym(addr): the address; strftime(fmt, ns): the time. The printer
+ * does the rest. */
+static int lower_last_arg(struct lctx *l, struct ast_node *n,
+			  struct val *out)
 {
-	const char *f = n->name;
+	struct val a;
 
-	if (!strcmp(f, "printf"))
-		return lower_printf(l, n);
-	if (!strcmp(f, "exit")) {
-		if (emit_record(l, TREC_EXIT, 0, 0, NULL))
-			return -1;
-		return 0;
-	}
-	if (!strcmp(f, "time"))
-		return emit_record(l, TREC_TIME, n->sym, 0, NULL);
-	if (!strcmp(f, "clear") || !strcmp(f, "zero"))
-		return emit_record(l, f[0] == 'c' ? TREC_CLEAR : TREC_ZERO,
-				   n->list[0]->sym, 0, NULL);
-	if (!strcmp(f, "print")) {
-		struct ast_node *a = n->list[0];
+	if (lower_expr(l, n->list[n->nlist - 1], &a))
+		return -1;
+	out->reg = a.reg;
+	return 0;
+}
 
-		if (a->kind == AST_MAP && !a->nlist) {
-			struct val vals[2];
-			struct ttype types[2] = {
-				{ .kind = TT_INT, .size = 8 },
-				{ .kind = TT_INT, .size = 8 },
-			};
-			unsigned int offs[2] = { 0, 8 };
-			struct rec_args ra = { .vals = vals, .types = types,
-					       .offsets = offs, .nvals = 2 };
-			long long top = 0, div = 0;
+static int lower_usym(struct lctx *l, struct ast_node *n, struct val *out)
+{
+	struct val a;
+	int pid;
 
-			if (n->nlist > 1)
-				top = n->list[1]->kind == AST_INT ?
-				      n->list[1]->ival : -n->list[1]->a->ival;
-			if (n->nlist > 2)
-				div = n->list[2]->kind == AST_INT ?
-				      n->list[2]->ival : -n->list[2]->a->ival;
-			vals[0].reg = imm(l, top);
-			vals[1].reg = imm(l, div);
-			return emit_record(l, TREC_PRINT_MAP, a->sym, 16, &ra);
-		} else {
-			const struct ttype *t = &l->p->print_vals[n->sym];
-			unsigned int off0 = 0;
-			struct val v;
-			struct rec_args ra = { .vals = &v, .types = t,
-					       .offsets = &off0, .nvals = 1 };
+	if (lower_expr(l, n->list[0], &a))
+		return -1;
+	out->off = stack_alloc(l, n->loc, 16);
+	if (!out->off)
+		return -1;
+	ir_store(l->f, 8, IR_FP, out->off, a.reg);
+	pid = call(l, BPF_FUNC_get_current_pid_tgid, 0);
+	ir_alui(l->f, BPF_RSH, pid, pid, 32);
+	ir_store(l->f, 8, IR_FP, out->off + 8, pid);
+	return 0;
+}
 
-			if (lower_expr(l, a, &v))
-				return -1;
-			return emit_record(l, TREC_PRINT_VALUE, n->sym, t->size,
-					   &ra);
-		}
-	}
-	if (!strcmp(f, "delete")) {
-		struct ast_node *mn = n->list[0];
-		const struct trace_map *m = &l->p->maps[mn->sym];
-		int key = build_key(l, mn, m);
+static int lower_kaddr(struct lctx *l, struct ast_node *n, struct val *out)
+{
+	long long addr = kallsyms_addr(n->list[0]->str);
 
-		if (!key)
-			return -1;
-		call(l, BPF_FUNC_map_delete_elem, 2, map_ptr(l, m->fd),
-		     fp_addr(l, key));
-		return 0;
-	}
-	/* a value-returning call used as a statement: evaluate, drop */
-	{
+	if (!addr)
+		return lfail(l, n->list[0]->loc,
+			     "kaddr(): no such kernel symbol (see /proc/kallsyms)");
+	out->reg = imm(l, addr);
+	return 0;
+}
+
+static int lower_exit(struct lctx *l, struct ast_node *n, struct val *out)
+{
+	(void)n;
+	(void)out;
+	return emit_record(l, TREC_EXIT, 0, 0, NULL);
+}
+
+static int lower_time(struct lctx *l, struct ast_node *n, struct val *out)
+{
+	(void)out;
+	return emit_record(l, TREC_TIME, n->sym, 0, NULL);
+}
+
+/* clear(@m), zero(@m) */
+static int lower_clear_zero(struct lctx *l, struct ast_node *n,
+			    struct val *out)
+{
+	(void)out;
+	return emit_record(l, n->name[0] == 'c' ? TREC_CLEAR : TREC_ZERO,
+			   n->list[0]->sym, 0, NULL);
+}
+
+static int lower_print(struct lctx *l, struct ast_node *n, struct val *out)
+{
+	struct ast_node *a = n->list[0];
+
+	(void)out;
+	if (a->kind == AST_MAP && !a->nlist) {
+		struct val vals[2];
+		struct ttype types[2] = {
+			{ .kind = TT_INT, .size = 8 },
+			{ .kind = TT_INT, .size = 8 },
+		};
+		unsigned int offs[2] = { 0, 8 };
+		struct rec_args ra = { .vals = vals, .types = types,
+				       .offsets = offs, .nvals = 2 };
+		long long top = 0, div = 0;
+
+		if (n->nlist > 1)
+			top = n->list[1]->kind == AST_INT ?
+			      n->list[1]->ival : -n->list[1]->a->ival;
+		if (n->nlist > 2)
+			div = n->list[2]->kind == AST_INT ?
+			      n->list[2]->ival : -n->list[2]->a->ival;
+		vals[0].reg = imm(l, top);
+		vals[1].reg = imm(l, div);
+		return emit_record(l, TREC_PRINT_MAP, a->sym, 16, &ra);
+	} else {
+		const struct ttype *t = &l->p->print_vals[n->sym];
+		unsigned int off0 = 0;
 		struct val v;
+		struct rec_args ra = { .vals = &v, .types = t,
+				       .offsets = &off0, .nvals = 1 };
 
-		return lower_call_value(l, n, &v);
+		if (lower_expr(l, a, &v))
+			return -1;
+		return emit_record(l, TREC_PRINT_VALUE, n->sym, t->size, &ra);
 	}
+}
+
+static int lower_delete(struct lctx *l, struct ast_node *n, struct val *out)
+{
+	struct ast_node *mn = n->list[0];
+	const struct trace_map *m = &l->p->maps[mn->sym];
+	int key = build_key(l, mn, m);
+
+	(void)out;
+	if (!key)
+		return -1;
+	call(l, BPF_FUNC_map_delete_elem, 2, map_ptr(l, m->fd),
+	     fp_addr(l, key));
+	return 0;
+}
+
+/* The lowering of each op of sema.c's functions table. */
+static int (*const lower_funcs[])(struct lctx *l, struct ast_node *n,
+				  struct val *out) = {
+	[FO_PRINTF] = lower_printf,
+	[FO_PRINT] = lower_print,
+	[FO_CLEAR] = lower_clear_zero,
+	[FO_ZERO] = lower_clear_zero,
+	[FO_DELETE] = lower_delete,
+	[FO_EXIT] = lower_exit,
+	[FO_TIME] = lower_time,
+	[FO_STR] = lower_str,
+	[FO_KSYM] = lower_last_arg,
+	[FO_USYM] = lower_usym,
+	[FO_KADDR] = lower_kaddr,
+	[FO_NTOP] = lower_ntop,
+	[FO_STRFTIME] = lower_last_arg,
+};
+
+/*
+ * A call sema_check accepted. As a statement, a call with a value is
+ * computed and its value dropped.
+ */
+static int lower_call(struct lctx *l, struct ast_node *n, struct val *out,
+		      bool want_value)
+{
+	const struct trace_func *fn = sema_func_find(n->name);
+
+	out->reg = IR_NONE;
+	if (!fn || !lower_funcs[fn->op] || (want_value && !fn->has_value))
+		return lfail(l, n->loc, "this function has no value");
+	return lower_funcs[fn->op](l, n, out);
 }
 
 /* ---- builtins ----------------------------------------------------------- */
@@ -966,7 +1000,7 @@ static int lower_expr(struct lctx *l, struct ast_node *n, struct val *out)
 	case AST_MAP:
 		return map_read(l, n, out);
 	case AST_CALL:
-		return lower_call_value(l, n, out);
+		return lower_call(l, n, out, true);
 	case AST_UNOP:
 		if (lower_expr(l, n->a, &a))
 			return -1;
@@ -1328,7 +1362,7 @@ static int lower_stmt(struct lctx *l, struct ast_node *n)
 	switch (n->kind) {
 	case AST_EXPR_STMT:
 		if (n->a->kind == AST_CALL)
-			ret = lower_call_stmt(l, n->a);
+			ret = lower_call(l, n->a, &v, false);
 		else if (n->a->kind == AST_INCDEC)
 			ret = lower_incdec(l, n->a);
 		else
@@ -1338,7 +1372,7 @@ static int lower_stmt(struct lctx *l, struct ast_node *n)
 		ret = lower_incdec(l, n);
 		break;
 	case AST_CALL:
-		ret = lower_call_stmt(l, n);
+		ret = lower_call(l, n, &v, false);
 		break;
 	case AST_ASSIGN:
 		ret = lower_assign(l, n);

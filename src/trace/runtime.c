@@ -100,7 +100,7 @@ static int create_maps(struct trace_prog *p)
 	 * before 6.1 allow perf_event programs preallocated maps only.
 	 */
 	for (int i = 0; i < p->ninsts; i++)
-		if (expand_provider(p->insts[i].kind)->prog_type ==
+		if (provider_of(p->insts[i].kind)->prog_type ==
 		    BPF_PROG_TYPE_PERF_EVENT)
 			flags = 0;
 	for (int i = 0; i < p->nmaps; i++) {
@@ -218,7 +218,7 @@ static void report_verifier(struct trace_prog *p, struct trace_inst *inst,
 /* One load; with a log buffer the verifier says why it refused. */
 static int load_once(const struct trace_inst *inst, char *log, size_t size)
 {
-	const struct probe_provider *pv = expand_provider(inst->kind);
+	const struct probe_provider *pv = provider_of(inst->kind);
 	LIBBPF_OPTS(bpf_prog_load_opts, opts);
 	char name[16];
 
@@ -403,7 +403,7 @@ static int attach_inst(struct trace_prog *p, struct trace_inst *inst)
 	struct perf_event_attr attr = { .size = sizeof(attr) };
 	int fd, ncpus, err = 0;
 
-	switch (expand_provider(inst->kind)->attach) {
+	switch (provider_of(inst->kind)->attach) {
 	case ATTACH_TEST_RUN:
 		return 0;
 	case ATTACH_TRACEPOINT:

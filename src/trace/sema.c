@@ -7,113 +7,28 @@
  * A program is checked twice: the first pass learns the maps' types from
  * wherever they are assigned, the second (second_pass) reads them back in
  * probes that use a map before the probe that assigns it.
+ *
+ * Functions are rows of funcs[]: the row's check types a call, its op
+ * tells lower.c how to compute it.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/btf.h>
-#include <bpf/libbpf.h>
 #include "hook.h"
 #include "builtins.h"
 #include "sema.h"
+#include "sema_base.h"
 #include "trace.h"
 #include "uprobe.h"
 #include <linux/perf_event.h>
 
-struct sctx {
+struct sema_ctx {
 	struct trace_prog *p;
 	struct trace_inst *inst;
 	int loop_depth;
 };
-
-int sema_fail(struct trace_prog *p, struct src_loc loc, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	diag_error(p->err, &p->src, loc, "%s", msg);
-	return -1;
-}
-
-struct btf *sema_btf(struct trace_prog *p)
-{
-	if (!p->btf) {
-		p->btf = btf__load_vmlinux_btf();
-		if (!p->btf || libbpf_get_error(p->btf))
-			p->btf = NULL;
-	}
-	return p->btf;
-}
-
-/* Memory that lives as long as the program (types made while checking). */
-void *sema_alloc(struct trace_prog *p, size_t size)
-{
-	void **arena, *mem;
-
-	arena = realloc(p->arena, (p->narena + 1) * sizeof(*arena));
-	if (!arena)
-		return NULL;
-	p->arena = arena;
-	mem = calloc(1, size ? size : 1);
-	if (mem)
-		p->arena[p->narena++] = mem;
-	return mem;
-}
-
-/* BTF type id with typedefs and qualifiers peeled off. */
-int sema_btf_skip_mods(const struct btf *btf, int id)
-{
-	const struct btf_type *t = btf__type_by_id(btf, id);
-
-	while (t && (btf_is_typedef(t) || btf_is_const(t) ||
-		     btf_is_volatile(t) || btf_is_restrict(t) ||
-		     btf_kind(t) == BTF_KIND_TYPE_TAG)) {
-		id = t->type;
-		t = btf__type_by_id(btf, id);
-	}
-	return id;
-}
-
-/* What a value of BTF type id is to a trace program. */
-struct ttype sema_btf_to_ttype(const struct btf *btf, int id)
-{
-	const struct btf_type *t;
-
-	id = sema_btf_skip_mods(btf, id);
-	t = btf__type_by_id(btf, id);
-	if (!t || id == 0)
-		return sema_t_int(false);
-	if (btf_is_int(t))
-		return sema_t_int(btf_int_encoding(t) & BTF_INT_SIGNED);
-	if (btf_is_enum(t) || btf_kind(t) == BTF_KIND_ENUM64)
-		return sema_t_int(true);
-	if (btf_is_ptr(t)) {
-		struct ttype r = sema_t_kind(TT_PTR, 8);
-
-		r.btf_id = sema_btf_skip_mods(btf, t->type);
-		return r;
-	}
-	if (btf_is_array(t)) {
-		const struct btf_array *a = btf_array(t);
-		const struct btf_type *e;
-
-		e = btf__type_by_id(btf, sema_btf_skip_mods(btf, a->type));
-		if (e && btf_is_int(e) && e->size == 1)
-			return sema_t_str();
-	}
-	if (btf_is_composite(t) || btf_is_array(t)) {
-		struct ttype r = sema_t_kind(TT_RECORD, t->size);
-
-		r.btf_id = id;
-		return r;
-	}
-	return sema_t_int(false);
-}
 
 /* ---- maps --------------------------------------------------------------- */
 
@@ -224,7 +139,8 @@ static void layout_tuple(struct ttype *t)
 	t->size = (off + 7) & ~7u;
 }
 
-static int map_key_type(struct sctx *c, struct ast_node *m, struct ttype *key)
+static int map_key_type(struct sema_ctx *c, struct ast_node *m,
+			struct ttype *key)
 {
 	memset(key, 0, sizeof(*key));
 	if (m->nlist == 0)
@@ -255,7 +171,7 @@ static int map_key_type(struct sctx *c, struct ast_node *m, struct ttype *key)
 }
 
 /* Records (or checks) the key type of map node m. */
-static int map_use_key(struct sctx *c, struct ast_node *mn,
+static int map_use_key(struct sema_ctx *c, struct ast_node *mn,
 		       struct trace_map *m)
 {
 	struct ttype key;
@@ -284,7 +200,7 @@ static int map_use_key(struct sctx *c, struct ast_node *mn,
 	return ret;
 }
 
-static int map_set_value(struct sctx *c, struct ast_node *mn,
+static int map_set_value(struct sema_ctx *c, struct ast_node *mn,
 			 const struct ttype *v)
 {
 	struct trace_map *m = get_map(c->p, mn->name);
@@ -316,8 +232,8 @@ static int map_set_value(struct sctx *c, struct ast_node *mn,
 
 /* ---- expressions -------------------------------------------------------- */
 
-static int check_expr(struct sctx *c, struct ast_node *n);
-static int check_block(struct sctx *c, struct ast_node *n);
+static int check_expr(struct sema_ctx *c, struct ast_node *n);
+static int check_block(struct sema_ctx *c, struct ast_node *n);
 
 static bool is_int(const struct ttype *t)
 {
@@ -332,7 +248,7 @@ static struct trace_var *find_var(struct trace_prog *p, const char *name)
 	return NULL;
 }
 
-static int check_ident(struct sctx *c, struct ast_node *n)
+static int check_ident(struct sema_ctx *c, struct ast_node *n)
 {
 	return builtin_check(c->p, c->inst, n);
 }
@@ -357,7 +273,7 @@ static struct ttype tp_field_type(const struct trace_inst *inst,
 	return sema_t_int(f->is_signed);
 }
 
-static int check_args_field(struct sctx *c, struct ast_node *n)
+static int check_args_field(struct sema_ctx *c, struct ast_node *n)
 {
 	struct trace_inst *inst = c->inst;
 
@@ -424,7 +340,7 @@ static int btf_member(const struct btf *btf, int id, const char *name,
 	return -1;
 }
 
-static int check_field(struct sctx *c, struct ast_node *n)
+static int check_field(struct sema_ctx *c, struct ast_node *n)
 {
 	struct ast_node *base = n->a;
 	const struct btf *btf;
@@ -477,7 +393,7 @@ static int check_field(struct sctx *c, struct ast_node *n)
 	return 0;
 }
 
-static int int_arg(struct sctx *c, struct ast_node *n, const char *func,
+static int int_arg(struct sema_ctx *c, struct ast_node *n, const char *func,
 		   int i)
 {
 	if (check_expr(c, n))
@@ -493,7 +409,7 @@ static int int_arg(struct sctx *c, struct ast_node *n, const char *func,
 	return 0;
 }
 
-static int const_arg(struct sctx *c, struct ast_node *n, const char *func,
+static int const_arg(struct sema_ctx *c, struct ast_node *n, const char *func,
 		     const char *what, long long *out)
 {
 	if (n->kind == AST_UNOP && n->op == '-' && n->a->kind == AST_INT) {
@@ -509,19 +425,7 @@ static int const_arg(struct sctx *c, struct ast_node *n, const char *func,
 	return 0;
 }
 
-static bool is_aggregation(const char *f)
-{
-	static const char *const names[] = {
-		"count", "sum", "avg", "min", "max", "stats", "hist", "lhist",
-	};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(f, names[i]))
-			return true;
-	return false;
-}
-
-static int nargs_ok(struct sctx *c, struct ast_node *n, int min, int max)
+static int nargs_ok(struct sema_ctx *c, struct ast_node *n, int min, int max)
 {
 	if (n->nlist < min || n->nlist > max) {
 		if (min == max)
@@ -536,7 +440,7 @@ static int nargs_ok(struct sctx *c, struct ast_node *n, int min, int max)
 	return 0;
 }
 
-static int add_printf(struct sctx *c, struct ast_node *n, int first)
+static int add_printf(struct sema_ctx *c, struct ast_node *n, int first)
 {
 	struct trace_prog *p = c->p;
 	struct ttype args = { .kind = TT_TUPLE };
@@ -595,7 +499,7 @@ fail:
 	return -1;
 }
 
-static int check_map_arg(struct sctx *c, struct ast_node *n, int i,
+static int check_map_arg(struct sema_ctx *c, struct ast_node *n, int i,
 			 bool keys_allowed)
 {
 	struct ast_node *m = n->list[i];
@@ -623,160 +527,224 @@ static int check_map_arg(struct sctx *c, struct ast_node *n, int i,
 	return 0;
 }
 
-static int check_call(struct sctx *c, struct ast_node *n)
+/* ---- functions ---------------------------------------------------------- */
+
+static int check_printf(struct sema_ctx *c, struct ast_node *n)
 {
-	struct trace_prog *p = c->p;
-	const char *f = n->name;
-
-	if (is_aggregation(f))
-		return sema_fail(p, n->loc,
-			    "%s() must be assigned to a map, e.g. @x = %s(...)",
-			    f, f);
-	if (!strcmp(f, "printf")) {
-		if (n->nlist < 1)
-			return sema_fail(p, n->loc, "printf() needs a format");
-		if (add_printf(c, n, 1))
-			return -1;
-		n->type = sema_t_kind(TT_NONE, 0);
-		return 0;
-	}
-	if (!strcmp(f, "print")) {
-		if (nargs_ok(c, n, 1, 3))
-			return -1;
-		if (n->list[0]->kind == AST_MAP && !n->list[0]->nlist) {
-			long long v;
-
-			if (check_map_arg(c, n, 0, false))
-				return -1;
-			for (int i = 1; i < n->nlist; i++)
-				if (const_arg(c, n->list[i], f,
-					      i == 1 ? "top" : "div", &v))
-					return -1;
-			return 0;
-		}
-		if (n->nlist != 1)
-			return sema_fail(p, n->loc,
-				    "print(value) takes one argument");
-		if (check_expr(c, n->list[0]))
-			return -1;
-		if (!storable(&n->list[0]->type))
-			return sema_fail(p, n->list[0]->loc,
-				    "this value cannot be printed");
-		if (p->second_pass) {
-			struct ttype *pv = realloc(p->print_vals,
-						   (p->nprint_vals + 1) *
-						   sizeof(*pv));
-
-			if (!pv)
-				return -ENOMEM;
-			p->print_vals = pv;
-			pv[p->nprint_vals] = type_copy(&n->list[0]->type);
-			if (pv[p->nprint_vals].kind == TT_PTR)
-				pv[p->nprint_vals] = sema_t_int(false);
-			n->sym = p->nprint_vals++;
-		}
-		return 0;
-	}
-	if (!strcmp(f, "clear") || !strcmp(f, "zero")) {
-		if (nargs_ok(c, n, 1, 1))
-			return -1;
-		return check_map_arg(c, n, 0, false);
-	}
-	if (!strcmp(f, "delete")) {
-		if (nargs_ok(c, n, 1, 1))
-			return -1;
-		if (n->list[0]->kind != AST_MAP)
-			return sema_fail(p, n->loc,
-				    "delete() expects a map element, e.g. delete(@x[pid])");
-		return check_map_arg(c, n, 0, true);
-	}
-	if (!strcmp(f, "exit")) {
-		n->type = sema_t_kind(TT_NONE, 0);
-		return nargs_ok(c, n, 0, 0);
-	}
-	if (!strcmp(f, "time")) {
-		if (nargs_ok(c, n, 0, 1))
-			return -1;
-		if (n->nlist && n->list[0]->kind != AST_STR)
-			return sema_fail(p, n->loc,
-				    "time() takes a format string literal");
-		if (p->second_pass) {
-			char **tf = realloc(p->time_fmts, (p->ntime_fmts + 1) *
-					    sizeof(*tf));
-
-			if (!tf)
-				return -ENOMEM;
-			p->time_fmts = tf;
-			tf[p->ntime_fmts] = strdup(n->nlist ? n->list[0]->str :
-						   "%H:%M:%S\n");
-			n->sym = p->ntime_fmts++;
-		}
-		return 0;
-	}
-	if (!strcmp(f, "str")) {
-		if (nargs_ok(c, n, 1, 2))
-			return -1;
-		if (check_expr(c, n->list[0]))
-			return -1;
-		if (n->nlist == 2 && int_arg(c, n->list[1], f, 1))
-			return -1;
-		if (n->list[0]->type.kind != TT_STR &&
-		    !is_int(&n->list[0]->type))
-			return sema_fail(p, n->loc,
-				    "str() reads a string from a pointer or an address");
-		n->type = sema_t_str();
-		return 0;
-	}
-	if (!strcmp(f, "ksym") || !strcmp(f, "usym")) {
-		if (nargs_ok(c, n, 1, 1) || int_arg(c, n->list[0], f, 0))
-			return -1;
-		n->type = f[0] == 'k' ? sema_t_kind(TT_KSYM, 8) :
-			  sema_t_kind(TT_USYM, 16);
-		return 0;
-	}
-	if (!strcmp(f, "kaddr")) {
-		if (nargs_ok(c, n, 1, 1))
-			return -1;
-		if (n->list[0]->kind != AST_STR)
-			return sema_fail(p, n->loc,
-				    "kaddr() takes a symbol name literal");
-		n->type = sema_t_int(false);
-		return 0;
-	}
-	if (!strcmp(f, "ntop")) {
-		struct ast_node *addr;
-
-		if (nargs_ok(c, n, 1, 2))
-			return -1;
-		if (n->nlist == 2 && int_arg(c, n->list[0], f, 0))
-			return -1;
-		addr = n->list[n->nlist - 1];
-		if (check_expr(c, addr))
-			return -1;
-		if (!is_int(&addr->type) &&
-		    !(addr->type.kind == TT_RECORD &&
-		      (addr->type.size == 4 || addr->type.size == 16)))
-			return sema_fail(p, addr->loc,
-				    "ntop() takes an IPv4 address as an integer, or a 4- or 16-byte array");
-		n->type = sema_t_kind(TT_INET, 24);
-		return 0;
-	}
-	if (!strcmp(f, "strftime")) {
-		if (nargs_ok(c, n, 2, 2))
-			return -1;
-		if (n->list[0]->kind != AST_STR)
-			return sema_fail(p, n->loc,
-				    "strftime() takes a format string literal");
-		if (int_arg(c, n->list[1], f, 1))
-			return -1;
-		n->type = sema_t_kind(TT_TIMESTAMP, 8);
-		n->type.fmt = n->list[0]->str;
-		return 0;
-	}
-	return sema_fail(p, n->loc, "unknown function '%s'", f);
+	if (n->nlist < 1)
+		return sema_fail(c->p, n->loc, "printf() needs a format");
+	if (add_printf(c, n, 1))
+		return -1;
+	n->type = sema_t_kind(TT_NONE, 0);
+	return 0;
 }
 
-static int check_binop(struct sctx *c, struct ast_node *n)
+static int check_print(struct sema_ctx *c, struct ast_node *n)
+{
+	struct trace_prog *p = c->p;
+
+	if (n->list[0]->kind == AST_MAP && !n->list[0]->nlist) {
+		long long v;
+
+		if (check_map_arg(c, n, 0, false))
+			return -1;
+		for (int i = 1; i < n->nlist; i++)
+			if (const_arg(c, n->list[i], n->name,
+				      i == 1 ? "top" : "div", &v))
+				return -1;
+		return 0;
+	}
+	if (n->nlist != 1)
+		return sema_fail(p, n->loc,
+			    "print(value) takes one argument");
+	if (check_expr(c, n->list[0]))
+		return -1;
+	if (!storable(&n->list[0]->type))
+		return sema_fail(p, n->list[0]->loc,
+			    "this value cannot be printed");
+	if (p->second_pass) {
+		struct ttype *pv = realloc(p->print_vals,
+					   (p->nprint_vals + 1) *
+					   sizeof(*pv));
+
+		if (!pv)
+			return -ENOMEM;
+		p->print_vals = pv;
+		pv[p->nprint_vals] = type_copy(&n->list[0]->type);
+		if (pv[p->nprint_vals].kind == TT_PTR)
+			pv[p->nprint_vals] = sema_t_int(false);
+		n->sym = p->nprint_vals++;
+	}
+	return 0;
+}
+
+/* clear(@m), zero(@m) */
+static int check_whole_map(struct sema_ctx *c, struct ast_node *n)
+{
+	return check_map_arg(c, n, 0, false);
+}
+
+static int check_delete(struct sema_ctx *c, struct ast_node *n)
+{
+	if (n->list[0]->kind != AST_MAP)
+		return sema_fail(c->p, n->loc,
+			    "delete() expects a map element, e.g. delete(@x[pid])");
+	return check_map_arg(c, n, 0, true);
+}
+
+static int check_exit(struct sema_ctx *c, struct ast_node *n)
+{
+	(void)c;
+	n->type = sema_t_kind(TT_NONE, 0);
+	return 0;
+}
+
+static int check_time(struct sema_ctx *c, struct ast_node *n)
+{
+	struct trace_prog *p = c->p;
+
+	if (n->nlist && n->list[0]->kind != AST_STR)
+		return sema_fail(p, n->loc,
+			    "time() takes a format string literal");
+	if (p->second_pass) {
+		char **tf = realloc(p->time_fmts, (p->ntime_fmts + 1) *
+				    sizeof(*tf));
+
+		if (!tf)
+			return -ENOMEM;
+		p->time_fmts = tf;
+		tf[p->ntime_fmts] = strdup(n->nlist ? n->list[0]->str :
+					   "%H:%M:%S\n");
+		n->sym = p->ntime_fmts++;
+	}
+	return 0;
+}
+
+static int check_str(struct sema_ctx *c, struct ast_node *n)
+{
+	if (check_expr(c, n->list[0]))
+		return -1;
+	if (n->nlist == 2 && int_arg(c, n->list[1], n->name, 1))
+		return -1;
+	if (n->list[0]->type.kind != TT_STR &&
+	    !is_int(&n->list[0]->type))
+		return sema_fail(c->p, n->loc,
+			    "str() reads a string from a pointer or an address");
+	n->type = sema_t_str();
+	return 0;
+}
+
+/* ksym(addr), usym(addr) */
+static int check_sym(struct sema_ctx *c, struct ast_node *n)
+{
+	if (int_arg(c, n->list[0], n->name, 0))
+		return -1;
+	n->type = n->name[0] == 'k' ? sema_t_kind(TT_KSYM, 8) :
+		  sema_t_kind(TT_USYM, 16);
+	return 0;
+}
+
+static int check_kaddr(struct sema_ctx *c, struct ast_node *n)
+{
+	if (n->list[0]->kind != AST_STR)
+		return sema_fail(c->p, n->loc,
+			    "kaddr() takes a symbol name literal");
+	n->type = sema_t_int(false);
+	return 0;
+}
+
+static int check_ntop(struct sema_ctx *c, struct ast_node *n)
+{
+	struct ast_node *addr;
+
+	if (n->nlist == 2 && int_arg(c, n->list[0], n->name, 0))
+		return -1;
+	addr = n->list[n->nlist - 1];
+	if (check_expr(c, addr))
+		return -1;
+	if (!is_int(&addr->type) &&
+	    !(addr->type.kind == TT_RECORD &&
+	      (addr->type.size == 4 || addr->type.size == 16)))
+		return sema_fail(c->p, addr->loc,
+			    "ntop() takes an IPv4 address as an integer, or a 4- or 16-byte array");
+	n->type = sema_t_kind(TT_INET, 24);
+	return 0;
+}
+
+static int check_strftime(struct sema_ctx *c, struct ast_node *n)
+{
+	if (n->list[0]->kind != AST_STR)
+		return sema_fail(c->p, n->loc,
+			    "strftime() takes a format string literal");
+	if (int_arg(c, n->list[1], n->name, 1))
+		return -1;
+	n->type = sema_t_kind(TT_TIMESTAMP, 8);
+	n->type.fmt = n->list[0]->str;
+	return 0;
+}
+
+/*
+ * Every function of the language. Adding one is a row here, its check
+ * above and its lowering in lower.c; aggregations are typed by
+ * check_aggregation() and lowered with their map.
+ */
+static const struct trace_func funcs[] = {
+	{ "printf", 1, -1, check_printf, FO_PRINTF },
+	{ "print", 1, 3, check_print, FO_PRINT },
+	{ "clear", 1, 1, check_whole_map, FO_CLEAR },
+	{ "zero", 1, 1, check_whole_map, FO_ZERO },
+	{ "delete", 1, 1, check_delete, FO_DELETE },
+	{ "exit", 0, 0, check_exit, FO_EXIT },
+	{ "time", 0, 1, check_time, FO_TIME },
+	{ "str", 1, 2, check_str, FO_STR, true },
+	{ "ksym", 1, 1, check_sym, FO_KSYM, true },
+	{ "usym", 1, 1, check_sym, FO_USYM, true },
+	{ "kaddr", 1, 1, check_kaddr, FO_KADDR, true },
+	{ "ntop", 1, 2, check_ntop, FO_NTOP, true },
+	{ "strftime", 2, 2, check_strftime, FO_STRFTIME, true },
+	{ "count", 0, 0, .aggregation = TT_COUNT },
+	{ "sum", 1, 1, .aggregation = TT_SUM },
+	{ "avg", 1, 1, .aggregation = TT_AVG },
+	{ "min", 1, 1, .aggregation = TT_MIN },
+	{ "max", 1, 1, .aggregation = TT_MAX },
+	{ "stats", 1, 1, .aggregation = TT_STATS },
+	{ "hist", 1, 1, .aggregation = TT_HIST },
+	{ "lhist", 4, 4, .aggregation = TT_LHIST },
+};
+
+const struct trace_func *sema_func_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++)
+		if (!strcmp(funcs[i].name, name))
+			return &funcs[i];
+	return NULL;
+}
+
+static bool is_aggregation(const char *name)
+{
+	const struct trace_func *fn = sema_func_find(name);
+
+	return fn && fn->aggregation;
+}
+
+static int check_call(struct sema_ctx *c, struct ast_node *n)
+{
+	const struct trace_func *fn = sema_func_find(n->name);
+
+	if (!fn)
+		return sema_fail(c->p, n->loc, "unknown function '%s'",
+				 n->name);
+	if (fn->aggregation)
+		return sema_fail(c->p, n->loc,
+			    "%s() must be assigned to a map, e.g. @x = %s(...)",
+			    n->name, n->name);
+	if (fn->max_args >= 0 &&
+	    nargs_ok(c, n, fn->min_args, fn->max_args))
+		return -1;
+	return fn->check(c, n);
+}
+
+static int check_binop(struct sema_ctx *c, struct ast_node *n)
 {
 	struct ttype *a = &n->a->type, *b = &n->b->type;
 	int op = n->op;
@@ -827,7 +795,7 @@ static const struct {
 	{ "unsigned long", 8, false },
 };
 
-static int check_cast(struct sctx *c, struct ast_node *n)
+static int check_cast(struct sema_ctx *c, struct ast_node *n)
 {
 	char name[128], *star;
 	int id;
@@ -873,7 +841,7 @@ static int check_cast(struct sctx *c, struct ast_node *n)
 	return 0;
 }
 
-static int check_map_read(struct sctx *c, struct ast_node *n)
+static int check_map_read(struct sema_ctx *c, struct ast_node *n)
 {
 	struct trace_map *m;
 
@@ -908,7 +876,7 @@ static int check_map_read(struct sctx *c, struct ast_node *n)
 	}
 }
 
-static int check_expr(struct sctx *c, struct ast_node *n)
+static int check_expr(struct sema_ctx *c, struct ast_node *n)
 {
 	struct trace_var *v;
 
@@ -1081,19 +1049,18 @@ static int check_expr(struct sctx *c, struct ast_node *n)
 
 /* ---- statements --------------------------------------------------------- */
 
-static int check_aggregation(struct sctx *c, struct ast_node *mn,
+static int check_aggregation(struct sema_ctx *c, struct ast_node *mn,
 			     struct ast_node *call)
 {
+	const struct trace_func *fn = sema_func_find(call->name);
 	const char *f = call->name;
-	struct ttype v = { 0 };
+	struct ttype v = sema_t_kind(fn->aggregation, 8);
 	long long lo, hi, step;
 
-	if (!strcmp(f, "count")) {
-		if (nargs_ok(c, call, 0, 0))
-			return -1;
-		v = sema_t_kind(TT_COUNT, 8);
-	} else if (!strcmp(f, "lhist")) {
-		if (nargs_ok(c, call, 4, 4) || int_arg(c, call->list[0], f, 0) ||
+	if (nargs_ok(c, call, fn->min_args, fn->max_args))
+		return -1;
+	if (v.kind == TT_LHIST) {
+		if (int_arg(c, call->list[0], f, 0) ||
 		    const_arg(c, call->list[1], f, "min", &lo) ||
 		    const_arg(c, call->list[2], f, "max", &hi) ||
 		    const_arg(c, call->list[3], f, "step", &step))
@@ -1101,25 +1068,12 @@ static int check_aggregation(struct sctx *c, struct ast_node *mn,
 		if (step <= 0 || hi <= lo || (hi - lo) / step > 1000)
 			return sema_fail(c->p, call->loc,
 				    "lhist(value, min, max, step) needs min < max, step > 0 and at most 1000 buckets");
-		v = sema_t_kind(TT_LHIST, 0);
 		v.lhist_min = lo;
 		v.lhist_max = hi;
 		v.lhist_step = step;
 		v.is_signed = true;
-	} else {
-		static const struct {
-			const char *name;
-			enum ttype_kind kind;
-		} one[] = {
-			{ "sum", TT_SUM }, { "avg", TT_AVG }, { "min", TT_MIN },
-			{ "max", TT_MAX }, { "stats", TT_STATS },
-			{ "hist", TT_HIST },
-		};
-
-		for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)
-			if (!strcmp(f, one[i].name))
-				v = sema_t_kind(one[i].kind, 8);
-		if (nargs_ok(c, call, 1, 1) || int_arg(c, call->list[0], f, 0))
+	} else if (v.kind != TT_COUNT) {
+		if (int_arg(c, call->list[0], f, 0))
 			return -1;
 		v.is_signed = call->list[0]->type.is_signed ||
 			      v.kind == TT_AVG || v.kind == TT_STATS ||
@@ -1130,7 +1084,7 @@ static int check_aggregation(struct sctx *c, struct ast_node *mn,
 	return map_set_value(c, mn, &v);
 }
 
-static int check_assign(struct sctx *c, struct ast_node *n)
+static int check_assign(struct sema_ctx *c, struct ast_node *n)
 {
 	struct ast_node *lhs = n->a, *rhs = n->b;
 	struct trace_var *v;
@@ -1195,7 +1149,7 @@ static int check_assign(struct sctx *c, struct ast_node *n)
 	return 0;
 }
 
-static int check_stmt(struct sctx *c, struct ast_node *n)
+static int check_stmt(struct sema_ctx *c, struct ast_node *n)
 {
 	switch (n->kind) {
 	case AST_EXPR_STMT:
@@ -1250,7 +1204,7 @@ static int check_stmt(struct sctx *c, struct ast_node *n)
 	}
 }
 
-static int check_block(struct sctx *c, struct ast_node *n)
+static int check_block(struct sema_ctx *c, struct ast_node *n)
 {
 	if (n->kind != AST_BLOCK)
 		return check_stmt(c, n);
@@ -1262,7 +1216,7 @@ static int check_block(struct sctx *c, struct ast_node *n)
 
 int sema_check(struct trace_prog *p, struct trace_inst *inst)
 {
-	struct sctx c = { .p = p, .inst = inst };
+	struct sema_ctx c = { .p = p, .inst = inst };
 	struct ast_node *probe = inst->probe;
 
 	p->nvars = 0;

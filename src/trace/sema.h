@@ -1,42 +1,44 @@
 /*
- * What semantic analysis shares between its two files: expand.c (attach
- * points to probe instances) and sema.c (types).
+ * The functions table (sema.c): type checking finds a call's row there
+ * and types the call with the row's check; lowering (lower.c) computes
+ * it by the row's op.
  */
 #ifndef LOUPE_TRACE_SEMA_H
 #define LOUPE_TRACE_SEMA_H
 
 #include "trace.h"
 
-struct btf;
+enum func_op {
+	FO_NONE,	/* aggregations: lowered with their map assignment */
+	FO_PRINTF,
+	FO_PRINT,
+	FO_CLEAR,
+	FO_ZERO,
+	FO_DELETE,
+	FO_EXIT,
+	FO_TIME,
+	FO_STR,
+	FO_KSYM,
+	FO_USYM,
+	FO_KADDR,
+	FO_NTOP,
+	FO_STRFTIME,
+};
 
-/* Reports an error at loc (diag format) and returns -1. */
-int sema_fail(struct trace_prog *p, struct src_loc loc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+struct sema_ctx;
 
-/* bpftrace's canonical name of a provider: "tracepoint", "kfunc" ... */
-const char *expand_provider_name(enum probe_kind kind);
+struct trace_func {
+	const char *name;
+	/* sema counts the arguments before check(); max -1: check() does */
+	int min_args, max_args;
+	int (*check)(struct sema_ctx *c, struct ast_node *n);
+	enum func_op op;
+	bool has_value;
+	/* TT_COUNT..TT_LHIST: an aggregation, only ever in @m = f(...) */
+	enum ttype_kind aggregation;
+};
 
-/* BTF type id with typedefs and qualifiers peeled off. */
-int sema_btf_skip_mods(const struct btf *btf, int id);
-/* What a value of BTF type id is to a trace program. */
-struct ttype sema_btf_to_ttype(const struct btf *btf, int id);
-
-/* Integers are 8 bytes in registers, maps and records; strings 64. */
-static inline struct ttype sema_t_int(bool is_signed)
-{
-	return (struct ttype){ .kind = TT_INT, .size = 8,
-			       .is_signed = is_signed };
-}
-
-static inline struct ttype sema_t_str(void)
-{
-	return (struct ttype){ .kind = TT_STR, .size = TRACE_STRLEN };
-}
-
-static inline struct ttype sema_t_kind(enum ttype_kind kind,
-				       unsigned int size)
-{
-	return (struct ttype){ .kind = kind, .size = size };
-}
+/* The row of function `name`; NULL if there is none. */
+const struct trace_func *sema_func_find(const char *name);
 
 #endif

@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "hook.h"
+#include "provider.h"
 #include "tprobe.h"
 #include "uprobe.h"
 
@@ -83,11 +83,6 @@ static void strvec_free(struct strvec *sv)
 		free(sv->v[i]);
 	free(sv->v);
 	memset(sv, 0, sizeof(*sv));
-}
-
-bool tprobe_match(const char *pattern, const char *s)
-{
-	return !pattern || !fnmatch(pattern, s, 0);
 }
 
 /* --- tracepoints -------------------------------------------------------- */
@@ -324,49 +319,6 @@ int tprobe_kfuncs(const char *pat, tprobe_cb cb, void *ctx)
 
 /* --- listing ------------------------------------------------------------ */
 
-enum prov {
-	PROV_HARDWARE,
-	PROV_KFUNC,
-	PROV_KPROBE,
-	PROV_SOFTWARE,
-	PROV_TRACEPOINT,
-	PROV_KRETFUNC,
-	PROV_KRETPROBE,
-	PROV_RAWTP,
-	PROV_UPROBE,
-	PROV_URETPROBE,
-	PROV_USDT,
-	PROV_SPECIAL,		/* BEGIN, END, interval, profile */
-	PROV_NONE,
-};
-
-/*
- * Spellings accepted for each provider; the first is the canonical one
- * printed. A provider given with a wildcard expands over the first five,
- * the ones bpftrace lists without a provider.
- */
-static const struct {
-	enum prov prov;
-	const char *names[4];
-} providers[] = {
-	{ PROV_HARDWARE, { "hardware", "h" } },
-	{ PROV_KFUNC, { "kfunc", "f", "fentry" } },
-	{ PROV_KPROBE, { "kprobe", "k" } },
-	{ PROV_SOFTWARE, { "software", "s" } },
-	{ PROV_TRACEPOINT, { "tracepoint", "t" } },
-	{ PROV_KRETFUNC, { "kretfunc", "fr", "fexit" } },
-	{ PROV_KRETPROBE, { "kretprobe", "kr" } },
-	{ PROV_RAWTP, { "rawtracepoint", "rt" } },
-	{ PROV_UPROBE, { "uprobe", "u" } },
-	{ PROV_URETPROBE, { "uretprobe", "ur" } },
-	{ PROV_USDT, { "usdt", "U" } },
-	{ PROV_SPECIAL, { "BEGIN", "END", "interval", "i" } },
-	{ PROV_SPECIAL, { "profile", "p" } },
-};
-
-#define NPROVIDERS (sizeof(providers) / sizeof(providers[0]))
-#define NDEFAULT 5
-
 /* perf's software and hardware event names, as bpftrace spells them. */
 static const char *const sw_events[] = {
 	"alignment-faults", "bpf-output", "context-switches", "cpu-clock",
@@ -554,14 +506,14 @@ static void print_btf_probe(struct lister *l, const char *name, bool rawtp)
 		print_proto(l, t->type, 0, true);
 }
 
-static int list_btf(struct lister *l, enum prov prov, const char *pat,
+static int list_btf(struct lister *l, bool rawtp, const char *pat,
 		    bool quiet)
 {
 	struct strvec names = { 0 };
 	struct btf *btf;
 	int err;
 
-	if (prov != PROV_RAWTP) {
+	if (!rawtp) {
 		/* Readable at all? Checked first: no BTF parse for nothing. */
 		err = ftrace_funcs("", false, &names);
 		if (err) {
@@ -579,7 +531,7 @@ static int list_btf(struct lister *l, enum prov prov, const char *pat,
 		return list_err(1, "cannot load vmlinux BTF: %s",
 				strerror(-err));
 	}
-	if (prov == PROV_RAWTP)
+	if (rawtp)
 		err = btf_names(btf, BTF_KIND_TYPEDEF, "btf_trace_", pat,
 				&names);
 	else
@@ -592,7 +544,7 @@ static int list_btf(struct lister *l, enum prov prov, const char *pat,
 	}
 	for (size_t i = 0; !err && i < names.n; i++) {
 		if (l->verbose && l->dump)
-			print_btf_probe(l, names.v[i], prov == PROV_RAWTP);
+			print_btf_probe(l, names.v[i], rawtp);
 		else
 			print_probe(l, names.v[i]);
 	}
@@ -815,50 +767,47 @@ static int split_parts(char *rest, char **parts, int max)
 
 /* One provider, REST being what follows "provider:"; quiet when the
  * provider came from a wildcard and may simply not exist here. */
-static int list_provider(struct lister *l, enum prov prov, char *rest,
+static int list_provider(struct lister *l, enum list_method how, char *rest,
 			 bool quiet)
 {
 	char *parts[4], *tail;
 	int n;
 
-	switch (prov) {
-	case PROV_TRACEPOINT:
+	switch (how) {
+	case LIST_TRACEPOINTS:
 		n = split_parts(rest, parts, 3);
 		return list_tracepoints(l, parts, n, quiet);
-	case PROV_SOFTWARE:
-	case PROV_HARDWARE:
+	case LIST_SOFTWARE:
+	case LIST_HARDWARE:
 		/* software:EVENT[:COUNT]: the count is no part of the match. */
 		rest[strcspn(rest, ":")] = '\0';
-		if (prov == PROV_HARDWARE && !hw_events_work()) {
+		if (how == LIST_HARDWARE && !hw_events_work()) {
 			if (quiet)
 				return 0;
 			return list_err(1, "hardware events are not available here (no CPU PMU)");
 		}
-		if (prov == PROV_SOFTWARE)
+		if (how == LIST_SOFTWARE)
 			list_events(l, sw_events, sizeof(sw_events) /
 				    sizeof(sw_events[0]), rest);
 		else
 			list_events(l, hw_events, sizeof(hw_events) /
 				    sizeof(hw_events[0]), rest);
 		return 0;
-	case PROV_KFUNC:
-	case PROV_KRETFUNC:
+	case LIST_KFUNCS:
 		if (quiet && !kfuncs_work())
 			return 0;
-		return list_btf(l, prov, rest, quiet);
-	case PROV_RAWTP:
-		return list_btf(l, prov, rest, quiet);
-	case PROV_KPROBE:
-	case PROV_KRETPROBE:
+		return list_btf(l, false, rest, quiet);
+	case LIST_RAWTPS:
+		return list_btf(l, true, rest, quiet);
+	case LIST_KPROBES:
 		return list_kprobes(l, rest, quiet);
-	case PROV_UPROBE:
-	case PROV_URETPROBE:
+	case LIST_UPROBES:
 		tail = split_path(rest);
 		if (!tail || !rest[0])
 			return list_err(2, "%s probes take BINARY:FUNCTION",
 					l->prov);
 		return list_uprobes(l, rest, tail);
-	case PROV_USDT:
+	case LIST_USDT:
 		tail = split_path(rest);
 		if (!tail || !rest[0])
 			return list_err(2, "usdt probes take BINARY:[PROVIDER:]NAME");
@@ -867,31 +816,17 @@ static int list_provider(struct lister *l, enum prov prov, char *rest,
 			return list_err(2, "usdt probes take BINARY:[PROVIDER:]NAME");
 		return list_usdt(l, rest, n == 2 ? parts[0] : "*",
 				 parts[n - 1]);
-	case PROV_SPECIAL:
-	case PROV_NONE:
+	case LIST_NONE:
 		break;
 	}
 	return 0;
-}
-
-static enum prov find_provider(const char *name, const char **canonical)
-{
-	for (size_t i = 0; i < NPROVIDERS; i++) {
-		for (int j = 0; j < 4 && providers[i].names[j]; j++) {
-			if (strcmp(name, providers[i].names[j]))
-				continue;
-			*canonical = providers[i].names[0];
-			return providers[i].prov;
-		}
-	}
-	return PROV_NONE;
 }
 
 int tprobe_list(FILE *out, const char *pattern, bool verbose)
 {
 	struct lister l = { .out = out, .verbose = verbose, .prefix = "" };
 	char *copy, *rest;
-	enum prov prov;
+	const struct probe_provider *pv;
 	int rc = 0;
 
 	/* No pattern, or none naming a provider: every provider's "*". */
@@ -914,23 +849,26 @@ int tprobe_list(FILE *out, const char *pattern, bool verbose)
 			free(copy);
 			return list_err(1, "out of memory");
 		}
-		for (size_t i = 0; i < NDEFAULT && !rc; i++) {
-			if (!tprobe_match(copy, providers[i].names[0]))
+		for (size_t i = 0; (pv = provider_at(i)) && !rc; i++) {
+			if (!pv->listed_by_default ||
+			    !tprobe_match(copy, pv->names[0]))
 				continue;
-			l.prov = providers[i].names[0];
+			l.prov = pv->names[0];
 			strcpy(buf, rest);	/* each provider splits it */
-			rc = list_provider(&l, providers[i].prov, buf, true);
+			rc = list_provider(&l, pv->list, buf, true);
 		}
 		free(buf);
 		free(copy);
 		return rc;
 	}
-	prov = find_provider(copy, &l.prov);
-	if (prov == PROV_NONE)
+	pv = provider_find(copy);
+	if (!pv) {
 		rc = list_err(2, "unknown probe type '%s' in '%s'", copy,
 			      pattern);
-	else
-		rc = list_provider(&l, prov, rest, false);
+	} else {
+		l.prov = pv->names[0];
+		rc = list_provider(&l, pv->list, rest, false);
+	}
 	free(copy);
 	return rc;
 }

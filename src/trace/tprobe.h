@@ -2,7 +2,7 @@
  * What can be probed on this machine, for `loupe trace -l` and for
  * expanding wildcards in attach points: tracepoints (tracefs), raw
  * tracepoints and kernel functions (vmlinux BTF), a binary's function
- * symbols (ELF) and its USDT probes (.note.stapsdt); and the format of a
+ * symbols and its USDT probes (ELF, usdt.h); and the format of a
  * tracepoint's record (its args).
  */
 #ifndef LOUPE_TRACE_TPROBE_H
@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "tprobe_match.h"
+#include "usdt.h"
 
 /* One field of a tracepoint record (common_* fields excluded). */
 struct tp_field {
@@ -39,12 +41,6 @@ int tp_format_load(const char *category, const char *name,
 		   struct tp_format *out, char *err, size_t errlen);
 void tp_format_free(struct tp_format *f);
 
-/* Shell-style wildcard match ('*', '?', '[...]'). */
-bool tprobe_match(const char *pattern, const char *s);
-
-/* Called with each match; a non-zero return stops the walk. */
-typedef int (*tprobe_cb)(void *ctx, const char *a, const char *b);
-
 /* Tracepoints: cb(ctx, category, name); sorted. 0 or -errno. */
 int tprobe_tracepoints(const char *cat_pat, const char *name_pat,
 		       tprobe_cb cb, void *ctx);
@@ -52,21 +48,6 @@ int tprobe_tracepoints(const char *cat_pat, const char *name_pat,
 int tprobe_rawtps(const char *pat, tprobe_cb cb, void *ctx);
 /* Kernel functions in vmlinux BTF that ftrace can attach to. */
 int tprobe_kfuncs(const char *pat, tprobe_cb cb, void *ctx);
-/* Function symbols of an ELF file: cb(ctx, name, NULL); sorted, unique. */
-int tprobe_elf_funcs(const char *path, const char *pat, tprobe_cb cb,
-		     void *ctx);
-
-/* One USDT probe of an ELF file (.note.stapsdt). */
-struct usdt_note {
-	char provider[64];
-	char name[64];
-	uint64_t pc;		/* file offset of the probe's nop */
-	uint64_t semaphore;	/* file offset of the semaphore, 0 if none */
-	char args[256];		/* e.g. "-4@%eax 8@-8(%rbp)" */
-};
-typedef int (*usdt_cb)(void *ctx, const struct usdt_note *n);
-int tprobe_usdt(const char *path, const char *prov_pat, const char *name_pat,
-		usdt_cb cb, void *ctx);
 
 /*
  * `loupe trace -l [PATTERN]`: every probe matching PATTERN, one per line,

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "ast.h"
+#include "provider.h"
 #include "tprint.h"
 #include "tprobe.h"
 #include "ttype.h"
@@ -16,23 +17,6 @@
 struct bpf_insn;
 struct btf;
 struct ir_func;
-
-enum probe_kind {
-	PK_BEGIN,
-	PK_END,
-	PK_TRACEPOINT,
-	PK_RAWTP,
-	PK_KPROBE,
-	PK_KRETPROBE,
-	PK_FENTRY,
-	PK_FEXIT,
-	PK_UPROBE,
-	PK_URETPROBE,
-	PK_USDT,
-	PK_INTERVAL,
-	PK_PROFILE,
-	PK_SOFTWARE,
-};
 
 /* A typed function argument of a raw tracepoint or kernel function. */
 struct trace_arg {
@@ -145,39 +129,10 @@ struct trace_prog {
 	unsigned long long start_ns;	/* CLOCK_MONOTONIC at compile: elapsed */
 };
 
-/* How a probe kind's programs are attached (runtime.c). */
-enum attach_method {
-	ATTACH_TEST_RUN,	/* BEGIN, END: run once with BPF_PROG_TEST_RUN */
-	ATTACH_TRACEPOINT,	/* perf event of the tracepoint */
-	ATTACH_RAW_TP,		/* bpf_raw_tracepoint_open */
-	ATTACH_KPROBE,		/* perf event of the kprobe PMU */
-	ATTACH_UPROBE,		/* perf event of the uprobe PMU */
-	ATTACH_TRACING,		/* fentry/fexit link */
-	ATTACH_PERF_ONE_CPU,	/* a software timer on CPU 0 */
-	ATTACH_PERF_EACH_CPU,	/* a software event on every CPU */
-};
-
-struct expand_ctx;
-
-/* One probe kind (a row of expand.c's table). */
-struct probe_provider {
-	const char *name;	/* bpftrace's canonical name */
-	const char *alias;
-	enum probe_kind kind;
-	int prog_type;		/* enum bpf_prog_type */
-	int attach_type;	/* enum bpf_attach_type at load, 0 if none */
-	enum attach_method attach;
-	int (*expand)(struct expand_ctx *x, int nparts, char **parts);
-};
-
-const struct probe_provider *expand_provider(enum probe_kind kind);
-
 /* expand.c: attach points to instances; sema.c: types (both passes). */
 int expand_probes(struct trace_prog *p);
 int sema_check(struct trace_prog *p, struct trace_inst *inst);
 int sema_finish(struct trace_prog *p);
-struct btf *sema_btf(struct trace_prog *p);
-void *sema_alloc(struct trace_prog *p, size_t size);
 void sema_type_free(struct ttype *t);
 
 /* lower.c: typed AST of one instance -> IR. */

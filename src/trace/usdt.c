@@ -8,10 +8,11 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "tprobe.h"
+#include "usdt.h"
 
 #define NT_STAPSDT	3
 

@@ -1,0 +1,99 @@
+/*
+ * What every checking stage of a trace program shares, one floor below
+ * them: attach point expansion (expand.c), the builtins table
+ * (builtins.c) and type checking (sema.c) report errors at the user's
+ * source, load the kernel's BTF, keep memory for the program's life and
+ * make trace types, BTF ones included, through here.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "sema_base.h"
+
+int sema_fail(struct trace_prog *p, struct src_loc loc, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	diag_error(p->err, &p->src, loc, "%s", msg);
+	return -1;
+}
+
+struct btf *sema_btf(struct trace_prog *p)
+{
+	if (!p->btf) {
+		p->btf = btf__load_vmlinux_btf();
+		if (!p->btf || libbpf_get_error(p->btf))
+			p->btf = NULL;
+	}
+	return p->btf;
+}
+
+/* Memory that lives as long as the program (types made while checking). */
+void *sema_alloc(struct trace_prog *p, size_t size)
+{
+	void **arena, *mem;
+
+	arena = realloc(p->arena, (p->narena + 1) * sizeof(*arena));
+	if (!arena)
+		return NULL;
+	p->arena = arena;
+	mem = calloc(1, size ? size : 1);
+	if (mem)
+		p->arena[p->narena++] = mem;
+	return mem;
+}
+
+/* BTF type id with typedefs and qualifiers peeled off. */
+int sema_btf_skip_mods(const struct btf *btf, int id)
+{
+	const struct btf_type *t = btf__type_by_id(btf, id);
+
+	while (t && (btf_is_typedef(t) || btf_is_const(t) ||
+		     btf_is_volatile(t) || btf_is_restrict(t) ||
+		     btf_kind(t) == BTF_KIND_TYPE_TAG)) {
+		id = t->type;
+		t = btf__type_by_id(btf, id);
+	}
+	return id;
+}
+
+/* What a value of BTF type id is to a trace program. */
+struct ttype sema_btf_to_ttype(const struct btf *btf, int id)
+{
+	const struct btf_type *t;
+
+	id = sema_btf_skip_mods(btf, id);
+	t = btf__type_by_id(btf, id);
+	if (!t || id == 0)
+		return sema_t_int(false);
+	if (btf_is_int(t))
+		return sema_t_int(btf_int_encoding(t) & BTF_INT_SIGNED);
+	if (btf_is_enum(t) || btf_kind(t) == BTF_KIND_ENUM64)
+		return sema_t_int(true);
+	if (btf_is_ptr(t)) {
+		struct ttype r = sema_t_kind(TT_PTR, 8);
+
+		r.btf_id = sema_btf_skip_mods(btf, t->type);
+		return r;
+	}
+	if (btf_is_array(t)) {
+		const struct btf_array *a = btf_array(t);
+		const struct btf_type *e;
+
+		e = btf__type_by_id(btf, sema_btf_skip_mods(btf, a->type));
+		if (e && btf_is_int(e) && e->size == 1)
+			return sema_t_str();
+	}
+	if (btf_is_composite(t) || btf_is_array(t)) {
+		struct ttype r = sema_t_kind(TT_RECORD, t->size);
+
+		r.btf_id = id;
+		return r;
+	}
+	return sema_t_int(false);
+}

@@ -70,11 +70,11 @@ tcpsock_change_from_tp(struct tcpsock_change *c,
 	c->a.sport = ctx->sport;
 	c->a.dport = ctx->dport;
 	if (ctx->family == TCPSOCK_AF_INET6) {
-		__builtin_memcpy(c->a.saddr, ctx->saddr_v6, 16);
-		__builtin_memcpy(c->a.daddr, ctx->daddr_v6, 16);
+		tp_copy(c->a.saddr, ctx->saddr_v6, 16);
+		tp_copy(c->a.daddr, ctx->daddr_v6, 16);
 	} else {
-		__builtin_memcpy(c->a.saddr, ctx->saddr, 4);
-		__builtin_memcpy(c->a.daddr, ctx->daddr, 4);
+		tp_copy(c->a.saddr, ctx->saddr, 4);
+		tp_copy(c->a.daddr, ctx->daddr, 4);
 	}
 }
 

@@ -54,11 +54,11 @@ int retrans_tp(struct trace_event_raw_tcp_retransmit_skb *ctx)
 	t.sport = ctx->sport;
 	t.dport = ctx->dport;
 	if (t.family == SOCKINFO_AF_INET) {
-		__builtin_memcpy(t.saddr, ctx->saddr, 4);
-		__builtin_memcpy(t.daddr, ctx->daddr, 4);
+		tp_copy(t.saddr, ctx->saddr, 4);
+		tp_copy(t.daddr, ctx->daddr, 4);
 	} else if (t.family == SOCKINFO_AF_INET6) {
-		__builtin_memcpy(t.saddr, ctx->saddr_v6, 16);
-		__builtin_memcpy(t.daddr, ctx->daddr_v6, 16);
+		tp_copy(t.saddr, ctx->saddr_v6, 16);
+		tp_copy(t.daddr, ctx->daddr_v6, 16);
 	} else {
 		return 0;
 	}

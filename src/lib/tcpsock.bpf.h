@@ -131,9 +131,10 @@ static __always_inline bool tcpsock_fin_queued(int state)
  *   was queued (the FIN is the last sequence number a socket sends).
  * - bytes_received follows rcv_nxt, which starts past the peer's SYN. It
  *   covers the peer's FIN once that arrived in order; tcp_fin() then sets
- *   SOCK_DONE, which only tcp_disconnect() clears again (after zeroing
- *   the counters). An orphan that turned into a timewait socket before
- *   the peer's FIN never counts it.
+ *   SOCK_DONE, which is cleared only when the socket is used again
+ *   (tcp_disconnect(), connect()), after the CLOSE read here. An orphan
+ *   that turned into a timewait socket before the peer's FIN never
+ *   counts it.
  *
  * syn_sent: the socket sent a SYN (the caller saw SYN_SENT). snd_una
  * cannot pass data before it passes the SYN, so a non-zero bytes_acked

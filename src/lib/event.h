@@ -22,6 +22,16 @@ struct event_hdr {
 	char comm[TASK_COMM_LEN];
 };
 
+/*
+ * Where an event's program ran. While a CPU serves a softirq (a timer, a
+ * received packet) the current task is merely whichever one it
+ * interrupted, so such an event names no task (context.bpf.h).
+ */
+enum event_context {
+	EVENT_CTX_TASK,		/* a task's own context (a syscall, ...) */
+	EVENT_CTX_SOFTIRQ,	/* serving a softirq */
+};
+
 /* Filters applied in the kernel; zero/empty means "off". */
 struct loupe_filter {
 	__u32 pid;

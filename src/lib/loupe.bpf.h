@@ -155,6 +155,18 @@ static __always_inline bool filter_current_ok(void)
 	return true;
 }
 
+/*
+ * Copies an array field of a classic tracepoint's record (addresses,
+ * names). A plain copy in two branches (IPv4, IPv6) lets clang merge them
+ * into loads through a moved context pointer, which the verifier refuses
+ * ("dereference of modified ctx ptr"); a probe read takes the address as
+ * a value.
+ */
+static __always_inline void tp_copy(void *dst, const void *src, __u32 size)
+{
+	bpf_probe_read_kernel(dst, size, src);
+}
+
 static __always_inline void event_fill_hdr(struct event_hdr *h)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();

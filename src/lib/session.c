@@ -573,3 +573,39 @@ void session_event_begin(struct session *s, const char *type,
 	out_str(o, OUT_JSON_ONLY, "container_id",
 		decode_container_id(cgroup, cid, sizeof(cid)));
 }
+
+static const char *const context_names[] = {
+	[EVENT_CTX_TASK] = "task",
+	[EVENT_CTX_SOFTIRQ] = "softirq",
+};
+
+const char *session_context_name(unsigned int ctx)
+{
+	if (ctx >= sizeof(context_names) / sizeof(context_names[0]))
+		return "unknown";
+	return context_names[ctx];
+}
+
+/*
+ * An event that names no task when it ran in a softirq: its task fields
+ * are null in JSON, never the interrupted task's, and "context" says why.
+ */
+void session_event_begin_ctx(struct session *s, const char *type,
+			     const struct event_hdr *h, unsigned int ctx)
+{
+	static const char *const task_keys[] = {
+		"pid", "tid", "ppid", "uid", "comm", "cgroup_id", "cgroup",
+		"container_id",
+	};
+	struct out *o = &s->out;
+
+	if (ctx == EVENT_CTX_TASK) {
+		session_event_begin(s, type, h);
+	} else {
+		out_begin(o, type, session_real_ns(s, h->ts_ns));
+		for (size_t i = 0; i < sizeof(task_keys) / sizeof(*task_keys);
+		     i++)
+			out_null(o, task_keys[i]);
+	}
+	out_str(o, OUT_JSON_ONLY, "context", session_context_name(ctx));
+}

@@ -74,6 +74,10 @@ unsigned long long session_real_ns(const struct session *s,
 				   unsigned long long boot_ns);
 void session_event_begin(struct session *s, const char *type,
 			 const struct event_hdr *h);
+/* For events that carry an enum event_context (context.bpf.h). */
+void session_event_begin_ctx(struct session *s, const char *type,
+			     const struct event_hdr *h, unsigned int ctx);
+const char *session_context_name(unsigned int ctx);
 void session_install_signals(void);
 bool session_interrupted(void);
 

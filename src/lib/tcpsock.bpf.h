@@ -2,8 +2,9 @@
  * Kernel-side helpers of the TCP tools: one normalised view of a state
  * change whether it comes from the typed tp_btf/raw_tp hook (a struct sock
  * pointer, read with CO-RE) or from the sock:inet_sock_set_state
- * tracepoint (fields copied by the kernel), the family/port filters, and
- * the fd -> struct sock walk the accept tools need without kretprobes.
+ * tracepoint (fields copied by the kernel), the family/port filters, the
+ * payload bytes of a closing connection, and the fd -> struct sock walk
+ * the accept tools need without kretprobes.
  * Include after vmlinux.h and loupe.bpf.h.
  */
 #ifndef LOUPE_TCPSOCK_BPF_H
@@ -70,11 +71,11 @@ tcpsock_change_from_tp(struct tcpsock_change *c,
 	c->a.sport = ctx->sport;
 	c->a.dport = ctx->dport;
 	if (ctx->family == TCPSOCK_AF_INET6) {
-		__builtin_memcpy(c->a.saddr, ctx->saddr_v6, 16);
-		__builtin_memcpy(c->a.daddr, ctx->daddr_v6, 16);
+		tp_copy(c->a.saddr, ctx->saddr_v6, 16);
+		tp_copy(c->a.daddr, ctx->daddr_v6, 16);
 	} else {
-		__builtin_memcpy(c->a.saddr, ctx->saddr, 4);
-		__builtin_memcpy(c->a.daddr, ctx->daddr, 4);
+		tp_copy(c->a.saddr, ctx->saddr, 4);
+		tp_copy(c->a.daddr, ctx->daddr, 4);
 	}
 }
 
@@ -107,6 +108,58 @@ static __always_inline bool tcpsock_ports_ok(__u16 lport, __u16 dport)
 				   lport) &&
 	       tcpsock_port_listed(tcp_filter.dports, tcp_filter.ndports,
 				   dport);
+}
+
+/* States a socket reaches only after queueing its own FIN. */
+static __always_inline bool tcpsock_fin_queued(int state)
+{
+	return state == TCPSOCK_FIN_WAIT1 || state == TCPSOCK_FIN_WAIT2 ||
+	       state == TCPSOCK_CLOSING || state == TCPSOCK_LAST_ACK ||
+	       state == TCPSOCK_TIME_WAIT;
+}
+
+/*
+ * Payload bytes a connection moved each way, read as it changes from
+ * laststate to CLOSE. The kernel's RFC 4898 counters measure sequence
+ * space, and a SYN or FIN takes one sequence number each:
+ *
+ * - bytes_acked follows snd_una. It covers our SYN on the side that sent
+ *   one (connect(), or a simultaneous open), from the ACK that completes
+ *   the handshake; a listener's child starts with snd_una past its
+ *   SYN-ACK, so it never counts one. It covers our FIN once the peer has
+ *   acknowledged it, i.e. when snd_una reached write_seq after the FIN
+ *   was queued (the FIN is the last sequence number a socket sends).
+ * - bytes_received follows rcv_nxt, which starts past the peer's SYN. It
+ *   covers the peer's FIN once that arrived in order; tcp_fin() then sets
+ *   SOCK_DONE, which is cleared only when the socket is used again
+ *   (tcp_disconnect(), connect()), after the CLOSE read here. An orphan
+ *   that turned into a timewait socket before the peer's FIN never
+ *   counts it.
+ *
+ * syn_sent: the socket sent a SYN (the caller saw SYN_SENT). snd_una
+ * cannot pass data before it passes the SYN, so a non-zero bytes_acked
+ * on such a socket always includes the SYN. A reset leaves whatever was
+ * acknowledged or received in order, which is what this returns.
+ */
+static __always_inline void tcpsock_payload_bytes(const struct sock *sk,
+						  int laststate, bool syn_sent,
+						  __u64 *tx, __u64 *rx)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u64 acked = BPF_CORE_READ(tp, bytes_acked);
+	__u64 received = BPF_CORE_READ(tp, bytes_received);
+	unsigned long flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	int done = bpf_core_enum_value(enum sock_flags, SOCK_DONE);
+
+	if (syn_sent && acked)
+		acked--;
+	if (tcpsock_fin_queued(laststate) && acked &&
+	    BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
+		acked--;
+	if (((flags >> done) & 1) && received)
+		received--;
+	*tx = acked;
+	*rx = received;
 }
 
 /*

@@ -2,7 +2,8 @@
  * tcplife, kernel side: one record per TCP connection when it reaches
  * CLOSE, with its lifespan and the bytes it moved, all from
  * sock:inet_sock_set_state (tp_btf, raw_tp or the classic tracepoint) and
- * CO-RE reads of struct tcp_sock at close.
+ * CO-RE reads of struct tcp_sock at close, less the SYN and FIN sequence
+ * numbers the kernel's counters include (tcpsock_payload_bytes()).
  *
  * Most state changes run in softirq on behalf of nobody in particular, so
  * the owning task is remembered at the changes a process makes itself:
@@ -14,12 +15,19 @@
 #include "tcpsock.bpf.h"
 #include "tcplife.h"
 
-/* skaddr -> time the connection entered its last opening state. */
+/* What the opening states of a connection told. */
+struct tcplife_birth {
+	__u64 start_ns;		/* entered its last opening state */
+	__u32 syn_sent;		/* connect() (or a simultaneous open) */
+	__u32 pad;
+};
+
+/* skaddr -> its birth. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
-	__type(value, __u64);
+	__type(value, struct tcplife_birth);
 } birth SEC(".maps");
 
 /* skaddr -> identity of the owning task. */
@@ -30,7 +38,8 @@ struct {
 	__type(value, struct event_hdr);
 } owner SEC(".maps");
 
-static __always_inline void remember_owner(__u64 skaddr, int newstate)
+static __always_inline void tcplife_remember_owner(__u64 skaddr,
+						  int newstate)
 {
 	struct event_hdr h;
 
@@ -46,28 +55,46 @@ static __always_inline void remember_owner(__u64 skaddr, int newstate)
 	bpf_map_update_elem(&owner, &skaddr, &h, BPF_ANY);
 }
 
-static __always_inline int state_change(struct tcpsock_change *c)
+/*
+ * Like BCC, the span starts at the last opening state. Whether the socket
+ * sent a SYN is kept for the byte counts; the change out of SYN_SENT
+ * tells it too, should loupe have started after connect().
+ */
+static __always_inline void
+tcplife_remember_birth(const struct tcpsock_change *c, __u64 now)
 {
-	struct tcp_sock *tp = (struct tcp_sock *)c->skaddr;
+	struct tcplife_birth b = { .start_ns = now }, *prev;
+
+	if (c->newstate >= TCPSOCK_FIN_WAIT1)
+		return;
+	prev = bpf_map_lookup_elem(&birth, &c->skaddr);
+	b.syn_sent = c->newstate == TCPSOCK_SYN_SENT ||
+		     c->oldstate == TCPSOCK_SYN_SENT ||
+		     (prev && prev->syn_sent);
+	bpf_map_update_elem(&birth, &c->skaddr, &b, BPF_ANY);
+}
+
+static __always_inline int tcplife_state_change(struct tcpsock_change *c)
+{
+	const struct sock *sk = (const struct sock *)c->skaddr;
+	struct tcplife_birth *b;
 	struct tcplife_event *e;
 	struct event_hdr *h;
-	__u64 now, *start;
+	__u64 now;
 
 	if (c->protocol != TCPSOCK_IPPROTO_TCP ||
 	    !tcpsock_family_ok(c->a.family))
 		return 0;
 	now = bpf_ktime_get_ns();
-	/* Like BCC, the span starts at the last opening state. */
-	if (c->newstate < TCPSOCK_FIN_WAIT1)
-		bpf_map_update_elem(&birth, &c->skaddr, &now, BPF_ANY);
-	remember_owner(c->skaddr, c->newstate);
+	tcplife_remember_birth(c, now);
+	tcplife_remember_owner(c->skaddr, c->newstate);
 	if (c->newstate != TCPSOCK_CLOSE)
 		return 0;
 
-	start = bpf_map_lookup_elem(&birth, &c->skaddr);
+	b = bpf_map_lookup_elem(&birth, &c->skaddr);
 	h = bpf_map_lookup_elem(&owner, &c->skaddr);
 	/* Listeners and sockets that never connected have no birth. */
-	if (!start)
+	if (!b)
 		goto cleanup;
 	if (!tcpsock_ports_ok(c->a.sport, c->a.dport))
 		goto cleanup;
@@ -84,9 +111,9 @@ static __always_inline int state_change(struct tcpsock_change *c)
 		goto cleanup;
 	}
 	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
-	e->span_ns = now - *start;
-	e->rx_bytes = BPF_CORE_READ(tp, bytes_received);
-	e->tx_bytes = BPF_CORE_READ(tp, bytes_acked);
+	e->span_ns = now - b->start_ns;
+	tcpsock_payload_bytes(sk, c->oldstate, b->syn_sent, &e->tx_bytes,
+			      &e->rx_bytes);
 	e->a = c->a;
 	event_submit(e);
 cleanup:
@@ -101,7 +128,7 @@ int BPF_PROG(life_btf, const struct sock *sk, int oldstate, int newstate)
 	struct tcpsock_change c;
 
 	tcpsock_change_from_sk(&c, sk, oldstate, newstate);
-	return state_change(&c);
+	return tcplife_state_change(&c);
 }
 
 SEC("raw_tp/inet_sock_set_state")
@@ -110,7 +137,7 @@ int BPF_PROG(life_raw, const struct sock *sk, int oldstate, int newstate)
 	struct tcpsock_change c;
 
 	tcpsock_change_from_sk(&c, sk, oldstate, newstate);
-	return state_change(&c);
+	return tcplife_state_change(&c);
 }
 
 SEC("tracepoint/sock/inet_sock_set_state")
@@ -119,5 +146,5 @@ int life_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 	struct tcpsock_change c;
 
 	tcpsock_change_from_tp(&c, ctx);
-	return state_change(&c);
+	return tcplife_state_change(&c);
 }

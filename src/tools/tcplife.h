@@ -8,8 +8,8 @@
 struct tcplife_event {
 	struct event_hdr hdr;	/* the task that owned the connection */
 	__u64 span_ns;		/* from the last opening state to CLOSE */
-	__u64 rx_bytes;		/* tcp_sock.bytes_received */
-	__u64 tx_bytes;		/* tcp_sock.bytes_acked */
+	__u64 rx_bytes;		/* payload received in order */
+	__u64 tx_bytes;		/* payload the peer acknowledged */
 	struct tcpsock_addr a;
 };
 

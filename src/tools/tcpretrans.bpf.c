@@ -4,13 +4,68 @@
  * classic tracepoint (addresses already copied out by the kernel). Tail
  * loss probes have no tracepoint; they need a kprobe on
  * tcp_send_loss_probe, used only with -l where kprobes exist.
+ *
+ * Most retransmits run in a softirq (the retransmit timer, an incoming
+ * ACK) on whatever task the CPU happened to interrupt; those events carry
+ * no task, which the softirq_entry/exit programs below tell (context.bpf.h).
+ * Those in a task's own context (timer work or ACKs deferred until the
+ * socket's owner releases it, a send) name that task.
  */
 #include "vmlinux.h"
 #include "loupe.bpf.h"
+#include "context.bpf.h"
 #include "sockinfo.bpf.h"
 #include "tcpretrans.h"
 
 const volatile struct retrans_cfg cfg = {};
+
+/*
+ * Attached in the object's order: the softirq exit programs first (an
+ * entry seen without its exit would leave a stale task behind), then the
+ * entry programs, then the retransmit programs, so that these never run
+ * before the softirqs are being followed.
+ */
+SEC("tp_btf/softirq_exit")
+int BPF_PROG(softirq_exit_btf, unsigned int vec)
+{
+	context_softirq_exit();
+	return 0;
+}
+
+SEC("tp_btf/softirq_entry")
+int BPF_PROG(softirq_entry_btf, unsigned int vec)
+{
+	context_softirq_entry();
+	return 0;
+}
+
+SEC("raw_tp/softirq_exit")
+int BPF_PROG(softirq_exit_raw, unsigned int vec)
+{
+	context_softirq_exit();
+	return 0;
+}
+
+SEC("raw_tp/softirq_entry")
+int BPF_PROG(softirq_entry_raw, unsigned int vec)
+{
+	context_softirq_entry();
+	return 0;
+}
+
+SEC("tracepoint/irq/softirq_exit")
+int softirq_exit_tp(void *ctx)
+{
+	context_softirq_exit();
+	return 0;
+}
+
+SEC("tracepoint/irq/softirq_entry")
+int softirq_entry_tp(void *ctx)
+{
+	context_softirq_entry();
+	return 0;
+}
 
 static __always_inline void emit(const struct sock_tuple *t, int state,
 				 __u32 type)
@@ -22,7 +77,7 @@ static __always_inline void emit(const struct sock_tuple *t, int state,
 	e = event_reserve(sizeof(*e));
 	if (!e)
 		return;
-	event_fill_hdr(&e->hdr);
+	e->context = context_fill_hdr(&e->hdr);
 	e->t = *t;
 	e->state = state;
 	e->type = type;
@@ -54,11 +109,11 @@ int retrans_tp(struct trace_event_raw_tcp_retransmit_skb *ctx)
 	t.sport = ctx->sport;
 	t.dport = ctx->dport;
 	if (t.family == SOCKINFO_AF_INET) {
-		__builtin_memcpy(t.saddr, ctx->saddr, 4);
-		__builtin_memcpy(t.daddr, ctx->daddr, 4);
+		tp_copy(t.saddr, ctx->saddr, 4);
+		tp_copy(t.daddr, ctx->daddr, 4);
 	} else if (t.family == SOCKINFO_AF_INET6) {
-		__builtin_memcpy(t.saddr, ctx->saddr_v6, 16);
-		__builtin_memcpy(t.daddr, ctx->daddr_v6, 16);
+		tp_copy(t.saddr, ctx->saddr_v6, 16);
+		tp_copy(t.daddr, ctx->daddr_v6, 16);
 	} else {
 		return 0;
 	}

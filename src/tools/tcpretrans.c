@@ -1,6 +1,7 @@
 /*
  * tcpretrans: trace TCP retransmits (and, with -l, tail loss probes) with
- * the connection's addresses, ports and state, like BCC's tcpretrans.
+ * the connection's addresses, ports and state, like BCC's tcpretrans, and
+ * the task only when one made the retransmit (none in a softirq).
  */
 #include <string.h>
 #include <sys/socket.h>
@@ -11,11 +12,18 @@
 #include "tcpretrans.h"
 #include "tcpretrans.skel.h"
 
-enum { COL_PID, COL_IP, COL_LADDR, COL_TYPE, COL_RADDR, COL_STATE };
+enum {
+	COL_PID, COL_COMM, COL_IP, COL_LADDR, COL_TYPE, COL_RADDR, COL_STATE,
+};
 
-/* TIME comes first and always, as in BCC (the out layer's -T column). */
+/*
+ * TIME comes first and always, as in BCC (the out layer's -T column).
+ * COMM is not in BCC: it tells a retransmit in a softirq, which runs on
+ * behalf of no task, from one in a task's own context.
+ */
 static const struct out_col columns[] = {
 	[COL_PID] = { "PID", -7 },
+	[COL_COMM] = { "COMM", -12 },
 	[COL_IP] = { "IP", -2 },
 	[COL_LADDR] = { "LADDR:LPORT", -20 },
 	[COL_TYPE] = { "T>", -2 },
@@ -33,12 +41,21 @@ static int on_event(struct session *s, const void *data, size_t size)
 	struct out *o = &s->out;
 	char laddr[INETFMT_ADDR_LEN], raddr[INETFMT_ADDR_LEN];
 	char lpair[INETFMT_ADDR_PORT_LEN], rpair[INETFMT_ADDR_PORT_LEN];
+	char ctx[16];
 	int family = e->t.family;
 
 	if (size < sizeof(*e))
 		return 0;
-	session_event_begin(s, "retransmit", &e->hdr);
-	out_int(o, COL_PID, NULL, e->hdr.pid);
+	session_event_begin_ctx(s, "retransmit", &e->hdr, e->context);
+	if (e->context == EVENT_CTX_TASK) {
+		out_int(o, COL_PID, NULL, e->hdr.pid);
+		out_strn(o, COL_COMM, NULL, e->hdr.comm, 12);
+	} else {
+		snprintf(ctx, sizeof(ctx), "[%s]",
+			 session_context_name(e->context));
+		out_str(o, COL_PID, NULL, "-");
+		out_str(o, COL_COMM, NULL, ctx);
+	}
 	out_int(o, COL_IP, "ip", family == AF_INET6 ? 6 : 4);
 	inetfmt_addr_port(family, e->t.saddr, e->t.sport, lpair,
 			  sizeof(lpair));
@@ -61,11 +78,17 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
+/* The loss probe stays last: without_loss_probes() drops it. */
 static const struct hook_probe tcpretrans_probes[] = {
 	{ "retransmit", {
 		{ { "retrans_kprobe" } },
 		{ { "retrans_btf" } },
 		{ { "retrans_tp" } },
+	} },
+	{ "softirq", {
+		{ { "softirq_exit_btf", "softirq_entry_btf" } },
+		{ { "softirq_exit_raw", "softirq_entry_raw" } },
+		{ { "softirq_exit_tp", "softirq_entry_tp" } },
 	} },
 	{ "loss probe", {
 		{ { "tlp_kprobe" } },
@@ -73,16 +96,20 @@ static const struct hook_probe tcpretrans_probes[] = {
 	{ NULL },
 };
 
+#define TCPRETRANS_NPROBES \
+	(sizeof(tcpretrans_probes) / sizeof(tcpretrans_probes[0]) - 1)
+
 /* Without -l the loss-probe probe is not wanted, so not required. */
 static const struct tool *without_loss_probes(const struct tool *t)
 {
-	static struct hook_probe first[2];
+	static struct hook_probe probes[TCPRETRANS_NPROBES];
 	static struct tool copy;
 
-	first[0] = tcpretrans_probes[0];
-	memset(&first[1], 0, sizeof(first[1]));
+	memcpy(probes, tcpretrans_probes,
+	       (TCPRETRANS_NPROBES - 1) * sizeof(probes[0]));
+	memset(&probes[TCPRETRANS_NPROBES - 1], 0, sizeof(probes[0]));
 	copy = *t;
-	copy.probes = first;
+	copy.probes = probes;
 	return &copy;
 }
 

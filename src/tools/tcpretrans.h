@@ -15,6 +15,8 @@ struct retrans_event {
 	struct sock_tuple t;
 	__u32 state;		/* TCP state (TCP_ESTABLISHED = 1, ...) */
 	__u32 type;		/* enum retrans_type */
+	__u32 context;		/* enum event_context; no task in an irq */
+	__u32 pad;
 };
 
 /* Settings placed in .rodata before load. */

@@ -106,11 +106,11 @@ int rtt_tp(struct trace_event_raw_tcp_probe *ctx)
 	t.dport = ctx->dport;
 	/* saddr/daddr hold a sockaddr_in or sockaddr_in6. */
 	if (t.family == SOCKINFO_AF_INET) {
-		__builtin_memcpy(t.saddr, ctx->saddr + 4, 4);
-		__builtin_memcpy(t.daddr, ctx->daddr + 4, 4);
+		tp_copy(t.saddr, ctx->saddr + 4, 4);
+		tp_copy(t.daddr, ctx->daddr + 4, 4);
 	} else if (t.family == SOCKINFO_AF_INET6) {
-		__builtin_memcpy(t.saddr, ctx->saddr + 8, 16);
-		__builtin_memcpy(t.daddr, ctx->daddr + 8, 16);
+		tp_copy(t.saddr, ctx->saddr + 8, 16);
+		tp_copy(t.daddr, ctx->daddr + 8, 16);
 	} else {
 		return 0;
 	}

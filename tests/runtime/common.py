@@ -31,6 +31,8 @@ HEADERS = {
 }
 COMMON_FIELDS = ("type", "ts_ns", "pid", "tid", "ppid", "uid", "comm",
                  "cgroup_id", "cgroup", "container_id")
+# Null in an event that ran in a softirq ("context":"softirq").
+TASK_FIELDS = COMMON_FIELDS[2:]
 # Set by tests/vm/run_vm.py: the tests run under emulation, about ten
 # times slower; a test that does a fixed amount of work in a fixed time may
 # do less.
@@ -444,16 +446,23 @@ def check_common(ev, type_):
     missing = [k for k in COMMON_FIELDS if k not in ev]
     check(not missing, "JSON event lacks %s: %s" % (missing, short(ev)))
     check(ev["type"] == type_, "type %r != %r" % (ev["type"], type_))
-    for k in ("ts_ns", "pid", "tid", "ppid", "uid", "cgroup_id"):
+    check(isinstance(ev["ts_ns"], int) and not isinstance(ev["ts_ns"], bool),
+          "ts_ns not an int: %s" % short(ev))
+    now = time.time_ns()
+    check(abs(ev["ts_ns"] - now) < 60 * 10**9,
+          "ts_ns %d is not Unix-epoch ns near now (%d)" % (ev["ts_ns"], now))
+    if ev.get("context") == "softirq":
+        # Ran on behalf of no task: the task's fields are there, all null.
+        named = [k for k in TASK_FIELDS if ev[k] is not None]
+        check(not named, "softirq event names a task (%s): %s" % (named, short(ev)))
+        return
+    for k in ("pid", "tid", "ppid", "uid", "cgroup_id"):
         check(isinstance(ev[k], int) and not isinstance(ev[k], bool),
               "%s not an int: %s" % (k, short(ev)))
     check(isinstance(ev["comm"], str), "comm not a string: %s" % short(ev))
     check(ev["cgroup"] is None or isinstance(ev["cgroup"], str), "cgroup: %s" % short(ev))
     check(ev["container_id"] is None or isinstance(ev["container_id"], str),
           "container_id: %s" % short(ev))
-    now = time.time_ns()
-    check(abs(ev["ts_ns"] - now) < 60 * 10**9,
-          "ts_ns %d is not Unix-epoch ns near now (%d)" % (ev["ts_ns"], now))
 
 
 # ---------------------------------------------------------------- server child

@@ -111,23 +111,34 @@ def _impair(ns, dev):
         # Without B's address, B's IP layer drops what A sends, after A's
         # transmit succeeded: real losses that only a retransmit repairs.
         # (Downing the link instead fails A's transmit, which TCP resends
-        # as new data, not as a retransmit.)
+        # as new data, not as a retransmit.) Nothing reaches B, so B sends
+        # no ACK: every retransmit in between comes from A's timers.
+        # Returns that window (Unix ns).
         for a in ("10.77.0.2/24", "fd77::2/64"):
             _ip("-n", ns[1], "addr", "del", a, "dev", dev[1])
+        t_cut = time.time_ns()
         time.sleep(0.7)
+        t_back = time.time_ns()
         _ip("-n", ns[1], "addr", "add", "10.77.0.2/24", "dev", dev[1])
         _ip("-n", ns[1], "addr", "add", "fd77::2/64", "dev", dev[1], "nodad")
+        return t_cut, t_back
     return "address flap", flap
 
 
 # ---------------------------------------------------------------- tcpretrans
+
+RETRANS_HEADER = ["TIME", "PID", "COMM", "IP", "LADDR:LPORT", "T>", "RADDR:RPORT",
+                  "STATE"]
+
 
 def _retrans_case(family):
     ns, dev = _netns_pair()
     srv_addr = "10.77.0.2" if family == 4 else "fd77::2"
     cli_addr = "10.77.0.1" if family == 4 else "fd77::1"
     lp = Loupe("tcpretrans", "-j", "-%d" % family)
+    table = Loupe("tcpretrans", "-%d" % family)
     lp.wait_attached()
+    table.wait_attached(settle=0)
     srv = spawn(["ip", "netns", "exec", ns[1], sys.executable, "-c", SERVER_PY,
                  srv_addr], stdout=subprocess.PIPE, text=True)
     sport = _read_int_line(srv, "server")
@@ -136,14 +147,21 @@ def _retrans_case(family):
                  srv_addr, str(sport), "2.5"], stdout=subprocess.PIPE, text=True)
     cport = _read_int_line(cli, "client")
     time.sleep(0.3)
-    during()
+    window = during()
 
     def ours(e):
         return (e.get("type") == "retransmit" and e.get("lport") == cport
                 and e.get("rport") == sport)
     ev = lp.expect_event(ours, "retransmit of %s:%d -> %s:%d (loss by %s)" %
                          (cli_addr, cport, srv_addr, sport, how), timeout=8)
+    # All of the connection's retransmits: until the client is gone.
+    try:
+        cli.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        fail("the client did not finish its 2.5 s of sending")
+    time.sleep(0.5)
     lp.stop()
+    table.stop()
     check_common(ev, "retransmit")
     check(ev["laddr"] == cli_addr and ev["raddr"] == srv_addr,
           "addresses %s -> %s != %s -> %s" % (ev["laddr"], ev["raddr"],
@@ -155,6 +173,42 @@ def _retrans_case(family):
              and e.get("ip") != family]
     check(not wrong, "-%d let other families through: %s" % (family, short(wrong)))
 
+    # Whose retransmits: a softirq's (the retransmit timer, ACKs) name no
+    # task; the rest ran in the client's own context (timer work or ACKs
+    # deferred until it released the socket). Never an unrelated task.
+    mine = [e for e in lp.events() if ours(e)]
+    soft = [e for e in mine if e.get("context") == "softirq"]
+    task = [e for e in mine if e.get("context") == "task"]
+    odd = [e for e in mine if e.get("context") not in ("softirq", "task")]
+    check(not odd, "retransmits without a context: %s" % short(odd, 600))
+    for e in soft:
+        check_common(e, "retransmit")
+    others = [(e["pid"], e["comm"]) for e in task if e["pid"] != cli.pid]
+    check(not others, "retransmits attributed to tasks other than the client %d: %s"
+          % (cli.pid, others))
+    check(soft, "no retransmit in softirq context among %d: %s" % (len(mine),
+                                                                  short(mine, 600)))
+    if window:
+        t_cut, t_back = window
+        # 50 ms for a segment or ACK already under way when B lost its address.
+        timer = [e for e in mine if t_cut + 50 * 10**6 <= e["ts_ns"] <= t_back]
+        check(any(e["context"] == "softirq" for e in timer),
+              "no timer-driven retransmit in softirq context while B had no address "
+              "(%d retransmits then: %s)" % (len(timer), short(timer, 600)))
+
+    # The table says the same: "-" and [softirq], or the client.
+    hdr, rows = table.lines()[0], table.lines()[1:]
+    check(hdr.split() == RETRANS_HEADER, "table header %r" % hdr)
+    pair = "%s:%d" % (cli_addr, cport)
+    cells = [r.split() for r in rows if len(r.split()) == 8 and r.split()[4] == pair]
+    bad = [c for c in cells if (c[1], c[2]) != ("-", "[softirq]") and
+           (c[1], c[2]) != (str(cli.pid), "python3")]
+    check(not bad, "table rows with another task: %s" % bad)
+    n_soft = sum(1 for c in cells if c[1] == "-")
+    check((n_soft, len(cells) - n_soft) == (len(soft), len(task)),
+          "table rows softirq/task %d/%d != JSON events %d/%d" %
+          (n_soft, len(cells) - n_soft, len(soft), len(task)))
+
 
 def test_tcpretrans_ipv4():
     _retrans_case(4)
@@ -162,6 +216,18 @@ def test_tcpretrans_ipv4():
 
 def test_tcpretrans_ipv6():
     _retrans_case(6)
+
+
+def test_tcpretrans_refuses_task_filters():
+    # Most retransmits run in a softirq on behalf of no task; a task filter
+    # would drop them silently, so tcpretrans does not take one.
+    for flag, arg, name in (("-p", "1", "--pid"), ("-n", "python3", "--name"),
+                            ("--cgroup", "/", "--cgroup")):
+        rc, out, err = run_quiet([LOUPE_BIN, "tcpretrans", flag, arg, "-d", "1"])
+        check(rc == 2 and out == "" and
+              "flag %s does not apply to tcpretrans" % name in err,
+              "tcpretrans %s %s: exit status %s, stdout %r, stderr %r" %
+              (flag, arg, rc, short(out), short(err)))
 
 
 # ---------------------------------------------------------------- loopback

@@ -44,7 +44,8 @@ ESCAPE_RE = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|[A-Za-z])")
 # choice (with every tool that has a fentry/kprobe hook running on it), the
 # three snoops, filters, loss, teardown, every tool started and stopped,
 # and loupe trace's kernel-hook probes (kprobe, kretprobe, kfunc, kretfunc)
-# with a few of its conformance cases (docs/kernels.md has the times).
+# with a few of its conformance cases, tcplife's byte counts (CO-RE reads
+# of tcp_sock) and tcpretrans on its kprobe (docs/kernels.md has the times).
 VM_TESTS = [
     "test_cli.",
     "test_hooks.",
@@ -62,6 +63,8 @@ VM_TESTS = [
     "test_trace.test_case_hist",
     "test_trace.test_tracepoint_openat",
     "test_trace.test_rawtracepoint",
+    "test_net1.test_tcplife_exact",
+    "test_net2.test_tcpretrans",
 ]
 
 # LOUPE_VM_TCG_THREADS=multi brings back multi-threaded emulation (faster
@@ -69,7 +72,8 @@ VM_TESTS = [
 THREADS = os.environ.get("LOUPE_VM_TCG_THREADS", "single")
 
 # Loaded in dependency order (computed from the modules' own "depends=").
-ROOT_MODULES = ["virtio_pci", "9pnet_virtio", "9p", "loop"]
+# veth: the network tests join two namespaces with a veth pair.
+ROOT_MODULES = ["virtio_pci", "9pnet_virtio", "9p", "loop", "veth"]
 
 
 def log(msg):

@@ -24,6 +24,11 @@ struct opts {
 	bool failed;
 	bool verbose;
 	unsigned long buffer_size;
+	/*
+	 * Not a flag: a process whose activity the kernel side drops (the
+	 * overview sets its own pid), 0 for none.
+	 */
+	int exclude_pid;
 };
 
 int opts_parse(struct opts *o, const struct tool *t, int argc, char **argv);

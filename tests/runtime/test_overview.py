@@ -87,6 +87,41 @@ def test_overview_json_document():
           (seen["exit"], short(exits)))
 
 
+def _own_overview(secs):
+    """Start a copy of loupe under a unique name (its comm) running the
+    overview as JSON; return (Popen, name)."""
+    require_loupe()
+    name = marker("ov")[:15]
+    exe = copy_binary(LOUPE, name, tmpdir())
+    p = spawn([exe, "-j", "-d", secs], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+              text=True)
+    return p, name
+
+
+def _finish(p):
+    out, err = p.communicate(timeout=60)
+    check(p.returncode == 0, "exit status %s (stderr: %s)" % (p.returncode, short(err)))
+    return {s["tool"]: s for s in json.loads(out)["sections"]}
+
+
+def test_overview_leaves_itself_out():
+    """Loupe's own activity is not in the report: the hook chooser of a
+    section starting late opens /sys/bus/event_source/devices/kprobe/type
+    (and fails here) while opensnoop already watches, and the sections poll,
+    read /proc and make system calls throughout."""
+    p, name = _own_overview("3")
+    by_tool = _finish(p)
+    check(by_tool["opensnoop"]["status"] == "ok", "opensnoop section %s" %
+          short(by_tool["opensnoop"]))
+    for tool, sec in by_tool.items():
+        own = [r for r in sec["records"]
+               if r.get("pid") == p.pid or r.get("comm") == name]
+        check(not own, "section %s reports loupe itself (pid %d): %s" %
+              (tool, p.pid, short(own, 600)))
+    own = [r for r in by_tool["opensnoop"]["top"] if r.get("comm") == name]
+    check(not own, "failed opens of loupe itself in the top table: %s" % short(own, 600))
+
+
 def test_overview_usage_error():
     require_loupe()
     p = subprocess.run([LOUPE, "-d", "soon"], capture_output=True, text=True, timeout=10)

@@ -368,12 +368,13 @@ def test_vfsstat_table():
 # exact counts below also check that a folio counts as all its pages.
 CACHESTAT_PAGES = 2048
 
-# ext4 (no journal on the test VM's root) dirties, and may read or create,
-# a few of its own metadata blocks in the writer's context when fsync()
-# allocates the file's blocks: block bitmap, group descriptor, an extent
-# block, the inode table block. They are block-device pages, not the
-# file's; measured: 0 in 19 runs of 20, 2 dirties (bitmap, descriptor) in
-# one, 1 miss + 1 dirty (a new extent block) in another.
+# ext4 (without a journal on the development machine's root) dirties, and
+# may read or create, a few of its own metadata blocks in the writer's
+# context when fsync() allocates the file's blocks: block bitmap, group
+# descriptor, an extent block, the inode table block. They are pages of the
+# block device, not of the file; measured: none in 19 runs of 20, 2 dirties
+# (bitmap, descriptor) in one, 1 miss + 1 dirty (a new extent block) in
+# another.
 CACHESTAT_METADATA_PAGES = 4
 
 

@@ -104,6 +104,13 @@ static int prepare(struct run *r, const char *duration, bool json)
 	session_init(&r->s, r->tool);
 	if (opts_parse(&r->s.opts, r->tool, argc, argv))
 		return -EINVAL;
+	/*
+	 * The report is about the machine, not about loupe: while one
+	 * section chooses its hooks (opening sysfs and tracefs files, loading
+	 * test programs), reads /proc or waits for events, the others are
+	 * already watching. Every section drops this process in the kernel.
+	 */
+	r->s.opts.exclude_pid = getpid();
 	r->s.out_file = open_memstream(&r->text, &r->size);
 	return r->s.out_file ? 0 : -errno;
 }

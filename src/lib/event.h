@@ -42,7 +42,8 @@ struct loupe_filter {
 	__u64 wakeup_bytes;	/* wake the reader past this backlog */
 	/* Only pid, tid, comm, time: a table that shows no more sets it. */
 	__u32 header_lite;
-	__u32 pad;
+	/* A process whose activity is never counted (the overview's own). */
+	__u32 exclude_pid;
 };
 
 /*

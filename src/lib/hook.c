@@ -497,13 +497,21 @@ static int test_helper(const struct hook_candidate *c, char *why, size_t len,
 {
 	const char *name = c->progs[0];
 	struct bpf_program *prog;
+	enum bpf_prog_type type;
 	struct hook_point pt;
 	int ok;
 
 	prog = bpf_object__find_program_by_name(ctx, name + (name[0] == '?'));
 	if (!prog || hook_parse_section(bpf_program__section_name(prog), &pt))
 		return 0;	/* judged when its programs are tested */
-	ok = libbpf_probe_bpf_helper(prog_type_of(pt.kind), c->helper, NULL);
+	type = prog_type_of(pt.kind);
+	/*
+	 * libbpf cannot probe tracing programs (they need an attach target):
+	 * the kernel gives them every raw_tp helper, so that probe suffices.
+	 */
+	if (type == BPF_PROG_TYPE_TRACING)
+		type = BPF_PROG_TYPE_RAW_TRACEPOINT;
+	ok = libbpf_probe_bpf_helper(type, c->helper, NULL);
 	if (ok > 0)
 		return 0;
 	snprintf(why, len, "kernel lacks BPF helper #%d for %s programs",

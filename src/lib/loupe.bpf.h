@@ -126,6 +126,8 @@ static __always_inline bool filter_pid_ok(__u32 tgid)
 {
 	if (filter.pid && filter.pid != tgid)
 		return false;
+	if (filter.exclude_pid && filter.exclude_pid == tgid)
+		return false;
 	if (filter.use_cgroup &&
 	    !bpf_current_task_under_cgroup(&cgroup_filter, 0))
 		return false;
@@ -133,11 +135,14 @@ static __always_inline bool filter_pid_ok(__u32 tgid)
 }
 
 /*
- * The -p filter for a task that is not the current one (a woken task, the
- * next task of a context switch); cgroup and comm filters do not apply.
+ * The -p filter (and the excluded process) for a task that is not the
+ * current one (a woken task, the next task of a context switch); cgroup
+ * and comm filters do not apply.
  */
 static __always_inline bool filter_tgid_ok(__u32 tgid)
 {
+	if (filter.exclude_pid && filter.exclude_pid == tgid)
+		return false;
 	return !filter.pid || filter.pid == tgid;
 }
 

@@ -32,6 +32,11 @@ struct opts {
 	bool failed;
 	bool verbose;
 	unsigned long buffer_size;
+	/*
+	 * Not a flag: a process whose activity the kernel side drops (the
+	 * overview sets its own pid), 0 for none.
+	 */
+	int exclude_pid;
 };
 
 /* What is wrong with a number the user typed (OPTS_NUM_OK: nothing). */

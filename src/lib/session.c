@@ -97,6 +97,7 @@ void session_set_filter(struct session *s, volatile struct loupe_filter *f)
 	f->use_cgroup = o->cgroup[0] != '\0';
 	f->failed_only = o->failed;
 	f->wakeup_bytes = o->buffer_size / 4;
+	f->exclude_pid = o->exclude_pid;
 }
 
 #define DRAIN_CHECK_EVERY	256

@@ -1,8 +1,9 @@
 /*
  * cachestat: page-cache hits, misses, dirties and hit ratio per interval,
- * computed like BCC's cachestat from the counters the kernel side keeps.
- * A value that cannot be computed on this kernel is printed as "-" (null
- * in JSON), never guessed.
+ * computed from the counters the kernel side keeps, with BCC's columns.
+ * MISSES are pages read into the page cache, not pages a write added; a
+ * value that cannot be computed on this kernel is printed as "-" (null in
+ * JSON), never guessed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,11 @@
 #include "log.h"
 #include "session.h"
 
-/* Index of the optional probe in cachestat_probes. */
-#define PROBE_HITS 0
+/* Probes in cachestat_probes; HITS is optional. */
+enum { PROBE_HITS, PROBE_ADD, PROBE_DIRTY };
+
+/* The last candidate of PROBE_ADD cannot tell adds by writes apart. */
+#define ADD_UNSORTED	2
 
 enum { COL_HITS, COL_MISSES, COL_DIRTIES, COL_RATIO, COL_BUFFERS,
        COL_CACHED };
@@ -34,8 +38,40 @@ static const struct out_col columns[] = {
 
 struct cachestat_state {
 	unsigned long long prev[CACHESTAT_MAX];
-	bool have_hits;
+	bool have_access;	/* page accesses are counted (HITS) */
+	bool have_writes;	/* adds by writes are told apart (MISSES) */
 };
+
+/* What one interval's counters mean; a figure not known here is false. */
+struct cachestat_figures {
+	long long hits, misses, dirties;
+	bool hits_known, misses_known;
+};
+
+/*
+ * The one place where counters become HITS, MISSES and DIRTIES (the
+ * overview's page-cache section runs this tool, so it uses it too).
+ * MISSES are pages added to the page cache other than by a write to that
+ * file: those are pages read from disk (or zero-filled holes). Where adds
+ * by writes cannot be told apart (no bpf_task_pt_regs()), MISSES are
+ * unknown rather than overstated. HITS follow BCC: accesses less buffer
+ * dirtyings, less misses; they are clamped at 0 but never lower MISSES.
+ */
+static void cachestat_compute(const long long *d, bool have_access,
+			      bool have_writes, struct cachestat_figures *f)
+{
+	long long total;
+
+	memset(f, 0, sizeof(*f));
+	f->dirties = d[CACHESTAT_DIRTIED];
+	f->misses = d[CACHESTAT_READ_ADDED];
+	f->misses_known = have_writes;
+	if (!have_access || !have_writes)
+		return;
+	f->hits_known = true;
+	total = d[CACHESTAT_ACCESSED] - d[CACHESTAT_BUF_DIRTIED];
+	f->hits = total > f->misses ? total - f->misses : 0;
+}
 
 static void read_totals(struct session *s, unsigned long long *totals)
 {
@@ -80,62 +116,55 @@ static void meminfo_mb(unsigned long long *buffers,
 	fclose(f);
 }
 
-static long long delta(const unsigned long long *now,
-		       const unsigned long long *prev, int k)
+static void out_known(struct out *o, int col, const char *key, bool known,
+		      long long val)
 {
-	return (long long)(now[k] - prev[k]);
+	if (known)
+		out_int(o, col, key, val);
+	else
+		out_str(o, col, key, NULL);
 }
 
 static int on_interval(struct session *s)
 {
 	struct cachestat_state *st = s->tool_state;
 	unsigned long long totals[CACHESTAT_MAX], buffers, cached;
-	long long total = 0, hits = 0, misses, dirties;
+	long long d[CACHESTAT_MAX];
+	struct cachestat_figures f;
 	struct out *o = &s->out;
 	struct timespec real;
-	char ratio[16];
+	double ratio = 0;
+	char text[16];
 
 	read_totals(s, totals);
 	meminfo_mb(&buffers, &cached);
-	/* BCC: pages added, less those added by writes, are misses. */
-	dirties = delta(totals, st->prev, CACHESTAT_DIRTIED);
-	misses = delta(totals, st->prev, CACHESTAT_ADDED) - dirties;
-	if (misses < 0)
-		misses = 0;
-	if (st->have_hits) {
-		total = delta(totals, st->prev, CACHESTAT_ACCESSED) -
-			delta(totals, st->prev, CACHESTAT_BUF_DIRTIED);
-		if (total < 0)
-			total = 0;
-		hits = total - misses;
-		if (hits < 0) {
-			misses = total;
-			hits = 0;
-		}
-	}
+	for (int k = 0; k < CACHESTAT_MAX; k++)
+		d[k] = (long long)(totals[k] - st->prev[k]);
+	cachestat_compute(d, st->have_access, st->have_writes, &f);
+	if (f.hits + f.misses)
+		ratio = 100.0 * f.hits / (f.hits + f.misses);
 	clock_gettime(CLOCK_REALTIME, &real);
 	out_begin(o, "cachestat", real.tv_sec * 1000000000ULL + real.tv_nsec);
-	if (st->have_hits) {
-		out_int(o, COL_HITS, "hits", hits);
-	} else {
-		out_str(o, COL_HITS, "hits", NULL);
-	}
-	out_int(o, COL_MISSES, "misses", misses);
-	out_int(o, COL_DIRTIES, "dirties", dirties);
-	if (st->have_hits && o->json) {
-		out_double(o, -1, "hit_ratio", total ? 100.0 * hits / total :
-			   0, 2);
-	} else if (st->have_hits) {
-		snprintf(ratio, sizeof(ratio), "%.2f%%",
-			 total ? 100.0 * hits / total : 0);
-		out_str(o, COL_RATIO, NULL, ratio);
+	out_known(o, COL_HITS, "hits", f.hits_known, f.hits);
+	out_known(o, COL_MISSES, "misses", f.misses_known, f.misses);
+	out_int(o, COL_DIRTIES, "dirties", f.dirties);
+	if (f.hits_known && o->json) {
+		out_double(o, -1, "hit_ratio", ratio, 2);
+	} else if (f.hits_known) {
+		snprintf(text, sizeof(text), "%.2f%%", ratio);
+		out_str(o, COL_RATIO, NULL, text);
 	} else {
 		out_str(o, COL_RATIO, "hit_ratio", NULL);
 	}
 	out_uint(o, COL_BUFFERS, "buffers_mb", buffers);
 	out_uint(o, COL_CACHED, "cached_mb", cached);
-	out_uint(o, OUT_JSON_ONLY, "pages_added",
-		 totals[CACHESTAT_ADDED] - st->prev[CACHESTAT_ADDED]);
+	/* The raw counters the figures come from. */
+	out_int(o, OUT_JSON_ONLY, "pages_added",
+		d[CACHESTAT_READ_ADDED] + d[CACHESTAT_WRITE_ADDED]);
+	out_known(o, OUT_JSON_ONLY, "pages_added_by_writes", st->have_writes,
+		  d[CACHESTAT_WRITE_ADDED]);
+	out_int(o, OUT_JSON_ONLY, "folios_dirtied",
+		d[CACHESTAT_DIRTIED_FOLIOS]);
 	out_end(o);
 	out_flush(o);
 	memcpy(st->prev, totals, sizeof(totals));
@@ -160,7 +189,8 @@ static int cachestat_run(struct session *s)
 	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, columns, NULL);
 	if (!err) {
-		st.have_hits = s->hooks[PROBE_HITS].chosen >= 0;
+		st.have_access = s->hooks[PROBE_HITS].chosen >= 0;
+		st.have_writes = s->hooks[PROBE_ADD].chosen != ADD_UNSORTED;
 		s->on_interval = on_interval;
 		err = session_loop(s);
 	}
@@ -170,8 +200,11 @@ static int cachestat_run(struct session *s)
 }
 
 /*
- * The first probe is optional: without it cachestat still reports misses
- * and dirties, and `loupe list` shows it with hook "none" and why.
+ * The HITS probe is optional: without it HITS and HITRATIO are unknown, and
+ * `loupe list` shows it with hook "none" and why. Adds and dirties prefer
+ * tp_btf, which hands over the folio (its size) and costs less than a
+ * classic tracepoint. Telling adds by writes apart needs
+ * bpf_task_pt_regs() (5.15); before it MISSES are unknown.
  */
 static const struct hook_probe cachestat_probes[] = {
 	[PROBE_HITS] = { "HITS: access", {
@@ -179,8 +212,13 @@ static const struct hook_probe cachestat_probes[] = {
 		{ { "accessed_kprobe", "buffer_dirty_kprobe" } },
 		{ { "page_accessed_kprobe", "buffer_dirty_kprobe" } },
 	}, .optional = true },
-	{ "MISSES: add", { { { "added_tp" } } } },
-	{ "DIRTIES: dirty", {
+	[PROBE_ADD] = { "MISSES: add", {
+		{ { "added_btf" }, BPF_FUNC_task_pt_regs },
+		{ { "added_tp" }, BPF_FUNC_task_pt_regs },
+		[ADD_UNSORTED] = { { "added_unsorted_tp" } },
+	} },
+	[PROBE_DIRTY] = { "DIRTIES: dirty", {
+		{ { "dirtied_btf" } },
 		{ { "dirtied_tp" } },
 		{ { "dirtied_page_tp" } },
 	} },

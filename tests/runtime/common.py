@@ -99,6 +99,31 @@ def tmpdir():
     return d
 
 
+def mount_fstype(path):
+    """The kernel's name for the filesystem type holding path (s_type->name),
+    from the longest matching mount point in /proc/self/mounts."""
+    path = os.path.realpath(path)
+    best, best_type = "", None
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            parts = line.split()
+            mnt = parts[1].replace("\\040", " ")
+            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
+                best, best_type = mnt, parts[2]
+    check(best_type, "no mount holds %s" % path)
+    return best_type
+
+
+def tmpdir_on(fstype):
+    """tmpdir(), provided it is on a filesystem of type fstype (Skip if not:
+    run the tests with TMPDIR on one)."""
+    d = tmpdir()
+    got = mount_fstype(d)
+    if got != fstype:
+        raise Skip("temp dir %s is on %s, not %s (set TMPDIR)" % (d, got, fstype))
+    return d
+
+
 def copy_binary(src, name, d=None):
     """Copy an executable (e.g. /bin/true) under a unique name; return its path."""
     d = d or tmpdir()

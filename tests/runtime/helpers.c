@@ -15,6 +15,14 @@
  *        with NAME in an untouched file mapping, prints "ready", waits for
  *        a line on stdin, calls getaddrinfo(NAME), prints "done" or
  *        "err CODE", and again for each line.
+ *   helpers pagewrite PATH PAGES         create PATH, print "ready", wait for a line on
+ *                                        stdin, write PAGES 4 KB pages in writes of up to
+ *                                        1 MB, fsync, drop them from the page cache
+ *                                        (POSIX_FADV_DONTNEED), print "done"
+ *   helpers pageread PATH                open PATH with O_NOATIME (no inode update), load
+ *                                        its extent map (FIEMAP), print "ready", wait for
+ *                                        a line on stdin, read it to the end in 64 KB
+ *                                        reads, print the bytes read
  *
  * open-like modes print "FD ERRNO" on stdout (FD -1 on failure). The
  * unpaged modes exit 3 if the page was resident beforehand (the test
@@ -23,14 +31,17 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <linux/openat2.h>
 #include <netdb.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -162,6 +173,82 @@ static int gai_unpaged(char **argv)
 	return 0;
 }
 
+/*
+ * The page-cache modes do nothing but the I/O between "ready" and their
+ * last line, so a tool filtering on their pid sees only that I/O.
+ */
+static void wait_go(void)
+{
+	char line[16];
+
+	printf("ready\n");
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		exit(4);
+}
+
+static int page_write(const char *path, size_t pages)
+{
+	static char buf[1 << 20];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		perror("open");
+		return 1;
+	}
+	memset(buf, 'p', sizeof(buf));
+	wait_go();
+	for (size_t left = pages * 4096; left > 0;) {
+		size_t n = left < sizeof(buf) ? left : sizeof(buf);
+		ssize_t w = write(fd, buf, n);
+
+		if (w <= 0) {
+			perror("write");
+			return 1;
+		}
+		left -= w;
+	}
+	if (fsync(fd) || posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)) {
+		perror("fsync/fadvise");
+		return 1;
+	}
+	close(fd);
+	printf("done\n");
+	fflush(stdout);
+	return 0;
+}
+
+static int page_read(const char *path)
+{
+	static char buf[1 << 16];
+	int fd = open(path, O_RDONLY | O_NOATIME | O_CLOEXEC);
+	struct fiemap map = { .fm_length = FIEMAP_MAX_OFFSET };
+	int64_t total = 0;
+	ssize_t n;
+
+	if (fd < 0) {
+		perror("open");
+		return 1;
+	}
+	/*
+	 * Walking the extent map reads any extent-tree block of the file
+	 * now, so that the reads below add nothing but the file's pages.
+	 */
+	if (ioctl(fd, FS_IOC_FIEMAP, &map))
+		perror("fiemap");
+	wait_go();
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		total += n;
+	if (n < 0) {
+		perror("read");
+		return 1;
+	}
+	close(fd);
+	printf("%lld\n", (long long)total);
+	fflush(stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -212,6 +299,10 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
+	if (!strcmp(mode, "pagewrite") && argc >= 4)
+		return page_write(argv[2], strtoul(argv[3], NULL, 10));
+	if (!strcmp(mode, "pageread"))
+		return page_read(argv[2]);
 	fprintf(stderr, "helpers: bad mode %s\n", mode);
 	return 2;
 }

@@ -318,32 +318,46 @@ static void test_kernel_real(void)
 }
 
 /*
+ * Code symbols of the running kernel, a few bytes in: every step-th into
+ * addrs (at most max), and the one numbered other_at into *other.
+ */
+static size_t pick_kernel_addrs(unsigned int step, uint64_t off,
+				unsigned int other_at, uint64_t *addrs,
+				size_t max, uint64_t *other)
+{
+	unsigned long long addr;
+	char line[512], name[256], type;
+	size_t n = 0, seen = 0;
+	FILE *k = fopen("/proc/kallsyms", "r");
+
+	*other = 0;
+	CHECK(k != NULL);
+	if (!k)
+		return 0;
+	while (fgets(line, sizeof(line), k) && n < max) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 ||
+		    !addr || (type != 't' && type != 'T'))
+			continue;
+		if (++seen % step == 0)
+			addrs[n++] = addr + off;
+		else if (seen == other_at)
+			*other = addr + 1;
+	}
+	fclose(k);
+	return n;
+}
+
+/*
  * A cache prepared for some addresses resolves them exactly as a cache
  * with every kernel symbol does, and still resolves others afterwards.
  */
 static void test_kernel_prepare(void)
 {
 	struct syms_cache *full = syms_cache_new(), *part = syms_cache_new();
-	unsigned long long addr;
-	char line[512], name[256], type;
-	uint64_t addrs[64], other = 0;
-	size_t n = 0, seen = 0;
-	FILE *k = fopen("/proc/kallsyms", "r");
-
-	CHECK(k != NULL);
-	if (!k)
-		goto out;
+	uint64_t addrs[64], other;
 	/* every 997th code symbol, a few bytes in; and one left unprepared */
-	while (fgets(line, sizeof(line), k) && n < 64) {
-		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 ||
-		    !addr || (type != 't' && type != 'T'))
-			continue;
-		if (++seen % 997 == 0)
-			addrs[n++] = addr + 3;
-		else if (seen == 500)
-			other = addr + 1;
-	}
-	fclose(k);
+	size_t n = pick_kernel_addrs(997, 3, 500, addrs, 64, &other);
+
 	CHECK(n >= 10 && other);
 	CHECK(!syms_kernel_prepare(part, addrs, n));
 	for (size_t i = 0; i < n; i++) {
@@ -366,7 +380,6 @@ static void test_kernel_prepare(void)
 		syms_format(&b, fb, sizeof(fb));
 		CHECK_STR(fb, fa);
 	}
-out:
 	syms_cache_free(full);
 	syms_cache_free(part);
 }
@@ -380,26 +393,10 @@ out:
 static void test_kernel_names_outlive_reload(void)
 {
 	struct syms_cache *full = syms_cache_new(), *part = syms_cache_new();
-	unsigned long long addr;
-	char line[512], name[256], type;
-	uint64_t addrs[64], other = 0;
+	uint64_t addrs[64], other;
 	struct syms_frame held[64];
-	size_t n = 0, seen = 0;
-	FILE *k = fopen("/proc/kallsyms", "r");
+	size_t n = pick_kernel_addrs(991, 8, 700, addrs, 64, &other);
 
-	CHECK(k != NULL);
-	if (!k)
-		goto out;
-	while (fgets(line, sizeof(line), k) && n < 64) {
-		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 ||
-		    !addr || (type != 't' && type != 'T'))
-			continue;
-		if (++seen % 991 == 0)
-			addrs[n++] = addr + 8;
-		else if (seen == 700)
-			other = addr + 1;
-	}
-	fclose(k);
 	CHECK(n >= 10 && other);
 	CHECK(!syms_kernel_prepare(part, addrs, n));
 	for (size_t i = 0; i < n; i++)
@@ -420,7 +417,6 @@ static void test_kernel_names_outlive_reload(void)
 		syms_format(&held[i], fb, sizeof(fb));
 		CHECK_STR(fb, fa);
 	}
-out:
 	syms_cache_free(full);
 	syms_cache_free(part);
 }

@@ -9,11 +9,15 @@
 #include "loupe.bpf.h"
 #include "drsnoop.h"
 
-/* The tracepoint records' types, shortened. */
-typedef struct trace_event_raw_mm_vmscan_direct_reclaim_begin_template
-	reclaim_begin_rec;
-typedef struct trace_event_raw_mm_vmscan_direct_reclaim_end_template
-	reclaim_end_rec;
+/*
+ * The tracepoint records' types, shortened. Not typedefs: CO-RE looks a
+ * relocation's root type up in the kernel by its name, and the kernel has
+ * no type called reclaim_begin_rec.
+ */
+#define reclaim_begin_rec \
+	struct trace_event_raw_mm_vmscan_direct_reclaim_begin_template
+#define reclaim_end_rec \
+	struct trace_event_raw_mm_vmscan_direct_reclaim_end_template
 
 const volatile bool with_memcg = false;
 

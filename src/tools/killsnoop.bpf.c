@@ -134,7 +134,7 @@ static __always_inline int generate_emit(int sig, int code, int group,
 	e->group = group;
 	e->source = KILL_SRC_GENERATE;
 	if (user_comm)
-		__builtin_memcpy(e->tcomm, tcomm, sizeof(e->tcomm));
+		tp_copy(e->tcomm, tcomm, sizeof(e->tcomm));
 	else
 		bpf_probe_read_kernel_str(e->tcomm, sizeof(e->tcomm), tcomm);
 	event_submit(e);

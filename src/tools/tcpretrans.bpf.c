@@ -100,8 +100,28 @@ int BPF_PROG(retrans_btf, const struct sock *sk, const struct sk_buff *skb)
 	return emit_sk(sk, RETRANS_TYPE_RETRANS);
 }
 
+/*
+ * The tcp:tcp_retransmit_skb record up to its addresses. Its layout is the
+ * same on every kernel with the event, but its type is named after the
+ * event on recent kernels and after its class (tcp_event_sk_skb) on older
+ * ones (6.1), so CO-RE finds no type there: fixed offsets instead.
+ */
+struct retransmit_rec {
+	__u64 common;
+	const void *skbaddr;
+	const void *skaddr;
+	int state;
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u8 saddr[4];
+	__u8 daddr[4];
+	__u8 saddr_v6[16];
+	__u8 daddr_v6[16];
+};
+
 SEC("tracepoint/tcp/tcp_retransmit_skb")
-int retrans_tp(struct trace_event_raw_tcp_retransmit_skb *ctx)
+int retrans_tp(struct retransmit_rec *ctx)
 {
 	struct sock_tuple t = {};
 

@@ -388,27 +388,63 @@ static unsigned long long lost_total(struct session *s)
 	return sum;
 }
 
-/* Losses go to stderr (and a JSON record), never into a table. */
-static void report_lost(struct session *s)
+/*
+ * Runs of the tool's programs that the kernel skipped because one of them
+ * was already running on that CPU (an interrupt or softirq arriving while
+ * a program ran): their events never existed, so they cannot be counted
+ * as lost, but the user must know some are missing.
+ */
+static unsigned long long missed_total(struct session *s)
 {
-	unsigned long long total = lost_total(s), delta;
+	unsigned long long sum = 0;
+	struct bpf_program *prog;
 
-	total += s->discarded;
-	if (total <= s->lost_reported)
-		return;
-	delta = total - s->lost_reported;
-	s->lost_reported = total;
+	if (!s->obj)
+		return 0;
+	bpf_object__for_each_program(prog, s->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		memset(&info, 0, sizeof(info));
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			sum += info.recursion_misses;
+	}
+	return sum;
+}
+
+static void report_count(struct session *s, const char *type,
+			 unsigned long long count, const char *msg)
+{
 	if (s->opts.json) {
 		out_record_begin(&s->out);
-		out_str(&s->out, OUT_JSON_ONLY, "type", "lost");
+		out_str(&s->out, OUT_JSON_ONLY, "type", type);
 		out_uint(&s->out, OUT_JSON_ONLY, "ts_ns",
 			 clock_ns(CLOCK_REALTIME));
 		out_str(&s->out, OUT_JSON_ONLY, "tool", s->tool->name);
-		out_uint(&s->out, OUT_JSON_ONLY, "count", delta);
+		out_uint(&s->out, OUT_JSON_ONLY, "count", count);
 		out_record_end(&s->out);
 	}
 	out_flush(&s->out);
-	log_err("%llu events lost; raise --buffer-size", delta);
+	log_err("%llu %s", count, msg);
+}
+
+/* Losses go to stderr (and a JSON record), never into a table. */
+static void report_lost(struct session *s)
+{
+	unsigned long long total = lost_total(s) + s->discarded;
+	unsigned long long missed = missed_total(s);
+
+	if (total > s->lost_reported) {
+		report_count(s, "lost", total - s->lost_reported,
+			     "events lost; raise --buffer-size");
+		s->lost_reported = total;
+	}
+	if (missed > s->missed_reported) {
+		report_count(s, "missed", missed - s->missed_reported,
+			     "probe runs skipped by the kernel (a probe was already running on that CPU); their events are missing");
+		s->missed_reported = missed;
+	}
 }
 
 static int drain(struct session *s, int timeout_ms, long long budget_ns)

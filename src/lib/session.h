@@ -50,6 +50,7 @@ struct session {
 	struct hook_result hooks[SESSION_MAX_PROBES];
 	int lost_fd;
 	unsigned long long lost_reported;
+	unsigned long long missed_reported;	/* kernel-skipped runs */
 	long long boot_to_real_ns;
 	long long drain_until_ns;
 	unsigned long long drained;

@@ -647,20 +647,26 @@ def same_cgroup_path(got, rel):
 
 # ---------------------------------------------------------------- BPF objects
 
-def fdinfo_ids(pid):
-    """(prog ids, link ids) referenced by the fds of pid, from /proc fdinfo."""
-    progs, links = set(), set()
+def fdinfo_texts(pid):
+    """The /proc fdinfo text of every fd pid holds (fds closed meanwhile
+    are left out; nothing if pid is gone)."""
     d = "/proc/%d/fdinfo" % pid
     try:
         names = os.listdir(d)
     except OSError:
-        return progs, links
+        return
     for name in names:
         try:
             with open(os.path.join(d, name)) as f:
-                txt = f.read()
+                yield f.read()
         except OSError:
             continue
+
+
+def fdinfo_ids(pid):
+    """(prog ids, link ids) referenced by the fds of pid, from /proc fdinfo."""
+    progs, links = set(), set()
+    for txt in fdinfo_texts(pid):
         m = re.search(r"^link_id:\s*(\d+)", txt, re.M)
         if m:
             links.add(int(m.group(1)))
@@ -673,17 +679,7 @@ def fdinfo_ids(pid):
 def ringbuf_sizes(pid):
     """max_entries (bytes) of every BPF ring buffer map held open by pid."""
     sizes = []
-    d = "/proc/%d/fdinfo" % pid
-    try:
-        names = os.listdir(d)
-    except OSError:
-        return sizes
-    for name in names:
-        try:
-            with open(os.path.join(d, name)) as f:
-                txt = f.read()
-        except OSError:
-            continue
+    for txt in fdinfo_texts(pid):
         if re.search(r"^map_type:\s*27$", txt, re.M):        # BPF_MAP_TYPE_RINGBUF
             m = re.search(r"^max_entries:\s*(\d+)", txt, re.M)
             if m:

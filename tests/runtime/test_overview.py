@@ -5,8 +5,9 @@ import re
 import subprocess
 import time
 
-from common import (LOUPE, SLOW, Skip, bpftool_list, check, copy_binary, fail, helper_bin, marker,
-                    poll_until, require_loupe, short, spawn, tmpdir, tmpdir_on)
+from common import (LOUPE, SLOW, Skip, bpftool_list, check, copy_binary, fail, fdinfo_texts,
+                    helper_bin, marker, poll_until, require_loupe, short, spawn, tmpdir,
+                    tmpdir_on)
 
 
 def _own_comm():
@@ -92,17 +93,7 @@ def test_overview_json_document():
 def _linked_prog_names(pid):
     """Names of the BPF programs that pid holds links to (attached)."""
     ids = set()
-    d = "/proc/%d/fdinfo" % pid
-    try:
-        fds = os.listdir(d)
-    except OSError:
-        return set()
-    for fd in fds:
-        try:
-            with open(os.path.join(d, fd)) as f:
-                txt = f.read()
-        except OSError:
-            continue
+    for txt in fdinfo_texts(pid):
         m = re.search(r"^prog_id:\s*(\d+)", txt, re.M)
         if m and re.search(r"^link_id:", txt, re.M):
             ids.add(int(m.group(1)))

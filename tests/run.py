@@ -236,6 +236,9 @@ def main(argv):
         os.chmod(tmp, 0o755)
         env = dict(os.environ, LOUPE_TEST_TMP=tmp, LOUPE_RUN_ID=str(os.getpid()),
                    PYTHONDONTWRITEBYTECODE="1")
+        # The kernel BTF cache of this run (written by its first tool run,
+        # used by the others), never /var/cache/loupe.
+        env.setdefault("LOUPE_BTF_CACHE", os.path.join(tmp, "kbtf"))
         helpers = common.build_helpers(tmp)
         if helpers:
             env["LOUPE_TEST_HELPERS"] = helpers

@@ -20,6 +20,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "decode.h"
+#include "kbtf.h"
 #include "log.h"
 #include "privs.h"
 #include "procinfo.h"
@@ -316,7 +317,9 @@ int session_start(struct session *s, struct bpf_object *obj,
 	int err;
 
 	pthread_mutex_lock(&start_lock);
+	kbtf_begin(s->tool);
 	err = start_locked(s, obj, cols, on_event);
+	kbtf_end();
 	pthread_mutex_unlock(&start_lock);
 	return err;
 }

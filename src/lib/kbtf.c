@@ -79,11 +79,15 @@ void kbtf_init(const struct tool *const *tools)
 	kbtf_tools = env && !strcmp(env, "off") ? NULL : tools;
 }
 
+/*
+ * A tool may run as a modified copy of its table row (fewer probes, a
+ * mode): what matters is that it loads one of the table's objects.
+ */
 void kbtf_begin(const struct tool *t)
 {
 	kbtf_active = false;
 	for (int i = 0; kbtf_tools && t && t->elf_bytes && kbtf_tools[i]; i++)
-		if (kbtf_tools[i] == t)
+		if (kbtf_tools[i]->elf_bytes == t->elf_bytes)
 			kbtf_active = true;
 }
 

@@ -54,12 +54,19 @@ struct kbtf_file_hdr {
 	__u64 payload_hash;
 };
 
-/* The key of this kernel and build; the cut BTF once known. */
+/*
+ * The cut BTF, and where to read it again: when the cache holds it, it is
+ * read for each parse and dropped at once, so that it and libbpf's parsed
+ * copy (1.6 MB each) are never both held for a whole load.
+ */
 static struct {
 	pthread_mutex_t lock;
 	bool tried;
 	void *raw;
 	size_t size;
+	bool in_cache;		/* raw can be read again from path */
+	char path[PATH_MAX];
+	struct kbtf_file_hdr key;
 	struct btf *full;	/* only if a module's BTF needed it as base */
 } kbtf = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -292,8 +299,11 @@ bad:
 	return NULL;
 }
 
-/* Written under a temporary name and renamed: readers see all or none. */
-static void cache_write(const char *path, struct kbtf_file_hdr *h,
+/*
+ * Written under a temporary name and renamed: readers see all or none.
+ * True if it was written.
+ */
+static bool cache_write(const char *path, struct kbtf_file_hdr *h,
 			const void *raw, size_t size)
 {
 	const char *dir = cache_dir();
@@ -304,19 +314,19 @@ static void cache_write(const char *path, struct kbtf_file_hdr *h,
 	if (mkdir(dir, 0755) && errno != EEXIST) {
 		log_debug("kernel BTF cache: cannot create %s: %s", dir,
 			  strerror(errno));
-		return;
+		return false;
 	}
 	if (!dir_ok(dir)) {
 		log_debug("kernel BTF cache: %s is not root's alone; not written",
 			  dir);
-		return;
+		return false;
 	}
 	snprintf(tmp, sizeof(tmp), "%s/.kbtf-XXXXXX", dir);
 	fd = mkstemp(tmp);
 	if (fd < 0) {
 		log_debug("kernel BTF cache: cannot write in %s: %s", dir,
 			  strerror(errno));
-		return;
+		return false;
 	}
 	h->payload_size = size;
 	h->payload_hash = kbtf_hash(0, raw, size);
@@ -327,9 +337,10 @@ static void cache_write(const char *path, struct kbtf_file_hdr *h,
 		log_debug("kernel BTF cache: writing %s failed: %s", path,
 			  strerror(errno));
 		unlink(tmp);
-		return;
+		return false;
 	}
 	log_debug("kernel BTF cache: wrote %s (%zu bytes)", path, size);
+	return true;
 }
 
 /* ---- the cut: which kernel types the objects can reach ---- */
@@ -917,13 +928,11 @@ static int cut_kernel_btf(const struct btf *kernel, void **raw, size_t *size)
  */
 static void find_cut(struct btf **full)
 {
-	struct kbtf_file_hdr h;
-	char path[PATH_MAX];
-
-	cache_key(&h, path, sizeof(path));
-	if (!path[0])
+	cache_key(&kbtf.key, kbtf.path, sizeof(kbtf.path));
+	if (!kbtf.path[0])
 		return;
-	kbtf.raw = cache_read(path, &h, &kbtf.size);
+	kbtf.raw = cache_read(kbtf.path, &kbtf.key, &kbtf.size);
+	kbtf.in_cache = kbtf.raw != NULL;
 	if (kbtf.raw)
 		return;
 	*full = __real_btf__load_vmlinux_btf();
@@ -931,12 +940,35 @@ static void find_cut(struct btf **full)
 		return;
 	if (cut_kernel_btf(*full, &kbtf.raw, &kbtf.size))
 		return;
-	cache_write(path, &h, kbtf.raw, kbtf.size);
+	kbtf.in_cache = cache_write(kbtf.path, &kbtf.key, kbtf.raw,
+				    kbtf.size);
+}
+
+/* A parsed copy of the cut BTF, or NULL. Called with the lock held. */
+static struct btf *parse_cut(void)
+{
+	struct btf *btf;
+
+	if (!kbtf.raw && kbtf.in_cache) {
+		kbtf.raw = cache_read(kbtf.path, &kbtf.key, &kbtf.size);
+		kbtf.in_cache = kbtf.raw != NULL;
+	}
+	if (!kbtf.raw)
+		return NULL;
+	btf = btf__new(kbtf.raw, kbtf.size);
+	if (kbtf.in_cache) {
+		free(kbtf.raw);
+		kbtf.raw = NULL;
+	}
+	if (!libbpf_get_error(btf))
+		return btf;
+	log_debug("kernel BTF cache: parsing the cut BTF failed");
+	return NULL;
 }
 
 struct btf *__wrap_btf__load_vmlinux_btf(void)
 {
-	struct btf *full = NULL, *btf;
+	struct btf *full = NULL, *btf = NULL;
 
 	if (!kbtf_active)
 		return __real_btf__load_vmlinux_btf();
@@ -945,17 +977,14 @@ struct btf *__wrap_btf__load_vmlinux_btf(void)
 		kbtf.tried = true;
 		find_cut(&full);
 	}
-	pthread_mutex_unlock(&kbtf.lock);
 	/* The first run on a kernel has parsed the whole BTF: use it. */
+	if (!full)
+		btf = parse_cut();
+	pthread_mutex_unlock(&kbtf.lock);
 	if (full)
 		return full;
-	if (!kbtf.raw)
+	if (!btf)
 		return __real_btf__load_vmlinux_btf();
-	btf = btf__new(kbtf.raw, kbtf.size);
-	if (libbpf_get_error(btf)) {
-		log_debug("kernel BTF cache: parsing the cut BTF failed");
-		return __real_btf__load_vmlinux_btf();
-	}
 	kbtf_handed = btf;
 	return btf;
 }

@@ -3,7 +3,7 @@
  * whole kernel BTF (5.5 MB, 127k types) on every load, for CO-RE, for the
  * attach ids of tp_btf/fentry programs; that was most of a tool's start-up
  * time and memory. Here it is cut once per kernel and loupe build: every
- * type those uses can reach stays as it is under its own id, every other
+ * type those objects can reach stays as it is under its own id, every other
  * one becomes an anonymous 12-byte placeholder, so type ids (attach ids,
  * CO-RE type ids) stay the kernel's. The result is cached in
  * /var/cache/loupe (LOUPE_BTF_CACHE overrides) and handed to libbpf by
@@ -905,7 +905,7 @@ static int cut_kernel_btf(const struct btf *kernel, void **raw, size_t *size)
 			seen[nseen++] = elf;
 		err = add_object(&c, elf, len);
 		if (err)
-			log_debug("kernel BTF cache: %s's object cannot be cut for (%s); using the whole kernel BTF",
+			log_debug("kernel BTF cache: %s's object needs what the cut leaves out (%s); using the whole kernel BTF",
 				  kbtf_tools[i]->name, strerror(-err));
 	}
 	if (!err) {

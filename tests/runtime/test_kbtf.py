@@ -110,6 +110,10 @@ def test_damaged_cache_is_rebuilt():
         check(os.stat(f).st_mode & 0o777 == 0o644, "%s: mode not 0644" % how)
 
 
+# Six loupe runs: longer than 30 s under emulation.
+test_damaged_cache_is_rebuilt.timeout = 300 if SLOW else 60
+
+
 def _xlated(pid):
     """name -> translated instructions of the programs pid loaded, map ids
     (which differ between runs) left out."""

@@ -4,6 +4,7 @@ the next, relocating exactly as the whole kernel BTF does, and distrusted
 import glob
 import os
 import re
+import time
 
 from common import (SLOW, Loupe, bpftool_list, check, copy_binary, fail,
                     fdinfo_ids, marker, run_quiet, short, spawn, tmpdir)
@@ -115,17 +116,27 @@ test_damaged_cache_is_rebuilt.timeout = 300 if SLOW else 60
 
 
 def _xlated(pid):
-    """name -> translated instructions of the programs pid loaded, map ids
-    (which differ between runs) left out."""
-    ids, _ = fdinfo_ids(pid)
-    progs = {e["id"]: e.get("name", str(e["id"])) for e in bpftool_list("prog")
-             if e["id"] in ids}
-    out = {}
-    for i, name in progs.items():
-        rc, text, err = run_quiet(["bpftool", "prog", "dump", "xlated", "id", str(i)])
-        check(rc == 0, "bpftool prog dump xlated %d: %s" % (i, short(err)))
-        out[name] = re.sub(r"map\[id:\d+\]", "map", text)
-    return out
+    """name -> translated instructions of the programs pid holds once they
+    stop changing (the hook chooser's test programs come and go first), map
+    ids (which differ between runs) left out."""
+    settle = 2.0 if SLOW else 0.5
+    for _ in range(10):
+        ids, links = fdinfo_ids(pid)
+        time.sleep(settle)
+        if not links or fdinfo_ids(pid)[0] != ids:
+            continue
+        names = {e["id"]: e.get("name", str(e["id"]))
+                 for e in bpftool_list("prog") if e["id"] in ids}
+        out = {}
+        for i, name in names.items():
+            rc, text, _ = run_quiet(["bpftool", "prog", "dump", "xlated", "id", str(i)])
+            if rc != 0:
+                break
+            out[name] = re.sub(r"map\[id:\d+\]", "map", text)
+        else:
+            if len(out) == len(ids):
+                return out
+    fail("the programs of pid %d never settled" % pid)
 
 
 def _programs(tool_args, cache):

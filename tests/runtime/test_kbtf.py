@@ -143,7 +143,8 @@ def _programs(tool_args, cache):
     lp = Loupe(*tool_args, "-j", env={"LOUPE_BTF_CACHE": cache})
     lp.wait_attached(settle=0.2)
     x = _xlated(lp.pid)
-    lp.stop()
+    # offcputime symbolizes its stacks at exit: seconds under emulation.
+    lp.stop(timeout=60 if SLOW else 10)
     return x
 
 

@@ -130,18 +130,12 @@ static void disable_mode(struct killsnoop_bpf *skel, bool gen)
 		bpf_program__set_autoload(syscall_progs[i], false);
 }
 
-static int killsnoop_run(struct session *s)
-{
-	struct killsnoop_bpf *skel;
-	struct tool mode;
-	int err;
+static struct tool mode;
 
-	skel = killsnoop_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
+static int killsnoop_prepare(struct session *s, void *p)
+{
+	struct killsnoop_bpf *skel = p;
+
 	skel->rodata->target_sig = target_sig;
 	/*
 	 * The hook chooser only sees this run's probe; the other mode's
@@ -152,13 +146,7 @@ static int killsnoop_run(struct session *s)
 	s->tool = &mode;
 	disable_mode(skel, !generated);
 	s->opts.timestamp = true;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	killsnoop_bpf__destroy(skel);
-	return err;
+	return 0;
 }
 
 /* "9", "KILL" or "SIGKILL"; 0 if not a signal. */
@@ -204,12 +192,9 @@ static int killsnoop_parse_opt(int index, const char *arg)
 	return 0;
 }
 
-static const void *killsnoop_elf(size_t *size)
-{
-	return killsnoop_bpf__elf_bytes(size);
-}
+TOOL_SKEL(killsnoop);
 
-const struct tool killsnoop_tool = {
+static const struct tool killsnoop_tool = {
 	.name = "killsnoop",
 	.summary = "Trace signals sent by kill(), tkill() and tgkill()",
 	.examples =
@@ -222,6 +207,9 @@ const struct tool killsnoop_tool = {
 	.opts = killsnoop_opts,
 	.parse_opt = killsnoop_parse_opt,
 	.probes = killsnoop_probes,
-	.elf_bytes = killsnoop_elf,
-	.run = killsnoop_run,
+	.skel = &killsnoop_skel,
+	.columns = columns,
+	.on_event = on_event,
+	.prepare = killsnoop_prepare,
 };
+TOOL_REGISTER(killsnoop_tool);

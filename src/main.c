@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "cgroup.h"
 #include "hook.h"
 #include "log.h"
 #include "opts.h"
-#include "procinfo.h"
 #include "out.h"
 #include "overview.h"
 #include "privs.h"
@@ -280,7 +280,7 @@ static int cmd_tool(const struct tool *t, int argc, char **argv)
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	session_install_signals();
 	err = session_run(&s);
-	procinfo_free();
+	cgroup_cache_free();
 	return err;
 }
 

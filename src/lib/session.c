@@ -20,10 +20,9 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include "decode.h"
+#include "cgroup.h"
 #include "log.h"
 #include "privs.h"
-#include "procinfo.h"
 #include "session.h"
 #include "uprobe.h"
 
@@ -694,11 +693,10 @@ void session_event_begin(struct session *s, const char *type,
 	out_uint(o, OUT_JSON_ONLY, "uid", h->uid);
 	out_strn(o, OUT_JSON_ONLY, "comm", h->comm, sizeof(h->comm));
 	out_uint(o, OUT_JSON_ONLY, "cgroup_id", h->cgroup_id);
-	cgroup = procinfo_cgroup_path(h->cgroup_id, cgroup_buf,
-				      sizeof(cgroup_buf));
+	cgroup = cgroup_path(h->cgroup_id, cgroup_buf, sizeof(cgroup_buf));
 	out_str(o, OUT_JSON_ONLY, "cgroup", cgroup);
 	out_str(o, OUT_JSON_ONLY, "container_id",
-		decode_container_id(cgroup, cid, sizeof(cid)));
+		cgroup_container_id(cgroup, cid, sizeof(cid)));
 }
 
 static const char *const context_names[] = {

@@ -1,9 +1,9 @@
 /* exitsnoop: trace process exits with their age and exit status. */
-#include "decode.h"
 #include "exitsnoop.h"
 #include "exitsnoop.skel.h"
 #include "log.h"
 #include "session.h"
+#include "signame.h"
 
 static bool all_threads;
 
@@ -30,7 +30,7 @@ static int on_event(struct session *s, const void *data, size_t size)
 	if (size < sizeof(*e))
 		return 0;
 	age = e->exit_ns > e->start_ns ? (e->exit_ns - e->start_ns) / 1e9 : 0;
-	decode_exit(e->exit_code, status, sizeof(status));
+	signame_exit(e->exit_code, status, sizeof(status));
 	session_event_begin(s, "exit", &e->hdr);
 	out_strn(o, COL_PCOMM, NULL, e->hdr.comm, sizeof(e->hdr.comm));
 	out_int(o, COL_PID, NULL, e->hdr.pid);
@@ -40,7 +40,7 @@ static int on_event(struct session *s, const void *data, size_t size)
 	out_str(o, COL_EXIT, NULL, status);
 	out_int(o, OUT_JSON_ONLY, "exit_code", sig ? 0 : e->exit_code >> 8);
 	out_int(o, OUT_JSON_ONLY, "signal", sig);
-	out_str(o, OUT_JSON_ONLY, "signal_name", sig ? decode_signal(sig) : NULL);
+	out_str(o, OUT_JSON_ONLY, "signal_name", sig ? signame_of(sig) : NULL);
 	out_bool(o, "core_dumped", sig && (e->exit_code & 0x80));
 	out_end(o);
 	return 0;

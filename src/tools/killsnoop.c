@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "decode.h"
 #include "killsnoop.h"
 #include "killsnoop.skel.h"
 #include "log.h"
 #include "session.h"
+#include "signame.h"
 
 static bool generated;
 static int target_sig;
@@ -65,7 +65,7 @@ static int on_event(struct session *s, const void *data, size_t size)
 	if (gen)
 		out_str(o, COL_RESULT, NULL, generate_result(e->ret));
 	out_int(o, gen ? OUT_JSON_ONLY : COL_RESULT, "result", e->ret);
-	out_str(o, OUT_JSON_ONLY, "sig_name", decode_signal(e->sig));
+	out_str(o, OUT_JSON_ONLY, "sig_name", signame_of(e->sig));
 	out_str(o, OUT_JSON_ONLY, "syscall",
 		e->source < sizeof(source_names) / sizeof(source_names[0]) ?
 		source_names[e->source] : NULL);
@@ -162,7 +162,7 @@ static int parse_signal(const char *arg)
 	if (!strncasecmp(arg, "SIG", 3))
 		arg += 3;
 	for (int sig = 1; sig <= 64; sig++) {
-		const char *name = decode_signal(sig);
+		const char *name = signame_of(sig);
 
 		if (name && !strcasecmp(name + 3, arg))
 			return sig;

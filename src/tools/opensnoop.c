@@ -1,6 +1,6 @@
 /* opensnoop: trace open(), openat() and openat2() with their results. */
-#include "decode.h"
 #include "log.h"
+#include "openflags.h"
 #include "opensnoop.h"
 #include "opensnoop.skel.h"
 #include "session.h"
@@ -42,7 +42,7 @@ static int on_event(struct session *s, const void *data, size_t size)
 	out_ustr(o, COL_PATH, "path", e->path, path_size, e->path_state);
 	out_int(o, OUT_JSON_ONLY, "ret", e->ret);
 	out_uint(o, OUT_JSON_ONLY, "flags", e->flags);
-	decode_open_flags(e->flags, flags, sizeof(flags));
+	openflags_format(e->flags, flags, sizeof(flags));
 	out_str(o, OUT_JSON_ONLY, "flags_str", flags);
 	out_uint(o, OUT_JSON_ONLY, "mode", e->mode);
 	out_str(o, OUT_JSON_ONLY, "syscall",

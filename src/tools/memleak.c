@@ -286,7 +286,7 @@ static int memleak_prepare(struct session *s, void *p)
 	state.skel = p;
 	state.syms = syms_cache_new();
 	if (!state.syms) {
-		log_err("cannot open the BPF object");
+		log_err("out of memory");
 		return EXIT_RUNTIME;
 	}
 	state.skel->rodata->min_size = min_size;

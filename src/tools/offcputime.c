@@ -105,7 +105,7 @@ static int offcputime_prepare(struct session *s, void *p)
 	st->skel = p;
 	st->syms = syms_cache_new();
 	if (!st->syms) {
-		log_err("cannot open the BPF object");
+		log_err("out of memory");
 		return EXIT_RUNTIME;
 	}
 	st->skel->rodata->stacks_user = !conf.kernel_only;

@@ -83,6 +83,7 @@ struct tool {
 	int (*run)(struct session *s);
 };
 
+/* From prepare(): nothing to load (syscount --list); exit status 0. */
 #define TOOL_DONE	(-1)
 
 /*
@@ -113,7 +114,8 @@ struct tool_skel {
 	{								\
 		name##_bpf__destroy(skel);				\
 	}								\
-	_Static_assert(offsetof(struct name##_bpf, obj) ==		\
+	_Static_assert(offsetof(struct name##_bpf, skeleton) == 0 &&	\
+		       offsetof(struct name##_bpf, obj) ==		\
 		       offsetof(struct tool_skel_head, obj),		\
 		       #name "_bpf does not start like a skeleton");	\
 	static const struct tool_skel name##_skel = {			\

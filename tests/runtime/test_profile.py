@@ -124,6 +124,9 @@ def test_profile_folded_chain():
           "stacks lost: %s" % lp.stderr_lines())
 
 
+test_profile_folded_chain.serial = True  # sample count of a timed run
+
+
 def test_profile_svg():
     """--svg draws the same stacks as --folded: a frame per function."""
     import xml.etree.ElementTree as ET
@@ -389,3 +392,4 @@ def test_profile_kernel_frames_match_kallsyms():
 
 
 test_profile_kernel_frames_match_kallsyms.timeout = 60
+test_profile_kernel_frames_match_kallsyms.serial = True  # system-wide, both CPUs busy

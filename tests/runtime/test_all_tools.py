@@ -1,6 +1,7 @@
 """Every tool in the table: starts on this kernel, attaches, runs for its
 --duration, exits 0 and leaves no BPF program or link behind."""
 import json
+import re
 import subprocess
 import time
 
@@ -50,8 +51,12 @@ def _run_tool(entry):
     check(p.returncode == 0, "loupe %s exited %s (hooks %s): %s" %
           (name, p.returncode, hooks, short(err, 600)))
     check(ids[0], "loupe %s loaded no BPF program" % name)
+    # What a busy machine made the tool miss is reported, not a complaint
+    # (lost events, skipped probe runs, colliding stacks), nor is a 1 s
+    # system-wide profile of an idle machine that counted no sample.
     errors = [l for l in err.splitlines() if l.startswith("loupe:")
-              and "events lost" not in l and "could not be symbolized" not in l]
+              and not re.search(r"events lost|probe runs skipped|not recorded"
+                                r"|could not be symbolized| counted$", l)]
     check(not errors, "loupe %s complained: %s" % (name, short(errors, 600)))
 
     def gone():

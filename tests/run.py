@@ -338,8 +338,17 @@ def main(argv):
 
     units = [n for n in ("unit_tests", "unit_tests_asan") if matches(filters, n)]
     unit_jobs = [(n, lambda n=n: run_unit_tests(n)) for n in units]
+    tmp = tempfile.mkdtemp(prefix="loupe-run-")
+    os.chmod(tmp, 0o755)
+    env = dict(os.environ, LOUPE_TEST_TMP=tmp, LOUPE_RUN_ID=str(os.getpid()),
+               PYTHONDONTWRITEBYTECODE="1")
+    # Modules that make a test per tool run `loupe list -j` at import
+    # (common.loupe_list_json_cached): once here, in the run's temp dir,
+    # rather than in the first tests running at the same time.
+    os.environ["LOUPE_TEST_TMP"] = tmp
     tests = discover(filters)
     if not tests:
+        shutil.rmtree(tmp, ignore_errors=True)
         passed, failed = run_jobs(unit_jobs, nproc)
         if filters and not units:
             print("no tests match %s" % " ".join(repr(f) for f in filters), flush=True)
@@ -348,10 +357,6 @@ def main(argv):
 
     sys.path.insert(0, RUNTIME)
     import common  # noqa: E402
-    tmp = tempfile.mkdtemp(prefix="loupe-run-")
-    os.chmod(tmp, 0o755)
-    env = dict(os.environ, LOUPE_TEST_TMP=tmp, LOUPE_RUN_ID=str(os.getpid()),
-               PYTHONDONTWRITEBYTECODE="1")
     helpers = common.build_helpers(tmp)
     if helpers:
         env["LOUPE_TEST_HELPERS"] = helpers

@@ -52,6 +52,7 @@ TEST_PKGS := python3 iproute2 chromium bpftrace libclang-rt-14-dev
 VM_PKGS   := qemu-system-x86
 # tests/run.py -j: tests run at a time (default: twice the CPUs, at most 4).
 JOBS      ?=
+NPROC     := $(shell nproc 2>/dev/null || echo 1)
 
 .PHONY: all deps deps-test deps-vm run test test-vm unit unit-asan clean fuzz-trace \
 	fuzz-trace-run
@@ -144,13 +145,16 @@ run: deps
 	$(MAKE) $(BUILD)/loupe
 	$(BUILD)/loupe
 
+# The test targets build a job per CPU, test and test-vm alike; make test
+# also builds test_trace_fuzz's target first, which that test would
+# otherwise compile within its time limit while other tests run.
 test: deps-test
-	$(MAKE) all
+	$(MAKE) -j$(NPROC) all fuzz-trace
 	$(PYTHON) tests/run.py $(if $(JOBS),-j $(JOBS))
 
 # VM_TESTS="FILTER..." or VM_TESTS=--all overrides the VM's test subset.
 test-vm: deps-vm
-	$(MAKE) all
+	$(MAKE) -j$(NPROC) all
 	$(PYTHON) tests/vm/run_vm.py $(VM_TESTS)
 
 unit: $(BUILD)/unit_tests

@@ -8,8 +8,9 @@ AddressSanitizer, LeakSanitizer and UBSan) if FILTER is empty or matches their
 names, then every test_* function of tests/runtime/test_*.py whose "module.function" name
 contains FILTER, each in its own process session with a hard timeout
 (30 s, or the function's `timeout` attribute). With several FILTERs a test
-runs if its name contains any of them, and a FILTER !TEXT leaves out every
-test whose name contains TEXT (tests/vm/ runs a subset this way).
+runs if its name contains any of them; a FILTER !TEXT leaves out the tests
+whose name contains TEXT, and of several filters that a name contains the
+last one decides (tests/vm/ runs a subset this way).
 Prints PASS/FAIL/SKIP lines (in the order tests end) and, last, "N passed,
 N failed"; exit status 0 only if nothing failed.  -v prints the captured
 output of failing tests.
@@ -136,12 +137,15 @@ def run_unit_tests(name):
 
 
 def matches(filters, name):
-    """A name matches if it contains any filter (or there is none but
-    !filters) and no !filter's text."""
-    wanted = [f for f in filters if not f.startswith("!")]
-    if any(f[1:] in name for f in filters if f.startswith("!")):
-        return False
-    return not wanted or any(f in name for f in wanted)
+    """Whether name is selected: the last filter whose text it contains
+    decides (FILTER takes it, !FILTER leaves it out); if none does, it is
+    selected only when every filter is a !FILTER (or there is none)."""
+    for f in reversed(filters):
+        if f.startswith("!") and f[1:] in name:
+            return False
+        if not f.startswith("!") and f in name:
+            return True
+    return all(f.startswith("!") for f in filters)
 
 
 class Test:

@@ -331,19 +331,11 @@ def parse_args(argv):
     return verbose, jobs, filters
 
 
-def main(argv):
-    if argv and argv[0] == "--_worker":
-        return worker(argv[1], argv[2], argv[3])
-    verbose, nproc, filters = parse_args(argv)
-    os.chdir(REPO)
-    if os.geteuid() != 0:
-        print("warning: not running as root; runtime tests will fail", flush=True)
-    ensure_tracefs()
-
+def run_all(filters, nproc, verbose, tmp):
+    """Run the unit tests and the runtime tests filters select, nproc at a
+    time; return (passed, failed)."""
     units = [n for n in ("unit_tests", "unit_tests_asan") if matches(filters, n)]
     unit_jobs = [(n, lambda n=n: run_unit_tests(n)) for n in units]
-    tmp = tempfile.mkdtemp(prefix="loupe-run-")
-    os.chmod(tmp, 0o755)
     env = dict(os.environ, LOUPE_TEST_TMP=tmp, LOUPE_RUN_ID=str(os.getpid()),
                PYTHONDONTWRITEBYTECODE="1")
     # Modules that make a test per tool run `loupe list -j` at import
@@ -352,12 +344,9 @@ def main(argv):
     os.environ["LOUPE_TEST_TMP"] = tmp
     tests = discover(filters)
     if not tests:
-        shutil.rmtree(tmp, ignore_errors=True)
-        passed, failed = run_jobs(unit_jobs, nproc)
         if filters and not units:
             print("no tests match %s" % " ".join(repr(f) for f in filters), flush=True)
-        print("%d passed, %d failed" % (passed, failed), flush=True)
-        return 0 if failed == 0 else 1
+        return run_jobs(unit_jobs, nproc)
 
     sys.path.insert(0, RUNTIME)
     import common  # noqa: E402
@@ -380,11 +369,26 @@ def main(argv):
                    ([job(t) for t in tests if t.serial], 1)]
     t_all = time.monotonic()
     passed = failed = 0
+    for jobs, n in batches:
+        p, f = run_jobs(jobs, n)
+        passed += p
+        failed += f
+    print("tests took %.1fs (-j %d)" % (time.monotonic() - t_all, nproc), flush=True)
+    return passed, failed
+
+
+def main(argv):
+    if argv and argv[0] == "--_worker":
+        return worker(argv[1], argv[2], argv[3])
+    verbose, nproc, filters = parse_args(argv)
+    os.chdir(REPO)
+    if os.geteuid() != 0:
+        print("warning: not running as root; runtime tests will fail", flush=True)
+    ensure_tracefs()
+    tmp = tempfile.mkdtemp(prefix="loupe-run-")
+    os.chmod(tmp, 0o755)
     try:
-        for jobs, n in batches:
-            p, f = run_jobs(jobs, n)
-            passed += p
-            failed += f
+        passed, failed = run_all(filters, nproc, verbose, tmp)
     finally:
         _stopping.set()
         with _running_lock:
@@ -392,7 +396,6 @@ def main(argv):
                 kill_group(pid, signal.SIGKILL)
         sweep_cgroups()
         shutil.rmtree(tmp, ignore_errors=True)
-    print("tests took %.1fs (-j %d)" % (time.monotonic() - t_all, nproc), flush=True)
     print("%d passed, %d failed" % (passed, failed), flush=True)
     return 0 if failed == 0 else 1
 

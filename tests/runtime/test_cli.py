@@ -207,6 +207,9 @@ def test_duration_exits_by_itself():
         check(took >= 0.9, "loupe %s exited after only %.2fs" % (" ".join(lp.args), took))
 
 
+test_duration_exits_by_itself.serial = True  # exit times bounded, 4 s
+
+
 def test_runtime_failure_exit_1():
     """Not root => BPF cannot be loaded: exit status 1, no table on stdout."""
     require_loupe()

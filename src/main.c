@@ -16,6 +16,7 @@
 #include "session.h"
 #include "tool.h"
 
+extern const struct tool agent_tool;
 extern const struct tool bashreadline_tool;
 extern const struct tool bindsnoop_tool;
 extern const struct tool biolatency_tool;
@@ -62,6 +63,7 @@ extern const struct tool trace_tool;
 extern const struct tool vfsstat_tool;
 
 const struct tool *const tools[] = {
+	&agent_tool,
 	&bashreadline_tool,
 	&bindsnoop_tool,
 	&biolatency_tool,

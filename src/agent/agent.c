@@ -189,6 +189,7 @@ static int self_metrics(struct agent *a)
 	};
 	static const char *const version_label[] = { "version" };
 	static const char *const version[] = { LOUPE_VERSION };
+	static const uint64_t zero_counts[EXPO_MAX_BUCKETS + 1];
 	char err[256];
 
 	if (!(a->build_info = expo_family_add(a->reg,
@@ -214,6 +215,8 @@ static int self_metrics(struct agent *a)
 		return EXIT_RUNTIME;
 	}
 	expo_set(a->build_info, version, 1);
+	/* a histogram without labels exists before its first observation */
+	expo_hist_set(a->scrape_seconds, NULL, zero_counts, 0);
 	return 0;
 }
 

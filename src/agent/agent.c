@@ -329,6 +329,17 @@ static int agent_run(struct session *s)
 	(void)s;
 	if (args.check)
 		return check_only();
+	/*
+	 * From here on the signals wait for sigwaitinfo(), also in every
+	 * thread started later; one that came before is not lost.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (session_interrupted())
+		return EXIT_OK;
 	if (!args.listen_given &&
 	    http_parse_listen(HTTP_DEFAULT_LISTEN, &args.listen, err,
 			      sizeof(err)))
@@ -357,12 +368,6 @@ static int agent_run(struct session *s)
 		}
 		have_web = true;
 	}
-	/* Every thread started from here on inherits the blocked set. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	fd = http_listen(&args.listen);
 	if (fd < 0) {
 		log_err("cannot listen on %s: %s", args.listen.text,

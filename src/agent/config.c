@@ -251,7 +251,7 @@ static int parse_metrics(struct ydoc *d, yaml_node_t *n, bool compile,
 int config_load(const char *path, bool compile, struct config *c,
 		char *err, size_t errlen)
 {
-	yaml_node_t *root, *metrics;
+	yaml_node_t *metrics;
 	struct ydoc_key keys[] = {
 		{ "metrics", false, &metrics },
 		{ NULL },
@@ -265,16 +265,9 @@ int config_load(const char *path, bool compile, struct config *c,
 		snprintf(err, errlen, "%s: out of memory", path);
 		return EXIT_RUNTIME;
 	}
-	ret = ydoc_load(&d, path, err, errlen);
-	if (ret)
-		goto out;
-	root = ydoc_root(&d);
-	if (!root)
-		goto out;
-	ret = ydoc_mapping(&d, root, "the config", keys);
+	ret = ydoc_load_mapping(&d, path, "the config", keys, err, errlen);
 	if (!ret && metrics)
 		ret = parse_metrics(&d, metrics, compile, c);
-out:
 	ydoc_free(&d);
 	if (ret)
 		config_free(c);

@@ -359,24 +359,13 @@ void expo_family_clear(struct expo_family *f)
 	pthread_mutex_unlock(&f->reg->lock);
 }
 
-size_t expo_family_series(struct expo_family *f)
+void expo_family_stats(struct expo_family *f, size_t *series,
+		       uint64_t *dropped)
 {
-	size_t n;
-
 	pthread_mutex_lock(&f->reg->lock);
-	n = f->nseries;
+	*series = f->nseries;
+	*dropped = f->dropped;
 	pthread_mutex_unlock(&f->reg->lock);
-	return n;
-}
-
-uint64_t expo_family_dropped(struct expo_family *f)
-{
-	uint64_t n;
-
-	pthread_mutex_lock(&f->reg->lock);
-	n = f->dropped;
-	pthread_mutex_unlock(&f->reg->lock);
-	return n;
 }
 
 /* FNV-1a */

@@ -46,8 +46,8 @@ struct expo_family *expo_family_add(struct expo_registry *r,
 /* Forgets every series of the family (e.g. before re-reading a map). */
 void expo_family_clear(struct expo_family *f);
 /* Series currently held, and label sets refused by the cap so far. */
-size_t expo_family_series(struct expo_family *f);
-uint64_t expo_family_dropped(struct expo_family *f);
+void expo_family_stats(struct expo_family *f, size_t *series,
+		       uint64_t *dropped);
 
 /*
  * Updates of the series with these label values (as many as the family

@@ -44,6 +44,7 @@ int http_parse_listen(const char *s, struct http_addr *a, char *err,
 	char host[64];
 	const char *port, *colon;
 	unsigned long p;
+	void *addr;
 	char *end;
 	size_t n;
 
@@ -73,22 +74,22 @@ int http_parse_listen(const char *s, struct http_addr *a, char *err,
 	if (s[-1] == '[') {
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->ss;
 
-		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons(p);
-		if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
-			goto bad;
+		addr = &in6->sin6_addr;
 		a->len = sizeof(*in6);
-		snprintf(a->text, sizeof(a->text), "[%s]:%lu", host, p);
 	} else {
 		struct sockaddr_in *in = (struct sockaddr_in *)&a->ss;
 
-		in->sin_family = AF_INET;
 		in->sin_port = htons(p);
-		if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
-			goto bad;
+		addr = &in->sin_addr;
 		a->len = sizeof(*in);
-		snprintf(a->text, sizeof(a->text), "%s:%lu", host, p);
 	}
+	/* sin_family and sin6_family are the same field */
+	a->ss.ss_family = s[-1] == '[' ? AF_INET6 : AF_INET;
+	if (inet_pton(a->ss.ss_family, host, addr) != 1)
+		goto bad;
+	snprintf(a->text, sizeof(a->text), s[-1] == '[' ? "[%s]:%lu" : "%s:%lu",
+		 host, p);
 	return 0;
 bad:
 	snprintf(err, errlen,

@@ -208,7 +208,7 @@ static int parse_users(struct ydoc *d, yaml_node_t *n, struct webcfg *w)
 
 int webcfg_load(const char *path, struct webcfg *w, char *err, size_t errlen)
 {
-	yaml_node_t *root, *tls, *users;
+	yaml_node_t *tls, *users;
 	struct ydoc_key keys[] = {
 		{ "tls_server_config", false, &tls },
 		{ "basic_auth_users", false, &users },
@@ -219,18 +219,11 @@ int webcfg_load(const char *path, struct webcfg *w, char *err, size_t errlen)
 
 	memset(w, 0, sizeof(*w));
 	pthread_mutex_init(&w->lock, NULL);
-	ret = ydoc_load(&d, path, err, errlen);
-	if (ret)
-		goto out;
-	root = ydoc_root(&d);
-	if (!root)
-		goto out;
-	ret = ydoc_mapping(&d, root, "the web config", keys);
+	ret = ydoc_load_mapping(&d, path, "the web config", keys, err, errlen);
 	if (!ret && tls)
 		ret = parse_tls(&d, tls, w);
 	if (!ret && users)
 		ret = parse_users(&d, users, w);
-out:
 	ydoc_free(&d);
 	if (ret)
 		webcfg_free(w);

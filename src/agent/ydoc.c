@@ -203,6 +203,21 @@ int ydoc_mapping(struct ydoc *d, yaml_node_t *m, const char *what,
 	return 0;
 }
 
+int ydoc_load_mapping(struct ydoc *d, const char *path, const char *what,
+		      struct ydoc_key *keys, char *err, size_t errlen)
+{
+	yaml_node_t *root;
+	int ret;
+
+	for (struct ydoc_key *k = keys; k->name; k++)
+		*k->node = NULL;
+	ret = ydoc_load(d, path, err, errlen);
+	if (ret)
+		return ret;
+	root = ydoc_root(d);
+	return root ? ydoc_mapping(d, root, what, keys) : 0;
+}
+
 /* A walk through a scalar's source text, counting lines and columns. */
 struct walk {
 	const char *s;

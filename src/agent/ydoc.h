@@ -50,6 +50,13 @@ struct ydoc_key {
  */
 int ydoc_mapping(struct ydoc *d, yaml_node_t *m, const char *what,
 		 struct ydoc_key *keys);
+/*
+ * ydoc_load, then the keys of the root mapping (what: its name in
+ * messages) into keys; an empty file has none of them. 0 or an exit
+ * status with the error in err; ydoc_free(d) in any case.
+ */
+int ydoc_load_mapping(struct ydoc *d, const char *path, const char *what,
+		      struct ydoc_key *keys, char *err, size_t errlen);
 /* The value of a scalar node, or EXIT_USAGE via *err if n is not one. */
 const char *ydoc_string(struct ydoc *d, yaml_node_t *n, const char *what,
 			int *err);

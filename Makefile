@@ -39,6 +39,7 @@ TOOL_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,\
 AGENT_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/agent/*.c))
 # The agent's parts the unit tests exercise (no HTTP or YAML needed).
 UNIT_AGENT_SRCS := src/agent/expo.c
+UNIT_AGENT_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(UNIT_AGENT_SRCS))
 SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(TOOLS))
 UNIT_SRCS := $(filter-out tests/unit/syms_fixture.c,$(wildcard tests/unit/*.c))
 # Read by the syms unit tests: a stripped program and its debug file.
@@ -85,11 +86,11 @@ $(BUILD)/loupe: $(APP_OBJS) $(LIB_OBJS) $(TOOL_OBJS) $(AGENT_OBJS)
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) $(AGENT_LDLIBS) -o $@
 
-$(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(UNIT_AGENT_SRCS) $(HEADERS) \
+$(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(UNIT_AGENT_OBJS) $(HEADERS) \
 		$(SYMS_FIXTURE)
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) \
-		$(UNIT_AGENT_SRCS) $(LDLIBS) -o $@
+		$(UNIT_AGENT_OBJS) $(LDLIBS) -o $@
 
 # The same unit tests under AddressSanitizer and UBSan (the symbolizer
 # hands out names that must outlive table reloads); make test runs both.

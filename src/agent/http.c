@@ -1,9 +1,9 @@
 /*
  * The HTTP side of the agent on libmicrohttpd. The socket is bound by the
  * caller before privileges are dropped, so the server's threads start with
- * the reduced set. Each request is answered on its first callback: a body
- * is never read, so the only input a client controls is its headers,
- * which MHD bounds (HTTP_MEMORY_LIMIT). Connections are non-blocking in a
+ * the reduced set. A request body is never read, so the only input a
+ * client controls is its request line and headers, which MHD bounds
+ * (HTTP_MEMORY_LIMIT). Connections are non-blocking in a
  * small thread pool, so a client that connects and sends nothing holds
  * one slot until HTTP_TIMEOUT and never a thread.
  */
@@ -289,23 +289,50 @@ static enum MHD_Result serve(struct http_server *h, struct MHD_Connection *c,
 	return ret;
 }
 
+/* Whether the request announces a body (it is never read). */
+static bool has_body(struct MHD_Connection *c)
+{
+	const char *len = MHD_lookup_connection_value(
+		c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	return (len && strspn(len, "0") != strlen(len)) ||
+	       MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					   MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
 {
+	static int seen;	/* any address: the request's first call */
 	struct http_server *h = cls;
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
 	(void)version;
 	(void)upload;
-	(void)upload_size;
-	(void)con_cls;
-	if (strcmp(method, MHD_HTTP_METHOD_GET) &&
-	    strcmp(method, MHD_HTTP_METHOD_HEAD))
-		return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-				  "only GET and HEAD\n", "GET, HEAD");
+	/*
+	 * Other methods, and requests with a body, are refused on the first
+	 * call: MHD then closes the connection without reading the body.
+	 * GET and HEAD are answered on the second call, once MHD knows the
+	 * request is complete, so the connection stays open for the next
+	 * scrape.
+	 */
+	if (!*con_cls) {
+		if (strcmp(method, MHD_HTTP_METHOD_GET) &&
+		    strcmp(method, MHD_HTTP_METHOD_HEAD))
+			return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+					  "only GET and HEAD\n", "GET, HEAD");
+		if (has_body(c))
+			return reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE,
+					  "no request body is accepted\n",
+					  NULL);
+		*con_cls = &seen;
+		return MHD_YES;
+	}
+	if (*upload_size)
+		return MHD_NO;
 	if (!authorized(h, c)) {
 		r = MHD_create_response_from_buffer(
 			strlen("unauthorized\n"), (void *)"unauthorized\n",

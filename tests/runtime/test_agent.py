@@ -173,6 +173,29 @@ def test_agent_http_methods_and_paths():
     r = conn.getresponse()
     check(r.status == 405, "POST with a 1 GiB body: %d" % r.status)
     conn.close()
+    # a GET with a body: refused, not read (a big one may see the reset
+    # of a connection closed with data unread, before the answer)
+    for size in (1000, 1 << 20):
+        conn = http.client.HTTPConnection("127.0.0.1", a.port, timeout=5)
+        try:
+            conn.request("GET", "/metrics", body=b"x" * size)
+            r = conn.getresponse()
+            check(r.status == 413 and r.read() == b"no request body is accepted\n",
+                  "GET with %d bytes of body: %d" % (size, r.status))
+        except (ConnectionError, http.client.HTTPException):
+            check(size > 1000, "GET with %d bytes of body: no answer" % size)
+        conn.close()
+    # keep-alive: scrapes reuse one connection
+    conn = http.client.HTTPConnection("127.0.0.1", a.port, timeout=5)
+    for i in range(3):
+        conn.request("GET", "/healthz")
+        r = conn.getresponse()
+        check(r.status == 200 and r.read() == b"ok\n" and
+              r.getheader("Connection") != "close", "keep-alive request %d" % i)
+        if i == 0:
+            sock = conn.sock
+        check(conn.sock is sock, "request %d needed a new connection" % i)
+    conn.close()
     # HEAD: the headers of GET, no body
     conn = http.client.HTTPConnection("127.0.0.1", a.port, timeout=5)
     conn.request("HEAD", "/metrics")

@@ -226,6 +226,7 @@ struct walk {
 	int line, col;		/* 0-based, as libyaml's marks */
 };
 
+/* Columns count characters, as libyaml's marks do: not UTF-8 tails. */
 static void step(struct walk *w)
 {
 	if (w->i >= w->end)
@@ -233,10 +234,30 @@ static void step(struct walk *w)
 	if (w->s[w->i] == '\n') {
 		w->line++;
 		w->col = 0;
-	} else {
+	} else if ((w->s[w->i] & 0xc0) != 0x80) {
 		w->col++;
 	}
 	w->i++;
+}
+
+/*
+ * The byte offset of a mark: its index counts characters, so the line
+ * and column are walked instead.
+ */
+static size_t mark_offset(const struct ydoc *d, yaml_mark_t m)
+{
+	size_t i = 0, col = 0;
+
+	for (size_t line = 0; line < m.line && i < d->len; i++)
+		if (d->text[i] == '\n')
+			line++;
+	for (; i < d->len && d->text[i] != '\n'; i++) {
+		if ((d->text[i] & 0xc0) == 0x80)
+			continue;
+		if (col++ == m.column)
+			break;
+	}
+	return i;
 }
 
 /* Skips up to max (or all, if max < 0) blanks at the start of a line. */
@@ -278,8 +299,8 @@ void ydoc_scalar_pos(struct ydoc *d, yaml_node_t *n, size_t off, int *line,
 		     style == YAML_FOLDED_SCALAR_STYLE;
 	struct walk w = {
 		.s = d->text,
-		.end = n->end_mark.index < d->len ? n->end_mark.index : d->len,
-		.i = n->start_mark.index,
+		.end = mark_offset(d, n->end_mark),
+		.i = mark_offset(d, n->start_mark),
 		.line = n->start_mark.line,
 		.col = n->start_mark.column,
 	};

@@ -85,7 +85,7 @@ def samples(text):
 
 
 def write(path, text):
-    with open(path, "w") as f:
+    with open(path, "w", encoding="utf-8") as f:
         f.write(text)
     return path
 
@@ -379,6 +379,10 @@ BAD_CONFIGS = [
     ("metrics:\n  - name: a_total\n    help: h\n"
      "    program: 'tracepoint:syscalls:sys_enter_openat { @[''x''] = 1; }'\n",
      "4:56: unexpected character '''"),
+    # columns count characters, as editors and libyaml do
+    ("metrics:\n  - {help: \"\u00e9\u00e9\u00e9\", name: a_total, program: "
+     "'tracepoint:syscalls:sys_enter_openat { @[\"\u00e9\"] = nosuch(); }'}\n",
+     "2:92: unknown function 'nosuch'"),
 ]
 
 

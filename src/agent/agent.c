@@ -324,7 +324,7 @@ static int agent_run(struct session *s)
 	struct http_server *h = NULL;
 	char err[1024];
 	sigset_t set;
-	int ret, fd;
+	int ret, fd, port;
 
 	(void)s;
 	if (args.check)
@@ -380,16 +380,16 @@ static int agent_run(struct session *s)
 		close(fd);
 		goto out;
 	}
-	log_err("listening on %s://%s (port %d); %d custom metric%s, --max-series %llu%s",
-		have_web && web.cert_pem ? "https" : "http", args.listen.text,
-		http_bound_port(fd), a.config.nmetrics,
-		a.config.nmetrics == 1 ? "" : "s", args.max_series,
-		have_web && web.nusers ? ", basic auth" : "");
+	port = http_bound_port(fd);
 	h = http_start(fd, routes, &a, have_web ? &web : NULL);
 	if (!h) {
 		ret = EXIT_RUNTIME;
 		goto out;
 	}
+	log_err("listening on %s://%s (port %d); %d custom metric%s, --max-series %llu%s",
+		have_web && web.cert_pem ? "https" : "http", args.listen.text,
+		port, a.config.nmetrics, a.config.nmetrics == 1 ? "" : "s",
+		args.max_series, have_web && web.nusers ? ", basic auth" : "");
 	serve_until_stopped(&a, &set);
 	ret = EXIT_OK;
 out:

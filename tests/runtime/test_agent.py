@@ -570,6 +570,13 @@ def test_agent_tls():
     except (urllib.error.URLError, ConnectionError, http.client.HTTPException, OSError):
         pass
     check(get(a.url(), context=ctx)[0] == 200, "TLS scrape after a plain one")
+    # a key where the certificate should be: the start fails, exit 1
+    swapped = write(os.path.join(d, "swapped.yaml"),
+                    "tls_server_config:\n  cert_file: key.pem\n  key_file: cert.pem\n")
+    rc, out, err = run_quiet([LOUPE, "agent", "--listen", "127.0.0.1:0", "--web-config", swapped])
+    check(rc == 1 and err.endswith("loupe: agent: cannot start the HTTP server (is the TLS "
+                                   "certificate or key invalid?)\n") and "listening" not in err,
+          "swapped certificate and key: rc %s, %r" % (rc, err))
 
 
 test_agent_tls.timeout = 60

@@ -27,7 +27,7 @@
 #define HTTP_THREADS		2
 #define HTTP_CONN_LIMIT		256
 #define HTTP_PER_IP_LIMIT	128
-#define HTTP_TIMEOUT		10	/* seconds of silence before a close */
+#define HTTP_TIMEOUT		10	/* seconds of silence: closed */
 #define HTTP_MEMORY_LIMIT	(32 * 1024)	/* request line + headers */
 #define HTTP_REALM		"loupe agent"
 

@@ -14,11 +14,11 @@
 struct webcfg_user {
 	char *name;
 	char *hash;		/* $2y$/$2b$/$2a$ bcrypt */
-	char *verified;		/* the last password that matched, or NULL */
+	char *verified;		/* last password that matched, or NULL */
 };
 
 struct webcfg {
-	char *cert_pem;		/* contents of cert_file, NULL without TLS */
+	char *cert_pem;		/* cert_file's contents, NULL: no TLS */
 	char *key_pem;
 	struct webcfg_user users[WEBCFG_MAX_USERS];
 	int nusers;

@@ -292,7 +292,7 @@ int main(int argc, char **argv)
 {
 	const struct tool *t;
 
-	kbtf_init(tools);
+	kbtf_init(tool_table());
 	if (argc < 2)
 		return overview_main(argc, argv);
 	if (!strcmp(argv[1], "overview"))

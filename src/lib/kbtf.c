@@ -93,8 +93,9 @@ void kbtf_init(const struct tool *const *tools)
 void kbtf_begin(const struct tool *t)
 {
 	kbtf_active = false;
-	for (int i = 0; kbtf_tools && t && t->elf_bytes && kbtf_tools[i]; i++)
-		if (kbtf_tools[i]->elf_bytes == t->elf_bytes)
+	for (int i = 0; kbtf_tools && t && t->skel && kbtf_tools[i]; i++)
+		if (kbtf_tools[i]->skel &&
+		    kbtf_tools[i]->skel->elf_bytes == t->skel->elf_bytes)
 			kbtf_active = true;
 }
 
@@ -894,9 +895,9 @@ static int cut_kernel_btf(const struct btf *kernel, void **raw, size_t *size)
 		size_t len;
 		bool dup = false;
 
-		if (!kbtf_tools[i]->elf_bytes)
+		if (!kbtf_tools[i]->skel)
 			continue;
-		elf = kbtf_tools[i]->elf_bytes(&len);
+		elf = kbtf_tools[i]->skel->elf_bytes(&len);
 		for (int j = 0; j < nseen; j++)
 			dup |= seen[j] == elf;
 		if (dup)

@@ -31,7 +31,7 @@ LDLIBS    := -l:libbpf.a -lelf -lz -lpthread
 # as the base of a module's BTF) in place of its own.
 KBTF_WRAP := -Wl,--wrap=btf__load_vmlinux_btf -Wl,--wrap=btf_get_from_fd
 # The agent: its HTTP server, YAML configs and bcrypt passwords.
-AGENT_LDLIBS := -lmicrohttpd -lyaml -lcrypt
+AGENT_LDLIBS := -lyaml -lcrypt
 
 TOOLS     := $(patsubst src/tools/%.bpf.c,%,$(wildcard src/tools/*.bpf.c))
 LIB_SRCS  := $(wildcard src/lib/*.c) $(wildcard src/trace/*.c)

@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 #include "decode.h"
 #include "log.h"
+#include "parallel.h"
 #include "privs.h"
 #include "procinfo.h"
 #include "session.h"
@@ -549,10 +550,9 @@ int session_add_link(struct session *s, struct bpf_link *link)
 	return 0;
 }
 
-static void *destroy_link(void *link)
+static void destroy_link(void *links, int i)
 {
-	bpf_link__destroy(link);
-	return NULL;
+	bpf_link__destroy(((struct bpf_link **)links)[i]);
 }
 
 /*
@@ -561,18 +561,7 @@ static void *destroy_link(void *link)
  */
 static void destroy_links(struct session *s)
 {
-	pthread_t threads[SESSION_MAX_LINKS];
-	bool started[SESSION_MAX_LINKS];
-
-	for (int i = 0; i < s->nlinks; i++)
-		started[i] = !pthread_create(&threads[i], NULL, destroy_link,
-					     s->links[i]);
-	for (int i = 0; i < s->nlinks; i++) {
-		if (started[i])
-			pthread_join(threads[i], NULL);
-		else
-			bpf_link__destroy(s->links[i]);
-	}
+	parallel_for(s->nlinks, s->nlinks, destroy_link, s->links);
 	s->nlinks = 0;
 }
 

@@ -25,6 +25,7 @@
 #include "ir.h"
 #include "trace.h"
 #include "log.h"
+#include "parallel.h"
 #include "session.h"
 
 #define TRACE_MAP_ENTRIES	4096
@@ -258,32 +259,27 @@ static int load_inst(struct trace_prog *p, struct trace_inst *inst)
 
 struct load_work {
 	struct trace_prog *p;
-	int next;		/* next instance to load (atomic) */
 	int failed;		/* an instance failed: stop (atomic) */
 	pthread_mutex_t report;	/* one verifier report at a time */
 };
 
-static void *load_worker(void *arg)
+static void load_one(void *ctx, int i)
 {
-	struct load_work *w = arg;
-	int i;
+	struct load_work *w = ctx;
+	struct trace_inst *inst = &w->p->insts[i];
+	int fd;
 
-	while (!__atomic_load_n(&w->failed, __ATOMIC_RELAXED) &&
-	       (i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) <
-	       w->p->ninsts) {
-		struct trace_inst *inst = &w->p->insts[i];
-		int fd = load_once(inst, NULL, 0);
-
-		if (fd >= 0) {
-			inst->prog_fd = fd;
-			continue;
-		}
-		pthread_mutex_lock(&w->report);
-		if (!__atomic_exchange_n(&w->failed, 1, __ATOMIC_RELAXED))
-			load_inst(w->p, inst);
-		pthread_mutex_unlock(&w->report);
+	if (__atomic_load_n(&w->failed, __ATOMIC_RELAXED))
+		return;
+	fd = load_once(inst, NULL, 0);
+	if (fd >= 0) {
+		inst->prog_fd = fd;
+		return;
 	}
-	return NULL;
+	pthread_mutex_lock(&w->report);
+	if (!__atomic_exchange_n(&w->failed, 1, __ATOMIC_RELAXED))
+		load_inst(w->p, inst);
+	pthread_mutex_unlock(&w->report);
 }
 
 /*
@@ -293,17 +289,13 @@ static void *load_worker(void *arg)
 int trace_load(struct trace_prog *p)
 {
 	struct load_work w = { .p = p, .report = PTHREAD_MUTEX_INITIALIZER };
-	int ncpus = libbpf_num_possible_cpus(), started = 0;
-	pthread_t threads[8];
+	int width = libbpf_num_possible_cpus();
 
-	if (ncpus > 8)
-		ncpus = 8;
-	while (p->ninsts >= 16 && started < ncpus - 1 &&
-	       !pthread_create(&threads[started], NULL, load_worker, &w))
-		started++;
-	load_worker(&w);
-	for (int i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
+	if (width > 8)
+		width = 8;
+	if (p->ninsts < 16)
+		width = 1;
+	parallel_for(p->ninsts, width, load_one, &w);
 	return w.failed ? -1 : 0;
 }
 
@@ -479,18 +471,13 @@ static void close_events(struct trace_inst *inst)
 struct detach_work {
 	struct trace_prog *p;
 	void (*close_fn)(struct trace_inst *inst);
-	int next;		/* next instance to do (atomic) */
 };
 
-static void *detach_worker(void *arg)
+static void detach_one(void *ctx, int i)
 {
-	struct detach_work *w = arg;
-	int i;
+	struct detach_work *w = ctx;
 
-	while ((i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) <
-	       w->p->ninsts)
-		w->close_fn(&w->p->insts[i]);
-	return NULL;
+	w->close_fn(&w->p->insts[i]);
 }
 
 /*
@@ -502,17 +489,8 @@ static void detach_all(struct trace_prog *p,
 		       void (*close_fn)(struct trace_inst *inst))
 {
 	struct detach_work w = { .p = p, .close_fn = close_fn };
-	pthread_t threads[DETACH_THREADS];
-	int n = p->ninsts < DETACH_THREADS ? p->ninsts : DETACH_THREADS;
-	int started = 0;
 
-	while (started < n &&
-	       !pthread_create(&threads[started], NULL, detach_worker, &w))
-		started++;
-	/* whatever no thread took (or if none started) is done here */
-	detach_worker(&w);
-	for (int i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
+	parallel_for(p->ninsts, DETACH_THREADS, detach_one, &w);
 }
 
 /* ---- running ------------------------------------------------------------ */

@@ -58,11 +58,6 @@ void session_install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-bool session_interrupted(void)
-{
-	return stop_requested;
-}
-
 static long long clock_ns(clockid_t clock)
 {
 	struct timespec ts;
@@ -294,12 +289,17 @@ static unsigned int needs_of(struct bpf_object *obj)
  * to it): when it exits, the run is over. A pidfd turns readable then;
  * the loop polls it. ESRCH: it exited since the flags were checked.
  */
+void session_watch_pid(struct session *s, int pid)
+{
+	s->target_fd = syscall(SYS_pidfd_open, pid, 0);
+	s->target_gone = s->target_fd < 0 && errno == ESRCH;
+}
+
 static void watch_target(struct session *s)
 {
 	if (!(s->opts.given & OPT_PID) || s->opts.pid <= 0)
 		return;
-	s->target_fd = syscall(SYS_pidfd_open, s->opts.pid, 0);
-	s->target_gone = s->target_fd < 0 && errno == ESRCH;
+	session_watch_pid(s, s->opts.pid);
 }
 
 static bool target_exited(struct session *s)
@@ -309,6 +309,15 @@ static bool target_exited(struct session *s)
 	if (s->target_fd >= 0 && poll(&pfd, 1, 0) > 0)
 		s->target_gone = true;
 	return s->target_gone;
+}
+
+static int open_ring(struct session *s, int ring_fd)
+{
+	s->rb = ring_buffer__new(ring_fd, rb_event, s, NULL);
+	if (s->rb)
+		return 0;
+	log_err("cannot open the ring buffer: %s", strerror(errno));
+	return -1;
 }
 
 int session_start(struct session *s, struct bpf_object *obj,
@@ -357,17 +366,21 @@ static int start_locked(struct session *s, struct bpf_object *obj,
 	lost = bpf_object__find_map_by_name(obj, "lost_events");
 	s->lost_fd = lost ? bpf_map__fd(lost) : -1;
 	events = bpf_object__find_map_by_name(obj, "events");
-	if (events) {
-		s->rb = ring_buffer__new(bpf_map__fd(events), rb_event, s,
-					 NULL);
-		if (!s->rb) {
-			log_err("cannot open the ring buffer: %s",
-				strerror(errno));
-			return EXIT_RUNTIME;
-		}
-	}
+	if (events && open_ring(s, bpf_map__fd(events)))
+		return EXIT_RUNTIME;
 	out_header(&s->out);
 	return 0;
+}
+
+int session_start_ring(struct session *s, int ring_fd, int lost_fd,
+		       session_event_fn on_event)
+{
+	s->on_event = on_event;
+	s->lost_fd = lost_fd;
+	out_init(&s->out, s->out_file ? s->out_file : stdout, s->opts.json,
+		 s->opts.timestamp, NULL);
+	watch_target(s);
+	return open_ring(s, ring_fd) ? EXIT_RUNTIME : 0;
 }
 
 static unsigned long long lost_total(struct session *s)
@@ -395,22 +408,28 @@ static unsigned long long lost_total(struct session *s)
  * a program ran): their events never existed, so they cannot be counted
  * as lost, but the user must know some are missing.
  */
+static unsigned long long prog_missed(int fd)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.recursion_misses;
+}
+
 static unsigned long long missed_total(struct session *s)
 {
 	unsigned long long sum = 0;
 	struct bpf_program *prog;
 
+	for (int i = 0; i < s->nprog_fds; i++)
+		sum += prog_missed(s->prog_fds[i]);
 	if (!s->obj)
-		return 0;
-	bpf_object__for_each_program(prog, s->obj) {
-		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(prog);
-
-		memset(&info, 0, sizeof(info));
-		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
-			sum += info.recursion_misses;
-	}
+		return sum;
+	bpf_object__for_each_program(prog, s->obj)
+		sum += prog_missed(bpf_program__fd(prog));
 	return sum;
 }
 
@@ -469,6 +488,16 @@ static int drain(struct session *s, int timeout_ms, long long budget_ns)
 	return err < 0 ? err : 0;
 }
 
+/* What it has no time to print is counted as lost. */
+static void drain_final(struct session *s)
+{
+	if (drain(s, 0, drain_budget_ns(DRAIN_FINAL_NS)) == 0 && s->rb) {
+		s->discarding = true;
+		ring_buffer__consume(s->rb);
+		s->discarding = false;
+	}
+}
+
 int session_loop(struct session *s)
 {
 	long long now = clock_ns(CLOCK_MONOTONIC), deadline = 0, next_tick = 0;
@@ -482,7 +511,7 @@ int session_loop(struct session *s)
 	if (interval_ns > 0)
 		next_tick = now + interval_ns;
 
-	while (!stop_requested) {
+	while (!stop_requested && !s->ended) {
 		timeout = TICK_MS;
 		if (deadline && (deadline - now) / 1000000 < timeout)
 			timeout = (deadline - now) / 1000000;
@@ -523,18 +552,21 @@ int session_loop(struct session *s)
 	 * what the final drain has no time to print is counted as lost.
 	 */
 	destroy_links(s);
+	if (s->detach)
+		s->detach(s);
 	s->final_drain = true;
-	if (drain(s, 0, drain_budget_ns(DRAIN_FINAL_NS)) == 0 && s->rb) {
-		s->discarding = true;
-		ring_buffer__consume(s->rb);
-		s->discarding = false;
+	drain_final(s);
+	if (s->on_end) {
+		s->on_end(s);
+		drain_final(s);
 	}
 	/* Print what the last, partial interval (or the only one) saw. */
 	if (s->on_interval && !ticked_last)
 		s->on_interval(s);
 	report_lost(s);
 	out_flush(&s->out);
-	if (s->target_gone)
+	/* Not for a process the tool started itself (trace -c). */
+	if (s->target_gone && (s->opts.given & OPT_PID))
 		log_err("process %d exited; tracing ended", s->opts.pid);
 	return EXIT_OK;
 }

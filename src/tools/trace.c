@@ -214,12 +214,9 @@ static int trace_run_tool(struct session *s)
 		ret = EXIT_USAGE;
 		goto out;
 	}
-	ro.json = s->opts.json;
-	ro.duration = s->opts.duration;
 	ro.child = child;
-	ro.child_status = &status;
 	ro.on_attached = release_command;
-	ret = trace_run(&p, &ro);
+	ret = trace_run(&p, s, &ro);
 out:
 	if (child > 0) {
 		/* never leave the command behind */

@@ -147,10 +147,7 @@ enum trace_dump {
 };
 
 struct trace_run_opts {
-	bool json;
-	double duration;	/* seconds, 0: until exit() or a signal */
 	int child;		/* -c's command: ends the run when it exits */
-	int *child_status;
 	void (*on_attached)(void *ctx);	/* e.g. let -c's command go */
 	void *ctx;
 };
@@ -164,6 +161,8 @@ int trace_lower(struct trace_prog *p, FILE *dump_ir, FILE *dump_bpf);
 void trace_prog_free(struct trace_prog *p);
 int trace_compile(struct trace_prog *p, enum trace_dump dump);
 int trace_load(struct trace_prog *p);
-int trace_run(struct trace_prog *p, const struct trace_run_opts *ro);
+struct session;
+int trace_run(struct trace_prog *p, struct session *s,
+	      const struct trace_run_opts *ro);
 
 #endif

@@ -67,7 +67,8 @@ static int create_maps(struct trace_prog *p)
 	unsigned int zero_size = 8, flags = BPF_F_NO_PREALLOC;
 
 	p->ringbuf_fd = create_map(p, BPF_MAP_TYPE_RINGBUF, "trace_events", 0,
-				   0, TRACE_RINGBUF_SIZE, 0);
+				   0, p->ringbuf_size ? p->ringbuf_size :
+				   TRACE_RINGBUF_SIZE, 0);
 	/* per-CPU, like every tool's lost_events: the session sums it */
 	p->lost_fd = create_map(p, BPF_MAP_TYPE_PERCPU_ARRAY, "trace_lost", 4,
 				8, 1, 0);

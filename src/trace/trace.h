@@ -126,6 +126,7 @@ struct trace_prog {
 	char **positional;	/* $1.. */
 	int npositional;
 	int max_insts;		/* 0: TRACE_MAX_INSTS */
+	unsigned long ringbuf_size;	/* --buffer-size; 0: 512 KiB */
 	unsigned long long start_ns;	/* CLOCK_MONOTONIC at compile: elapsed */
 };
 

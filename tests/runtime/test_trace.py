@@ -99,6 +99,19 @@ def test_differential_bpftrace():
 test_differential_bpftrace.timeout = 120
 
 
+def test_json_hist_matches_bpftrace():
+    """hist/lhist slots in JSON (bounds and counts) as `bpftrace -f json`."""
+    bpftrace = shutil.which("bpftrace")
+    if not bpftrace:
+        raise Skip("bpftrace is not installed (make deps installs it)")
+    bt = os.path.join(CASES, "hist.bt")
+    rc, want, err = run_quiet([bpftrace, "-f", "json", bt], timeout=30)
+    check(rc == 0, "bpftrace failed: %s" % short(err))
+    rc, got, err = _trace(["-j", bt])
+    check(rc == 0, "exit %s: %s" % (rc, short(err)))
+    check(got == want, "--- bpftrace\n%s--- loupe\n%s" % (want, got))
+
+
 # ---------------------------------------------------------------- workloads
 
 def test_tracepoint_openat_of_command():

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include "flame.h"
 #include "log.h"
+#include "opts.h"
 #include "session.h"
 #include "stacks.h"
 
@@ -545,4 +546,92 @@ int stacks_svg_end(struct stacks_svg *svg, bool ok)
 	free(svg->text);
 	svg->text = NULL;
 	return status;
+}
+
+int stacks_parse_opt(struct stacks_conf *c, int index, const char *arg)
+{
+	unsigned long long v;
+
+	switch (index) {
+	case STACKS_OPT_USER:
+		c->user_only = true;
+		break;
+	case STACKS_OPT_KERNEL:
+		c->kernel_only = true;
+		break;
+	case STACKS_OPT_FOLDED:
+		c->folded = true;
+		break;
+	case STACKS_OPT_SVG:
+		c->svg = arg;
+		break;
+	case STACKS_OPT_STORAGE:
+		if (opts_uint("--stack-storage-size", arg, 1, 1 << 20,
+			      "a number of stacks", &v))
+			return EXIT_USAGE;
+		c->storage = v;
+		break;
+	}
+	return 0;
+}
+
+int stacks_check_conf(const struct session *s, const struct stacks_conf *c)
+{
+	if (c->user_only && c->kernel_only) {
+		log_err("-U and -K are exclusive (both halves is the default)");
+		return EXIT_USAGE;
+	}
+	if ((c->folded || c->svg) && s->opts.json) {
+		log_err("--folded/--svg and -j are exclusive");
+		return EXIT_USAGE;
+	}
+	if (c->folded && c->svg) {
+		log_err("--folded and --svg are exclusive (--svg draws the folded stacks)");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int map_fd(struct bpf_object *obj, const char *name)
+{
+	return bpf_map__fd(bpf_object__find_map_by_name(obj, name));
+}
+
+int stacks_run(struct session *s, struct stacks_conf *c,
+	       struct bpf_object *obj, const struct out_col *banner,
+	       session_event_fn on_event, int (*attach)(struct session *s),
+	       struct stacks_report *r, struct stacks_svg *svg)
+{
+	struct bpf_map *stackmap = bpf_object__find_map_by_name(obj,
+								 "stackmap");
+	int err;
+
+	if (!stackmap || bpf_map__set_max_entries(stackmap, c->storage)) {
+		log_err("cannot size the stack map");
+		return EXIT_RUNTIME;
+	}
+	if (c->svg) {
+		c->folded = true;
+		err = stacks_svg_begin(s, svg);
+		if (err)
+			return err;
+	}
+	err = session_start(s, obj, c->folded ? NULL : banner, on_event);
+	if (!err && attach)
+		err = attach(s);
+	if (!err)
+		err = session_loop(s);
+	if (!err) {
+		r->folded = c->folded;
+		r->user = !c->kernel_only;
+		r->kernel = !c->user_only;
+		r->counts_fd = map_fd(obj, "counts");
+		r->stackmap_fd = bpf_map__fd(stackmap);
+		r->stats_fd = map_fd(obj, "stack_stats");
+		stacks_print(s, r);
+	}
+	session_stop(s);
+	if (stacks_svg_end(svg, !err) && !err)
+		err = EXIT_RUNTIME;
+	return err;
 }

@@ -22,12 +22,12 @@
 static struct {
 	unsigned long freq;
 	int cpu;		/* -1: every CPU */
-	bool user_only, kernel_only;
-	bool folded;
-	const char *svg;
 	bool idle;
-	unsigned long storage;
-} conf = { .freq = PROFILE_FREQ, .cpu = -1, .storage = STACKS_STORAGE };
+	struct stacks_conf stacks;
+} conf = {
+	.freq = PROFILE_FREQ, .cpu = -1,
+	.stacks = { .storage = STACKS_STORAGE },
+};
 
 struct profile_state {
 	struct profile_bpf *skel;
@@ -93,8 +93,10 @@ static int attach_cpu(struct session *s, struct bpf_program *prog, int cpu,
 	return 0;
 }
 
-static int attach_sampling(struct session *s, struct bpf_program *prog)
+static int attach_sampling(struct session *s)
 {
+	struct profile_state *st = s->tool_state;
+	struct bpf_program *prog = st->skel->progs.sample;
 	int ncpus = libbpf_num_possible_cpus(), err;
 	bool attached = false;
 
@@ -114,20 +116,11 @@ static int attach_sampling(struct session *s, struct bpf_program *prog)
 
 static int check_conf(struct session *s)
 {
-	int ncpus = libbpf_num_possible_cpus();
+	int ncpus = libbpf_num_possible_cpus(), err;
 
-	if (conf.user_only && conf.kernel_only) {
-		log_err("-U and -K are exclusive (both halves is the default)");
-		return EXIT_USAGE;
-	}
-	if ((conf.folded || conf.svg) && s->opts.json) {
-		log_err("--folded/--svg and -j are exclusive");
-		return EXIT_USAGE;
-	}
-	if (conf.folded && conf.svg) {
-		log_err("--folded and --svg are exclusive (--svg draws the folded stacks)");
-		return EXIT_USAGE;
-	}
+	err = stacks_check_conf(s, &conf.stacks);
+	if (err)
+		return err;
 	/* A profile needs this many perf events, one link each. */
 	if (conf.cpu < 0 && ncpus > SESSION_MAX_LINKS) {
 		log_err("%d CPUs: more than %d to sample; use --cpu", ncpus,
@@ -157,8 +150,8 @@ static int profile_run(struct session *s)
 	struct out_col banner[2] = { { NULL, 0 }, { NULL, 0 } };
 	struct stacks_report r = { .unit = "samples", .divisor = 1 };
 	struct stacks_svg svg = {
-		.path = conf.svg, .title = "CPU Flame Graph", .palette = "hot",
-		.count_name = "samples",
+		.path = conf.stacks.svg, .title = "CPU Flame Graph",
+		.palette = "hot", .count_name = "samples",
 	};
 	char who[32], secs[32] = "";
 	int err;
@@ -174,21 +167,17 @@ static int profile_run(struct session *s)
 		goto out;
 	}
 	session_set_filter(s, &st->skel->rodata->filter);
-	st->skel->rodata->stacks_user = !conf.kernel_only;
-	st->skel->rodata->stacks_kernel = !conf.user_only;
+	st->skel->rodata->stacks_user = !conf.stacks.kernel_only;
+	st->skel->rodata->stacks_kernel = !conf.stacks.user_only;
 	st->skel->rodata->include_idle = conf.idle;
-	if (bpf_map__set_max_entries(st->skel->maps.stackmap, conf.storage)) {
-		log_err("cannot size the stack map");
-		err = EXIT_RUNTIME;
-		goto out;
-	}
 	/* BCC's banner stands in the header row of the multi-line output. */
 	if (s->opts.duration > 0)
 		snprintf(secs, sizeof(secs), " for %g secs", s->opts.duration);
 	snprintf(st->banner, sizeof(st->banner),
 		 "Sampling at %lu Hertz of %s by %s stack%s%s.", conf.freq,
 		 pid_text(s, who, sizeof(who)),
-		 conf.user_only ? "user" : conf.kernel_only ? "kernel" :
+		 conf.stacks.user_only ? "user" :
+		 conf.stacks.kernel_only ? "kernel" :
 		 "user + kernel", conf.cpu >= 0 ? " on one CPU" : "",
 		 s->opts.duration > 0 ? secs : "... Hit Ctrl-C to end");
 	banner[0].header = st->banner;
@@ -197,55 +186,24 @@ static int profile_run(struct session *s)
 	/* Re-read sampled processes' mappings every second. */
 	s->opts.interval = 1;
 	s->on_interval = on_tick;
-	if (conf.svg) {
-		conf.folded = true;
-		err = stacks_svg_begin(s, &svg);
-		if (err)
-			goto out;
-	}
-	err = session_start(s, st->skel->obj, conf.folded ? NULL : banner,
-			    on_event);
-	if (!err)
-		err = attach_sampling(s, st->skel->progs.sample);
-	if (!err)
-		err = session_loop(s);
-	if (!err) {
-		r.folded = conf.folded;
-		r.user = !conf.kernel_only;
-		r.kernel = !conf.user_only;
-		r.counts_fd = bpf_map__fd(st->skel->maps.counts);
-		r.stackmap_fd = bpf_map__fd(st->skel->maps.stackmap);
-		r.stats_fd = bpf_map__fd(st->skel->maps.stack_stats);
-		r.syms = st->syms;
-		stacks_print(s, &r);
-	}
-	session_stop(s);
-	if (stacks_svg_end(&svg, !err) && !err)
-		err = EXIT_RUNTIME;
+	r.syms = st->syms;
+	err = stacks_run(s, &conf.stacks, st->skel->obj, banner, on_event,
+			 attach_sampling, &r, &svg);
 out:
 	profile_bpf__destroy(st->skel);
 	syms_cache_free(st->syms);
 	return err;
 }
 
-enum { OPT_FREQ, OPT_USER, OPT_KERNEL, OPT_CPU, OPT_FOLDED, OPT_IDLE,
-       OPT_STORAGE, OPT_SVG };
+enum { OPT_FREQ, OPT_CPU, OPT_IDLE, OPT_STACKS };
 
 static const struct tool_opt profile_opts[] = {
 	[OPT_FREQ] = { "frequency", 'F', "HZ",
 		       "samples per second on each CPU (default 49)" },
-	[OPT_USER] = { "user-stacks-only", 'U', NULL,
-		       "user stacks only" },
-	[OPT_KERNEL] = { "kernel-stacks-only", 'K', NULL,
-			 "kernel stacks only" },
 	[OPT_CPU] = { "cpu", 'C', "CPU", "sample only this CPU" },
-	[OPT_FOLDED] = { "folded", 'f', NULL,
-			 "one folded line per stack (for flame graphs)" },
 	[OPT_IDLE] = { "include-idle", 'I', NULL,
 		       "also count the idle task's samples" },
-	[OPT_STORAGE] = { "stack-storage-size", 0, "N",
-			  "stack map entries (default 16384)" },
-	[OPT_SVG] = { "svg", 0, "FILE", "write a flame graph to FILE" },
+	STACKS_TOOL_OPTS(OPT_STACKS),
 	{ NULL },
 };
 
@@ -260,12 +218,6 @@ static int profile_parse_opt(int index, const char *arg)
 			return EXIT_USAGE;
 		conf.freq = v;
 		break;
-	case OPT_USER:
-		conf.user_only = true;
-		break;
-	case OPT_KERNEL:
-		conf.kernel_only = true;
-		break;
 	case OPT_CPU:
 		ncpus = libbpf_num_possible_cpus();
 		if (opts_uint("--cpu", arg, 0, ncpus > 0 ? ncpus - 1 : 65535,
@@ -273,21 +225,11 @@ static int profile_parse_opt(int index, const char *arg)
 			return EXIT_USAGE;
 		conf.cpu = v;
 		break;
-	case OPT_FOLDED:
-		conf.folded = true;
-		break;
 	case OPT_IDLE:
 		conf.idle = true;
 		break;
-	case OPT_SVG:
-		conf.svg = arg;
-		break;
-	case OPT_STORAGE:
-		if (opts_uint("--stack-storage-size", arg, 1, 1 << 20,
-			      "a number of stacks", &v))
-			return EXIT_USAGE;
-		conf.storage = v;
-		break;
+	default:
+		return stacks_parse_opt(&conf.stacks, index - OPT_STACKS, arg);
 	}
 	return 0;
 }

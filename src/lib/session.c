@@ -402,12 +402,6 @@ static unsigned long long lost_total(struct session *s)
 	return sum;
 }
 
-/*
- * Runs of the tool's programs that the kernel skipped because one of them
- * was already running on that CPU (an interrupt or softirq arriving while
- * a program ran): their events never existed, so they cannot be counted
- * as lost, but the user must know some are missing.
- */
 static unsigned long long prog_missed(int fd)
 {
 	struct bpf_prog_info info;
@@ -419,6 +413,12 @@ static unsigned long long prog_missed(int fd)
 	return info.recursion_misses;
 }
 
+/*
+ * Runs of the tool's programs that the kernel skipped because one of them
+ * was already running on that CPU (an interrupt or softirq arriving while
+ * a program ran): their events never existed, so they cannot be counted
+ * as lost, but the user must know some are missing.
+ */
 static unsigned long long missed_total(struct session *s)
 {
 	unsigned long long sum = 0;

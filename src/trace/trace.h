@@ -17,6 +17,7 @@
 struct bpf_insn;
 struct btf;
 struct ir_func;
+struct session;
 
 /* A typed function argument of a raw tracepoint or kernel function. */
 struct trace_arg {
@@ -162,7 +163,7 @@ int trace_lower(struct trace_prog *p, FILE *dump_ir, FILE *dump_bpf);
 void trace_prog_free(struct trace_prog *p);
 int trace_compile(struct trace_prog *p, enum trace_dump dump);
 int trace_load(struct trace_prog *p);
-struct session;
+/* Attaches, runs BEGIN, the session's loop, END; prints the maps. */
 int trace_run(struct trace_prog *p, struct session *s,
 	      const struct trace_run_opts *ro);
 

@@ -67,19 +67,11 @@ struct run {
 	int rc;
 };
 
-static const struct tool *find_tool(const char *name)
-{
-	for (int i = 0; tools[i]; i++)
-		if (!strcmp(tools[i]->name, name))
-			return tools[i];
-	return NULL;
-}
-
 static void run_tool(void *runs, int i)
 {
 	struct run *r = (struct run *)runs + i;
 
-	r->rc = r->tool->run(&r->s);
+	r->rc = session_run(&r->s);
 	fflush(r->s.out_file);
 }
 
@@ -510,7 +502,7 @@ int overview_main(int argc, char **argv)
 		struct run *r = &runs[nruns];
 
 		r->sec = &sections[i];
-		r->tool = find_tool(sections[i].tool);
+		r->tool = tool_find(sections[i].tool);
 		if (!r->tool)
 			continue;
 		if (prepare(r, duration, json)) {

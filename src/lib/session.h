@@ -40,8 +40,10 @@ struct session {
 	struct out out;
 	FILE *out_file;		/* NULL: stdout */
 	struct bpf_object *obj;
-	/* Set by the tool: loading through it maps .bss/.data for reading. */
+	/* Loading through the skeleton maps .bss/.data for reading. */
 	struct bpf_object_skeleton *skeleton;
+	/* The header row; NULL: none at start (tools that print per interval). */
+	const struct out_col *columns;
 	struct bpf_link *links[SESSION_MAX_LINKS];
 	int nlinks;
 	struct ring_buffer *rb;
@@ -75,21 +77,26 @@ struct session {
 };
 
 void session_init(struct session *s, const struct tool *t);
-void session_set_filter(struct session *s, volatile struct loupe_filter *f);
-int session_start(struct session *s, struct bpf_object *obj,
-		  const struct out_col *cols, session_event_fn on_event);
 /*
- * Starts a run whose programs the tool loaded and attached itself: the
- * loop reads ring_fd and counts lost_fd (a per-CPU u64 array, may be -1).
+ * The whole run of the tool: open its skeleton, set the common filter,
+ * prepare, choose hooks, load, attach, loop, finish, tear down, destroy,
+ * clean up (see struct tool); or the tool's own run. An exit status.
+ */
+int session_run(struct session *s);
+/*
+ * A tool with its own run (loupe trace, which loads and attaches its
+ * programs itself) starts the loop on its ring buffer: the loop reads
+ * ring_fd and counts lost_fd (a per-CPU u64 array, may be -1); then
+ * session_loop() and session_stop(), as session_run() does.
  */
 int session_start_ring(struct session *s, int ring_fd, int lost_fd,
 		       session_event_fn on_event);
 /* The run also ends when this process exits (trace -c's command). */
 void session_watch_pid(struct session *s, int pid);
 int session_loop(struct session *s);
-/* Adopts a link the tool attached itself; destroyed by session_stop(). */
-int session_add_link(struct session *s, struct bpf_link *link);
 void session_stop(struct session *s);
+/* Adopts a link the tool attached itself; destroyed at teardown. */
+int session_add_link(struct session *s, struct bpf_link *link);
 
 unsigned long long session_real_ns(const struct session *s,
 				   unsigned long long boot_ns);

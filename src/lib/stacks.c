@@ -14,7 +14,6 @@
 #include "addr.h"
 #include "flame.h"
 #include "log.h"
-#include "opts.h"
 #include "session.h"
 #include "stacks.h"
 
@@ -330,6 +329,12 @@ static void read_stats(int fd, unsigned long long *stats)
 	free(vals);
 }
 
+/* What the tool counts, in words. */
+static const char *counted_what(const struct stacks_report *r)
+{
+	return r->divisor > 1 ? "off-CPU periods" : "samples";
+}
+
 /* What could not be counted or resolved: stderr, and a JSON record. */
 static void report_losses(struct session *s, const struct stacks_report *r,
 			  const struct symbolizer *z)
@@ -364,9 +369,7 @@ static void report_losses(struct session *s, const struct stacks_report *r,
 			st[STACKS_MISSED_USER], st[STACKS_MISSED_KERNEL]);
 	if (st[STACKS_COUNTS_FULL])
 		log_err("%llu %s dropped: more than %d distinct stacks",
-			st[STACKS_COUNTS_FULL],
-			r->divisor > 1 ? "off-CPU periods" : "samples",
-			STACKS_MAX_KEYS);
+			st[STACKS_COUNTS_FULL], counted_what(r), STACKS_MAX_KEYS);
 	if (st[STACKS_START_FULL])
 		log_err("%llu off-CPU periods dropped: too many threads blocked at once",
 			st[STACKS_START_FULL]);
@@ -405,8 +408,8 @@ int stacks_print(struct session *s, const struct stacks_report *r)
 	unsigned long long ts = real_ns();
 	struct out_buf line = { 0 };
 	struct folded_set folded = { 0 };
+	size_t n, printed = 0;
 	struct entry *v;
-	size_t n;
 
 	v = read_counts(r->counts_fd, &n);
 	if (r->kernel && v)
@@ -425,6 +428,7 @@ int stacks_print(struct session *s, const struct stacks_report *r)
 		/* Off-CPU periods that add up to less than a unit. */
 		if (!count)
 			continue;
+		printed++;
 		snprintf(comm, sizeof(comm), "%.*s", TASK_COMM_LEN, k->comm);
 		symbolize(&z, k->pid, k->user_stack_id, true, ips, uf, &u);
 		symbolize(&z, k->pid, k->kernel_stack_id, false, ips, kf,
@@ -466,6 +470,13 @@ int stacks_print(struct session *s, const struct stacks_report *r)
 	free(uf);
 	free(v);
 	report_losses(s, r, &z);
+	/*
+	 * Folded and JSON output have no header: without this line an
+	 * empty profile (a -p process that never ran on a sampled CPU)
+	 * would end without a word.
+	 */
+	if (!printed && !o->failed)
+		log_err("no %s counted", counted_what(r));
 	return out_flush(o);
 }
 
@@ -541,90 +552,3 @@ int stacks_svg_end(struct stacks_svg *svg, bool ok)
 	return status;
 }
 
-int stacks_parse_opt(struct stacks_conf *c, int index, const char *arg)
-{
-	unsigned long long v;
-
-	switch (index) {
-	case STACKS_OPT_USER:
-		c->user_only = true;
-		break;
-	case STACKS_OPT_KERNEL:
-		c->kernel_only = true;
-		break;
-	case STACKS_OPT_FOLDED:
-		c->folded = true;
-		break;
-	case STACKS_OPT_SVG:
-		c->svg = arg;
-		break;
-	case STACKS_OPT_STORAGE:
-		if (opts_uint("--stack-storage-size", arg, 1, 1 << 20,
-			      "a number of stacks", &v))
-			return EXIT_USAGE;
-		c->storage = v;
-		break;
-	}
-	return 0;
-}
-
-int stacks_check_conf(const struct session *s, const struct stacks_conf *c)
-{
-	if (c->user_only && c->kernel_only) {
-		log_err("-U and -K are exclusive (both halves is the default)");
-		return EXIT_USAGE;
-	}
-	if ((c->folded || c->svg) && s->opts.json) {
-		log_err("--folded/--svg and -j are exclusive");
-		return EXIT_USAGE;
-	}
-	if (c->folded && c->svg) {
-		log_err("--folded and --svg are exclusive (--svg draws the folded stacks)");
-		return EXIT_USAGE;
-	}
-	return 0;
-}
-
-static int map_fd(struct bpf_object *obj, const char *name)
-{
-	return bpf_map__fd(bpf_object__find_map_by_name(obj, name));
-}
-
-int stacks_run(struct session *s, struct stacks_conf *c,
-	       struct bpf_object *obj, const struct out_col *banner,
-	       session_event_fn on_event, int (*attach)(struct session *s),
-	       struct stacks_report *r, struct stacks_svg *svg)
-{
-	struct bpf_map *stackmap = bpf_object__find_map_by_name(obj,
-								 "stackmap");
-	int err;
-
-	if (!stackmap || bpf_map__set_max_entries(stackmap, c->storage)) {
-		log_err("cannot size the stack map");
-		return EXIT_RUNTIME;
-	}
-	if (c->svg) {
-		c->folded = true;
-		err = stacks_svg_begin(s, svg);
-		if (err)
-			return err;
-	}
-	err = session_start(s, obj, c->folded ? NULL : banner, on_event);
-	if (!err && attach)
-		err = attach(s);
-	if (!err)
-		err = session_loop(s);
-	if (!err) {
-		r->folded = c->folded;
-		r->user = !c->kernel_only;
-		r->kernel = !c->user_only;
-		r->counts_fd = map_fd(obj, "counts");
-		r->stackmap_fd = bpf_map__fd(stackmap);
-		r->stats_fd = map_fd(obj, "stack_stats");
-		stacks_print(s, r);
-	}
-	session_stop(s);
-	if (stacks_svg_end(svg, !err) && !err)
-		err = EXIT_RUNTIME;
-	return err;
-}

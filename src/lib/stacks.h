@@ -47,8 +47,9 @@ struct stacks_pid_event {
 #include <stdbool.h>
 #include <stdio.h>
 #include "out.h"
-#include "session.h"
 #include "syms.h"
+
+struct session;
 
 /* One symbolized half of a stack, leaf first. */
 struct stacks_half {
@@ -85,8 +86,8 @@ void stacks_rearm(int seen_fd);
 
 /*
  * --svg FILE: the folded output is captured in memory while the tool
- * prints, then drawn as a flame graph. svg_begin before session_start();
- * svg_end after session_stop(); both return 0 or an exit status.
+ * prints, then drawn as a flame graph. svg_begin in prepare();
+ * svg_end in cleanup(); both return 0 or an exit status.
  */
 struct stacks_svg {
 	const char *path;
@@ -100,52 +101,6 @@ struct stacks_svg {
 
 int stacks_svg_begin(struct session *s, struct stacks_svg *svg);
 int stacks_svg_end(struct stacks_svg *svg, bool ok);
-
-/* The flags both stack tools take, and what they say. */
-struct stacks_conf {
-	bool user_only, kernel_only;	/* -U, -K */
-	bool folded;			/* -f */
-	const char *svg;		/* --svg FILE */
-	unsigned long storage;		/* --stack-storage-size */
-};
-
-enum {
-	STACKS_OPT_USER,
-	STACKS_OPT_KERNEL,
-	STACKS_OPT_FOLDED,
-	STACKS_OPT_STORAGE,
-	STACKS_OPT_SVG,
-	STACKS_NOPTS,
-};
-
-/* Their rows in a tool's option table, from index first on. */
-#define STACKS_TOOL_OPTS(first)						\
-	[(first) + STACKS_OPT_USER] = { "user-stacks-only", 'U', NULL,	\
-					"user stacks only" },		\
-	[(first) + STACKS_OPT_KERNEL] = { "kernel-stacks-only", 'K', NULL, \
-					  "kernel stacks only" },	\
-	[(first) + STACKS_OPT_FOLDED] = { "folded", 'f', NULL,		\
-		"one folded line per stack (for flame graphs)" },	\
-	[(first) + STACKS_OPT_STORAGE] = { "stack-storage-size", 0, "N", \
-		"stack map entries (default 16384)" },			\
-	[(first) + STACKS_OPT_SVG] = { "svg", 0, "FILE",		\
-				       "write a flame graph to FILE" }
-
-/* index: STACKS_OPT_*; 0 or EXIT_USAGE. */
-int stacks_parse_opt(struct stacks_conf *c, int index, const char *arg);
-/* The combinations refused; 0 or EXIT_USAGE. */
-int stacks_check_conf(const struct session *s, const struct stacks_conf *c);
-
-/*
- * A stack tool's run once its object is open and set up: the stack map
- * sized, --svg's capture, start, attach (profile's perf events, or
- * NULL), the loop, the report of r (its maps are found by name) and the
- * teardown. Returns an exit status.
- */
-int stacks_run(struct session *s, struct stacks_conf *c,
-	       struct bpf_object *obj, const struct out_col *banner,
-	       session_event_fn on_event, int (*attach)(struct session *s),
-	       struct stacks_report *r, struct stacks_svg *svg);
 #endif
 
 #endif

@@ -15,12 +15,12 @@
 
 static struct {
 	unsigned long long min_us, max_us;
+	bool user_only, kernel_only;	/* stacks */
 	bool user_threads, kernel_threads;
-	struct stacks_conf stacks;
-} conf = {
-	.min_us = 1, .max_us = ~0ULL,
-	.stacks = { .storage = STACKS_STORAGE },
-};
+	bool folded;
+	const char *svg;
+	unsigned long storage;
+} conf = { .min_us = 1, .max_us = ~0ULL, .storage = STACKS_STORAGE };
 
 struct offcpu_state {
 	struct offcputime_bpf *skel;
@@ -47,6 +47,10 @@ static int on_tick(struct session *s)
 
 static int check_conf(struct session *s)
 {
+	if (conf.user_only && conf.kernel_only) {
+		log_err("-U and -K are exclusive (both halves is the default)");
+		return EXIT_USAGE;
+	}
 	if (conf.user_threads && conf.kernel_threads) {
 		log_err("-u and -k are exclusive (all threads is the default)");
 		return EXIT_USAGE;
@@ -56,7 +60,15 @@ static int check_conf(struct session *s)
 			conf.min_us, conf.max_us);
 		return EXIT_USAGE;
 	}
-	return stacks_check_conf(s, &conf.stacks);
+	if ((conf.folded || conf.svg) && s->opts.json) {
+		log_err("--folded/--svg and -j are exclusive");
+		return EXIT_USAGE;
+	}
+	if (conf.folded && conf.svg) {
+		log_err("--folded and --svg are exclusive (--svg draws the folded stacks)");
+		return EXIT_USAGE;
+	}
+	return 0;
 }
 
 static void make_banner(struct session *s, char *buf, size_t len)
@@ -72,69 +84,102 @@ static void make_banner(struct session *s, char *buf, size_t len)
 	if (s->opts.duration > 0)
 		snprintf(secs, sizeof(secs), " for %g secs", s->opts.duration);
 	snprintf(buf, len, "Tracing off-CPU time (us) of %s by %s stack%s.",
-		 who, conf.stacks.user_only ? "user" :
-		 conf.stacks.kernel_only ? "kernel" :
+		 who, conf.user_only ? "user" : conf.kernel_only ? "kernel" :
 		 "user + kernel",
 		 s->opts.duration > 0 ? secs : "... Hit Ctrl-C to end");
 }
 
-static int offcputime_run(struct session *s)
+static struct out_col banner[2];
+static struct stacks_svg svg = {
+	.title = "Off-CPU Time Flame Graph", .palette = "io", .count_name = "us",
+};
+
+static int offcputime_prepare(struct session *s, void *p)
 {
 	struct offcpu_state *st = &state;
-	struct out_col banner[2] = { { NULL, 0 }, { NULL, 0 } };
-	struct stacks_report r = { .unit = "us", .divisor = 1000 };
-	struct stacks_svg svg = {
-		.path = conf.stacks.svg, .title = "Off-CPU Time Flame Graph",
-		.palette = "io", .count_name = "us",
-	};
 	int err;
 
 	err = check_conf(s);
 	if (err)
 		return err;
+	st->skel = p;
 	st->syms = syms_cache_new();
-	st->skel = offcputime_bpf__open();
-	if (!st->skel || !st->syms) {
-		log_err("cannot open the BPF object");
-		err = EXIT_RUNTIME;
-		goto out;
+	if (!st->syms) {
+		log_err("out of memory");
+		return EXIT_RUNTIME;
 	}
-	session_set_filter(s, &st->skel->rodata->filter);
-	st->skel->rodata->stacks_user = !conf.stacks.kernel_only;
-	st->skel->rodata->stacks_kernel = !conf.stacks.user_only;
+	st->skel->rodata->stacks_user = !conf.kernel_only;
+	st->skel->rodata->stacks_kernel = !conf.user_only;
 	st->skel->rodata->min_ns = conf.min_us * 1000;
 	st->skel->rodata->max_ns = conf.max_us > ~0ULL / 1000 ? ~0ULL :
 				   conf.max_us * 1000;
 	st->skel->rodata->user_threads_only = conf.user_threads;
 	st->skel->rodata->kernel_threads_only = conf.kernel_threads;
+	if (bpf_map__set_max_entries(st->skel->maps.stackmap, conf.storage)) {
+		log_err("cannot size the stack map");
+		return EXIT_RUNTIME;
+	}
 	make_banner(s, st->banner, sizeof(st->banner));
 	banner[0].header = st->banner;
 	s->tool_state = st;
-	s->skeleton = st->skel->skeleton;
 	/* Re-read blocked processes' mappings every second. */
 	s->opts.interval = 1;
-	s->on_interval = on_tick;
-	r.syms = st->syms;
-	err = stacks_run(s, &conf.stacks, st->skel->obj, banner, on_event, NULL,
-			 &r, &svg);
-out:
-	offcputime_bpf__destroy(st->skel);
-	syms_cache_free(st->syms);
+	if (conf.svg) {
+		conf.folded = true;
+		svg.path = conf.svg;
+		err = stacks_svg_begin(s, &svg);
+		if (err)
+			return err;
+	}
+	s->columns = conf.folded ? NULL : banner;
+	return 0;
+}
+
+static int offcputime_finish(struct session *s, void *p)
+{
+	struct offcputime_bpf *skel = p;
+	struct stacks_report r = {
+		.unit = "us", .divisor = 1000, .folded = conf.folded,
+		.user = !conf.kernel_only, .kernel = !conf.user_only,
+		.counts_fd = bpf_map__fd(skel->maps.counts),
+		.stackmap_fd = bpf_map__fd(skel->maps.stackmap),
+		.stats_fd = bpf_map__fd(skel->maps.stack_stats),
+		.syms = state.syms,
+	};
+
+	stacks_print(s, &r);
+	return 0;
+}
+
+static int offcputime_cleanup(struct session *s, int err)
+{
+	(void)s;
+	if (stacks_svg_end(&svg, !err) && !err)
+		err = EXIT_RUNTIME;
+	syms_cache_free(state.syms);
 	return err;
 }
 
-enum { OPT_MIN, OPT_MAX, OPT_UTHREADS, OPT_KTHREADS, OPT_STACKS };
+enum { OPT_MIN, OPT_MAX, OPT_USER, OPT_KERNEL, OPT_UTHREADS, OPT_KTHREADS,
+       OPT_FOLDED, OPT_STORAGE, OPT_SVG };
 
 static const struct tool_opt offcputime_opts[] = {
 	[OPT_MIN] = { "min-block-time", 'm', "MIN_US",
 		      "count only periods off CPU of at least MIN_US (default 1)" },
 	[OPT_MAX] = { "max-block-time", 'M', "MAX_US",
 		      "count only periods off CPU of at most MAX_US" },
+	[OPT_USER] = { "user-stacks-only", 'U', NULL, "user stacks only" },
+	[OPT_KERNEL] = { "kernel-stacks-only", 'K', NULL,
+			 "kernel stacks only" },
 	[OPT_UTHREADS] = { "user-threads-only", 'u', NULL,
 			   "user threads only (no kernel threads)" },
 	[OPT_KTHREADS] = { "kernel-threads-only", 'k', NULL,
 			   "kernel threads only" },
-	STACKS_TOOL_OPTS(OPT_STACKS),
+	[OPT_FOLDED] = { "folded", 'f', NULL,
+			 "one folded line per stack (for flame graphs)" },
+	[OPT_STORAGE] = { "stack-storage-size", 0, "N",
+			  "stack map entries (default 16384)" },
+	[OPT_SVG] = { "svg", 0, "FILE", "write a flame graph to FILE" },
 	{ NULL },
 };
 
@@ -155,14 +200,30 @@ static int offcputime_parse_opt(int index, const char *arg)
 		else
 			conf.max_us = v;
 		break;
+	case OPT_USER:
+		conf.user_only = true;
+		break;
+	case OPT_KERNEL:
+		conf.kernel_only = true;
+		break;
 	case OPT_UTHREADS:
 		conf.user_threads = true;
 		break;
 	case OPT_KTHREADS:
 		conf.kernel_threads = true;
 		break;
-	default:
-		return stacks_parse_opt(&conf.stacks, index - OPT_STACKS, arg);
+	case OPT_SVG:
+		conf.svg = arg;
+		break;
+	case OPT_FOLDED:
+		conf.folded = true;
+		break;
+	case OPT_STORAGE:
+		if (opts_uint("--stack-storage-size", arg, 1, 1 << 20,
+			      "a number of stacks", &v))
+			return EXIT_USAGE;
+		conf.storage = v;
+		break;
 	}
 	return 0;
 }
@@ -176,12 +237,9 @@ static const struct hook_probe offcputime_probes[] = {
 	{ NULL },
 };
 
-static const void *offcputime_elf(size_t *size)
-{
-	return offcputime_bpf__elf_bytes(size);
-}
+TOOL_SKEL(offcputime);
 
-const struct tool offcputime_tool = {
+static const struct tool offcputime_tool = {
 	.name = "offcputime",
 	.summary = "Summarize off-CPU time by stack trace",
 	.examples =
@@ -193,6 +251,11 @@ const struct tool offcputime_tool = {
 	.opts = offcputime_opts,
 	.parse_opt = offcputime_parse_opt,
 	.probes = offcputime_probes,
-	.elf_bytes = offcputime_elf,
-	.run = offcputime_run,
+	.skel = &offcputime_skel,
+	.on_event = on_event,
+	.on_interval = on_tick,
+	.prepare = offcputime_prepare,
+	.finish = offcputime_finish,
+	.cleanup = offcputime_cleanup,
 };
+TOOL_REGISTER(offcputime_tool);

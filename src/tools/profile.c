@@ -22,12 +22,12 @@
 static struct {
 	unsigned long freq;
 	int cpu;		/* -1: every CPU */
+	bool user_only, kernel_only;
+	bool folded;
+	const char *svg;
 	bool idle;
-	struct stacks_conf stacks;
-} conf = {
-	.freq = PROFILE_FREQ, .cpu = -1,
-	.stacks = { .storage = STACKS_STORAGE },
-};
+	unsigned long storage;
+} conf = { .freq = PROFILE_FREQ, .cpu = -1, .storage = STACKS_STORAGE };
 
 struct profile_state {
 	struct profile_bpf *skel;
@@ -93,10 +93,8 @@ static int attach_cpu(struct session *s, struct bpf_program *prog, int cpu,
 	return 0;
 }
 
-static int attach_sampling(struct session *s)
+static int attach_sampling(struct session *s, struct bpf_program *prog)
 {
-	struct profile_state *st = s->tool_state;
-	struct bpf_program *prog = st->skel->progs.sample;
 	int ncpus = libbpf_num_possible_cpus(), err;
 	bool attached = false;
 
@@ -116,11 +114,20 @@ static int attach_sampling(struct session *s)
 
 static int check_conf(struct session *s)
 {
-	int ncpus = libbpf_num_possible_cpus(), err;
+	int ncpus = libbpf_num_possible_cpus();
 
-	err = stacks_check_conf(s, &conf.stacks);
-	if (err)
-		return err;
+	if (conf.user_only && conf.kernel_only) {
+		log_err("-U and -K are exclusive (both halves is the default)");
+		return EXIT_USAGE;
+	}
+	if ((conf.folded || conf.svg) && s->opts.json) {
+		log_err("--folded/--svg and -j are exclusive");
+		return EXIT_USAGE;
+	}
+	if (conf.folded && conf.svg) {
+		log_err("--folded and --svg are exclusive (--svg draws the folded stacks)");
+		return EXIT_USAGE;
+	}
 	/* A profile needs this many perf events, one link each. */
 	if (conf.cpu < 0 && ncpus > SESSION_MAX_LINKS) {
 		log_err("%d CPUs: more than %d to sample; use --cpu", ncpus,
@@ -144,66 +151,107 @@ static const char *pid_text(const struct session *s, char *buf, size_t len)
 	return buf;
 }
 
-static int profile_run(struct session *s)
+static struct out_col banner[2];
+static struct stacks_svg svg = {
+	.title = "CPU Flame Graph", .palette = "hot", .count_name = "samples",
+};
+
+static int profile_prepare(struct session *s, void *p)
 {
 	struct profile_state *st = &state;
-	struct out_col banner[2] = { { NULL, 0 }, { NULL, 0 } };
-	struct stacks_report r = { .unit = "samples", .divisor = 1 };
-	struct stacks_svg svg = {
-		.path = conf.stacks.svg, .title = "CPU Flame Graph",
-		.palette = "hot", .count_name = "samples",
-	};
 	char who[32], secs[32] = "";
 	int err;
 
 	err = check_conf(s);
 	if (err)
 		return err;
+	st->skel = p;
 	st->syms = syms_cache_new();
-	st->skel = profile_bpf__open();
-	if (!st->skel || !st->syms) {
-		log_err("cannot open the BPF object");
-		err = EXIT_RUNTIME;
-		goto out;
+	if (!st->syms) {
+		log_err("out of memory");
+		return EXIT_RUNTIME;
 	}
-	session_set_filter(s, &st->skel->rodata->filter);
-	st->skel->rodata->stacks_user = !conf.stacks.kernel_only;
-	st->skel->rodata->stacks_kernel = !conf.stacks.user_only;
+	st->skel->rodata->stacks_user = !conf.kernel_only;
+	st->skel->rodata->stacks_kernel = !conf.user_only;
 	st->skel->rodata->include_idle = conf.idle;
+	if (bpf_map__set_max_entries(st->skel->maps.stackmap, conf.storage)) {
+		log_err("cannot size the stack map");
+		return EXIT_RUNTIME;
+	}
 	/* BCC's banner stands in the header row of the multi-line output. */
 	if (s->opts.duration > 0)
 		snprintf(secs, sizeof(secs), " for %g secs", s->opts.duration);
 	snprintf(st->banner, sizeof(st->banner),
 		 "Sampling at %lu Hertz of %s by %s stack%s%s.", conf.freq,
 		 pid_text(s, who, sizeof(who)),
-		 conf.stacks.user_only ? "user" :
-		 conf.stacks.kernel_only ? "kernel" :
+		 conf.user_only ? "user" : conf.kernel_only ? "kernel" :
 		 "user + kernel", conf.cpu >= 0 ? " on one CPU" : "",
 		 s->opts.duration > 0 ? secs : "... Hit Ctrl-C to end");
 	banner[0].header = st->banner;
 	s->tool_state = st;
-	s->skeleton = st->skel->skeleton;
 	/* Re-read sampled processes' mappings every second. */
 	s->opts.interval = 1;
-	s->on_interval = on_tick;
-	r.syms = st->syms;
-	err = stacks_run(s, &conf.stacks, st->skel->obj, banner, on_event,
-			 attach_sampling, &r, &svg);
-out:
-	profile_bpf__destroy(st->skel);
-	syms_cache_free(st->syms);
+	if (conf.svg) {
+		conf.folded = true;
+		svg.path = conf.svg;
+		err = stacks_svg_begin(s, &svg);
+		if (err)
+			return err;
+	}
+	s->columns = conf.folded ? NULL : banner;
+	return 0;
+}
+
+static int profile_attached(struct session *s, void *p)
+{
+	struct profile_bpf *skel = p;
+
+	return attach_sampling(s, skel->progs.sample);
+}
+
+static int profile_finish(struct session *s, void *p)
+{
+	struct profile_bpf *skel = p;
+	struct stacks_report r = {
+		.unit = "samples", .divisor = 1, .folded = conf.folded,
+		.user = !conf.kernel_only, .kernel = !conf.user_only,
+		.counts_fd = bpf_map__fd(skel->maps.counts),
+		.stackmap_fd = bpf_map__fd(skel->maps.stackmap),
+		.stats_fd = bpf_map__fd(skel->maps.stack_stats),
+		.syms = state.syms,
+	};
+
+	stacks_print(s, &r);
+	return 0;
+}
+
+static int profile_cleanup(struct session *s, int err)
+{
+	(void)s;
+	if (stacks_svg_end(&svg, !err) && !err)
+		err = EXIT_RUNTIME;
+	syms_cache_free(state.syms);
 	return err;
 }
 
-enum { OPT_FREQ, OPT_CPU, OPT_IDLE, OPT_STACKS };
+enum { OPT_FREQ, OPT_USER, OPT_KERNEL, OPT_CPU, OPT_FOLDED, OPT_IDLE,
+       OPT_STORAGE, OPT_SVG };
 
 static const struct tool_opt profile_opts[] = {
 	[OPT_FREQ] = { "frequency", 'F', "HZ",
 		       "samples per second on each CPU (default 49)" },
+	[OPT_USER] = { "user-stacks-only", 'U', NULL,
+		       "user stacks only" },
+	[OPT_KERNEL] = { "kernel-stacks-only", 'K', NULL,
+			 "kernel stacks only" },
 	[OPT_CPU] = { "cpu", 'C', "CPU", "sample only this CPU" },
+	[OPT_FOLDED] = { "folded", 'f', NULL,
+			 "one folded line per stack (for flame graphs)" },
 	[OPT_IDLE] = { "include-idle", 'I', NULL,
 		       "also count the idle task's samples" },
-	STACKS_TOOL_OPTS(OPT_STACKS),
+	[OPT_STORAGE] = { "stack-storage-size", 0, "N",
+			  "stack map entries (default 16384)" },
+	[OPT_SVG] = { "svg", 0, "FILE", "write a flame graph to FILE" },
 	{ NULL },
 };
 
@@ -218,6 +266,12 @@ static int profile_parse_opt(int index, const char *arg)
 			return EXIT_USAGE;
 		conf.freq = v;
 		break;
+	case OPT_USER:
+		conf.user_only = true;
+		break;
+	case OPT_KERNEL:
+		conf.kernel_only = true;
+		break;
 	case OPT_CPU:
 		ncpus = libbpf_num_possible_cpus();
 		if (opts_uint("--cpu", arg, 0, ncpus > 0 ? ncpus - 1 : 65535,
@@ -225,11 +279,21 @@ static int profile_parse_opt(int index, const char *arg)
 			return EXIT_USAGE;
 		conf.cpu = v;
 		break;
+	case OPT_FOLDED:
+		conf.folded = true;
+		break;
 	case OPT_IDLE:
 		conf.idle = true;
 		break;
-	default:
-		return stacks_parse_opt(&conf.stacks, index - OPT_STACKS, arg);
+	case OPT_SVG:
+		conf.svg = arg;
+		break;
+	case OPT_STORAGE:
+		if (opts_uint("--stack-storage-size", arg, 1, 1 << 20,
+			      "a number of stacks", &v))
+			return EXIT_USAGE;
+		conf.storage = v;
+		break;
 	}
 	return 0;
 }
@@ -241,12 +305,9 @@ static const struct hook_probe profile_probes[] = {
 	{ NULL },
 };
 
-static const void *profile_elf(size_t *size)
-{
-	return profile_bpf__elf_bytes(size);
-}
+TOOL_SKEL(profile);
 
-const struct tool profile_tool = {
+static const struct tool profile_tool = {
 	.name = "profile",
 	.summary = "Profile CPU usage by sampling stack traces at a timed interval",
 	.examples =
@@ -260,6 +321,12 @@ const struct tool profile_tool = {
 	.opts = profile_opts,
 	.parse_opt = profile_parse_opt,
 	.probes = profile_probes,
-	.elf_bytes = profile_elf,
-	.run = profile_run,
+	.skel = &profile_skel,
+	.on_event = on_event,
+	.on_interval = on_tick,
+	.prepare = profile_prepare,
+	.attached = profile_attached,
+	.finish = profile_finish,
+	.cleanup = profile_cleanup,
 };
+TOOL_REGISTER(profile_tool);

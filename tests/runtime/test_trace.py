@@ -189,6 +189,9 @@ def test_profile_kstack_and_interval():
     check(m and int(m.group(1)) >= 20, "too few samples: %s" % short(out, 800))
 
 
+test_profile_kstack_and_interval.serial = True  # sample count of a timed run
+
+
 def test_kprobe_refused_with_reason():
     """kprobes are not compiled into this kernel: a clear refusal, status 2."""
     if os.path.exists("/sys/bus/event_source/devices/kprobe"):
@@ -267,6 +270,9 @@ def test_duration_ends_run():
     check(m and 5 <= int(m.group(1)) <= 12, "ticks: %s" % short(out))
 
 
+test_duration_ends_run.serial = True  # ticks of a 1 s run bounded
+
+
 def test_pid_exit_ends_run():
     """-p: the run ends when the process exits, like every tool's, with
     the maps printed and the same message on stderr."""
@@ -311,6 +317,9 @@ def test_loss_reported_like_every_tool():
 
 
 test_loss_reported_like_every_tool.timeout = 90
+
+
+test_pid_exit_ends_run.serial = True  # ends within 6 s of the exit
 
 
 PYTHON_USDT = "/usr/bin/python3.11"

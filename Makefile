@@ -22,10 +22,13 @@ ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 BUILD     := build
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
-	     -I$(BUILD) -Isrc/lib -Isrc/tools -Isrc/trace -DLOUPE_VERSION='"$(VERSION)"'
+	     -I$(BUILD) -Isrc/lib -Isrc/tools -Isrc/trace -Isrc/agent \
+	     -DLOUPE_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) \
 	      -Isrc/lib -Isrc/tools -Wall -Werror
 LDLIBS    := -l:libbpf.a -lelf -lz -lpthread
+# The agent: its HTTP server, YAML configs and bcrypt passwords.
+AGENT_LDLIBS := -lmicrohttpd -lyaml -lcrypt
 
 TOOLS     := $(patsubst src/tools/%.bpf.c,%,$(wildcard src/tools/*.bpf.c))
 LIB_SRCS  := $(wildcard src/lib/*.c) $(wildcard src/trace/*.c)
@@ -34,19 +37,24 @@ APP_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/*.c))
 # Every src/tools/*.c is a tool; those without a .bpf.c have no probes.
 TOOL_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,\
 	     $(filter-out %.bpf.c,$(wildcard src/tools/*.c)))
+AGENT_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/agent/*.c))
+# The agent's parts the unit tests exercise (no HTTP or YAML needed).
+UNIT_AGENT_SRCS := src/agent/expo.c
+UNIT_AGENT_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(UNIT_AGENT_SRCS))
 SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(TOOLS))
 UNIT_SRCS := $(filter-out tests/unit/syms_fixture.c,$(wildcard tests/unit/*.c))
 # Read by the syms unit tests: a stripped program and its debug file.
 SYMS_FIXTURE := $(BUILD)/syms_fixture $(BUILD)/syms_fixture.nolink
-HEADERS   := $(wildcard src/lib/*.h src/tools/*.h src/trace/*.h)
+HEADERS   := $(wildcard src/lib/*.h src/tools/*.h src/trace/*.h src/agent/*.h)
 
 # Building and running loupe (make run).
 DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	     pkg-config
+	     pkg-config libmicrohttpd-dev libyaml-dev libcrypt-dev
 # Only for the tests (make test): the runner, network namespaces (ip),
 # the peers compared against (bpftrace), the browser of the flame graph
-# test and the fuzzer's runtime.
-TEST_PKGS := python3 iproute2 chromium bpftrace libclang-rt-14-dev
+# test, the fuzzer's runtime and the agent's Prometheus server (and
+# promtool).
+TEST_PKGS := python3 iproute2 chromium bpftrace libclang-rt-14-dev prometheus
 # Only for test-vm: the emulator (the kernel and busybox are fetched by
 # tests/vm/run_vm.py into build/vm/, not installed).
 VM_PKGS   := qemu-system-x86
@@ -81,24 +89,26 @@ $(BUILD)/obj/%.o: src/%.c $(HEADERS) $(SKELS)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/loupe: $(APP_OBJS) $(LIB_OBJS) $(TOOL_OBJS)
+$(BUILD)/loupe: $(APP_OBJS) $(LIB_OBJS) $(TOOL_OBJS) $(AGENT_OBJS)
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) $(AGENT_LDLIBS) -o $@
 
-$(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(HEADERS) $(SYMS_FIXTURE)
+$(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(UNIT_AGENT_OBJS) $(HEADERS) \
+		$(SYMS_FIXTURE)
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) \
+		$(UNIT_AGENT_OBJS) $(LDLIBS) -o $@
 
 # The same unit tests under AddressSanitizer and UBSan (the symbolizer
 # hands out names that must outlive table reloads); make test runs both.
 ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	       -fno-sanitize-recover=undefined
 
-$(BUILD)/unit_tests_asan: $(UNIT_SRCS) $(LIB_SRCS) $(HEADERS) $(SKELS) \
-		$(SYMS_FIXTURE)
+$(BUILD)/unit_tests_asan: $(UNIT_SRCS) $(LIB_SRCS) $(UNIT_AGENT_SRCS) \
+		$(HEADERS) $(SKELS) $(SYMS_FIXTURE)
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(filter-out -O2,$(CFLAGS)) $(ASAN_CFLAGS) -Itests/unit \
-		$(UNIT_SRCS) $(LIB_SRCS) $(LDLIBS) -o $@
+		$(UNIT_SRCS) $(LIB_SRCS) $(UNIT_AGENT_SRCS) $(LDLIBS) -o $@
 
 unit-asan: $(BUILD)/unit_tests_asan
 	$(BUILD)/unit_tests_asan

@@ -58,6 +58,11 @@ void session_install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+bool session_interrupted(void)
+{
+	return stop_requested;
+}
+
 static long long clock_ns(clockid_t clock)
 {
 	struct timespec ts;

@@ -107,5 +107,6 @@ void session_event_begin_ctx(struct session *s, const char *type,
 			     const struct event_hdr *h, unsigned int ctx);
 const char *session_context_name(unsigned int ctx);
 void session_install_signals(void);
+bool session_interrupted(void);
 
 #endif

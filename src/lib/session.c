@@ -21,6 +21,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "cgroup.h"
+#include "kbtf.h"
 #include "log.h"
 #include "parallel.h"
 #include "privs.h"
@@ -387,7 +388,9 @@ static int session_start(struct session *s, struct bpf_object *obj)
 	int err;
 
 	pthread_mutex_lock(&start_lock);
+	kbtf_begin(s->tool);
 	err = start_locked(s, obj);
+	kbtf_end();
 	pthread_mutex_unlock(&start_lock);
 	return err;
 }

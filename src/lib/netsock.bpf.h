@@ -93,6 +93,56 @@ netsock_change_from_tp(struct netsock_change *c,
 	}
 }
 
+/* For NETSOCK_STATE_PROGRAMS: a tool that wants every change. */
+static __always_inline bool netsock_any_change(int oldstate, int newstate)
+{
+	return true;
+}
+
+/*
+ * The hooks on sock:inet_sock_set_state, cheapest first: tp_btf and raw_tp
+ * (a struct sock pointer, read with CO-RE), else the tracepoint (fields
+ * the kernel copied). want(oldstate, newstate) is asked before anything is
+ * read, since most changes interest a tool not at all; fn gets the
+ * change. The programs are NAME_btf, NAME_raw and NAME_tp; a tool lists
+ * them as NETSOCK_STATE_CANDIDATES(NAME).
+ */
+#define NETSOCK_STATE_PROGRAMS(name, want, fn)				\
+SEC("tp_btf/inet_sock_set_state")					\
+int BPF_PROG(name##_btf, const struct sock *sk, int oldstate,		\
+	     int newstate)						\
+{									\
+	struct netsock_change c;					\
+									\
+	if (!want(oldstate, newstate))					\
+		return 0;						\
+	netsock_change_from_sk(&c, sk, oldstate, newstate);		\
+	return fn(&c);							\
+}									\
+									\
+SEC("raw_tp/inet_sock_set_state")					\
+int BPF_PROG(name##_raw, const struct sock *sk, int oldstate,		\
+	     int newstate)						\
+{									\
+	struct netsock_change c;					\
+									\
+	if (!want(oldstate, newstate))					\
+		return 0;						\
+	netsock_change_from_sk(&c, sk, oldstate, newstate);		\
+	return fn(&c);							\
+}									\
+									\
+SEC("tracepoint/sock/inet_sock_set_state")				\
+int name##_tp(struct trace_event_raw_inet_sock_set_state *ctx)		\
+{									\
+	struct netsock_change c;					\
+									\
+	if (!want(ctx->oldstate, ctx->newstate))			\
+		return 0;						\
+	netsock_change_from_tp(&c, ctx);				\
+	return fn(&c);							\
+}
+
 /* TCP over IPv4/IPv6 only (not MPTCP's or SCTP's own sockets), per -4/-6. */
 static __always_inline bool netsock_family_ok(__u16 family)
 {

@@ -74,6 +74,12 @@ struct netsock_ip {
 /* The flags of the connection tools (tcplife, tcpstates): -4 -6 -L -D -w. */
 extern const struct tool_opt netsock_conn_opts[];
 
+/* The hook candidates of NETSOCK_STATE_PROGRAMS(name, ...) (netsock.bpf.h). */
+#define NETSOCK_STATE_CANDIDATES(name)				\
+	{ { #name "_btf" } },					\
+	{ { #name "_raw" } },					\
+	{ { #name "_tp" } }
+
 /* The hook candidates of NETSOCK_ACCEPT_PROGRAMS (netsock.bpf.h). */
 #define NETSOCK_ACCEPT_CANDIDATES				\
 	{ { "accept_fexit" } },					\

@@ -113,36 +113,10 @@ static __always_inline int state_change(struct netsock_change *c)
 	return 0;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(connect_btf, const struct sock *sk, int oldstate, int newstate)
+/* Most changes are not SYN_SENT: the socket is read only for those. */
+static __always_inline bool connect_wanted(int oldstate, int newstate)
 {
-	struct netsock_change c;
-
-	/* Most changes are not SYN_SENT: skip the socket reads for them. */
-	if (newstate != NETSOCK_TCP_SYN_SENT)
-		return 0;
-	netsock_change_from_sk(&c, sk, oldstate, newstate);
-	return state_change(&c);
+	return newstate == NETSOCK_TCP_SYN_SENT;
 }
 
-SEC("raw_tp/inet_sock_set_state")
-int BPF_PROG(connect_raw, const struct sock *sk, int oldstate, int newstate)
-{
-	struct netsock_change c;
-
-	if (newstate != NETSOCK_TCP_SYN_SENT)
-		return 0;
-	netsock_change_from_sk(&c, sk, oldstate, newstate);
-	return state_change(&c);
-}
-
-SEC("tracepoint/sock/inet_sock_set_state")
-int connect_tp(struct trace_event_raw_inet_sock_set_state *ctx)
-{
-	struct netsock_change c;
-
-	if (ctx->newstate != NETSOCK_TCP_SYN_SENT)
-		return 0;
-	netsock_change_from_tp(&c, ctx);
-	return state_change(&c);
-}
+NETSOCK_STATE_PROGRAMS(connect, connect_wanted, state_change)

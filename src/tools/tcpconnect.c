@@ -95,9 +95,7 @@ static const struct hook_probe tcpconnect_probes[] = {
 		{ { "connect4_fexit", "?connect6_fexit" } },
 		{ { "connect4_kprobe", "connect4_kretprobe",
 		    "?connect6_kprobe", "?connect6_kretprobe" } },
-		{ { "connect_btf" } },
-		{ { "connect_raw" } },
-		{ { "connect_tp" } },
+		NETSOCK_STATE_CANDIDATES(connect),
 	} },
 	{ NULL },
 };

@@ -67,36 +67,10 @@ cleanup:
 	return 0;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(connlat_btf, const struct sock *sk, int oldstate, int newstate)
+static __always_inline bool connlat_wanted(int oldstate, int newstate)
 {
-	struct netsock_change c;
-
-	if (newstate != NETSOCK_TCP_SYN_SENT && oldstate != NETSOCK_TCP_SYN_SENT)
-		return 0;
-	netsock_change_from_sk(&c, sk, oldstate, newstate);
-	return state_change(&c);
+	return newstate == NETSOCK_TCP_SYN_SENT ||
+	       oldstate == NETSOCK_TCP_SYN_SENT;
 }
 
-SEC("raw_tp/inet_sock_set_state")
-int BPF_PROG(connlat_raw, const struct sock *sk, int oldstate, int newstate)
-{
-	struct netsock_change c;
-
-	if (newstate != NETSOCK_TCP_SYN_SENT && oldstate != NETSOCK_TCP_SYN_SENT)
-		return 0;
-	netsock_change_from_sk(&c, sk, oldstate, newstate);
-	return state_change(&c);
-}
-
-SEC("tracepoint/sock/inet_sock_set_state")
-int connlat_tp(struct trace_event_raw_inet_sock_set_state *ctx)
-{
-	struct netsock_change c;
-
-	if (ctx->newstate != NETSOCK_TCP_SYN_SENT &&
-	    ctx->oldstate != NETSOCK_TCP_SYN_SENT)
-		return 0;
-	netsock_change_from_tp(&c, ctx);
-	return state_change(&c);
-}
+NETSOCK_STATE_PROGRAMS(connlat, connlat_wanted, state_change)

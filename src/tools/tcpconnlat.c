@@ -126,9 +126,7 @@ static int tcpconnlat_parse_min(int index, const char *arg)
 
 static const struct hook_probe tcpconnlat_probes[] = {
 	{ "handshake", {
-		{ { "connlat_btf" } },
-		{ { "connlat_raw" } },
-		{ { "connlat_tp" } },
+		NETSOCK_STATE_CANDIDATES(connlat),
 	} },
 	{ NULL },
 };

@@ -122,29 +122,4 @@ cleanup:
 	return 0;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(life_btf, const struct sock *sk, int oldstate, int newstate)
-{
-	struct netsock_change c;
-
-	netsock_change_from_sk(&c, sk, oldstate, newstate);
-	return tcplife_state_change(&c);
-}
-
-SEC("raw_tp/inet_sock_set_state")
-int BPF_PROG(life_raw, const struct sock *sk, int oldstate, int newstate)
-{
-	struct netsock_change c;
-
-	netsock_change_from_sk(&c, sk, oldstate, newstate);
-	return tcplife_state_change(&c);
-}
-
-SEC("tracepoint/sock/inet_sock_set_state")
-int life_tp(struct trace_event_raw_inet_sock_set_state *ctx)
-{
-	struct netsock_change c;
-
-	netsock_change_from_tp(&c, ctx);
-	return tcplife_state_change(&c);
-}
+NETSOCK_STATE_PROGRAMS(life, netsock_any_change, tcplife_state_change)

@@ -89,9 +89,7 @@ static int tcplife_parse_opt(int index, const char *arg)
 
 static const struct hook_probe tcplife_probes[] = {
 	{ "state change", {
-		{ { "life_btf" } },
-		{ { "life_raw" } },
-		{ { "life_tp" } },
+		NETSOCK_STATE_CANDIDATES(life),
 	} },
 	{ NULL },
 };

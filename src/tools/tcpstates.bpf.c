@@ -52,29 +52,4 @@ static __always_inline int state_change(struct netsock_change *c)
 	return 0;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(state_btf, const struct sock *sk, int oldstate, int newstate)
-{
-	struct netsock_change c;
-
-	netsock_change_from_sk(&c, sk, oldstate, newstate);
-	return state_change(&c);
-}
-
-SEC("raw_tp/inet_sock_set_state")
-int BPF_PROG(state_raw, const struct sock *sk, int oldstate, int newstate)
-{
-	struct netsock_change c;
-
-	netsock_change_from_sk(&c, sk, oldstate, newstate);
-	return state_change(&c);
-}
-
-SEC("tracepoint/sock/inet_sock_set_state")
-int state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
-{
-	struct netsock_change c;
-
-	netsock_change_from_tp(&c, ctx);
-	return state_change(&c);
-}
+NETSOCK_STATE_PROGRAMS(state, netsock_any_change, state_change)

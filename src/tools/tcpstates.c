@@ -91,9 +91,7 @@ static int tcpstates_parse_opt(int index, const char *arg)
 
 static const struct hook_probe tcpstates_probes[] = {
 	{ "state change", {
-		{ { "state_btf" } },
-		{ { "state_raw" } },
-		{ { "state_tp" } },
+		NETSOCK_STATE_CANDIDATES(state),
 	} },
 	{ NULL },
 };

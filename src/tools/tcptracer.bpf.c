@@ -90,38 +90,7 @@ static __always_inline int state_change(struct netsock_change *c)
 	return 0;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(state_btf, const struct sock *sk, int oldstate, int newstate)
-{
-	struct netsock_change c;
-
-	if (!interesting(oldstate, newstate))
-		return 0;
-	netsock_change_from_sk(&c, sk, oldstate, newstate);
-	return state_change(&c);
-}
-
-SEC("raw_tp/inet_sock_set_state")
-int BPF_PROG(state_raw, const struct sock *sk, int oldstate, int newstate)
-{
-	struct netsock_change c;
-
-	if (!interesting(oldstate, newstate))
-		return 0;
-	netsock_change_from_sk(&c, sk, oldstate, newstate);
-	return state_change(&c);
-}
-
-SEC("tracepoint/sock/inet_sock_set_state")
-int state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
-{
-	struct netsock_change c;
-
-	if (!interesting(ctx->oldstate, ctx->newstate))
-		return 0;
-	netsock_change_from_tp(&c, ctx);
-	return state_change(&c);
-}
+NETSOCK_STATE_PROGRAMS(state, interesting, state_change)
 
 static __always_inline int accept_emit(const struct sock *sk)
 {

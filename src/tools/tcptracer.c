@@ -112,9 +112,7 @@ static int tcptracer_parse_opt(int index, const char *arg)
 
 static const struct hook_probe tcptracer_probes[] = {
 	{ "connect/close", {
-		{ { "state_btf" } },
-		{ { "state_raw" } },
-		{ { "state_tp" } },
+		NETSOCK_STATE_CANDIDATES(state),
 	} },
 	{ "accept", {
 		NETSOCK_ACCEPT_CANDIDATES,

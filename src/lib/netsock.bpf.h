@@ -107,30 +107,23 @@ static __always_inline bool netsock_any_change(int oldstate, int newstate)
  * change. The programs are NAME_btf, NAME_raw and NAME_tp; a tool lists
  * them as NETSOCK_STATE_CANDIDATES(NAME).
  */
+#define NETSOCK_STATE_SK_PROGRAM(section, prog, want, fn)		\
+SEC(section)								\
+int BPF_PROG(prog, const struct sock *sk, int oldstate, int newstate)	\
+{									\
+	struct netsock_change c;					\
+									\
+	if (!want(oldstate, newstate))					\
+		return 0;						\
+	netsock_change_from_sk(&c, sk, oldstate, newstate);		\
+	return fn(&c);							\
+}
+
 #define NETSOCK_STATE_PROGRAMS(name, want, fn)				\
-SEC("tp_btf/inet_sock_set_state")					\
-int BPF_PROG(name##_btf, const struct sock *sk, int oldstate,		\
-	     int newstate)						\
-{									\
-	struct netsock_change c;					\
-									\
-	if (!want(oldstate, newstate))					\
-		return 0;						\
-	netsock_change_from_sk(&c, sk, oldstate, newstate);		\
-	return fn(&c);							\
-}									\
-									\
-SEC("raw_tp/inet_sock_set_state")					\
-int BPF_PROG(name##_raw, const struct sock *sk, int oldstate,		\
-	     int newstate)						\
-{									\
-	struct netsock_change c;					\
-									\
-	if (!want(oldstate, newstate))					\
-		return 0;						\
-	netsock_change_from_sk(&c, sk, oldstate, newstate);		\
-	return fn(&c);							\
-}									\
+NETSOCK_STATE_SK_PROGRAM("tp_btf/inet_sock_set_state", name##_btf,	\
+			 want, fn)					\
+NETSOCK_STATE_SK_PROGRAM("raw_tp/inet_sock_set_state", name##_raw,	\
+			 want, fn)					\
 									\
 SEC("tracepoint/sock/inet_sock_set_state")				\
 int name##_tp(struct trace_event_raw_inet_sock_set_state *ctx)		\

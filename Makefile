@@ -1,9 +1,10 @@
 # loupe: one binary, every BPF object embedded as a bpftool skeleton.
 #
 #   make          build build/loupe
-#   make deps     install the Debian packages the build and tests need
+#   make deps     install the Debian packages building and running need
+#   make deps-test  ... and those only the tests need
 #   make run      the main job (as root)
-#   make test     unit and runtime tests (as root)
+#   make test     unit and runtime tests (as root; JOBS=N tests at a time)
 #   make test-vm  runtime tests in a qemu VM on Debian's 6.1 kernel
 #                 (kprobes, fentry); see docs/kernels.md
 
@@ -39,13 +40,21 @@ UNIT_SRCS := $(filter-out tests/unit/syms_fixture.c,$(wildcard tests/unit/*.c))
 SYMS_FIXTURE := $(BUILD)/syms_fixture $(BUILD)/syms_fixture.nolink
 HEADERS   := $(wildcard src/lib/*.h src/tools/*.h src/trace/*.h)
 
+# Building and running loupe (make run).
 DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	     pkg-config python3 iproute2 chromium bpftrace libclang-rt-14-dev
+	     pkg-config
+# Only for the tests (make test): the runner, network namespaces (ip),
+# the peers compared against (bpftrace), the browser of the flame graph
+# test and the fuzzer's runtime.
+TEST_PKGS := python3 iproute2 chromium bpftrace libclang-rt-14-dev
 # Only for test-vm: the emulator (the kernel and busybox are fetched by
 # tests/vm/run_vm.py into build/vm/, not installed).
 VM_PKGS   := qemu-system-x86
+# tests/run.py -j: tests run at a time (default: twice the CPUs, at most 4).
+JOBS      ?=
+NPROC     := $(shell nproc 2>/dev/null || echo 1)
 
-.PHONY: all deps deps-vm run test test-vm unit unit-asan clean fuzz-trace \
+.PHONY: all deps deps-test deps-vm run test test-vm unit unit-asan clean fuzz-trace \
 	fuzz-trace-run
 # Keep the BPF objects and skeletons: they are not throwaway intermediates.
 .SECONDARY:
@@ -109,37 +118,43 @@ $(BUILD)/syms_fixture: $(BUILD)/syms_fixture.full
 $(BUILD)/syms_fixture.nolink: $(BUILD)/syms_fixture.full
 	$(Q)strip -s -o $@ $<
 
-deps:
-	@missing=""; for p in $(DEB_PKGS); do \
-		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+# $(call install_missing,PACKAGES,APT-GET FLAGS): apt-get install those
+# of PACKAGES not installed (only then an apt-get update).
+define install_missing
+	@missing=""; for p in $(1); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+			grep -q ' installed$$' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq $$missing; \
+			apt-get install -y -qq $(2) $$missing; \
 	fi
+endef
 
-deps-vm: deps
-	@missing=""; for p in $(VM_PKGS); do \
-		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+deps:
+	$(call install_missing,$(DEB_PKGS))
+
+deps-test: deps
+	$(call install_missing,$(TEST_PKGS))
+
+deps-vm: deps-test
+	$(call install_missing,$(VM_PKGS),--no-install-recommends)
 
 run: deps
 	$(MAKE) $(BUILD)/loupe
 	$(BUILD)/loupe
 
-test: deps
-	$(MAKE) all
-	$(PYTHON) tests/run.py
+# The test targets build a job per CPU, test and test-vm alike; make test
+# also builds test_trace_fuzz's target first, which that test would
+# otherwise compile within its time limit while other tests run.
+test: deps-test
+	$(MAKE) -j$(NPROC) all fuzz-trace
+	$(PYTHON) tests/run.py $(if $(JOBS),-j $(JOBS))
 
 # VM_TESTS="FILTER..." or VM_TESTS=--all overrides the VM's test subset.
 test-vm: deps-vm
-	$(MAKE) all
+	$(MAKE) -j$(NPROC) all
 	$(PYTHON) tests/vm/run_vm.py $(VM_TESTS)
 
 unit: $(BUILD)/unit_tests

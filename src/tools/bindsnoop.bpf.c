@@ -7,7 +7,7 @@
  */
 #include "vmlinux.h"
 #include "loupe.bpf.h"
-#include "sockinfo.bpf.h"
+#include "netsock.bpf.h"
 #include "bindsnoop.h"
 
 /* Bit numbers in inet_sock.inet_flags (an anonymous enum, since 6.6). */
@@ -63,18 +63,18 @@ static __always_inline int bind_enter(struct socket *sock, const void *uaddr,
 	else
 		bpf_probe_read_kernel(&sa, sizeof(struct sockaddr_in), uaddr);
 	e.family = sa.sin6_family;
-	if (e.family == SOCKINFO_AF_INET6) {
+	if (e.family == NETSOCK_AF_INET6) {
 		if (user)
 			bpf_probe_read_user(&sa, sizeof(sa), uaddr);
 		else
 			bpf_probe_read_kernel(&sa, sizeof(sa), uaddr);
 	}
-	if (e.family == SOCKINFO_AF_INET) {
+	if (e.family == NETSOCK_AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&sa;
 
 		e.port = bpf_ntohs(sin->sin_port);
 		__builtin_memcpy(e.addr, &sin->sin_addr, 4);
-	} else if (e.family == SOCKINFO_AF_INET6) {
+	} else if (e.family == NETSOCK_AF_INET6) {
 		e.port = bpf_ntohs(sa.sin6_port);
 		__builtin_memcpy(e.addr, &sa.sin6_addr, 16);
 	} else {
@@ -138,7 +138,7 @@ int bind_enter_tp(struct trace_event_raw_sys_enter *ctx)
 {
 	if (!filter_current_ok())
 		return 0;
-	return bind_enter(sockinfo_fd_socket(ctx->args[0]),
+	return bind_enter(netsock_of_fd(ctx->args[0]),
 			  (const void *)ctx->args[1], true);
 }
 

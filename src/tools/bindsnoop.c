@@ -6,8 +6,8 @@
 #include <sys/socket.h>
 #include "bindsnoop.h"
 #include "bindsnoop.skel.h"
-#include "inetfmt.h"
 #include "log.h"
+#include "netsock.h"
 #include "session.h"
 
 enum {
@@ -42,7 +42,7 @@ static int on_event(struct session *s, const void *data, size_t size)
 {
 	const struct bind_event *e = data;
 	struct out *o = &s->out;
-	char addr[INETFMT_ADDR_LEN], opts[6];
+	char addr[NETSOCK_ADDR_LEN], opts[6];
 
 	if (size < sizeof(*e))
 		return 0;
@@ -51,12 +51,12 @@ static int on_event(struct session *s, const void *data, size_t size)
 	out_int(o, COL_PID, NULL, e->hdr.pid);
 	out_strn(o, COL_COMM, NULL, e->hdr.comm, sizeof(e->hdr.comm));
 	out_int(o, COL_RET, "ret", e->ret);
-	out_str(o, COL_PROTO, "proto", inetfmt_proto(e->protocol));
+	out_str(o, COL_PROTO, "proto", netsock_proto(e->protocol));
 	out_str(o, COL_OPTS, "opts", opts);
 	out_uint(o, COL_IF, "bound_dev_if", e->bound_dev_if);
 	out_uint(o, COL_PORT, "port", e->port);
 	out_str(o, COL_ADDR, "addr",
-		inetfmt_addr(e->family, e->addr, addr, sizeof(addr)));
+		netsock_addr(e->family, e->addr, addr, sizeof(addr)));
 	out_int(o, OUT_JSON_ONLY, "ip", e->family == AF_INET6 ? 6 : 4);
 	out_int(o, OUT_JSON_ONLY, "err", e->ret < 0 ? -e->ret : 0);
 	out_end(o);
@@ -82,7 +82,7 @@ static int bindsnoop_parse_opt(int index, const char *arg)
 	uint16_t port;
 
 	(void)index;
-	if (inetfmt_parse_port(arg, &port)) {
+	if (netsock_parse_port(arg, &port)) {
 		log_err("invalid --port '%s': expected a port 1 to 65535",
 			arg);
 		return EXIT_USAGE;

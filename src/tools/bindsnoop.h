@@ -3,6 +3,7 @@
 #define LOUPE_BINDSNOOP_H
 
 #include "event.h"
+#include "netsock.h"
 
 /* Socket options that change what bind() does (BCC's OPTS column). */
 enum bind_opt {

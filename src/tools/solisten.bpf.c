@@ -7,7 +7,7 @@
  */
 #include "vmlinux.h"
 #include "loupe.bpf.h"
-#include "sockinfo.bpf.h"
+#include "netsock.bpf.h"
 #include "solisten.h"
 
 struct listen_args {
@@ -35,7 +35,7 @@ static __always_inline int listen_enter(struct socket *sock, int backlog)
 	if (!sk)
 		return 0;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (family != SOCKINFO_AF_INET && family != SOCKINFO_AF_INET6)
+	if (family != NETSOCK_AF_INET && family != NETSOCK_AF_INET6)
 		return 0;
 	a.sk = sk;
 	bpf_map_update_elem(&listens, &tid, &a, BPF_ANY);
@@ -61,7 +61,7 @@ static __always_inline int listen_exit(long ret)
 	e->ret = ret;
 	e->backlog = a->backlog;
 	e->protocol = BPF_CORE_READ(sk, sk_protocol);
-	sockinfo_tuple(sk, &e->t);
+	netsock_tuple_read(sk, &e->t);
 	e->pad = 0;
 	event_submit(e);
 out:
@@ -86,7 +86,7 @@ int listen_enter_tp(struct trace_event_raw_sys_enter *ctx)
 {
 	if (!filter_current_ok())
 		return 0;
-	return listen_enter(sockinfo_fd_socket(ctx->args[0]), ctx->args[1]);
+	return listen_enter(netsock_of_fd(ctx->args[0]), ctx->args[1]);
 }
 
 SEC("tracepoint/syscalls/sys_exit_listen")

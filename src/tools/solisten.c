@@ -4,8 +4,8 @@
  */
 #include <stdio.h>
 #include <sys/socket.h>
-#include "inetfmt.h"
 #include "log.h"
+#include "netsock.h"
 #include "session.h"
 #include "solisten.h"
 #include "solisten.skel.h"
@@ -26,13 +26,13 @@ static int on_event(struct session *s, const void *data, size_t size)
 {
 	const struct listen_event *e = data;
 	struct out *o = &s->out;
-	char addr[INETFMT_ADDR_LEN], proto[16];
+	char addr[NETSOCK_ADDR_LEN], proto[16];
 	int family = e->t.family;
 
 	if (size < sizeof(*e))
 		return 0;
 	/* BCC names the protocol with the IP version: TCPv4, TCPv6. */
-	snprintf(proto, sizeof(proto), "%sv%d", inetfmt_proto(e->protocol),
+	snprintf(proto, sizeof(proto), "%sv%d", netsock_proto(e->protocol),
 		 family == AF_INET6 ? 6 : 4);
 	session_event_begin(s, "listen", &e->hdr);
 	out_int(o, COL_PID, NULL, e->hdr.pid);
@@ -41,7 +41,7 @@ static int on_event(struct session *s, const void *data, size_t size)
 	out_uint(o, COL_BACKLOG, "backlog", e->backlog);
 	out_uint(o, COL_PORT, "port", e->t.sport);
 	out_str(o, COL_ADDR, "addr",
-		inetfmt_addr(family, e->t.saddr, addr, sizeof(addr)));
+		netsock_addr(family, e->t.saddr, addr, sizeof(addr)));
 	out_int(o, OUT_JSON_ONLY, "ip", family == AF_INET6 ? 6 : 4);
 	out_int(o, OUT_JSON_ONLY, "ret", e->ret);
 	out_end(o);

@@ -1,12 +1,12 @@
 /* tcpaccept: trace passive TCP connections (accept()). */
 #include <string.h>
 #include "log.h"
+#include "netsock.h"
 #include "session.h"
 #include "tcpaccept.h"
 #include "tcpaccept.skel.h"
-#include "tcpsock.h"
 
-static struct tcpsock_filter tcp_filter;
+static struct netsock_filter tcp_filter;
 
 enum { COL_PID, COL_COMM, COL_IP, COL_RADDR, COL_RPORT, COL_LADDR, COL_LPORT };
 
@@ -29,12 +29,12 @@ static int on_event(struct session *s, const void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
-	tcpsock_format_addr(e->a.family, e->a.saddr, laddr, sizeof(laddr));
-	tcpsock_format_addr(e->a.family, e->a.daddr, raddr, sizeof(raddr));
+	netsock_addr(e->a.family, e->a.saddr, laddr, sizeof(laddr));
+	netsock_addr(e->a.family, e->a.daddr, raddr, sizeof(raddr));
 	session_event_begin(s, "tcp_accept", &e->hdr);
 	out_int(o, COL_PID, NULL, e->hdr.pid);
 	out_strn(o, COL_COMM, NULL, e->hdr.comm, 12);
-	out_int(o, COL_IP, "ip", tcpsock_ip_version(e->a.family));
+	out_int(o, COL_IP, "ip", netsock_ip_version(e->a.family));
 	out_str(o, COL_RADDR, "raddr", raddr);
 	out_int(o, COL_RPORT, "rport", e->a.dport);
 	out_str(o, COL_LADDR, "laddr", laddr);
@@ -65,14 +65,12 @@ static int tcpaccept_parse_opt(int index, const char *arg)
 	int flag = tcpaccept_opts[index].short_name;
 
 	/* BCC's tcpaccept -P lists local ports. */
-	return tcpsock_filter_opt(&tcp_filter, flag == 'P' ? 'L' : flag, arg);
+	return netsock_filter_opt(&tcp_filter, flag == 'P' ? 'L' : flag, arg);
 }
 
 static const struct hook_probe tcpaccept_probes[] = {
 	{ "accept", {
-		{ { "accept_fexit" } },
-		{ { "accept_kretprobe" } },
-		{ { "?accept_exit_tp", "accept4_exit_tp" } },
+		NETSOCK_ACCEPT_CANDIDATES,
 	} },
 	{ NULL },
 };

@@ -3,11 +3,11 @@
 #define LOUPE_TCPACCEPT_H
 
 #include "event.h"
-#include "tcpsock.h"
+#include "netsock.h"
 
 struct tcpaccept_event {
 	struct event_hdr hdr;	/* the accepting task */
-	struct tcpsock_addr a;	/* s* = local end, d* = remote end */
+	struct netsock_tuple a;	/* s* = local end, d* = remote end */
 };
 
 #endif

@@ -8,7 +8,7 @@
  */
 #include "vmlinux.h"
 #include "loupe.bpf.h"
-#include "tcpsock.bpf.h"
+#include "netsock.bpf.h"
 #include "tcpconnect.h"
 
 /* kprobe variant: tid -> socket being connected. */
@@ -19,11 +19,11 @@ struct {
 	__type(value, const struct sock *);
 } connecting SEC(".maps");
 
-static __always_inline void connect_emit(const struct tcpsock_addr *a)
+static __always_inline void connect_emit(const struct netsock_tuple *a)
 {
 	struct tcpconnect_event *e;
 
-	if (!tcpsock_family_ok(a->family) || !tcpsock_ports_ok(0, a->dport))
+	if (!netsock_family_ok(a->family) || !netsock_ports_ok(0, a->dport))
 		return;
 	e = event_reserve(sizeof(*e));
 	if (!e)
@@ -35,9 +35,9 @@ static __always_inline void connect_emit(const struct tcpsock_addr *a)
 
 static __always_inline void connect_emit_sk(const struct sock *sk)
 {
-	struct tcpsock_addr a;
+	struct netsock_tuple a;
 
-	tcpsock_read_addr(sk, &a);
+	netsock_tuple_read(sk, &a);
 	connect_emit(&a);
 }
 
@@ -105,44 +105,18 @@ int BPF_KRETPROBE(connect6_kretprobe, int ret)
 	return connect_exit(ret);
 }
 
-static __always_inline int state_change(struct tcpsock_change *c)
+static __always_inline int state_change(struct netsock_change *c)
 {
-	if (c->newstate == TCPSOCK_SYN_SENT &&
-	    c->protocol == TCPSOCK_IPPROTO_TCP && filter_current_ok())
-		connect_emit(&c->a);
+	if (c->newstate == NETSOCK_TCP_SYN_SENT &&
+	    c->protocol == NETSOCK_IPPROTO_TCP && filter_current_ok())
+		connect_emit(&c->t);
 	return 0;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(connect_btf, const struct sock *sk, int oldstate, int newstate)
+/* Most changes are not SYN_SENT: the socket is read only for those. */
+static __always_inline bool connect_wanted(int oldstate, int newstate)
 {
-	struct tcpsock_change c;
-
-	/* Most changes are not SYN_SENT: skip the socket reads for them. */
-	if (newstate != TCPSOCK_SYN_SENT)
-		return 0;
-	tcpsock_change_from_sk(&c, sk, oldstate, newstate);
-	return state_change(&c);
+	return newstate == NETSOCK_TCP_SYN_SENT;
 }
 
-SEC("raw_tp/inet_sock_set_state")
-int BPF_PROG(connect_raw, const struct sock *sk, int oldstate, int newstate)
-{
-	struct tcpsock_change c;
-
-	if (newstate != TCPSOCK_SYN_SENT)
-		return 0;
-	tcpsock_change_from_sk(&c, sk, oldstate, newstate);
-	return state_change(&c);
-}
-
-SEC("tracepoint/sock/inet_sock_set_state")
-int connect_tp(struct trace_event_raw_inet_sock_set_state *ctx)
-{
-	struct tcpsock_change c;
-
-	if (ctx->newstate != TCPSOCK_SYN_SENT)
-		return 0;
-	tcpsock_change_from_tp(&c, ctx);
-	return state_change(&c);
-}
+NETSOCK_STATE_PROGRAMS(connect, connect_wanted, state_change)

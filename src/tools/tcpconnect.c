@@ -1,12 +1,12 @@
 /* tcpconnect: trace active TCP connections (connect()). */
 #include <string.h>
 #include "log.h"
+#include "netsock.h"
 #include "session.h"
 #include "tcpconnect.h"
 #include "tcpconnect.skel.h"
-#include "tcpsock.h"
 
-static struct tcpsock_filter tcp_filter;
+static struct netsock_filter tcp_filter;
 static bool show_uid;
 
 enum { COL_UID, COL_PID, COL_COMM, COL_IP, COL_SADDR, COL_DADDR, COL_DPORT };
@@ -34,14 +34,14 @@ static int on_event(struct session *s, const void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
-	tcpsock_format_addr(e->a.family, e->a.saddr, saddr, sizeof(saddr));
-	tcpsock_format_addr(e->a.family, e->a.daddr, daddr, sizeof(daddr));
+	netsock_addr(e->a.family, e->a.saddr, saddr, sizeof(saddr));
+	netsock_addr(e->a.family, e->a.daddr, daddr, sizeof(daddr));
 	session_event_begin(s, "tcp_connect", &e->hdr);
 	if (show_uid)
 		out_int(o, COL_UID, NULL, e->hdr.uid);
 	out_int(o, COL_PID - shift, NULL, e->hdr.pid);
 	out_strn(o, COL_COMM - shift, NULL, e->hdr.comm, 12);
-	out_int(o, COL_IP - shift, "ip", tcpsock_ip_version(e->a.family));
+	out_int(o, COL_IP - shift, "ip", netsock_ip_version(e->a.family));
 	out_str(o, COL_SADDR - shift, "saddr", saddr);
 	out_str(o, COL_DADDR - shift, "daddr", daddr);
 	out_int(o, COL_DPORT - shift, "dport", e->a.dport);
@@ -73,7 +73,7 @@ static int tcpconnect_parse_opt(int index, const char *arg)
 		show_uid = true;
 		return 0;
 	}
-	return tcpsock_filter_opt(&tcp_filter,
+	return netsock_filter_opt(&tcp_filter,
 				  tcpconnect_opts[index].short_name, arg);
 }
 
@@ -82,9 +82,7 @@ static const struct hook_probe tcpconnect_probes[] = {
 		{ { "connect4_fexit", "?connect6_fexit" } },
 		{ { "connect4_kprobe", "connect4_kretprobe",
 		    "?connect6_kprobe", "?connect6_kretprobe" } },
-		{ { "connect_btf" } },
-		{ { "connect_raw" } },
-		{ { "connect_tp" } },
+		NETSOCK_STATE_CANDIDATES(connect),
 	} },
 	{ NULL },
 };

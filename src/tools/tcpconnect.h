@@ -3,11 +3,11 @@
 #define LOUPE_TCPCONNECT_H
 
 #include "event.h"
-#include "tcpsock.h"
+#include "netsock.h"
 
 struct tcpconnect_event {
 	struct event_hdr hdr;
-	struct tcpsock_addr a;	/* sport is 0 on the state-change hooks */
+	struct netsock_tuple a;	/* sport is 0 on the state-change hooks */
 };
 
 #endif

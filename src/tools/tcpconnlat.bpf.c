@@ -9,7 +9,7 @@
  */
 #include "vmlinux.h"
 #include "loupe.bpf.h"
-#include "tcpsock.bpf.h"
+#include "netsock.bpf.h"
 #include "tcpconnlat.h"
 
 const volatile __u64 min_ns = 0;
@@ -27,16 +27,16 @@ struct {
 	__type(value, struct connect_start);
 } starts SEC(".maps");
 
-static __always_inline int state_change(struct tcpsock_change *c)
+static __always_inline int state_change(struct netsock_change *c)
 {
 	struct tcpconnlat_event *e;
 	struct connect_start *st, start;
 	__u64 lat;
 
-	if (c->protocol != TCPSOCK_IPPROTO_TCP ||
-	    !tcpsock_family_ok(c->a.family))
+	if (c->protocol != NETSOCK_IPPROTO_TCP ||
+	    !netsock_family_ok(c->t.family))
 		return 0;
-	if (c->newstate == TCPSOCK_SYN_SENT) {
+	if (c->newstate == NETSOCK_TCP_SYN_SENT) {
 		if (!filter_current_ok())
 			return 0;
 		event_fill_hdr(&start.hdr);
@@ -44,15 +44,15 @@ static __always_inline int state_change(struct tcpsock_change *c)
 		bpf_map_update_elem(&starts, &c->skaddr, &start, BPF_ANY);
 		return 0;
 	}
-	if (c->oldstate != TCPSOCK_SYN_SENT)
+	if (c->oldstate != NETSOCK_TCP_SYN_SENT)
 		return 0;
 	st = bpf_map_lookup_elem(&starts, &c->skaddr);
 	if (!st)
 		return 0;
 	lat = bpf_ktime_get_ns() - st->ts;
 	/* A failed connect (SYN_SENT -> CLOSE) only drops the start. */
-	if (c->newstate != TCPSOCK_ESTABLISHED || lat < min_ns ||
-	    !tcpsock_ports_ok(c->a.sport, c->a.dport))
+	if (c->newstate != NETSOCK_TCP_ESTABLISHED || lat < min_ns ||
+	    !netsock_ports_ok(c->t.sport, c->t.dport))
 		goto cleanup;
 	e = event_reserve(sizeof(*e));
 	if (!e)
@@ -60,43 +60,17 @@ static __always_inline int state_change(struct tcpsock_change *c)
 	e->hdr = st->hdr;
 	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
 	e->lat_ns = lat;
-	e->a = c->a;
+	e->a = c->t;
 	event_submit(e);
 cleanup:
 	bpf_map_delete_elem(&starts, &c->skaddr);
 	return 0;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(connlat_btf, const struct sock *sk, int oldstate, int newstate)
+static __always_inline bool connlat_wanted(int oldstate, int newstate)
 {
-	struct tcpsock_change c;
-
-	if (newstate != TCPSOCK_SYN_SENT && oldstate != TCPSOCK_SYN_SENT)
-		return 0;
-	tcpsock_change_from_sk(&c, sk, oldstate, newstate);
-	return state_change(&c);
+	return newstate == NETSOCK_TCP_SYN_SENT ||
+	       oldstate == NETSOCK_TCP_SYN_SENT;
 }
 
-SEC("raw_tp/inet_sock_set_state")
-int BPF_PROG(connlat_raw, const struct sock *sk, int oldstate, int newstate)
-{
-	struct tcpsock_change c;
-
-	if (newstate != TCPSOCK_SYN_SENT && oldstate != TCPSOCK_SYN_SENT)
-		return 0;
-	tcpsock_change_from_sk(&c, sk, oldstate, newstate);
-	return state_change(&c);
-}
-
-SEC("tracepoint/sock/inet_sock_set_state")
-int connlat_tp(struct trace_event_raw_inet_sock_set_state *ctx)
-{
-	struct tcpsock_change c;
-
-	if (ctx->newstate != TCPSOCK_SYN_SENT &&
-	    ctx->oldstate != TCPSOCK_SYN_SENT)
-		return 0;
-	tcpsock_change_from_tp(&c, ctx);
-	return state_change(&c);
-}
+NETSOCK_STATE_PROGRAMS(connlat, connlat_wanted, state_change)

@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "log.h"
+#include "netsock.h"
 #include "session.h"
 #include "tcpconnlat.h"
 #include "tcpconnlat.skel.h"
-#include "tcpsock.h"
 
-static struct tcpsock_filter tcp_filter;
+static struct netsock_filter tcp_filter;
 static unsigned long long min_ns;
 static bool show_lport;
 
@@ -50,12 +50,12 @@ static int on_event(struct session *s, const void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
-	tcpsock_format_addr(e->a.family, e->a.saddr, saddr, sizeof(saddr));
-	tcpsock_format_addr(e->a.family, e->a.daddr, daddr, sizeof(daddr));
+	netsock_addr(e->a.family, e->a.saddr, saddr, sizeof(saddr));
+	netsock_addr(e->a.family, e->a.daddr, daddr, sizeof(daddr));
 	session_event_begin(s, "tcp_connlat", &e->hdr);
 	out_int(o, col(COL_PID), NULL, e->hdr.pid);
 	out_strn(o, col(COL_COMM), NULL, e->hdr.comm, 12);
-	out_int(o, col(COL_IP), "ip", tcpsock_ip_version(e->a.family));
+	out_int(o, col(COL_IP), "ip", netsock_ip_version(e->a.family));
 	out_str(o, col(COL_SADDR), "saddr", saddr);
 	out_int(o, col(COL_LPORT), "lport", e->a.sport);
 	out_str(o, col(COL_DADDR), "daddr", daddr);
@@ -91,7 +91,7 @@ static int tcpconnlat_parse_opt(int index, const char *arg)
 		show_lport = true;
 		return 0;
 	}
-	return tcpsock_filter_opt(&tcp_filter,
+	return netsock_filter_opt(&tcp_filter,
 				  tcpconnlat_opts[index].short_name, arg);
 }
 
@@ -113,9 +113,7 @@ static int tcpconnlat_parse_min(int index, const char *arg)
 
 static const struct hook_probe tcpconnlat_probes[] = {
 	{ "handshake", {
-		{ { "connlat_btf" } },
-		{ { "connlat_raw" } },
-		{ { "connlat_tp" } },
+		NETSOCK_STATE_CANDIDATES(connlat),
 	} },
 	{ NULL },
 };

@@ -3,12 +3,12 @@
 #define LOUPE_TCPCONNLAT_H
 
 #include "event.h"
-#include "tcpsock.h"
+#include "netsock.h"
 
 struct tcpconnlat_event {
 	struct event_hdr hdr;	/* the task that called connect() */
 	__u64 lat_ns;		/* SYN_SENT to ESTABLISHED */
-	struct tcpsock_addr a;
+	struct netsock_tuple a;
 };
 
 #endif

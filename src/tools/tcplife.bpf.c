@@ -3,7 +3,7 @@
  * CLOSE, with its lifespan and the bytes it moved, all from
  * sock:inet_sock_set_state (tp_btf, raw_tp or the classic tracepoint) and
  * CO-RE reads of struct tcp_sock at close, less the SYN and FIN sequence
- * numbers the kernel's counters include (tcpsock_payload_bytes()).
+ * numbers the kernel's counters include (netsock_payload_bytes()).
  *
  * Most state changes run in softirq on behalf of nobody in particular, so
  * the owning task is remembered at the changes a process makes itself:
@@ -12,7 +12,7 @@
  */
 #include "vmlinux.h"
 #include "loupe.bpf.h"
-#include "tcpsock.bpf.h"
+#include "netsock.bpf.h"
 #include "tcplife.h"
 
 /* What the opening states of a connection told. */
@@ -43,12 +43,12 @@ static __always_inline void tcplife_remember_owner(__u64 skaddr,
 {
 	struct event_hdr h;
 
-	if (newstate != TCPSOCK_SYN_SENT && newstate != TCPSOCK_FIN_WAIT1 &&
-	    newstate != TCPSOCK_LAST_ACK)
+	if (newstate != NETSOCK_TCP_SYN_SENT && newstate != NETSOCK_TCP_FIN_WAIT1 &&
+	    newstate != NETSOCK_TCP_LAST_ACK)
 		return;
 	/* connect() names the owner; a later close() by another task
 	 * (e.g. after fork) does not replace it. */
-	if (newstate != TCPSOCK_SYN_SENT &&
+	if (newstate != NETSOCK_TCP_SYN_SENT &&
 	    bpf_map_lookup_elem(&owner, &skaddr))
 		return;
 	event_fill_hdr(&h);
@@ -61,20 +61,20 @@ static __always_inline void tcplife_remember_owner(__u64 skaddr,
  * tells it too, should loupe have started after connect().
  */
 static __always_inline void
-tcplife_remember_birth(const struct tcpsock_change *c, __u64 now)
+tcplife_remember_birth(const struct netsock_change *c, __u64 now)
 {
 	struct tcplife_birth b = { .start_ns = now }, *prev;
 
-	if (c->newstate >= TCPSOCK_FIN_WAIT1)
+	if (c->newstate >= NETSOCK_TCP_FIN_WAIT1)
 		return;
 	prev = bpf_map_lookup_elem(&birth, &c->skaddr);
-	b.syn_sent = c->newstate == TCPSOCK_SYN_SENT ||
-		     c->oldstate == TCPSOCK_SYN_SENT ||
+	b.syn_sent = c->newstate == NETSOCK_TCP_SYN_SENT ||
+		     c->oldstate == NETSOCK_TCP_SYN_SENT ||
 		     (prev && prev->syn_sent);
 	bpf_map_update_elem(&birth, &c->skaddr, &b, BPF_ANY);
 }
 
-static __always_inline int tcplife_state_change(struct tcpsock_change *c)
+static __always_inline int tcplife_state_change(struct netsock_change *c)
 {
 	const struct sock *sk = (const struct sock *)c->skaddr;
 	struct tcplife_birth *b;
@@ -82,13 +82,13 @@ static __always_inline int tcplife_state_change(struct tcpsock_change *c)
 	struct event_hdr *h;
 	__u64 now;
 
-	if (c->protocol != TCPSOCK_IPPROTO_TCP ||
-	    !tcpsock_family_ok(c->a.family))
+	if (c->protocol != NETSOCK_IPPROTO_TCP ||
+	    !netsock_family_ok(c->t.family))
 		return 0;
 	now = bpf_ktime_get_ns();
 	tcplife_remember_birth(c, now);
 	tcplife_remember_owner(c->skaddr, c->newstate);
-	if (c->newstate != TCPSOCK_CLOSE)
+	if (c->newstate != NETSOCK_TCP_CLOSE)
 		return 0;
 
 	b = bpf_map_lookup_elem(&birth, &c->skaddr);
@@ -96,7 +96,7 @@ static __always_inline int tcplife_state_change(struct tcpsock_change *c)
 	/* Listeners and sockets that never connected have no birth. */
 	if (!b)
 		goto cleanup;
-	if (!tcpsock_ports_ok(c->a.sport, c->a.dport))
+	if (!netsock_ports_ok(c->t.sport, c->t.dport))
 		goto cleanup;
 	e = event_reserve(sizeof(*e));
 	if (!e)
@@ -112,9 +112,9 @@ static __always_inline int tcplife_state_change(struct tcpsock_change *c)
 	}
 	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
 	e->span_ns = now - b->start_ns;
-	tcpsock_payload_bytes(sk, c->oldstate, b->syn_sent, &e->tx_bytes,
+	netsock_payload_bytes(sk, c->oldstate, b->syn_sent, &e->tx_bytes,
 			      &e->rx_bytes);
-	e->a = c->a;
+	e->a = c->t;
 	event_submit(e);
 cleanup:
 	bpf_map_delete_elem(&birth, &c->skaddr);
@@ -122,29 +122,4 @@ cleanup:
 	return 0;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(life_btf, const struct sock *sk, int oldstate, int newstate)
-{
-	struct tcpsock_change c;
-
-	tcpsock_change_from_sk(&c, sk, oldstate, newstate);
-	return tcplife_state_change(&c);
-}
-
-SEC("raw_tp/inet_sock_set_state")
-int BPF_PROG(life_raw, const struct sock *sk, int oldstate, int newstate)
-{
-	struct tcpsock_change c;
-
-	tcpsock_change_from_sk(&c, sk, oldstate, newstate);
-	return tcplife_state_change(&c);
-}
-
-SEC("tracepoint/sock/inet_sock_set_state")
-int life_tp(struct trace_event_raw_inet_sock_set_state *ctx)
-{
-	struct tcpsock_change c;
-
-	tcpsock_change_from_tp(&c, ctx);
-	return tcplife_state_change(&c);
-}
+NETSOCK_STATE_PROGRAMS(life, netsock_any_change, tcplife_state_change)

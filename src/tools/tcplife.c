@@ -1,12 +1,12 @@
 /* tcplife: trace TCP connection lifespans with bytes moved each way. */
 #include <string.h>
 #include "log.h"
+#include "netsock.h"
 #include "session.h"
 #include "tcplife.h"
 #include "tcplife.skel.h"
-#include "tcpsock.h"
 
-static struct tcpsock_filter tcp_filter;
+static struct netsock_filter tcp_filter;
 static bool wide;
 
 enum {
@@ -38,12 +38,12 @@ static int on_event(struct session *s, const void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
-	tcpsock_format_addr(e->a.family, e->a.saddr, laddr, sizeof(laddr));
-	tcpsock_format_addr(e->a.family, e->a.daddr, raddr, sizeof(raddr));
+	netsock_addr(e->a.family, e->a.saddr, laddr, sizeof(laddr));
+	netsock_addr(e->a.family, e->a.daddr, raddr, sizeof(raddr));
 	session_event_begin(s, "tcp_life", &e->hdr);
 	out_int(o, COL_PID, NULL, e->hdr.pid);
 	out_strn(o, COL_COMM, NULL, e->hdr.comm, 12);
-	out_int(o, OUT_JSON_ONLY, "ip", tcpsock_ip_version(e->a.family));
+	out_int(o, OUT_JSON_ONLY, "ip", netsock_ip_version(e->a.family));
 	out_str(o, COL_LADDR, "laddr", laddr);
 	out_int(o, COL_LPORT, "lport", e->a.sport);
 	out_str(o, COL_RADDR, "raddr", raddr);
@@ -69,30 +69,14 @@ static int tcplife_prepare(struct session *s, void *p)
 	return 0;
 }
 
-static const struct tool_opt tcplife_opts[] = {
-	{ "ipv4", '4', NULL, "IPv4 only" },
-	{ "ipv6", '6', NULL, "IPv6 only" },
-	{ "localport", 'L', "PORT[,PORT]", "only these local ports" },
-	{ "remoteport", 'D', "PORT[,PORT]", "only these remote ports" },
-	{ "wide", 'w', NULL, "wide address columns (for IPv6)" },
-	{ NULL },
-};
-
 static int tcplife_parse_opt(int index, const char *arg)
 {
-	if (tcplife_opts[index].short_name == 'w') {
-		wide = true;
-		return 0;
-	}
-	return tcpsock_filter_opt(&tcp_filter, tcplife_opts[index].short_name,
-				  arg);
+	return netsock_conn_opt(&tcp_filter, &wide, index, arg);
 }
 
 static const struct hook_probe tcplife_probes[] = {
 	{ "state change", {
-		{ { "life_btf" } },
-		{ { "life_raw" } },
-		{ { "life_tp" } },
+		NETSOCK_STATE_CANDIDATES(life),
 	} },
 	{ NULL },
 };
@@ -108,7 +92,7 @@ static const struct tool tcplife_tool = {
 		"  loupe tcplife -6 -w -j       # IPv6 only, as JSON (exact bytes)\n",
 	.common = OPT_PID | OPT_NAME | OPT_DURATION | OPT_JSON |
 		  OPT_TIMESTAMP | OPT_BUFFER,
-	.opts = tcplife_opts,
+	.opts = netsock_conn_opts,
 	.parse_opt = tcplife_parse_opt,
 	.probes = tcplife_probes,
 	.skel = &tcplife_skel,

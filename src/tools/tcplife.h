@@ -3,14 +3,14 @@
 #define LOUPE_TCPLIFE_H
 
 #include "event.h"
-#include "tcpsock.h"
+#include "netsock.h"
 
 struct tcplife_event {
 	struct event_hdr hdr;	/* the task that owned the connection */
 	__u64 span_ns;		/* from the last opening state to CLOSE */
 	__u64 rx_bytes;		/* payload received in order */
 	__u64 tx_bytes;		/* payload the peer acknowledged */
-	struct tcpsock_addr a;
+	struct netsock_tuple a;
 };
 
 #endif

@@ -14,7 +14,7 @@
 #include "vmlinux.h"
 #include "loupe.bpf.h"
 #include "context.bpf.h"
-#include "sockinfo.bpf.h"
+#include "netsock.bpf.h"
 #include "tcpretrans.h"
 
 const volatile struct retrans_cfg cfg = {};
@@ -67,7 +67,7 @@ int softirq_entry_tp(void *ctx)
 	return 0;
 }
 
-static __always_inline void emit(const struct sock_tuple *t, int state,
+static __always_inline void emit(const struct netsock_tuple *t, int state,
 				 __u32 type)
 {
 	struct retrans_event *e;
@@ -86,9 +86,9 @@ static __always_inline void emit(const struct sock_tuple *t, int state,
 
 static __always_inline int emit_sk(const struct sock *sk, __u32 type)
 {
-	struct sock_tuple t;
+	struct netsock_tuple t;
 
-	if (!sockinfo_tuple(sk, &t))
+	if (!netsock_tuple_read(sk, &t))
 		return 0;
 	emit(&t, BPF_CORE_READ(sk, __sk_common.skc_state), type);
 	return 0;
@@ -123,15 +123,15 @@ struct retransmit_rec {
 SEC("tracepoint/tcp/tcp_retransmit_skb")
 int retrans_tp(struct retransmit_rec *ctx)
 {
-	struct sock_tuple t = {};
+	struct netsock_tuple t = {};
 
 	t.family = ctx->family;
 	t.sport = ctx->sport;
 	t.dport = ctx->dport;
-	if (t.family == SOCKINFO_AF_INET) {
+	if (t.family == NETSOCK_AF_INET) {
 		tp_copy(t.saddr, ctx->saddr, 4);
 		tp_copy(t.daddr, ctx->daddr, 4);
-	} else if (t.family == SOCKINFO_AF_INET6) {
+	} else if (t.family == NETSOCK_AF_INET6) {
 		tp_copy(t.saddr, ctx->saddr_v6, 16);
 		tp_copy(t.daddr, ctx->daddr_v6, 16);
 	} else {

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <bpf/libbpf.h>
-#include "inetfmt.h"
 #include "log.h"
+#include "netsock.h"
 #include "session.h"
 #include "tcpretrans.h"
 #include "tcpretrans.skel.h"
@@ -39,8 +39,8 @@ static int on_event(struct session *s, const void *data, size_t size)
 {
 	const struct retrans_event *e = data;
 	struct out *o = &s->out;
-	char laddr[INETFMT_ADDR_LEN], raddr[INETFMT_ADDR_LEN];
-	char lpair[INETFMT_ADDR_PORT_LEN], rpair[INETFMT_ADDR_PORT_LEN];
+	char laddr[NETSOCK_ADDR_LEN], raddr[NETSOCK_ADDR_LEN];
+	char lpair[NETSOCK_ADDR_PORT_LEN], rpair[NETSOCK_ADDR_PORT_LEN];
 	char ctx[16];
 	int family = e->t.family;
 
@@ -57,20 +57,20 @@ static int on_event(struct session *s, const void *data, size_t size)
 		out_str(o, COL_COMM, NULL, ctx);
 	}
 	out_int(o, COL_IP, "ip", family == AF_INET6 ? 6 : 4);
-	inetfmt_addr_port(family, e->t.saddr, e->t.sport, lpair,
+	netsock_addr_port(family, e->t.saddr, e->t.sport, lpair,
 			  sizeof(lpair));
-	inetfmt_addr_port(family, e->t.daddr, e->t.dport, rpair,
+	netsock_addr_port(family, e->t.daddr, e->t.dport, rpair,
 			  sizeof(rpair));
 	out_str(o, COL_LADDR, NULL, lpair);
 	out_str(o, COL_TYPE, NULL,
 		e->type == RETRANS_TYPE_TLP ? "L>" : "R>");
 	out_str(o, COL_RADDR, NULL, rpair);
-	out_str(o, COL_STATE, "state", inetfmt_tcp_state(e->state));
+	out_str(o, COL_STATE, "state", netsock_tcp_state(e->state));
 	out_str(o, OUT_JSON_ONLY, "laddr",
-		inetfmt_addr(family, e->t.saddr, laddr, sizeof(laddr)));
+		netsock_addr(family, e->t.saddr, laddr, sizeof(laddr)));
 	out_uint(o, OUT_JSON_ONLY, "lport", e->t.sport);
 	out_str(o, OUT_JSON_ONLY, "raddr",
-		inetfmt_addr(family, e->t.daddr, raddr, sizeof(raddr)));
+		netsock_addr(family, e->t.daddr, raddr, sizeof(raddr)));
 	out_uint(o, OUT_JSON_ONLY, "rport", e->t.dport);
 	out_str(o, OUT_JSON_ONLY, "kind",
 		e->type == RETRANS_TYPE_TLP ? "tlp" : "retrans");

@@ -3,7 +3,7 @@
 #define LOUPE_TCPRETRANS_H
 
 #include "event.h"
-#include "sockinfo.h"
+#include "netsock.h"
 
 enum retrans_type {
 	RETRANS_TYPE_RETRANS,	/* "R": a retransmitted segment */
@@ -12,7 +12,7 @@ enum retrans_type {
 
 struct retrans_event {
 	struct event_hdr hdr;
-	struct sock_tuple t;
+	struct netsock_tuple t;
 	__u32 state;		/* TCP state (TCP_ESTABLISHED = 1, ...) */
 	__u32 type;		/* enum retrans_type */
 	__u32 context;		/* enum event_context; no task in an irq */

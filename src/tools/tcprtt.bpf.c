@@ -8,7 +8,7 @@
  */
 #include "vmlinux.h"
 #include "loupe.bpf.h"
-#include "sockinfo.bpf.h"
+#include "netsock.bpf.h"
 #include "tcprtt.h"
 
 const volatile struct rtt_cfg cfg = {};
@@ -25,7 +25,7 @@ static const struct rtt_hist zero_hist;
 static __always_inline bool addr_eq(const __u8 *a, const volatile __u8 *b,
 				    int family)
 {
-	int n = family == SOCKINFO_AF_INET ? 4 : 16;
+	int n = family == NETSOCK_AF_INET ? 4 : 16;
 
 	for (int i = 0; i < 16; i++) {
 		if (i >= n)
@@ -36,7 +36,7 @@ static __always_inline bool addr_eq(const __u8 *a, const volatile __u8 *b,
 	return true;
 }
 
-static __always_inline int account(const struct sock_tuple *t, __u32 srtt)
+static __always_inline int account(const struct netsock_tuple *t, __u32 srtt)
 {
 	struct rtt_key key = {};
 	struct rtt_hist *h;
@@ -77,9 +77,9 @@ static __always_inline int account(const struct sock_tuple *t, __u32 srtt)
 static __always_inline int account_sk(struct sock *sk)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
-	struct sock_tuple t;
+	struct netsock_tuple t;
 
-	if (!sockinfo_tuple(sk, &t))
+	if (!netsock_tuple_read(sk, &t))
 		return 0;
 	return account(&t, BPF_CORE_READ(tp, srtt_us) >> 3);
 }
@@ -99,16 +99,16 @@ int BPF_PROG(rtt_btf, struct sock *sk)
 SEC("tracepoint/tcp/tcp_probe")
 int rtt_tp(struct trace_event_raw_tcp_probe *ctx)
 {
-	struct sock_tuple t = {};
+	struct netsock_tuple t = {};
 
 	t.family = ctx->family;
 	t.sport = ctx->sport;
 	t.dport = ctx->dport;
 	/* saddr/daddr hold a sockaddr_in or sockaddr_in6. */
-	if (t.family == SOCKINFO_AF_INET) {
+	if (t.family == NETSOCK_AF_INET) {
 		tp_copy(t.saddr, ctx->saddr + 4, 4);
 		tp_copy(t.daddr, ctx->daddr + 4, 4);
-	} else if (t.family == SOCKINFO_AF_INET6) {
+	} else if (t.family == NETSOCK_AF_INET6) {
 		tp_copy(t.saddr, ctx->saddr + 8, 16);
 		tp_copy(t.daddr, ctx->daddr + 8, 16);
 	} else {

@@ -10,8 +10,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "hist.h"
-#include "inetfmt.h"
 #include "log.h"
+#include "netsock.h"
 #include "session.h"
 #include "tcprtt.h"
 #include "tcprtt.skel.h"
@@ -69,7 +69,7 @@ static int on_interval(struct session *s)
 	ts_ns = now.tv_sec * 1000000000ULL + now.tv_nsec;
 	print_time_line(s);
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		char addr[INETFMT_ADDR_LEN];
+		char addr[NETSOCK_ADDR_LEN];
 		struct hist_label label = { 0 };
 
 		key = next;
@@ -78,7 +78,7 @@ static int on_interval(struct session *s)
 			continue;
 		if (settings.by_laddr || settings.by_raddr) {
 			label.key = settings.by_laddr ? "laddr" : "raddr";
-			label.value = inetfmt_addr(key.family, key.addr, addr,
+			label.value = netsock_addr(key.family, key.addr, addr,
 						   sizeof(addr));
 		}
 		hist_print_log2(&s->out, unit, (const uint64_t *)h.slots,
@@ -120,9 +120,9 @@ static const struct tool_opt tcprtt_opts[] = {
 static int parse_addr_opt(const char *name, const char *arg, __u8 *addr,
 			  __u16 *family)
 {
-	struct inetfmt_addr a;
+	struct netsock_ip a;
 
-	if (inetfmt_parse_addr(arg, &a)) {
+	if (netsock_parse_ip(arg, &a)) {
 		log_err("invalid --%s '%s': expected an IPv4 or IPv6 address",
 			name, arg);
 		return EXIT_USAGE;
@@ -140,7 +140,7 @@ static int tcprtt_parse_opt(int index, const char *arg)
 	switch (index) {
 	case 0:
 	case 1:
-		if (inetfmt_parse_port(arg, &port)) {
+		if (netsock_parse_port(arg, &port)) {
 			log_err("invalid --%s '%s': expected a port 1 to 65535",
 				name, arg);
 			return EXIT_USAGE;

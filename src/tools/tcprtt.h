@@ -3,6 +3,7 @@
 #define LOUPE_TCPRTT_H
 
 #include "event.h"
+#include "netsock.h"
 
 #define RTT_SLOTS 64
 

@@ -8,7 +8,7 @@
  */
 #include "vmlinux.h"
 #include "loupe.bpf.h"
-#include "tcpsock.bpf.h"
+#include "netsock.bpf.h"
 #include "tcpstates.h"
 
 /* skaddr -> time of its last state change. */
@@ -19,25 +19,25 @@ struct {
 	__type(value, __u64);
 } last_change SEC(".maps");
 
-static __always_inline int state_change(struct tcpsock_change *c)
+static __always_inline int state_change(struct netsock_change *c)
 {
 	struct tcpstates_event *e;
 	__u64 now = bpf_ktime_get_ns();
 	__u64 *prev, delta = 0;
 
-	if (c->protocol != TCPSOCK_IPPROTO_TCP ||
-	    !tcpsock_family_ok(c->a.family))
+	if (c->protocol != NETSOCK_IPPROTO_TCP ||
+	    !netsock_family_ok(c->t.family))
 		return 0;
 	/* Timestamps are kept for every socket so filters never skew them. */
 	prev = bpf_map_lookup_elem(&last_change, &c->skaddr);
 	if (prev)
 		delta = now - *prev;
-	if (c->newstate == TCPSOCK_CLOSE)
+	if (c->newstate == NETSOCK_TCP_CLOSE)
 		bpf_map_delete_elem(&last_change, &c->skaddr);
 	else
 		bpf_map_update_elem(&last_change, &c->skaddr, &now, BPF_ANY);
 
-	if (!tcpsock_ports_ok(c->a.sport, c->a.dport))
+	if (!netsock_ports_ok(c->t.sport, c->t.dport))
 		return 0;
 	e = event_reserve(sizeof(*e));
 	if (!e)
@@ -45,36 +45,11 @@ static __always_inline int state_change(struct tcpsock_change *c)
 	event_fill_hdr(&e->hdr);
 	e->skaddr = c->skaddr;
 	e->delta_ns = delta;
-	e->a = c->a;
+	e->a = c->t;
 	e->oldstate = c->oldstate;
 	e->newstate = c->newstate;
 	event_submit(e);
 	return 0;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(state_btf, const struct sock *sk, int oldstate, int newstate)
-{
-	struct tcpsock_change c;
-
-	tcpsock_change_from_sk(&c, sk, oldstate, newstate);
-	return state_change(&c);
-}
-
-SEC("raw_tp/inet_sock_set_state")
-int BPF_PROG(state_raw, const struct sock *sk, int oldstate, int newstate)
-{
-	struct tcpsock_change c;
-
-	tcpsock_change_from_sk(&c, sk, oldstate, newstate);
-	return state_change(&c);
-}
-
-SEC("tracepoint/sock/inet_sock_set_state")
-int state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
-{
-	struct tcpsock_change c;
-
-	tcpsock_change_from_tp(&c, ctx);
-	return state_change(&c);
-}
+NETSOCK_STATE_PROGRAMS(state, netsock_any_change, state_change)

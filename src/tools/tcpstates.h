@@ -3,13 +3,13 @@
 #define LOUPE_TCPSTATES_H
 
 #include "event.h"
-#include "tcpsock.h"
+#include "netsock.h"
 
 struct tcpstates_event {
 	struct event_hdr hdr;
 	__u64 skaddr;
 	__u64 delta_ns;		/* time spent in oldstate; 0 if unseen */
-	struct tcpsock_addr a;
+	struct netsock_tuple a;
 	__s32 oldstate;
 	__s32 newstate;
 };

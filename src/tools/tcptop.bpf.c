@@ -9,7 +9,7 @@
  */
 #include "vmlinux.h"
 #include "loupe.bpf.h"
-#include "sockinfo.bpf.h"
+#include "netsock.bpf.h"
 #include "tcptop.h"
 
 #define TCPTOP_IPPROTO_TCP	6
@@ -26,13 +26,13 @@ static __always_inline int account(struct sock *sk, long bytes, bool rx)
 {
 	struct tcptop_key key = {};
 	struct tcptop_val *v, zero = {};
-	struct sock_tuple t;
+	struct netsock_tuple t;
 
 	if (bytes <= 0 || !filter_current_ok())
 		return 0;
 	if (BPF_CORE_READ(sk, sk_protocol) != TCPTOP_IPPROTO_TCP)
 		return 0;
-	if (!sockinfo_tuple(sk, &t))
+	if (!netsock_tuple_read(sk, &t))
 		return 0;
 	__builtin_memcpy(key.saddr, t.saddr, 16);
 	__builtin_memcpy(key.daddr, t.daddr, 16);

@@ -11,8 +11,8 @@
 #include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "inetfmt.h"
 #include "log.h"
+#include "netsock.h"
 #include "session.h"
 #include "tcptop.h"
 #include "tcptop.skel.h"
@@ -86,8 +86,8 @@ static void print_summary(struct session *s)
 static void print_rows(struct session *s, const struct row *rows, int n,
 		       int family, unsigned long long ts_ns)
 {
-	char lpair[INETFMT_ADDR_PORT_LEN], rpair[INETFMT_ADDR_PORT_LEN];
-	char laddr[INETFMT_ADDR_LEN], raddr[INETFMT_ADDR_LEN];
+	char lpair[NETSOCK_ADDR_PORT_LEN], rpair[NETSOCK_ADDR_PORT_LEN];
+	char laddr[NETSOCK_ADDR_LEN], raddr[NETSOCK_ADDR_LEN];
 	struct out *o = &s->out;
 	bool header = false;
 	int shown = 0;
@@ -109,20 +109,20 @@ static void print_rows(struct session *s, const struct row *rows, int n,
 		out_uint(o, COL_PID, "pid", r->key.pid);
 		out_strn(o, COL_COMM, "comm", r->val.comm,
 			 sizeof(r->val.comm));
-		inetfmt_addr_port(family, r->key.saddr, r->key.lport, lpair,
+		netsock_addr_port(family, r->key.saddr, r->key.lport, lpair,
 				  sizeof(lpair));
-		inetfmt_addr_port(family, r->key.daddr, r->key.dport, rpair,
+		netsock_addr_port(family, r->key.daddr, r->key.dport, rpair,
 				  sizeof(rpair));
 		out_str(o, COL_LADDR, NULL, lpair);
 		out_str(o, COL_RADDR, NULL, rpair);
 		out_uint(o, COL_RX, "rx_kb", r->val.rx_bytes / 1024);
 		out_uint(o, COL_TX, "tx_kb", r->val.tx_bytes / 1024);
 		out_str(o, OUT_JSON_ONLY, "laddr",
-			inetfmt_addr(family, r->key.saddr, laddr,
+			netsock_addr(family, r->key.saddr, laddr,
 				     sizeof(laddr)));
 		out_uint(o, OUT_JSON_ONLY, "lport", r->key.lport);
 		out_str(o, OUT_JSON_ONLY, "raddr",
-			inetfmt_addr(family, r->key.daddr, raddr,
+			netsock_addr(family, r->key.daddr, raddr,
 				     sizeof(raddr)));
 		out_uint(o, OUT_JSON_ONLY, "rport", r->key.dport);
 		out_int(o, OUT_JSON_ONLY, "ip", family == AF_INET6 ? 6 : 4);

@@ -3,6 +3,7 @@
 #define LOUPE_TCPTOP_H
 
 #include "event.h"
+#include "netsock.h"
 
 /* One row: a process's traffic on one connection. */
 struct tcptop_key {

@@ -1,12 +1,12 @@
 /* tcptracer: trace TCP connect, accept and close events. */
 #include <string.h>
 #include "log.h"
+#include "netsock.h"
 #include "session.h"
-#include "tcpsock.h"
 #include "tcptracer.h"
 #include "tcptracer.skel.h"
 
-static struct tcpsock_filter tcp_filter;
+static struct netsock_filter tcp_filter;
 
 enum {
 	COL_T, COL_PID, COL_COMM, COL_IP, COL_SADDR, COL_DADDR, COL_SPORT,
@@ -44,8 +44,8 @@ static void format_addr(const struct out *o, int family, const __u8 *addr,
 {
 	char plain[48];
 
-	tcpsock_format_addr(family, addr, plain, sizeof(plain));
-	if (!o->json && family == TCPSOCK_AF_INET6)
+	netsock_addr(family, addr, plain, sizeof(plain));
+	if (!o->json && family == NETSOCK_AF_INET6)
 		snprintf(buf, len, "[%s]", plain);
 	else
 		snprintf(buf, len, "%s", plain);
@@ -67,7 +67,7 @@ static int on_event(struct session *s, const void *data, size_t size)
 	out_str(o, OUT_JSON_ONLY, "event", type_name(e->type));
 	out_int(o, COL_PID, NULL, e->hdr.pid);
 	out_strn(o, COL_COMM, NULL, e->hdr.comm, sizeof(e->hdr.comm));
-	out_int(o, COL_IP, "ip", tcpsock_ip_version(e->a.family));
+	out_int(o, COL_IP, "ip", netsock_ip_version(e->a.family));
 	out_str(o, COL_SADDR, "saddr", saddr);
 	out_str(o, COL_DADDR, "daddr", daddr);
 	out_int(o, COL_SPORT, "sport", e->a.sport);
@@ -94,20 +94,16 @@ static const struct tool_opt tcptracer_opts[] = {
 
 static int tcptracer_parse_opt(int index, const char *arg)
 {
-	return tcpsock_filter_opt(&tcp_filter,
+	return netsock_filter_opt(&tcp_filter,
 				  tcptracer_opts[index].short_name, arg);
 }
 
 static const struct hook_probe tcptracer_probes[] = {
 	{ "connect/close", {
-		{ { "state_btf" } },
-		{ { "state_raw" } },
-		{ { "state_tp" } },
+		NETSOCK_STATE_CANDIDATES(state),
 	} },
 	{ "accept", {
-		{ { "accept_fexit" } },
-		{ { "accept_kretprobe" } },
-		{ { "?accept_exit_tp", "accept4_exit_tp" } },
+		NETSOCK_ACCEPT_CANDIDATES,
 	} },
 	{ NULL },
 };

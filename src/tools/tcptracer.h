@@ -3,7 +3,7 @@
 #define LOUPE_TCPTRACER_H
 
 #include "event.h"
-#include "tcpsock.h"
+#include "netsock.h"
 
 enum tcptracer_type {
 	TCPTRACER_CONNECT = 'C',
@@ -13,7 +13,7 @@ enum tcptracer_type {
 
 struct tcptracer_event {
 	struct event_hdr hdr;
-	struct tcpsock_addr a;	/* s* = local end, d* = remote end */
+	struct netsock_tuple a;	/* s* = local end, d* = remote end */
 	__u32 type;		/* enum tcptracer_type */
 	__u32 pad;
 };

@@ -38,6 +38,7 @@ TASK_FIELDS = COMMON_FIELDS[2:]
 # do less.
 SLOW = bool(os.environ.get("LOUPE_TEST_SLOW"))
 LOST_RE = re.compile(r"^loupe: (\w+): (\d+) events lost; raise --buffer-size$")
+MISSED_RE = re.compile(r"^loupe: (\w+): (\d+) probe runs skipped by the kernel ")
 
 
 class Skip(Exception):
@@ -464,6 +465,12 @@ class Loupe:
 
     def lost_lines(self):
         return [l for l in self.err.snapshot() if LOST_RE.match(l)]
+
+    def missed_lines(self):
+        """loupe's own reports of probe runs the kernel skipped (another
+        run of the program was active on that CPU): their events never
+        existed, whatever the tool does."""
+        return [l for l in self.err.snapshot() if MISSED_RE.match(l)]
 
 
 def check_common(ev, type_):

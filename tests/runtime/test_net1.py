@@ -13,8 +13,8 @@ import sys
 import time
 import uuid
 
-from common import (LOUPE, Loupe, check, check_common, fail, on_cleanup, poll_until,
-                    run_quiet, short)
+from common import (LOUPE, Loupe, Skip, check, check_common, fail, on_cleanup,
+                    poll_until, run_quiet, short)
 
 # The child: one command per line on stdin, one reply line on stdout.
 #   listen 4|6        -> ok PORT          connect 4|6 PORT -> ok LPORT
@@ -374,8 +374,15 @@ def test_tcplife_table_ipv6():
     c.run(pause=0.05)
     want = "%-7d %-12s %-15s %-5d %-15s %-5d %5d %5d " % (
         c.cli.pid, c.cli.comm, "::1", c.lport, "::1", c.port, TX // 1024, RX // 1024)
-    got = lp.wait_line(lambda l: l.startswith("%-7d " % c.cli.pid), 5)
+    # Generous: the record comes at CLOSE, which a retransmit timeout or
+    # two (loopback is shared with other jobs) can put off.
+    got = lp.wait_line(lambda l: l.startswith("%-7d " % c.cli.pid), 15)
     lp.stop()
+    if got is None and lp.missed_lines():
+        # Not tcplife's doing, and said so on its stderr: a state change
+        # arrived while the program already ran on that CPU.
+        raise Skip("no client row, and the kernel skipped tcplife runs: %s" %
+                   lp.missed_lines())
     check(got is not None and got.startswith(want),
           "row %r does not start with %r %s" % (got, want, lp.describe()))
     check(float(got[len(want):]) >= 0, "MS %r" % got[len(want):])

@@ -5,7 +5,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "hardirqs.h"
@@ -23,7 +22,6 @@ static struct {
 } conf;
 
 static int irqs_fd = -1;
-static bool time_lines;	/* -T: a time line before each interval */
 
 enum { COL_NAME, COL_TOTAL };
 
@@ -75,11 +73,9 @@ static int print_irqs(struct session *s)
 	static struct row rows[MAX_ROWS];
 	struct hardirqs_key *prev = NULL;
 	unsigned long long ts;
-	struct timespec now;
 	int n = 0;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	ts = now.tv_sec * 1000000000ULL + now.tv_nsec;
+	ts = out_now_ns();
 	while (n < MAX_ROWS &&
 	       !bpf_map_get_next_key(irqs_fd, prev, &rows[n].key)) {
 		prev = &rows[n].key;
@@ -96,7 +92,7 @@ static int print_irqs(struct session *s)
 			   conf.in_ns ? r->v.total_ns : r->v.total_ns / 1000;
 	}
 	qsort(rows, n, sizeof(rows[0]), cmp_rows);
-	hist_interval_begin(&s->out, time_lines);
+	out_interval(&s->out, ts);
 	if (!conf.distributions)
 		out_header(&s->out);
 	for (int i = 0; i < n; i++)
@@ -122,9 +118,6 @@ static int hardirqs_run(struct session *s)
 	else if (conf.in_ns)
 		columns[COL_TOTAL].header = "TOTAL_nsecs";
 	s->on_interval = print_irqs;
-	/* The time goes on its own line per interval, not in a column. */
-	time_lines = s->opts.timestamp;
-	s->opts.timestamp = false;
 	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, NULL, NULL);
 	if (!err) {

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "softirqs.h"
@@ -29,7 +28,6 @@ static struct {
 } conf;
 
 static int irqs_fd = -1;
-static bool time_lines;	/* -T: a time line before each interval */
 
 enum { COL_NAME, COL_TOTAL };
 
@@ -83,11 +81,9 @@ static int print_irqs(struct session *s)
 	static const struct softirqs_value zero;
 	struct row rows[NR_VECTORS];
 	unsigned long long ts;
-	struct timespec now;
 	int n = 0;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	ts = now.tv_sec * 1000000000ULL + now.tv_nsec;
+	ts = out_now_ns();
 	for (__u32 vec = 0; vec < NR_VECTORS; vec++) {
 		struct row *r = &rows[n];
 
@@ -106,7 +102,7 @@ static int print_irqs(struct session *s)
 			   conf.in_ns ? r->v.total_ns : r->v.total_ns / 1000;
 	}
 	qsort(rows, n, sizeof(rows[0]), cmp_rows);
-	hist_interval_begin(&s->out, time_lines);
+	out_interval(&s->out, ts);
 	if (!conf.distributions)
 		out_header(&s->out);
 	for (int i = 0; i < n; i++)
@@ -132,9 +128,6 @@ static int softirqs_run(struct session *s)
 	else if (conf.in_ns)
 		columns[COL_TOTAL].header = "TOTAL_nsecs";
 	s->on_interval = print_irqs;
-	/* The time goes on its own line per interval, not in a column. */
-	time_lines = s->opts.timestamp;
-	s->opts.timestamp = false;
 	s->skeleton = skel->skeleton;
 	err = session_start(s, skel->obj, NULL, NULL);
 	if (!err) {

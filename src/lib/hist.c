@@ -85,15 +85,13 @@ static void print_hist(struct out *o, const char *kind, const char *unit,
 			  ts_ns);
 		return;
 	}
-	if (label && label->key) {
-		out_buf_printf(&b, "\n%s = %s", label->key, label->value);
-		emit_line(o, &b);
-	}
+	if (label && label->key)
+		out_caption(o, label->key, label->value);
 	if (cap->id_key) {
-		out_buf_printf(&b, "\n%s = %llu%s%s", cap->id_key,
-			       (unsigned long long)cap->id, cap->comm ? " " : "",
-			       cap->comm ? cap->comm : "");
-		emit_line(o, &b);
+		out_buf_printf(&b, "%llu%s%s", (unsigned long long)cap->id,
+			       cap->comm ? " " : "", cap->comm ? cap->comm : "");
+		out_caption(o, cap->id_key, b.data);
+		b.len = 0;
 	}
 	if (last < 0) {
 		free(b.data);

@@ -524,6 +524,15 @@ void out_interval(struct out *o, uint64_t ts_ns)
 	out_time_line(o, ts_ns);
 }
 
+void out_caption(struct out *o, const char *key, const char *value)
+{
+	if (o->json)
+		return;
+	o->cell.len = 0;
+	table_escape(&o->cell, value, strlen(value));
+	out_line(o, "\n%s = %s", key, o->cell.data);
+}
+
 int out_flush(struct out *o)
 {
 	if (fflush(o->file) || ferror(o->file))

@@ -89,6 +89,11 @@ void out_text(struct out *o, const char *text);
 void out_time_line(struct out *o, uint64_t ts_ns);
 /* BCC's separator before an interval's report: a blank line, the time. */
 void out_interval(struct out *o, uint64_t ts_ns);
+/*
+ * BCC's caption above a histogram, a blank line and "KEY = VALUE"; the
+ * value is escaped as a table string is (it may be a command name).
+ */
+void out_caption(struct out *o, const char *key, const char *value);
 
 void out_str(struct out *o, int col, const char *key, const char *val);
 void out_strn(struct out *o, int col, const char *key, const char *val,

@@ -71,7 +71,7 @@ static int print_hists(struct session *s)
 		for (int j = 0; j < BITESIZE_SLOTS; j++)
 			slots[j] = e[i].hist.slots[j];
 		/* BCC's caption in tables; a snake_case key in JSON. */
-		out_line(&s->out, "\nProcess Name = %s", comm);
+		out_caption(&s->out, "Process Name", comm);
 		hist_print_log2(&s->out, "Kbytes", slots, BITESIZE_SLOTS,
 				s->out.json ? &label : NULL, ts);
 	}

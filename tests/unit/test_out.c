@@ -200,6 +200,28 @@ static void test_interval_stamps_reports(void)
 	}
 }
 
+/* A caption's value is a string from the kernel: escaped as in a cell. */
+static void test_caption_escaped(void)
+{
+	struct capture c;
+	struct out o;
+
+	capture_open(&c);
+	out_init(&o, c.f, false, false, NULL);
+	out_caption(&o, "Process Name", "a\033[2Jb\\");
+	out_flush(&o);
+	out_free(&o);
+	CHECK_STR(capture_close(&c), "\nProcess Name = a\\x1b[2Jb\\\\\n");
+	free(c.text);
+	capture_open(&c);
+	out_init(&o, c.f, true, false, NULL);
+	out_caption(&o, "pid", "1 sh");
+	out_flush(&o);
+	out_free(&o);
+	CHECK_STR(capture_close(&c), "");
+	free(c.text);
+}
+
 /* out_now_ns() is the wall clock, in nanoseconds. */
 static void test_now_ns(void)
 {
@@ -369,6 +391,7 @@ const struct unit_test out_tests[] = {
 	{ "out/time_and_lines", test_time_and_lines },
 	{ "out/interval_stamps_reports", test_interval_stamps_reports },
 	{ "out/now_ns", test_now_ns },
+	{ "out/caption_escaped", test_caption_escaped },
 	{ "out/base64", test_base64 },
 	{ "out/json_raw_bytes", test_json_raw_bytes },
 	{ "out/table_escaping", test_table_escaping },

@@ -450,7 +450,8 @@ static void print_report(struct run *runs, int nruns, double duration,
 		out_arr_end(&o);
 		out_record_end(&o);
 	} else {
-		out_line(&o, "loupe overview: %.0f s on %s (Linux %s), ended %s",
+		out_line(&o,
+			 "loupe overview: %.0f s on %s (Linux %s), ended %s",
 			 duration, uts.nodename, uts.release, when);
 		for (int i = 0; i < nruns; i++)
 			print_section(&o, &runs[i]);

@@ -89,7 +89,8 @@ static void print_hist(struct out *o, const char *kind, const char *unit,
 		out_caption(o, label->key, label->value);
 	if (cap->id_key) {
 		out_buf_printf(&b, "%llu%s%s", (unsigned long long)cap->id,
-			       cap->comm ? " " : "", cap->comm ? cap->comm : "");
+			       cap->comm ? " " : "",
+			       cap->comm ? cap->comm : "");
 		out_caption(o, cap->id_key, b.data);
 		b.len = 0;
 	}

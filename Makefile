@@ -1,9 +1,10 @@
 # loupe: one binary, every BPF object embedded as a bpftool skeleton.
 #
 #   make          build build/loupe
-#   make deps     install the Debian packages the build and tests need
+#   make deps     install the Debian packages building and running need
+#   make deps-test  ... and those only the tests need
 #   make run      the main job (as root)
-#   make test     unit and runtime tests (as root)
+#   make test     unit and runtime tests (as root; JOBS=N tests at a time)
 #   make test-vm  runtime tests in a qemu VM on Debian's 6.1 kernel
 #                 (kprobes, fentry); see docs/kernels.md
 
@@ -21,10 +22,13 @@ ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 BUILD     := build
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
-	     -I$(BUILD) -Isrc/lib -Isrc/tools -Isrc/trace -DLOUPE_VERSION='"$(VERSION)"'
+	     -I$(BUILD) -Isrc/lib -Isrc/tools -Isrc/trace -Isrc/agent \
+	     -DLOUPE_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) \
 	      -Isrc/lib -Isrc/tools -Wall -Werror
 LDLIBS    := -l:libbpf.a -lelf -lz -lpthread
+# The agent: its HTTP server, YAML configs and bcrypt passwords.
+AGENT_LDLIBS := -lmicrohttpd -lyaml -lcrypt
 
 TOOLS     := $(patsubst src/tools/%.bpf.c,%,$(wildcard src/tools/*.bpf.c))
 LIB_SRCS  := $(wildcard src/lib/*.c) $(wildcard src/trace/*.c)
@@ -33,19 +37,32 @@ APP_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/*.c))
 # Every src/tools/*.c is a tool; those without a .bpf.c have no probes.
 TOOL_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,\
 	     $(filter-out %.bpf.c,$(wildcard src/tools/*.c)))
+AGENT_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/agent/*.c))
+# The agent's parts the unit tests exercise (no HTTP or YAML needed).
+UNIT_AGENT_SRCS := src/agent/expo.c
+UNIT_AGENT_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(UNIT_AGENT_SRCS))
 SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(TOOLS))
 UNIT_SRCS := $(filter-out tests/unit/syms_fixture.c,$(wildcard tests/unit/*.c))
 # Read by the syms unit tests: a stripped program and its debug file.
 SYMS_FIXTURE := $(BUILD)/syms_fixture $(BUILD)/syms_fixture.nolink
-HEADERS   := $(wildcard src/lib/*.h src/tools/*.h src/trace/*.h)
+HEADERS   := $(wildcard src/lib/*.h src/tools/*.h src/trace/*.h src/agent/*.h)
 
+# Building and running loupe (make run).
 DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	     pkg-config python3 iproute2 chromium bpftrace libclang-rt-14-dev
+	     pkg-config libmicrohttpd-dev libyaml-dev libcrypt-dev
+# Only for the tests (make test): the runner, network namespaces (ip),
+# the peers compared against (bpftrace), the browser of the flame graph
+# test, the fuzzer's runtime and the agent's Prometheus server (and
+# promtool).
+TEST_PKGS := python3 iproute2 chromium bpftrace libclang-rt-14-dev prometheus
 # Only for test-vm: the emulator (the kernel and busybox are fetched by
 # tests/vm/run_vm.py into build/vm/, not installed).
 VM_PKGS   := qemu-system-x86
+# tests/run.py -j: tests run at a time (default: twice the CPUs, at most 4).
+JOBS      ?=
+NPROC     := $(shell nproc 2>/dev/null || echo 1)
 
-.PHONY: all deps deps-vm run test test-vm unit unit-asan clean fuzz-trace \
+.PHONY: all deps deps-test deps-vm run test test-vm unit unit-asan clean fuzz-trace \
 	fuzz-trace-run
 # Keep the BPF objects and skeletons: they are not throwaway intermediates.
 .SECONDARY:
@@ -72,24 +89,26 @@ $(BUILD)/obj/%.o: src/%.c $(HEADERS) $(SKELS)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/loupe: $(APP_OBJS) $(LIB_OBJS) $(TOOL_OBJS)
+$(BUILD)/loupe: $(APP_OBJS) $(LIB_OBJS) $(TOOL_OBJS) $(AGENT_OBJS)
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) $(AGENT_LDLIBS) -o $@
 
-$(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(HEADERS) $(SYMS_FIXTURE)
+$(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(UNIT_AGENT_OBJS) $(HEADERS) \
+		$(SYMS_FIXTURE)
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) \
+		$(UNIT_AGENT_OBJS) $(LDLIBS) -o $@
 
 # The same unit tests under AddressSanitizer and UBSan (the symbolizer
 # hands out names that must outlive table reloads); make test runs both.
 ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	       -fno-sanitize-recover=undefined
 
-$(BUILD)/unit_tests_asan: $(UNIT_SRCS) $(LIB_SRCS) $(HEADERS) $(SKELS) \
-		$(SYMS_FIXTURE)
+$(BUILD)/unit_tests_asan: $(UNIT_SRCS) $(LIB_SRCS) $(UNIT_AGENT_SRCS) \
+		$(HEADERS) $(SKELS) $(SYMS_FIXTURE)
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(filter-out -O2,$(CFLAGS)) $(ASAN_CFLAGS) -Itests/unit \
-		$(UNIT_SRCS) $(LIB_SRCS) $(LDLIBS) -o $@
+		$(UNIT_SRCS) $(LIB_SRCS) $(UNIT_AGENT_SRCS) $(LDLIBS) -o $@
 
 unit-asan: $(BUILD)/unit_tests_asan
 	$(BUILD)/unit_tests_asan
@@ -109,37 +128,43 @@ $(BUILD)/syms_fixture: $(BUILD)/syms_fixture.full
 $(BUILD)/syms_fixture.nolink: $(BUILD)/syms_fixture.full
 	$(Q)strip -s -o $@ $<
 
-deps:
-	@missing=""; for p in $(DEB_PKGS); do \
-		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+# $(call install_missing,PACKAGES,APT-GET FLAGS): apt-get install those
+# of PACKAGES not installed (only then an apt-get update).
+define install_missing
+	@missing=""; for p in $(1); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+			grep -q ' installed$$' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq $$missing; \
+			apt-get install -y -qq $(2) $$missing; \
 	fi
+endef
 
-deps-vm: deps
-	@missing=""; for p in $(VM_PKGS); do \
-		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+deps:
+	$(call install_missing,$(DEB_PKGS))
+
+deps-test: deps
+	$(call install_missing,$(TEST_PKGS))
+
+deps-vm: deps-test
+	$(call install_missing,$(VM_PKGS),--no-install-recommends)
 
 run: deps
 	$(MAKE) $(BUILD)/loupe
 	$(BUILD)/loupe
 
-test: deps
-	$(MAKE) all
-	$(PYTHON) tests/run.py
+# The test targets build a job per CPU, test and test-vm alike; make test
+# also builds test_trace_fuzz's target first, which that test would
+# otherwise compile within its time limit while other tests run.
+test: deps-test
+	$(MAKE) -j$(NPROC) all fuzz-trace
+	$(PYTHON) tests/run.py $(if $(JOBS),-j $(JOBS))
 
 # VM_TESTS="FILTER..." or VM_TESTS=--all overrides the VM's test subset.
 test-vm: deps-vm
-	$(MAKE) all
+	$(MAKE) -j$(NPROC) all
 	$(PYTHON) tests/vm/run_vm.py $(VM_TESTS)
 
 unit: $(BUILD)/unit_tests

@@ -3,114 +3,53 @@
  * `loupe list` and `loupe --help` are generated from the table.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "cgroup.h"
 #include "hook.h"
 #include "log.h"
 #include "opts.h"
-#include "procinfo.h"
 #include "out.h"
 #include "overview.h"
 #include "privs.h"
 #include "session.h"
 #include "tool.h"
 
-extern const struct tool bashreadline_tool;
-extern const struct tool bindsnoop_tool;
-extern const struct tool biolatency_tool;
-extern const struct tool biopattern_tool;
-extern const struct tool biosnoop_tool;
-extern const struct tool bitesize_tool;
-extern const struct tool cachestat_tool;
-extern const struct tool cpudist_tool;
-extern const struct tool drsnoop_tool;
-extern const struct tool execsnoop_tool;
-extern const struct tool exitsnoop_tool;
-extern const struct tool ext4slower_tool;
-extern const struct tool filelife_tool;
-extern const struct tool filetop_tool;
-extern const struct tool flamegraph_tool;
-extern const struct tool fsslower_tool;
-extern const struct tool funclatency_tool;
-extern const struct tool gethostlatency_tool;
-extern const struct tool hardirqs_tool;
-extern const struct tool killsnoop_tool;
-extern const struct tool memleak_tool;
-extern const struct tool mountsnoop_tool;
-extern const struct tool offcputime_tool;
-extern const struct tool oomkill_tool;
-extern const struct tool opensnoop_tool;
-extern const struct tool profile_tool;
-extern const struct tool runqlat_tool;
-extern const struct tool runqlen_tool;
-extern const struct tool runqslower_tool;
-extern const struct tool softirqs_tool;
-extern const struct tool solisten_tool;
-extern const struct tool statsnoop_tool;
-extern const struct tool syscount_tool;
-extern const struct tool tcpaccept_tool;
-extern const struct tool tcpconnect_tool;
-extern const struct tool tcpconnlat_tool;
-extern const struct tool tcplife_tool;
-extern const struct tool tcpretrans_tool;
-extern const struct tool tcprtt_tool;
-extern const struct tool tcpstates_tool;
-extern const struct tool tcptop_tool;
-extern const struct tool tcptracer_tool;
-extern const struct tool trace_tool;
-extern const struct tool vfsstat_tool;
+/* Bounds of the loupe_tools section, set by the linker (TOOL_REGISTER). */
+extern const struct tool *const __start_loupe_tools[];
+extern const struct tool *const __stop_loupe_tools[];
 
-const struct tool *const tools[] = {
-	&bashreadline_tool,
-	&bindsnoop_tool,
-	&biolatency_tool,
-	&biopattern_tool,
-	&biosnoop_tool,
-	&bitesize_tool,
-	&cachestat_tool,
-	&cpudist_tool,
-	&drsnoop_tool,
-	&execsnoop_tool,
-	&exitsnoop_tool,
-	&ext4slower_tool,
-	&filelife_tool,
-	&filetop_tool,
-	&flamegraph_tool,
-	&fsslower_tool,
-	&funclatency_tool,
-	&gethostlatency_tool,
-	&hardirqs_tool,
-	&killsnoop_tool,
-	&memleak_tool,
-	&mountsnoop_tool,
-	&offcputime_tool,
-	&oomkill_tool,
-	&opensnoop_tool,
-	&profile_tool,
-	&runqlat_tool,
-	&runqlen_tool,
-	&runqslower_tool,
-	&softirqs_tool,
-	&solisten_tool,
-	&statsnoop_tool,
-	&syscount_tool,
-	&tcpaccept_tool,
-	&tcpconnect_tool,
-	&tcpconnlat_tool,
-	&tcplife_tool,
-	&tcpretrans_tool,
-	&tcprtt_tool,
-	&tcpstates_tool,
-	&tcptop_tool,
-	&tcptracer_tool,
-	&trace_tool,
-	&vfsstat_tool,
-	NULL,
-};
-
-static const struct tool *tool_find(const char *name)
+static int tool_cmp(const void *a, const void *b)
 {
+	const struct tool *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+/* The section is in link order: sorted here, once, for list and help. */
+const struct tool *const *tool_table(void)
+{
+	static const struct tool **table;
+	size_t n = __stop_loupe_tools - __start_loupe_tools;
+
+	if (table)
+		return table;
+	table = calloc(n + 1, sizeof(*table));
+	if (!table) {
+		log_err("out of memory");
+		exit(EXIT_RUNTIME);
+	}
+	memcpy(table, __start_loupe_tools, n * sizeof(*table));
+	qsort(table, n, sizeof(*table), tool_cmp);
+	return table;
+}
+
+const struct tool *tool_find(const char *name)
+{
+	const struct tool *const *tools = tool_table();
+
 	for (int i = 0; tools[i]; i++)
 		if (!strcmp(tools[i]->name, name))
 			return tools[i];
@@ -119,6 +58,8 @@ static const struct tool *tool_find(const char *name)
 
 static void usage(FILE *f)
 {
+	const struct tool *const *tools;
+
 	fprintf(f,
 		"usage: loupe [overview] [-d SECONDS] [-j]\n"
 		"                             the 60-second checklist as one report\n"
@@ -126,6 +67,7 @@ static void usage(FILE *f)
 		"       loupe list [-j]       tools and the hook each uses here\n"
 		"       loupe --version\n\n"
 		"eBPF observability: BCC's classic tools in one binary.\n\ntools:\n");
+	tools = tool_table();
 	for (int i = 0; tools[i]; i++)
 		fprintf(f, "  %-14s %s\n", tools[i]->name, tools[i]->summary);
 	fprintf(f,
@@ -184,7 +126,7 @@ static void list_tool(const struct tool *t, struct out *o)
 	size_t size;
 
 	/* A tool without BPF (flamegraph) has no probes: hook "-". */
-	if (!t->elf_bytes || !t->probes) {
+	if (!t->skel || !t->probes) {
 		if (o->json) {
 			out_record_begin(o);
 			out_str(o, OUT_JSON_ONLY, "tool", t->name);
@@ -198,7 +140,7 @@ static void list_tool(const struct tool *t, struct out *o)
 		}
 		return;
 	}
-	elf = t->elf_bytes(&size);
+	elf = t->skel->elf_bytes(&size);
 	obj = bpf_object__open_mem(elf, size, NULL);
 	if (!obj) {
 		log_err("%s: cannot open its BPF object", t->name);
@@ -281,6 +223,7 @@ static const struct tool list_cmd = {
 
 static int cmd_list(int argc, char **argv)
 {
+	const struct tool *const *tools = tool_table();
 	struct opts opts;
 	struct out o;
 	bool json;
@@ -336,8 +279,8 @@ static int cmd_tool(const struct tool *t, int argc, char **argv)
 	/* Output is flushed per drained batch, not per line. */
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	session_install_signals();
-	err = t->run(&s);
-	procinfo_free();
+	err = session_run(&s);
+	cgroup_cache_free();
 	return err;
 }
 

@@ -68,19 +68,11 @@ struct run {
 	pthread_t thread;
 };
 
-static const struct tool *find_tool(const char *name)
-{
-	for (int i = 0; tools[i]; i++)
-		if (!strcmp(tools[i]->name, name))
-			return tools[i];
-	return NULL;
-}
-
 static void *run_tool(void *arg)
 {
 	struct run *r = arg;
 
-	r->rc = r->tool->run(&r->s);
+	r->rc = session_run(&r->s);
 	fflush(r->s.out_file);
 	return NULL;
 }
@@ -512,7 +504,7 @@ int overview_main(int argc, char **argv)
 		struct run *r = &runs[nruns];
 
 		r->sec = &sections[i];
-		r->tool = find_tool(sections[i].tool);
+		r->tool = tool_find(sections[i].tool);
 		if (!r->tool)
 			continue;
 		if (prepare(r, duration, json)) {

@@ -13,7 +13,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Set by user space before load (see session_set_filter()). */
+/* Set by user space before load (session.c finds it by name). */
 const volatile struct loupe_filter filter = {};
 
 /* Size is set by user space from --buffer-size. */

@@ -68,7 +68,7 @@ void out_buf_printf(struct out_buf *b, const char *fmt, ...)
  * Length of a valid UTF-8 sequence at s (at most n bytes), 0 if invalid;
  * its code point in *cp.
  */
-static size_t utf8_decode(const unsigned char *s, size_t n, unsigned int *cp)
+size_t out_utf8_decode(const unsigned char *s, size_t n, unsigned int *cp)
 {
 	size_t len;
 	unsigned int c;
@@ -116,7 +116,7 @@ static bool utf8_valid(const char *str, size_t n)
 			i++;
 			continue;
 		}
-		len = utf8_decode(s + i, n - i, &cp);
+		len = out_utf8_decode(s + i, n - i, &cp);
 		if (!len)
 			return false;
 		i += len;
@@ -164,7 +164,7 @@ void out_json_string(struct out_buf *b, const char *str, size_t max)
 			out_buf_add(b, (const char *)s + i, run - i);
 			i = run;
 		} else {
-			run = utf8_decode(s + i, n - i, &cp);
+			run = out_utf8_decode(s + i, n - i, &cp);
 			if (run) {
 				out_buf_add(b, (const char *)s + i, run);
 				i += run;
@@ -242,7 +242,7 @@ static void table_escape(struct out_buf *b, const char *str, size_t n)
 			i++;
 			continue;
 		}
-		len = s[i] < 0x80 ? 0 : utf8_decode(s + i, n - i, &cp);
+		len = s[i] < 0x80 ? 0 : out_utf8_decode(s + i, n - i, &cp);
 		if (len && !table_hidden(cp)) {
 			out_buf_add(b, str + i, len);
 			i += len;

@@ -126,6 +126,11 @@ void out_record_begin(struct out *o);
 void out_record_end(struct out *o);
 
 void out_buf_add(struct out_buf *b, const char *s, size_t n);
+/*
+ * Length of the valid UTF-8 sequence at s (at most n bytes), 0 if it is
+ * not one; its code point in *cp.
+ */
+size_t out_utf8_decode(const unsigned char *s, size_t n, unsigned int *cp);
 void out_buf_printf(struct out_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/bpf.h>
@@ -174,4 +175,90 @@ int privs_check_uprobe(int err)
 	if ((err != -EACCES && err != -EPERM) || has_cap(CAP_SYS_ADMIN))
 		return 0;
 	return report(false, 0, NULL, true);
+}
+
+static bool kept(int cap, const int *keep, int nkeep)
+{
+	for (int i = 0; i < nkeep; i++)
+		if (keep[i] == cap)
+			return true;
+	return false;
+}
+
+/* The highest capability this kernel knows. */
+static int last_cap(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "r");
+	int last = 40;
+
+	if (f) {
+		if (fscanf(f, "%d", &last) != 1)
+			last = 40;
+		fclose(f);
+	}
+	return last < 63 ? last : 63;
+}
+
+int privs_drop(const int *keep, int nkeep)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+	int last = last_cap();
+
+	/*
+	 * The bounding set first: dropping from it needs CAP_SETPCAP,
+	 * which the capset below removes. Without CAP_SETPCAP (a process
+	 * already confined) it is left as it is; the sets below and
+	 * no_new_privs still hold.
+	 */
+	for (int cap = 0; cap <= last; cap++)
+		if (!kept(cap, keep, nkeep) &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EPERM &&
+		    errno != EINVAL)
+			return -errno;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) &&
+	    errno != EINVAL)
+		return -errno;
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	for (int i = 0; i < 2; i++) {
+		unsigned int mask = 0;
+
+		for (int b = 0; b < 32; b++)
+			if (kept(i * 32 + b, keep, nkeep))
+				mask |= 1U << b;
+		data[i].effective &= mask;
+		data[i].permitted &= mask;
+		data[i].inheritable &= mask;
+	}
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -errno;
+	return 0;
+}
+
+int privs_cap_eff(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		const char *v = line + 7;
+
+		if (strncmp(line, "CapEff:", 7))
+			continue;
+		v += strspn(v, " \t");
+		snprintf(buf, len, "%.*s", (int)strcspn(v, "\n"), v);
+		ret = 0;
+		break;
+	}
+	fclose(f);
+	return ret;
 }

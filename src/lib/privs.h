@@ -6,6 +6,7 @@
 #define LOUPE_PRIVS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* What a caller may need besides loading BPF programs. */
 enum {
@@ -28,5 +29,16 @@ int privs_check_tracefs(void);
  * after the message if a missing privilege explains it, else 0.
  */
 int privs_check_uprobe(int err);
+/*
+ * For long-running commands once their probes are attached: keeps only
+ * the capabilities in keep (CAP_* numbers) in every set of the calling
+ * thread and in the bounding set, clears the ambient set and sets
+ * no_new_privs, so neither this process nor anything it runs can get
+ * the rest back. Threads inherit the result: call it before starting
+ * any. 0 or -errno.
+ */
+int privs_drop(const int *keep, int nkeep);
+/* The effective set as /proc/self/status shows it (CapEff, in hex). */
+int privs_cap_eff(char *buf, size_t len);
 
 #endif

@@ -1,9 +1,9 @@
 /*
- * The runtime of one tool run. Signals only raise a flag; the event loop
- * notices it and every ending (Ctrl-C, SIGTERM, --duration, the -p process
- * exiting, a write error or a failure while starting) leaves through
- * session_stop(), which destroys each link before the tool frees its
- * skeleton.
+ * The runtime of one tool run, from opening the tool's skeleton to
+ * destroying it. Signals only raise a flag; the event loop notices it and
+ * every ending (Ctrl-C, SIGTERM, --duration, the -p process exiting, a
+ * write error or a failure while starting) leaves through one teardown,
+ * which destroys each link before the skeleton.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,11 +18,11 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include "decode.h"
+#include "cgroup.h"
 #include "log.h"
 #include "privs.h"
-#include "procinfo.h"
 #include "session.h"
 #include "uprobe.h"
 
@@ -74,6 +74,9 @@ void session_init(struct session *s, const struct tool *t)
 {
 	memset(s, 0, sizeof(*s));
 	s->tool = t;
+	s->columns = t->columns;
+	s->on_event = t->on_event;
+	s->on_interval = t->on_interval;
 	s->lost_fd = -1;
 	s->target_fd = -1;
 	s->boot_to_real_ns = out_now_ns() - clock_ns(CLOCK_BOOTTIME);
@@ -85,7 +88,7 @@ unsigned long long session_real_ns(const struct session *s,
 	return boot_ns + s->boot_to_real_ns;
 }
 
-void session_set_filter(struct session *s, volatile struct loupe_filter *f)
+static void fill_filter(struct session *s, struct loupe_filter *f)
 {
 	const struct opts *o = &s->opts;
 
@@ -97,6 +100,61 @@ void session_set_filter(struct session *s, volatile struct loupe_filter *f)
 	f->failed_only = o->failed;
 	f->wakeup_bytes = o->buffer_size / 4;
 	f->exclude_pid = o->exclude_pid;
+}
+
+static struct bpf_map *rodata_map(struct bpf_object *obj)
+{
+	static const char suffix[] = ".rodata";
+	struct bpf_map *map;
+	size_t n;
+
+	bpf_object__for_each_map(map, obj) {
+		n = strlen(bpf_map__name(map));
+		if (bpf_map__is_internal(map) && n >= sizeof(suffix) - 1 &&
+		    !strcmp(bpf_map__name(map) + n - (sizeof(suffix) - 1),
+			    suffix))
+			return map;
+	}
+	return NULL;
+}
+
+/*
+ * Every object has loupe.bpf.h's `filter` in its .rodata; its place there
+ * is read from the object's BTF, so no tool hands it over.
+ */
+static int set_filter(struct session *s, struct bpf_object *obj)
+{
+	const struct btf *btf = bpf_object__btf(obj);
+	const struct btf_var_secinfo *vs;
+	const struct btf_type *sec;
+	struct bpf_map *map;
+	size_t size;
+	char *data;
+	int id;
+
+	id = btf ? btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC) :
+	     -ENOENT;
+	if (id < 0)
+		return 0;
+	sec = btf__type_by_id(btf, id);
+	vs = btf_var_secinfos(sec);
+	for (int i = 0; i < btf_vlen(sec); i++, vs++) {
+		const struct btf_type *var = btf__type_by_id(btf, vs->type);
+
+		if (strcmp(btf__name_by_offset(btf, var->name_off), "filter"))
+			continue;
+		map = rodata_map(obj);
+		/* Writable until load: the skeleton's mapping of .rodata. */
+		data = map ? (char *)bpf_map__initial_value(map, &size) : NULL;
+		if (!data || vs->size != sizeof(struct loupe_filter) ||
+		    vs->offset + vs->size > size) {
+			log_err("the BPF object's filter is not loupe's");
+			return EXIT_RUNTIME;
+		}
+		fill_filter(s, (struct loupe_filter *)(data + vs->offset));
+		return 0;
+	}
+	return 0;
 }
 
 #define DRAIN_CHECK_EVERY	256
@@ -239,8 +297,8 @@ static int attach_all(struct session *s)
 			continue;
 		/*
 		 * A perf_event program needs perf events the tool opens
-		 * itself (which CPUs, what rate); it attaches them after
-		 * session_start() and hands the links to session_add_link().
+		 * itself (which CPUs, what rate): its attached() callback
+		 * hands their links to session_add_link().
 		 */
 		if (bpf_program__type(prog) == BPF_PROG_TYPE_PERF_EVENT)
 			continue;
@@ -265,8 +323,7 @@ static int attach_all(struct session *s)
 	return 0;
 }
 
-static int start_locked(struct session *s, struct bpf_object *obj,
-			const struct out_col *cols, session_event_fn on_event);
+static int start_locked(struct session *s, struct bpf_object *obj);
 
 /* What the programs that may load need besides bpf() (PRIVS_*). */
 static unsigned int needs_of(struct bpf_object *obj)
@@ -309,28 +366,25 @@ static bool target_exited(struct session *s)
 	return s->target_gone;
 }
 
-int session_start(struct session *s, struct bpf_object *obj,
-		  const struct out_col *cols, session_event_fn on_event)
+static int session_start(struct session *s, struct bpf_object *obj)
 {
 	int err;
 
 	pthread_mutex_lock(&start_lock);
-	err = start_locked(s, obj, cols, on_event);
+	err = start_locked(s, obj);
 	pthread_mutex_unlock(&start_lock);
 	return err;
 }
 
-static int start_locked(struct session *s, struct bpf_object *obj,
-			const struct out_col *cols, session_event_fn on_event)
+static int start_locked(struct session *s, struct bpf_object *obj)
 {
 	const struct hook_probe *probes = s->tool->probes;
 	struct bpf_map *events, *lost;
 	int err;
 
 	s->obj = obj;
-	s->on_event = on_event;
 	out_init(&s->out, s->out_file ? s->out_file : stdout, s->opts.json,
-		 s->opts.timestamp, cols);
+		 s->opts.timestamp, s->columns);
 	err = privs_check(needs_of(obj));
 	if (err)
 		return err;
@@ -466,7 +520,7 @@ static int drain(struct session *s, int timeout_ms, long long budget_ns)
 	return err < 0 ? err : 0;
 }
 
-int session_loop(struct session *s)
+static int session_loop(struct session *s)
 {
 	long long now = clock_ns(CLOCK_MONOTONIC), deadline = 0, next_tick = 0;
 	long long next_lost = now + LOST_EVERY_NS, interval_ns;
@@ -574,7 +628,7 @@ static void destroy_links(struct session *s)
 	s->nlinks = 0;
 }
 
-void session_stop(struct session *s)
+static void session_stop(struct session *s)
 {
 	if (s->target_fd >= 0)
 		close(s->target_fd);
@@ -584,6 +638,41 @@ void session_stop(struct session *s)
 	s->rb = NULL;
 	out_flush(&s->out);
 	out_free(&s->out);
+}
+
+int session_run(struct session *s)
+{
+	const struct tool *t = s->tool;
+	struct tool_skel_head *head;
+	void *skel;
+	int err;
+
+	if (t->run)
+		return t->run(s);
+	skel = t->skel->open();
+	if (!skel) {
+		log_err("cannot open the BPF object");
+		return EXIT_RUNTIME;
+	}
+	head = skel;
+	s->skeleton = head->skeleton;
+	err = set_filter(s, head->obj);
+	if (!err && t->prepare)
+		err = t->prepare(s, skel);
+	if (!err) {
+		err = session_start(s, head->obj);
+		if (!err && t->attached)
+			err = t->attached(s, skel);
+		if (!err)
+			err = session_loop(s);
+		if (!err && t->finish)
+			err = t->finish(s, skel);
+		session_stop(s);
+	}
+	if (err == TOOL_DONE)
+		err = EXIT_OK;
+	t->skel->destroy(skel);
+	return t->cleanup ? t->cleanup(s, err) : err;
 }
 
 void session_event_begin(struct session *s, const char *type,
@@ -602,11 +691,10 @@ void session_event_begin(struct session *s, const char *type,
 	out_uint(o, OUT_JSON_ONLY, "uid", h->uid);
 	out_strn(o, OUT_JSON_ONLY, "comm", h->comm, sizeof(h->comm));
 	out_uint(o, OUT_JSON_ONLY, "cgroup_id", h->cgroup_id);
-	cgroup = procinfo_cgroup_path(h->cgroup_id, cgroup_buf,
-				      sizeof(cgroup_buf));
+	cgroup = cgroup_path(h->cgroup_id, cgroup_buf, sizeof(cgroup_buf));
 	out_str(o, OUT_JSON_ONLY, "cgroup", cgroup);
 	out_str(o, OUT_JSON_ONLY, "container_id",
-		decode_container_id(cgroup, cid, sizeof(cid)));
+		cgroup_container_id(cgroup, cid, sizeof(cid)));
 }
 
 static const char *const context_names[] = {

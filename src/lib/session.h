@@ -39,8 +39,10 @@ struct session {
 	struct out out;
 	FILE *out_file;		/* NULL: stdout */
 	struct bpf_object *obj;
-	/* Set by the tool: loading through it maps .bss/.data for reading. */
+	/* Loading through the skeleton maps .bss/.data for reading. */
 	struct bpf_object_skeleton *skeleton;
+	/* The header row; NULL: none at start (tools that print per interval). */
+	const struct out_col *columns;
 	struct bpf_link *links[SESSION_MAX_LINKS];
 	int nlinks;
 	struct ring_buffer *rb;
@@ -63,13 +65,14 @@ struct session {
 };
 
 void session_init(struct session *s, const struct tool *t);
-void session_set_filter(struct session *s, volatile struct loupe_filter *f);
-int session_start(struct session *s, struct bpf_object *obj,
-		  const struct out_col *cols, session_event_fn on_event);
-int session_loop(struct session *s);
-/* Adopts a link the tool attached itself; destroyed by session_stop(). */
+/*
+ * The whole run of the tool: open its skeleton, set the common filter,
+ * prepare, choose hooks, load, attach, loop, finish, tear down, destroy,
+ * clean up (see struct tool); or the tool's own run. An exit status.
+ */
+int session_run(struct session *s);
+/* Adopts a link the tool attached itself; destroyed at teardown. */
 int session_add_link(struct session *s, struct bpf_link *link);
-void session_stop(struct session *s);
 
 unsigned long long session_real_ns(const struct session *s,
 				   unsigned long long boot_ns);

@@ -317,6 +317,12 @@ static void read_stats(int fd, unsigned long long *stats)
 	free(vals);
 }
 
+/* What the tool counts, in words. */
+static const char *counted_what(const struct stacks_report *r)
+{
+	return r->divisor > 1 ? "off-CPU periods" : "samples";
+}
+
 /* What could not be counted or resolved: stderr, and a JSON record. */
 static void report_losses(struct session *s, const struct stacks_report *r,
 			  const struct symbolizer *z)
@@ -351,9 +357,7 @@ static void report_losses(struct session *s, const struct stacks_report *r,
 			st[STACKS_MISSED_USER], st[STACKS_MISSED_KERNEL]);
 	if (st[STACKS_COUNTS_FULL])
 		log_err("%llu %s dropped: more than %d distinct stacks",
-			st[STACKS_COUNTS_FULL],
-			r->divisor > 1 ? "off-CPU periods" : "samples",
-			STACKS_MAX_KEYS);
+			st[STACKS_COUNTS_FULL], counted_what(r), STACKS_MAX_KEYS);
 	if (st[STACKS_START_FULL])
 		log_err("%llu off-CPU periods dropped: too many threads blocked at once",
 			st[STACKS_START_FULL]);
@@ -402,8 +406,8 @@ int stacks_print(struct session *s, const struct stacks_report *r)
 	unsigned long long ts = out_now_ns();
 	struct out_buf line = { 0 };
 	struct folded_set folded = { 0 };
+	size_t n, printed = 0;
 	struct entry *v;
-	size_t n;
 
 	v = read_counts(r->counts_fd, &n);
 	if (r->kernel && v)
@@ -422,6 +426,7 @@ int stacks_print(struct session *s, const struct stacks_report *r)
 		/* Off-CPU periods that add up to less than a unit. */
 		if (!count)
 			continue;
+		printed++;
 		snprintf(comm, sizeof(comm), "%.*s", TASK_COMM_LEN, k->comm);
 		memset(ips, 0, STACKS_MAX_DEPTH * sizeof(*ips));
 		symbolize(&z, k->pid, k->user_stack_id, true, ips, uf, &u);
@@ -464,6 +469,13 @@ int stacks_print(struct session *s, const struct stacks_report *r)
 	free(uf);
 	free(v);
 	report_losses(s, r, &z);
+	/*
+	 * Folded and JSON output have no header: without this line an
+	 * empty profile (a -p process that never ran on a sampled CPU)
+	 * would end without a word.
+	 */
+	if (!printed && !o->failed)
+		log_err("no %s counted", counted_what(r));
 	return out_flush(o);
 }
 

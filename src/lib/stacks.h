@@ -86,8 +86,8 @@ void stacks_rearm(int seen_fd);
 
 /*
  * --svg FILE: the folded output is captured in memory while the tool
- * prints, then drawn as a flame graph. svg_begin before session_start();
- * svg_end after session_stop(); both return 0 or an exit status.
+ * prints, then drawn as a flame graph. svg_begin in prepare();
+ * svg_end in cleanup(); both return 0 or an exit status.
  */
 struct stacks_svg {
 	const char *path;

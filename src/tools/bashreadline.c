@@ -71,15 +71,16 @@ static struct bpf_link *attach_prog(struct session *s,
 	return uprobe_attach(prog, true, s->opts.pid, &st->target);
 }
 
-static int bashreadline_run(struct session *s)
+static struct bashreadline_state state;
+
+static int bashreadline_prepare(struct session *s, void *p)
 {
-	struct bashreadline_state st = { 0 };
-	struct bashreadline_bpf *skel;
+	struct bashreadline_bpf *skel = p;
 	bool only_bash;
 	int err;
 
-	err = find_readline(s->opts.pid, &st.target, &only_bash);
-	if (err && !st.target.path[0]) {
+	err = find_readline(s->opts.pid, &state.target, &only_bash);
+	if (err && !state.target.path[0]) {
 		log_err("cannot find %s: %s", readline_lib ? readline_lib :
 			only_bash ? "libreadline" : shell, strerror(-err));
 		return EXIT_USAGE;
@@ -89,22 +90,10 @@ static int bashreadline_run(struct session *s)
 			shell, strerror(-err));
 		return EXIT_USAGE;
 	}
-	skel = bashreadline_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
 	skel->rodata->only_bash = only_bash;
-	s->tool_state = &st;
+	s->tool_state = &state;
 	s->attach_prog = attach_prog;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	bashreadline_bpf__destroy(skel);
-	return err;
+	return 0;
 }
 
 static const struct tool_opt bashreadline_opts[] = {
@@ -133,12 +122,9 @@ static const struct hook_probe bashreadline_probes[] = {
 	{ NULL },
 };
 
-static const void *bashreadline_elf(size_t *size)
-{
-	return bashreadline_bpf__elf_bytes(size);
-}
+TOOL_SKEL(bashreadline);
 
-const struct tool bashreadline_tool = {
+static const struct tool bashreadline_tool = {
 	.name = "bashreadline",
 	.summary = "Print commands entered in bash shells, system-wide",
 	.examples =
@@ -149,6 +135,9 @@ const struct tool bashreadline_tool = {
 	.opts = bashreadline_opts,
 	.parse_opt = bashreadline_parse_opt,
 	.probes = bashreadline_probes,
-	.elf_bytes = bashreadline_elf,
-	.run = bashreadline_run,
+	.skel = &bashreadline_skel,
+	.columns = columns,
+	.on_event = on_event,
+	.prepare = bashreadline_prepare,
 };
+TOOL_REGISTER(bashreadline_tool);

@@ -63,25 +63,13 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int bindsnoop_run(struct session *s)
+static int bindsnoop_prepare(struct session *s, void *p)
 {
-	struct bindsnoop_bpf *skel;
-	int err;
+	struct bindsnoop_bpf *skel = p;
 
-	skel = bindsnoop_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
+	(void)s;
 	skel->rodata->cfg = settings;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	bindsnoop_bpf__destroy(skel);
-	return err;
+	return 0;
 }
 
 static const struct tool_opt bindsnoop_opts[] = {
@@ -112,12 +100,9 @@ static const struct hook_probe bindsnoop_probes[] = {
 	{ NULL },
 };
 
-static const void *bindsnoop_elf(size_t *size)
-{
-	return bindsnoop_bpf__elf_bytes(size);
-}
+TOOL_SKEL(bindsnoop);
 
-const struct tool bindsnoop_tool = {
+static const struct tool bindsnoop_tool = {
 	.name = "bindsnoop",
 	.summary = "Trace bind() on IPv4 and IPv6 sockets: address, port, protocol, options",
 	.examples =
@@ -129,6 +114,9 @@ const struct tool bindsnoop_tool = {
 	.opts = bindsnoop_opts,
 	.parse_opt = bindsnoop_parse_opt,
 	.probes = bindsnoop_probes,
-	.elf_bytes = bindsnoop_elf,
-	.run = bindsnoop_run,
+	.skel = &bindsnoop_skel,
+	.columns = columns,
+	.on_event = on_event,
+	.prepare = bindsnoop_prepare,
 };
+TOOL_REGISTER(bindsnoop_tool);

@@ -105,31 +105,18 @@ static int no_events(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int biolatency_run(struct session *s)
+static int biolatency_prepare(struct session *s, void *p)
 {
-	struct biolatency_bpf *skel;
-	int err;
+	struct biolatency_bpf *skel = p;
 
-	skel = biolatency_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
 	s->tool_state = skel;
-	session_set_filter(s, &skel->rodata->filter);
 	skel->rodata->queued = queued;
 	skel->rodata->per_disk = per_disk;
 	skel->rodata->per_flags = per_flags;
 	skel->rodata->millis = millis;
 	skel->rodata->target_dev = target_dev;
 	s->on_interval = print_hists;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, NULL, no_events);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	biolatency_bpf__destroy(skel);
-	return err;
+	return 0;
 }
 
 static const struct tool_opt biolatency_opts[] = {
@@ -175,12 +162,9 @@ static const struct hook_probe biolatency_probes[] = {
 	{ NULL },
 };
 
-static const void *biolatency_elf(size_t *size)
-{
-	return biolatency_bpf__elf_bytes(size);
-}
+TOOL_SKEL(biolatency);
 
-const struct tool biolatency_tool = {
+static const struct tool biolatency_tool = {
 	.name = "biolatency",
 	.summary = "Summarize block I/O latency as a histogram",
 	.examples =
@@ -192,6 +176,8 @@ const struct tool biolatency_tool = {
 	.opts = biolatency_opts,
 	.parse_opt = biolatency_parse_opt,
 	.probes = biolatency_probes,
-	.elf_bytes = biolatency_elf,
-	.run = biolatency_run,
+	.skel = &biolatency_skel,
+	.on_event = no_events,
+	.prepare = biolatency_prepare,
 };
+TOOL_REGISTER(biolatency_tool);

@@ -125,36 +125,16 @@ static int no_events(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int biopattern_run(struct session *s)
-{
-	struct biopattern_state *st;
-	struct biopattern_bpf *skel;
-	int err;
+static struct biopattern_state state;
 
-	st = calloc(1, sizeof(*st));
-	if (!st) {
-		log_err("out of memory");
-		return EXIT_RUNTIME;
-	}
-	skel = biopattern_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		free(st);
-		return EXIT_RUNTIME;
-	}
-	st->skel = skel;
-	s->tool_state = st;
-	session_set_filter(s, &skel->rodata->filter);
+static int biopattern_prepare(struct session *s, void *p)
+{
+	struct biopattern_bpf *skel = p;
+
+	state.skel = skel;
+	s->tool_state = &state;
 	skel->rodata->target_dev = target_dev;
-	s->on_interval = print_rows;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, no_events);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	biopattern_bpf__destroy(skel);
-	free(st);
-	return err;
+	return 0;
 }
 
 static const struct tool_opt biopattern_opts[] = {
@@ -177,12 +157,9 @@ static const struct hook_probe biopattern_probes[] = {
 	{ NULL },
 };
 
-static const void *biopattern_elf(size_t *size)
-{
-	return biopattern_bpf__elf_bytes(size);
-}
+TOOL_SKEL(biopattern);
 
-const struct tool biopattern_tool = {
+static const struct tool biopattern_tool = {
 	.name = "biopattern",
 	.summary = "Show random vs sequential block I/O per disk",
 	.examples =
@@ -193,6 +170,10 @@ const struct tool biopattern_tool = {
 	.opts = biopattern_opts,
 	.parse_opt = biopattern_parse_opt,
 	.probes = biopattern_probes,
-	.elf_bytes = biopattern_elf,
-	.run = biopattern_run,
+	.skel = &biopattern_skel,
+	.columns = columns,
+	.on_event = no_events,
+	.on_interval = print_rows,
+	.prepare = biopattern_prepare,
 };
+TOOL_REGISTER(biopattern_tool);

@@ -87,28 +87,16 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int biosnoop_run(struct session *s)
-{
-	struct biosnoop_state st = { 0 };
-	struct biosnoop_bpf *skel;
-	int err;
+static struct biosnoop_state state;
 
-	skel = biosnoop_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	s->tool_state = &st;
-	session_set_filter(s, &skel->rodata->filter);
+static int biosnoop_prepare(struct session *s, void *p)
+{
+	struct biosnoop_bpf *skel = p;
+
+	s->tool_state = &state;
 	skel->rodata->target_dev = target_dev;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, show_queued ? columns_q : columns,
-			    on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	biosnoop_bpf__destroy(skel);
-	return err;
+	s->columns = show_queued ? columns_q : columns;
+	return 0;
 }
 
 static const struct tool_opt biosnoop_opts[] = {
@@ -135,12 +123,9 @@ static const struct hook_probe biosnoop_probes[] = {
 	{ NULL },
 };
 
-static const void *biosnoop_elf(size_t *size)
-{
-	return biosnoop_bpf__elf_bytes(size);
-}
+TOOL_SKEL(biosnoop);
 
-const struct tool biosnoop_tool = {
+static const struct tool biosnoop_tool = {
 	.name = "biosnoop",
 	.summary = "Trace block I/O requests: submitting task, disk, sector, size, latency",
 	.examples =
@@ -153,6 +138,8 @@ const struct tool biosnoop_tool = {
 	.opts = biosnoop_opts,
 	.parse_opt = biosnoop_parse_opt,
 	.probes = biosnoop_probes,
-	.elf_bytes = biosnoop_elf,
-	.run = biosnoop_run,
+	.skel = &biosnoop_skel,
+	.on_event = on_event,
+	.prepare = biosnoop_prepare,
 };
+TOOL_REGISTER(biosnoop_tool);

@@ -87,27 +87,14 @@ static int no_events(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int bitesize_run(struct session *s)
+static int bitesize_prepare(struct session *s, void *p)
 {
-	struct bitesize_bpf *skel;
-	int err;
+	struct bitesize_bpf *skel = p;
 
-	skel = bitesize_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
 	s->tool_state = skel;
-	session_set_filter(s, &skel->rodata->filter);
 	skel->rodata->target_dev = target_dev;
 	s->on_interval = print_hists;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, NULL, no_events);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	bitesize_bpf__destroy(skel);
-	return err;
+	return 0;
 }
 
 static const struct tool_opt bitesize_opts[] = {
@@ -130,12 +117,9 @@ static const struct hook_probe bitesize_probes[] = {
 	{ NULL },
 };
 
-static const void *bitesize_elf(size_t *size)
-{
-	return bitesize_bpf__elf_bytes(size);
-}
+TOOL_SKEL(bitesize);
 
-const struct tool bitesize_tool = {
+static const struct tool bitesize_tool = {
 	.name = "bitesize",
 	.summary = "Summarize block I/O sizes per process as histograms",
 	.examples =
@@ -147,6 +131,8 @@ const struct tool bitesize_tool = {
 	.opts = bitesize_opts,
 	.parse_opt = bitesize_parse_opt,
 	.probes = bitesize_probes,
-	.elf_bytes = bitesize_elf,
-	.run = bitesize_run,
+	.skel = &bitesize_skel,
+	.on_event = no_events,
+	.prepare = bitesize_prepare,
 };
+TOOL_REGISTER(bitesize_tool);

@@ -168,32 +168,23 @@ static int on_interval(struct session *s)
 	return 0;
 }
 
-static int cachestat_run(struct session *s)
-{
-	struct cachestat_state st = { 0 };
-	struct cachestat_bpf *skel;
-	int err;
+static struct cachestat_state state;
 
-	skel = cachestat_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
+static int cachestat_prepare(struct session *s, void *skel)
+{
+	(void)skel;
 	if (!(s->opts.given & OPT_INTERVAL))
 		s->opts.interval = 1;
-	s->tool_state = &st;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, NULL);
-	if (!err) {
-		st.have_access = s->hooks[PROBE_HITS].chosen >= 0;
-		st.have_writes = s->hooks[PROBE_ADD].chosen != ADD_UNSORTED;
-		s->on_interval = on_interval;
-		err = session_loop(s);
-	}
-	session_stop(s);
-	cachestat_bpf__destroy(skel);
-	return err;
+	s->tool_state = &state;
+	return 0;
+}
+
+static int cachestat_attached(struct session *s, void *skel)
+{
+	(void)skel;
+	state.have_access = s->hooks[PROBE_HITS].chosen >= 0;
+	state.have_writes = s->hooks[PROBE_ADD].chosen != ADD_UNSORTED;
+	return 0;
 }
 
 /*
@@ -222,12 +213,9 @@ static const struct hook_probe cachestat_probes[] = {
 	{ NULL },
 };
 
-static const void *cachestat_elf(size_t *size)
-{
-	return cachestat_bpf__elf_bytes(size);
-}
+TOOL_SKEL(cachestat);
 
-const struct tool cachestat_tool = {
+static const struct tool cachestat_tool = {
 	.name = "cachestat",
 	.summary = "Page-cache hits, misses, dirties and hit ratio per interval (default 1 s)",
 	.examples =
@@ -237,6 +225,10 @@ const struct tool cachestat_tool = {
 	.common = OPT_PID | OPT_NAME | OPT_CGROUP | OPT_DURATION |
 		  OPT_INTERVAL | OPT_JSON | OPT_TIMESTAMP,
 	.probes = cachestat_probes,
-	.elf_bytes = cachestat_elf,
-	.run = cachestat_run,
+	.skel = &cachestat_skel,
+	.columns = columns,
+	.on_interval = on_interval,
+	.prepare = cachestat_prepare,
+	.attached = cachestat_attached,
 };
+TOOL_REGISTER(cachestat_tool);

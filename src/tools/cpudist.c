@@ -31,31 +31,25 @@ static int print_hists(struct session *s)
 				   conf.in_ms ? "msecs" : "usecs", key, true);
 }
 
-static int cpudist_run(struct session *s)
+static int cpudist_prepare(struct session *s, void *p)
 {
-	struct cpudist_bpf *skel;
-	int err;
+	struct cpudist_bpf *skel = p;
 
-	skel = cpudist_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
+	(void)s;
 	skel->rodata->in_ms = conf.in_ms;
 	skel->rodata->per_process = conf.per_process;
 	skel->rodata->per_thread = conf.per_thread;
 	skel->rodata->offcpu = conf.offcpu;
-	s->on_interval = print_hists;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, NULL, NULL);
-	if (!err) {
-		hists_fd = bpf_map__fd(skel->maps.hists);
-		err = session_loop(s);
-	}
-	session_stop(s);
-	cpudist_bpf__destroy(skel);
-	return err;
+	return 0;
+}
+
+static int cpudist_attached(struct session *s, void *p)
+{
+	struct cpudist_bpf *skel = p;
+
+	(void)s;
+	hists_fd = bpf_map__fd(skel->maps.hists);
+	return 0;
 }
 
 enum { OPT_OFFCPU, OPT_MS, OPT_PIDS, OPT_TIDS };
@@ -103,12 +97,9 @@ static const struct hook_probe cpudist_probes[] = {
 	{ NULL },
 };
 
-static const void *cpudist_elf(size_t *size)
-{
-	return cpudist_bpf__elf_bytes(size);
-}
+TOOL_SKEL(cpudist);
 
-const struct tool cpudist_tool = {
+static const struct tool cpudist_tool = {
 	.name = "cpudist",
 	.summary = "Summarize on-CPU (or off-CPU) time per task switch as a histogram",
 	.examples =
@@ -121,6 +112,9 @@ const struct tool cpudist_tool = {
 	.opts = cpudist_opts,
 	.parse_opt = cpudist_parse_opt,
 	.probes = cpudist_probes,
-	.elf_bytes = cpudist_elf,
-	.run = cpudist_run,
+	.skel = &cpudist_skel,
+	.on_interval = print_hists,
+	.prepare = cpudist_prepare,
+	.attached = cpudist_attached,
 };
+TOOL_REGISTER(cpudist_tool);

@@ -40,25 +40,13 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int drsnoop_run(struct session *s)
+static int drsnoop_prepare(struct session *s, void *p)
 {
-	struct drsnoop_bpf *skel;
-	int err;
+	struct drsnoop_bpf *skel = p;
 
-	skel = drsnoop_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
+	(void)s;
 	skel->rodata->with_memcg = with_memcg;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	drsnoop_bpf__destroy(skel);
-	return err;
+	return 0;
 }
 
 static const struct tool_opt drsnoop_opts[] = {
@@ -86,12 +74,9 @@ static const struct hook_probe drsnoop_probes[] = {
 	{ NULL },
 };
 
-static const void *drsnoop_elf(size_t *size)
-{
-	return drsnoop_bpf__elf_bytes(size);
-}
+TOOL_SKEL(drsnoop);
 
-const struct tool drsnoop_tool = {
+static const struct tool drsnoop_tool = {
 	.name = "drsnoop",
 	.summary = "Trace direct memory reclaim: who stalled, how long, pages freed",
 	.examples =
@@ -102,6 +87,9 @@ const struct tool drsnoop_tool = {
 	.opts = drsnoop_opts,
 	.parse_opt = drsnoop_parse_opt,
 	.probes = drsnoop_probes,
-	.elf_bytes = drsnoop_elf,
-	.run = drsnoop_run,
+	.skel = &drsnoop_skel,
+	.columns = columns,
+	.on_event = on_event,
+	.prepare = drsnoop_prepare,
 };
+TOOL_REGISTER(drsnoop_tool);

@@ -40,25 +40,13 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int execsnoop_run(struct session *s)
+static int execsnoop_prepare(struct session *s, void *p)
 {
-	struct execsnoop_bpf *skel;
-	int err;
+	struct execsnoop_bpf *skel = p;
 
-	skel = execsnoop_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
+	(void)s;
 	skel->rodata->max_args = max_args;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	execsnoop_bpf__destroy(skel);
-	return err;
+	return 0;
 }
 
 static const struct tool_opt execsnoop_opts[] = {
@@ -85,12 +73,9 @@ static const struct hook_probe execsnoop_probes[] = {
 	{ NULL },
 };
 
-static const void *execsnoop_elf(size_t *size)
-{
-	return execsnoop_bpf__elf_bytes(size);
-}
+TOOL_SKEL(execsnoop);
 
-const struct tool execsnoop_tool = {
+static const struct tool execsnoop_tool = {
 	.name = "execsnoop",
 	.summary = "Trace new processes via exec() syscalls",
 	.examples =
@@ -102,6 +87,9 @@ const struct tool execsnoop_tool = {
 	.opts = execsnoop_opts,
 	.parse_opt = execsnoop_parse_opt,
 	.probes = execsnoop_probes,
-	.elf_bytes = execsnoop_elf,
-	.run = execsnoop_run,
+	.skel = &execsnoop_skel,
+	.columns = columns,
+	.on_event = on_event,
+	.prepare = execsnoop_prepare,
 };
+TOOL_REGISTER(execsnoop_tool);

@@ -1,9 +1,9 @@
 /* exitsnoop: trace process exits with their age and exit status. */
-#include "decode.h"
 #include "exitsnoop.h"
 #include "exitsnoop.skel.h"
 #include "log.h"
 #include "session.h"
+#include "signame.h"
 
 static bool all_threads;
 
@@ -30,7 +30,7 @@ static int on_event(struct session *s, const void *data, size_t size)
 	if (size < sizeof(*e))
 		return 0;
 	age = e->exit_ns > e->start_ns ? (e->exit_ns - e->start_ns) / 1e9 : 0;
-	decode_exit(e->exit_code, status, sizeof(status));
+	signame_exit(e->exit_code, status, sizeof(status));
 	session_event_begin(s, "exit", &e->hdr);
 	out_strn(o, COL_PCOMM, NULL, e->hdr.comm, sizeof(e->hdr.comm));
 	out_int(o, COL_PID, NULL, e->hdr.pid);
@@ -40,31 +40,19 @@ static int on_event(struct session *s, const void *data, size_t size)
 	out_str(o, COL_EXIT, NULL, status);
 	out_int(o, OUT_JSON_ONLY, "exit_code", sig ? 0 : e->exit_code >> 8);
 	out_int(o, OUT_JSON_ONLY, "signal", sig);
-	out_str(o, OUT_JSON_ONLY, "signal_name", sig ? decode_signal(sig) : NULL);
+	out_str(o, OUT_JSON_ONLY, "signal_name", sig ? signame_of(sig) : NULL);
 	out_bool(o, "core_dumped", sig && (e->exit_code & 0x80));
 	out_end(o);
 	return 0;
 }
 
-static int exitsnoop_run(struct session *s)
+static int exitsnoop_prepare(struct session *s, void *p)
 {
-	struct exitsnoop_bpf *skel;
-	int err;
+	struct exitsnoop_bpf *skel = p;
 
-	skel = exitsnoop_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
+	(void)s;
 	skel->rodata->all_threads = all_threads;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	exitsnoop_bpf__destroy(skel);
-	return err;
+	return 0;
 }
 
 static const struct tool_opt exitsnoop_opts[] = {
@@ -89,12 +77,9 @@ static const struct hook_probe exitsnoop_probes[] = {
 	{ NULL },
 };
 
-static const void *exitsnoop_elf(size_t *size)
-{
-	return exitsnoop_bpf__elf_bytes(size);
-}
+TOOL_SKEL(exitsnoop);
 
-const struct tool exitsnoop_tool = {
+static const struct tool exitsnoop_tool = {
 	.name = "exitsnoop",
 	.summary = "Trace process exits: age, exit code or fatal signal",
 	.examples =
@@ -106,6 +91,9 @@ const struct tool exitsnoop_tool = {
 	.opts = exitsnoop_opts,
 	.parse_opt = exitsnoop_parse_opt,
 	.probes = exitsnoop_probes,
-	.elf_bytes = exitsnoop_elf,
-	.run = exitsnoop_run,
+	.skel = &exitsnoop_skel,
+	.columns = columns,
+	.on_event = on_event,
+	.prepare = exitsnoop_prepare,
 };
+TOOL_REGISTER(exitsnoop_tool);

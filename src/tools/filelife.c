@@ -39,26 +39,6 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int filelife_run(struct session *s)
-{
-	struct filelife_bpf *skel;
-	int err;
-
-	skel = filelife_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	filelife_bpf__destroy(skel);
-	return err;
-}
-
 /*
  * Deaths: BCC's vfs_unlink kprobe where kprobes exist; otherwise the
  * unlink syscalls plus the ctime tracepoints (Linux 6.13 and later).
@@ -75,12 +55,9 @@ static const struct hook_probe filelife_probes[] = {
 	{ NULL },
 };
 
-static const void *filelife_elf(size_t *size)
-{
-	return filelife_bpf__elf_bytes(size);
-}
+TOOL_SKEL(filelife);
 
-const struct tool filelife_tool = {
+static const struct tool filelife_tool = {
 	.name = "filelife",
 	.summary = "Trace short-lived files: created, then deleted, with their age",
 	.examples =
@@ -89,6 +66,8 @@ const struct tool filelife_tool = {
 		"  loupe filelife -j            # as JSON, with the unlinked path\n",
 	.common = OPT_SNOOP & ~OPT_TIMESTAMP,
 	.probes = filelife_probes,
-	.elf_bytes = filelife_elf,
-	.run = filelife_run,
+	.skel = &filelife_skel,
+	.columns = columns,
+	.on_event = on_event,
 };
+TOOL_REGISTER(filelife_tool);

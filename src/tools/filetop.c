@@ -135,31 +135,22 @@ static int on_interval(struct session *s)
 	return 0;
 }
 
-static int filetop_run(struct session *s)
+static int filetop_prepare(struct session *s, void *p)
 {
-	struct filetop_bpf *skel;
-	int err;
+	struct filetop_bpf *skel = p;
 
-	skel = filetop_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
 	skel->rodata->all_files = all_files;
 	if (!(s->opts.given & OPT_INTERVAL))
 		s->opts.interval = 1;
-	/* The header goes above each interval's table, not once at start. */
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, NULL, NULL);
-	if (!err) {
-		s->out.cols = columns;
-		s->on_interval = on_interval;
-		err = session_loop(s);
-	}
-	session_stop(s);
-	filetop_bpf__destroy(skel);
-	return err;
+	return 0;
+}
+
+/* The header goes above each interval's table, not once at start. */
+static int filetop_attached(struct session *s, void *skel)
+{
+	(void)skel;
+	s->out.cols = columns;
+	return 0;
 }
 
 static const struct tool_opt filetop_opts[] = {
@@ -208,12 +199,9 @@ static const struct hook_probe filetop_probes[] = {
 	{ NULL },
 };
 
-static const void *filetop_elf(size_t *size)
-{
-	return filetop_bpf__elf_bytes(size);
-}
+TOOL_SKEL(filetop);
 
-const struct tool filetop_tool = {
+static const struct tool filetop_tool = {
 	.name = "filetop",
 	.summary = "Top files by reads and writes, per interval (default 1 s)",
 	.examples =
@@ -226,6 +214,9 @@ const struct tool filetop_tool = {
 	.opts = filetop_opts,
 	.parse_opt = filetop_parse_opt,
 	.probes = filetop_probes,
-	.elf_bytes = filetop_elf,
-	.run = filetop_run,
+	.skel = &filetop_skel,
+	.on_interval = on_interval,
+	.prepare = filetop_prepare,
+	.attached = filetop_attached,
 };
+TOOL_REGISTER(filetop_tool);

@@ -278,7 +278,7 @@ out:
 	return err;
 }
 
-const struct tool flamegraph_tool = {
+static const struct tool flamegraph_tool = {
 	.name = "flamegraph",
 	.summary = "Draw folded stacks as an interactive flame graph (SVG)",
 	.examples =
@@ -293,3 +293,4 @@ const struct tool flamegraph_tool = {
 	.parse_arg = flamegraph_parse_arg,
 	.run = flamegraph_run,
 };
+TOOL_REGISTER(flamegraph_tool);

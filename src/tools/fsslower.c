@@ -73,28 +73,15 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int fsslower_run(struct session *s)
+static int fsslower_prepare(struct session *s, void *p)
 {
-	struct fsslower_bpf *skel;
-	int err;
+	struct fsslower_bpf *skel = p;
 
-	skel = fsslower_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
 	skel->rodata->min_ns = (__u64)(min_ms * 1e6);
 	if (!fs_type_given && !strcmp(s->tool->name, "ext4slower"))
 		snprintf(fs_type, sizeof(fs_type), "ext4");
 	memcpy((char *)skel->rodata->fs_type, fs_type, sizeof(fs_type));
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	fsslower_bpf__destroy(skel);
-	return err;
+	return 0;
 }
 
 static const struct tool_opt fsslower_opts[] = {
@@ -148,12 +135,9 @@ static const struct hook_probe fsslower_probes[] = {
 	{ NULL },
 };
 
-static const void *fsslower_elf(size_t *size)
-{
-	return fsslower_bpf__elf_bytes(size);
-}
+TOOL_SKEL(fsslower);
 
-const struct tool fsslower_tool = {
+static const struct tool fsslower_tool = {
 	.name = "fsslower",
 	.summary = "Trace file reads, writes, opens and fsyncs slower than MIN_MS (default 10)",
 	.examples =
@@ -167,12 +151,15 @@ const struct tool fsslower_tool = {
 	.args_usage = "[MIN_MS]",
 	.parse_arg = fsslower_parse_arg,
 	.probes = fsslower_probes,
-	.elf_bytes = fsslower_elf,
-	.run = fsslower_run,
+	.skel = &fsslower_skel,
+	.columns = columns,
+	.on_event = on_event,
+	.prepare = fsslower_prepare,
 };
+TOOL_REGISTER(fsslower_tool);
 
 /* BCC's ext4slower: the same tool with -t ext4 as the default. */
-const struct tool ext4slower_tool = {
+static const struct tool ext4slower_tool = {
 	.name = "ext4slower",
 	.summary = "Trace ext4 reads, writes, opens and fsyncs slower than MIN_MS (default 10)",
 	.examples =
@@ -186,6 +173,9 @@ const struct tool ext4slower_tool = {
 	.args_usage = "[MIN_MS]",
 	.parse_arg = fsslower_parse_arg,
 	.probes = fsslower_probes,
-	.elf_bytes = fsslower_elf,
-	.run = fsslower_run,
+	.skel = &fsslower_skel,
+	.columns = columns,
+	.on_event = on_event,
+	.prepare = fsslower_prepare,
 };
+TOOL_REGISTER(ext4slower_tool);

@@ -150,31 +150,20 @@ static int resolve(struct session *s, struct uprobe_target *t)
 	return 0;
 }
 
-static int funclatency_run(struct session *s)
+static struct funclat_state state;
+
+static int funclatency_prepare(struct session *s, void *p)
 {
-	struct funclat_state st = { 0 };
 	int err;
 
-	err = resolve(s, &st.target);
+	err = resolve(s, &state.target);
 	if (err)
 		return err;
-	st.skel = funclatency_bpf__open();
-	if (!st.skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &st.skel->rodata->filter);
-	st.skel->rodata->unit_ns = units[unit].ns;
-	s->tool_state = &st;
+	state.skel = p;
+	state.skel->rodata->unit_ns = units[unit].ns;
+	s->tool_state = &state;
 	s->attach_prog = attach_prog;
-	s->on_interval = on_interval;
-	s->skeleton = st.skel->skeleton;
-	err = session_start(s, st.skel->obj, NULL, NULL);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	funclatency_bpf__destroy(st.skel);
-	return err;
+	return 0;
 }
 
 static const struct tool_opt funclatency_opts[] = {
@@ -216,12 +205,9 @@ static const struct hook_probe funclatency_probes[] = {
 	{ NULL },
 };
 
-static const void *funclatency_elf(size_t *size)
-{
-	return funclatency_bpf__elf_bytes(size);
-}
+TOOL_SKEL(funclatency);
 
-const struct tool funclatency_tool = {
+static const struct tool funclatency_tool = {
 	.name = "funclatency",
 	.summary = "Histogram of a user function's latency (BINARY:FUNC)",
 	.examples =
@@ -236,6 +222,8 @@ const struct tool funclatency_tool = {
 	.args_usage = "BINARY:FUNC",
 	.parse_arg = funclatency_parse_arg,
 	.probes = funclatency_probes,
-	.elf_bytes = funclatency_elf,
-	.run = funclatency_run,
+	.skel = &funclatency_skel,
+	.on_interval = on_interval,
+	.prepare = funclatency_prepare,
 };
+TOOL_REGISTER(funclatency_tool);

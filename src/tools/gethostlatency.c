@@ -57,25 +57,11 @@ static struct bpf_link *attach_prog(struct session *s,
 	return uprobe_attach_section(prog, s->opts.pid);
 }
 
-static int gethostlatency_run(struct session *s)
+static int gethostlatency_prepare(struct session *s, void *skel)
 {
-	struct gethostlatency_bpf *skel;
-	int err;
-
-	skel = gethostlatency_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
+	(void)skel;
 	s->attach_prog = attach_prog;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	gethostlatency_bpf__destroy(skel);
-	return err;
+	return 0;
 }
 
 static const struct hook_probe gethostlatency_probes[] = {
@@ -89,12 +75,9 @@ static const struct hook_probe gethostlatency_probes[] = {
 	{ NULL },
 };
 
-static const void *gethostlatency_elf(size_t *size)
-{
-	return gethostlatency_bpf__elf_bytes(size);
-}
+TOOL_SKEL(gethostlatency);
 
-const struct tool gethostlatency_tool = {
+static const struct tool gethostlatency_tool = {
 	.name = "gethostlatency",
 	.summary = "Show latency of host name lookups (libc getaddrinfo, gethostbyname)",
 	.examples =
@@ -103,6 +86,9 @@ const struct tool gethostlatency_tool = {
 		"  loupe gethostlatency -j       # as JSON (with lat_ns and the function)\n",
 	.common = (OPT_SNOOP & ~OPT_TIMESTAMP),
 	.probes = gethostlatency_probes,
-	.elf_bytes = gethostlatency_elf,
-	.run = gethostlatency_run,
+	.skel = &gethostlatency_skel,
+	.columns = columns,
+	.on_event = on_event,
+	.prepare = gethostlatency_prepare,
 };
+TOOL_REGISTER(gethostlatency_tool);

@@ -7,7 +7,7 @@
  */
 #include "vmlinux.h"
 #include "loupe.bpf.h"
-#include "hardirqs.h"
+#include "irqs.h"
 
 const volatile bool count_only = false;
 const volatile bool distributions = false;
@@ -29,15 +29,15 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, struct hardirqs_key);
-	__type(value, struct hardirqs_value);
+	__type(value, struct irqs_value);
 } irqs SEC(".maps");
 
-static const struct hardirqs_value empty_value;
+static const struct irqs_value empty_value;
 
-static __always_inline struct hardirqs_value *
+static __always_inline struct irqs_value *
 value_of(const struct hardirqs_key *key)
 {
-	struct hardirqs_value *v = bpf_map_lookup_elem(&irqs, key);
+	struct irqs_value *v = bpf_map_lookup_elem(&irqs, key);
 
 	if (v)
 		return v;
@@ -48,7 +48,7 @@ value_of(const struct hardirqs_key *key)
 /* name is a kernel address of the handler's name. */
 static __always_inline void irq_entry(const void *name)
 {
-	struct hardirqs_value *v;
+	struct irqs_value *v;
 	struct irq_start *s;
 	__u32 zero = 0;
 
@@ -69,7 +69,7 @@ static __always_inline void irq_entry(const void *name)
 
 static __always_inline void irq_exit(void)
 {
-	struct hardirqs_value *v;
+	struct irqs_value *v;
 	struct irq_start *s;
 	__u32 zero = 0, slot;
 	__u64 delta;
@@ -89,8 +89,8 @@ static __always_inline void irq_exit(void)
 	if (!distributions)
 		return;
 	slot = hist_slot(in_ns ? delta : delta / 1000);
-	if (slot >= HARDIRQS_SLOTS)
-		slot = HARDIRQS_SLOTS - 1;
+	if (slot >= IRQS_SLOTS)
+		slot = IRQS_SLOTS - 1;
 	__sync_fetch_and_add(&v->slots[slot], 1);
 }
 

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "decode.h"
 #include "killsnoop.h"
 #include "killsnoop.skel.h"
 #include "log.h"
 #include "session.h"
+#include "signame.h"
 
 static bool generated;
 static int target_sig;
@@ -65,7 +65,7 @@ static int on_event(struct session *s, const void *data, size_t size)
 	if (gen)
 		out_str(o, COL_RESULT, NULL, generate_result(e->ret));
 	out_int(o, gen ? OUT_JSON_ONLY : COL_RESULT, "result", e->ret);
-	out_str(o, OUT_JSON_ONLY, "sig_name", decode_signal(e->sig));
+	out_str(o, OUT_JSON_ONLY, "sig_name", signame_of(e->sig));
 	out_str(o, OUT_JSON_ONLY, "syscall",
 		e->source < sizeof(source_names) / sizeof(source_names[0]) ?
 		source_names[e->source] : NULL);
@@ -130,18 +130,12 @@ static void disable_mode(struct killsnoop_bpf *skel, bool gen)
 		bpf_program__set_autoload(syscall_progs[i], false);
 }
 
-static int killsnoop_run(struct session *s)
-{
-	struct killsnoop_bpf *skel;
-	struct tool mode;
-	int err;
+static struct tool mode;
 
-	skel = killsnoop_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
+static int killsnoop_prepare(struct session *s, void *p)
+{
+	struct killsnoop_bpf *skel = p;
+
 	skel->rodata->target_sig = target_sig;
 	/*
 	 * The hook chooser only sees this run's probe; the other mode's
@@ -152,13 +146,7 @@ static int killsnoop_run(struct session *s)
 	s->tool = &mode;
 	disable_mode(skel, !generated);
 	s->opts.timestamp = true;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	killsnoop_bpf__destroy(skel);
-	return err;
+	return 0;
 }
 
 /* "9", "KILL" or "SIGKILL"; 0 if not a signal. */
@@ -174,7 +162,7 @@ static int parse_signal(const char *arg)
 	if (!strncasecmp(arg, "SIG", 3))
 		arg += 3;
 	for (int sig = 1; sig <= 64; sig++) {
-		const char *name = decode_signal(sig);
+		const char *name = signame_of(sig);
 
 		if (name && !strcasecmp(name + 3, arg))
 			return sig;
@@ -204,12 +192,9 @@ static int killsnoop_parse_opt(int index, const char *arg)
 	return 0;
 }
 
-static const void *killsnoop_elf(size_t *size)
-{
-	return killsnoop_bpf__elf_bytes(size);
-}
+TOOL_SKEL(killsnoop);
 
-const struct tool killsnoop_tool = {
+static const struct tool killsnoop_tool = {
 	.name = "killsnoop",
 	.summary = "Trace signals sent by kill(), tkill() and tgkill()",
 	.examples =
@@ -222,6 +207,9 @@ const struct tool killsnoop_tool = {
 	.opts = killsnoop_opts,
 	.parse_opt = killsnoop_parse_opt,
 	.probes = killsnoop_probes,
-	.elf_bytes = killsnoop_elf,
-	.run = killsnoop_run,
+	.skel = &killsnoop_skel,
+	.columns = columns,
+	.on_event = on_event,
+	.prepare = killsnoop_prepare,
 };
+TOOL_REGISTER(killsnoop_tool);

@@ -270,48 +270,50 @@ static void select_mode(struct memleak_state *st, bool user)
 	}
 }
 
-static int memleak_run(struct session *s)
-{
-	struct memleak_state st = { 0 };
-	bool user = s->opts.pid > 0;
-	int err;
+static struct memleak_state state;
 
-	st.syms = syms_cache_new();
-	st.skel = memleak_bpf__open();
-	if (!st.skel || !st.syms) {
-		log_err("cannot open the BPF object");
-		syms_cache_free(st.syms);
-		memleak_bpf__destroy(st.skel);
+static int memleak_prepare(struct session *s, void *p)
+{
+	bool user = s->opts.pid > 0;
+
+	state.skel = p;
+	state.syms = syms_cache_new();
+	if (!state.syms) {
+		log_err("out of memory");
 		return EXIT_RUNTIME;
 	}
-	session_set_filter(s, &st.skel->rodata->filter);
-	st.skel->rodata->min_size = min_size;
-	st.skel->rodata->max_size = max_size;
-	st.skel->rodata->page_size = sysconf(_SC_PAGESIZE);
-	select_mode(&st, user);
+	state.skel->rodata->min_size = min_size;
+	state.skel->rodata->max_size = max_size;
+	state.skel->rodata->page_size = sysconf(_SC_PAGESIZE);
+	select_mode(&state, user);
 	/* The session chooses hooks from its tool's table: this mode's. */
-	st.mode_tool = *s->tool;
-	st.mode_tool.probes = user ? user_probes : kernel_probes;
-	s->tool = &st.mode_tool;
+	state.mode_tool = *s->tool;
+	state.mode_tool.probes = user ? user_probes : kernel_probes;
+	s->tool = &state.mode_tool;
 	/* BCC prints every 5 seconds unless told otherwise. */
 	if (!(s->opts.given & OPT_INTERVAL))
 		s->opts.interval = 5;
-	s->tool_state = &st;
+	s->tool_state = &state;
 	s->attach_prog = attach_prog;
-	s->on_interval = on_interval;
-	s->skeleton = st.skel->skeleton;
-	err = session_start(s, st.skel->obj, NULL, NULL);
-	/*
-	 * The run ends when the process exits, and its mappings go with it:
-	 * the last report resolves stacks from what is read now and later.
-	 */
-	if (!err && user)
-		syms_capture(st.syms, s->opts.pid);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	memleak_bpf__destroy(st.skel);
-	syms_cache_free(st.syms);
+	return 0;
+}
+
+/*
+ * The run ends when the process exits, and its mappings go with it: the
+ * last report resolves stacks from what is read now and later.
+ */
+static int memleak_attached(struct session *s, void *skel)
+{
+	(void)skel;
+	if (s->opts.pid > 0)
+		syms_capture(state.syms, s->opts.pid);
+	return 0;
+}
+
+static int memleak_cleanup(struct session *s, int err)
+{
+	(void)s;
+	syms_cache_free(state.syms);
 	return err;
 }
 
@@ -377,12 +379,9 @@ static const struct hook_probe memleak_probes[] = {
 	{ NULL },
 };
 
-static const void *memleak_elf(size_t *size)
-{
-	return memleak_bpf__elf_bytes(size);
-}
+TOOL_SKEL(memleak);
 
-const struct tool memleak_tool = {
+static const struct tool memleak_tool = {
 	.name = "memleak",
 	.summary = "Outstanding allocations by stack: a process's libc heap (-p) or the kernel's",
 	.examples =
@@ -394,6 +393,10 @@ const struct tool memleak_tool = {
 	.opts = memleak_opts,
 	.parse_opt = memleak_parse_opt,
 	.probes = memleak_probes,
-	.elf_bytes = memleak_elf,
-	.run = memleak_run,
+	.skel = &memleak_skel,
+	.on_interval = on_interval,
+	.prepare = memleak_prepare,
+	.attached = memleak_attached,
+	.cleanup = memleak_cleanup,
 };
+TOOL_REGISTER(memleak_tool);

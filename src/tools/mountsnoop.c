@@ -372,25 +372,18 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int mountsnoop_run(struct session *s)
-{
-	struct out_buf call = { 0 };
-	struct mountsnoop_bpf *skel;
-	int err;
+static struct out_buf call;
 
-	skel = mountsnoop_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
+static int mountsnoop_prepare(struct session *s, void *skel)
+{
+	(void)skel;
 	s->tool_state = &call;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	mountsnoop_bpf__destroy(skel);
+	return 0;
+}
+
+static int mountsnoop_cleanup(struct session *s, int err)
+{
+	(void)s;
 	free(call.data);
 	return err;
 }
@@ -414,12 +407,9 @@ static const struct hook_probe mountsnoop_probes[] = {
 	{ NULL },
 };
 
-static const void *mountsnoop_elf(size_t *size)
-{
-	return mountsnoop_bpf__elf_bytes(size);
-}
+TOOL_SKEL(mountsnoop);
 
-const struct tool mountsnoop_tool = {
+static const struct tool mountsnoop_tool = {
 	.name = "mountsnoop",
 	.summary = "Trace mount, umount and the new mount API (fsopen, fsmount, ...)",
 	.examples =
@@ -429,6 +419,10 @@ const struct tool mountsnoop_tool = {
 	.common = OPT_SNOOP | OPT_FAILED,
 	.failed_help = "only failed calls",
 	.probes = mountsnoop_probes,
-	.elf_bytes = mountsnoop_elf,
-	.run = mountsnoop_run,
+	.skel = &mountsnoop_skel,
+	.columns = columns,
+	.on_event = on_event,
+	.prepare = mountsnoop_prepare,
+	.cleanup = mountsnoop_cleanup,
 };
+TOOL_REGISTER(mountsnoop_tool);

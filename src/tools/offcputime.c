@@ -89,28 +89,25 @@ static void make_banner(struct session *s, char *buf, size_t len)
 		 s->opts.duration > 0 ? secs : "... Hit Ctrl-C to end");
 }
 
-static int offcputime_run(struct session *s)
+static struct out_col banner[2];
+static struct stacks_svg svg = {
+	.title = "Off-CPU Time Flame Graph", .palette = "io", .count_name = "us",
+};
+
+static int offcputime_prepare(struct session *s, void *p)
 {
 	struct offcpu_state *st = &state;
-	struct out_col banner[2] = { { NULL, 0 }, { NULL, 0 } };
-	struct stacks_report r = { .unit = "us", .divisor = 1000 };
-	struct stacks_svg svg = {
-		.path = conf.svg, .title = "Off-CPU Time Flame Graph",
-		.palette = "io", .count_name = "us",
-	};
 	int err;
 
 	err = check_conf(s);
 	if (err)
 		return err;
+	st->skel = p;
 	st->syms = syms_cache_new();
-	st->skel = offcputime_bpf__open();
-	if (!st->skel || !st->syms) {
-		log_err("cannot open the BPF object");
-		err = EXIT_RUNTIME;
-		goto out;
+	if (!st->syms) {
+		log_err("out of memory");
+		return EXIT_RUNTIME;
 	}
-	session_set_filter(s, &st->skel->rodata->filter);
 	st->skel->rodata->stacks_user = !conf.kernel_only;
 	st->skel->rodata->stacks_kernel = !conf.user_only;
 	st->skel->rodata->min_ns = conf.min_us * 1000;
@@ -120,42 +117,46 @@ static int offcputime_run(struct session *s)
 	st->skel->rodata->kernel_threads_only = conf.kernel_threads;
 	if (bpf_map__set_max_entries(st->skel->maps.stackmap, conf.storage)) {
 		log_err("cannot size the stack map");
-		err = EXIT_RUNTIME;
-		goto out;
+		return EXIT_RUNTIME;
 	}
 	make_banner(s, st->banner, sizeof(st->banner));
 	banner[0].header = st->banner;
 	s->tool_state = st;
-	s->skeleton = st->skel->skeleton;
 	/* Re-read blocked processes' mappings every second. */
 	s->opts.interval = 1;
-	s->on_interval = on_tick;
 	if (conf.svg) {
 		conf.folded = true;
+		svg.path = conf.svg;
 		err = stacks_svg_begin(s, &svg);
 		if (err)
-			goto out;
+			return err;
 	}
-	err = session_start(s, st->skel->obj, conf.folded ? NULL : banner,
-			    on_event);
-	if (!err)
-		err = session_loop(s);
-	if (!err) {
-		r.folded = conf.folded;
-		r.user = !conf.kernel_only;
-		r.kernel = !conf.user_only;
-		r.counts_fd = bpf_map__fd(st->skel->maps.counts);
-		r.stackmap_fd = bpf_map__fd(st->skel->maps.stackmap);
-		r.stats_fd = bpf_map__fd(st->skel->maps.stack_stats);
-		r.syms = st->syms;
-		stacks_print(s, &r);
-	}
-	session_stop(s);
+	s->columns = conf.folded ? NULL : banner;
+	return 0;
+}
+
+static int offcputime_finish(struct session *s, void *p)
+{
+	struct offcputime_bpf *skel = p;
+	struct stacks_report r = {
+		.unit = "us", .divisor = 1000, .folded = conf.folded,
+		.user = !conf.kernel_only, .kernel = !conf.user_only,
+		.counts_fd = bpf_map__fd(skel->maps.counts),
+		.stackmap_fd = bpf_map__fd(skel->maps.stackmap),
+		.stats_fd = bpf_map__fd(skel->maps.stack_stats),
+		.syms = state.syms,
+	};
+
+	stacks_print(s, &r);
+	return 0;
+}
+
+static int offcputime_cleanup(struct session *s, int err)
+{
+	(void)s;
 	if (stacks_svg_end(&svg, !err) && !err)
 		err = EXIT_RUNTIME;
-out:
-	offcputime_bpf__destroy(st->skel);
-	syms_cache_free(st->syms);
+	syms_cache_free(state.syms);
 	return err;
 }
 
@@ -236,12 +237,9 @@ static const struct hook_probe offcputime_probes[] = {
 	{ NULL },
 };
 
-static const void *offcputime_elf(size_t *size)
-{
-	return offcputime_bpf__elf_bytes(size);
-}
+TOOL_SKEL(offcputime);
 
-const struct tool offcputime_tool = {
+static const struct tool offcputime_tool = {
 	.name = "offcputime",
 	.summary = "Summarize off-CPU time by stack trace",
 	.examples =
@@ -253,6 +251,11 @@ const struct tool offcputime_tool = {
 	.opts = offcputime_opts,
 	.parse_opt = offcputime_parse_opt,
 	.probes = offcputime_probes,
-	.elf_bytes = offcputime_elf,
-	.run = offcputime_run,
+	.skel = &offcputime_skel,
+	.on_event = on_event,
+	.on_interval = on_tick,
+	.prepare = offcputime_prepare,
+	.finish = offcputime_finish,
+	.cleanup = offcputime_cleanup,
 };
+TOOL_REGISTER(offcputime_tool);

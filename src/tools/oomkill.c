@@ -88,26 +88,6 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int oomkill_run(struct session *s)
-{
-	struct oomkill_bpf *skel;
-	int err;
-
-	skel = oomkill_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	oomkill_bpf__destroy(skel);
-	return err;
-}
-
 static const struct hook_probe oomkill_probes[] = {
 	{ "oom kill", {
 		{ { "oom_kill_fentry" } },
@@ -119,12 +99,9 @@ static const struct hook_probe oomkill_probes[] = {
 	{ NULL },
 };
 
-static const void *oomkill_elf(size_t *size)
-{
-	return oomkill_bpf__elf_bytes(size);
-}
+TOOL_SKEL(oomkill);
 
-const struct tool oomkill_tool = {
+static const struct tool oomkill_tool = {
 	.name = "oomkill",
 	.summary = "Trace OOM kills: the victim, the triggering task, the load",
 	.examples =
@@ -132,6 +109,8 @@ const struct tool oomkill_tool = {
 		"  loupe oomkill -j             # with the victim's memory, as JSON\n",
 	.common = OPT_DURATION | OPT_JSON,
 	.probes = oomkill_probes,
-	.elf_bytes = oomkill_elf,
-	.run = oomkill_run,
+	.skel = &oomkill_skel,
+	.columns = columns,
+	.on_event = on_event,
 };
+TOOL_REGISTER(oomkill_tool);

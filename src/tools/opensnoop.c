@@ -1,6 +1,6 @@
 /* opensnoop: trace open(), openat() and openat2() with their results. */
-#include "decode.h"
 #include "log.h"
+#include "openflags.h"
 #include "opensnoop.h"
 #include "opensnoop.skel.h"
 #include "session.h"
@@ -42,7 +42,7 @@ static int on_event(struct session *s, const void *data, size_t size)
 	out_ustr(o, COL_PATH, "path", e->path, path_size, e->path_state);
 	out_int(o, OUT_JSON_ONLY, "ret", e->ret);
 	out_uint(o, OUT_JSON_ONLY, "flags", e->flags);
-	decode_open_flags(e->flags, flags, sizeof(flags));
+	openflags_format(e->flags, flags, sizeof(flags));
 	out_str(o, OUT_JSON_ONLY, "flags_str", flags);
 	out_uint(o, OUT_JSON_ONLY, "mode", e->mode);
 	out_str(o, OUT_JSON_ONLY, "syscall",
@@ -52,26 +52,13 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int opensnoop_run(struct session *s)
+static int opensnoop_prepare(struct session *s, void *p)
 {
-	struct opensnoop_bpf *skel;
-	int err;
+	struct opensnoop_bpf *skel = p;
 
-	skel = opensnoop_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
 	/* The table shows pid and comm only: skip the rest of the header. */
 	skel->rodata->filter.header_lite = !s->opts.json;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	opensnoop_bpf__destroy(skel);
-	return err;
+	return 0;
 }
 
 static const struct hook_probe opensnoop_probes[] = {
@@ -86,12 +73,9 @@ static const struct hook_probe opensnoop_probes[] = {
 	{ NULL },
 };
 
-static const void *opensnoop_elf(size_t *size)
-{
-	return opensnoop_bpf__elf_bytes(size);
-}
+TOOL_SKEL(opensnoop);
 
-const struct tool opensnoop_tool = {
+static const struct tool opensnoop_tool = {
 	.name = "opensnoop",
 	.summary = "Trace open() family syscalls: who opened which path, and the result",
 	.examples =
@@ -101,6 +85,9 @@ const struct tool opensnoop_tool = {
 	.common = OPT_SNOOP | OPT_FAILED,
 	.failed_help = "only failed opens",
 	.probes = opensnoop_probes,
-	.elf_bytes = opensnoop_elf,
-	.run = opensnoop_run,
+	.skel = &opensnoop_skel,
+	.columns = columns,
+	.on_event = on_event,
+	.prepare = opensnoop_prepare,
 };
+TOOL_REGISTER(opensnoop_tool);

@@ -151,36 +151,32 @@ static const char *pid_text(const struct session *s, char *buf, size_t len)
 	return buf;
 }
 
-static int profile_run(struct session *s)
+static struct out_col banner[2];
+static struct stacks_svg svg = {
+	.title = "CPU Flame Graph", .palette = "hot", .count_name = "samples",
+};
+
+static int profile_prepare(struct session *s, void *p)
 {
 	struct profile_state *st = &state;
-	struct out_col banner[2] = { { NULL, 0 }, { NULL, 0 } };
-	struct stacks_report r = { .unit = "samples", .divisor = 1 };
-	struct stacks_svg svg = {
-		.path = conf.svg, .title = "CPU Flame Graph", .palette = "hot",
-		.count_name = "samples",
-	};
 	char who[32], secs[32] = "";
 	int err;
 
 	err = check_conf(s);
 	if (err)
 		return err;
+	st->skel = p;
 	st->syms = syms_cache_new();
-	st->skel = profile_bpf__open();
-	if (!st->skel || !st->syms) {
-		log_err("cannot open the BPF object");
-		err = EXIT_RUNTIME;
-		goto out;
+	if (!st->syms) {
+		log_err("out of memory");
+		return EXIT_RUNTIME;
 	}
-	session_set_filter(s, &st->skel->rodata->filter);
 	st->skel->rodata->stacks_user = !conf.kernel_only;
 	st->skel->rodata->stacks_kernel = !conf.user_only;
 	st->skel->rodata->include_idle = conf.idle;
 	if (bpf_map__set_max_entries(st->skel->maps.stackmap, conf.storage)) {
 		log_err("cannot size the stack map");
-		err = EXIT_RUNTIME;
-		goto out;
+		return EXIT_RUNTIME;
 	}
 	/* BCC's banner stands in the header row of the multi-line output. */
 	if (s->opts.duration > 0)
@@ -193,38 +189,48 @@ static int profile_run(struct session *s)
 		 s->opts.duration > 0 ? secs : "... Hit Ctrl-C to end");
 	banner[0].header = st->banner;
 	s->tool_state = st;
-	s->skeleton = st->skel->skeleton;
 	/* Re-read sampled processes' mappings every second. */
 	s->opts.interval = 1;
-	s->on_interval = on_tick;
 	if (conf.svg) {
 		conf.folded = true;
+		svg.path = conf.svg;
 		err = stacks_svg_begin(s, &svg);
 		if (err)
-			goto out;
+			return err;
 	}
-	err = session_start(s, st->skel->obj, conf.folded ? NULL : banner,
-			    on_event);
-	if (!err)
-		err = attach_sampling(s, st->skel->progs.sample);
-	if (!err)
-		err = session_loop(s);
-	if (!err) {
-		r.folded = conf.folded;
-		r.user = !conf.kernel_only;
-		r.kernel = !conf.user_only;
-		r.counts_fd = bpf_map__fd(st->skel->maps.counts);
-		r.stackmap_fd = bpf_map__fd(st->skel->maps.stackmap);
-		r.stats_fd = bpf_map__fd(st->skel->maps.stack_stats);
-		r.syms = st->syms;
-		stacks_print(s, &r);
-	}
-	session_stop(s);
+	s->columns = conf.folded ? NULL : banner;
+	return 0;
+}
+
+static int profile_attached(struct session *s, void *p)
+{
+	struct profile_bpf *skel = p;
+
+	return attach_sampling(s, skel->progs.sample);
+}
+
+static int profile_finish(struct session *s, void *p)
+{
+	struct profile_bpf *skel = p;
+	struct stacks_report r = {
+		.unit = "samples", .divisor = 1, .folded = conf.folded,
+		.user = !conf.kernel_only, .kernel = !conf.user_only,
+		.counts_fd = bpf_map__fd(skel->maps.counts),
+		.stackmap_fd = bpf_map__fd(skel->maps.stackmap),
+		.stats_fd = bpf_map__fd(skel->maps.stack_stats),
+		.syms = state.syms,
+	};
+
+	stacks_print(s, &r);
+	return 0;
+}
+
+static int profile_cleanup(struct session *s, int err)
+{
+	(void)s;
 	if (stacks_svg_end(&svg, !err) && !err)
 		err = EXIT_RUNTIME;
-out:
-	profile_bpf__destroy(st->skel);
-	syms_cache_free(st->syms);
+	syms_cache_free(state.syms);
 	return err;
 }
 
@@ -299,12 +305,9 @@ static const struct hook_probe profile_probes[] = {
 	{ NULL },
 };
 
-static const void *profile_elf(size_t *size)
-{
-	return profile_bpf__elf_bytes(size);
-}
+TOOL_SKEL(profile);
 
-const struct tool profile_tool = {
+static const struct tool profile_tool = {
 	.name = "profile",
 	.summary = "Profile CPU usage by sampling stack traces at a timed interval",
 	.examples =
@@ -318,6 +321,12 @@ const struct tool profile_tool = {
 	.opts = profile_opts,
 	.parse_opt = profile_parse_opt,
 	.probes = profile_probes,
-	.elf_bytes = profile_elf,
-	.run = profile_run,
+	.skel = &profile_skel,
+	.on_event = on_event,
+	.on_interval = on_tick,
+	.prepare = profile_prepare,
+	.attached = profile_attached,
+	.finish = profile_finish,
+	.cleanup = profile_cleanup,
 };
+TOOL_REGISTER(profile_tool);

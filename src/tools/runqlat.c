@@ -32,31 +32,25 @@ static int print_hists(struct session *s)
 				   !conf.per_pidns);
 }
 
-static int runqlat_run(struct session *s)
+static int runqlat_prepare(struct session *s, void *p)
 {
-	struct runqlat_bpf *skel;
-	int err;
+	struct runqlat_bpf *skel = p;
 
-	skel = runqlat_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
+	(void)s;
 	skel->rodata->in_ms = conf.in_ms;
 	skel->rodata->per_process = conf.per_process;
 	skel->rodata->per_thread = conf.per_thread;
 	skel->rodata->per_pidns = conf.per_pidns;
-	s->on_interval = print_hists;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, NULL, NULL);
-	if (!err) {
-		hists_fd = bpf_map__fd(skel->maps.hists);
-		err = session_loop(s);
-	}
-	session_stop(s);
-	runqlat_bpf__destroy(skel);
-	return err;
+	return 0;
+}
+
+static int runqlat_attached(struct session *s, void *p)
+{
+	struct runqlat_bpf *skel = p;
+
+	(void)s;
+	hists_fd = bpf_map__fd(skel->maps.hists);
+	return 0;
 }
 
 enum { OPT_MS, OPT_PIDS, OPT_TIDS, OPT_PIDNSS };
@@ -104,12 +98,9 @@ static const struct hook_probe runqlat_probes[] = {
 	{ NULL },
 };
 
-static const void *runqlat_elf(size_t *size)
-{
-	return runqlat_bpf__elf_bytes(size);
-}
+TOOL_SKEL(runqlat);
 
-const struct tool runqlat_tool = {
+static const struct tool runqlat_tool = {
 	.name = "runqlat",
 	.summary = "Summarize run-queue (scheduler) latency as a histogram",
 	.examples =
@@ -122,6 +113,9 @@ const struct tool runqlat_tool = {
 	.opts = runqlat_opts,
 	.parse_opt = runqlat_parse_opt,
 	.probes = runqlat_probes,
-	.elf_bytes = runqlat_elf,
-	.run = runqlat_run,
+	.skel = &runqlat_skel,
+	.on_interval = print_hists,
+	.prepare = runqlat_prepare,
+	.attached = runqlat_attached,
 };
+TOOL_REGISTER(runqlat_tool);

@@ -156,28 +156,12 @@ static int attach_sampling(struct session *s, struct bpf_program *prog)
 	return 0;
 }
 
-static int runqlen_run(struct session *s)
+static int runqlen_attached(struct session *s, void *p)
 {
-	struct runqlen_bpf *skel;
-	int err;
+	struct runqlen_bpf *skel = p;
 
-	skel = runqlen_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	s->on_interval = print_hists;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, NULL, NULL);
-	if (!err)
-		err = attach_sampling(s, skel->progs.sample);
-	if (!err) {
-		hists_fd = bpf_map__fd(skel->maps.hists);
-		err = session_loop(s);
-	}
-	session_stop(s);
-	runqlen_bpf__destroy(skel);
-	return err;
+	hists_fd = bpf_map__fd(skel->maps.hists);
+	return attach_sampling(s, skel->progs.sample);
 }
 
 enum { OPT_CPUS, OPT_OCCUPANCY };
@@ -206,12 +190,9 @@ static const struct hook_probe runqlen_probes[] = {
 	{ NULL },
 };
 
-static const void *runqlen_elf(size_t *size)
-{
-	return runqlen_bpf__elf_bytes(size);
-}
+TOOL_SKEL(runqlen);
 
-const struct tool runqlen_tool = {
+static const struct tool runqlen_tool = {
 	.name = "runqlen",
 	.summary = "Summarize run-queue length, sampled at 99 Hz on every CPU",
 	.examples =
@@ -222,6 +203,8 @@ const struct tool runqlen_tool = {
 	.opts = runqlen_opts,
 	.parse_opt = runqlen_parse_opt,
 	.probes = runqlen_probes,
-	.elf_bytes = runqlen_elf,
-	.run = runqlen_run,
+	.skel = &runqlen_skel,
+	.on_interval = print_hists,
+	.attached = runqlen_attached,
 };
+TOOL_REGISTER(runqlen_tool);

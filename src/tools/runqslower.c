@@ -51,29 +51,16 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int runqslower_run(struct session *s)
+static int runqslower_prepare(struct session *s, void *p)
 {
-	struct runqslower_bpf *skel;
-	int err;
+	struct runqslower_bpf *skel = p;
 
-	skel = runqslower_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
 	skel->rodata->min_us = conf.min_us;
 	skel->rodata->target_tid = conf.tid;
 	/* Like BCC, the TIME column is always there. */
 	s->opts.timestamp = true;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj,
-			    conf.previous ? columns_prev : columns, on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	runqslower_bpf__destroy(skel);
-	return err;
+	s->columns = conf.previous ? columns_prev : columns;
+	return 0;
 }
 
 enum { OPT_TID, OPT_PREVIOUS };
@@ -119,12 +106,9 @@ static const struct hook_probe runqslower_probes[] = {
 	{ NULL },
 };
 
-static const void *runqslower_elf(size_t *size)
-{
-	return runqslower_bpf__elf_bytes(size);
-}
+TOOL_SKEL(runqslower);
 
-const struct tool runqslower_tool = {
+static const struct tool runqslower_tool = {
 	.name = "runqslower",
 	.summary = "Trace tasks that waited on a run queue longer than MIN_US (default 10000)",
 	.examples =
@@ -137,6 +121,8 @@ const struct tool runqslower_tool = {
 	.args_usage = "[MIN_US]",
 	.parse_arg = runqslower_parse_arg,
 	.probes = runqslower_probes,
-	.elf_bytes = runqslower_elf,
-	.run = runqslower_run,
+	.skel = &runqslower_skel,
+	.on_event = on_event,
+	.prepare = runqslower_prepare,
 };
+TOOL_REGISTER(runqslower_tool);

@@ -6,9 +6,7 @@
  */
 #include "vmlinux.h"
 #include "loupe.bpf.h"
-#include "softirqs.h"
-
-#define NR_VECTORS 16	/* room above today's 10 vectors */
+#include "irqs.h"
 
 const volatile bool count_only = false;
 const volatile bool distributions = false;
@@ -24,14 +22,14 @@ struct {
 /* Indexed by vector: no insertion races, a fixed small size. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, NR_VECTORS);
+	__uint(max_entries, SOFTIRQS_VECTORS);
 	__type(key, __u32);
-	__type(value, struct softirqs_value);
+	__type(value, struct irqs_value);
 } vectors SEC(".maps");
 
 static __always_inline void softirq_entry(__u32 vec)
 {
-	struct softirqs_value *v;
+	struct irqs_value *v;
 	__u32 zero = 0;
 	__u64 *ts;
 
@@ -48,7 +46,7 @@ static __always_inline void softirq_entry(__u32 vec)
 
 static __always_inline void softirq_exit(__u32 vec)
 {
-	struct softirqs_value *v;
+	struct irqs_value *v;
 	__u32 zero = 0, slot;
 	__u64 *ts, delta;
 
@@ -67,8 +65,8 @@ static __always_inline void softirq_exit(__u32 vec)
 	if (!distributions)
 		return;
 	slot = hist_slot(in_ns ? delta : delta / 1000);
-	if (slot >= SOFTIRQS_SLOTS)
-		slot = SOFTIRQS_SLOTS - 1;
+	if (slot >= IRQS_SLOTS)
+		slot = IRQS_SLOTS - 1;
 	__sync_fetch_and_add(&v->slots[slot], 1);
 }
 

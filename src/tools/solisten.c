@@ -48,26 +48,6 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int solisten_run(struct session *s)
-{
-	struct solisten_bpf *skel;
-	int err;
-
-	skel = solisten_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	solisten_bpf__destroy(skel);
-	return err;
-}
-
 static const struct hook_probe solisten_probes[] = {
 	{ "listen", {
 		{ { "listen_kprobe", "listen_kretprobe" } },
@@ -76,12 +56,9 @@ static const struct hook_probe solisten_probes[] = {
 	{ NULL },
 };
 
-static const void *solisten_elf(size_t *size)
-{
-	return solisten_bpf__elf_bytes(size);
-}
+TOOL_SKEL(solisten);
 
-const struct tool solisten_tool = {
+static const struct tool solisten_tool = {
 	.name = "solisten",
 	.summary = "Trace listen() on IPv4 and IPv6 sockets: address, port, backlog",
 	.examples =
@@ -91,6 +68,8 @@ const struct tool solisten_tool = {
 	.common = OPT_SNOOP | OPT_FAILED,
 	.failed_help = "only failed listens",
 	.probes = solisten_probes,
-	.elf_bytes = solisten_elf,
-	.run = solisten_run,
+	.skel = &solisten_skel,
+	.columns = columns,
+	.on_event = on_event,
 };
+TOOL_REGISTER(solisten_tool);

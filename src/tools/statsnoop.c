@@ -44,26 +44,6 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int statsnoop_run(struct session *s)
-{
-	struct statsnoop_bpf *skel;
-	int err;
-
-	skel = statsnoop_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	statsnoop_bpf__destroy(skel);
-	return err;
-}
-
 /* newstat and newlstat do not exist on every architecture (arm64). */
 static const struct hook_probe statsnoop_probes[] = {
 	{ "stat entry", { { { "statfs_enter", "?newstat_enter",
@@ -75,12 +55,9 @@ static const struct hook_probe statsnoop_probes[] = {
 	{ NULL },
 };
 
-static const void *statsnoop_elf(size_t *size)
-{
-	return statsnoop_bpf__elf_bytes(size);
-}
+TOOL_SKEL(statsnoop);
 
-const struct tool statsnoop_tool = {
+static const struct tool statsnoop_tool = {
 	.name = "statsnoop",
 	.summary = "Trace stat() family syscalls: who looked up which path, and the result",
 	.examples =
@@ -90,6 +67,8 @@ const struct tool statsnoop_tool = {
 	.common = OPT_SNOOP | OPT_FAILED,
 	.failed_help = "only failed stats",
 	.probes = statsnoop_probes,
-	.elf_bytes = statsnoop_elf,
-	.run = statsnoop_run,
+	.skel = &statsnoop_skel,
+	.columns = columns,
+	.on_event = on_event,
 };
+TOOL_REGISTER(statsnoop_tool);

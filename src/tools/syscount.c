@@ -151,23 +151,16 @@ static const struct hook_probe syscount_probes[] = {
 	{ NULL },
 };
 
-static int syscount_run(struct session *s)
+static int syscount_prepare(struct session *s, void *p)
 {
 	static struct tool counting;
-	struct syscount_bpf *skel;
+	struct syscount_bpf *skel = p;
 	struct bpf_program *prog;
-	int err;
 
 	if (conf.list) {
 		list_syscalls(s);
-		return EXIT_OK;
+		return TOOL_DONE;
 	}
-	skel = syscount_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
 	skel->rodata->latency = conf.latency;
 	skel->rodata->by_process = conf.by_process;
 	skel->rodata->only_errno = conf.only_errno;
@@ -186,17 +179,17 @@ static int syscount_run(struct session *s)
 		columns[COL_TIME].header = NULL;
 	else if (conf.in_ms)
 		columns[COL_TIME].header = "TIME (ms)";
-	s->on_interval = print_top;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, NULL, NULL);
-	if (!err) {
-		s->out.cols = columns;
-		counts_fd = bpf_map__fd(skel->maps.counts);
-		err = session_loop(s);
-	}
-	session_stop(s);
-	syscount_bpf__destroy(skel);
-	return err;
+	return 0;
+}
+
+/* The header goes above each interval's table, not once at start. */
+static int syscount_attached(struct session *s, void *p)
+{
+	struct syscount_bpf *skel = p;
+
+	s->out.cols = columns;
+	counts_fd = bpf_map__fd(skel->maps.counts);
+	return 0;
 }
 
 enum { OPT_TOP, OPT_PROCESS, OPT_LATENCY, OPT_MS, OPT_ERRNO, OPT_LIST };
@@ -266,12 +259,9 @@ static int syscount_parse_opt(int index, const char *arg)
 	return 0;
 }
 
-static const void *syscount_elf(size_t *size)
-{
-	return syscount_bpf__elf_bytes(size);
-}
+TOOL_SKEL(syscount);
 
-const struct tool syscount_tool = {
+static const struct tool syscount_tool = {
 	.name = "syscount",
 	.summary = "Count syscalls by syscall or process, optionally with their time",
 	.examples =
@@ -286,6 +276,9 @@ const struct tool syscount_tool = {
 	.opts = syscount_opts,
 	.parse_opt = syscount_parse_opt,
 	.probes = syscount_probes,
-	.elf_bytes = syscount_elf,
-	.run = syscount_run,
+	.skel = &syscount_skel,
+	.on_interval = print_top,
+	.prepare = syscount_prepare,
+	.attached = syscount_attached,
 };
+TOOL_REGISTER(syscount_tool);

@@ -43,26 +43,14 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int tcpaccept_run(struct session *s)
+static int tcpaccept_prepare(struct session *s, void *p)
 {
-	struct tcpaccept_bpf *skel;
-	int err;
+	struct tcpaccept_bpf *skel = p;
 
-	skel = tcpaccept_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
+	(void)s;
 	memcpy((void *)&skel->rodata->tcp_filter, &tcp_filter,
 	       sizeof(tcp_filter));
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	tcpaccept_bpf__destroy(skel);
-	return err;
+	return 0;
 }
 
 static const struct tool_opt tcpaccept_opts[] = {
@@ -89,12 +77,9 @@ static const struct hook_probe tcpaccept_probes[] = {
 	{ NULL },
 };
 
-static const void *tcpaccept_elf(size_t *size)
-{
-	return tcpaccept_bpf__elf_bytes(size);
-}
+TOOL_SKEL(tcpaccept);
 
-const struct tool tcpaccept_tool = {
+static const struct tool tcpaccept_tool = {
 	.name = "tcpaccept",
 	.summary = "Trace passive TCP connections (accept())",
 	.examples =
@@ -105,6 +90,9 @@ const struct tool tcpaccept_tool = {
 	.opts = tcpaccept_opts,
 	.parse_opt = tcpaccept_parse_opt,
 	.probes = tcpaccept_probes,
-	.elf_bytes = tcpaccept_elf,
-	.run = tcpaccept_run,
+	.skel = &tcpaccept_skel,
+	.columns = columns,
+	.on_event = on_event,
+	.prepare = tcpaccept_prepare,
 };
+TOOL_REGISTER(tcpaccept_tool);

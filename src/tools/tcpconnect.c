@@ -49,27 +49,14 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int tcpconnect_run(struct session *s)
+static int tcpconnect_prepare(struct session *s, void *p)
 {
-	struct tcpconnect_bpf *skel;
-	int err;
+	struct tcpconnect_bpf *skel = p;
 
-	skel = tcpconnect_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
 	memcpy((void *)&skel->rodata->tcp_filter, &tcp_filter,
 	       sizeof(tcp_filter));
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, show_uid ? uid_columns : columns,
-			    on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	tcpconnect_bpf__destroy(skel);
-	return err;
+	s->columns = show_uid ? uid_columns : columns;
+	return 0;
 }
 
 static const struct tool_opt tcpconnect_opts[] = {
@@ -102,12 +89,9 @@ static const struct hook_probe tcpconnect_probes[] = {
 	{ NULL },
 };
 
-static const void *tcpconnect_elf(size_t *size)
-{
-	return tcpconnect_bpf__elf_bytes(size);
-}
+TOOL_SKEL(tcpconnect);
 
-const struct tool tcpconnect_tool = {
+static const struct tool tcpconnect_tool = {
 	.name = "tcpconnect",
 	.summary = "Trace active TCP connections (connect())",
 	.examples =
@@ -118,6 +102,8 @@ const struct tool tcpconnect_tool = {
 	.opts = tcpconnect_opts,
 	.parse_opt = tcpconnect_parse_opt,
 	.probes = tcpconnect_probes,
-	.elf_bytes = tcpconnect_elf,
-	.run = tcpconnect_run,
+	.skel = &tcpconnect_skel,
+	.on_event = on_event,
+	.prepare = tcpconnect_prepare,
 };
+TOOL_REGISTER(tcpconnect_tool);

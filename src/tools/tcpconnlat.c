@@ -66,28 +66,15 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int tcpconnlat_run(struct session *s)
+static int tcpconnlat_prepare(struct session *s, void *p)
 {
-	struct tcpconnlat_bpf *skel;
-	int err;
+	struct tcpconnlat_bpf *skel = p;
 
-	skel = tcpconnlat_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
 	memcpy((void *)&skel->rodata->tcp_filter, &tcp_filter,
 	       sizeof(tcp_filter));
 	skel->rodata->min_ns = min_ns;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, show_lport ? lport_columns : columns,
-			    on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	tcpconnlat_bpf__destroy(skel);
-	return err;
+	s->columns = show_lport ? lport_columns : columns;
+	return 0;
 }
 
 static const struct tool_opt tcpconnlat_opts[] = {
@@ -133,12 +120,9 @@ static const struct hook_probe tcpconnlat_probes[] = {
 	{ NULL },
 };
 
-static const void *tcpconnlat_elf(size_t *size)
-{
-	return tcpconnlat_bpf__elf_bytes(size);
-}
+TOOL_SKEL(tcpconnlat);
 
-const struct tool tcpconnlat_tool = {
+static const struct tool tcpconnlat_tool = {
 	.name = "tcpconnlat",
 	.summary = "Trace TCP connect latency: SYN sent to established",
 	.examples =
@@ -151,6 +135,8 @@ const struct tool tcpconnlat_tool = {
 	.args_usage = "[MIN_MS]",
 	.parse_arg = tcpconnlat_parse_min,
 	.probes = tcpconnlat_probes,
-	.elf_bytes = tcpconnlat_elf,
-	.run = tcpconnlat_run,
+	.skel = &tcpconnlat_skel,
+	.on_event = on_event,
+	.prepare = tcpconnlat_prepare,
 };
+TOOL_REGISTER(tcpconnlat_tool);

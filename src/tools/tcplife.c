@@ -59,27 +59,14 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int tcplife_run(struct session *s)
+static int tcplife_prepare(struct session *s, void *p)
 {
-	struct tcplife_bpf *skel;
-	int err;
+	struct tcplife_bpf *skel = p;
 
-	skel = tcplife_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
 	memcpy((void *)&skel->rodata->tcp_filter, &tcp_filter,
 	       sizeof(tcp_filter));
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, wide ? wide_columns : columns,
-			    on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	tcplife_bpf__destroy(skel);
-	return err;
+	s->columns = wide ? wide_columns : columns;
+	return 0;
 }
 
 static const struct tool_opt tcplife_opts[] = {
@@ -110,12 +97,9 @@ static const struct hook_probe tcplife_probes[] = {
 	{ NULL },
 };
 
-static const void *tcplife_elf(size_t *size)
-{
-	return tcplife_bpf__elf_bytes(size);
-}
+TOOL_SKEL(tcplife);
 
-const struct tool tcplife_tool = {
+static const struct tool tcplife_tool = {
 	.name = "tcplife",
 	.summary = "Trace TCP connection lifespans with bytes sent and received",
 	.examples =
@@ -127,6 +111,8 @@ const struct tool tcplife_tool = {
 	.opts = tcplife_opts,
 	.parse_opt = tcplife_parse_opt,
 	.probes = tcplife_probes,
-	.elf_bytes = tcplife_elf,
-	.run = tcplife_run,
+	.skel = &tcplife_skel,
+	.on_event = on_event,
+	.prepare = tcplife_prepare,
 };
+TOOL_REGISTER(tcplife_tool);

@@ -113,17 +113,10 @@ static const struct tool *without_loss_probes(const struct tool *t)
 	return &copy;
 }
 
-static int tcpretrans_run(struct session *s)
+static int tcpretrans_prepare(struct session *s, void *p)
 {
-	struct tcpretrans_bpf *skel;
-	int err;
+	struct tcpretrans_bpf *skel = p;
 
-	skel = tcpretrans_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
 	skel->rodata->cfg.family = only_family;
 	if (!loss_probes) {
 		s->tool = without_loss_probes(s->tool);
@@ -131,13 +124,7 @@ static int tcpretrans_run(struct session *s)
 	}
 	/* BCC's tcpretrans always starts its rows with the time. */
 	s->opts.timestamp = true;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	tcpretrans_bpf__destroy(skel);
-	return err;
+	return 0;
 }
 
 static const struct tool_opt tcpretrans_opts[] = {
@@ -166,12 +153,9 @@ static int tcpretrans_parse_opt(int index, const char *arg)
 	return 0;
 }
 
-static const void *tcpretrans_elf(size_t *size)
-{
-	return tcpretrans_bpf__elf_bytes(size);
-}
+TOOL_SKEL(tcpretrans);
 
-const struct tool tcpretrans_tool = {
+static const struct tool tcpretrans_tool = {
 	.name = "tcpretrans",
 	.summary = "Trace TCP retransmits with addresses, ports and state",
 	.examples =
@@ -182,6 +166,9 @@ const struct tool tcpretrans_tool = {
 	.opts = tcpretrans_opts,
 	.parse_opt = tcpretrans_parse_opt,
 	.probes = tcpretrans_probes,
-	.elf_bytes = tcpretrans_elf,
-	.run = tcpretrans_run,
+	.skel = &tcpretrans_skel,
+	.columns = columns,
+	.on_event = on_event,
+	.prepare = tcpretrans_prepare,
 };
+TOOL_REGISTER(tcpretrans_tool);

@@ -76,27 +76,14 @@ static int on_interval(struct session *s)
 	return 0;
 }
 
-static int tcprtt_run(struct session *s)
+static int tcprtt_prepare(struct session *s, void *p)
 {
-	struct tcprtt_bpf *skel;
-	int err;
+	struct tcprtt_bpf *skel = p;
 
-	skel = tcprtt_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
 	skel->rodata->cfg = settings;
 	s->tool_state = skel;
 	s->on_interval = on_interval;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, NULL, NULL);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	tcprtt_bpf__destroy(skel);
-	return err;
+	return 0;
 }
 
 static const struct tool_opt tcprtt_opts[] = {
@@ -184,12 +171,9 @@ static const struct hook_probe tcprtt_probes[] = {
 	{ NULL },
 };
 
-static const void *tcprtt_elf(size_t *size)
-{
-	return tcprtt_bpf__elf_bytes(size);
-}
+TOOL_SKEL(tcprtt);
 
-const struct tool tcprtt_tool = {
+static const struct tool tcprtt_tool = {
 	.name = "tcprtt",
 	.summary = "Summarize TCP smoothed round-trip times as a histogram",
 	.examples =
@@ -202,6 +186,7 @@ const struct tool tcprtt_tool = {
 	.opts = tcprtt_opts,
 	.parse_opt = tcprtt_parse_opt,
 	.probes = tcprtt_probes,
-	.elf_bytes = tcprtt_elf,
-	.run = tcprtt_run,
+	.skel = &tcprtt_skel,
+	.prepare = tcprtt_prepare,
 };
+TOOL_REGISTER(tcprtt_tool);

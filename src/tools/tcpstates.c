@@ -61,27 +61,14 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int tcpstates_run(struct session *s)
+static int tcpstates_prepare(struct session *s, void *p)
 {
-	struct tcpstates_bpf *skel;
-	int err;
+	struct tcpstates_bpf *skel = p;
 
-	skel = tcpstates_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
 	memcpy((void *)&skel->rodata->tcp_filter, &tcp_filter,
 	       sizeof(tcp_filter));
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, wide ? wide_columns : columns,
-			    on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	tcpstates_bpf__destroy(skel);
-	return err;
+	s->columns = wide ? wide_columns : columns;
+	return 0;
 }
 
 static const struct tool_opt tcpstates_opts[] = {
@@ -112,12 +99,9 @@ static const struct hook_probe tcpstates_probes[] = {
 	{ NULL },
 };
 
-static const void *tcpstates_elf(size_t *size)
-{
-	return tcpstates_bpf__elf_bytes(size);
-}
+TOOL_SKEL(tcpstates);
 
-const struct tool tcpstates_tool = {
+static const struct tool tcpstates_tool = {
 	.name = "tcpstates",
 	.summary = "Trace TCP state changes with the time spent in each state",
 	.examples =
@@ -128,6 +112,8 @@ const struct tool tcpstates_tool = {
 	.opts = tcpstates_opts,
 	.parse_opt = tcpstates_parse_opt,
 	.probes = tcpstates_probes,
-	.elf_bytes = tcpstates_elf,
-	.run = tcpstates_run,
+	.skel = &tcpstates_skel,
+	.on_event = on_event,
+	.prepare = tcpstates_prepare,
 };
+TOOL_REGISTER(tcpstates_tool);

@@ -142,29 +142,16 @@ static int on_interval(struct session *s)
 	return 0;
 }
 
-static int tcptop_run(struct session *s)
+static int tcptop_prepare(struct session *s, void *p)
 {
-	struct tcptop_bpf *skel;
-	int err;
+	struct tcptop_bpf *skel = p;
 
-	skel = tcptop_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
 	s->tool_state = skel;
 	s->on_interval = on_interval;
 	/* BCC's default: a table every second. */
 	if (s->opts.interval <= 0)
 		s->opts.interval = 1;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, NULL, NULL);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	tcptop_bpf__destroy(skel);
-	return err;
+	return 0;
 }
 
 static const struct tool_opt tcptop_opts[] = {
@@ -209,12 +196,9 @@ static const struct hook_probe tcptop_probes[] = {
 	{ NULL },
 };
 
-static const void *tcptop_elf(size_t *size)
-{
-	return tcptop_bpf__elf_bytes(size);
-}
+TOOL_SKEL(tcptop);
 
-const struct tool tcptop_tool = {
+static const struct tool tcptop_tool = {
 	.name = "tcptop",
 	.summary = "Top TCP connections by bytes sent and received, per interval",
 	.examples =
@@ -226,6 +210,7 @@ const struct tool tcptop_tool = {
 	.opts = tcptop_opts,
 	.parse_opt = tcptop_parse_opt,
 	.probes = tcptop_probes,
-	.elf_bytes = tcptop_elf,
-	.run = tcptop_run,
+	.skel = &tcptop_skel,
+	.prepare = tcptop_prepare,
 };
+TOOL_REGISTER(tcptop_tool);

@@ -76,26 +76,14 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static int tcptracer_run(struct session *s)
+static int tcptracer_prepare(struct session *s, void *p)
 {
-	struct tcptracer_bpf *skel;
-	int err;
+	struct tcptracer_bpf *skel = p;
 
-	skel = tcptracer_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
+	(void)s;
 	memcpy((void *)&skel->rodata->tcp_filter, &tcp_filter,
 	       sizeof(tcp_filter));
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, on_event);
-	if (!err)
-		err = session_loop(s);
-	session_stop(s);
-	tcptracer_bpf__destroy(skel);
-	return err;
+	return 0;
 }
 
 static const struct tool_opt tcptracer_opts[] = {
@@ -124,12 +112,9 @@ static const struct hook_probe tcptracer_probes[] = {
 	{ NULL },
 };
 
-static const void *tcptracer_elf(size_t *size)
-{
-	return tcptracer_bpf__elf_bytes(size);
-}
+TOOL_SKEL(tcptracer);
 
-const struct tool tcptracer_tool = {
+static const struct tool tcptracer_tool = {
 	.name = "tcptracer",
 	.summary = "Trace TCP connect (C), accept (A) and close (X) events",
 	.examples =
@@ -140,6 +125,9 @@ const struct tool tcptracer_tool = {
 	.opts = tcptracer_opts,
 	.parse_opt = tcptracer_parse_opt,
 	.probes = tcptracer_probes,
-	.elf_bytes = tcptracer_elf,
-	.run = tcptracer_run,
+	.skel = &tcptracer_skel,
+	.columns = columns,
+	.on_event = on_event,
+	.prepare = tcptracer_prepare,
 };
+TOOL_REGISTER(tcptracer_tool);

@@ -104,31 +104,23 @@ static int on_interval(struct session *s)
 	return 0;
 }
 
-static int vfsstat_run(struct session *s)
-{
-	struct vfsstat_state st = { 0 };
-	struct vfsstat_bpf *skel;
-	int err;
+static struct vfsstat_state state;
 
-	skel = vfsstat_bpf__open();
-	if (!skel) {
-		log_err("cannot open the BPF object");
-		return EXIT_RUNTIME;
-	}
-	session_set_filter(s, &skel->rodata->filter);
+static int vfsstat_prepare(struct session *s, void *skel)
+{
+	(void)skel;
 	if (!(s->opts.given & OPT_INTERVAL))
 		s->opts.interval = 1;
-	s->tool_state = &st;
-	s->skeleton = skel->skeleton;
-	err = session_start(s, skel->obj, columns, NULL);
-	if (!err) {
-		st.prev_time = mono_secs();
-		s->on_interval = on_interval;
-		err = session_loop(s);
-	}
-	session_stop(s);
-	vfsstat_bpf__destroy(skel);
-	return err;
+	s->tool_state = &state;
+	return 0;
+}
+
+static int vfsstat_attached(struct session *s, void *skel)
+{
+	(void)s;
+	(void)skel;
+	state.prev_time = mono_secs();
+	return 0;
 }
 
 /* BCC's vfs_* kprobes where they exist; the syscalls otherwise. */
@@ -160,12 +152,9 @@ static const struct hook_probe vfsstat_probes[] = {
 	{ NULL },
 };
 
-static const void *vfsstat_elf(size_t *size)
-{
-	return vfsstat_bpf__elf_bytes(size);
-}
+TOOL_SKEL(vfsstat);
 
-const struct tool vfsstat_tool = {
+static const struct tool vfsstat_tool = {
 	.name = "vfsstat",
 	.summary = "Count file reads, writes, creates, opens and fsyncs per second",
 	.examples =
@@ -175,6 +164,10 @@ const struct tool vfsstat_tool = {
 	.common = OPT_PID | OPT_NAME | OPT_CGROUP | OPT_DURATION |
 		  OPT_INTERVAL | OPT_JSON,
 	.probes = vfsstat_probes,
-	.elf_bytes = vfsstat_elf,
-	.run = vfsstat_run,
+	.skel = &vfsstat_skel,
+	.columns = columns,
+	.on_interval = on_interval,
+	.prepare = vfsstat_prepare,
+	.attached = vfsstat_attached,
 };
+TOOL_REGISTER(vfsstat_tool);

@@ -133,6 +133,28 @@ def test_list_json_shape():
                       "%s: rejected entry without hook/reason: %s" % (tool, short(r)))
 
 
+def test_tool_table_sorted_everywhere():
+    # Tools join the table in link order (several per source file:
+    # fsslower.c, irqs.c); --help, `loupe list` and `list -j` sort by name.
+    out, _ = _ok("--help")
+    lines = out.splitlines()
+    start = lines.index("tools:") + 1
+    helped = []
+    for l in lines[start:]:
+        if not l.strip():
+            break
+        helped.append(l.split()[0])
+    check(len(helped) >= 40 and helped == sorted(set(helped)),
+          "`loupe --help` tools not sorted or repeated: %s" % helped)
+    for need in ("ext4slower", "fsslower", "hardirqs", "softirqs", "trace", "flamegraph"):
+        check(need in helped, "`loupe --help` lacks %s: %s" % (need, helped))
+    table = [l.split()[0] for l in _ok("list")[0].splitlines()[1:]
+             if l.strip() and not l[0].isspace()]
+    check(table == helped, "`loupe list` order %s != --help order %s" % (table, helped))
+    listed = [json.loads(l)["tool"] for l in _ok("list", "-j")[0].splitlines() if l.strip()]
+    check(listed == helped, "`loupe list -j` order %s != --help order %s" % (listed, helped))
+
+
 def test_list_exitsnoop_uses_tp_btf():
     o = _list_json().get("exitsnoop")
     check(o is not None, "`loupe list -j` lacks exitsnoop")
@@ -183,6 +205,9 @@ def test_duration_exits_by_itself():
         check(took <= 4.0, "loupe %s took %.1fs to exit (want ~1s after start-up, <= ~3s)"
               % (" ".join(lp.args), took))
         check(took >= 0.9, "loupe %s exited after only %.2fs" % (" ".join(lp.args), took))
+
+
+test_duration_exits_by_itself.serial = True  # exit times bounded, 4 s
 
 
 def test_runtime_failure_exit_1():

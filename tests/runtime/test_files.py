@@ -228,6 +228,9 @@ def test_filelife_age():
           "a file created before tracing was reported: %s" % old)
 
 
+test_filelife_age.serial = True  # age of a 0.5 s file bounded
+
+
 def test_filelife_table():
     d = tmpdir()
     lp = Loupe("filelife")
@@ -249,6 +252,9 @@ def test_filelife_table():
     f = line.split()
     check(f[1] == str(p.pid) and f[2] == comm and 0.18 <= float(f[3]) < 1.0,
           "row %r != TIME %d %s ~0.20 %s" % (line, p.pid, comm, name))
+
+
+test_filelife_table.serial = True  # age of a 0.2 s file bounded
 
 
 # ---------------------------------------------------------------- filetop

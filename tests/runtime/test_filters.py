@@ -302,6 +302,9 @@ def test_pid_exit_ends_opensnoop():
           "the child's last open (%s) is missing %s" % (last, lp.describe()))
 
 
+test_pid_exit_ends_opensnoop.serial = True  # ends < 3 s after the process
+
+
 def test_pid_exit_ends_opensnoop_table():
     srv = Server()
     comm = marker("t")
@@ -318,6 +321,9 @@ def test_pid_exit_ends_opensnoop_table():
           "row for the child's open missing: %s" % short(lp.lines()))
 
 
+test_pid_exit_ends_opensnoop_table.serial = True  # ends < 3 s after the process
+
+
 def test_pid_exit_ends_exitsnoop_with_its_exit():
     srv = Server()
     lp = Loupe("exitsnoop", "-j", "-p", srv.pid)
@@ -328,6 +334,9 @@ def test_pid_exit_ends_exitsnoop_with_its_exit():
     mine = [e for e in lp.events() if e.get("pid") == srv.pid and e.get("tid") == srv.pid]
     check(len(mine) == 1 and mine[0].get("exit_code") == 7,
           "want the child's own exit (code 7), got %s %s" % (short(mine), lp.describe()))
+
+
+test_pid_exit_ends_exitsnoop_with_its_exit.serial = True  # ends < 3 s after the process
 
 
 def test_pid_exit_ends_syscount_with_final_counts():
@@ -343,6 +352,9 @@ def test_pid_exit_ends_syscount_with_final_counts():
     rows = [e for e in lp.events() if e.get("type") == "syscount" and e.get("syscall") == "openat"]
     check(len(rows) == 1 and rows[0]["count"] >= n,
           "final table: want openat counted >= %d, got %s" % (n, short(lp.events(), 600)))
+
+
+test_pid_exit_ends_syscount_with_final_counts.serial = True  # ends < 3 s after the process
 
 
 def test_trace_pid_still_filters():

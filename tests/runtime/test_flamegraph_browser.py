@@ -10,6 +10,10 @@ import subprocess
 
 from common import LOUPE, REPO, Skip, check, require_loupe, short
 
+# tests/run.py runs these alone: chromium takes the CPUs, and the
+# browser run is bounded at 90 s.
+SERIAL = True
+
 BROWSER_DIR = os.path.join(REPO, "tests", "browser")
 CHROMIUM = "/usr/bin/chromium"
 OUTPUT_DIR = os.path.join(REPO, "build", "test-output")

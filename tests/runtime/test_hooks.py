@@ -293,3 +293,4 @@ def test_every_program_loads_alone():
 
 
 test_every_program_loads_alone.timeout = 300
+test_every_program_loads_alone.serial = True  # loads every program

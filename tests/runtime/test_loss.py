@@ -9,6 +9,10 @@ import time
 
 from common import LOST_RE, SLOW, Loupe, check, marker, short, spawn
 
+# tests/run.py runs these alone: the floods are sized to take the CPUs,
+# and the loss figures depend on nothing else competing for them.
+SERIAL = True
+
 # A 4 KB ring holds a dozen events. Emulated (tests/vm/), 200k opens take
 # longer than the test may, and one flooder can be too slow to outrun the
 # reader: two flooders of 20k each there.

@@ -9,6 +9,11 @@ from common import (LOUPE, SLOW, Skip, bpftool_list, check, copy_binary, fail, f
                     helper_bin, marker, poll_until, require_loupe, short, spawn, tmpdir,
                     tmpdir_on)
 
+# tests/run.py runs these alone: the main job's sections are
+# system-wide (the page-cache bounds count everyone's reads) and must
+# start within their 8 s.
+SERIAL = True
+
 
 def _own_comm():
     with open("/proc/self/comm") as f:

@@ -9,6 +9,7 @@ run is filtered on the workload's pid or unique comm.
 import os
 import shutil
 import subprocess
+import sys
 import time
 
 from common import Loupe, Skip, check, marker, short, spawn, tmpdir
@@ -122,6 +123,9 @@ def test_profile_folded_chain():
     check(total >= 60, "only %d samples in 3 s at 49 Hz" % total)
     check(not [l for l in lp.stderr_lines() if "not recorded" in l],
           "stacks lost: %s" % lp.stderr_lines())
+
+
+test_profile_folded_chain.serial = True  # sample count of a timed run
 
 
 def test_profile_svg():
@@ -254,6 +258,34 @@ def test_profile_missed_stacks_reported():
           "--stack-storage-size" in err[0], "stderr %s" % lp.stderr_lines())
     n = int(err[0].split()[2])
     check(n >= missed, "%d reported < %d shown" % (n, missed))
+
+
+def test_profile_nothing_sampled_says_so():
+    """A -p process that never runs is sampled zero times: folded and JSON
+    output have no header, so stderr must say so (they once ended with
+    nothing at all, exit status 0)."""
+    sleeper = spawn(["sleep", "60"])
+    for mode in ("--folded", "-j"):
+        lp = Loupe("profile", "-p", sleeper.pid, mode, "-d", "1")
+        rc = lp.wait_exit(15)
+        check(rc == 0, "%s: exit status %s %s" % (mode, rc, lp.describe()))
+        check(lp.lines() == [], "%s: stdout %s" % (mode, short(lp.lines())))
+        check(lp.stderr_lines() == ["loupe: profile: no samples counted"],
+              "%s: stderr %s" % (mode, lp.stderr_lines()))
+
+
+def test_profile_python_busy_loop_folded():
+    """The reported case: a Python busy loop (no frame pointers) started
+    just before `profile -p PID -f` is sampled and printed."""
+    py = spawn([sys.executable, "-c", "while True: pass"])
+    lp = Loupe("profile", "-p", py.pid, "--folded", "-d", "2")
+    rows = _folded(lp)
+    total = sum(c for _, c in rows)
+    check(total > 0 and {f[0] for f, _ in rows} <= {"python3", "python3.11",
+                                                    os.path.basename(sys.executable)[:15]},
+          "rows %s %s" % (short(rows, 600), lp.describe()))
+    check("no samples counted" not in " ".join(lp.stderr_lines()),
+          "stderr %s" % lp.stderr_lines())
 
 
 def test_profile_usage_errors():
@@ -389,3 +421,4 @@ def test_profile_kernel_frames_match_kallsyms():
 
 
 test_profile_kernel_frames_match_kallsyms.timeout = 60
+test_profile_kernel_frames_match_kallsyms.serial = True  # system-wide, both CPUs busy

@@ -176,6 +176,9 @@ def test_profile_kstack_and_interval():
     check(m and int(m.group(1)) >= 20, "too few samples: %s" % short(out, 800))
 
 
+test_profile_kstack_and_interval.serial = True  # sample count of a timed run
+
+
 def test_kprobe_refused_with_reason():
     """kprobes are not compiled into this kernel: a clear refusal, status 2."""
     if os.path.exists("/sys/bus/event_source/devices/kprobe"):
@@ -252,6 +255,9 @@ def test_duration_ends_run():
     check(time.monotonic() - t0 < 5, "took too long")
     m = re.search(r"^@t: (\d+)$", out, re.M)
     check(m and 5 <= int(m.group(1)) <= 12, "ticks: %s" % short(out))
+
+
+test_duration_ends_run.serial = True  # ticks of a 1 s run bounded
 
 
 PYTHON_USDT = "/usr/bin/python3.11"

@@ -182,6 +182,9 @@ def test_funclatency_histogram():
     check(1800 <= s["avg"] < 10000, "average %s usecs for a 2 ms sleep" % s["avg"])
 
 
+test_funclatency_histogram.serial = True  # latency of a 2 ms sleep bounded
+
+
 def test_funclatency_table_ms():
     exe = build_c(SLOW_C, marker("slow"), "-O1")
     child = Child([exe, "5"])
@@ -227,6 +230,9 @@ def test_uprobe_sigkill_leaves_no_tracefs_entries():
         check(not f.read().strip(), "uprobe_events is not empty after SIGKILL")
     # The probe is really gone: the child runs the function without a trap.
     child.go()
+
+
+test_uprobe_sigkill_leaves_no_tracefs_entries.serial = True  # all of uprobe_events empty
 
 
 # ------------------------------------------------------------ gethostlatency

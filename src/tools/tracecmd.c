@@ -238,7 +238,7 @@ out:
 	return ret;
 }
 
-const struct tool trace_tool = {
+static const struct tool trace_tool = {
 	.name = "trace",
 	.summary = "Run a bpftrace-style program, compiled straight to BPF",
 	.examples =
@@ -259,3 +259,4 @@ const struct tool trace_tool = {
 	.parse_arg = trace_parse_arg,
 	.run = trace_run_tool,
 };
+TOOL_REGISTER(trace_tool);

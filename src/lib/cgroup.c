@@ -1,5 +1,6 @@
 /*
- * cgroup id to path. A cgroup v2 id is also a kernfs file handle, so
+ * What a cgroup says about a task: its path from its id, and the container
+ * named in that path. A cgroup v2 id is also a kernfs file handle, so
  * open_by_handle_at() on the cgroup2 mount turns it into a directory whose
  * /proc/self/fd link is the path: no tree walk, and it works for cgroups
  * created after loupe started. Results are cached; a cgroup already gone
@@ -7,6 +8,7 @@
  * so lookups copy out under a lock.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "opts.h"
-#include "procinfo.h"
+#include "cgroup.h"
 
 #define CACHE_SLOTS	1024
 #define FILEID_KERNFS	0xfe
@@ -63,7 +65,7 @@ static char *resolve(uint64_t id)
 	return strdup(path[root_len] ? path + root_len : "/");
 }
 
-const char *procinfo_cgroup_path(uint64_t id, char *buf, size_t len)
+const char *cgroup_path(uint64_t id, char *buf, size_t len)
 {
 	struct cgroup_slot *slot = &cache[id % CACHE_SLOTS];
 	const char *found = NULL;
@@ -84,7 +86,7 @@ const char *procinfo_cgroup_path(uint64_t id, char *buf, size_t len)
 	return found;
 }
 
-void procinfo_free(void)
+void cgroup_cache_free(void)
 {
 	pthread_mutex_lock(&cache_lock);
 	for (int i = 0; i < CACHE_SLOTS; i++) {
@@ -96,4 +98,35 @@ void procinfo_free(void)
 		close(mount_fd);
 	mount_fd = -1;
 	pthread_mutex_unlock(&cache_lock);
+}
+
+/*
+ * Container runtimes name cgroups after the 64-hex-digit container id
+ * (docker-ID.scope, cri-containerd-ID.scope, /docker/ID, crio-ID); the
+ * last such id in the path is the innermost container.
+ */
+const char *cgroup_container_id(const char *path, char *buf, size_t len)
+{
+	const char *found = NULL;
+	size_t run = 0;
+
+	if (!path)
+		return NULL;
+	for (const char *p = path;; p++) {
+		if (*p && isxdigit((unsigned char)*p) &&
+		    !isupper((unsigned char)*p)) {
+			run++;
+			continue;
+		}
+		if (run == 64)
+			found = p - 64;
+		run = 0;
+		if (!*p)
+			break;
+	}
+	if (!found || len < 65)
+		return NULL;
+	memcpy(buf, found, 64);
+	buf[64] = '\0';
+	return buf;
 }

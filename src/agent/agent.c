@@ -1,0 +1,418 @@
+/*
+ * loupe agent: a Prometheus exporter in the foreground. The main thread
+ * owns the life cycle (config, socket, privileges, signals); the HTTP
+ * threads only read, through the registry's lock and the config lock.
+ * Order of start-up: config and web config, bind, drop privileges, then
+ * threads, so no thread ever holds a capability the agent gave up.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "agent.h"
+#include "config.h"
+#include "expo.h"
+#include "http.h"
+#include "log.h"
+#include "opts.h"
+#include "privs.h"
+#include "session.h"
+#include "tool.h"
+#include "webcfg.h"
+
+#define MAX_SERIES_LIMIT	10000000ULL
+
+enum {
+	KEY_CONFIG,
+	KEY_LISTEN,
+	KEY_METRICS,
+	KEY_BY_CGROUP,
+	KEY_MAX_SERIES,
+	KEY_CHECK,
+	KEY_WEB_CONFIG,
+};
+
+static const struct tool_opt agent_opts[] = {
+	[KEY_CONFIG] = { "config", 0, "FILE",
+			 "custom metrics (YAML; see docs/agent.md)" },
+	[KEY_LISTEN] = { "listen", 0, "ADDR:PORT",
+			 "where to serve (default " HTTP_DEFAULT_LISTEN
+			 "; [::1]:9435 for IPv6)" },
+	[KEY_METRICS] = { "metrics", 0, "LIST",
+			  "built-in metrics: all (default), none or names" },
+	[KEY_BY_CGROUP] = { "by-cgroup", 0, NULL,
+			    "per-task metrics also by cgroup" },
+	[KEY_MAX_SERIES] = { "max-series", 0, "N",
+			     "series per metric before new ones are dropped (default 10000)" },
+	[KEY_CHECK] = { "check", 0, NULL,
+			"check the config (and compile its programs), then exit" },
+	[KEY_WEB_CONFIG] = { "web-config", 0, "FILE",
+			     "TLS and basic auth (Prometheus web config)" },
+	{ NULL },
+};
+
+/*
+ * The built-in metrics --metrics selects from; the probes that feed them
+ * plug in here.
+ */
+static const struct agent_builtin {
+	const char *name;
+} builtins[] = {
+	{ NULL },
+};
+
+static struct {
+	const char *config_path;
+	const char *web_path;
+	struct http_addr listen;
+	bool listen_given;
+	const char *metrics;
+	bool by_cgroup;
+	unsigned long long max_series;
+	bool check;
+} args = {
+	.max_series = EXPO_DEFAULT_MAX_SERIES,
+};
+
+static int check_metrics_list(const char *list)
+{
+	char *copy, *name, *save = NULL;
+	int ret = 0;
+
+	if (!strcmp(list, "all") || !strcmp(list, "none"))
+		return 0;
+	copy = strdup(list);
+	if (!copy)
+		return EXIT_RUNTIME;
+	for (name = strtok_r(copy, ",", &save); name && !ret;
+	     name = strtok_r(NULL, ",", &save)) {
+		const struct agent_builtin *b = builtins;
+
+		while (b->name && strcmp(b->name, name))
+			b++;
+		if (!b->name) {
+			log_err("--metrics: unknown metric '%s'; give all, none or built-in names (docs/agent.md)",
+				name);
+			ret = EXIT_USAGE;
+		}
+	}
+	free(copy);
+	return ret;
+}
+
+static int agent_parse_opt(int index, const char *arg)
+{
+	char err[160];
+
+	switch (index) {
+	case KEY_CONFIG:
+		args.config_path = arg;
+		return 0;
+	case KEY_LISTEN:
+		if (http_parse_listen(arg, &args.listen, err, sizeof(err))) {
+			log_err("invalid --listen '%s': %s", arg, err);
+			return EXIT_USAGE;
+		}
+		args.listen_given = true;
+		return 0;
+	case KEY_METRICS:
+		args.metrics = arg;
+		return check_metrics_list(arg);
+	case KEY_BY_CGROUP:
+		args.by_cgroup = true;
+		return 0;
+	case KEY_MAX_SERIES:
+		return opts_uint("--max-series", arg, 1, MAX_SERIES_LIMIT,
+				 "series", &args.max_series);
+	case KEY_CHECK:
+		args.check = true;
+		return 0;
+	case KEY_WEB_CONFIG:
+		args.web_path = arg;
+		return 0;
+	}
+	return EXIT_USAGE;
+}
+
+/* --check: the first error as FILE:LINE:COL: message, like a compiler. */
+static int check_only(void)
+{
+	struct config c;
+	struct webcfg w;
+	char err[1024];
+	int ret;
+
+	if (!args.config_path && !args.web_path) {
+		log_err("--check needs --config FILE (or --web-config FILE)");
+		return EXIT_USAGE;
+	}
+	if (args.config_path) {
+		ret = config_load(args.config_path, true, &c, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "%s\n", err);
+			return ret;
+		}
+		printf("%s: %d metric%s, ok\n", args.config_path, c.nmetrics,
+		       c.nmetrics == 1 ? "" : "s");
+		config_free(&c);
+	}
+	if (args.web_path) {
+		ret = webcfg_load(args.web_path, &w, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "%s\n", err);
+			return ret;
+		}
+		printf("%s: ok\n", args.web_path);
+		webcfg_free(&w);
+	}
+	return EXIT_OK;
+}
+
+static double wall_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int self_metrics(struct agent *a)
+{
+	static const double scrape_bounds[] = {
+		0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+		0.5, 1,
+	};
+	static const char *const version_label[] = { "version" };
+	static const char *const version[] = { LOUPE_VERSION };
+	static const uint64_t zero_counts[EXPO_MAX_BUCKETS + 1];
+	char err[256];
+
+	if (!(a->build_info = expo_family_add(a->reg,
+			"loupe_agent_build_info",
+			"The loupe version serving these metrics",
+			EXPO_GAUGE, version_label, 1, NULL, 0,
+			err, sizeof(err))) ||
+	    !(a->scrape_seconds = expo_family_add(a->reg,
+			"loupe_agent_scrape_duration_seconds",
+			"Time to render and compress one /metrics response",
+			EXPO_HISTOGRAM, NULL, 0, scrape_bounds,
+			sizeof(scrape_bounds) / sizeof(*scrape_bounds),
+			err, sizeof(err))) ||
+	    !(a->reload_ok = expo_family_add(a->reg,
+			"loupe_agent_config_last_reload_successful",
+			"Whether the last config load (start or SIGHUP) succeeded",
+			EXPO_GAUGE, NULL, 0, NULL, 0, err, sizeof(err))) ||
+	    !(a->reload_time = expo_family_add(a->reg,
+			"loupe_agent_config_last_reload_success_timestamp_seconds",
+			"When the config in use was loaded (Unix time)",
+			EXPO_GAUGE, NULL, 0, NULL, 0, err, sizeof(err)))) {
+		log_err("cannot register the agent's metrics: %s", err);
+		return EXIT_RUNTIME;
+	}
+	expo_set(a->build_info, version, 1);
+	/* a histogram without labels exists before its first observation */
+	expo_hist_set(a->scrape_seconds, NULL, zero_counts, 0);
+	return 0;
+}
+
+static void config_loaded(struct agent *a, bool ok)
+{
+	expo_set(a->reload_ok, NULL, ok);
+	if (ok)
+		expo_set(a->reload_time, NULL, wall_seconds());
+}
+
+/* SIGHUP: a config that fails any check leaves the current one serving. */
+static void reload(struct agent *a)
+{
+	struct config c, old;
+	char err[1024];
+
+	if (!args.config_path) {
+		log_err("SIGHUP: no --config to reload");
+		return;
+	}
+	if (config_load(args.config_path, true, &c, err, sizeof(err))) {
+		log_err("reload refused, still serving the previous config: %s",
+			err);
+		config_loaded(a, false);
+		return;
+	}
+	pthread_mutex_lock(&a->lock);
+	old = a->config;
+	a->config = c;
+	pthread_mutex_unlock(&a->lock);
+	config_free(&old);
+	config_loaded(a, true);
+	log_err("config reloaded from %s: %d custom metric%s",
+		args.config_path, c.nmetrics, c.nmetrics == 1 ? "" : "s");
+}
+
+static void render_metrics(void *ctx, struct out_buf *b)
+{
+	struct agent *a = ctx;
+
+	expo_render(a->reg, b);
+}
+
+static void metrics_served(void *ctx, double seconds)
+{
+	struct agent *a = ctx;
+
+	expo_observe(a->scrape_seconds, NULL, seconds);
+}
+
+static void render_health(void *ctx, struct out_buf *b)
+{
+	(void)ctx;
+	out_buf_add(b, "ok\n", 3);
+}
+
+static const struct http_route routes[] = {
+	{ "/metrics", EXPO_CONTENT_TYPE, render_metrics, metrics_served },
+	{ "/healthz", "text/plain; charset=utf-8", render_health, NULL },
+	{ "/", "text/html; charset=utf-8", agent_render_index, NULL },
+	{ NULL },
+};
+
+/*
+ * Capabilities after start-up: none. The socket is bound (a port below
+ * 1024 needed CAP_NET_BIND_SERVICE only for bind()), reading BPF maps
+ * through fds the agent holds needs no capability once they are loaded.
+ */
+static int drop_privileges(void)
+{
+	char eff[32] = "?";
+	int err = privs_drop(NULL, 0);
+
+	if (err) {
+		log_err("cannot drop capabilities: %s", strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	privs_cap_eff(eff, sizeof(eff));
+	log_err("capabilities dropped (CapEff %s), no_new_privs set", eff);
+	return 0;
+}
+
+/* Waits for signals: SIGHUP reloads, SIGINT and SIGTERM end the run. */
+static void serve_until_stopped(struct agent *a, const sigset_t *set)
+{
+	siginfo_t info;
+
+	for (;;) {
+		int sig = sigwaitinfo(set, &info);
+
+		if (sig == SIGHUP) {
+			reload(a);
+		} else if (sig == SIGINT || sig == SIGTERM) {
+			log_err("%s: stopping", strsignal(sig));
+			return;
+		}
+	}
+}
+
+static int agent_run(struct session *s)
+{
+	static struct agent a;
+	struct webcfg web;
+	bool have_web = false;
+	struct http_server *h = NULL;
+	char err[1024];
+	sigset_t set;
+	int ret, fd, port;
+
+	(void)s;
+	if (args.check)
+		return check_only();
+	/*
+	 * From here on the signals wait for sigwaitinfo(), also in every
+	 * thread started later; one that came before is not lost.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (session_interrupted())
+		return EXIT_OK;
+	if (!args.listen_given &&
+	    http_parse_listen(HTTP_DEFAULT_LISTEN, &args.listen, err,
+			      sizeof(err)))
+		return EXIT_RUNTIME;
+	pthread_mutex_init(&a.lock, NULL);
+	a.reg = expo_registry_new(args.max_series);
+	if (!a.reg)
+		return EXIT_RUNTIME;
+	ret = self_metrics(&a);
+	if (ret)
+		goto out;
+	if (args.config_path) {
+		ret = config_load(args.config_path, true, &a.config, err,
+				  sizeof(err));
+		if (ret) {
+			log_err("%s", err);
+			goto out;
+		}
+	}
+	config_loaded(&a, true);
+	if (args.web_path) {
+		ret = webcfg_load(args.web_path, &web, err, sizeof(err));
+		if (ret) {
+			log_err("%s", err);
+			goto out;
+		}
+		have_web = true;
+	}
+	fd = http_listen(&args.listen);
+	if (fd < 0) {
+		log_err("cannot listen on %s: %s", args.listen.text,
+			strerror(-fd));
+		ret = EXIT_RUNTIME;
+		goto out;
+	}
+	ret = drop_privileges();
+	if (ret) {
+		close(fd);
+		goto out;
+	}
+	port = http_bound_port(fd);
+	h = http_start(fd, routes, &a, have_web ? &web : NULL);
+	if (!h) {
+		ret = EXIT_RUNTIME;
+		goto out;
+	}
+	log_err("listening on %s://%s (port %d); %d custom metric%s, --max-series %llu%s",
+		have_web && web.cert_pem ? "https" : "http", args.listen.text,
+		port, a.config.nmetrics, a.config.nmetrics == 1 ? "" : "s",
+		args.max_series, have_web && web.nusers ? ", basic auth" : "");
+	serve_until_stopped(&a, &set);
+	ret = EXIT_OK;
+out:
+	http_stop(h);
+	if (have_web)
+		webcfg_free(&web);
+	config_free(&a.config);
+	expo_registry_free(a.reg);
+	pthread_mutex_destroy(&a.lock);
+	return ret;
+}
+
+static const struct tool agent_tool = {
+	.name = "agent",
+	.summary = "Prometheus exporter: metrics over HTTP (/metrics)",
+	.examples =
+		"  loupe agent                                  # serve 127.0.0.1:9435\n"
+		"  loupe agent --listen [::1]:9435 --config agent.yaml\n"
+		"  loupe agent --config agent.yaml --check      # validate, compile, exit\n"
+		"  loupe agent --web-config web.yaml            # TLS and basic auth\n"
+		"  kill -HUP $(pidof loupe)                     # reload agent.yaml\n",
+	.opts = agent_opts,
+	.parse_opt = agent_parse_opt,
+	.run = agent_run,
+};
+TOOL_REGISTER(agent_tool);

@@ -1,0 +1,112 @@
+/*
+ * The agent's index page ("/"): what it serves, for a person with a
+ * browser. Each section is one row of index_sections, so the probes and
+ * the hook each uses are one more row when the agent has them.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "agent.h"
+
+/* Text as HTML: markup characters as entities, bad UTF-8 repaired. */
+static void html(struct out_buf *b, const char *s)
+{
+	struct out_buf tmp = { 0 };
+
+	/* the exposition escaper repairs UTF-8; markup is done here */
+	expo_escape_help(&tmp, s);
+	for (const char *c = tmp.data; c && *c; c++) {
+		switch (*c) {
+		case '&':
+			out_buf_add(b, "&amp;", 5);
+			break;
+		case '<':
+			out_buf_add(b, "&lt;", 4);
+			break;
+		case '>':
+			out_buf_add(b, "&gt;", 4);
+			break;
+		case '"':
+			out_buf_add(b, "&quot;", 6);
+			break;
+		default:
+			out_buf_add(b, c, 1);
+		}
+	}
+	free(tmp.data);
+}
+
+static void family_row(void *ctx, const char *name, const char *help,
+		       enum expo_type type)
+{
+	struct out_buf *b = ctx;
+
+	out_buf_add(b, "<tr><td><code>", 14);
+	html(b, name);
+	out_buf_printf(b, "</code></td><td>%s</td><td>", expo_type_name(type));
+	html(b, help);
+	out_buf_add(b, "</td></tr>\n", 11);
+}
+
+static void section_metrics(struct agent *a, struct out_buf *b)
+{
+	out_buf_printf(b, "<h2>Metrics</h2>\n<table>\n"
+		       "<tr><th>name</th><th>type</th><th>help</th></tr>\n");
+	expo_each_family(a->reg, family_row, b);
+	out_buf_printf(b, "</table>\n");
+}
+
+static void section_custom(struct agent *a, struct out_buf *b)
+{
+	out_buf_printf(b, "<h2>Custom metrics (config)</h2>\n");
+	pthread_mutex_lock(&a->lock);
+	if (!a->config.path) {
+		out_buf_printf(b, "<p>No --config.</p>\n");
+		goto out;
+	}
+	out_buf_printf(b, "<p>From <code>");
+	html(b, a->config.path);
+	out_buf_printf(b, "</code>.</p>\n<table>\n<tr><th>name</th>"
+		       "<th>labels</th><th>unit</th><th>program</th>"
+		       "<th>help</th></tr>\n");
+	for (int i = 0; i < a->config.nmetrics; i++) {
+		struct config_metric *m = &a->config.metrics[i];
+
+		out_buf_printf(b, "<tr><td><code>");
+		html(b, m->name);
+		out_buf_printf(b, "</code></td><td>");
+		for (int k = 0; k < m->nlabels; k++) {
+			if (k)
+				out_buf_add(b, ", ", 2);
+			html(b, m->labels[k]);
+		}
+		out_buf_printf(b, "</td><td>%s</td><td><pre>",
+			       config_unit_name(m->unit));
+		html(b, m->program);
+		out_buf_printf(b, "</pre></td><td>");
+		html(b, m->help);
+		out_buf_printf(b, "</td></tr>\n");
+	}
+	out_buf_printf(b, "</table>\n");
+out:
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void (*const index_sections[])(struct agent *a, struct out_buf *b) = {
+	section_metrics,
+	section_custom,
+	NULL,
+};
+
+void agent_render_index(void *ctx, struct out_buf *b)
+{
+	struct agent *a = ctx;
+
+	out_buf_printf(b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+		       "<title>loupe agent</title></head><body>\n"
+		       "<h1>loupe agent " LOUPE_VERSION "</h1>\n"
+		       "<p><a href=\"/metrics\">/metrics</a> &middot; "
+		       "<a href=\"/healthz\">/healthz</a></p>\n");
+	for (int i = 0; index_sections[i]; i++)
+		index_sections[i](a, b);
+	out_buf_printf(b, "</body></html>\n");
+}

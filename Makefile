@@ -27,8 +27,11 @@ CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) \
 	      -Isrc/lib -Isrc/tools -Wall -Werror
 LDLIBS    := -l:libbpf.a -lelf -lz -lpthread
+# src/lib/kbtf.c hands libbpf the cut-down kernel BTF (and the whole one
+# as the base of a module's BTF) in place of its own.
+KBTF_WRAP := -Wl,--wrap=btf__load_vmlinux_btf -Wl,--wrap=btf_get_from_fd
 # The agent: its HTTP server, YAML configs and bcrypt passwords.
-AGENT_LDLIBS := -lmicrohttpd -lyaml -lcrypt
+AGENT_LDLIBS := -lyaml -lcrypt
 
 TOOLS     := $(patsubst src/tools/%.bpf.c,%,$(wildcard src/tools/*.bpf.c))
 LIB_SRCS  := $(wildcard src/lib/*.c) $(wildcard src/trace/*.c)
@@ -91,13 +94,13 @@ $(BUILD)/obj/%.o: src/%.c $(HEADERS) $(SKELS)
 
 $(BUILD)/loupe: $(APP_OBJS) $(LIB_OBJS) $(TOOL_OBJS) $(AGENT_OBJS)
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) $(AGENT_LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(KBTF_WRAP) $(LDLIBS) $(AGENT_LDLIBS) -o $@
 
 $(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(UNIT_AGENT_OBJS) $(HEADERS) \
 		$(SYMS_FIXTURE)
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $(UNIT_SRCS) $(LIB_OBJS) \
-		$(UNIT_AGENT_OBJS) $(LDLIBS) -o $@
+		$(UNIT_AGENT_OBJS) $(KBTF_WRAP) $(LDLIBS) -o $@
 
 # The same unit tests under AddressSanitizer and UBSan (the symbolizer
 # hands out names that must outlive table reloads); make test runs both.
@@ -108,7 +111,8 @@ $(BUILD)/unit_tests_asan: $(UNIT_SRCS) $(LIB_SRCS) $(UNIT_AGENT_SRCS) \
 		$(HEADERS) $(SKELS) $(SYMS_FIXTURE)
 	@echo "  LINK    $@"
 	$(Q)$(CC) $(filter-out -O2,$(CFLAGS)) $(ASAN_CFLAGS) -Itests/unit \
-		$(UNIT_SRCS) $(LIB_SRCS) $(UNIT_AGENT_SRCS) $(LDLIBS) -o $@
+		$(UNIT_SRCS) $(LIB_SRCS) $(UNIT_AGENT_SRCS) $(KBTF_WRAP) \
+		$(LDLIBS) -o $@
 
 unit-asan: $(BUILD)/unit_tests_asan
 	$(BUILD)/unit_tests_asan

@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 #include "cgroup.h"
 #include "hook.h"
+#include "kbtf.h"
 #include "log.h"
 #include "opts.h"
 #include "out.h"
@@ -254,8 +255,11 @@ static int cmd_list(int argc, char **argv)
 	if (!json)
 		printf("%-14s %s\n  %-14s %-11s %s\n", "TOOL", "SUMMARY",
 		       "PROBE", "HOOK", "TARGETS");
-	for (int i = 0; tools[i]; i++)
+	for (int i = 0; tools[i]; i++) {
+		kbtf_begin(tools[i]);
 		list_tool(tools[i], &o);
+		kbtf_end();
+	}
 	out_flush(&o);
 	out_free(&o);
 	return EXIT_OK;
@@ -288,6 +292,7 @@ int main(int argc, char **argv)
 {
 	const struct tool *t;
 
+	kbtf_init(tool_table());
 	if (argc < 2)
 		return overview_main(argc, argv);
 	if (!strcmp(argv[1], "overview"))

@@ -6,7 +6,6 @@
  * this build are left out of the report.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "opts.h"
 #include "out.h"
 #include "overview.h"
+#include "parallel.h"
 #include "privs.h"
 #include "session.h"
 #include "tool.h"
@@ -64,17 +64,14 @@ struct run {
 	char *text;
 	size_t size;
 	int rc;
-	bool started;
-	pthread_t thread;
 };
 
-static void *run_tool(void *arg)
+static void run_tool(void *runs, int i)
 {
-	struct run *r = arg;
+	struct run *r = (struct run *)runs + i;
 
 	r->rc = session_run(&r->s);
 	fflush(r->s.out_file);
-	return NULL;
 }
 
 static int prepare(struct run *r, const char *duration, bool json)
@@ -364,7 +361,7 @@ static void print_section(struct out *o, struct run *r)
 	size_t total = 0;
 
 	out_line(o, "\n== %s (%s) ==", r->sec->title, r->tool->name);
-	if (!r->started || r->rc) {
+	if (r->rc) {
 		out_line(o, "(not available here: see the message on stderr)");
 		return;
 	}
@@ -397,7 +394,7 @@ static void json_section(struct out *o, struct run *r)
 	out_str(o, OUT_JSON_ONLY, "title", r->sec->title);
 	out_str(o, OUT_JSON_ONLY, "tool", r->tool->name);
 	out_str(o, OUT_JSON_ONLY, "status",
-		r->started && !r->rc ? "ok" : "unavailable");
+		!r->rc ? "ok" : "unavailable");
 	out_arr_begin(o, "records");
 	while (p && *p) {
 		nl = strchr(p, '\n');
@@ -516,17 +513,13 @@ int overview_main(int argc, char **argv)
 	if (!json)
 		fprintf(stderr, "loupe: watching for %s s (Ctrl-C ends early)...\n",
 			duration);
+	/* Every section watches the same seconds: all run at once. */
+	parallel_for(nruns, nruns, run_tool, runs);
 	for (int i = 0; i < nruns; i++)
-		runs[i].started = !pthread_create(&runs[i].thread, NULL,
-						  run_tool, &runs[i]);
-	for (int i = 0; i < nruns; i++) {
-		if (runs[i].started)
-			pthread_join(runs[i].thread, NULL);
 		fclose(runs[i].s.out_file);
-	}
 	print_report(runs, nruns, secs, json);
 	for (int i = 0; i < nruns; i++) {
-		if (runs[i].started && runs[i].rc)
+		if (runs[i].rc)
 			err = EXIT_RUNTIME;
 		free(runs[i].text);
 	}

@@ -338,6 +338,10 @@ def run_all(filters, nproc, verbose, tmp):
     unit_jobs = [(n, lambda n=n: run_unit_tests(n)) for n in units]
     env = dict(os.environ, LOUPE_TEST_TMP=tmp, LOUPE_RUN_ID=str(os.getpid()),
                PYTHONDONTWRITEBYTECODE="1")
+    # The kernel BTF cache of this run (written by its first tool run,
+    # used by the others), never /var/cache/loupe.
+    env.setdefault("LOUPE_BTF_CACHE", os.path.join(tmp, "kbtf"))
+    os.environ["LOUPE_BTF_CACHE"] = env["LOUPE_BTF_CACHE"]
     # Modules that make a test per tool run `loupe list -j` at import
     # (common.loupe_list_json_cached): once here, in the run's temp dir,
     # rather than in the first tests running at the same time.

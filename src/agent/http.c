@@ -18,7 +18,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-#include <microhttpd.h>
+#include "mhd.h"
 #include <zlib.h>
 #include "http.h"
 #include "log.h"
@@ -203,19 +203,19 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	r = mhd.create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	if (gzipped)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING,
+		mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING,
 					"gzip");
 	if (allow)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+		mhd.add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	ret = mhd.queue_response(c, status, r);
+	mhd.destroy_response(r);
 	return ret;
 }
 
@@ -239,14 +239,14 @@ static bool authorized(struct http_server *h, struct MHD_Connection *c)
 
 	if (!h->web || !h->web->nusers)
 		return true;
-	user = MHD_basic_auth_get_username_password(c, &pass);
+	user = mhd.basic_auth_get_username_password(c, &pass);
 	ok = user && pass && webcfg_check_user(h->web, user, pass);
 	if (pass) {
 		explicit_bzero(pass, strlen(pass));
-		MHD_free(pass);
+		mhd.free(pass);
 	}
 	if (user)
-		MHD_free(user);
+		mhd.free(user);
 	return ok;
 }
 
@@ -269,7 +269,7 @@ static enum MHD_Result serve(struct http_server *h, struct MHD_Connection *c,
 
 	route->render(h->ctx, &b);
 	out_buf_add(&b, "", 0);
-	ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	ae = mhd.lookup_connection_value(c, MHD_HEADER_KIND,
 					 MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	if (http_accepts_gzip(ae)) {
 		size_t zlen;
@@ -292,11 +292,11 @@ static enum MHD_Result serve(struct http_server *h, struct MHD_Connection *c,
 /* Whether the request announces a body (it is never read). */
 static bool has_body(struct MHD_Connection *c)
 {
-	const char *len = MHD_lookup_connection_value(
+	const char *len = mhd.lookup_connection_value(
 		c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
 	return (len && strspn(len, "0") != strlen(len)) ||
-	       MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	       mhd.lookup_connection_value(c, MHD_HEADER_KIND,
 					   MHD_HTTP_HEADER_TRANSFER_ENCODING);
 }
 
@@ -334,13 +334,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	if (*upload_size)
 		return MHD_NO;
 	if (!authorized(h, c)) {
-		r = MHD_create_response_from_buffer(
+		r = mhd.create_response_from_buffer(
 			strlen("unauthorized\n"), (void *)"unauthorized\n",
 			MHD_RESPMEM_PERSISTENT);
 		if (!r)
 			return MHD_NO;
-		ret = MHD_queue_basic_auth_fail_response(c, HTTP_REALM, r);
-		MHD_destroy_response(r);
+		ret = mhd.queue_basic_auth_fail_response(c, HTTP_REALM, r);
+		mhd.destroy_response(r);
 		return ret;
 	}
 	for (const struct http_route *route = h->routes; route->path; route++)
@@ -369,7 +369,8 @@ struct http_server *http_start(int fd, const struct http_route *routes,
 	struct http_server *h = calloc(1, sizeof(*h));
 	bool tls = web && web->cert_pem;
 
-	if (!h) {
+	if (!h || mhd_load()) {
+		free(h);
 		close(fd);
 		return NULL;
 	}
@@ -377,13 +378,13 @@ struct http_server *http_start(int fd, const struct http_route *routes,
 	h->ctx = ctx;
 	h->web = web;
 	if (tls) {
-		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		if (mhd.is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 			log_err("this libmicrohttpd was built without TLS: remove tls_server_config from the web config");
 			goto fail;
 		}
 		flags |= MHD_USE_TLS;
 	}
-	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+	h->daemon = mhd.start_daemon(flags, 0, NULL, NULL, on_request, h,
 		/* first, or MHD logs the options before it on its own */
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 		MHD_OPTION_LISTEN_SOCKET, fd,
@@ -413,6 +414,6 @@ void http_stop(struct http_server *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->daemon);
+	mhd.stop_daemon(h->daemon);
 	free(h);
 }

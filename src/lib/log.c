@@ -21,19 +21,35 @@ void log_set_tool(const char *tool)
 	log_tool = tool;
 }
 
-void log_err(const char *fmt, ...)
+static void log_line(const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	fflush(stdout);
 	if (log_tool)
 		fprintf(stderr, "loupe: %s: ", log_tool);
 	else
 		fprintf(stderr, "loupe: ");
-	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
-	va_end(ap);
 	fputc('\n', stderr);
+}
+
+void log_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_line(fmt, ap);
+	va_end(ap);
+}
+
+void log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_verbose)
+		return;
+	va_start(ap, fmt);
+	log_line(fmt, ap);
+	va_end(ap);
 }
 
 static void tail_add(const char *line, size_t n)

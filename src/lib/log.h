@@ -14,6 +14,8 @@
 
 void log_set_tool(const char *tool);
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Only with --verbose: what loupe decided on its own, e.g. a fallback. */
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_libbpf_init(bool verbose);
 void log_libbpf_tail(int lines);
 

@@ -21,7 +21,9 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "cgroup.h"
+#include "kbtf.h"
 #include "log.h"
+#include "parallel.h"
 #include "privs.h"
 #include "session.h"
 #include "uprobe.h"
@@ -349,12 +351,17 @@ static unsigned int needs_of(struct bpf_object *obj)
  * to it): when it exits, the run is over. A pidfd turns readable then;
  * the loop polls it. ESRCH: it exited since the flags were checked.
  */
+void session_watch_pid(struct session *s, int pid)
+{
+	s->target_fd = syscall(SYS_pidfd_open, pid, 0);
+	s->target_gone = s->target_fd < 0 && errno == ESRCH;
+}
+
 static void watch_target(struct session *s)
 {
 	if (!(s->opts.given & OPT_PID) || s->opts.pid <= 0)
 		return;
-	s->target_fd = syscall(SYS_pidfd_open, s->opts.pid, 0);
-	s->target_gone = s->target_fd < 0 && errno == ESRCH;
+	session_watch_pid(s, s->opts.pid);
 }
 
 static bool target_exited(struct session *s)
@@ -366,12 +373,23 @@ static bool target_exited(struct session *s)
 	return s->target_gone;
 }
 
+static int open_ring(struct session *s, int ring_fd)
+{
+	s->rb = ring_buffer__new(ring_fd, rb_event, s, NULL);
+	if (s->rb)
+		return 0;
+	log_err("cannot open the ring buffer: %s", strerror(errno));
+	return -1;
+}
+
 static int session_start(struct session *s, struct bpf_object *obj)
 {
 	int err;
 
 	pthread_mutex_lock(&start_lock);
+	kbtf_begin(s->tool);
 	err = start_locked(s, obj);
+	kbtf_end();
 	pthread_mutex_unlock(&start_lock);
 	return err;
 }
@@ -409,17 +427,21 @@ static int start_locked(struct session *s, struct bpf_object *obj)
 	lost = bpf_object__find_map_by_name(obj, "lost_events");
 	s->lost_fd = lost ? bpf_map__fd(lost) : -1;
 	events = bpf_object__find_map_by_name(obj, "events");
-	if (events) {
-		s->rb = ring_buffer__new(bpf_map__fd(events), rb_event, s,
-					 NULL);
-		if (!s->rb) {
-			log_err("cannot open the ring buffer: %s",
-				strerror(errno));
-			return EXIT_RUNTIME;
-		}
-	}
+	if (events && open_ring(s, bpf_map__fd(events)))
+		return EXIT_RUNTIME;
 	out_header(&s->out);
 	return 0;
+}
+
+int session_start_ring(struct session *s, int ring_fd, int lost_fd,
+		       session_event_fn on_event)
+{
+	s->on_event = on_event;
+	s->lost_fd = lost_fd;
+	out_init(&s->out, s->out_file ? s->out_file : stdout, s->opts.json,
+		 s->opts.timestamp, NULL);
+	watch_target(s);
+	return open_ring(s, ring_fd) ? EXIT_RUNTIME : 0;
 }
 
 static unsigned long long lost_total(struct session *s)
@@ -441,6 +463,17 @@ static unsigned long long lost_total(struct session *s)
 	return sum;
 }
 
+static unsigned long long prog_missed(int fd)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.recursion_misses;
+}
+
 /*
  * Runs of the tool's programs that the kernel skipped because one of them
  * was already running on that CPU (an interrupt or softirq arriving while
@@ -452,17 +485,12 @@ static unsigned long long missed_total(struct session *s)
 	unsigned long long sum = 0;
 	struct bpf_program *prog;
 
+	for (int i = 0; i < s->nprog_fds; i++)
+		sum += prog_missed(s->prog_fds[i]);
 	if (!s->obj)
-		return 0;
-	bpf_object__for_each_program(prog, s->obj) {
-		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(prog);
-
-		memset(&info, 0, sizeof(info));
-		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
-			sum += info.recursion_misses;
-	}
+		return sum;
+	bpf_object__for_each_program(prog, s->obj)
+		sum += prog_missed(bpf_program__fd(prog));
 	return sum;
 }
 
@@ -520,7 +548,17 @@ static int drain(struct session *s, int timeout_ms, long long budget_ns)
 	return err < 0 ? err : 0;
 }
 
-static int session_loop(struct session *s)
+/* What it has no time to print is counted as lost. */
+static void drain_final(struct session *s)
+{
+	if (drain(s, 0, drain_budget_ns(DRAIN_FINAL_NS)) == 0 && s->rb) {
+		s->discarding = true;
+		ring_buffer__consume(s->rb);
+		s->discarding = false;
+	}
+}
+
+int session_loop(struct session *s)
 {
 	long long now = clock_ns(CLOCK_MONOTONIC), deadline = 0, next_tick = 0;
 	long long next_lost = now + LOST_EVERY_NS, interval_ns;
@@ -533,7 +571,7 @@ static int session_loop(struct session *s)
 	if (interval_ns > 0)
 		next_tick = now + interval_ns;
 
-	while (!stop_requested) {
+	while (!stop_requested && !s->ended) {
 		timeout = TICK_MS;
 		if (deadline && (deadline - now) / 1000000 < timeout)
 			timeout = (deadline - now) / 1000000;
@@ -574,18 +612,21 @@ static int session_loop(struct session *s)
 	 * what the final drain has no time to print is counted as lost.
 	 */
 	destroy_links(s);
+	if (s->detach)
+		s->detach(s);
 	s->final_drain = true;
-	if (drain(s, 0, drain_budget_ns(DRAIN_FINAL_NS)) == 0 && s->rb) {
-		s->discarding = true;
-		ring_buffer__consume(s->rb);
-		s->discarding = false;
+	drain_final(s);
+	if (s->on_end) {
+		s->on_end(s);
+		drain_final(s);
 	}
 	/* Print what the last, partial interval (or the only one) saw. */
 	if (s->on_interval && !ticked_last)
 		s->on_interval(s);
 	report_lost(s);
 	out_flush(&s->out);
-	if (s->target_gone)
+	/* Not for a process the tool started itself (trace -c). */
+	if (s->target_gone && (s->opts.given & OPT_PID))
 		log_err("process %d exited; tracing ended", s->opts.pid);
 	return EXIT_OK;
 }
@@ -601,10 +642,9 @@ int session_add_link(struct session *s, struct bpf_link *link)
 	return 0;
 }
 
-static void *destroy_link(void *link)
+static void destroy_link(void *links, int i)
 {
-	bpf_link__destroy(link);
-	return NULL;
+	bpf_link__destroy(((struct bpf_link **)links)[i]);
 }
 
 /*
@@ -613,22 +653,11 @@ static void *destroy_link(void *link)
  */
 static void destroy_links(struct session *s)
 {
-	pthread_t threads[SESSION_MAX_LINKS];
-	bool started[SESSION_MAX_LINKS];
-
-	for (int i = 0; i < s->nlinks; i++)
-		started[i] = !pthread_create(&threads[i], NULL, destroy_link,
-					     s->links[i]);
-	for (int i = 0; i < s->nlinks; i++) {
-		if (started[i])
-			pthread_join(threads[i], NULL);
-		else
-			bpf_link__destroy(s->links[i]);
-	}
+	parallel_for(s->nlinks, s->nlinks, destroy_link, s->links);
 	s->nlinks = 0;
 }
 
-static void session_stop(struct session *s)
+void session_stop(struct session *s)
 {
 	if (s->target_fd >= 0)
 		close(s->target_fd);

@@ -26,6 +26,7 @@ struct ring_buffer;
 typedef int (*session_event_fn)(struct session *s, const void *data,
 				size_t size);
 typedef int (*session_tick_fn)(struct session *s);
+typedef void (*session_stage_fn)(struct session *s);
 /*
  * Attaches one program in the tool's own way (a uprobe's file and offset
  * are known only at run time); returns its link, or NULL with errno set.
@@ -49,6 +50,17 @@ struct session {
 	session_event_fn on_event;
 	session_tick_fn on_interval;	/* histogram/top tools */
 	session_attach_fn attach_prog;	/* NULL: bpf_program__attach() */
+	/*
+	 * Programs loaded without a libbpf object (loupe trace): their fds
+	 * for the kernel's count of skipped runs, detach() to stop them
+	 * before the final drain, on_end() to run what comes after it (END
+	 * probes, whose events are drained too).
+	 */
+	const int *prog_fds;
+	int nprog_fds;
+	session_stage_fn detach;
+	session_stage_fn on_end;
+	bool ended;		/* the tool asked to end (trace's exit()) */
 	struct hook_result hooks[SESSION_MAX_PROBES];
 	int lost_fd;
 	unsigned long long lost_reported;
@@ -71,6 +83,18 @@ void session_init(struct session *s, const struct tool *t);
  * clean up (see struct tool); or the tool's own run. An exit status.
  */
 int session_run(struct session *s);
+/*
+ * A tool with its own run (loupe trace, which loads and attaches its
+ * programs itself) starts the loop on its ring buffer: the loop reads
+ * ring_fd and counts lost_fd (a per-CPU u64 array, may be -1); then
+ * session_loop() and session_stop(), as session_run() does.
+ */
+int session_start_ring(struct session *s, int ring_fd, int lost_fd,
+		       session_event_fn on_event);
+/* The run also ends when this process exits (trace -c's command). */
+void session_watch_pid(struct session *s, int pid);
+int session_loop(struct session *s);
+void session_stop(struct session *s);
 /* Adopts a link the tool attached itself; destroyed at teardown. */
 int session_add_link(struct session *s, struct bpf_link *link);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "addr.h"
 #include "flame.h"
 #include "log.h"
 #include "session.h"
@@ -217,19 +218,23 @@ struct symbolizer {
  * instruction): look up the byte before it.
  */
 static void symbolize(struct symbolizer *z, int pid, __s32 id, bool user,
-		      __u64 *ips, struct syms_frame *frames,
+		      uint64_t *ips, struct syms_frame *frames,
 		      struct stacks_half *h)
 {
+	int n;
+
 	memset(h, 0, sizeof(*h));
 	h->frames = frames;
 	if (id == STACK_ID_NONE)
 		return;
-	if (id < 0 || bpf_map_lookup_elem(z->r->stackmap_fd, &id, ips)) {
+	n = id < 0 ? 0 : addr_stack(z->r->stackmap_fd, id, ips,
+				    STACKS_MAX_DEPTH);
+	if (!n) {
 		h->missed = true;
 		return;
 	}
-	for (int i = 0; i < STACKS_MAX_DEPTH && ips[i]; i++) {
-		__u64 addr = i ? ips[i] - 1 : ips[i];
+	for (int i = 0; i < n; i++) {
+		uint64_t addr = i ? ips[i] - 1 : ips[i];
 		struct syms_frame *f = &frames[h->n];
 		int err;
 
@@ -373,35 +378,25 @@ static void report_losses(struct session *s, const struct stacks_report *r,
 static void prepare_kernel(const struct stacks_report *r,
 			   const struct entry *v, size_t n)
 {
-	__u64 ips[STACKS_MAX_DEPTH], *addrs = NULL, *grown;
-	size_t na = 0, cap = 0;
+	struct addr_list addrs = { 0 };
 
 	for (size_t i = 0; i < n; i++) {
 		__s32 id = v[i].key.kernel_stack_id;
 
-		if (id < 0 || bpf_map_lookup_elem(r->stackmap_fd, &id, ips))
-			continue;
-		for (int d = 0; d < STACKS_MAX_DEPTH && ips[d]; d++) {
-			if (na == cap) {
-				cap = cap ? cap * 2 : 1024;
-				grown = realloc(addrs, cap * sizeof(*addrs));
-				if (!grown)
-					goto out;
-				addrs = grown;
-			}
-			addrs[na++] = ips[d];
-		}
+		if (id >= 0 && addr_list_add_stack(&addrs, r->stackmap_fd, id,
+						   STACKS_MAX_DEPTH))
+			goto out;
 	}
-	syms_kernel_prepare(r->syms, (const uint64_t *)addrs, na);
+	syms_kernel_prepare(r->syms, addrs.v, addrs.n);
 out:
-	free(addrs);
+	addr_list_free(&addrs);
 }
 
 int stacks_print(struct session *s, const struct stacks_report *r)
 {
 	struct syms_frame *uf = NULL, *kf = NULL;
 	struct symbolizer z = { .r = r };
-	__u64 *ips = NULL;
+	uint64_t *ips = NULL;
 	struct out *o = &s->out;
 	unsigned long long ts = out_now_ns();
 	struct out_buf line = { 0 };
@@ -428,9 +423,7 @@ int stacks_print(struct session *s, const struct stacks_report *r)
 			continue;
 		printed++;
 		snprintf(comm, sizeof(comm), "%.*s", TASK_COMM_LEN, k->comm);
-		memset(ips, 0, STACKS_MAX_DEPTH * sizeof(*ips));
 		symbolize(&z, k->pid, k->user_stack_id, true, ips, uf, &u);
-		memset(ips, 0, STACKS_MAX_DEPTH * sizeof(*ips));
 		symbolize(&z, k->pid, k->kernel_stack_id, false, ips, kf,
 			  &kh);
 		if (o->json) {
@@ -550,3 +543,4 @@ int stacks_svg_end(struct stacks_svg *svg, bool ok)
 	svg->text = NULL;
 	return status;
 }
+

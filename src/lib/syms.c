@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include "addr.h"
 #include "syms.h"
 
 /* A kernel address this far past the last symbol is not in its text. */
@@ -37,16 +38,12 @@ struct symtab {
 	size_t nblocks;
 };
 
-struct load_seg {
-	uint64_t offset, filesz, vaddr;
-};
-
 /* One ELF object (an executable, a library, the vdso). */
 struct elf_obj {
 	uint64_t dev, ino;	/* both 0 for the vdso */
 	char *path;		/* as the first process that mapped it saw it */
 	struct symtab syms;
-	struct load_seg *loads;
+	struct addr_seg *loads;
 	size_t nloads;
 	bool failed;		/* not readable or not ELF: no symbols */
 };
@@ -639,25 +636,6 @@ static int load_elf_syms(struct elf_obj *o, Elf *e, Elf64_Word sh_type,
 	return 0;
 }
 
-static void load_segments(struct elf_obj *o, Elf *e)
-{
-	size_t n;
-
-	if (elf_getphdrnum(e, &n))
-		return;
-	o->loads = calloc(n ? n : 1, sizeof(*o->loads));
-	if (!o->loads)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(e, i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		o->loads[o->nloads++] = (struct load_seg){
-			ph.p_offset, ph.p_filesz, ph.p_vaddr };
-	}
-}
-
 static Elf_Scn *find_section(Elf *e, const char *want)
 {
 	Elf_Scn *scn = NULL;
@@ -780,7 +758,7 @@ static void load_elf(struct syms_cache *c, struct elf_obj *o, Elf *e,
 {
 	bool symtab = false, dynsym = false;
 
-	load_segments(o, e);
+	addr_elf_segments(e, &o->loads, &o->nloads);
 	load_elf_syms(o, e, SHT_SYMTAB, &symtab);
 	load_elf_syms(o, e, SHT_DYNSYM, &dynsym);
 	if (!symtab && inner_path)
@@ -908,13 +886,7 @@ static struct elf_obj *vdso_obj(struct syms_cache *c)
 /* The object's virtual address of a file offset, through PT_LOAD. */
 static uint64_t obj_vaddr(const struct elf_obj *o, uint64_t file_off)
 {
-	for (size_t i = 0; i < o->nloads; i++) {
-		const struct load_seg *s = &o->loads[i];
-
-		if (file_off >= s->offset && file_off - s->offset < s->filesz)
-			return file_off - s->offset + s->vaddr;
-	}
-	return file_off;
+	return addr_seg_vaddr(o->loads, o->nloads, file_off);
 }
 
 int syms_file(struct syms_cache *c, const char *path, uint64_t vaddr,

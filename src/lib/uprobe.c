@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "addr.h"
 #include "uprobe.h"
 
 #if defined(__x86_64__)
@@ -305,25 +306,6 @@ static int find_in_table(Elf *elf, Elf_Scn *scn, Elf_Data *versym,
 	return 0;
 }
 
-/* A virtual address of the object to its offset in the file. */
-static int vaddr_to_offset(Elf *elf, GElf_Addr addr, unsigned long *offset)
-{
-	size_t nph;
-	GElf_Phdr ph;
-
-	if (elf_getphdrnum(elf, &nph))
-		return -EINVAL;
-	for (size_t i = 0; i < nph; i++) {
-		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (addr >= ph.p_vaddr && addr < ph.p_vaddr + ph.p_filesz) {
-			*offset = addr - ph.p_vaddr + ph.p_offset;
-			return 0;
-		}
-	}
-	return -ERANGE;
-}
-
 /* File offset of func in the ELF file: .symtab first, then .dynsym. */
 int uprobe_func_offset(const char *path, const char *func,
 		       unsigned long *offset)
@@ -331,6 +313,7 @@ int uprobe_func_offset(const char *path, const char *func,
 	Elf_Scn *scn, *symtab = NULL, *dynsym = NULL;
 	Elf_Data *versym = NULL;
 	GElf_Addr addr = 0;
+	uint64_t off;
 	GElf_Shdr sh;
 	int fd, err = -ENOENT;
 	Elf *elf;
@@ -360,7 +343,9 @@ int uprobe_func_offset(const char *path, const char *func,
 	if (err && dynsym)
 		err = find_in_table(elf, dynsym, versym, func, &addr);
 	if (!err)
-		err = vaddr_to_offset(elf, addr, offset);
+		err = addr_elf_offset(elf, addr, true, &off);
+	if (!err)
+		*offset = off;
 	elf_end(elf);
 out_close:
 	close(fd);

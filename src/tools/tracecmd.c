@@ -197,6 +197,8 @@ static int trace_run_tool(struct session *s)
 	p.npositional = nargs - first_param;
 	if (s->opts.given & OPT_PID)
 		p.target_pid = s->opts.pid;
+	if (s->opts.given & OPT_BUFFER)
+		p.ringbuf_size = s->opts.buffer_size;
 	if (command && dump == TRACE_DUMP_NONE) {
 		child = start_command(command);
 		if (child < 0) {
@@ -214,12 +216,9 @@ static int trace_run_tool(struct session *s)
 		ret = EXIT_USAGE;
 		goto out;
 	}
-	ro.json = s->opts.json;
-	ro.duration = s->opts.duration;
 	ro.child = child;
-	ro.child_status = &status;
 	ro.on_attached = release_command;
-	ret = trace_run(&p, &ro);
+	ret = trace_run(&p, s, &ro);
 out:
 	if (child > 0) {
 		/* never leave the command behind */
@@ -252,7 +251,7 @@ static const struct tool trace_tool = {
 		"  loupe trace script.bt 42                      # $1 is 42\n"
 		"  loupe trace -c 'ls /' -e 't:syscalls:sys_enter_openat /pid == cpid/ { @++; }'\n"
 		"  loupe trace --dump bpf -e 'BEGIN { @x = 1; }'  # show the BPF\n",
-	.common = OPT_PID | OPT_DURATION | OPT_JSON,
+	.common = OPT_PID | OPT_DURATION | OPT_JSON | OPT_BUFFER,
 	.opts = trace_opts,
 	.parse_opt = trace_parse_opt,
 	.args_usage = "[FILE] [ARG...]",

@@ -2,9 +2,10 @@
  * The trace program's life: compile (parse, expand probes, type both
  * passes, create maps, lower and emit each instance), load each program
  * with libbpf's low-level API (no ELF object), attach it the way its
- * probe kind needs, run BEGIN, drain the ring buffer until exit(), a
- * signal, the duration or the traced command ends, then detach
- * everything, run END and print the maps like bpftrace.
+ * probe kind needs, run BEGIN, then let the session's event loop (the
+ * one every tool runs in) drain the ring buffer until exit(), a signal,
+ * the duration or the traced process ends, detach everything, run END
+ * and print the maps like bpftrace.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,7 +17,6 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <linux/perf_event.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -25,6 +25,7 @@
 #include "ir.h"
 #include "trace.h"
 #include "log.h"
+#include "parallel.h"
 #include "session.h"
 
 #define TRACE_MAP_ENTRIES	4096
@@ -66,9 +67,11 @@ static int create_maps(struct trace_prog *p)
 	unsigned int zero_size = 8, flags = BPF_F_NO_PREALLOC;
 
 	p->ringbuf_fd = create_map(p, BPF_MAP_TYPE_RINGBUF, "trace_events", 0,
-				   0, TRACE_RINGBUF_SIZE, 0);
-	p->lost_fd = create_map(p, BPF_MAP_TYPE_ARRAY, "trace_lost", 4, 8, 1,
-				0);
+				   0, p->ringbuf_size ? p->ringbuf_size :
+				   TRACE_RINGBUF_SIZE, 0);
+	/* per-CPU, like every tool's lost_events: the session sums it */
+	p->lost_fd = create_map(p, BPF_MAP_TYPE_PERCPU_ARRAY, "trace_lost", 4,
+				8, 1, 0);
 	if (p->ringbuf_fd < 0 || p->lost_fd < 0)
 		return -1;
 	for (int i = 0; i < p->nmaps; i++)
@@ -258,32 +261,27 @@ static int load_inst(struct trace_prog *p, struct trace_inst *inst)
 
 struct load_work {
 	struct trace_prog *p;
-	int next;		/* next instance to load (atomic) */
 	int failed;		/* an instance failed: stop (atomic) */
 	pthread_mutex_t report;	/* one verifier report at a time */
 };
 
-static void *load_worker(void *arg)
+static void load_one(void *ctx, int i)
 {
-	struct load_work *w = arg;
-	int i;
+	struct load_work *w = ctx;
+	struct trace_inst *inst = &w->p->insts[i];
+	int fd;
 
-	while (!__atomic_load_n(&w->failed, __ATOMIC_RELAXED) &&
-	       (i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) <
-	       w->p->ninsts) {
-		struct trace_inst *inst = &w->p->insts[i];
-		int fd = load_once(inst, NULL, 0);
-
-		if (fd >= 0) {
-			inst->prog_fd = fd;
-			continue;
-		}
-		pthread_mutex_lock(&w->report);
-		if (!__atomic_exchange_n(&w->failed, 1, __ATOMIC_RELAXED))
-			load_inst(w->p, inst);
-		pthread_mutex_unlock(&w->report);
+	if (__atomic_load_n(&w->failed, __ATOMIC_RELAXED))
+		return;
+	fd = load_once(inst, NULL, 0);
+	if (fd >= 0) {
+		inst->prog_fd = fd;
+		return;
 	}
-	return NULL;
+	pthread_mutex_lock(&w->report);
+	if (!__atomic_exchange_n(&w->failed, 1, __ATOMIC_RELAXED))
+		load_inst(w->p, inst);
+	pthread_mutex_unlock(&w->report);
 }
 
 /*
@@ -293,17 +291,13 @@ static void *load_worker(void *arg)
 int trace_load(struct trace_prog *p)
 {
 	struct load_work w = { .p = p, .report = PTHREAD_MUTEX_INITIALIZER };
-	int ncpus = libbpf_num_possible_cpus(), started = 0;
-	pthread_t threads[8];
+	int width = libbpf_num_possible_cpus();
 
-	if (ncpus > 8)
-		ncpus = 8;
-	while (p->ninsts >= 16 && started < ncpus - 1 &&
-	       !pthread_create(&threads[started], NULL, load_worker, &w))
-		started++;
-	load_worker(&w);
-	for (int i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
+	if (width > 8)
+		width = 8;
+	if (p->ninsts < 16)
+		width = 1;
+	parallel_for(p->ninsts, width, load_one, &w);
 	return w.failed ? -1 : 0;
 }
 
@@ -479,18 +473,13 @@ static void close_events(struct trace_inst *inst)
 struct detach_work {
 	struct trace_prog *p;
 	void (*close_fn)(struct trace_inst *inst);
-	int next;		/* next instance to do (atomic) */
 };
 
-static void *detach_worker(void *arg)
+static void detach_one(void *ctx, int i)
 {
-	struct detach_work *w = arg;
-	int i;
+	struct detach_work *w = ctx;
 
-	while ((i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) <
-	       w->p->ninsts)
-		w->close_fn(&w->p->insts[i]);
-	return NULL;
+	w->close_fn(&w->p->insts[i]);
 }
 
 /*
@@ -502,17 +491,8 @@ static void detach_all(struct trace_prog *p,
 		       void (*close_fn)(struct trace_inst *inst))
 {
 	struct detach_work w = { .p = p, .close_fn = close_fn };
-	pthread_t threads[DETACH_THREADS];
-	int n = p->ninsts < DETACH_THREADS ? p->ninsts : DETACH_THREADS;
-	int started = 0;
 
-	while (started < n &&
-	       !pthread_create(&threads[started], NULL, detach_worker, &w))
-		started++;
-	/* whatever no thread took (or if none started) is done here */
-	detach_worker(&w);
-	for (int i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
+	parallel_for(p->ninsts, DETACH_THREADS, detach_one, &w);
 }
 
 /* ---- running ------------------------------------------------------------ */
@@ -520,12 +500,12 @@ static void detach_all(struct trace_prog *p,
 struct run_state {
 	struct trace_prog *p;
 	struct tprint *tp;
-	bool exit_requested;
+	int *prog_fds;
 };
 
-static int on_record(void *ctx, void *data, size_t size)
+static int on_record(struct session *s, const void *data, size_t size)
 {
-	struct run_state *rs = ctx;
+	struct run_state *rs = s->tool_state;
 	struct trace_prog *p = rs->p;
 	const struct trace_rec *r = data;
 	const char *payload = (const char *)data + sizeof(*r);
@@ -540,7 +520,7 @@ static int on_record(void *ctx, void *data, size_t size)
 				      &p->printfs[r->id].args, payload);
 		break;
 	case TREC_EXIT:
-		rs->exit_requested = true;
+		s->ended = true;
 		break;
 	case TREC_PRINT_MAP:
 		pm = (const void *)payload;
@@ -587,16 +567,6 @@ static int run_special(struct trace_prog *p, enum probe_kind kind)
 	return 0;
 }
 
-static unsigned long long lost_count(struct trace_prog *p)
-{
-	unsigned long long v = 0;
-	int key = 0;
-
-	if (p->lost_fd >= 0)
-		bpf_map_lookup_elem(p->lost_fd, &key, &v);
-	return v;
-}
-
 static int compare_maps(const void *a, const void *b)
 {
 	const struct trace_map *x = *(const struct trace_map *const *)a;
@@ -624,98 +594,84 @@ static void print_all_maps(struct trace_prog *p, struct tprint *tp)
 	free(order);
 }
 
-static bool child_running(pid_t child, int *status)
+/* Programs stop here; the slow teardown of their perf events waits. */
+static void detach_programs(struct session *s)
 {
-	if (child <= 0)
-		return true;
-	return waitpid(child, status, WNOHANG) == 0;
+	struct run_state *rs = s->tool_state;
+
+	detach_all(rs->p, close_links);
 }
 
-int trace_run(struct trace_prog *p, const struct trace_run_opts *ro)
+/* After the probes' last events: END, then the maps, like bpftrace. */
+static void run_end(struct session *s)
+{
+	struct run_state *rs = s->tool_state;
+
+	run_special(rs->p, PK_END);
+}
+
+static int attach_insts(struct trace_prog *p, struct tprint *tp)
+{
+	for (int i = 0; i < p->ninsts; i++) {
+		struct trace_inst *inst = &p->insts[i];
+		int err = attach_inst(p, inst);
+
+		if (err) {
+			fprintf(p->err, "loupe: trace: cannot attach %s: %s\n",
+				inst->name, strerror(-err));
+			return EXIT_RUNTIME;
+		}
+	}
+	tprint_attached(tp, p->ninsts);
+	fflush(tp->out);
+	return 0;
+}
+
+/*
+ * The session's loop reads the ring buffer and ends the run (exit(), a
+ * signal, --duration, the -p process or -c's command exiting); losses
+ * and skipped runs are reported the way every tool reports them.
+ */
+int trace_run(struct trace_prog *p, struct session *s,
+	      const struct trace_run_opts *ro)
 {
 	struct tprint tp;
 	struct run_state rs = { .p = p, .tp = &tp };
-	struct ring_buffer *rb = NULL;
-	unsigned long long deadline = 0, lost;
-	int nattach = 0, ret = 0, status = 0;
-	bool child_done = false;
+	int ret;
 
-	tprint_init(&tp, stdout, ro->json);
+	tprint_init(&tp, stdout, s->opts.json);
 	tp.kstack_fd = p->kstack_fd;
 	tp.ustack_fd = p->ustack_fd;
-	rb = ring_buffer__new(p->ringbuf_fd, on_record, &rs, NULL);
-	if (!rb) {
-		fprintf(p->err, "loupe: trace: cannot map the ring buffer: %s\n",
-			strerror(errno));
+	rs.prog_fds = calloc(p->ninsts ? p->ninsts : 1, sizeof(int));
+	if (!rs.prog_fds) {
 		ret = EXIT_RUNTIME;
 		goto out;
 	}
-	for (int i = 0; i < p->ninsts; i++) {
-		struct trace_inst *inst = &p->insts[i];
-		int err;
-
-		err = attach_inst(p, inst);
-		if (err) {
-			fprintf(p->err,
-				"loupe: trace: cannot attach %s: %s\n",
-				inst->name, strerror(-err));
-			ret = EXIT_RUNTIME;
-			goto detach;
-		}
-		nattach++;
-	}
-	tprint_attached(&tp, nattach);
-	fflush(stdout);
-	if (ro->on_attached)
+	for (int i = 0; i < p->ninsts; i++)
+		rs.prog_fds[i] = p->insts[i].prog_fd;
+	s->tool_state = &rs;
+	s->prog_fds = rs.prog_fds;
+	s->nprog_fds = p->ninsts;
+	s->detach = detach_programs;
+	s->on_end = run_end;
+	ret = session_start_ring(s, p->ringbuf_fd, p->lost_fd, on_record);
+	if (!ret && ro->child > 0)
+		session_watch_pid(s, ro->child);
+	if (!ret)
+		ret = attach_insts(p, &tp);
+	if (!ret && ro->on_attached)
 		ro->on_attached(ro->ctx);
-	if (run_special(p, PK_BEGIN)) {
+	if (!ret && run_special(p, PK_BEGIN))
 		ret = EXIT_RUNTIME;
-		goto detach;
-	}
-	if (ro->duration > 0)
-		deadline = trace_monotonic_ns() + ro->duration * 1e9;
-	while (!rs.exit_requested && !session_interrupted()) {
-		int n = ring_buffer__poll(rb, 100);
-
-		if (n < 0 && n != -EINTR) {
-			fprintf(p->err, "loupe: trace: ring buffer: %s\n",
-				strerror(-n));
-			ret = EXIT_RUNTIME;
-			break;
-		}
-		fflush(stdout);
-		if (deadline && trace_monotonic_ns() >= deadline)
-			break;
-		if (!child_running(ro->child, &status)) {
-			child_done = true;
-			break;
-		}
-	}
-detach:
-	/* programs stop here; END and the maps are printed before the slow
-	 * teardown of the perf events */
-	detach_all(p, close_links);
-	ring_buffer__consume(rb);
-	if (!ret) {
-		rs.exit_requested = false;
-		run_special(p, PK_END);
-		ring_buffer__consume(rb);
+	if (!ret)
+		ret = session_loop(s);
+	if (!ret)
 		print_all_maps(p, &tp);
-	}
-	lost = lost_count(p);
-	if (lost) {
-		fprintf(stderr, "loupe: trace: lost %llu events (the ring buffer was full)\n",
-			lost);
-		if (ro->json)
-			printf("{\"type\": \"lost_events\", \"data\": {\"events\": %llu}}\n",
-			       lost);
-	}
-	fflush(stdout);
+	detach_all(p, close_links);
+	session_stop(s);
 	detach_all(p, close_events);
-	if (child_done && ro->child_status)
-		*ro->child_status = status;
 out:
-	ring_buffer__free(rb);
+	free(rs.prog_fds);
 	tprint_fini(&tp);
 	return ret;
 }

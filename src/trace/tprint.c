@@ -19,6 +19,7 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "addr.h"
 #include "syms.h"
 #include "tprint.h"
 #include "tprint_priv.h"
@@ -166,8 +167,7 @@ void tprint_fini(struct tprint *p)
  */
 static void prepare_kernel_symbols(struct tprint *p)
 {
-	uint64_t ips[TRACE_STACK_DEPTH], *addrs = NULL, *grown;
-	size_t n = 0, cap = 0;
+	struct addr_list addrs = { 0 };
 	uint32_t key, next;
 	int err;
 
@@ -176,22 +176,13 @@ static void prepare_kernel_symbols(struct tprint *p)
 	for (err = bpf_map_get_next_key(p->kstack_fd, NULL, &next); !err;
 	     err = bpf_map_get_next_key(p->kstack_fd, &key, &next)) {
 		key = next;
-		if (bpf_map_lookup_elem(p->kstack_fd, &key, ips))
-			continue;
-		for (int i = 0; i < TRACE_STACK_DEPTH && ips[i]; i++) {
-			if (n == cap) {
-				cap = cap ? cap * 2 : 1024;
-				grown = realloc(addrs, cap * sizeof(*addrs));
-				if (!grown)
-					goto out;
-				addrs = grown;
-			}
-			addrs[n++] = ips[i];
-		}
+		if (addr_list_add_stack(&addrs, p->kstack_fd, key,
+					TRACE_STACK_DEPTH))
+			goto out;
 	}
-	syms_kernel_prepare(p->syms, addrs, n);
+	syms_kernel_prepare(p->syms, addrs.v, addrs.n);
 out:
-	free(addrs);
+	addr_list_free(&addrs);
 }
 
 static struct syms_cache *get_syms(struct tprint *p)
@@ -302,15 +293,15 @@ static void sb_stack(struct tprint *p, struct sbuf *b, bool user,
 	int64_t id = (int64_t)rd64(d);
 	int fd = user ? p->ustack_fd : p->kstack_fd;
 	int pid = user ? (int)rd32(d + 8) : 0;
-	uint32_t key = (uint32_t)id;
+	int n;
 
 	if (id < 0 || fd < 0)
 		return;
-	memset(ips, 0, sizeof(ips));
-	if (bpf_map_lookup_elem(fd, &key, ips))
+	n = addr_stack(fd, (uint32_t)id, ips, TRACE_STACK_DEPTH);
+	if (!n)
 		return;
 	sb_puts(b, "\n");
-	for (int i = 0; i < TRACE_STACK_DEPTH && ips[i]; i++) {
+	for (int i = 0; i < n; i++) {
 		sb_printf(b, "%*s", indent, "");
 		if (user)
 			sb_usym(p, b, pid, ips[i], true);

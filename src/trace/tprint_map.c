@@ -421,64 +421,80 @@ static bool slot_range(const uint64_t *v, int n, int *lo, int *hi,
 	return *lo >= 0;
 }
 
-static void hist_str(struct sbuf *b, const uint64_t *v, int n, uint64_t div,
-		     bool json)
-{
-	struct sbuf l = { 0 };
-	uint64_t maxv;
-	int lo, hi;
+/*
+ * What one slot of a histogram covers: as JSON bounds ("min"/"max"
+ * members, then a comma) or as bpftrace's text label.
+ */
+typedef void (*slot_fn)(struct sbuf *l, const struct ttype *t, int n, int i,
+			bool json);
 
-	if (!slot_range(v, n, &lo, &hi, &maxv)) {
-		if (json)
-			sb_puts(b, "[]");
-		return;
+/* Slot 0: negative values, 1: zero, i: [2^(i-2), 2^(i-1)). */
+static void hist_slot(struct sbuf *l, const struct ttype *t, int n, int i,
+		      bool json)
+{
+	(void)t;
+	(void)n;
+	if (json) {
+		if (i == 0)
+			sb_puts(l, "\"max\": -1, ");
+		else if (i == 1)
+			sb_puts(l, "\"min\": 0, \"max\": 0, ");
+		else if (i == 2)
+			sb_puts(l, "\"min\": 1, \"max\": 1, ");
+		else
+			sb_printf(l, "\"min\": %llu, \"max\": %llu, ",
+				  1ULL << (i - 2),
+				  (i < 65 ? 1ULL << (i - 1) : 0) - 1);
+	} else if (i == 0) {
+		sb_puts(l, "(..., 0)");
+	} else if (i == 1) {
+		sb_puts(l, "[0]");
+	} else if (i == 2) {
+		sb_puts(l, "[1]");
+	} else {
+		sb_puts(l, "[");
+		hist_label(l, i - 2);
+		sb_puts(l, ", ");
+		hist_label(l, i - 1);
+		sb_puts(l, ")");
 	}
-	if (json)
-		sb_puts(b, "[");
-	for (int i = lo; i <= hi; i++) {
-		if (json) {
-			if (i > lo)
-				sb_puts(b, ", ");
-			if (i == 0)
-				sb_puts(b, "{\"max\": -1, ");
-			else if (i == 1)
-				sb_puts(b, "{\"min\": 0, \"max\": 0, ");
-			else if (i == 2)
-				sb_puts(b, "{\"min\": 1, \"max\": 1, ");
-			else
-				sb_printf(b, "{\"min\": %llu, \"max\": %llu, ",
-					  1ULL << (i - 2),
-					  (i < 65 ? 1ULL << (i - 1) : 0) - 1);
-			sb_printf(b, "\"count\": %llu}",
-				  (unsigned long long)(v[i] / div));
-			continue;
-		}
-		l.len = 0;
-		if (i == 0) {
-			sb_puts(&l, "(..., 0)");
-		} else if (i == 1) {
-			sb_puts(&l, "[0]");
-		} else if (i == 2) {
-			sb_puts(&l, "[1]");
-		} else {
-			sb_puts(&l, "[");
-			hist_label(&l, i - 2);
-			sb_puts(&l, ", ");
-			hist_label(&l, i - 1);
-			sb_puts(&l, ")");
-		}
-		hist_line(b, sb_str(&l), v[i] / div, v[i], maxv);
-	}
-	if (json)
-		sb_puts(b, "]");
-	sb_free(&l);
 }
 
-static void lhist_str(struct sbuf *b, const struct ttype *t, const uint64_t *v,
-		      int n, bool json)
+/* Slot 0: below min, n - 1: max and above, i: [min + (i-1) step, +step). */
+static void lhist_slot(struct sbuf *l, const struct ttype *t, int n, int i,
+		       bool json)
 {
 	long long min = t->lhist_min, max = t->lhist_max, step = t->lhist_step;
-	int buckets = n - 2;
+
+	if (json) {
+		if (i == 0)
+			sb_printf(l, "\"max\": %lld, ", min - 1);
+		else if (i == n - 1)
+			sb_printf(l, "\"min\": %lld, ", max);
+		else
+			sb_printf(l, "\"min\": %lld, \"max\": %lld, ",
+				  (i - 1) * step + min, i * step + min - 1);
+	} else if (i == 0) {
+		sb_puts(l, "(..., ");
+		lhist_label(l, min);
+		sb_puts(l, ")");
+	} else if (i == n - 1) {
+		sb_puts(l, "[");
+		lhist_label(l, max);
+		sb_puts(l, ", ...)");
+	} else {
+		sb_puts(l, "[");
+		lhist_label(l, (i - 1) * step + min);
+		sb_puts(l, ", ");
+		lhist_label(l, i * step + min);
+		sb_puts(l, ")");
+	}
+}
+
+/* The used slots, from the first to the last non-empty one. */
+static void slots_str(struct sbuf *b, const struct ttype *t, slot_fn slot,
+		      const uint64_t *v, int n, uint64_t div, bool json)
+{
 	struct sbuf l = { 0 };
 	uint64_t maxv;
 	int lo, hi;
@@ -491,39 +507,16 @@ static void lhist_str(struct sbuf *b, const struct ttype *t, const uint64_t *v,
 	if (json)
 		sb_puts(b, "[");
 	for (int i = lo; i <= hi; i++) {
-		if (json) {
-			if (i > lo)
-				sb_puts(b, ", ");
-			if (i == 0)
-				sb_printf(b, "{\"max\": %lld, ", min - 1);
-			else if (i == buckets + 1)
-				sb_printf(b, "{\"min\": %lld, ", max);
-			else
-				sb_printf(b, "{\"min\": %lld, \"max\": %lld, ",
-					  (i - 1) * step + min,
-					  i * step + min - 1);
-			sb_printf(b, "\"count\": %llu}",
-				  (unsigned long long)v[i]);
+		l.len = 0;
+		slot(&l, t, n, i, json);
+		if (!json) {
+			hist_line(b, sb_str(&l), v[i] / div, v[i], maxv);
 			continue;
 		}
-		l.len = 0;
-		if (i == 0) {
-			sb_puts(&l, "(..., ");
-			lhist_label(&l, min);
-			sb_puts(&l, ")");
-		} else if (i == buckets + 1) {
-			sb_puts(&l, "[");
-			lhist_label(&l, max);
-			sb_puts(&l, ", ...)");
-		} else {
-			sb_puts(&l, "[");
-			lhist_label(&l, (i - 1) * step + min);
-			sb_puts(&l, ", ");
-			lhist_label(&l, i * step + min);
-			sb_puts(&l, ")");
-		}
-		/* bpftrace does not divide lhist counts */
-		hist_line(b, sb_str(&l), v[i], v[i], maxv);
+		if (i > lo)
+			sb_puts(b, ", ");
+		sb_printf(b, "{%s\"count\": %llu}", sb_str(&l),
+			  (unsigned long long)(v[i] / div));
 	}
 	if (json)
 		sb_puts(b, "]");
@@ -572,10 +565,13 @@ static void entry_value(struct tprint *p, struct sbuf *b,
 		break;
 	}
 	case TT_HIST:
-		hist_str(b, (const uint64_t *)e->val, vsize / 8, div, json);
+		slots_str(b, t, hist_slot, (const uint64_t *)e->val,
+			  vsize / 8, div, json);
 		break;
 	case TT_LHIST:
-		lhist_str(b, t, (const uint64_t *)e->val, vsize / 8, json);
+		/* bpftrace does not divide lhist counts */
+		slots_str(b, t, lhist_slot, (const uint64_t *)e->val,
+			  vsize / 8, 1, json);
 		break;
 	default:
 		tp_format_value(p, b, t, e->val, json, 8);

@@ -17,6 +17,7 @@
 struct bpf_insn;
 struct btf;
 struct ir_func;
+struct session;
 
 /* A typed function argument of a raw tracepoint or kernel function. */
 struct trace_arg {
@@ -126,6 +127,7 @@ struct trace_prog {
 	char **positional;	/* $1.. */
 	int npositional;
 	int max_insts;		/* 0: TRACE_MAX_INSTS */
+	unsigned long ringbuf_size;	/* --buffer-size; 0: 512 KiB */
 	unsigned long long start_ns;	/* CLOCK_MONOTONIC at compile: elapsed */
 };
 
@@ -147,10 +149,7 @@ enum trace_dump {
 };
 
 struct trace_run_opts {
-	bool json;
-	double duration;	/* seconds, 0: until exit() or a signal */
 	int child;		/* -c's command: ends the run when it exits */
-	int *child_status;
 	void (*on_attached)(void *ctx);	/* e.g. let -c's command go */
 	void *ctx;
 };
@@ -164,6 +163,8 @@ int trace_lower(struct trace_prog *p, FILE *dump_ir, FILE *dump_bpf);
 void trace_prog_free(struct trace_prog *p);
 int trace_compile(struct trace_prog *p, enum trace_dump dump);
 int trace_load(struct trace_prog *p);
-int trace_run(struct trace_prog *p, const struct trace_run_opts *ro);
+/* Attaches, runs BEGIN, the session's loop, END; prints the maps. */
+int trace_run(struct trace_prog *p, struct session *s,
+	      const struct trace_run_opts *ro);
 
 #endif

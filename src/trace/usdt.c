@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "addr.h"
 #include "usdt.h"
 
 #define NT_STAPSDT	3
@@ -164,34 +165,6 @@ out:
 
 /* --- USDT --------------------------------------------------------------- */
 
-/*
- * A virtual address to its file offset, through the PT_LOAD segment that
- * holds it. Code must be in the file; a semaphore may sit past the file
- * part of its segment (zero-filled), where the offset is still the one
- * the kernel expects.
- */
-static int vaddr_offset(Elf *elf, uint64_t addr, bool in_file,
-			uint64_t *off)
-{
-	size_t nph;
-	GElf_Phdr ph;
-
-	if (elf_getphdrnum(elf, &nph))
-		return -ENOEXEC;
-	for (size_t i = 0; i < nph; i++) {
-		uint64_t len;
-
-		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		len = in_file ? ph.p_filesz : ph.p_memsz;
-		if (addr >= ph.p_vaddr && addr < ph.p_vaddr + len) {
-			*off = addr - ph.p_vaddr + ph.p_offset;
-			return 0;
-		}
-	}
-	return -ERANGE;
-}
-
 /* Copies a NUL-terminated string from the note; NULL if it overruns. */
 static const char *note_str(const char *p, const char *end, char *dst,
 			    size_t len)
@@ -243,9 +216,9 @@ static int parse_note(Elf *elf, const char *desc, size_t len, bool is64,
 		if (addr[2])
 			addr[2] += base_now - addr[1];
 	}
-	if (vaddr_offset(elf, addr[0], true, &n->pc))
+	if (addr_elf_offset(elf, addr[0], true, &n->pc))
 		return -EINVAL;
-	if (addr[2] && vaddr_offset(elf, addr[2], false, &n->semaphore))
+	if (addr[2] && addr_elf_offset(elf, addr[2], false, &n->semaphore))
 		return -EINVAL;
 	return 0;
 }

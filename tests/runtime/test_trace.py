@@ -19,8 +19,8 @@ import subprocess
 import sys
 import time
 
-from common import (LOUPE, Skip, check, existing_bpf_ids, fdinfo_ids,
-                    marker, poll_until, run_quiet, short, spawn, tmpdir)
+from common import (LOST_RE, LOUPE, SLOW, Skip, check, existing_bpf_ids,
+                    fdinfo_ids, helper_bin, marker, poll_until, run_quiet, short, spawn, tmpdir)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = os.path.join(os.path.dirname(HERE), "trace", "cases")
@@ -97,6 +97,19 @@ def test_differential_bpftrace():
 
 
 test_differential_bpftrace.timeout = 120
+
+
+def test_json_hist_matches_bpftrace():
+    """hist/lhist slots in JSON (bounds and counts) as `bpftrace -f json`."""
+    bpftrace = shutil.which("bpftrace")
+    if not bpftrace:
+        raise Skip("bpftrace is not installed (make deps installs it)")
+    bt = os.path.join(CASES, "hist.bt")
+    rc, want, err = run_quiet([bpftrace, "-f", "json", bt], timeout=30)
+    check(rc == 0, "bpftrace failed: %s" % short(err))
+    rc, got, err = _trace(["-j", bt])
+    check(rc == 0, "exit %s: %s" % (rc, short(err)))
+    check(got == want, "--- bpftrace\n%s--- loupe\n%s" % (want, got))
 
 
 # ---------------------------------------------------------------- workloads
@@ -258,6 +271,55 @@ def test_duration_ends_run():
 
 
 test_duration_ends_run.serial = True  # ticks of a 1 s run bounded
+
+
+def test_pid_exit_ends_run():
+    """-p: the run ends when the process exits, like every tool's, with
+    the maps printed and the same message on stderr."""
+    target = spawn(["sleep", "1.5"])
+    t0 = time.monotonic()
+    rc, out, err = _trace(["-p", str(target.pid), "-e",
+                           "t:sched:sched_switch { @n = count(); }"], timeout=15)
+    target.wait(5)
+    check(rc == 0, "exit %s: %s" % (rc, short(err)))
+    check(time.monotonic() - t0 < 6, "took %.1f s" % (time.monotonic() - t0))
+    check(err == "loupe: trace: process %d exited; tracing ended\n" % target.pid,
+          "stderr: %s" % short(err))
+    check(re.search(r"^@n: \d+$", out, re.M), "no map printed: %s" % short(out))
+
+
+def test_loss_reported_like_every_tool():
+    """A full ring: each open of the flood is printed or counted lost, on
+    stderr and in {"type":"lost"} records, as every tool reports it."""
+    n = 5000 if SLOW else 100000
+    path = "/loupe-trace-flood-" + marker()
+    prog = ('t:syscalls:sys_enter_openat /str(args->filename) == "%s"/ '
+            '{ printf("open %%s\\n", str(args->filename)); }' % path)
+    rc, out, err = _trace(["-j", "--buffer-size", "4K", "-c",
+                           "%s flood %d %s" % (helper_bin(), n, path), "-e", prog],
+                          timeout=80)
+    check(rc == 0, "exit %s: %s" % (rc, short(err)))
+    recs = [json.loads(l) for l in out.splitlines() if l.strip()]
+    printed = sum(1 for r in recs if r.get("type") == "printf" and
+                  r.get("data") == "open %s\n" % path)
+    lost_json = [r for r in recs if r.get("type") == "lost"]
+    for r in lost_json:
+        check(r.get("tool") == "trace" and isinstance(r.get("ts_ns"), int),
+              "lost record %r" % r)
+    lost_err = [LOST_RE.match(l) for l in err.splitlines()]
+    check(all(lost_err), "stderr has other lines: %s" % short(err))
+    lost = sum(int(m.group(2)) for m in lost_err)
+    check(all(m.group(1) == "trace" for m in lost_err), short(err))
+    check(lost == sum(r["count"] for r in lost_json),
+          "stderr says %d lost, JSON records %r" % (lost, lost_json))
+    check(SLOW or lost > 0, "nothing lost with a 4 KiB ring")
+    check(printed + lost == n, "%d opens: %d printed + %d lost" % (n, printed, lost))
+
+
+test_loss_reported_like_every_tool.timeout = 90
+
+
+test_pid_exit_ends_run.serial = True  # ends within 6 s of the exit
 
 
 PYTHON_USDT = "/usr/bin/python3.11"

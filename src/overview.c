@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/utsname.h>
 #include "log.h"
@@ -185,7 +184,7 @@ static void print_group_line(struct out *o, const char *count,
 	}
 	while (b.len && b.data[b.len - 1] == ' ')
 		b.data[--b.len] = '\0';
-	fprintf(o->file, "%s\n", b.data ? b.data : "");
+	out_line(o, "%s", b.data ? b.data : "");
 	free(b.data);
 }
 
@@ -301,7 +300,7 @@ static void print_grouped(struct out *o, struct run *r)
 
 	group_events(r, &g);
 	if (!g.total) {
-		fprintf(o->file, "(nothing seen)\n");
+		out_line(o, "(nothing seen)");
 		groups_free(&g);
 		return;
 	}
@@ -314,8 +313,8 @@ static void print_grouped(struct out *o, struct run *r)
 				 NULL }, false);
 	}
 	if (g.nrows > GROUP_ROWS)
-		fprintf(o->file, "... %zu more distinct, %zu events in all\n",
-			g.nrows - GROUP_ROWS, g.total);
+		out_line(o, "... %zu more distinct, %zu events in all",
+			 g.nrows - GROUP_ROWS, g.total);
 	groups_free(&g);
 }
 
@@ -361,9 +360,9 @@ static void print_section(struct out *o, struct run *r)
 	const char *p = r->text, *nl;
 	size_t total = 0;
 
-	fprintf(o->file, "\n== %s (%s) ==\n", r->sec->title, r->tool->name);
+	out_line(o, "\n== %s (%s) ==", r->sec->title, r->tool->name);
 	if (r->rc) {
-		fprintf(o->file, "(not available here: see the message on stderr)\n");
+		out_line(o, "(not available here: see the message on stderr)");
 		return;
 	}
 	if (r->sec->group[0]) {
@@ -373,17 +372,17 @@ static void print_section(struct out *o, struct run *r)
 	for (const char *q = p; q && *q; q = strchr(q, '\n'), q = q ? q + 1 : q)
 		total++;
 	if (total <= (r->sec->events ? 1u : 0u)) {
-		fprintf(o->file, "(nothing seen)\n");
+		out_line(o, "(nothing seen)");
 		return;
 	}
 	while (p && *p && (limit < 0 || lines < limit)) {
 		nl = strchr(p, '\n');
-		fwrite(p, 1, nl ? (size_t)(nl - p + 1) : strlen(p), o->file);
+		out_line(o, "%.*s", (int)(nl ? nl - p : (long)strlen(p)), p);
 		lines++;
 		p = nl ? nl + 1 : NULL;
 	}
 	if (total > (size_t)lines)
-		fprintf(o->file, "... %zu more\n", total - lines);
+		out_line(o, "... %zu more", total - lines);
 }
 
 static void json_section(struct out *o, struct run *r)
@@ -422,16 +421,15 @@ static void print_report(struct run *runs, int nruns, double duration,
 	struct utsname uts;
 	struct out o;
 	char when[64];
-	time_t now = time(NULL);
+	uint64_t now = out_now_ns();
 
 	uname(&uts);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&now));
+	out_strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", now);
 	out_init(&o, stdout, json, false, NULL);
 	if (json) {
 		out_record_begin(&o);
 		out_str(&o, OUT_JSON_ONLY, "type", "overview");
-		out_uint(&o, OUT_JSON_ONLY, "ts_ns",
-			 (unsigned long long)now * 1000000000ULL);
+		out_uint(&o, OUT_JSON_ONLY, "ts_ns", now);
 		out_double(&o, OUT_JSON_ONLY, "duration_s", duration, 1);
 		out_str(&o, OUT_JSON_ONLY, "hostname", uts.nodename);
 		out_str(&o, OUT_JSON_ONLY, "kernel", uts.release);
@@ -441,8 +439,9 @@ static void print_report(struct run *runs, int nruns, double duration,
 		out_arr_end(&o);
 		out_record_end(&o);
 	} else {
-		fprintf(stdout, "loupe overview: %.0f s on %s (Linux %s), ended %s\n",
-			duration, uts.nodename, uts.release, when);
+		out_line(&o,
+			 "loupe overview: %.0f s on %s (Linux %s), ended %s",
+			 duration, uts.nodename, uts.release, when);
 		for (int i = 0; i < nruns; i++)
 			print_section(&o, &runs[i]);
 	}

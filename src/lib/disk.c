@@ -9,10 +9,8 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include "disk.h"
-#include "out.h"
 
 #define DISK_CACHE	64
 #define DISK_NAME_LEN	32
@@ -176,47 +174,4 @@ void disk_flags_name(const char *rwbs, char *buf, size_t len)
 					      flags[i].name);
 	if (n < len)
 		snprintf(buf + n, len - n, "%s", op);
-}
-
-/*
- * Histogram tools print BCC's free-text lines between histograms: a time
- * line per interval (-T) and captions such as "Process Name = dd". Tables
- * only; JSON records carry the same facts as fields.
- */
-static void text_line(struct out *o, const char *a, const char *b,
-		      const char *c)
-{
-	bool timestamp = o->timestamp;
-
-	/* A TIME cell belongs to table rows, not to these lines. */
-	o->timestamp = false;
-	out_begin(o, NULL, 0);
-	out_buf_add(&o->line, "\n", 1);
-	out_buf_add(&o->line, a, strlen(a));
-	out_buf_add(&o->line, b, strlen(b));
-	out_buf_add(&o->line, c, strlen(c));
-	out_end(o);
-	o->timestamp = timestamp;
-}
-
-void disk_print_time(struct out *o)
-{
-	struct timespec ts;
-	struct tm tm;
-	char text[16];
-
-	if (o->json)
-		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	localtime_r(&ts.tv_sec, &tm);
-	strftime(text, sizeof(text), "%H:%M:%S", &tm);
-	text_line(o, text, "", "");
-}
-
-void disk_print_caption(struct out *o, const char *caption,
-			const char *value)
-{
-	if (o->json)
-		return;
-	text_line(o, caption, " = ", value);
 }

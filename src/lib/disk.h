@@ -58,11 +58,6 @@ const char *disk_name(__u32 dev);
 int disk_lookup(const char *name, __u32 *dev);
 void disk_flags_name(const char *rwbs, char *buf, size_t len);
 char disk_op_char(const char *rwbs);
-
-struct out;
-void disk_print_time(struct out *o);
-void disk_print_caption(struct out *o, const char *caption,
-			const char *value);
 #endif
 
 #endif

@@ -5,7 +5,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include "hist.h"
 
@@ -17,11 +16,10 @@ void hist_stars(struct out_buf *b, uint64_t val, uint64_t max, int width)
 		out_buf_add(b, i < stars ? "*" : " ", 1);
 }
 
+/* The line built in b, as free text of the table. */
 static void emit_line(struct out *o, struct out_buf *b)
 {
-	out_buf_add(b, "\n", 1);
-	if (fwrite(b->data, 1, b->len, o->file) != b->len)
-		o->failed = true;
+	out_line(o, "%s", b->data ? b->data : "");
 	b->len = 0;
 }
 
@@ -87,15 +85,14 @@ static void print_hist(struct out *o, const char *kind, const char *unit,
 			  ts_ns);
 		return;
 	}
-	if (label && label->key) {
-		out_buf_printf(&b, "\n%s = %s", label->key, label->value);
-		emit_line(o, &b);
-	}
+	if (label && label->key)
+		out_caption(o, label->key, label->value);
 	if (cap->id_key) {
-		out_buf_printf(&b, "\n%s = %llu%s%s", cap->id_key,
-			       (unsigned long long)cap->id, cap->comm ? " " : "",
+		out_buf_printf(&b, "%llu%s%s", (unsigned long long)cap->id,
+			       cap->comm ? " " : "",
 			       cap->comm ? cap->comm : "");
-		emit_line(o, &b);
+		out_caption(o, cap->id_key, b.data);
+		b.len = 0;
 	}
 	if (last < 0) {
 		free(b.data);
@@ -165,25 +162,6 @@ void hist_print_linear(struct out *o, const char *unit,
 		   &(struct caption){ .label = label }, ts_ns);
 }
 
-void hist_interval_begin(struct out *o, bool timestamp)
-{
-	struct out_buf b = { 0 };
-	char text[16];
-	struct tm tm;
-	time_t now;
-
-	if (o->json)
-		return;
-	if (timestamp) {
-		now = time(NULL);
-		localtime_r(&now, &tm);
-		strftime(text, sizeof(text), "%H:%M:%S", &tm);
-		out_buf_printf(&b, "\n%s", text);
-	}
-	emit_line(o, &b);
-	free(b.data);
-}
-
 static int cmp_key(const void *a, const void *b)
 {
 	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
@@ -192,25 +170,22 @@ static int cmp_key(const void *a, const void *b)
 }
 
 int hist_print_task_map(struct out *o, int map_fd, const char *unit,
-			const char *key_name, bool with_comm, bool timestamp)
+			const char *key_name, bool with_comm)
 {
 	static __u32 keys[10240];
 	uint64_t slots[HIST_TASK_SLOTS];
 	__u32 key, *prev = NULL;
 	struct hist_task h;
-	struct timespec now;
-	unsigned long long ts;
+	uint64_t ts = out_now_ns();
 	size_t n = 0;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	ts = now.tv_sec * 1000000000ULL + now.tv_nsec;
 	while (n < sizeof(keys) / sizeof(keys[0]) &&
 	       !bpf_map_get_next_key(map_fd, prev, &key)) {
 		keys[n++] = key;
 		prev = &keys[n - 1];
 	}
 	qsort(keys, n, sizeof(keys[0]), cmp_key);
-	hist_interval_begin(o, timestamp);
+	out_interval(o, ts);
 	for (size_t i = 0; i < n; i++) {
 		if (bpf_map_lookup_elem(map_fd, &keys[i], &h))
 			continue;

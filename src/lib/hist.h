@@ -35,17 +35,13 @@ void hist_print_linear(struct out *o, const char *unit,
 		       uint64_t step, const struct hist_label *label,
 		       uint64_t ts_ns);
 /*
- * Table mode only: the blank line BCC prints before each interval's
- * histograms, and with -T the HH:MM:SS of now on its own line.
- */
-void hist_interval_begin(struct out *o, bool timestamp);
-/*
  * Prints every struct hist_task of a hash map keyed by __u32, in key order,
  * and empties the map: one histogram per key labelled key_name (with the
- * task name if with_comm), or, with key_name NULL, the single histogram.
+ * task name if with_comm), or, with key_name NULL, the single histogram,
+ * after BCC's interval separator (out_interval()).
  */
 int hist_print_task_map(struct out *o, int map_fd, const char *unit,
-			const char *key_name, bool with_comm, bool timestamp);
+			const char *key_name, bool with_comm);
 void hist_stars(struct out_buf *b, uint64_t val, uint64_t max, int width);
 
 #endif

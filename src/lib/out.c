@@ -34,32 +34,34 @@ void out_buf_add(struct out_buf *b, const char *s, size_t n)
 	b->data[b->len] = '\0';
 }
 
-void out_buf_printf(struct out_buf *b, const char *fmt, ...)
+static void buf_vprintf(struct out_buf *b, const char *fmt, va_list ap)
 {
-	char tmp[256];
-	va_list ap;
+	char tmp[256], *big;
+	va_list again;
 	int n;
 
-	va_start(ap, fmt);
+	va_copy(again, ap);
 	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n < sizeof(tmp)) {
+	if (n >= 0 && (size_t)n < sizeof(tmp)) {
 		out_buf_add(b, tmp, n);
-		return;
-	}
-	{
-		char *big = malloc(n + 1);
-
+	} else if (n >= 0) {
+		big = malloc(n + 1);
 		if (!big)
 			abort();
-		va_start(ap, fmt);
-		vsnprintf(big, n + 1, fmt, ap);
-		va_end(ap);
+		vsnprintf(big, n + 1, fmt, again);
 		out_buf_add(b, big, n);
 		free(big);
 	}
+	va_end(again);
+}
+
+void out_buf_printf(struct out_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(b, fmt, ap);
+	va_end(ap);
 }
 
 /*
@@ -308,15 +310,44 @@ static void cell(struct out *o, int col, const char *text)
 	}
 }
 
-static void time_cell(struct out_buf *b, uint64_t ts_ns, const char *fmt)
+uint64_t out_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+const char *out_strftime(char *buf, size_t size, const char *fmt,
+			 uint64_t ts_ns)
 {
 	time_t secs = ts_ns / 1000000000ULL;
 	struct tm tm;
-	char text[32];
 
-	localtime_r(&secs, &tm);
-	strftime(text, sizeof(text), fmt, &tm);
-	out_buf_add(b, text, strlen(text));
+	if (!localtime_r(&secs, &tm) || !strftime(buf, size, fmt, &tm))
+		buf[0] = '\0';
+	return buf;
+}
+
+void out_time(struct out *o, int col, uint64_t ts_ns)
+{
+	char text[16];
+
+	if (!o->json)
+		cell(o, col, out_strftime(text, sizeof(text), OUT_HMS, ts_ns));
+}
+
+/* The line built in o->line, to the stream. */
+static void line_write(struct out *o)
+{
+	if (fwrite(o->line.data, 1, o->line.len, o->file) != o->line.len)
+		o->failed = true;
+}
+
+/* Whether rows get a TIME cell first. */
+static bool row_time(const struct out *o)
+{
+	return o->timestamp && !o->time_lines;
 }
 
 void out_header(struct out *o)
@@ -324,7 +355,7 @@ void out_header(struct out *o)
 	if (o->json || !o->cols)
 		return;
 	o->line.len = 0;
-	if (o->timestamp)
+	if (row_time(o))
 		out_buf_printf(&o->line, "%-8s", "TIME");
 	o->next_col = 0;
 	for (int i = 0; o->cols[i].header; i++)
@@ -333,8 +364,7 @@ void out_header(struct out *o)
 	while (o->line.len && o->line.data[o->line.len - 1] == ' ')
 		o->line.data[--o->line.len] = '\0';
 	out_buf_add(&o->line, "\n", 1);
-	if (fwrite(o->line.data, 1, o->line.len, o->file) != o->line.len)
-		o->failed = true;
+	line_write(o);
 	out_flush(o);
 }
 
@@ -422,8 +452,7 @@ void out_record_end(struct out *o)
 {
 	out_obj_end(o);
 	out_buf_add(&o->line, "\n", 1);
-	if (fwrite(o->line.data, 1, o->line.len, o->file) != o->line.len)
-		o->failed = true;
+	line_write(o);
 }
 
 void out_begin(struct out *o, const char *type, uint64_t ts_ns)
@@ -436,8 +465,12 @@ void out_begin(struct out *o, const char *type, uint64_t ts_ns)
 	}
 	o->line.len = 0;
 	o->next_col = 0;
-	if (o->timestamp)
-		time_cell(&o->line, ts_ns, "%H:%M:%S");
+	if (row_time(o)) {
+		char text[16];
+
+		out_strftime(text, sizeof(text), OUT_HMS, ts_ns);
+		out_buf_add(&o->line, text, strlen(text));
+	}
 }
 
 void out_end(struct out *o)
@@ -449,8 +482,55 @@ void out_end(struct out *o)
 	while (o->line.len && o->line.data[o->line.len - 1] == ' ')
 		o->line.data[--o->line.len] = '\0';
 	out_buf_add(&o->line, "\n", 1);
-	if (fwrite(o->line.data, 1, o->line.len, o->file) != o->line.len)
-		o->failed = true;
+	line_write(o);
+}
+
+void out_line(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o->json)
+		return;
+	o->line.len = 0;
+	va_start(ap, fmt);
+	buf_vprintf(&o->line, fmt, ap);
+	va_end(ap);
+	out_buf_add(&o->line, "\n", 1);
+	line_write(o);
+}
+
+void out_text(struct out *o, const char *text)
+{
+	if (o->json)
+		return;
+	o->line.len = 0;
+	out_buf_add(&o->line, text, strlen(text));
+	line_write(o);
+}
+
+void out_time_line(struct out *o, uint64_t ts_ns)
+{
+	char text[16];
+
+	o->time_lines = true;
+	if (o->timestamp)
+		out_line(o, "%s", out_strftime(text, sizeof(text), OUT_HMS,
+					       ts_ns));
+}
+
+void out_interval(struct out *o, uint64_t ts_ns)
+{
+	out_line(o, "%s", "");
+	out_time_line(o, ts_ns);
+}
+
+void out_caption(struct out *o, const char *key, const char *value)
+{
+	if (o->json)
+		return;
+	o->cell.len = 0;
+	table_escape(&o->cell, value, strlen(value));
+	out_line(o, "\n%s = %s", key, o->cell.data);
 }
 
 int out_flush(struct out *o)

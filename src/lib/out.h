@@ -44,6 +44,7 @@ struct out {
 	FILE *file;
 	bool json;
 	bool timestamp;
+	bool time_lines;	/* -T stamps each report, not each row */
 	bool failed;		/* a write failed (e.g. closed pipe) */
 	const struct out_col *cols;	/* ends with header NULL */
 	int next_col;
@@ -60,6 +61,39 @@ void out_header(struct out *o);
 void out_begin(struct out *o, const char *type, uint64_t ts_ns);
 void out_end(struct out *o);
 int out_flush(struct out *o);
+
+/* Now, in Unix epoch nanoseconds: the clock of every ts_ns loupe prints. */
+uint64_t out_now_ns(void);
+/* BCC's TIME format, for out_strftime(). */
+#define OUT_HMS "%H:%M:%S"
+/* ts_ns as local time in buf, formatted by strftime()'s fmt; returns buf. */
+const char *out_strftime(char *buf, size_t size, const char *fmt,
+			 uint64_t ts_ns);
+/* A TIME column: ts_ns as HH:MM:SS in the table, nothing in JSON. */
+void out_time(struct out *o, int col, uint64_t ts_ns);
+
+/*
+ * Free text in the table, outside rows: banners, captions, summaries,
+ * histograms. Nothing in JSON, whose records carry the same facts as
+ * fields. out_line() ends the line; out_text() writes text as it is (a
+ * terminal's clear-screen sequence).
+ */
+void out_line(struct out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void out_text(struct out *o, const char *text);
+/*
+ * With -T, ts_ns as HH:MM:SS on a line of its own. A tool that prints a
+ * report per interval stamps the report this way; from the first call
+ * on, -T adds no TIME column to its rows.
+ */
+void out_time_line(struct out *o, uint64_t ts_ns);
+/* BCC's separator before an interval's report: a blank line, the time. */
+void out_interval(struct out *o, uint64_t ts_ns);
+/*
+ * BCC's caption above a histogram, a blank line and "KEY = VALUE"; the
+ * value is escaped as a table string is (it may be a command name).
+ */
+void out_caption(struct out *o, const char *key, const char *value);
 
 void out_str(struct out *o, int col, const char *key, const char *val);
 void out_strn(struct out *o, int col, const char *key, const char *val,

@@ -66,4 +66,47 @@ static __always_inline struct task_ids tgid_cache_lookup(__u32 tid)
 	return ids ? *ids : none;
 }
 
+/*
+ * The programs that see a task become runnable or switched in, for the
+ * run-queue tools (runqlat, runqslower), on BTF, raw and classic
+ * tracepoints: enqueue(tid, tgid) for a woken task, task_switch(preempt,
+ * prev, next) for a switch. The classic sched_switch, whose arguments
+ * differ, is the tool's own.
+ */
+#define SCHED_WAKEUP_BTF(sec, name, enqueue)				\
+SEC(sec)								\
+int BPF_PROG(name, struct task_struct *p)				\
+{									\
+	enqueue(BPF_CORE_READ(p, pid), BPF_CORE_READ(p, tgid));		\
+	return 0;							\
+}
+
+#define SCHED_WAKEUP_TP(sec, name, enqueue)				\
+SEC(sec)								\
+int name(struct trace_event_raw_sched_wakeup_template *ctx)		\
+{									\
+	enqueue(ctx->pid, tgid_cache_lookup(ctx->pid).tgid);		\
+	return 0;							\
+}
+
+#define SCHED_SWITCH_BTF(sec, name, task_switch)			\
+SEC(sec)								\
+int BPF_PROG(name, bool preempt, struct task_struct *prev,		\
+	     struct task_struct *next)					\
+{									\
+	task_switch(preempt, prev, next);				\
+	return 0;							\
+}
+
+#define SCHED_RUNQ_PROGRAMS(enqueue, task_switch)			\
+SCHED_WAKEUP_BTF("tp_btf/sched_wakeup", wakeup_btf, enqueue)		\
+SCHED_WAKEUP_BTF("tp_btf/sched_wakeup_new", wakeup_new_btf, enqueue)	\
+SCHED_SWITCH_BTF("tp_btf/sched_switch", switch_btf, task_switch)	\
+SCHED_WAKEUP_BTF("raw_tp/sched_wakeup", wakeup_raw, enqueue)		\
+SCHED_WAKEUP_BTF("raw_tp/sched_wakeup_new", wakeup_new_raw, enqueue)	\
+SCHED_SWITCH_BTF("raw_tp/sched_switch", switch_raw, task_switch)	\
+SCHED_WAKEUP_TP("tracepoint/sched/sched_wakeup", wakeup_tp, enqueue)	\
+SCHED_WAKEUP_TP("tracepoint/sched/sched_wakeup_new", wakeup_new_tp,	\
+		enqueue)
+
 #endif

@@ -81,8 +81,7 @@ void session_init(struct session *s, const struct tool *t)
 	s->on_interval = t->on_interval;
 	s->lost_fd = -1;
 	s->target_fd = -1;
-	s->boot_to_real_ns = clock_ns(CLOCK_REALTIME) -
-			     clock_ns(CLOCK_BOOTTIME);
+	s->boot_to_real_ns = out_now_ns() - clock_ns(CLOCK_BOOTTIME);
 }
 
 unsigned long long session_real_ns(const struct session *s,
@@ -501,8 +500,7 @@ static void report_count(struct session *s, const char *type,
 	if (s->opts.json) {
 		out_record_begin(&s->out);
 		out_str(&s->out, OUT_JSON_ONLY, "type", type);
-		out_uint(&s->out, OUT_JSON_ONLY, "ts_ns",
-			 clock_ns(CLOCK_REALTIME));
+		out_uint(&s->out, OUT_JSON_ONLY, "ts_ns", out_now_ns());
 		out_str(&s->out, OUT_JSON_ONLY, "tool", s->tool->name);
 		out_uint(&s->out, OUT_JSON_ONLY, "count", count);
 		out_record_end(&s->out);

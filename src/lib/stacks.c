@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "addr.h"
@@ -120,9 +119,8 @@ static int folded_by_count(const void *a, const void *b)
 	return strcmp(x->text, y->text);
 }
 
-/* Text and count: "%s %llu\n" for folded lines, BCC's count line else. */
-static void folded_print(struct folded_set *fs, struct out *o,
-			 const char *fmt)
+/* Text and count: "TEXT COUNT" for folded lines, BCC's count line else. */
+static void folded_print(struct folded_set *fs, struct out *o, bool folded)
 {
 	size_t n = 0;
 
@@ -139,8 +137,11 @@ static void folded_print(struct folded_set *fs, struct out *o,
 	if (n)
 		qsort(fs->v, n, sizeof(*fs->v), folded_by_count);
 	for (size_t i = 0; i < n; i++) {
-		if (fprintf(o->file, fmt, fs->v[i].text, fs->v[i].count) < 0)
-			o->failed = true;
+		if (folded)
+			out_line(o, "%s %llu", fs->v[i].text, fs->v[i].count);
+		else
+			out_line(o, "%s\n        %llu\n", fs->v[i].text,
+				 fs->v[i].count);
 		free(fs->v[i].text);
 	}
 	free(fs->v);
@@ -301,14 +302,6 @@ static void print_json_half(struct out *o, const char *key,
 	out_arr_end(o);
 }
 
-static unsigned long long real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 static void read_stats(int fd, unsigned long long *stats)
 {
 	int ncpus = libbpf_num_possible_cpus();
@@ -348,7 +341,7 @@ static void report_losses(struct session *s, const struct stacks_report *r,
 			z->unresolved)) {
 		out_record_begin(o);
 		out_str(o, OUT_JSON_ONLY, "type", "missed");
-		out_uint(o, OUT_JSON_ONLY, "ts_ns", real_ns());
+		out_uint(o, OUT_JSON_ONLY, "ts_ns", out_now_ns());
 		out_str(o, OUT_JSON_ONLY, "tool", s->tool->name);
 		out_uint(o, OUT_JSON_ONLY, "user_stacks",
 			 st[STACKS_MISSED_USER]);
@@ -405,7 +398,7 @@ int stacks_print(struct session *s, const struct stacks_report *r)
 	struct symbolizer z = { .r = r };
 	uint64_t *ips = NULL;
 	struct out *o = &s->out;
-	unsigned long long ts = real_ns();
+	unsigned long long ts = out_now_ns();
 	struct out_buf line = { 0 };
 	struct folded_set folded = { 0 };
 	size_t n, printed = 0;
@@ -462,8 +455,7 @@ int stacks_print(struct session *s, const struct stacks_report *r)
 			folded_add(&folded, &line, count);
 		}
 	}
-	folded_print(&folded, o, r->folded ? "%s %llu\n" :
-		     "%s\n        %llu\n\n");
+	folded_print(&folded, o, r->folded);
 	free(line.data);
 	free(ips);
 	free(kf);

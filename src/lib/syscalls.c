@@ -9,6 +9,39 @@
 #include <string.h>
 #include "syscalls.h"
 
+/*
+ * Since Linux 5.1 every architecture numbers its new system calls alike,
+ * from 424 on: both tables end with these.
+ */
+#define SYSCALLS_SHARED							\
+	[424] = "pidfd_send_signal",					\
+	[425] = "io_uring_setup",					\
+	[426] = "io_uring_enter",					\
+	[427] = "io_uring_register",					\
+	[428] = "open_tree",						\
+	[429] = "move_mount",						\
+	[430] = "fsopen",						\
+	[431] = "fsconfig",						\
+	[432] = "fsmount",						\
+	[433] = "fspick",						\
+	[434] = "pidfd_open",						\
+	[435] = "clone3",						\
+	[436] = "close_range",						\
+	[437] = "openat2",						\
+	[438] = "pidfd_getfd",						\
+	[439] = "faccessat2",						\
+	[440] = "process_madvise",					\
+	[441] = "epoll_pwait2",						\
+	[442] = "mount_setattr",					\
+	[443] = "quotactl_fd",						\
+	[444] = "landlock_create_ruleset",				\
+	[445] = "landlock_add_rule",					\
+	[446] = "landlock_restrict_self",				\
+	[447] = "memfd_secret",						\
+	[448] = "process_mrelease",					\
+	[449] = "futex_waitv",						\
+	[450] = "set_mempolicy_home_node",
+
 #if defined(__x86_64__)
 static const char *const names[] = {
 	[0] = "read",
@@ -346,33 +379,7 @@ static const char *const names[] = {
 	[332] = "statx",
 	[333] = "io_pgetevents",
 	[334] = "rseq",
-	[424] = "pidfd_send_signal",
-	[425] = "io_uring_setup",
-	[426] = "io_uring_enter",
-	[427] = "io_uring_register",
-	[428] = "open_tree",
-	[429] = "move_mount",
-	[430] = "fsopen",
-	[431] = "fsconfig",
-	[432] = "fsmount",
-	[433] = "fspick",
-	[434] = "pidfd_open",
-	[435] = "clone3",
-	[436] = "close_range",
-	[437] = "openat2",
-	[438] = "pidfd_getfd",
-	[439] = "faccessat2",
-	[440] = "process_madvise",
-	[441] = "epoll_pwait2",
-	[442] = "mount_setattr",
-	[443] = "quotactl_fd",
-	[444] = "landlock_create_ruleset",
-	[445] = "landlock_add_rule",
-	[446] = "landlock_restrict_self",
-	[447] = "memfd_secret",
-	[448] = "process_mrelease",
-	[449] = "futex_waitv",
-	[450] = "set_mempolicy_home_node",
+	SYSCALLS_SHARED
 };
 #elif defined(__aarch64__)
 static const char *const names[] = {
@@ -676,33 +683,7 @@ static const char *const names[] = {
 	[421] = "rt_sigtimedwait_time64",
 	[422] = "futex_time64",
 	[423] = "sched_rr_get_interval_time64",
-	[424] = "pidfd_send_signal",
-	[425] = "io_uring_setup",
-	[426] = "io_uring_enter",
-	[427] = "io_uring_register",
-	[428] = "open_tree",
-	[429] = "move_mount",
-	[430] = "fsopen",
-	[431] = "fsconfig",
-	[432] = "fsmount",
-	[433] = "fspick",
-	[434] = "pidfd_open",
-	[435] = "clone3",
-	[436] = "close_range",
-	[437] = "openat2",
-	[438] = "pidfd_getfd",
-	[439] = "faccessat2",
-	[440] = "process_madvise",
-	[441] = "epoll_pwait2",
-	[442] = "mount_setattr",
-	[443] = "quotactl_fd",
-	[444] = "landlock_create_ruleset",
-	[445] = "landlock_add_rule",
-	[446] = "landlock_restrict_self",
-	[447] = "memfd_secret",
-	[448] = "process_mrelease",
-	[449] = "futex_waitv",
-	[450] = "set_mempolicy_home_node",
+	SYSCALLS_SHARED
 };
 #else
 /* Unknown architecture: numbers are shown as numbers. */

@@ -5,7 +5,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include "top.h"
 
@@ -14,17 +13,8 @@ bool top_should_clear(const struct out *o, bool noclear)
 	return !noclear && !o->json && isatty(fileno(o->file));
 }
 
-void top_time(char *buf, unsigned long size)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	localtime_r(&now, &tm);
-	strftime(buf, size, "%H:%M:%S", &tm);
-}
-
 /* "HH:MM:SS loadavg: 0.10 0.05 0.01 1/123 4567" and a blank line. */
-void top_banner(struct out *o, bool clear)
+void top_banner(struct out *o, bool clear, bool summary)
 {
 	char load[128] = "", when[16];
 	FILE *f;
@@ -32,7 +22,11 @@ void top_banner(struct out *o, bool clear)
 	if (o->json)
 		return;
 	if (clear)
-		fputs("\033[H\033[2J", o->file);
+		out_text(o, "\033[H\033[2J");
+	if (!summary) {
+		out_line(o, "%s", "");
+		return;
+	}
 	f = fopen("/proc/loadavg", "r");
 	if (f) {
 		if (!fgets(load, sizeof(load), f))
@@ -40,7 +34,6 @@ void top_banner(struct out *o, bool clear)
 		fclose(f);
 	}
 	load[strcspn(load, "\n")] = '\0';
-	top_time(when, sizeof(when));
-	if (fprintf(o->file, "%-8s loadavg: %s\n\n", when, load) < 0)
-		o->failed = true;
+	out_line(o, "%-8s loadavg: %s\n",
+		 out_strftime(when, sizeof(when), OUT_HMS, out_now_ns()), load);
 }

@@ -1,7 +1,7 @@
 /*
- * Shared by the tools that print a table per interval (filetop, vfsstat,
- * cachestat): the banner BCC's top tools print above each table, and when
- * to clear the screen.
+ * Shared by the tools that print a table per interval (filetop, tcptop):
+ * the banner BCC's top tools print above each table, and when to clear
+ * the screen.
  */
 #ifndef LOUPE_TOP_H
 #define LOUPE_TOP_H
@@ -10,7 +10,10 @@
 #include "out.h"
 
 bool top_should_clear(const struct out *o, bool noclear);
-void top_banner(struct out *o, bool clear);
-void top_time(char *buf, unsigned long size);
+/*
+ * Clears the screen if clear, then the time and load average and a blank
+ * line, or without summary the blank line only.
+ */
+void top_banner(struct out *o, bool clear, bool summary);
 
 #endif

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/libbpf.h>
 #include "bashreadline.h"
 #include "bashreadline.skel.h"
@@ -33,17 +32,12 @@ static int on_event(struct session *s, const void *data, size_t size)
 {
 	const struct readline_event *e = data;
 	unsigned long long ts = session_real_ns(s, e->hdr.ts_ns);
-	time_t secs = ts / 1000000000ULL;
 	struct out *o = &s->out;
-	char when[16];
-	struct tm tm;
 
 	if (size < sizeof(*e))
 		return 0;
-	localtime_r(&secs, &tm);
-	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	session_event_begin(s, "readline", &e->hdr);
-	out_str(o, COL_TIME, NULL, when);
+	out_time(o, COL_TIME, ts);
 	out_int(o, COL_PID, NULL, e->hdr.pid);
 	out_strn(o, COL_COMMAND, "command", e->line, sizeof(e->line));
 	out_end(o);

@@ -5,7 +5,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "biolatency.h"
@@ -56,19 +55,11 @@ static int take_hists(int fd, struct biolat_entry *out, int max)
 	return n;
 }
 
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 static int print_hists(struct session *s)
 {
 	struct biolatency_bpf *skel = s->tool_state;
 	const char *unit = millis ? "msecs" : "usecs";
-	unsigned long long ts = now_ns();
+	unsigned long long ts = out_now_ns();
 	struct biolat_entry *e;
 	uint64_t slots[BIOLAT_SLOTS];
 	char flags[64];
@@ -80,7 +71,7 @@ static int print_hists(struct session *s)
 	n = take_hists(bpf_map__fd(skel->maps.hists), e, MAX_HISTS);
 	qsort(e, n, sizeof(*e), compare_entries);
 	if (s->opts.timestamp)
-		disk_print_time(&s->out);
+		out_interval(&s->out, ts);
 	if (!n && !per_disk && !per_flags)
 		n = 1;	/* an empty histogram still says "nothing" */
 	for (int i = 0; i < n; i++) {

@@ -5,7 +5,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "biopattern.h"
@@ -87,15 +86,13 @@ static int print_rows(struct session *s)
 	struct biopattern_state *st = s->tool_state;
 	int fd = bpf_map__fd(st->skel->maps.counts), n = 0;
 	struct disk_row *rows;
-	struct timespec now;
 	unsigned long long ts;
 	__u32 key, next, *prev = NULL;
 
 	rows = calloc(MAX_DISKS, sizeof(*rows));
 	if (!rows)
 		return -1;
-	clock_gettime(CLOCK_REALTIME, &now);
-	ts = now.tv_sec * 1000000000ULL + now.tv_nsec;
+	ts = out_now_ns();
 	while (n < MAX_DISKS && !bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;

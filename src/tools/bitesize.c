@@ -5,7 +5,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bitesize.h"
@@ -54,18 +53,16 @@ static int print_hists(struct session *s)
 	struct bitesize_entry *e;
 	uint64_t slots[BITESIZE_SLOTS];
 	unsigned long long ts;
-	struct timespec now;
 	int n;
 
 	e = calloc(MAX_HISTS, sizeof(*e));
 	if (!e)
 		return -1;
-	clock_gettime(CLOCK_REALTIME, &now);
-	ts = now.tv_sec * 1000000000ULL + now.tv_nsec;
+	ts = out_now_ns();
 	n = take_hists(bpf_map__fd(skel->maps.hists), e, MAX_HISTS);
 	qsort(e, n, sizeof(*e), compare_entries);
 	if (s->opts.timestamp)
-		disk_print_time(&s->out);
+		out_interval(&s->out, ts);
 	for (int i = 0; i < n; i++) {
 		char comm[TASK_COMM_LEN + 1] = { 0 };
 		struct hist_label label = { "comm", comm };
@@ -74,7 +71,7 @@ static int print_hists(struct session *s)
 		for (int j = 0; j < BITESIZE_SLOTS; j++)
 			slots[j] = e[i].hist.slots[j];
 		/* BCC's caption in tables; a snake_case key in JSON. */
-		disk_print_caption(&s->out, "Process Name", comm);
+		out_caption(&s->out, "Process Name", comm);
 		hist_print_log2(&s->out, "Kbytes", slots, BITESIZE_SLOTS,
 				s->out.json ? &label : NULL, ts);
 	}

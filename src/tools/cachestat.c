@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cachestat.h"
@@ -132,7 +131,6 @@ static int on_interval(struct session *s)
 	long long d[CACHESTAT_MAX];
 	struct cachestat_figures f;
 	struct out *o = &s->out;
-	struct timespec real;
 	double ratio = 0;
 	char text[16];
 
@@ -143,8 +141,7 @@ static int on_interval(struct session *s)
 	cachestat_compute(d, st->have_access, st->have_writes, &f);
 	if (f.hits + f.misses)
 		ratio = 100.0 * f.hits / (f.hits + f.misses);
-	clock_gettime(CLOCK_REALTIME, &real);
-	out_begin(o, "cachestat", real.tv_sec * 1000000000ULL + real.tv_nsec);
+	out_begin(o, "cachestat", out_now_ns());
 	out_known(o, COL_HITS, "hits", f.hits_known, f.hits);
 	out_known(o, COL_MISSES, "misses", f.misses_known, f.misses);
 	out_int(o, COL_DIRTIES, "dirties", f.dirties);

@@ -5,7 +5,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "hist.h"
@@ -29,8 +28,7 @@ static int print_hists(struct session *s)
 			  NULL;
 
 	return hist_print_task_map(&s->out, hists_fd,
-				   conf.in_ms ? "msecs" : "usecs", key, true,
-				   s->opts.timestamp);
+				   conf.in_ms ? "msecs" : "usecs", key, true);
 }
 
 static int cpudist_prepare(struct session *s, void *p)

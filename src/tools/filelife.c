@@ -1,5 +1,4 @@
 /* filelife: files created and then deleted while tracing, with their age. */
-#include <time.h>
 #include "filelife.h"
 #include "filelife.skel.h"
 #include "log.h"
@@ -21,16 +20,11 @@ static int on_event(struct session *s, const void *data, size_t size)
 	const struct filelife_event *e = data;
 	struct out *o = &s->out;
 	unsigned long long real = session_real_ns(s, e->hdr.ts_ns);
-	time_t secs = real / 1000000000ULL;
-	char when[16];
-	struct tm tm;
 
 	if (size < sizeof(*e))
 		return 0;
-	localtime_r(&secs, &tm);
-	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	session_event_begin(s, "filelife", &e->hdr);
-	out_str(o, COL_TIME, NULL, when);
+	out_time(o, COL_TIME, real);
 	out_int(o, COL_PID, NULL, e->hdr.pid);
 	out_strn(o, COL_COMM, NULL, e->hdr.comm, sizeof(e->hdr.comm));
 	out_double(o, COL_AGE, "age_s", e->age_ns / 1e9, 2);

@@ -1,7 +1,6 @@
 /* filetop: files by reads and writes per interval, busiest first. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "filetop.h"
@@ -117,7 +116,6 @@ static int on_interval(struct session *s)
 {
 	struct filetop_row *rows;
 	struct bpf_map *map;
-	struct timespec now;
 	unsigned long long ts;
 	int n;
 
@@ -127,9 +125,8 @@ static int on_interval(struct session *s)
 		return -1;
 	n = collect(bpf_map__fd(map), rows, bpf_map__max_entries(map));
 	qsort(rows, n, sizeof(*rows), cmp_rows);
-	clock_gettime(CLOCK_REALTIME, &now);
-	ts = now.tv_sec * 1000000000ULL + now.tv_nsec;
-	top_banner(&s->out, top_should_clear(&s->out, noclear));
+	ts = out_now_ns();
+	top_banner(&s->out, top_should_clear(&s->out, noclear), true);
 	out_header(&s->out);
 	for (int i = 0; i < n && i < max_rows; i++)
 		print_row(s, &rows[i], ts);

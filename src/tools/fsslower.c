@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "fsslower.h"
 #include "fsslower.skel.h"
 #include "log.h"
@@ -53,16 +52,12 @@ static int on_event(struct session *s, const void *data, size_t size)
 	const struct fsslower_event *e = data;
 	struct out *o = &s->out;
 	unsigned long long real = session_real_ns(s, e->hdr.ts_ns);
-	time_t secs = real / 1000000000ULL;
-	char when[16], op[2] = { (char)e->op, '\0' };
-	struct tm tm;
+	char op[2] = { (char)e->op, '\0' };
 
 	if (size < sizeof(*e))
 		return 0;
-	localtime_r(&secs, &tm);
-	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	session_event_begin(s, "fsslower", &e->hdr);
-	out_str(o, COL_TIME, NULL, when);
+	out_time(o, COL_TIME, real);
 	out_strn(o, COL_COMM, NULL, e->hdr.comm, 14);
 	out_int(o, COL_PID, NULL, e->hdr.pid);
 	out_str(o, COL_T, NULL, op);

@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "funclatency.h"
@@ -36,30 +35,11 @@ struct funclat_state {
 	struct uprobe_target target;
 };
 
-static unsigned long long now_real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static void print_time_line(struct out *o, unsigned long long ts_ns)
-{
-	time_t secs = ts_ns / 1000000000ULL;
-	char text[16];
-	struct tm tm;
-
-	localtime_r(&secs, &tm);
-	strftime(text, sizeof(text), "%H:%M:%S", &tm);
-	fprintf(o->file, "%s\n", text);
-}
-
 /* Print and reset the histogram (each interval stands alone, as in BCC). */
 static int on_interval(struct session *s)
 {
 	struct funclat_state *st = s->tool_state;
-	unsigned long long ts = now_real_ns(), count = 0, total;
+	unsigned long long ts = out_now_ns(), count = 0, total;
 	struct funclatency_bpf__bss bss = { 0 }, zero = { 0 };
 	int fd = bpf_map__fd(st->skel->maps.bss);
 	struct out *o = &s->out;
@@ -76,12 +56,9 @@ static int on_interval(struct session *s)
 	for (int i = 0; i < FUNCLAT_SLOTS; i++)
 		count += bss.hist[i];
 	total = bss.total_ns / units[unit].ns;
-	if (!o->json) {
-		if (s->opts.interval > 0)
-			fputc('\n', o->file);
-		if (s->opts.timestamp)
-			print_time_line(o, ts);
-	}
+	if (s->opts.interval > 0)
+		out_line(o, "%s", "");
+	out_time_line(o, ts);
 	hist_print_log2(o, label, (const uint64_t *)bss.hist, FUNCLAT_SLOTS,
 			NULL, ts);
 	if (o->json) {
@@ -95,8 +72,8 @@ static int on_interval(struct session *s)
 		out_uint(o, OUT_JSON_ONLY, "avg", count ? total / count : 0);
 		out_record_end(o);
 	} else if (count) {
-		fprintf(o->file, "\navg = %llu %s, total: %llu %s, count: %llu\n",
-			total / count, label, total, label, count);
+		out_line(o, "\navg = %llu %s, total: %llu %s, count: %llu",
+			 total / count, label, total, label, count);
 	}
 	return out_flush(o);
 }

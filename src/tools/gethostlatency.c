@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <signal.h>
-#include <time.h>
 #include <bpf/libbpf.h>
 #include "gethostlatency.h"
 #include "gethostlatency.skel.h"
@@ -34,16 +33,11 @@ static int on_event(struct session *s, const void *data, size_t size)
 	const struct host_event *e = data;
 	unsigned long long ts = session_real_ns(s, e->hdr.ts_ns);
 	struct out *o = &s->out;
-	time_t secs = ts / 1000000000ULL;
-	char when[16];
-	struct tm tm;
 
 	if (size < sizeof(*e))
 		return 0;
-	localtime_r(&secs, &tm);
-	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	session_event_begin(s, "gethost", &e->hdr);
-	out_str(o, COL_TIME, NULL, when);
+	out_time(o, COL_TIME, ts);
 	out_int(o, COL_PID, NULL, e->hdr.pid);
 	out_strn(o, COL_COMM, NULL, e->hdr.comm, sizeof(e->hdr.comm));
 	out_double(o, COL_LAT, "lat_ms", e->lat_ns / 1e6, 2);

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "irqs.h"
@@ -26,7 +25,6 @@ static struct {
 } conf;
 
 static int irqs_fd = -1;
-static bool time_lines;	/* -T: a time line before each interval */
 
 enum { COL_NAME, COL_TOTAL };
 
@@ -160,12 +158,9 @@ static void print_row(struct session *s, const struct row *r,
 static int print_irqs(struct session *s)
 {
 	static struct row rows[MAX_ROWS];
-	unsigned long long ts;
-	struct timespec now;
+	unsigned long long ts = out_now_ns();
 	int n;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	ts = now.tv_sec * 1000000000ULL + now.tv_nsec;
 	n = kind->read(rows, MAX_ROWS);
 	for (int i = 0; i < n; i++) {
 		struct row *r = &rows[i];
@@ -174,7 +169,7 @@ static int print_irqs(struct session *s)
 			   conf.in_ns ? r->v.total_ns : r->v.total_ns / 1000;
 	}
 	qsort(rows, n, sizeof(rows[0]), cmp_rows);
-	hist_interval_begin(&s->out, time_lines);
+	out_interval(&s->out, ts);
 	if (!conf.distributions)
 		out_header(&s->out);
 	for (int i = 0; i < n; i++)
@@ -182,7 +177,7 @@ static int print_irqs(struct session *s)
 	return out_flush(&s->out);
 }
 
-static void irqs_prepare(struct session *s, const struct irqs_kind *k)
+static void irqs_prepare(const struct irqs_kind *k)
 {
 	kind = k;
 	columns[COL_NAME] = k->name_col;
@@ -190,19 +185,17 @@ static void irqs_prepare(struct session *s, const struct irqs_kind *k)
 		columns[COL_TOTAL].header = "TOTAL_count";
 	else if (conf.in_ns)
 		columns[COL_TOTAL].header = "TOTAL_nsecs";
-	/* The time goes on its own line per interval, not in a column. */
-	time_lines = s->opts.timestamp;
-	s->opts.timestamp = false;
 }
 
 static int hardirqs_prepare(struct session *s, void *p)
 {
 	struct hardirqs_bpf *skel = p;
 
+	(void)s;
 	skel->rodata->count_only = conf.count_only;
 	skel->rodata->distributions = conf.distributions;
 	skel->rodata->in_ns = conf.in_ns;
-	irqs_prepare(s, &hardirq_kind);
+	irqs_prepare(&hardirq_kind);
 	return 0;
 }
 
@@ -210,10 +203,11 @@ static int softirqs_prepare(struct session *s, void *p)
 {
 	struct softirqs_bpf *skel = p;
 
+	(void)s;
 	skel->rodata->count_only = conf.count_only;
 	skel->rodata->distributions = conf.distributions;
 	skel->rodata->in_ns = conf.in_ns;
-	irqs_prepare(s, &softirq_kind);
+	irqs_prepare(&softirq_kind);
 	return 0;
 }
 

@@ -180,8 +180,8 @@ static void print_stack(struct session *s, int pid,
 		out_int(o, OUT_JSON_ONLY, "stack_id", t->stack_id);
 		out_arr_begin(o, "stack");
 	} else {
-		fprintf(o->file, "\t%llu bytes in %llu allocations from stack\n",
-			t->bytes, t->count);
+		out_line(o, "\t%llu bytes in %llu allocations from stack",
+			 t->bytes, t->count);
 	}
 	for (int i = 0; have && i < MEMLEAK_STACK_DEPTH && ips[i]; i++) {
 		format_frame(st->syms, pid, ips[i], frame, sizeof(frame));
@@ -189,11 +189,11 @@ static void print_stack(struct session *s, int pid,
 			out_json_key(o, NULL);
 			out_json_string(&o->line, frame, strlen(frame));
 		} else {
-			fprintf(o->file, "\t\t%s\n", frame);
+			out_line(o, "\t\t%s", frame);
 		}
 	}
-	if (!have && !o->json)
-		fprintf(o->file, "\t\t[stack not available]\n");
+	if (!have)
+		out_line(o, "\t\t[stack not available]");
 	if (o->json) {
 		out_arr_end(o);
 		out_record_end(o);
@@ -203,11 +203,9 @@ static void print_stack(struct session *s, int pid,
 static int on_interval(struct session *s)
 {
 	struct memleak_state *st = s->tool_state;
-	unsigned long long ts = mono_ns(CLOCK_REALTIME);
+	unsigned long long ts = out_now_ns();
 	struct stack_total *v;
-	time_t secs = ts / 1000000000ULL;
 	char when[16];
-	struct tm tm;
 	size_t n, first;
 
 	v = collect(st->skel, &n);
@@ -217,13 +215,8 @@ static int on_interval(struct session *s)
 	/* Mappings change (dlopen): read them again for each report. */
 	if (s->opts.pid)
 		syms_capture(st->syms, s->opts.pid);
-	if (!s->out.json) {
-		localtime_r(&secs, &tm);
-		strftime(when, sizeof(when), "%H:%M:%S", &tm);
-		fprintf(s->out.file,
-			"[%s] Top %lu stacks with outstanding allocations:\n",
-			when, top);
-	}
+	out_line(&s->out, "[%s] Top %lu stacks with outstanding allocations:",
+		 out_strftime(when, sizeof(when), OUT_HMS, ts), top);
 	for (size_t i = first; i < n; i++)
 		print_stack(s, s->opts.pid, &v[i], ts);
 	free(v);

@@ -4,7 +4,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include "log.h"
 #include "oomkill.h"
@@ -45,15 +44,12 @@ static int on_event(struct session *s, const void *data, size_t size)
 	struct out *o = &s->out;
 	char load[128], line[512], pages[32], tm_s[16];
 	unsigned long long ts = session_real_ns(s, e->hdr.ts_ns);
-	time_t secs = ts / 1000000000ULL;
 	double avg[3];
-	struct tm tm;
 
 	if (size < sizeof(*e))
 		return 0;
 	read_loadavg(load, sizeof(load), avg);
-	localtime_r(&secs, &tm);
-	strftime(tm_s, sizeof(tm_s), "%H:%M:%S", &tm);
+	out_strftime(tm_s, sizeof(tm_s), OUT_HMS, ts);
 	/* Only oom_kill_process() knows the limit; never a made-up number. */
 	if (e->has_totalpages)
 		snprintf(pages, sizeof(pages), "%llu",

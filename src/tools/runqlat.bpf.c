@@ -92,68 +92,7 @@ static __always_inline void task_switch(bool preempt, struct task_struct *prev,
 	    per_pidns ? task_pidns(next) : 0, named->comm);
 }
 
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(wakeup_btf, struct task_struct *p)
-{
-	task_enqueue(p);
-	return 0;
-}
-
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(wakeup_new_btf, struct task_struct *p)
-{
-	task_enqueue(p);
-	return 0;
-}
-
-SEC("tp_btf/sched_switch")
-int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev,
-	     struct task_struct *next)
-{
-	task_switch(preempt, prev, next);
-	return 0;
-}
-
-SEC("raw_tp/sched_wakeup")
-int BPF_PROG(wakeup_raw, struct task_struct *p)
-{
-	task_enqueue(p);
-	return 0;
-}
-
-SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(wakeup_new_raw, struct task_struct *p)
-{
-	task_enqueue(p);
-	return 0;
-}
-
-SEC("raw_tp/sched_switch")
-int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev,
-	     struct task_struct *next)
-{
-	task_switch(preempt, prev, next);
-	return 0;
-}
-
-static __always_inline void tp_enqueue(__u32 tid)
-{
-	enqueue(tid, tgid_cache_lookup(tid).tgid);
-}
-
-SEC("tracepoint/sched/sched_wakeup")
-int wakeup_tp(struct trace_event_raw_sched_wakeup_template *ctx)
-{
-	tp_enqueue(ctx->pid);
-	return 0;
-}
-
-SEC("tracepoint/sched/sched_wakeup_new")
-int wakeup_new_tp(struct trace_event_raw_sched_wakeup_template *ctx)
-{
-	tp_enqueue(ctx->pid);
-	return 0;
-}
+SCHED_RUNQ_PROGRAMS(enqueue, task_switch)
 
 SEC("tracepoint/sched/sched_switch")
 int switch_tp(struct trace_event_raw_sched_switch *ctx)

@@ -5,7 +5,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "hist.h"
@@ -30,7 +29,7 @@ static int print_hists(struct session *s)
 
 	return hist_print_task_map(&s->out, hists_fd,
 				   conf.in_ms ? "msecs" : "usecs", key,
-				   !conf.per_pidns, s->opts.timestamp);
+				   !conf.per_pidns);
 }
 
 static int runqlat_prepare(struct session *s, void *p)

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/perf_event.h>
 #include <sys/syscall.h>
@@ -24,7 +23,6 @@ static struct {
 } conf;
 
 static int hists_fd = -1;
-static bool time_lines;
 
 static void print_occupancy(struct session *s, const uint64_t *slots,
 			    int cpu, unsigned long long ts)
@@ -50,9 +48,9 @@ static void print_occupancy(struct session *s, const uint64_t *slots,
 		out_double(o, OUT_JSON_ONLY, "occupancy_pct", pct, 2);
 		out_record_end(o);
 	} else if (cpu >= 0) {
-		fprintf(o->file, "runqocc, CPU %-3d %6.2f%%\n", cpu, pct);
+		out_line(o, "runqocc, CPU %-3d %6.2f%%", cpu, pct);
 	} else {
-		fprintf(o->file, "runqocc: %0.2f%%\n", pct);
+		out_line(o, "runqocc: %0.2f%%", pct);
 	}
 }
 
@@ -78,7 +76,6 @@ static int print_hists(struct session *s)
 	uint64_t total[RUNQLEN_SLOTS] = { 0 };
 	struct runqlen_hist *vals, *zero;
 	unsigned long long ts;
-	struct timespec now;
 	__u32 key = 0;
 
 	if (ncpus <= 0)
@@ -90,9 +87,8 @@ static int print_hists(struct session *s)
 	if (bpf_map_lookup_elem(hists_fd, &key, vals))
 		goto out;
 	bpf_map_update_elem(hists_fd, &key, zero, BPF_ANY);
-	clock_gettime(CLOCK_REALTIME, &now);
-	ts = now.tv_sec * 1000000000ULL + now.tv_nsec;
-	hist_interval_begin(&s->out, time_lines);
+	ts = out_now_ns();
+	out_interval(&s->out, ts);
 	for (int cpu = 0; cpu < ncpus; cpu++) {
 		uint64_t slots[RUNQLEN_SLOTS], sum = 0;
 
@@ -160,14 +156,6 @@ static int attach_sampling(struct session *s, struct bpf_program *prog)
 	return 0;
 }
 
-static int runqlen_prepare(struct session *s, void *skel)
-{
-	(void)skel;
-	time_lines = s->opts.timestamp;
-	s->opts.timestamp = false;
-	return 0;
-}
-
 static int runqlen_attached(struct session *s, void *p)
 {
 	struct runqlen_bpf *skel = p;
@@ -217,7 +205,6 @@ static const struct tool runqlen_tool = {
 	.probes = runqlen_probes,
 	.skel = &runqlen_skel,
 	.on_interval = print_hists,
-	.prepare = runqlen_prepare,
 	.attached = runqlen_attached,
 };
 TOOL_REGISTER(runqlen_tool);

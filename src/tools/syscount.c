@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "log.h"
@@ -93,13 +92,10 @@ static int print_top(struct session *s)
 	static struct row rows[MAX_ROWS];
 	unsigned long long ts;
 	__u32 key, *prev = NULL;
-	struct timespec now;
 	char hms[16];
-	struct tm tm;
 	int n = 0;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	ts = now.tv_sec * 1000000000ULL + now.tv_nsec;
+	ts = out_now_ns();
 	while (n < MAX_ROWS && !bpf_map_get_next_key(counts_fd, prev, &key)) {
 		rows[n].key = key;
 		prev = &rows[n].key;
@@ -111,25 +107,26 @@ static int print_top(struct session *s)
 		bpf_map_delete_elem(counts_fd, &rows[i].key);
 	}
 	qsort(rows, n, sizeof(rows[0]), cmp_rows);
-	if (!s->out.json) {
-		localtime_r(&now.tv_sec, &tm);
-		strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
-		fprintf(s->out.file, "[%s]\n", hms);
-		out_header(&s->out);
-	}
+	out_line(&s->out, "[%s]", out_strftime(hms, sizeof(hms), OUT_HMS, ts));
+	out_header(&s->out);
 	for (int i = 0; i < n && i < conf.top; i++)
 		if (rows[i].v.count)
 			print_row(s, &rows[i], ts);
-	if (!s->out.json)
-		fputc('\n', s->out.file);
+	out_line(&s->out, "%s", "");
 	return out_flush(&s->out);
 }
 
-static void list_syscalls(void)
+/* --list runs no session: a writer of its own, on the session's stream. */
+static void list_syscalls(struct session *s)
 {
+	struct out o;
+
+	out_init(&o, s->out_file ? s->out_file : stdout, false, false, NULL);
 	for (int nr = 0; nr < syscalls_count(); nr++)
 		if (syscalls_name(nr))
-			printf("%s\n", syscalls_name(nr));
+			out_line(&o, "%s", syscalls_name(nr));
+	out_flush(&o);
+	out_free(&o);
 }
 
 #define EXIT_PROBE { "syscall exit", {	\
@@ -161,7 +158,7 @@ static int syscount_prepare(struct session *s, void *p)
 	struct bpf_program *prog;
 
 	if (conf.list) {
-		list_syscalls();
+		list_syscalls(s);
 		return TOOL_DONE;
 	}
 	skel->rodata->latency = conf.latency;

@@ -5,7 +5,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -19,19 +18,6 @@
 static struct rtt_cfg settings;
 static bool show_avg;
 
-static void print_time_line(struct session *s)
-{
-	char text[16];
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (s->out.json || !s->opts.timestamp)
-		return;
-	localtime_r(&now, &tm);
-	strftime(text, sizeof(text), "%H:%M:%S", &tm);
-	fprintf(s->out.file, "%s\n", text);
-}
-
 static void print_avg(struct session *s, const struct rtt_hist *h,
 		      const char *unit, unsigned long long ts_ns)
 {
@@ -39,9 +25,9 @@ static void print_avg(struct session *s, const struct rtt_hist *h,
 	unsigned long long avg = h->count ? h->sum / h->count : 0;
 
 	if (!o->json) {
-		fprintf(o->file, "\navg = %llu %s, total: %llu %s, count: %llu\n",
-			avg, unit, (unsigned long long)h->sum, unit,
-			(unsigned long long)h->count);
+		out_line(o, "\navg = %llu %s, total: %llu %s, count: %llu",
+			 avg, unit, (unsigned long long)h->sum, unit,
+			 (unsigned long long)h->count);
 		return;
 	}
 	out_record_begin(o);
@@ -61,13 +47,10 @@ static int on_interval(struct session *s)
 	struct tcprtt_bpf *skel = s->tool_state;
 	int fd = bpf_map__fd(skel->maps.hists);
 	struct rtt_key key, next, *prev = NULL;
-	unsigned long long ts_ns;
-	struct timespec now;
+	unsigned long long ts_ns = out_now_ns();
 	struct rtt_hist h;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	ts_ns = now.tv_sec * 1000000000ULL + now.tv_nsec;
-	print_time_line(s);
+	out_time_line(&s->out, ts_ns);
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		char addr[NETSOCK_ADDR_LEN];
 		struct hist_label label = { 0 };

@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -16,6 +14,7 @@
 #include "session.h"
 #include "tcptop.h"
 #include "tcptop.skel.h"
+#include "top.h"
 
 enum { COL_PID, COL_COMM, COL_LADDR, COL_RADDR, COL_RX, COL_TX };
 
@@ -56,33 +55,6 @@ static int by_total_desc(const void *a, const void *b)
 	return tx < ty ? 1 : tx > ty ? -1 : 0;
 }
 
-static void print_summary(struct session *s)
-{
-	char load[128] = "", text[16];
-	time_t now = time(NULL);
-	struct tm tm;
-	FILE *f;
-
-	if (s->out.json)
-		return;
-	if (!no_clear && isatty(fileno(s->out.file)))
-		fputs("\033[H\033[2J", s->out.file);
-	if (no_summary) {
-		fputc('\n', s->out.file);
-		return;
-	}
-	f = fopen("/proc/loadavg", "r");
-	if (f) {
-		if (!fgets(load, sizeof(load), f))
-			load[0] = '\0';
-		fclose(f);
-	}
-	load[strcspn(load, "\n")] = '\0';
-	localtime_r(&now, &tm);
-	strftime(text, sizeof(text), "%H:%M:%S", &tm);
-	fprintf(s->out.file, "%s loadavg: %s\n\n", text, load);
-}
-
 static void print_rows(struct session *s, const struct row *rows, int n,
 		       int family, unsigned long long ts_ns)
 {
@@ -100,7 +72,7 @@ static void print_rows(struct session *s, const struct row *rows, int n,
 			continue;
 		if (!header && !o->json) {
 			if (family == AF_INET6 && shown == 0)
-				fputc('\n', o->file);
+				out_line(o, "%s", "");
 			out_header(o);
 			header = true;
 		}
@@ -140,7 +112,6 @@ static int on_interval(struct session *s)
 	struct tcptop_key cur, next, *prev = NULL;
 	unsigned long long ts_ns;
 	struct row *rows = NULL;
-	struct timespec now;
 	int n = 0, cap = 0;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
@@ -163,9 +134,8 @@ static int on_interval(struct session *s)
 	for (int i = 0; i < n; i++)
 		bpf_map_delete_elem(fd, &rows[i].key);
 	qsort(rows, n, sizeof(*rows), by_total_desc);
-	clock_gettime(CLOCK_REALTIME, &now);
-	ts_ns = now.tv_sec * 1000000000ULL + now.tv_nsec;
-	print_summary(s);
+	ts_ns = out_now_ns();
+	top_banner(&s->out, top_should_clear(&s->out, no_clear), !no_summary);
 	print_rows(s, rows, n, AF_INET, ts_ns);
 	print_rows(s, rows, n, AF_INET6, ts_ns);
 	free(rows);

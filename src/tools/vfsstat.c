@@ -6,7 +6,6 @@
 #include <bpf/libbpf.h>
 #include "log.h"
 #include "session.h"
-#include "top.h"
 #include "vfsstat.h"
 #include "vfsstat.skel.h"
 
@@ -78,17 +77,14 @@ static int on_interval(struct session *s)
 	unsigned long long totals[VFSSTAT_MAX];
 	struct out *o = &s->out;
 	double now = mono_secs(), secs;
-	struct timespec real;
-	char when[16];
+	unsigned long long ts = out_now_ns();
 
 	read_totals(s, totals);
 	secs = now - st->prev_time;
 	if (secs <= 0)
 		secs = s->opts.interval;
-	clock_gettime(CLOCK_REALTIME, &real);
-	top_time(when, sizeof(when));
-	out_begin(o, "vfsstat", real.tv_sec * 1000000000ULL + real.tv_nsec);
-	out_str(o, COL_TIME, NULL, when);
+	out_begin(o, "vfsstat", ts);
+	out_time(o, COL_TIME, ts);
 	out_double(o, OUT_JSON_ONLY, "interval_s", secs, 3);
 	for (int k = 0; k < VFSSTAT_MAX; k++) {
 		unsigned long long n = totals[k] - st->prev[k];

@@ -7,7 +7,7 @@ import shutil
 import stat
 import time
 
-from common import (HEADERS, LOUPE, TOOLS, Loupe, Skip, cgroup2_root, check, helper_bin,
+from common import (HEADERS, LOUPE, REPO, TOOLS, Loupe, Skip, cgroup2_root, check, helper_bin,
                     marker, require_loupe, ringbuf_sizes, run_quiet, short, tmpdir)
 
 
@@ -517,6 +517,56 @@ def test_syscount_top_is_r_and_T_is_timestamp():
     rc, out, err = run_quiet([LOUPE, "syscount", "-j", "--top", "2", "-d", "0.5"], timeout=15)
     rows = [json.loads(l) for l in out.splitlines() if l.strip()]
     check(rc == 0 and 1 <= len(rows) <= 2, "syscount --top 2: %s rows %s" % (rc, short(rows)))
+
+
+def test_timestamp_stamps_each_report_of_interval_tools():
+    """-T in a histogram or per-interval table tool: BCC's blank line and an
+    HH:MM:SS line above each report, and no TIME column in its tables."""
+    require_loupe()
+    for tool, header in (("hardirqs", "HARDIRQ"), ("softirqs", "SOFTIRQ"),
+                         ("runqlen", "runqlen"), ("cpudist", "usecs"),
+                         ("runqlat", "usecs")):
+        rc, out, err = run_quiet([LOUPE, tool, "-T", "-i", "0.4", "-d", "0.9"], timeout=20)
+        check(rc == 0, "%s -T: exit status %s (stderr: %s)" % (tool, rc, short(err)))
+        lines = out.split("\n")
+        stamps = [i for i, l in enumerate(lines) if re.match(r"^\d\d:\d\d:\d\d$", l)]
+        check(len(stamps) >= 2 and all(lines[i - 1] == "" for i in stamps),
+              "%s -T: want a blank line and a time line per interval: %s" %
+              (tool, short(out, 600)))
+        heads = [l for l in lines if l.split()[:1] in (["TIME"], [header])]
+        check(heads and all(l.split()[0] == header for l in heads),
+              "%s -T: a TIME column in a report stamped by its time line: %s" %
+              (tool, short(out, 600)))
+
+
+# What may write to the writer's stream or stdout other than src/lib/out.c:
+# the SVG renderer (flame.c writes the file flamegraph opens).
+_WRITERS_ALLOWED = {"lib/out.c", "lib/flame.c"}
+_WRITE_RE = re.compile(r"\b(?:printf|puts|putchar)\s*\(|"
+                       r"\b(?:fprintf|fputs|fputc|fwrite)\s*\([^;]*(?:->file|\.file|stdout)")
+_STRING_RE = re.compile(r'"(?:\\.|[^"\\])*"')
+_CLOCK_RE = re.compile(r"CLOCK_REALTIME|\btime\s*\(\s*NULL|\blocaltime(?:_r)?\s*\(|"
+                       r"\bstrftime\s*\(")
+
+
+def test_only_the_writer_prints_and_tells_the_time():
+    """Tools and the runtime print through src/lib/out.c, which also owns the
+    wall clock: a second writer or clock is where table, JSON and -T part."""
+    src = os.path.join(REPO, "src")
+    files = [os.path.join(d, f) for d in ("lib", "tools") for f in
+             sorted(os.listdir(os.path.join(src, d))) if f.endswith(".c")]
+    files.append("overview.c")
+    found = []
+    for rel in files:
+        if rel in _WRITERS_ALLOWED:
+            continue
+        with open(os.path.join(src, rel)) as f:
+            for n, line in enumerate(f, 1):
+                code = _STRING_RE.sub('""', line).split("//")[0]
+                if _WRITE_RE.search(code) or _CLOCK_RE.search(code):
+                    found.append("src/%s:%d: %s" % (rel, n, line.strip()))
+    check(not found, "printing or reading the wall clock outside src/lib/out.c:\n  %s" %
+          "\n  ".join(found))
 
 
 # ---------------------------------------------------------------- not root

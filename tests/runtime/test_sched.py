@@ -202,6 +202,20 @@ def test_cpudist_busy_child_on_cpu():
           (low_us, ms, short(hists[0], 800)))
 
 
+def test_cpudist_caption_escapes_comm():
+    """The "pid = PID COMM" caption above a histogram shows a command name
+    as a table cell does: an ESC in it cannot reach the terminal."""
+    child = Child("spin", 100, comm="cap\x1b[2Jx")
+    lp = Loupe("cpudist", "-P", "-p", child.pid)
+    lp.wait_attached()
+    child.go()
+    time.sleep(0.2)
+    rc = lp.stop()
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    want = "pid = %d cap\\x1b[2Jx" % child.pid
+    check(want in lp.lines(), "want the caption %r: %s" % (want, short(lp.lines(), 600)))
+
+
 def test_cpudist_offcpu_naps():
     n = 20
     child = Child("nap", n)

@@ -1,8 +1,10 @@
 /*
  * Unit tests of the output writer: JSON escaping, the exact bytes of
- * invalid UTF-8 (KEY_b64), table layout, escaping and markers.
+ * invalid UTF-8 (KEY_b64), table layout, escaping and markers, the time
+ * and free text lines.
  */
 #include <stdlib.h>
+#include <time.h>
 #include "out.h"
 #include "unit.h"
 
@@ -131,6 +133,108 @@ static void test_timestamp_column(void)
 	text = capture_close(&c);
 	CHECK_STR(text, "TIME     PCOMM  PID   RET ARGS\n01:02:03 sh\n");
 	free(c.text);
+}
+
+/* A TIME column, free text and a clear sequence: in the table only. */
+static void test_time_and_lines(void)
+{
+	static const struct out_col two[] = {
+		{ "TIME", -8 }, { "COMM", -4 }, { NULL },
+	};
+	struct capture c;
+	struct out o;
+	bool json;
+
+	setenv("TZ", "UTC", 1);
+	for (int i = 0; i < 2; i++) {
+		json = i;
+		capture_open(&c);
+		out_init(&o, c.f, json, false, two);
+		out_text(&o, "\033[H");
+		out_line(&o, "%s loadavg: %d", "banner", 1);
+		out_header(&o);
+		out_begin(&o, "x", 3723ULL * 1000000000ULL);
+		out_time(&o, 0, 3723ULL * 1000000000ULL);
+		out_str(&o, 1, "comm", "sh");
+		out_end(&o);
+		out_line(&o, "%s", "");
+		out_flush(&o);
+		out_free(&o);
+		CHECK_STR(capture_close(&c), json ?
+			  "{\"type\":\"x\",\"ts_ns\":3723000000000,"
+			  "\"comm\":\"sh\"}\n" :
+			  "\033[Hbanner loadavg: 1\nTIME     COMM\n"
+			  "01:02:03 sh\n\n");
+		free(c.text);
+	}
+}
+
+/*
+ * BCC's interval separator: a blank line, with -T the time; from then on
+ * -T stamps the reports, so rows and headers get no TIME column.
+ */
+static void test_interval_stamps_reports(void)
+{
+	static const struct out_col one[] = { { "SYSCALL", -8 }, { NULL } };
+	struct capture c;
+	struct out o;
+	bool stamp;
+
+	setenv("TZ", "UTC", 1);
+	for (int i = 0; i < 2; i++) {
+		stamp = i;
+		capture_open(&c);
+		out_init(&o, c.f, false, stamp, one);
+		out_interval(&o, 3723ULL * 1000000000ULL);
+		out_header(&o);
+		out_begin(&o, "x", 3723ULL * 1000000000ULL);
+		out_str(&o, 0, NULL, "read");
+		out_end(&o);
+		out_time_line(&o, 3724ULL * 1000000000ULL);
+		out_flush(&o);
+		out_free(&o);
+		CHECK_STR(capture_close(&c), stamp ?
+			  "\n01:02:03\nSYSCALL\nread\n01:02:04\n" :
+			  "\nSYSCALL\nread\n");
+		free(c.text);
+	}
+}
+
+/* A caption's value is a string from the kernel: escaped as in a cell. */
+static void test_caption_escaped(void)
+{
+	struct capture c;
+	struct out o;
+
+	capture_open(&c);
+	out_init(&o, c.f, false, false, NULL);
+	out_caption(&o, "Process Name", "a\033[2Jb\\");
+	out_flush(&o);
+	out_free(&o);
+	CHECK_STR(capture_close(&c), "\nProcess Name = a\\x1b[2Jb\\\\\n");
+	free(c.text);
+	capture_open(&c);
+	out_init(&o, c.f, true, false, NULL);
+	out_caption(&o, "pid", "1 sh");
+	out_flush(&o);
+	out_free(&o);
+	CHECK_STR(capture_close(&c), "");
+	free(c.text);
+}
+
+/* out_now_ns() is the wall clock, in nanoseconds. */
+static void test_now_ns(void)
+{
+	uint64_t before = (uint64_t)time(NULL) * 1000000000ULL;
+	uint64_t now = out_now_ns();
+	uint64_t after = ((uint64_t)time(NULL) + 1) * 1000000000ULL;
+	char text[32];
+
+	CHECK(now >= before && now <= after);
+	setenv("TZ", "UTC", 1);
+	CHECK_STR(out_strftime(text, sizeof(text), "%Y-%m-%d " OUT_HMS,
+			       86399ULL * 1000000000ULL + 999999999ULL),
+		  "1970-01-01 23:59:59");
 }
 
 static const char *base64(const char *in, size_t n)
@@ -284,6 +388,10 @@ const struct unit_test out_tests[] = {
 	{ "out/table_layout", test_table_layout },
 	{ "out/json_event", test_json_event },
 	{ "out/timestamp_column", test_timestamp_column },
+	{ "out/time_and_lines", test_time_and_lines },
+	{ "out/interval_stamps_reports", test_interval_stamps_reports },
+	{ "out/now_ns", test_now_ns },
+	{ "out/caption_escaped", test_caption_escaped },
 	{ "out/base64", test_base64 },
 	{ "out/json_raw_bytes", test_json_raw_bytes },
 	{ "out/table_escaping", test_table_escaping },

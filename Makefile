@@ -92,9 +92,15 @@ $(BUILD)/obj/%.o: src/%.c $(HEADERS) $(SKELS)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+# Sorting input sections by name puts every object's small read-only data
+# (tool names, option tables) together instead of between the embedded
+# BPF objects: finding a tool then faults in a few pages, not ~2 MB.
+LOUPE_LDFLAGS := -Wl,--sort-section=name
+
 $(BUILD)/loupe: $(APP_OBJS) $(LIB_OBJS) $(TOOL_OBJS) $(AGENT_OBJS)
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(CFLAGS) $^ $(KBTF_WRAP) $(LDLIBS) $(AGENT_LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LOUPE_LDFLAGS) $(KBTF_WRAP) $(LDLIBS) \
+		$(AGENT_LDLIBS) -o $@
 
 $(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(UNIT_AGENT_OBJS) $(HEADERS) \
 		$(SYMS_FIXTURE)

@@ -196,7 +196,7 @@ $(BUILD)/fuzz/trace_parse_fuzz: tests/fuzz/trace_parse_fuzz.c \
 	@mkdir -p $(@D)
 	@echo "  FUZZ    $@"
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/trace_parse_fuzz.c \
-		$(sort $(FUZZ_TRACE_SRCS)) $(LDLIBS) -o $@
+		$(sort $(FUZZ_TRACE_SRCS)) $(KBTF_WRAP) $(LDLIBS) -o $@
 
 fuzz-trace: $(BUILD)/fuzz/trace_parse_fuzz
 

@@ -56,6 +56,7 @@ static const struct section sections[] = {
 };
 
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
+#define OVERVIEW_RING_BYTES (256UL << 10)
 
 struct run {
 	const struct section *sec;
@@ -99,6 +100,13 @@ static int prepare(struct run *r, const char *duration, bool json)
 	 * already watching. Every section drops this process in the kernel.
 	 */
 	r->s.opts.exclude_pid = getpid();
+	/*
+	 * Eleven tools at once: a full-size ring each (mapped twice) made
+	 * most of the report's memory. A section's events are few and drained
+	 * as they come; any lost are still counted and reported.
+	 */
+	if (r->tool->common & OPT_BUFFER)
+		r->s.opts.buffer_size = OVERVIEW_RING_BYTES;
 	r->s.out_file = open_memstream(&r->text, &r->size);
 	return r->s.out_file ? 0 : -errno;
 }

@@ -544,3 +544,100 @@ int stacks_svg_end(struct stacks_svg *svg, bool ok)
 	return status;
 }
 
+int stacks_tool_check(const struct session *s, const struct stacks_tool *t)
+{
+	if (t->user_only && t->kernel_only) {
+		log_err("-U and -K are exclusive (both halves is the default)");
+		return EXIT_USAGE;
+	}
+	if ((t->folded || t->svg.path) && s->opts.json) {
+		log_err("--folded/--svg and -j are exclusive");
+		return EXIT_USAGE;
+	}
+	if (t->folded && t->svg.path) {
+		log_err("--folded and --svg are exclusive (--svg draws the folded stacks)");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+int stacks_tool_prepare(struct session *s, struct stacks_tool *t,
+			struct bpf_object *obj)
+{
+	struct bpf_map *stackmap;
+	int err;
+
+	s->tool_state = t;
+	t->obj = obj;
+	t->syms = syms_cache_new();
+	if (!t->syms) {
+		log_err("out of memory");
+		return EXIT_RUNTIME;
+	}
+	stackmap = bpf_object__find_map_by_name(obj, "stackmap");
+	if (!stackmap || bpf_map__set_max_entries(stackmap, t->storage)) {
+		log_err("cannot size the stack map");
+		return EXIT_RUNTIME;
+	}
+	/* Re-read the counted processes' mappings every second. */
+	s->opts.interval = 1;
+	if (t->svg.path) {
+		t->folded = true;
+		err = stacks_svg_begin(s, &t->svg);
+		if (err)
+			return err;
+	}
+	/* BCC's banner stands in the header row of the multi-line output. */
+	t->columns[0].header = t->banner;
+	s->columns = t->folded ? NULL : t->columns;
+	return 0;
+}
+
+static int stacks_tool_map_fd(const struct stacks_tool *t, const char *name)
+{
+	return bpf_object__find_map_fd_by_name(t->obj, name);
+}
+
+int stacks_tool_on_event(struct session *s, const void *data, size_t size)
+{
+	struct stacks_tool *t = s->tool_state;
+
+	return stacks_on_pid(t->syms, data, size);
+}
+
+/* Every second: have each counted process announced (and captured) again. */
+int stacks_tool_on_tick(struct session *s)
+{
+	stacks_rearm(stacks_tool_map_fd(s->tool_state, "seen_pids"));
+	return 0;
+}
+
+int stacks_tool_finish(struct session *s, void *skel)
+{
+	struct stacks_tool *t = s->tool_state;
+	struct stacks_report r = {
+		.unit = t->unit, .divisor = t->divisor, .folded = t->folded,
+		.user = !t->kernel_only, .kernel = !t->user_only,
+		.counts_fd = stacks_tool_map_fd(t, "counts"),
+		.stackmap_fd = stacks_tool_map_fd(t, "stackmap"),
+		.stats_fd = stacks_tool_map_fd(t, "stack_stats"),
+		.syms = t->syms,
+	};
+
+	(void)skel;
+	stacks_print(s, &r);
+	return 0;
+}
+
+int stacks_tool_cleanup(struct session *s, int err)
+{
+	struct stacks_tool *t = s->tool_state;
+
+	if (!t)
+		return err;
+	if (stacks_svg_end(&t->svg, !err) && !err)
+		err = EXIT_RUNTIME;
+	syms_cache_free(t->syms);
+	t->syms = NULL;
+	return err;
+}

@@ -101,6 +101,37 @@ struct stacks_svg {
 
 int stacks_svg_begin(struct session *s, struct stacks_svg *svg);
 int stacks_svg_end(struct stacks_svg *svg, bool ok);
+
+/*
+ * A stack-counting tool (profile, offcputime): its objects name their maps
+ * alike (stackmap, counts, stack_stats, seen_pids), and the halves,
+ * --folded, --svg and --stack-storage-size mean the same in both. The
+ * tool fills the flags and the constants; the rest is run-time state.
+ * Its on_event, on_interval, finish and cleanup are the stacks_tool_*
+ * functions below; its prepare sets its own .rodata, writes the banner
+ * and then calls stacks_tool_prepare().
+ */
+struct stacks_tool {
+	bool user_only, kernel_only;	/* halves; neither: both */
+	bool folded;
+	unsigned long storage;		/* stack map entries */
+	struct stacks_svg svg;		/* .path set by --svg */
+	const char *unit;		/* as in struct stacks_report */
+	unsigned long long divisor;
+	struct bpf_object *obj;
+	struct syms_cache *syms;
+	char banner[160];
+	struct out_col columns[2];
+};
+
+/* The flag combinations both tools refuse: 0 or EXIT_USAGE. */
+int stacks_tool_check(const struct session *s, const struct stacks_tool *t);
+int stacks_tool_prepare(struct session *s, struct stacks_tool *t,
+			struct bpf_object *obj);
+int stacks_tool_on_event(struct session *s, const void *data, size_t size);
+int stacks_tool_on_tick(struct session *s);
+int stacks_tool_finish(struct session *s, void *skel);
+int stacks_tool_cleanup(struct session *s, int err);
 #endif
 
 #endif

@@ -15,42 +15,18 @@
 
 static struct {
 	unsigned long long min_us, max_us;
-	bool user_only, kernel_only;	/* stacks */
 	bool user_threads, kernel_threads;
-	bool folded;
-	const char *svg;
-	unsigned long storage;
-} conf = { .min_us = 1, .max_us = ~0ULL, .storage = STACKS_STORAGE };
+} conf = { .min_us = 1, .max_us = ~0ULL };
 
-struct offcpu_state {
-	struct offcputime_bpf *skel;
-	struct syms_cache *syms;
-	char banner[160];
+static struct stacks_tool stk = {
+	.storage = STACKS_STORAGE,
+	.svg = { .title = "Off-CPU Time Flame Graph", .palette = "io",
+		 .count_name = "us" },
+	.unit = "us", .divisor = 1000,
 };
-
-static struct offcpu_state state;
-
-static int on_event(struct session *s, const void *data, size_t size)
-{
-	struct offcpu_state *st = s->tool_state;
-
-	return stacks_on_pid(st->syms, data, size);
-}
-
-static int on_tick(struct session *s)
-{
-	struct offcpu_state *st = s->tool_state;
-
-	stacks_rearm(bpf_map__fd(st->skel->maps.seen_pids));
-	return 0;
-}
 
 static int check_conf(struct session *s)
 {
-	if (conf.user_only && conf.kernel_only) {
-		log_err("-U and -K are exclusive (both halves is the default)");
-		return EXIT_USAGE;
-	}
 	if (conf.user_threads && conf.kernel_threads) {
 		log_err("-u and -k are exclusive (all threads is the default)");
 		return EXIT_USAGE;
@@ -60,15 +36,7 @@ static int check_conf(struct session *s)
 			conf.min_us, conf.max_us);
 		return EXIT_USAGE;
 	}
-	if ((conf.folded || conf.svg) && s->opts.json) {
-		log_err("--folded/--svg and -j are exclusive");
-		return EXIT_USAGE;
-	}
-	if (conf.folded && conf.svg) {
-		log_err("--folded and --svg are exclusive (--svg draws the folded stacks)");
-		return EXIT_USAGE;
-	}
-	return 0;
+	return stacks_tool_check(s, &stk);
 }
 
 static void make_banner(struct session *s, char *buf, size_t len)
@@ -84,80 +52,28 @@ static void make_banner(struct session *s, char *buf, size_t len)
 	if (s->opts.duration > 0)
 		snprintf(secs, sizeof(secs), " for %g secs", s->opts.duration);
 	snprintf(buf, len, "Tracing off-CPU time (us) of %s by %s stack%s.",
-		 who, conf.user_only ? "user" : conf.kernel_only ? "kernel" :
+		 who, stk.user_only ? "user" : stk.kernel_only ? "kernel" :
 		 "user + kernel",
 		 s->opts.duration > 0 ? secs : "... Hit Ctrl-C to end");
 }
 
-static struct out_col banner[2];
-static struct stacks_svg svg = {
-	.title = "Off-CPU Time Flame Graph", .palette = "io", .count_name = "us",
-};
-
 static int offcputime_prepare(struct session *s, void *p)
 {
-	struct offcpu_state *st = &state;
+	struct offcputime_bpf *skel = p;
 	int err;
 
 	err = check_conf(s);
 	if (err)
 		return err;
-	st->skel = p;
-	st->syms = syms_cache_new();
-	if (!st->syms) {
-		log_err("out of memory");
-		return EXIT_RUNTIME;
-	}
-	st->skel->rodata->stacks_user = !conf.kernel_only;
-	st->skel->rodata->stacks_kernel = !conf.user_only;
-	st->skel->rodata->min_ns = conf.min_us * 1000;
-	st->skel->rodata->max_ns = conf.max_us > ~0ULL / 1000 ? ~0ULL :
-				   conf.max_us * 1000;
-	st->skel->rodata->user_threads_only = conf.user_threads;
-	st->skel->rodata->kernel_threads_only = conf.kernel_threads;
-	if (bpf_map__set_max_entries(st->skel->maps.stackmap, conf.storage)) {
-		log_err("cannot size the stack map");
-		return EXIT_RUNTIME;
-	}
-	make_banner(s, st->banner, sizeof(st->banner));
-	banner[0].header = st->banner;
-	s->tool_state = st;
-	/* Re-read blocked processes' mappings every second. */
-	s->opts.interval = 1;
-	if (conf.svg) {
-		conf.folded = true;
-		svg.path = conf.svg;
-		err = stacks_svg_begin(s, &svg);
-		if (err)
-			return err;
-	}
-	s->columns = conf.folded ? NULL : banner;
-	return 0;
-}
-
-static int offcputime_finish(struct session *s, void *p)
-{
-	struct offcputime_bpf *skel = p;
-	struct stacks_report r = {
-		.unit = "us", .divisor = 1000, .folded = conf.folded,
-		.user = !conf.kernel_only, .kernel = !conf.user_only,
-		.counts_fd = bpf_map__fd(skel->maps.counts),
-		.stackmap_fd = bpf_map__fd(skel->maps.stackmap),
-		.stats_fd = bpf_map__fd(skel->maps.stack_stats),
-		.syms = state.syms,
-	};
-
-	stacks_print(s, &r);
-	return 0;
-}
-
-static int offcputime_cleanup(struct session *s, int err)
-{
-	(void)s;
-	if (stacks_svg_end(&svg, !err) && !err)
-		err = EXIT_RUNTIME;
-	syms_cache_free(state.syms);
-	return err;
+	skel->rodata->stacks_user = !stk.kernel_only;
+	skel->rodata->stacks_kernel = !stk.user_only;
+	skel->rodata->min_ns = conf.min_us * 1000;
+	skel->rodata->max_ns = conf.max_us > ~0ULL / 1000 ? ~0ULL :
+			       conf.max_us * 1000;
+	skel->rodata->user_threads_only = conf.user_threads;
+	skel->rodata->kernel_threads_only = conf.kernel_threads;
+	make_banner(s, stk.banner, sizeof(stk.banner));
+	return stacks_tool_prepare(s, &stk, skel->obj);
 }
 
 enum { OPT_MIN, OPT_MAX, OPT_USER, OPT_KERNEL, OPT_UTHREADS, OPT_KTHREADS,
@@ -201,10 +117,10 @@ static int offcputime_parse_opt(int index, const char *arg)
 			conf.max_us = v;
 		break;
 	case OPT_USER:
-		conf.user_only = true;
+		stk.user_only = true;
 		break;
 	case OPT_KERNEL:
-		conf.kernel_only = true;
+		stk.kernel_only = true;
 		break;
 	case OPT_UTHREADS:
 		conf.user_threads = true;
@@ -213,16 +129,16 @@ static int offcputime_parse_opt(int index, const char *arg)
 		conf.kernel_threads = true;
 		break;
 	case OPT_SVG:
-		conf.svg = arg;
+		stk.svg.path = arg;
 		break;
 	case OPT_FOLDED:
-		conf.folded = true;
+		stk.folded = true;
 		break;
 	case OPT_STORAGE:
 		if (opts_uint("--stack-storage-size", arg, 1, 1 << 20,
 			      "a number of stacks", &v))
 			return EXIT_USAGE;
-		conf.storage = v;
+		stk.storage = v;
 		break;
 	}
 	return 0;
@@ -252,10 +168,10 @@ static const struct tool offcputime_tool = {
 	.parse_opt = offcputime_parse_opt,
 	.probes = offcputime_probes,
 	.skel = &offcputime_skel,
-	.on_event = on_event,
-	.on_interval = on_tick,
+	.on_event = stacks_tool_on_event,
+	.on_interval = stacks_tool_on_tick,
 	.prepare = offcputime_prepare,
-	.finish = offcputime_finish,
-	.cleanup = offcputime_cleanup,
+	.finish = stacks_tool_finish,
+	.cleanup = stacks_tool_cleanup,
 };
 TOOL_REGISTER(offcputime_tool);

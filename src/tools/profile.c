@@ -22,36 +22,15 @@
 static struct {
 	unsigned long freq;
 	int cpu;		/* -1: every CPU */
-	bool user_only, kernel_only;
-	bool folded;
-	const char *svg;
 	bool idle;
-	unsigned long storage;
-} conf = { .freq = PROFILE_FREQ, .cpu = -1, .storage = STACKS_STORAGE };
+} conf = { .freq = PROFILE_FREQ, .cpu = -1 };
 
-struct profile_state {
-	struct profile_bpf *skel;
-	struct syms_cache *syms;
-	char banner[160];
+static struct stacks_tool stk = {
+	.storage = STACKS_STORAGE,
+	.svg = { .title = "CPU Flame Graph", .palette = "hot",
+		 .count_name = "samples" },
+	.unit = "samples", .divisor = 1,
 };
-
-static struct profile_state state;
-
-static int on_event(struct session *s, const void *data, size_t size)
-{
-	struct profile_state *st = s->tool_state;
-
-	return stacks_on_pid(st->syms, data, size);
-}
-
-/* Every second: have each sampled process announced (and captured) again. */
-static int on_tick(struct session *s)
-{
-	struct profile_state *st = s->tool_state;
-
-	stacks_rearm(bpf_map__fd(st->skel->maps.seen_pids));
-	return 0;
-}
 
 static int attach_cpu(struct session *s, struct bpf_program *prog, int cpu,
 		      bool *attached)
@@ -116,18 +95,6 @@ static int check_conf(struct session *s)
 {
 	int ncpus = libbpf_num_possible_cpus();
 
-	if (conf.user_only && conf.kernel_only) {
-		log_err("-U and -K are exclusive (both halves is the default)");
-		return EXIT_USAGE;
-	}
-	if ((conf.folded || conf.svg) && s->opts.json) {
-		log_err("--folded/--svg and -j are exclusive");
-		return EXIT_USAGE;
-	}
-	if (conf.folded && conf.svg) {
-		log_err("--folded and --svg are exclusive (--svg draws the folded stacks)");
-		return EXIT_USAGE;
-	}
 	/* A profile needs this many perf events, one link each. */
 	if (conf.cpu < 0 && ncpus > SESSION_MAX_LINKS) {
 		log_err("%d CPUs: more than %d to sample; use --cpu", ncpus,
@@ -139,7 +106,7 @@ static int check_conf(struct session *s)
 			conf.cpu, ncpus - 1);
 		return EXIT_USAGE;
 	}
-	return 0;
+	return stacks_tool_check(s, &stk);
 }
 
 static const char *pid_text(const struct session *s, char *buf, size_t len)
@@ -151,55 +118,27 @@ static const char *pid_text(const struct session *s, char *buf, size_t len)
 	return buf;
 }
 
-static struct out_col banner[2];
-static struct stacks_svg svg = {
-	.title = "CPU Flame Graph", .palette = "hot", .count_name = "samples",
-};
-
 static int profile_prepare(struct session *s, void *p)
 {
-	struct profile_state *st = &state;
+	struct profile_bpf *skel = p;
 	char who[32], secs[32] = "";
 	int err;
 
 	err = check_conf(s);
 	if (err)
 		return err;
-	st->skel = p;
-	st->syms = syms_cache_new();
-	if (!st->syms) {
-		log_err("out of memory");
-		return EXIT_RUNTIME;
-	}
-	st->skel->rodata->stacks_user = !conf.kernel_only;
-	st->skel->rodata->stacks_kernel = !conf.user_only;
-	st->skel->rodata->include_idle = conf.idle;
-	if (bpf_map__set_max_entries(st->skel->maps.stackmap, conf.storage)) {
-		log_err("cannot size the stack map");
-		return EXIT_RUNTIME;
-	}
-	/* BCC's banner stands in the header row of the multi-line output. */
+	skel->rodata->stacks_user = !stk.kernel_only;
+	skel->rodata->stacks_kernel = !stk.user_only;
+	skel->rodata->include_idle = conf.idle;
 	if (s->opts.duration > 0)
 		snprintf(secs, sizeof(secs), " for %g secs", s->opts.duration);
-	snprintf(st->banner, sizeof(st->banner),
+	snprintf(stk.banner, sizeof(stk.banner),
 		 "Sampling at %lu Hertz of %s by %s stack%s%s.", conf.freq,
 		 pid_text(s, who, sizeof(who)),
-		 conf.user_only ? "user" : conf.kernel_only ? "kernel" :
+		 stk.user_only ? "user" : stk.kernel_only ? "kernel" :
 		 "user + kernel", conf.cpu >= 0 ? " on one CPU" : "",
 		 s->opts.duration > 0 ? secs : "... Hit Ctrl-C to end");
-	banner[0].header = st->banner;
-	s->tool_state = st;
-	/* Re-read sampled processes' mappings every second. */
-	s->opts.interval = 1;
-	if (conf.svg) {
-		conf.folded = true;
-		svg.path = conf.svg;
-		err = stacks_svg_begin(s, &svg);
-		if (err)
-			return err;
-	}
-	s->columns = conf.folded ? NULL : banner;
-	return 0;
+	return stacks_tool_prepare(s, &stk, skel->obj);
 }
 
 static int profile_attached(struct session *s, void *p)
@@ -207,31 +146,6 @@ static int profile_attached(struct session *s, void *p)
 	struct profile_bpf *skel = p;
 
 	return attach_sampling(s, skel->progs.sample);
-}
-
-static int profile_finish(struct session *s, void *p)
-{
-	struct profile_bpf *skel = p;
-	struct stacks_report r = {
-		.unit = "samples", .divisor = 1, .folded = conf.folded,
-		.user = !conf.kernel_only, .kernel = !conf.user_only,
-		.counts_fd = bpf_map__fd(skel->maps.counts),
-		.stackmap_fd = bpf_map__fd(skel->maps.stackmap),
-		.stats_fd = bpf_map__fd(skel->maps.stack_stats),
-		.syms = state.syms,
-	};
-
-	stacks_print(s, &r);
-	return 0;
-}
-
-static int profile_cleanup(struct session *s, int err)
-{
-	(void)s;
-	if (stacks_svg_end(&svg, !err) && !err)
-		err = EXIT_RUNTIME;
-	syms_cache_free(state.syms);
-	return err;
 }
 
 enum { OPT_FREQ, OPT_USER, OPT_KERNEL, OPT_CPU, OPT_FOLDED, OPT_IDLE,
@@ -267,10 +181,10 @@ static int profile_parse_opt(int index, const char *arg)
 		conf.freq = v;
 		break;
 	case OPT_USER:
-		conf.user_only = true;
+		stk.user_only = true;
 		break;
 	case OPT_KERNEL:
-		conf.kernel_only = true;
+		stk.kernel_only = true;
 		break;
 	case OPT_CPU:
 		ncpus = libbpf_num_possible_cpus();
@@ -280,19 +194,19 @@ static int profile_parse_opt(int index, const char *arg)
 		conf.cpu = v;
 		break;
 	case OPT_FOLDED:
-		conf.folded = true;
+		stk.folded = true;
 		break;
 	case OPT_IDLE:
 		conf.idle = true;
 		break;
 	case OPT_SVG:
-		conf.svg = arg;
+		stk.svg.path = arg;
 		break;
 	case OPT_STORAGE:
 		if (opts_uint("--stack-storage-size", arg, 1, 1 << 20,
 			      "a number of stacks", &v))
 			return EXIT_USAGE;
-		conf.storage = v;
+		stk.storage = v;
 		break;
 	}
 	return 0;
@@ -322,11 +236,11 @@ static const struct tool profile_tool = {
 	.parse_opt = profile_parse_opt,
 	.probes = profile_probes,
 	.skel = &profile_skel,
-	.on_event = on_event,
-	.on_interval = on_tick,
+	.on_event = stacks_tool_on_event,
+	.on_interval = stacks_tool_on_tick,
 	.prepare = profile_prepare,
 	.attached = profile_attached,
-	.finish = profile_finish,
-	.cleanup = profile_cleanup,
+	.finish = stacks_tool_finish,
+	.cleanup = stacks_tool_cleanup,
 };
 TOOL_REGISTER(profile_tool);

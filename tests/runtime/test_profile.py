@@ -318,9 +318,13 @@ def test_offcputime_napper_above_schedule():
           "frames above napper are not the kernel's schedule path: %s" % f)
     # 2 s of 10 ms naps: nearly all of it off CPU.
     check(us >= 1000000, "%d us off CPU in napper over 2 s" % us)
-    # -M 1000: 10 ms naps are longer than the maximum.
+    # -M 1000: 10 ms naps are longer than the maximum. (A busy machine may
+    # still preempt napper between naps for less than 1 ms: that stack
+    # goes through the return to user space, not through the sleep.)
     rows = _folded(lm)
-    check(not [r for r in rows if "napper" in r[0]], "-M 1000 kept 10 ms naps: %s" % short(rows))
+    slept = [r for r in rows if "napper" in r[0] and
+             any("nanosleep" in x for x in r[0])]
+    check(not slept, "-M 1000 kept 10 ms naps: %s" % short(slept))
     check(lj.wait_exit(15) == 0, "json run %s" % lj.describe())
     recs = [e for e in lj.events() if e.get("type") == "stack"]
     nap = [e for e in recs if e["user_stack"] and e["user_stack"][0]["name"] == "napper"]

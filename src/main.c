@@ -1,6 +1,6 @@
 /*
- * loupe's entry point: the tool table, the global flags and dispatch.
- * `loupe list` and `loupe --help` are generated from the table.
+ * loupe's entry point: the global flags and dispatch. `loupe list` and
+ * `loupe --help` are generated from the tool table (src/lib/tool.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,45 +17,6 @@
 #include "privs.h"
 #include "session.h"
 #include "tool.h"
-
-/* Bounds of the loupe_tools section, set by the linker (TOOL_REGISTER). */
-extern const struct tool *const __start_loupe_tools[];
-extern const struct tool *const __stop_loupe_tools[];
-
-static int tool_cmp(const void *a, const void *b)
-{
-	const struct tool *const *x = a, *const *y = b;
-
-	return strcmp((*x)->name, (*y)->name);
-}
-
-/* The section is in link order: sorted here, once, for list and help. */
-const struct tool *const *tool_table(void)
-{
-	static const struct tool **table;
-	size_t n = __stop_loupe_tools - __start_loupe_tools;
-
-	if (table)
-		return table;
-	table = calloc(n + 1, sizeof(*table));
-	if (!table) {
-		log_err("out of memory");
-		exit(EXIT_RUNTIME);
-	}
-	memcpy(table, __start_loupe_tools, n * sizeof(*table));
-	qsort(table, n, sizeof(*table), tool_cmp);
-	return table;
-}
-
-const struct tool *tool_find(const char *name)
-{
-	const struct tool *const *tools = tool_table();
-
-	for (int i = 0; tools[i]; i++)
-		if (!strcmp(tools[i]->name, name))
-			return tools[i];
-	return NULL;
-}
 
 static void usage(FILE *f)
 {

@@ -20,6 +20,7 @@
 #include "http.h"
 #include "log.h"
 #include "opts.h"
+#include "out.h"
 #include "privs.h"
 #include "session.h"
 #include "tool.h"
@@ -173,14 +174,6 @@ static int check_only(void)
 	return EXIT_OK;
 }
 
-static double wall_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int self_metrics(struct agent *a)
 {
 	static const double scrape_bounds[] = {
@@ -224,7 +217,7 @@ static void config_loaded(struct agent *a, bool ok)
 {
 	expo_set(a->reload_ok, NULL, ok);
 	if (ok)
-		expo_set(a->reload_time, NULL, wall_seconds());
+		expo_set(a->reload_time, NULL, out_now_ns() / 1e9);
 }
 
 /* SIGHUP: a config that fails any check leaves the current one serving. */

@@ -16,6 +16,16 @@
 #include "session.h"
 #include "stacks.h"
 
+/* One report of the counted stacks, read from the tool's maps. */
+struct stacks_report {
+	const char *unit;	/* "samples", "us" */
+	unsigned long long divisor;	/* map value / divisor = count */
+	bool folded;
+	bool user, kernel;	/* halves collected */
+	int counts_fd, stackmap_fd, stats_fd;
+	struct syms_cache *syms;
+};
+
 struct entry {
 	struct stack_key key;
 	__u64 value;
@@ -392,7 +402,8 @@ out:
 	addr_list_free(&addrs);
 }
 
-int stacks_print(struct session *s, const struct stacks_report *r)
+/* Prints every counted stack, least frequent first, then the losses. */
+static int stacks_print(struct session *s, const struct stacks_report *r)
 {
 	struct syms_frame *uf = NULL, *kf = NULL;
 	struct symbolizer z = { .r = r };
@@ -472,7 +483,8 @@ int stacks_print(struct session *s, const struct stacks_report *r)
 	return out_flush(o);
 }
 
-int stacks_on_pid(struct syms_cache *c, const void *data, size_t size)
+/* The ring-buffer callback: captures the announced process's mappings. */
+static int stacks_on_pid(struct syms_cache *c, const void *data, size_t size)
 {
 	const struct stacks_pid_event *e = data;
 
@@ -481,7 +493,8 @@ int stacks_on_pid(struct syms_cache *c, const void *data, size_t size)
 	return 0;
 }
 
-void stacks_rearm(int seen_fd)
+/* Forgets the announced pids: their next sample announces them again. */
+static void stacks_rearm(int seen_fd)
 {
 	__u32 key, next;
 
@@ -493,7 +506,7 @@ void stacks_rearm(int seen_fd)
 	}
 }
 
-int stacks_svg_begin(struct session *s, struct stacks_svg *svg)
+static int stacks_svg_begin(struct session *s, struct stacks_svg *svg)
 {
 	svg->mem = open_memstream(&svg->text, &svg->len);
 	if (!svg->mem) {
@@ -505,7 +518,7 @@ int stacks_svg_begin(struct session *s, struct stacks_svg *svg)
 	return 0;
 }
 
-int stacks_svg_end(struct stacks_svg *svg, bool ok)
+static int stacks_svg_end(struct stacks_svg *svg, bool ok)
 {
 	struct flame_opts fo = {
 		.title = svg->title,

@@ -66,28 +66,10 @@ void stacks_fold(struct out_buf *b, const char *comm,
 		 const struct stacks_half *user,
 		 const struct stacks_half *kernel, unsigned long long count);
 
-struct stacks_report {
-	const char *unit;	/* "samples", "us" */
-	unsigned long long divisor;	/* map value / divisor = count */
-	bool folded;
-	bool user, kernel;	/* halves collected */
-	int counts_fd, stackmap_fd, stats_fd;
-	struct syms_cache *syms;
-};
-
-/* Prints every counted stack, least frequent first, then the losses. */
-int stacks_print(struct session *s, const struct stacks_report *r);
-
-/* The ring-buffer callback: captures the announced process's mappings. */
-int stacks_on_pid(struct syms_cache *c, const void *data, size_t size);
-
-/* Forgets the announced pids: their next sample announces them again. */
-void stacks_rearm(int seen_fd);
-
 /*
  * --svg FILE: the folded output is captured in memory while the tool
- * prints, then drawn as a flame graph. svg_begin in prepare();
- * svg_end in cleanup(); both return 0 or an exit status.
+ * prints, then drawn as a flame graph (stacks_tool_prepare() begins it,
+ * stacks_tool_cleanup() draws it).
  */
 struct stacks_svg {
 	const char *path;
@@ -98,9 +80,6 @@ struct stacks_svg {
 	size_t len;
 	FILE *mem;
 };
-
-int stacks_svg_begin(struct session *s, struct stacks_svg *svg);
-int stacks_svg_end(struct stacks_svg *svg, bool ok);
 
 /*
  * A stack-counting tool (profile, offcputime): its objects name their maps
@@ -116,8 +95,8 @@ struct stacks_tool {
 	bool folded;
 	unsigned long storage;		/* stack map entries */
 	struct stacks_svg svg;		/* .path set by --svg */
-	const char *unit;		/* as in struct stacks_report */
-	unsigned long long divisor;
+	const char *unit;		/* "samples", "us" */
+	unsigned long long divisor;	/* map value / divisor = count */
 	struct bpf_object *obj;
 	struct syms_cache *syms;
 	char banner[160];

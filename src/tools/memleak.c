@@ -33,6 +33,9 @@ struct memleak_state {
 	struct memleak_bpf *skel;
 	struct tool mode_tool;	/* this run's tool: user or kernel probes */
 	struct syms_cache *syms;
+	/* The last report's allocations whose stack the kernel could not
+	 * record (stack map full, or another stack in its hash bucket). */
+	unsigned long long missed_allocs, missed_bytes;
 };
 
 static long long mono_ns(clockid_t clock)
@@ -178,7 +181,10 @@ static void print_stack(struct session *s, int pid,
 		out_uint(o, OUT_JSON_ONLY, "bytes", t->bytes);
 		out_uint(o, OUT_JSON_ONLY, "allocations", t->count);
 		out_int(o, OUT_JSON_ONLY, "stack_id", t->stack_id);
-		out_arr_begin(o, "stack");
+		if (have)
+			out_arr_begin(o, "stack");
+		else
+			out_null(o, "stack");
 	} else {
 		out_line(o, "\t%llu bytes in %llu allocations from stack",
 			 t->bytes, t->count);
@@ -193,9 +199,10 @@ static void print_stack(struct session *s, int pid,
 		}
 	}
 	if (!have)
-		out_line(o, "\t\t[stack not available]");
+		out_line(o, "\t\t[Missed %s Stack]", pid ? "User" : "Kernel");
 	if (o->json) {
-		out_arr_end(o);
+		if (have)
+			out_arr_end(o);
 		out_record_end(o);
 	}
 }
@@ -212,6 +219,13 @@ static int on_interval(struct session *s)
 	if (n)
 		qsort(v, n, sizeof(*v), by_bytes);
 	first = n > top ? n - top : 0;
+	st->missed_allocs = st->missed_bytes = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].stack_id < 0) {
+			st->missed_allocs += v[i].count;
+			st->missed_bytes += v[i].bytes;
+		}
+	}
 	/* Mappings change (dlopen): read them again for each report. */
 	if (s->opts.pid)
 		syms_capture(st->syms, s->opts.pid);
@@ -313,6 +327,9 @@ static int memleak_attached(struct session *s, void *skel)
 static int memleak_cleanup(struct session *s, int err)
 {
 	(void)s;
+	if (state.missed_allocs)
+		log_err("%llu outstanding allocations (%llu bytes) from stacks not recorded (stack map full or colliding)",
+			state.missed_allocs, state.missed_bytes);
 	syms_cache_free(state.syms);
 	return err;
 }

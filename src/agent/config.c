@@ -28,7 +28,7 @@ static const char *const unit_names[] = {
 	[UNIT_BYTES] = "bytes",
 };
 
-double config_unit_scale(enum config_unit unit)
+double config_unit_scale(enum metric_unit unit)
 {
 	switch (unit) {
 	case UNIT_NANOSECONDS:
@@ -42,12 +42,12 @@ double config_unit_scale(enum config_unit unit)
 	}
 }
 
-const char *config_unit_name(enum config_unit unit)
+const char *config_unit_name(enum metric_unit unit)
 {
 	return unit_names[unit];
 }
 
-static int parse_unit(struct ydoc *d, yaml_node_t *n, enum config_unit *u)
+static int parse_unit(struct ydoc *d, yaml_node_t *n, enum metric_unit *u)
 {
 	const char *s;
 	int err = 0;

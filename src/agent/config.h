@@ -8,16 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "expo.h"
-
-/* What a metric's values are measured in; exported in base units. */
-enum config_unit {
-	UNIT_NONE,
-	UNIT_NANOSECONDS,
-	UNIT_MICROSECONDS,
-	UNIT_MILLISECONDS,
-	UNIT_SECONDS,
-	UNIT_BYTES,
-};
+#include "metric.h"
 
 struct config_metric {
 	char *name;
@@ -25,7 +16,7 @@ struct config_metric {
 	char *program;
 	char *labels[EXPO_MAX_LABELS];
 	int nlabels;
-	enum config_unit unit;
+	enum metric_unit unit;
 	int line;		/* of the metric's entry, for messages */
 };
 
@@ -44,7 +35,7 @@ int config_load(const char *path, bool compile, struct config *c,
 		char *err, size_t errlen);
 void config_free(struct config *c);
 /* The multiplier from a unit to its base unit (1 for none). */
-double config_unit_scale(enum config_unit unit);
-const char *config_unit_name(enum config_unit unit);
+double config_unit_scale(enum metric_unit unit);
+const char *config_unit_name(enum metric_unit unit);
 
 #endif

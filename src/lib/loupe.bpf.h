@@ -48,14 +48,31 @@ static __always_inline void count_lost(void)
 }
 
 /*
+ * Ring position (bytes ever produced) before which no further wakeup is
+ * sent; shared by the object's CPUs, a race costs one wakeup more.
+ */
+__u64 wakeup_pos = 0;
+
+/*
  * Waking the reader for every event costs more than producing it, so the
  * reader is woken only past a backlog; otherwise its timer drains the ring.
+ * A wakeup is a self-IPI (several microseconds in a VM), and the reader
+ * needs a while to run and drain: once sent, the next one waits until
+ * another backlog's worth has been produced, instead of every event above
+ * the mark sending its own until the reader catches up.
  */
 static __always_inline __u64 submit_flags(void)
 {
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > filter.wakeup_bytes)
-		return BPF_RB_FORCE_WAKEUP;
-	return BPF_RB_NO_WAKEUP;
+	__u64 pos;
+
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) <=
+	    filter.wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	pos = bpf_ringbuf_query(&events, BPF_RB_PROD_POS);
+	if (pos < wakeup_pos)
+		return BPF_RB_NO_WAKEUP;
+	wakeup_pos = pos + filter.wakeup_bytes;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 static __always_inline void *event_reserve(__u64 size)

@@ -42,6 +42,8 @@ struct loupe_filter {
 	__u64 wakeup_bytes;	/* wake the reader past this backlog */
 	/* Only pid, tid, comm, time: a table that shows no more sets it. */
 	__u32 header_lite;
+	/* No time either (ts_ns is 0): a table without a TIME column. */
+	__u32 header_untimed;
 	/* A process whose activity is never counted (the overview's own). */
 	__u32 exclude_pid;
 };

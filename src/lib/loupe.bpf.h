@@ -213,7 +213,8 @@ static __always_inline void event_fill_hdr_btf(struct event_hdr *h,
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
-	h->ts_ns = bpf_ktime_get_boot_ns();
+	/* The clock read costs as much as the comm copy. */
+	h->ts_ns = filter.header_untimed ? 0 : bpf_ktime_get_boot_ns();
 	h->pid = id >> 32;
 	h->tid = (__u32)id;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));

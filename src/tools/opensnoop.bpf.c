@@ -26,9 +26,10 @@ struct {
 } opens SEC(".maps");
 
 /*
- * Building area: a record with room for PATH_MAX is too big for the BPF
- * stack, and reserving that much ring for every open would make the ring
- * hold a tenth of the events; only the used part is copied into the ring.
+ * Building area for a path too long for OPEN_RECORD_SHORT: a record with
+ * room for PATH_MAX is too big for the BPF stack, and reserving that much
+ * ring for every open would make the ring hold a tenth of the events; only
+ * the used part is copied into the ring.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -37,17 +38,10 @@ struct {
 	__type(value, struct open_event);
 } scratch SEC(".maps");
 
-static __always_inline void open_emit_task(const struct open_args *a,
-					   long ret, struct task_struct *task)
+static __always_inline void open_fill(struct open_event *e,
+				      const struct open_args *a, long ret,
+				      struct task_struct *task)
 {
-	struct open_event *e;
-	__u32 zero = 0, n;
-
-	if (filter.failed_only && ret >= 0)
-		return;
-	e = bpf_map_lookup_elem(&scratch, &zero);
-	if (!e)
-		return;
 	if (task)
 		event_fill_hdr_btf(&e->hdr, task);
 	else
@@ -56,7 +50,31 @@ static __always_inline void open_emit_task(const struct open_args *a,
 	e->flags = a->flags;
 	e->mode = a->mode;
 	e->syscall = a->syscall;
-	/* Read at the call's exit: the kernel has faulted the path in. */
+}
+
+/* Read at the call's exit: the kernel has faulted the path in. */
+static __always_inline void open_emit_task(const struct open_args *a,
+					   long ret, struct task_struct *task)
+{
+	struct open_event *e;
+	__u32 zero = 0, n;
+
+	if (filter.failed_only && ret >= 0)
+		return;
+	e = event_reserve(OPEN_RECORD_SHORT);
+	if (!e)
+		return;
+	ustr_read(e->path, OPEN_PATH_SHORT, a->path, &e->path_state);
+	if (!(e->path_state & USTR_TRUNCATED)) {
+		open_fill(e, a, ret, task);
+		event_submit(e);
+		return;
+	}
+	bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+	e = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e)
+		return;
+	open_fill(e, a, ret, task);
 	n = ustr_read(e->path, sizeof(e->path), a->path, &e->path_state);
 	event_output(e, offsetof(struct open_event, path) + n);
 }

@@ -58,6 +58,8 @@ static int opensnoop_prepare(struct session *s, void *p)
 
 	/* The table shows pid and comm only: skip the rest of the header. */
 	skel->rodata->filter.header_lite = !s->opts.json;
+	skel->rodata->filter.header_untimed = !s->opts.json &&
+					      !s->opts.timestamp;
 	return 0;
 }
 

@@ -31,4 +31,14 @@ struct open_event {
 	char path[OPEN_PATH_SIZE];
 };
 
+/*
+ * Most paths are short (on a busy machine 99% of those opened had 67 bytes
+ * or fewer): a record of this size is reserved in the ring and the path
+ * read straight into it, one copy; a longer one is read again into a
+ * PATH_MAX building area and copied into the ring. Such a record holds a
+ * NUL-terminated path followed by unused bytes.
+ */
+#define OPEN_RECORD_SHORT	160
+#define OPEN_PATH_SHORT	(OPEN_RECORD_SHORT - offsetof(struct open_event, path))
+
 #endif

@@ -85,6 +85,19 @@ bool hook_prog_in_candidate(const struct hook_candidate *c, const char *prog,
 	return false;
 }
 
+void hook_disable(struct bpf_object *obj, const struct hook_probe *probes)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj)
+		for (int p = 0; probes[p].name; p++)
+			for (int c = 0; c < HOOK_MAX_CANDIDATES; c++)
+				if (hook_prog_in_candidate(
+					    &probes[p].candidates[c],
+					    bpf_program__name(prog), NULL))
+					bpf_program__set_autoload(prog, false);
+}
+
 /*
  * The first candidate whose required programs all pass wins, provided at
  * least one of its programs works (a set of only optional hooks that all

@@ -83,6 +83,11 @@ const char *hook_candidate_label(struct bpf_object *obj,
 				 const struct hook_candidate *c);
 int hook_choose(struct bpf_object *obj, const struct hook_probe *probes,
 		struct hook_result *results);
+/*
+ * Switches off every program a probe table lists: a tool with two ways to
+ * hook the same thing hands one table to the chooser and this the other.
+ */
+void hook_disable(struct bpf_object *obj, const struct hook_probe *probes);
 const char *hook_tracefs(void);
 /* Why hook_tracefs() found none: 0, -EACCES, -EPERM (cannot mount)... */
 int hook_tracefs_error(const char **dir);

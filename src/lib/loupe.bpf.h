@@ -189,6 +189,30 @@ static __always_inline void tp_copy(void *dst, const void *src, __u32 size)
 	bpf_probe_read_kernel(dst, size, src);
 }
 
+/* The number of the syscall the task is in, from its saved user registers. */
+static __always_inline long regs_syscall_nr(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	return BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+	return BPF_CORE_READ(regs, syscallno);
+#else
+	return -1;	/* not known here: use the classic tracepoint */
+#endif
+}
+
+/* The same through a BTF pointer (tp_btf): a load, not a helper call. */
+static __always_inline long regs_syscall_nr_btf(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	return regs->orig_ax;
+#elif defined(__TARGET_ARCH_arm64)
+	return regs->syscallno;
+#else
+	return -1;
+#endif
+}
+
 static __always_inline void event_fill_hdr(struct event_hdr *h)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();

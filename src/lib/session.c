@@ -396,7 +396,8 @@ static int session_start(struct session *s, struct bpf_object *obj)
 
 static int start_locked(struct session *s, struct bpf_object *obj)
 {
-	const struct hook_probe *probes = s->tool->probes;
+	const struct hook_probe *probes = s->probes ? s->probes :
+					  s->tool->probes;
 	struct bpf_map *events, *lost;
 	int err;
 

@@ -61,6 +61,8 @@ struct session {
 	session_stage_fn detach;
 	session_stage_fn on_end;
 	bool ended;		/* the tool asked to end (trace's exit()) */
+	/* Probes to choose hooks for; NULL: the tool's (prepare() sets it). */
+	const struct hook_probe *probes;
 	struct hook_result hooks[SESSION_MAX_PROBES];
 	int lost_fd;
 	unsigned long long lost_reported;

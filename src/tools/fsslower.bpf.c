@@ -12,6 +12,7 @@
 
 const volatile __u64 min_ns = 10 * 1000 * 1000;
 const volatile char fs_type[FILE_FSTYPE_LEN] = {};
+const volatile __u8 raw_calls[FSSLOWER_NR_MAX] = {};
 
 struct fs_call {
 	__u64 ts;
@@ -153,3 +154,61 @@ EXIT(open)
 EXIT(openat)
 EXIT(openat2)
 EXIT(creat)
+
+/*
+ * --raw-syscalls: the same calls through the two hooks every syscall
+ * passes, sys_enter and sys_exit. Two links instead of 28 tracepoints,
+ * which is what a short run wants: detaching a syscall tracepoint waits
+ * for RCU grace periods under a kernel-wide lock, about 35 ms each, one
+ * after the other. The price is a table look-up on every other syscall.
+ */
+static __always_inline int fs_enter_raw(struct pt_regs *regs, long nr)
+{
+	__u32 call, op;
+	__s64 offset = -1;
+
+	if (nr < 0 || nr >= FSSLOWER_NR_MAX)
+		return 0;
+	call = raw_calls[nr];
+	if (!call)
+		return 0;
+	op = call & ~FSSLOWER_AT;
+	if (op == FSSLOWER_OPEN)
+		return fs_enter_open();
+	if (op == FSSLOWER_FSYNC)
+		offset = 0;
+	else if (call & FSSLOWER_AT)
+		offset = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	return fs_enter_fd(PT_REGS_PARM1_CORE_SYSCALL(regs), op, offset);
+}
+
+static __always_inline int fs_exit_raw(long nr, long ret)
+{
+	if (nr < 0 || nr >= FSSLOWER_NR_MAX || !raw_calls[nr])
+		return 0;
+	return fs_exit(ret);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(raw_enter_btf, struct pt_regs *regs, long nr)
+{
+	return fs_enter_raw(regs, nr);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(raw_exit_btf, struct pt_regs *regs, long ret)
+{
+	return fs_exit_raw(regs_syscall_nr_btf(regs), ret);
+}
+
+SEC("raw_tp/sys_enter")
+int BPF_PROG(raw_enter_raw, struct pt_regs *regs, long nr)
+{
+	return fs_enter_raw(regs, nr);
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(raw_exit_raw, struct pt_regs *regs, long ret)
+{
+	return fs_exit_raw(regs_syscall_nr(regs), ret);
+}

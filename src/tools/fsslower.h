@@ -15,6 +15,13 @@ enum fsslower_op {
 	FSSLOWER_FSYNC = 'S',
 };
 
+/*
+ * With --raw-syscalls, raw_calls[nr] says what syscall nr is to fsslower:
+ * an op, with FSSLOWER_AT if its fourth argument is the file offset, or 0.
+ */
+#define FSSLOWER_NR_MAX	512
+#define FSSLOWER_AT	0x80
+
 struct fsslower_event {
 	struct event_hdr hdr;
 	__u64 delta_ns;

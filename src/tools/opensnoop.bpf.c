@@ -115,15 +115,12 @@ static __always_inline int open_exit(long ret)
 #if defined(__TARGET_ARCH_x86)
 #define OPEN_NR_OPEN	2
 #define OPEN_NR_OPENAT	257
-#define open_syscall_nr(regs)	BPF_CORE_READ(regs, orig_ax)
 #elif defined(__TARGET_ARCH_arm64)
 #define OPEN_NR_OPEN	(-1)	/* arm64 has no open() */
 #define OPEN_NR_OPENAT	56
-#define open_syscall_nr(regs)	BPF_CORE_READ(regs, syscallno)
 #else
 #define OPEN_NR_OPEN	(-1)
 #define OPEN_NR_OPENAT	(-1)
-#define open_syscall_nr(regs)	(-1L)
 #endif
 
 /*
@@ -143,7 +140,7 @@ static __always_inline void open_args_from_syscall(struct open_args *a)
 					BPF_FUNC_task_pt_regs))
 		return;
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	nr = open_syscall_nr(regs);
+	nr = regs_syscall_nr(regs);
 	if (nr == OPEN_NR_OPENAT2) {
 		/* openat2() adds O_LARGEFILE to its kernel copy of open_how. */
 		struct open_how *how = (void *)PT_REGS_PARM3_CORE_SYSCALL(regs);

@@ -76,18 +76,6 @@ static __always_inline void sys_exit(long nr, long ret)
 		__sync_fetch_and_add(&v->total_ns, delta);
 }
 
-/* The syscall number at exit, from the saved user registers. */
-static __always_inline long regs_syscall_nr(struct pt_regs *regs)
-{
-#if defined(__TARGET_ARCH_x86)
-	return BPF_CORE_READ(regs, orig_ax);
-#elif defined(__TARGET_ARCH_arm64)
-	return BPF_CORE_READ(regs, syscallno);
-#else
-	return -1;	/* not known here: use the classic tracepoint */
-#endif
-}
-
 SEC("tp_btf/sys_enter")
 int BPF_PROG(enter_btf, struct pt_regs *regs, long id)
 {
@@ -98,7 +86,7 @@ int BPF_PROG(enter_btf, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(exit_btf, struct pt_regs *regs, long ret)
 {
-	sys_exit(regs_syscall_nr(regs), ret);
+	sys_exit(regs_syscall_nr_btf(regs), ret);
 	return 0;
 }
 

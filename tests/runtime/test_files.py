@@ -11,7 +11,8 @@ import subprocess
 import sys
 import time
 
-from common import (Loupe, check, check_common, fail, helper_bin, loupe_list_json_cached,
+from common import (Loupe, bpf_ids_owned_by, bpftool_list, check, check_common, fail,
+                    helper_bin, loupe_list_json_cached,
                     marker, mount_fstype, poll_until, short, spawn, tmpdir, tmpdir_on,
                     unique_comm)
 
@@ -147,6 +148,47 @@ def test_fsslower_write_json():
     check(o["bytes"] == 0 and s["bytes"] == 0, "open/fsync bytes %s/%s" % (o["bytes"], s["bytes"]))
     others = [e for e in lp.events() if e.get("fs") not in (None, fstype)]
     check(not others, "-t %s let through %s" % (fstype, short(others[0]) if others else ""))
+
+
+_PWRITE_CHILD = (
+    "import os, sys\n"
+    "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)\n"
+    "os.pwrite(fd, b'x' * int(sys.argv[2]), 8192)\n"
+    "os.fdatasync(fd)\n"
+    "os.pread(fd, 100, 8202)\n"
+    "os.close(fd)\n")
+
+
+def test_fsslower_raw_syscalls():
+    """--raw-syscalls (what the overview uses): the same events through two
+    links on sys_enter/sys_exit, offsets from pwrite's and pread's own
+    argument, and no syscall tracepoint at all."""
+    d = tmpdir()
+    fstype = mount_fstype(d)
+    lp = Loupe("fsslower", "--raw-syscalls", "-t", fstype, "0", "-j")
+    _warm_write(lp, d)
+    _, links = bpf_ids_owned_by(lp.pid)
+    mine = [e for e in bpftool_list("link") if e["id"] in links]
+    check(sorted((e["type"], e.get("tp_name")) for e in mine)
+          == [("raw_tracepoint", "sys_enter"), ("raw_tracepoint", "sys_exit")],
+          "links %r, expected sys_enter and sys_exit only" % mine)
+    name = marker("fr")
+    comm = unique_comm()
+    n = 12345
+    p = _child(_PWRITE_CHILD, os.path.join(d, name), n, comm=comm)
+    ev = {}
+    for op in ("open", "write", "fsync", "read"):
+        ev[op] = lp.expect_event(lambda e, op=op: e.get("pid") == p.pid and
+                                 e.get("file") == name and e.get("op") == op,
+                                 "%s event of %s" % (op, name))
+    lp.stop()
+    check_common(ev["write"], "fsslower")
+    got = {op: (e["bytes"], e["offset"]) for op, e in ev.items()}
+    want = {"open": (0, 0), "write": (n, 8192), "fsync": (0, 0),
+            "read": (100, 8202)}
+    check(got == want, "(bytes, offset) %r != %r" % (got, want))
+    check(ev["write"]["comm"] == comm and ev["write"]["fs"] == fstype,
+          "comm/fs %r/%r" % (ev["write"]["comm"], ev["write"]["fs"]))
 
 
 def test_fsslower_table_and_threshold():

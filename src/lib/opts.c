@@ -25,6 +25,7 @@ enum {
 	KEY_CGROUP = 0x100,
 	KEY_BUFFER,
 	KEY_VERBOSE,
+	KEY_RAW_SYSCALLS,
 	KEY_TOOL_BASE = 0x200,
 };
 
@@ -51,6 +52,8 @@ static const struct {
 	{ { "failed", 0, NULL, 'x' }, OPT_FAILED, NULL, NULL },
 	{ { "buffer-size", 1, NULL, KEY_BUFFER }, OPT_BUFFER, "SIZE",
 	  "ring buffer size, power of two >= 4K (default 2M)" },
+	{ { "raw-syscalls", 0, NULL, KEY_RAW_SYSCALLS }, OPT_RAW_SYSCALLS,
+	  NULL, "hook sys_enter/sys_exit, quick to detach, instead of one tracepoint per syscall (for short runs; costs a little on every syscall)" },
 	{ { "verbose", 0, NULL, 'v' }, 0, NULL,
 	  "show libbpf's log" },
 	{ { "help", 0, NULL, 'h' }, 0, NULL, "show this help" },
@@ -479,6 +482,9 @@ static int parse_common(struct opts *o, int key, const char *arg)
 		return 0;
 	case 'v':
 		o->verbose = true;
+		return 0;
+	case KEY_RAW_SYSCALLS:
+		o->raw_syscalls = true;
 		return 0;
 	}
 	return EXIT_USAGE;

@@ -32,6 +32,7 @@ struct opts {
 	bool failed;
 	bool verbose;
 	unsigned long buffer_size;
+	bool raw_syscalls;
 	/*
 	 * Not a flag: a process whose activity the kernel side drops (the
 	 * overview sets its own pid), 0 for none.

@@ -643,6 +643,17 @@ int session_add_link(struct session *s, struct bpf_link *link)
 	return 0;
 }
 
+void session_raw_syscalls(struct session *s, struct bpf_object *obj,
+			  const struct hook_probe *raw)
+{
+	if (!s->opts.raw_syscalls) {
+		hook_disable(obj, raw);
+		return;
+	}
+	hook_disable(obj, s->tool->probes);
+	s->probes = raw;
+}
+
 static void destroy_link(void *links, int i)
 {
 	bpf_link__destroy(((struct bpf_link **)links)[i]);

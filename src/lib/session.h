@@ -99,6 +99,13 @@ int session_loop(struct session *s);
 void session_stop(struct session *s);
 /* Adopts a link the tool attached itself; destroyed at teardown. */
 int session_add_link(struct session *s, struct bpf_link *link);
+/*
+ * For a tool's prepare(): with --raw-syscalls, choose hooks from raw (on
+ * sys_enter/sys_exit) and switch the tool's own table off; without it,
+ * switch raw's programs off.
+ */
+void session_raw_syscalls(struct session *s, struct bpf_object *obj,
+			  const struct hook_probe *raw);
 
 unsigned long long session_real_ns(const struct session *s,
 				   unsigned long long boot_ns);

@@ -26,6 +26,7 @@ enum {
 	OPT_TIMESTAMP	= 1 << 6,
 	OPT_FAILED	= 1 << 7,
 	OPT_BUFFER	= 1 << 8,
+	OPT_RAW_SYSCALLS = 1 << 9,
 };
 
 #define OPT_SNOOP (OPT_PID | OPT_NAME | OPT_CGROUP | OPT_DURATION | \

@@ -17,7 +17,6 @@
 static double min_ms = DEFAULT_MIN_MS;
 static char fs_type[FSSLOWER_FSTYPE_LEN];
 static bool fs_type_given;
-static bool raw_syscalls;
 
 /* The calls fsslower times, for --raw-syscalls' table by number. */
 static const struct {
@@ -119,7 +118,7 @@ static const struct hook_probe fsslower_raw_probes[] = {
 	{ NULL },
 };
 
-static void fsslower_use_raw(struct session *s, struct fsslower_bpf *skel)
+static void fsslower_raw_table(struct fsslower_bpf *skel)
 {
 	__u8 *calls = (__u8 *)skel->rodata->raw_calls;
 
@@ -129,8 +128,6 @@ static void fsslower_use_raw(struct session *s, struct fsslower_bpf *skel)
 		if (nr >= 0 && nr < FSSLOWER_NR_MAX)
 			calls[nr] = raw_calls[i].call;
 	}
-	hook_disable(skel->obj, fsslower_probes);
-	s->probes = fsslower_raw_probes;
 }
 
 static int fsslower_prepare(struct session *s, void *p)
@@ -141,27 +138,20 @@ static int fsslower_prepare(struct session *s, void *p)
 	if (!fs_type_given && !strcmp(s->tool->name, "ext4slower"))
 		snprintf(fs_type, sizeof(fs_type), "ext4");
 	memcpy((char *)skel->rodata->fs_type, fs_type, sizeof(fs_type));
-	if (raw_syscalls)
-		fsslower_use_raw(s, skel);
-	else
-		hook_disable(skel->obj, fsslower_raw_probes);
+	fsslower_raw_table(skel);
+	session_raw_syscalls(s, skel->obj, fsslower_raw_probes);
 	return 0;
 }
 
 static const struct tool_opt fsslower_opts[] = {
 	{ "type", 't', "TYPE",
 	  "only files on this filesystem type (ext4, xfs, btrfs, tmpfs, ...)" },
-	{ "raw-syscalls", 0, NULL,
-	  "hook sys_enter/sys_exit: 2 hooks quick to detach instead of 28 slow ones, for short runs (costs a little on every syscall)" },
 	{ NULL },
 };
 
 static int fsslower_parse_opt(int index, const char *arg)
 {
-	if (index == 1) {
-		raw_syscalls = true;
-		return 0;
-	}
+	(void)index;
 	if (!arg[0] || strlen(arg) >= sizeof(fs_type)) {
 		log_err("invalid --type '%s': expected a filesystem type name such as ext4",
 			arg);
@@ -198,7 +188,7 @@ static const struct tool fsslower_tool = {
 		"  loupe fsslower -t xfs 1      # xfs calls slower than 1 ms\n"
 		"  loupe fsslower -t tmpfs 0 -j # every tmpfs call, as JSON\n",
 	.common = OPT_PID | OPT_NAME | OPT_CGROUP | OPT_DURATION | OPT_JSON |
-		  OPT_BUFFER,
+		  OPT_BUFFER | OPT_RAW_SYSCALLS,
 	.opts = fsslower_opts,
 	.parse_opt = fsslower_parse_opt,
 	.args_usage = "[MIN_MS]",
@@ -220,7 +210,7 @@ static const struct tool ext4slower_tool = {
 		"  loupe ext4slower 1 -p 181    # slower than 1 ms, PID 181 only\n"
 		"  loupe ext4slower 0           # every ext4 call\n",
 	.common = OPT_PID | OPT_NAME | OPT_CGROUP | OPT_DURATION | OPT_JSON |
-		  OPT_BUFFER,
+		  OPT_BUFFER | OPT_RAW_SYSCALLS,
 	.opts = fsslower_opts,
 	.parse_opt = fsslower_parse_opt,
 	.args_usage = "[MIN_MS]",

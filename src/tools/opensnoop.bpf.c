@@ -244,6 +244,34 @@ int openat2_exit_only(struct trace_event_raw_sys_exit *ctx)
 	return open_exit_regs(ctx->ret, OPEN_SYSCALL_OPENAT2);
 }
 
+/*
+ * --raw-syscalls: the exit of every syscall, the open family picked by
+ * its number: one link that detaches at once instead of three syscall
+ * tracepoints that each wait for RCU grace periods when detached.
+ */
+static __always_inline int open_exit_nr(long nr, long ret)
+{
+	if (nr == OPEN_NR_OPENAT)
+		return open_exit_regs(ret, OPEN_SYSCALL_OPENAT);
+	if (OPEN_NR_OPEN >= 0 && nr == OPEN_NR_OPEN)
+		return open_exit_regs(ret, OPEN_SYSCALL_OPEN);
+	if (nr == OPEN_NR_OPENAT2)
+		return open_exit_regs(ret, OPEN_SYSCALL_OPENAT2);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(open_exit_raw_btf, struct pt_regs *regs, long ret)
+{
+	return open_exit_nr(regs_syscall_nr_btf(regs), ret);
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(open_exit_raw, struct pt_regs *regs, long ret)
+{
+	return open_exit_nr(regs_syscall_nr(regs), ret);
+}
+
 SEC("tracepoint/syscalls/sys_enter_open")
 int open_enter_tp(struct trace_event_raw_sys_enter *ctx)
 {

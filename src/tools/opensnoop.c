@@ -52,10 +52,20 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
+/* One program on sys_exit, which finds the open family by number. */
+static const struct hook_probe opensnoop_raw_probes[] = {
+	{ "open", {
+		{ { "open_exit_raw_btf" }, BPF_FUNC_task_pt_regs },
+		{ { "open_exit_raw" }, BPF_FUNC_task_pt_regs },
+	} },
+	{ NULL },
+};
+
 static int opensnoop_prepare(struct session *s, void *p)
 {
 	struct opensnoop_bpf *skel = p;
 
+	session_raw_syscalls(s, skel->obj, opensnoop_raw_probes);
 	/* The table shows pid and comm only: skip the rest of the header. */
 	skel->rodata->filter.header_lite = !s->opts.json;
 	skel->rodata->filter.header_untimed = !s->opts.json &&
@@ -84,7 +94,7 @@ static const struct tool opensnoop_tool = {
 		"  loupe opensnoop              # every open, system-wide\n"
 		"  loupe opensnoop -x           # only failed opens\n"
 		"  loupe opensnoop -p 181 -j    # opens by PID 181, as JSON (with flags)\n",
-	.common = OPT_SNOOP | OPT_FAILED,
+	.common = OPT_SNOOP | OPT_FAILED | OPT_RAW_SYSCALLS,
 	.failed_help = "only failed opens",
 	.probes = opensnoop_probes,
 	.skel = &opensnoop_skel,

@@ -5,7 +5,8 @@ import shutil
 import subprocess
 import time
 
-from common import (Loupe, Server, check, check_common, helper_bin, hms_window,
+from common import (Loupe, Server, bpf_ids_owned_by, bpftool_list, check, check_common,
+                    fail, helper_bin, hms_window,
                     marker, open_row, short, spawn, table_escape, tmpdir)
 
 O_WRONLY, O_CREAT, O_CLOEXEC = 0o1, 0o100, 0o2000000
@@ -371,3 +372,60 @@ def test_open_invalid_utf8_table():
     lp.stop()
     check(got == want, "row %r != expected %r %s" % (got, want, lp.describe()))
     check("\x1b" not in got and "\\x0a\\x1b[1m\\\\x" in got, "bytes not escaped: %r" % got)
+
+
+def test_open_path_lengths_around_short_record():
+    """A path that fits the ring record reserved up front is read straight
+    into it; one byte longer goes through the PATH_MAX area: both whole."""
+    lp = _json_loupe()
+    srv, _ = _server_with_comm()
+    d = tmpdir()
+    paths = []
+    for total in range(72, 80):
+        name = marker("s")
+        path = os.path.join(d, name + "_" * (total - len(d) - 1 - len(name)))
+        check(len(path) == total, "test path has %d bytes, not %d" % (len(path), total))
+        open(path, "w").close()
+        check(srv.open(path) >= 0, "could not open %s" % path)
+        paths.append(path)
+    evs = [lp.expect_event(_by_path(p, srv.pid), "open of a %d-byte path" % len(p))
+           for p in paths]
+    lp.stop()
+    for p, ev in zip(paths, evs):
+        check(ev["path_truncated"] is False and ev["path_unread"] is False,
+              "%d-byte path: truncated %r unread %r" % (len(p), ev["path_truncated"],
+                                                       ev["path_unread"]))
+
+
+def test_open_raw_syscalls():
+    """--raw-syscalls (what the overview uses): one link on sys_exit that
+    tells open, openat and openat2 apart by number, same events."""
+    lp = _json_loupe("--raw-syscalls")
+    _, links = bpf_ids_owned_by(lp.pid)
+    mine = [e for e in bpftool_list("link") if e["id"] in links]
+    check([(e["type"], e.get("tp_name")) for e in mine] == [("raw_tracepoint", "sys_exit")],
+          "links %r, expected one on sys_exit" % mine)
+    d = tmpdir()
+    got = {}
+    for call in ("open", "openat2"):
+        path = os.path.join(d, marker(call))
+        open(path, "w").close()
+        pid, fd, err = _helper(call, path)
+        check(fd >= 0, "%s helper failed errno %d" % (call, err))
+        got[call] = (lp.expect_event(_by_path(path, pid), "%s event" % call), pid, fd)
+    missing = "/loupe-missing-" + marker()
+    try:
+        os.open(missing, os.O_RDONLY)
+        fail("%s exists" % missing)
+    except FileNotFoundError:
+        pass
+    got["openat"] = (lp.expect_event(_by_path(missing, os.getpid()), "failed openat event"),
+                     os.getpid(), -1)
+    lp.stop()
+    for call, (ev, pid, fd) in got.items():
+        check(ev["syscall"] == call and ev["pid"] == pid and ev["fd"] == fd
+              and ev["err"] == (2 if fd < 0 else 0),
+              "%s: syscall/pid/fd/err %r/%s/%s/%s" % (call, ev["syscall"], ev["pid"],
+                                                      ev["fd"], ev["err"]))
+    check(got["openat2"][0]["flags"] == O_CLOEXEC, "openat2 flags %r != O_CLOEXEC"
+          % got["openat2"][0]["flags"])

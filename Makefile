@@ -29,7 +29,8 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) \
 LDLIBS    := -l:libbpf.a -lelf -lz -lpthread
 # src/lib/kbtf.c hands libbpf the cut-down kernel BTF (and the whole one
 # as the base of a module's BTF) in place of its own.
-KBTF_WRAP := -Wl,--wrap=btf__load_vmlinux_btf -Wl,--wrap=btf_get_from_fd
+KBTF_WRAP := -Wl,--wrap=btf__load_vmlinux_btf -Wl,--wrap=btf_get_from_fd \
+	     -Wl,--wrap=btf__free
 # The agent: its HTTP server, YAML configs and bcrypt passwords.
 AGENT_LDLIBS := -lyaml -lcrypt
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/utsname.h>
+#include "kbtf.h"
 #include "log.h"
 #include "opts.h"
 #include "out.h"
@@ -529,7 +530,9 @@ int overview_main(int argc, char **argv)
 		fprintf(stderr, "loupe: watching for %s s (Ctrl-C ends early)...\n",
 			duration);
 	/* Every section watches the same seconds: all run at once. */
+	kbtf_share(nruns);
 	parallel_for(nruns, nruns, run_tool, runs);
+	kbtf_share(0);
 	for (int i = 0; i < nruns; i++)
 		fclose(runs[i].s.out_file);
 	print_report(runs, nruns, secs, json);

@@ -70,6 +70,16 @@ static struct {
 	struct btf *full;	/* only if a module's BTF needed it as base */
 } kbtf = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+/*
+ * kbtf_share(): one parse of the cut BTF serves the next loads, which
+ * otherwise parse it each (and the hook chooser once more per tool): 40%
+ * of the CPU of the overview's set-up, eleven objects. Under kbtf.lock.
+ */
+static struct {
+	struct btf *btf;
+	int uses;	/* kbtf_end() calls before it is freed */
+} share;
+
 static const struct tool *const *kbtf_tools;
 static __thread bool kbtf_active;
 /* The last cut BTF handed to libbpf in this thread (see btf_get_from_fd). */
@@ -99,10 +109,43 @@ void kbtf_begin(const struct tool *t)
 			kbtf_active = true;
 }
 
+void __real_btf__free(struct btf *btf);
+
+static void share_drop(int uses)
+{
+	share.uses = uses;
+	if (share.uses > 0)
+		return;
+	__real_btf__free(share.btf);
+	__atomic_store_n(&share.btf, NULL, __ATOMIC_RELEASE);
+}
+
+void kbtf_share(int uses)
+{
+	pthread_mutex_lock(&kbtf.lock);
+	share_drop(uses);
+	pthread_mutex_unlock(&kbtf.lock);
+}
+
 void kbtf_end(void)
 {
 	kbtf_active = false;
 	kbtf_handed = NULL;
+	pthread_mutex_lock(&kbtf.lock);
+	if (share.uses > 0)
+		share_drop(share.uses - 1);
+	pthread_mutex_unlock(&kbtf.lock);
+}
+
+/*
+ * libbpf frees the kernel BTF after each load: not the shared one. No
+ * lock: this file frees BTFs while it holds kbtf.lock, and share.btf only
+ * goes away once no load can hold it any more.
+ */
+void __wrap_btf__free(struct btf *btf)
+{
+	if (!btf || btf != __atomic_load_n(&share.btf, __ATOMIC_ACQUIRE))
+		__real_btf__free(btf);
 }
 
 static __u64 kbtf_hash(__u64 h, const void *data, size_t len)
@@ -979,8 +1022,13 @@ struct btf *__wrap_btf__load_vmlinux_btf(void)
 		find_cut(&full);
 	}
 	/* The first run on a kernel has parsed the whole BTF: use it. */
-	if (!full)
+	if (!full && share.uses > 0 && share.btf) {
+		btf = share.btf;
+	} else if (!full) {
 		btf = parse_cut();
+		if (share.uses > 0)
+			__atomic_store_n(&share.btf, btf, __ATOMIC_RELEASE);
+	}
 	pthread_mutex_unlock(&kbtf.lock);
 	if (full)
 		return full;

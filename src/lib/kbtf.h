@@ -16,5 +16,10 @@ void kbtf_init(const struct tool *const *tools);
  */
 void kbtf_begin(const struct tool *t);
 void kbtf_end(void);
+/*
+ * The next uses kbtf_end() calls share one parsed cut-down BTF (when
+ * several tools start in one process); 0 frees it now.
+ */
+void kbtf_share(int uses);
 
 #endif

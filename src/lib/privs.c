@@ -241,6 +241,23 @@ int privs_drop(const int *keep, int nkeep)
 	return 0;
 }
 
+int privs_effective(bool on)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	for (int i = 0; i < 2; i++)
+		data[i].effective = on ? data[i].permitted : 0;
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	return 0;
+}
+
 int privs_cap_eff(char *buf, size_t len)
 {
 	FILE *f = fopen("/proc/self/status", "r");

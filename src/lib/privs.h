@@ -38,6 +38,12 @@ int privs_check_uprobe(int err);
  * any. 0 or -errno.
  */
 int privs_drop(const int *keep, int nkeep);
+/*
+ * The calling thread's effective set: its whole permitted set (on), or
+ * nothing (off), e.g. kept permitted but used only while loading. 0 or
+ * -errno.
+ */
+int privs_effective(bool on);
 /* The effective set as /proc/self/status shows it (CapEff, in hex). */
 int privs_cap_eff(char *buf, size_t len);
 

@@ -225,7 +225,7 @@ static int check_export(struct trace_prog *p, const struct metric_program *mp,
 	if (n != x->nlabels) {
 		ttype_name(&m->key, tname, sizeof(tname));
 		return fail_at(e, METRIC_FAULT_LABELS, i, key_at,
-			       "the key of %s has %d element%s (%s) but %d label%s given: one label per element, in order",
+			       "the key of %s has %d element%s, %s, but %d label%s given: one label per element, in order",
 			       x->map, n, n == 1 ? "" : "s", tname,
 			       x->nlabels, x->nlabels == 1 ? " is" : "s are");
 	}

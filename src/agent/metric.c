@@ -13,16 +13,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
-#include "hook.h"
 #include "log.h"
 #include "metric.h"
 #include "session.h"
 #include "tprint_priv.h"
 #include "trace.h"
 
-/* Keys an exported map holds past --max-series before LRU evicts: the
- * ones beyond the cap are what the series cap drops and counts. */
-#define SLACK(n)	((n) / 8 + 16)
+/*
+ * Keys an exported map holds: past --max-series, so the LRU's evictions
+ * (which start before the map is full: each CPU keeps up to 128 free
+ * nodes of its own) leave it above the cap under a label explosion, and
+ * the keys beyond the cap are what the series cap drops and counts.
+ */
+static unsigned int map_entries(size_t max_series, int ncpus)
+{
+	size_t n = max_series + max_series / 4 + 128 * (size_t)ncpus + 64;
+
+	return n > 0x7fffffff ? 0x7fffffff : n;
+}
 #define LABEL_LEN	(TRACE_STRLEN + 1)
 
 struct mprog {
@@ -278,8 +286,8 @@ static void first_line(const char *diag, const char *id, char *err,
 			 s);
 }
 
-static int start_one(struct mprog *mp, size_t max_series, char *err,
-		     size_t errlen)
+static int start_one(struct mprog *mp, size_t max_series, int ncpus,
+		     char *err, size_t errlen)
 {
 	const struct metric_program *m = mp->mp;
 	struct trace_prog *p = &mp->p;
@@ -307,7 +315,8 @@ static int start_one(struct mprog *mp, size_t max_series, char *err,
 	if (!ret) {
 		for (int i = 0; i < m->nexports; i++) {
 			mp->maps[i] = map_by_name(p, m->exports[i].map);
-			mp->maps[i]->entries = max_series + SLACK(max_series);
+			mp->maps[i]->entries = map_entries(max_series,
+							   ncpus);
 		}
 		ret = trace_build(p);
 	}
@@ -345,7 +354,8 @@ struct metric_set *metric_set_start(const struct metric_program *progs,
 		s->progs[i].mp = &progs[i];
 		trace_prog_init(&s->progs[i].p);
 		s->n++;
-		*status = start_one(&s->progs[i], max_series, err, errlen);
+		*status = start_one(&s->progs[i], max_series, s->ncpus, err,
+				    errlen);
 		if (*status) {
 			metric_set_stop(s);
 			return NULL;
@@ -541,8 +551,7 @@ static void read_entry(void *ctx, const void *key, const void *val)
 	}
 }
 
-static void self_series(struct mprog *mp, struct metric_self *self,
-			bool bpf_stats)
+static void self_series(struct mprog *mp, struct metric_self *self)
 {
 	struct session_prog_stats st, total = { 0 };
 	const char *id[] = { mp->mp->id };
@@ -560,7 +569,9 @@ static void self_series(struct mprog *mp, struct metric_self *self,
 		total.runs += st.runs;
 	}
 	expo_set(self->skipped, id, total.missed);
-	if (bpf_stats) {
+	/* the kernel counts runs only while BPF stats are on (the sysctl
+	 * or a BPF_ENABLE_STATS fd anyone holds) */
+	if (total.runs) {
 		expo_set(self->run_seconds, id, total.run_ns / 1e9);
 		expo_set(self->runs, id, total.runs);
 	}
@@ -568,12 +579,8 @@ static void self_series(struct mprog *mp, struct metric_self *self,
 
 void metric_set_refresh(struct metric_set *s, struct metric_self *self)
 {
-	int stats = 0;
-
 	if (!s)
 		return;
-	hook_read_sysfs_int("/proc/sys/kernel/bpf_stats_enabled", "%d",
-			    &stats);
 	for (int i = 0; i < s->n; i++) {
 		struct mprog *mp = &s->progs[i];
 
@@ -591,7 +598,7 @@ void metric_set_refresh(struct metric_set *s, struct metric_self *self)
 			tprint_map_each(r.m, s->ncpus, read_entry, &r);
 		}
 		if (self)
-			self_series(mp, self, stats == 1);
+			self_series(mp, self);
 	}
 }
 
@@ -642,11 +649,11 @@ int metric_self_add(struct expo_registry *r, struct metric_self *self,
 			EXPO_COUNTER, metric_label, 1, NULL, 0, err, errlen)) ||
 	    !(self->run_seconds = expo_family_add(r,
 			"loupe_agent_bpf_run_seconds_total",
-			"Time a metric program's BPF programs ran (only while kernel.bpf_stats_enabled is 1)",
+			"Time a metric program's BPF programs ran (counted while kernel.bpf_stats_enabled is 1)",
 			EXPO_COUNTER, metric_label, 1, NULL, 0, err, errlen)) ||
 	    !(self->runs = expo_family_add(r,
 			"loupe_agent_bpf_runs_total",
-			"Runs of a metric program's BPF programs (only while kernel.bpf_stats_enabled is 1)",
+			"Runs of a metric program's BPF programs (counted while kernel.bpf_stats_enabled is 1)",
 			EXPO_COUNTER, metric_label, 1, NULL, 0, err, errlen)))
 		return -EEXIST;
 	return 0;

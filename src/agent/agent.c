@@ -10,7 +10,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
-#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,14 +28,6 @@
 #include "webcfg.h"
 
 #define MAX_SERIES_LIMIT	10000000ULL
-
-/* Older uapi headers predate the split of CAP_SYS_ADMIN (Linux 5.8). */
-#ifndef CAP_PERFMON
-#define CAP_PERFMON	38
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF		39
-#endif
 
 enum {
 	KEY_CONFIG,

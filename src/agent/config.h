@@ -34,8 +34,8 @@ struct config {
 /*
  * Loads and checks path; compile: also compile each program (parse and
  * types, nothing loaded) and check its map has series (metric_check());
- * the map of each program is known only then. 0, or EXIT_USAGE/EXIT_RUNTIME with the first
- * error as "FILE:LINE:COL: message" in err.
+ * the map of each program is known only then. 0, or EXIT_USAGE or
+ * EXIT_RUNTIME with the first error as "FILE:LINE:COL: message" in err.
  */
 int config_load(const char *path, bool compile, struct config *c,
 		char *err, size_t errlen);

@@ -24,14 +24,6 @@
 #include "log.h"
 #include "privs.h"
 
-/* Older uapi headers predate the split of CAP_SYS_ADMIN (Linux 5.8). */
-#ifndef CAP_PERFMON
-#define CAP_PERFMON	38
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF		39
-#endif
-
 static bool has_cap(int cap)
 {
 	struct __user_cap_header_struct hdr = {

@@ -7,6 +7,15 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <linux/capability.h>
+
+/* Older uapi headers predate the split of CAP_SYS_ADMIN (Linux 5.8). */
+#ifndef CAP_PERFMON
+#define CAP_PERFMON	38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF		39
+#endif
 
 /* What a caller may need besides loading BPF programs. */
 enum {

@@ -515,8 +515,9 @@ static void read_entry(void *ctx, const void *key, const void *val)
 	key_labels(r, key, buf, values);
 	switch (t->kind) {
 	case TT_COUNT:
+		/* events, whatever unit the values of the program are in */
 		memcpy(&v, val, 8);
-		expo_set(r->f, values, (double)(uint64_t)v * r->scale);
+		expo_set(r->f, values, (double)(uint64_t)v);
 		break;
 	case TT_SUM:
 		memcpy(&v, val, 8);

@@ -14,7 +14,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
@@ -64,14 +63,6 @@ bool session_interrupted(void)
 	return stop_requested;
 }
 
-static long long clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 void session_init(struct session *s, const struct tool *t)
 {
 	memset(s, 0, sizeof(*s));
@@ -81,7 +72,7 @@ void session_init(struct session *s, const struct tool *t)
 	s->on_interval = t->on_interval;
 	s->lost_fd = -1;
 	s->target_fd = -1;
-	s->boot_to_real_ns = out_now_ns() - clock_ns(CLOCK_BOOTTIME);
+	s->boot_to_real_ns = out_boot_to_real_ns();
 }
 
 unsigned long long session_real_ns(const struct session *s,
@@ -187,7 +178,7 @@ static bool drain_must_stop(struct session *s)
 {
 	if (stop_requested && !s->final_drain)
 		return true;
-	return clock_ns(CLOCK_MONOTONIC) > s->drain_until_ns;
+	return (long long)out_mono_ns() > s->drain_until_ns;
 }
 
 /*
@@ -531,7 +522,7 @@ static int drain(struct session *s, int timeout_ms, long long budget_ns)
 {
 	int err = 0;
 
-	s->drain_until_ns = clock_ns(CLOCK_MONOTONIC) + timeout_ms * 1000000LL +
+	s->drain_until_ns = (long long)out_mono_ns() + timeout_ms * 1000000LL +
 			    budget_ns;
 	if (s->rb) {
 		err = ring_buffer__poll(s->rb, timeout_ms);
@@ -560,7 +551,7 @@ static void drain_final(struct session *s)
 
 int session_loop(struct session *s)
 {
-	long long now = clock_ns(CLOCK_MONOTONIC), deadline = 0, next_tick = 0;
+	long long now = (long long)out_mono_ns(), deadline = 0, next_tick = 0;
 	long long next_lost = now + LOST_EVERY_NS, interval_ns;
 	int err = 0, timeout;
 	bool ticked_last = false;
@@ -581,7 +572,7 @@ int session_loop(struct session *s)
 			    drain_budget_ns(DRAIN_SLICE_NS));
 		if (err)
 			break;
-		now = clock_ns(CLOCK_MONOTONIC);
+		now = (long long)out_mono_ns();
 		ticked_last = false;
 		if (next_tick && now >= next_tick) {
 			ticked_last = true;

@@ -544,28 +544,51 @@ def test_timestamp_stamps_each_report_of_interval_tools():
 _WRITERS_ALLOWED = {"lib/out.c", "lib/flame.c"}
 _WRITE_RE = re.compile(r"\b(?:printf|puts|putchar)\s*\(|"
                        r"\b(?:fprintf|fputs|fputc|fwrite)\s*\([^;]*(?:->file|\.file|stdout)")
-_STRING_RE = re.compile(r'"(?:\\.|[^"\\])*"')
-_CLOCK_RE = re.compile(r"CLOCK_REALTIME|\btime\s*\(\s*NULL|\blocaltime(?:_r)?\s*\(|"
+# Any clock, not only the wall clock: a private "now" on CLOCK_MONOTONIC
+# or CLOCK_BOOTTIME is the same copy of out.c's helpers.
+_CLOCK_RE = re.compile(r"\b(?:clock_gettime|gettimeofday|timespec_get)\s*\(|"
+                       r"\btime\s*\(\s*(?:NULL|0)\s*\)|\blocaltime(?:_r)?\s*\(|"
                        r"\bstrftime\s*\(")
+# Comments, strings and character literals ('"' would open a string).
+_NOT_CODE_RE = re.compile(r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|'
+                          r"'(?:\\.|[^'\\\n])+'", re.S)
+
+
+def _code_lines(rel):
+    """(number, line, code) of src/REL: code is the line with its strings
+    and comments blanked (a comment may name strftime())."""
+    with open(os.path.join(REPO, "src", rel)) as f:
+        text = f.read()
+    code = _NOT_CODE_RE.sub(lambda m: "\n" * m.group().count("\n"), text)
+    return zip(range(1, text.count("\n") + 2), text.split("\n"), code.split("\n"))
 
 
 def test_only_the_writer_prints_and_tells_the_time():
     """Tools and the runtime print through src/lib/out.c, which also owns the
-    wall clock: a second writer or clock is where table, JSON and -T part."""
+    clocks: a second writer or clock is where table, JSON and -T part. The
+    clock rule holds in the whole of src/ (trace, agent included)."""
     src = os.path.join(REPO, "src")
-    files = [os.path.join(d, f) for d in ("lib", "tools") for f in
-             sorted(os.listdir(os.path.join(src, d))) if f.endswith(".c")]
-    files.append("overview.c")
+    printers = [os.path.join(d, f) for d in ("lib", "tools") for f in
+                sorted(os.listdir(os.path.join(src, d))) if f.endswith(".c")]
+    printers.append("overview.c")
+    every = sorted(os.path.relpath(os.path.join(d, f), src)
+                   for d, _, fs in os.walk(src) for f in fs
+                   if f.endswith(".c") and not f.endswith(".bpf.c"))
+    check("lib/out.c" in every, "src/lib/out.c not found below %s" % src)
     found = []
-    for rel in files:
+    for rel in printers:
         if rel in _WRITERS_ALLOWED:
             continue
-        with open(os.path.join(src, rel)) as f:
-            for n, line in enumerate(f, 1):
-                code = _STRING_RE.sub('""', line).split("//")[0]
-                if _WRITE_RE.search(code) or _CLOCK_RE.search(code):
-                    found.append("src/%s:%d: %s" % (rel, n, line.strip()))
-    check(not found, "printing or reading the wall clock outside src/lib/out.c:\n  %s" %
+        for n, line, code in _code_lines(rel):
+            if _WRITE_RE.search(code):
+                found.append("src/%s:%d: %s" % (rel, n, line.strip()))
+    for rel in every:
+        if rel == "lib/out.c":
+            continue
+        for n, line, code in _code_lines(rel):
+            if _CLOCK_RE.search(code):
+                found.append("src/%s:%d: %s" % (rel, n, line.strip()))
+    check(not found, "printing or reading a clock outside src/lib/out.c:\n  %s" %
           "\n  ".join(found))
 
 

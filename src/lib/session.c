@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <linux/perf_event.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -289,9 +290,9 @@ static int attach_all(struct session *s)
 		if (!bpf_program__autoload(prog))
 			continue;
 		/*
-		 * A perf_event program needs perf events the tool opens
-		 * itself (which CPUs, what rate): its attached() callback
-		 * hands their links to session_add_link().
+		 * A perf_event program needs perf events the tool chooses
+		 * (which CPUs, what rate): its attached() callback opens
+		 * them with session_attach_cpu_clock().
 		 */
 		if (bpf_program__type(prog) == BPF_PROG_TYPE_PERF_EVENT)
 			continue;
@@ -630,6 +631,69 @@ int session_add_link(struct session *s, struct bpf_link *link)
 		return EXIT_RUNTIME;
 	}
 	s->links[s->nlinks++] = link;
+	return 0;
+}
+
+/*
+ * One cpu-clock event on cpu running prog: 0, -ENODEV for a possible CPU
+ * that is not online when offline_ok, else an exit status.
+ */
+static int attach_cpu_clock(struct session *s, struct bpf_program *prog,
+			    unsigned long hz, int cpu, bool offline_ok)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		/*
+		 * A fixed period in ns, not freq = 1: the kernel adapts a
+		 * frequency on the tick, which an idle NOHZ CPU does not
+		 * take, and such a CPU would be sampled far less than hz.
+		 */
+		.sample_period = 1000000000ULL / hz,
+	};
+	struct bpf_link *link;
+	int fd;
+
+	fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
+		     PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENODEV && offline_ok)
+			return -ENODEV;
+		log_err("cannot open a cpu-clock event on CPU %d: %s", cpu,
+			strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	link = bpf_program__attach_perf_event(prog, fd);
+	if (!link) {
+		log_err("cannot attach to the cpu-clock event of CPU %d: %s",
+			cpu, strerror(errno));
+		close(fd);
+		return EXIT_RUNTIME;
+	}
+	/* The link owns the perf event fd and closes it when destroyed. */
+	return session_add_link(s, link);
+}
+
+int session_attach_cpu_clock(struct session *s, struct bpf_program *prog,
+			     unsigned long hz, int cpu)
+{
+	int ncpus = libbpf_num_possible_cpus(), attached = 0, err;
+
+	if (cpu >= 0)
+		return attach_cpu_clock(s, prog, hz, cpu, false);
+	for (cpu = 0; cpu < ncpus; cpu++) {
+		err = attach_cpu_clock(s, prog, hz, cpu, true);
+		if (err == -ENODEV)
+			continue;
+		if (err)
+			return err;
+		attached++;
+	}
+	if (!attached) {
+		log_err("no online CPU to sample");
+		return EXIT_RUNTIME;
+	}
 	return 0;
 }
 

@@ -97,6 +97,13 @@ int session_loop(struct session *s);
 void session_stop(struct session *s);
 /* Adopts a link the tool attached itself; destroyed at teardown. */
 int session_add_link(struct session *s, struct bpf_link *link);
+/*
+ * For a perf_event program (the session leaves those to the tool): runs
+ * prog hz times a second on the cpu-clock software event of cpu, or of
+ * every online CPU when cpu is -1. 0 or an exit status.
+ */
+int session_attach_cpu_clock(struct session *s, struct bpf_program *prog,
+			     unsigned long hz, int cpu);
 
 unsigned long long session_real_ns(const struct session *s,
 				   unsigned long long boot_ns);

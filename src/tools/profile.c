@@ -4,12 +4,8 @@
  * counts samples per stack, and at the end they are symbolized and
  * printed like BCC's profile, or as folded lines for flame graphs.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <linux/perf_event.h>
-#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "log.h"
@@ -31,65 +27,6 @@ static struct stacks_tool stk = {
 		 .count_name = "samples" },
 	.unit = "samples", .divisor = 1,
 };
-
-static int attach_cpu(struct session *s, struct bpf_program *prog, int cpu,
-		      bool *attached)
-{
-	struct perf_event_attr attr = {
-		.type = PERF_TYPE_SOFTWARE,
-		.size = sizeof(attr),
-		.config = PERF_COUNT_SW_CPU_CLOCK,
-		/*
-		 * A fixed period rather than freq = 1: the kernel adjusts a
-		 * frequency on the tick, which an idle NOHZ CPU skips.
-		 */
-		.sample_period = 1000000000ULL / conf.freq,
-	};
-	struct bpf_link *link;
-	int fd;
-
-	fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
-		     PERF_FLAG_FD_CLOEXEC);
-	if (fd < 0) {
-		/* A possible CPU that is not online. */
-		if (errno == ENODEV && conf.cpu < 0)
-			return 0;
-		log_err("cannot open a cpu-clock event on CPU %d: %s", cpu,
-			strerror(errno));
-		return EXIT_RUNTIME;
-	}
-	link = bpf_program__attach_perf_event(prog, fd);
-	if (!link) {
-		log_err("cannot attach to the cpu-clock event of CPU %d: %s",
-			cpu, strerror(errno));
-		close(fd);
-		return EXIT_RUNTIME;
-	}
-	/* The link owns the perf event fd and closes it when destroyed. */
-	if (session_add_link(s, link))
-		return EXIT_RUNTIME;
-	*attached = true;
-	return 0;
-}
-
-static int attach_sampling(struct session *s, struct bpf_program *prog)
-{
-	int ncpus = libbpf_num_possible_cpus(), err;
-	bool attached = false;
-
-	if (conf.cpu >= 0)
-		return attach_cpu(s, prog, conf.cpu, &attached);
-	for (int cpu = 0; cpu < ncpus; cpu++) {
-		err = attach_cpu(s, prog, cpu, &attached);
-		if (err)
-			return err;
-	}
-	if (!attached) {
-		log_err("no online CPU to sample");
-		return EXIT_RUNTIME;
-	}
-	return 0;
-}
 
 static int check_conf(struct session *s)
 {
@@ -145,7 +82,8 @@ static int profile_attached(struct session *s, void *p)
 {
 	struct profile_bpf *skel = p;
 
-	return attach_sampling(s, skel->progs.sample);
+	return session_attach_cpu_clock(s, skel->progs.sample, conf.freq,
+					conf.cpu);
 }
 
 enum { OPT_FREQ, OPT_USER, OPT_KERNEL, OPT_CPU, OPT_FOLDED, OPT_IDLE,

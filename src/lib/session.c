@@ -421,7 +421,8 @@ static int start_locked(struct session *s, struct bpf_object *obj)
 	events = bpf_object__find_map_by_name(obj, "events");
 	if (events && open_ring(s, bpf_map__fd(events)))
 		return EXIT_RUNTIME;
-	out_header(&s->out);
+	if (!s->tool->header_per_interval)
+		out_header(&s->out);
 	return 0;
 }
 

@@ -211,11 +211,9 @@ static int softirqs_prepare(struct session *s, void *p)
 	return 0;
 }
 
-/* The header goes above each interval's table, not once at start. */
 static int irqs_attached(struct session *s, void *skel)
 {
 	(void)skel;
-	s->out.cols = columns;
 	irqs_fd = bpf_map__fd(bpf_object__find_map_by_name(s->obj,
 							   kind->map));
 	return 0;
@@ -286,6 +284,8 @@ static const struct tool hardirqs_tool = {
 	.parse_opt = irqs_parse_opt,
 	.probes = hardirqs_probes,
 	.skel = &hardirqs_skel,
+	.columns = columns,
+	.header_per_interval = true,
 	.on_interval = print_irqs,
 	.prepare = hardirqs_prepare,
 	.attached = irqs_attached,
@@ -304,6 +304,8 @@ static const struct tool softirqs_tool = {
 	.parse_opt = irqs_parse_opt,
 	.probes = softirqs_probes,
 	.skel = &softirqs_skel,
+	.columns = columns,
+	.header_per_interval = true,
 	.on_interval = print_irqs,
 	.prepare = softirqs_prepare,
 	.attached = irqs_attached,

@@ -539,6 +539,26 @@ def test_timestamp_stamps_each_report_of_interval_tools():
               (tool, short(out, 600)))
 
 
+def test_top_tools_print_their_header_above_each_table():
+    """Tools whose table is per interval (header_per_interval): the header
+    stands once above each report, never alone at start."""
+    require_loupe()
+    for tool, args, report, header in (
+            ("hardirqs", ["-T"], r"^\d\d:\d\d:\d\d$", "HARDIRQ"),
+            ("syscount", ["-T"], r"^\[\d\d:\d\d:\d\d\]$", "TIME"),
+            ("filetop", ["-C"], r"^\d\d:\d\d:\d\d loadavg: ", "TID")):
+        rc, out, err = run_quiet([LOUPE, tool, "-i", "0.4", "-d", "0.9"] + args,
+                                 timeout=20)
+        check(rc == 0, "%s: exit status %s (stderr: %s)" % (tool, rc, short(err)))
+        lines = [l for l in out.split("\n") if l]
+        reports = [i for i, l in enumerate(lines) if re.match(report, l)]
+        heads = [i for i, l in enumerate(lines) if l.split()[:1] == [header]]
+        check(len(reports) >= 2 and len(heads) == len(reports) and
+              all(r < h for r, h in zip(reports, heads)),
+              "%s: want one header after each report's first line: %s" %
+              (tool, short(out, 600)))
+
+
 # What may write to the writer's stream or stdout other than src/lib/out.c:
 # the SVG renderer (flame.c writes the file flamegraph opens).
 _WRITERS_ALLOWED = {"lib/out.c", "lib/flame.c"}

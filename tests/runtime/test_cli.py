@@ -297,6 +297,15 @@ def test_switch_with_value_list_and_overview():
            "loupe: overview: flag --json takes no value; see 'loupe overview --help'")
 
 
+def test_version_takes_nothing():
+    """--version is a switch that stands alone, like --help=x a usage error
+    when given a value or followed by a word."""
+    _exact(["--version=x"], "loupe: flag --version takes no value; see 'loupe --help'")
+    _exact(["--version", "x"],
+           "loupe: unexpected argument 'x' after --version; see 'loupe --help'")
+    _exact(["-V", "-j"], "loupe: unexpected argument '-j' after -V; see 'loupe --help'")
+
+
 def test_unknown_and_ambiguous_flags():
     _exact(["opensnoop", "--bogus=3"],
            "loupe: opensnoop: unknown flag '--bogus'; see 'loupe opensnoop --help'")
@@ -337,6 +346,11 @@ def test_tool_numeric_flag_limits():
            "number; expected milliseconds from 0 to 10000000000")
     _exact(["fsslower", "inf"], "loupe: fsslower: invalid MIN_MS 'inf': not finite; "
            "expected milliseconds from 0 to 10000000")
+    for tool, arg, unit, top in (("fsslower", "MIN_MS", "milliseconds", "10000000"),
+                                 ("ext4slower", "MIN_MS", "milliseconds", "10000000"),
+                                 ("runqslower", "MIN_US", "microseconds", "1000000000")):
+        _exact([tool, "--", "-5"], "loupe: %s: invalid %s '-5': negative; expected "
+               "%s from 0 to %s" % (tool, arg, unit, top))
     ncpu = os.cpu_count() or 1
     with open("/sys/devices/system/cpu/possible") as f:
         last = int(f.read().strip().split(",")[-1].split("-")[-1])

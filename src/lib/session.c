@@ -28,6 +28,10 @@
 #include "session.h"
 #include "uprobe.h"
 
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD	O_EXCL	/* include/uapi/linux/pidfd.h, 6.9 */
+#endif
+
 #define TICK_MS		100
 #define LOST_EVERY_NS	1000000000LL
 
@@ -349,10 +353,28 @@ void session_watch_pid(struct session *s, int pid)
 	s->target_gone = s->target_fd < 0 && errno == ESRCH;
 }
 
+/*
+ * A thread's own pidfd (PIDFD_THREAD, Linux 6.9) turns readable when that
+ * thread exits, not its process. Older kernels refuse the flag: the loop
+ * then asks whether the thread id still names a task.
+ */
+void session_watch_thread(struct session *s, int tid)
+{
+	s->target_what = "thread";
+	s->target_id = tid;
+	s->target_fd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+	if (s->target_fd < 0 && errno == EINVAL)
+		s->target_tid = tid;
+	s->target_gone = s->target_fd < 0 && errno == ESRCH;
+}
+
+/* -p, unless the tool watches one of its threads already. */
 static void watch_target(struct session *s)
 {
-	if (!(s->opts.given & OPT_PID) || s->opts.pid <= 0)
+	if (!(s->opts.given & OPT_PID) || s->opts.pid <= 0 || s->target_what)
 		return;
+	s->target_what = "process";
+	s->target_id = s->opts.pid;
 	session_watch_pid(s, s->opts.pid);
 }
 
@@ -361,6 +383,8 @@ static bool target_exited(struct session *s)
 	struct pollfd pfd = { .fd = s->target_fd, .events = POLLIN };
 
 	if (s->target_fd >= 0 && poll(&pfd, 1, 0) > 0)
+		s->target_gone = true;
+	if (s->target_tid > 0 && kill(s->target_tid, 0) && errno == ESRCH)
 		s->target_gone = true;
 	return s->target_gone;
 }
@@ -619,8 +643,9 @@ int session_loop(struct session *s)
 	report_lost(s);
 	out_flush(&s->out);
 	/* Not for a process the tool started itself (trace -c). */
-	if (s->target_gone && (s->opts.given & OPT_PID))
-		log_err("process %d exited; tracing ended", s->opts.pid);
+	if (s->target_gone && s->target_what)
+		log_err("%s %d exited; tracing ended", s->target_what,
+			s->target_id);
 	return EXIT_OK;
 }
 

@@ -72,7 +72,11 @@ struct session {
 	bool discarding;		/* counting, not printing, at exit */
 	unsigned long long discarded;
 	int target_fd;		/* pidfd of the -p process, -1 if none */
+	int target_tid;		/* a thread watched without a pidfd */
 	bool target_gone;	/* it exited: the run ends */
+	/* For the closing message: "process" (-p) or "thread"; NULL: none. */
+	const char *target_what;
+	int target_id;
 	void *tool_state;
 };
 
@@ -93,6 +97,8 @@ int session_start_ring(struct session *s, int ring_fd, int lost_fd,
 		       session_event_fn on_event);
 /* The run also ends when this process exits (trace -c's command). */
 void session_watch_pid(struct session *s, int pid);
+/* The run ends, saying so, when this thread exits (runqslower --tid). */
+void session_watch_thread(struct session *s, int tid);
 int session_loop(struct session *s);
 void session_stop(struct session *s);
 /* Adopts a link the tool attached itself; destroyed at teardown. */

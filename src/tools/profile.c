@@ -86,24 +86,15 @@ static int profile_attached(struct session *s, void *p)
 					conf.cpu);
 }
 
-enum { OPT_FREQ, OPT_USER, OPT_KERNEL, OPT_CPU, OPT_FOLDED, OPT_IDLE,
-       OPT_STORAGE, OPT_SVG };
+enum { OPT_FREQ, OPT_CPU, OPT_IDLE, OPT_STACKS };
 
 static const struct tool_opt profile_opts[] = {
 	[OPT_FREQ] = { "frequency", 'F', "HZ",
 		       "samples per second on each CPU (default 49)" },
-	[OPT_USER] = { "user-stacks-only", 'U', NULL,
-		       "user stacks only" },
-	[OPT_KERNEL] = { "kernel-stacks-only", 'K', NULL,
-			 "kernel stacks only" },
 	[OPT_CPU] = { "cpu", 'C', "CPU", "sample only this CPU" },
-	[OPT_FOLDED] = { "folded", 'f', NULL,
-			 "one folded line per stack (for flame graphs)" },
 	[OPT_IDLE] = { "include-idle", 'I', NULL,
 		       "also count the idle task's samples" },
-	[OPT_STORAGE] = { "stack-storage-size", 0, "N",
-			  "stack map entries (default 16384)" },
-	[OPT_SVG] = { "svg", 0, "FILE", "write a flame graph to FILE" },
+	STACKS_TOOL_OPTS,
 	{ NULL },
 };
 
@@ -118,12 +109,6 @@ static int profile_parse_opt(int index, const char *arg)
 			return EXIT_USAGE;
 		conf.freq = v;
 		break;
-	case OPT_USER:
-		stk.user_only = true;
-		break;
-	case OPT_KERNEL:
-		stk.kernel_only = true;
-		break;
 	case OPT_CPU:
 		ncpus = libbpf_num_possible_cpus();
 		if (opts_uint("--cpu", arg, 0, ncpus > 0 ? ncpus - 1 : 65535,
@@ -131,21 +116,11 @@ static int profile_parse_opt(int index, const char *arg)
 			return EXIT_USAGE;
 		conf.cpu = v;
 		break;
-	case OPT_FOLDED:
-		stk.folded = true;
-		break;
 	case OPT_IDLE:
 		conf.idle = true;
 		break;
-	case OPT_SVG:
-		stk.svg.path = arg;
-		break;
-	case OPT_STORAGE:
-		if (opts_uint("--stack-storage-size", arg, 1, 1 << 20,
-			      "a number of stacks", &v))
-			return EXIT_USAGE;
-		stk.storage = v;
-		break;
+	default:
+		return stacks_tool_opt(&stk, index - OPT_STACKS, arg);
 	}
 	return 0;
 }

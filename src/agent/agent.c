@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "agent.h"
+#include "builtin.h"
 #include "config.h"
 #include "expo.h"
 #include "http.h"
@@ -35,6 +36,7 @@ enum {
 	KEY_MAX_SERIES,
 	KEY_CHECK,
 	KEY_WEB_CONFIG,
+	KEY_LIST_METRICS,
 };
 
 static const struct tool_opt agent_opts[] = {
@@ -53,16 +55,8 @@ static const struct tool_opt agent_opts[] = {
 			"check the config (and compile its programs), then exit" },
 	[KEY_WEB_CONFIG] = { "web-config", 0, "FILE",
 			     "TLS and basic auth (Prometheus web config)" },
-	{ NULL },
-};
-
-/*
- * The built-in metrics --metrics selects from; the probes that feed them
- * plug in here.
- */
-static const struct agent_builtin {
-	const char *name;
-} builtins[] = {
+	[KEY_LIST_METRICS] = { "list-metrics", 0, NULL,
+			       "list the built-in metrics and their programs (-j: JSON), then exit" },
 	{ NULL },
 };
 
@@ -75,34 +69,21 @@ static struct {
 	bool by_cgroup;
 	unsigned long long max_series;
 	bool check;
+	bool list_metrics;
 } args = {
 	.max_series = EXPO_DEFAULT_MAX_SERIES,
 };
 
 static int check_metrics_list(const char *list)
 {
-	char *copy, *name, *save = NULL;
-	int ret = 0;
+	char bad[64], names[512];
 
-	if (!strcmp(list, "all") || !strcmp(list, "none"))
+	if (!builtin_check_list(list, bad, sizeof(bad)))
 		return 0;
-	copy = strdup(list);
-	if (!copy)
-		return EXIT_RUNTIME;
-	for (name = strtok_r(copy, ",", &save); name && !ret;
-	     name = strtok_r(NULL, ",", &save)) {
-		const struct agent_builtin *b = builtins;
-
-		while (b->name && strcmp(b->name, name))
-			b++;
-		if (!b->name) {
-			log_err("--metrics: unknown metric '%s'; give all, none or built-in names (docs/agent.md)",
-				name);
-			ret = EXIT_USAGE;
-		}
-	}
-	free(copy);
-	return ret;
+	builtin_names(names, sizeof(names));
+	log_err("--metrics: unknown metric '%s'; give all, none or names separated by commas from: %s",
+		bad, names);
+	return EXIT_USAGE;
 }
 
 static int agent_parse_opt(int index, const char *arg)
@@ -134,6 +115,9 @@ static int agent_parse_opt(int index, const char *arg)
 		return 0;
 	case KEY_WEB_CONFIG:
 		args.web_path = arg;
+		return 0;
+	case KEY_LIST_METRICS:
+		args.list_metrics = true;
 		return 0;
 	}
 	return EXIT_USAGE;
@@ -318,7 +302,19 @@ static int agent_run(struct session *s)
 	sigset_t set;
 	int ret, fd, port;
 
-	(void)s;
+	if (args.list_metrics) {
+		struct out o;
+
+		out_init(&o, stdout, s->opts.json, false, NULL);
+		builtin_list(&o, args.by_cgroup);
+		ret = o.failed ? EXIT_RUNTIME : EXIT_OK;
+		out_free(&o);
+		return ret;
+	}
+	if (s->opts.json) {
+		log_err("-j/--json goes with --list-metrics only (/metrics is the exposition format)");
+		return EXIT_USAGE;
+	}
 	if (args.check)
 		return check_only();
 	/*
@@ -402,7 +398,10 @@ static const struct tool agent_tool = {
 		"  loupe agent --listen [::1]:9435 --config agent.yaml\n"
 		"  loupe agent --config agent.yaml --check      # validate, compile, exit\n"
 		"  loupe agent --web-config web.yaml            # TLS and basic auth\n"
+		"  loupe agent --metrics syscalls,runqueue --by-cgroup\n"
+		"  loupe agent --list-metrics -j                # built-ins and their programs\n"
 		"  kill -HUP $(pidof loupe)                     # reload agent.yaml\n",
+	.common = OPT_JSON,
 	.opts = agent_opts,
 	.parse_opt = agent_parse_opt,
 	.run = agent_run,

@@ -266,9 +266,9 @@ static int parse_list(const char *list, bool *sel, char *bad, size_t len)
 		sel[i] = all;
 	if (all || !strcmp(list, "none"))
 		return 0;
-	for (const char *p = list; *p; p += *p == ',') {
+	for (const char *p = list;; p++) {
 		size_t n = strcspn(p, ",");
-		int i = find(p, n);
+		int i = n ? find(p, n) : -1;
 
 		if (i < 0) {
 			snprintf(bad, len, "%.*s", (int)n, p);
@@ -276,8 +276,9 @@ static int parse_list(const char *list, bool *sel, char *bad, size_t len)
 		}
 		sel[i] = true;
 		p += n;
+		if (!*p)
+			return 0;
 	}
-	return 0;
 }
 
 int builtin_check_list(const char *list, char *bad, size_t len)
@@ -411,7 +412,8 @@ const char *builtin_family_type(const struct metric_program *p,
 		const char *q = s + len;
 		int depth = 0;
 
-		if (*q == '_' || (*q >= 'a' && *q <= 'z'))
+		if (*q == '_' || (*q >= 'a' && *q <= 'z') ||
+		    (*q >= '0' && *q <= '9'))
 			continue;	/* a longer name */
 		do {
 			depth += *q == '[';

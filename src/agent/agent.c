@@ -123,6 +123,85 @@ static int agent_parse_opt(int index, const char *arg)
 	return EXIT_USAGE;
 }
 
+static void list_metric_json(struct out *o, int i,
+			     const struct metric_program *p)
+{
+	out_record_begin(o);
+	out_str(o, OUT_JSON_ONLY, "name", p->id);
+	out_str(o, OUT_JSON_ONLY, "summary", builtin_summary(i));
+	out_bool(o, "per_task", builtin_per_task(i));
+	out_arr_begin(o, "families");
+	for (int e = 0; e < p->nexports; e++) {
+		const struct metric_export *x = &p->exports[e];
+
+		out_obj_begin(o, NULL);
+		out_str(o, OUT_JSON_ONLY, "name", x->name);
+		out_str(o, OUT_JSON_ONLY, "type", builtin_family_type(p, x));
+		out_str(o, OUT_JSON_ONLY, "help", x->help);
+		out_str(o, OUT_JSON_ONLY, "map", x->map);
+		out_str(o, OUT_JSON_ONLY, "unit", config_unit_name(x->unit));
+		out_arr_begin(o, "labels");
+		for (int l = 0; l < x->nlabels; l++) {
+			out_obj_begin(o, NULL);
+			out_str(o, OUT_JSON_ONLY, "name", x->labels[l].name);
+			out_str(o, OUT_JSON_ONLY, "kind",
+				labels_kind_name(x->labels[l].kind));
+			out_obj_end(o);
+		}
+		out_arr_end(o);
+		out_obj_end(o);
+	}
+	out_arr_end(o);
+	out_str(o, OUT_JSON_ONLY, "program", p->program);
+	out_record_end(o);
+}
+
+static void list_metric_text(FILE *f, int i, const struct metric_program *p)
+{
+	fprintf(f, "%s: %s\n", p->id, builtin_summary(i));
+	for (int e = 0; e < p->nexports; e++) {
+		const struct metric_export *x = &p->exports[e];
+
+		fprintf(f, "  %s %s {", x->name, builtin_family_type(p, x));
+		for (int l = 0; l < x->nlabels; l++)
+			fprintf(f, "%s%s", l ? ", " : "", x->labels[l].name);
+		fprintf(f, "}: %s\n", x->help);
+	}
+	for (const char *s = p->program; *s;) {
+		size_t n = strcspn(s, "\n");
+
+		fprintf(f, "    %.*s\n", (int)n, s);
+		s += n + (s[n] == '\n');
+	}
+	fputc('\n', f);
+}
+
+/* --list-metrics: every built-in, its families and its program. */
+static int list_metrics(bool json)
+{
+	struct metric_program *progs;
+	struct out o;
+	int n, ret;
+
+	progs = builtin_select(NULL, args.by_cgroup, &n);
+	if (!progs) {
+		log_err("out of memory");
+		return EXIT_RUNTIME;
+	}
+	out_init(&o, stdout, json, false, NULL);
+	for (int i = 0; i < n; i++) {
+		if (json)
+			list_metric_json(&o, i, &progs[i]);
+		else
+			list_metric_text(o.file, i, &progs[i]);
+	}
+	out_flush(&o);
+	ret = o.failed || fflush(stdout) ? EXIT_RUNTIME : EXIT_OK;
+	out_free(&o);
+	builtin_free(progs, n);
+	return ret;
+}
+
 /* --check: the first error as FILE:LINE:COL: message, like a compiler. */
 static int check_only(void)
 {
@@ -302,15 +381,8 @@ static int agent_run(struct session *s)
 	sigset_t set;
 	int ret, fd, port;
 
-	if (args.list_metrics) {
-		struct out o;
-
-		out_init(&o, stdout, s->opts.json, false, NULL);
-		builtin_list(&o, args.by_cgroup);
-		ret = o.failed ? EXIT_RUNTIME : EXIT_OK;
-		out_free(&o);
-		return ret;
-	}
+	if (args.list_metrics)
+		return list_metrics(s->opts.json);
 	if (s->opts.json) {
 		log_err("-j/--json goes with --list-metrics only (/metrics is the exposition format)");
 		return EXIT_USAGE;

@@ -245,6 +245,16 @@ const char *builtin_name(int i)
 	return i >= 0 && i < NBUILTINS ? builtins[i].prog.id : NULL;
 }
 
+const char *builtin_summary(int i)
+{
+	return i >= 0 && i < NBUILTINS ? builtins[i].summary : NULL;
+}
+
+bool builtin_per_task(int i)
+{
+	return i >= 0 && i < NBUILTINS && builtins[i].cgroup;
+}
+
 static int find(const char *name, size_t len)
 {
 	for (int i = 0; i < NBUILTINS; i++)
@@ -431,89 +441,4 @@ const char *builtin_family_type(const struct metric_program *p,
 		return "gauge";
 	}
 	return "gauge";
-}
-
-static const char *unit_name(enum metric_unit u)
-{
-	static const char *const names[] = {
-		[UNIT_NONE] = "none",
-		[UNIT_NANOSECONDS] = "nanoseconds",
-		[UNIT_MICROSECONDS] = "microseconds",
-		[UNIT_MILLISECONDS] = "milliseconds",
-		[UNIT_SECONDS] = "seconds",
-		[UNIT_BYTES] = "bytes",
-	};
-
-	return (unsigned int)u < sizeof(names) / sizeof(names[0]) ?
-	       names[u] : "?";
-}
-
-static void list_json(struct out *o, const struct builtin *b,
-		      const struct metric_program *p)
-{
-	out_record_begin(o);
-	out_str(o, OUT_JSON_ONLY, "name", p->id);
-	out_str(o, OUT_JSON_ONLY, "summary", b->summary);
-	out_bool(o, "per_task", b->cgroup != NULL);
-	out_arr_begin(o, "families");
-	for (int e = 0; e < p->nexports; e++) {
-		const struct metric_export *x = &p->exports[e];
-
-		out_obj_begin(o, NULL);
-		out_str(o, OUT_JSON_ONLY, "name", x->name);
-		out_str(o, OUT_JSON_ONLY, "type", builtin_family_type(p, x));
-		out_str(o, OUT_JSON_ONLY, "help", x->help);
-		out_str(o, OUT_JSON_ONLY, "map", x->map);
-		out_str(o, OUT_JSON_ONLY, "unit", unit_name(x->unit));
-		out_arr_begin(o, "labels");
-		for (int l = 0; l < x->nlabels; l++) {
-			out_obj_begin(o, NULL);
-			out_str(o, OUT_JSON_ONLY, "name", x->labels[l].name);
-			out_str(o, OUT_JSON_ONLY, "kind",
-				labels_kind_name(x->labels[l].kind));
-			out_obj_end(o);
-		}
-		out_arr_end(o);
-		out_obj_end(o);
-	}
-	out_arr_end(o);
-	out_str(o, OUT_JSON_ONLY, "program", p->program);
-	out_record_end(o);
-}
-
-static void list_text(FILE *f, const struct builtin *b,
-		      const struct metric_program *p)
-{
-	fprintf(f, "%s: %s\n", p->id, b->summary);
-	for (int e = 0; e < p->nexports; e++) {
-		const struct metric_export *x = &p->exports[e];
-
-		fprintf(f, "  %s %s {", x->name, builtin_family_type(p, x));
-		for (int l = 0; l < x->nlabels; l++)
-			fprintf(f, "%s%s", l ? ", " : "", x->labels[l].name);
-		fprintf(f, "}: %s\n", x->help);
-	}
-	for (const char *s = p->program; *s;) {
-		size_t n = strcspn(s, "\n");
-
-		fprintf(f, "    %.*s\n", (int)n, s);
-		s += n + (s[n] == '\n');
-	}
-	fputc('\n', f);
-}
-
-void builtin_list(struct out *o, bool by_cgroup)
-{
-	for (int i = 0; i < NBUILTINS; i++) {
-		struct metric_program p;
-
-		if (instantiate(&builtins[i], by_cgroup, &p))
-			continue;
-		if (o->json)
-			list_json(o, &builtins[i], &p);
-		else
-			list_text(o->file, &builtins[i], &p);
-		free((char *)p.program);
-	}
-	out_flush(o);
 }

@@ -8,11 +8,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "metric.h"
-#include "out.h"
 
 int builtin_count(void);
 /* The --metrics name of built-in i (0 .. builtin_count() - 1). */
 const char *builtin_name(int i);
+const char *builtin_summary(int i);
+/* Whether --by-cgroup gives its families a cgroup label. */
+bool builtin_per_task(int i);
 /* "all", "none" or names separated by commas: 0, or -1 with the first
  * unknown name in bad. */
 int builtin_check_list(const char *list, char *bad, size_t len);
@@ -30,7 +32,5 @@ void builtin_free(struct metric_program *progs, int n);
 /* "counter", "histogram" or "gauge": what the export's map holds. */
 const char *builtin_family_type(const struct metric_program *p,
 				const struct metric_export *e);
-/* --list-metrics: every built-in, its families and its program. */
-void builtin_list(struct out *o, bool by_cgroup);
 
 #endif

@@ -8,7 +8,10 @@
  *
  * Every program uses raw tracepoints, the cheapest hook the trace
  * language has here (no kprobes, no fentry), and only arguments and
- * fields Linux 6.1 has too. Maps that pair a start with an end (by tid,
+ * fields Linux 6.1 has too. An argument is named (args.prev) where the
+ * tracepoint's own prototype names it on both kernels, and is arg0..
+ * where either kernel defines the tracepoint from an event class, whose
+ * argument names BTF does not keep. Maps that pair a start with an end (by tid,
  * request, socket or CPU) are deleted from at the end; the engine makes
  * every map LRU, so one never fills.
  */
@@ -28,9 +31,13 @@ struct builtin {
 
 /* The current task's cgroup v2 id. */
 #define CG_CURRENT	"cgroup"
-/* A socket's cgroup (inherited by an accepted socket from its listener):
- * events of TCP mostly run in softirq, in whatever task was current. */
+/*
+ * A socket's cgroup (an accepted socket inherits its listener's): TCP's
+ * events mostly run in softirq, in whatever task was current. 6.1 makes
+ * tcp_retransmit_skb from an event class: its socket is arg0 there.
+ */
 #define CG_SOCK		"args.sk->sk_cgrp_data.cgroup->kn->id"
+#define CG_SOCK_ARG0	"arg0->sk_cgrp_data.cgroup->kn->id"
 
 static const struct builtin builtins[] = {
 	{
@@ -38,7 +45,7 @@ static const struct builtin builtins[] = {
 		"args.next->cgroups->dfl_cgrp->kn->id",
 		{ "runqueue",
 		  "rawtracepoint:sched_wakeup,rawtracepoint:sched_wakeup_new\n"
-		  "{ @queued[args.arg0->pid] = nsecs; }\n"
+		  "{ @queued[arg0->pid] = nsecs; }\n"
 		  "rawtracepoint:sched_switch\n"
 		  "{\n"
 		  "\tif (args.prev->pid &&\n"
@@ -60,20 +67,20 @@ static const struct builtin builtins[] = {
 		NULL,
 		{ "block_io",
 		  "rawtracepoint:block_rq_issue\n"
-		  "{ @issued[args.arg0] = nsecs; }\n"
+		  "{ @issued[arg0] = nsecs; }\n"
 		  "rawtracepoint:block_rq_complete\n"
 		  "{\n"
-		  "\t$t = @issued[args.arg0];\n"
+		  "\t$t = @issued[arg0];\n"
 		  "\tif ($t) {\n"
-		  "\t\t$disk = args.arg0->q->disk;\n"
+		  "\t\t$disk = arg0->q->disk;\n"
 		  "\t\t$dev = ($disk->major << 20) | $disk->first_minor;\n"
 		  "\t\t/* REQ_OP_* to blk_fill_rwbs()'s letter */\n"
-		  "\t\t$op = args.arg0->cmd_flags & 0xff;\n"
+		  "\t\t$op = arg0->cmd_flags & 0xff;\n"
 		  "\t\t$c = $op == 0 ? 82 : $op == 1 ? 87 : $op == 2 ? 70 :\n"
 		  "\t\t     ($op == 3 || $op == 5) ? 68 : 78;\n"
 		  "\t\t@block_io[$dev, $c] = hist(nsecs - $t);\n"
-		  "\t\t@block_bytes[$dev, $c] = sum(args.arg2);\n"
-		  "\t\tdelete(@issued[args.arg0]);\n"
+		  "\t\t@block_bytes[$dev, $c] = sum(arg2);\n"
+		  "\t\tdelete(@issued[arg0]);\n"
 		  "\t}\n"
 		  "}\n",
 		  { { "@block_io", "loupe_block_io_latency_seconds",
@@ -138,7 +145,7 @@ static const struct builtin builtins[] = {
 	},
 	{
 		"TCP retransmitted segments (tcpretrans)",
-		CG_SOCK,
+		CG_SOCK_ARG0,
 		{ "tcp_retransmits",
 		  "rawtracepoint:tcp_retransmit_skb\n"
 		  "{ @tcp_retransmits{CGK} = count(); }\n",
@@ -204,7 +211,7 @@ static const struct builtin builtins[] = {
 		  "{\n"
 		  "\t$t = @softirq_start[cpu];\n"
 		  "\tif ($t) {\n"
-		  "\t\t@softirq[args.arg0] = sum(nsecs - $t);\n"
+		  "\t\t@softirq[arg0] = sum(nsecs - $t);\n"
 		  "\t\t@softirq_start[cpu] = 0;\n"
 		  "\t}\n"
 		  "}\n",

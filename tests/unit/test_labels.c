@@ -7,9 +7,12 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "metric.h"
+#include "cgroup.h"
 #include "opts.h"
+#include "privs.h"
 #include "syscalls.h"
 #include "unit.h"
 
@@ -200,6 +203,52 @@ static void test_cgroup(void)
 	CHECK_STR(fmt(LABEL_CGROUP, 0x7fffffffffffLL), "140737488355327");
 }
 
+/*
+ * The agent resolves cgroups after dropping every capability: without
+ * CAP_DAC_READ_SEARCH, no open_by_handle_at(), and the tree is walked.
+ */
+static void test_cgroup_without_caps(void)
+{
+	const char *root = opts_cgroup2_root();
+	char path[4096], want[128], got[256] = "";
+	unsigned long long id = 0;
+	int fds[2], status;
+	pid_t pid;
+
+	if (!root || geteuid()) {
+		printf("  (no cgroup v2 or not root: not checked)\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/loupe-unit-nocaps-%d", root,
+		 (int)getpid());
+	if (mkdir(path, 0755) || cgroup_id_of(path, &id) || pipe(fds)) {
+		unit_failed_checks++;
+		rmdir(path);
+		return;
+	}
+	pid = fork();
+	if (!pid) {
+		const char *v;
+
+		cgroup_cache_free();
+		if (privs_drop(NULL, 0))
+			_exit(1);
+		v = fmt(LABEL_CGROUP, (long long)id);
+		if (write(fds[1], v, strlen(v)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (read(fds[0], got, sizeof(got) - 1) < 0)
+		got[0] = '\0';
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	rmdir(path);
+	snprintf(want, sizeof(want), "/loupe-unit-nocaps-%d", (int)getpid());
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK_STR(got, want);
+}
+
 static void test_kind_names(void)
 {
 	CHECK_STR(labels_kind_name(LABEL_AUTO), "auto");
@@ -221,6 +270,7 @@ const struct unit_test labels_tests[] = {
 	{ "labels/block_op", test_block_op },
 	{ "labels/softirq", test_softirq },
 	{ "labels/cgroup", test_cgroup },
+	{ "labels/cgroup_without_caps", test_cgroup_without_caps },
 	{ "labels/kind_names", test_kind_names },
 	{ NULL },
 };

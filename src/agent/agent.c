@@ -2,8 +2,10 @@
  * loupe agent: a Prometheus exporter in the foreground. The main thread
  * owns the life cycle (config, socket, privileges, signals); the HTTP
  * threads only read, through the registry's lock and the config lock.
- * Order of start-up: config and web config, bind, drop privileges, then
- * threads, so no thread ever holds a capability the agent gave up.
+ * Order of start-up: config and web config, attach the metric programs,
+ * bind, drop privileges, then threads, so no thread ever holds a
+ * capability the agent gave up; the main thread raises the few it keeps
+ * only to attach a reloaded config's programs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -265,7 +267,8 @@ static int self_metrics(struct agent *a)
 	    !(a->reload_time = expo_family_add(a->reg,
 			"loupe_agent_config_last_reload_success_timestamp_seconds",
 			"When the config in use was loaded (Unix time)",
-			EXPO_GAUGE, NULL, 0, NULL, 0, err, sizeof(err)))) {
+			EXPO_GAUGE, NULL, 0, NULL, 0, err, sizeof(err))) ||
+	    metric_self_add(a->reg, &a->self, err, sizeof(err))) {
 		log_err("cannot register the agent's metrics: %s", err);
 		return EXIT_RUNTIME;
 	}
@@ -282,11 +285,65 @@ static void config_loaded(struct agent *a, bool ok)
 		expo_set(a->reload_time, NULL, out_now_ns() / 1e9);
 }
 
-/* SIGHUP: a config that fails any check leaves the current one serving. */
+/*
+ * The config's programs compiled, loaded and attached; NULL with the
+ * error logged (status: the exit status it calls for).
+ */
+static struct metric_set *start_custom(struct config *c, int *status)
+{
+	struct metric_set *set;
+	char err[1024];
+
+	set = metric_set_start(c->programs, c->nmetrics, args.max_series,
+			       err, sizeof(err), status);
+	if (!set)
+		log_err("%s: %s", c->path, err);
+	return set;
+}
+
+/*
+ * Replaces the serving config and programs by c and set, under the
+ * scrapes' lock; 0, or -1 (families clash) with the old ones serving.
+ */
+static int swap_custom(struct agent *a, struct config *c,
+		       struct metric_set **set)
+{
+	struct metric_set *old_set;
+	struct config old;
+	char err[256];
+
+	pthread_mutex_lock(&a->lock);
+	metric_set_unpublish(a->custom);
+	if (metric_set_publish(*set, a->reg, err, sizeof(err))) {
+		metric_set_publish(a->custom, a->reg, NULL, 0);
+		pthread_mutex_unlock(&a->lock);
+		log_err("reload refused, still serving the previous config: %s: %s",
+			c->path, err);
+		return -1;
+	}
+	old = a->config;
+	old_set = a->custom;
+	a->config = *c;
+	a->custom = *set;
+	pthread_mutex_unlock(&a->lock);
+	/* the old programs point into the old config: stop them first */
+	metric_set_stop(old_set);
+	config_free(&old);
+	*set = NULL;
+	return 0;
+}
+
+/*
+ * SIGHUP: a config that fails any check, or whose programs do not load
+ * and attach, leaves the current one serving. The new programs attach
+ * before the old ones detach, so no event falls in between.
+ */
 static void reload(struct agent *a)
 {
-	struct config c, old;
+	struct metric_set *set = NULL;
+	struct config c;
 	char err[1024];
+	int status, raised;
 
 	if (!args.config_path) {
 		log_err("SIGHUP: no --config to reload");
@@ -298,21 +355,39 @@ static void reload(struct agent *a)
 		config_loaded(a, false);
 		return;
 	}
-	pthread_mutex_lock(&a->lock);
-	old = a->config;
-	a->config = c;
-	pthread_mutex_unlock(&a->lock);
-	config_free(&old);
-	config_loaded(a, true);
-	log_err("config reloaded from %s: %d custom metric%s",
-		args.config_path, c.nmetrics, c.nmetrics == 1 ? "" : "s");
+	raised = privs_effective(true);
+	if (raised)
+		log_err("cannot raise the kept capabilities: %s",
+			strerror(-raised));
+	set = metric_set_start(c.programs, c.nmetrics, args.max_series, err,
+			       sizeof(err), &status);
+	if (!raised)
+		privs_effective(false);
+	if (!set) {
+		log_err("reload refused, still serving the previous config: %s: %s",
+			c.path, err);
+	} else if (!swap_custom(a, &c, &set)) {
+		config_loaded(a, true);
+		log_err("config reloaded from %s: %d custom metric%s",
+			args.config_path, a->config.nmetrics,
+			a->config.nmetrics == 1 ? "" : "s");
+		return;
+	}
+	metric_set_stop(set);
+	config_free(&c);
+	config_loaded(a, false);
 }
 
+/* A scrape reads the maps into the registry, then renders it. */
 static void render_metrics(void *ctx, struct out_buf *b)
 {
 	struct agent *a = ctx;
 
+	pthread_mutex_lock(&a->lock);
+	metric_self_clear(&a->self);
+	metric_set_refresh(a->custom, &a->self);
 	expo_render(a->reg, b);
+	pthread_mutex_unlock(&a->lock);
 }
 
 static void metrics_served(void *ctx, double seconds)
@@ -336,21 +411,31 @@ static const struct http_route routes[] = {
 };
 
 /*
- * Capabilities after start-up: none. The socket is bound (a port below
- * 1024 needed CAP_NET_BIND_SERVICE only for bind()), reading BPF maps
- * through fds the agent holds needs no capability once they are loaded.
+ * Capabilities after start-up: the ones loading and attaching a reloaded
+ * config's programs needs, in the permitted set only (not effective, so
+ * no thread uses them; the main thread raises them during a reload):
+ * CAP_BPF and CAP_PERFMON (programs, maps, perf events), CAP_SYS_ADMIN
+ * (uprobes on Linux 6.18, see privs.c) and CAP_DAC_READ_SEARCH (tracefs
+ * formats when not uid 0). The socket is bound; scrapes read maps
+ * through fds the agent holds, which needs none.
  */
 static int drop_privileges(void)
 {
+	static const int keep[] = {
+		CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH,
+	};
 	char eff[32] = "?";
-	int err = privs_drop(NULL, 0);
+	int err = privs_drop(keep, sizeof(keep) / sizeof(*keep));
 
+	if (!err)
+		err = privs_effective(false);
 	if (err) {
 		log_err("cannot drop capabilities: %s", strerror(-err));
 		return EXIT_RUNTIME;
 	}
 	privs_cap_eff(eff, sizeof(eff));
-	log_err("capabilities dropped (CapEff %s), no_new_privs set", eff);
+	log_err("capabilities dropped (CapEff %s; CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH kept permitted for reloads), no_new_privs set",
+		eff);
 	return 0;
 }
 
@@ -419,6 +504,14 @@ static int agent_run(struct session *s)
 			goto out;
 		}
 	}
+	a.custom = start_custom(&a.config, &ret);
+	if (!a.custom)
+		goto out;
+	if (metric_set_publish(a.custom, a.reg, err, sizeof(err))) {
+		log_err("%s: %s", a.config.path, err);
+		ret = EXIT_USAGE;
+		goto out;
+	}
 	config_loaded(&a, true);
 	if (args.web_path) {
 		ret = webcfg_load(args.web_path, &web, err, sizeof(err));
@@ -456,6 +549,7 @@ out:
 	http_stop(h);
 	if (have_web)
 		webcfg_free(&web);
+	metric_set_stop(a.custom);
 	config_free(&a.config);
 	expo_registry_free(a.reg);
 	pthread_mutex_destroy(&a.lock);

@@ -5,12 +5,16 @@
 #include <pthread.h>
 #include "config.h"
 #include "expo.h"
+#include "metric.h"
 #include "out.h"
 
 struct agent {
 	struct expo_registry *reg;
-	pthread_mutex_t lock;		/* config: replaced on SIGHUP */
+	/* config and custom: replaced on SIGHUP; held by a scrape */
+	pthread_mutex_t lock;
 	struct config config;
+	struct metric_set *custom;	/* the config's programs, attached */
+	struct metric_self self;
 	struct expo_family *build_info;
 	struct expo_family *scrape_seconds;
 	struct expo_family *reload_ok;

@@ -28,20 +28,6 @@ static const char *const unit_names[] = {
 	[UNIT_BYTES] = "bytes",
 };
 
-double config_unit_scale(enum metric_unit unit)
-{
-	switch (unit) {
-	case UNIT_NANOSECONDS:
-		return 1e-9;
-	case UNIT_MICROSECONDS:
-		return 1e-6;
-	case UNIT_MILLISECONDS:
-		return 1e-3;
-	default:
-		return 1;
-	}
-}
-
 const char *config_unit_name(enum metric_unit unit)
 {
 	return unit_names[unit];
@@ -105,11 +91,90 @@ static int parse_labels(struct ydoc *d, yaml_node_t *n,
 	return 0;
 }
 
+/* An error at line, col of the program text of scalar n, in the file. */
+static int program_error(struct ydoc *d, yaml_node_t *n, const char *text,
+			 int pline, int pcol, const char *msg)
+{
+	const char *s = text;
+	size_t off;
+	int fline, fcol;
+
+	/* line and byte column in the program -> byte offset */
+	for (int k = 1; k < pline && s; k++) {
+		s = strchr(s, '\n');
+		if (s)
+			s++;
+	}
+	off = s ? (size_t)(s - text) + (pcol > 0 ? pcol - 1 : 0) : 0;
+	if (off > strlen(text))
+		off = strlen(text);
+	ydoc_scalar_pos(d, n, off, &fline, &fcol);
+	return ydoc_error_at(d, fline, fcol, "%s", msg);
+}
+
+/* The nodes of a metric that its errors point at. */
+struct metric_nodes {
+	yaml_node_t *entry, *program, *labels, *map;
+};
+
 /*
- * Compiles the program of node n as far as it goes without the kernel's
- * loader; the compiler's first error, moved into the file.
+ * The map the metric exports: map: (checked by metric_check) or the
+ * program's only map.
  */
-static int compile_program(struct ydoc *d, yaml_node_t *n, const char *text)
+static int pick_map(struct ydoc *d, const struct metric_nodes *mn,
+		    struct trace_prog *p, struct config_metric *m)
+{
+	char names[256];
+
+	if (m->map)
+		return 0;
+	if (p->nmaps == 1) {
+		m->map = strdup(p->maps[0].name);
+		return m->map ? 0 : ydoc_error(d, mn->entry, "out of memory");
+	}
+	if (!p->nmaps)
+		return ydoc_error(d, mn->program,
+				  "the program fills no map: a metric is a map the agent reads");
+	metric_map_names(p, names, sizeof(names));
+	return ydoc_error(d, mn->program,
+			  "the program has %d maps (%s): say which one is the metric with map: \"@name\"",
+			  p->nmaps, names);
+}
+
+/* After compiling: the metric's export and the checks of its map. */
+static int check_metric(struct ydoc *d, const struct metric_nodes *mn,
+			struct trace_prog *p, struct config_metric *m)
+{
+	struct metric_error e;
+	int err = pick_map(d, mn, p, m);
+
+	if (err)
+		return err;
+	m->prog.exports[0].map = m->map;
+	if (!metric_check(p, &m->prog, &e))
+		return 0;
+	switch (e.at) {
+	case METRIC_FAULT_MAP:
+		return ydoc_error(d, mn->map ? mn->map : mn->program, "%s",
+				  e.msg);
+	case METRIC_FAULT_LABELS:
+		if (mn->labels)
+			return ydoc_error(d, mn->labels, "%s", e.msg);
+		break;
+	case METRIC_FAULT_PROGRAM:
+		break;
+	}
+	return program_error(d, mn->program, m->program, e.line, e.col,
+			     e.msg);
+}
+
+/*
+ * Compiles the program of the metric as far as it goes without the
+ * kernel's loader, then checks its map; the first error, moved into the
+ * file.
+ */
+static int compile_program(struct ydoc *d, const struct metric_nodes *mn,
+			   struct config_metric *m)
 {
 	struct trace_prog p;
 	char *diag = NULL, *line, msg[512];
@@ -119,14 +184,21 @@ static int compile_program(struct ydoc *d, yaml_node_t *n, const char *text)
 
 	f = open_memstream(&diag, &size);
 	if (!f)
-		return ydoc_error(d, n, "out of memory");
+		return ydoc_error(d, mn->program, "out of memory");
 	trace_prog_init(&p);
 	p.err = f;
 	p.src.name = PROG_NAME;
-	p.src.text = text;
-	p.src.len = strlen(text);
+	p.src.text = m->program;
+	p.src.len = strlen(m->program);
 	ret = trace_check(&p);
+	if (!ret) {
+		fclose(f);
+		f = NULL;
+		ret = check_metric(d, mn, &p, m);
+	}
 	trace_prog_free(&p);
+	if (!f)
+		goto out;
 	fclose(f);
 	if (!ret)
 		goto out;
@@ -139,45 +211,68 @@ static int compile_program(struct ydoc *d, yaml_node_t *n, const char *text)
 			break;
 	}
 	if (!line || !*line) {
-		ret = ydoc_error(d, n, "the program does not compile");
+		ret = ydoc_error(d, mn->program, "the program does not compile");
 		goto out;
 	}
 	snprintf(msg, sizeof(msg), "%.*s", (int)strcspn(line + at, "\n"),
 		 line + at);
-	{
-		const char *s = text;
-		size_t off;
-		int fline, fcol;
-
-		/* line and byte column in the program -> byte offset */
-		for (int k = 1; k < pline && s; k++) {
-			s = strchr(s, '\n');
-			if (s)
-				s++;
-		}
-		off = s ? (size_t)(s - text) + (pcol > 0 ? pcol - 1 : 0) : 0;
-		if (off > strlen(text))
-			off = strlen(text);
-		ydoc_scalar_pos(d, n, off, &fline, &fcol);
-		ret = ydoc_error_at(d, fline, fcol, "%s", msg);
-	}
+	ret = program_error(d, mn->program, m->program, pline, pcol, msg);
 out:
 	free(diag);
 	return ret;
 }
 
+/* The metric_program the engine runs, pointing into m's strings. */
+static void fill_program(struct config *c, yaml_node_t *program,
+			 struct config_metric *m)
+{
+	struct metric_program *mp = &m->prog;
+	struct metric_export *x = &mp->exports[0];
+
+	mp->id = m->name;
+	mp->program = m->program;
+	mp->nexports = 1;
+	mp->file = c->path;
+	mp->line = program->start_mark.line + 1;
+	mp->col = program->start_mark.column + 1;
+	x->map = m->map;
+	x->name = m->name;
+	x->help = m->help;
+	for (int k = 0; k < m->nlabels; k++)
+		x->labels[k] = (struct metric_label){ m->labels[k],
+						      LABEL_AUTO };
+	x->nlabels = m->nlabels;
+	x->unit = m->unit;
+}
+
+static int parse_map(struct ydoc *d, yaml_node_t *n, struct config_metric *m)
+{
+	int err = 0;
+	const char *s = ydoc_string(d, n, "map", &err);
+
+	if (!s)
+		return err;
+	if (s[0] != '@')
+		return ydoc_error(d, n,
+				  "map must name a map of the program, e.g. \"@\" or \"@bytes\"");
+	m->map = strdup(s);
+	return m->map ? 0 : ydoc_error(d, n, "out of memory");
+}
+
 static int parse_metric(struct ydoc *d, yaml_node_t *n, bool compile,
 			struct config *c, struct config_metric *m)
 {
-	yaml_node_t *name, *help, *program, *labels, *unit;
+	yaml_node_t *name, *help, *program, *labels, *unit, *map;
 	struct ydoc_key keys[] = {
 		{ "name", true, &name },
 		{ "help", true, &help },
 		{ "program", true, &program },
 		{ "labels", false, &labels },
 		{ "unit", false, &unit },
+		{ "map", false, &map },
 		{ NULL },
 	};
+	struct metric_nodes mn;
 	const char *s;
 	int err = 0;
 
@@ -218,8 +313,12 @@ static int parse_metric(struct ydoc *d, yaml_node_t *n, bool compile,
 		return err;
 	if (unit && (err = parse_unit(d, unit, &m->unit)))
 		return err;
+	if (map && (err = parse_map(d, map, m)))
+		return err;
+	fill_program(c, program, m);
+	mn = (struct metric_nodes){ n, program, labels, map };
 	if (compile)
-		return compile_program(d, program, m->program);
+		return compile_program(d, &mn, m);
 	return 0;
 }
 
@@ -248,6 +347,18 @@ static int parse_metrics(struct ydoc *d, yaml_node_t *n, bool compile,
 	return 0;
 }
 
+/* The engine takes an array of programs: copies of the entries' own. */
+static int gather_programs(struct ydoc *d, struct config *c)
+{
+	c->programs = calloc(c->nmetrics ? c->nmetrics : 1,
+			     sizeof(*c->programs));
+	if (!c->programs)
+		return ydoc_error_at(d, 1, 1, "out of memory");
+	for (int i = 0; i < c->nmetrics; i++)
+		c->programs[i] = c->metrics[i].prog;
+	return 0;
+}
+
 int config_load(const char *path, bool compile, struct config *c,
 		char *err, size_t errlen)
 {
@@ -268,6 +379,8 @@ int config_load(const char *path, bool compile, struct config *c,
 	ret = ydoc_load_mapping(&d, path, "the config", keys, err, errlen);
 	if (!ret && metrics)
 		ret = parse_metrics(&d, metrics, compile, c);
+	if (!ret)
+		ret = gather_programs(&d, c);
 	ydoc_free(&d);
 	if (ret)
 		config_free(c);
@@ -284,8 +397,10 @@ void config_free(struct config *c)
 		free(m->program);
 		for (int k = 0; k < m->nlabels; k++)
 			free(m->labels[k]);
+		free(m->map);
 	}
 	free(c->metrics);
+	free(c->programs);
 	free(c->path);
 	memset(c, 0, sizeof(*c));
 }

@@ -17,25 +17,29 @@ struct config_metric {
 	char *labels[EXPO_MAX_LABELS];
 	int nlabels;
 	enum metric_unit unit;
+	char *map;		/* map: or the program's only map */
 	int line;		/* of the metric's entry, for messages */
+	/* what the engine runs (strings point into this entry) */
+	struct metric_program prog;
 };
 
 struct config {
 	char *path;		/* NULL: no --config */
 	struct config_metric *metrics;
 	int nmetrics;
+	/* one per metric, for the engine (strings are the metrics') */
+	struct metric_program *programs;
 };
 
 /*
  * Loads and checks path; compile: also compile each program (parse and
- * types, nothing loaded). 0, or EXIT_USAGE/EXIT_RUNTIME with the first
- * error as "FILE:LINE:COL: message" in err.
+ * types, nothing loaded) and check its map has series (metric_check());
+ * the map of each program is known only then. 0, or EXIT_USAGE or
+ * EXIT_RUNTIME with the first error as "FILE:LINE:COL: message" in err.
  */
 int config_load(const char *path, bool compile, struct config *c,
 		char *err, size_t errlen);
 void config_free(struct config *c);
-/* The multiplier from a unit to its base unit (1 for none). */
-double config_unit_scale(enum metric_unit unit);
 const char *config_unit_name(enum metric_unit unit);
 
 #endif

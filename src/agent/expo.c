@@ -330,6 +330,26 @@ out:
 	return f;
 }
 
+void expo_family_remove(struct expo_family *f)
+{
+	struct expo_registry *r;
+	struct expo_family **pp, *prev = NULL;
+
+	if (!f)
+		return;
+	r = f->reg;
+	pthread_mutex_lock(&r->lock);
+	for (pp = &r->first; *pp && *pp != f; pp = &(*pp)->next)
+		prev = *pp;
+	if (*pp) {
+		*pp = f->next;
+		if (r->last == f)
+			r->last = prev;
+	}
+	pthread_mutex_unlock(&r->lock);
+	family_free(f);
+}
+
 static void series_free(struct expo_series *s)
 {
 	free(s->key);

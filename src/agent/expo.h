@@ -43,6 +43,8 @@ struct expo_family *expo_family_add(struct expo_registry *r,
 				    const char *const *labels, int nlabels,
 				    const double *bounds, int nbounds,
 				    char *err, size_t errlen);
+/* Unregisters f and frees it (e.g. the families of a replaced config). */
+void expo_family_remove(struct expo_family *f);
 /* Forgets every series of the family (e.g. before re-reading a map). */
 void expo_family_clear(struct expo_family *f);
 /* Series currently held, and label sets refused by the cap so far. */

@@ -1,7 +1,7 @@
 /*
  * The agent's index page ("/"): what it serves, for a person with a
- * browser. Each section is one row of index_sections, so the probes and
- * the hook each uses are one more row when the agent has them.
+ * browser. Each section is one row of index_sections: the metrics, the
+ * config's, and the probes with the hook each uses.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -91,9 +91,35 @@ out:
 	pthread_mutex_unlock(&a->lock);
 }
 
+static void probe_row(void *ctx, const char *id, const char *probe,
+		      const char *hook)
+{
+	struct out_buf *b = ctx;
+
+	out_buf_add(b, "<tr><td><code>", 14);
+	html(b, id);
+	out_buf_add(b, "</code></td><td><code>", 22);
+	html(b, probe);
+	out_buf_add(b, "</code></td><td>", 16);
+	html(b, hook);
+	out_buf_add(b, "</td></tr>\n", 11);
+}
+
+/* Each metric program's probes and the hook each uses on this kernel. */
+static void section_probes(struct agent *a, struct out_buf *b)
+{
+	out_buf_printf(b, "<h2>Probes</h2>\n<table>\n<tr><th>metric</th>"
+		       "<th>probe</th><th>hook</th></tr>\n");
+	pthread_mutex_lock(&a->lock);
+	metric_set_each_probe(a->custom, probe_row, b);
+	pthread_mutex_unlock(&a->lock);
+	out_buf_printf(b, "</table>\n");
+}
+
 static void (*const index_sections[])(struct agent *a, struct out_buf *b) = {
 	section_metrics,
 	section_custom,
+	section_probes,
 	NULL,
 };
 

@@ -67,6 +67,82 @@ struct metric_program {
 	int line, col;
 };
 
+/*
+ * metric.c, the engine: compiles metric programs with LRU maps, loads and
+ * attaches them, and at scrape time reads the exported maps into their
+ * families. The strings of the metric_programs given must outlive the
+ * set made of them.
+ */
+struct trace_prog;
+
+/* Where metric_check() found a problem. */
+enum metric_fault {
+	METRIC_FAULT_PROGRAM,	/* at line, col of the program's text */
+	METRIC_FAULT_MAP,	/* the export's map is not in the program */
+	METRIC_FAULT_LABELS,	/* the export's labels do not fit its key */
+};
+
+struct metric_error {
+	enum metric_fault at;
+	int export;		/* index of the export it is about */
+	int line, col;		/* METRIC_FAULT_PROGRAM */
+	char msg[256];
+};
+
+/*
+ * After trace_check() of mp->program into p: whether every export is a
+ * map with a Prometheus form (and the program only fills maps). 0, or -1
+ * with e filled.
+ */
+int metric_check(struct trace_prog *p, const struct metric_program *mp,
+		 struct metric_error *e);
+/* The map names of p, as "@a, @b" (for messages). */
+void metric_map_names(struct trace_prog *p, char *buf, size_t len);
+
+/* The agent's metrics about metric programs, which every set feeds. */
+struct metric_self {
+	struct expo_family *attached;	/* {metric, probe, hook} */
+	struct expo_family *skipped;	/* {metric}: recursion misses */
+	struct expo_family *run_seconds; /* {metric}: bpf_stats only */
+	struct expo_family *runs;	/* {metric}: bpf_stats only */
+};
+
+int metric_self_add(struct expo_registry *r, struct metric_self *self,
+		    char *err, size_t errlen);
+/* Forgets the series of self (each scrape, before the sets refresh). */
+void metric_self_clear(struct metric_self *self);
+
+struct metric_set;
+
+/* The multiplier from a unit to its base unit (1 for none). */
+double metric_unit_scale(enum metric_unit unit);
+
+/*
+ * Compiles, loads and attaches progs; an exported map keeps at most
+ * about max_series keys (LRU). NULL with "ID: message" in err and
+ * *status EXIT_USAGE (a program is wrong) or EXIT_RUNTIME (the system
+ * refused); nothing stays attached then.
+ */
+struct metric_set *metric_set_start(const struct metric_program *progs,
+				    int n, size_t max_series, char *err,
+				    size_t errlen, int *status);
+/*
+ * Registers the set's families in r: 0, or -errno with err (a name
+ * clash) and none of them registered.
+ */
+int metric_set_publish(struct metric_set *s, struct expo_registry *r,
+		       char *err, size_t errlen);
+void metric_set_unpublish(struct metric_set *s);
+/* Scrape time: every exported map read into its family; self series. */
+void metric_set_refresh(struct metric_set *s, struct metric_self *self);
+/* For the index: each probe of each program and the hook it uses. */
+void metric_set_each_probe(struct metric_set *s,
+			   void (*fn)(void *ctx, const char *id,
+				      const char *probe, const char *hook),
+			   void *ctx);
+/* Detaches everything and frees the set (unpublished first if needed). */
+void metric_set_stop(struct metric_set *s);
+
 /* labels.c: the label value of one key element of the given kind. */
 void labels_format_int(enum label_kind kind, long long v, char *buf,
 		       size_t len);

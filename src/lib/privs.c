@@ -24,14 +24,6 @@
 #include "log.h"
 #include "privs.h"
 
-/* Older uapi headers predate the split of CAP_SYS_ADMIN (Linux 5.8). */
-#ifndef CAP_PERFMON
-#define CAP_PERFMON	38
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF		39
-#endif
-
 static bool has_cap(int cap)
 {
 	struct __user_cap_header_struct hdr = {
@@ -237,6 +229,23 @@ int privs_drop(const int *keep, int nkeep)
 	if (syscall(SYS_capset, &hdr, data))
 		return -errno;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -errno;
+	return 0;
+}
+
+int privs_effective(bool on)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	for (int i = 0; i < 2; i++)
+		data[i].effective = on ? data[i].permitted : 0;
+	if (syscall(SYS_capset, &hdr, data))
 		return -errno;
 	return 0;
 }

@@ -7,6 +7,15 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <linux/capability.h>
+
+/* Older uapi headers predate the split of CAP_SYS_ADMIN (Linux 5.8). */
+#ifndef CAP_PERFMON
+#define CAP_PERFMON	38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF		39
+#endif
 
 /* What a caller may need besides loading BPF programs. */
 enum {
@@ -38,6 +47,12 @@ int privs_check_uprobe(int err);
  * any. 0 or -errno.
  */
 int privs_drop(const int *keep, int nkeep);
+/*
+ * The calling thread's effective set: its whole permitted set (on), or
+ * nothing (off), e.g. kept permitted but used only while loading. 0 or
+ * -errno.
+ */
+int privs_effective(bool on);
 /* The effective set as /proc/self/status shows it (CapEff, in hex). */
 int privs_cap_eff(char *buf, size_t len);
 

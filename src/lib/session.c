@@ -463,15 +463,29 @@ static unsigned long long lost_total(struct session *s)
 	return sum;
 }
 
-static unsigned long long prog_missed(int fd)
+int session_prog_stats(int fd, struct session_prog_stats *st)
 {
 	struct bpf_prog_info info;
 	__u32 len = sizeof(info);
 
+	memset(st, 0, sizeof(*st));
 	memset(&info, 0, sizeof(info));
-	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
-		return 0;
-	return info.recursion_misses;
+	if (fd < 0)
+		return -EBADF;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	st->missed = info.recursion_misses;
+	st->run_ns = info.run_time_ns;
+	st->runs = info.run_cnt;
+	return 0;
+}
+
+static unsigned long long prog_missed(int fd)
+{
+	struct session_prog_stats st;
+
+	session_prog_stats(fd, &st);
+	return st.missed;
 }
 
 /*

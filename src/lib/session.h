@@ -106,6 +106,18 @@ void session_event_begin(struct session *s, const char *type,
 void session_event_begin_ctx(struct session *s, const char *type,
 			     const struct event_hdr *h, unsigned int ctx);
 const char *session_context_name(unsigned int ctx);
+/*
+ * The kernel's counters of one BPF program: runs it skipped because a
+ * program was already running on the CPU, and (kernel.bpf_stats_enabled
+ * only, else 0) run time and runs. 0 or -errno (all 0).
+ */
+struct session_prog_stats {
+	unsigned long long missed;
+	unsigned long long run_ns;
+	unsigned long long runs;
+};
+
+int session_prog_stats(int fd, struct session_prog_stats *st);
 void session_install_signals(void);
 bool session_interrupted(void);
 

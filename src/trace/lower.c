@@ -1242,12 +1242,16 @@ static int lower_aggregation(struct lctx *l, struct ast_node *mn,
 		break;
 	}
 	case TT_HIST:
-		bump_slot(l, p, hist_slot(l, v.reg), TRACE_HIST_SLOTS);
+	case TT_LHIST: {
+		int n = ttype_hist_slots(&m->value);
+
+		bump_slot(l, p, m->value.kind == TT_HIST ?
+			  hist_slot(l, v.reg) :
+			  lhist_slot(l, v.reg, &m->value), n);
+		/* the sum after the slots (ttype.h) */
+		ir_atomic_add(l->f, 8, p, n * 8, v.reg);
 		break;
-	case TT_LHIST:
-		bump_slot(l, p, lhist_slot(l, v.reg, &m->value),
-			  ttype_lhist_slots(&m->value));
-		break;
+	}
 	default:
 		return lfail(l, mn->loc, "not an aggregation");
 	}

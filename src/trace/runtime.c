@@ -108,13 +108,19 @@ static int create_maps(struct trace_prog *p)
 			flags = 0;
 	for (int i = 0; i < p->nmaps; i++) {
 		struct trace_map *m = &p->maps[i];
+		enum bpf_map_type type = m->percpu ? BPF_MAP_TYPE_PERCPU_HASH :
+					 BPF_MAP_TYPE_HASH;
 		char name[16];
 
+		/* LRU maps are always preallocated */
+		if (p->lru_maps)
+			type = m->percpu ? BPF_MAP_TYPE_LRU_PERCPU_HASH :
+			       BPF_MAP_TYPE_LRU_HASH;
 		map_obj_name(m->name, name, sizeof(name));
-		m->fd = create_map(p, m->percpu ? BPF_MAP_TYPE_PERCPU_HASH :
-				   BPF_MAP_TYPE_HASH, name, m->key_size,
+		m->fd = create_map(p, type, name, m->key_size,
 				   ttype_value_size(&m->value),
-				   TRACE_MAP_ENTRIES, flags);
+				   m->entries ? m->entries : TRACE_MAP_ENTRIES,
+				   p->lru_maps ? 0 : flags);
 		if (m->fd < 0)
 			return -1;
 	}
@@ -135,6 +141,13 @@ int trace_compile(struct trace_prog *p, enum trace_dump dump)
 		return EXIT_RUNTIME;
 	return trace_lower(p, dump == TRACE_DUMP_IR ? stdout : NULL,
 			   dump == TRACE_DUMP_BPF ? stdout : NULL);
+}
+
+int trace_build(struct trace_prog *p)
+{
+	if (create_maps(p))
+		return EXIT_RUNTIME;
+	return trace_lower(p, NULL, NULL);
 }
 
 /* ---- loading ------------------------------------------------------------ */
@@ -610,7 +623,7 @@ static void run_end(struct session *s)
 	run_special(rs->p, PK_END);
 }
 
-static int attach_insts(struct trace_prog *p, struct tprint *tp)
+static int attach_insts(struct trace_prog *p)
 {
 	for (int i = 0; i < p->ninsts; i++) {
 		struct trace_inst *inst = &p->insts[i];
@@ -622,9 +635,22 @@ static int attach_insts(struct trace_prog *p, struct tprint *tp)
 			return EXIT_RUNTIME;
 		}
 	}
-	tprint_attached(tp, p->ninsts);
-	fflush(tp->out);
 	return 0;
+}
+
+void trace_detach(struct trace_prog *p)
+{
+	detach_all(p, close_links);
+	detach_all(p, close_events);
+}
+
+int trace_attach(struct trace_prog *p)
+{
+	int ret = attach_insts(p);
+
+	if (ret)
+		trace_detach(p);
+	return ret;
 }
 
 /*
@@ -658,7 +684,11 @@ int trace_run(struct trace_prog *p, struct session *s,
 	if (!ret && ro->child > 0)
 		session_watch_pid(s, ro->child);
 	if (!ret)
-		ret = attach_insts(p, &tp);
+		ret = attach_insts(p);
+	if (!ret) {
+		tprint_attached(&tp, p->ninsts);
+		fflush(tp.out);
+	}
 	if (!ret && ro->on_attached)
 		ro->on_attached(ro->ctx);
 	if (!ret && run_special(p, PK_BEGIN))

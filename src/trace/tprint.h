@@ -53,6 +53,7 @@ struct trace_map {
 	struct ttype value;
 	unsigned int key_size;	/* bytes of a key in the BPF map */
 	bool percpu;		/* aggregations: a per-CPU hash */
+	unsigned int entries;	/* most keys; 0: the runtime's default */
 	int fd;
 };
 
@@ -88,6 +89,15 @@ void tprint_attached(struct tprint *p, int nprobes);
 /* print(@m, top, div) and the end-of-run dump; 0 or -errno. */
 int tprint_map(struct tprint *p, const struct trace_map *m, long long top,
 	       long long div);
+/*
+ * Calls fn for each entry of m, its per-CPU values folded into one value
+ * (as print shows it; ncpus: possible CPUs), in no particular order: the
+ * one reader of trace maps for whoever else reads them (the agent).
+ * 0 or -errno.
+ */
+int tprint_map_each(const struct trace_map *m, int ncpus,
+		    void (*fn)(void *ctx, const void *key, const void *value),
+		    void *ctx);
 /* clear(@m) and zero(@m). */
 int tprint_clear_map(const struct trace_map *m);
 int tprint_zero_map(struct tprint *p, const struct trace_map *m);

@@ -181,8 +181,10 @@ static int64_t metric_of(const struct ttype *t, const uint8_t *v,
 	case TT_LHIST: {
 		int64_t sum = 0;
 
-		for (unsigned int w = 0; w + 8 <= vsize; w += 8)
-			sum += (int64_t)rd64(v + w);
+		/* the total count: the slots, not the values' sum after them */
+		for (unsigned int w = 0; w < ttype_hist_slots(t) &&
+		     (w + 1) * 8 <= vsize; w++)
+			sum += (int64_t)rd64(v + w * 8);
 		return sum;
 	}
 	default:
@@ -191,8 +193,8 @@ static int64_t metric_of(const struct ttype *t, const uint8_t *v,
 }
 
 /* Elements of a key: the tuple's, or the key itself. */
-static int key_elems(const struct ttype *k, const struct ttype **elems,
-		     const unsigned int **offs)
+int tp_key_elems(const struct ttype *k, const struct ttype **elems,
+		 const unsigned int **offs)
 {
 	static const unsigned int zero;
 
@@ -219,7 +221,7 @@ static int cmp_key_elems(const struct trace_map *m, const uint8_t *a,
 {
 	const struct ttype *el = NULL;
 	const unsigned int *off = NULL;
-	int n = key_elems(&m->key, &el, &off);
+	int n = tp_key_elems(&m->key, &el, &off);
 
 	for (int i = 0; i < n; i++) {
 		const uint8_t *x = a + off[i], *y = b + off[i];
@@ -274,8 +276,8 @@ static int cmp_entry(const void *pa, const void *pb, void *arg)
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-static int snapshot(struct tprint *p, const struct trace_map *m,
-		    struct map_snap *s)
+static int snapshot(int ncpus, const struct trace_map *m,
+		    struct map_snap *s, bool sorted)
 {
 	struct bpf_map_info info;
 	unsigned int raw_size;
@@ -293,7 +295,7 @@ static int snapshot(struct tprint *p, const struct trace_map *m,
 	s->vsize = ttype_value_size(&m->value);
 	if (s->vsize > raw_size || !s->vsize)
 		s->vsize = raw_size;
-	ncpu = (m->percpu || info_percpu(&info)) ? p->ncpus : 1;
+	ncpu = (m->percpu || info_percpu(&info)) ? ncpus : 1;
 	stride = ncpu > 1 ? (raw_size + 7) / 8 * 8 : raw_size;
 	err = read_keys(m->fd, &info, &keys, &nkeys);
 	if (err)
@@ -320,6 +322,8 @@ static int snapshot(struct tprint *p, const struct trace_map *m,
 		e->idx = s->n++;
 	}
 	free(raw);
+	if (!sorted)
+		return 0;
 
 	ctx.ksize = s->ksize;
 	switch (m->value.kind) {
@@ -349,7 +353,7 @@ static void key_str(struct tprint *p, struct sbuf *b, const struct trace_map *m,
 {
 	const struct ttype *el = NULL;
 	const unsigned int *off = NULL;
-	int n = key_elems(&m->key, &el, &off);
+	int n = tp_key_elems(&m->key, &el, &off);
 
 	for (int i = 0; i < n; i++) {
 		if (i)
@@ -523,6 +527,14 @@ static void slots_str(struct sbuf *b, const struct ttype *t, slot_fn slot,
 	sb_free(&l);
 }
 
+/* Slots of a hist/lhist value of vsize bytes (the sum follows them). */
+static int hist_nslots(const struct ttype *t, unsigned int vsize)
+{
+	unsigned int n = ttype_hist_slots(t);
+
+	return n < vsize / 8 ? n : vsize / 8;
+}
+
 /* The value part of one entry. */
 static void entry_value(struct tprint *p, struct sbuf *b,
 			const struct trace_map *m, const struct entry *e,
@@ -566,12 +578,12 @@ static void entry_value(struct tprint *p, struct sbuf *b,
 	}
 	case TT_HIST:
 		slots_str(b, t, hist_slot, (const uint64_t *)e->val,
-			  vsize / 8, div, json);
+			  hist_nslots(t, vsize), div, json);
 		break;
 	case TT_LHIST:
 		/* bpftrace does not divide lhist counts */
 		slots_str(b, t, lhist_slot, (const uint64_t *)e->val,
-			  vsize / 8, 1, json);
+			  hist_nslots(t, vsize), 1, json);
 		break;
 	default:
 		tp_format_value(p, b, t, e->val, json, 8);
@@ -591,7 +603,7 @@ int tprint_map(struct tprint *p, const struct trace_map *m, long long top,
 	size_t skip = 0;
 	int err;
 
-	err = snapshot(p, m, &s);
+	err = snapshot(p->ncpus, m, &s, true);
 	if (err)
 		return err;
 	if (div <= 0)
@@ -649,6 +661,21 @@ out:
 	sb_free(&ks);
 	snap_free(&s);
 	return err;
+}
+
+int tprint_map_each(const struct trace_map *m, int ncpus,
+		    void (*fn)(void *ctx, const void *key, const void *value),
+		    void *ctx)
+{
+	struct map_snap s;
+	int err = snapshot(ncpus, m, &s, false);
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < s.n; i++)
+		fn(ctx, s.e[i].key, s.e[i].val);
+	snap_free(&s);
+	return 0;
 }
 
 static int zero_all(const struct trace_map *m, int ncpus)

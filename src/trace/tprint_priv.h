@@ -27,6 +27,9 @@ void sb_flush(struct tprint *p, struct sbuf *b);
 /* bpftrace's JSON string escaping (without the quotes). */
 void sb_json_str(struct sbuf *b, const char *s, size_t n);
 
+/* The elements of a map key (a tuple's, or the key itself): how many. */
+int tp_key_elems(const struct ttype *k, const struct ttype **elems,
+		 const unsigned int **offs);
 /* A TT_INT of any size, sign- or zero-extended. */
 int64_t tp_read_int(const struct ttype *t, const void *data);
 /*

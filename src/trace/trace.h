@@ -128,6 +128,12 @@ struct trace_prog {
 	int npositional;
 	int max_insts;		/* 0: TRACE_MAX_INSTS */
 	unsigned long ringbuf_size;	/* --buffer-size; 0: 512 KiB */
+	/*
+	 * The agent's: maps are LRU hashes (of trace_map.entries keys), so
+	 * keys from a label explosion evict old ones instead of filling
+	 * the map.
+	 */
+	bool lru_maps;
 	unsigned long long start_ns;	/* CLOCK_MONOTONIC at compile: elapsed */
 };
 
@@ -162,7 +168,16 @@ int trace_check(struct trace_prog *p);
 int trace_lower(struct trace_prog *p, FILE *dump_ir, FILE *dump_bpf);
 void trace_prog_free(struct trace_prog *p);
 int trace_compile(struct trace_prog *p, enum trace_dump dump);
+/* After trace_check(): creates the maps, lowers and emits (no dumps). */
+int trace_build(struct trace_prog *p);
 int trace_load(struct trace_prog *p);
+/*
+ * Attaches every loaded instance, without a session: the programs run
+ * until trace_detach() (or the process ends). 0, or EXIT_RUNTIME after
+ * the reason on p->err, with whatever was attached detached again.
+ */
+int trace_attach(struct trace_prog *p);
+void trace_detach(struct trace_prog *p);
 /* Attaches, runs BEGIN, the session's loop, END; prints the maps. */
 int trace_run(struct trace_prog *p, struct session *s,
 	      const struct trace_run_opts *ro);

@@ -13,6 +13,15 @@ unsigned int ttype_lhist_slots(const struct ttype *t)
 	return (t->lhist_max - t->lhist_min) / t->lhist_step + 2;
 }
 
+unsigned int ttype_hist_slots(const struct ttype *t)
+{
+	if (t->kind == TT_HIST)
+		return TRACE_HIST_SLOTS;
+	if (t->kind == TT_LHIST)
+		return ttype_lhist_slots(t);
+	return 0;
+}
+
 unsigned int ttype_value_size(const struct ttype *t)
 {
 	switch (t->kind) {
@@ -26,9 +35,8 @@ unsigned int ttype_value_size(const struct ttype *t)
 	case TT_MAX:
 		return sizeof(struct trace_minmax_value);
 	case TT_HIST:
-		return TRACE_HIST_SLOTS * 8;
 	case TT_LHIST:
-		return ttype_lhist_slots(t) * 8;
+		return (ttype_hist_slots(t) + 1) * 8;
 	default:
 		return t->size;
 	}

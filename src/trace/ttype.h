@@ -88,6 +88,8 @@ struct ttype {
  *   TT_LHIST            u64 slots[(max - min) / step + 2]: slot 0 values
  *                       < min, slot i+1 [min + i*step, min + (i+1)*step),
  *                       the last slot values >= max
+ *   both                then s64 sum: the values added up (an exporter
+ *                       needs a histogram's exact sum; print ignores it)
  */
 struct trace_avg_value {
 	int64_t sum;
@@ -100,6 +102,8 @@ struct trace_minmax_value {
 };
 
 unsigned int ttype_lhist_slots(const struct ttype *t);
+/* TT_HIST, TT_LHIST: the slots before the sum; 0 for other kinds. */
+unsigned int ttype_hist_slots(const struct ttype *t);
 /* Bytes one CPU's copy of a map value of type t takes. */
 unsigned int ttype_value_size(const struct ttype *t);
 /* "int64", "string[64]", "(int64, string[16])", "hist" ... */

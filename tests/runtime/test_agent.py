@@ -348,7 +348,7 @@ BAD_CONFIGS = [
     ("metrics:\n  - name: a_total\n    help: h\n",
      "2:5: a metric has no 'program'"),
     ("metrics:\n  - name: a_total\n    help: h\n    progam: x\n    program: y\n",
-     "4:5: unknown key 'progam' in a metric (known: name, help, program, labels, unit)"),
+     "4:5: unknown key 'progam' in a metric (known: name, help, program, labels, unit, map)"),
     ("metrics:\n  - name: a_total\n    name: b\n    help: h\n    program: y\n",
      "3:5: key 'name' is given twice"),
     ("metrics:\n  - name: 9lives\n    help: h\n    program: y\n",
@@ -364,8 +364,8 @@ BAD_CONFIGS = [
     ("metrics:\n  - name: a\n    help: h\n    unit: ns\n    program: y\n",
      "4:11: unknown unit 'ns' (known: nanoseconds, microseconds, milliseconds, seconds, "
      "bytes, none)"),
-    ("metrics:\n  - {name: a_total, help: h, program: 'BEGIN { @ = count(); }'}\n"
-     "  - {name: a_total, help: h, program: 'BEGIN { @ = count(); }'}\n",
+    ("metrics:\n  - {name: a_total, help: h, program: 'i:s:1 { @ = count(); }'}\n"
+     "  - {name: a_total, help: h, program: 'i:s:1 { @ = count(); }'}\n",
      "3:12: metric 'a_total' is defined twice (first on line 2)"),
     # the compiler's errors, moved into the file through quotes and blocks
     ("metrics:\n  - name: a_total\n    help: h\n"
@@ -380,6 +380,36 @@ BAD_CONFIGS = [
     ("metrics:\n  - name: a_total\n    help: h\n"
      "    program: 'tracepoint:syscalls:sys_enter_openat { @[''x''] = 1; }'\n",
      "4:56: unexpected character '''"),
+    # a map form without a sensible series, labels that do not fit the key
+    ("metrics:\n  - name: a\n    help: h\n"
+     "    program: 'tracepoint:syscalls:sys_enter_openat { @ = stats(1); }'\n",
+     "4:58: @: stats() has no single series: use count(), sum() or avg() in maps of their own"),
+    ("metrics:\n  - name: a_total\n    help: h\n    labels: [stack]\n"
+     "    program: 'tracepoint:syscalls:sys_enter_openat { @[kstack] = count(); }'\n",
+     "5:56: a stack as a key has no label form (one series per stack): keep stacks for loupe trace"),
+    ("metrics:\n  - name: a_total\n    help: h\n"
+     "    program: 'tracepoint:syscalls:sys_enter_openat { @ = count(); printf(\"x\"); }'\n",
+     "4:67: printf() sends a record per event and the agent reads maps only: remove it"),
+    ("metrics:\n  - name: a_total\n    help: h\n"
+     "    program: 'tracepoint:syscalls:sys_enter_openat { @ = count(); exit(); }'\n",
+     "4:67: exit() sends a record per event and the agent reads maps only: remove it"),
+    ("metrics:\n  - name: a_total\n    help: h\n    labels: [comm]\n"
+     "    program: 'tracepoint:syscalls:sys_enter_openat { @[comm, pid] = count(); }'\n",
+     "4:13: the key of @ has 2 elements, (string[64], uint64), but 1 label is given: "
+     "one label per element, in order"),
+    ("metrics:\n  - name: a_total\n    help: h\n"
+     "    program: 'tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }'\n",
+     "4:56: the key of @ has 1 element, string[64], but 0 labels are given: "
+     "one label per element, in order"),
+    ("metrics:\n  - name: a_total\n    help: h\n"
+     "    program: 'tracepoint:syscalls:sys_enter_openat { @a = count(); @b = count(); }'\n",
+     "4:14: the program has 2 maps (@a, @b): say which one is the metric with map: \"@name\""),
+    ("metrics:\n  - name: a_total\n    help: h\n    map: '@c'\n"
+     "    program: 'tracepoint:syscalls:sys_enter_openat { @a = count(); @b = count(); }'\n",
+     "4:10: the program has no map @c (its maps: @a, @b)"),
+    ("metrics:\n  - name: a_total\n    help: h\n"
+     "    program: 'BEGIN { @ = count(); }'\n",
+     "4:15: BEGIN and END do not run in the agent: a metric program only fills maps from probes"),
     # columns count characters, as editors and libyaml do
     ("metrics:\n  - {help: \"\u00e9\u00e9\u00e9\", name: a_total, program: "
      "'tracepoint:syscalls:sys_enter_openat { @[\"\u00e9\"] = nosuch(); }'}\n",
@@ -428,7 +458,7 @@ def test_agent_sighup_reload():
     html = get(a.url("/"))[2].decode()
     check("test_opens_total" in html and "test_read_size_bytes" in html, short(html))
     # broken: refused, the old config keeps serving
-    write(path, "metrics:\n  - name: x_total\n    help: h\n    program: 'BEGIN { @ = nosuch(); }'\n")
+    write(path, "metrics:\n  - name: x_total\n    help: h\n    program: 'i:s:1 { @ = nosuch(); }'\n")
     a.proc.send_signal(signal.SIGHUP)
     want = ("loupe: agent: reload refused, still serving the previous config: "
             "%s:4:27: unknown function 'nosuch'\n" % path)
@@ -439,6 +469,8 @@ def test_agent_sighup_reload():
           "after a bad reload: %d %s" % (status, short(body.decode())))
     html = get(a.url("/"))[2].decode()
     check("test_opens_total" in html and "x_total" not in html, short(html))
+    # the old programs still count
+    check(any(k.startswith("test_opens_total{") for k in s), short(body.decode()))
     # good: replaces it
     t0 = time.time()
     write(path, "metrics:\n  - name: y_total\n    help: the new one\n"
@@ -452,6 +484,14 @@ def test_agent_sighup_reload():
     html = get(a.url("/"))[2].decode()
     check("y_total" in html and "the new one" in html and "test_opens_total" not in html,
           short(html))
+    check("tracepoint:syscalls:sys_enter_close" in html, "no probe on the index: %s" % short(html))
+    # the new program serves, the old one is gone
+    subprocess.run(["true"])
+    s = samples(get(a.url())[2].decode())
+    check(s.get("y_total", 0) > 0 and not any(k.startswith("test_opens_total") for k in s),
+          "after the reload: %s" % s)
+    check(s.get('loupe_agent_probe_attached{metric="y_total",'
+                'probe="tracepoint:syscalls:sys_enter_close",hook="tracepoint"}') == 1, str(s))
     check(a.stop(signal.SIGINT) == 0, "SIGINT: exit status not 0")
     check(a.log().endswith("loupe: agent: Interrupt: stopping\n"), short(a.log()))
 
@@ -459,14 +499,21 @@ def test_agent_sighup_reload():
 test_agent_sighup_reload.timeout = 60
 
 
+# CAP_DAC_READ_SEARCH (2), CAP_SYS_ADMIN (21), CAP_PERFMON (38), CAP_BPF (39)
+KEPT_CAPS = "%016x" % ((1 << 2) | (1 << 21) | (1 << 38) | (1 << 39))
+
+
 def test_agent_drops_capabilities():
     a = Agent()
     status = open("/proc/%d/status" % a.proc.pid).read()
     fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
-    for f in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
-        check(fields[f].strip() == "0000000000000000", "%s %s" % (f, fields[f]))
+    # kept for reloads, but only permitted: nothing is effective
+    for f, want in (("CapInh", "0" * 16), ("CapPrm", KEPT_CAPS), ("CapEff", "0" * 16),
+                    ("CapBnd", KEPT_CAPS), ("CapAmb", "0" * 16)):
+        check(fields[f].strip() == want, "%s %s, want %s" % (f, fields[f], want))
     check(fields["NoNewPrivs"].strip() == "1", "NoNewPrivs %s" % fields["NoNewPrivs"])
-    check("loupe: agent: capabilities dropped (CapEff 0000000000000000), no_new_privs set\n"
+    check("loupe: agent: capabilities dropped (CapEff 0000000000000000; CAP_BPF, CAP_PERFMON, "
+          "CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH kept permitted for reloads), no_new_privs set\n"
           in a.log(), short(a.log()))
     # every thread, not only the main one
     for tid in os.listdir("/proc/%d/task" % a.proc.pid):
@@ -475,6 +522,176 @@ def test_agent_drops_capabilities():
     check(get(a.url())[0] == 200, "no scrape without capabilities")
     check(a.stop() == 0, "SIGTERM: exit status not 0")
     check(a.log().endswith("loupe: agent: Terminated: stopping\n"), short(a.log()))
+
+
+# ---------------------------------------------------------------- custom metrics
+
+# A child with a known workload: its comm is argv[1] (set before the work,
+# after Python's own start-up I/O), then it opens a missing path N times,
+# on CPU 0 and 1 in turns when pin is given, or reads known sizes.
+CHILD = r"""
+import ctypes, os, sys
+ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
+mode = sys.argv[2]
+if mode == "open":
+    path, n, pin = sys.argv[3], int(sys.argv[4]), sys.argv[5] == "pin"
+    cpus = sorted(os.sched_getaffinity(0))
+    for i in range(n):
+        if pin:
+            os.sched_setaffinity(0, {cpus[i % len(cpus)]})
+        try:
+            open(path).close()
+        except FileNotFoundError:
+            pass
+elif mode == "read":
+    zero = os.open("/dev/zero", os.O_RDONLY)
+    null = os.open("/dev/null", os.O_RDONLY)
+    for size in sys.argv[3].split(","):
+        os.read(null if size == "0" else zero, max(int(size), 1))
+    try:
+        os.read(987, 1)
+    except OSError:
+        pass
+"""
+
+
+def child(comm, *args):
+    rc, out, err = run_quiet(["python3", "-c", CHILD, comm] + [str(a) for a in args],
+                             timeout=60)
+    check(rc == 0, "child %s: rc %s %s" % (comm, rc, err))
+
+
+def unique_comm(prefix):
+    return "%s%d" % (prefix, os.getpid() % 100000)
+
+
+def open_count_config(d, comm, path):
+    return write(os.path.join(d, "agent.yaml"),
+                 "metrics:\n  - name: test_marker_opens_total\n    help: opens of the marker path\n"
+                 "    labels: [comm]\n    program: |\n"
+                 "      tracepoint:syscalls:sys_enter_openat\n"
+                 "      /str(args->filename) == \"%s\"/ { @[comm] = count(); }\n" % path)
+
+
+def test_agent_hist_exact_buckets():
+    d = tmpdir()
+    comm = unique_comm("lphist")
+    cfg = write(os.path.join(d, "agent.yaml"), (
+        "metrics:\n"
+        "  - name: test_read_bytes\n    help: read() results\n    unit: bytes\n"
+        "    program: 'tracepoint:syscalls:sys_exit_read /comm == \"%s\"/ { @ = hist(args->ret); }'\n"
+        "  - name: test_read_lin_bytes\n    help: read() results, linear\n    unit: bytes\n"
+        "    program: 'tracepoint:syscalls:sys_exit_read /comm == \"%s\"/"
+        " { @l = lhist(args->ret, 0, 200, 50); }'\n"
+        "  - name: test_read_scaled_seconds\n    help: read() results as milliseconds\n"
+        "    unit: milliseconds\n    labels: [comm]\n"
+        "    program: 'tracepoint:syscalls:sys_exit_read /comm == \"%s\"/"
+        " { @[comm] = hist(args->ret); }'\n") % (comm, comm, comm))
+    a = Agent("--config", cfg)
+    # sizes: 0 twice, 1 three times, 5, 5, 100, 4096 four times; and -EBADF
+    child(comm, "read", "0,0,1,1,1,5,5,100,4096,4096,4096,4096")
+    status, _, body = get(a.url())
+    text = body.decode()
+    s = samples(text)
+    want = {"0": 3, "1": 6, "3": 6, "7": 8, "63": 8, "127": 9, "2047": 9, "4095": 9,
+            "8191": 13, "+Inf": 13}
+    for le, n in want.items():
+        got = s.get('test_read_bytes_bucket{le="%s"}' % le)
+        check(got == n, "bucket le=%s: %s, want %d: %s" % (le, got, n, short(text, 3000)))
+    check(s.get("test_read_bytes_count") == 13, "count %s" % s.get("test_read_bytes_count"))
+    check(s.get("test_read_bytes_sum") == 3 + 10 + 100 + 4 * 4096 - 9,
+          "sum %s" % s.get("test_read_bytes_sum"))
+    # every le is exact: 2^(k+1)-1, each above the one before
+    les = [k.split('"')[1] for k in s if k.startswith("test_read_bytes_bucket")]
+    check(les[:4] == ["0", "1", "3", "7"] and les[-2:] == ["9.223372036854776e+18", "+Inf"] and
+          len(les) == 65, "le values %s" % les)
+    # lhist: below 0 (-9), [0,50) 7, [50,100) 0, [100,150) 1, [150,200) 0, >= 200 4
+    want = {"-1": 1, "49": 8, "99": 8, "149": 9, "199": 9, "+Inf": 13}
+    for le, n in want.items():
+        got = s.get('test_read_lin_bytes_bucket{le="%s"}' % le)
+        check(got == n, "lhist le=%s: %s, want %d: %s" % (le, got, n, short(text, 3000)))
+    # a unit scales the bounds and the sum to the base unit
+    check(s.get('test_read_scaled_seconds_bucket{comm="%s",le="0.007"}' % comm) == 8 and
+          s.get('test_read_scaled_seconds_sum{comm="%s"}' % comm) == (3 + 10 + 100 + 4 * 4096 - 9) / 1000,
+          "milliseconds to seconds: %s" % short(text, 3000))
+    if shutil.which("promtool"):
+        p = subprocess.run(["promtool", "check", "metrics"], input=body,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20)
+        check(p.returncode == 0 and p.stdout == b"",
+              "promtool check metrics: rc %d: %s" % (p.returncode, short(p.stdout.decode())))
+    check(a.stop() == 0, "SIGTERM: exit status not 0")
+
+
+test_agent_hist_exact_buckets.timeout = 60
+
+
+def test_agent_label_explosion_bounded():
+    d = tmpdir()
+    comm = unique_comm("lpburst")
+    path = os.path.join(d, "missing")
+    cfg = write(os.path.join(d, "agent.yaml"), (
+        "metrics:\n  - name: test_burst_total\n    help: one series per nanosecond\n"
+        "    labels: [ns]\n"
+        "    program: 'tracepoint:syscalls:sys_enter_openat /comm == \"%s\"/"
+        " { @[nsecs] = count(); }'\n") % comm)
+    a = Agent("--config", cfg, "--max-series", "100")
+    get(a.url())
+    rss0 = rss_kb(a.proc.pid)
+    dropped = []
+    for round in range(3):
+        child(comm, "open", path, 20000, "nopin")
+        s = samples(get(a.url())[2].decode())
+        series = [k for k in s if k.startswith("test_burst_total{")]
+        check(len(series) == 100, "round %d: %d series, want 100" % (round, len(series)))
+        dropped.append(s.get('loupe_agent_series_dropped_total{metric="test_burst_total"}', 0))
+        check(dropped[-1] > (dropped[-2] if round else 0),
+              "round %d: dropped not counted: %s" % (round, dropped))
+    rss1 = rss_kb(a.proc.pid)
+    # 60,000 distinct keys went through: memory stays what it was
+    check(rss1 - rss0 < 2048, "RSS grew from %d to %d kB" % (rss0, rss1))
+    check(a.stop() == 0, "SIGTERM: exit status not 0")
+
+
+test_agent_label_explosion_bounded.timeout = 120
+
+
+def bpf_ids(pid):
+    """The BPF programs and links process pid holds (from its fdinfo)."""
+    ids = set()
+    for fd in os.listdir("/proc/%d/fdinfo" % pid):
+        try:
+            info = open("/proc/%d/fdinfo/%s" % (pid, fd)).read()
+        except OSError:
+            continue
+        for key in ("prog_id", "link_id"):
+            m = re.search(r"^%s:\s+(\d+)" % key, info, re.M)
+            if m and not ("link_id" in info and key == "prog_id"):
+                ids.add((key.split("_")[0], int(m.group(1))))
+    return ids
+
+
+def bpf_object_exists(kind, ident):
+    rc, _, _ = run_quiet(["bpftool", kind, "show", "id", str(ident)])
+    return rc == 0
+
+
+def test_agent_kill9_leaves_nothing():
+    if not shutil.which("bpftool"):
+        raise Skip("bpftool is not installed (make deps)")
+    d = tmpdir()
+    cfg = open_count_config(d, "x", os.path.join(d, "missing"))
+    a = Agent("--config", cfg)
+    ids = bpf_ids(a.proc.pid)
+    check(any(k == "prog" for k, _ in ids), "the agent holds no BPF program: %s" % ids)
+    check(all(bpf_object_exists(k, i) for k, i in ids), "ids %s" % ids)
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait(timeout=10)
+    left = poll_until(lambda: not any(bpf_object_exists(k, i) for k, i in ids), 20, 0.2)
+    check(left, "left behind after kill -9: %s" %
+          [x for x in ids if bpf_object_exists(*x)])
+
+
+test_agent_kill9_leaves_nothing.timeout = 60
 
 
 # ---------------------------------------------------------------- web config
@@ -588,8 +805,10 @@ test_agent_tls.timeout = 60
 def test_agent_scraped_by_prometheus():
     if not shutil.which("prometheus"):
         raise Skip("prometheus is not installed (make deps)")
-    a = Agent()
     d = tmpdir()
+    comm = unique_comm("lpmark")
+    marker = os.path.join(d, "marker-missing")
+    a = Agent("--config", open_count_config(d, comm, marker))
     cfg = write(os.path.join(d, "prometheus.yml"),
                 "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
                 "scrape_configs:\n  - job_name: loupe\n"
@@ -620,6 +839,15 @@ def test_agent_scraped_by_prometheus():
     # Prometheus asks for gzip: its scrapes show in the histogram
     count = poll_until(lambda: (query("loupe_agent_scrape_duration_seconds_count > 0")), 10, 0.5)
     check(count and float(count[0]["value"][1]) >= 1, "scrape count %r" % count)
+    # a custom metric: the marker opens its path 123 times, migrating
+    # between CPUs (per-CPU counts summed), then 0 more times
+    child(comm, "open", marker, 100, "pin")
+    child(comm, "open", marker, 23, "nopin")
+    q = 'test_marker_opens_total{comm="%s"}' % comm
+    result = poll_until(lambda: (query(q) or [{"value": [0, ""]}])[0]["value"][1] == "123"
+                        and query(q), 20, 0.5)
+    check(result and len(result) == 1 and result[0]["value"][1] == "123",
+          "PromQL %s: %r" % (q, query(q)))
 
 
 test_agent_scraped_by_prometheus.timeout = 90

@@ -290,6 +290,44 @@ static void test_expo_same_rendering(void)
 	expo_registry_free(r);
 }
 
+/* A removed family is gone from the output and its name free again. */
+static void test_expo_family_remove(void)
+{
+	struct expo_registry *r = expo_registry_new(0);
+	struct expo_family *a, *b, *c;
+	char err[128], *text;
+
+	a = expo_family_add(r, "a_total", "", EXPO_COUNTER, NULL, 0, NULL, 0,
+			    err, sizeof(err));
+	b = expo_family_add(r, "b_total", "", EXPO_COUNTER, NULL, 0, NULL, 0,
+			    err, sizeof(err));
+	c = expo_family_add(r, "c_total", "", EXPO_COUNTER, NULL, 0, NULL, 0,
+			    err, sizeof(err));
+	CHECK(a && b && c);
+	if (!a || !b || !c)
+		goto out;
+	expo_family_remove(c);	/* the last: a new one goes after b */
+	expo_family_remove(a);
+	CHECK(!expo_family_add(r, "b_total", "", EXPO_GAUGE, NULL, 0, NULL, 0,
+			       err, sizeof(err)));
+	c = expo_family_add(r, "c_total", "again", EXPO_GAUGE, NULL, 0, NULL,
+			    0, err, sizeof(err));
+	CHECK(c && !expo_set(b, NULL, 1) && !expo_set(c, NULL, 2));
+	text = render(r);
+	CHECK_STR(text,
+		  "# HELP loupe_agent_series_dropped_total Label sets not exported because the metric had --max-series series\n"
+		  "# TYPE loupe_agent_series_dropped_total counter\n"
+		  "# HELP b_total \n"
+		  "# TYPE b_total counter\n"
+		  "b_total 1\n"
+		  "# HELP c_total again\n"
+		  "# TYPE c_total gauge\n"
+		  "c_total 2\n");
+	free(text);
+out:
+	expo_registry_free(r);
+}
+
 static const struct unit_test expo_tests[] = {
 	{ "expo_escape_label", test_expo_escape_label },
 	{ "expo_escape_utf8", test_expo_escape_utf8 },
@@ -301,6 +339,7 @@ static const struct unit_test expo_tests[] = {
 	{ "expo_family_checks", test_expo_family_checks },
 	{ "expo_series_cap", test_expo_series_cap },
 	{ "expo_same_rendering", test_expo_same_rendering },
+	{ "expo_family_remove", test_expo_family_remove },
 	{ NULL, NULL },
 };
 

@@ -289,6 +289,58 @@ static void config_loaded(struct agent *a, bool ok)
  * The config's programs compiled, loaded and attached; NULL with the
  * error logged (status: the exit status it calls for).
  */
+/*
+ * The built-ins --metrics selects, each in a set of its own: with the
+ * default "all", one whose hook this kernel lacks is logged and left out
+ * rather than keeping the others from running; a built-in named in
+ * --metrics must start.
+ */
+static int start_builtins(struct agent *a)
+{
+	bool named = args.metrics && strcmp(args.metrics, "all");
+	char err[1024];
+	int status, started = 0;
+
+	a->builtin_progs = builtin_select(args.metrics, args.by_cgroup,
+					  &a->nbuiltins);
+	if (!a->nbuiltins)
+		return 0;
+	a->builtins = calloc(a->nbuiltins, sizeof(*a->builtins));
+	if (!a->builtins)
+		return EXIT_RUNTIME;
+	for (int i = 0; i < a->nbuiltins; i++) {
+		struct metric_set *set;
+
+		set = metric_set_start(&a->builtin_progs[i], 1,
+				       args.max_series, err, sizeof(err),
+				       &status);
+		if (!set) {
+			log_err("built-in metric %s", err);
+			if (named)
+				return status;
+			continue;
+		}
+		if (metric_set_publish(set, a->reg, err, sizeof(err))) {
+			log_err("built-in metric %s: %s",
+				a->builtin_progs[i].id, err);
+			metric_set_stop(set);
+			return EXIT_RUNTIME;
+		}
+		a->builtins[i] = set;
+		started++;
+	}
+	a->nbuiltins_attached = started;
+	return 0;
+}
+
+static void stop_builtins(struct agent *a)
+{
+	for (int i = 0; a->builtins && i < a->nbuiltins; i++)
+		metric_set_stop(a->builtins[i]);
+	free(a->builtins);
+	builtin_free(a->builtin_progs, a->nbuiltins);
+}
+
 static struct metric_set *start_custom(struct config *c, int *status)
 {
 	struct metric_set *set;
@@ -385,6 +437,8 @@ static void render_metrics(void *ctx, struct out_buf *b)
 
 	pthread_mutex_lock(&a->lock);
 	metric_self_clear(&a->self);
+	for (int i = 0; i < a->nbuiltins; i++)
+		metric_set_refresh(a->builtins[i], &a->self);
 	metric_set_refresh(a->custom, &a->self);
 	expo_render(a->reg, b);
 	pthread_mutex_unlock(&a->lock);
@@ -528,7 +582,10 @@ static int agent_run(struct session *s)
 		ret = EXIT_RUNTIME;
 		goto out;
 	}
-	ret = drop_privileges();
+	/* after everything that can refuse the command line, before the drop */
+	ret = start_builtins(&a);
+	if (!ret)
+		ret = drop_privileges();
 	if (ret) {
 		close(fd);
 		goto out;
@@ -539,9 +596,10 @@ static int agent_run(struct session *s)
 		ret = EXIT_RUNTIME;
 		goto out;
 	}
-	log_err("listening on %s://%s (port %d); %d custom metric%s, --max-series %llu%s",
+	log_err("listening on %s://%s (port %d); %d built-in metric%s, %d custom metric%s, --max-series %llu%s",
 		have_web && web.cert_pem ? "https" : "http", args.listen.text,
-		port, a.config.nmetrics, a.config.nmetrics == 1 ? "" : "s",
+		port, a.nbuiltins_attached, a.nbuiltins_attached == 1 ? "" : "s",
+		a.config.nmetrics, a.config.nmetrics == 1 ? "" : "s",
 		args.max_series, have_web && web.nusers ? ", basic auth" : "");
 	serve_until_stopped(&a, &set);
 	ret = EXIT_OK;
@@ -550,6 +608,7 @@ out:
 	if (have_web)
 		webcfg_free(&web);
 	metric_set_stop(a.custom);
+	stop_builtins(&a);
 	config_free(&a.config);
 	expo_registry_free(a.reg);
 	pthread_mutex_destroy(&a.lock);

@@ -18,10 +18,11 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 from common import (LOUPE, Cgroup, Loupe, LoopDev, OomCgroup, Skip, check,
-                    fail, mount_fstype, read_text, require_loupe, run_quiet,
-                    short, spawn, tmpdir)
+                    fail, mount_fstype, poll_until, read_text, require_loupe,
+                    run_quiet, short, spawn, tmpdir)
 
 SOFTIRQS = ["hi", "timer", "net_tx", "net_rx", "block", "irq_poll",
             "tasklet", "sched", "hrtimer", "rcu"]
@@ -461,3 +462,47 @@ def test_oom_kills_exact():
 # count too.
 test_oom_kills_exact.serial = True
 test_oom_kills_exact.timeout = 60
+
+
+# ---------------------------------------------------------------- served
+
+LISTEN_RE = re.compile(r"listening on http://\S+ \(port (\d+)\)")
+
+
+def _agent(*args):
+    """A `loupe agent` on a free loopback port, attached: its port."""
+    err = os.path.join(tmpdir(), "agent.err")
+    with open(err, "w") as f:
+        p = spawn([LOUPE, "agent", "--listen", "127.0.0.1:0"] + list(args), stderr=f)
+    m = poll_until(lambda: p.poll() is not None or LISTEN_RE.search(read_text(err)), 20)
+    check(m and m is not True, "agent did not start: %s" % short(read_text(err)))
+    return int(m.group(1))
+
+
+def _scrape(port):
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
+        return r.read().decode()
+
+
+def test_agent_serves_builtin_failed_opens_by_cgroup():
+    """The agent itself: the workload's 77 failed openat() in its cgroup's
+    series of loupe_syscall_errors_total, and no other built-in loaded."""
+    missing = os.path.join(tmpdir(), "no-such-file")
+    w = Workload("""
+for _ in range(77):
+    try:
+        os.open(%r, os.O_RDONLY)
+    except FileNotFoundError:
+        pass
+""" % missing)
+    port = _agent("--metrics", "syscalls", "--by-cgroup")
+    w.go()
+    text = _scrape(port)
+    w.end()
+    series = 'loupe_syscall_errors_total{cgroup="%s",syscall="openat",errno="ENOENT"}' % w.cg.rel
+    got = [l for l in text.splitlines() if l.startswith(series + " ")]
+    check(got == [series + " 77"], "%s: %r" % (series, got))
+    check(("loupe_syscalls_total{cgroup=\"%s\",syscall=\"openat\"} 77" % w.cg.rel)
+          in text.splitlines(), "openat calls of the cgroup: %s" %
+          [l for l in text.splitlines() if w.cg.rel in l])
+    check("loupe_execs_total" not in text, "--metrics syscalls served execs too")

@@ -506,3 +506,18 @@ for _ in range(77):
           in text.splitlines(), "openat calls of the cgroup: %s" %
           [l for l in text.splitlines() if w.cg.rel in l])
     check("loupe_execs_total" not in text, "--metrics syscalls served execs too")
+
+
+def test_agent_default_attaches_every_builtin():
+    """With no --metrics every built-in passes the engine's checks, loads,
+    attaches and has its families on /metrics (help lines at least)."""
+    b = list_builtins()
+    port = _agent()
+    text = _scrape(port)
+    for name, bi in b.items():
+        for f in bi["families"]:
+            check("# TYPE %s %s\n" % (f["name"], f["type"]) in text,
+                  "%s (%s) not served as a %s" % (f["name"], name, f["type"]))
+    for line in text.splitlines():
+        if line.startswith("loupe_agent_probe_attached{"):
+            check(line.endswith(" 1"), "a probe is not attached: %s" % line)

@@ -262,7 +262,16 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return EXIT_OK;
 	}
+	if (!strncmp(argv[1], "--version=", 10)) {
+		log_err("flag --version takes no value; see 'loupe --help'");
+		return EXIT_USAGE;
+	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		if (argc > 2) {
+			log_err("unexpected argument '%s' after %s; see 'loupe --help'",
+				argv[2], argv[1]);
+			return EXIT_USAGE;
+		}
 		printf("loupe %s\n", LOUPE_VERSION);
 		return EXIT_OK;
 	}

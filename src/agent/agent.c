@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "agent.h"
+#include "builtin.h"
 #include "config.h"
 #include "expo.h"
 #include "http.h"
@@ -37,6 +38,7 @@ enum {
 	KEY_MAX_SERIES,
 	KEY_CHECK,
 	KEY_WEB_CONFIG,
+	KEY_LIST_METRICS,
 };
 
 static const struct tool_opt agent_opts[] = {
@@ -55,16 +57,8 @@ static const struct tool_opt agent_opts[] = {
 			"check the config (and compile its programs), then exit" },
 	[KEY_WEB_CONFIG] = { "web-config", 0, "FILE",
 			     "TLS and basic auth (Prometheus web config)" },
-	{ NULL },
-};
-
-/*
- * The built-in metrics --metrics selects from; the probes that feed them
- * plug in here.
- */
-static const struct agent_builtin {
-	const char *name;
-} builtins[] = {
+	[KEY_LIST_METRICS] = { "list-metrics", 0, NULL,
+			       "list the built-in metrics and their programs (-j: JSON), then exit" },
 	{ NULL },
 };
 
@@ -77,34 +71,21 @@ static struct {
 	bool by_cgroup;
 	unsigned long long max_series;
 	bool check;
+	bool list_metrics;
 } args = {
 	.max_series = EXPO_DEFAULT_MAX_SERIES,
 };
 
 static int check_metrics_list(const char *list)
 {
-	char *copy, *name, *save = NULL;
-	int ret = 0;
+	char bad[64], names[512];
 
-	if (!strcmp(list, "all") || !strcmp(list, "none"))
+	if (!builtin_check_list(list, bad, sizeof(bad)))
 		return 0;
-	copy = strdup(list);
-	if (!copy)
-		return EXIT_RUNTIME;
-	for (name = strtok_r(copy, ",", &save); name && !ret;
-	     name = strtok_r(NULL, ",", &save)) {
-		const struct agent_builtin *b = builtins;
-
-		while (b->name && strcmp(b->name, name))
-			b++;
-		if (!b->name) {
-			log_err("--metrics: unknown metric '%s'; give all, none or built-in names (docs/agent.md)",
-				name);
-			ret = EXIT_USAGE;
-		}
-	}
-	free(copy);
-	return ret;
+	builtin_names(names, sizeof(names));
+	log_err("--metrics: unknown metric '%s'; give all, none or names separated by commas from: %s",
+		bad, names);
+	return EXIT_USAGE;
 }
 
 static int agent_parse_opt(int index, const char *arg)
@@ -137,8 +118,90 @@ static int agent_parse_opt(int index, const char *arg)
 	case KEY_WEB_CONFIG:
 		args.web_path = arg;
 		return 0;
+	case KEY_LIST_METRICS:
+		args.list_metrics = true;
+		return 0;
 	}
 	return EXIT_USAGE;
+}
+
+static void list_metric_json(struct out *o, int i,
+			     const struct metric_program *p)
+{
+	out_record_begin(o);
+	out_str(o, OUT_JSON_ONLY, "name", p->id);
+	out_str(o, OUT_JSON_ONLY, "summary", builtin_summary(i));
+	out_bool(o, "per_task", builtin_per_task(i));
+	out_arr_begin(o, "families");
+	for (int e = 0; e < p->nexports; e++) {
+		const struct metric_export *x = &p->exports[e];
+
+		out_obj_begin(o, NULL);
+		out_str(o, OUT_JSON_ONLY, "name", x->name);
+		out_str(o, OUT_JSON_ONLY, "type", builtin_family_type(p, x));
+		out_str(o, OUT_JSON_ONLY, "help", x->help);
+		out_str(o, OUT_JSON_ONLY, "map", x->map);
+		out_str(o, OUT_JSON_ONLY, "unit", config_unit_name(x->unit));
+		out_arr_begin(o, "labels");
+		for (int l = 0; l < x->nlabels; l++) {
+			out_obj_begin(o, NULL);
+			out_str(o, OUT_JSON_ONLY, "name", x->labels[l].name);
+			out_str(o, OUT_JSON_ONLY, "kind",
+				labels_kind_name(x->labels[l].kind));
+			out_obj_end(o);
+		}
+		out_arr_end(o);
+		out_obj_end(o);
+	}
+	out_arr_end(o);
+	out_str(o, OUT_JSON_ONLY, "program", p->program);
+	out_record_end(o);
+}
+
+static void list_metric_text(FILE *f, int i, const struct metric_program *p)
+{
+	fprintf(f, "%s: %s\n", p->id, builtin_summary(i));
+	for (int e = 0; e < p->nexports; e++) {
+		const struct metric_export *x = &p->exports[e];
+
+		fprintf(f, "  %s %s {", x->name, builtin_family_type(p, x));
+		for (int l = 0; l < x->nlabels; l++)
+			fprintf(f, "%s%s", l ? ", " : "", x->labels[l].name);
+		fprintf(f, "}: %s\n", x->help);
+	}
+	for (const char *s = p->program; *s;) {
+		size_t n = strcspn(s, "\n");
+
+		fprintf(f, "    %.*s\n", (int)n, s);
+		s += n + (s[n] == '\n');
+	}
+	fputc('\n', f);
+}
+
+/* --list-metrics: every built-in, its families and its program. */
+static int list_metrics(bool json)
+{
+	struct metric_program *progs;
+	struct out o;
+	int n, ret;
+
+	progs = builtin_select(NULL, args.by_cgroup, &n);
+	if (!progs) {
+		log_err("out of memory");
+		return EXIT_RUNTIME;
+	}
+	out_init(&o, stdout, json, false, NULL);
+	for (int i = 0; i < n; i++) {
+		if (json)
+			list_metric_json(&o, i, &progs[i]);
+		else
+			list_metric_text(o.file, i, &progs[i]);
+	}
+	out_flush(&o);
+	ret = o.failed || fflush(stdout) ? EXIT_RUNTIME : EXIT_OK;
+	out_free(&o);
+	builtin_free(progs, n);
+	return ret;
 }
 
 /* --check: the first error as FILE:LINE:COL: message, like a compiler. */
@@ -226,6 +289,58 @@ static void config_loaded(struct agent *a, bool ok)
  * The config's programs compiled, loaded and attached; NULL with the
  * error logged (status: the exit status it calls for).
  */
+/*
+ * The built-ins --metrics selects, each in a set of its own: with the
+ * default "all", one whose hook this kernel lacks is logged and left out
+ * rather than keeping the others from running; a built-in named in
+ * --metrics must start.
+ */
+static int start_builtins(struct agent *a)
+{
+	bool named = args.metrics && strcmp(args.metrics, "all");
+	char err[1024];
+	int status, started = 0;
+
+	a->builtin_progs = builtin_select(args.metrics, args.by_cgroup,
+					  &a->nbuiltins);
+	if (!a->nbuiltins)
+		return 0;
+	a->builtins = calloc(a->nbuiltins, sizeof(*a->builtins));
+	if (!a->builtins)
+		return EXIT_RUNTIME;
+	for (int i = 0; i < a->nbuiltins; i++) {
+		struct metric_set *set;
+
+		set = metric_set_start(&a->builtin_progs[i], 1,
+				       args.max_series, err, sizeof(err),
+				       &status);
+		if (!set) {
+			log_err("built-in metric %s", err);
+			if (named)
+				return status;
+			continue;
+		}
+		if (metric_set_publish(set, a->reg, err, sizeof(err))) {
+			log_err("built-in metric %s: %s",
+				a->builtin_progs[i].id, err);
+			metric_set_stop(set);
+			return EXIT_RUNTIME;
+		}
+		a->builtins[i] = set;
+		started++;
+	}
+	a->nbuiltins_attached = started;
+	return 0;
+}
+
+static void stop_builtins(struct agent *a)
+{
+	for (int i = 0; a->builtins && i < a->nbuiltins; i++)
+		metric_set_stop(a->builtins[i]);
+	free(a->builtins);
+	builtin_free(a->builtin_progs, a->nbuiltins);
+}
+
 static struct metric_set *start_custom(struct config *c, int *status)
 {
 	struct metric_set *set;
@@ -322,6 +437,8 @@ static void render_metrics(void *ctx, struct out_buf *b)
 
 	pthread_mutex_lock(&a->lock);
 	metric_self_clear(&a->self);
+	for (int i = 0; i < a->nbuiltins; i++)
+		metric_set_refresh(a->builtins[i], &a->self);
 	metric_set_refresh(a->custom, &a->self);
 	expo_render(a->reg, b);
 	pthread_mutex_unlock(&a->lock);
@@ -403,7 +520,12 @@ static int agent_run(struct session *s)
 	sigset_t set;
 	int ret, fd, port;
 
-	(void)s;
+	if (args.list_metrics)
+		return list_metrics(s->opts.json);
+	if (s->opts.json) {
+		log_err("-j/--json goes with --list-metrics only (/metrics is the exposition format)");
+		return EXIT_USAGE;
+	}
 	if (args.check)
 		return check_only();
 	/*
@@ -460,7 +582,10 @@ static int agent_run(struct session *s)
 		ret = EXIT_RUNTIME;
 		goto out;
 	}
-	ret = drop_privileges();
+	/* after everything that can refuse the command line, before the drop */
+	ret = start_builtins(&a);
+	if (!ret)
+		ret = drop_privileges();
 	if (ret) {
 		close(fd);
 		goto out;
@@ -471,9 +596,10 @@ static int agent_run(struct session *s)
 		ret = EXIT_RUNTIME;
 		goto out;
 	}
-	log_err("listening on %s://%s (port %d); %d custom metric%s, --max-series %llu%s",
+	log_err("listening on %s://%s (port %d); %d built-in metric%s, %d custom metric%s, --max-series %llu%s",
 		have_web && web.cert_pem ? "https" : "http", args.listen.text,
-		port, a.config.nmetrics, a.config.nmetrics == 1 ? "" : "s",
+		port, a.nbuiltins_attached, a.nbuiltins_attached == 1 ? "" : "s",
+		a.config.nmetrics, a.config.nmetrics == 1 ? "" : "s",
 		args.max_series, have_web && web.nusers ? ", basic auth" : "");
 	serve_until_stopped(&a, &set);
 	ret = EXIT_OK;
@@ -482,6 +608,7 @@ out:
 	if (have_web)
 		webcfg_free(&web);
 	metric_set_stop(a.custom);
+	stop_builtins(&a);
 	config_free(&a.config);
 	expo_registry_free(a.reg);
 	pthread_mutex_destroy(&a.lock);
@@ -496,7 +623,10 @@ static const struct tool agent_tool = {
 		"  loupe agent --listen [::1]:9435 --config agent.yaml\n"
 		"  loupe agent --config agent.yaml --check      # validate, compile, exit\n"
 		"  loupe agent --web-config web.yaml            # TLS and basic auth\n"
+		"  loupe agent --metrics syscalls,runqueue --by-cgroup\n"
+		"  loupe agent --list-metrics -j                # built-ins and their programs\n"
 		"  kill -HUP $(pidof loupe)                     # reload agent.yaml\n",
+	.common = OPT_JSON,
 	.opts = agent_opts,
 	.parse_opt = agent_parse_opt,
 	.run = agent_run,

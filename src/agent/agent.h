@@ -14,6 +14,11 @@ struct agent {
 	pthread_mutex_t lock;
 	struct config config;
 	struct metric_set *custom;	/* the config's programs, attached */
+	/* --metrics: one set per built-in, each attached or NULL */
+	struct metric_program *builtin_progs;
+	struct metric_set **builtins;
+	int nbuiltins;
+	int nbuiltins_attached;
 	struct metric_self self;
 	struct expo_family *build_info;
 	struct expo_family *scrape_seconds;

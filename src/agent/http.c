@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 #include "mhd.h"
 #include <zlib.h>
@@ -250,18 +249,10 @@ static bool authorized(struct http_server *h, struct MHD_Connection *c)
 	return ok;
 }
 
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static enum MHD_Result serve(struct http_server *h, struct MHD_Connection *c,
 			     const struct http_route *route)
 {
-	double start = now_seconds();
+	double start = out_mono_ns() / 1e9;
 	struct out_buf b = { 0 };
 	const char *ae;
 	bool gzipped = false;
@@ -285,7 +276,7 @@ static enum MHD_Result serve(struct http_server *h, struct MHD_Connection *c,
 	ret = reply(c, MHD_HTTP_OK, route->content_type, b.data, b.len,
 		    gzipped, NULL);
 	if (route->served)
-		route->served(h->ctx, now_seconds() - start);
+		route->served(h->ctx, out_mono_ns() / 1e9 - start);
 	return ret;
 }
 

@@ -111,6 +111,8 @@ static void section_probes(struct agent *a, struct out_buf *b)
 	out_buf_printf(b, "<h2>Probes</h2>\n<table>\n<tr><th>metric</th>"
 		       "<th>probe</th><th>hook</th></tr>\n");
 	pthread_mutex_lock(&a->lock);
+	for (int i = 0; i < a->nbuiltins; i++)
+		metric_set_each_probe(a->builtins[i], probe_row, b);
 	metric_set_each_probe(a->custom, probe_row, b);
 	pthread_mutex_unlock(&a->lock);
 	out_buf_printf(b, "</table>\n");

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "log.h"
 #include "metric.h"
@@ -325,6 +326,12 @@ static int start_one(struct mprog *mp, size_t max_series, int ncpus,
 	if (!ret)
 		ret = trace_attach(p);
 	mp->attached = !ret;
+	/*
+	 * Types are resolved and the programs loaded: the parsed kernel BTF
+	 * (about 6 MB) is not needed again, and each program has its own.
+	 */
+	btf__free(p->btf);
+	p->btf = NULL;
 	fclose(f);
 	p->err = stderr;
 	if (ret)

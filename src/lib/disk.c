@@ -2,11 +2,13 @@
  * Disk names for the block I/O tools. The kernel reports a disk as a dev_t;
  * people know it as loop0 or nvme0n1, which sysfs maps both ways. Names
  * are cached because a histogram or snoop asks for the same few disks
- * over and over.
+ * over and over; disk_name_copy() is the lookup for threads (the agent's
+ * scrapes), under a lock.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@ struct disk_entry {
 
 static struct disk_entry cache[DISK_CACHE];
 static int ncached;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* /proc/partitions: "major minor #blocks name", for systems without sysfs. */
 static int name_from_partitions(__u32 dev, char *buf, size_t len)
@@ -84,6 +87,13 @@ const char *disk_name(__u32 dev)
 	e->dev = dev;
 	name_of(dev, e->name, sizeof(e->name));
 	return e->name;
+}
+
+void disk_name_copy(__u32 dev, char *buf, size_t len)
+{
+	pthread_mutex_lock(&cache_lock);
+	snprintf(buf, len, "%s", disk_name(dev));
+	pthread_mutex_unlock(&cache_lock);
 }
 
 /* "sda", "/dev/sda" or "8:0" to the kernel's dev_t encoding. */

@@ -55,6 +55,7 @@ struct disk_io {
 	{ { "rq_complete_tp" } }
 
 const char *disk_name(__u32 dev);
+void disk_name_copy(__u32 dev, char *buf, size_t len);
 int disk_lookup(const char *name, __u32 *dev);
 void disk_flags_name(const char *rwbs, char *buf, size_t len);
 char disk_op_char(const char *rwbs);

@@ -14,8 +14,15 @@
 #include "file.bpf.h"
 #include "netsock.h"
 
-/* Set by user space before load from -4/-6 and the port flags. */
-const volatile struct netsock_filter tcp_filter = {};
+/*
+ * The filter user space sets before load (netsock_filter_opt(): -4/-6, the
+ * port and the address flags). Declared only: a tool that filters defines
+ * it with NETSOCK_FILTER_DEFINE; the objects of the others carry no unused
+ * filter in .rodata.
+ */
+extern const volatile struct netsock_filter tcp_filter;
+#define NETSOCK_FILTER_DEFINE \
+	const volatile struct netsock_filter tcp_filter = {}
 
 static __always_inline bool netsock_family_is_ip(__u16 family)
 {
@@ -165,6 +172,37 @@ static __always_inline bool netsock_ports_ok(__u16 lport, __u16 dport)
 				   lport) &&
 	       netsock_port_listed(tcp_filter.dports, tcp_filter.ndports,
 				   dport);
+}
+
+/* An address filter: off when want_family is 0. */
+static __always_inline bool netsock_addr_ok(__u16 want_family,
+					    const volatile __u8 *want,
+					    __u16 family, const __u8 *addr)
+{
+	int n = family == NETSOCK_AF_INET ? 4 : 16;
+
+	if (!want_family)
+		return true;
+	if (want_family != family)
+		return false;
+	for (int i = 0; i < 16; i++) {
+		if (i >= n)
+			break;
+		if (addr[i] != want[i])
+			return false;
+	}
+	return true;
+}
+
+/* The whole filter (-4/-6, ports, addresses) on a socket's endpoints. */
+static __always_inline bool netsock_tuple_ok(const struct netsock_tuple *t)
+{
+	return netsock_family_ok(t->family) &&
+	       netsock_ports_ok(t->sport, t->dport) &&
+	       netsock_addr_ok(tcp_filter.laddr_family, tcp_filter.laddr,
+			       t->family, t->saddr) &&
+	       netsock_addr_ok(tcp_filter.raddr_family, tcp_filter.raddr,
+			       t->family, t->daddr);
 }
 
 /* States a socket reaches only after queueing its own FIN. */

@@ -152,19 +152,44 @@ int netsock_parse_ports(const char *s, __u16 *ports, __u16 *n)
 	}
 }
 
+/* An address filter from arg: 0 or EXIT_USAGE. */
+static int filter_addr(const char *arg, __u8 *addr, __u16 *family)
+{
+	struct netsock_ip ip;
+
+	if (netsock_parse_ip(arg, &ip)) {
+		log_err("invalid address '%s': expected an IPv4 or IPv6 address",
+			arg);
+		return EXIT_USAGE;
+	}
+	memcpy(addr, ip.addr, sizeof(ip.addr));
+	*family = ip.family;
+	return 0;
+}
+
 /*
- * The filter flags the TCP tools share: -4, -6, and port lists for the
- * local ('L') or remote ('D', tcpconnect's 'P') end. 0 or EXIT_USAGE.
+ * The filter flags the TCP tools share: -4, -6, port lists for the local
+ * ('L') or remote ('D', tcpconnect's 'P') end, and one address for the
+ * local ('a') or remote ('A') end. 0 or EXIT_USAGE.
  */
 int netsock_filter_opt(struct netsock_filter *f, int flag, const char *arg)
 {
+	int family;
+
 	switch (flag) {
 	case '4':
-		f->family = NETSOCK_AF_INET;
-		return 0;
 	case '6':
-		f->family = NETSOCK_AF_INET6;
+		family = flag == '4' ? NETSOCK_AF_INET : NETSOCK_AF_INET6;
+		if (f->family && f->family != family) {
+			log_err("-4 and -6 exclude each other");
+			return EXIT_USAGE;
+		}
+		f->family = family;
 		return 0;
+	case 'a':
+		return filter_addr(arg, f->laddr, &f->laddr_family);
+	case 'A':
+		return filter_addr(arg, f->raddr, &f->raddr_family);
 	case 'L':
 		if (!netsock_parse_ports(arg, f->lports, &f->nlports))
 			return 0;

@@ -47,14 +47,21 @@ struct netsock_tuple {
 	__u16 pad;
 };
 
-/* Filters applied in the kernel; zero means "off". */
+/*
+ * Filters applied in the kernel; zero means "off". An address is wanted
+ * when its family is set (laddr_family, raddr_family).
+ */
 struct netsock_filter {
 	__u16 family;
 	__u16 nlports;
 	__u16 ndports;
-	__u16 pad;
+	__u16 laddr_family;
 	__u16 lports[NETSOCK_MAX_PORTS];
 	__u16 dports[NETSOCK_MAX_PORTS];
+	__u16 raddr_family;
+	__u16 pad[3];
+	__u8 laddr[16];
+	__u8 raddr[16];
 };
 
 #ifndef __bpf__

@@ -310,12 +310,27 @@ static void cell(struct out *o, int col, const char *text)
 	}
 }
 
-uint64_t out_now_ns(void)
+static uint64_t clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(clock, &ts);
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+uint64_t out_now_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME);
+}
+
+uint64_t out_mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+int64_t out_boot_to_real_ns(void)
+{
+	return (int64_t)(out_now_ns() - clock_ns(CLOCK_BOOTTIME));
 }
 
 const char *out_strftime(char *buf, size_t size, const char *fmt,

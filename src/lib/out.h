@@ -62,8 +62,16 @@ void out_begin(struct out *o, const char *type, uint64_t ts_ns);
 void out_end(struct out *o);
 int out_flush(struct out *o);
 
-/* Now, in Unix epoch nanoseconds: the clock of every ts_ns loupe prints. */
+/*
+ * The clocks, read here only. out_now_ns(): now in Unix epoch nanoseconds,
+ * the clock of every ts_ns loupe prints. out_mono_ns(): CLOCK_MONOTONIC,
+ * for deadlines and elapsed times (bpf_ktime_get_ns() is on it too).
+ * out_boot_to_real_ns(): what turns a CLOCK_BOOTTIME stamp (the events'
+ * bpf_ktime_get_boot_ns()) into Unix epoch nanoseconds.
+ */
 uint64_t out_now_ns(void);
+uint64_t out_mono_ns(void);
+int64_t out_boot_to_real_ns(void);
 /* BCC's TIME format, for out_strftime(). */
 #define OUT_HMS "%H:%M:%S"
 /* ts_ns as local time in buf, formatted by strftime()'s fmt; returns buf. */

@@ -14,9 +14,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <linux/perf_event.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -27,6 +27,10 @@
 #include "privs.h"
 #include "session.h"
 #include "uprobe.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD	O_EXCL	/* include/uapi/linux/pidfd.h, 6.9 */
+#endif
 
 #define TICK_MS		100
 #define LOST_EVERY_NS	1000000000LL
@@ -64,14 +68,6 @@ bool session_interrupted(void)
 	return stop_requested;
 }
 
-static long long clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 void session_init(struct session *s, const struct tool *t)
 {
 	memset(s, 0, sizeof(*s));
@@ -81,7 +77,7 @@ void session_init(struct session *s, const struct tool *t)
 	s->on_interval = t->on_interval;
 	s->lost_fd = -1;
 	s->target_fd = -1;
-	s->boot_to_real_ns = out_now_ns() - clock_ns(CLOCK_BOOTTIME);
+	s->boot_to_real_ns = out_boot_to_real_ns();
 }
 
 unsigned long long session_real_ns(const struct session *s,
@@ -187,7 +183,7 @@ static bool drain_must_stop(struct session *s)
 {
 	if (stop_requested && !s->final_drain)
 		return true;
-	return clock_ns(CLOCK_MONOTONIC) > s->drain_until_ns;
+	return (long long)out_mono_ns() > s->drain_until_ns;
 }
 
 /*
@@ -298,9 +294,9 @@ static int attach_all(struct session *s)
 		if (!bpf_program__autoload(prog))
 			continue;
 		/*
-		 * A perf_event program needs perf events the tool opens
-		 * itself (which CPUs, what rate): its attached() callback
-		 * hands their links to session_add_link().
+		 * A perf_event program needs perf events the tool chooses
+		 * (which CPUs, what rate): its attached() callback opens
+		 * them with session_attach_cpu_clock().
 		 */
 		if (bpf_program__type(prog) == BPF_PROG_TYPE_PERF_EVENT)
 			continue;
@@ -357,10 +353,28 @@ void session_watch_pid(struct session *s, int pid)
 	s->target_gone = s->target_fd < 0 && errno == ESRCH;
 }
 
+/*
+ * A thread's own pidfd (PIDFD_THREAD, Linux 6.9) turns readable when that
+ * thread exits, not its process. Older kernels refuse the flag: the loop
+ * then asks whether the thread id still names a task.
+ */
+void session_watch_thread(struct session *s, int tid)
+{
+	s->target_what = "thread";
+	s->target_id = tid;
+	s->target_fd = syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+	if (s->target_fd < 0 && errno == EINVAL)
+		s->target_tid = tid;
+	s->target_gone = s->target_fd < 0 && errno == ESRCH;
+}
+
+/* -p, unless the tool watches one of its threads already. */
 static void watch_target(struct session *s)
 {
-	if (!(s->opts.given & OPT_PID) || s->opts.pid <= 0)
+	if (!(s->opts.given & OPT_PID) || s->opts.pid <= 0 || s->target_what)
 		return;
+	s->target_what = "process";
+	s->target_id = s->opts.pid;
 	session_watch_pid(s, s->opts.pid);
 }
 
@@ -369,6 +383,8 @@ static bool target_exited(struct session *s)
 	struct pollfd pfd = { .fd = s->target_fd, .events = POLLIN };
 
 	if (s->target_fd >= 0 && poll(&pfd, 1, 0) > 0)
+		s->target_gone = true;
+	if (s->target_tid > 0 && kill(s->target_tid, 0) && errno == ESRCH)
 		s->target_gone = true;
 	return s->target_gone;
 }
@@ -430,7 +446,8 @@ static int start_locked(struct session *s, struct bpf_object *obj)
 	events = bpf_object__find_map_by_name(obj, "events");
 	if (events && open_ring(s, bpf_map__fd(events)))
 		return EXIT_RUNTIME;
-	out_header(&s->out);
+	if (!s->tool->header_per_interval)
+		out_header(&s->out);
 	return 0;
 }
 
@@ -546,7 +563,7 @@ static int drain(struct session *s, int timeout_ms, long long budget_ns)
 {
 	int err = 0;
 
-	s->drain_until_ns = clock_ns(CLOCK_MONOTONIC) + timeout_ms * 1000000LL +
+	s->drain_until_ns = (long long)out_mono_ns() + timeout_ms * 1000000LL +
 			    budget_ns;
 	if (s->rb) {
 		err = ring_buffer__poll(s->rb, timeout_ms);
@@ -575,7 +592,7 @@ static void drain_final(struct session *s)
 
 int session_loop(struct session *s)
 {
-	long long now = clock_ns(CLOCK_MONOTONIC), deadline = 0, next_tick = 0;
+	long long now = (long long)out_mono_ns(), deadline = 0, next_tick = 0;
 	long long next_lost = now + LOST_EVERY_NS, interval_ns;
 	int err = 0, timeout;
 	bool ticked_last = false;
@@ -596,7 +613,7 @@ int session_loop(struct session *s)
 			    drain_budget_ns(DRAIN_SLICE_NS));
 		if (err)
 			break;
-		now = clock_ns(CLOCK_MONOTONIC);
+		now = (long long)out_mono_ns();
 		ticked_last = false;
 		if (next_tick && now >= next_tick) {
 			ticked_last = true;
@@ -641,8 +658,9 @@ int session_loop(struct session *s)
 	report_lost(s);
 	out_flush(&s->out);
 	/* Not for a process the tool started itself (trace -c). */
-	if (s->target_gone && (s->opts.given & OPT_PID))
-		log_err("process %d exited; tracing ended", s->opts.pid);
+	if (s->target_gone && s->target_what)
+		log_err("%s %d exited; tracing ended", s->target_what,
+			s->target_id);
 	return EXIT_OK;
 }
 
@@ -666,6 +684,69 @@ void session_raw_syscalls(struct session *s, struct bpf_object *obj,
 	}
 	hook_disable(obj, s->tool->probes);
 	s->probes = raw;
+}
+
+/*
+ * One cpu-clock event on cpu running prog: 0, -ENODEV for a possible CPU
+ * that is not online when offline_ok, else an exit status.
+ */
+static int attach_cpu_clock(struct session *s, struct bpf_program *prog,
+			    unsigned long hz, int cpu, bool offline_ok)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		/*
+		 * A fixed period in ns, not freq = 1: the kernel adapts a
+		 * frequency on the tick, which an idle NOHZ CPU does not
+		 * take, and such a CPU would be sampled far less than hz.
+		 */
+		.sample_period = 1000000000ULL / hz,
+	};
+	struct bpf_link *link;
+	int fd;
+
+	fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
+		     PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENODEV && offline_ok)
+			return -ENODEV;
+		log_err("cannot open a cpu-clock event on CPU %d: %s", cpu,
+			strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	link = bpf_program__attach_perf_event(prog, fd);
+	if (!link) {
+		log_err("cannot attach to the cpu-clock event of CPU %d: %s",
+			cpu, strerror(errno));
+		close(fd);
+		return EXIT_RUNTIME;
+	}
+	/* The link owns the perf event fd and closes it when destroyed. */
+	return session_add_link(s, link);
+}
+
+int session_attach_cpu_clock(struct session *s, struct bpf_program *prog,
+			     unsigned long hz, int cpu)
+{
+	int ncpus = libbpf_num_possible_cpus(), attached = 0, err;
+
+	if (cpu >= 0)
+		return attach_cpu_clock(s, prog, hz, cpu, false);
+	for (cpu = 0; cpu < ncpus; cpu++) {
+		err = attach_cpu_clock(s, prog, hz, cpu, true);
+		if (err == -ENODEV)
+			continue;
+		if (err)
+			return err;
+		attached++;
+	}
+	if (!attached) {
+		log_err("no online CPU to sample");
+		return EXIT_RUNTIME;
+	}
+	return 0;
 }
 
 static void destroy_link(void *links, int i)

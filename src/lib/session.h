@@ -74,7 +74,11 @@ struct session {
 	bool discarding;		/* counting, not printing, at exit */
 	unsigned long long discarded;
 	int target_fd;		/* pidfd of the -p process, -1 if none */
+	int target_tid;		/* a thread watched without a pidfd */
 	bool target_gone;	/* it exited: the run ends */
+	/* For the closing message: "process" (-p) or "thread"; NULL: none. */
+	const char *target_what;
+	int target_id;
 	void *tool_state;
 };
 
@@ -95,6 +99,8 @@ int session_start_ring(struct session *s, int ring_fd, int lost_fd,
 		       session_event_fn on_event);
 /* The run also ends when this process exits (trace -c's command). */
 void session_watch_pid(struct session *s, int pid);
+/* The run ends, saying so, when this thread exits (runqslower --tid). */
+void session_watch_thread(struct session *s, int tid);
 int session_loop(struct session *s);
 void session_stop(struct session *s);
 /* Adopts a link the tool attached itself; destroyed at teardown. */
@@ -106,6 +112,13 @@ int session_add_link(struct session *s, struct bpf_link *link);
  */
 void session_raw_syscalls(struct session *s, struct bpf_object *obj,
 			  const struct hook_probe *raw);
+/*
+ * For a perf_event program (the session leaves those to the tool): runs
+ * prog hz times a second on the cpu-clock software event of cpu, or of
+ * every online CPU when cpu is -1. 0 or an exit status.
+ */
+int session_attach_cpu_clock(struct session *s, struct bpf_program *prog,
+			     unsigned long hz, int cpu);
 
 unsigned long long session_real_ns(const struct session *s,
 				   unsigned long long boot_ns);

@@ -557,6 +557,33 @@ static int stacks_svg_end(struct stacks_svg *svg, bool ok)
 	return status;
 }
 
+int stacks_tool_opt(struct stacks_tool *t, int index, const char *arg)
+{
+	unsigned long long v;
+
+	switch (index) {
+	case 0:
+		t->user_only = true;
+		break;
+	case 1:
+		t->kernel_only = true;
+		break;
+	case 2:
+		t->folded = true;
+		break;
+	case 3:
+		if (opts_uint("--stack-storage-size", arg, 1, 1 << 20,
+			      "a number of stacks", &v))
+			return EXIT_USAGE;
+		t->storage = v;
+		break;
+	case 4:
+		t->svg.path = arg;
+		break;
+	}
+	return 0;
+}
+
 int stacks_tool_check(const struct session *s, const struct stacks_tool *t)
 {
 	if (t->user_only && t->kernel_only) {

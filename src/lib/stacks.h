@@ -103,6 +103,19 @@ struct stacks_tool {
 	struct out_col columns[2];
 };
 
+/*
+ * The stack flags both tools take, rows that end a tool's opts table: the
+ * tool hands the index-th of them to stacks_tool_opt() (0 or EXIT_USAGE).
+ */
+#define STACKS_TOOL_OPTS						\
+	{ "user-stacks-only", 'U', NULL, "user stacks only" },		\
+	{ "kernel-stacks-only", 'K', NULL, "kernel stacks only" },	\
+	{ "folded", 'f', NULL,						\
+	  "one folded line per stack (for flame graphs)" },		\
+	{ "stack-storage-size", 0, "N",					\
+	  "stack map entries (default 16384)" },			\
+	{ "svg", 0, "FILE", "write a flame graph to FILE" }
+int stacks_tool_opt(struct stacks_tool *t, int index, const char *arg);
 /* The flag combinations both tools refuse: 0 or EXIT_USAGE. */
 int stacks_tool_check(const struct session *s, const struct stacks_tool *t);
 int stacks_tool_prepare(struct session *s, struct stacks_tool *t,

@@ -11,11 +11,11 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include "addr.h"
+#include "out.h"
 #include "syms.h"
 
 /* A kernel address this far past the last symbol is not in its text. */
@@ -89,14 +89,6 @@ struct syms_cache {
 	size_t nretired, capretired;
 	char debug_dir[PATH_MAX];
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* Grows *v (of *cap elements of size sz) to hold n + 1 elements. */
 static int grow(void *v, size_t *cap, size_t n, size_t sz)
@@ -1094,7 +1086,7 @@ int syms_capture(struct syms_cache *c, int pid)
 		p->jit_size = -1;
 		c->procs[c->nprocs++] = p;
 	}
-	p->captured_ns = mono_ns();
+	p->captured_ns = out_mono_ns();
 	load_perf_map(c, p);
 	if (p->maps_text && p->maps_len == len &&
 	    !memcmp(p->maps_text, text, len)) {
@@ -1178,7 +1170,7 @@ int syms_user(struct syms_cache *c, int pid, uint64_t addr,
 		return -ESRCH;
 	m = proc_map_find(p, addr);
 	/* Code mapped since the last capture (dlopen, a new JIT region). */
-	if (!m && mono_ns() - p->captured_ns > RECAPTURE_NS &&
+	if (!m && out_mono_ns() - p->captured_ns > RECAPTURE_NS &&
 	    !syms_capture(c, pid))
 		m = proc_map_find(p, addr);
 	if (m) {

@@ -3,7 +3,10 @@
  * one table per architecture. The tables were generated from the kernel
  * UAPI headers (asm/unistd_64.h for x86_64, asm-generic/unistd.h with its
  * 64-bit names for arm64) and are kept here as data so that the build
- * does not depend on which headers the build machine has.
+ * does not depend on which headers the build machine has. Debian 12's
+ * headers stop at 450; the later numbers (451-469, x86_64's 335 and 336)
+ * were checked against a 6.18 kernel's syscall tracepoints, and a unit
+ * test compares the table with the build machine's asm/unistd_64.h.
  */
 #include <stddef.h>
 #include <string.h>
@@ -40,7 +43,26 @@
 	[447] = "memfd_secret",						\
 	[448] = "process_mrelease",					\
 	[449] = "futex_waitv",						\
-	[450] = "set_mempolicy_home_node",
+	[450] = "set_mempolicy_home_node",				\
+	[451] = "cachestat",						\
+	[452] = "fchmodat2",						\
+	[453] = "map_shadow_stack",					\
+	[454] = "futex_wake",						\
+	[455] = "futex_wait",						\
+	[456] = "futex_requeue",					\
+	[457] = "statmount",						\
+	[458] = "listmount",						\
+	[459] = "lsm_get_self_attr",					\
+	[460] = "lsm_set_self_attr",					\
+	[461] = "lsm_list_modules",					\
+	[462] = "mseal",						\
+	[463] = "setxattrat",						\
+	[464] = "getxattrat",						\
+	[465] = "listxattrat",						\
+	[466] = "removexattrat",					\
+	[467] = "open_tree_attr",					\
+	[468] = "file_getattr",						\
+	[469] = "file_setattr",
 
 #if defined(__x86_64__)
 static const char *const names[] = {
@@ -379,6 +401,8 @@ static const char *const names[] = {
 	[332] = "statx",
 	[333] = "io_pgetevents",
 	[334] = "rseq",
+	[335] = "uretprobe",
+	[336] = "uprobe",
 	SYSCALLS_SHARED
 };
 #elif defined(__aarch64__)

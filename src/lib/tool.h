@@ -63,6 +63,8 @@ struct tool {
 	 * session (s->columns, s->on_event, s->on_interval).
 	 */
 	const struct out_col *columns;
+	/* Top tools: the header goes above each interval's table. */
+	bool header_per_interval;
 	int (*on_event)(struct session *s, const void *data, size_t size);
 	int (*on_interval)(struct session *s);
 	/*

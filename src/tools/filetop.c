@@ -145,14 +145,6 @@ static int filetop_prepare(struct session *s, void *p)
 	return 0;
 }
 
-/* The header goes above each interval's table, not once at start. */
-static int filetop_attached(struct session *s, void *skel)
-{
-	(void)skel;
-	s->out.cols = columns;
-	return 0;
-}
-
 static const struct tool_opt filetop_opts[] = {
 	{ "all", 'a', NULL, "all files, not only regular ones (sockets, pipes...)" },
 	{ "noclear", 'C', NULL, "do not clear the screen (it is only cleared on a terminal)" },
@@ -215,8 +207,9 @@ static const struct tool filetop_tool = {
 	.parse_opt = filetop_parse_opt,
 	.probes = filetop_probes,
 	.skel = &filetop_skel,
+	.columns = columns,
+	.header_per_interval = true,
 	.on_interval = on_interval,
 	.prepare = filetop_prepare,
-	.attached = filetop_attached,
 };
 TOOL_REGISTER(filetop_tool);

@@ -13,6 +13,7 @@
 #include "hardirqs.skel.h"
 #include "softirqs.skel.h"
 #include "hist.h"
+#include "knames.h"
 #include "log.h"
 #include "session.h"
 
@@ -74,12 +75,6 @@ static int read_handlers(struct row *rows, int max)
 	return n;
 }
 
-/* Vector numbers as the softirq tracepoints report them. */
-static const char *const vec_names[] = {
-	"hi", "timer", "net_tx", "net_rx", "block", "irq_poll", "tasklet",
-	"sched", "hrtimer", "rcu",
-};
-
 /* Softirqs: every vector that ran, zeroed once read. */
 static int read_vectors(struct row *rows, int max)
 {
@@ -94,9 +89,9 @@ static int read_vectors(struct row *rows, int max)
 			continue;
 		bpf_map_update_elem(irqs_fd, &vec, &zero, BPF_ANY);
 		r->vec = vec;
-		if (vec < sizeof(vec_names) / sizeof(vec_names[0]))
+		if (knames_softirq(vec))
 			snprintf(r->key.name, sizeof(r->key.name), "%s",
-				 vec_names[vec]);
+				 knames_softirq(vec));
 		else
 			snprintf(r->key.name, sizeof(r->key.name), "vec%u",
 				 vec);
@@ -211,11 +206,9 @@ static int softirqs_prepare(struct session *s, void *p)
 	return 0;
 }
 
-/* The header goes above each interval's table, not once at start. */
 static int irqs_attached(struct session *s, void *skel)
 {
 	(void)skel;
-	s->out.cols = columns;
 	irqs_fd = bpf_map__fd(bpf_object__find_map_by_name(s->obj,
 							   kind->map));
 	return 0;
@@ -286,6 +279,8 @@ static const struct tool hardirqs_tool = {
 	.parse_opt = irqs_parse_opt,
 	.probes = hardirqs_probes,
 	.skel = &hardirqs_skel,
+	.columns = columns,
+	.header_per_interval = true,
 	.on_interval = print_irqs,
 	.prepare = hardirqs_prepare,
 	.attached = irqs_attached,
@@ -304,6 +299,8 @@ static const struct tool softirqs_tool = {
 	.parse_opt = irqs_parse_opt,
 	.probes = softirqs_probes,
 	.skel = &softirqs_skel,
+	.columns = columns,
+	.header_per_interval = true,
 	.on_interval = print_irqs,
 	.prepare = softirqs_prepare,
 	.attached = irqs_attached,

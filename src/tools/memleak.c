@@ -8,7 +8,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -37,14 +36,6 @@ struct memleak_state {
 	 * record (stack map full, or another stack in its hash bucket). */
 	unsigned long long missed_allocs, missed_bytes;
 };
-
-static long long mono_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static int by_stack(const void *a, const void *b)
 {
@@ -129,7 +120,7 @@ static void read_allocs(int fd, struct collector *c)
 static struct stack_total *collect(struct memleak_bpf *skel, size_t *n)
 {
 	struct collector c = {
-		.cutoff = mono_ns(CLOCK_MONOTONIC) - older_ms * 1000000LL,
+		.cutoff = (long long)out_mono_ns() - older_ms * 1000000LL,
 	};
 	size_t out = 0;
 

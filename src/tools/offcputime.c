@@ -76,26 +76,18 @@ static int offcputime_prepare(struct session *s, void *p)
 	return stacks_tool_prepare(s, &stk, skel->obj);
 }
 
-enum { OPT_MIN, OPT_MAX, OPT_USER, OPT_KERNEL, OPT_UTHREADS, OPT_KTHREADS,
-       OPT_FOLDED, OPT_STORAGE, OPT_SVG };
+enum { OPT_MIN, OPT_MAX, OPT_UTHREADS, OPT_KTHREADS, OPT_STACKS };
 
 static const struct tool_opt offcputime_opts[] = {
 	[OPT_MIN] = { "min-block-time", 'm', "MIN_US",
 		      "count only periods off CPU of at least MIN_US (default 1)" },
 	[OPT_MAX] = { "max-block-time", 'M', "MAX_US",
 		      "count only periods off CPU of at most MAX_US" },
-	[OPT_USER] = { "user-stacks-only", 'U', NULL, "user stacks only" },
-	[OPT_KERNEL] = { "kernel-stacks-only", 'K', NULL,
-			 "kernel stacks only" },
 	[OPT_UTHREADS] = { "user-threads-only", 'u', NULL,
 			   "user threads only (no kernel threads)" },
 	[OPT_KTHREADS] = { "kernel-threads-only", 'k', NULL,
 			   "kernel threads only" },
-	[OPT_FOLDED] = { "folded", 'f', NULL,
-			 "one folded line per stack (for flame graphs)" },
-	[OPT_STORAGE] = { "stack-storage-size", 0, "N",
-			  "stack map entries (default 16384)" },
-	[OPT_SVG] = { "svg", 0, "FILE", "write a flame graph to FILE" },
+	STACKS_TOOL_OPTS,
 	{ NULL },
 };
 
@@ -116,30 +108,14 @@ static int offcputime_parse_opt(int index, const char *arg)
 		else
 			conf.max_us = v;
 		break;
-	case OPT_USER:
-		stk.user_only = true;
-		break;
-	case OPT_KERNEL:
-		stk.kernel_only = true;
-		break;
 	case OPT_UTHREADS:
 		conf.user_threads = true;
 		break;
 	case OPT_KTHREADS:
 		conf.kernel_threads = true;
 		break;
-	case OPT_SVG:
-		stk.svg.path = arg;
-		break;
-	case OPT_FOLDED:
-		stk.folded = true;
-		break;
-	case OPT_STORAGE:
-		if (opts_uint("--stack-storage-size", arg, 1, 1 << 20,
-			      "a number of stacks", &v))
-			return EXIT_USAGE;
-		stk.storage = v;
-		break;
+	default:
+		return stacks_tool_opt(&stk, index - OPT_STACKS, arg);
 	}
 	return 0;
 }

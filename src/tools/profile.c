@@ -4,12 +4,8 @@
  * counts samples per stack, and at the end they are symbolized and
  * printed like BCC's profile, or as folded lines for flame graphs.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <linux/perf_event.h>
-#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "log.h"
@@ -31,65 +27,6 @@ static struct stacks_tool stk = {
 		 .count_name = "samples" },
 	.unit = "samples", .divisor = 1,
 };
-
-static int attach_cpu(struct session *s, struct bpf_program *prog, int cpu,
-		      bool *attached)
-{
-	struct perf_event_attr attr = {
-		.type = PERF_TYPE_SOFTWARE,
-		.size = sizeof(attr),
-		.config = PERF_COUNT_SW_CPU_CLOCK,
-		/*
-		 * A fixed period rather than freq = 1: the kernel adjusts a
-		 * frequency on the tick, which an idle NOHZ CPU skips.
-		 */
-		.sample_period = 1000000000ULL / conf.freq,
-	};
-	struct bpf_link *link;
-	int fd;
-
-	fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
-		     PERF_FLAG_FD_CLOEXEC);
-	if (fd < 0) {
-		/* A possible CPU that is not online. */
-		if (errno == ENODEV && conf.cpu < 0)
-			return 0;
-		log_err("cannot open a cpu-clock event on CPU %d: %s", cpu,
-			strerror(errno));
-		return EXIT_RUNTIME;
-	}
-	link = bpf_program__attach_perf_event(prog, fd);
-	if (!link) {
-		log_err("cannot attach to the cpu-clock event of CPU %d: %s",
-			cpu, strerror(errno));
-		close(fd);
-		return EXIT_RUNTIME;
-	}
-	/* The link owns the perf event fd and closes it when destroyed. */
-	if (session_add_link(s, link))
-		return EXIT_RUNTIME;
-	*attached = true;
-	return 0;
-}
-
-static int attach_sampling(struct session *s, struct bpf_program *prog)
-{
-	int ncpus = libbpf_num_possible_cpus(), err;
-	bool attached = false;
-
-	if (conf.cpu >= 0)
-		return attach_cpu(s, prog, conf.cpu, &attached);
-	for (int cpu = 0; cpu < ncpus; cpu++) {
-		err = attach_cpu(s, prog, cpu, &attached);
-		if (err)
-			return err;
-	}
-	if (!attached) {
-		log_err("no online CPU to sample");
-		return EXIT_RUNTIME;
-	}
-	return 0;
-}
 
 static int check_conf(struct session *s)
 {
@@ -145,27 +82,19 @@ static int profile_attached(struct session *s, void *p)
 {
 	struct profile_bpf *skel = p;
 
-	return attach_sampling(s, skel->progs.sample);
+	return session_attach_cpu_clock(s, skel->progs.sample, conf.freq,
+					conf.cpu);
 }
 
-enum { OPT_FREQ, OPT_USER, OPT_KERNEL, OPT_CPU, OPT_FOLDED, OPT_IDLE,
-       OPT_STORAGE, OPT_SVG };
+enum { OPT_FREQ, OPT_CPU, OPT_IDLE, OPT_STACKS };
 
 static const struct tool_opt profile_opts[] = {
 	[OPT_FREQ] = { "frequency", 'F', "HZ",
 		       "samples per second on each CPU (default 49)" },
-	[OPT_USER] = { "user-stacks-only", 'U', NULL,
-		       "user stacks only" },
-	[OPT_KERNEL] = { "kernel-stacks-only", 'K', NULL,
-			 "kernel stacks only" },
 	[OPT_CPU] = { "cpu", 'C', "CPU", "sample only this CPU" },
-	[OPT_FOLDED] = { "folded", 'f', NULL,
-			 "one folded line per stack (for flame graphs)" },
 	[OPT_IDLE] = { "include-idle", 'I', NULL,
 		       "also count the idle task's samples" },
-	[OPT_STORAGE] = { "stack-storage-size", 0, "N",
-			  "stack map entries (default 16384)" },
-	[OPT_SVG] = { "svg", 0, "FILE", "write a flame graph to FILE" },
+	STACKS_TOOL_OPTS,
 	{ NULL },
 };
 
@@ -180,12 +109,6 @@ static int profile_parse_opt(int index, const char *arg)
 			return EXIT_USAGE;
 		conf.freq = v;
 		break;
-	case OPT_USER:
-		stk.user_only = true;
-		break;
-	case OPT_KERNEL:
-		stk.kernel_only = true;
-		break;
 	case OPT_CPU:
 		ncpus = libbpf_num_possible_cpus();
 		if (opts_uint("--cpu", arg, 0, ncpus > 0 ? ncpus - 1 : 65535,
@@ -193,21 +116,11 @@ static int profile_parse_opt(int index, const char *arg)
 			return EXIT_USAGE;
 		conf.cpu = v;
 		break;
-	case OPT_FOLDED:
-		stk.folded = true;
-		break;
 	case OPT_IDLE:
 		conf.idle = true;
 		break;
-	case OPT_SVG:
-		stk.svg.path = arg;
-		break;
-	case OPT_STORAGE:
-		if (opts_uint("--stack-storage-size", arg, 1, 1 << 20,
-			      "a number of stacks", &v))
-			return EXIT_USAGE;
-		stk.storage = v;
-		break;
+	default:
+		return stacks_tool_opt(&stk, index - OPT_STACKS, arg);
 	}
 	return 0;
 }

@@ -3,16 +3,10 @@
  * linear histogram (overall or per CPU), or as run-queue occupancy: the
  * share of samples where some task was waiting.
  */
-#include <errno.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <linux/perf_event.h>
-#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "hist.h"
-#include "log.h"
 #include "runqlen.h"
 #include "runqlen.skel.h"
 #include "session.h"
@@ -109,59 +103,13 @@ out:
 	return out_flush(&s->out);
 }
 
-/* One cpu-clock sampling event per online CPU, each running the program. */
-static int attach_sampling(struct session *s, struct bpf_program *prog)
-{
-	struct perf_event_attr attr = {
-		.type = PERF_TYPE_SOFTWARE,
-		.size = sizeof(attr),
-		.config = PERF_COUNT_SW_CPU_CLOCK,
-		/*
-		 * A fixed period in ns, not freq = 1: the kernel adapts a
-		 * frequency on the tick, which an idle NOHZ CPU does not
-		 * take, and such a CPU would be sampled far less than 99 Hz.
-		 */
-		.sample_period = 1000000000ULL / RUNQLEN_FREQ,
-	};
-	int ncpus = libbpf_num_possible_cpus(), attached = 0;
-	struct bpf_link *link;
-
-	for (int cpu = 0; cpu < ncpus; cpu++) {
-		int fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
-				 PERF_FLAG_FD_CLOEXEC);
-
-		if (fd < 0) {
-			/* A possible CPU that is not online. */
-			if (errno == ENODEV)
-				continue;
-			log_err("cannot open a cpu-clock event on CPU %d: %s",
-				cpu, strerror(errno));
-			return EXIT_RUNTIME;
-		}
-		link = bpf_program__attach_perf_event(prog, fd);
-		if (!link) {
-			log_err("cannot attach to the cpu-clock event of CPU %d: %s",
-				cpu, strerror(errno));
-			close(fd);
-			return EXIT_RUNTIME;
-		}
-		if (session_add_link(s, link))
-			return EXIT_RUNTIME;
-		attached++;
-	}
-	if (!attached) {
-		log_err("no online CPU to sample");
-		return EXIT_RUNTIME;
-	}
-	return 0;
-}
-
 static int runqlen_attached(struct session *s, void *p)
 {
 	struct runqlen_bpf *skel = p;
 
 	hists_fd = bpf_map__fd(skel->maps.hists);
-	return attach_sampling(s, skel->progs.sample);
+	return session_attach_cpu_clock(s, skel->progs.sample, RUNQLEN_FREQ,
+					-1);
 }
 
 enum { OPT_CPUS, OPT_OCCUPANCY };

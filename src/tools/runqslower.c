@@ -60,6 +60,8 @@ static int runqslower_prepare(struct session *s, void *p)
 	/* Like BCC, the TIME column is always there. */
 	s->opts.timestamp = true;
 	s->columns = conf.previous ? columns_prev : columns;
+	if (conf.tid)
+		session_watch_thread(s, conf.tid);
 	return 0;
 }
 

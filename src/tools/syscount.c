@@ -182,12 +182,11 @@ static int syscount_prepare(struct session *s, void *p)
 	return 0;
 }
 
-/* The header goes above each interval's table, not once at start. */
 static int syscount_attached(struct session *s, void *p)
 {
 	struct syscount_bpf *skel = p;
 
-	s->out.cols = columns;
+	(void)s;
 	counts_fd = bpf_map__fd(skel->maps.counts);
 	return 0;
 }
@@ -277,6 +276,8 @@ static const struct tool syscount_tool = {
 	.parse_opt = syscount_parse_opt,
 	.probes = syscount_probes,
 	.skel = &syscount_skel,
+	.columns = columns,
+	.header_per_interval = true,
 	.on_interval = print_top,
 	.prepare = syscount_prepare,
 	.attached = syscount_attached,

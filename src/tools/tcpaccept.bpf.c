@@ -9,6 +9,8 @@
 #include "netsock.bpf.h"
 #include "tcpaccept.h"
 
+NETSOCK_FILTER_DEFINE;
+
 static __always_inline int accept_emit(const struct sock *sk)
 {
 	struct tcpaccept_event *e;

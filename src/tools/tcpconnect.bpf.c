@@ -11,6 +11,8 @@
 #include "netsock.bpf.h"
 #include "tcpconnect.h"
 
+NETSOCK_FILTER_DEFINE;
+
 /* kprobe variant: tid -> socket being connected. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

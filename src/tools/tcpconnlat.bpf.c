@@ -12,6 +12,8 @@
 #include "netsock.bpf.h"
 #include "tcpconnlat.h"
 
+NETSOCK_FILTER_DEFINE;
+
 const volatile __u64 min_ns = 0;
 
 struct connect_start {

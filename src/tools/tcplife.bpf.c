@@ -15,6 +15,8 @@
 #include "netsock.bpf.h"
 #include "tcplife.h"
 
+NETSOCK_FILTER_DEFINE;
+
 /* What the opening states of a connection told. */
 struct tcplife_birth {
 	__u64 start_ns;		/* entered its last opening state */

@@ -17,7 +17,7 @@
 #include "netsock.bpf.h"
 #include "tcpretrans.h"
 
-const volatile struct retrans_cfg cfg = {};
+NETSOCK_FILTER_DEFINE;
 
 /*
  * Attached in the object's order: the softirq exit programs first (an
@@ -72,7 +72,7 @@ static __always_inline void emit(const struct netsock_tuple *t, int state,
 {
 	struct retrans_event *e;
 
-	if (cfg.family && cfg.family != t->family)
+	if (!netsock_tuple_ok(t))
 		return;
 	e = event_reserve(sizeof(*e));
 	if (!e)

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <bpf/libbpf.h>
-#include "log.h"
 #include "netsock.h"
 #include "session.h"
 #include "tcpretrans.h"
@@ -33,7 +32,7 @@ static const struct out_col columns[] = {
 };
 
 static bool loss_probes;
-static unsigned int only_family;
+static struct netsock_filter tcp_filter;
 
 static int on_event(struct session *s, const void *data, size_t size)
 {
@@ -117,7 +116,8 @@ static int tcpretrans_prepare(struct session *s, void *p)
 {
 	struct tcpretrans_bpf *skel = p;
 
-	skel->rodata->cfg.family = only_family;
+	memcpy((void *)&skel->rodata->tcp_filter, &tcp_filter,
+	       sizeof(tcp_filter));
 	if (!loss_probes) {
 		s->tool = without_loss_probes(s->tool);
 		bpf_program__set_autoload(skel->progs.tlp_kprobe, false);
@@ -136,21 +136,12 @@ static const struct tool_opt tcpretrans_opts[] = {
 
 static int tcpretrans_parse_opt(int index, const char *arg)
 {
-	(void)arg;
-	switch (index) {
-	case 0:
+	if (index == 0) {
 		loss_probes = true;
-		break;
-	case 1:
-	case 2:
-		if (only_family) {
-			log_err("-4 and -6 exclude each other");
-			return EXIT_USAGE;
-		}
-		only_family = index == 1 ? AF_INET : AF_INET6;
-		break;
+		return 0;
 	}
-	return 0;
+	return netsock_filter_opt(&tcp_filter,
+				  tcpretrans_opts[index].short_name, arg);
 }
 
 TOOL_SKEL(tcpretrans);

@@ -19,9 +19,4 @@ struct retrans_event {
 	__u32 pad;
 };
 
-/* Settings placed in .rodata before load. */
-struct retrans_cfg {
-	__u32 family;		/* 0 = both, else AF_INET or AF_INET6 */
-};
-
 #endif

@@ -11,6 +11,7 @@
 #include "netsock.bpf.h"
 #include "tcprtt.h"
 
+NETSOCK_FILTER_DEFINE;
 const volatile struct rtt_cfg cfg = {};
 
 struct {
@@ -22,37 +23,13 @@ struct {
 
 static const struct rtt_hist zero_hist;
 
-static __always_inline bool addr_eq(const __u8 *a, const volatile __u8 *b,
-				    int family)
-{
-	int n = family == NETSOCK_AF_INET ? 4 : 16;
-
-	for (int i = 0; i < 16; i++) {
-		if (i >= n)
-			break;
-		if (a[i] != b[i])
-			return false;
-	}
-	return true;
-}
-
 static __always_inline int account(const struct netsock_tuple *t, __u32 srtt)
 {
 	struct rtt_key key = {};
 	struct rtt_hist *h;
 	__u64 v = srtt;
 
-	if (cfg.family && cfg.family != t->family)
-		return 0;
-	if (cfg.lport && cfg.lport != t->sport)
-		return 0;
-	if (cfg.rport && cfg.rport != t->dport)
-		return 0;
-	if (cfg.laddr_family && (cfg.laddr_family != t->family ||
-				 !addr_eq(t->saddr, cfg.laddr, t->family)))
-		return 0;
-	if (cfg.raddr_family && (cfg.raddr_family != t->family ||
-				 !addr_eq(t->daddr, cfg.raddr, t->family)))
+	if (!netsock_tuple_ok(t))
 		return 0;
 	if (cfg.by_laddr || cfg.by_raddr) {
 		__builtin_memcpy(key.addr, cfg.by_laddr ? t->saddr : t->daddr,

@@ -5,7 +5,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "hist.h"
@@ -16,6 +15,7 @@
 #include "tcprtt.skel.h"
 
 static struct rtt_cfg settings;
+static struct netsock_filter tcp_filter;
 static bool show_avg;
 
 static void print_avg(struct session *s, const struct rtt_hist *h,
@@ -81,14 +81,16 @@ static int tcprtt_prepare(struct session *s, void *p)
 	struct tcprtt_bpf *skel = p;
 
 	skel->rodata->cfg = settings;
+	memcpy((void *)&skel->rodata->tcp_filter, &tcp_filter,
+	       sizeof(tcp_filter));
 	s->tool_state = skel;
 	s->on_interval = on_interval;
 	return 0;
 }
 
 static const struct tool_opt tcprtt_opts[] = {
-	{ "lport", 'l', "PORT", "only this local port" },
-	{ "rport", 'P', "PORT", "only this remote port" },
+	{ "lport", 'l', "PORT[,PORT]", "only these local ports" },
+	{ "rport", 'P', "PORT[,PORT]", "only these remote ports" },
 	{ "laddr", 'a', "ADDR", "only this local address (IPv4 or IPv6)" },
 	{ "raddr", 'A', "ADDR", "only this remote address (IPv4 or IPv6)" },
 	{ "byladdr", 'b', NULL, "one histogram per local address" },
@@ -100,42 +102,17 @@ static const struct tool_opt tcprtt_opts[] = {
 	{ NULL },
 };
 
-static int parse_addr_opt(const char *name, const char *arg, __u8 *addr,
-			  __u16 *family)
-{
-	struct netsock_ip a;
-
-	if (netsock_parse_ip(arg, &a)) {
-		log_err("invalid --%s '%s': expected an IPv4 or IPv6 address",
-			name, arg);
-		return EXIT_USAGE;
-	}
-	memcpy(addr, a.addr, 16);
-	*family = a.family;
-	return 0;
-}
-
 static int tcprtt_parse_opt(int index, const char *arg)
 {
-	const char *name = tcprtt_opts[index].name;
-	uint16_t port;
+	/* tcprtt's letters in the filter's vocabulary (netsock.c). */
+	static const char filter_flag[] = { 'L', 'D', 'a', 'A' };
 
 	switch (index) {
 	case 0:
 	case 1:
-		if (netsock_parse_port(arg, &port)) {
-			log_err("invalid --%s '%s': expected a port 1 to 65535",
-				name, arg);
-			return EXIT_USAGE;
-		}
-		*(index ? &settings.rport : &settings.lport) = port;
-		return 0;
 	case 2:
-		return parse_addr_opt(name, arg, settings.laddr,
-				      &settings.laddr_family);
 	case 3:
-		return parse_addr_opt(name, arg, settings.raddr,
-				      &settings.raddr_family);
+		return netsock_filter_opt(&tcp_filter, filter_flag[index], arg);
 	case 4:
 	case 5:
 		if (settings.by_laddr || settings.by_raddr) {
@@ -152,12 +129,8 @@ static int tcprtt_parse_opt(int index, const char *arg)
 		return 0;
 	case 8:
 	case 9:
-		if (settings.family) {
-			log_err("-4 and -6 exclude each other");
-			return EXIT_USAGE;
-		}
-		settings.family = index == 8 ? AF_INET : AF_INET6;
-		return 0;
+		return netsock_filter_opt(&tcp_filter, index == 8 ? '4' : '6',
+					  arg);
 	}
 	return 0;
 }

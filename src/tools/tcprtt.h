@@ -20,15 +20,8 @@ struct rtt_hist {
 	__u64 count;
 };
 
-/* Settings placed in .rodata before load; zero means "no filter". */
+/* Settings placed in .rodata before load (the filter is tcp_filter). */
 struct rtt_cfg {
-	__u8 laddr[16];
-	__u8 raddr[16];
-	__u16 laddr_family;
-	__u16 raddr_family;
-	__u16 lport;		/* host byte order */
-	__u16 rport;
-	__u16 family;		/* -4 / -6 */
 	__u8 by_laddr;
 	__u8 by_raddr;
 	__u8 millis;

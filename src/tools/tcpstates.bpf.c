@@ -11,6 +11,8 @@
 #include "netsock.bpf.h"
 #include "tcpstates.h"
 
+NETSOCK_FILTER_DEFINE;
+
 /* skaddr -> time of its last state change. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -16,6 +16,8 @@
 #include "netsock.bpf.h"
 #include "tcptracer.h"
 
+NETSOCK_FILTER_DEFINE;
+
 /* skaddr -> the task that called connect(). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -1,7 +1,6 @@
 /* vfsstat: per-second counts of file reads, writes, creates, opens, fsyncs. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "log.h"
@@ -39,14 +38,6 @@ struct vfsstat_state {
 	double prev_time;
 };
 
-static double mono_secs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void read_totals(struct session *s, unsigned long long *totals)
 {
 	int ncpus = libbpf_num_possible_cpus(), fd;
@@ -76,7 +67,7 @@ static int on_interval(struct session *s)
 	struct vfsstat_state *st = s->tool_state;
 	unsigned long long totals[VFSSTAT_MAX];
 	struct out *o = &s->out;
-	double now = mono_secs(), secs;
+	double now = out_mono_ns() / 1e9, secs;
 	unsigned long long ts = out_now_ns();
 
 	read_totals(s, totals);
@@ -119,7 +110,7 @@ static int vfsstat_attached(struct session *s, void *skel)
 {
 	(void)s;
 	(void)skel;
-	state.prev_time = mono_secs();
+	state.prev_time = out_mono_ns() / 1e9;
 	return 0;
 }
 

@@ -6,20 +6,12 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <bpf/btf.h>
 #include "ir.h"
 #include "log.h"
+#include "out.h"
 #include "trace.h"
-
-unsigned long long trace_monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 void trace_prog_init(struct trace_prog *p)
 {
@@ -31,7 +23,7 @@ void trace_prog_init(struct trace_prog *p)
 /* Parses and types the program; 0, or EXIT_USAGE with the error said. */
 int trace_check(struct trace_prog *p)
 {
-	p->start_ns = trace_monotonic_ns();
+	p->start_ns = out_mono_ns();
 	p->ast = ast_parse(&p->src, p->err);
 	if (!p->ast)
 		return EXIT_USAGE;

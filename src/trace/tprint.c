@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "addr.h"
+#include "out.h"
 #include "syms.h"
 #include "tprint.h"
 #include "tprint_priv.h"
@@ -332,19 +332,11 @@ static void sb_inet(struct sbuf *b, const uint8_t *d)
  */
 static void sb_timestamp(struct sbuf *b, const char *fmt, uint64_t ns)
 {
-	struct timespec rt, bt;
-	char out[512];
+	int64_t wall = (int64_t)ns + out_boot_to_real_ns();
+	char out[512] = "";
 	struct sbuf f = { 0 };
-	int64_t wall;
-	time_t secs;
-	struct tm tm;
 	size_t n;
 
-	clock_gettime(CLOCK_REALTIME, &rt);
-	clock_gettime(CLOCK_BOOTTIME, &bt);
-	wall = (int64_t)ns + ((int64_t)rt.tv_sec - bt.tv_sec) * 1000000000LL +
-	       (rt.tv_nsec - bt.tv_nsec);
-	secs = wall / 1000000000LL;
 	for (const char *s = fmt ? fmt : ""; *s; s++) {
 		if (s[0] == '%' && s[1] == '%') {
 			sb_add(&f, s, 2);
@@ -357,8 +349,9 @@ static void sb_timestamp(struct sbuf *b, const char *fmt, uint64_t ns)
 			sb_add(&f, s, 1);
 		}
 	}
-	localtime_r(&secs, &tm);
-	n = f.len ? strftime(out, sizeof(out), f.s, &tm) : 0;
+	if (f.len)
+		out_strftime(out, sizeof(out), f.s, wall);
+	n = strlen(out);
 	sb_free(&f);
 	if (!n) {
 		sb_puts(b, "(?)");
@@ -785,14 +778,11 @@ void tprint_time(struct tprint *p, const char *fmt)
 {
 	char out[512];
 	struct sbuf b = { 0 };
-	time_t now = time(NULL);
-	struct tm tm;
 	size_t n;
 
 	if (!fmt)
-		fmt = "%H:%M:%S\n";
-	localtime_r(&now, &tm);
-	n = *fmt ? strftime(out, sizeof(out), fmt, &tm) : 0;
+		fmt = OUT_HMS "\n";
+	n = strlen(out_strftime(out, sizeof(out), fmt, out_now_ns()));
 	if (p->json) {
 		sb_puts(&b, "{\"type\": \"time\", \"data\": \"");
 		sb_json_str(&b, out, n);

@@ -162,7 +162,6 @@ struct trace_run_opts {
 
 /* 0, or an exit status (2: the program is wrong, 1: the system). */
 /* prog.c */
-unsigned long long trace_monotonic_ns(void);
 void trace_prog_init(struct trace_prog *p);
 int trace_check(struct trace_prog *p);
 int trace_lower(struct trace_prog *p, FILE *dump_ir, FILE *dump_bpf);

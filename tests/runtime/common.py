@@ -647,6 +647,118 @@ def remove_cgroup_tree(path, root):
             time.sleep(0.05)
 
 
+def read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
+# Renames itself, optionally sets its oom_score_adj, then allocates and
+# touches MB megabytes (forever if MB is 0), says "held" and sleeps.
+HOG = r"""
+import ctypes, sys, time
+ctypes.CDLL(None).prctl(15, ctypes.c_char_p(sys.argv[1].encode()), 0, 0, 0)
+if sys.argv[3] != "-":
+    with open("/proc/self/oom_score_adj", "w") as f:
+        f.write(sys.argv[3])
+mb, held = int(sys.argv[2]), []
+while not mb or len(held) < mb:
+    held.append(b"\x01" * (1 << 20))
+print("held", flush=True)
+time.sleep(30)
+"""
+
+
+class OomCgroup:
+    """A child memory cgroup with a hard limit: cgroup v2 if the memory
+    controller is there, else cgroup v1 (hybrid hierarchies)."""
+
+    def __init__(self, limit_mb):
+        self.path = None
+        try:
+            root = cgroup2_root()
+            if "memory" in read_text(os.path.join(root, "cgroup.controllers")).split():
+                if "memory" not in read_text(os.path.join(root, "cgroup.subtree_control")).split():
+                    with open(os.path.join(root, "cgroup.subtree_control"), "w") as f:
+                        f.write("+memory")
+                cg = Cgroup()
+                self.path = cg.path
+                self._write("memory.max", "%dM" % limit_mb)
+                try:
+                    self._write("memory.swap.max", "0")
+                except OSError:
+                    pass
+                return
+        except (Skip, OSError):
+            pass
+        v1 = "/sys/fs/cgroup/memory"
+        if not os.path.exists(os.path.join(v1, "memory.limit_in_bytes")):
+            raise Skip("no memory controller: not in cgroup v2 (%s) nor mounted as v1" %
+                       "cgroup.controllers")
+        self.path = os.path.join(v1, "loupe-test-" + unique_comm())
+        os.mkdir(self.path)
+        on_cleanup(self._remove_v1)
+        self._write("memory.limit_in_bytes", str(limit_mb << 20))
+        try:
+            self._write("memory.memsw.limit_in_bytes", str(limit_mb << 20))
+        except OSError:
+            pass
+
+    def _write(self, name, val):
+        with open(os.path.join(self.path, name), "w") as f:
+            f.write(val)
+
+    def _remove_v1(self):
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            try:
+                for pid in read_text(os.path.join(self.path, "cgroup.procs")).split():
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except OSError:
+                        pass
+                os.rmdir(self.path)
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                time.sleep(0.05)
+
+    def spawn(self, comm, mb, adj="-"):
+        procs = os.path.join(self.path, "cgroup.procs")
+
+        def enter():
+            with open(procs, "w") as f:
+                f.write(str(os.getpid()))
+        return spawn([sys.executable, "-c", HOG, comm, str(mb), adj],
+                     preexec_fn=enter, stdout=subprocess.PIPE)
+
+
+class LoopDev:
+    """A loop device over a fresh 64 MB file; detached at cleanup."""
+
+    def __init__(self, size_mb=64):
+        if not shutil.which("losetup"):
+            fail("losetup not installed")
+        d = tmpdir()
+        self.backing = os.path.join(d, "disk.img")
+        with open(self.backing, "wb") as f:
+            f.truncate(size_mb << 20)
+        rc, out, err = run_quiet(["losetup", "--find", "--show", self.backing])
+        check(rc == 0 and out.strip().startswith("/dev/loop"),
+              "losetup failed: %s %s" % (out, err))
+        self.path = out.strip()
+        self.name = os.path.basename(self.path)
+        on_cleanup(self.detach)
+
+    def detach(self):
+        subprocess.run(["losetup", "-d", self.path], timeout=10,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            os.unlink(self.backing)
+        except OSError:
+            pass
+
+
 def same_cgroup_path(got, rel):
     """cgroup field vs expected relative path; a leading '/' is optional."""
     return isinstance(got, str) and got.strip("/") == rel.strip("/")

@@ -18,39 +18,14 @@ import subprocess
 import sys
 import time
 
-from common import (LOUPE, Loupe, Skip, check, check_common, copy_binary,
-                    fail, on_cleanup, run_quiet, short, spawn, tmpdir)
+from common import (LOUPE, Loupe, LoopDev, Skip, check, check_common,
+                    copy_binary, fail, on_cleanup, run_quiet, short, spawn,
+                    tmpdir)
 
 SECTOR = 512
 
 
 # ---------------------------------------------------------------- fixtures
-
-class LoopDev:
-    """A loop device over a fresh 64 MB file; detached at cleanup."""
-
-    def __init__(self, size_mb=64):
-        if not shutil.which("losetup"):
-            fail("losetup not installed")
-        d = tmpdir()
-        self.backing = os.path.join(d, "disk.img")
-        with open(self.backing, "wb") as f:
-            f.truncate(size_mb << 20)
-        rc, out, err = run_quiet(["losetup", "--find", "--show", self.backing])
-        check(rc == 0 and out.strip().startswith("/dev/loop"),
-              "losetup failed: %s %s" % (out, err))
-        self.path = out.strip()
-        self.name = os.path.basename(self.path)
-        on_cleanup(self.detach)
-
-    def detach(self):
-        subprocess.run(["losetup", "-d", self.path], timeout=10,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            os.unlink(self.backing)
-        except OSError:
-            pass
-
 
 def dd_copy():
     """A copy of dd under a unique 15-character name; returns (path, comm)."""

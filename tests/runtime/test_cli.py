@@ -297,6 +297,15 @@ def test_switch_with_value_list_and_overview():
            "loupe: overview: flag --json takes no value; see 'loupe overview --help'")
 
 
+def test_version_takes_nothing():
+    """--version is a switch that stands alone, like --help=x a usage error
+    when given a value or followed by a word."""
+    _exact(["--version=x"], "loupe: flag --version takes no value; see 'loupe --help'")
+    _exact(["--version", "x"],
+           "loupe: unexpected argument 'x' after --version; see 'loupe --help'")
+    _exact(["-V", "-j"], "loupe: unexpected argument '-j' after -V; see 'loupe --help'")
+
+
 def test_unknown_and_ambiguous_flags():
     _exact(["opensnoop", "--bogus=3"],
            "loupe: opensnoop: unknown flag '--bogus'; see 'loupe opensnoop --help'")
@@ -337,6 +346,11 @@ def test_tool_numeric_flag_limits():
            "number; expected milliseconds from 0 to 10000000000")
     _exact(["fsslower", "inf"], "loupe: fsslower: invalid MIN_MS 'inf': not finite; "
            "expected milliseconds from 0 to 10000000")
+    for tool, arg, unit, top in (("fsslower", "MIN_MS", "milliseconds", "10000000"),
+                                 ("ext4slower", "MIN_MS", "milliseconds", "10000000"),
+                                 ("runqslower", "MIN_US", "microseconds", "1000000000")):
+        _exact([tool, "--", "-5"], "loupe: %s: invalid %s '-5': negative; expected "
+               "%s from 0 to %s" % (tool, arg, unit, top))
     ncpu = os.cpu_count() or 1
     with open("/sys/devices/system/cpu/possible") as f:
         last = int(f.read().strip().split(",")[-1].split("-")[-1])
@@ -539,33 +553,76 @@ def test_timestamp_stamps_each_report_of_interval_tools():
               (tool, short(out, 600)))
 
 
+def test_top_tools_print_their_header_above_each_table():
+    """Tools whose table is per interval (header_per_interval): the header
+    stands once above each report, never alone at start."""
+    require_loupe()
+    for tool, args, report, header in (
+            ("hardirqs", ["-T"], r"^\d\d:\d\d:\d\d$", "HARDIRQ"),
+            ("syscount", ["-T"], r"^\[\d\d:\d\d:\d\d\]$", "TIME"),
+            ("filetop", ["-C"], r"^\d\d:\d\d:\d\d loadavg: ", "TID")):
+        rc, out, err = run_quiet([LOUPE, tool, "-i", "0.4", "-d", "0.9"] + args,
+                                 timeout=20)
+        check(rc == 0, "%s: exit status %s (stderr: %s)" % (tool, rc, short(err)))
+        lines = [l for l in out.split("\n") if l]
+        reports = [i for i, l in enumerate(lines) if re.match(report, l)]
+        heads = [i for i, l in enumerate(lines) if l.split()[:1] == [header]]
+        check(len(reports) >= 2 and len(heads) == len(reports) and
+              all(r < h for r, h in zip(reports, heads)),
+              "%s: want one header after each report's first line: %s" %
+              (tool, short(out, 600)))
+
+
 # What may write to the writer's stream or stdout other than src/lib/out.c:
 # the SVG renderer (flame.c writes the file flamegraph opens).
 _WRITERS_ALLOWED = {"lib/out.c", "lib/flame.c"}
 _WRITE_RE = re.compile(r"\b(?:printf|puts|putchar)\s*\(|"
                        r"\b(?:fprintf|fputs|fputc|fwrite)\s*\([^;]*(?:->file|\.file|stdout)")
-_STRING_RE = re.compile(r'"(?:\\.|[^"\\])*"')
-_CLOCK_RE = re.compile(r"CLOCK_REALTIME|\btime\s*\(\s*NULL|\blocaltime(?:_r)?\s*\(|"
+# Any clock, not only the wall clock: a private "now" on CLOCK_MONOTONIC
+# or CLOCK_BOOTTIME is the same copy of out.c's helpers.
+_CLOCK_RE = re.compile(r"\b(?:clock_gettime|gettimeofday|timespec_get)\s*\(|"
+                       r"\btime\s*\(\s*(?:NULL|0)\s*\)|\blocaltime(?:_r)?\s*\(|"
                        r"\bstrftime\s*\(")
+# Comments, strings and character literals ('"' would open a string).
+_NOT_CODE_RE = re.compile(r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|'
+                          r"'(?:\\.|[^'\\\n])+'", re.S)
+
+
+def _code_lines(rel):
+    """(number, line, code) of src/REL: code is the line with its strings
+    and comments blanked (a comment may name strftime())."""
+    with open(os.path.join(REPO, "src", rel)) as f:
+        text = f.read()
+    code = _NOT_CODE_RE.sub(lambda m: "\n" * m.group().count("\n"), text)
+    return zip(range(1, text.count("\n") + 2), text.split("\n"), code.split("\n"))
 
 
 def test_only_the_writer_prints_and_tells_the_time():
     """Tools and the runtime print through src/lib/out.c, which also owns the
-    wall clock: a second writer or clock is where table, JSON and -T part."""
+    clocks: a second writer or clock is where table, JSON and -T part. The
+    clock rule holds in the whole of src/ (trace, agent included)."""
     src = os.path.join(REPO, "src")
-    files = [os.path.join(d, f) for d in ("lib", "tools") for f in
-             sorted(os.listdir(os.path.join(src, d))) if f.endswith(".c")]
-    files.append("overview.c")
+    printers = [os.path.join(d, f) for d in ("lib", "tools") for f in
+                sorted(os.listdir(os.path.join(src, d))) if f.endswith(".c")]
+    printers.append("overview.c")
+    every = sorted(os.path.relpath(os.path.join(d, f), src)
+                   for d, _, fs in os.walk(src) for f in fs
+                   if f.endswith(".c") and not f.endswith(".bpf.c"))
+    check("lib/out.c" in every, "src/lib/out.c not found below %s" % src)
     found = []
-    for rel in files:
+    for rel in printers:
         if rel in _WRITERS_ALLOWED:
             continue
-        with open(os.path.join(src, rel)) as f:
-            for n, line in enumerate(f, 1):
-                code = _STRING_RE.sub('""', line).split("//")[0]
-                if _WRITE_RE.search(code) or _CLOCK_RE.search(code):
-                    found.append("src/%s:%d: %s" % (rel, n, line.strip()))
-    check(not found, "printing or reading the wall clock outside src/lib/out.c:\n  %s" %
+        for n, line, code in _code_lines(rel):
+            if _WRITE_RE.search(code):
+                found.append("src/%s:%d: %s" % (rel, n, line.strip()))
+    for rel in every:
+        if rel == "lib/out.c":
+            continue
+        for n, line, code in _code_lines(rel):
+            if _CLOCK_RE.search(code):
+                found.append("src/%s:%d: %s" % (rel, n, line.strip()))
+    check(not found, "printing or reading a clock outside src/lib/out.c:\n  %s" %
           "\n  ".join(found))
 
 

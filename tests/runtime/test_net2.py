@@ -299,6 +299,28 @@ def test_tcprtt_port_filter():
           (other.port, short(_hists(lp2))))
 
 
+def test_tcprtt_port_list_and_address_filter():
+    """tcprtt filters with the TCP tools' vocabulary (netsock_filter): a
+    port list, and an address that rules out every segment of the pair."""
+    pair = LoopbackPair(4)
+    other = LoopbackPair(4)
+    ports = "%d,%d" % (other.port, pair.port)
+    lp = Loupe("tcprtt", "-j", "-l", ports, "-A", "127.0.0.1", "-4")
+    lp2 = Loupe("tcprtt", "-j", "-l", ports, "-A", "127.0.0.2")
+    lp.wait_attached(settle=0.2)
+    lp2.wait_attached(settle=0.5)
+    pair.connect().transfer(256 * 1024)
+    lp.stop()
+    lp2.stop()
+    check(lp.rc == 0 and lp2.rc == 0, "exit status %s/%s %s %s" %
+          (lp.rc, lp2.rc, lp.describe(), lp2.describe()))
+    hs = _hists(lp)
+    check(len(hs) == 1 and _hist_total(hs[0]) > 0,
+          "want one non-empty histogram for -l %s: %s" % (ports, lp.describe()))
+    check(not _hists(lp2), "-A 127.0.0.2 counted segments from 127.0.0.1: %s" %
+          short(_hists(lp2)))
+
+
 def test_tcprtt_ipv6_by_raddr_ms():
     pair = LoopbackPair(6)
     lp = Loupe("tcprtt", "-j", "-P", str(pair.port), "-B", "-m", "-6", "-e")

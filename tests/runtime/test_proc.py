@@ -11,9 +11,9 @@ import subprocess
 import sys
 import time
 
-from common import (LOUPE, Loupe, Skip, check, check_common, hms_window,
-                    on_cleanup, poll_until, run_quiet, short, spawn, tmpdir,
-                    unique_comm)
+from common import (LOUPE, Loupe, OomCgroup, Skip, check, check_common,
+                    hms_window, on_cleanup, poll_until, run_quiet, short, spawn,
+                    tmpdir, unique_comm)
 
 # ---------------------------------------------------------------- helpers
 
@@ -478,91 +478,9 @@ def test_mountsnoop_long_string_table():
 
 # ---------------------------------------------------------------- oomkill
 
-# Renames itself, optionally sets its oom_score_adj, then allocates and
-# touches MB megabytes (forever if MB is 0), says "held" and sleeps.
-HOG = r"""
-import ctypes, sys, time
-ctypes.CDLL(None).prctl(15, ctypes.c_char_p(sys.argv[1].encode()), 0, 0, 0)
-if sys.argv[3] != "-":
-    with open("/proc/self/oom_score_adj", "w") as f:
-        f.write(sys.argv[3])
-mb, held = int(sys.argv[2]), []
-while not mb or len(held) < mb:
-    held.append(b"\x01" * (1 << 20))
-print("held", flush=True)
-time.sleep(30)
-"""
-
-
 def _read(path):
     with open(path) as f:
         return f.read()
-
-
-class MemCgroup:
-    """A child memory cgroup with a hard limit: cgroup v2 if the memory
-    controller is there, else cgroup v1 (hybrid hierarchies)."""
-
-    def __init__(self, limit_mb):
-        self.path = None
-        try:
-            from common import Cgroup, cgroup2_root
-            root = cgroup2_root()
-            if "memory" in _read(os.path.join(root, "cgroup.controllers")).split():
-                if "memory" not in _read(os.path.join(root, "cgroup.subtree_control")).split():
-                    with open(os.path.join(root, "cgroup.subtree_control"), "w") as f:
-                        f.write("+memory")
-                cg = Cgroup()
-                self.path = cg.path
-                self._write("memory.max", "%dM" % limit_mb)
-                try:
-                    self._write("memory.swap.max", "0")
-                except OSError:
-                    pass
-                return
-        except (Skip, OSError):
-            pass
-        v1 = "/sys/fs/cgroup/memory"
-        if not os.path.exists(os.path.join(v1, "memory.limit_in_bytes")):
-            raise Skip("no memory controller: not in cgroup v2 (%s) nor mounted as v1" %
-                       "cgroup.controllers")
-        self.path = os.path.join(v1, "loupe-test-" + unique_comm())
-        os.mkdir(self.path)
-        on_cleanup(self._remove_v1)
-        self._write("memory.limit_in_bytes", str(limit_mb << 20))
-        try:
-            self._write("memory.memsw.limit_in_bytes", str(limit_mb << 20))
-        except OSError:
-            pass
-
-    def _write(self, name, val):
-        with open(os.path.join(self.path, name), "w") as f:
-            f.write(val)
-
-    def _remove_v1(self):
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            try:
-                for pid in _read(os.path.join(self.path, "cgroup.procs")).split():
-                    try:
-                        os.kill(int(pid), signal.SIGKILL)
-                    except OSError:
-                        pass
-                os.rmdir(self.path)
-                return
-            except FileNotFoundError:
-                return
-            except OSError:
-                time.sleep(0.05)
-
-    def spawn(self, comm, mb, adj="-"):
-        procs = os.path.join(self.path, "cgroup.procs")
-
-        def enter():
-            with open(procs, "w") as f:
-                f.write(str(os.getpid()))
-        return spawn([sys.executable, "-c", HOG, comm, str(mb), adj],
-                     preexec_fn=enter, stdout=subprocess.PIPE)
 
 
 def _oom_loupe(*extra):
@@ -572,7 +490,7 @@ def _oom_loupe(*extra):
 
 
 def test_oomkill_victim_json():
-    cg = MemCgroup(32)
+    cg = OomCgroup(32)
     lp = _oom_loupe("-j")
     comm = unique_comm()
     hog = cg.spawn(comm, 0)
@@ -603,7 +521,7 @@ def test_oomkill_victim_json():
 def test_oomkill_trigger_and_victim_table():
     """A small process with oom_score_adj 1000 is the victim; another one,
     allocating past the limit, triggers the kill."""
-    cg = MemCgroup(64)
+    cg = OomCgroup(64)
     lp = Loupe("oomkill")
     hdr = lp.wait_header()
     check(hdr == "Tracing OOM kills... Ctrl-C to stop.", "header %r" % hdr)

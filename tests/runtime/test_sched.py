@@ -179,6 +179,53 @@ def test_runqslower_table_previous():
           "row %r does not match TIME COMM TID LAT PREV_COMM PREV_TID of %d" % (row, child.tid))
 
 
+# A process whose second thread prints its tid, naps N times when told to,
+# then exits; the process lives on until its stdin closes.
+THREADED = r"""
+import sys, threading, time
+go = threading.Event()
+def worker():
+    print(threading.get_native_id(), flush=True)
+    go.wait()
+    for _ in range(int(sys.argv[1])):
+        time.sleep(0.001)
+t = threading.Thread(target=worker)
+t.start()
+sys.stdin.readline()
+go.set()
+t.join()
+print("joined", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_runqslower_tid_exit_ends_run():
+    """--tid: the run ends when that thread exits (as -p ends with its
+    process), while its process lives on; it saw only that thread."""
+    n = 20
+    proc = spawn([sys.executable, "-c", THREADED, str(n)],
+                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        tid = int(proc.stdout.readline())
+        lp = Loupe("runqslower", "0", "--tid", tid, "-j")
+        lp.wait_attached()
+        proc.stdin.write(b"go\n")
+        proc.stdin.flush()
+        check(proc.stdout.readline().strip() == b"joined", "the thread did not end")
+        rc = lp.wait_exit(10, "after thread %d exited" % tid)
+        check(proc.poll() is None, "the process exited with its thread")
+    finally:
+        proc.stdin.close()
+        proc.wait(10)
+    err = lp.stderr_lines()
+    want = "loupe: runqslower: thread %d exited; tracing ended" % tid
+    check(rc == 0 and err and err[-1] == want,
+          "exit status %s, last stderr line %r != %r" % (rc, err[-1:] or None, want))
+    evs = [e for e in lp.events() if e.get("type") == "runqslower"]
+    check(len(evs) >= n and all(e["tid"] == tid for e in evs),
+          "want >= %d waits of tid %d only: %s" % (n, tid, short(evs[:3])))
+
+
 def test_runqslower_bad_threshold():
     lp = Loupe("runqslower", "ten")
     rc = lp.wait_exit(5)

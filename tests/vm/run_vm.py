@@ -47,11 +47,11 @@ ESCAPE_RE = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|[A-Za-z])")
 # filters, loss counting, teardown of kprobe/fentry links, every tool
 # started and stopped, loupe trace's kernel-hook probes (kprobe,
 # kretprobe, kfunc, kretfunc) with a few of its conformance cases,
-# tcplife's byte counts (CO-RE reads of tcp_sock) and tcpretrans on its
-# kprobe. Left out: usage errors and help texts, and the table, timestamp
-# and UTF-8 variants of tests whose JSON variant runs (formatting is user
-# space), and the loss tests of the event loop's stopping (docs/kernels.md
-# has the times).
+# tcplife's byte counts (CO-RE reads of tcp_sock), tcpretrans on its
+# kprobe, and the agent's built-in programs loaded together. Left out:
+# usage errors and help texts, and the table, timestamp and UTF-8 variants
+# of tests whose JSON variant runs (formatting is user space), and the
+# loss tests of the event loop's stopping (docs/kernels.md has the times).
 VM_TESTS = [
     "test_cli.test_list_",
     "test_cli.test_duration_exits_by_itself",
@@ -75,6 +75,8 @@ VM_TESTS = [
     "test_trace.test_tracepoint_openat",
     "test_trace.test_rawtracepoint",
     "test_net1.test_tcplife_exact",
+    # the agent's built-ins: raw tracepoints whose arguments differ
+    "test_agent_builtin.test_agent_default_attaches_every_builtin",
     "test_net2.test_tcpretrans",
     "!_table",
     "!_timestamp_column",

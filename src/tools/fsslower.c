@@ -95,22 +95,6 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-/* creat, open, preadv and pwritev do not exist on every architecture. */
-static const struct hook_probe fsslower_probes[] = {
-	{ "read", { { { "read_enter", "read_exit", "readv_enter",
-			"readv_exit", "pread64_enter", "pread64_exit",
-			"?preadv_enter", "?preadv_exit" } } } },
-	{ "write", { { { "write_enter", "write_exit", "writev_enter",
-			 "writev_exit", "pwrite64_enter", "pwrite64_exit",
-			 "?pwritev_enter", "?pwritev_exit" } } } },
-	{ "open", { { { "?open_enter", "?open_exit", "openat_enter",
-			"openat_exit", "?openat2_enter", "?openat2_exit",
-			"?creat_enter", "?creat_exit" } } } },
-	{ "fsync", { { { "fsync_enter", "fsync_exit", "fdatasync_enter",
-			 "fdatasync_exit" } } } },
-	{ NULL },
-};
-
 /* Two programs on sys_enter/sys_exit, which find the call by number. */
 static const struct hook_probe fsslower_raw_probes[] = {
 	{ "syscalls", { { { "raw_enter_btf", "raw_exit_btf" } },
@@ -177,6 +161,22 @@ static int fsslower_parse_arg(int index, const char *arg)
 	min_ms = v;
 	return 0;
 }
+
+/* creat, open, preadv and pwritev do not exist on every architecture. */
+static const struct hook_probe fsslower_probes[] = {
+	{ "read", { { { "read_enter", "read_exit", "readv_enter",
+			"readv_exit", "pread64_enter", "pread64_exit",
+			"?preadv_enter", "?preadv_exit" } } } },
+	{ "write", { { { "write_enter", "write_exit", "writev_enter",
+			 "writev_exit", "pwrite64_enter", "pwrite64_exit",
+			 "?pwritev_enter", "?pwritev_exit" } } } },
+	{ "open", { { { "?open_enter", "?open_exit", "openat_enter",
+			"openat_exit", "?openat2_enter", "?openat2_exit",
+			"?creat_enter", "?creat_exit" } } } },
+	{ "fsync", { { { "fsync_enter", "fsync_exit", "fdatasync_enter",
+			 "fdatasync_exit" } } } },
+	{ NULL },
+};
 
 TOOL_SKEL(fsslower);
 

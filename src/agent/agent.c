@@ -413,6 +413,7 @@ static void reload(struct agent *a)
 			strerror(-raised));
 	set = metric_set_start(c.programs, c.nmetrics, args.max_series, err,
 			       sizeof(err), &status);
+	metric_btf_release();
 	if (!raised)
 		privs_effective(false);
 	if (!set) {
@@ -584,6 +585,7 @@ static int agent_run(struct session *s)
 	}
 	/* after everything that can refuse the command line, before the drop */
 	ret = start_builtins(&a);
+	metric_btf_release();
 	if (!ret)
 		ret = drop_privileges();
 	if (ret) {
@@ -609,6 +611,7 @@ out:
 		webcfg_free(&web);
 	metric_set_stop(a.custom);
 	stop_builtins(&a);
+	metric_btf_release();	/* an error before start-up's end */
 	config_free(&a.config);
 	expo_registry_free(a.reg);
 	pthread_mutex_destroy(&a.lock);

@@ -190,12 +190,14 @@ static int compile_program(struct ydoc *d, const struct metric_nodes *mn,
 	p.src.name = PROG_NAME;
 	p.src.text = m->program;
 	p.src.len = strlen(m->program);
+	metric_btf_lend(&p);
 	ret = trace_check(&p);
 	if (!ret) {
 		fclose(f);
 		f = NULL;
 		ret = check_metric(d, mn, &p, m);
 	}
+	metric_btf_take_back(&p);
 	trace_prog_free(&p);
 	if (!f)
 		goto out;

@@ -48,6 +48,32 @@ struct metric_set {
 	int ncpus;
 };
 
+static struct btf *kernel_btf;
+
+void metric_btf_lend(struct trace_prog *p)
+{
+	if (!kernel_btf) {
+		kernel_btf = btf__load_vmlinux_btf();
+		if (libbpf_get_error(kernel_btf))
+			kernel_btf = NULL;
+	}
+	p->btf = kernel_btf;
+}
+
+/* A program that had to parse its own (the lent one failed) frees it. */
+void metric_btf_take_back(struct trace_prog *p)
+{
+	if (p->btf != kernel_btf)
+		btf__free(p->btf);
+	p->btf = NULL;
+}
+
+void metric_btf_release(void)
+{
+	btf__free(kernel_btf);
+	kernel_btf = NULL;
+}
+
 double metric_unit_scale(enum metric_unit unit)
 {
 	switch (unit) {
@@ -308,6 +334,7 @@ static int start_one(struct mprog *mp, size_t max_series, int ncpus,
 	p->src.len = strlen(m->program);
 	p->lru_maps = true;
 	p->ringbuf_size = 4096;	/* nothing is sent: metric_check */
+	metric_btf_lend(p);
 	ret = trace_check(p);
 	if (!ret && metric_check(p, m, &e)) {
 		fprintf(f, "%s:%d:%d: %s\n", m->id, e.line, e.col, e.msg);
@@ -326,12 +353,8 @@ static int start_one(struct mprog *mp, size_t max_series, int ncpus,
 	if (!ret)
 		ret = trace_attach(p);
 	mp->attached = !ret;
-	/*
-	 * Types are resolved and the programs loaded: the parsed kernel BTF
-	 * (about 6 MB) is not needed again, and each program has its own.
-	 */
-	btf__free(p->btf);
-	p->btf = NULL;
+	/* Types are resolved and the programs loaded: BTF is not needed. */
+	metric_btf_take_back(p);
 	fclose(f);
 	p->err = stderr;
 	if (ret)

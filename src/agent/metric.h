@@ -112,6 +112,16 @@ int metric_self_add(struct expo_registry *r, struct metric_self *self,
 /* Forgets the series of self (each scrape, before the sets refresh). */
 void metric_self_clear(struct metric_self *self);
 
+/*
+ * One parse of the kernel's BTF (about 70 ms and 6 MB) lent to every
+ * program compiled at start-up or a reload, instead of one per compile:
+ * lend it before trace_check(), take it back before trace_prog_free(),
+ * and release it once the programs are attached.
+ */
+void metric_btf_lend(struct trace_prog *p);
+void metric_btf_take_back(struct trace_prog *p);
+void metric_btf_release(void);
+
 struct metric_set;
 
 /* The multiplier from a unit to its base unit (1 for none). */

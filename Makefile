@@ -43,7 +43,8 @@ TOOL_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,\
 	     $(filter-out %.bpf.c,$(wildcard src/tools/*.c)))
 AGENT_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/agent/*.c))
 # The agent's parts the unit tests exercise (no HTTP or YAML needed).
-UNIT_AGENT_SRCS := src/agent/expo.c src/agent/labels.c src/agent/builtin.c
+UNIT_AGENT_SRCS := src/agent/expo.c src/agent/labels.c src/agent/builtin.c \
+		   src/agent/pb.c
 UNIT_AGENT_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(UNIT_AGENT_SRCS))
 SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(TOOLS))
 UNIT_SRCS := $(filter-out tests/unit/syms_fixture.c,$(wildcard tests/unit/*.c))

@@ -250,6 +250,24 @@ int privs_effective(bool on)
 	return 0;
 }
 
+int privs_effective_one(int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[0].effective = 0;
+	data[1].effective = 0;
+	data[cap / 32].effective = 1U << (cap % 32);
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	return 0;
+}
+
 int privs_cap_eff(char *buf, size_t len)
 {
 	FILE *f = fopen("/proc/self/status", "r");

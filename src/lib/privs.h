@@ -53,6 +53,11 @@ int privs_drop(const int *keep, int nkeep);
  * -errno.
  */
 int privs_effective(bool on);
+/*
+ * The calling thread's effective set: only cap (which must be permitted),
+ * e.g. a thread that needs one capability the others do not. 0 or -errno.
+ */
+int privs_effective_one(int cap);
 /* The effective set as /proc/self/status shows it (CapEff, in hex). */
 int privs_cap_eff(char *buf, size_t len);
 

@@ -314,7 +314,9 @@ static void bucket_add(struct profiler *p, struct prof_bucket *b,
 	b->n[kind]++;
 	return;
 drop:
-	p->user_dropped += kind == PROF_CPU ? v->count : 1;
+	/* read by scrapes */
+	__atomic_fetch_add(&p->user_dropped, kind == PROF_CPU ? v->count : 1,
+			   __ATOMIC_RELAXED);
 }
 
 /* Reads and deletes a counts map's entries: how many. */
@@ -346,7 +348,8 @@ static int cmp_s32(const void *a, const void *b)
  * Deletes the stacks the drained keys used, except those a thread still
  * off CPU will count under when it comes back.
  */
-static void delete_stacks(struct profiler *p, int32_t *used, size_t n)
+static void delete_stacks(struct profiler *p, int32_t *used, size_t n,
+			  bool offcpu)
 {
 	int sfd = bpf_map__fd(p->skel->maps.stacks);
 	int ofd = bpf_map__fd(p->skel->maps.offcpu_start);
@@ -354,7 +357,7 @@ static void delete_stacks(struct profiler *p, int32_t *used, size_t n)
 	uint32_t tid, *prev = NULL;
 
 	qsort(used, n, sizeof(*used), cmp_s32);
-	if (p->offcpu_waiting) {
+	if (offcpu) {
 		while (!bpf_map_get_next_key(ofd, prev, &tid)) {
 			prev = &tid;
 			if (bpf_map_lookup_elem(ofd, &tid, &st))
@@ -375,7 +378,7 @@ static void delete_stacks(struct profiler *p, int32_t *used, size_t n)
 			bpf_map_delete_elem(sfd, &used[i]);
 }
 
-static void drain(struct profiler *p)
+static void drain(struct profiler *p, bool offcpu)
 {
 	static int32_t used[2 * 2 * PROF_MAX_KEYS];
 	struct prof_bucket *b = &p->ring[(p->seq + 1) % PROF_HISTORY];
@@ -406,7 +409,7 @@ static void drain(struct profiler *p)
 			used[nused++] = p->keys[i].user_stack;
 		}
 	}
-	delete_stacks(p, used, nused);
+	delete_stacks(p, used, nused, offcpu);
 }
 
 /* ------------------------------------------------------------ pprof */
@@ -417,7 +420,12 @@ struct idmap {
 	size_t n, cap;
 };
 
-/* The pair's id, or 0 with *isnew after giving it the next id. */
+static uint32_t pair_hash(const void *a, uint64_t b)
+{
+	return hash_bytes(&a, sizeof(a), hash_bytes(&b, sizeof(b), 0));
+}
+
+/* The pair's id (a new one: *isnew), or 0 without memory. */
 static uint32_t idmap_get(struct idmap *m, const void *a, uint64_t b,
 			  bool *isnew)
 {
@@ -436,12 +444,9 @@ static uint32_t idmap_get(struct idmap *m, const void *a, uint64_t b,
 		m->n = 0;
 		for (i = 0; i < old.cap; i++)
 			if (old.v[i].id) {
-				bool dummy;
-				size_t j = hash_bytes(&old.v[i].a, 8,
-					hash_bytes(&old.v[i].b, 8, 0)) %
-					m->cap;
+				size_t j = pair_hash(old.v[i].a, old.v[i].b) %
+					   m->cap;
 
-				(void)dummy;
 				while (m->v[j].id)
 					j = (j + 1) % m->cap;
 				m->v[j] = old.v[i];
@@ -449,7 +454,7 @@ static uint32_t idmap_get(struct idmap *m, const void *a, uint64_t b,
 			}
 		free(old.v);
 	}
-	i = hash_bytes(&a, 8, hash_bytes(&b, 8, 0)) % m->cap;
+	i = pair_hash(a, b) % m->cap;
 	while (m->v[i].id) {
 		if (m->v[i].a == a && m->v[i].b == b)
 			return m->v[i].id;
@@ -798,32 +803,32 @@ static void request(struct profiler *p, struct http_request *r,
 	char path[PATH_MAX];
 	struct stat st;
 
-	if (secs && (!parse_uint(secs, PROF_MAX_SECONDS, &n) || !n))
-		return answer_text(r, 400,
+	if (secs && (!parse_uint(secs, PROF_MAX_SECONDS, &n) || !n)) {
+		answer_text(r, 400,
 			"seconds: give a whole number of seconds from 1 to %d (got '%.32s')\n",
 			PROF_MAX_SECONDS, secs);
+		return;
+	}
+	if (pid && (!parse_uint(pid, MAX_PID, &v) || !v)) {
+		answer_text(r, 400,
+			"pid: give a process id from 1 to %d (got '%.32s')\n",
+			MAX_PID, pid);
+		return;
+	}
+	if (cg && (opts_resolve_cgroup(cg, path, sizeof(path)) ||
+		   stat(path, &st))) {
+		answer_text(r, 400,
+			"cgroup: '%.64s' is not a cgroup v2 path (give it as /proc/PID/cgroup shows it, e.g. /system.slice)\n",
+			cg);
+		return;
+	}
 	q = calloc(1, sizeof(*q));
-	if (!q)
-		return answer_text(r, 500, "out of memory\n");
-	if (pid) {
-		if (!parse_uint(pid, MAX_PID, &v) || !v) {
-			free(q);
-			return answer_text(r, 400,
-				"pid: give a process id from 1 to %d (got '%.32s')\n",
-				MAX_PID, pid);
-		}
-		q->tgid = v;
+	if (!q) {
+		answer_text(r, 500, "out of memory\n");
+		return;
 	}
-	if (cg) {
-		if (opts_resolve_cgroup(cg, path, sizeof(path)) ||
-		    stat(path, &st)) {
-			free(q);
-			return answer_text(r, 400,
-				"cgroup: '%.64s' is not a cgroup v2 path (give it as /proc/PID/cgroup shows it, e.g. /system.slice)\n",
-				cg);
-		}
-		q->cgroup = st.st_ino;
-	}
+	q->tgid = pid ? v : 0;
+	q->cgroup = cg ? st.st_ino : 0;
 	q->req = r;
 	q->kind = kind;
 	q->start_real_ns = out_boot_to_real_ns() + out_mono_ns();
@@ -831,7 +836,8 @@ static void request(struct profiler *p, struct http_request *r,
 	if (p->stopping) {
 		pthread_mutex_unlock(&p->lock);
 		free(q);
-		return answer_text(r, 503, "the agent is stopping\n");
+		answer_text(r, 503, "the agent is stopping\n");
+		return;
 	}
 	/* the next n buckets hold what the kernel counts from now on */
 	q->first = p->seq + 1;
@@ -860,6 +866,7 @@ static void *profiler_main(void *arg)
 {
 	struct profiler *p = arg;
 	struct timespec next;
+	bool offcpu;
 	int err;
 
 	pthread_setname_np(pthread_self(), "loupe-profiler");
@@ -883,8 +890,9 @@ static void *profiler_main(void *arg)
 		if (p->stopping)
 			break;
 		/* the HTTP threads only touch pending and seq */
+		offcpu = p->offcpu_waiting;
 		pthread_mutex_unlock(&p->lock);
-		drain(p);
+		drain(p, offcpu);
 		pthread_mutex_lock(&p->lock);
 		p->seq++;
 		answer_ready(p, false);
@@ -896,7 +904,8 @@ static void *profiler_main(void *arg)
 uint64_t profiler_dropped(struct profiler *p)
 {
 	int ncpus = libbpf_num_possible_cpus();
-	uint64_t total = p->user_dropped, *v;
+	uint64_t total = __atomic_load_n(&p->user_dropped, __ATOMIC_RELAXED);
+	uint64_t *v;
 
 	v = calloc(ncpus, sizeof(*v));
 	for (uint32_t k = 0; v && k < PROF_NSTATS; k++) {

@@ -532,17 +532,18 @@ static const struct http_route routes[] = {
  * (uprobes on Linux 6.18, see privs.c) and CAP_DAC_READ_SEARCH (tracefs
  * formats when not uid 0). The socket is bound; scrapes read maps
  * through fds the agent holds, which needs none. With the profiler on,
- * also CAP_SYS_PTRACE, effective in the profiler's thread only: reading
- * the mappings of processes with more capabilities than the agent.
+ * also CAP_SYS_PTRACE and CAP_SYSLOG, effective in the profiler's thread
+ * only: reading the mappings of processes with more capabilities than
+ * the agent, and the addresses in /proc/kallsyms.
  */
 static int drop_privileges(bool profiler)
 {
 	static const int keep[] = {
 		CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH,
-		CAP_SYS_PTRACE,
+		CAP_SYS_PTRACE, CAP_SYSLOG,
 	};
 	char eff[32] = "?";
-	int n = sizeof(keep) / sizeof(*keep) - !profiler;
+	int n = sizeof(keep) / sizeof(*keep) - 2 * !profiler;
 	int err = privs_drop(keep, n);
 
 	if (!err)
@@ -553,7 +554,7 @@ static int drop_privileges(bool profiler)
 	}
 	privs_cap_eff(eff, sizeof(eff));
 	log_err("capabilities dropped (CapEff %s; CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH kept permitted for reloads%s), no_new_privs set",
-		eff, profiler ? ", CAP_SYS_PTRACE for the profiler's thread" : "");
+		eff, profiler ? ", CAP_SYS_PTRACE and CAP_SYSLOG for the profiler's thread" : "");
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -43,6 +44,13 @@
 /* user symbols are read afresh this often, so exited processes go */
 #define PROF_SYMS_REFRESH_S	600
 #define PROF_MAX_CPUS		1024
+/*
+ * Kernel addresses whose names are cached (emptied when 3/4 full), and
+ * new ones looked up per second at most: all of kallsyms in memory would
+ * be 10 MB, so each second's new addresses are looked up in one pass.
+ */
+#define PROF_KCACHE		8192
+#define PROF_KMISS		4096
 #define MAX_PID			4194304
 
 enum prof_kind { PROF_CPU, PROF_OFFCPU, PROF_NKINDS };
@@ -101,7 +109,11 @@ struct profiler {
 	int nlinks;
 	struct bpf_link *offcpu_link;
 	unsigned int hz;
-	struct syms_cache *ksyms, *usyms;
+	struct syms_cache *usyms;
+	/* kernel addresses to their names (blobs), open addressing */
+	struct { uint64_t addr; struct blob *name; } kcache[PROF_KCACHE];
+	size_t nkcache;
+	uint64_t kmiss[PROF_KMISS];
 	uint64_t usyms_born_ns;
 	struct blob *slots[PROF_INTERN_SLOTS];
 	struct blob *kernel_map;
@@ -225,6 +237,69 @@ static struct blob *user_map(struct profiler *p, int pid, uint64_t addr)
 	return b;
 }
 
+static bool stack_ips(struct profiler *p, int32_t id, uint64_t *ips);
+
+/* The cache slot of a kernel address (the free one it would take). */
+static size_t kcache_slot(struct profiler *p, uint64_t addr)
+{
+	size_t i = (addr * 0x9e3779b97f4a7c15ULL >> 32) % PROF_KCACHE;
+
+	while (p->kcache[i].addr && p->kcache[i].addr != addr)
+		i = (i + 1) % PROF_KCACHE;
+	return i;
+}
+
+static void kcache_clear(struct profiler *p)
+{
+	for (size_t i = 0; i < PROF_KCACHE; i++) {
+		release(p, p->kcache[i].name);
+		p->kcache[i].addr = 0;
+		p->kcache[i].name = NULL;
+	}
+	p->nkcache = 0;
+}
+
+/*
+ * Names the kernel addresses of the drained stacks that the cache does
+ * not know, reading only their symbols from /proc/kallsyms.
+ */
+static void kcache_fill(struct profiler *p, int nkeys)
+{
+	static uint64_t ips[PROF_MAX_DEPTH];
+	struct syms_frame sf;
+	struct syms_cache *c;
+	size_t n = 0;
+
+	for (int k = 0; k < nkeys && n < PROF_KMISS; k++) {
+		if (p->keys[k].kernel_stack < 0 ||
+		    !stack_ips(p, p->keys[k].kernel_stack, ips))
+			continue;
+		for (int i = 0; i < PROF_MAX_DEPTH && ips[i] &&
+		     n < PROF_KMISS; i++)
+			if (!p->kcache[kcache_slot(p, ips[i])].addr)
+				p->kmiss[n++] = ips[i];
+	}
+	if (!n)
+		return;
+	if (p->nkcache + n > PROF_KCACHE * 3 / 4)
+		kcache_clear(p);
+	c = syms_cache_new();
+	if (!c || syms_kernel_prepare(c, p->kmiss, n))
+		n = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t slot = kcache_slot(p, p->kmiss[i]);
+
+		if (p->kcache[slot].addr)
+			continue;
+		/* an address without a symbol is cached as such (NULL) */
+		syms_kernel_frame(c, p->kmiss[i], &sf);
+		p->kcache[slot].name = intern_str(p, sf.name);
+		p->kcache[slot].addr = p->kmiss[i];
+		p->nkcache++;
+	}
+	syms_cache_free(c);
+}
+
 /* Symbolizes one half of a stack into f (leaf first): frames added. */
 static int symbolize(struct profiler *p, const uint64_t *ips, bool kernel,
 		     uint32_t tgid, struct prof_frame *f, int room)
@@ -235,14 +310,15 @@ static int symbolize(struct profiler *p, const uint64_t *ips, bool kernel,
 	for (int i = 0; i < PROF_MAX_DEPTH && ips[i] && n < room; i++, n++) {
 		f[n].addr = ips[i];
 		if (kernel) {
-			syms_kernel_frame(p->ksyms, ips[i], &sf);
 			f[n].map = p->kernel_map;
-			if (f[n].map)
-				f[n].map->refs++;
-		} else {
-			syms_user(p->usyms, tgid, ips[i], &sf);
-			f[n].map = user_map(p, tgid, ips[i]);
+			f[n].map->refs++;
+			f[n].name = p->kcache[kcache_slot(p, ips[i])].name;
+			if (f[n].name)
+				f[n].name->refs++;
+			continue;
 		}
+		syms_user(p->usyms, tgid, ips[i], &sf);
+		f[n].map = user_map(p, tgid, ips[i]);
 		f[n].name = intern_str(p, sf.name);
 	}
 	return n;
@@ -403,6 +479,7 @@ static void drain(struct profiler *p, bool offcpu)
 	for (int kind = 0; kind < PROF_NKINDS; kind++) {
 		int n = take_counts(p, fds[kind]);
 
+		kcache_fill(p, n);
 		for (int i = 0; i < n; i++) {
 			bucket_add(p, b, kind, &p->keys[i], &p->vals[i]);
 			used[nused++] = p->keys[i].kernel_stack;
@@ -861,6 +938,8 @@ void profiler_offcpu_request(void *ctx, struct http_request *r)
 
 /* ------------------------------------------------------------ life */
 
+static const int thread_caps[] = { CAP_SYS_PTRACE, CAP_SYSLOG };
+
 /* Each second: drain the kernel's counts, answer the complete windows. */
 static void *profiler_main(void *arg)
 {
@@ -872,11 +951,12 @@ static void *profiler_main(void *arg)
 	pthread_setname_np(pthread_self(), "loupe-profiler");
 	/*
 	 * Reading another process's /proc/PID/maps and files takes ptrace
-	 * read access: this thread alone has CAP_SYS_PTRACE effective.
+	 * read access, /proc/kallsyms's addresses CAP_SYSLOG: this thread
+	 * alone has those two effective.
 	 */
-	err = privs_effective_one(CAP_SYS_PTRACE);
+	err = privs_effective_only(thread_caps, 2);
 	if (err)
-		log_err("profiler: without CAP_SYS_PTRACE, only this user's processes get user symbols: %s",
+		log_err("profiler: without CAP_SYS_PTRACE and CAP_SYSLOG, symbols are missing: %s",
 			strerror(-err));
 
 	clock_gettime(CLOCK_MONOTONIC, &next);
@@ -962,12 +1042,11 @@ struct profiler *profiler_start(unsigned int hz)
 	pthread_condattr_destroy(&ca);
 	p->keys = calloc(PROF_MAX_KEYS, sizeof(*p->keys));
 	p->vals = calloc(PROF_MAX_KEYS, sizeof(*p->vals));
-	p->ksyms = syms_cache_new();
 	p->usyms = syms_cache_new();
 	p->usyms_born_ns = out_mono_ns();
 	km.kernel = true;
 	p->kernel_map = intern(p, BLOB_MAP, &km, sizeof(km));
-	if (!p->keys || !p->vals || !p->ksyms || !p->usyms ||
+	if (!p->keys || !p->vals || !p->usyms ||
 	    !p->kernel_map) {
 		log_err("profiler: out of memory");
 		goto fail;
@@ -980,8 +1059,8 @@ struct profiler *profiler_start(unsigned int hz)
 	}
 	if (attach(p))
 		goto fail;
-	/* kallsyms shows addresses only while the agent is privileged */
-	syms_kernel(p->ksyms, 0, NULL, NULL);
+	/* give back what parsing the kernel's BTF for the load used */
+	malloc_trim(0);
 	return p;
 fail:
 	profiler_stop(p);
@@ -1030,7 +1109,7 @@ void profiler_stop(struct profiler *p)
 			free(p->ring[i].v[k]);
 	}
 	release(p, p->kernel_map);
-	syms_cache_free(p->ksyms);
+	kcache_clear(p);
 	syms_cache_free(p->usyms);
 	free(p->keys);
 	free(p->vals);

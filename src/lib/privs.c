@@ -250,7 +250,7 @@ int privs_effective(bool on)
 	return 0;
 }
 
-int privs_effective_one(int cap)
+int privs_effective_only(const int *caps, int n)
 {
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
@@ -262,7 +262,8 @@ int privs_effective_one(int cap)
 		return -errno;
 	data[0].effective = 0;
 	data[1].effective = 0;
-	data[cap / 32].effective = 1U << (cap % 32);
+	for (int i = 0; i < n; i++)
+		data[caps[i] / 32].effective |= 1U << (caps[i] % 32);
 	if (syscall(SYS_capset, &hdr, data))
 		return -errno;
 	return 0;

@@ -352,6 +352,9 @@ def test_agent_pprof_offcpu():
         check(20 <= count <= 40, "%d switches in pprof_nap, want 20 or a few more" % count)
         check(all(s["frames"][s["frames"].index("pprof_nap") + 1] == "main" for s in naps),
               "pprof_nap not called from main: %s" % naps[0]["frames"])
+        # the kernel half is named too: it blocked in schedule()
+        check(all("schedule" in s["frames"] for s in naps),
+              "no schedule() in the kernel half: %s" % naps[0]["frames"])
     finally:
         check(a.stop() == 0, "SIGTERM: exit status not 0")
 
@@ -380,13 +383,14 @@ def test_agent_pprof_off_and_detach():
         check(st == 404 and body == b"profiling is off (--profile-hz 0)\n", "%s %r" % (st, body))
     finally:
         check(off.stop() == 0, "SIGTERM: exit status not 0")
-    # on: one perf event per CPU; only the profiler's thread has CAP_SYS_PTRACE
+    # on: one perf event per CPU; only the profiler's thread has
+    # CAP_SYS_PTRACE (19) and CAP_SYSLOG (34)
     a = Agent("--metrics", "none")
     check(perf_events(a.proc.pid) == os.cpu_count(), "%d perf events" % perf_events(a.proc.pid))
     for tid in os.listdir("/proc/%d/task" % a.proc.pid):
         t = open("/proc/%d/task/%s/status" % (a.proc.pid, tid)).read()
         comm = open("/proc/%d/task/%s/comm" % (a.proc.pid, tid)).read().strip()
-        want = "%016x" % (1 << 19) if comm == "loupe-profiler" else "0" * 16
+        want = "%016x" % (1 << 19 | 1 << 34) if comm == "loupe-profiler" else "0" * 16
         check("CapEff:\t%s" % want in t, "thread %s (%s) CapEff" % (tid, comm))
     ids = bpf_ids(a.proc.pid)
     check(sum(k == "link" for k, _ in ids) >= 2, "the agent holds %s" % ids)

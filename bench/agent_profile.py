@@ -71,14 +71,6 @@ def sched_ns(pid):
     return total
 
 
-def vm_rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return None
-
-
 def start_agent(d, hz):
     err = open(os.path.join(d, "agent-%s.err" % hz), "w+")
     p = bl.spawn([LOUPE, "agent", "--listen", "127.0.0.1:0", "--metrics", "none",
@@ -138,12 +130,12 @@ def main():
             res["resp_s"].append(time.monotonic() - t0)
             res["resp_cpu"].append((sched_ns(a.pid) - c0) / 1e9)
             res["size"].append(len(body))
-            res["rss"].append(vm_rss_kb(a.pid))
+            res["rss"].append(bl.vm_rss_kb(a.pid))
             res["hwm"].append(bl.vm_hwm_kb(a.pid))
             bl.stop(a, sig=15)
             a, port = start_agent(d, 0)
             time.sleep(1)
-            res["rss_off"].append(vm_rss_kb(a.pid))
+            res["rss_off"].append(bl.vm_rss_kb(a.pid))
             bl.stop(a, sig=15)
             out = os.path.join(d, "perf.data")
             wall, cpu, rss = run_child(["perf", "record", "-q", "-F", str(args.hz), "-a", "-g",

@@ -45,12 +45,13 @@
 #define PROF_SYMS_REFRESH_S	600
 #define PROF_MAX_CPUS		1024
 /*
- * Kernel addresses whose names are cached (emptied when 3/4 full), and
- * new ones looked up per second at most: all of kallsyms in memory would
- * be 10 MB, so each second's new addresses are looked up in one pass.
+ * Kernel addresses whose names are cached, and
+ * new ones looked up per profile at most. All of kallsyms in memory would
+ * be 10 MB, reading it each second 5% of a CPU: kernel frames are named
+ * when a profile is built, the addresses new to the cache in one pass.
  */
-#define PROF_KCACHE		8192
-#define PROF_KMISS		4096
+#define PROF_KCACHE		32768	/* emptied before a profile if half full */
+#define PROF_KMISS		16384
 #define MAX_PID			4194304
 
 enum prof_kind { PROF_CPU, PROF_OFFCPU, PROF_NKINDS };
@@ -75,7 +76,7 @@ struct prof_map {
 /* A BLOB_STACK is an array of these, leaf first. */
 struct prof_frame {
 	uint64_t addr;
-	struct blob *name;	/* NULL: not resolved */
+	struct blob *name;	/* NULL: not resolved, or a kernel frame */
 	struct blob *map;	/* NULL: in no file */
 };
 
@@ -237,8 +238,6 @@ static struct blob *user_map(struct profiler *p, int pid, uint64_t addr)
 	return b;
 }
 
-static bool stack_ips(struct profiler *p, int32_t id, uint64_t *ips);
-
 /* The cache slot of a kernel address (the free one it would take). */
 static size_t kcache_slot(struct profiler *p, uint64_t addr)
 {
@@ -260,29 +259,16 @@ static void kcache_clear(struct profiler *p)
 }
 
 /*
- * Names the kernel addresses of the drained stacks that the cache does
+ * Names the kernel addresses in p->kmiss (n of them) that the cache does
  * not know, reading only their symbols from /proc/kallsyms.
  */
-static void kcache_fill(struct profiler *p, int nkeys)
+static void kcache_fill(struct profiler *p, size_t n)
 {
-	static uint64_t ips[PROF_MAX_DEPTH];
 	struct syms_frame sf;
 	struct syms_cache *c;
-	size_t n = 0;
 
-	for (int k = 0; k < nkeys && n < PROF_KMISS; k++) {
-		if (p->keys[k].kernel_stack < 0 ||
-		    !stack_ips(p, p->keys[k].kernel_stack, ips))
-			continue;
-		for (int i = 0; i < PROF_MAX_DEPTH && ips[i] &&
-		     n < PROF_KMISS; i++)
-			if (!p->kcache[kcache_slot(p, ips[i])].addr)
-				p->kmiss[n++] = ips[i];
-	}
 	if (!n)
 		return;
-	if (p->nkcache + n > PROF_KCACHE * 3 / 4)
-		kcache_clear(p);
 	c = syms_cache_new();
 	if (!c || syms_kernel_prepare(c, p->kmiss, n))
 		n = 0;
@@ -291,6 +277,8 @@ static void kcache_fill(struct profiler *p, int nkeys)
 
 		if (p->kcache[slot].addr)
 			continue;
+		if (p->nkcache >= PROF_KCACHE * 3 / 4)
+			break;
 		/* an address without a symbol is cached as such (NULL) */
 		syms_kernel_frame(c, p->kmiss[i], &sf);
 		p->kcache[slot].name = intern_str(p, sf.name);
@@ -310,11 +298,10 @@ static int symbolize(struct profiler *p, const uint64_t *ips, bool kernel,
 	for (int i = 0; i < PROF_MAX_DEPTH && ips[i] && n < room; i++, n++) {
 		f[n].addr = ips[i];
 		if (kernel) {
+			/* named when a profile is built (kcache_fill) */
 			f[n].map = p->kernel_map;
 			f[n].map->refs++;
-			f[n].name = p->kcache[kcache_slot(p, ips[i])].name;
-			if (f[n].name)
-				f[n].name->refs++;
+			f[n].name = NULL;
 			continue;
 		}
 		syms_user(p->usyms, tgid, ips[i], &sf);
@@ -479,7 +466,6 @@ static void drain(struct profiler *p, bool offcpu)
 	for (int kind = 0; kind < PROF_NKINDS; kind++) {
 		int n = take_counts(p, fds[kind]);
 
-		kcache_fill(p, n);
 		for (int i = 0; i < n; i++) {
 			bucket_add(p, b, kind, &p->keys[i], &p->vals[i]);
 			used[nused++] = p->keys[i].kernel_stack;
@@ -613,12 +599,16 @@ static uint32_t pprof_mapping(struct pprof *pp, struct blob *b)
 	return id;
 }
 
-static uint32_t pprof_location(struct pprof *pp, const struct prof_frame *f)
+static uint32_t pprof_location(struct profiler *p, struct pprof *pp,
+			       const struct prof_frame *f)
 {
 	struct out_buf o = { 0 }, line = { 0 };
 	uint32_t id, map = f->map ? pprof_mapping(pp, f->map) : 0, fn;
+	struct blob *name = f->name;
 	bool isnew;
 
+	if (f->map == p->kernel_map)
+		name = p->kcache[kcache_slot(p, f->addr)].name;
 	if (map && map == pp->kernel_map) {
 		if (!pp->kmin || f->addr < pp->kmin)
 			pp->kmin = f->addr;
@@ -634,15 +624,15 @@ static uint32_t pprof_location(struct pprof *pp, const struct prof_frame *f)
 	if (map)
 		pb_uint(&o, 2, map);
 	pb_uint(&o, 3, f->addr);
-	if (f->name) {
-		fn = idmap_get(&pp->fn, f->name, 0, &isnew);
+	if (name) {
+		fn = idmap_get(&pp->fn, name, 0, &isnew);
 		if (isnew) {
 			struct out_buf fo = { 0 };
-			uint32_t name = pprof_str(pp, f->name);
+			uint32_t s = pprof_str(pp, name);
 
 			pb_uint(&fo, 1, fn);
-			pb_uint(&fo, 2, name);
-			pb_uint(&fo, 3, name);
+			pb_uint(&fo, 2, s);
+			pb_uint(&fo, 3, s);
 			pb_bytes(&pp->functions, 5, fo.data, fo.len);
 			free(fo.data);
 		}
@@ -687,8 +677,8 @@ static void pprof_merge(struct pprof *pp, const struct prof_entry *e)
 	pp->merged[id - 1].ns += e->ns;
 }
 
-static void pprof_sample(struct pprof *pp, const struct prof_entry *e,
-			 uint64_t v0, uint64_t v1)
+static void pprof_sample(struct profiler *p, struct pprof *pp,
+			 const struct prof_entry *e, uint64_t v0, uint64_t v1)
 {
 	const struct prof_frame *f = (const struct prof_frame *)e->stack->data;
 	size_t n = e->stack->len / sizeof(*f);
@@ -696,7 +686,7 @@ static void pprof_sample(struct pprof *pp, const struct prof_entry *e,
 	struct out_buf o = { 0 }, l = { 0 };
 
 	for (size_t i = 0; i < n; i++)
-		locs[i] = pprof_location(pp, &f[i]);
+		locs[i] = pprof_location(p, pp, &f[i]);
 	pb_packed(&o, 1, locs, n);
 	pb_packed(&o, 2, vals, 2);
 	pb_uint(&l, 1, STR_PID);
@@ -734,20 +724,33 @@ static char *pprof_build(struct profiler *p, const struct prof_pending *q,
 			pprof_merge(&pp, e);
 		}
 	}
-	/* mapping ids run in order: the kernel's, if any, is the first */
-	for (size_t i = 0; i < pp.nmerged && !pp.kernel_map; i++) {
+	/*
+	 * Mapping ids run in order: the kernel's, if any, is the first; its
+	 * frames' names are read now, those new to the cache in one pass.
+	 */
+	if (p->nkcache > PROF_KCACHE / 2)
+		kcache_clear(p);
+	for (size_t i = 0, nmiss = 0; i < pp.nmerged; i++) {
 		const struct prof_frame *f =
 			(const struct prof_frame *)pp.merged[i].stack->data;
 
-		if (pp.merged[i].stack->len && f[0].map == p->kernel_map)
-			pprof_mapping(&pp, p->kernel_map);
+		for (size_t j = 0; j < pp.merged[i].stack->len / sizeof(*f) &&
+		     f[j].map == p->kernel_map; j++) {
+			if (!pp.kernel_map)
+				pprof_mapping(&pp, p->kernel_map);
+			if (nmiss < PROF_KMISS &&
+			    !p->kcache[kcache_slot(p, f[j].addr)].addr)
+				p->kmiss[nmiss++] = f[j].addr;
+		}
+		if (i == pp.nmerged - 1)
+			kcache_fill(p, nmiss);
 	}
 	for (size_t i = 0; i < pp.nmerged; i++) {
 		struct prof_entry *e = &pp.merged[i];
 		uint64_t v1 = q->kind == PROF_CPU ? e->count * period : e->ns;
 
 		if (e->count && v1)
-			pprof_sample(&pp, e, e->count, v1);
+			pprof_sample(p, &pp, e, e->count, v1);
 	}
 	value_type(&out, 1, STR_SAMPLES, STR_COUNT);
 	value_type(&out, 1, q->kind == PROF_CPU ? STR_CPU : STR_OFFCPU,

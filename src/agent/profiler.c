@@ -41,8 +41,15 @@
 /* distinct (process, stack) entries per kind and second; more: dropped */
 #define PROF_BUCKET_MAX		4096
 #define PROF_INTERN_SLOTS	4096
-/* user symbols are read afresh this often, so exited processes go */
+/*
+ * User symbols are read afresh this often, so exited processes go, or
+ * after a minute when the heap passes PROF_HEAP_MAX: the symbol tables of
+ * whatever runs on the machine (a compiler's libLLVM is megabytes) are
+ * the profiler's largest and least bounded memory.
+ */
 #define PROF_SYMS_REFRESH_S	600
+#define PROF_SYMS_MIN_AGE_S	60
+#define PROF_HEAP_MAX		(12 << 20)
 #define PROF_MAX_CPUS		1024
 /*
  * Kernel addresses whose names are cached, and
@@ -441,6 +448,15 @@ static void delete_stacks(struct profiler *p, int32_t *used, size_t n,
 			bpf_map_delete_elem(sfd, &used[i]);
 }
 
+static bool syms_too_old(struct profiler *p)
+{
+	uint64_t age_s = (out_mono_ns() - p->usyms_born_ns) / 1000000000ULL;
+
+	return age_s >= PROF_SYMS_REFRESH_S ||
+	       (age_s >= PROF_SYMS_MIN_AGE_S &&
+		mallinfo2().uordblks > PROF_HEAP_MAX);
+}
+
 static void drain(struct profiler *p, bool offcpu)
 {
 	static int32_t used[2 * 2 * PROF_MAX_KEYS];
@@ -453,14 +469,14 @@ static void drain(struct profiler *p, bool offcpu)
 
 	bucket_clear(p, b);
 	b->seq = p->seq + 1;
-	if (out_mono_ns() - p->usyms_born_ns >
-	    PROF_SYMS_REFRESH_S * 1000000000ULL) {
+	if (syms_too_old(p)) {
 		struct syms_cache *c = syms_cache_new();
 
 		if (c) {
 			syms_cache_free(p->usyms);
 			p->usyms = c;
 			p->usyms_born_ns = out_mono_ns();
+			malloc_trim(0);
 		}
 	}
 	for (int kind = 0; kind < PROF_NKINDS; kind++) {

@@ -633,6 +633,18 @@ void metric_set_refresh(struct metric_set *s, struct metric_self *self)
 	}
 }
 
+void metric_self_unattached(struct metric_self *self,
+			    const struct metric_program *mp)
+{
+	const char *text = mp->program + strspn(mp->program, " \t\n");
+	char probe[128];
+	const char *labels[] = { mp->id, probe, "none" };
+
+	snprintf(probe, sizeof(probe), "%.*s",
+		 (int)strcspn(text, " \t\n,{/"), text);
+	expo_set(self->attached, labels, 0);
+}
+
 void metric_set_each_probe(struct metric_set *s,
 			   void (*fn)(void *ctx, const char *id,
 				      const char *probe, const char *hook),

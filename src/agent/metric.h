@@ -105,6 +105,7 @@ struct metric_self {
 	struct expo_family *skipped;	/* {metric}: recursion misses */
 	struct expo_family *run_seconds; /* {metric}: bpf_stats only */
 	struct expo_family *runs;	/* {metric}: bpf_stats only */
+	struct expo_family *map_bytes;	/* {metric}: its maps' memlock */
 };
 
 int metric_self_add(struct expo_registry *r, struct metric_self *self,

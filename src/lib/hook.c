@@ -246,9 +246,12 @@ int hook_trivial_prog(int type, int attach_type, unsigned int btf_id)
  */
 static struct btf *cached_btf;
 static bool choosing;
+static const struct btf *lent_btf;	/* hook_test_point_btf()'s */
 
-static struct btf *vmlinux_btf(void)
+static const struct btf *vmlinux_btf(void)
 {
+	if (lent_btf)
+		return lent_btf;
 	if (!cached_btf) {
 		cached_btf = btf__load_vmlinux_btf();
 		if (libbpf_get_error(cached_btf))
@@ -261,7 +264,7 @@ static int test_btf_prog(const struct hook_point *pt, char *why, size_t len)
 {
 	bool is_tp = pt->kind == HOOK_TP_BTF;
 	char name[HOOK_TARGET_LEN + 16];
-	struct btf *btf = vmlinux_btf();
+	const struct btf *btf = vmlinux_btf();
 	int id, fd, link;
 
 	if (!btf) {
@@ -472,6 +475,17 @@ int hook_test_point(const struct hook_point *pt, char *why, size_t len)
 		btf__free(cached_btf);
 		cached_btf = NULL;
 	}
+	return err;
+}
+
+int hook_test_point_btf(const struct hook_point *pt, const struct btf *btf,
+			char *why, size_t len)
+{
+	int err;
+
+	lent_btf = btf;
+	err = hook_test_point(pt, why, len);
+	lent_btf = NULL;
 	return err;
 }
 

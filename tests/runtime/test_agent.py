@@ -17,7 +17,7 @@ import urllib.parse
 import urllib.request
 import warnings
 
-from common import (LOUPE, Skip, check, poll_until, require_loupe, run_quiet, short,
+from common import (LOUPE, Skip, check, poll_until, read_text, require_loupe, run_quiet, short,
                     spawn, tmpdir)
 
 LISTEN_RE = re.compile(r"listening on (https?)://\S+ \(port (\d+)\)")
@@ -656,6 +656,44 @@ def test_agent_label_explosion_bounded():
 
 
 test_agent_label_explosion_bounded.timeout = 120
+
+
+def test_agent_map_memory_bounded_and_reported():
+    """Kernel memory of the maps: a --max-series that would make a map
+    preallocate more than 1 GiB is refused before the kernel is asked;
+    histograms are not per-CPU; loupe_agent_map_kernel_bytes is the
+    kernel's own figure (bpftool's bytes_memlock of the agent's maps)."""
+    if not shutil.which("bpftool"):
+        raise Skip("bpftool is not installed (make deps)")
+    rc, out, err = run_quiet([LOUPE, "agent", "--listen", "127.0.0.1:0",
+                              "--metrics", "block_io", "--max-series", "10000000"],
+                             timeout=30)
+    check(rc == 2 and re.search(r"block_io: map @block_io would take \d+ MB of kernel "
+                                r"memory \(\d+ entries on \d+ CPUs\), over the 1024 MB "
+                                r"a map may take: lower --max-series \(now 10000000\)", err),
+          "huge --max-series: status %s: %s" % (rc, short(err)))
+    a = Agent("--metrics", "runqueue")
+    s = samples(get(a.url())[2].decode())
+    got = s.get('loupe_agent_map_kernel_bytes{metric="runqueue"}')
+    rc, out, err = run_quiet(["bpftool", "-j", "map", "show"], timeout=20)
+    check(rc == 0, "bpftool map show: %s" % short(err))
+    ids = set()
+    for fd in os.listdir("/proc/%d/fdinfo" % a.proc.pid):
+        m = re.search(r"^map_id:\s+(\d+)",
+                      read_text("/proc/%d/fdinfo/%s" % (a.proc.pid, fd)), re.M)
+        if m:
+            ids.add(int(m.group(1)))
+    mine = [m for m in json.loads(out) if m["id"] in ids]
+    hist = [m for m in mine if m["bytes_value"] >= 512 and m["max_entries"] > 1]
+    check(len(hist) == 1 and hist[0]["type"] == "lru_hash",
+          "the histogram map is not one shared LRU hash: %s" % hist)
+    # keyless: the free entries of the CPUs only, not --max-series
+    check(hist[0]["max_entries"] < 1000,
+          "keyless histogram map has %d entries" % hist[0]["max_entries"])
+    want = sum(m["bytes_memlock"] for m in mine)
+    check(got == want, "map kernel bytes %r, bpftool says %d for %s" %
+          (got, want, [(m["type"], m["bytes_memlock"]) for m in mine]))
+    check(a.stop() == 0, "SIGTERM: exit status not 0")
 
 
 def bpf_ids(pid):

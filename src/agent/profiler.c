@@ -927,7 +927,7 @@ static void request(struct profiler *p, struct http_request *r,
 	q->cgroup = cg ? st.st_ino : 0;
 	q->req = r;
 	q->kind = kind;
-	q->start_real_ns = out_boot_to_real_ns() + out_mono_ns();
+	q->start_real_ns = out_now_ns();
 	pthread_mutex_lock(&p->lock);
 	if (p->stopping) {
 		pthread_mutex_unlock(&p->lock);
@@ -963,6 +963,7 @@ static const int thread_caps[] = { CAP_SYS_PTRACE, CAP_SYSLOG };
 static void *profiler_main(void *arg)
 {
 	struct profiler *p = arg;
+	uint64_t next_ns = out_mono_ns();
 	struct timespec next;
 	bool offcpu;
 	int err;
@@ -978,10 +979,11 @@ static void *profiler_main(void *arg)
 		log_err("profiler: without CAP_SYS_PTRACE and CAP_SYSLOG, symbols are missing: %s",
 			strerror(-err));
 
-	clock_gettime(CLOCK_MONOTONIC, &next);
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
-		next.tv_sec++;
+		next_ns += 1000000000ULL;
+		next.tv_sec = next_ns / 1000000000ULL;
+		next.tv_nsec = next_ns % 1000000000ULL;
 		while (!p->stopping &&
 		       pthread_cond_timedwait(&p->wake, &p->lock, &next) !=
 		       ETIMEDOUT)

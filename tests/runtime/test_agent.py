@@ -672,7 +672,8 @@ def test_agent_map_memory_bounded_and_reported():
                                 r"memory \(\d+ entries on \d+ CPUs\), over the 1024 MB "
                                 r"a map may take: lower --max-series \(now 10000000\)", err),
           "huge --max-series: status %s: %s" % (rc, short(err)))
-    a = Agent("--metrics", "runqueue")
+    # the metric's maps only, not the profiler's
+    a = Agent("--metrics", "runqueue", "--profile-hz", "0")
     s = samples(get(a.url())[2].decode())
     got = s.get('loupe_agent_map_kernel_bytes{metric="runqueue"}')
     rc, out, err = run_quiet(["bpftool", "-j", "map", "show"], timeout=20)

@@ -337,13 +337,11 @@ static struct blob *key_stack(struct profiler *p, const struct prof_key *k)
 	if (!stack_ips(p, k->kernel_stack, ips))
 		return NULL;
 	n += symbolize(p, ips, true, k->tgid, f, PROF_MAX_DEPTH);
-	if (!stack_ips(p, k->user_stack, ips)) {
-		while (n)
-			release(p, f[--n].name), release(p, f[n].map);
-		return NULL;
+	b = NULL;
+	if (stack_ips(p, k->user_stack, ips)) {
+		n += symbolize(p, ips, false, k->tgid, f + n, PROF_MAX_DEPTH);
+		b = intern(p, BLOB_STACK, f, n * sizeof(*f));
 	}
-	n += symbolize(p, ips, false, k->tgid, f + n, PROF_MAX_DEPTH);
-	b = intern(p, BLOB_STACK, f, n * sizeof(*f));
 	/* an existing stack already holds its frames' references */
 	if (!b || b->refs > 1)
 		for (int i = 0; i < n; i++) {

@@ -591,11 +591,17 @@ static void start_offcpu_profile(void *ctx, struct http_request *r)
 	start_profile(ctx, r, profiler_offcpu_request);
 }
 
+static void start_flame(void *ctx, struct http_request *r)
+{
+	start_profile(ctx, r, profiler_flame_request);
+}
+
 static const struct http_route routes[] = {
 	{ "/metrics", EXPO_CONTENT_TYPE, render_metrics, metrics_served },
 	{ "/healthz", "text/plain; charset=utf-8", render_health, NULL },
 	{ "/debug/pprof/profile", NULL, NULL, NULL, start_cpu_profile },
 	{ "/debug/pprof/offcpu", NULL, NULL, NULL, start_offcpu_profile },
+	{ "/flame.svg", NULL, NULL, NULL, start_flame },
 	{ "/", "text/html; charset=utf-8", agent_render_index, NULL },
 	{ NULL },
 };

@@ -27,11 +27,13 @@
 #include "log.h"
 #include "opts.h"
 #include "out.h"
+#include "flame.h"
 #include "pb.h"
 #include "privs.h"
 #include "profiler.h"
 #include "profiler.skel.h"
 #include "session.h"
+#include "stacks.h"
 #include "syms.h"
 
 #define PROF_MAX_SECONDS	300
@@ -109,6 +111,7 @@ struct prof_pending {
 	uint32_t tgid;		/* 0: every process */
 	uint64_t cgroup;	/* 0: every cgroup */
 	uint64_t start_real_ns;
+	bool flame;		/* an SVG of the last seconds, not pprof */
 };
 
 struct profiler {
@@ -715,15 +718,38 @@ static void pprof_sample(struct profiler *p, struct pprof *pp,
 	free(o.data);
 }
 
-/* The window's profile, gzip'd: a malloc'ed body, or NULL. */
-static char *pprof_build(struct profiler *p, const struct prof_pending *q,
-			 size_t *len)
+/*
+ * Reads the names of the entries' kernel frames that the cache does not
+ * know, in one pass: whether there are kernel frames at all.
+ */
+static bool name_kernel_frames(struct profiler *p,
+			       const struct prof_entry *v, size_t n)
 {
-	struct pprof pp = { 0 };
-	struct out_buf out = { 0 }, km = { 0 };
-	uint64_t period = q->kind == PROF_CPU ? 1000000000ULL / p->hz : 1;
-	char *z;
+	size_t nmiss = 0;
+	bool any = false;
 
+	if (p->nkcache > PROF_KCACHE / 2)
+		kcache_clear(p);
+	for (size_t i = 0; i < n; i++) {
+		const struct prof_frame *f =
+			(const struct prof_frame *)v[i].stack->data;
+
+		for (size_t j = 0; j < v[i].stack->len / sizeof(*f) &&
+		     f[j].map == p->kernel_map; j++) {
+			any = true;
+			if (nmiss < PROF_KMISS &&
+			    !p->kcache[kcache_slot(p, f[j].addr)].addr)
+				p->kmiss[nmiss++] = f[j].addr;
+		}
+	}
+	kcache_fill(p, nmiss);
+	return any;
+}
+
+/* Merges the window's entries that the request's filters keep. */
+static void window_merge(struct profiler *p, const struct prof_pending *q,
+			 struct pprof *pp)
+{
 	for (uint64_t s = q->first; s <= q->last; s++) {
 		struct prof_bucket *b = &p->ring[s % PROF_HISTORY];
 
@@ -735,30 +761,93 @@ static char *pprof_build(struct profiler *p, const struct prof_pending *q,
 			if ((q->tgid && e->tgid != q->tgid) ||
 			    (q->cgroup && e->cgroup != q->cgroup))
 				continue;
-			pprof_merge(&pp, e);
+			pprof_merge(pp, e);
 		}
 	}
-	/*
-	 * Mapping ids run in order: the kernel's, if any, is the first; its
-	 * frames' names are read now, those new to the cache in one pass.
-	 */
-	if (p->nkcache > PROF_KCACHE / 2)
-		kcache_clear(p);
-	for (size_t i = 0, nmiss = 0; i < pp.nmerged; i++) {
-		const struct prof_frame *f =
-			(const struct prof_frame *)pp.merged[i].stack->data;
+}
 
-		for (size_t j = 0; j < pp.merged[i].stack->len / sizeof(*f) &&
-		     f[j].map == p->kernel_map; j++) {
-			if (!pp.kernel_map)
-				pprof_mapping(&pp, p->kernel_map);
-			if (nmiss < PROF_KMISS &&
-			    !p->kcache[kcache_slot(p, f[j].addr)].addr)
-				p->kmiss[nmiss++] = f[j].addr;
+/* One entry's stack as a folded line (flame.h), the kernel's on top. */
+static void fold_entry(struct profiler *p, struct out_buf *b,
+		       const struct prof_entry *e)
+{
+	static struct syms_frame sf[2 * PROF_MAX_DEPTH];
+	const struct prof_frame *f = (const struct prof_frame *)e->stack->data;
+	size_t n = e->stack->len / sizeof(*f), nk = 0;
+	struct stacks_half user = { 0 }, kernel = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		struct blob *name = f[i].name;
+		bool k = f[i].map == p->kernel_map;
+
+		if (k) {
+			name = p->kcache[kcache_slot(p, f[i].addr)].name;
+			nk++;
 		}
-		if (i == pp.nmerged - 1)
-			kcache_fill(p, nmiss);
+		sf[i] = (struct syms_frame){
+			.addr = f[i].addr,
+			.kind = !name ? SYMS_UNKNOWN :
+				k ? SYMS_KERNEL : SYMS_USER,
+			.name = name ? name->data : NULL,
+		};
 	}
+	kernel.frames = sf;
+	kernel.n = nk;
+	user.frames = sf + nk;
+	user.n = n - nk;
+	stacks_fold(b, e->comm->data, &user, &kernel, e->count);
+}
+
+/* The last seconds as a flame graph (SVG): a malloc'ed body, or NULL. */
+static char *flame_build(struct profiler *p, const struct prof_pending *q,
+			 size_t *len)
+{
+	struct flame_opts fo = {
+		.title = "CPU Flame Graph", .palette = "hot",
+		.count_name = "samples",
+	};
+	struct pprof pp = { 0 };
+	struct out_buf folded = { 0 };
+	char err[256], sub[96], *svg = NULL;
+	FILE *f;
+
+	window_merge(p, q, &pp);
+	name_kernel_frames(p, pp.merged, pp.nmerged);
+	for (size_t i = 0; i < pp.nmerged; i++)
+		fold_entry(p, &folded, &pp.merged[i]);
+	snprintf(sub, sizeof(sub), "the last %llu s at %u Hz%s",
+		 (unsigned long long)(q->last - q->first + 1), p->hz,
+		 q->tgid ? ", one process" : q->cgroup ? ", one cgroup" : "");
+	fo.subtitle = sub;
+	f = open_memstream(&svg, len);
+	if (f) {
+		if (flame_render_folded(folded.data ? folded.data : "",
+					folded.len, &fo, f, err, sizeof(err)))
+			log_err("profiler: cannot draw the flame graph: %s",
+				err);
+		if (fclose(f)) {
+			free(svg);
+			svg = NULL;
+		}
+	}
+	free(folded.data);
+	free(pp.sample.v);
+	free(pp.merged);
+	return svg;
+}
+
+/* The window's profile, gzip'd: a malloc'ed body, or NULL. */
+static char *pprof_build(struct profiler *p, const struct prof_pending *q,
+			 size_t *len)
+{
+	struct pprof pp = { 0 };
+	struct out_buf out = { 0 }, km = { 0 };
+	uint64_t period = q->kind == PROF_CPU ? 1000000000ULL / p->hz : 1;
+	char *z;
+
+	window_merge(p, q, &pp);
+	/* mapping ids run in order: the kernel's, if any, is the first */
+	if (name_kernel_frames(p, pp.merged, pp.nmerged))
+		pprof_mapping(&pp, p->kernel_map);
 	for (size_t i = 0; i < pp.nmerged; i++) {
 		struct prof_entry *e = &pp.merged[i];
 		uint64_t v1 = q->kind == PROF_CPU ? e->count * period : e->ns;
@@ -862,11 +951,13 @@ static void answer_ready(struct profiler *p, bool all)
 		if (all) {
 			answer_text(q->req, 503, "the agent is stopping\n");
 		} else {
-			body = pprof_build(p, q, &len);
+			body = q->flame ? flame_build(p, q, &len) :
+			       pprof_build(p, q, &len);
 			if (body)
-				http_answer(q->req, 200,
-					    "application/octet-stream", body,
-					    len);
+				http_answer(q->req, 200, q->flame ?
+					    "image/svg+xml" :
+					    "application/octet-stream",
+					    body, len);
 			else
 				answer_text(q->req, 500, "out of memory\n");
 		}
@@ -887,7 +978,7 @@ static bool parse_uint(const char *s, unsigned long long max,
 }
 
 static void request(struct profiler *p, struct http_request *r,
-		    enum prof_kind kind)
+		    enum prof_kind kind, bool flame)
 {
 	const char *secs = http_arg(r, "seconds");
 	const char *pid = http_arg(r, "pid");
@@ -925,6 +1016,7 @@ static void request(struct profiler *p, struct http_request *r,
 	q->cgroup = cg ? st.st_ino : 0;
 	q->req = r;
 	q->kind = kind;
+	q->flame = flame;
 	q->start_real_ns = out_now_ns();
 	pthread_mutex_lock(&p->lock);
 	if (p->stopping) {
@@ -933,9 +1025,15 @@ static void request(struct profiler *p, struct http_request *r,
 		answer_text(r, 503, "the agent is stopping\n");
 		return;
 	}
-	/* the next n buckets hold what the kernel counts from now on */
-	q->first = p->seq + 1;
-	q->last = p->seq + n;
+	if (flame) {
+		/* the last n buckets, and the one being filled */
+		q->first = p->seq + 2 > n ? p->seq + 2 - n : 1;
+		q->last = p->seq + 1;
+	} else {
+		/* the next n buckets hold what the kernel counts from now */
+		q->first = p->seq + 1;
+		q->last = p->seq + n;
+	}
 	q->next = p->pending;
 	p->pending = q;
 	if (kind == PROF_OFFCPU)
@@ -945,12 +1043,17 @@ static void request(struct profiler *p, struct http_request *r,
 
 void profiler_cpu_request(void *ctx, struct http_request *r)
 {
-	request(ctx, r, PROF_CPU);
+	request(ctx, r, PROF_CPU, false);
+}
+
+void profiler_flame_request(void *ctx, struct http_request *r)
+{
+	request(ctx, r, PROF_CPU, true);
 }
 
 void profiler_offcpu_request(void *ctx, struct http_request *r)
 {
-	request(ctx, r, PROF_OFFCPU);
+	request(ctx, r, PROF_OFFCPU, false);
 }
 
 /* ------------------------------------------------------------ life */

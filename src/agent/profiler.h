@@ -68,6 +68,8 @@ void profiler_stop(struct profiler *p);
 /* The HTTP routes' start calls (ctx: the profiler). */
 void profiler_cpu_request(void *ctx, struct http_request *r);
 void profiler_offcpu_request(void *ctx, struct http_request *r);
+/* The last seconds (default 30) as a flame graph, answered at once. */
+void profiler_flame_request(void *ctx, struct http_request *r);
 /* Samples dropped so far (full maps, stacks lost, per-second caps). */
 uint64_t profiler_dropped(struct profiler *p);
 #endif

@@ -415,3 +415,54 @@ def test_agent_pprof_off_and_detach():
 
 
 test_agent_pprof_off_and_detach.timeout = 90
+
+
+def chromium(*args):
+    r = subprocess.run(["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                        "--user-data-dir=" + tmpdir()] + list(args),
+                       capture_output=True, timeout=90)
+    check(r.returncode == 0, "chromium %s: %s" % (args[-1], r.stderr[-300:]))
+    return r.stdout.decode(errors="replace")
+
+
+def test_agent_pprof_flame_graph_page():
+    """/flame.svg draws the last seconds at once; the index page shows it
+    in a frame a script redraws; headless chromium renders both."""
+    import xml.etree.ElementTree as ET
+    d = tmpdir()
+    busy = build(d, "busy", BUSY_C)
+    a = Agent("--metrics", "none")
+    try:
+        w = subprocess.Popen([busy, "6"])
+        time.sleep(3.5)
+        t0 = time.monotonic()
+        st, hdr, svg = get(a.url("/flame.svg?seconds=5&pid=%d" % w.pid), timeout=30)
+        check(st == 200 and hdr["Content-Type"] == "image/svg+xml", "%s %s" % (st, hdr))
+        check(time.monotonic() - t0 < 5, "the flame graph waited a window")
+        root = ET.fromstring(svg)
+        check(root.tag.endswith("svg"), root.tag)
+        text = svg.decode()
+        for fn in ("pprof_leaf_c", "pprof_mid_b", "pprof_top_a", "busy"):
+            check(fn in text, "%s not in the flame graph" % fn)
+        st, _, page = get(a.url("/"))
+        page = page.decode()
+        check('<iframe id="flame" name="flame" src="/flame.svg?seconds=30"' in page and
+              'id="flame-pause"' in page and "setInterval" in page, page[:500])
+        st, _, body = get(a.url("/flame.svg?seconds=301"))
+        check(st == 400, "seconds=301: %s" % st)
+        if not os.access("/usr/bin/chromium", os.X_OK):
+            raise Skip("chromium is not installed (make deps-test)")
+        dom = chromium("--dump-dom", a.url("/flame.svg?seconds=10&pid=%d" % w.pid))
+        check("pprof_leaf_c" in dom, "chromium's DOM of the SVG: %s" % dom[:300])
+        png = os.path.join(d, "index.png")
+        chromium("--screenshot=" + png, "--window-size=1280,900",
+                 "--virtual-time-budget=3000", a.url("/"))
+        with open(png, "rb") as f:
+            check(f.read(8) == b"\x89PNG\r\n\x1a\n", "no screenshot of /")
+        w.kill()
+        w.wait()
+    finally:
+        check(a.stop() == 0, "SIGTERM: exit status not 0")
+
+
+test_agent_pprof_flame_graph_page.timeout = 200

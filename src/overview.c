@@ -44,8 +44,9 @@ struct section {
 /*
  * --raw-syscalls: a syscall tracepoint takes about 35 ms to detach, one
  * after the other in the kernel (fsslower alone has 28: a second at the
- * end of every report); sys_enter/sys_exit links detach at once, and the
- * overview has programs there anyway (syscount).
+ * end of every report), and tcpaccept's first took 100-200 ms to attach;
+ * sys_enter/sys_exit links attach and detach at once, and the overview
+ * has programs there anyway (syscount).
  */
 static const struct section sections[] = {
 	{ "New processes", "execsnoop", { NULL }, true },
@@ -56,7 +57,8 @@ static const struct section sections[] = {
 	{ "Disk I/O latency", "biolatency", { NULL }, false },
 	{ "Page cache", "cachestat", { NULL }, false },
 	{ "New TCP connections", "tcpconnect", { NULL }, true },
-	{ "Accepted TCP connections", "tcpaccept", { NULL }, true },
+	{ "Accepted TCP connections", "tcpaccept", { "--raw-syscalls" },
+	  true },
 	{ "TCP retransmits", "tcpretrans", { NULL }, true },
 	{ "Run queue latency", "runqlat", { NULL }, false },
 	{ "Top system calls", "syscount", { NULL }, false },

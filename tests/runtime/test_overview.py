@@ -96,13 +96,14 @@ def test_overview_json_document():
 
 
 def _linked_prog_names(pid):
-    """Names of the BPF programs that pid holds links to (attached)."""
+    """Names of the BPF programs that pid holds links to (attached); the
+    hook chooser's test programs, attached for a moment, have none."""
     ids = set()
     for txt in fdinfo_texts(pid):
         m = re.search(r"^prog_id:\s*(\d+)", txt, re.M)
         if m and re.search(r"^link_id:", txt, re.M):
             ids.add(int(m.group(1)))
-    return {p.get("name") for p in bpftool_list("prog") if p["id"] in ids}
+    return {p.get("name", "") for p in bpftool_list("prog") if p["id"] in ids}
 
 
 def _own_overview(secs):

@@ -46,12 +46,13 @@ struct section {
 /*
  * --raw-syscalls: a syscall tracepoint takes about 35 ms to detach, one
  * after the other in the kernel (fsslower alone has 28: a second at the
- * end of every report), and tcpaccept's first took 100-200 ms to attach;
+ * end of every report; execsnoop's 4 another 0.2 s), and tcpaccept's
+ * first took 100-200 ms to attach;
  * sys_enter/sys_exit links attach and detach at once, and the overview
  * has programs there anyway (syscount).
  */
 static const struct section sections[] = {
-	{ "New processes", "execsnoop", { NULL }, true },
+	{ "New processes", "execsnoop", { "--raw-syscalls" }, true },
 	{ "Failed opens", "opensnoop", { "-x", "--raw-syscalls" }, true,
 	  { "comm", "err", "path" } },
 	{ "Slow file system calls (>10 ms)", "fsslower",

@@ -265,17 +265,22 @@ int hook_trivial_prog(int type, int attach_type, unsigned int btf_id)
 }
 
 /*
- * Parsed on demand, freed once no hook_choose() runs: libbpf parses its
- * own to load. Under cache_lock, like the test results.
+ * Parsed on demand, freed once no hook_choose() runs (libbpf parses its
+ * own to load) or after a single test outside a choice: a long-running
+ * process (the agent) must not keep 6 MB for one test. Under cache_lock,
+ * like the test results.
  */
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct btf *cached_btf;
 static int choosing;
+static __thread const struct btf *lent_btf;	/* hook_test_point_btf()'s */
 
-static struct btf *vmlinux_btf(void)
+static const struct btf *vmlinux_btf(void)
 {
-	struct btf *btf;
+	const struct btf *btf;
 
+	if (lent_btf)
+		return lent_btf;
 	pthread_mutex_lock(&cache_lock);
 	if (!cached_btf) {
 		cached_btf = btf__load_vmlinux_btf();
@@ -287,11 +292,20 @@ static struct btf *vmlinux_btf(void)
 	return btf;
 }
 
+/* The cached BTF goes when no choice is running. */
+static void cache_release(void)
+{
+	if (choosing)
+		return;
+	btf__free(cached_btf);
+	cached_btf = NULL;
+}
+
 static int test_btf_prog(const struct hook_point *pt, char *why, size_t len)
 {
 	bool is_tp = pt->kind == HOOK_TP_BTF;
 	char name[HOOK_TARGET_LEN + 16];
-	struct btf *btf = vmlinux_btf();
+	const struct btf *btf = vmlinux_btf();
 	int id, fd, link;
 
 	if (!btf) {
@@ -514,7 +528,19 @@ int hook_test_point(const struct hook_point *pt, char *why, size_t len)
 		snprintf(test_cache[test_cached].why, HOOK_WHY_LEN, "%s", why);
 		test_cached++;
 	}
+	cache_release();
 	pthread_mutex_unlock(&cache_lock);
+	return err;
+}
+
+int hook_test_point_btf(const struct hook_point *pt, const struct btf *btf,
+			char *why, size_t len)
+{
+	int err;
+
+	lent_btf = btf;
+	err = hook_test_point(pt, why, len);
+	lent_btf = NULL;
 	return err;
 }
 
@@ -614,10 +640,8 @@ int hook_choose(struct bpf_object *obj, const struct hook_probe *probes,
 			err = -ENOENT;
 	}
 	pthread_mutex_lock(&cache_lock);
-	if (!--choosing) {
-		btf__free(cached_btf);
-		cached_btf = NULL;
-	}
+	choosing--;
+	cache_release();
 	pthread_mutex_unlock(&cache_lock);
 	/* Keep only the chosen candidates' programs (and working optionals). */
 	bpf_object__for_each_program(prog, obj) {

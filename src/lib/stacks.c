@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "addr.h"
@@ -659,31 +658,19 @@ int stacks_tool_on_tick(struct session *s)
 	return 0;
 }
 
-/* A process's CPU time so far in ns (every thread's), or -1. */
-static long long pid_cpu_ns(int pid)
-{
-	struct timespec ts;
-	clockid_t clock;
-
-	if (pid <= 0 || clock_getcpuclockid(pid, &clock) ||
-	    clock_gettime(clock, &ts))
-		return -1;
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 int stacks_tool_attached(struct session *s, void *skel)
 {
 	struct stacks_tool *t = s->tool_state;
 
 	(void)skel;
-	t->pid_cpu_start = pid_cpu_ns(s->opts.pid);
+	t->pid_cpu_start = out_pid_cpu_ns(s->opts.pid);
 	return 0;
 }
 
 int stacks_tool_finish(struct session *s, void *skel)
 {
 	struct stacks_tool *t = s->tool_state;
-	long long cpu_end = pid_cpu_ns(s->opts.pid);
+	long long cpu_end = out_pid_cpu_ns(s->opts.pid);
 	struct stacks_report r = {
 		.unit = t->unit, .divisor = t->divisor, .folded = t->folded,
 		.user = !t->kernel_only, .kernel = !t->user_only,

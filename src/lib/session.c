@@ -774,11 +774,16 @@ static void destroy_link(void *links, int i)
 
 /*
  * Detaching a tracepoint waits for an RCU grace period (tens of ms here);
- * detaching all links at once lets those waits overlap.
+ * detaching several links at once lets those waits overlap. Eight
+ * threads overlap them as well as one per link does (fsslower's 28
+ * syscall tracepoints: the same wall time), and each thread's stack
+ * counts in the RSS: 28 took fsslower from 8.0 to 8.4 MiB.
  */
+#define DESTROY_THREADS	8
+
 static void destroy_links(struct session *s)
 {
-	parallel_for(s->nlinks, s->nlinks, destroy_link, s->links);
+	parallel_for(s->nlinks, DESTROY_THREADS, destroy_link, s->links);
 	s->nlinks = 0;
 }
 

@@ -514,6 +514,11 @@ struct run_state {
 	struct trace_prog *p;
 	struct tprint *tp;
 	int *prog_fds;
+	/*
+	 * After an exit() record, what the probes queued behind it is
+	 * dropped, as bpftrace does: only END's output follows.
+	 */
+	bool exited;
 };
 
 static int on_record(struct session *s, const void *data, size_t size)
@@ -524,7 +529,7 @@ static int on_record(struct session *s, const void *data, size_t size)
 	const char *payload = (const char *)data + sizeof(*r);
 	const struct trace_print_map *pm;
 
-	if (size < sizeof(*r))
+	if (size < sizeof(*r) || rs->exited)
 		return 0;
 	switch (r->action) {
 	case TREC_PRINTF:
@@ -534,6 +539,7 @@ static int on_record(struct session *s, const void *data, size_t size)
 		break;
 	case TREC_EXIT:
 		s->ended = true;
+		rs->exited = true;
 		break;
 	case TREC_PRINT_MAP:
 		pm = (const void *)payload;
@@ -620,6 +626,7 @@ static void run_end(struct session *s)
 {
 	struct run_state *rs = s->tool_state;
 
+	rs->exited = false;
 	run_special(rs->p, PK_END);
 }
 

@@ -129,6 +129,48 @@ def test_tracepoint_openat_of_command():
           (path, short(out, 800)))
 
 
+def test_command_traced_from_its_own_exec():
+    """-c execs the command itself (no sh in between): the first exec
+    cpid completes is the command's, as in bpftrace."""
+    prog = ('t:syscalls:sys_exit_execve /pid == cpid/ '
+            '{ printf("%s\\n", comm); }')
+    rc, out, err = _trace(["-c", "/bin/true", "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    # bpftrace 0.17 prints exactly this for the same program
+    check(out == "Attaching 1 probe...\ntrue\n\n\n", "got %r" % out)
+
+
+def test_command_words_and_path():
+    """-c splits its words like sh without expansions; a bare name is
+    found in PATH; a command that cannot run is a usage error."""
+    cmd = "printf [%s]\\\\n a 'b c' \"d e\" f\\ g '' $HOME"
+    rc, out, err = _trace(["-c", cmd, "-e", "BEGIN {}"])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    check(out == "Attaching 1 probe...\n[a]\n[b c]\n[d e]\n[f g]\n[]\n"
+          "[$HOME]\n\n\n", "got %r" % out)
+    missing = "loupe-no-such-" + marker()
+    rc, out, err = _trace(["-c", missing, "-e", "BEGIN {}"])
+    check(rc == 2 and out == "", "exit %s, stdout %r" % (rc, out))
+    check(err == "loupe: trace: -c: cannot run '%s': No such file or "
+          "directory; give a path or a command in PATH\n" % missing,
+          "stderr: %s" % short(err))
+    rc, out, err = _trace(["-c", "echo 'a", "-e", "BEGIN {}"])
+    check(rc == 2 and "no closing '" in err, "exit %s: %s" % (rc, err))
+
+
+def test_nothing_printed_after_exit():
+    """Events the probes queue behind exit() are not printed; END's
+    output still is (bpftrace prints the same, every run)."""
+    path = "/loupe-trace-exit-" + marker()
+    prog = ('t:syscalls:sys_enter_openat /pid == cpid/ '
+            '{ printf("open\\n"); exit(); } END { printf("end\\n"); }')
+    for _ in range(3):
+        rc, out, err = _trace(["-c", "%s flood 3000 %s" % (helper_bin(), path),
+                               "-e", prog])
+        check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+        check(out == "Attaching 2 probes...\nopen\nend\n\n\n", "got %r" % out)
+
+
 def test_tracepoint_wildcard_counts_by_probe():
     """t:syscalls:sys_enter_* expands; probe names each instance."""
     prog = ('t:syscalls:sys_enter_openat*,t:syscalls:sys_enter_close '
@@ -286,6 +328,21 @@ def test_pid_exit_ends_run():
     check(err == "loupe: trace: process %d exited; tracing ended\n" % target.pid,
           "stderr: %s" % short(err))
     check(re.search(r"^@n: \d+$", out, re.M), "no map printed: %s" % short(out))
+
+
+def test_pid_exit_ends_run_with_quiet_count():
+    """-p of a process that never triggers the probe: the run still ends
+    when it exits, and the keyless count() prints "@: 0" as bpftrace."""
+    target = spawn(["sleep", "1"])
+    rc, out, err = _trace(["-p", str(target.pid), "-e",
+                           "t:syscalls:sys_enter_getppid /pid == %d/ "
+                           "{ @ = count(); }" % target.pid], timeout=15)
+    target.wait(5)
+    check(rc == 0, "exit %s: %s" % (rc, short(err)))
+    check(out == "Attaching 1 probe...\n\n\n@: 0\n", "got %r" % out)
+
+
+test_pid_exit_ends_run_with_quiet_count.serial = True  # ends with sleep
 
 
 def test_loss_reported_like_every_tool():

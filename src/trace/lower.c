@@ -600,6 +600,41 @@ static int lower_delete(struct lctx *l, struct ast_node *n, struct val *out)
 	return 0;
 }
 
+/*
+ * kstack/ustack: the id bpf_get_stackid() gives in the stack map of the
+ * type's frame limit; a user stack also keeps the pid to resolve it in.
+ */
+static int lower_stack(struct lctx *l, struct ast_node *n, bool user,
+		       struct val *out)
+{
+	int fd = user ? l->p->ustack_fd : l->p->kstack_fd;
+	int id, r;
+
+	if (n->type.stack_limit)
+		fd = ttype_stack_fd(l->p->stack_maps, l->p->nstack_maps,
+				    &n->type);
+	id = call(l, BPF_FUNC_get_stackid, 3, IR_CTX, map_ptr(l, fd),
+		  imm(l, user ? BPF_F_USER_STACK : 0));
+	if (!user) {
+		out->reg = id;
+		return 0;
+	}
+	out->off = stack_alloc(l, n->loc, 16);
+	if (!out->off)
+		return -1;
+	ir_store(l->f, 8, IR_FP, out->off, id);
+	r = call(l, BPF_FUNC_get_current_pid_tgid, 0);
+	ir_alui(l->f, BPF_RSH, r, r, 32);
+	ir_store(l->f, 8, IR_FP, out->off + 8, r);
+	return 0;
+}
+
+static int lower_stack_call(struct lctx *l, struct ast_node *n,
+			    struct val *out)
+{
+	return lower_stack(l, n, n->name[0] == 'u', out);
+}
+
 /* The lowering of each op of sema.c's functions table. */
 static int (*const lower_funcs[])(struct lctx *l, struct ast_node *n,
 				  struct val *out) = {
@@ -616,6 +651,7 @@ static int (*const lower_funcs[])(struct lctx *l, struct ast_node *n,
 	[FO_KADDR] = lower_kaddr,
 	[FO_NTOP] = lower_ntop,
 	[FO_STRFTIME] = lower_last_arg,
+	[FO_STACK] = lower_stack_call,
 };
 
 /*
@@ -710,26 +746,8 @@ static int lower_ident(struct lctx *l, struct ast_node *n, struct val *out)
 		return out->off ? 0 : -1;
 	}
 	case BO_KSTACK:
-	case BO_USTACK: {
-		bool user = b->op == BO_USTACK;
-		int id = call(l, BPF_FUNC_get_stackid, 3, IR_CTX,
-			      map_ptr(l, user ? l->p->ustack_fd :
-				      l->p->kstack_fd),
-			      imm(l, user ? BPF_F_USER_STACK : 0));
-
-		if (!user) {
-			out->reg = id;
-			return 0;
-		}
-		out->off = stack_alloc(l, n->loc, 16);
-		if (!out->off)
-			return -1;
-		ir_store(l->f, 8, IR_FP, out->off, id);
-		r = call(l, BPF_FUNC_get_current_pid_tgid, 0);
-		ir_alui(l->f, BPF_RSH, r, r, 32);
-		ir_store(l->f, 8, IR_FP, out->off + 8, r);
-		return 0;
-	}
+	case BO_USTACK:
+		return lower_stack(l, n, b->op == BO_USTACK, out);
 	case BO_RETVAL:
 		out->reg = ir_vreg(l->f);
 		if (inst->kind == PK_FEXIT)

@@ -97,6 +97,15 @@ static int create_maps(struct trace_prog *p)
 		if (p->ustack_fd < 0)
 			return -1;
 	}
+	for (int i = 0; i < p->nstack_maps; i++) {
+		struct trace_stack_map *sm = &p->stack_maps[i];
+
+		sm->fd = create_map(p, BPF_MAP_TYPE_STACK_TRACE,
+				    sm->user ? "trace_ustack_n" : "trace_kstack_n",
+				    4, 8 * sm->limit, TRACE_STACK_ENTRIES, 0);
+		if (sm->fd < 0)
+			return -1;
+	}
 	/*
 	 * Hash maps get their entries when keys appear rather than 4096
 	 * preallocated (a histogram is 528 bytes per key and CPU). Kernels
@@ -675,6 +684,8 @@ int trace_run(struct trace_prog *p, struct session *s,
 	tprint_init(&tp, stdout, s->opts.json);
 	tp.kstack_fd = p->kstack_fd;
 	tp.ustack_fd = p->ustack_fd;
+	tp.stack_maps = p->stack_maps;
+	tp.nstack_maps = p->nstack_maps;
 	rs.prog_fds = calloc(p->ninsts ? p->ninsts : 1, sizeof(int));
 	if (!rs.prog_fds) {
 		ret = EXIT_RUNTIME;

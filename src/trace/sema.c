@@ -644,6 +644,74 @@ static int check_sym(struct sema_ctx *c, struct ast_node *n)
 	return 0;
 }
 
+/* A stack map limit frames deep for kstack(N)/ustack(N), once. */
+static int use_stack_map(struct sema_ctx *c, struct ast_node *n, bool user,
+			 int limit)
+{
+	struct trace_prog *p = c->p;
+	struct trace_stack_map *sm;
+
+	for (int i = 0; i < p->nstack_maps; i++)
+		if (p->stack_maps[i].user == user &&
+		    p->stack_maps[i].limit == limit)
+			return 0;
+	if (p->nstack_maps == TRACE_MAX_STACK_MAPS)
+		return sema_fail(p, n->loc,
+				 "%s: at most %d different frame limits in a program",
+				 n->name, TRACE_MAX_STACK_MAPS);
+	sm = &p->stack_maps[p->nstack_maps++];
+	sm->user = user;
+	sm->limit = limit;
+	sm->fd = -1;
+	return 0;
+}
+
+/* kstack(N), kstack(perf), kstack(perf, N), kstack(bpftrace, N), ustack */
+static int check_stack(struct sema_ctx *c, struct ast_node *n)
+{
+	bool user = n->name[0] == 'u';
+	struct ttype t = user ? sema_t_kind(TT_USTACK, 16) :
+			 sema_t_kind(TT_KSTACK, 8);
+	long long limit = 0;
+	int i = 0;
+
+	if (n->nlist && n->list[0]->kind == AST_IDENT) {
+		const char *mode = n->list[0]->name;
+
+		if (!strcmp(mode, "perf"))
+			t.stack_perf = true;
+		else if (strcmp(mode, "bpftrace"))
+			return sema_fail(c->p, n->list[0]->loc,
+					 "%s: unknown stack mode '%s': give bpftrace or perf",
+					 n->name, mode);
+		i = 1;
+	} else if (n->nlist == 2) {
+		return sema_fail(c->p, n->list[0]->loc,
+				 "%s: the first of two arguments is the stack mode: bpftrace or perf",
+				 n->name);
+	}
+	if (i < n->nlist) {
+		if (const_arg(c, n->list[i], n->name, "the number of frames",
+			      &limit))
+			return -1;
+		if (limit < 1 || limit > TRACE_STACK_DEPTH)
+			return sema_fail(c->p, n->list[i]->loc,
+					 "%s: the number of frames must be 1 to %d",
+					 n->name, TRACE_STACK_DEPTH);
+	}
+	if (limit == TRACE_STACK_DEPTH)
+		limit = 0;
+	t.stack_limit = (int)limit;
+	if (limit && use_stack_map(c, n, user, (int)limit))
+		return -1;
+	if (!limit && user)
+		c->p->uses_ustack = true;
+	else if (!limit)
+		c->p->uses_kstack = true;
+	n->type = t;
+	return 0;
+}
+
 static int check_kaddr(struct sema_ctx *c, struct ast_node *n)
 {
 	if (n->list[0]->kind != AST_STR)
@@ -702,6 +770,8 @@ static const struct trace_func funcs[] = {
 	{ "kaddr", 1, 1, check_kaddr, FO_KADDR, true },
 	{ "ntop", 1, 2, check_ntop, FO_NTOP, true },
 	{ "strftime", 2, 2, check_strftime, FO_STRFTIME, true },
+	{ "kstack", 0, 2, check_stack, FO_STACK, true },
+	{ "ustack", 0, 2, check_stack, FO_STACK, true },
 	{ "count", 0, 0, .aggregation = TT_COUNT },
 	{ "sum", 1, 1, .aggregation = TT_SUM },
 	{ "avg", 1, 1, .aggregation = TT_AVG },

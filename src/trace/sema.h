@@ -23,6 +23,7 @@ enum func_op {
 	FO_KADDR,
 	FO_NTOP,
 	FO_STRFTIME,
+	FO_STACK,
 };
 
 struct sema_ctx;

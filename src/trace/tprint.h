@@ -63,6 +63,8 @@ struct tprint {
 	struct syms_cache *syms;	/* created on first need */
 	int kstack_fd;		/* stack maps of the program, -1 if none */
 	int ustack_fd;
+	const struct trace_stack_map *stack_maps;	/* kstack(N)... */
+	int nstack_maps;
 	int ncpus;		/* possible CPUs, for per-CPU values */
 };
 

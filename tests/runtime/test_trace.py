@@ -171,6 +171,60 @@ def test_nothing_printed_after_exit():
         check(out == "Attaching 2 probes...\nopen\nend\n\n\n", "got %r" % out)
 
 
+def test_stack_limit_is_one_map_key():
+    """kstack(1): stacks equal in their first frame are one key, as in
+    bpftrace (a stack map one frame deep); the full stacks differ."""
+    prog = ('t:sched:sched_switch /pid == cpid/ { @one[kstack(1)] = count(); '
+            '@full[kstack] = count(); @n = count(); }')
+    rc, out, err = _trace(["-c", "/bin/sleep 0.2", "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    n = int(re.search(r"^@n: (\d+)$", out, re.M).group(1))
+    full = re.findall(r"^@full\[\n((?:    \S+\n)+)\]: (\d+)$", out, re.M)
+    one = re.findall(r"^@one\[\n    (\S+)\n\]: (\d+)$", out, re.M)
+    check(n >= 2 and len(full) >= 2, "want 2+ different stacks: %s" % out)
+    check(sum(int(c) for _, c in full) == n, "full stacks: %s" % out)
+    check(len(one) == 1 and int(one[0][1]) == n, "kstack(1): %s" % out)
+    check(one[0][0] == full[0][0].split()[0], "top frame: %s" % out)
+
+
+def test_stack_modes_match_bpftrace():
+    """kstack(perf, N), ustack(perf, N), kstack(N), ustack(bpftrace, N) in
+    printf and as map keys: bpftrace's layout, line for line (user
+    addresses differ from run to run: compared as ADDR)."""
+    d = tmpdir()
+    script = os.path.join(d, "getppid.py")
+    with open(script, "w") as f:
+        f.write("import os\nos.getppid()\n")
+    prog = ('t:syscalls:sys_enter_getppid /pid == cpid/ { '
+            'printf("A%sB\\n", kstack(perf, 3)); '
+            'printf("C%sD\\n", ustack(perf, 3)); '
+            'printf("E%sF\\n", kstack(2)); '
+            'printf("G%sH\\n", ustack(bpftrace, 2)); '
+            '@[kstack(perf, 2)] = count(); @u[ustack(3)] = count(); '
+            '@k[kstack] = count(); exit(); }')
+    cmd = "%s %s" % (sys.executable, script)
+    rc, out, err = _trace(["-c", cmd, "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    check(re.search(r"^A\n(\t[0-9a-f]+ \S+\+\d+\n){3}B$", out, re.M),
+          "kstack(perf, 3): %s" % out)
+    check(re.search(r"^C\n(\t[0-9a-f]+ \S+ \(\S+\)\n){1,3}D$", out, re.M),
+          "ustack(perf, 3): %s" % out)
+    check(re.search(r"^E\n( {8}\S+\+\d+\n){2}F$", out, re.M),
+          "kstack(2): %s" % out)
+    check(re.search(r"^@\[\n(\t[0-9a-f]+ \S+\n){2}\]: 1$", out, re.M),
+          "@[kstack(perf, 2)]: %s" % out)
+    bpftrace = shutil.which("bpftrace")
+    if not bpftrace:
+        return
+    rc, want, err = run_quiet([bpftrace, "-c", cmd, "-e", prog], timeout=30)
+    check(rc == 0, "bpftrace failed: %s" % short(err))
+
+    def user_addrs(text):
+        return re.sub(r"\b(0x)?7f[0-9a-f]{10}\b", "ADDR", text)
+    check(user_addrs(out) == user_addrs(want),
+          "--- bpftrace\n%s--- loupe\n%s" % (want, out))
+
+
 def test_tracepoint_wildcard_counts_by_probe():
     """t:syscalls:sys_enter_* expands; probe names each instance."""
     prog = ('t:syscalls:sys_enter_openat*,t:syscalls:sys_enter_close '

@@ -792,7 +792,7 @@ static int lower_tp_field(struct lctx *l, struct ast_node *n, struct val *out)
 		     imm(l, len), addr);
 		return 0;
 	}
-	if (fl->is_string) {
+	if (fl->is_string && n->type.kind == TT_STR) {
 		r = ir_vreg(l->f);
 		ir_load(l->f, 8, r, IR_CTX, fl->offset);
 		out->off = read_str(l, n->loc, r, 0,
@@ -941,6 +941,14 @@ static int lower_binop(struct lctx *l, struct ast_node *n, struct val *out)
 		return 0;
 	}
 	default:
+		/* pointer arithmetic (sema): the integer counts pointees */
+		if (n->ival > 1) {
+			struct val *count = n->a->type.kind == TT_PTR ? &b : &a;
+			int r = ir_vreg(l->f);
+
+			ir_alu(l->f, BPF_MUL, r, count->reg, imm(l, n->ival));
+			count->reg = r;
+		}
 		out->reg = ir_vreg(l->f);
 		ir_alu(l->f, alu_code(op, n->a->type.is_signed), out->reg,
 		       a.reg, b.reg);
@@ -1352,11 +1360,18 @@ static int lower_assign(struct lctx *l, struct ast_node *n)
 	if (in_reg(&lhs->type)) {
 		int r = l->var_reg[lhs->sym];
 
-		if (n->op == '=')
+		if (n->op == '=') {
 			ir_mov(l->f, r, v.reg);
-		else
-			ir_alu(l->f, alu_code(n->op, lhs->type.is_signed), r,
-			       r, v.reg);
+			return 0;
+		}
+		if (n->ival > 1) {	/* p += n: n pointees (sema) */
+			int step = ir_vreg(l->f);
+
+			ir_alu(l->f, BPF_MUL, step, v.reg, imm(l, n->ival));
+			v.reg = step;
+		}
+		ir_alu(l->f, alu_code(n->op, lhs->type.is_signed), r, r,
+		       v.reg);
 		return 0;
 	}
 	copy_mem(l, IR_FP, l->var_off[lhs->sym], IR_FP, v.off,

@@ -814,6 +814,19 @@ static int check_call(struct sema_ctx *c, struct ast_node *n)
 	return fn->check(c, n);
 }
 
+/*
+ * p + n, n + p, p - n, p += n: a pointer moved by n of what it points to,
+ * as in C and bpftrace; lowering multiplies n by this step (n->ival).
+ */
+static long long pointer_step(struct sema_ctx *c, const struct ttype *ptr)
+{
+	long long size = 0;
+
+	if (ptr->btf_id && sema_btf(c->p))
+		size = btf__resolve_size(c->p->btf, ptr->btf_id);
+	return size > 1 ? size : 1;
+}
+
 static int check_binop(struct sema_ctx *c, struct ast_node *n)
 {
 	struct ttype *a = &n->a->type, *b = &n->b->type;
@@ -844,26 +857,57 @@ static int check_binop(struct sema_ctx *c, struct ast_node *n)
 		break;
 	default:
 		n->type = sema_t_int(a->is_signed && b->is_signed);
-		if ((op == '+' || op == '-') && a->kind == TT_PTR) {
-			n->type = *a;
-			n->type.btf_id = a->btf_id;
+		if ((op == '+' || op == '-') &&
+		    (a->kind == TT_PTR) != (b->kind == TT_PTR) &&
+		    (op == '+' || a->kind == TT_PTR)) {
+			n->type = a->kind == TT_PTR ? *a : *b;
+			n->ival = pointer_step(c, &n->type);
 		}
 	}
 	return 0;
 }
 
+/* bpftrace's integer types; btf: the kernel's name for the same type */
 static const struct {
 	const char *name;
 	unsigned int size;
 	bool is_signed;
+	const char *btf;
 } int_types[] = {
-	{ "int8", 1, true }, { "int16", 2, true }, { "int32", 4, true },
-	{ "int64", 8, true }, { "uint8", 1, false }, { "uint16", 2, false },
-	{ "uint32", 4, false }, { "uint64", 8, false },
-	{ "char", 1, true }, { "short", 2, true }, { "int", 4, true },
-	{ "long", 8, true }, { "unsigned int", 4, false },
-	{ "unsigned long", 8, false },
+	{ "int8", 1, true, "s8" }, { "int16", 2, true, "s16" },
+	{ "int32", 4, true, "s32" }, { "int64", 8, true, "s64" },
+	{ "uint8", 1, false, "u8" }, { "uint16", 2, false, "u16" },
+	{ "uint32", 4, false, "u32" }, { "uint64", 8, false, "u64" },
+	{ "char", 1, true, "char" }, { "short", 2, true, "short int" },
+	{ "int", 4, true, "int" }, { "long", 8, true, "long int" },
+	{ "unsigned int", 4, false, "unsigned int" },
+	{ "unsigned long", 8, false, "long unsigned int" },
 };
+
+/* "uint32" -> "u32": integer pointers point to the kernel's own type. */
+static const char *kernel_int_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(int_types) / sizeof(int_types[0]); i++)
+		if (!strcmp(name, int_types[i].name))
+			return int_types[i].btf;
+	return name;
+}
+
+/*
+ * A syscall's "const char *" argument (args->filename) reads as the
+ * string; cast to a pointer, it is the pointer itself.
+ */
+static void tp_field_as_pointer(struct sema_ctx *c, struct ast_node *e)
+{
+	const struct trace_inst *inst = c->inst;
+
+	if (inst->kind != PK_TRACEPOINT || e->kind != AST_FIELD ||
+	    e->a->kind != AST_IDENT || strcmp(e->a->name, "args") ||
+	    e->type.kind != TT_STR || !inst->tp.fields[e->sym].is_pointer)
+		return;
+	e->type = sema_t_kind(TT_PTR, 8);
+	e->type.user = !strcmp(inst->target, "syscalls");
+}
 
 static int check_cast(struct sema_ctx *c, struct ast_node *n)
 {
@@ -872,6 +916,8 @@ static int check_cast(struct sema_ctx *c, struct ast_node *n)
 
 	if (check_expr(c, n->a))
 		return -1;
+	if (strchr(n->type_name, '*'))
+		tp_field_as_pointer(c, n->a);
 	snprintf(name, sizeof(name), "%s", n->type_name);
 	for (size_t i = 0; i < sizeof(int_types) / sizeof(int_types[0]); i++)
 		if (!strcmp(name, int_types[i].name)) {
@@ -884,7 +930,7 @@ static int check_cast(struct sema_ctx *c, struct ast_node *n)
 			return 0;
 		}
 	star = strchr(name, '*');
-	if (!star || !is_int(&n->a->type))
+	if (!star || (!is_int(&n->a->type) && n->a->type.kind != TT_PTR))
 		return sema_fail(c->p, n->loc,
 			    "cannot cast to '%s': use an integer type or a struct pointer",
 			    n->type_name);
@@ -900,7 +946,7 @@ static int check_cast(struct sema_ctx *c, struct ast_node *n)
 		id = btf__find_by_name_kind(c->p->btf, name + 6,
 					    BTF_KIND_UNION);
 	else
-		id = btf__find_by_name(c->p->btf, name);
+		id = btf__find_by_name(c->p->btf, kernel_int_name(name));
 	if (id <= 0)
 		return sema_fail(c->p, n->loc, "type '%s' not found in the kernel's BTF",
 			    name);
@@ -1213,6 +1259,9 @@ static int check_assign(struct sema_ctx *c, struct ast_node *n)
 	if (n->op != '=' && !is_int(&v->type))
 		return sema_fail(c->p, n->loc, "%s needs an integer variable",
 			    ast_tok_name(n->op));
+	if ((n->op == TOK_ADD_ASSIGN || n->op == TOK_SUB_ASSIGN) &&
+	    v->type.kind == TT_PTR)
+		n->ival = pointer_step(c, &v->type);
 	v->assigned = true;
 	lhs->sym = v - c->p->vars;
 	lhs->type = v->type;

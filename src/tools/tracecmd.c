@@ -24,6 +24,7 @@ enum {
 	KEY_LIST,
 	KEY_CMD,
 	KEY_DUMP,
+	KEY_UNSAFE,
 };
 
 static const struct tool_opt trace_opts[] = {
@@ -34,6 +35,8 @@ static const struct tool_opt trace_opts[] = {
 		      "run CMD, trace until it exits (cpid is its pid)" },
 	[KEY_DUMP] = { "dump", 0, "STAGE",
 		       "print a compiler stage instead of running: ast, ir, bpf" },
+	[KEY_UNSAFE] = { "unsafe", 0, NULL,
+			 "allow signal(), system() and override()" },
 	{ NULL },
 };
 
@@ -41,6 +44,7 @@ static const char *expr;
 static bool list_mode;
 static const char *command;
 static enum trace_dump dump = TRACE_DUMP_NONE;
+static bool unsafe;
 static char **args;	/* positional: FILE (without -e) then $1.. */
 static int nargs;
 
@@ -67,6 +71,9 @@ static int trace_parse_opt(int index, const char *arg)
 			log_err("--dump %s: give ast, ir or bpf", arg);
 			return EXIT_USAGE;
 		}
+		return 0;
+	case KEY_UNSAFE:
+		unsafe = true;
 		return 0;
 	}
 	return EXIT_USAGE;
@@ -282,6 +289,7 @@ static int trace_run_tool(struct session *s)
 		log_err("give a program: loupe trace -e 'PROGRAM' or loupe trace FILE (see --help)");
 		return EXIT_USAGE;
 	}
+	p.unsafe = unsafe;
 	p.positional = args + first_param;
 	p.npositional = nargs - first_param;
 	if (s->opts.given & OPT_PID)

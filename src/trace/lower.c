@@ -403,7 +403,34 @@ static int lower_printf(struct lctx *l, struct ast_node *n, struct val *out)
 	for (int i = 0; i < pf->args.nelems; i++)
 		if (lower_expr(l, n->list[i + 1], &vals[i]))
 			return -1;
-	return emit_record(l, TREC_PRINTF, n->sym, pf->args.size, &ra);
+	return emit_record(l, strcmp(n->name, "system") ? TREC_PRINTF :
+			   TREC_SYSTEM, n->sym, pf->args.size, &ra);
+}
+
+/* signal(): a literal or name was resolved by sema into n->ival. */
+static int lower_signal(struct lctx *l, struct ast_node *n, struct val *out)
+{
+	struct val sig;
+
+	(void)out;
+	if (n->list[0]->kind == AST_STR)
+		sig.reg = imm(l, n->ival);
+	else if (lower_expr(l, n->list[0], &sig))
+		return -1;
+	call(l, BPF_FUNC_send_signal, 1, sig.reg);
+	return 0;
+}
+
+static int lower_override(struct lctx *l, struct ast_node *n,
+			  struct val *out)
+{
+	struct val rc;
+
+	(void)out;
+	if (lower_expr(l, n->list[0], &rc))
+		return -1;
+	call(l, BPF_FUNC_override_return, 2, IR_CTX, rc.reg);
+	return 0;
 }
 
 /* ---- calls -------------------------------------------------------------- */
@@ -652,6 +679,9 @@ static int (*const lower_funcs[])(struct lctx *l, struct ast_node *n,
 	[FO_NTOP] = lower_ntop,
 	[FO_STRFTIME] = lower_last_arg,
 	[FO_STACK] = lower_stack_call,
+	[FO_SYSTEM] = lower_printf,
+	[FO_SIGNAL] = lower_signal,
+	[FO_OVERRIDE] = lower_override,
 };
 
 /*

@@ -11,6 +11,7 @@
  * Functions are rows of funcs[]: the row's check types a call, its op
  * tells lower.c how to compute it.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "trace.h"
 #include "uprobe.h"
 #include <linux/perf_event.h>
+#include <signal.h>
 
 struct sema_ctx {
 	struct trace_prog *p;
@@ -539,6 +541,85 @@ static int check_printf(struct sema_ctx *c, struct ast_node *n)
 	return 0;
 }
 
+/* signal(), system(), override(): only with --unsafe, as in bpftrace. */
+static int check_unsafe(struct sema_ctx *c, struct ast_node *n)
+{
+	if (c->p->unsafe)
+		return 0;
+	return sema_fail(c->p, n->loc,
+			 "%s() is unsafe: run loupe trace --unsafe to allow it",
+			 n->name);
+}
+
+static int check_system(struct sema_ctx *c, struct ast_node *n)
+{
+	if (check_unsafe(c, n) || add_printf(c, n, 1))
+		return -1;
+	n->type = sema_t_kind(TT_NONE, 0);
+	return 0;
+}
+
+/* A signal by number or name ("KILL", "SIGKILL"); 0 if unknown. */
+static int signal_number(const char *name)
+{
+	if (!strncmp(name, "SIG", 3))
+		name += 3;
+	for (int i = 1; i < NSIG; i++) {
+		const char *abbrev = sigabbrev_np(i);
+
+		if (abbrev && !strcmp(abbrev, name))
+			return i;
+	}
+	return 0;
+}
+
+/* signal(SIG): to the current task, by bpf_send_signal() */
+static int check_signal(struct sema_ctx *c, struct ast_node *n)
+{
+	struct ast_node *a = n->list[0];
+	enum probe_kind k = c->inst->kind;
+
+	if (check_unsafe(c, n))
+		return -1;
+	if (k == PK_BEGIN || k == PK_END)
+		return sema_fail(c->p, n->loc,
+				 "signal() cannot be used in BEGIN or END: they run in loupe itself");
+	if (a->kind == AST_STR) {
+		int sig = signal_number(a->str);
+
+		if (!sig)
+			return sema_fail(c->p, a->loc,
+					 "signal: unknown signal '%s'; give a name like \"KILL\" or a number",
+					 a->str);
+		n->ival = sig;
+	} else if (int_arg(c, a, n->name, 0)) {
+		return -1;
+	} else if (a->kind == AST_INT && (a->ival < 1 || a->ival >= NSIG)) {
+		return sema_fail(c->p, a->loc,
+				 "signal: %lld is not a signal number (1 to %d)",
+				 a->ival, NSIG - 1);
+	}
+	n->type = sema_t_kind(TT_NONE, 0);
+	return 0;
+}
+
+/*
+ * override(rc): a kprobe's function returns rc without running. Only a
+ * kprobe program may call bpf_override_return(), and only on functions
+ * that allow error injection.
+ */
+static int check_override(struct sema_ctx *c, struct ast_node *n)
+{
+	if (check_unsafe(c, n) || int_arg(c, n->list[0], n->name, 0))
+		return -1;
+	if (c->inst->kind != PK_KPROBE)
+		return sema_fail(c->p, n->loc,
+				 "override() needs a kprobe (kprobe:FUNC of a function that allows error injection); %s is not one",
+				 c->inst->name);
+	n->type = sema_t_kind(TT_NONE, 0);
+	return 0;
+}
+
 static int check_print(struct sema_ctx *c, struct ast_node *n)
 {
 	struct trace_prog *p = c->p;
@@ -770,6 +851,9 @@ static const struct trace_func funcs[] = {
 	{ "kaddr", 1, 1, check_kaddr, FO_KADDR, true },
 	{ "ntop", 1, 2, check_ntop, FO_NTOP, true },
 	{ "strftime", 2, 2, check_strftime, FO_STRFTIME, true },
+	{ "system", 1, -1, check_system, FO_SYSTEM },
+	{ "signal", 1, 1, check_signal, FO_SIGNAL },
+	{ "override", 1, 1, check_override, FO_OVERRIDE },
 	{ "kstack", 0, 2, check_stack, FO_STACK, true },
 	{ "ustack", 0, 2, check_stack, FO_STACK, true },
 	{ "count", 0, 0, .aggregation = TT_COUNT },

@@ -24,6 +24,9 @@ enum func_op {
 	FO_NTOP,
 	FO_STRFTIME,
 	FO_STACK,
+	FO_SYSTEM,
+	FO_SIGNAL,
+	FO_OVERRIDE,
 };
 
 struct sema_ctx;

@@ -781,30 +781,39 @@ static void format_piece(struct tprint *p, struct sbuf *b, const char *fmt,
 	format_int(b, cfmt, sp->lenmod, sp->conv, v);
 }
 
-void tprint_printf(struct tprint *p, const char *fmt, const struct ttype *args,
-		   const void *data)
+/* printf's text, with bpftrace's quirks; false if fmt cannot be used. */
+static bool format_text(struct tprint *p, struct sbuf *b, const char *fmt,
+			const struct ttype *args, const uint8_t *d)
 {
-	const uint8_t *d = data;
-	struct sbuf b = { 0 }, j = { 0 };
 	struct fspec *specs;
 	size_t last = 0;
 	int n;
 
 	n = parse_format(fmt, &specs);
 	if (n < 0 || !fmt)
-		return;
+		return false;
 	for (int i = 0; i < n; i++) {
 		if (args && i < args->nelems)
-			format_piece(p, &b, fmt, last, &specs[i],
+			format_piece(p, b, fmt, last, &specs[i],
 				     &args->elems[i], d + args->offsets[i]);
 		else	/* unchecked: show the specifier itself */
-			sb_add(&b, fmt + last,
+			sb_add(b, fmt + last,
 			       specs[i].start + specs[i].len - last);
 		last = specs[i].start + specs[i].len;
 	}
 	/* bpftrace prints the rest after the last specifier untouched */
-	sb_puts(&b, fmt + last);
+	sb_puts(b, fmt + last);
 	free(specs);
+	return true;
+}
+
+void tprint_printf(struct tprint *p, const char *fmt, const struct ttype *args,
+		   const void *data)
+{
+	struct sbuf b = { 0 }, j = { 0 };
+
+	if (!format_text(p, &b, fmt, args, data))
+		return;
 	if (p->json) {
 		sb_puts(&j, "{\"type\": \"printf\", \"data\": \"");
 		sb_json_str(&j, sb_str(&b), b.len);
@@ -816,6 +825,25 @@ void tprint_printf(struct tprint *p, const char *fmt, const struct ttype *args,
 	sb_free(&b);
 	sb_free(&j);
 	fflush(p->out);
+}
+
+/*
+ * system() (--unsafe): the formatted command runs through /bin/sh, as in
+ * bpftrace, its output going where loupe's goes, after what is printed.
+ */
+void tprint_system(struct tprint *p, const char *fmt, const struct ttype *args,
+		   const void *data)
+{
+	struct sbuf b = { 0 };
+
+	if (!format_text(p, &b, fmt, args, data) || b.oom)
+		goto out;
+	fflush(p->out);
+	if (system(sb_str(&b)) == -1)
+		fprintf(stderr, "loupe: trace: system(\"%s\"): %s\n",
+			sb_str(&b), strerror(errno));
+out:
+	sb_free(&b);
 }
 
 /* ---- time() and the probe count ---- */

@@ -257,6 +257,33 @@ def test_integer_pointer_casts():
     check(want in out, "want %r in %s" % (want, short(out, 800)))
 
 
+def test_unsafe_functions():
+    """signal(), system(), override() are refused without --unsafe; with
+    it, system() runs its command in order with printf (bpftrace's
+    output), signal() kills the traced command, override() says it
+    needs a kprobe."""
+    for call in ('system("true")', 'signal("KILL")', "override(0)"):
+        rc, out, err = _trace(["-e", "t:syscalls:sys_enter_getppid "
+                               "{ %s; }" % call])
+        name = call.split("(")[0]
+        check(rc == 2 and "error: %s() is unsafe: run loupe trace --unsafe"
+              % name in err, "%s: exit %s: %s" % (name, rc, short(err)))
+    rc, out, err = _trace(["--unsafe", "-e", 'BEGIN { printf("a\\n"); '
+                           'system("echo hi %d", 42); printf("b\\n"); exit(); }'])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    check(out == "Attaching 1 probe...\na\nhi 42\nb\n\n\n", "got %r" % out)
+    prog = ('t:syscalls:sys_enter_clock_nanosleep /pid == cpid/ '
+            '{ signal("KILL"); printf("sent\\n"); }')
+    rc, out, err = _trace(["--unsafe", "-c", "/bin/sleep 60", "-e", prog],
+                          timeout=20)
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    check(out == "Attaching 1 probe...\nsent\n\n\n", "got %r" % out)
+    rc, out, err = _trace(["--unsafe", "-e", "t:syscalls:sys_enter_getppid "
+                           "{ override(-1); }"])
+    check(rc == 2 and "override() needs a kprobe" in err,
+          "exit %s: %s" % (rc, short(err)))
+
+
 def test_tracepoint_wildcard_counts_by_probe():
     """t:syscalls:sys_enter_* expands; probe names each instance."""
     prog = ('t:syscalls:sys_enter_openat*,t:syscalls:sys_enter_close '

@@ -885,9 +885,17 @@ static int check_call(struct sema_ctx *c, struct ast_node *n)
 {
 	const struct trace_func *fn = sema_func_find(n->name);
 
-	if (!fn)
-		return sema_fail(c->p, n->loc, "unknown function '%s'",
-				 n->name);
+	if (!fn) {
+		struct sema_near near;
+		char hint[96];
+
+		sema_near_init(&near, n->name);
+		for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++)
+			sema_near_add(&near, funcs[i].name);
+		return sema_fail(c->p, n->loc, "unknown function '%s'%s",
+				 n->name, sema_near_hint(&near, hint,
+							 sizeof(hint)));
+	}
 	if (fn->aggregation)
 		return sema_fail(c->p, n->loc,
 			    "%s() must be assigned to a map, e.g. @x = %s(...)",

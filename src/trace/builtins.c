@@ -175,8 +175,8 @@ static int unknown_builtin(struct trace_prog *p, struct ast_node *n)
 
 	sema_near_init(&near, n->name);
 	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
-		if (strcmp(builtins[i].name, "argN"))
-			sema_near_add(&near, builtins[i].name);
+		sema_near_add(&near, strcmp(builtins[i].name, "argN") ?
+			      builtins[i].name : "arg0");
 	sema_near_add(&near, "args");
 	return sema_fail(p, n->loc, "unknown identifier '%s'%s", n->name,
 			 sema_near_hint(&near, hint, sizeof(hint)));

@@ -155,7 +155,28 @@ static void list_metric_json(struct out *o, int i,
 	}
 	out_arr_end(o);
 	out_str(o, OUT_JSON_ONLY, "program", p->program);
+	out_arr_begin(o, "fallbacks");
+	for (int k = 0;; k++) {
+		struct metric_program alt;
+
+		if (builtin_fallback(p, k, args.by_cgroup, &alt) <= 0)
+			break;
+		out_json_key(o, NULL);
+		out_json_string(&o->line, alt.program, strlen(alt.program));
+		free((char *)alt.program);
+	}
+	out_arr_end(o);
 	out_record_end(o);
+}
+
+static void print_program(FILE *f, const char *text)
+{
+	for (const char *s = text; *s;) {
+		size_t n = strcspn(s, "\n");
+
+		fprintf(f, "    %.*s\n", (int)n, s);
+		s += n + (s[n] == '\n');
+	}
 }
 
 static void list_metric_text(FILE *f, int i, const struct metric_program *p)
@@ -169,11 +190,15 @@ static void list_metric_text(FILE *f, int i, const struct metric_program *p)
 			fprintf(f, "%s%s", l ? ", " : "", x->labels[l].name);
 		fprintf(f, "}: %s\n", x->help);
 	}
-	for (const char *s = p->program; *s;) {
-		size_t n = strcspn(s, "\n");
+	print_program(f, p->program);
+	for (int k = 0;; k++) {
+		struct metric_program alt;
 
-		fprintf(f, "    %.*s\n", (int)n, s);
-		s += n + (s[n] == '\n');
+		if (builtin_fallback(p, k, args.by_cgroup, &alt) <= 0)
+			break;
+		fprintf(f, "  or, where the kernel refuses that:\n");
+		print_program(f, alt.program);
+		free((char *)alt.program);
 	}
 	fputc('\n', f);
 }
@@ -290,10 +315,53 @@ static void config_loaded(struct agent *a, bool ok)
  * error logged (status: the exit status it calls for).
  */
 /*
+ * Built-in i attached: its program, else its fallbacks in turn (the first
+ * this kernel takes replaces the program). NULL with every refusal in
+ * err, and *status that of the first.
+ */
+static struct metric_set *start_builtin(struct agent *a, int i, char *err,
+					size_t errlen, int *status)
+{
+	struct metric_program *p = &a->builtin_progs[i], alt;
+	struct metric_set *set;
+	size_t n = 0;
+	char why[1024];
+	int first = 0;
+
+	set = metric_set_start(p, 1, args.max_series, why, sizeof(why),
+			       status);
+	for (int k = 0; !set; k++) {
+		struct metric_program orig = *p;
+		int st, got;
+
+		if (n < errlen)
+			n += snprintf(err + n, errlen - n, "%s%s",
+				      k ? "; " : "", why);
+		first = first ? first : *status;
+		got = builtin_fallback(&orig, k, args.by_cgroup, &alt);
+		if (got <= 0) {
+			*status = got ? EXIT_RUNTIME : first;
+			return NULL;
+		}
+		/* the set keeps a pointer to its program */
+		*p = alt;
+		set = metric_set_start(p, 1, args.max_series, why,
+				       sizeof(why), &st);
+		if (!set) {
+			free((char *)alt.program);
+			*p = orig;
+			continue;
+		}
+		free((char *)orig.program);
+	}
+	return set;
+}
+
+/*
  * The built-ins --metrics selects, each in a set of its own: with the
- * default "all", one whose hook this kernel lacks is logged and left out
- * rather than keeping the others from running; a built-in named in
- * --metrics must start.
+ * default "all", one whose hooks this kernel lacks is logged, left out
+ * and shown as not attached rather than keeping the others from running;
+ * a built-in named in --metrics must start.
  */
 static int start_builtins(struct agent *a)
 {
@@ -306,18 +374,18 @@ static int start_builtins(struct agent *a)
 	if (!a->nbuiltins)
 		return 0;
 	a->builtins = calloc(a->nbuiltins, sizeof(*a->builtins));
-	if (!a->builtins)
+	a->builtin_why = calloc(a->nbuiltins, sizeof(*a->builtin_why));
+	if (!a->builtins || !a->builtin_why)
 		return EXIT_RUNTIME;
 	for (int i = 0; i < a->nbuiltins; i++) {
 		struct metric_set *set;
 
-		set = metric_set_start(&a->builtin_progs[i], 1,
-				       args.max_series, err, sizeof(err),
-				       &status);
+		set = start_builtin(a, i, err, sizeof(err), &status);
 		if (!set) {
 			log_err("built-in metric %s", err);
 			if (named)
 				return status;
+			a->builtin_why[i] = strdup(err);
 			continue;
 		}
 		if (metric_set_publish(set, a->reg, err, sizeof(err))) {
@@ -337,6 +405,9 @@ static void stop_builtins(struct agent *a)
 {
 	for (int i = 0; a->builtins && i < a->nbuiltins; i++)
 		metric_set_stop(a->builtins[i]);
+	for (int i = 0; a->builtin_why && i < a->nbuiltins; i++)
+		free(a->builtin_why[i]);
+	free(a->builtin_why);
 	free(a->builtins);
 	builtin_free(a->builtin_progs, a->nbuiltins);
 }
@@ -438,8 +509,13 @@ static void render_metrics(void *ctx, struct out_buf *b)
 
 	pthread_mutex_lock(&a->lock);
 	metric_self_clear(&a->self);
-	for (int i = 0; i < a->nbuiltins; i++)
-		metric_set_refresh(a->builtins[i], &a->self);
+	for (int i = 0; i < a->nbuiltins; i++) {
+		if (a->builtins[i])
+			metric_set_refresh(a->builtins[i], &a->self);
+		else
+			metric_self_unattached(&a->self,
+					       &a->builtin_progs[i]);
+	}
 	metric_set_refresh(a->custom, &a->self);
 	expo_render(a->reg, b);
 	pthread_mutex_unlock(&a->lock);

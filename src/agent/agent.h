@@ -17,6 +17,7 @@ struct agent {
 	/* --metrics: one set per built-in, each attached or NULL */
 	struct metric_program *builtin_progs;
 	struct metric_set **builtins;
+	char **builtin_why;	/* why built-in i is not attached, or NULL */
 	int nbuiltins;
 	int nbuiltins_attached;
 	struct metric_self self;

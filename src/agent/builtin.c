@@ -6,9 +6,11 @@
  * their first key element, where the text says {CG} (inside a key) or
  * {CGK} (a map without a key), and its families a "cgroup" label first.
  *
- * Every program uses raw tracepoints, the cheapest hook the trace
- * language has here (no kprobes, no fentry), and only arguments and
- * fields Linux 6.1 has too. An argument is named (args.prev) where the
+ * Programs use raw tracepoints, the cheapest hook the trace language has
+ * here (no kprobes, no fentry), unless a field only another hook gives
+ * is needed; a row may list fallbacks for kernels that refuse its
+ * program. They read only arguments and fields Linux 6.1 has too, or
+ * fall back where it lacks one. An argument is named (args.prev) where the
  * tracepoint's own prototype names it on both kernels, and is arg0..
  * where either kernel defines the tracepoint from an event class, whose
  * argument names BTF does not keep. Maps that pair a start with an end (by tid,
@@ -25,6 +27,9 @@ struct builtin {
 	/* the cgroup id of the task a per-task metric counts, or NULL */
 	const char *cgroup;
 	struct metric_program prog;	/* program: the template */
+	/* for kernels that refuse prog.program: templates filling the same
+	 * maps, tried in order */
+	const char *fallbacks[BUILTIN_MAX_FALLBACKS];
 };
 
 #define NS	UNIT_NANOSECONDS
@@ -154,14 +159,34 @@ static const struct builtin builtins[] = {
 		      {}, 0, UNIT_NONE } }, 1 },
 	},
 	{
-		"page-cache misses: folios added to the page cache (cachestat)",
+		"page-cache misses: pages added to the page cache (cachestat)",
 		CG_CURRENT,
 		{ "page_cache",
-		  "rawtracepoint:mm_filemap_add_to_page_cache\n"
-		  "{ @page_cache_adds{CGK} = count(); }\n",
+		  "tracepoint:filemap:mm_filemap_add_to_page_cache\n"
+		  "{ @page_cache_adds{CGK} = sum(1 << args.order); }\n",
 		  { { "@page_cache_adds", "loupe_page_cache_adds_total",
-		      "Folios added to the page cache: read misses and new pages written",
+		      "Pages added to the page cache: read misses and new pages written",
 		      {}, 0, UNIT_NONE } }, 1 },
+		/* before the tracepoint had the folio's order (6.1): one per
+		 * folio, which is one page unless the file system makes
+		 * large folios */
+		{ "rawtracepoint:mm_filemap_add_to_page_cache\n"
+		  "{ @page_cache_adds{CGK} = count(); }\n" },
+	},
+	{
+		"page-cache accesses, where kfuncs or kprobes exist (cachestat)",
+		CG_CURRENT,
+		{ "page_cache_accesses",
+		  "kfunc:folio_mark_accessed\n"
+		  "{ @page_cache_accesses{CGK} = count(); }\n",
+		  { { "@page_cache_accesses", "loupe_page_cache_accesses_total",
+		      "Page-cache folios marked accessed by reads and writes",
+		      {}, 0, UNIT_NONE } }, 1 },
+		{ "kprobe:folio_mark_accessed\n"
+		  "{ @page_cache_accesses{CGK} = count(); }\n",
+		  /* before folios (5.15) */
+		  "kprobe:mark_page_accessed\n"
+		  "{ @page_cache_accesses{CGK} = count(); }\n" },
 	},
 	{
 		"programs executed (execsnoop)",
@@ -354,14 +379,14 @@ static char *expand(const char *tmpl, const char *cgroup)
 	return out;
 }
 
-/* Row b as a metric program, by cgroup or not. */
-static int instantiate(const struct builtin *b, bool by_cgroup,
-		       struct metric_program *p)
+/* Row b with program text tmpl as a metric program, by cgroup or not. */
+static int instantiate(const struct builtin *b, const char *tmpl,
+		       bool by_cgroup, struct metric_program *p)
 {
 	const char *cg = by_cgroup ? b->cgroup : NULL;
 
 	*p = b->prog;
-	p->program = expand(b->prog.program, cg);
+	p->program = expand(tmpl, cg);
 	if (!p->program)
 		return -1;
 	if (!cg)
@@ -394,7 +419,8 @@ struct metric_program *builtin_select(const char *list, bool by_cgroup,
 	for (int i = 0; i < NBUILTINS; i++) {
 		if (!sel[i])
 			continue;
-		if (instantiate(&builtins[i], by_cgroup, &progs[*n])) {
+		if (instantiate(&builtins[i], builtins[i].prog.program,
+				by_cgroup, &progs[*n])) {
 			builtin_free(progs, *n);
 			*n = 0;
 			return NULL;
@@ -406,6 +432,18 @@ struct metric_program *builtin_select(const char *list, bool by_cgroup,
 		return NULL;
 	}
 	return progs;
+}
+
+int builtin_fallback(const struct metric_program *p, int k, bool by_cgroup,
+		     struct metric_program *out)
+{
+	int i = find(p->id, strlen(p->id));
+
+	if (i < 0 || k < 0 || k >= BUILTIN_MAX_FALLBACKS ||
+	    !builtins[i].fallbacks[k])
+		return 0;
+	return instantiate(&builtins[i], builtins[i].fallbacks[k], by_cgroup,
+			   out) ? -1 : 1;
 }
 
 void builtin_free(struct metric_program *progs, int n)

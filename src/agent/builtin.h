@@ -29,6 +29,15 @@ void builtin_names(char *buf, size_t len);
 struct metric_program *builtin_select(const char *list, bool by_cgroup,
 				      int *n);
 void builtin_free(struct metric_program *progs, int n);
+
+#define BUILTIN_MAX_FALLBACKS	2
+/*
+ * For a kernel that refuses the program of built-in p: its k-th other
+ * program (0 ..), with the same maps and families, into out (free its
+ * text with free()). 1, 0 when there is no k-th, -1 out of memory.
+ */
+int builtin_fallback(const struct metric_program *p, int k, bool by_cgroup,
+		     struct metric_program *out);
 /* "counter", "histogram" or "gauge": what the export's map holds. */
 const char *builtin_family_type(const struct metric_program *p,
 				const struct metric_export *e);

@@ -111,8 +111,17 @@ static void section_probes(struct agent *a, struct out_buf *b)
 	out_buf_printf(b, "<h2>Probes</h2>\n<table>\n<tr><th>metric</th>"
 		       "<th>probe</th><th>hook</th></tr>\n");
 	pthread_mutex_lock(&a->lock);
-	for (int i = 0; i < a->nbuiltins; i++)
-		metric_set_each_probe(a->builtins[i], probe_row, b);
+	for (int i = 0; i < a->nbuiltins; i++) {
+		char why[1100];
+
+		if (a->builtins[i]) {
+			metric_set_each_probe(a->builtins[i], probe_row, b);
+			continue;
+		}
+		snprintf(why, sizeof(why), "not attached: %s",
+			 a->builtin_why[i] ? a->builtin_why[i] : "?");
+		probe_row(b, a->builtin_progs[i].id, "", why);
+	}
 	metric_set_each_probe(a->custom, probe_row, b);
 	pthread_mutex_unlock(&a->lock);
 	out_buf_printf(b, "</table>\n");

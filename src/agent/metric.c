@@ -32,12 +32,56 @@ static unsigned int map_entries(size_t max_series, int ncpus)
 
 	return n > 0x7fffffff ? 0x7fffffff : n;
 }
+
+/*
+ * The most kernel memory one map may preallocate (LRU maps are filled
+ * with free entries when created): past it the program is refused before
+ * the kernel is asked.
+ */
+#define MAP_MAX_BYTES	(1ULL << 30)
+
+/*
+ * What the kernel preallocates for an LRU hash of m's shape: per entry
+ * its element (a header, the key, a value or a pointer to per-CPU values)
+ * and the per-CPU values. An upper estimate of htab.c's sizes; the real
+ * figure, from the map's fdinfo, is exported once it exists.
+ */
+static unsigned long long map_kernel_bytes(const struct trace_map *m,
+					   unsigned int entries, int ncpus)
+{
+	unsigned long long key = (m->key_size + 7) & ~7ULL;
+	unsigned long long val = (ttype_value_size(&m->value) + 7) & ~7ULL;
+	unsigned long long elem = 64 + key + (m->percpu ? 8 + val * ncpus :
+					       val);
+
+	return elem * entries;
+}
+
+/* The kernel's own figure for a map ("memlock:" of its fdinfo); 0 if
+ * unknown. */
+static unsigned long long map_fd_bytes(int fd)
+{
+	unsigned long long v = 0;
+	char path[64], line[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	if (fd < 0 || !(f = fopen(path, "re")))
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
 #define LABEL_LEN	(TRACE_STRLEN + 1)
 
 struct mprog {
 	const struct metric_program *mp;
 	struct trace_prog p;
 	bool attached;
+	unsigned long long kernel_bytes;	/* of all its maps */
 	struct trace_map *maps[METRIC_MAX_EXPORTS];
 	struct expo_family *fams[METRIC_MAX_EXPORTS];
 };
@@ -313,6 +357,54 @@ static void first_line(const char *diag, const char *id, char *err,
 			 s);
 }
 
+static bool is_exported(const struct metric_program *mp, const char *name)
+{
+	for (int i = 0; i < mp->nexports; i++)
+		if (!strcmp(mp->exports[i].map, name))
+			return true;
+	return false;
+}
+
+/*
+ * Entries and value layout of every map of a checked program, and the
+ * kernel memory they will take: EXIT_USAGE, the message in the program's
+ * diagnostics, if one map would take more than MAP_MAX_BYTES.
+ *
+ * A map without a key holds one series: it needs only the free entries
+ * the CPUs keep. Histograms keep one value for all CPUs, updated with
+ * atomic adds like the per-CPU ones: per CPU, a histogram is 528 bytes
+ * per key, which on a large machine would make the LRU maps (always
+ * filled when created) take gigabytes.
+ */
+static int size_maps(struct mprog *mp, size_t max_series, int ncpus)
+{
+	struct trace_prog *p = &mp->p;
+
+	for (int i = 0; i < p->nmaps; i++) {
+		struct trace_map *m = &p->maps[i];
+		unsigned long long bytes;
+
+		if (m->value.kind == TT_HIST || m->value.kind == TT_LHIST)
+			m->percpu = false;
+		if (m->key.kind == TT_NONE)
+			m->entries = map_entries(1, ncpus);
+		else if (is_exported(mp->mp, m->name))
+			m->entries = map_entries(max_series, ncpus);
+		bytes = map_kernel_bytes(m, m->entries ? m->entries :
+					 TRACE_MAP_ENTRIES, ncpus);
+		if (bytes > MAP_MAX_BYTES) {
+			fprintf(p->err,
+				"%s: map %s would take %llu MB of kernel memory (%u entries on %d CPUs), over the %llu MB a map may take: lower --max-series (now %zu)\n",
+				mp->mp->id, m->name, bytes >> 20, m->entries,
+				ncpus, MAP_MAX_BYTES >> 20, max_series);
+			return EXIT_USAGE;
+		}
+	}
+	for (int i = 0; i < mp->mp->nexports; i++)
+		mp->maps[i] = map_by_name(p, mp->mp->exports[i].map);
+	return 0;
+}
+
 static int start_one(struct mprog *mp, size_t max_series, int ncpus,
 		     char *err, size_t errlen)
 {
@@ -340,16 +432,21 @@ static int start_one(struct mprog *mp, size_t max_series, int ncpus,
 		fprintf(f, "%s:%d:%d: %s\n", m->id, e.line, e.col, e.msg);
 		ret = EXIT_USAGE;
 	}
-	if (!ret) {
-		for (int i = 0; i < m->nexports; i++) {
-			mp->maps[i] = map_by_name(p, m->exports[i].map);
-			mp->maps[i]->entries = map_entries(max_series,
-							   ncpus);
-		}
+	if (!ret)
+		ret = size_maps(mp, max_series, ncpus);
+	if (!ret)
 		ret = trace_build(p);
-	}
 	if (!ret && trace_load(p))
 		ret = EXIT_RUNTIME;
+	if (!ret) {
+		int fds[] = { p->ringbuf_fd, p->lost_fd, p->zero_fd,
+			      p->kstack_fd, p->ustack_fd };
+
+		for (int i = 0; i < p->nmaps; i++)
+			mp->kernel_bytes += map_fd_bytes(p->maps[i].fd);
+		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+			mp->kernel_bytes += map_fd_bytes(fds[i]);
+	}
 	if (!ret)
 		ret = trace_attach(p);
 	mp->attached = !ret;
@@ -600,6 +697,7 @@ static void self_series(struct mprog *mp, struct metric_self *self)
 		total.runs += st.runs;
 	}
 	expo_set(self->skipped, id, total.missed);
+	expo_set(self->map_bytes, id, mp->kernel_bytes);
 	/* the kernel counts runs only while BPF stats are on (the sysctl
 	 * or a BPF_ENABLE_STATS fd anyone holds) */
 	if (total.runs) {
@@ -631,6 +729,18 @@ void metric_set_refresh(struct metric_set *s, struct metric_self *self)
 		if (self)
 			self_series(mp, self);
 	}
+}
+
+void metric_self_unattached(struct metric_self *self,
+			    const struct metric_program *mp)
+{
+	const char *text = mp->program + strspn(mp->program, " \t\n");
+	char probe[128];
+	const char *labels[] = { mp->id, probe, "none" };
+
+	snprintf(probe, sizeof(probe), "%.*s",
+		 (int)strcspn(text, " \t\n,{/"), text);
+	expo_set(self->attached, labels, 0);
 }
 
 void metric_set_each_probe(struct metric_set *s,
@@ -685,7 +795,11 @@ int metric_self_add(struct expo_registry *r, struct metric_self *self,
 	    !(self->runs = expo_family_add(r,
 			"loupe_agent_bpf_runs_total",
 			"Runs of a metric program's BPF programs (counted while kernel.bpf_stats_enabled is 1)",
-			EXPO_COUNTER, metric_label, 1, NULL, 0, err, errlen)))
+			EXPO_COUNTER, metric_label, 1, NULL, 0, err, errlen)) ||
+	    !(self->map_bytes = expo_family_add(r,
+			"loupe_agent_map_kernel_bytes",
+			"Kernel memory of a metric program's BPF maps, preallocated when they are created (the kernel's figure)",
+			EXPO_GAUGE, metric_label, 1, NULL, 0, err, errlen)))
 		return -EEXIST;
 	return 0;
 }
@@ -696,4 +810,5 @@ void metric_self_clear(struct metric_self *self)
 	expo_family_clear(self->skipped);
 	expo_family_clear(self->run_seconds);
 	expo_family_clear(self->runs);
+	expo_family_clear(self->map_bytes);
 }

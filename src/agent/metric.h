@@ -105,6 +105,7 @@ struct metric_self {
 	struct expo_family *skipped;	/* {metric}: recursion misses */
 	struct expo_family *run_seconds; /* {metric}: bpf_stats only */
 	struct expo_family *runs;	/* {metric}: bpf_stats only */
+	struct expo_family *map_bytes;	/* {metric}: its maps' memlock */
 };
 
 int metric_self_add(struct expo_registry *r, struct metric_self *self,
@@ -145,6 +146,12 @@ int metric_set_publish(struct metric_set *s, struct expo_registry *r,
 void metric_set_unpublish(struct metric_set *s);
 /* Scrape time: every exported map read into its family; self series. */
 void metric_set_refresh(struct metric_set *s, struct metric_self *self);
+/*
+ * The self series of a program that is not attached (its hooks missing
+ * on this kernel): attached 0, hook "none", for its first probe.
+ */
+void metric_self_unattached(struct metric_self *self,
+			    const struct metric_program *mp);
 /* For the index: each probe of each program and the hook it uses. */
 void metric_set_each_probe(struct metric_set *s,
 			   void (*fn)(void *ctx, const char *id,

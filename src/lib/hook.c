@@ -239,11 +239,19 @@ int hook_trivial_prog(int type, int attach_type, unsigned int btf_id)
 	return fd < 0 ? -errno : fd;
 }
 
-/* Parsed on demand, freed after choosing: libbpf parses its own to load. */
+/*
+ * Parsed on demand, freed after choosing (libbpf parses its own to load)
+ * or after a single test outside a choice: a long-running process (the
+ * agent) must not keep 6 MB for one test.
+ */
 static struct btf *cached_btf;
+static bool choosing;
+static const struct btf *lent_btf;	/* hook_test_point_btf()'s */
 
-static struct btf *vmlinux_btf(void)
+static const struct btf *vmlinux_btf(void)
 {
+	if (lent_btf)
+		return lent_btf;
 	if (!cached_btf) {
 		cached_btf = btf__load_vmlinux_btf();
 		if (libbpf_get_error(cached_btf))
@@ -256,7 +264,7 @@ static int test_btf_prog(const struct hook_point *pt, char *why, size_t len)
 {
 	bool is_tp = pt->kind == HOOK_TP_BTF;
 	char name[HOOK_TARGET_LEN + 16];
-	struct btf *btf = vmlinux_btf();
+	const struct btf *btf = vmlinux_btf();
 	int id, fd, link;
 
 	if (!btf) {
@@ -463,6 +471,21 @@ int hook_test_point(const struct hook_point *pt, char *why, size_t len)
 		snprintf(test_cache[test_cached].why, HOOK_WHY_LEN, "%s", why);
 		test_cached++;
 	}
+	if (!choosing) {
+		btf__free(cached_btf);
+		cached_btf = NULL;
+	}
+	return err;
+}
+
+int hook_test_point_btf(const struct hook_point *pt, const struct btf *btf,
+			char *why, size_t len)
+{
+	int err;
+
+	lent_btf = btf;
+	err = hook_test_point(pt, why, len);
+	lent_btf = NULL;
 	return err;
 }
 
@@ -553,11 +576,13 @@ int hook_choose(struct bpf_object *obj, const struct hook_probe *probes,
 	struct bpf_program *prog;
 	int err = 0;
 
+	choosing = true;
 	for (int p = 0; probes[p].name; p++) {
 		if (hook_decide(&probes[p], test_prog_by_name, test_helper,
 				obj, &results[p]) && !probes[p].optional)
 			err = -ENOENT;
 	}
+	choosing = false;
 	btf__free(cached_btf);
 	cached_btf = NULL;
 	/* Keep only the chosen candidates' programs (and working optionals). */

@@ -77,6 +77,10 @@ int hook_decide(const struct hook_probe *probe, hook_test_fn test,
 bool hook_prog_in_candidate(const struct hook_candidate *c, const char *prog,
 			    bool *optional);
 int hook_test_point(const struct hook_point *pt, char *why, size_t len);
+/* The same with the kernel BTF the caller has parsed (NULL: parse one). */
+struct btf;
+int hook_test_point_btf(const struct hook_point *pt, const struct btf *btf,
+			char *why, size_t len);
 /* One value read from a sysfs file with fmt (e.g. "config:%d"). */
 int hook_read_sysfs_int(const char *path, const char *fmt, int *val);
 const char *hook_candidate_label(struct bpf_object *obj,

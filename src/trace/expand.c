@@ -215,14 +215,15 @@ static int kernel_func(struct expand_ctx *x, const char *func)
 		break;
 	}
 	snprintf(pt.target, sizeof(pt.target), "%s", func);
-	if (hook_test_point(&pt, why, sizeof(why)))
+	/* fentry's test needs the BTF too: the program's, not a second */
+	if ((x->kind == PK_FENTRY || x->kind == PK_FEXIT) && !sema_btf(p))
+		return sema_fail(p, x->attach->loc,
+			    "cannot load the kernel's BTF");
+	if (hook_test_point_btf(&pt, p->btf, why, sizeof(why)))
 		return sema_fail(p, x->attach->loc,
 			    "%s cannot be used on this kernel: %s; use a tracepoint or rawtracepoint probe instead (loupe trace -l)",
 			    inst->name, why);
 	if (x->kind == PK_FENTRY || x->kind == PK_FEXIT) {
-		if (!sema_btf(p))
-			return sema_fail(p, x->attach->loc,
-				    "cannot load the kernel's BTF");
 		id = btf__find_by_name_kind(p->btf, func, BTF_KIND_FUNC);
 		if (id < 0)
 			return sema_fail(p, x->attach->loc,

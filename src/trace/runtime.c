@@ -28,7 +28,6 @@
 #include "parallel.h"
 #include "session.h"
 
-#define TRACE_MAP_ENTRIES	4096
 #define TRACE_RINGBUF_SIZE	(512 * 1024)
 #define TRACE_STACK_ENTRIES	4096
 

@@ -43,6 +43,8 @@ struct trace_print_map {
 };
 
 /* One @map of a compiled program. */
+#define TRACE_MAP_ENTRIES	4096
+
 struct trace_map {
 	char *name;		/* "@" or "@x" */
 	/*
@@ -54,7 +56,7 @@ struct trace_map {
 	struct ttype value;
 	unsigned int key_size;	/* bytes of a key in the BPF map */
 	bool percpu;		/* aggregations: a per-CPU hash */
-	unsigned int entries;	/* most keys; 0: the runtime's default */
+	unsigned int entries;	/* most keys; 0: TRACE_MAP_ENTRIES */
 	int fd;
 };
 

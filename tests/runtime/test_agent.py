@@ -17,7 +17,7 @@ import urllib.parse
 import urllib.request
 import warnings
 
-from common import (LOUPE, Skip, check, poll_until, require_loupe, run_quiet, short,
+from common import (LOUPE, Skip, check, poll_until, read_text, require_loupe, run_quiet, short,
                     spawn, tmpdir)
 
 LISTEN_RE = re.compile(r"listening on (https?)://\S+ \(port (\d+)\)")
@@ -499,6 +499,41 @@ def test_agent_sighup_reload():
 test_agent_sighup_reload.timeout = 60
 
 
+def test_agent_reload_refused_by_the_kernel():
+    """A config that --check passes but the kernel refuses at attach (a
+    sampling rate over kernel.perf_event_max_sample_rate), after another
+    new metric was attached: the reload is refused, the new programs are
+    detached again and the old ones keep counting."""
+    d = tmpdir()
+    path = write(os.path.join(d, "agent.yaml"), GOOD_CONFIG)
+    a = Agent("--config", path, "--metrics", "none")
+    get(a.url())
+    before = bpf_ids(a.proc.pid)
+    rate = int(read_text("/proc/sys/kernel/perf_event_max_sample_rate"))
+    write(path, "metrics:\n  - name: z_total\n    help: attached first\n"
+          "    program: 'tracepoint:syscalls:sys_enter_close { @ = count(); }'\n"
+          "  - name: fast_total\n    help: too fast for the kernel\n"
+          "    program: 'profile:hz:%d { @ = count(); }'\n" % (rate * 10))
+    rc, out, err = run_quiet([LOUPE, "agent", "--config", path, "--check"], timeout=30)
+    check(rc == 0, "--check refused what only the kernel refuses: %s %s" % (rc, short(err)))
+    a.proc.send_signal(signal.SIGHUP)
+    check(poll_until(lambda: "reload refused, still serving the previous config: "
+                     "%s: fast_total: cannot attach profile:hz:%d" % (path, rate * 10)
+                     in a.log(), 10),
+          "no refusal logged: %s" % short(a.log()))
+    s = samples(get(a.url())[2].decode())
+    check(s["loupe_agent_config_last_reload_successful"] == 0, str(s))
+    check(any(k.startswith("test_opens_total{") for k in s) and
+          not any(k.startswith(("z_total", "fast_total")) for k in s),
+          "after the refused reload: %s" % sorted(s)[:20])
+    check(bpf_ids(a.proc.pid) == before, "programs or links changed: %s -> %s" %
+          (sorted(before), sorted(bpf_ids(a.proc.pid))))
+    check(a.stop() == 0, "SIGTERM: exit status not 0")
+
+
+test_agent_reload_refused_by_the_kernel.timeout = 60
+
+
 # CAP_DAC_READ_SEARCH (2), CAP_SYS_ADMIN (21), CAP_PERFMON (38), CAP_BPF (39)
 KEPT_CAPS = "%016x" % ((1 << 2) | (1 << 21) | (1 << 38) | (1 << 39))
 
@@ -653,6 +688,44 @@ def test_agent_label_explosion_bounded():
 
 
 test_agent_label_explosion_bounded.timeout = 120
+
+
+def test_agent_map_memory_bounded_and_reported():
+    """Kernel memory of the maps: a --max-series that would make a map
+    preallocate more than 1 GiB is refused before the kernel is asked;
+    histograms are not per-CPU; loupe_agent_map_kernel_bytes is the
+    kernel's own figure (bpftool's bytes_memlock of the agent's maps)."""
+    if not shutil.which("bpftool"):
+        raise Skip("bpftool is not installed (make deps)")
+    rc, out, err = run_quiet([LOUPE, "agent", "--listen", "127.0.0.1:0",
+                              "--metrics", "block_io", "--max-series", "10000000"],
+                             timeout=30)
+    check(rc == 2 and re.search(r"block_io: map @block_io would take \d+ MB of kernel "
+                                r"memory \(\d+ entries on \d+ CPUs\), over the 1024 MB "
+                                r"a map may take: lower --max-series \(now 10000000\)", err),
+          "huge --max-series: status %s: %s" % (rc, short(err)))
+    a = Agent("--metrics", "runqueue")
+    s = samples(get(a.url())[2].decode())
+    got = s.get('loupe_agent_map_kernel_bytes{metric="runqueue"}')
+    rc, out, err = run_quiet(["bpftool", "-j", "map", "show"], timeout=20)
+    check(rc == 0, "bpftool map show: %s" % short(err))
+    ids = set()
+    for fd in os.listdir("/proc/%d/fdinfo" % a.proc.pid):
+        m = re.search(r"^map_id:\s+(\d+)",
+                      read_text("/proc/%d/fdinfo/%s" % (a.proc.pid, fd)), re.M)
+        if m:
+            ids.add(int(m.group(1)))
+    mine = [m for m in json.loads(out) if m["id"] in ids]
+    hist = [m for m in mine if m["bytes_value"] >= 512 and m["max_entries"] > 1]
+    check(len(hist) == 1 and hist[0]["type"] == "lru_hash",
+          "the histogram map is not one shared LRU hash: %s" % hist)
+    # keyless: the free entries of the CPUs only, not --max-series
+    check(hist[0]["max_entries"] < 1000,
+          "keyless histogram map has %d entries" % hist[0]["max_entries"])
+    want = sum(m["bytes_memlock"] for m in mine)
+    check(got == want, "map kernel bytes %r, bpftool says %d for %s" %
+          (got, want, [(m["type"], m["bytes_memlock"]) for m in mine]))
+    check(a.stop() == 0, "SIGTERM: exit status not 0")
 
 
 def bpf_ids(pid):

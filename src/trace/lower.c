@@ -407,6 +407,39 @@ static int lower_printf(struct lctx *l, struct ast_node *n, struct val *out)
 			   TREC_SYSTEM, n->sym, pf->args.size, &ra);
 }
 
+/*
+ * 1 if the first len bytes of two strings are equal. Strings are
+ * zero-filled past their end, so bytes compare as C's strncmp() does.
+ */
+static int str_equal(struct lctx *l, int a_off, int b_off, int len)
+{
+	int r = imm(l, 0), x = ir_vreg(l->f), y = ir_vreg(l->f);
+	int ne = ir_new_label(l->f);
+
+	for (int i = 0; i < len; i += i + 8 <= len ? 8 : 1) {
+		int size = i + 8 <= len ? 8 : 1;	/* the tail bytewise */
+
+		ir_load(l->f, size, x, IR_FP, a_off + i);
+		ir_load(l->f, size, y, IR_FP, b_off + i);
+		ir_br(l->f, BPF_JNE, x, y, ne);
+	}
+	ir_movi(l->f, r, 1);
+	ir_place(l->f, ne);
+	return r;
+}
+
+/* strncmp(a, b, n): 0 if the first n bytes are equal, else 1 (bpftrace) */
+static int lower_strncmp(struct lctx *l, struct ast_node *n, struct val *out)
+{
+	struct val a, b;
+
+	if (lower_expr(l, n->list[0], &a) || lower_expr(l, n->list[1], &b))
+		return -1;
+	out->reg = str_equal(l, a.off, b.off, (int)n->ival);
+	ir_alui(l->f, BPF_XOR, out->reg, out->reg, 1);
+	return 0;
+}
+
 /* signal(): a literal or name was resolved by sema into n->ival. */
 static int lower_signal(struct lctx *l, struct ast_node *n, struct val *out)
 {
@@ -682,6 +715,7 @@ static int (*const lower_funcs[])(struct lctx *l, struct ast_node *n,
 	[FO_SYSTEM] = lower_printf,
 	[FO_SIGNAL] = lower_signal,
 	[FO_OVERRIDE] = lower_override,
+	[FO_STRNCMP] = lower_strncmp,
 };
 
 /*
@@ -914,21 +948,6 @@ static int alu_code(int op, bool is_signed)
 }
 
 /* Compares two 64-byte strings; result register is 1 when equal. */
-static int str_equal(struct lctx *l, int a_off, int b_off)
-{
-	int r = imm(l, 0), x = ir_vreg(l->f), y = ir_vreg(l->f);
-	int ne = ir_new_label(l->f);
-
-	for (int i = 0; i < TRACE_STRLEN; i += 8) {
-		ir_load(l->f, 8, x, IR_FP, a_off + i);
-		ir_load(l->f, 8, y, IR_FP, b_off + i);
-		ir_br(l->f, BPF_JNE, x, y, ne);
-	}
-	ir_movi(l->f, r, 1);
-	ir_place(l->f, ne);
-	return r;
-}
-
 static int lower_binop(struct lctx *l, struct ast_node *n, struct val *out)
 {
 	struct val a, b;
@@ -953,7 +972,7 @@ static int lower_binop(struct lctx *l, struct ast_node *n, struct val *out)
 	if (lower_expr(l, n->a, &a) || lower_expr(l, n->b, &b))
 		return -1;
 	if (n->a->type.kind == TT_STR) {
-		out->reg = str_equal(l, a.off, b.off);
+		out->reg = str_equal(l, a.off, b.off, TRACE_STRLEN);
 		if (op == TOK_NE)
 			ir_alui(l->f, BPF_XOR, out->reg, out->reg, 1);
 		return 0;

@@ -820,6 +820,29 @@ static int check_ntop(struct sema_ctx *c, struct ast_node *n)
 	return 0;
 }
 
+/* strncmp(s1, s2, n): n a constant; bytes past a string's 64 are 0 */
+static int check_strncmp(struct sema_ctx *c, struct ast_node *n)
+{
+	long long len;
+
+	for (int i = 0; i < 2; i++) {
+		if (check_expr(c, n->list[i]))
+			return -1;
+		if (n->list[i]->type.kind != TT_STR)
+			return sema_fail(c->p, n->list[i]->loc,
+					 "strncmp: argument %d must be a string",
+					 i + 1);
+	}
+	if (const_arg(c, n->list[2], n->name, "the length", &len))
+		return -1;
+	if (len < 0)
+		return sema_fail(c->p, n->list[2]->loc,
+				 "strncmp: the length must not be negative");
+	n->ival = len < TRACE_STRLEN ? len : TRACE_STRLEN;
+	n->type = sema_t_int(false);
+	return 0;
+}
+
 static int check_strftime(struct sema_ctx *c, struct ast_node *n)
 {
 	if (n->list[0]->kind != AST_STR)
@@ -851,6 +874,7 @@ static const struct trace_func funcs[] = {
 	{ "kaddr", 1, 1, check_kaddr, FO_KADDR, true },
 	{ "ntop", 1, 2, check_ntop, FO_NTOP, true },
 	{ "strftime", 2, 2, check_strftime, FO_STRFTIME, true },
+	{ "strncmp", 3, 3, check_strncmp, FO_STRNCMP, true },
 	{ "system", 1, -1, check_system, FO_SYSTEM },
 	{ "signal", 1, 1, check_signal, FO_SIGNAL },
 	{ "override", 1, 1, check_override, FO_OVERRIDE },

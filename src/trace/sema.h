@@ -27,6 +27,7 @@ enum func_op {
 	FO_SYSTEM,
 	FO_SIGNAL,
 	FO_OVERRIDE,
+	FO_STRNCMP,
 };
 
 struct sema_ctx;

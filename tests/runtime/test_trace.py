@@ -257,6 +257,23 @@ def test_integer_pointer_casts():
     check(want in out, "want %r in %s" % (want, short(out, 800)))
 
 
+def test_strncmp_filters_paths():
+    """strncmp() on a syscall's path: only the opens under the test's
+    directory (the loader's /etc and /lib opens are not printed)."""
+    d = tmpdir()
+    path = os.path.join(d, marker("strncmp"))
+    prefix = d + "/"
+    prog = ('t:syscalls:sys_enter_openat /pid == cpid && '
+            'strncmp(str(args->filename), "%s", %d) == 0/ '
+            '{ printf("open %%s\\n", str(args->filename)); }'
+            % (prefix, len(prefix)))
+    rc, out, err = _trace(["-c", "%s creat %s" % (helper_bin(), path),
+                           "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    opens = [x for x in out.splitlines() if x.startswith("open ")]
+    check(opens == ["open " + path], "got %s" % short(out, 800))
+
+
 def test_unsafe_functions():
     """signal(), system(), override() are refused without --unsafe; with
     it, system() runs its command in order with printf (bpftrace's

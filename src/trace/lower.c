@@ -440,6 +440,12 @@ static int lower_strncmp(struct lctx *l, struct ast_node *n, struct val *out)
 	return 0;
 }
 
+static int lower_const(struct lctx *l, struct ast_node *n, struct val *out)
+{
+	out->reg = imm(l, n->ival);
+	return 0;
+}
+
 /* signal(): a literal or name was resolved by sema into n->ival. */
 static int lower_signal(struct lctx *l, struct ast_node *n, struct val *out)
 {
@@ -716,6 +722,7 @@ static int (*const lower_funcs[])(struct lctx *l, struct ast_node *n,
 	[FO_SIGNAL] = lower_signal,
 	[FO_OVERRIDE] = lower_override,
 	[FO_STRNCMP] = lower_strncmp,
+	[FO_CONST] = lower_const,
 };
 
 /*

@@ -860,6 +860,10 @@ static int check_strftime(struct sema_ctx *c, struct ast_node *n)
  * above and its lowering in lower.c; aggregations are typed by
  * check_aggregation() and lowered with their map.
  */
+/* below, next to the casts they share the type names with */
+static int check_sizeof(struct sema_ctx *c, struct ast_node *n);
+static int check_offsetof(struct sema_ctx *c, struct ast_node *n);
+
 static const struct trace_func funcs[] = {
 	{ "printf", 1, -1, check_printf, FO_PRINTF },
 	{ "print", 1, 3, check_print, FO_PRINT },
@@ -875,6 +879,8 @@ static const struct trace_func funcs[] = {
 	{ "ntop", 1, 2, check_ntop, FO_NTOP, true },
 	{ "strftime", 2, 2, check_strftime, FO_STRFTIME, true },
 	{ "strncmp", 3, 3, check_strncmp, FO_STRNCMP, true },
+	{ "sizeof", 0, 1, check_sizeof, FO_CONST, true },
+	{ "offsetof", 1, 1, check_offsetof, FO_CONST, true },
 	{ "system", 1, -1, check_system, FO_SYSTEM },
 	{ "signal", 1, 1, check_signal, FO_SIGNAL },
 	{ "override", 1, 1, check_override, FO_OVERRIDE },
@@ -1025,6 +1031,96 @@ static void tp_field_as_pointer(struct sema_ctx *c, struct ast_node *e)
 	e->type.user = !strcmp(inst->target, "syscalls");
 }
 
+/* "struct x", "union y", "uint32", "u64" in the kernel's BTF; -1 if not. */
+static int find_btf_type(struct sema_ctx *c, struct ast_node *n,
+			 const char *name)
+{
+	int id;
+
+	if (!sema_btf(c->p))
+		return sema_fail(c->p, n->loc, "cannot load the kernel's BTF");
+	if (!strncmp(name, "struct ", 7))
+		id = btf__find_by_name_kind(c->p->btf, name + 7,
+					    BTF_KIND_STRUCT);
+	else if (!strncmp(name, "union ", 6))
+		id = btf__find_by_name_kind(c->p->btf, name + 6,
+					    BTF_KIND_UNION);
+	else
+		id = btf__find_by_name(c->p->btf, kernel_int_name(name));
+	if (id <= 0)
+		return sema_fail(c->p, n->loc,
+				 "type '%s' not found in the kernel's BTF", name);
+	return id;
+}
+
+/* sizeof(TYPE) or sizeof(expr): a constant, in n->ival */
+static int check_sizeof(struct sema_ctx *c, struct ast_node *n)
+{
+	long long size;
+	int id;
+
+	n->type = sema_t_int(false);
+	if (!n->type_name) {
+		if (n->nlist != 1)
+			return sema_fail(c->p, n->loc,
+					 "sizeof takes a type or an expression");
+		if (check_expr(c, n->list[0]))
+			return -1;
+		n->ival = n->list[0]->type.size;
+		return 0;
+	}
+	if (strchr(n->type_name, '*')) {
+		n->ival = 8;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(int_types) / sizeof(int_types[0]); i++)
+		if (!strcmp(n->type_name, int_types[i].name)) {
+			n->ival = int_types[i].size;
+			return 0;
+		}
+	id = find_btf_type(c, n, n->type_name);
+	if (id <= 0)
+		return -1;
+	size = btf__resolve_size(c->p->btf, id);
+	if (size < 0)
+		return sema_fail(c->p, n->loc, "'%s' has no size", n->type_name);
+	n->ival = size;
+	return 0;
+}
+
+/* offsetof(struct X, field): the field's byte offset, in n->ival */
+static int check_offsetof(struct sema_ctx *c, struct ast_node *n)
+{
+	const struct btf_type *t;
+	const struct btf_member *m;
+	const char *field;
+	int id;
+
+	n->type = sema_t_int(false);
+	if (!n->type_name || n->nlist != 1 || n->list[0]->kind != AST_IDENT)
+		return sema_fail(c->p, n->loc,
+				 "offsetof takes a struct and a field: offsetof(struct NAME, FIELD)");
+	field = n->list[0]->name;
+	id = find_btf_type(c, n, n->type_name);
+	if (id <= 0)
+		return -1;
+	t = btf__type_by_id(c->p->btf, sema_btf_skip_mods(c->p->btf, id));
+	if (!btf_is_composite(t))
+		return sema_fail(c->p, n->loc, "'%s' is not a struct or union",
+				 n->type_name);
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		const char *mname = btf__name_by_offset(c->p->btf, m->name_off);
+
+		if (mname && !strcmp(mname, field)) {
+			n->ival = btf_member_bit_offset(t, i) / 8;
+			return 0;
+		}
+	}
+	return sema_fail(c->p, n->list[0]->loc, "%s has no field '%s'",
+			 n->type_name, field);
+}
+
 static int check_cast(struct sema_ctx *c, struct ast_node *n)
 {
 	char name[128], *star;
@@ -1053,19 +1149,9 @@ static int check_cast(struct sema_ctx *c, struct ast_node *n)
 	while (star > name && star[-1] == ' ')
 		star--;
 	*star = '\0';
-	if (!sema_btf(c->p))
-		return sema_fail(c->p, n->loc, "cannot load the kernel's BTF");
-	if (!strncmp(name, "struct ", 7))
-		id = btf__find_by_name_kind(c->p->btf, name + 7,
-					    BTF_KIND_STRUCT);
-	else if (!strncmp(name, "union ", 6))
-		id = btf__find_by_name_kind(c->p->btf, name + 6,
-					    BTF_KIND_UNION);
-	else
-		id = btf__find_by_name(c->p->btf, kernel_int_name(name));
+	id = find_btf_type(c, n, name);
 	if (id <= 0)
-		return sema_fail(c->p, n->loc, "type '%s' not found in the kernel's BTF",
-			    name);
+		return -1;
 	n->type = sema_t_kind(TT_PTR, 8);
 	n->type.btf_id = sema_btf_skip_mods(c->p->btf, id);
 	n->type.user = n->a->type.user;

@@ -28,6 +28,7 @@ enum func_op {
 	FO_SIGNAL,
 	FO_OVERRIDE,
 	FO_STRNCMP,
+	FO_CONST,	/* sizeof, offsetof: n->ival */
 };
 
 struct sema_ctx;

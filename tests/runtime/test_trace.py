@@ -274,6 +274,31 @@ def test_strncmp_filters_paths():
     check(opens == ["open " + path], "got %s" % short(out, 800))
 
 
+def test_sizeof_offsetof_from_btf():
+    """sizeof(struct X) and offsetof(struct X, field) are the kernel's
+    BTF figures (as bpftool dumps them)."""
+    bpftool = shutil.which("bpftool") or "/usr/sbin/bpftool"
+    rc, raw, err = run_quiet([bpftool, "btf", "dump", "file",
+                              "/sys/kernel/btf/vmlinux"], timeout=60)
+    if rc != 0:
+        raise Skip("bpftool cannot dump the kernel's BTF: %s" % short(err))
+    m = re.search(r"^\[\d+\] STRUCT 'file' size=(\d+) vlen=\d+\n"
+                  r"((?:\t.*\n)+)", raw, re.M)
+    check(m, "no struct file in the BTF dump")
+    off = re.search(r"'f_mode' type_id=\d+ bits_offset=(\d+)", m.group(2))
+    check(off, "no f_mode in struct file")
+    rc, out, err = _trace(["-e", 'BEGIN { printf("%d %d %d\\n", '
+                           "sizeof(struct file), offsetof(struct file, f_mode), "
+                           "sizeof(struct file *)); exit(); }"])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    want = "%s %d 8\n" % (m.group(1), int(off.group(1)) // 8)
+    check(out == "Attaching 1 probe...\n" + want + "\n\n", "got %r, want %r"
+          % (out, want))
+    rc, out, err = _trace(["-e", "BEGIN { @ = offsetof(struct file, nosuch); }"])
+    check(rc == 2 and "struct file has no field 'nosuch'" in err,
+          "exit %s: %s" % (rc, short(err)))
+
+
 def test_unsafe_functions():
     """signal(), system(), override() are refused without --unsafe; with
     it, system() runs its command in order with printf (bpftrace's

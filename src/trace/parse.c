@@ -321,8 +321,8 @@ static struct ast_node *parse_primary(struct parser *p)
 		if (n->kind == AST_IDENT)
 			return n;
 		next(p);
-		if ((!strcmp(n->name, "sizeof") || !strcmp(n->name, "offsetof")) &&
-		    starts_type(p, &p->tok)) {
+		if ((!strcmp(n->name, "sizeof") ||
+		     !strcmp(n->name, "offsetof")) && starts_type(p, &p->tok)) {
 			if (parse_type_arg(p, n))
 				return n;
 			ast_free(n);

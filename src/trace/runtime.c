@@ -98,10 +98,11 @@ static int create_maps(struct trace_prog *p)
 	}
 	for (int i = 0; i < p->nstack_maps; i++) {
 		struct trace_stack_map *sm = &p->stack_maps[i];
+		const char *name = sm->user ? "trace_ustack_n" :
+				   "trace_kstack_n";
 
-		sm->fd = create_map(p, BPF_MAP_TYPE_STACK_TRACE,
-				    sm->user ? "trace_ustack_n" : "trace_kstack_n",
-				    4, 8 * sm->limit, TRACE_STACK_ENTRIES, 0);
+		sm->fd = create_map(p, BPF_MAP_TYPE_STACK_TRACE, name, 4,
+				    8 * sm->limit, TRACE_STACK_ENTRIES, 0);
 		if (sm->fd < 0)
 			return -1;
 	}

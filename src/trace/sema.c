@@ -1049,7 +1049,8 @@ static int find_btf_type(struct sema_ctx *c, struct ast_node *n,
 		id = btf__find_by_name(c->p->btf, kernel_int_name(name));
 	if (id <= 0)
 		return sema_fail(c->p, n->loc,
-				 "type '%s' not found in the kernel's BTF", name);
+				 "type '%s' not found in the kernel's BTF",
+				 name);
 	return id;
 }
 
@@ -1083,7 +1084,8 @@ static int check_sizeof(struct sema_ctx *c, struct ast_node *n)
 		return -1;
 	size = btf__resolve_size(c->p->btf, id);
 	if (size < 0)
-		return sema_fail(c->p, n->loc, "'%s' has no size", n->type_name);
+		return sema_fail(c->p, n->loc, "'%s' has no size",
+				 n->type_name);
 	n->ival = size;
 	return 0;
 }

@@ -127,7 +127,7 @@ struct trace_prog {
 
 	/* from the command line */
 	int target_pid;		/* -p, or -c's child: $target/cpid */
-	bool unsafe;		/* --unsafe: signal(), system(), override() */
+	bool unsafe;		/* --unsafe: signal(), system()... */
 	char **positional;	/* $1.. */
 	int npositional;
 	int max_insts;		/* 0: TRACE_MAX_INSTS */

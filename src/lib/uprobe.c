@@ -213,24 +213,14 @@ static int binary_of_process(const char *name, int pid, char *out,
 }
 
 /*
- * An executable or library by path or name: a path is taken as is (inside
- * pid's root when given), a bare name is looked up in PATH, then as a
- * library.
+ * An executable by bare name, the first in PATH like execvp(). Another
+ * process's PATH is not ours (pid > 0): the usual one is used there.
  */
-int uprobe_find_binary(const char *name, int pid, char *out, size_t len)
+int uprobe_find_in_path(const char *name, int pid, char *out, size_t len)
 {
 	const char *path = getenv("PATH");
 	char dirs[4096], *dir, *save = NULL, file[PATH_MAX];
 
-	if (!name[0])
-		return -EINVAL;
-	if (strchr(name, '/'))
-		return uprobe_find_library(name, pid, out, len);
-	if (!strncmp(name, "lib", 3) || strstr(name, ".so"))
-		return uprobe_find_library(name, pid, out, len);
-	if (pid > 0 && !binary_of_process(name, pid, out, len))
-		return 0;
-	/* Another process's PATH is not ours: use the usual one there. */
 	snprintf(dirs, sizeof(dirs), "%s",
 		 pid > 0 || !path || !path[0] ? DEFAULT_PATH : path);
 	for (dir = strtok_r(dirs, ":", &save); dir;
@@ -241,6 +231,26 @@ int uprobe_find_binary(const char *name, int pid, char *out, size_t len)
 		if (!access(out, X_OK))
 			return 0;
 	}
+	return -ENOENT;
+}
+
+/*
+ * An executable or library by path or name: a path is taken as is (inside
+ * pid's root when given), a bare name is looked up in PATH, then as a
+ * library.
+ */
+int uprobe_find_binary(const char *name, int pid, char *out, size_t len)
+{
+	if (!name[0])
+		return -EINVAL;
+	if (strchr(name, '/'))
+		return uprobe_find_library(name, pid, out, len);
+	if (!strncmp(name, "lib", 3) || strstr(name, ".so"))
+		return uprobe_find_library(name, pid, out, len);
+	if (pid > 0 && !binary_of_process(name, pid, out, len))
+		return 0;
+	if (!uprobe_find_in_path(name, pid, out, len))
+		return 0;
 	return uprobe_find_library(name, pid, out, len);
 }
 

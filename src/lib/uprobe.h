@@ -24,6 +24,7 @@ struct uprobe_target {
 };
 
 int uprobe_find_library(const char *name, int pid, char *out, size_t len);
+int uprobe_find_in_path(const char *name, int pid, char *out, size_t len);
 int uprobe_find_binary(const char *name, int pid, char *out, size_t len);
 int uprobe_func_offset(const char *path, const char *func,
 		       unsigned long *offset);

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +17,14 @@
 #include "session.h"
 #include "tool.h"
 #include "trace.h"
+#include "uprobe.h"
 
 enum {
 	KEY_EXPR,
 	KEY_LIST,
 	KEY_CMD,
 	KEY_DUMP,
+	KEY_UNSAFE,
 };
 
 static const struct tool_opt trace_opts[] = {
@@ -32,6 +35,8 @@ static const struct tool_opt trace_opts[] = {
 		      "run CMD, trace until it exits (cpid is its pid)" },
 	[KEY_DUMP] = { "dump", 0, "STAGE",
 		       "print a compiler stage instead of running: ast, ir, bpf" },
+	[KEY_UNSAFE] = { "unsafe", 0, NULL,
+			 "allow signal(), system() and override()" },
 	{ NULL },
 };
 
@@ -39,6 +44,7 @@ static const char *expr;
 static bool list_mode;
 static const char *command;
 static enum trace_dump dump = TRACE_DUMP_NONE;
+static bool unsafe;
 static char **args;	/* positional: FILE (without -e) then $1.. */
 static int nargs;
 
@@ -65,6 +71,9 @@ static int trace_parse_opt(int index, const char *arg)
 			log_err("--dump %s: give ast, ir or bpf", arg);
 			return EXIT_USAGE;
 		}
+		return 0;
+	case KEY_UNSAFE:
+		unsafe = true;
 		return 0;
 	}
 	return EXIT_USAGE;
@@ -114,20 +123,101 @@ static char *read_file(const char *path, size_t *len)
  */
 static int gate_fd = -1;
 
-static pid_t start_command(const char *cmd)
+/*
+ * CMD split into words at blanks, with no shell in between: the forked
+ * process execs the command itself, so cpid's events start at the
+ * command's own exec, not at a shell's start-up (bpftrace does the same).
+ * Quotes group words as in sh ('a b', "a b", a\ b); nothing is expanded.
+ * Words are written into copy, which is as long as cmd; 0 or EXIT_*.
+ */
+static int split_command(const char *cmd, char *copy, char ***words)
 {
-	char *exec_cmd;
-	int gate[2];
+	char **argv = calloc(strlen(cmd) / 2 + 2, sizeof(*argv));
+	char quote = 0, *out = copy;
+	bool in_word = false;
+	int n = 0;
+
+	*words = argv;
+	if (!argv) {
+		log_err("-c: %s", strerror(ENOMEM));
+		return EXIT_RUNTIME;
+	}
+	for (const char *c = cmd; *c; c++) {
+		if (!quote && (*c == ' ' || *c == '\t' || *c == '\n')) {
+			if (in_word)
+				*out++ = '\0';
+			in_word = false;
+			continue;
+		}
+		if (!in_word) {
+			argv[n++] = out;
+			in_word = true;
+		}
+		if (*c == quote) {
+			quote = 0;
+		} else if (!quote && (*c == '\'' || *c == '"')) {
+			quote = *c;
+		} else if (*c == '\\' && quote != '\'' && c[1]) {
+			*out++ = *++c;
+		} else {
+			*out++ = *c;
+		}
+	}
+	*out = '\0';
+	if (quote) {
+		log_err("-c: no closing %c in '%s'", quote, cmd);
+		return EXIT_USAGE;
+	}
+	if (!argv[0]) {
+		log_err("-c: empty command; give the command to run, e.g. -c 'ls /'");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The executable of argv[0]: a path as given, a bare name from PATH. */
+static int command_path(const char *name, char *out, size_t len)
+{
+	if (!strchr(name, '/'))
+		return uprobe_find_in_path(name, 0, out, len);
+	if ((size_t)snprintf(out, len, "%s", name) >= len)
+		return -ENAMETOOLONG;
+	return access(out, X_OK) ? -errno : 0;
+}
+
+/* 0 with *child forked and waiting at the gate, or EXIT_USAGE/RUNTIME. */
+static int start_command(const char *cmd, pid_t *child)
+{
+	char path[PATH_MAX], *copy = strdup(cmd), **argv = NULL;
+	int gate[2], err, ret = EXIT_RUNTIME;
 	pid_t pid;
 
-	/* "exec" keeps the command in the forked process: cpid is its pid */
-	if (asprintf(&exec_cmd, "exec %s", cmd) < 0)
-		return -1;
-	if (pipe2(gate, O_CLOEXEC))
-		return -1;
+	if (!copy) {
+		log_err("-c: %s", strerror(ENOMEM));
+		goto out;
+	}
+	ret = split_command(cmd, copy, &argv);
+	if (ret)
+		goto out;
+	ret = EXIT_RUNTIME;
+	err = command_path(argv[0], path, sizeof(path));
+	if (err) {
+		log_err("-c: cannot run '%s': %s; give a path or a command in PATH",
+			argv[0], strerror(-err));
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	if (pipe2(gate, O_CLOEXEC)) {
+		log_err("-c: cannot make a pipe: %s", strerror(errno));
+		goto out;
+	}
 	pid = fork();
-	if (pid < 0)
-		return -1;
+	if (pid < 0) {
+		log_err("-c: cannot fork: %s", strerror(errno));
+		close(gate[0]);
+		close(gate[1]);
+		goto out;
+	}
 	if (pid == 0) {
 		char c;
 
@@ -136,13 +226,19 @@ static pid_t start_command(const char *cmd)
 		signal(SIGTERM, SIG_DFL);
 		if (read(gate[0], &c, 1) != 1)
 			_exit(127);
-		execl("/bin/sh", "sh", "-c", exec_cmd, (char *)NULL);
+		execv(path, argv);
+		fprintf(stderr, "loupe: trace: -c: cannot run %s: %s\n",
+			path, strerror(errno));
 		_exit(127);
 	}
 	close(gate[0]);
-	free(exec_cmd);
 	gate_fd = gate[1];
-	return pid;
+	*child = pid;
+	ret = 0;
+out:
+	free(argv);
+	free(copy);
+	return ret;
 }
 
 static void release_command(void *ctx)
@@ -193,6 +289,7 @@ static int trace_run_tool(struct session *s)
 		log_err("give a program: loupe trace -e 'PROGRAM' or loupe trace FILE (see --help)");
 		return EXIT_USAGE;
 	}
+	p.unsafe = unsafe;
 	p.positional = args + first_param;
 	p.npositional = nargs - first_param;
 	if (s->opts.given & OPT_PID)
@@ -200,13 +297,9 @@ static int trace_run_tool(struct session *s)
 	if (s->opts.given & OPT_BUFFER)
 		p.ringbuf_size = s->opts.buffer_size;
 	if (command && dump == TRACE_DUMP_NONE) {
-		child = start_command(command);
-		if (child < 0) {
-			log_err("cannot run '%s': %s", command,
-				strerror(errno));
-			ret = EXIT_RUNTIME;
+		ret = start_command(command, &child);
+		if (ret)
 			goto out;
-		}
 		p.target_pid = child;
 	}
 	ret = trace_compile(&p, dump);

@@ -168,6 +168,20 @@ static void kinds_text(unsigned int kinds, char *buf, size_t len)
 	}
 }
 
+static int unknown_builtin(struct trace_prog *p, struct ast_node *n)
+{
+	struct sema_near near;
+	char hint[96];
+
+	sema_near_init(&near, n->name);
+	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
+		sema_near_add(&near, strcmp(builtins[i].name, "argN") ?
+			      builtins[i].name : "arg0");
+	sema_near_add(&near, "args");
+	return sema_fail(p, n->loc, "unknown identifier '%s'%s", n->name,
+			 sema_near_hint(&near, hint, sizeof(hint)));
+}
+
 int builtin_check(struct trace_prog *p, const struct trace_inst *inst,
 		  struct ast_node *n)
 {
@@ -181,8 +195,7 @@ int builtin_check(struct trace_prog *p, const struct trace_inst *inst,
 					 inst->kind == PK_TRACEPOINT &&
 					 inst->tp.nfields ?
 					 inst->tp.fields[0].name : "NAME");
-		return sema_fail(p, n->loc, "unknown identifier '%s'",
-				 n->name);
+		return unknown_builtin(p, n);
 	}
 	if (b->kinds && !(b->kinds & KIND(inst->kind))) {
 		kinds_text(b->kinds, kinds, sizeof(kinds));

@@ -628,6 +628,59 @@ static int (*const expanders[])(struct expand_ctx *x, int nparts,
 	[EXPAND_SOFTWARE] = expand_software,
 };
 
+static int unknown_provider(struct trace_prog *p, const struct ast_node *at,
+			    const char *name)
+{
+	struct sema_near near;
+	const char *cand;
+	char hint[96];
+
+	sema_near_init(&near, name);
+	for (size_t i = 0; (cand = provider_alias(i)); i++)
+		if (strlen(cand) > 2)	/* not the short aliases (t, u) */
+			sema_near_add(&near, cand);
+	if (!near.best)
+		snprintf(hint, sizeof(hint), "; see loupe trace --help");
+	else
+		sema_near_hint(&near, hint, sizeof(hint));
+	return sema_fail(p, at->loc, "unknown probe type '%s' in '%s'%s",
+			 name, at->str, hint);
+}
+
+struct near_tp {
+	struct sema_near near;
+	char cand[256], best[256];
+};
+
+static int near_tracepoint(void *ctx, const char *cat, const char *name)
+{
+	struct near_tp *n = ctx;
+
+	snprintf(n->cand, sizeof(n->cand), "%s:%s", cat, name);
+	sema_near_add(&n->near, n->cand);
+	if (n->near.best == n->cand) {
+		snprintf(n->best, sizeof(n->best), "%s", n->cand);
+		n->near.best = n->best;
+	}
+	return 0;
+}
+
+/* A tracepoint that does not exist: the nearest one's name, if any. */
+static int no_tracepoint(struct trace_prog *p, const struct ast_node *at,
+			 char **parts)
+{
+	struct near_tp n;
+	char want[256], hint[300] = "";
+
+	snprintf(want, sizeof(want), "%s:%s", parts[1], parts[2]);
+	sema_near_init(&n.near, want);
+	if (!strpbrk(want, "*?[") &&
+	    !tprobe_tracepoints("*", "*", near_tracepoint, &n) && n.near.best)
+		snprintf(hint, sizeof(hint), "; did you mean 'tracepoint:%s'?",
+			 n.near.best);
+	return sema_fail(p, at->loc, "no probe matches '%s'%s", at->str, hint);
+}
+
 static int expand_one(struct trace_prog *p, struct ast_node *probe,
 		      struct ast_node *at)
 {
@@ -650,14 +703,14 @@ static int expand_one(struct trace_prog *p, struct ast_node *probe,
 	}
 	pv = provider_find(parts[0]);
 	if (!pv || pv->expand == EXPAND_NONE) {
-		ret = sema_fail(p, at->loc,
-				"unknown probe type '%s' in '%s'; see loupe trace --help",
-				parts[0], at->str);
+		ret = unknown_provider(p, at, parts[0]);
 		goto out;
 	}
 	x.kind = pv->kind;
 	ret = expanders[pv->expand](&x, nparts, parts);
-	if (!ret && !x.count)
+	if (!ret && !x.count && pv->kind == PK_TRACEPOINT && nparts == 3)
+		ret = no_tracepoint(p, at, parts);
+	else if (!ret && !x.count)
 		ret = sema_fail(p, at->loc, "no probe matches '%s'", at->str);
 out:
 	free(spec);

@@ -403,7 +403,73 @@ static int lower_printf(struct lctx *l, struct ast_node *n, struct val *out)
 	for (int i = 0; i < pf->args.nelems; i++)
 		if (lower_expr(l, n->list[i + 1], &vals[i]))
 			return -1;
-	return emit_record(l, TREC_PRINTF, n->sym, pf->args.size, &ra);
+	return emit_record(l, strcmp(n->name, "system") ? TREC_PRINTF :
+			   TREC_SYSTEM, n->sym, pf->args.size, &ra);
+}
+
+/*
+ * 1 if the first len bytes of two strings are equal. Strings are
+ * zero-filled past their end, so bytes compare as C's strncmp() does.
+ */
+static int str_equal(struct lctx *l, int a_off, int b_off, int len)
+{
+	int r = imm(l, 0), x = ir_vreg(l->f), y = ir_vreg(l->f);
+	int ne = ir_new_label(l->f);
+
+	for (int i = 0; i < len; i += i + 8 <= len ? 8 : 1) {
+		int size = i + 8 <= len ? 8 : 1;	/* the tail bytewise */
+
+		ir_load(l->f, size, x, IR_FP, a_off + i);
+		ir_load(l->f, size, y, IR_FP, b_off + i);
+		ir_br(l->f, BPF_JNE, x, y, ne);
+	}
+	ir_movi(l->f, r, 1);
+	ir_place(l->f, ne);
+	return r;
+}
+
+/* strncmp(a, b, n): 0 if the first n bytes are equal, else 1 (bpftrace) */
+static int lower_strncmp(struct lctx *l, struct ast_node *n, struct val *out)
+{
+	struct val a, b;
+
+	if (lower_expr(l, n->list[0], &a) || lower_expr(l, n->list[1], &b))
+		return -1;
+	out->reg = str_equal(l, a.off, b.off, (int)n->ival);
+	ir_alui(l->f, BPF_XOR, out->reg, out->reg, 1);
+	return 0;
+}
+
+static int lower_const(struct lctx *l, struct ast_node *n, struct val *out)
+{
+	out->reg = imm(l, n->ival);
+	return 0;
+}
+
+/* signal(): a literal or name was resolved by sema into n->ival. */
+static int lower_signal(struct lctx *l, struct ast_node *n, struct val *out)
+{
+	struct val sig;
+
+	(void)out;
+	if (n->list[0]->kind == AST_STR)
+		sig.reg = imm(l, n->ival);
+	else if (lower_expr(l, n->list[0], &sig))
+		return -1;
+	call(l, BPF_FUNC_send_signal, 1, sig.reg);
+	return 0;
+}
+
+static int lower_override(struct lctx *l, struct ast_node *n,
+			  struct val *out)
+{
+	struct val rc;
+
+	(void)out;
+	if (lower_expr(l, n->list[0], &rc))
+		return -1;
+	call(l, BPF_FUNC_override_return, 2, IR_CTX, rc.reg);
+	return 0;
 }
 
 /* ---- calls -------------------------------------------------------------- */
@@ -600,6 +666,41 @@ static int lower_delete(struct lctx *l, struct ast_node *n, struct val *out)
 	return 0;
 }
 
+/*
+ * kstack/ustack: the id bpf_get_stackid() gives in the stack map of the
+ * type's frame limit; a user stack also keeps the pid to resolve it in.
+ */
+static int lower_stack(struct lctx *l, struct ast_node *n, bool user,
+		       struct val *out)
+{
+	int fd = user ? l->p->ustack_fd : l->p->kstack_fd;
+	int id, r;
+
+	if (n->type.stack_limit)
+		fd = ttype_stack_fd(l->p->stack_maps, l->p->nstack_maps,
+				    &n->type);
+	id = call(l, BPF_FUNC_get_stackid, 3, IR_CTX, map_ptr(l, fd),
+		  imm(l, user ? BPF_F_USER_STACK : 0));
+	if (!user) {
+		out->reg = id;
+		return 0;
+	}
+	out->off = stack_alloc(l, n->loc, 16);
+	if (!out->off)
+		return -1;
+	ir_store(l->f, 8, IR_FP, out->off, id);
+	r = call(l, BPF_FUNC_get_current_pid_tgid, 0);
+	ir_alui(l->f, BPF_RSH, r, r, 32);
+	ir_store(l->f, 8, IR_FP, out->off + 8, r);
+	return 0;
+}
+
+static int lower_stack_call(struct lctx *l, struct ast_node *n,
+			    struct val *out)
+{
+	return lower_stack(l, n, n->name[0] == 'u', out);
+}
+
 /* The lowering of each op of sema.c's functions table. */
 static int (*const lower_funcs[])(struct lctx *l, struct ast_node *n,
 				  struct val *out) = {
@@ -616,6 +717,12 @@ static int (*const lower_funcs[])(struct lctx *l, struct ast_node *n,
 	[FO_KADDR] = lower_kaddr,
 	[FO_NTOP] = lower_ntop,
 	[FO_STRFTIME] = lower_last_arg,
+	[FO_STACK] = lower_stack_call,
+	[FO_SYSTEM] = lower_printf,
+	[FO_SIGNAL] = lower_signal,
+	[FO_OVERRIDE] = lower_override,
+	[FO_STRNCMP] = lower_strncmp,
+	[FO_CONST] = lower_const,
 };
 
 /*
@@ -710,26 +817,8 @@ static int lower_ident(struct lctx *l, struct ast_node *n, struct val *out)
 		return out->off ? 0 : -1;
 	}
 	case BO_KSTACK:
-	case BO_USTACK: {
-		bool user = b->op == BO_USTACK;
-		int id = call(l, BPF_FUNC_get_stackid, 3, IR_CTX,
-			      map_ptr(l, user ? l->p->ustack_fd :
-				      l->p->kstack_fd),
-			      imm(l, user ? BPF_F_USER_STACK : 0));
-
-		if (!user) {
-			out->reg = id;
-			return 0;
-		}
-		out->off = stack_alloc(l, n->loc, 16);
-		if (!out->off)
-			return -1;
-		ir_store(l->f, 8, IR_FP, out->off, id);
-		r = call(l, BPF_FUNC_get_current_pid_tgid, 0);
-		ir_alui(l->f, BPF_RSH, r, r, 32);
-		ir_store(l->f, 8, IR_FP, out->off + 8, r);
-		return 0;
-	}
+	case BO_USTACK:
+		return lower_stack(l, n, b->op == BO_USTACK, out);
 	case BO_RETVAL:
 		out->reg = ir_vreg(l->f);
 		if (inst->kind == PK_FEXIT)
@@ -774,7 +863,7 @@ static int lower_tp_field(struct lctx *l, struct ast_node *n, struct val *out)
 		     imm(l, len), addr);
 		return 0;
 	}
-	if (fl->is_string) {
+	if (fl->is_string && n->type.kind == TT_STR) {
 		r = ir_vreg(l->f);
 		ir_load(l->f, 8, r, IR_CTX, fl->offset);
 		out->off = read_str(l, n->loc, r, 0,
@@ -866,21 +955,6 @@ static int alu_code(int op, bool is_signed)
 }
 
 /* Compares two 64-byte strings; result register is 1 when equal. */
-static int str_equal(struct lctx *l, int a_off, int b_off)
-{
-	int r = imm(l, 0), x = ir_vreg(l->f), y = ir_vreg(l->f);
-	int ne = ir_new_label(l->f);
-
-	for (int i = 0; i < TRACE_STRLEN; i += 8) {
-		ir_load(l->f, 8, x, IR_FP, a_off + i);
-		ir_load(l->f, 8, y, IR_FP, b_off + i);
-		ir_br(l->f, BPF_JNE, x, y, ne);
-	}
-	ir_movi(l->f, r, 1);
-	ir_place(l->f, ne);
-	return r;
-}
-
 static int lower_binop(struct lctx *l, struct ast_node *n, struct val *out)
 {
 	struct val a, b;
@@ -905,7 +979,7 @@ static int lower_binop(struct lctx *l, struct ast_node *n, struct val *out)
 	if (lower_expr(l, n->a, &a) || lower_expr(l, n->b, &b))
 		return -1;
 	if (n->a->type.kind == TT_STR) {
-		out->reg = str_equal(l, a.off, b.off);
+		out->reg = str_equal(l, a.off, b.off, TRACE_STRLEN);
 		if (op == TOK_NE)
 			ir_alui(l->f, BPF_XOR, out->reg, out->reg, 1);
 		return 0;
@@ -923,6 +997,14 @@ static int lower_binop(struct lctx *l, struct ast_node *n, struct val *out)
 		return 0;
 	}
 	default:
+		/* pointer arithmetic (sema): the integer counts pointees */
+		if (n->ival > 1) {
+			struct val *count = n->a->type.kind == TT_PTR ? &b : &a;
+			int r = ir_vreg(l->f);
+
+			ir_alu(l->f, BPF_MUL, r, count->reg, imm(l, n->ival));
+			count->reg = r;
+		}
 		out->reg = ir_vreg(l->f);
 		ir_alu(l->f, alu_code(op, n->a->type.is_signed), out->reg,
 		       a.reg, b.reg);
@@ -1334,11 +1416,18 @@ static int lower_assign(struct lctx *l, struct ast_node *n)
 	if (in_reg(&lhs->type)) {
 		int r = l->var_reg[lhs->sym];
 
-		if (n->op == '=')
+		if (n->op == '=') {
 			ir_mov(l->f, r, v.reg);
-		else
-			ir_alu(l->f, alu_code(n->op, lhs->type.is_signed), r,
-			       r, v.reg);
+			return 0;
+		}
+		if (n->ival > 1) {	/* p += n: n pointees (sema) */
+			int step = ir_vreg(l->f);
+
+			ir_alu(l->f, BPF_MUL, step, v.reg, imm(l, n->ival));
+			v.reg = step;
+		}
+		ir_alu(l->f, alu_code(n->op, lhs->type.is_signed), r, r,
+		       v.reg);
 		return 0;
 	}
 	copy_mem(l, IR_FP, l->var_off[lhs->sym], IR_FP, v.off,

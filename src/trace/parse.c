@@ -141,11 +141,13 @@ static bool parse_list(struct parser *p, struct ast_node *n, int close,
 	}
 }
 
-/* After '(' with a type name current: "(uint32)e", "(struct x *)e". */
-static struct ast_node *parse_cast(struct parser *p, struct src_loc loc)
+/*
+ * A type name, current token first: "uint32", "struct x **"; as written
+ * with one space before the stars. NULL after an error.
+ */
+static char *parse_type_name(struct parser *p)
 {
-	struct ast_node *n, *operand;
-	char *base, *name;
+	char *base, *name, *type_name;
 	int stars = 0;
 	size_t len;
 
@@ -179,26 +181,38 @@ static struct ast_node *parse_cast(struct parser *p, struct src_loc loc)
 		stars++;
 		next(p);
 	}
-	if (!expect(p, ')', "'*' or ')' in cast")) {
-		free(base);
-		return NULL;
-	}
-	n = expr_node(p, AST_CAST, loc);
-	if (!n) {
-		free(base);
-		return NULL;
-	}
 	len = strlen(base);
-	n->type_name = realloc(base, len + stars + 2);
-	if (!n->type_name) {
+	type_name = realloc(base, len + stars + 2);
+	if (!type_name) {
 		fputs("loupe: out of memory\n", stderr);
 		abort();
 	}
 	if (stars) {
-		n->type_name[len++] = ' ';
-		memset(n->type_name + len, '*', stars);
-		n->type_name[len + stars] = '\0';
+		type_name[len++] = ' ';
+		memset(type_name + len, '*', stars);
+		type_name[len + stars] = '\0';
 	}
+	return type_name;
+}
+
+/* After '(' with a type name current: "(uint32)e", "(struct x *)e". */
+static struct ast_node *parse_cast(struct parser *p, struct src_loc loc)
+{
+	struct ast_node *n, *operand;
+	char *type_name = parse_type_name(p);
+
+	if (!type_name)
+		return NULL;
+	if (!expect(p, ')', "'*' or ')' in cast")) {
+		free(type_name);
+		return NULL;
+	}
+	n = expr_node(p, AST_CAST, loc);
+	if (!n) {
+		free(type_name);
+		return NULL;
+	}
+	n->type_name = type_name;
 	operand = parse_unary(p);
 	if (!operand) {
 		ast_free(n);
@@ -206,6 +220,34 @@ static struct ast_node *parse_cast(struct parser *p, struct src_loc loc)
 	}
 	n->a = operand;
 	return n;
+}
+
+/*
+ * sizeof(TYPE) and offsetof(struct X, field): the type is kept in
+ * type_name, the field as an identifier argument. After '('.
+ */
+static bool parse_type_arg(struct parser *p, struct ast_node *n)
+{
+	struct ast_node *field;
+
+	n->type_name = parse_type_name(p);
+	if (!n->type_name)
+		return false;
+	if (!strcmp(n->name, "offsetof")) {
+		if (!expect(p, ',', "',' after the type in offsetof()"))
+			return false;
+		if (p->tok.kind != TOK_IDENT) {
+			expected(p, "a field name");
+			return false;
+		}
+		field = expr_node(p, AST_IDENT, p->tok.loc);
+		if (!field)
+			return false;
+		field->name = lex_text(&p->lx, &p->tok);
+		ast_append(n, field);
+		next(p);
+	}
+	return expect(p, ')', "')' after the type");
 }
 
 /* After '(': a parenthesized expression or a tuple. */
@@ -279,6 +321,13 @@ static struct ast_node *parse_primary(struct parser *p)
 		if (n->kind == AST_IDENT)
 			return n;
 		next(p);
+		if ((!strcmp(n->name, "sizeof") ||
+		     !strcmp(n->name, "offsetof")) && starts_type(p, &p->tok)) {
+			if (parse_type_arg(p, n))
+				return n;
+			ast_free(n);
+			return NULL;
+		}
 		if (p->tok.kind == ')') {
 			next(p);
 			return n;

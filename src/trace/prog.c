@@ -137,6 +137,9 @@ void trace_prog_free(struct trace_prog *p)
 			if (fds[i] >= 0)
 				close(fds[i]);
 	}
+	for (int i = 0; i < p->nstack_maps; i++)
+		if (p->stack_maps[i].fd >= 0)
+			close(p->stack_maps[i].fd);
 	btf__free(p->btf);
 	if (p->ast)
 		ast_free(p->ast);

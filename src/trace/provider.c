@@ -61,6 +61,15 @@ const struct probe_provider *provider_find(const char *name)
 	return NULL;
 }
 
+const char *provider_alias(size_t n)
+{
+	for (size_t i = 0; i < NPROVIDERS; i++)
+		for (int j = 0; j < 4 && providers[i].names[j]; j++)
+			if (!n--)
+				return providers[i].names[j];
+	return NULL;
+}
+
 const struct probe_provider *provider_of(enum probe_kind kind)
 {
 	for (size_t i = 0; i < NPROVIDERS; i++)

@@ -79,6 +79,8 @@ struct probe_provider {
 
 /* The row of a provider's name or alias; NULL if there is none. */
 const struct probe_provider *provider_find(const char *name);
+/* The n-th name or alias of any provider; NULL past the last. */
+const char *provider_alias(size_t n);
 /* The row of a probe kind; its canonical name. */
 const struct probe_provider *provider_of(enum probe_kind kind);
 const char *provider_name(enum probe_kind kind);

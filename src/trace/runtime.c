@@ -96,6 +96,16 @@ static int create_maps(struct trace_prog *p)
 		if (p->ustack_fd < 0)
 			return -1;
 	}
+	for (int i = 0; i < p->nstack_maps; i++) {
+		struct trace_stack_map *sm = &p->stack_maps[i];
+		const char *name = sm->user ? "trace_ustack_n" :
+				   "trace_kstack_n";
+
+		sm->fd = create_map(p, BPF_MAP_TYPE_STACK_TRACE, name, 4,
+				    8 * sm->limit, TRACE_STACK_ENTRIES, 0);
+		if (sm->fd < 0)
+			return -1;
+	}
 	/*
 	 * Hash maps get their entries when keys appear rather than 4096
 	 * preallocated (a histogram is 528 bytes per key and CPU). Kernels
@@ -513,6 +523,11 @@ struct run_state {
 	struct trace_prog *p;
 	struct tprint *tp;
 	int *prog_fds;
+	/*
+	 * After an exit() record, what the probes queued behind it is
+	 * dropped, as bpftrace does: only END's output follows.
+	 */
+	bool exited;
 };
 
 static int on_record(struct session *s, const void *data, size_t size)
@@ -523,7 +538,7 @@ static int on_record(struct session *s, const void *data, size_t size)
 	const char *payload = (const char *)data + sizeof(*r);
 	const struct trace_print_map *pm;
 
-	if (size < sizeof(*r))
+	if (size < sizeof(*r) || rs->exited)
 		return 0;
 	switch (r->action) {
 	case TREC_PRINTF:
@@ -531,8 +546,14 @@ static int on_record(struct session *s, const void *data, size_t size)
 			tprint_printf(rs->tp, p->printfs[r->id].fmt,
 				      &p->printfs[r->id].args, payload);
 		break;
+	case TREC_SYSTEM:
+		if (r->id < (unsigned int)p->nprintfs)
+			tprint_system(rs->tp, p->printfs[r->id].fmt,
+				      &p->printfs[r->id].args, payload);
+		break;
 	case TREC_EXIT:
 		s->ended = true;
+		rs->exited = true;
 		break;
 	case TREC_PRINT_MAP:
 		pm = (const void *)payload;
@@ -619,6 +640,7 @@ static void run_end(struct session *s)
 {
 	struct run_state *rs = s->tool_state;
 
+	rs->exited = false;
 	run_special(rs->p, PK_END);
 }
 
@@ -667,6 +689,8 @@ int trace_run(struct trace_prog *p, struct session *s,
 	tprint_init(&tp, stdout, s->opts.json);
 	tp.kstack_fd = p->kstack_fd;
 	tp.ustack_fd = p->ustack_fd;
+	tp.stack_maps = p->stack_maps;
+	tp.nstack_maps = p->nstack_maps;
 	rs.prog_fds = calloc(p->ninsts ? p->ninsts : 1, sizeof(int));
 	if (!rs.prog_fds) {
 		ret = EXIT_RUNTIME;

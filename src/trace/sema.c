@@ -11,6 +11,7 @@
  * Functions are rows of funcs[]: the row's check types a call, its op
  * tells lower.c how to compute it.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "trace.h"
 #include "uprobe.h"
 #include <linux/perf_event.h>
+#include <signal.h>
 
 struct sema_ctx {
 	struct trace_prog *p;
@@ -539,6 +541,85 @@ static int check_printf(struct sema_ctx *c, struct ast_node *n)
 	return 0;
 }
 
+/* signal(), system(), override(): only with --unsafe, as in bpftrace. */
+static int check_unsafe(struct sema_ctx *c, struct ast_node *n)
+{
+	if (c->p->unsafe)
+		return 0;
+	return sema_fail(c->p, n->loc,
+			 "%s() is unsafe: run loupe trace --unsafe to allow it",
+			 n->name);
+}
+
+static int check_system(struct sema_ctx *c, struct ast_node *n)
+{
+	if (check_unsafe(c, n) || add_printf(c, n, 1))
+		return -1;
+	n->type = sema_t_kind(TT_NONE, 0);
+	return 0;
+}
+
+/* A signal by number or name ("KILL", "SIGKILL"); 0 if unknown. */
+static int signal_number(const char *name)
+{
+	if (!strncmp(name, "SIG", 3))
+		name += 3;
+	for (int i = 1; i < NSIG; i++) {
+		const char *abbrev = sigabbrev_np(i);
+
+		if (abbrev && !strcmp(abbrev, name))
+			return i;
+	}
+	return 0;
+}
+
+/* signal(SIG): to the current task, by bpf_send_signal() */
+static int check_signal(struct sema_ctx *c, struct ast_node *n)
+{
+	struct ast_node *a = n->list[0];
+	enum probe_kind k = c->inst->kind;
+
+	if (check_unsafe(c, n))
+		return -1;
+	if (k == PK_BEGIN || k == PK_END)
+		return sema_fail(c->p, n->loc,
+				 "signal() cannot be used in BEGIN or END: they run in loupe itself");
+	if (a->kind == AST_STR) {
+		int sig = signal_number(a->str);
+
+		if (!sig)
+			return sema_fail(c->p, a->loc,
+					 "signal: unknown signal '%s'; give a name like \"KILL\" or a number",
+					 a->str);
+		n->ival = sig;
+	} else if (int_arg(c, a, n->name, 0)) {
+		return -1;
+	} else if (a->kind == AST_INT && (a->ival < 1 || a->ival >= NSIG)) {
+		return sema_fail(c->p, a->loc,
+				 "signal: %lld is not a signal number (1 to %d)",
+				 a->ival, NSIG - 1);
+	}
+	n->type = sema_t_kind(TT_NONE, 0);
+	return 0;
+}
+
+/*
+ * override(rc): a kprobe's function returns rc without running. Only a
+ * kprobe program may call bpf_override_return(), and only on functions
+ * that allow error injection.
+ */
+static int check_override(struct sema_ctx *c, struct ast_node *n)
+{
+	if (check_unsafe(c, n) || int_arg(c, n->list[0], n->name, 0))
+		return -1;
+	if (c->inst->kind != PK_KPROBE)
+		return sema_fail(c->p, n->loc,
+				 "override() needs a kprobe (kprobe:FUNC of a function that allows error injection); %s is not one",
+				 c->inst->name);
+	n->type = sema_t_kind(TT_NONE, 0);
+	return 0;
+}
+
 static int check_print(struct sema_ctx *c, struct ast_node *n)
 {
 	struct trace_prog *p = c->p;
@@ -644,6 +725,74 @@ static int check_sym(struct sema_ctx *c, struct ast_node *n)
 	return 0;
 }
 
+/* A stack map limit frames deep for kstack(N)/ustack(N), once. */
+static int use_stack_map(struct sema_ctx *c, struct ast_node *n, bool user,
+			 int limit)
+{
+	struct trace_prog *p = c->p;
+	struct trace_stack_map *sm;
+
+	for (int i = 0; i < p->nstack_maps; i++)
+		if (p->stack_maps[i].user == user &&
+		    p->stack_maps[i].limit == limit)
+			return 0;
+	if (p->nstack_maps == TRACE_MAX_STACK_MAPS)
+		return sema_fail(p, n->loc,
+				 "%s: at most %d different frame limits in a program",
+				 n->name, TRACE_MAX_STACK_MAPS);
+	sm = &p->stack_maps[p->nstack_maps++];
+	sm->user = user;
+	sm->limit = limit;
+	sm->fd = -1;
+	return 0;
+}
+
+/* kstack(N), kstack(perf), kstack(perf, N), kstack(bpftrace, N), ustack */
+static int check_stack(struct sema_ctx *c, struct ast_node *n)
+{
+	bool user = n->name[0] == 'u';
+	struct ttype t = user ? sema_t_kind(TT_USTACK, 16) :
+			 sema_t_kind(TT_KSTACK, 8);
+	long long limit = 0;
+	int i = 0;
+
+	if (n->nlist && n->list[0]->kind == AST_IDENT) {
+		const char *mode = n->list[0]->name;
+
+		if (!strcmp(mode, "perf"))
+			t.stack_perf = true;
+		else if (strcmp(mode, "bpftrace"))
+			return sema_fail(c->p, n->list[0]->loc,
+					 "%s: unknown stack mode '%s': give bpftrace or perf",
+					 n->name, mode);
+		i = 1;
+	} else if (n->nlist == 2) {
+		return sema_fail(c->p, n->list[0]->loc,
+				 "%s: the first of two arguments is the stack mode: bpftrace or perf",
+				 n->name);
+	}
+	if (i < n->nlist) {
+		if (const_arg(c, n->list[i], n->name, "the number of frames",
+			      &limit))
+			return -1;
+		if (limit < 1 || limit > TRACE_STACK_DEPTH)
+			return sema_fail(c->p, n->list[i]->loc,
+					 "%s: the number of frames must be 1 to %d",
+					 n->name, TRACE_STACK_DEPTH);
+	}
+	if (limit == TRACE_STACK_DEPTH)
+		limit = 0;
+	t.stack_limit = (int)limit;
+	if (limit && use_stack_map(c, n, user, (int)limit))
+		return -1;
+	if (!limit && user)
+		c->p->uses_ustack = true;
+	else if (!limit)
+		c->p->uses_kstack = true;
+	n->type = t;
+	return 0;
+}
+
 static int check_kaddr(struct sema_ctx *c, struct ast_node *n)
 {
 	if (n->list[0]->kind != AST_STR)
@@ -671,6 +820,29 @@ static int check_ntop(struct sema_ctx *c, struct ast_node *n)
 	return 0;
 }
 
+/* strncmp(s1, s2, n): n a constant; bytes past a string's 64 are 0 */
+static int check_strncmp(struct sema_ctx *c, struct ast_node *n)
+{
+	long long len;
+
+	for (int i = 0; i < 2; i++) {
+		if (check_expr(c, n->list[i]))
+			return -1;
+		if (n->list[i]->type.kind != TT_STR)
+			return sema_fail(c->p, n->list[i]->loc,
+					 "strncmp: argument %d must be a string",
+					 i + 1);
+	}
+	if (const_arg(c, n->list[2], n->name, "the length", &len))
+		return -1;
+	if (len < 0)
+		return sema_fail(c->p, n->list[2]->loc,
+				 "strncmp: the length must not be negative");
+	n->ival = len < TRACE_STRLEN ? len : TRACE_STRLEN;
+	n->type = sema_t_int(false);
+	return 0;
+}
+
 static int check_strftime(struct sema_ctx *c, struct ast_node *n)
 {
 	if (n->list[0]->kind != AST_STR)
@@ -688,6 +860,10 @@ static int check_strftime(struct sema_ctx *c, struct ast_node *n)
  * above and its lowering in lower.c; aggregations are typed by
  * check_aggregation() and lowered with their map.
  */
+/* below, next to the casts they share the type names with */
+static int check_sizeof(struct sema_ctx *c, struct ast_node *n);
+static int check_offsetof(struct sema_ctx *c, struct ast_node *n);
+
 static const struct trace_func funcs[] = {
 	{ "printf", 1, -1, check_printf, FO_PRINTF },
 	{ "print", 1, 3, check_print, FO_PRINT },
@@ -702,6 +878,14 @@ static const struct trace_func funcs[] = {
 	{ "kaddr", 1, 1, check_kaddr, FO_KADDR, true },
 	{ "ntop", 1, 2, check_ntop, FO_NTOP, true },
 	{ "strftime", 2, 2, check_strftime, FO_STRFTIME, true },
+	{ "strncmp", 3, 3, check_strncmp, FO_STRNCMP, true },
+	{ "sizeof", 0, 1, check_sizeof, FO_CONST, true },
+	{ "offsetof", 1, 1, check_offsetof, FO_CONST, true },
+	{ "system", 1, -1, check_system, FO_SYSTEM },
+	{ "signal", 1, 1, check_signal, FO_SIGNAL },
+	{ "override", 1, 1, check_override, FO_OVERRIDE },
+	{ "kstack", 0, 2, check_stack, FO_STACK, true },
+	{ "ustack", 0, 2, check_stack, FO_STACK, true },
 	{ "count", 0, 0, .aggregation = TT_COUNT },
 	{ "sum", 1, 1, .aggregation = TT_SUM },
 	{ "avg", 1, 1, .aggregation = TT_AVG },
@@ -731,9 +915,17 @@ static int check_call(struct sema_ctx *c, struct ast_node *n)
 {
 	const struct trace_func *fn = sema_func_find(n->name);
 
-	if (!fn)
-		return sema_fail(c->p, n->loc, "unknown function '%s'",
-				 n->name);
+	if (!fn) {
+		struct sema_near near;
+		char hint[96];
+
+		sema_near_init(&near, n->name);
+		for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++)
+			sema_near_add(&near, funcs[i].name);
+		return sema_fail(c->p, n->loc, "unknown function '%s'%s",
+				 n->name, sema_near_hint(&near, hint,
+							 sizeof(hint)));
+	}
 	if (fn->aggregation)
 		return sema_fail(c->p, n->loc,
 			    "%s() must be assigned to a map, e.g. @x = %s(...)",
@@ -742,6 +934,19 @@ static int check_call(struct sema_ctx *c, struct ast_node *n)
 	    nargs_ok(c, n, fn->min_args, fn->max_args))
 		return -1;
 	return fn->check(c, n);
+}
+
+/*
+ * p + n, n + p, p - n, p += n: a pointer moved by n of what it points to,
+ * as in C and bpftrace; lowering multiplies n by this step (n->ival).
+ */
+static long long pointer_step(struct sema_ctx *c, const struct ttype *ptr)
+{
+	long long size = 0;
+
+	if (ptr->btf_id && sema_btf(c->p))
+		size = btf__resolve_size(c->p->btf, ptr->btf_id);
+	return size > 1 ? size : 1;
 }
 
 static int check_binop(struct sema_ctx *c, struct ast_node *n)
@@ -774,26 +979,149 @@ static int check_binop(struct sema_ctx *c, struct ast_node *n)
 		break;
 	default:
 		n->type = sema_t_int(a->is_signed && b->is_signed);
-		if ((op == '+' || op == '-') && a->kind == TT_PTR) {
-			n->type = *a;
-			n->type.btf_id = a->btf_id;
+		if ((op == '+' || op == '-') &&
+		    (a->kind == TT_PTR) != (b->kind == TT_PTR) &&
+		    (op == '+' || a->kind == TT_PTR)) {
+			n->type = a->kind == TT_PTR ? *a : *b;
+			n->ival = pointer_step(c, &n->type);
 		}
 	}
 	return 0;
 }
 
+/* bpftrace's integer types; btf: the kernel's name for the same type */
 static const struct {
 	const char *name;
 	unsigned int size;
 	bool is_signed;
+	const char *btf;
 } int_types[] = {
-	{ "int8", 1, true }, { "int16", 2, true }, { "int32", 4, true },
-	{ "int64", 8, true }, { "uint8", 1, false }, { "uint16", 2, false },
-	{ "uint32", 4, false }, { "uint64", 8, false },
-	{ "char", 1, true }, { "short", 2, true }, { "int", 4, true },
-	{ "long", 8, true }, { "unsigned int", 4, false },
-	{ "unsigned long", 8, false },
+	{ "int8", 1, true, "s8" }, { "int16", 2, true, "s16" },
+	{ "int32", 4, true, "s32" }, { "int64", 8, true, "s64" },
+	{ "uint8", 1, false, "u8" }, { "uint16", 2, false, "u16" },
+	{ "uint32", 4, false, "u32" }, { "uint64", 8, false, "u64" },
+	{ "char", 1, true, "char" }, { "short", 2, true, "short int" },
+	{ "int", 4, true, "int" }, { "long", 8, true, "long int" },
+	{ "unsigned int", 4, false, "unsigned int" },
+	{ "unsigned long", 8, false, "long unsigned int" },
 };
+
+/* "uint32" -> "u32": integer pointers point to the kernel's own type. */
+static const char *kernel_int_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(int_types) / sizeof(int_types[0]); i++)
+		if (!strcmp(name, int_types[i].name))
+			return int_types[i].btf;
+	return name;
+}
+
+/*
+ * A syscall's "const char *" argument (args->filename) reads as the
+ * string; cast to a pointer, it is the pointer itself.
+ */
+static void tp_field_as_pointer(struct sema_ctx *c, struct ast_node *e)
+{
+	const struct trace_inst *inst = c->inst;
+
+	if (inst->kind != PK_TRACEPOINT || e->kind != AST_FIELD ||
+	    e->a->kind != AST_IDENT || strcmp(e->a->name, "args") ||
+	    e->type.kind != TT_STR || !inst->tp.fields[e->sym].is_pointer)
+		return;
+	e->type = sema_t_kind(TT_PTR, 8);
+	e->type.user = !strcmp(inst->target, "syscalls");
+}
+
+/* "struct x", "union y", "uint32", "u64" in the kernel's BTF; -1 if not. */
+static int find_btf_type(struct sema_ctx *c, struct ast_node *n,
+			 const char *name)
+{
+	int id;
+
+	if (!sema_btf(c->p))
+		return sema_fail(c->p, n->loc, "cannot load the kernel's BTF");
+	if (!strncmp(name, "struct ", 7))
+		id = btf__find_by_name_kind(c->p->btf, name + 7,
+					    BTF_KIND_STRUCT);
+	else if (!strncmp(name, "union ", 6))
+		id = btf__find_by_name_kind(c->p->btf, name + 6,
+					    BTF_KIND_UNION);
+	else
+		id = btf__find_by_name(c->p->btf, kernel_int_name(name));
+	if (id <= 0)
+		return sema_fail(c->p, n->loc,
+				 "type '%s' not found in the kernel's BTF",
+				 name);
+	return id;
+}
+
+/* sizeof(TYPE) or sizeof(expr): a constant, in n->ival */
+static int check_sizeof(struct sema_ctx *c, struct ast_node *n)
+{
+	long long size;
+	int id;
+
+	n->type = sema_t_int(false);
+	if (!n->type_name) {
+		if (n->nlist != 1)
+			return sema_fail(c->p, n->loc,
+					 "sizeof takes a type or an expression");
+		if (check_expr(c, n->list[0]))
+			return -1;
+		n->ival = n->list[0]->type.size;
+		return 0;
+	}
+	if (strchr(n->type_name, '*')) {
+		n->ival = 8;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(int_types) / sizeof(int_types[0]); i++)
+		if (!strcmp(n->type_name, int_types[i].name)) {
+			n->ival = int_types[i].size;
+			return 0;
+		}
+	id = find_btf_type(c, n, n->type_name);
+	if (id <= 0)
+		return -1;
+	size = btf__resolve_size(c->p->btf, id);
+	if (size < 0)
+		return sema_fail(c->p, n->loc, "'%s' has no size",
+				 n->type_name);
+	n->ival = size;
+	return 0;
+}
+
+/* offsetof(struct X, field): the field's byte offset, in n->ival */
+static int check_offsetof(struct sema_ctx *c, struct ast_node *n)
+{
+	const struct btf_type *t;
+	const struct btf_member *m;
+	const char *field;
+	int id;
+
+	n->type = sema_t_int(false);
+	if (!n->type_name || n->nlist != 1 || n->list[0]->kind != AST_IDENT)
+		return sema_fail(c->p, n->loc,
+				 "offsetof takes a struct and a field: offsetof(struct NAME, FIELD)");
+	field = n->list[0]->name;
+	id = find_btf_type(c, n, n->type_name);
+	if (id <= 0)
+		return -1;
+	t = btf__type_by_id(c->p->btf, sema_btf_skip_mods(c->p->btf, id));
+	if (!btf_is_composite(t))
+		return sema_fail(c->p, n->loc, "'%s' is not a struct or union",
+				 n->type_name);
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		const char *mname = btf__name_by_offset(c->p->btf, m->name_off);
+
+		if (mname && !strcmp(mname, field)) {
+			n->ival = btf_member_bit_offset(t, i) / 8;
+			return 0;
+		}
+	}
+	return sema_fail(c->p, n->list[0]->loc, "%s has no field '%s'",
+			 n->type_name, field);
+}
 
 static int check_cast(struct sema_ctx *c, struct ast_node *n)
 {
@@ -802,6 +1130,8 @@ static int check_cast(struct sema_ctx *c, struct ast_node *n)
 
 	if (check_expr(c, n->a))
 		return -1;
+	if (strchr(n->type_name, '*'))
+		tp_field_as_pointer(c, n->a);
 	snprintf(name, sizeof(name), "%s", n->type_name);
 	for (size_t i = 0; i < sizeof(int_types) / sizeof(int_types[0]); i++)
 		if (!strcmp(name, int_types[i].name)) {
@@ -814,26 +1144,16 @@ static int check_cast(struct sema_ctx *c, struct ast_node *n)
 			return 0;
 		}
 	star = strchr(name, '*');
-	if (!star || !is_int(&n->a->type))
+	if (!star || (!is_int(&n->a->type) && n->a->type.kind != TT_PTR))
 		return sema_fail(c->p, n->loc,
 			    "cannot cast to '%s': use an integer type or a struct pointer",
 			    n->type_name);
 	while (star > name && star[-1] == ' ')
 		star--;
 	*star = '\0';
-	if (!sema_btf(c->p))
-		return sema_fail(c->p, n->loc, "cannot load the kernel's BTF");
-	if (!strncmp(name, "struct ", 7))
-		id = btf__find_by_name_kind(c->p->btf, name + 7,
-					    BTF_KIND_STRUCT);
-	else if (!strncmp(name, "union ", 6))
-		id = btf__find_by_name_kind(c->p->btf, name + 6,
-					    BTF_KIND_UNION);
-	else
-		id = btf__find_by_name(c->p->btf, name);
+	id = find_btf_type(c, n, name);
 	if (id <= 0)
-		return sema_fail(c->p, n->loc, "type '%s' not found in the kernel's BTF",
-			    name);
+		return -1;
 	n->type = sema_t_kind(TT_PTR, 8);
 	n->type.btf_id = sema_btf_skip_mods(c->p->btf, id);
 	n->type.user = n->a->type.user;
@@ -1143,6 +1463,9 @@ static int check_assign(struct sema_ctx *c, struct ast_node *n)
 	if (n->op != '=' && !is_int(&v->type))
 		return sema_fail(c->p, n->loc, "%s needs an integer variable",
 			    ast_tok_name(n->op));
+	if ((n->op == TOK_ADD_ASSIGN || n->op == TOK_SUB_ASSIGN) &&
+	    v->type.kind == TT_PTR)
+		n->ival = pointer_step(c, &v->type);
 	v->assigned = true;
 	lhs->sym = v - c->p->vars;
 	lhs->type = v->type;

@@ -23,6 +23,12 @@ enum func_op {
 	FO_KADDR,
 	FO_NTOP,
 	FO_STRFTIME,
+	FO_STACK,
+	FO_SYSTEM,
+	FO_SIGNAL,
+	FO_OVERRIDE,
+	FO_STRNCMP,
+	FO_CONST,	/* sizeof, offsetof: n->ival */
 };
 
 struct sema_ctx;

@@ -6,7 +6,9 @@
  * make trace types, BTF ones included, through here.
  */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "sema_base.h"
@@ -96,4 +98,64 @@ struct ttype sema_btf_to_ttype(const struct btf *btf, int id)
 		return r;
 	}
 	return sema_t_int(false);
+}
+
+/* Edit distance (insert, delete, replace, swap of neighbours). */
+static int edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	int d[3][65], *prev2 = d[0], *prev = d[1], *cur = d[2], *t;
+
+	if (la > 64 || lb > 64)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = (int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			int v = prev[j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (prev[j] + 1 < v)
+				v = prev[j] + 1;
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < v)
+				v = prev2[j - 2] + 1;
+			cur[j] = v;
+		}
+		t = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = t;
+	}
+	return prev[lb];
+}
+
+void sema_near_init(struct sema_near *n, const char *name)
+{
+	n->name = name;
+	n->best = NULL;
+	n->dist = 0;
+}
+
+void sema_near_add(struct sema_near *n, const char *candidate)
+{
+	size_t len = strlen(n->name);
+	int most = len <= 4 ? 1 : len <= 8 ? 2 : 3;
+	int d = edit_distance(n->name, candidate);
+
+	if (d > 0 && d <= most && (size_t)d < len &&
+	    (!n->best || d < n->dist)) {
+		n->best = candidate;
+		n->dist = d;
+	}
+}
+
+const char *sema_near_hint(const struct sema_near *n, char *buf, size_t len)
+{
+	if (!n->best)
+		return "";
+	snprintf(buf, len, "; did you mean '%s'?", n->best);
+	return buf;
 }

@@ -23,6 +23,21 @@ int sema_btf_skip_mods(const struct btf *btf, int id);
 /* What a value of BTF type id is to a trace program. */
 struct ttype sema_btf_to_ttype(const struct btf *btf, int id);
 
+/*
+ * "did you mean": the known name nearest to a misspelt one, offered only
+ * when it is a few edits away. Feed every candidate to sema_near_add().
+ */
+struct sema_near {
+	const char *name;	/* as the user wrote it */
+	const char *best;	/* NULL: nothing close enough */
+	int dist;
+};
+
+void sema_near_init(struct sema_near *n, const char *name);
+void sema_near_add(struct sema_near *n, const char *candidate);
+/* "; did you mean 'NAME'?" or "" */
+const char *sema_near_hint(const struct sema_near *n, char *buf, size_t len);
+
 /* Integers are 8 bytes in registers, maps and records; strings 64. */
 static inline struct ttype sema_t_int(bool is_signed)
 {

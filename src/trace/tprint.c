@@ -165,22 +165,36 @@ void tprint_fini(struct tprint *p)
  * The addresses of every kernel stack collected so far, so that only the
  * symbols they need are loaded (not all of /proc/kallsyms).
  */
-static void prepare_kernel_symbols(struct tprint *p)
+static int add_stacks(struct addr_list *addrs, int fd)
 {
-	struct addr_list addrs = { 0 };
 	uint32_t key, next;
 	int err;
 
-	if (p->kstack_fd < 0)
-		return;
-	for (err = bpf_map_get_next_key(p->kstack_fd, NULL, &next); !err;
-	     err = bpf_map_get_next_key(p->kstack_fd, &key, &next)) {
+	for (err = bpf_map_get_next_key(fd, NULL, &next); !err;
+	     err = bpf_map_get_next_key(fd, &key, &next)) {
 		key = next;
-		if (addr_list_add_stack(&addrs, p->kstack_fd, key,
-					TRACE_STACK_DEPTH))
+		if (addr_list_add_stack(addrs, fd, key, TRACE_STACK_DEPTH))
+			return -1;
+	}
+	return 0;
+}
+
+static void prepare_kernel_symbols(struct tprint *p)
+{
+	struct addr_list addrs = { 0 };
+	bool any = p->kstack_fd >= 0;
+
+	if (p->kstack_fd >= 0 && add_stacks(&addrs, p->kstack_fd))
+		goto out;
+	for (int i = 0; i < p->nstack_maps; i++) {
+		if (p->stack_maps[i].user || p->stack_maps[i].fd < 0)
+			continue;
+		any = true;
+		if (add_stacks(&addrs, p->stack_maps[i].fd))
 			goto out;
 	}
-	syms_kernel_prepare(p->syms, addrs.v, addrs.n);
+	if (any)
+		syms_kernel_prepare(p->syms, addrs.v, addrs.n);
 out:
 	addr_list_free(&addrs);
 }
@@ -282,19 +296,47 @@ static void sb_usym(struct tprint *p, struct sbuf *b, int pid, uint64_t addr,
 }
 
 /*
- * A stack as bpftrace shows it: a newline, then one indented frame per
- * line. A stack id the helper failed with, or one no longer in the map,
- * prints as nothing, as in bpftrace.
+ * perf's line for a frame: "\tADDR SYM+OFF" and, for user frames, the
+ * object in parentheses ("([unknown])" when nothing maps it).
  */
-static void sb_stack(struct tprint *p, struct sbuf *b, bool user,
+static void sb_perf_frame(struct tprint *p, struct sbuf *b, bool user,
+			  int pid, uint64_t addr)
+{
+	struct syms_cache *c = get_syms(p);
+	struct syms_frame f = { 0 };
+
+	sb_printf(b, "\t%llx ", (unsigned long long)addr);
+	if (!user) {
+		sb_ksym(p, b, addr, true);
+		return;
+	}
+	if (!c || syms_user(c, pid, addr, &f))
+		f.name = f.module = NULL;
+	if (f.name)
+		sb_printf(b, "%s+%llu", f.name, (unsigned long long)f.offset);
+	else
+		sb_addr(b, addr);
+	sb_printf(b, " (%s)", f.module ? f.module : "[unknown]");
+}
+
+/*
+ * A stack as bpftrace shows it: a newline, then one indented frame per
+ * line (perf mode: a tab, the address, the symbol). A stack id the helper
+ * failed with, or one no longer in the map, prints as nothing, as in
+ * bpftrace.
+ */
+static void sb_stack(struct tprint *p, struct sbuf *b, const struct ttype *t,
 		     const uint8_t *d, int indent)
 {
 	uint64_t ips[TRACE_STACK_DEPTH];
 	int64_t id = (int64_t)rd64(d);
+	bool user = t->kind == TT_USTACK;
 	int fd = user ? p->ustack_fd : p->kstack_fd;
 	int pid = user ? (int)rd32(d + 8) : 0;
 	int n;
 
+	if (t->stack_limit)
+		fd = ttype_stack_fd(p->stack_maps, p->nstack_maps, t);
 	if (id < 0 || fd < 0)
 		return;
 	n = addr_stack(fd, (uint32_t)id, ips, TRACE_STACK_DEPTH);
@@ -302,11 +344,15 @@ static void sb_stack(struct tprint *p, struct sbuf *b, bool user,
 		return;
 	sb_puts(b, "\n");
 	for (int i = 0; i < n; i++) {
-		sb_printf(b, "%*s", indent, "");
-		if (user)
-			sb_usym(p, b, pid, ips[i], true);
-		else
-			sb_ksym(p, b, ips[i], true);
+		if (t->stack_perf) {
+			sb_perf_frame(p, b, user, pid, ips[i]);
+		} else {
+			sb_printf(b, "%*s", indent, "");
+			if (user)
+				sb_usym(p, b, pid, ips[i], true);
+			else
+				sb_ksym(p, b, ips[i], true);
+		}
 		sb_puts(b, "\n");
 	}
 }
@@ -391,7 +437,7 @@ void tp_format_value(struct tprint *p, struct sbuf *b, const struct ttype *t,
 		break;
 	case TT_KSTACK:
 	case TT_USTACK:
-		sb_stack(p, o, t->kind == TT_USTACK, d, indent);
+		sb_stack(p, o, t, d, indent);
 		break;
 	case TT_KSYM:
 		sb_ksym(p, o, rd64(d), false);
@@ -735,30 +781,39 @@ static void format_piece(struct tprint *p, struct sbuf *b, const char *fmt,
 	format_int(b, cfmt, sp->lenmod, sp->conv, v);
 }
 
-void tprint_printf(struct tprint *p, const char *fmt, const struct ttype *args,
-		   const void *data)
+/* printf's text, with bpftrace's quirks; false if fmt cannot be used. */
+static bool format_text(struct tprint *p, struct sbuf *b, const char *fmt,
+			const struct ttype *args, const uint8_t *d)
 {
-	const uint8_t *d = data;
-	struct sbuf b = { 0 }, j = { 0 };
 	struct fspec *specs;
 	size_t last = 0;
 	int n;
 
 	n = parse_format(fmt, &specs);
 	if (n < 0 || !fmt)
-		return;
+		return false;
 	for (int i = 0; i < n; i++) {
 		if (args && i < args->nelems)
-			format_piece(p, &b, fmt, last, &specs[i],
+			format_piece(p, b, fmt, last, &specs[i],
 				     &args->elems[i], d + args->offsets[i]);
 		else	/* unchecked: show the specifier itself */
-			sb_add(&b, fmt + last,
+			sb_add(b, fmt + last,
 			       specs[i].start + specs[i].len - last);
 		last = specs[i].start + specs[i].len;
 	}
 	/* bpftrace prints the rest after the last specifier untouched */
-	sb_puts(&b, fmt + last);
+	sb_puts(b, fmt + last);
 	free(specs);
+	return true;
+}
+
+void tprint_printf(struct tprint *p, const char *fmt, const struct ttype *args,
+		   const void *data)
+{
+	struct sbuf b = { 0 }, j = { 0 };
+
+	if (!format_text(p, &b, fmt, args, data))
+		return;
 	if (p->json) {
 		sb_puts(&j, "{\"type\": \"printf\", \"data\": \"");
 		sb_json_str(&j, sb_str(&b), b.len);
@@ -770,6 +825,25 @@ void tprint_printf(struct tprint *p, const char *fmt, const struct ttype *args,
 	sb_free(&b);
 	sb_free(&j);
 	fflush(p->out);
+}
+
+/*
+ * system() (--unsafe): the formatted command runs through /bin/sh, as in
+ * bpftrace, its output going where loupe's goes, after what is printed.
+ */
+void tprint_system(struct tprint *p, const char *fmt, const struct ttype *args,
+		   const void *data)
+{
+	struct sbuf b = { 0 };
+
+	if (!format_text(p, &b, fmt, args, data) || b.oom)
+		goto out;
+	fflush(p->out);
+	if (system(sb_str(&b)) == -1)
+		fprintf(stderr, "loupe: trace: system(\"%s\"): %s\n",
+			sb_str(&b), strerror(errno));
+out:
+	sb_free(&b);
 }
 
 /* ---- time() and the probe count ---- */

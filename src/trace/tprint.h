@@ -28,6 +28,7 @@ enum trace_action {
 	TREC_ZERO,		/* id: map index */
 	TREC_TIME,		/* id: index of the format in time_fmts */
 	TREC_PRINT_VALUE,	/* id: print-value index; payload: the value */
+	TREC_SYSTEM,		/* system(): as TREC_PRINTF, then run */
 };
 
 struct trace_rec {
@@ -65,6 +66,8 @@ struct tprint {
 	struct syms_cache *syms;	/* created on first need */
 	int kstack_fd;		/* stack maps of the program, -1 if none */
 	int ustack_fd;
+	const struct trace_stack_map *stack_maps;	/* kstack(N)... */
+	int nstack_maps;
 	int ncpus;		/* possible CPUs, for per-CPU values */
 };
 
@@ -81,6 +84,9 @@ int tprint_check_format(const char *fmt, const struct ttype *args,
 
 /* printf(fmt, args...): args is a TT_TUPLE (nelems may be 0). */
 void tprint_printf(struct tprint *p, const char *fmt,
+		   const struct ttype *args, const void *data);
+/* system(fmt, args...) (--unsafe): formatted as printf, run by sh. */
+void tprint_system(struct tprint *p, const char *fmt,
 		   const struct ttype *args, const void *data);
 /* print(value) of a non-map value, and the value part of map entries. */
 void tprint_value(struct tprint *p, const struct ttype *t, const void *data);

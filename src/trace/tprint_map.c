@@ -606,6 +606,14 @@ int tprint_map(struct tprint *p, const struct trace_map *m, long long top,
 	err = snapshot(p->ncpus, m, &s, true);
 	if (err)
 		return err;
+	/* bpftrace keeps a keyless count() in an array: never fired or
+	 * cleared, it still reads 0 ("@: 0") */
+	if (!s.n && !keyed && k == TT_COUNT) {
+		memset(s.keys, 0, s.ksize);
+		s.e[0].key = s.keys;
+		s.e[0].val = s.vals;
+		s.n = 1;
+	}
 	if (div <= 0)
 		div = 1;
 	/* print(@m, top) keeps the last (largest) entries; bpftrace forgets

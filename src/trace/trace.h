@@ -90,6 +90,7 @@ struct trace_var {
 };
 
 #define TRACE_MAX_VARS 64
+#define TRACE_MAX_STACK_MAPS 8
 
 struct trace_prog {
 	struct src_file src;
@@ -111,7 +112,9 @@ struct trace_prog {
 	struct trace_var vars[TRACE_MAX_VARS];
 	int nvars;
 	bool second_pass;	/* maps' types are all known */
-	bool uses_kstack, uses_ustack;
+	bool uses_kstack, uses_ustack;	/* at the full depth */
+	struct trace_stack_map stack_maps[TRACE_MAX_STACK_MAPS];
+	int nstack_maps;
 
 	int ringbuf_fd;
 	int lost_fd;
@@ -124,6 +127,7 @@ struct trace_prog {
 
 	/* from the command line */
 	int target_pid;		/* -p, or -c's child: $target/cpid */
+	bool unsafe;		/* --unsafe: signal(), system()... */
 	char **positional;	/* $1.. */
 	int npositional;
 	int max_insts;		/* 0: TRACE_MAX_INSTS */

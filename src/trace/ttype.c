@@ -88,6 +88,16 @@ void ttype_name(const struct ttype *t, char *buf, unsigned int len)
 	}
 }
 
+int ttype_stack_fd(const struct trace_stack_map *maps, int n,
+		   const struct ttype *t)
+{
+	for (int i = 0; i < n; i++)
+		if (maps[i].user == (t->kind == TT_USTACK) &&
+		    maps[i].limit == t->stack_limit)
+			return maps[i].fd;
+	return -1;
+}
+
 bool ttype_equal(const struct ttype *a, const struct ttype *b)
 {
 	if (a->kind != b->kind || a->size != b->size)
@@ -98,6 +108,10 @@ bool ttype_equal(const struct ttype *a, const struct ttype *b)
 	case TT_PTR:
 	case TT_RECORD:
 		return a->btf_id == b->btf_id;
+	case TT_KSTACK:
+	case TT_USTACK:
+		return a->stack_limit == b->stack_limit &&
+		       a->stack_perf == b->stack_perf;
 	case TT_LHIST:
 		return a->lhist_min == b->lhist_min &&
 		       a->lhist_max == b->lhist_max &&

@@ -24,6 +24,8 @@
  *   TT_KSTACK   8: u64 stack id in the program's kernel stack map
  *               (negative: the id the helper failed with).
  *   TT_USTACK   16: u64 stack id in the user stack map, u32 pid, u32 0.
+ *               Both: stack_limit frames at most (0: TRACE_STACK_DEPTH),
+ *               each limit its own stack map; stack_perf: perf's layout.
  *   TT_KSYM     8: u64 kernel address (ksym()).
  *   TT_USYM     16: u64 user address, u32 pid, u32 0 (usym()).
  *   TT_INET     24: u32 family (AF_INET/AF_INET6), u8 addr[16], u32 0
@@ -73,6 +75,9 @@ struct ttype {
 	unsigned int *offsets;	/* offset of each element */
 	/* TT_TIMESTAMP: strftime() format, decoded (owned by the program) */
 	const char *fmt;
+	/* TT_KSTACK, TT_USTACK: kstack(perf, 3) */
+	int stack_limit;
+	bool stack_perf;
 	/* TT_LHIST parameters */
 	long long lhist_min, lhist_max, lhist_step;
 };
@@ -101,6 +106,19 @@ struct trace_minmax_value {
 	uint64_t set;
 };
 
+/*
+ * kstack(N)/ustack(N): a stack map N frames deep, as bpftrace has, so that
+ * stacks equal in their first N frames are one map key.
+ */
+struct trace_stack_map {
+	bool user;
+	int limit;
+	int fd;
+};
+
+/* The map of stack type t with a limit; -1 if there is none. */
+int ttype_stack_fd(const struct trace_stack_map *maps, int n,
+		   const struct ttype *t);
 unsigned int ttype_lhist_slots(const struct ttype *t);
 /* TT_HIST, TT_LHIST: the slots before the sum; 0 for other kinds. */
 unsigned int ttype_hist_slots(const struct ttype *t);

@@ -129,6 +129,203 @@ def test_tracepoint_openat_of_command():
           (path, short(out, 800)))
 
 
+def test_command_traced_from_its_own_exec():
+    """-c execs the command itself (no sh in between): the first exec
+    cpid completes is the command's, as in bpftrace."""
+    prog = ('t:syscalls:sys_exit_execve /pid == cpid/ '
+            '{ printf("%s\\n", comm); }')
+    rc, out, err = _trace(["-c", "/bin/true", "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    # bpftrace 0.17 prints exactly this for the same program
+    check(out == "Attaching 1 probe...\ntrue\n\n\n", "got %r" % out)
+
+
+def test_command_words_and_path():
+    """-c splits its words like sh without expansions; a bare name is
+    found in PATH; a command that cannot run is a usage error."""
+    cmd = "printf [%s]\\\\n a 'b c' \"d e\" f\\ g '' $HOME"
+    rc, out, err = _trace(["-c", cmd, "-e", "BEGIN {}"])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    check(out == "Attaching 1 probe...\n[a]\n[b c]\n[d e]\n[f g]\n[]\n"
+          "[$HOME]\n\n\n", "got %r" % out)
+    missing = "loupe-no-such-" + marker()
+    rc, out, err = _trace(["-c", missing, "-e", "BEGIN {}"])
+    check(rc == 2 and out == "", "exit %s, stdout %r" % (rc, out))
+    check(err == "loupe: trace: -c: cannot run '%s': No such file or "
+          "directory; give a path or a command in PATH\n" % missing,
+          "stderr: %s" % short(err))
+    rc, out, err = _trace(["-c", "echo 'a", "-e", "BEGIN {}"])
+    check(rc == 2 and "no closing '" in err, "exit %s: %s" % (rc, err))
+
+
+def test_nothing_printed_after_exit():
+    """Events the probes queue behind exit() are not printed; END's
+    output still is (bpftrace prints the same, every run)."""
+    path = "/loupe-trace-exit-" + marker()
+    prog = ('t:syscalls:sys_enter_openat /pid == cpid/ '
+            '{ printf("open\\n"); exit(); } END { printf("end\\n"); }')
+    for _ in range(3):
+        rc, out, err = _trace(["-c", "%s flood 3000 %s" % (helper_bin(), path),
+                               "-e", prog])
+        check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+        check(out == "Attaching 2 probes...\nopen\nend\n\n\n", "got %r" % out)
+
+
+def test_stack_limit_is_one_map_key():
+    """kstack(1): stacks equal in their first frame are one key, as in
+    bpftrace (a stack map one frame deep); the full stacks differ."""
+    prog = ('t:sched:sched_switch /pid == cpid/ { @one[kstack(1)] = count(); '
+            '@full[kstack] = count(); @n = count(); }')
+    rc, out, err = _trace(["-c", "/bin/sleep 0.2", "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    n = int(re.search(r"^@n: (\d+)$", out, re.M).group(1))
+    full = re.findall(r"^@full\[\n((?:    \S+\n)+)\]: (\d+)$", out, re.M)
+    one = re.findall(r"^@one\[\n    (\S+)\n\]: (\d+)$", out, re.M)
+    check(n >= 2 and len(full) >= 2, "want 2+ different stacks: %s" % out)
+    check(sum(int(c) for _, c in full) == n, "full stacks: %s" % out)
+    by_top = {}
+    for frames, c in full:
+        top = frames.split()[0]
+        by_top[top] = by_top.get(top, 0) + int(c)
+    check(len(one) < len(full), "kstack(1) merged nothing: %s" % out)
+    check({f: int(c) for f, c in one} == by_top,
+          "kstack(1) %r, full stacks by top frame %r" % (one, by_top))
+
+
+def test_stack_modes_match_bpftrace():
+    """kstack(perf, N), ustack(perf, N), kstack(N), ustack(bpftrace, N) in
+    printf and as map keys: bpftrace's layout, line for line. Addresses
+    and symbols are compared as ADDR and SYM: user addresses move from
+    run to run, and the kernel's path into a tracepoint changes while
+    another tracer is attached to it (__traceiter_sys_enter appears)."""
+    d = tmpdir()
+    script = os.path.join(d, "getppid.py")
+    with open(script, "w") as f:
+        f.write("import os\nos.getppid()\n")
+    prog = ('t:syscalls:sys_enter_getppid /pid == cpid/ { '
+            'printf("A%sB\\n", kstack(perf, 3)); '
+            'printf("C%sD\\n", ustack(perf, 3)); '
+            'printf("E%sF\\n", kstack(2)); '
+            'printf("G%sH\\n", ustack(bpftrace, 2)); '
+            '@[kstack(perf, 2)] = count(); @u[ustack(3)] = count(); '
+            'exit(); }')
+    cmd = "%s %s" % (sys.executable, script)
+    rc, out, err = _trace(["-c", cmd, "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    check(re.search(r"^A\n(\t[0-9a-f]+ \S+\+\d+\n){3}B$", out, re.M),
+          "kstack(perf, 3): %s" % out)
+    check(re.search(r"^C\n(\t[0-9a-f]+ \S+ \(\S+\)\n){1,3}D$", out, re.M),
+          "ustack(perf, 3): %s" % out)
+    check(re.search(r"^E\n( {8}\S+\+\d+\n){2}F$", out, re.M),
+          "kstack(2): %s" % out)
+    check(re.search(r"^@\[\n(\t[0-9a-f]+ \S+\n){2}\]: 1$", out, re.M),
+          "@[kstack(perf, 2)]: %s" % out)
+    bpftrace = shutil.which("bpftrace")
+    if not bpftrace:
+        return
+    rc, want, err = run_quiet([bpftrace, "-c", cmd, "-e", prog], timeout=30)
+    check(rc == 0, "bpftrace failed: %s" % short(err))
+
+    def layout(text):
+        text = re.sub(r"\b(0x)?[0-9a-f]{6,16}\b", "ADDR", text)
+        return re.sub(r"^(\s+(ADDR )?)[\w.]+\+\d+", r"\1SYM", text,
+                      flags=re.M)
+    check(layout(out) == layout(want),
+          "--- bpftrace\n%s--- loupe\n%s" % (want, out))
+
+
+def test_integer_pointer_casts():
+    """(uint8 *), (uint32 *)... of a syscall's pointer argument: reads
+    through it, indexing and pointer arithmetic in units of the pointee
+    (bpftrace's results on the same path)."""
+    d = tmpdir()
+    path = os.path.join(d, "ABCDEFGH" + marker())
+    prog = ('t:syscalls:sys_enter_openat /pid == cpid/ { '
+            '$p = (uint8 *)args->filename; $w = (uint16 *)args->filename; '
+            'printf("%d %x %x %d %c %d %d\\n", *(uint8 *)args->filename, '
+            '*(uint32 *)args->filename, *((uint32 *)args->filename + 1), '
+            '*(int8 *)args->filename, $p[5], *($w + 2), $w[3]); }')
+    rc, out, err = _trace(["-c", "%s creat %s" % (helper_bin(), path),
+                           "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    b = path.encode()
+
+    def le(off, size):
+        return int.from_bytes(b[off:off + size], "little")
+    want = "%d %x %x %d %c %d %d\n" % (b[0], le(0, 4), le(4, 4), b[0],
+                                       b[5], le(4, 2), le(6, 2))
+    check(want in out, "want %r in %s" % (want, short(out, 800)))
+
+
+def test_strncmp_filters_paths():
+    """strncmp() on a syscall's path: only the opens under the test's
+    directory (the loader's /etc and /lib opens are not printed)."""
+    d = tmpdir()
+    path = os.path.join(d, marker("strncmp"))
+    prefix = d + "/"
+    prog = ('t:syscalls:sys_enter_openat /pid == cpid && '
+            'strncmp(str(args->filename), "%s", %d) == 0/ '
+            '{ printf("open %%s\\n", str(args->filename)); }'
+            % (prefix, len(prefix)))
+    rc, out, err = _trace(["-c", "%s creat %s" % (helper_bin(), path),
+                           "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    opens = [x for x in out.splitlines() if x.startswith("open ")]
+    check(opens == ["open " + path], "got %s" % short(out, 800))
+
+
+def test_sizeof_offsetof_from_btf():
+    """sizeof(struct X) and offsetof(struct X, field) are the kernel's
+    BTF figures (as bpftool dumps them)."""
+    bpftool = shutil.which("bpftool") or "/usr/sbin/bpftool"
+    rc, raw, err = run_quiet([bpftool, "btf", "dump", "file",
+                              "/sys/kernel/btf/vmlinux"], timeout=60)
+    if rc != 0:
+        raise Skip("bpftool cannot dump the kernel's BTF: %s" % short(err))
+    m = re.search(r"^\[\d+\] STRUCT 'file' size=(\d+) vlen=\d+\n"
+                  r"((?:\t.*\n)+)", raw, re.M)
+    check(m, "no struct file in the BTF dump")
+    off = re.search(r"'f_mode' type_id=\d+ bits_offset=(\d+)", m.group(2))
+    check(off, "no f_mode in struct file")
+    rc, out, err = _trace(["-e", 'BEGIN { printf("%d %d %d\\n", '
+                           "sizeof(struct file), offsetof(struct file, f_mode), "
+                           "sizeof(struct file *)); exit(); }"])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    want = "%s %d 8\n" % (m.group(1), int(off.group(1)) // 8)
+    check(out == "Attaching 1 probe...\n" + want + "\n\n", "got %r, want %r"
+          % (out, want))
+    rc, out, err = _trace(["-e", "BEGIN { @ = offsetof(struct file, nosuch); }"])
+    check(rc == 2 and "struct file has no field 'nosuch'" in err,
+          "exit %s: %s" % (rc, short(err)))
+
+
+def test_unsafe_functions():
+    """signal(), system(), override() are refused without --unsafe; with
+    it, system() runs its command in order with printf (bpftrace's
+    output), signal() kills the traced command, override() says it
+    needs a kprobe."""
+    for call in ('system("true")', 'signal("KILL")', "override(0)"):
+        rc, out, err = _trace(["-e", "t:syscalls:sys_enter_getppid "
+                               "{ %s; }" % call])
+        name = call.split("(")[0]
+        check(rc == 2 and "error: %s() is unsafe: run loupe trace --unsafe"
+              % name in err, "%s: exit %s: %s" % (name, rc, short(err)))
+    rc, out, err = _trace(["--unsafe", "-e", 'BEGIN { printf("a\\n"); '
+                           'system("echo hi %d", 42); printf("b\\n"); exit(); }'])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    check(out == "Attaching 1 probe...\na\nhi 42\nb\n\n\n", "got %r" % out)
+    prog = ('t:syscalls:sys_enter_clock_nanosleep /pid == cpid/ '
+            '{ signal("KILL"); printf("sent\\n"); }')
+    rc, out, err = _trace(["--unsafe", "-c", "/bin/sleep 60", "-e", prog],
+                          timeout=20)
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    check(out == "Attaching 1 probe...\nsent\n\n\n", "got %r" % out)
+    rc, out, err = _trace(["--unsafe", "-e", "t:syscalls:sys_enter_getppid "
+                           "{ override(-1); }"])
+    check(rc == 2 and "override() needs a kprobe" in err,
+          "exit %s: %s" % (rc, short(err)))
+
+
 def test_tracepoint_wildcard_counts_by_probe():
     """t:syscalls:sys_enter_* expands; probe names each instance."""
     prog = ('t:syscalls:sys_enter_openat*,t:syscalls:sys_enter_close '
@@ -286,6 +483,21 @@ def test_pid_exit_ends_run():
     check(err == "loupe: trace: process %d exited; tracing ended\n" % target.pid,
           "stderr: %s" % short(err))
     check(re.search(r"^@n: \d+$", out, re.M), "no map printed: %s" % short(out))
+
+
+def test_pid_exit_ends_run_with_quiet_count():
+    """-p of a process that never triggers the probe: the run still ends
+    when it exits, and the keyless count() prints "@: 0" as bpftrace."""
+    target = spawn(["sleep", "1"])
+    rc, out, err = _trace(["-p", str(target.pid), "-e",
+                           "t:syscalls:sys_enter_getppid /pid == %d/ "
+                           "{ @ = count(); }" % target.pid], timeout=15)
+    target.wait(5)
+    check(rc == 0, "exit %s: %s" % (rc, short(err)))
+    check(out == "Attaching 1 probe...\n\n\n@: 0\n", "got %r" % out)
+
+
+test_pid_exit_ends_run_with_quiet_count.serial = True  # ends with sleep
 
 
 def test_loss_reported_like_every_tool():

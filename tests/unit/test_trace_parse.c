@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include "ast.h"
+#include "sema_base.h"
 #include "unit.h"
 
 /* Parses text; returns the tree and puts any diagnostics in *errs. */
@@ -664,6 +665,34 @@ static void test_dump_types_and_diag_warn(void)
 	CHECK_STR(ast_tok_name(TOK_INT), "integer");
 }
 
+/* "did you mean": the nearest name a few edits away, or nothing. */
+static const char *nearest(const char *name, const char *const *cands)
+{
+	static char hint[96];
+	struct sema_near n;
+
+	sema_near_init(&n, name);
+	for (; *cands; cands++)
+		sema_near_add(&n, *cands);
+	return sema_near_hint(&n, hint, sizeof(hint));
+}
+
+static void test_did_you_mean(void)
+{
+	static const char *const funcs[] = { "printf", "print", "count",
+					     "kstack", "str", NULL };
+
+	CHECK_STR(nearest("prinft", funcs), "; did you mean 'printf'?");
+	CHECK_STR(nearest("printff", funcs), "; did you mean 'printf'?");
+	CHECK_STR(nearest("cuont", funcs), "; did you mean 'count'?");
+	CHECK_STR(nearest("kstak", funcs), "; did you mean 'kstack'?");
+	/* far names get no hint; short names only 1 edit away */
+	CHECK_STR(nearest("frobnicate", funcs), "");
+	CHECK_STR(nearest("ab", funcs), "");
+	CHECK_STR(nearest("stx", funcs), "; did you mean 'str'?");
+	CHECK_STR(nearest("sxy", funcs), "");
+}
+
 static const struct unit_test trace_parse_tests[] = {
 	{ "trace_parse_precedence", test_precedence },
 	{ "trace_parse_casts_tuples", test_casts_and_tuples },
@@ -674,6 +703,7 @@ static const struct unit_test trace_parse_tests[] = {
 	{ "trace_parse_errors", test_errors },
 	{ "trace_parse_limits", test_limits },
 	{ "trace_parse_dump_diag", test_dump_types_and_diag_warn },
+	{ "trace_parse_did_you_mean", test_did_you_mean },
 	{ NULL, NULL },
 };
 

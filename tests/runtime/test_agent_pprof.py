@@ -337,7 +337,7 @@ def test_agent_pprof_offcpu():
     try:
         got = {}
         t = threading.Thread(target=lambda: got.setdefault(
-            "b", fetch(a, "offcpu?seconds=5")))
+            "b", fetch(a, "offcpu?seconds=8")))
         t.start()
         time.sleep(0.5)
         w = subprocess.Popen([nap, "20", "100"])
@@ -349,7 +349,9 @@ def test_agent_pprof_offcpu():
         ns = sum(s["values"][1] for s in naps)
         count = sum(s["values"][0] for s in naps)
         check(1.0e9 <= ns <= 3.0e9, "%.3f s off CPU in pprof_nap, want about 2" % (ns / 1e9))
-        check(20 <= count <= 40, "%d switches in pprof_nap, want 20 or a few more" % count)
+        # under load a nap or two may lose its stack to a collision in the
+        # stack map (the switch is then counted without this stack)
+        check(18 <= count <= 40, "%d switches in pprof_nap, want 20 or a few more" % count)
         check(all(s["frames"][s["frames"].index("pprof_nap") + 1] == "main" for s in naps),
               "pprof_nap not called from main: %s" % naps[0]["frames"])
         # the kernel half is named too: it blocked in schedule()

@@ -347,13 +347,16 @@ def test_offcputime_napper_above_schedule():
           "frames above napper are not the kernel's schedule path: %s" % f)
     # 2 s of 10 ms naps: nearly all of it off CPU.
     check(us >= 1000000, "%d us off CPU in napper over 2 s" % us)
-    # -M 1000: 10 ms naps are longer than the maximum. (A busy machine may
-    # still preempt napper between naps for less than 1 ms: that stack
-    # goes through the return to user space, not through the sleep.)
+    # -M 1000: 10 ms naps are longer than the maximum. A busy machine may
+    # still take napper off the CPU for less than 1 ms, between naps or
+    # in nanosleep's own path (woken before it slept, then preempted in
+    # schedule()): those are kept, and are a sliver of the naps' 2 s.
     rows = _folded(lm)
     slept = [r for r in rows if "napper" in r[0] and
              any("nanosleep" in x for x in r[0])]
-    check(not slept, "-M 1000 kept 10 ms naps: %s" % short(slept))
+    kept = sum(c for _, c in slept)
+    check(kept < us // 20, "-M 1000 kept %d us of the %d us of naps: %s" %
+          (kept, us, short(slept)))
     check(lj.wait_exit(15) == 0, "json run %s" % lj.describe())
     recs = [e for e in lj.events() if e.get("type") == "stack"]
     nap = [e for e in recs if e["user_stack"] and e["user_stack"][0]["name"] == "napper"]

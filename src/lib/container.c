@@ -447,10 +447,3 @@ void container_set_state_root(const char *root)
 	snprintf(state_root, sizeof(state_root), "%s",
 		 root && strcmp(root, "/") ? root : "");
 }
-
-void container_cache_free(void)
-{
-	pthread_mutex_lock(&cache_lock);
-	memset(cache, 0, sizeof(cache));
-	pthread_mutex_unlock(&cache_lock);
-}

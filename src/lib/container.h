@@ -59,6 +59,5 @@ bool container_of_cgroup(uint64_t cgroup_id, struct container_info *info);
 int container_find(const char *name_or_id, char *cgroup_dir, size_t len);
 /* Where runtime state is read, "" for "/" (unit tests use a fixture). */
 void container_set_state_root(const char *root);
-void container_cache_free(void);
 
 #endif

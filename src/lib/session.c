@@ -851,7 +851,7 @@ void session_event_begin(struct session *s, const char *type,
 			 const struct event_hdr *h)
 {
 	struct out *o = &s->out;
-	char cid[65], cgroup_buf[PATH_MAX];
+	char cgroup_buf[PATH_MAX];
 	struct container_info container;
 	const char *cgroup;
 	bool in = false;
@@ -872,7 +872,7 @@ void session_event_begin(struct session *s, const char *type,
 	cgroup = cgroup_path(h->cgroup_id, cgroup_buf, sizeof(cgroup_buf));
 	out_str(o, OUT_JSON_ONLY, "cgroup", cgroup);
 	out_str(o, OUT_JSON_ONLY, "container_id",
-		cgroup_container_id(cgroup, cid, sizeof(cid)));
+		in ? container.ref.id : NULL);
 	event_container(o, in, &container);
 }
 

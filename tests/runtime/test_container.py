@@ -8,8 +8,10 @@ crun refuses this machine's hybrid cgroups (docs/containers.md)."""
 import fcntl
 import os
 import shutil
+import socket
 import subprocess
 import tarfile
+import threading
 
 from common import (LOUPE, Loupe, Skip, cgroup2_root, check, check_common,
                     marker, on_cleanup, poll_until, run_quiet, short, spawn,
@@ -18,7 +20,7 @@ from common import (LOUPE, Loupe, Skip, cgroup2_root, check, check_common,
 RUNC = "/usr/sbin/runc"
 BUSYBOX = "/bin/busybox"
 IMAGE_REPO = "localhost/loupe-test-busybox"
-APPLETS = ("sh", "sleep", "cat", "true")
+APPLETS = ("sh", "sleep", "cat", "true", "nc")
 
 
 def _podman(*args, timeout=60):
@@ -77,12 +79,13 @@ def run_end():
 class Container:
     """A named podman container running a shell loop, removed at test end."""
 
-    def __init__(self, image, script, annotations=()):
+    def __init__(self, image, script, annotations=(), extra=()):
         self.name = marker("lc")
         args = ["--runtime", RUNC, "run", "-d", "--name", self.name,
                 "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
         for a in annotations:
             args += ["--annotation", a]
+        args += list(extra)
         on_cleanup(lambda: _podman("rm", "-f", "-t", "0", self.name))
         r = _podman(*(args + [image, "/bin/sh", "-c", script]))
         check(r.returncode == 0, "podman run failed: %s" % short(r.stderr))
@@ -215,3 +218,61 @@ def test_container_unknown():
                             "--container", name])
     check(rc == 2 and "either --cgroup or --container" in err,
           "--cgroup with --container: %s %r" % (rc, err))
+
+
+def _listener():
+    """A loopback TCP listener that accepts and closes until test end."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(64)
+    srv.settimeout(0.2)
+    done = threading.Event()
+
+    def serve():
+        while not done.is_set():
+            try:
+                srv.accept()[0].close()
+            except OSError:
+                pass
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+
+    def stop():
+        done.set()
+        t.join(2)
+        srv.close()
+    on_cleanup(stop)
+    return srv.getsockname()[1]
+
+
+def test_container_tcpconnect():
+    image = _image()
+    port = _listener()
+    # the host's network: the container connects to the test's listener
+    a = Container(image, "while true; do nc -w 1 127.0.0.1 %d </dev/null; "
+                  "sleep 0.2; done" % port, extra=["--network", "host"])
+    every = Loupe("tcpconnect", "-j")
+    only_a = Loupe("tcpconnect", "-j", "--container", a.name)
+    mine = lambda e: e.get("dport") == port
+    ev = only_a.expect_event(mine, "connect from %s" % a.name, 20)
+    check(ev["comm"] == "nc" and ev["daddr"] == "127.0.0.1",
+          "connect event: %s" % short(ev))
+    _check_container(ev, a, image)
+
+    def host_connect():
+        with socket.create_connection(("127.0.0.1", port), 5):
+            pass
+    every.ready(host_connect, lambda e: mine(e) and e["pid"] == os.getpid())
+    for lp in (every, only_a):
+        lp.stop()
+    host = [e for e in every.events() if mine(e) and e["pid"] == os.getpid()]
+    check(host and all(e["container"] is None for e in host),
+          "host connects have a container: %s" % short(host))
+    check(any(mine(e) and e["container"] and e["container"]["id"] == a.id
+              for e in every.events()),
+          "the unfiltered run missed %s's connects" % a.name)
+    others = [e for e in only_a.events() if e.get("container_id") != a.id]
+    check(not others, "--container let other tasks through: %s" % short(others))
+
+
+test_container_tcpconnect.timeout = 120

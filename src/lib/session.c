@@ -693,8 +693,8 @@ void session_raw_syscalls(struct session *s, struct bpf_object *obj,
  * One cpu-clock event on cpu running prog: 0, -ENODEV for a possible CPU
  * that is not online when offline_ok, else an exit status.
  */
-static int attach_cpu_clock(struct session *s, struct bpf_program *prog,
-			    unsigned long hz, int cpu, bool offline_ok)
+int session_cpu_clock_link(struct bpf_program *prog, unsigned long hz,
+			   int cpu, bool offline_ok, struct bpf_link **link)
 {
 	struct perf_event_attr attr = {
 		.type = PERF_TYPE_SOFTWARE,
@@ -707,7 +707,6 @@ static int attach_cpu_clock(struct session *s, struct bpf_program *prog,
 		 */
 		.sample_period = 1000000000ULL / hz,
 	};
-	struct bpf_link *link;
 	int fd;
 
 	fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
@@ -719,15 +718,24 @@ static int attach_cpu_clock(struct session *s, struct bpf_program *prog,
 			strerror(errno));
 		return EXIT_RUNTIME;
 	}
-	link = bpf_program__attach_perf_event(prog, fd);
-	if (!link) {
+	*link = bpf_program__attach_perf_event(prog, fd);
+	if (!*link) {
 		log_err("cannot attach to the cpu-clock event of CPU %d: %s",
 			cpu, strerror(errno));
 		close(fd);
 		return EXIT_RUNTIME;
 	}
 	/* The link owns the perf event fd and closes it when destroyed. */
-	return session_add_link(s, link);
+	return 0;
+}
+
+static int attach_cpu_clock(struct session *s, struct bpf_program *prog,
+			    unsigned long hz, int cpu, bool offline_ok)
+{
+	struct bpf_link *link;
+	int err = session_cpu_clock_link(prog, hz, cpu, offline_ok, &link);
+
+	return err ? err : session_add_link(s, link);
 }
 
 int session_attach_cpu_clock(struct session *s, struct bpf_program *prog,

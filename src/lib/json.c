@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "json.h"
 #include "out.h"
 
@@ -250,22 +251,27 @@ struct json *json_parse(const char *text, size_t len)
 struct json *json_parse_file(const char *path, size_t max)
 {
 	struct json *v = NULL;
-	char *text = malloc(max);
+	char *text = NULL;
+	struct stat st;
 	size_t n;
 	FILE *f;
 
-	if (!text)
-		return NULL;
 	f = fopen(path, "re");
 	if (!f)
+		return NULL;
+	/* a file past max bytes is not read at all: it is not state */
+	if (fstat(fileno(f), &st) || st.st_size <= 0 ||
+	    (size_t)st.st_size > max)
 		goto out;
-	n = fread(text, 1, max, f);
-	/* a file cut at max bytes would not parse anyway */
-	if (!ferror(f) && n < max)
+	text = malloc((size_t)st.st_size);
+	if (!text)
+		goto out;
+	n = fread(text, 1, (size_t)st.st_size, f);
+	if (!ferror(f))
 		v = json_parse(text, n);
-	fclose(f);
 out:
 	free(text);
+	fclose(f);
 	return v;
 }
 

@@ -38,8 +38,6 @@
 
 static volatile sig_atomic_t stop_requested;
 
-/* Hook tests and libbpf's log are process-wide: start one at a time. */
-static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void on_signal(int sig)
 {
@@ -322,7 +320,8 @@ static int attach_all(struct session *s)
 	return 0;
 }
 
-static int start_locked(struct session *s, struct bpf_object *obj);
+static int start_choose(struct session *s, struct bpf_object *obj);
+static int start_load(struct session *s);
 
 /* What the programs that may load need besides bpf() (PRIVS_*). */
 static unsigned int needs_of(struct bpf_object *obj)
@@ -403,19 +402,22 @@ static int session_start(struct session *s, struct bpf_object *obj)
 {
 	int err;
 
-	pthread_mutex_lock(&start_lock);
+	/*
+	 * Sessions running together (the overview) start at once: the
+	 * kernel's waits (registering a tracepoint: 10-20 ms here) overlap.
+	 */
 	kbtf_begin(s->tool);
-	err = start_locked(s, obj);
+	err = start_choose(s, obj);
+	if (!err)
+		err = start_load(s);
 	kbtf_end();
-	pthread_mutex_unlock(&start_lock);
 	return err;
 }
 
-static int start_locked(struct session *s, struct bpf_object *obj)
+static int start_choose(struct session *s, struct bpf_object *obj)
 {
 	const struct hook_probe *probes = s->probes ? s->probes :
 					  s->tool->probes;
-	struct bpf_map *events, *lost;
 	int err;
 
 	s->obj = obj;
@@ -436,6 +438,14 @@ static int start_locked(struct session *s, struct bpf_object *obj)
 				report_unusable(s, &probes[p], &s->hooks[p]);
 		return EXIT_RUNTIME;
 	}
+	return 0;
+}
+
+static int start_load(struct session *s)
+{
+	struct bpf_map *events, *lost;
+	int err;
+
 	err = load_object(s);
 	if (!err)
 		err = set_cgroup_filter(s);
@@ -444,9 +454,9 @@ static int start_locked(struct session *s, struct bpf_object *obj)
 	if (err)
 		return err;
 
-	lost = bpf_object__find_map_by_name(obj, "lost_events");
+	lost = bpf_object__find_map_by_name(s->obj, "lost_events");
 	s->lost_fd = lost ? bpf_map__fd(lost) : -1;
-	events = bpf_object__find_map_by_name(obj, "events");
+	events = bpf_object__find_map_by_name(s->obj, "events");
 	if (events && open_ring(s, bpf_map__fd(events)))
 		return EXIT_RUNTIME;
 	if (!s->tool->header_per_interval)

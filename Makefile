@@ -61,9 +61,10 @@ DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 # Only for the tests (make test): the runner, network namespaces (ip),
 # the peers compared against (bpftrace), the browser of the flame graph
 # test, the fuzzer's runtime and the agent's Prometheus server (and
-# promtool), and go tool pprof (golang-go) reading its profiles.
+# promtool), go tool pprof (golang-go) reading its profiles, and podman,
+# runc and busybox-static for real containers.
 TEST_PKGS := python3 iproute2 chromium bpftrace libclang-rt-14-dev prometheus \
-	     golang-go
+	     golang-go podman runc busybox-static
 # Only for test-vm: the emulator (the kernel and busybox are fetched by
 # tests/vm/run_vm.py into build/vm/, not installed).
 VM_PKGS   := qemu-system-x86

@@ -295,6 +295,18 @@ def default_jobs():
     return max(1, min(4, 2 * len(os.sched_getaffinity(0))))
 
 
+def run_ends():
+    """Let test modules drop what they kept for the whole run (e.g. a
+    container image): each one's run_end(), if it has one."""
+    for name, mod in list(sys.modules.items()):
+        fn = getattr(mod, "run_end", None) if name.startswith("test_") else None
+        if callable(fn):
+            try:
+                fn()
+            except Exception as e:
+                print("warning: %s.run_end: %s" % (name, e), flush=True)
+
+
 def sweep_cgroups():
     """Remove cgroups left behind by tests killed hard."""
     sys.path.insert(0, RUNTIME)
@@ -399,6 +411,7 @@ def main(argv):
             for pid in _running:
                 kill_group(pid, signal.SIGKILL)
         sweep_cgroups()
+        run_ends()
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed), flush=True)
     return 0 if failed == 0 else 1

@@ -1,17 +1,16 @@
 /*
- * What a cgroup says about a task: its path from its id, and the container
- * named in that path. A cgroup v2 id is also a kernfs file handle, so
- * open_by_handle_at() on the cgroup2 mount turns it into a directory whose
- * /proc/self/fd link is the path: no tree walk, and it works for cgroups
- * created after loupe started. That needs CAP_DAC_READ_SEARCH, which the
- * agent drops once its probes are attached; without it the v2 tree is
- * walked instead (an id is its directory's inode number), caching every
- * directory seen. Results are cached; a cgroup already gone has no path
- * (NULL). Sessions may run in several threads (the overview), so lookups
- * copy out under a lock.
+ * What a cgroup says about a task: its path from its id (container.c reads
+ * the container out of the path). A cgroup v2 id is also a kernfs file
+ * handle, so open_by_handle_at() on the cgroup2 mount turns it into a
+ * directory whose /proc/self/fd link is the path: no tree walk, and it
+ * works for cgroups created after loupe started. That needs
+ * CAP_DAC_READ_SEARCH, which the agent drops once its probes are attached;
+ * without it the v2 tree is walked instead (an id is its directory's inode
+ * number), caching every directory seen. Results are cached; a cgroup
+ * already gone has no path (NULL). Sessions may run in several threads
+ * (the overview), so lookups copy out under a lock.
  */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -159,35 +158,4 @@ void cgroup_cache_free(void)
 		close(mount_fd);
 	mount_fd = -1;
 	pthread_mutex_unlock(&cache_lock);
-}
-
-/*
- * Container runtimes name cgroups after the 64-hex-digit container id
- * (docker-ID.scope, cri-containerd-ID.scope, /docker/ID, crio-ID); the
- * last such id in the path is the innermost container.
- */
-const char *cgroup_container_id(const char *path, char *buf, size_t len)
-{
-	const char *found = NULL;
-	size_t run = 0;
-
-	if (!path)
-		return NULL;
-	for (const char *p = path;; p++) {
-		if (*p && isxdigit((unsigned char)*p) &&
-		    !isupper((unsigned char)*p)) {
-			run++;
-			continue;
-		}
-		if (run == 64)
-			found = p - 64;
-		run = 0;
-		if (!*p)
-			break;
-	}
-	if (!found || len < 65)
-		return NULL;
-	memcpy(buf, found, 64);
-	buf[64] = '\0';
-	return buf;
 }

@@ -1,4 +1,4 @@
-/* What user space adds to an event about its task: cgroup path, container. */
+/* What user space adds to an event about its task: its cgroup path. */
 #ifndef LOUPE_CGROUP_H
 #define LOUPE_CGROUP_H
 
@@ -8,8 +8,5 @@
 /* The path of a cgroup v2 id, relative to the v2 root; NULL if gone. */
 const char *cgroup_path(uint64_t cgroup_id, char *buf, size_t len);
 void cgroup_cache_free(void);
-/* The innermost 64-hex-digit container id in a cgroup path, or NULL. */
-const char *cgroup_container_id(const char *cgroup_path, char *buf,
-				size_t len);
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include "container.h"
 #include "log.h"
 #include "opts.h"
 #include "tool.h"
@@ -23,6 +24,8 @@
 
 enum {
 	KEY_CGROUP = 0x100,
+	KEY_CONTAINER,
+	KEY_CONTAINERS,
 	KEY_BUFFER,
 	KEY_VERBOSE,
 	KEY_RAW_SYSCALLS,
@@ -41,6 +44,10 @@ static const struct {
 	  "only tasks whose command name is COMM (first 15 characters)" },
 	{ { "cgroup", 1, NULL, KEY_CGROUP }, OPT_CGROUP, "PATH",
 	  "only tasks in this cgroup v2 directory or below it" },
+	{ { "container", 1, NULL, KEY_CONTAINER }, OPT_CGROUP, "NAME|ID",
+	  "only tasks in this running container (name, id or id prefix)" },
+	{ { "containers", 0, NULL, KEY_CONTAINERS }, OPT_CONTAINERS, NULL,
+	  "add a CONTAINER column (name, else the 12-digit id)" },
 	{ { "duration", 1, NULL, 'd' }, OPT_DURATION, "SECONDS",
 	  "stop after SECONDS (at most 10000000)" },
 	{ { "interval", 1, NULL, 'i' }, OPT_INTERVAL, "SECONDS",
@@ -443,6 +450,25 @@ static int bad_value(const char *flag, const char *val, const char *hint)
 	return EXIT_USAGE;
 }
 
+/* --container: its cgroup is the filter --cgroup would set. */
+static int container_filter(struct opts *o, const char *arg)
+{
+	int err;
+
+	if (o->cgroup[0])
+		return bad_value("--container", arg,
+				 "give either --cgroup or --container, once");
+	err = container_find(arg, o->cgroup, sizeof(o->cgroup));
+	if (err == -EEXIST)
+		return bad_value("--container", arg,
+				 "more than one container's id starts so; give more of the id or the name");
+	if (err)
+		return bad_value("--container", arg,
+				 "no running container has this name or id; list them with podman ps, docker ps or crictl ps");
+	snprintf(o->container, sizeof(o->container), "%s", arg);
+	return 0;
+}
+
 static int parse_common(struct opts *o, int key, const char *arg)
 {
 	int err;
@@ -458,8 +484,16 @@ static int parse_common(struct opts *o, int key, const char *arg)
 		snprintf(o->comm, sizeof(o->comm), "%s", arg);
 		return 0;
 	case KEY_CGROUP:
+		if (o->container[0])
+			return bad_value("--cgroup", arg,
+					 "give either --cgroup or --container, once");
 		err = opts_resolve_cgroup(arg, o->cgroup, sizeof(o->cgroup));
 		return err ? bad_cgroup(arg, err) : 0;
+	case KEY_CONTAINER:
+		return container_filter(o, arg);
+	case KEY_CONTAINERS:
+		o->containers = true;
+		return 0;
 	case 'd':
 		return opts_real("--duration", arg, OPTS_MIN_SECONDS,
 				 OPTS_MAX_SECONDS, "seconds", &o->duration);

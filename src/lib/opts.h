@@ -25,6 +25,8 @@ struct opts {
 	int pid;
 	char comm[TASK_COMM_LEN];
 	char cgroup[PATH_MAX];	/* resolved absolute path */
+	char container[128];	/* --container as given: cgroup is its */
+	bool containers;	/* a CONTAINER column */
 	double duration;	/* seconds, 0 = until interrupted */
 	double interval;	/* seconds, 0 = none */
 	bool json;

@@ -287,6 +287,14 @@ void out_free(struct out *o)
 	memset(&o->cell, 0, sizeof(o->cell));
 }
 
+/* The lead column's text, escaped, before any tool column. */
+static void lead_cell(struct out *o, const char *text)
+{
+	if (o->line.len)
+		out_buf_add(&o->line, " ", 1);
+	out_buf_printf(&o->line, "%-*s", abs(o->lead.width), text);
+}
+
 /* Place a cell's text, already safe to show (table_escape()), at col. */
 static void cell(struct out *o, int col, const char *text)
 {
@@ -384,6 +392,8 @@ void out_header(struct out *o)
 	o->line.len = 0;
 	if (row_time(o))
 		out_buf_printf(&o->line, "%-8s", "TIME");
+	if (o->lead.header)
+		lead_cell(o, o->lead.header);
 	o->next_col = 0;
 	for (int i = 0; o->cols[i].header; i++)
 		cell(o, i, o->cols[i].header);
@@ -661,6 +671,18 @@ void out_str(struct out *o, int col, const char *key, const char *val)
 		return;
 	}
 	out_strn(o, col, key, val, strlen(val));
+}
+
+void out_lead(struct out *o, const char *val)
+{
+	if (o->json || !o->lead.header)
+		return;
+	o->cell.len = 0;
+	if (val)
+		table_escape(&o->cell, val, strlen(val));
+	else
+		out_buf_add(&o->cell, "-", 1);
+	lead_cell(o, o->cell.data);
 }
 
 void out_int(struct out *o, int col, const char *key, long long val)

@@ -47,6 +47,11 @@ struct out {
 	bool time_lines;	/* -T stamps each report, not each row */
 	bool failed;		/* a write failed (e.g. closed pipe) */
 	const struct out_col *cols;	/* ends with header NULL */
+	/*
+	 * A column the session puts before the tool's (after TIME), e.g.
+	 * CONTAINER; header NULL: none. out_lead() fills it in a row.
+	 */
+	struct out_col lead;
 	int next_col;
 	int depth;		/* JSON nesting */
 	bool need_comma[8];
@@ -107,6 +112,8 @@ void out_interval(struct out *o, uint64_t ts_ns);
 void out_caption(struct out *o, const char *key, const char *value);
 
 void out_str(struct out *o, int col, const char *key, const char *val);
+/* The lead column's cell of this row (table only; NULL shows "-"). */
+void out_lead(struct out *o, const char *val);
 void out_strn(struct out *o, int col, const char *key, const char *val,
 	      size_t max);
 /*

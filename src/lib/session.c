@@ -21,6 +21,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "cgroup.h"
+#include "container.h"
 #include "kbtf.h"
 #include "log.h"
 #include "parallel.h"
@@ -422,6 +423,8 @@ static int start_choose(struct session *s, struct bpf_object *obj)
 	s->obj = obj;
 	out_init(&s->out, s->out_file ? s->out_file : stdout, s->opts.json,
 		 s->opts.timestamp, s->columns);
+	if (s->opts.containers)
+		s->out.lead = (struct out_col){ "CONTAINER", -16 };
 	err = privs_check(needs_of(obj));
 	if (err)
 		return err;
@@ -834,16 +837,55 @@ int session_run(struct session *s)
 	return t->cleanup ? t->cleanup(s, err) : err;
 }
 
+static void json_str_or_null(struct out *o, const char *key,
+			     const char *val)
+{
+	out_str(o, OUT_JSON_ONLY, key, val[0] ? val : NULL);
+}
+
+/* An event's container: an object in JSON, null on the host. */
+static void event_container(struct out *o, bool in,
+			    const struct container_info *c)
+{
+	char label[CONTAINER_SHORT_ID + 1];
+
+	if (!o->json) {
+		snprintf(label, sizeof(label), "%.12s", in ? c->ref.id : "");
+		out_lead(o, !in ? NULL : c->name[0] ? c->name : label);
+		return;
+	}
+	if (!in) {
+		out_null(o, "container");
+		return;
+	}
+	out_obj_begin(o, "container");
+	out_str(o, OUT_JSON_ONLY, "id", c->ref.id);
+	json_str_or_null(o, "name", c->name);
+	json_str_or_null(o, "image", c->image);
+	out_str(o, OUT_JSON_ONLY, "runtime",
+		container_runtime_name(c->ref.runtime));
+	json_str_or_null(o, "pod", c->pod);
+	json_str_or_null(o, "namespace", c->namespace);
+	json_str_or_null(o, "pod_uid", c->ref.pod_uid);
+	out_obj_end(o);
+}
+
 void session_event_begin(struct session *s, const char *type,
 			 const struct event_hdr *h)
 {
 	struct out *o = &s->out;
-	char cid[65], cgroup_buf[PATH_MAX];
+	char cgroup_buf[PATH_MAX];
+	struct container_info container;
 	const char *cgroup;
+	bool in = false;
 
 	out_begin(o, type, session_real_ns(s, h->ts_ns));
-	if (!o->json)
+	if (o->json || o->lead.header)
+		in = container_of_cgroup(h->cgroup_id, &container);
+	if (!o->json) {
+		event_container(o, in, &container);
 		return;
+	}
 	out_uint(o, OUT_JSON_ONLY, "pid", h->pid);
 	out_uint(o, OUT_JSON_ONLY, "tid", h->tid);
 	out_uint(o, OUT_JSON_ONLY, "ppid", h->ppid);
@@ -853,7 +895,8 @@ void session_event_begin(struct session *s, const char *type,
 	cgroup = cgroup_path(h->cgroup_id, cgroup_buf, sizeof(cgroup_buf));
 	out_str(o, OUT_JSON_ONLY, "cgroup", cgroup);
 	out_str(o, OUT_JSON_ONLY, "container_id",
-		cgroup_container_id(cgroup, cid, sizeof(cid)));
+		in ? container.ref.id : NULL);
+	event_container(o, in, &container);
 }
 
 static const char *const context_names[] = {
@@ -877,7 +920,7 @@ void session_event_begin_ctx(struct session *s, const char *type,
 {
 	static const char *const task_keys[] = {
 		"pid", "tid", "ppid", "uid", "comm", "cgroup_id", "cgroup",
-		"container_id",
+		"container_id", "container",
 	};
 	struct out *o = &s->out;
 
@@ -885,6 +928,7 @@ void session_event_begin_ctx(struct session *s, const char *type,
 		session_event_begin(s, type, h);
 	} else {
 		out_begin(o, type, session_real_ns(s, h->ts_ns));
+		out_lead(o, NULL);
 		for (size_t i = 0; i < sizeof(task_keys) / sizeof(*task_keys);
 		     i++)
 			out_null(o, task_keys[i]);

@@ -27,10 +27,12 @@ enum {
 	OPT_FAILED	= 1 << 7,
 	OPT_BUFFER	= 1 << 8,
 	OPT_RAW_SYSCALLS = 1 << 9,
+	/* rows are tasks' events: --containers adds a CONTAINER column */
+	OPT_CONTAINERS	= 1 << 10,
 };
 
 #define OPT_SNOOP (OPT_PID | OPT_NAME | OPT_CGROUP | OPT_DURATION | \
-		   OPT_JSON | OPT_TIMESTAMP | OPT_BUFFER)
+		   OPT_JSON | OPT_TIMESTAMP | OPT_BUFFER | OPT_CONTAINERS)
 
 /* A tool-specific flag; arrays end with an entry whose name is NULL. */
 struct tool_opt {

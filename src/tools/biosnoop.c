@@ -134,7 +134,7 @@ static const struct tool biosnoop_tool = {
 		"  loupe biosnoop --disk sda -j # only sda, as JSON\n"
 		"  loupe biosnoop -p 181        # I/O submitted by PID 181\n",
 	.common = OPT_PID | OPT_NAME | OPT_CGROUP | OPT_DURATION | OPT_JSON |
-		  OPT_BUFFER,
+		  OPT_BUFFER | OPT_CONTAINERS,
 	.opts = biosnoop_opts,
 	.parse_opt = biosnoop_parse_opt,
 	.probes = biosnoop_probes,

@@ -188,7 +188,7 @@ static const struct tool fsslower_tool = {
 		"  loupe fsslower -t xfs 1      # xfs calls slower than 1 ms\n"
 		"  loupe fsslower -t tmpfs 0 -j # every tmpfs call, as JSON\n",
 	.common = OPT_PID | OPT_NAME | OPT_CGROUP | OPT_DURATION | OPT_JSON |
-		  OPT_BUFFER | OPT_RAW_SYSCALLS,
+		  OPT_BUFFER | OPT_RAW_SYSCALLS | OPT_CONTAINERS,
 	.opts = fsslower_opts,
 	.parse_opt = fsslower_parse_opt,
 	.args_usage = "[MIN_MS]",
@@ -210,7 +210,7 @@ static const struct tool ext4slower_tool = {
 		"  loupe ext4slower 1 -p 181    # slower than 1 ms, PID 181 only\n"
 		"  loupe ext4slower 0           # every ext4 call\n",
 	.common = OPT_PID | OPT_NAME | OPT_CGROUP | OPT_DURATION | OPT_JSON |
-		  OPT_BUFFER | OPT_RAW_SYSCALLS,
+		  OPT_BUFFER | OPT_RAW_SYSCALLS | OPT_CONTAINERS,
 	.opts = fsslower_opts,
 	.parse_opt = fsslower_parse_opt,
 	.args_usage = "[MIN_MS]",

@@ -66,8 +66,12 @@ static int opensnoop_prepare(struct session *s, void *p)
 	struct opensnoop_bpf *skel = p;
 
 	session_raw_syscalls(s, skel->obj, opensnoop_raw_probes);
-	/* The table shows pid and comm only: skip the rest of the header. */
-	skel->rodata->filter.header_lite = !s->opts.json;
+	/*
+	 * The table shows pid and comm only (and the container, from the
+	 * cgroup id): skip the rest of the header.
+	 */
+	skel->rodata->filter.header_lite = !s->opts.json &&
+					   !s->opts.containers;
 	skel->rodata->filter.header_untimed = !s->opts.json &&
 					      !s->opts.timestamp;
 	return 0;

@@ -117,7 +117,7 @@ static const struct tool runqslower_tool = {
 		"  loupe runqslower             # waits over 10 ms\n"
 		"  loupe runqslower 1000 -P     # over 1 ms, with the previous task\n"
 		"  loupe runqslower 0 -p 181 -j # every wait of process 181, as JSON\n",
-	.common = OPT_PID | OPT_DURATION | OPT_JSON | OPT_BUFFER,
+	.common = OPT_PID | OPT_DURATION | OPT_JSON | OPT_BUFFER | OPT_CONTAINERS,
 	.opts = runqslower_opts,
 	.parse_opt = runqslower_parse_opt,
 	.args_usage = "[MIN_US]",

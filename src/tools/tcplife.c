@@ -91,7 +91,7 @@ static const struct tool tcplife_tool = {
 		"  loupe tcplife -L 80,443      # served on local port 80 or 443\n"
 		"  loupe tcplife -6 -w -j       # IPv6 only, as JSON (exact bytes)\n",
 	.common = OPT_PID | OPT_NAME | OPT_DURATION | OPT_JSON |
-		  OPT_TIMESTAMP | OPT_BUFFER,
+		  OPT_TIMESTAMP | OPT_BUFFER | OPT_CONTAINERS,
 	.opts = netsock_conn_opts,
 	.parse_opt = tcplife_parse_opt,
 	.probes = tcplife_probes,

@@ -31,7 +31,7 @@ HEADERS = {
     "exitsnoop": ["PCOMM", "PID", "PPID", "TID", "AGE(s)", "EXIT_CODE"],
 }
 COMMON_FIELDS = ("type", "ts_ns", "pid", "tid", "ppid", "uid", "comm",
-                 "cgroup_id", "cgroup", "container_id")
+                 "cgroup_id", "cgroup", "container_id", "container")
 # Null in an event that ran in a softirq ("context":"softirq").
 TASK_FIELDS = COMMON_FIELDS[2:]
 # Set by tests/vm/run_vm.py: the tests run under emulation, about ten

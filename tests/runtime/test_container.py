@@ -1,0 +1,278 @@
+"""Containers: events from real podman containers name their container
+(id, name, image, runtime, pod, namespace); --container filters by the
+container's cgroup in the kernel; --containers adds a CONTAINER column.
+
+The image is a busybox-static rootfs made with `podman import`, once per
+run (tagged with the runner's id, removed by run_end()). runc, not crun:
+crun refuses this machine's hybrid cgroups (docs/containers.md)."""
+import fcntl
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import threading
+
+from common import (LOUPE, Loupe, Skip, cgroup2_root, check, check_common,
+                    marker, on_cleanup, poll_until, run_quiet, short, spawn,
+                    tmpdir)
+
+RUNC = "/usr/sbin/runc"
+BUSYBOX = "/bin/busybox"
+IMAGE_REPO = "localhost/loupe-test-busybox"
+APPLETS = ("sh", "sleep", "cat", "true", "nc")
+
+
+def _podman(*args, timeout=60):
+    return subprocess.run([shutil.which("podman") or "podman"] + list(args),
+                          stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def _tag():
+    return "%s:run%s" % (IMAGE_REPO, os.environ.get("LOUPE_RUN_ID", os.getpid()))
+
+
+def _rootfs_tar():
+    d = tmpdir()
+    root = os.path.join(d, "rootfs")
+    os.makedirs(os.path.join(root, "bin"))
+    shutil.copy(BUSYBOX, os.path.join(root, "bin", "busybox"))
+    for a in APPLETS:
+        os.symlink("busybox", os.path.join(root, "bin", a))
+    os.makedirs(os.path.join(root, "etc"))
+    tar = os.path.join(d, "rootfs.tar")
+    with tarfile.open(tar, "w") as t:
+        t.add(root, arcname=".")
+    return tar
+
+
+def _image():
+    """The test image, imported once per run (tests run in parallel)."""
+    if not shutil.which("podman") or not os.path.exists(RUNC) or \
+            not os.path.exists(BUSYBOX):
+        raise Skip("podman, runc and busybox-static are needed "
+                   "(make deps-test installs them)")
+    tag = _tag()
+    lock = os.path.join(os.environ.get("LOUPE_TEST_TMP") or "/tmp",
+                        "loupe-podman-image.lock")
+    with open(lock, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        if _podman("image", "exists", tag).returncode != 0:
+            info = _podman("info")
+            if info.returncode != 0:
+                raise Skip("podman cannot run here: %s" % short(info.stderr))
+            r = _podman("import", _rootfs_tar(), tag)
+            check(r.returncode == 0, "podman import failed: %s" % short(r.stderr))
+    if "LOUPE_RUN_ID" not in os.environ:
+        on_cleanup(lambda: _podman("rmi", "-f", tag))
+    return tag
+
+
+def run_end():
+    """Called by tests/run.py once the run is over: drop the run's image."""
+    # the runner's pid is its LOUPE_RUN_ID: _tag() is the workers' tag
+    if shutil.which("podman"):
+        _podman("rmi", "-f", _tag())
+
+
+class Container:
+    """A named podman container running a shell loop, removed at test end."""
+
+    def __init__(self, image, script, annotations=(), extra=()):
+        self.name = marker("lc")
+        args = ["--runtime", RUNC, "run", "-d", "--name", self.name,
+                "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
+        for a in annotations:
+            args += ["--annotation", a]
+        args += list(extra)
+        on_cleanup(lambda: _podman("rm", "-f", "-t", "0", self.name))
+        r = _podman(*(args + [image, "/bin/sh", "-c", script]))
+        check(r.returncode == 0, "podman run failed: %s" % short(r.stderr))
+        self.id = r.stdout.strip().splitlines()[-1]
+        check(len(self.id) == 64, "podman run printed no id: %r" % short(r.stdout))
+
+
+def _opener(path):
+    """A shell loop that opens path (which need not exist) every 0.2 s."""
+    return "while true; do cat %s 2>/dev/null; sleep 0.2; done" % path
+
+
+def _opens(lp, path):
+    return [e for e in lp.events() if e.get("type") == "open" and e.get("path") == path]
+
+
+def _check_container(ev, c, image, pod=None, namespace=None):
+    got = ev.get("container")
+    check(isinstance(got, dict), "no container object: %s" % short(ev))
+    want = {"id": c.id, "name": c.name, "image": image, "runtime": "podman",
+            "pod": pod, "namespace": namespace, "pod_uid": None}
+    check(got == want, "container %r != %r" % (got, want))
+    check(ev["container_id"] == c.id, "container_id %r != %r" % (ev["container_id"], c.id))
+    check(ev["cgroup"].endswith("libpod-" + c.id),
+          "cgroup %r is not the container's" % ev["cgroup"])
+
+
+def test_container_events():
+    image = _image()
+    d = tmpdir()
+    pa, pb, ph = (os.path.join("/", marker("m")) for _ in range(3))
+    opens = Loupe("opensnoop", "-j")
+    execs = Loupe("execsnoop", "-j")
+    host = os.path.join(d, "host")
+    opens.ready(lambda: spawn(["cat", host]).wait(5),
+                lambda e: e.get("path") == host)
+    execs.ready(lambda: spawn(["cat", host]).wait(5),
+                lambda e: host in (e.get("args") or []))
+    a = Container(image, _opener(pa), ["io.kubernetes.pod.name=shop-7d9",
+                                       "io.kubernetes.pod.namespace=prod"])
+    b = Container(image, _opener(pb))
+    spawn(["cat", ph]).wait(5)
+    ea = opens.expect_event(lambda e: e.get("path") == pa, "open of %s in A" % pa, 20)
+    eb = opens.expect_event(lambda e: e.get("path") == pb, "open of %s in B" % pb, 20)
+    eh = opens.expect_event(lambda e: e.get("path") == ph, "open of %s on the host" % ph)
+    xa = execs.expect_event(lambda e: pa in (e.get("args") or []), "exec in A", 20)
+    xb = execs.expect_event(lambda e: pb in (e.get("args") or []), "exec in B", 20)
+    opens.stop()
+    execs.stop()
+    for ev, t in ((ea, "open"), (eb, "open"), (eh, "open"), (xa, "exec"), (xb, "exec")):
+        check_common(ev, t)
+    _check_container(ea, a, image, "shop-7d9", "prod")
+    _check_container(xa, a, image, "shop-7d9", "prod")
+    _check_container(eb, b, image)
+    _check_container(xb, b, image)
+    check(eh["container"] is None and eh["container_id"] is None,
+          "a host process has a container: %s" % short(eh))
+    # every event of either container names it, none names the other
+    for ev in opens.events() + execs.events():
+        if ev.get("container_id") in (a.id, b.id):
+            check(ev["container"]["id"] == ev["container_id"],
+                  "container %s in cgroup of %s" % (ev["container"], ev["container_id"]))
+
+
+test_container_events.timeout = 120
+
+
+def test_container_filter():
+    image = _image()
+    pa, pb = (os.path.join("/", marker("m")) for _ in range(2))
+    a = Container(image, _opener(pa))
+    b = Container(image, _opener(pb))
+    every = Loupe("opensnoop", "-j")
+    only_a = Loupe("opensnoop", "-j", "--container", a.name)
+    by_id = Loupe("opensnoop", "-j", "--container", b.id[:12])
+    only_a.expect_event(lambda e: e.get("path") == pa, "open in A, filtered", 20)
+    by_id.expect_event(lambda e: e.get("path") == pb, "open in B, by id", 20)
+    # B (and A) went on opening while the filtered runs were attached
+    n0 = len(_opens(every, pb))
+    check(poll_until(lambda: len(_opens(every, pb)) >= n0 + 3 and
+                     len(_opens(every, pa)) >= 3, 20),
+          "containers stopped opening %s" % every.describe())
+    for lp in (every, only_a, by_id):
+        lp.stop()
+    for lp, c in ((only_a, a), (by_id, b)):
+        evs = lp.events()
+        check(evs, "no events %s" % lp.describe())
+        others = [e for e in evs if e.get("container_id") != c.id]
+        check(not others, "--container %s let through other tasks' events: %s"
+              % (c.name, short(others)))
+        check(lp.rc == 0, "exit status %s" % lp.rc)
+    check(len(_opens(only_a, pa)) >= 2 and len(_opens(by_id, pb)) >= 2,
+          "filtered runs missed their container's opens")
+
+
+test_container_filter.timeout = 120
+
+
+def test_container_column():
+    image = _image()
+    d = tmpdir()
+    pa = os.path.join("/", marker("m"))
+    host = os.path.join(d, "host")
+    a = Container(image, _opener(pa))
+    lp = Loupe("opensnoop", "--containers")
+    hdr = lp.wait_header()
+    check(hdr.split()[:3] == ["CONTAINER", "PID", "COMM"], "header %r" % hdr)
+    row = lp.wait_line(lambda l: l.endswith(" " + pa), 20)
+    check(row is not None, "no row for %s %s" % (pa, lp.describe()))
+    check(row.split()[0] == a.name, "CONTAINER of %r is not %s" % (row, a.name))
+    spawn(["cat", host]).wait(5)
+    row = lp.wait_line(lambda l: l.endswith(" " + host), 10)
+    check(row is not None and row.split()[0] == "-",
+          "host row %r has a container" % row)
+    lp.stop()
+
+
+test_container_column.timeout = 90
+
+
+def test_container_unknown():
+    name = marker("nosuch")
+    rc, _, err = run_quiet([LOUPE, "opensnoop", "--container", name])
+    check(rc == 2, "exit status %s, want 2" % rc)
+    err = err.strip()
+    check(err.startswith("loupe: opensnoop: invalid --container '%s': " % name)
+          and "podman ps" in err and len(err.splitlines()) == 1,
+          "error: %r" % err)
+    rc, _, err = run_quiet([LOUPE, "opensnoop", "--cgroup", cgroup2_root(),
+                            "--container", name])
+    check(rc == 2 and "either --cgroup or --container" in err,
+          "--cgroup with --container: %s %r" % (rc, err))
+
+
+def _listener():
+    """A loopback TCP listener that accepts and closes until test end."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(64)
+    srv.settimeout(0.2)
+    done = threading.Event()
+
+    def serve():
+        while not done.is_set():
+            try:
+                srv.accept()[0].close()
+            except OSError:
+                pass
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+
+    def stop():
+        done.set()
+        t.join(2)
+        srv.close()
+    on_cleanup(stop)
+    return srv.getsockname()[1]
+
+
+def test_container_tcpconnect():
+    image = _image()
+    port = _listener()
+    # the host's network: the container connects to the test's listener
+    a = Container(image, "while true; do nc -w 1 127.0.0.1 %d </dev/null; "
+                  "sleep 0.2; done" % port, extra=["--network", "host"])
+    every = Loupe("tcpconnect", "-j")
+    only_a = Loupe("tcpconnect", "-j", "--container", a.name)
+    mine = lambda e: e.get("dport") == port
+    ev = only_a.expect_event(mine, "connect from %s" % a.name, 20)
+    check(ev["comm"] == "nc" and ev["daddr"] == "127.0.0.1",
+          "connect event: %s" % short(ev))
+    _check_container(ev, a, image)
+
+    def host_connect():
+        with socket.create_connection(("127.0.0.1", port), 5):
+            pass
+    every.ready(host_connect, lambda e: mine(e) and e["pid"] == os.getpid())
+    for lp in (every, only_a):
+        lp.stop()
+    host = [e for e in every.events() if mine(e) and e["pid"] == os.getpid()]
+    check(host and all(e["container"] is None for e in host),
+          "host connects have a container: %s" % short(host))
+    check(any(mine(e) and e["container"] and e["container"]["id"] == a.id
+              for e in every.events()),
+          "the unfiltered run missed %s's connects" % a.name)
+    others = [e for e in only_a.events() if e.get("container_id") != a.id]
+    check(not others, "--container let other tasks through: %s" % short(others))
+
+
+test_container_tcpconnect.timeout = 120

@@ -58,7 +58,8 @@ DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 # the peers compared against (bpftrace), the browser of the flame graph
 # test, the fuzzer's runtime and the agent's Prometheus server (and
 # promtool).
-TEST_PKGS := python3 iproute2 chromium bpftrace libclang-rt-14-dev prometheus
+TEST_PKGS := python3 iproute2 chromium bpftrace libclang-rt-14-dev prometheus \
+             openssl curl gnutls-bin
 # Only for test-vm: the emulator (the kernel and busybox are fetched by
 # tests/vm/run_vm.py into build/vm/, not installed).
 VM_PKGS   := qemu-system-x86

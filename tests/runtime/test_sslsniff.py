@@ -253,3 +253,43 @@ def test_sslsniff_bad_input():
                           text=True, timeout=30)
         check(p.returncode == 2 and want in p.stderr and len(p.stderr.splitlines()) == 1,
               "%s: exit %s, stderr %r" % (args, p.returncode, p.stderr))
+
+
+def _hexdump(data):
+    """out_hexdump()'s layout: offset, 16 bytes in two groups, ASCII."""
+    lines = []
+    for off in range(0, len(data), 16):
+        chunk = data[off:off + 16]
+        hexes = ""
+        for i in range(16):
+            if i == 8:
+                hexes += " "
+            hexes += " %02x" % chunk[i] if i < len(chunk) else "   "
+        text = "".join(chr(b) if 0x20 <= b < 0x7f else "." for b in chunk)
+        lines.append("%08x %s  |%s|" % (off, hexes, text))
+    return lines
+
+
+def test_sslsniff_handshake_hexdump():
+    srv = TlsServer(body_len=21)
+    lp = Loupe("sslsniff", "--handshake", "--hexdump", "-p", srv.pid)
+    hdr = lp.wait_header()
+    check(hdr.split() == ["FUNC", "TIME(s)", "COMM", "PID", "LEN", "LAT(ms)"], "header %r" % hdr)
+    time.sleep(0.5)
+    srv.curl(marker("hs"))
+    row = lp.wait_line(lambda l: l.startswith("WRITE/SEND"), 10)
+    check(row is not None, "no WRITE/SEND row %s" % lp.describe())
+    lp.stop()
+    lines = lp.lines()
+    # Python's socket has a timeout, so SSL_do_handshake runs non-blocking:
+    # -1 (wants to read) until the last call, which returns 1.
+    hs = [l.split() for l in lines if l.startswith("HANDSHAKE")]
+    check(hs and all(h[2:4] == [srv.comm, str(srv.pid)] and float(h[5]) >= 0
+                     for h in hs) and [h[4] for h in hs] == ["-1"] * (len(hs) - 1) + ["1"],
+          "handshake rows %s" % hs)
+    i = lines.index(row)
+    resp = _response(21)
+    want = ["----- DATA -----"] + _hexdump(resp) + ["----- END DATA -----"]
+    check(lines[i + 1:i + 1 + len(want)] == want, "hex dump %r != %r" %
+          (lines[i + 1:i + 1 + len(want)], want))
+    check(row.split()[4] == str(len(resp)), "row %r" % row)

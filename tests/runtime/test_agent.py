@@ -499,6 +499,41 @@ def test_agent_sighup_reload():
 test_agent_sighup_reload.timeout = 60
 
 
+def test_agent_reload_refused_by_the_kernel():
+    """A config that --check passes but the kernel refuses at attach (a
+    sampling rate over kernel.perf_event_max_sample_rate), after another
+    new metric was attached: the reload is refused, the new programs are
+    detached again and the old ones keep counting."""
+    d = tmpdir()
+    path = write(os.path.join(d, "agent.yaml"), GOOD_CONFIG)
+    a = Agent("--config", path, "--metrics", "none")
+    get(a.url())
+    before = bpf_ids(a.proc.pid)
+    rate = int(read_text("/proc/sys/kernel/perf_event_max_sample_rate"))
+    write(path, "metrics:\n  - name: z_total\n    help: attached first\n"
+          "    program: 'tracepoint:syscalls:sys_enter_close { @ = count(); }'\n"
+          "  - name: fast_total\n    help: too fast for the kernel\n"
+          "    program: 'profile:hz:%d { @ = count(); }'\n" % (rate * 10))
+    rc, out, err = run_quiet([LOUPE, "agent", "--config", path, "--check"], timeout=30)
+    check(rc == 0, "--check refused what only the kernel refuses: %s %s" % (rc, short(err)))
+    a.proc.send_signal(signal.SIGHUP)
+    check(poll_until(lambda: "reload refused, still serving the previous config: "
+                     "%s: fast_total: cannot attach profile:hz:%d" % (path, rate * 10)
+                     in a.log(), 10),
+          "no refusal logged: %s" % short(a.log()))
+    s = samples(get(a.url())[2].decode())
+    check(s["loupe_agent_config_last_reload_successful"] == 0, str(s))
+    check(any(k.startswith("test_opens_total{") for k in s) and
+          not any(k.startswith(("z_total", "fast_total")) for k in s),
+          "after the refused reload: %s" % sorted(s)[:20])
+    check(bpf_ids(a.proc.pid) == before, "programs or links changed: %s -> %s" %
+          (sorted(before), sorted(bpf_ids(a.proc.pid))))
+    check(a.stop() == 0, "SIGTERM: exit status not 0")
+
+
+test_agent_reload_refused_by_the_kernel.timeout = 60
+
+
 # CAP_DAC_READ_SEARCH (2), CAP_SYS_ADMIN (21), CAP_PERFMON (38), CAP_BPF (39)
 KEPT_CAPS = "%016x" % ((1 << 2) | (1 << 21) | (1 << 38) | (1 << 39))
 

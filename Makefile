@@ -35,17 +35,21 @@ KBTF_WRAP := -Wl,--wrap=btf__load_vmlinux_btf -Wl,--wrap=btf_get_from_fd \
 AGENT_LDLIBS := -lyaml -lcrypt
 
 TOOLS     := $(patsubst src/tools/%.bpf.c,%,$(wildcard src/tools/*.bpf.c))
+# The agent's own BPF objects (its profiler), embedded the same way.
+AGENT_BPF := $(patsubst src/agent/%.bpf.c,%,$(wildcard src/agent/*.bpf.c))
 LIB_SRCS  := $(wildcard src/lib/*.c) $(wildcard src/trace/*.c)
 LIB_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 APP_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/*.c))
 # Every src/tools/*.c is a tool; those without a .bpf.c have no probes.
 TOOL_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,\
 	     $(filter-out %.bpf.c,$(wildcard src/tools/*.c)))
-AGENT_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/agent/*.c))
+AGENT_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,\
+	      $(filter-out %.bpf.c,$(wildcard src/agent/*.c)))
 # The agent's parts the unit tests exercise (no HTTP or YAML needed).
-UNIT_AGENT_SRCS := src/agent/expo.c src/agent/labels.c src/agent/builtin.c
+UNIT_AGENT_SRCS := src/agent/expo.c src/agent/labels.c src/agent/builtin.c \
+		   src/agent/pb.c
 UNIT_AGENT_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(UNIT_AGENT_SRCS))
-SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(TOOLS))
+SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(TOOLS) $(AGENT_BPF))
 UNIT_SRCS := $(filter-out tests/unit/syms_fixture.c,$(wildcard tests/unit/*.c))
 # Read by the syms unit tests: a stripped program and its debug file.
 SYMS_FIXTURE := $(BUILD)/syms_fixture $(BUILD)/syms_fixture.nolink
@@ -57,9 +61,10 @@ DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 # Only for the tests (make test): the runner, network namespaces (ip),
 # the peers compared against (bpftrace), the browser of the flame graph
 # test, the fuzzer's runtime and the agent's Prometheus server (and
-# promtool).
+# promtool), go tool pprof (golang-go) reading its profiles, and the TLS
+# client and server sslsniff's tests run (openssl, curl, gnutls-cli).
 TEST_PKGS := python3 iproute2 chromium bpftrace libclang-rt-14-dev prometheus \
-             openssl curl gnutls-bin
+	     golang-go openssl curl gnutls-bin
 # Only for test-vm: the emulator (the kernel and busybox are fetched by
 # tests/vm/run_vm.py into build/vm/, not installed).
 VM_PKGS   := qemu-system-x86
@@ -83,6 +88,13 @@ $(BUILD)/bpf/%.bpf.o: src/tools/%.bpf.c $(BUILD)/vmlinux.h \
 	@mkdir -p $(@D)
 	@echo "  BPF     $@"
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.full
+	$(Q)$(BPFTOOL) gen object $@ $@.full
+
+$(BUILD)/bpf/%.bpf.o: src/agent/%.bpf.c $(BUILD)/vmlinux.h \
+		$(wildcard src/lib/*.bpf.h) $(HEADERS)
+	@mkdir -p $(@D)
+	@echo "  BPF     $@"
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Isrc/agent -c $< -o $@.full
 	$(Q)$(BPFTOOL) gen object $@ $@.full
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o

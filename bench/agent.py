@@ -94,14 +94,6 @@ def wait_up(port, p, timeout=30):
     bl.die("exporter on port %d did not answer in %d s" % (port, timeout))
 
 
-def vm_rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return None
-
-
 def exporters(args):
     loupe = [args.loupe, "agent", "--listen", "127.0.0.1:%d" % free_port()]
     if args.config:
@@ -141,7 +133,7 @@ def measure(name, argv, args):
             plain.append(dt)
             dt, _ = get(port, True)
             gzipped.append(dt)
-        rss = vm_rss_kb(p.pid)
+        rss = bl.vm_rss_kb(p.pid)
         cpu0 = bl.proc_cpu_s(p.pid)
         time.sleep(args.idle)
         idle = (bl.proc_cpu_s(p.pid) - cpu0) / args.idle * 100

@@ -274,6 +274,15 @@ def vm_hwm_kb(pid):
     return None
 
 
+def vm_rss_kb(pid):
+    """Resident memory (VmRSS) of a live process in KiB, or None."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return None
+
+
 def proc_cpu_s(pid):
     """User + system CPU seconds of a live process, or None."""
     try:

@@ -1,10 +1,12 @@
 /*
  * The main job, `loupe` with no arguments: the "Linux performance analysis
  * in 60 seconds, BPF version" checklist in one process. Each tool of the
- * checklist runs in its own thread with its output captured in memory for
- * --duration seconds; one report is printed at the end. Tools missing from
- * this build are left out of the report.
+ * checklist runs in its own thread for --duration seconds, its output
+ * taken line by line as it comes (event tables keep their first rows and
+ * count the rest, top tables count by key); one report is printed at the
+ * end. Tools missing from this build are left out of the report.
  */
+#define _GNU_SOURCE		/* fopencookie */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,11 +46,13 @@ struct section {
 /*
  * --raw-syscalls: a syscall tracepoint takes about 35 ms to detach, one
  * after the other in the kernel (fsslower alone has 28: a second at the
- * end of every report); sys_enter/sys_exit links detach at once, and the
- * overview has programs there anyway (syscount).
+ * end of every report; execsnoop's 4 another 0.2 s), and tcpaccept's
+ * first took 100-200 ms to attach;
+ * sys_enter/sys_exit links attach and detach at once, and the overview
+ * has programs there anyway (syscount).
  */
 static const struct section sections[] = {
-	{ "New processes", "execsnoop", { NULL }, true },
+	{ "New processes", "execsnoop", { "--raw-syscalls" }, true },
 	{ "Failed opens", "opensnoop", { "-x", "--raw-syscalls" }, true,
 	  { "comm", "err", "path" } },
 	{ "Slow file system calls (>10 ms)", "fsslower",
@@ -56,7 +60,8 @@ static const struct section sections[] = {
 	{ "Disk I/O latency", "biolatency", { NULL }, false },
 	{ "Page cache", "cachestat", { NULL }, false },
 	{ "New TCP connections", "tcpconnect", { NULL }, true },
-	{ "Accepted TCP connections", "tcpaccept", { NULL }, true },
+	{ "Accepted TCP connections", "tcpaccept", { "--raw-syscalls" },
+	  true },
 	{ "TCP retransmits", "tcpretrans", { NULL }, true },
 	{ "Run queue latency", "runqlat", { NULL }, false },
 	{ "Top system calls", "syscount", { NULL }, false },
@@ -66,14 +71,37 @@ static const struct section sections[] = {
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 #define OVERVIEW_RING_BYTES (256UL << 10)
 
+struct group_row {
+	char *key;		/* fields joined by '\x1f' */
+	unsigned long count;
+};
+
+struct groups {
+	struct group_row *rows;
+	size_t nrows;
+	size_t total;		/* events */
+	size_t *slots;		/* hash table of row index + 1 */
+	size_t nslots;
+};
+
+/*
+ * A section's output as it comes: a flood of events (150k failed opens in
+ * two seconds) held as text until the report made most of the peak RSS
+ * (77 MB); only the lines the report prints are kept.
+ */
 struct run {
 	const struct section *sec;
 	const struct tool *tool;
 	struct session s;
-	char *text;
-	size_t size;
+	struct out_buf kept;	/* the first lines, '\n'-terminated */
+	size_t nkept, keep;	/* lines kept, at most */
+	size_t lines;		/* every line written */
+	struct out_buf partial;	/* a line not ended yet */
+	struct groups groups;	/* group sections: events by key */
 	int rc;
 };
+
+static void group_line(struct run *r, const char *line);
 
 static void run_tool(void *runs, int i)
 {
@@ -81,6 +109,50 @@ static void run_tool(void *runs, int i)
 
 	r->rc = session_run(&r->s);
 	fflush(r->s.out_file);
+}
+
+static void sink_line(struct run *r, const char *line, size_t len)
+{
+	r->lines++;
+	if (r->sec->group[0])
+		group_line(r, line);
+	if (r->nkept < r->keep) {
+		out_buf_add(&r->kept, line, len);
+		out_buf_add(&r->kept, "\n", 1);
+		r->nkept++;
+	}
+}
+
+/* The section's stdout: whole lines go to sink_line(). */
+static ssize_t sink_write(void *cookie, const char *buf, size_t n)
+{
+	struct run *r = cookie;
+	size_t i = 0;
+
+	while (i < n) {
+		const char *nl = memchr(buf + i, '\n', n - i);
+		size_t len = nl ? (size_t)(nl - (buf + i)) : n - i;
+
+		out_buf_add(&r->partial, buf + i, len);
+		i += len;
+		if (!nl)
+			break;
+		i++;
+		sink_line(r, r->partial.data, r->partial.len);
+		r->partial.len = 0;
+	}
+	return n;
+}
+
+static int sink_close(void *cookie)
+{
+	struct run *r = cookie;
+
+	if (r->partial.len)
+		sink_line(r, r->partial.data, r->partial.len);
+	free(r->partial.data);
+	r->partial = (struct out_buf){ 0 };
+	return 0;
 }
 
 static int prepare(struct run *r, const char *duration, bool json)
@@ -115,7 +187,14 @@ static int prepare(struct run *r, const char *duration, bool json)
 	 */
 	if (r->tool->common & OPT_BUFFER)
 		r->s.opts.buffer_size = OVERVIEW_RING_BYTES;
-	r->s.out_file = open_memstream(&r->text, &r->size);
+	if (json)
+		r->keep = JSON_RECORDS;
+	else if (r->sec->group[0])
+		r->keep = 0;
+	else
+		r->keep = r->sec->events ? TABLE_ROWS + 1 : SIZE_MAX;
+	r->s.out_file = fopencookie(r, "w", (cookie_io_functions_t){
+		.write = sink_write, .close = sink_close });
 	return r->s.out_file ? 0 : -errno;
 }
 
@@ -154,11 +233,6 @@ static bool json_field(const char *line, const char *key, char *buf,
 	buf[n] = '\0';
 	return true;
 }
-
-struct group_row {
-	char *key;		/* fields joined by '\t' */
-	unsigned long count;
-};
 
 static int group_cmp(const void *a, const void *b)
 {
@@ -203,14 +277,6 @@ static void print_group_line(struct out *o, const char *count,
 	out_line(o, "%s", b.data ? b.data : "");
 	free(b.data);
 }
-
-struct groups {
-	struct group_row *rows;
-	size_t nrows;
-	size_t total;		/* events */
-	size_t *slots;		/* hash table of row index + 1 */
-	size_t nslots;
-};
 
 static unsigned long hash_str(const char *str)
 {
@@ -267,37 +333,26 @@ static void groups_add(struct groups *g, const char *key)
 	g->rows[g->slots[h] - 1].count++;
 }
 
-/* Count the captured JSON events by the section's group keys. */
-static void group_events(const struct run *r, struct groups *g)
+/* Count one captured JSON event by the section's group keys. */
+static void group_line(struct run *r, const char *line)
 {
-	const char *p = r->text, *nl;
-	char line[8192], key[4096], field[1024];
+	char key[4096], field[1024];
 
-	memset(g, 0, sizeof(*g));
-	while (p && *p) {
-		const char *start = p;
-		size_t n;
-
-		nl = strchr(p, '\n');
-		n = nl ? (size_t)(nl - p) : strlen(p);
-		p = nl ? nl + 1 : NULL;
-		if (n >= sizeof(line))
-			continue;
-		memcpy(line, start, n);
-		line[n] = '\0';
-		if (strstr(line, "\"type\":\"lost\""))
-			continue;
-		g->total++;
-		key[0] = '\0';
-		for (int k = 0; k < MAX_GROUP && r->sec->group[k]; k++) {
-			if (!json_field(line, r->sec->group[k], field,
-					sizeof(field)))
-				snprintf(field, sizeof(field), "-");
-			snprintf(key + strlen(key), sizeof(key) - strlen(key),
-				 "%s%s", k ? "\x1f" : "", field);
-		}
-		groups_add(g, key);
+	if (strstr(line, "\"type\":\"lost\""))
+		return;
+	r->groups.total++;
+	key[0] = '\0';
+	for (int k = 0; k < MAX_GROUP && r->sec->group[k]; k++) {
+		if (!json_field(line, r->sec->group[k], field, sizeof(field)))
+			snprintf(field, sizeof(field), "-");
+		snprintf(key + strlen(key), sizeof(key) - strlen(key), "%s%s",
+			 k ? "\x1f" : "", field);
 	}
+	groups_add(&r->groups, key);
+}
+
+static void groups_sort(struct groups *g)
+{
 	if (g->nrows)
 		qsort(g->rows, g->nrows, sizeof(*g->rows), group_cmp);
 }
@@ -312,42 +367,38 @@ static void groups_free(struct groups *g)
 
 static void print_grouped(struct out *o, struct run *r)
 {
-	struct groups g;
+	const struct groups *g = &r->groups;
 
-	group_events(r, &g);
-	if (!g.total) {
+	if (!g->total) {
 		out_line(o, "(nothing seen)");
-		groups_free(&g);
 		return;
 	}
 	print_group_line(o, "COUNT", r->sec->group, true);
-	for (size_t i = 0; i < g.nrows && i < GROUP_ROWS; i++) {
+	for (size_t i = 0; i < g->nrows && i < GROUP_ROWS; i++) {
 		char count[32];
 
-		snprintf(count, sizeof(count), "%lu", g.rows[i].count);
-		print_group_line(o, count, (const char *[]){ g.rows[i].key,
+		snprintf(count, sizeof(count), "%lu", g->rows[i].count);
+		print_group_line(o, count, (const char *[]){ g->rows[i].key,
 				 NULL }, false);
 	}
-	if (g.nrows > GROUP_ROWS)
+	if (g->nrows > GROUP_ROWS)
 		out_line(o, "... %zu more distinct, %zu events in all",
-			 g.nrows - GROUP_ROWS, g.total);
-	groups_free(&g);
+			 g->nrows - GROUP_ROWS, g->total);
 }
 
 /* The top table of a grouped section as JSON objects keyed like events. */
 static void json_top(struct out *o, struct run *r)
 {
+	const struct groups *g = &r->groups;
 	char field[1024];
-	struct groups g;
 
-	group_events(r, &g);
-	out_uint(o, OUT_JSON_ONLY, "events", g.total);
+	out_uint(o, OUT_JSON_ONLY, "events", g->total);
 	out_arr_begin(o, "top");
-	for (size_t i = 0; i < g.nrows && i < JSON_TOP_ROWS; i++) {
-		const char *c = g.rows[i].key;
+	for (size_t i = 0; i < g->nrows && i < JSON_TOP_ROWS; i++) {
+		const char *c = g->rows[i].key;
 
 		out_obj_begin(o, NULL);
-		out_uint(o, OUT_JSON_ONLY, "count", g.rows[i].count);
+		out_uint(o, OUT_JSON_ONLY, "count", g->rows[i].count);
 		for (int k = 0; k < MAX_GROUP && r->sec->group[k]; k++) {
 			const char *end = strchr(c, '\x1f');
 			size_t n = end ? (size_t)(end - c) : strlen(c);
@@ -366,15 +417,13 @@ static void json_top(struct out *o, struct run *r)
 		out_obj_end(o);
 	}
 	out_arr_end(o);
-	groups_free(&g);
 }
 
 /* Print the captured output, cutting long event tables. */
 static void print_section(struct out *o, struct run *r)
 {
-	int lines = 0, limit = r->sec->events ? TABLE_ROWS + 1 : -1;
-	const char *p = r->text, *nl;
-	size_t total = 0;
+	const char *p = r->kept.data, *nl;
+	size_t lines = 0;
 
 	out_line(o, "\n== %s (%s) ==", r->sec->title, r->tool->name);
 	if (r->rc) {
@@ -385,26 +434,23 @@ static void print_section(struct out *o, struct run *r)
 		print_grouped(o, r);
 		return;
 	}
-	for (const char *q = p; q && *q; q = strchr(q, '\n'), q = q ? q + 1 : q)
-		total++;
-	if (total <= (r->sec->events ? 1u : 0u)) {
+	if (r->lines <= (r->sec->events ? 1u : 0u)) {
 		out_line(o, "(nothing seen)");
 		return;
 	}
-	while (p && *p && (limit < 0 || lines < limit)) {
+	while (p && *p) {
 		nl = strchr(p, '\n');
 		out_line(o, "%.*s", (int)(nl ? nl - p : (long)strlen(p)), p);
 		lines++;
 		p = nl ? nl + 1 : NULL;
 	}
-	if (total > (size_t)lines)
-		out_line(o, "... %zu more", total - lines);
+	if (r->lines > lines)
+		out_line(o, "... %zu more", r->lines - lines);
 }
 
 static void json_section(struct out *o, struct run *r)
 {
-	const char *p = r->text, *nl;
-	size_t count = 0, omitted = 0;
+	const char *p = r->kept.data, *nl;
 
 	out_obj_begin(o, NULL);
 	out_str(o, OUT_JSON_ONLY, "title", r->sec->title);
@@ -414,18 +460,12 @@ static void json_section(struct out *o, struct run *r)
 	out_arr_begin(o, "records");
 	while (p && *p) {
 		nl = strchr(p, '\n');
-		if (count < JSON_RECORDS) {
-			out_json_key(o, NULL);
-			out_buf_add(&o->line, p, nl ? (size_t)(nl - p) :
-				    strlen(p));
-			count++;
-		} else {
-			omitted++;
-		}
+		out_json_key(o, NULL);
+		out_buf_add(&o->line, p, nl ? (size_t)(nl - p) : strlen(p));
 		p = nl ? nl + 1 : NULL;
 	}
 	out_arr_end(o);
-	out_uint(o, OUT_JSON_ONLY, "omitted", omitted);
+	out_uint(o, OUT_JSON_ONLY, "omitted", r->lines - r->nkept);
 	if (r->sec->group[0])
 		json_top(o, r);
 	out_obj_end(o);
@@ -533,13 +573,16 @@ int overview_main(int argc, char **argv)
 	kbtf_share(nruns);
 	parallel_for(nruns, nruns, run_tool, runs);
 	kbtf_share(0);
-	for (int i = 0; i < nruns; i++)
+	for (int i = 0; i < nruns; i++) {
 		fclose(runs[i].s.out_file);
+		groups_sort(&runs[i].groups);
+	}
 	print_report(runs, nruns, secs, json);
 	for (int i = 0; i < nruns; i++) {
 		if (runs[i].rc)
 			err = EXIT_RUNTIME;
-		free(runs[i].text);
+		free(runs[i].kept.data);
+		groups_free(&runs[i].groups);
 	}
 	/* A tool that cannot run here does not fail the whole report. */
 	return nruns ? EXIT_OK : err;

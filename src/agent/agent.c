@@ -24,11 +24,14 @@
 #include "opts.h"
 #include "out.h"
 #include "privs.h"
+#include "profiler.h"
 #include "session.h"
 #include "tool.h"
 #include "webcfg.h"
 
 #define MAX_SERIES_LIMIT	10000000ULL
+#define PROFILE_HZ_DEFAULT	19
+#define PROFILE_HZ_MAX		1000
 
 enum {
 	KEY_CONFIG,
@@ -39,6 +42,7 @@ enum {
 	KEY_CHECK,
 	KEY_WEB_CONFIG,
 	KEY_LIST_METRICS,
+	KEY_PROFILE_HZ,
 };
 
 static const struct tool_opt agent_opts[] = {
@@ -59,6 +63,8 @@ static const struct tool_opt agent_opts[] = {
 			     "TLS and basic auth (Prometheus web config)" },
 	[KEY_LIST_METRICS] = { "list-metrics", 0, NULL,
 			       "list the built-in metrics and their programs (-j: JSON), then exit" },
+	[KEY_PROFILE_HZ] = { "profile-hz", 0, "N",
+			     "CPU samples per second and CPU for /debug/pprof (default 19, 0: off)" },
 	{ NULL },
 };
 
@@ -72,8 +78,10 @@ static struct {
 	unsigned long long max_series;
 	bool check;
 	bool list_metrics;
+	unsigned long long profile_hz;
 } args = {
 	.max_series = EXPO_DEFAULT_MAX_SERIES,
+	.profile_hz = PROFILE_HZ_DEFAULT,
 };
 
 static int check_metrics_list(const char *list)
@@ -121,6 +129,9 @@ static int agent_parse_opt(int index, const char *arg)
 	case KEY_LIST_METRICS:
 		args.list_metrics = true;
 		return 0;
+	case KEY_PROFILE_HZ:
+		return opts_uint("--profile-hz", arg, 0, PROFILE_HZ_MAX, "Hz",
+				 &args.profile_hz);
 	}
 	return EXIT_USAGE;
 }
@@ -401,6 +412,25 @@ static int start_builtins(struct agent *a)
 	return 0;
 }
 
+static int start_profiler(struct agent *a)
+{
+	char err[256];
+
+	a->profiler = profiler_start(args.profile_hz);
+	if (!a->profiler)
+		return EXIT_RUNTIME;
+	a->profile_dropped = expo_family_add(a->reg,
+		"loupe_agent_profile_dropped_samples_total",
+		"Profiler samples lost: full maps, stacks not recorded, per-second caps",
+		EXPO_COUNTER, NULL, 0, NULL, 0, err, sizeof(err));
+	if (!a->profile_dropped) {
+		log_err("cannot register the profiler's metric: %s", err);
+		return EXIT_RUNTIME;
+	}
+	expo_set(a->profile_dropped, NULL, 0);
+	return 0;
+}
+
 static void stop_builtins(struct agent *a)
 {
 	for (int i = 0; a->builtins && i < a->nbuiltins; i++)
@@ -517,6 +547,9 @@ static void render_metrics(void *ctx, struct out_buf *b)
 					       &a->builtin_progs[i]);
 	}
 	metric_set_refresh(a->custom, &a->self);
+	if (a->profiler)
+		expo_set(a->profile_dropped, NULL,
+			 profiler_dropped(a->profiler));
 	expo_render(a->reg, b);
 	pthread_mutex_unlock(&a->lock);
 }
@@ -534,9 +567,41 @@ static void render_health(void *ctx, struct out_buf *b)
 	out_buf_add(b, "ok\n", 3);
 }
 
+/* The pprof routes: 404 with the reason when profiling is off. */
+static void start_profile(struct agent *a, struct http_request *r,
+			  void (*start)(void *, struct http_request *))
+{
+	static const char off[] = "profiling is off (--profile-hz 0)\n";
+	char *body;
+
+	if (a->profiler)
+		return start(a->profiler, r);
+	body = strdup(off);
+	http_answer(r, 404, "text/plain; charset=utf-8", body,
+		    body ? strlen(body) : 0);
+}
+
+static void start_cpu_profile(void *ctx, struct http_request *r)
+{
+	start_profile(ctx, r, profiler_cpu_request);
+}
+
+static void start_offcpu_profile(void *ctx, struct http_request *r)
+{
+	start_profile(ctx, r, profiler_offcpu_request);
+}
+
+static void start_flame(void *ctx, struct http_request *r)
+{
+	start_profile(ctx, r, profiler_flame_request);
+}
+
 static const struct http_route routes[] = {
 	{ "/metrics", EXPO_CONTENT_TYPE, render_metrics, metrics_served },
 	{ "/healthz", "text/plain; charset=utf-8", render_health, NULL },
+	{ "/debug/pprof/profile", NULL, NULL, NULL, start_cpu_profile },
+	{ "/debug/pprof/offcpu", NULL, NULL, NULL, start_offcpu_profile },
+	{ "/flame.svg", NULL, NULL, NULL, start_flame },
 	{ "/", "text/html; charset=utf-8", agent_render_index, NULL },
 	{ NULL },
 };
@@ -548,15 +613,20 @@ static const struct http_route routes[] = {
  * CAP_BPF and CAP_PERFMON (programs, maps, perf events), CAP_SYS_ADMIN
  * (uprobes on Linux 6.18, see privs.c) and CAP_DAC_READ_SEARCH (tracefs
  * formats when not uid 0). The socket is bound; scrapes read maps
- * through fds the agent holds, which needs none.
+ * through fds the agent holds, which needs none. With the profiler on,
+ * also CAP_SYS_PTRACE and CAP_SYSLOG, effective in the profiler's thread
+ * only: reading the mappings of processes with more capabilities than
+ * the agent, and the addresses in /proc/kallsyms.
  */
-static int drop_privileges(void)
+static int drop_privileges(bool profiler)
 {
 	static const int keep[] = {
 		CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH,
+		CAP_SYS_PTRACE, CAP_SYSLOG,
 	};
 	char eff[32] = "?";
-	int err = privs_drop(keep, sizeof(keep) / sizeof(*keep));
+	int n = sizeof(keep) / sizeof(*keep) - 2 * !profiler;
+	int err = privs_drop(keep, n);
 
 	if (!err)
 		err = privs_effective(false);
@@ -565,8 +635,8 @@ static int drop_privileges(void)
 		return EXIT_RUNTIME;
 	}
 	privs_cap_eff(eff, sizeof(eff));
-	log_err("capabilities dropped (CapEff %s; CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH kept permitted for reloads), no_new_privs set",
-		eff);
+	log_err("capabilities dropped (CapEff %s; CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH kept permitted for reloads%s), no_new_privs set",
+		eff, profiler ? ", CAP_SYS_PTRACE and CAP_SYSLOG for the profiler's thread" : "");
 	return 0;
 }
 
@@ -662,11 +732,20 @@ static int agent_run(struct session *s)
 	/* after everything that can refuse the command line, before the drop */
 	ret = start_builtins(&a);
 	metric_btf_release();
+	if (!ret && args.profile_hz)
+		ret = start_profiler(&a);
 	if (!ret)
-		ret = drop_privileges();
+		ret = drop_privileges(a.profiler);
 	if (ret) {
 		close(fd);
 		goto out;
+	}
+	if (a.profiler) {
+		ret = profiler_serve(a.profiler);
+		if (ret) {
+			close(fd);
+			goto out;
+		}
 	}
 	port = http_bound_port(fd);
 	h = http_start(fd, routes, &a, have_web ? &web : NULL);
@@ -682,7 +761,10 @@ static int agent_run(struct session *s)
 	serve_until_stopped(&a, &set);
 	ret = EXIT_OK;
 out:
+	/* the waiting requests are answered before the server stops */
+	profiler_close_requests(a.profiler);
 	http_stop(h);
+	profiler_stop(a.profiler);
 	if (have_web)
 		webcfg_free(&web);
 	metric_set_stop(a.custom);

@@ -25,6 +25,8 @@ struct agent {
 	struct expo_family *scrape_seconds;
 	struct expo_family *reload_ok;
 	struct expo_family *reload_time;
+	struct profiler *profiler;	/* NULL: --profile-hz 0 */
+	struct expo_family *profile_dropped;
 };
 
 /* index.c: the HTML page at "/" (ctx: the struct agent). */

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,11 +31,29 @@
 #define HTTP_MEMORY_LIMIT	(32 * 1024)	/* request line + headers */
 #define HTTP_REALM		"loupe agent"
 
+/* A request's first call has been seen (its con_cls, any address). */
+static int request_seen;
+
 struct http_server {
 	struct MHD_Daemon *daemon;
 	const struct http_route *routes;
 	void *ctx;
 	struct webcfg *web;
+};
+
+/*
+ * A request a route answers later (http_route.start). The lock orders
+ * the answer against the suspension: an answer that comes before the
+ * handler suspends is queued at once; one that comes after resumes.
+ */
+struct http_request {
+	struct MHD_Connection *conn;
+	pthread_mutex_t lock;
+	bool suspended, answered;
+	unsigned int status;
+	const char *type;
+	char *body;
+	size_t len;
 };
 
 int http_parse_listen(const char *s, struct http_addr *a, char *err,
@@ -165,8 +184,7 @@ bool http_accepts_gzip(const char *ae)
 	return gzip > 0 || (gzip < 0 && star > 0);
 }
 
-/* The gzip form of n bytes, malloc'ed, or NULL. */
-static char *gzip_bytes(const char *data, size_t n, size_t *out_len)
+char *http_gzip(const char *data, size_t n, size_t *out_len)
 {
 	z_stream z = { 0 };
 	size_t cap;
@@ -264,7 +282,7 @@ static enum MHD_Result serve(struct http_server *h, struct MHD_Connection *c,
 					 MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	if (http_accepts_gzip(ae)) {
 		size_t zlen;
-		char *z = gzip_bytes(b.data, b.len, &zlen);
+		char *z = http_gzip(b.data, b.len, &zlen);
 
 		if (z) {
 			free(b.data);
@@ -278,6 +296,77 @@ static enum MHD_Result serve(struct http_server *h, struct MHD_Connection *c,
 	if (route->served)
 		route->served(h->ctx, out_mono_ns() / 1e9 - start);
 	return ret;
+}
+
+const char *http_arg(struct http_request *r, const char *name)
+{
+	return mhd.lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+					   name);
+}
+
+void http_answer(struct http_request *r, unsigned int status,
+		 const char *type, char *body, size_t len)
+{
+	pthread_mutex_lock(&r->lock);
+	r->status = status;
+	r->type = type;
+	r->body = body;
+	r->len = len;
+	r->answered = true;
+	if (r->suspended)
+		mhd.resume_connection(r->conn);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static enum MHD_Result queue_answer(struct http_request *r)
+{
+	char *body = r->body;
+
+	r->body = NULL;
+	return reply(r->conn, r->status, r->type, body, r->len, false, NULL);
+}
+
+/* A route with a start call: answer now, or suspend until answered. */
+static enum MHD_Result start_request(struct http_server *h,
+				     struct MHD_Connection *c,
+				     const struct http_route *route,
+				     void **con_cls)
+{
+	struct http_request *r = calloc(1, sizeof(*r));
+	enum MHD_Result ret = MHD_YES;
+
+	if (!r)
+		return MHD_NO;
+	r->conn = c;
+	pthread_mutex_init(&r->lock, NULL);
+	*con_cls = r;
+	route->start(h->ctx, r);
+	pthread_mutex_lock(&r->lock);
+	if (r->answered) {
+		ret = queue_answer(r);
+	} else {
+		r->suspended = true;
+		mhd.suspend_connection(c);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return ret;
+}
+
+/* MHD is done with a connection's request: free a started one. */
+static void on_completed(void *cls, struct MHD_Connection *c,
+			 void **con_cls, enum MHD_RequestTerminationCode why)
+{
+	struct http_request *r = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)why;
+	if (!r || r == (void *)&request_seen)
+		return;
+	free(r->body);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+	*con_cls = NULL;
 }
 
 /* Whether the request announces a body (it is never read). */
@@ -296,7 +385,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 				  const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
 {
-	static int seen;	/* any address: the request's first call */
 	struct http_server *h = cls;
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -319,9 +407,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 			return reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE,
 					  "no request body is accepted\n",
 					  NULL);
-		*con_cls = &seen;
+		*con_cls = &request_seen;
 		return MHD_YES;
 	}
+	/* a started request, resumed with its answer */
+	if (*con_cls != (void *)&request_seen)
+		return queue_answer(*con_cls);
 	if (*upload_size)
 		return MHD_NO;
 	if (!authorized(h, c)) {
@@ -336,7 +427,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	}
 	for (const struct http_route *route = h->routes; route->path; route++)
 		if (!strcmp(url, route->path))
-			return serve(h, c, route);
+			return route->start ?
+			       start_request(h, c, route, con_cls) :
+			       serve(h, c, route);
 	return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n", NULL);
 }
 
@@ -356,7 +449,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 struct http_server *http_start(int fd, const struct http_route *routes,
 			       void *ctx, struct webcfg *web)
 {
-	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+			     MHD_ALLOW_SUSPEND_RESUME;
 	struct http_server *h = calloc(1, sizeof(*h));
 	bool tls = web && web->cert_pem;
 
@@ -379,6 +473,7 @@ struct http_server *http_start(int fd, const struct http_route *routes,
 		/* first, or MHD logs the options before it on its own */
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 		MHD_OPTION_LISTEN_SOCKET, fd,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)HTTP_THREADS,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONN_LIMIT,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT,

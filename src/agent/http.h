@@ -13,6 +13,7 @@
 #define HTTP_DEFAULT_LISTEN	"127.0.0.1:9435"
 
 struct webcfg;
+struct http_request;
 
 /* One path the server answers; tables end with a NULL path. */
 struct http_route {
@@ -22,6 +23,13 @@ struct http_route {
 	void (*render)(void *ctx, struct out_buf *b);
 	/* Optional: the seconds one request took, render and gzip. */
 	void (*served)(void *ctx, double seconds);
+	/*
+	 * Instead of render, for an answer that takes a while: called once
+	 * the request is complete, it answers through http_answer(), then
+	 * or later from any thread (the connection waits, suspended, with
+	 * no thread held).
+	 */
+	void (*start)(void *ctx, struct http_request *r);
 };
 
 struct http_addr {
@@ -53,5 +61,16 @@ struct http_server;
 struct http_server *http_start(int fd, const struct http_route *routes,
 			       void *ctx, struct webcfg *web);
 void http_stop(struct http_server *h);
+
+/* A query argument of the request (only within its route's start). */
+const char *http_arg(struct http_request *r, const char *name);
+/*
+ * The answer to a started request, exactly once: body (malloc'ed, taken
+ * over) of len bytes; r is not to be used after.
+ */
+void http_answer(struct http_request *r, unsigned int status,
+		 const char *type, char *body, size_t len);
+/* The gzip form of n bytes, malloc'ed, or NULL. */
+char *http_gzip(const char *data, size_t n, size_t *out_len);
 
 #endif

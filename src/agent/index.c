@@ -127,7 +127,52 @@ static void section_probes(struct agent *a, struct out_buf *b)
 	out_buf_printf(b, "</table>\n");
 }
 
+/*
+ * The live CPU flame graph: /flame.svg in a frame, whose own script does
+ * search and zoom. Every 5 s a script loads it again unless paused;
+ * without scripts the form still draws it, once per submit.
+ */
+static const char flame_section[] =
+	"<h2>CPU flame graph</h2>\n"
+	"<form id=\"flame-form\" action=\"/flame.svg\" target=\"flame\">\n"
+	"last <input name=\"seconds\" value=\"30\" size=\"3\"> s, "
+	"pid <input name=\"pid\" size=\"7\">, "
+	"cgroup <input name=\"cgroup\" size=\"30\"> "
+	"<button>draw</button> "
+	"<button type=\"button\" id=\"flame-pause\">pause</button>\n"
+	"</form>\n"
+	"<iframe id=\"flame\" name=\"flame\" src=\"/flame.svg?seconds=30\" "
+	"style=\"width:100%;height:640px;border:0\"></iframe>\n"
+	"<script>\n"
+	"(function () {\n"
+	"\tvar form = document.getElementById('flame-form');\n"
+	"\tvar frame = document.getElementById('flame');\n"
+	"\tvar pause = document.getElementById('flame-pause');\n"
+	"\tvar paused = false;\n"
+	"\tfunction draw() {\n"
+	"\t\tvar q = new URLSearchParams();\n"
+	"\t\tnew FormData(form).forEach(function (v, k) {\n"
+	"\t\t\tif (v) q.append(k, v);\n"
+	"\t\t});\n"
+	"\t\tframe.src = '/flame.svg?' + q.toString();\n"
+	"\t}\n"
+	"\tform.onsubmit = function (e) { e.preventDefault(); draw(); };\n"
+	"\tpause.onclick = function () {\n"
+	"\t\tpaused = !paused;\n"
+	"\t\tpause.textContent = paused ? 'resume' : 'pause';\n"
+	"\t};\n"
+	"\tsetInterval(function () { if (!paused) draw(); }, 5000);\n"
+	"})();\n"
+	"</script>\n";
+
+static void section_flame(struct agent *a, struct out_buf *b)
+{
+	if (a->profiler)
+		out_buf_add(b, flame_section, sizeof(flame_section) - 1);
+}
+
 static void (*const index_sections[])(struct agent *a, struct out_buf *b) = {
+	section_flame,
 	section_metrics,
 	section_custom,
 	section_probes,
@@ -142,7 +187,9 @@ void agent_render_index(void *ctx, struct out_buf *b)
 		       "<title>loupe agent</title></head><body>\n"
 		       "<h1>loupe agent " LOUPE_VERSION "</h1>\n"
 		       "<p><a href=\"/metrics\">/metrics</a> &middot; "
-		       "<a href=\"/healthz\">/healthz</a></p>\n");
+		       "<a href=\"/healthz\">/healthz</a>%s</p>\n",
+		       a->profiler ? " &middot; <a href=\"/flame.svg\">/flame.svg</a>"
+		       : "");
 	for (int i = 0; index_sections[i]; i++)
 		index_sections[i](a, b);
 	out_buf_printf(b, "</body></html>\n");

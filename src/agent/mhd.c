@@ -24,6 +24,8 @@ static const struct {
 	MHD_CALL(basic_auth_get_username_password),
 	MHD_CALL(queue_basic_auth_fail_response),
 	MHD_CALL(free),
+	MHD_CALL(suspend_connection),
+	MHD_CALL(resume_connection),
 #undef MHD_CALL
 };
 

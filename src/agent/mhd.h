@@ -22,6 +22,8 @@ struct mhd_api {
 	__typeof__(MHD_queue_basic_auth_fail_response)
 		*queue_basic_auth_fail_response;
 	__typeof__(MHD_free) *free;
+	__typeof__(MHD_suspend_connection) *suspend_connection;
+	__typeof__(MHD_resume_connection) *resume_connection;
 };
 
 extern struct mhd_api mhd;

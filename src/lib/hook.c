@@ -2,9 +2,13 @@
  * Hook chooser. A hook is judged by really loading a trivial program of the
  * right type against the target and attaching it, never by guessing from
  * kallsyms: a symbol can exist while kprobes or trampolines do not.
+ * Sessions may choose at once (the overview): the process-wide caches
+ * below are locked, the tests themselves run in parallel, so that their
+ * waits in the kernel (attaching a tracepoint: 10-20 ms here) overlap.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,8 +159,29 @@ static const char *const tracefs_dirs[] = {
 static const char *tracefs_dir;
 static int tracefs_err;		/* why none was found: -errno */
 static const char *tracefs_denied;	/* the one we may not read */
+static pthread_mutex_t tracefs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *find_tracefs(void);
 
 const char *hook_tracefs(void)
+{
+	const char *dir = __atomic_load_n(&tracefs_dir, __ATOMIC_ACQUIRE);
+
+	if (dir)
+		return dir;
+	pthread_mutex_lock(&tracefs_lock);
+	dir = find_tracefs();
+	pthread_mutex_unlock(&tracefs_lock);
+	return dir;
+}
+
+static const char *found_tracefs(const char *dir)
+{
+	__atomic_store_n(&tracefs_dir, dir, __ATOMIC_RELEASE);
+	return dir;
+}
+
+static const char *find_tracefs(void)
 {
 	char path[64];
 	struct stat st;
@@ -172,7 +197,7 @@ const char *hook_tracefs(void)
 		 * given (CAP_DAC_READ_SEARCH).
 		 */
 		if (!stat(path, &st))
-			return tracefs_dir = tracefs_dirs[i];
+			return found_tracefs(tracefs_dirs[i]);
 		if ((errno == EACCES || errno == EPERM) && !tracefs_denied)
 			tracefs_denied = tracefs_dirs[i];
 	}
@@ -183,7 +208,7 @@ const char *hook_tracefs(void)
 	}
 	/* Not mounted: mount it where libbpf looks first. */
 	if (mount("nodev", tracefs_dirs[0], "tracefs", 0, NULL) == 0)
-		return tracefs_dir = tracefs_dirs[0];
+		return found_tracefs(tracefs_dirs[0]);
 	tracefs_err = -errno;
 	return NULL;
 }
@@ -240,24 +265,40 @@ int hook_trivial_prog(int type, int attach_type, unsigned int btf_id)
 }
 
 /*
- * Parsed on demand, freed after choosing (libbpf parses its own to load)
- * or after a single test outside a choice: a long-running process (the
- * agent) must not keep 6 MB for one test.
+ * Parsed on demand, freed once no hook_choose() runs (libbpf parses its
+ * own to load) or after a single test outside a choice: a long-running
+ * process (the agent) must not keep 6 MB for one test. Under cache_lock,
+ * like the test results.
  */
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct btf *cached_btf;
-static bool choosing;
-static const struct btf *lent_btf;	/* hook_test_point_btf()'s */
+static int choosing;
+static __thread const struct btf *lent_btf;	/* hook_test_point_btf()'s */
 
 static const struct btf *vmlinux_btf(void)
 {
+	const struct btf *btf;
+
 	if (lent_btf)
 		return lent_btf;
+	pthread_mutex_lock(&cache_lock);
 	if (!cached_btf) {
 		cached_btf = btf__load_vmlinux_btf();
 		if (libbpf_get_error(cached_btf))
 			cached_btf = NULL;
 	}
-	return cached_btf;
+	btf = cached_btf;
+	pthread_mutex_unlock(&cache_lock);
+	return btf;
+}
+
+/* The cached BTF goes when no choice is running. */
+static void cache_release(void)
+{
+	if (choosing)
+		return;
+	btf__free(cached_btf);
+	cached_btf = NULL;
 }
 
 static int test_btf_prog(const struct hook_point *pt, char *why, size_t len)
@@ -432,17 +473,31 @@ static struct {
 } test_cache[128];
 static int test_cached;
 
+/* The cached result of a test: true and err, why set if there is one. */
+static bool test_lookup(const struct hook_point *pt, int *err, char *why,
+			size_t len)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&cache_lock);
+	for (int i = 0; i < test_cached && !found; i++) {
+		if (test_cache[i].pt.kind == pt->kind &&
+		    !strcmp(test_cache[i].pt.target, pt->target)) {
+			snprintf(why, len, "%s", test_cache[i].why);
+			*err = test_cache[i].err;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return found;
+}
+
 int hook_test_point(const struct hook_point *pt, char *why, size_t len)
 {
 	int err;
 
-	for (int i = 0; i < test_cached; i++) {
-		if (test_cache[i].pt.kind == pt->kind &&
-		    !strcmp(test_cache[i].pt.target, pt->target)) {
-			snprintf(why, len, "%s", test_cache[i].why);
-			return test_cache[i].err;
-		}
-	}
+	if (test_lookup(pt, &err, why, len))
+		return err;
 	why[0] = '\0';
 	switch (pt->kind) {
 	case HOOK_FENTRY:
@@ -465,16 +520,16 @@ int hook_test_point(const struct hook_point *pt, char *why, size_t len)
 		err = 0;
 		break;
 	}
+	/* Two sessions may have tested it at once: either result will do. */
+	pthread_mutex_lock(&cache_lock);
 	if (test_cached < (int)(sizeof(test_cache) / sizeof(test_cache[0]))) {
 		test_cache[test_cached].pt = *pt;
 		test_cache[test_cached].err = err;
 		snprintf(test_cache[test_cached].why, HOOK_WHY_LEN, "%s", why);
 		test_cached++;
 	}
-	if (!choosing) {
-		btf__free(cached_btf);
-		cached_btf = NULL;
-	}
+	cache_release();
+	pthread_mutex_unlock(&cache_lock);
 	return err;
 }
 
@@ -576,15 +631,18 @@ int hook_choose(struct bpf_object *obj, const struct hook_probe *probes,
 	struct bpf_program *prog;
 	int err = 0;
 
-	choosing = true;
+	pthread_mutex_lock(&cache_lock);
+	choosing++;
+	pthread_mutex_unlock(&cache_lock);
 	for (int p = 0; probes[p].name; p++) {
 		if (hook_decide(&probes[p], test_prog_by_name, test_helper,
 				obj, &results[p]) && !probes[p].optional)
 			err = -ENOENT;
 	}
-	choosing = false;
-	btf__free(cached_btf);
-	cached_btf = NULL;
+	pthread_mutex_lock(&cache_lock);
+	choosing--;
+	cache_release();
+	pthread_mutex_unlock(&cache_lock);
 	/* Keep only the chosen candidates' programs (and working optionals). */
 	bpf_object__for_each_program(prog, obj) {
 		const char *name = bpf_program__name(prog);

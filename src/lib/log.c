@@ -13,8 +13,12 @@
 
 static const char *log_tool;
 static bool log_verbose;
-static char tail[TAIL_LINES][TAIL_WIDTH];
-static int tail_next, tail_count;
+/*
+ * Per thread: sessions load at once in the overview, and a rejection
+ * shows the lines of its own load.
+ */
+static __thread char tail[TAIL_LINES][TAIL_WIDTH];
+static __thread int tail_next, tail_count;
 
 void log_set_tool(const char *tool)
 {

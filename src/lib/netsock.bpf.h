@@ -328,4 +328,45 @@ int accept4_exit_tp(struct trace_event_raw_sys_exit *ctx)		\
 	return fn(netsock_accepted(ctx->ret));				\
 }
 
+/* accept and accept4 by number (-1: not known on this architecture). */
+#if defined(__TARGET_ARCH_x86)
+#define NETSOCK_NR_ACCEPT	43
+#define NETSOCK_NR_ACCEPT4	288
+#elif defined(__TARGET_ARCH_arm64)
+#define NETSOCK_NR_ACCEPT	202
+#define NETSOCK_NR_ACCEPT4	242
+#else
+#define NETSOCK_NR_ACCEPT	(-1)
+#define NETSOCK_NR_ACCEPT4	(-1)
+#endif
+
+static __always_inline bool netsock_nr_accept(long nr)
+{
+	return nr >= 0 && (nr == NETSOCK_NR_ACCEPT || nr == NETSOCK_NR_ACCEPT4);
+}
+
+/*
+ * --raw-syscalls (tcpaccept): the exit of every syscall, accept and
+ * accept4 picked by number. A link on sys_exit attaches and detaches at
+ * once, where a syscall tracepoint waits for RCU grace periods (100 ms
+ * and more to attach one while the overview starts). A tool lists them
+ * as NETSOCK_ACCEPT_RAW_CANDIDATES.
+ */
+#define NETSOCK_ACCEPT_RAW_PROGRAMS(fn)					\
+SEC("tp_btf/sys_exit")							\
+int BPF_PROG(accept_exit_raw_btf, struct pt_regs *regs, long ret)	\
+{									\
+	if (!netsock_nr_accept(regs_syscall_nr_btf(regs)))		\
+		return 0;						\
+	return fn(netsock_accepted(ret));				\
+}									\
+									\
+SEC("raw_tp/sys_exit")							\
+int BPF_PROG(accept_exit_raw, struct pt_regs *regs, long ret)		\
+{									\
+	if (!netsock_nr_accept(regs_syscall_nr(regs)))			\
+		return 0;						\
+	return fn(netsock_accepted(ret));				\
+}
+
 #endif

@@ -93,6 +93,11 @@ extern const struct tool_opt netsock_conn_opts[];
 	{ { "accept_kretprobe" } },				\
 	{ { "?accept_exit_tp", "accept4_exit_tp" } }
 
+/* The hook candidates of NETSOCK_ACCEPT_RAW_PROGRAMS (--raw-syscalls). */
+#define NETSOCK_ACCEPT_RAW_CANDIDATES				\
+	{ { "accept_exit_raw_btf" }, BPF_FUNC_task_pt_regs },	\
+	{ { "accept_exit_raw" }, BPF_FUNC_task_pt_regs }
+
 const char *netsock_addr(int family, const void *addr, char *buf,
 			 size_t len);
 const char *netsock_addr_port(int family, const void *addr, unsigned port,

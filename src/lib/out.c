@@ -338,6 +338,18 @@ int64_t out_boot_to_real_ns(void)
 	return (int64_t)(out_now_ns() - clock_ns(CLOCK_BOOTTIME));
 }
 
+int64_t out_pid_cpu_ns(int pid)
+{
+	struct timespec ts;
+	clockid_t clock;
+
+	/* The process may be gone between the two calls. */
+	if (pid <= 0 || clock_getcpuclockid(pid, &clock) ||
+	    clock_gettime(clock, &ts))
+		return -1;
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 const char *out_strftime(char *buf, size_t size, const char *fmt,
 			 uint64_t ts_ns)
 {

@@ -68,10 +68,13 @@ int out_flush(struct out *o);
  * for deadlines and elapsed times (bpf_ktime_get_ns() is on it too).
  * out_boot_to_real_ns(): what turns a CLOCK_BOOTTIME stamp (the events'
  * bpf_ktime_get_boot_ns()) into Unix epoch nanoseconds.
+ * out_pid_cpu_ns(): the CPU time process pid has used so far (all its
+ * threads), -1 if it cannot be read.
  */
 uint64_t out_now_ns(void);
 uint64_t out_mono_ns(void);
 int64_t out_boot_to_real_ns(void);
+int64_t out_pid_cpu_ns(int pid);
 /* BCC's TIME format, for out_strftime(). */
 #define OUT_HMS "%H:%M:%S"
 /* ts_ns as local time in buf, formatted by strftime()'s fmt; returns buf. */

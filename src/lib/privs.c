@@ -233,7 +233,8 @@ int privs_drop(const int *keep, int nkeep)
 	return 0;
 }
 
-int privs_effective(bool on)
+/* The thread's effective set: all it permits, or only caps. */
+static int set_effective(bool all, const int *caps, int n)
 {
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
@@ -244,10 +245,22 @@ int privs_effective(bool on)
 	if (syscall(SYS_capget, &hdr, data))
 		return -errno;
 	for (int i = 0; i < 2; i++)
-		data[i].effective = on ? data[i].permitted : 0;
+		data[i].effective = all ? data[i].permitted : 0;
+	for (int i = 0; i < n; i++)
+		data[caps[i] / 32].effective |= 1U << (caps[i] % 32);
 	if (syscall(SYS_capset, &hdr, data))
 		return -errno;
 	return 0;
+}
+
+int privs_effective(bool on)
+{
+	return set_effective(on, NULL, 0);
+}
+
+int privs_effective_only(const int *caps, int n)
+{
+	return set_effective(false, caps, n);
 }
 
 int privs_cap_eff(char *buf, size_t len)

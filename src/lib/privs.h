@@ -53,6 +53,12 @@ int privs_drop(const int *keep, int nkeep);
  * -errno.
  */
 int privs_effective(bool on);
+/*
+ * The calling thread's effective set: only caps (which must be
+ * permitted), for a thread that needs a few capabilities the others do
+ * not. 0 or -errno.
+ */
+int privs_effective_only(const int *caps, int n);
 /* The effective set as /proc/self/status shows it (CapEff, in hex). */
 int privs_cap_eff(char *buf, size_t len);
 

@@ -119,6 +119,13 @@ void session_raw_syscalls(struct session *s, struct bpf_object *obj,
  */
 int session_attach_cpu_clock(struct session *s, struct bpf_program *prog,
 			     unsigned long hz, int cpu);
+/*
+ * The same for one CPU outside a session (the agent's profiler): 0 with
+ * *link set, -ENODEV for an offline CPU when offline_ok, or an exit
+ * status after a message.
+ */
+int session_cpu_clock_link(struct bpf_program *prog, unsigned long hz,
+			   int cpu, bool offline_ok, struct bpf_link **link);
 
 unsigned long long session_real_ns(const struct session *s,
 				   unsigned long long boot_ns);

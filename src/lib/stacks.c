@@ -24,6 +24,8 @@ struct stacks_report {
 	bool user, kernel;	/* halves collected */
 	int counts_fd, stackmap_fd, stats_fd;
 	struct syms_cache *syms;
+	int pid;		/* -p, or 0 */
+	long long pid_cpu_ns;	/* its CPU time while counted, or -1 */
 };
 
 struct entry {
@@ -478,7 +480,10 @@ static int stacks_print(struct session *s, const struct stacks_report *r)
 	 * empty profile (a -p process that never ran on a sampled CPU)
 	 * would end without a word.
 	 */
-	if (!printed && !o->failed)
+	if (!printed && !o->failed && r->pid_cpu_ns >= 0)
+		log_err("no %s counted: PID %d was on CPU for %.3f s meanwhile",
+			counted_what(r), r->pid, r->pid_cpu_ns / 1e9);
+	else if (!printed && !o->failed)
 		log_err("no %s counted", counted_what(r));
 	return out_flush(o);
 }
@@ -609,6 +614,7 @@ int stacks_tool_prepare(struct session *s, struct stacks_tool *t,
 
 	s->tool_state = t;
 	t->obj = obj;
+	t->pid_cpu_start = -1;
 	t->syms = syms_cache_new();
 	if (!t->syms) {
 		log_err("out of memory");
@@ -652,9 +658,19 @@ int stacks_tool_on_tick(struct session *s)
 	return 0;
 }
 
+int stacks_tool_attached(struct session *s, void *skel)
+{
+	struct stacks_tool *t = s->tool_state;
+
+	(void)skel;
+	t->pid_cpu_start = out_pid_cpu_ns(s->opts.pid);
+	return 0;
+}
+
 int stacks_tool_finish(struct session *s, void *skel)
 {
 	struct stacks_tool *t = s->tool_state;
+	long long cpu_end = out_pid_cpu_ns(s->opts.pid);
 	struct stacks_report r = {
 		.unit = t->unit, .divisor = t->divisor, .folded = t->folded,
 		.user = !t->kernel_only, .kernel = !t->user_only,
@@ -662,6 +678,9 @@ int stacks_tool_finish(struct session *s, void *skel)
 		.stackmap_fd = stacks_tool_map_fd(t, "stackmap"),
 		.stats_fd = stacks_tool_map_fd(t, "stack_stats"),
 		.syms = t->syms,
+		.pid = s->opts.pid,
+		.pid_cpu_ns = t->pid_cpu_start >= 0 && cpu_end >= 0 ?
+			      cpu_end - t->pid_cpu_start : -1,
 	};
 
 	(void)skel;

@@ -86,9 +86,10 @@ struct stacks_svg {
  * alike (stackmap, counts, stack_stats, seen_pids), and the halves,
  * --folded, --svg and --stack-storage-size mean the same in both. The
  * tool fills the flags and the constants; the rest is run-time state.
- * Its on_event, on_interval, finish and cleanup are the stacks_tool_*
- * functions below; its prepare sets its own .rodata, writes the banner
- * and then calls stacks_tool_prepare().
+ * Its on_event, on_interval, attached, finish and cleanup are the
+ * stacks_tool_* functions below (an attached step of its own ends with
+ * stacks_tool_attached()); its prepare sets its own .rodata, writes the
+ * banner and then calls stacks_tool_prepare().
  */
 struct stacks_tool {
 	bool user_only, kernel_only;	/* halves; neither: both */
@@ -101,6 +102,7 @@ struct stacks_tool {
 	struct syms_cache *syms;
 	char banner[160];
 	struct out_col columns[2];
+	long long pid_cpu_start;	/* -p's CPU time once attached, or -1 */
 };
 
 /*
@@ -122,6 +124,13 @@ int stacks_tool_prepare(struct session *s, struct stacks_tool *t,
 			struct bpf_object *obj);
 int stacks_tool_on_event(struct session *s, const void *data, size_t size);
 int stacks_tool_on_tick(struct session *s);
+/*
+ * Notes -p's CPU time once sampling starts: a run that counts nothing
+ * then says how long that process ran (a busy process starved by others
+ * for the whole run is never sampled). The tool's attached step, or a
+ * call at the end of it.
+ */
+int stacks_tool_attached(struct session *s, void *skel);
 int stacks_tool_finish(struct session *s, void *skel);
 int stacks_tool_cleanup(struct session *s, int err);
 #endif

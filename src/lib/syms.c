@@ -45,6 +45,7 @@ struct elf_obj {
 	struct symtab syms;
 	struct addr_seg *loads;
 	size_t nloads;
+	char *build_id;		/* GNU build id as hex, or NULL */
 	bool failed;		/* not readable or not ELF: no symbols */
 };
 
@@ -749,8 +750,11 @@ static void load_elf(struct syms_cache *c, struct elf_obj *o, Elf *e,
 		     const char *root, const char *inner_path)
 {
 	bool symtab = false, dynsym = false;
+	char hex[128];
 
 	addr_elf_segments(e, &o->loads, &o->nloads);
+	if (build_id(e, hex, sizeof(hex)))
+		o->build_id = strdup(hex);
 	load_elf_syms(o, e, SHT_SYMTAB, &symtab);
 	load_elf_syms(o, e, SHT_DYNSYM, &dynsym);
 	if (!symtab && inner_path)
@@ -792,6 +796,7 @@ static struct elf_obj *obj_find(struct syms_cache *c, uint64_t dev,
 static void obj_free(struct elf_obj *o)
 {
 	symtab_free(&o->syms);
+	free(o->build_id);
 	free(o->loads);
 	free(o->path);
 	free(o);
@@ -1151,6 +1156,24 @@ static const struct proc_map *proc_map_find(const struct proc *p,
 	if (lo && addr < p->maps[lo - 1].end)
 		return &p->maps[lo - 1];
 	return NULL;
+}
+
+int syms_user_map(struct syms_cache *c, int pid, uint64_t addr,
+		  struct syms_map *out)
+{
+	const struct proc_map *m;
+	struct proc *p = proc_find(c, pid);
+
+	memset(out, 0, sizeof(*out));
+	m = p ? proc_map_find(p, addr) : NULL;
+	if (!m)
+		return -ENOENT;
+	out->start = m->start;
+	out->end = m->end;
+	out->offset = m->offset;
+	out->path = m->obj ? m->obj->path : m->path;
+	out->build_id = m->obj ? m->obj->build_id : NULL;
+	return 0;
 }
 
 int syms_user(struct syms_cache *c, int pid, uint64_t addr,

@@ -78,6 +78,17 @@ int syms_load_kallsyms(struct syms_cache *c, FILE *f);
 int syms_user(struct syms_cache *c, int pid, uint64_t addr,
 	      struct syms_frame *out);
 
+/* The mapping of a user address as syms_user() last saw it. */
+struct syms_map {
+	uint64_t start, end, offset;
+	const char *path;	/* NULL: anonymous; valid while the cache is */
+	const char *build_id;	/* GNU build id in hex, or NULL */
+};
+
+/* Fills out for addr of a captured process: 0 or -ENOENT. */
+int syms_user_map(struct syms_cache *c, int pid, uint64_t addr,
+		  struct syms_map *out);
+
 /*
  * Reads the process's mappings now (again, if they changed since the last
  * capture) and loads the symbols of every object it maps, so that its

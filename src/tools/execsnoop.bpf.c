@@ -170,3 +170,67 @@ int execveat_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	return exec_exit(ctx->ret);
 }
+
+/* Syscall numbers (-1: not known on this architecture). */
+#if defined(__TARGET_ARCH_x86)
+#define EXEC_NR_EXECVE		59
+#define EXEC_NR_EXECVEAT	322
+#elif defined(__TARGET_ARCH_arm64)
+#define EXEC_NR_EXECVE		221
+#define EXEC_NR_EXECVEAT	281
+#else
+#define EXEC_NR_EXECVE		(-1)
+#define EXEC_NR_EXECVEAT	(-1)
+#endif
+
+/*
+ * --raw-syscalls: every syscall's entry and exit, the exec family picked
+ * by number: two links that attach and detach at once, instead of four
+ * syscall tracepoints that each wait for RCU grace periods (about 60 ms
+ * apiece to detach while the overview ends).
+ */
+static __always_inline int exec_enter_raw(struct pt_regs *regs, long nr)
+{
+	if (nr < 0)
+		return 0;
+	if (nr == EXEC_NR_EXECVE)
+		return exec_enter(
+			(const char *)PT_REGS_PARM1_CORE_SYSCALL(regs),
+			(const char *const *)PT_REGS_PARM2_CORE_SYSCALL(regs));
+	if (nr == EXEC_NR_EXECVEAT)
+		return exec_enter(
+			(const char *)PT_REGS_PARM2_CORE_SYSCALL(regs),
+			(const char *const *)PT_REGS_PARM3_CORE_SYSCALL(regs));
+	return 0;
+}
+
+static __always_inline int exec_exit_raw(long nr, long ret)
+{
+	if (nr < 0 || (nr != EXEC_NR_EXECVE && nr != EXEC_NR_EXECVEAT))
+		return 0;
+	return exec_exit(ret);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(exec_enter_raw_btf, struct pt_regs *regs, long nr)
+{
+	return exec_enter_raw(regs, nr);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(exec_exit_raw_btf, struct pt_regs *regs, long ret)
+{
+	return exec_exit_raw(regs_syscall_nr_btf(regs), ret);
+}
+
+SEC("raw_tp/sys_enter")
+int BPF_PROG(exec_enter_raw_tp, struct pt_regs *regs, long nr)
+{
+	return exec_enter_raw(regs, nr);
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(exec_exit_raw_tp, struct pt_regs *regs, long ret)
+{
+	return exec_exit_raw(regs_syscall_nr(regs), ret);
+}

@@ -40,11 +40,18 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
+/* Two programs on sys_enter/sys_exit, which find the exec family by number. */
+static const struct hook_probe execsnoop_raw_probes[] = {
+	{ "exec", { { { "exec_enter_raw_btf", "exec_exit_raw_btf" } },
+		    { { "exec_enter_raw_tp", "exec_exit_raw_tp" } } } },
+	{ NULL },
+};
+
 static int execsnoop_prepare(struct session *s, void *p)
 {
 	struct execsnoop_bpf *skel = p;
 
-	(void)s;
+	session_raw_syscalls(s, skel->obj, execsnoop_raw_probes);
 	skel->rodata->max_args = max_args;
 	return 0;
 }
@@ -82,7 +89,7 @@ static const struct tool execsnoop_tool = {
 		"  loupe execsnoop              # successful execs, system-wide\n"
 		"  loupe execsnoop -x -T        # with failed execs and a TIME column\n"
 		"  loupe execsnoop -n bash -j   # execs by processes named bash, as JSON\n",
-	.common = OPT_SNOOP | OPT_FAILED,
+	.common = OPT_SNOOP | OPT_FAILED | OPT_RAW_SYSCALLS,
 	.failed_help = "include failed execs",
 	.opts = execsnoop_opts,
 	.parse_opt = execsnoop_parse_opt,

@@ -147,6 +147,7 @@ static const struct tool offcputime_tool = {
 	.on_event = stacks_tool_on_event,
 	.on_interval = stacks_tool_on_tick,
 	.prepare = offcputime_prepare,
+	.attached = stacks_tool_attached,
 	.finish = stacks_tool_finish,
 	.cleanup = stacks_tool_cleanup,
 };

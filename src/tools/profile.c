@@ -81,9 +81,11 @@ static int profile_prepare(struct session *s, void *p)
 static int profile_attached(struct session *s, void *p)
 {
 	struct profile_bpf *skel = p;
+	int err;
 
-	return session_attach_cpu_clock(s, skel->progs.sample, conf.freq,
-					conf.cpu);
+	err = session_attach_cpu_clock(s, skel->progs.sample, conf.freq,
+				       conf.cpu);
+	return err ? err : stacks_tool_attached(s, p);
 }
 
 enum { OPT_FREQ, OPT_CPU, OPT_IDLE, OPT_STACKS };

@@ -31,3 +31,4 @@ static __always_inline int accept_emit(const struct sock *sk)
 }
 
 NETSOCK_ACCEPT_PROGRAMS(accept_emit)
+NETSOCK_ACCEPT_RAW_PROGRAMS(accept_emit)

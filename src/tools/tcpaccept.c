@@ -43,11 +43,19 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
+/* One program on sys_exit, which finds accept and accept4 by number. */
+static const struct hook_probe tcpaccept_raw_probes[] = {
+	{ "accept", {
+		NETSOCK_ACCEPT_RAW_CANDIDATES,
+	} },
+	{ NULL },
+};
+
 static int tcpaccept_prepare(struct session *s, void *p)
 {
 	struct tcpaccept_bpf *skel = p;
 
-	(void)s;
+	session_raw_syscalls(s, skel->obj, tcpaccept_raw_probes);
 	memcpy((void *)&skel->rodata->tcp_filter, &tcp_filter,
 	       sizeof(tcp_filter));
 	return 0;
@@ -84,7 +92,7 @@ static const struct tool tcpaccept_tool = {
 		"  loupe tcpaccept              # every TCP accept\n"
 		"  loupe tcpaccept -P 80,443    # only on local ports 80 and 443\n"
 		"  loupe tcpaccept -6 -j        # IPv6 only, as JSON\n",
-	.common = OPT_SNOOP,
+	.common = OPT_SNOOP | OPT_RAW_SYSCALLS,
 	.opts = tcpaccept_opts,
 	.parse_opt = tcpaccept_parse_opt,
 	.probes = tcpaccept_probes,

@@ -6,6 +6,7 @@ run_cleanups(), which tests/run.py calls after each test even on failure.
 """
 import json
 import os
+import random
 import re
 import select
 import shutil
@@ -810,12 +811,14 @@ def bpftool_list(kind):
     """Parsed `bpftool -j KIND show` (list of dicts)."""
     if not shutil.which("bpftool"):
         raise Skip("bpftool not installed")
-    # An object freed while bpftool walks the list can make it fail once.
-    for _ in range(3):
+    # An object freed while bpftool walks the list makes it fail (7.1
+    # gives up on an id that vanished between "next id" and "get fd"):
+    # with tests in parallel creating and closing links, retry, spread out.
+    for attempt in range(25):
         rc, out, err = run_quiet(["bpftool", "-j", kind, "show"], timeout=20)
         if rc == 0:
             break
-        time.sleep(0.2)
+        time.sleep(0.05 + random.random() * 0.2)
     if rc != 0:
         fail("bpftool %s show failed: %s %s" % (kind, short(err), short(out)))
     out = out.strip()

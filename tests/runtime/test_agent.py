@@ -237,7 +237,8 @@ def test_agent_silent_client_does_not_block():
 
 
 def test_agent_scrape_storm():
-    a = Agent()
+    # the HTTP side's memory alone (the profiler's: bench/agent_profile.py)
+    a = Agent("--profile-hz", "0")
     get(a.url())
     rss0 = rss_kb(a.proc.pid)
     stop = time.monotonic() + 4
@@ -539,7 +540,8 @@ KEPT_CAPS = "%016x" % ((1 << 2) | (1 << 21) | (1 << 38) | (1 << 39))
 
 
 def test_agent_drops_capabilities():
-    a = Agent()
+    # without the profiler, whose thread keeps one (test_agent_pprof.py)
+    a = Agent("--profile-hz", "0")
     status = open("/proc/%d/status" % a.proc.pid).read()
     fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
     # kept for reloads, but only permitted: nothing is effective
@@ -669,7 +671,8 @@ def test_agent_label_explosion_bounded():
         "    labels: [ns]\n"
         "    program: 'tracepoint:syscalls:sys_enter_openat /comm == \"%s\"/"
         " { @[nsecs] = count(); }'\n") % comm)
-    a = Agent("--config", cfg, "--max-series", "100")
+    # the profiler's symbol tables follow what runs on the machine: off
+    a = Agent("--config", cfg, "--max-series", "100", "--profile-hz", "0")
     get(a.url())
     rss0 = rss_kb(a.proc.pid)
     dropped = []
@@ -704,7 +707,8 @@ def test_agent_map_memory_bounded_and_reported():
                                 r"memory \(\d+ entries on \d+ CPUs\), over the 1024 MB "
                                 r"a map may take: lower --max-series \(now 10000000\)", err),
           "huge --max-series: status %s: %s" % (rc, short(err)))
-    a = Agent("--metrics", "runqueue")
+    # the metric's maps only, not the profiler's
+    a = Agent("--metrics", "runqueue", "--profile-hz", "0")
     s = samples(get(a.url())[2].decode())
     got = s.get('loupe_agent_map_kernel_bytes{metric="runqueue"}')
     rc, out, err = run_quiet(["bpftool", "-j", "map", "show"], timeout=20)

@@ -3,8 +3,9 @@ import base64
 import os
 import subprocess
 
-from common import (Loupe, Server, check, check_common, copy_binary, exec_row,
-                    helper_bin, marker, short, spawn, table_escape, tmpdir)
+from common import (Loupe, Server, bpf_ids_owned_by, bpftool_list, check, check_common,
+                    copy_binary, exec_row, helper_bin, marker, short, spawn, table_escape,
+                    tmpdir)
 
 
 def _json_loupe(*extra):
@@ -187,6 +188,40 @@ def test_execveat():
     f = ev["args"][0]
     check(f in (name, path) or (f.startswith("/dev/fd/") and f.endswith("/" + name)),
           "filename %r is neither %r nor %r" % (f, name, path))
+
+
+def test_exec_raw_syscalls():
+    """--raw-syscalls (what the overview uses): two links, on sys_enter and
+    sys_exit, that pick execve and execveat by number; an exec, a failed
+    one and an execveat come out as with the four syscall tracepoints."""
+    lp = _json_loupe("--raw-syscalls", "-x")
+    _, links = bpf_ids_owned_by(lp.pid)
+    mine = sorted((e["type"], e.get("tp_name")) for e in bpftool_list("link")
+                  if e["id"] in links)
+    check(mine == [("raw_tracepoint", "sys_enter"), ("raw_tracepoint", "sys_exit")],
+          "links %r, expected sys_enter and sys_exit" % mine)
+    a1 = marker("a")
+    path, pid = _run_true(marker("r"), a1)
+    srv = Server()
+    missing = os.path.join(tmpdir(), marker("missing"))
+    check(srv.exec_fail(missing, a1) == 2, "exec of a missing path did not fail")
+    d = tmpdir()
+    name = marker("v")
+    copy_binary("/bin/true", name, d)
+    at = spawn([helper_bin(), "execveat", d, name, a1])
+    check(at.wait(5) == 0, "execveat helper failed")
+    want = {"execve": (path, pid, 0, [path, a1]),
+            "failed": (missing, srv.pid, -2, [missing, a1])}
+    for what, (first, wpid, ret, args) in want.items():
+        ev = lp.expect_event(lambda e, f=first: (e.get("args") or [None])[0] == f,
+                             "%s event" % what)
+        check(ev["pid"] == wpid and ev["ret"] == ret and ev["args"] == args,
+              "%s: pid/ret/args %s/%s/%r, want %d/%d/%r" %
+              (what, ev["pid"], ev["ret"], ev["args"], wpid, ret, args))
+    ev = lp.expect_event(lambda e: e.get("pid") == at.pid and (e.get("args") or [])[1:] == [a1],
+                         "execveat event")
+    lp.stop()
+    check(ev["ret"] == 0, "execveat ret %s != 0" % ev["ret"])
 
 
 # ---------------------------------------------------------------- strings not paged in

@@ -13,8 +13,9 @@ import sys
 import time
 import uuid
 
-from common import (LOUPE, Loupe, Skip, check, check_common, fail, on_cleanup,
-                    poll_until, run_quiet, short)
+from common import (LOUPE, Loupe, Skip, bpf_ids_owned_by, bpftool_list, check,
+                    check_common, fail, on_cleanup, poll_until, run_quiet,
+                    short)
 
 # The child: one command per line on stdin, one reply line on stdout.
 #   listen 4|6        -> ok PORT          connect 4|6 PORT -> ok LPORT
@@ -560,6 +561,41 @@ def test_tcpaccept_json_both_families():
     lp.stop()
     for c in conns:
         check(not _mine(lp, "tcp_accept", (c.cli.pid,)), "client reported as accepting")
+
+
+def test_tcpaccept_raw_syscalls():
+    """--raw-syscalls (what the overview uses): one link on sys_exit that
+    picks accept and accept4 by number, and reports both."""
+    import ctypes
+    lp = _json_loupe("tcpaccept", "--raw-syscalls")
+    _, links = bpf_ids_owned_by(lp.pid)
+    mine = [e for e in bpftool_list("link") if e["id"] in links]
+    check([(e["type"], e.get("tp_name")) for e in mine] == [("raw_tracepoint", "sys_exit")],
+          "links %r, expected one on sys_exit" % mine)
+    libc = ctypes.CDLL(None, use_errno=True)
+    ls = socket.socket()
+    on_cleanup(ls.close)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen()
+    port = ls.getsockname()[1]
+    for call in ("accept", "accept4"):
+        cli = socket.create_connection(("127.0.0.1", port))
+        on_cleanup(cli.close)
+        if call == "accept":    # glibc's accept() is the accept syscall
+            fd = libc.accept(ls.fileno(), None, None)
+            check(fd >= 0, "accept() failed: errno %d" % ctypes.get_errno())
+            on_cleanup(lambda fd=fd: os.close(fd))
+        else:                   # Python's is accept4
+            conn, _ = ls.accept()
+            on_cleanup(conn.close)
+        cport = cli.getsockname()[1]
+        ev = lp.expect_event(lambda e, cport=cport: e.get("type") == "tcp_accept" and
+                             e.get("pid") == os.getpid() and e.get("rport") == cport,
+                             "%s event" % call)
+        check(ev["lport"] == port and ev["laddr"] == "127.0.0.1" and
+              ev["raddr"] == "127.0.0.1" and ev["ip"] == 4,
+              "%s: %s, want 127.0.0.1:%d <- 127.0.0.1:%d" % (call, short(ev), port, cport))
+    lp.stop()
 
 
 def test_tcpaccept_table_port_filter():

@@ -263,15 +263,44 @@ def test_profile_missed_stacks_reported():
 def test_profile_nothing_sampled_says_so():
     """A -p process that never runs is sampled zero times: folded and JSON
     output have no header, so stderr must say so (they once ended with
-    nothing at all, exit status 0)."""
+    nothing at all, exit status 0), and how long it ran: not at all."""
     sleeper = spawn(["sleep", "60"])
     for mode in ("--folded", "-j"):
         lp = Loupe("profile", "-p", sleeper.pid, mode, "-d", "1")
         rc = lp.wait_exit(15)
         check(rc == 0, "%s: exit status %s %s" % (mode, rc, lp.describe()))
         check(lp.lines() == [], "%s: stdout %s" % (mode, short(lp.lines())))
-        check(lp.stderr_lines() == ["loupe: profile: no samples counted"],
+        want = ("loupe: profile: no samples counted: PID %d was on CPU for "
+                "0.000 s meanwhile" % sleeper.pid)
+        check(lp.stderr_lines() == [want],
               "%s: stderr %s" % (mode, lp.stderr_lines()))
+
+
+def test_profile_busy_but_unsampled_says_how_long_it_ran():
+    """The reported empty `profile -p PID -f` of a busy Python loop: it
+    happens when the process gets (almost) no CPU while sampled, as on a
+    loaded machine (2 of 12 one-second runs with three CPU burners here).
+    The same made certain: a busy loop pinned to CPU 1, sampled on CPU 0
+    only. stderr must say that it ran, so that the empty output is
+    explained and not taken for a broken profiler."""
+    if len(os.sched_getaffinity(0)) < 2 or 1 not in os.sched_getaffinity(0):
+        raise Skip("needs CPUs 0 and 1")
+    busy = spawn([sys.executable, "-c", "while True: pass"],
+                 preexec_fn=lambda: os.sched_setaffinity(0, {1}))
+    time.sleep(0.2)
+    lp = Loupe("profile", "-p", busy.pid, "--folded", "--cpu", "0",
+               "-d", "1")
+    rc = lp.wait_exit(15)
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    check(lp.lines() == [], "stdout %s" % short(lp.lines()))
+    err = lp.stderr_lines()
+    prefix = ("loupe: profile: no samples counted: PID %d was on CPU for "
+              % busy.pid)
+    check(len(err) == 1 and err[0].startswith(prefix) and
+          err[0].endswith(" s meanwhile"), "stderr %s" % err)
+    secs = float(err[0][len(prefix):-len(" s meanwhile")])
+    # It ran for most of the second (unless starved); never more.
+    check(0 < secs <= 1.2, "on CPU %.3f s" % secs)
 
 
 def test_profile_python_busy_loop_folded():

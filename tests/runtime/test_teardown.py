@@ -35,9 +35,13 @@ def _probe_event_leftovers(pids):
 def _record(lp):
     """Record the prog/link ids of a loupe whose header has appeared."""
     lp.wait_header()
-    ids = _owned([lp.pid])[lp.pid]
+    # fdinfo at once (a --duration run may end while bpftool walks its
+    # lists under load), then what bpftool's pids info adds
+    ids = fdinfo_ids(lp.pid)
     check(lp.alive(), "loupe %s exited before its BPF objects could be recorded %s"
           % (lp.args[0], lp.describe()))
+    more = _owned([lp.pid])[lp.pid]
+    ids = (ids[0] | more[0], ids[1] | more[1])
     check(ids[0], "no BPF programs found for loupe %s (pid %d)" % (lp.args[0], lp.pid))
     return ids
 

@@ -1,0 +1,155 @@
+/*
+ * The agent's profiler, kernel side. A cpu-clock perf event on every CPU
+ * runs sample(), which counts the interrupted task's stacks under its
+ * (process, thread, cgroup, comm) key; sched_switch adds, while user
+ * space asks for it (offcpu_on), the time each thread spent off CPU to the
+ * stacks it left the CPU with. User space drains both counts maps each
+ * second (lookup and delete) and deletes the stacks it read, so nothing
+ * here grows with the agent's uptime.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "profiler.h"
+
+#define EFAULT		14
+
+char LICENSE[] SEC("license") = "GPL";
+
+/*
+ * Set by user space while an off-CPU request waits for its window: an
+ * epoch, so that a thread that left the CPU during an earlier one is not
+ * counted from then.
+ */
+volatile __u32 offcpu_on;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, PROF_STACKS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, PROF_MAX_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PROF_MAX_KEYS);
+	__type(key, struct prof_key);
+	__type(value, struct prof_value);
+} cpu_counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PROF_MAX_KEYS);
+	__type(key, struct prof_key);
+	__type(value, struct prof_value);
+} offcpu_counts SEC(".maps");
+
+/* Threads off CPU: when they left and with which stacks. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PROF_MAX_BLOCKED);
+	__type(key, __u32);
+	__type(value, struct offcpu_start);
+} offcpu_start SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PROF_NSTATS);
+	__type(key, __u32);
+	__type(value, __u64);
+} prof_stats SEC(".maps");
+
+static __always_inline void stat_add(__u32 which)
+{
+	__u64 *n = bpf_map_lookup_elem(&prof_stats, &which);
+
+	if (n)
+		*n += 1;
+}
+
+/*
+ * One half of the current task's stack: -EFAULT (no frames of that kind:
+ * a sample in user mode has no kernel part, a kernel thread no user part)
+ * is not a loss; any other failure is counted.
+ */
+static __always_inline __s32 stack_of(void *ctx, __u64 flags)
+{
+	long id = bpf_get_stackid(ctx, &stacks, flags);
+
+	if (id < 0 && id != -EFAULT)
+		stat_add(PROF_STAT_NO_STACK);
+	return id < 0 ? -1 : id;
+}
+
+static __always_inline void key_current(void *ctx, struct prof_key *k)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	k->tgid = id >> 32;
+	k->cgroup = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(k->comm, sizeof(k->comm));
+	k->user_stack = stack_of(ctx, BPF_F_USER_STACK);
+	k->kernel_stack = stack_of(ctx, 0);
+}
+
+static __always_inline void count(void *map, struct prof_key *k, __u64 ns)
+{
+	struct prof_value *v = bpf_map_lookup_elem(map, k);
+	struct prof_value init = { 1, ns };
+
+	if (!v) {
+		if (!bpf_map_update_elem(map, k, &init, BPF_NOEXIST))
+			return;
+		/* another CPU may have inserted it meanwhile */
+		v = bpf_map_lookup_elem(map, k);
+		if (!v) {
+			stat_add(PROF_STAT_FULL);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&v->count, 1);
+	__sync_fetch_and_add(&v->ns, ns);
+}
+
+SEC("perf_event")
+int sample(struct bpf_perf_event_data *ctx)
+{
+	struct prof_key k = {};
+
+	/* each CPU's idle task has pid 0 */
+	if (!(__u32)bpf_get_current_pid_tgid())
+		return 0;
+	key_current(ctx, &k);
+	count(&cpu_counts, &k, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(offcpu_switch, bool preempt, struct task_struct *prev,
+	     struct task_struct *next)
+{
+	struct offcpu_start st = {}, *in;
+	__u32 tid, epoch = offcpu_on;
+	__u64 now;
+
+	if (!epoch)
+		return 0;
+	now = bpf_ktime_get_ns();
+	tid = (__u32)bpf_get_current_pid_tgid();
+	/* prev is the current task: its stacks are the ones it blocks in */
+	if (tid) {
+		st.ts_ns = now;
+		st.epoch = epoch;
+		key_current(ctx, &st.key);
+		bpf_map_update_elem(&offcpu_start, &tid, &st, BPF_ANY);
+	}
+	tid = BPF_CORE_READ(next, pid);
+	in = bpf_map_lookup_elem(&offcpu_start, &tid);
+	if (!in)
+		return 0;
+	if (in->epoch == epoch && now > in->ts_ns)
+		count(&offcpu_counts, &in->key, now - in->ts_ns);
+	bpf_map_delete_elem(&offcpu_start, &tid);
+	return 0;
+}

@@ -1,0 +1,1241 @@
+/*
+ * The agent's continuous profiler (profiler.h). The kernel counts CPU
+ * samples (and off-CPU time while a request asks for it) by stack; a
+ * thread of the profiler's own drains those counts each second, deletes
+ * the stacks it read, symbolizes the frames and files them in a ring of
+ * per-second buckets that covers the longest window a request may ask
+ * for. Frames, mappings and names are interned with reference counts,
+ * so a bucket that leaves the ring frees what only it used: memory
+ * follows the last five minutes' distinct stacks, not the uptime. A
+ * request waits, suspended, for its window's buckets and gets them
+ * merged as a gzip'd pprof profile.proto.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "http.h"
+#include "log.h"
+#include "opts.h"
+#include "out.h"
+#include "flame.h"
+#include "pb.h"
+#include "privs.h"
+#include "profiler.h"
+#include "profiler.skel.h"
+#include "session.h"
+#include "stacks.h"
+#include "syms.h"
+
+#define PROF_MAX_SECONDS	300
+#define PROF_DEFAULT_SECONDS	30
+/* buckets kept: the longest window, and the one being filled */
+#define PROF_HISTORY		(PROF_MAX_SECONDS + 2)
+/* distinct (process, stack) entries per kind and second; more: dropped */
+#define PROF_BUCKET_MAX		4096
+#define PROF_INTERN_SLOTS	4096
+/*
+ * User symbols are read afresh this often, so exited processes go, or
+ * after a minute when the heap passes PROF_HEAP_MAX: the symbol tables of
+ * whatever runs on the machine (a compiler's libLLVM is megabytes) are
+ * the profiler's largest and least bounded memory.
+ */
+#define PROF_SYMS_REFRESH_S	600
+#define PROF_SYMS_MIN_AGE_S	60
+#define PROF_HEAP_MAX		(12 << 20)
+#define PROF_MAX_CPUS		1024
+/*
+ * Kernel addresses whose names are cached, and
+ * new ones looked up per profile at most. All of kallsyms in memory would
+ * be 10 MB, reading it each second 5% of a CPU: kernel frames are named
+ * when a profile is built, the addresses new to the cache in one pass.
+ */
+#define PROF_KCACHE		32768	/* emptied before a profile if half full */
+#define PROF_KMISS		16384
+#define MAX_PID			4194304
+
+enum prof_kind { PROF_CPU, PROF_OFFCPU, PROF_NKINDS };
+
+enum blob_type { BLOB_STR, BLOB_MAP, BLOB_STACK };
+
+/* An interned, reference-counted value: a string, a mapping or a stack. */
+struct blob {
+	struct blob *next;
+	uint32_t hash, refs, len;
+	enum blob_type type;
+	char data[];
+};
+
+/* A BLOB_MAP; path and build_id are BLOB_STRs (build_id may be NULL). */
+struct prof_map {
+	uint64_t start, limit, offset;
+	struct blob *path, *build_id;
+	bool kernel;
+};
+
+/* A BLOB_STACK is an array of these, leaf first. */
+struct prof_frame {
+	uint64_t addr;
+	struct blob *name;	/* NULL: not resolved, or a kernel frame */
+	struct blob *map;	/* NULL: in no file */
+};
+
+struct prof_entry {
+	uint32_t tgid;
+	uint64_t cgroup;
+	struct blob *comm, *stack;
+	uint64_t count, ns;
+};
+
+struct prof_bucket {
+	uint64_t seq;
+	struct prof_entry *v[PROF_NKINDS];
+	size_t n[PROF_NKINDS], cap[PROF_NKINDS];
+};
+
+/* A request waiting for its window: buckets first..last. */
+struct prof_pending {
+	struct prof_pending *next;
+	struct http_request *req;
+	enum prof_kind kind;
+	uint64_t first, last;
+	uint32_t tgid;		/* 0: every process */
+	uint64_t cgroup;	/* 0: every cgroup */
+	uint64_t start_real_ns;
+	bool flame;		/* an SVG of the last seconds, not pprof */
+};
+
+struct profiler {
+	struct profiler_bpf *skel;
+	struct bpf_link *links[PROF_MAX_CPUS];
+	int nlinks;
+	struct bpf_link *offcpu_link;
+	unsigned int hz;
+	struct syms_cache *usyms;
+	/* kernel addresses to their names (blobs), open addressing */
+	struct { uint64_t addr; struct blob *name; } kcache[PROF_KCACHE];
+	size_t nkcache;
+	uint64_t kmiss[PROF_KMISS];
+	uint64_t usyms_born_ns;
+	struct blob *slots[PROF_INTERN_SLOTS];
+	struct blob *kernel_map;
+	struct prof_bucket ring[PROF_HISTORY];
+	uint64_t seq;		/* buckets filled so far */
+	uint64_t user_dropped;
+	uint32_t offcpu_epoch;
+	/* lock: pending, seq and stopping, shared with the HTTP threads */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct prof_pending *pending;
+	int offcpu_waiting;
+	bool stopping, thread_started;
+	pthread_t thread;
+	/* the drain's scratch space */
+	struct prof_key *keys;
+	struct prof_value *vals;
+};
+
+/* ------------------------------------------------------------ intern */
+
+static uint32_t hash_bytes(const void *p, size_t n, uint32_t h)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ c[i]) * 16777619u;
+	return h;
+}
+
+/* The interned copy of data (a new reference), or NULL without memory. */
+static struct blob *intern(struct profiler *p, enum blob_type type,
+			   const void *data, size_t len)
+{
+	uint32_t h = hash_bytes(data, len, 2166136261u ^ type);
+	struct blob **slot = &p->slots[h % PROF_INTERN_SLOTS], *b;
+
+	for (b = *slot; b; b = b->next)
+		if (b->hash == h && b->type == type && b->len == len &&
+		    !memcmp(b->data, data, len)) {
+			b->refs++;
+			return b;
+		}
+	b = malloc(sizeof(*b) + len + 1);
+	if (!b)
+		return NULL;
+	b->hash = h;
+	b->refs = 1;
+	b->len = len;
+	b->type = type;
+	memcpy(b->data, data, len);
+	b->data[len] = '\0';
+	b->next = *slot;
+	*slot = b;
+	return b;
+}
+
+static struct blob *intern_str(struct profiler *p, const char *s)
+{
+	return s ? intern(p, BLOB_STR, s, strlen(s)) : NULL;
+}
+
+static void release(struct profiler *p, struct blob *b)
+{
+	struct blob **slot;
+
+	if (!b || --b->refs)
+		return;
+	for (slot = &p->slots[b->hash % PROF_INTERN_SLOTS]; *slot != b;
+	     slot = &(*slot)->next)
+		;
+	*slot = b->next;
+	if (b->type == BLOB_MAP) {
+		struct prof_map *m = (struct prof_map *)b->data;
+
+		release(p, m->path);
+		release(p, m->build_id);
+	} else if (b->type == BLOB_STACK) {
+		struct prof_frame *f = (struct prof_frame *)b->data;
+
+		for (size_t i = 0; i < b->len / sizeof(*f); i++) {
+			release(p, f[i].name);
+			release(p, f[i].map);
+		}
+	}
+	free(b);
+}
+
+/* ------------------------------------------------------------ drain */
+
+static void bucket_clear(struct profiler *p, struct prof_bucket *b)
+{
+	for (int k = 0; k < PROF_NKINDS; k++) {
+		for (size_t i = 0; i < b->n[k]; i++) {
+			release(p, b->v[k][i].comm);
+			release(p, b->v[k][i].stack);
+		}
+		b->n[k] = 0;
+	}
+}
+
+static struct blob *user_map(struct profiler *p, int pid, uint64_t addr)
+{
+	struct prof_map m = { 0 };
+	struct syms_map sm;
+	struct blob *b;
+
+	if (syms_user_map(p->usyms, pid, addr, &sm) || !sm.path)
+		return NULL;
+	m.start = sm.start;
+	m.limit = sm.end;
+	m.offset = sm.offset;
+	m.path = intern_str(p, sm.path);
+	m.build_id = intern_str(p, sm.build_id);
+	b = intern(p, BLOB_MAP, &m, sizeof(m));
+	/* the map's own references are the ones intern gave us */
+	if (b && b->refs > 1) {
+		release(p, m.path);
+		release(p, m.build_id);
+	}
+	return b;
+}
+
+/* The cache slot of a kernel address (the free one it would take). */
+static size_t kcache_slot(struct profiler *p, uint64_t addr)
+{
+	size_t i = (addr * 0x9e3779b97f4a7c15ULL >> 32) % PROF_KCACHE;
+
+	while (p->kcache[i].addr && p->kcache[i].addr != addr)
+		i = (i + 1) % PROF_KCACHE;
+	return i;
+}
+
+static void kcache_clear(struct profiler *p)
+{
+	for (size_t i = 0; i < PROF_KCACHE; i++) {
+		release(p, p->kcache[i].name);
+		p->kcache[i].addr = 0;
+		p->kcache[i].name = NULL;
+	}
+	p->nkcache = 0;
+}
+
+/*
+ * Names the kernel addresses in p->kmiss (n of them) that the cache does
+ * not know, reading only their symbols from /proc/kallsyms.
+ */
+static void kcache_fill(struct profiler *p, size_t n)
+{
+	struct syms_frame sf;
+	struct syms_cache *c;
+
+	if (!n)
+		return;
+	c = syms_cache_new();
+	if (!c || syms_kernel_prepare(c, p->kmiss, n))
+		n = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t slot = kcache_slot(p, p->kmiss[i]);
+
+		if (p->kcache[slot].addr)
+			continue;
+		if (p->nkcache >= PROF_KCACHE * 3 / 4)
+			break;
+		/* an address without a symbol is cached as such (NULL) */
+		syms_kernel_frame(c, p->kmiss[i], &sf);
+		p->kcache[slot].name = intern_str(p, sf.name);
+		p->kcache[slot].addr = p->kmiss[i];
+		p->nkcache++;
+	}
+	syms_cache_free(c);
+}
+
+/* Symbolizes one half of a stack into f (leaf first): frames added. */
+static int symbolize(struct profiler *p, const uint64_t *ips, bool kernel,
+		     uint32_t tgid, struct prof_frame *f, int room)
+{
+	struct syms_frame sf;
+	int n = 0;
+
+	for (int i = 0; i < PROF_MAX_DEPTH && ips[i] && n < room; i++, n++) {
+		f[n].addr = ips[i];
+		if (kernel) {
+			/* named when a profile is built (kcache_fill) */
+			f[n].map = p->kernel_map;
+			f[n].map->refs++;
+			f[n].name = NULL;
+			continue;
+		}
+		syms_user(p->usyms, tgid, ips[i], &sf);
+		f[n].map = user_map(p, tgid, ips[i]);
+		f[n].name = intern_str(p, sf.name);
+	}
+	return n;
+}
+
+static bool stack_ips(struct profiler *p, int32_t id, uint64_t *ips)
+{
+	memset(ips, 0, PROF_MAX_DEPTH * sizeof(*ips));
+	return id < 0 ||
+	       !bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.stacks), &id,
+				    ips);
+}
+
+/* The interned stack of a key, or NULL (its stacks are gone). */
+static struct blob *key_stack(struct profiler *p, const struct prof_key *k)
+{
+	static struct prof_frame f[2 * PROF_MAX_DEPTH];
+	static uint64_t ips[PROF_MAX_DEPTH];
+	struct blob *b;
+	int n = 0;
+
+	if (!stack_ips(p, k->kernel_stack, ips))
+		return NULL;
+	n += symbolize(p, ips, true, k->tgid, f, PROF_MAX_DEPTH);
+	b = NULL;
+	if (stack_ips(p, k->user_stack, ips)) {
+		n += symbolize(p, ips, false, k->tgid, f + n, PROF_MAX_DEPTH);
+		b = intern(p, BLOB_STACK, f, n * sizeof(*f));
+	}
+	/* an existing stack already holds its frames' references */
+	if (!b || b->refs > 1)
+		for (int i = 0; i < n; i++) {
+			release(p, f[i].name);
+			release(p, f[i].map);
+		}
+	return b;
+}
+
+static void bucket_add(struct profiler *p, struct prof_bucket *b,
+		       enum prof_kind kind, const struct prof_key *k,
+		       const struct prof_value *v)
+{
+	char comm[PROF_COMM_LEN + 1];
+	struct prof_entry *e;
+
+	if (b->n[kind] == b->cap[kind]) {
+		size_t cap = b->cap[kind] ? 2 * b->cap[kind] : 64;
+
+		e = cap <= PROF_BUCKET_MAX ?
+		    realloc(b->v[kind], cap * sizeof(*e)) : NULL;
+		if (!e)
+			goto drop;
+		b->v[kind] = e;
+		b->cap[kind] = cap;
+	}
+	e = &b->v[kind][b->n[kind]];
+	e->stack = key_stack(p, k);
+	if (!e->stack)
+		goto drop;
+	memcpy(comm, k->comm, PROF_COMM_LEN);
+	comm[PROF_COMM_LEN] = '\0';
+	e->comm = intern_str(p, comm);
+	e->tgid = k->tgid;
+	e->cgroup = k->cgroup;
+	e->count = v->count;
+	e->ns = v->ns;
+	b->n[kind]++;
+	return;
+drop:
+	/* read by scrapes */
+	__atomic_fetch_add(&p->user_dropped, kind == PROF_CPU ? v->count : 1,
+			   __ATOMIC_RELAXED);
+}
+
+/* Reads and deletes a counts map's entries: how many. */
+static int take_counts(struct profiler *p, int fd)
+{
+	struct prof_key *prev = NULL;
+	int n = 0, got = 0;
+
+	while (n < PROF_MAX_KEYS &&
+	       !bpf_map_get_next_key(fd, prev, &p->keys[n])) {
+		prev = &p->keys[n];
+		n++;
+	}
+	for (int i = 0; i < n; i++)
+		if (!bpf_map_lookup_and_delete_elem(fd, &p->keys[i],
+						    &p->vals[got]))
+			p->keys[got] = p->keys[i], got++;
+	return got;
+}
+
+static int cmp_s32(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Deletes the stacks the drained keys used, except those a thread still
+ * off CPU will count under when it comes back.
+ */
+static void delete_stacks(struct profiler *p, int32_t *used, size_t n,
+			  bool offcpu)
+{
+	int sfd = bpf_map__fd(p->skel->maps.stacks);
+	int ofd = bpf_map__fd(p->skel->maps.offcpu_start);
+	struct offcpu_start st;
+	uint32_t tid, *prev = NULL;
+
+	qsort(used, n, sizeof(*used), cmp_s32);
+	if (offcpu) {
+		while (!bpf_map_get_next_key(ofd, prev, &tid)) {
+			prev = &tid;
+			if (bpf_map_lookup_elem(ofd, &tid, &st))
+				continue;
+			for (int h = 0; h < 2; h++) {
+				int32_t id = h ? st.key.user_stack :
+					     st.key.kernel_stack;
+				int32_t *u = bsearch(&id, used, n,
+						     sizeof(*used), cmp_s32);
+
+				if (u)
+					*u = -1;
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (used[i] >= 0 && (!i || used[i] != used[i - 1]))
+			bpf_map_delete_elem(sfd, &used[i]);
+}
+
+static bool syms_too_old(struct profiler *p)
+{
+	uint64_t age_s = (out_mono_ns() - p->usyms_born_ns) / 1000000000ULL;
+
+	return age_s >= PROF_SYMS_REFRESH_S ||
+	       (age_s >= PROF_SYMS_MIN_AGE_S &&
+		mallinfo2().uordblks > PROF_HEAP_MAX);
+}
+
+static void drain(struct profiler *p, bool offcpu)
+{
+	static int32_t used[2 * 2 * PROF_MAX_KEYS];
+	struct prof_bucket *b = &p->ring[(p->seq + 1) % PROF_HISTORY];
+	int fds[PROF_NKINDS] = {
+		bpf_map__fd(p->skel->maps.cpu_counts),
+		bpf_map__fd(p->skel->maps.offcpu_counts),
+	};
+	size_t nused = 0;
+
+	bucket_clear(p, b);
+	b->seq = p->seq + 1;
+	if (syms_too_old(p)) {
+		struct syms_cache *c = syms_cache_new();
+
+		if (c) {
+			syms_cache_free(p->usyms);
+			p->usyms = c;
+			p->usyms_born_ns = out_mono_ns();
+			malloc_trim(0);
+		}
+	}
+	for (int kind = 0; kind < PROF_NKINDS; kind++) {
+		int n = take_counts(p, fds[kind]);
+
+		for (int i = 0; i < n; i++) {
+			bucket_add(p, b, kind, &p->keys[i], &p->vals[i]);
+			used[nused++] = p->keys[i].kernel_stack;
+			used[nused++] = p->keys[i].user_stack;
+		}
+	}
+	delete_stacks(p, used, nused, offcpu);
+}
+
+/* ------------------------------------------------------------ pprof */
+
+/* A small open-addressing map from a (pointer, number) pair to an id. */
+struct idmap {
+	struct { const void *a; uint64_t b; uint32_t id; } *v;
+	size_t n, cap;
+};
+
+static uint32_t pair_hash(const void *a, uint64_t b)
+{
+	return hash_bytes(&a, sizeof(a), hash_bytes(&b, sizeof(b), 0));
+}
+
+/* The pair's id (a new one: *isnew), or 0 without memory. */
+static uint32_t idmap_get(struct idmap *m, const void *a, uint64_t b,
+			  bool *isnew)
+{
+	size_t i;
+
+	*isnew = false;
+	if (2 * (m->n + 1) > m->cap) {
+		struct idmap old = *m;
+
+		m->cap = m->cap ? 2 * m->cap : 256;
+		m->v = calloc(m->cap, sizeof(*m->v));
+		if (!m->v) {
+			*m = old;
+			return 0;
+		}
+		m->n = 0;
+		for (i = 0; i < old.cap; i++)
+			if (old.v[i].id) {
+				size_t j = pair_hash(old.v[i].a, old.v[i].b) %
+					   m->cap;
+
+				while (m->v[j].id)
+					j = (j + 1) % m->cap;
+				m->v[j] = old.v[i];
+				m->n++;
+			}
+		free(old.v);
+	}
+	i = pair_hash(a, b) % m->cap;
+	while (m->v[i].id) {
+		if (m->v[i].a == a && m->v[i].b == b)
+			return m->v[i].id;
+		i = (i + 1) % m->cap;
+	}
+	m->v[i].a = a;
+	m->v[i].b = b;
+	m->v[i].id = ++m->n;
+	*isnew = true;
+	return m->v[i].id;
+}
+
+/* The sections of a profile being built, each its own buffer. */
+struct pprof {
+	struct out_buf samples, mappings, locations, functions, strings;
+	struct idmap str, map, loc, fn, sample;
+	uint32_t kernel_map;
+	uint64_t kmin, kmax;
+	struct prof_entry *merged;	/* by sample id - 1 */
+	size_t nmerged, capmerged;
+};
+
+enum {
+	STR_EMPTY, STR_SAMPLES, STR_COUNT, STR_CPU, STR_OFFCPU, STR_NS,
+	STR_PID, STR_COMM, STR_KERNEL, STR_FIXED
+};
+static const char *const fixed_strings[] = {
+	"", "samples", "count", "cpu", "offcpu", "nanoseconds", "pid",
+	"comm", "[kernel.kallsyms]",
+};
+
+static uint32_t pprof_str(struct pprof *pp, struct blob *s)
+{
+	bool isnew;
+	uint32_t id;
+
+	if (!s)
+		return STR_EMPTY;
+	id = idmap_get(&pp->str, s, 0, &isnew);
+	if (isnew)
+		pb_bytes(&pp->strings, 6, s->data, s->len);
+	return id + STR_FIXED - 1;
+}
+
+static void value_type(struct out_buf *b, int field, int type, int unit)
+{
+	struct out_buf m = { 0 };
+
+	pb_uint(&m, 1, type);
+	pb_uint(&m, 2, unit);
+	pb_bytes(b, field, m.data, m.len);
+	free(m.data);
+}
+
+static uint32_t pprof_mapping(struct pprof *pp, struct blob *b)
+{
+	const struct prof_map *m = (const struct prof_map *)b->data;
+	struct out_buf o = { 0 };
+	bool isnew;
+	uint32_t id;
+
+	if (m->kernel) {
+		if (!pp->kernel_map)
+			pp->kernel_map = idmap_get(&pp->map, b, 0, &isnew);
+		return pp->kernel_map;
+	}
+	id = idmap_get(&pp->map, b, 0, &isnew);
+	if (!isnew)
+		return id;
+	pb_uint(&o, 1, id);
+	pb_uint(&o, 2, m->start);
+	pb_uint(&o, 3, m->limit);
+	pb_uint(&o, 4, m->offset);
+	pb_uint(&o, 5, pprof_str(pp, m->path));
+	pb_uint(&o, 6, pprof_str(pp, m->build_id));
+	pb_uint(&o, 7, 1);	/* has_functions */
+	pb_bytes(&pp->mappings, 3, o.data, o.len);
+	free(o.data);
+	return id;
+}
+
+static uint32_t pprof_location(struct profiler *p, struct pprof *pp,
+			       const struct prof_frame *f)
+{
+	struct out_buf o = { 0 }, line = { 0 };
+	uint32_t id, map = f->map ? pprof_mapping(pp, f->map) : 0, fn;
+	struct blob *name = f->name;
+	bool isnew;
+
+	if (f->map == p->kernel_map)
+		name = p->kcache[kcache_slot(p, f->addr)].name;
+	if (map && map == pp->kernel_map) {
+		if (!pp->kmin || f->addr < pp->kmin)
+			pp->kmin = f->addr;
+		if (f->addr > pp->kmax)
+			pp->kmax = f->addr;
+	}
+	/* anonymous code is told apart by its name */
+	id = idmap_get(&pp->loc, f->map ? (void *)f->map : (void *)f->name,
+		       f->addr, &isnew);
+	if (!isnew)
+		return id;
+	pb_uint(&o, 1, id);
+	if (map)
+		pb_uint(&o, 2, map);
+	pb_uint(&o, 3, f->addr);
+	if (name) {
+		fn = idmap_get(&pp->fn, name, 0, &isnew);
+		if (isnew) {
+			struct out_buf fo = { 0 };
+			uint32_t s = pprof_str(pp, name);
+
+			pb_uint(&fo, 1, fn);
+			pb_uint(&fo, 2, s);
+			pb_uint(&fo, 3, s);
+			pb_bytes(&pp->functions, 5, fo.data, fo.len);
+			free(fo.data);
+		}
+		pb_uint(&line, 1, fn);
+		pb_bytes(&o, 4, line.data, line.len);
+		free(line.data);
+	}
+	pb_bytes(&pp->locations, 4, o.data, o.len);
+	free(o.data);
+	return id;
+}
+
+/* Adds an entry to the merged samples (by stack, process and comm). */
+static void pprof_merge(struct pprof *pp, const struct prof_entry *e)
+{
+	bool isnew;
+	uint32_t id = idmap_get(&pp->sample, e->stack,
+				(uint64_t)e->tgid << 32 |
+				(uintptr_t)e->comm >> 4, &isnew);
+
+	if (!id)
+		return;
+	if (isnew) {
+		if (pp->nmerged == pp->capmerged) {
+			size_t cap = pp->capmerged ? 2 * pp->capmerged : 64;
+			struct prof_entry *v = realloc(pp->merged,
+						       cap * sizeof(*v));
+
+			if (!v)
+				return;
+			pp->merged = v;
+			pp->capmerged = cap;
+		}
+		pp->merged[pp->nmerged] = *e;
+		pp->merged[pp->nmerged].count = 0;
+		pp->merged[pp->nmerged].ns = 0;
+		pp->nmerged++;
+	}
+	if (id > pp->nmerged)
+		return;
+	pp->merged[id - 1].count += e->count;
+	pp->merged[id - 1].ns += e->ns;
+}
+
+static void pprof_sample(struct profiler *p, struct pprof *pp,
+			 const struct prof_entry *e, uint64_t v0, uint64_t v1)
+{
+	const struct prof_frame *f = (const struct prof_frame *)e->stack->data;
+	size_t n = e->stack->len / sizeof(*f);
+	uint64_t locs[2 * PROF_MAX_DEPTH], vals[2] = { v0, v1 };
+	struct out_buf o = { 0 }, l = { 0 };
+
+	for (size_t i = 0; i < n; i++)
+		locs[i] = pprof_location(p, pp, &f[i]);
+	pb_packed(&o, 1, locs, n);
+	pb_packed(&o, 2, vals, 2);
+	pb_uint(&l, 1, STR_PID);
+	pb_uint(&l, 3, e->tgid);
+	pb_bytes(&o, 3, l.data, l.len);
+	l.len = 0;
+	pb_uint(&l, 1, STR_COMM);
+	pb_uint(&l, 2, pprof_str(pp, e->comm));
+	pb_bytes(&o, 3, l.data, l.len);
+	pb_bytes(&pp->samples, 2, o.data, o.len);
+	free(l.data);
+	free(o.data);
+}
+
+/*
+ * Reads the names of the entries' kernel frames that the cache does not
+ * know, in one pass: whether there are kernel frames at all.
+ */
+static bool name_kernel_frames(struct profiler *p,
+			       const struct prof_entry *v, size_t n)
+{
+	size_t nmiss = 0;
+	bool any = false;
+
+	if (p->nkcache > PROF_KCACHE / 2)
+		kcache_clear(p);
+	for (size_t i = 0; i < n; i++) {
+		const struct prof_frame *f =
+			(const struct prof_frame *)v[i].stack->data;
+
+		for (size_t j = 0; j < v[i].stack->len / sizeof(*f) &&
+		     f[j].map == p->kernel_map; j++) {
+			any = true;
+			if (nmiss < PROF_KMISS &&
+			    !p->kcache[kcache_slot(p, f[j].addr)].addr)
+				p->kmiss[nmiss++] = f[j].addr;
+		}
+	}
+	kcache_fill(p, nmiss);
+	return any;
+}
+
+/* Merges the window's entries that the request's filters keep. */
+static void window_merge(struct profiler *p, const struct prof_pending *q,
+			 struct pprof *pp)
+{
+	for (uint64_t s = q->first; s <= q->last; s++) {
+		struct prof_bucket *b = &p->ring[s % PROF_HISTORY];
+
+		if (b->seq != s)
+			continue;
+		for (size_t i = 0; i < b->n[q->kind]; i++) {
+			struct prof_entry *e = &b->v[q->kind][i];
+
+			if ((q->tgid && e->tgid != q->tgid) ||
+			    (q->cgroup && e->cgroup != q->cgroup))
+				continue;
+			pprof_merge(pp, e);
+		}
+	}
+}
+
+/* One entry's stack as a folded line (flame.h), the kernel's on top. */
+static void fold_entry(struct profiler *p, struct out_buf *b,
+		       const struct prof_entry *e)
+{
+	static struct syms_frame sf[2 * PROF_MAX_DEPTH];
+	const struct prof_frame *f = (const struct prof_frame *)e->stack->data;
+	size_t n = e->stack->len / sizeof(*f), nk = 0;
+	struct stacks_half user = { 0 }, kernel = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		struct blob *name = f[i].name;
+		bool k = f[i].map == p->kernel_map;
+
+		if (k) {
+			name = p->kcache[kcache_slot(p, f[i].addr)].name;
+			nk++;
+		}
+		sf[i] = (struct syms_frame){
+			.addr = f[i].addr,
+			.kind = !name ? SYMS_UNKNOWN :
+				k ? SYMS_KERNEL : SYMS_USER,
+			.name = name ? name->data : NULL,
+		};
+	}
+	kernel.frames = sf;
+	kernel.n = nk;
+	user.frames = sf + nk;
+	user.n = n - nk;
+	stacks_fold(b, e->comm->data, &user, &kernel, e->count);
+}
+
+/* The last seconds as a flame graph (SVG): a malloc'ed body, or NULL. */
+static char *flame_build(struct profiler *p, const struct prof_pending *q,
+			 size_t *len)
+{
+	struct flame_opts fo = {
+		.title = "CPU Flame Graph", .palette = "hot",
+		.count_name = "samples",
+	};
+	struct pprof pp = { 0 };
+	struct out_buf folded = { 0 };
+	char err[256], sub[96], *svg = NULL;
+	FILE *f;
+
+	window_merge(p, q, &pp);
+	name_kernel_frames(p, pp.merged, pp.nmerged);
+	for (size_t i = 0; i < pp.nmerged; i++)
+		fold_entry(p, &folded, &pp.merged[i]);
+	snprintf(sub, sizeof(sub), "the last %llu s at %u Hz%s",
+		 (unsigned long long)(q->last - q->first + 1), p->hz,
+		 q->tgid ? ", one process" : q->cgroup ? ", one cgroup" : "");
+	fo.subtitle = sub;
+	f = open_memstream(&svg, len);
+	if (f) {
+		if (flame_render_folded(folded.data ? folded.data : "",
+					folded.len, &fo, f, err, sizeof(err)))
+			log_err("profiler: cannot draw the flame graph: %s",
+				err);
+		if (fclose(f)) {
+			free(svg);
+			svg = NULL;
+		}
+	}
+	free(folded.data);
+	free(pp.sample.v);
+	free(pp.merged);
+	return svg;
+}
+
+/* The window's profile, gzip'd: a malloc'ed body, or NULL. */
+static char *pprof_build(struct profiler *p, const struct prof_pending *q,
+			 size_t *len)
+{
+	struct pprof pp = { 0 };
+	struct out_buf out = { 0 }, km = { 0 };
+	uint64_t period = q->kind == PROF_CPU ? 1000000000ULL / p->hz : 1;
+	char *z;
+
+	window_merge(p, q, &pp);
+	/* mapping ids run in order: the kernel's, if any, is the first */
+	if (name_kernel_frames(p, pp.merged, pp.nmerged))
+		pprof_mapping(&pp, p->kernel_map);
+	for (size_t i = 0; i < pp.nmerged; i++) {
+		struct prof_entry *e = &pp.merged[i];
+		uint64_t v1 = q->kind == PROF_CPU ? e->count * period : e->ns;
+
+		if (e->count && v1)
+			pprof_sample(p, &pp, e, e->count, v1);
+	}
+	value_type(&out, 1, STR_SAMPLES, STR_COUNT);
+	value_type(&out, 1, q->kind == PROF_CPU ? STR_CPU : STR_OFFCPU,
+		   STR_NS);
+	out_buf_add(&out, pp.samples.data, pp.samples.len);
+	if (pp.kernel_map) {
+		/* written once its addresses' bounds are known */
+		struct out_buf m = { 0 };
+
+		pb_uint(&m, 1, pp.kernel_map);
+		pb_uint(&m, 2, pp.kmin);
+		pb_uint(&m, 3, pp.kmax + 1);
+		pb_uint(&m, 5, STR_KERNEL);
+		pb_uint(&m, 7, 1);
+		pb_bytes(&km, 3, m.data, m.len);
+		free(m.data);
+	}
+	out_buf_add(&out, km.data, km.len);
+	out_buf_add(&out, pp.mappings.data, pp.mappings.len);
+	out_buf_add(&out, pp.locations.data, pp.locations.len);
+	out_buf_add(&out, pp.functions.data, pp.functions.len);
+	for (int i = 0; i < STR_FIXED; i++)
+		pb_str(&out, 6, fixed_strings[i]);
+	out_buf_add(&out, pp.strings.data, pp.strings.len);
+	pb_uint(&out, 9, q->start_real_ns);
+	pb_uint(&out, 10, (q->last - q->first + 1) * 1000000000ULL);
+	value_type(&out, 11, q->kind == PROF_CPU ? STR_CPU : STR_OFFCPU,
+		   STR_NS);
+	pb_uint(&out, 12, period);
+	out_buf_add(&out, "", 0);
+	z = http_gzip(out.data, out.len, len);
+	free(out.data);
+	free(km.data);
+	free(pp.samples.data);
+	free(pp.mappings.data);
+	free(pp.locations.data);
+	free(pp.functions.data);
+	free(pp.strings.data);
+	free(pp.str.v);
+	free(pp.map.v);
+	free(pp.loc.v);
+	free(pp.fn.v);
+	free(pp.sample.v);
+	free(pp.merged);
+	return z;
+}
+
+/* ------------------------------------------------------------ requests */
+
+static void answer_text(struct http_request *r, unsigned int status,
+			const char *fmt, ...)
+{
+	struct out_buf b = { 0 };
+	va_list ap;
+
+	va_start(ap, fmt);
+	b.cap = 256;
+	b.data = malloc(b.cap);
+	if (b.data)
+		b.len = vsnprintf(b.data, b.cap, fmt, ap);
+	va_end(ap);
+	if (b.len >= b.cap)
+		b.len = b.cap - 1;
+	http_answer(r, status, "text/plain; charset=utf-8", b.data, b.len);
+}
+
+/* Sets the off-CPU hook on or off as requests wait for it (lock held). */
+static void offcpu_waiting(struct profiler *p, int delta)
+{
+	p->offcpu_waiting += delta;
+	if (p->offcpu_waiting && !p->skel->bss->offcpu_on) {
+		/* threads that left the CPU before this are not counted */
+		p->skel->bss->offcpu_on = ++p->offcpu_epoch ?: ++p->offcpu_epoch;
+	} else if (!p->offcpu_waiting) {
+		p->skel->bss->offcpu_on = 0;
+	}
+}
+
+/* Answers the requests whose window is complete (lock held). */
+static void answer_ready(struct profiler *p, bool all)
+{
+	struct prof_pending **pp = &p->pending, *q;
+
+	while ((q = *pp)) {
+		char *body;
+		size_t len;
+
+		if (!all && q->last > p->seq) {
+			pp = &q->next;
+			continue;
+		}
+		*pp = q->next;
+		if (q->kind == PROF_OFFCPU)
+			offcpu_waiting(p, -1);
+		if (all) {
+			answer_text(q->req, 503, "the agent is stopping\n");
+		} else {
+			body = q->flame ? flame_build(p, q, &len) :
+			       pprof_build(p, q, &len);
+			if (body)
+				http_answer(q->req, 200, q->flame ?
+					    "image/svg+xml" :
+					    "application/octet-stream",
+					    body, len);
+			else
+				answer_text(q->req, 500, "out of memory\n");
+		}
+		free(q);
+	}
+}
+
+static bool parse_uint(const char *s, unsigned long long max,
+		       unsigned long long *v)
+{
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return !errno && !*end && *v <= max;
+}
+
+static void request(struct profiler *p, struct http_request *r,
+		    enum prof_kind kind, bool flame)
+{
+	const char *secs = http_arg(r, "seconds");
+	const char *pid = http_arg(r, "pid");
+	const char *cg = http_arg(r, "cgroup");
+	struct prof_pending *q;
+	unsigned long long n = PROF_DEFAULT_SECONDS, v;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (secs && (!parse_uint(secs, PROF_MAX_SECONDS, &n) || !n)) {
+		answer_text(r, 400,
+			"seconds: give a whole number of seconds from 1 to %d (got '%.32s')\n",
+			PROF_MAX_SECONDS, secs);
+		return;
+	}
+	if (pid && (!parse_uint(pid, MAX_PID, &v) || !v)) {
+		answer_text(r, 400,
+			"pid: give a process id from 1 to %d (got '%.32s')\n",
+			MAX_PID, pid);
+		return;
+	}
+	if (cg && (opts_resolve_cgroup(cg, path, sizeof(path)) ||
+		   stat(path, &st))) {
+		answer_text(r, 400,
+			"cgroup: '%.64s' is not a cgroup v2 path (give it as /proc/PID/cgroup shows it, e.g. /system.slice)\n",
+			cg);
+		return;
+	}
+	q = calloc(1, sizeof(*q));
+	if (!q) {
+		answer_text(r, 500, "out of memory\n");
+		return;
+	}
+	q->tgid = pid ? v : 0;
+	q->cgroup = cg ? st.st_ino : 0;
+	q->req = r;
+	q->kind = kind;
+	q->flame = flame;
+	q->start_real_ns = out_now_ns();
+	pthread_mutex_lock(&p->lock);
+	if (p->stopping) {
+		pthread_mutex_unlock(&p->lock);
+		free(q);
+		answer_text(r, 503, "the agent is stopping\n");
+		return;
+	}
+	if (flame) {
+		/* the last n buckets, and the one being filled */
+		q->first = p->seq + 2 > n ? p->seq + 2 - n : 1;
+		q->last = p->seq + 1;
+	} else {
+		/* the next n buckets hold what the kernel counts from now */
+		q->first = p->seq + 1;
+		q->last = p->seq + n;
+	}
+	q->next = p->pending;
+	p->pending = q;
+	if (kind == PROF_OFFCPU)
+		offcpu_waiting(p, 1);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void profiler_cpu_request(void *ctx, struct http_request *r)
+{
+	request(ctx, r, PROF_CPU, false);
+}
+
+void profiler_flame_request(void *ctx, struct http_request *r)
+{
+	request(ctx, r, PROF_CPU, true);
+}
+
+void profiler_offcpu_request(void *ctx, struct http_request *r)
+{
+	request(ctx, r, PROF_OFFCPU, false);
+}
+
+/* ------------------------------------------------------------ life */
+
+static const int thread_caps[] = { CAP_SYS_PTRACE, CAP_SYSLOG };
+
+/* Each second: drain the kernel's counts, answer the complete windows. */
+static void *profiler_main(void *arg)
+{
+	struct profiler *p = arg;
+	uint64_t next_ns = out_mono_ns();
+	struct timespec next;
+	bool offcpu;
+	int err;
+
+	pthread_setname_np(pthread_self(), "loupe-profiler");
+	/*
+	 * Reading another process's /proc/PID/maps and files takes ptrace
+	 * read access, /proc/kallsyms's addresses CAP_SYSLOG: this thread
+	 * alone has those two effective.
+	 */
+	err = privs_effective_only(thread_caps, 2);
+	if (err)
+		log_err("profiler: without CAP_SYS_PTRACE and CAP_SYSLOG, symbols are missing: %s",
+			strerror(-err));
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stopping) {
+		next_ns += 1000000000ULL;
+		next.tv_sec = next_ns / 1000000000ULL;
+		next.tv_nsec = next_ns % 1000000000ULL;
+		while (!p->stopping &&
+		       pthread_cond_timedwait(&p->wake, &p->lock, &next) !=
+		       ETIMEDOUT)
+			;
+		if (p->stopping)
+			break;
+		/* the HTTP threads only touch pending and seq */
+		offcpu = p->offcpu_waiting;
+		pthread_mutex_unlock(&p->lock);
+		drain(p, offcpu);
+		pthread_mutex_lock(&p->lock);
+		p->seq++;
+		answer_ready(p, false);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+uint64_t profiler_dropped(struct profiler *p)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint64_t total = __atomic_load_n(&p->user_dropped, __ATOMIC_RELAXED);
+	uint64_t *v;
+
+	v = calloc(ncpus, sizeof(*v));
+	for (uint32_t k = 0; v && k < PROF_NSTATS; k++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.prof_stats),
+					&k, v))
+			continue;
+		for (int c = 0; c < ncpus; c++)
+			total += v[c];
+	}
+	free(v);
+	return total;
+}
+
+static int attach(struct profiler *p)
+{
+	int ncpus = libbpf_num_possible_cpus(), err;
+
+	if (ncpus > PROF_MAX_CPUS) {
+		log_err("--profile-hz: %d CPUs, more than %d to sample",
+			ncpus, PROF_MAX_CPUS);
+		return EXIT_RUNTIME;
+	}
+	for (int cpu = 0; cpu < ncpus; cpu++) {
+		err = session_cpu_clock_link(p->skel->progs.sample, p->hz, cpu,
+					     true, &p->links[p->nlinks]);
+		if (err == -ENODEV)
+			continue;
+		if (err)
+			return err;
+		p->nlinks++;
+	}
+	p->offcpu_link = bpf_program__attach(p->skel->progs.offcpu_switch);
+	if (!p->offcpu_link) {
+		log_err("profiler: cannot attach to sched_switch: %s",
+			strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+struct profiler *profiler_start(unsigned int hz)
+{
+	struct profiler *p = calloc(1, sizeof(*p));
+	struct prof_map km = { 0 };
+	pthread_condattr_t ca;
+
+	if (!p)
+		return NULL;
+	p->hz = hz;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	p->keys = calloc(PROF_MAX_KEYS, sizeof(*p->keys));
+	p->vals = calloc(PROF_MAX_KEYS, sizeof(*p->vals));
+	p->usyms = syms_cache_new();
+	p->usyms_born_ns = out_mono_ns();
+	km.kernel = true;
+	p->kernel_map = intern(p, BLOB_MAP, &km, sizeof(km));
+	if (!p->keys || !p->vals || !p->usyms ||
+	    !p->kernel_map) {
+		log_err("profiler: out of memory");
+		goto fail;
+	}
+	p->skel = profiler_bpf__open_and_load();
+	if (!p->skel) {
+		log_err("profiler: cannot load its BPF programs: %s",
+			strerror(errno));
+		goto fail;
+	}
+	if (attach(p))
+		goto fail;
+	/* give back what parsing the kernel's BTF for the load used */
+	malloc_trim(0);
+	return p;
+fail:
+	profiler_stop(p);
+	return NULL;
+}
+
+int profiler_serve(struct profiler *p)
+{
+	int err = pthread_create(&p->thread, NULL, profiler_main, p);
+
+	if (err) {
+		log_err("profiler: cannot start its thread: %s",
+			strerror(err));
+		return EXIT_RUNTIME;
+	}
+	p->thread_started = true;
+	return 0;
+}
+
+void profiler_close_requests(struct profiler *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_cond_signal(&p->wake);
+	answer_ready(p, true);
+	pthread_mutex_unlock(&p->lock);
+	if (p->thread_started)
+		pthread_join(p->thread, NULL);
+	p->thread_started = false;
+}
+
+void profiler_stop(struct profiler *p)
+{
+	if (!p)
+		return;
+	profiler_close_requests(p);
+	bpf_link__destroy(p->offcpu_link);
+	for (int i = 0; i < p->nlinks; i++)
+		bpf_link__destroy(p->links[i]);
+	profiler_bpf__destroy(p->skel);
+	for (int i = 0; i < PROF_HISTORY; i++) {
+		bucket_clear(p, &p->ring[i]);
+		for (int k = 0; k < PROF_NKINDS; k++)
+			free(p->ring[i].v[k]);
+	}
+	release(p, p->kernel_map);
+	kcache_clear(p);
+	syms_cache_free(p->usyms);
+	free(p->keys);
+	free(p->vals);
+	pthread_cond_destroy(&p->wake);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}

@@ -1,0 +1,77 @@
+/*
+ * The agent's continuous profiler, both halves: the key the kernel counts
+ * CPU samples and off-CPU time under, and (user side) the profiler that
+ * drains those counts each second into a bounded history and answers the
+ * /debug/pprof requests from it.
+ */
+#ifndef LOUPE_AGENT_PROFILER_H
+#define LOUPE_AGENT_PROFILER_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define PROF_MAX_DEPTH		127	/* the kernel's PERF_MAX_STACK_DEPTH */
+#define PROF_STACKS		8192	/* stack map entries */
+#define PROF_MAX_KEYS		8192	/* distinct keys per second */
+#define PROF_MAX_BLOCKED	16384	/* threads off CPU at once (LRU) */
+#define PROF_COMM_LEN		16
+
+struct prof_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 cgroup;
+	__s32 user_stack;	/* a stack id, or < 0: none */
+	__s32 kernel_stack;
+	char comm[PROF_COMM_LEN];
+};
+
+/* Per key: samples (CPU) or switches back in (off-CPU), and nanoseconds. */
+struct prof_value {
+	__u64 count;
+	__u64 ns;
+};
+
+/* A thread off CPU: since when, in which epoch, with which stacks. */
+struct offcpu_start {
+	__u64 ts_ns;
+	__u32 epoch;
+	__u32 pad;
+	struct prof_key key;
+};
+
+/* What the kernel side could not count (a per-CPU array). */
+enum prof_stat {
+	PROF_STAT_NO_STACK,	/* a stack could not be recorded */
+	PROF_STAT_FULL,		/* the counts map had no room */
+	PROF_NSTATS,
+};
+
+#ifndef __VMLINUX_H__
+#include <stdbool.h>
+#include <stdint.h>
+
+struct http_request;
+struct profiler;
+
+/*
+ * Loads and attaches (privileged: before the agent drops its
+ * capabilities), sampling at hz on every CPU: NULL after a message.
+ */
+struct profiler *profiler_start(unsigned int hz);
+/* Starts the thread that drains the kernel's counts: 0 or exit status. */
+int profiler_serve(struct profiler *p);
+/* Answers what waits with 503 and refuses new requests; the thread ends. */
+void profiler_close_requests(struct profiler *p);
+/* profiler_close_requests(), then detaches and frees (p may be NULL). */
+void profiler_stop(struct profiler *p);
+/* The HTTP routes' start calls (ctx: the profiler). */
+void profiler_cpu_request(void *ctx, struct http_request *r);
+void profiler_offcpu_request(void *ctx, struct http_request *r);
+/* The last seconds (default 30) as a flame graph, answered at once. */
+void profiler_flame_request(void *ctx, struct http_request *r);
+/* Samples dropped so far (full maps, stacks lost, per-second caps). */
+uint64_t profiler_dropped(struct profiler *p);
+#endif
+
+#endif

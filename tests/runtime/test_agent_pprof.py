@@ -1,0 +1,468 @@
+"""The agent's continuous profiler (src/agent/profiler.c): /debug/pprof
+profiles fetched over HTTP, read by Go's own `go tool pprof` and by a
+decoder of this test's own that checks what Parca's normalizer requires,
+against C programs of the test's own with known call chains and sleeps.
+"""
+import gzip
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+from common import Skip, check, poll_until, run_quiet, short, tmpdir
+from test_agent import Agent, bpf_ids, bpf_object_exists, get
+
+BUSY_C = r"""
+#include <stdlib.h>
+#include <time.h>
+volatile unsigned long sink;
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+__attribute__((noinline)) void pprof_leaf_c(void)
+{ for (int i = 0; i < 100000; i++) sink += i; }
+__attribute__((noinline)) void pprof_mid_b(void) { pprof_leaf_c(); }
+__attribute__((noinline)) void pprof_top_a(void) { pprof_mid_b(); }
+int main(int argc, char **argv)
+{
+	double end = now() + atof(argv[1]);
+	while (now() < end)
+		pprof_top_a();
+	return 0;
+}
+"""
+
+# Sleeps argv[1] times argv[2] ms, all of it inside pprof_nap(). The
+# system call is made right there: libc's wrapper has no frame pointer, so
+# a frame-pointer walk from inside it would skip its caller.
+NAP_C = r"""
+#include <stdlib.h>
+#include <time.h>
+#include <sys/syscall.h>
+__attribute__((noinline)) void pprof_nap(long ms)
+{
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+#ifdef __x86_64__
+	long ret;
+	__asm__ volatile ("syscall" : "=a"(ret)
+			  : "a"(SYS_nanosleep), "D"(&t), "S"(0)
+			  : "rcx", "r11", "memory");
+#else
+	nanosleep(&t, NULL);
+#endif
+}
+int main(int argc, char **argv)
+{
+	for (int i = 0; i < atoi(argv[1]); i++)
+		pprof_nap(atol(argv[2]));
+	return 0;
+}
+"""
+
+
+def build(d, name, src):
+    """A program at -O0 with frame pointers, so FP stacks are whole."""
+    path = os.path.join(d, name)
+    with open(path + ".c", "w") as f:
+        f.write(src)
+    rc, _, err = run_quiet(["gcc", "-O0", "-fno-omit-frame-pointer", "-o", path, path + ".c"])
+    check(rc == 0, "gcc: %s" % err)
+    return path
+
+
+# ------------------------------------------------------------ protobuf
+
+def varint(b, i):
+    v = shift = 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7f) << shift
+        shift += 7
+        if not c & 0x80:
+            return v, i
+
+
+def fields(b):
+    """[(field, value)] of one message: ints, or bytes for wire type 2."""
+    out, i = [], 0
+    while i < len(b):
+        key, i = varint(b, i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            v, i = varint(b, i)
+        elif wire == 2:
+            n, i = varint(b, i)
+            v = b[i:i + n]
+            i += n
+            check(i <= len(b), "field %d runs past its message" % field)
+        else:
+            check(False, "wire type %d of field %d: the agent writes only 0 and 2" % (wire, field))
+        out.append((field, v))
+    return out
+
+
+def ints(v):
+    """A repeated varint field: packed (bytes) or one value."""
+    if isinstance(v, int):
+        return [v]
+    out, i = [], 0
+    while i < len(v):
+        x, i = varint(v, i)
+        out.append(x)
+    return out
+
+
+def msg(b):
+    d = {}
+    for f, v in fields(b):
+        d.setdefault(f, []).append(v)
+    return d
+
+
+def one(d, f, default=0):
+    return d.get(f, [default])[-1]
+
+
+def decode_profile(body):
+    """The profile as dicts, after checking the rules Parca's normalizer and
+    pprof hold it to: ids 1..N in order, references valid, no zero
+    samples, len(value) == len(sample_type), string 0 empty."""
+    p = msg(gzip.decompress(body))
+    strings = [s.decode() for s in p.get(6, [])]
+    check(strings and strings[0] == "", "string table must start with \"\": %r" % strings[:3])
+    check(len(set(strings)) == len(strings), "strings repeated in the table")
+
+    def s(i):
+        check(0 <= i < len(strings), "string index %d out of %d" % (i, len(strings)))
+        return strings[i]
+
+    def table(field, name):
+        rows = [msg(m) for m in p.get(field, [])]
+        ids = [one(r, 1) for r in rows]
+        check(ids == list(range(1, len(rows) + 1)), "%s ids %s, not 1..N in order" % (name, ids[:20]))
+        return rows
+
+    maps = table(3, "mapping")
+    locs = table(4, "location")
+    funcs = table(5, "function")
+    for m in maps:
+        s(one(m, 5))
+        s(one(m, 6))
+        check(one(m, 2) <= one(m, 3), "mapping start above its limit")
+    fnames = [s(one(f, 2)) for f in funcs]
+    loc = {}
+    for l in locs:
+        mid = one(l, 2)
+        check(0 <= mid <= len(maps), "location -> mapping %d" % mid)
+        names = []
+        for line in l.get(4, []):
+            fid = one(msg(line), 1)
+            check(1 <= fid <= len(funcs), "line -> function %d" % fid)
+            names.append(fnames[fid - 1])
+        if mid:
+            m = maps[mid - 1]
+            check(one(m, 2) <= one(l, 3) < one(m, 3),
+                  "address %#x outside mapping %d" % (one(l, 3), mid))
+        loc[one(l, 1)] = (names[0] if names else None, mid, one(l, 3))
+    types = [(s(one(msg(t), 1)), s(one(msg(t), 2))) for t in p.get(1, [])]
+    samples = []
+    for sm in p.get(2, []):
+        sm = msg(sm)
+        ids = [x for v in sm.get(1, []) for x in ints(v)]
+        vals = [x for v in sm.get(2, []) for x in ints(v)]
+        check(len(vals) == len(types), "sample with %d values for %d types" % (len(vals), len(types)))
+        check(any(vals), "a sample of zeros")
+        check(all(i in loc for i in ids), "sample -> location %s" % ids)
+        labels = {}
+        for lb in sm.get(3, []):
+            lb = msg(lb)
+            labels[s(one(lb, 1))] = s(one(lb, 2)) if 2 in lb else one(lb, 3)
+        samples.append({"frames": [loc[i][0] for i in ids], "values": vals, "labels": labels})
+    pt = msg(one(p, 11, b""))
+    return {"types": types, "samples": samples, "maps": maps, "strings": strings,
+            "period_type": (s(one(pt, 1)), s(one(pt, 2))), "period": one(p, 12),
+            "time": one(p, 9), "duration": one(p, 10)}
+
+
+def fetch(a, query, timeout=60):
+    st, hdr, body = get(a.url("/debug/pprof/" + query), timeout=timeout)
+    check(st == 200, "%s: %s %r" % (query, st, body[:200]))
+    return body
+
+
+def go_pprof(path, *args):
+    if not shutil.which("go"):
+        raise Skip("go is not installed (make deps-test: golang-go)")
+    env = dict(os.environ, HOME=os.path.dirname(path), GOFLAGS="-mod=mod")
+    r = subprocess.run(["go", "tool", "pprof"] + list(args) + [path], env=env,
+                       capture_output=True, text=True, timeout=120)
+    check(r.returncode == 0, "go tool pprof %s: %s" % (" ".join(args), r.stderr[-500:]))
+    return r.stdout
+
+
+def of_pid(prof, pid):
+    return [s for s in prof["samples"] if s["labels"].get("pid") == pid]
+
+
+# ------------------------------------------------------------ tests
+
+def test_agent_pprof_cpu_read_by_go_pprof():
+    d = tmpdir()
+    busy = build(d, "busy", BUSY_C)
+    a = Agent("--metrics", "none")
+    try:
+        w = subprocess.Popen([busy, "12"])
+        body = fetch(a, "profile?seconds=4&pid=%d" % w.pid)
+        w.kill()
+        w.wait()
+        prof = decode_profile(body)
+        check(prof["types"] == [("samples", "count"), ("cpu", "nanoseconds")], str(prof["types"]))
+        check(prof["period_type"] == ("cpu", "nanoseconds") and
+              prof["period"] == 1000000000 // 19, "%s %d" % (prof["period_type"], prof["period"]))
+        check(prof["duration"] == 4 * 10**9, "duration_nanos %d" % prof["duration"])
+        check(abs(prof["time"] / 1e9 - time.time()) < 60, "time_nanos %d" % prof["time"])
+        mine = of_pid(prof, w.pid)
+        check(mine and len(mine) == len(prof["samples"]), "pid= kept %d of %d samples" %
+              (len(mine), len(prof["samples"])))
+        check(all(s["labels"]["comm"] == "busy" for s in mine), str(mine[0]["labels"]))
+        # the chain, leaf first, unbroken in the stacks that reach the leaf
+        chain = ["pprof_leaf_c", "pprof_mid_b", "pprof_top_a", "main"]
+        leafy = [s for s in mine if "pprof_leaf_c" in s["frames"]]
+        check(leafy, "no stack with the leaf: %s" % [s["frames"] for s in mine][:5])
+        for s in leafy:
+            i = s["frames"].index("pprof_leaf_c")
+            check(s["frames"][i:i + 4] == chain, "chain broken: %s" % s["frames"])
+        check(any(m for m in prof["maps"] if prof["strings"][one(m, 5)] == busy and
+                  prof["strings"][one(m, 6)]), "no mapping of %s with a build id" % busy)
+        path = os.path.join(d, "cpu.pb.gz")
+        with open(path, "wb") as f:
+            f.write(body)
+        top = go_pprof(path, "-top")
+        rows = [l.split() for l in top.splitlines() if re.match(r"\s+[0-9.]+m?s\s", l)]
+        check(rows and rows[0][-1] == "pprof_leaf_c", "go tool pprof -top:\n%s" % top)
+        raw = go_pprof(path, "-raw")
+        check("PeriodType: cpu nanoseconds" in raw, raw[:300])
+        # -raw prints each location as "ID: ADDRESS M=MAPPING FUNCTION ..."
+        names = dict(re.findall(r"^\s+(\d+): 0x[0-9a-f]+ M=\d+ (\S+)", raw, re.M))
+        stacks = re.findall(r"^\s+\d+\s+\d+: ([\d ]+)$", raw, re.M)
+        check(any(" ".join(names.get(i, "?") for i in st.split())
+                  .startswith(" ".join(chain)) for st in stacks),
+              "no a->b->c chain in -raw:\n%s" % raw[:2000])
+    finally:
+        check(a.stop() == 0, "SIGTERM: exit status not 0")
+
+
+test_agent_pprof_cpu_read_by_go_pprof.timeout = 120
+
+
+def test_agent_pprof_concurrent_windows():
+    """Two overlapping 5 s requests: a workload that starts once the first
+    has been answered is in the second only."""
+    d = tmpdir()
+    busy = build(d, "busy", BUSY_C)
+    a = Agent("--metrics", "none")
+    got = {}
+
+    def req(name):
+        got[name] = fetch(a, "profile?seconds=5")
+
+    try:
+        first = threading.Thread(target=req, args=("first",))
+        second = threading.Thread(target=req, args=("second",))
+        first.start()
+        time.sleep(2.5)
+        second.start()
+        first.join(60)
+        check("first" in got and second.is_alive(), "the second request ended with the first")
+        w = subprocess.Popen([busy, "1.5"])
+        w.wait()
+        second.join(60)
+        one_, two = decode_profile(got["first"]), decode_profile(got["second"])
+        check(not of_pid(one_, w.pid), "the first window has the later workload")
+        check(sum(s["values"][0] for s in of_pid(two, w.pid)) >= 1,
+              "the second window misses the workload: %s" % of_pid(two, w.pid))
+    finally:
+        check(a.stop() == 0, "SIGTERM: exit status not 0")
+
+
+test_agent_pprof_concurrent_windows.timeout = 90
+
+
+def test_agent_pprof_bad_requests():
+    a = Agent("--metrics", "none")
+    try:
+        for q, want in (
+                ("profile?seconds=0",
+                 "seconds: give a whole number of seconds from 1 to 300 (got '0')\n"),
+                ("profile?seconds=301",
+                 "seconds: give a whole number of seconds from 1 to 300 (got '301')\n"),
+                ("offcpu?seconds=1.5",
+                 "seconds: give a whole number of seconds from 1 to 300 (got '1.5')\n"),
+                ("profile?seconds=2&pid=0",
+                 "pid: give a process id from 1 to 4194304 (got '0')\n"),
+                ("profile?seconds=2&cgroup=/no/such/cgroup",
+                 "cgroup: '/no/such/cgroup' is not a cgroup v2 path (give it as "
+                 "/proc/PID/cgroup shows it, e.g. /system.slice)\n")):
+            st, _, body = get(a.url("/debug/pprof/" + q))
+            check(st == 400 and body.decode() == want, "%s: %s %r" % (q, st, body))
+        # a scrape is not held up by a waiting profile request
+        slow = threading.Thread(target=fetch, args=(a, "profile?seconds=4"))
+        slow.start()
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        st, _, body = get(a.url())
+        check(st == 200 and b"loupe_agent_profile_dropped_samples_total" in body,
+              "scrape during a profile: %s" % st)
+        check(slow.is_alive(), "the profile request did not wait (%.1f s)" % (time.monotonic() - t0))
+        slow.join(30)
+    finally:
+        check(a.stop() == 0, "SIGTERM: exit status not 0")
+
+
+test_agent_pprof_bad_requests.timeout = 60
+
+
+def test_agent_pprof_offcpu():
+    """20 naps of 100 ms in pprof_nap(): about 2 s off CPU in that stack."""
+    d = tmpdir()
+    nap = build(d, "nap", NAP_C)
+    a = Agent("--metrics", "none")
+    try:
+        got = {}
+        t = threading.Thread(target=lambda: got.setdefault(
+            "b", fetch(a, "offcpu?seconds=5")))
+        t.start()
+        time.sleep(0.5)
+        w = subprocess.Popen([nap, "20", "100"])
+        w.wait(30)
+        t.join(60)
+        prof = decode_profile(got["b"])
+        check(prof["types"] == [("samples", "count"), ("offcpu", "nanoseconds")], str(prof["types"]))
+        naps = [s for s in of_pid(prof, w.pid) if "pprof_nap" in s["frames"]]
+        ns = sum(s["values"][1] for s in naps)
+        count = sum(s["values"][0] for s in naps)
+        check(1.0e9 <= ns <= 3.0e9, "%.3f s off CPU in pprof_nap, want about 2" % (ns / 1e9))
+        check(20 <= count <= 40, "%d switches in pprof_nap, want 20 or a few more" % count)
+        check(all(s["frames"][s["frames"].index("pprof_nap") + 1] == "main" for s in naps),
+              "pprof_nap not called from main: %s" % naps[0]["frames"])
+        # the kernel half is named too: it blocked in schedule()
+        check(all("schedule" in s["frames"] for s in naps),
+              "no schedule() in the kernel half: %s" % naps[0]["frames"])
+    finally:
+        check(a.stop() == 0, "SIGTERM: exit status not 0")
+
+
+test_agent_pprof_offcpu.timeout = 90
+
+
+def perf_events(pid):
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            n += os.readlink("/proc/%d/fd/%s" % (pid, fd)) == "anon_inode:[perf_event]"
+        except OSError:
+            pass
+    return n
+
+
+def test_agent_pprof_off_and_detach():
+    if not shutil.which("bpftool"):
+        raise Skip("bpftool is not installed (make deps)")
+    off = Agent("--metrics", "none", "--profile-hz", "0")
+    try:
+        check(perf_events(off.proc.pid) == 0 and not bpf_ids(off.proc.pid),
+              "--profile-hz 0 holds perf events or BPF objects")
+        st, _, body = get(off.url("/debug/pprof/profile?seconds=1"))
+        check(st == 404 and body == b"profiling is off (--profile-hz 0)\n", "%s %r" % (st, body))
+    finally:
+        check(off.stop() == 0, "SIGTERM: exit status not 0")
+    # on: one perf event per CPU; only the profiler's thread has
+    # CAP_SYS_PTRACE (19) and CAP_SYSLOG (34)
+    a = Agent("--metrics", "none")
+    check(perf_events(a.proc.pid) == os.cpu_count(), "%d perf events" % perf_events(a.proc.pid))
+    for tid in os.listdir("/proc/%d/task" % a.proc.pid):
+        t = open("/proc/%d/task/%s/status" % (a.proc.pid, tid)).read()
+        comm = open("/proc/%d/task/%s/comm" % (a.proc.pid, tid)).read().strip()
+        want = "%016x" % (1 << 19 | 1 << 34) if comm == "loupe-profiler" else "0" * 16
+        check("CapEff:\t%s" % want in t, "thread %s (%s) CapEff" % (tid, comm))
+    ids = bpf_ids(a.proc.pid)
+    check(sum(k == "link" for k, _ in ids) >= 2, "the agent holds %s" % ids)
+    # SIGTERM answers a waiting request and detaches everything
+    got = {}
+    t = threading.Thread(target=lambda: got.setdefault(
+        "r", get(a.url("/debug/pprof/profile?seconds=60"), timeout=30)))
+    t.start()
+    time.sleep(1)
+    check(a.stop() == 0, "SIGTERM: exit status not 0")
+    t.join(30)
+    check(got.get("r", (0,))[0] == 503, "the waiting request got %s" % (got.get("r"),))
+    check(poll_until(lambda: not any(bpf_object_exists(k, i) for k, i in ids), 20, 0.2),
+          "left behind after SIGTERM: %s" % [x for x in ids if bpf_object_exists(*x)])
+    # kill -9: the kernel frees them with the process
+    b = Agent("--metrics", "none")
+    ids = bpf_ids(b.proc.pid)
+    b.proc.send_signal(signal.SIGKILL)
+    b.proc.wait(timeout=10)
+    check(poll_until(lambda: not any(bpf_object_exists(k, i) for k, i in ids), 20, 0.2),
+          "left behind after kill -9: %s" % [x for x in ids if bpf_object_exists(*x)])
+
+
+test_agent_pprof_off_and_detach.timeout = 90
+
+
+def chromium(*args):
+    r = subprocess.run(["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                        "--user-data-dir=" + tmpdir()] + list(args),
+                       capture_output=True, timeout=90)
+    check(r.returncode == 0, "chromium %s: %s" % (args[-1], r.stderr[-300:]))
+    return r.stdout.decode(errors="replace")
+
+
+def test_agent_pprof_flame_graph_page():
+    """/flame.svg draws the last seconds at once; the index page shows it
+    in a frame a script redraws; headless chromium renders both."""
+    import xml.etree.ElementTree as ET
+    d = tmpdir()
+    busy = build(d, "busy", BUSY_C)
+    a = Agent("--metrics", "none")
+    try:
+        w = subprocess.Popen([busy, "6"])
+        time.sleep(3.5)
+        t0 = time.monotonic()
+        st, hdr, svg = get(a.url("/flame.svg?seconds=5&pid=%d" % w.pid), timeout=30)
+        check(st == 200 and hdr["Content-Type"] == "image/svg+xml", "%s %s" % (st, hdr))
+        check(time.monotonic() - t0 < 5, "the flame graph waited a window")
+        root = ET.fromstring(svg)
+        check(root.tag.endswith("svg"), root.tag)
+        text = svg.decode()
+        for fn in ("pprof_leaf_c", "pprof_mid_b", "pprof_top_a", "busy"):
+            check(fn in text, "%s not in the flame graph" % fn)
+        st, _, page = get(a.url("/"))
+        page = page.decode()
+        check('<iframe id="flame" name="flame" src="/flame.svg?seconds=30"' in page and
+              'id="flame-pause"' in page and "setInterval" in page, page[:500])
+        st, _, body = get(a.url("/flame.svg?seconds=301"))
+        check(st == 400, "seconds=301: %s" % st)
+        if not os.access("/usr/bin/chromium", os.X_OK):
+            raise Skip("chromium is not installed (make deps-test)")
+        dom = chromium("--dump-dom", a.url("/flame.svg?seconds=10&pid=%d" % w.pid))
+        check("pprof_leaf_c" in dom, "chromium's DOM of the SVG: %s" % dom[:300])
+        png = os.path.join(d, "index.png")
+        chromium("--screenshot=" + png, "--window-size=1280,900",
+                 "--virtual-time-budget=3000", a.url("/"))
+        with open(png, "rb") as f:
+            check(f.read(8) == b"\x89PNG\r\n\x1a\n", "no screenshot of /")
+        w.kill()
+        w.wait()
+    finally:
+        check(a.stop() == 0, "SIGTERM: exit status not 0")
+
+
+test_agent_pprof_flame_graph_page.timeout = 200

@@ -131,8 +131,13 @@ static bool utf8_valid(const char *str, size_t n)
  */
 void out_json_string(struct out_buf *b, const char *str, size_t max)
 {
+	out_json_bytes(b, str, strnlen(str, max));
+}
+
+void out_json_bytes(struct out_buf *b, const char *str, size_t n)
+{
 	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strnlen(str, max), i = 0, run;
+	size_t i = 0, run;
 	unsigned int cp;
 
 	out_buf_add(b, "\"", 1);
@@ -799,4 +804,66 @@ void out_strv(struct out *o, int col, const char *key, const char *buf,
 	}
 	table_marks(&o->cell, state, o->cell.len ? " " : "");
 	cell(o, col, o->cell.data);
+}
+
+void out_bytes(struct out *o, const char *key, const char *buf, size_t n,
+	       unsigned int state)
+{
+	char side[64];
+
+	if (!o->json)
+		return;
+	out_json_key(o, key);
+	out_json_bytes(&o->line, buf, n);
+	out_json_key(o, json_side_key(side, sizeof(side), key, "b64"));
+	out_json_base64(&o->line, buf, n);
+	json_flags(o, key, state);
+}
+
+void out_block(struct out *o, const char *buf, size_t n)
+{
+	size_t i = 0, end, len;
+
+	if (o->json)
+		return;
+	while (i < n) {
+		end = i;
+		while (end < n && buf[end] != '\n')
+			end++;
+		len = end - i;
+		/* A CRLF line ends like an LF one; a lone CR stays \x0d. */
+		if (len && end < n && buf[end - 1] == '\r')
+			len--;
+		o->line.len = 0;
+		table_escape(&o->line, buf + i, len);
+		out_buf_add(&o->line, "\n", 1);
+		line_write(o);
+		i = end + 1;
+	}
+}
+
+void out_hexdump(struct out *o, const char *buf, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)buf;
+
+	if (o->json)
+		return;
+	for (size_t off = 0; off < n; off += 16) {
+		o->line.len = 0;
+		out_buf_printf(&o->line, "%08zx ", off);
+		for (size_t i = off; i < off + 16; i++) {
+			if (i - off == 8)
+				out_buf_add(&o->line, " ", 1);
+			if (i < n)
+				out_buf_printf(&o->line, " %02x", s[i]);
+			else
+				out_buf_add(&o->line, "   ", 3);
+		}
+		out_buf_add(&o->line, "  |", 3);
+		for (size_t i = off; i < off + 16 && i < n; i++)
+			out_buf_add(&o->line, s[i] >= 0x20 && s[i] < 0x7f ?
+					      buf + i : ".", 1);
+		out_buf_add(&o->line, "|\n", 2);
+		line_write(o);
+	}
 }

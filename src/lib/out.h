@@ -131,10 +131,28 @@ void out_bool(struct out *o, const char *key, bool val);
 void out_null(struct out *o, const char *key);
 void out_strv(struct out *o, int col, const char *key, const char *buf,
 	      size_t size, unsigned int state);
+/*
+ * Bytes a traced process moved (sslsniff's plaintext), NULs included.
+ * JSON only: KEY as a string of exactly n bytes (control bytes escaped,
+ * invalid UTF-8 as U+FFFD), KEY_b64 with the exact bytes, and KEY's
+ * truncated/unread flags. The table shows them with out_block() or
+ * out_hexdump(), on lines of their own.
+ */
+void out_bytes(struct out *o, const char *key, const char *buf, size_t n,
+	       unsigned int state);
+/*
+ * Table only, free text: n bytes line by line, each escaped as a table
+ * string is (a CR before the line's LF dropped).
+ */
+void out_block(struct out *o, const char *buf, size_t n);
+/* Table only: n bytes as offset, 16 hex bytes and their ASCII per line. */
+void out_hexdump(struct out *o, const char *buf, size_t n);
 
 /* JSON building blocks, also used for records that are not events. */
 void out_json_key(struct out *o, const char *key);
 void out_json_string(struct out_buf *b, const char *s, size_t max);
+/* Exactly n bytes, NULs included (as \u0000). */
+void out_json_bytes(struct out_buf *b, const char *s, size_t n);
 void out_json_base64(struct out_buf *b, const void *data, size_t n);
 void out_obj_begin(struct out *o, const char *key);
 void out_obj_end(struct out *o);

@@ -383,6 +383,47 @@ static void test_table_strv_markers(void)
 	free(c.text);
 }
 
+/* Plaintext bytes: NULs kept in JSON, lines and a hex dump in the table. */
+static void test_bytes_block_hexdump(void)
+{
+	static const char data[] = "GET /\r\nH: a\0b\\\x1b\n";
+	struct capture c;
+	struct out o;
+
+	capture_open(&c);
+	out_init(&o, c.f, true, false, cols);
+	out_begin(&o, "ssl", 5);
+	out_bytes(&o, "data", data, sizeof(data) - 1, USTR_TRUNCATED);
+	out_block(&o, data, sizeof(data) - 1);
+	out_hexdump(&o, data, sizeof(data) - 1);
+	out_end(&o);
+	out_flush(&o);
+	out_free(&o);
+	CHECK_STR(capture_close(&c),
+		  "{\"type\":\"ssl\",\"ts_ns\":5,"
+		  "\"data\":\"GET /\\r\\nH: a\\u0000b\\\\\\u001b\\n\","
+		  "\"data_b64\":\"R0VUIC8NCkg6IGEAYlwbCg==\","
+		  "\"data_truncated\":true,\"data_unread\":false}\n");
+	free(c.text);
+
+	capture_open(&c);
+	out_init(&o, c.f, false, false, cols);
+	out_bytes(&o, "data", data, sizeof(data) - 1, 0);
+	out_block(&o, data, sizeof(data) - 1);
+	out_block(&o, "\n\nx\r", 4);
+	out_hexdump(&o, data, sizeof(data) - 1);
+	out_flush(&o);
+	out_free(&o);
+	CHECK_STR(capture_close(&c),
+		  "GET /\n"
+		  "H: a\\x00b\\\\\\x1b\n"
+		  "\n"
+		  "\n"
+		  "x\\x0d\n"
+		  "00000000  47 45 54 20 2f 0d 0a 48  3a 20 61 00 62 5c 1b 0a  |GET /..H: a.b\\..|\n");
+	free(c.text);
+}
+
 const struct unit_test out_tests[] = {
 	{ "out/json_escaping", test_json_escaping },
 	{ "out/table_layout", test_table_layout },
@@ -396,6 +437,7 @@ const struct unit_test out_tests[] = {
 	{ "out/json_raw_bytes", test_json_raw_bytes },
 	{ "out/table_escaping", test_table_escaping },
 	{ "out/table_strv_markers", test_table_strv_markers },
+	{ "out/bytes_block_hexdump", test_bytes_block_hexdump },
 	{ NULL },
 };
 UNIT_GROUP(out_tests)

@@ -1,0 +1,295 @@
+"""Runtime tests of loupe sslsniff: TLS plaintext through the system's
+OpenSSL 3 (curl: SSL_write/SSL_read; Python's ssl: SSL_read_ex and
+SSL_write_ex) and GnuTLS (gnutls-cli), against a TLS server on loopback
+with a certificate the test makes with `openssl req`."""
+import base64
+import os
+import select
+import shutil
+import subprocess
+import sys
+import time
+
+from common import (LOUPE, Loupe, Skip, check, check_common, existing_bpf_ids, fail,
+                    fdinfo_ids, marker, short, spawn, tmpdir)
+
+UPROBE_EVENTS = "/sys/kernel/tracing/uprobe_events"
+
+# One connection at a time: handshake, one read, the response (argv[3]
+# bytes of body after a fixed header), then wait for the client to close.
+# The process renames itself (argv[2]) so its events are told from others'.
+SERVER_PY = r"""
+import ctypes, socket, ssl, sys
+ctypes.CDLL(None).prctl(15, sys.argv[2].encode(), 0, 0, 0)   # PR_SET_NAME
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1] + "/cert.pem", sys.argv[1] + "/key.pem")
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+body = (b"B" * int(sys.argv[3]))
+resp = b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+print(s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept()
+    c.settimeout(5)
+    try:
+        t = ctx.wrap_socket(c, server_side=True)
+        t.recv(65536)
+        t.sendall(resp)
+        while t.recv(65536):
+            pass
+    except Exception:
+        pass
+    c.close()
+"""
+
+
+def _response(body_len):
+    return b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % body_len + b"B" * body_len
+
+
+def _cert_dir():
+    d = tmpdir()
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", d + "/key.pem", "-out", d + "/cert.pem", "-days", "1",
+                        "-subj", "/CN=localhost"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+    check(r.returncode == 0, "openssl req failed: %s" % short(r.stdout.decode(errors="replace")))
+    return d
+
+
+class TlsServer:
+    def __init__(self, body_len=40):
+        if not shutil.which("openssl") or not shutil.which("curl"):
+            raise Skip("openssl and curl are needed (apt-get install openssl curl)")
+        self.comm = marker("ssl")[:15]
+        self.body_len = body_len
+        self.proc = spawn([sys.executable, "-c", SERVER_PY, _cert_dir(), self.comm,
+                           str(body_len)], stdout=subprocess.PIPE)
+        self.pid = self.proc.pid
+        r, _, _ = select.select([self.proc.stdout], [], [], 20)
+        check(r, "TLS server printed no port")
+        self.port = int(self.proc.stdout.readline())
+
+    def curl(self, body):
+        """POST body over TLS; returns curl's pid."""
+        p = spawn(["curl", "-sk", "--max-time", "10", "-o", "/dev/null", "-d", body,
+                   "https://127.0.0.1:%d/path" % self.port])
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            fail("curl did not finish")
+        check(p.returncode == 0, "curl exited %s" % p.returncode)
+        return p.pid
+
+
+def _data(ev):
+    raw = base64.b64decode(ev["data_b64"])
+    check(len(raw) == ev["data_len"], "data_b64 holds %d bytes, data_len %d: %s"
+          % (len(raw), ev["data_len"], short(ev)))
+    check(ev["data"] == raw.decode("utf-8", errors="replace"),
+          "data %r is not data_b64's bytes %r" % (ev["data"], raw))
+    return raw
+
+
+def _warm_up(lp, srv):
+    """curl until the server's read shows: every probe is attached."""
+    lp.ready(lambda: srv.curl("warm-up"), lambda e: e.get("pid") == srv.pid, timeout=30,
+             interval=1.0)
+
+
+def _events_of(lp, pid, after):
+    return [e for e in lp.events()[after:] if e.get("pid") == pid]
+
+
+def test_sslsniff_openssl_both_directions():
+    srv = TlsServer()
+    lp = Loupe("sslsniff", "-j")
+    _warm_up(lp, srv)
+    start = len(lp.events())
+    body = marker("sslbody")
+    cpid = srv.curl(body)
+    lp.expect_event(lambda e: e.get("pid") == cpid and e.get("func") == "READ/RECV",
+                    "curl's read of the response", timeout=10)
+    time.sleep(0.3)
+    lp.stop()
+    cevs, sevs = _events_of(lp, cpid, start), _events_of(lp, srv.pid, start)
+    for ev in cevs + sevs:
+        check_common(ev, "ssl")
+    # curl (OpenSSL 3's SSL_write) sends the request with the marker body.
+    writes = [e for e in cevs if e["func"] == "WRITE/SEND"]
+    check(len(writes) == 1, "curl writes: %s" % short(str(writes), 800))
+    w = writes[0]
+    req = _data(w)
+    check(w["function"] == "SSL_write" and w["comm"] == "curl" and w["ret"] == len(req),
+          "curl's write: %s" % short(w))
+    check(req.startswith(b"POST /path HTTP/1.1\r\n") and req.endswith(b"\r\n\r\n" +
+          body.encode()), "request %r" % req)
+    check(w["len"] == len(req) and not w["data_truncated"] and not w["data_unread"],
+          "len %d for %d bytes: %s" % (w["len"], len(req), short(w)))
+    # The server (Python: SSL_read_ex) reads exactly those bytes.
+    reads = [e for e in sevs if e["func"] == "READ/RECV"]
+    check(len(reads) == 1, "server reads: %s" % short(str(reads), 800))
+    r = reads[0]
+    check(r["function"] == "SSL_read_ex" and r["comm"] == srv.comm and r["ret"] == 1 and
+          r["len"] == len(req) and _data(r) == req, "server's read: %s" % short(r, 600))
+    # The response: one SSL_write_ex in the server, curl's SSL_read(s).
+    resp = _response(srv.body_len)
+    swrites = [e for e in sevs if e["func"] == "WRITE/SEND"]
+    check(len(swrites) == 1 and swrites[0]["function"] == "SSL_write_ex" and
+          swrites[0]["len"] == len(resp) and _data(swrites[0]) == resp,
+          "server's write: %s" % short(str(swrites), 600))
+    creads = [e for e in cevs if e["func"] == "READ/RECV"]
+    check(creads and all(e["function"] == "SSL_read" for e in creads) and
+          b"".join(_data(e) for e in creads) == resp and
+          sum(e["len"] for e in creads) == len(resp),
+          "curl's reads: %s" % short(str(creads), 800))
+
+
+def test_sslsniff_truncated_table():
+    srv = TlsServer(body_len=5000)
+    lp = Loupe("sslsniff", "--max-buffer-size", "100", "-p", srv.pid)
+    hdr = lp.wait_header()
+    check(hdr.split() == ["FUNC", "TIME(s)", "COMM", "PID", "LEN"], "header %r" % hdr)
+    time.sleep(0.5)
+    srv.curl(marker("trunc"))
+    total = len(_response(5000))
+    row = lp.wait_line(lambda l: l.startswith("WRITE/SEND"), 10)
+    check(row is not None, "no WRITE/SEND row %s" % lp.describe())
+    lines = lp.lines()
+    i = lines.index(row)
+    parts = row.split()
+    check(parts[2:] == [srv.comm, str(srv.pid), str(total)], "row %r" % row)
+    float(parts[1])
+    end = lp.wait_line(lambda l: l.startswith("----- END DATA"), 5, start=i)
+    lines = lp.lines()
+    j = lines.index(end, i)
+    check(lines[i + 1] == "----- DATA -----", "no DATA line after %r: %r" % (row, lines[i + 1]))
+    shown = "\n".join(lines[i + 2:j])
+    want = _response(5000)[:100].decode().replace("\r\n", "\n")
+    check(shown == want, "shown %r != %r" % (shown, want))
+    check(end == "----- END DATA (TRUNCATED, %d bytes lost) -----" % (total - 100),
+          "end line %r" % end)
+    lp.stop()
+    check(lp.rc == 0, "exit status %s %s" % (lp.rc, lp.describe()))
+
+
+def test_sslsniff_pid_filter_and_teardown():
+    srv = TlsServer()
+    lp = Loupe("sslsniff", "-j", "-p", srv.pid)
+    _warm_up(lp, srv)
+    progs, links = fdinfo_ids(lp.pid)
+    check(links, "no BPF links while running")
+    check(not _uprobe_lines(), "uprobes in tracefs: %s" % _uprobe_lines())
+    start = len(lp.events())
+    cpid = srv.curl(marker("pidf"))
+    lp.expect_event(lambda e: e.get("pid") == srv.pid and e.get("func") == "WRITE/SEND",
+                    "server's write", timeout=10)
+    time.sleep(0.5)
+    lp.stop()
+    check(lp.rc == 0, "exit status %s %s" % (lp.rc, lp.describe()))
+    evs = lp.events()[start:]
+    others = [e for e in evs if e["pid"] != srv.pid]
+    check(not others, "-p %d let through %s" % (srv.pid, short(str(others), 600)))
+    check(not [e for e in evs if e["pid"] == cpid], "curl seen under -p")
+    check([e["func"] for e in evs] == ["READ/RECV", "WRITE/SEND"], "events %s" % short(str(evs)))
+    # Every program and link loupe held is gone, and tracefs was never used.
+    left_p, left_l = existing_bpf_ids()
+    check(not (progs & left_p) and not (links & left_l),
+          "left behind: progs %s links %s" % (progs & left_p, links & left_l))
+    check(not _uprobe_lines(), "uprobe_events leftovers: %s" % _uprobe_lines())
+
+
+def _uprobe_lines():
+    try:
+        with open(UPROBE_EVENTS) as f:
+            return [l for l in f.read().splitlines() if "ssl" in l or "gnutls" in l]
+    except OSError:
+        return []
+
+
+def test_sslsniff_gnutls():
+    if not shutil.which("gnutls-cli"):
+        raise Skip("gnutls-cli not installed (apt-get install gnutls-bin, or make deps-test)")
+    srv = TlsServer()
+    lp = Loupe("sslsniff", "-j", "-n", "gnutls-cli")
+    lp.wait_attached(settle=1.5)
+    line = marker("gnutls") + "\n"
+    resp = _response(srv.body_len)
+    cli = spawn(["gnutls-cli", "--insecure", "-p", str(srv.port), "127.0.0.1"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        cli.stdin.write(line.encode())
+        cli.stdin.flush()
+        got = lp.wait_event(lambda e: e.get("pid") == cli.pid and e.get("func") == "READ/RECV",
+                            10)
+    finally:
+        cli.stdin.close()
+    try:
+        cli.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    check(got is not None, "no gnutls-cli read %s" % lp.describe())
+    time.sleep(0.3)
+    lp.stop()
+    evs = [e for e in lp.events() if e.get("pid") == cli.pid]
+    writes = [e for e in evs if e["func"] == "WRITE/SEND"]
+    check(len(writes) == 1 and writes[0]["function"] == "gnutls_record_send" and
+          writes[0]["comm"] == "gnutls-cli" and writes[0]["len"] == len(line) and
+          _data(writes[0]) == line.encode(), "gnutls-cli writes: %s" % short(str(writes), 600))
+    reads = [e for e in evs if e["func"] == "READ/RECV"]
+    check(reads and all(e["function"] == "gnutls_record_recv" for e in reads) and
+          b"".join(_data(e) for e in reads) == resp,
+          "gnutls-cli reads: %s" % short(str(reads), 600))
+
+
+def test_sslsniff_bad_input():
+    for args, want in ((["--extra-lib", "nss:/x"], "TYPE openssl or gnutls"),
+                       (["--extra-lib", "openssl:/nonexistent/libssl.so"], "nonexistent"),
+                       (["--extra-lib", "gnutls:/bin/true"], "no gnutls read/write"),
+                       (["--max-buffer-size", "70000"], "--max-buffer-size")):
+        p = subprocess.run([LOUPE, "sslsniff"] + args +
+                           ["-d", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=30)
+        check(p.returncode == 2 and want in p.stderr and len(p.stderr.splitlines()) == 1,
+              "%s: exit %s, stderr %r" % (args, p.returncode, p.stderr))
+
+
+def _hexdump(data):
+    """out_hexdump()'s layout: offset, 16 bytes in two groups, ASCII."""
+    lines = []
+    for off in range(0, len(data), 16):
+        chunk = data[off:off + 16]
+        hexes = ""
+        for i in range(16):
+            if i == 8:
+                hexes += " "
+            hexes += " %02x" % chunk[i] if i < len(chunk) else "   "
+        text = "".join(chr(b) if 0x20 <= b < 0x7f else "." for b in chunk)
+        lines.append("%08x %s  |%s|" % (off, hexes, text))
+    return lines
+
+
+def test_sslsniff_handshake_hexdump():
+    srv = TlsServer(body_len=21)
+    lp = Loupe("sslsniff", "--handshake", "--hexdump", "-p", srv.pid)
+    hdr = lp.wait_header()
+    check(hdr.split() == ["FUNC", "TIME(s)", "COMM", "PID", "LEN", "LAT(ms)"], "header %r" % hdr)
+    time.sleep(0.5)
+    srv.curl(marker("hs"))
+    row = lp.wait_line(lambda l: l.startswith("WRITE/SEND"), 10)
+    check(row is not None, "no WRITE/SEND row %s" % lp.describe())
+    lp.stop()
+    lines = lp.lines()
+    # Python's socket has a timeout, so SSL_do_handshake runs non-blocking:
+    # -1 (wants to read) until the last call, which returns 1.
+    hs = [l.split() for l in lines if l.startswith("HANDSHAKE")]
+    check(hs and all(h[2:4] == [srv.comm, str(srv.pid)] and float(h[5]) >= 0
+                     for h in hs) and [h[4] for h in hs] == ["-1"] * (len(hs) - 1) + ["1"],
+          "handshake rows %s" % hs)
+    i = lines.index(row)
+    resp = _response(21)
+    want = ["----- DATA -----"] + _hexdump(resp) + ["----- END DATA -----"]
+    check(lines[i + 1:i + 1 + len(want)] == want, "hex dump %r != %r" %
+          (lines[i + 1:i + 1 + len(want)], want))
+    check(row.split()[4] == str(len(resp)), "row %r" % row)

@@ -265,17 +265,28 @@ int hook_trivial_prog(int type, int attach_type, unsigned int btf_id)
 }
 
 /*
- * Parsed on demand, freed once no hook_choose() runs (libbpf parses its
- * own to load) or after a single test outside a choice: a long-running
- * process (the agent) must not keep 6 MB for one test. Under cache_lock,
- * like the test results.
+ * Parsed on demand, freed once nothing holds it (libbpf parses its own to
+ * load): a hook_choose() holds it across its tests, a BTF test outside a
+ * choice only for itself, so a long-running process (the agent) does not
+ * keep 6 MB for one test and no thread frees it under another. Under
+ * cache_lock, like the test results.
  */
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct btf *cached_btf;
-static int choosing;
+static int btf_holders;
 static __thread const struct btf *lent_btf;	/* hook_test_point_btf()'s */
 
-static const struct btf *vmlinux_btf(void)
+/* Call with cache_lock held. */
+static void cache_release(void)
+{
+	if (btf_holders)
+		return;
+	btf__free(cached_btf);
+	cached_btf = NULL;
+}
+
+/* The kernel BTF, held until btf_put(); the lent one if there is one. */
+static const struct btf *btf_get(void)
 {
 	const struct btf *btf;
 
@@ -288,24 +299,27 @@ static const struct btf *vmlinux_btf(void)
 			cached_btf = NULL;
 	}
 	btf = cached_btf;
+	btf_holders++;
 	pthread_mutex_unlock(&cache_lock);
 	return btf;
 }
 
-/* The cached BTF goes when no choice is running. */
-static void cache_release(void)
+static void btf_put(void)
 {
-	if (choosing)
+	if (lent_btf)
 		return;
-	btf__free(cached_btf);
-	cached_btf = NULL;
+	pthread_mutex_lock(&cache_lock);
+	btf_holders--;
+	cache_release();
+	pthread_mutex_unlock(&cache_lock);
 }
 
-static int test_btf_prog(const struct hook_point *pt, char *why, size_t len)
+static int test_btf_prog_with(const struct btf *btf,
+			      const struct hook_point *pt, char *why,
+			      size_t len)
 {
 	bool is_tp = pt->kind == HOOK_TP_BTF;
 	char name[HOOK_TARGET_LEN + 16];
-	const struct btf *btf = vmlinux_btf();
 	int id, fd, link;
 
 	if (!btf) {
@@ -338,6 +352,14 @@ static int test_btf_prog(const struct hook_point *pt, char *why, size_t len)
 	close(link);
 	close(fd);
 	return 0;
+}
+
+static int test_btf_prog(const struct hook_point *pt, char *why, size_t len)
+{
+	int err = test_btf_prog_with(btf_get(), pt, why, len);
+
+	btf_put();
+	return err;
 }
 
 static int test_raw_tp(const struct hook_point *pt, char *why, size_t len)
@@ -528,7 +550,6 @@ int hook_test_point(const struct hook_point *pt, char *why, size_t len)
 		snprintf(test_cache[test_cached].why, HOOK_WHY_LEN, "%s", why);
 		test_cached++;
 	}
-	cache_release();
 	pthread_mutex_unlock(&cache_lock);
 	return err;
 }
@@ -632,7 +653,7 @@ int hook_choose(struct bpf_object *obj, const struct hook_probe *probes,
 	int err = 0;
 
 	pthread_mutex_lock(&cache_lock);
-	choosing++;
+	btf_holders++;
 	pthread_mutex_unlock(&cache_lock);
 	for (int p = 0; probes[p].name; p++) {
 		if (hook_decide(&probes[p], test_prog_by_name, test_helper,
@@ -640,7 +661,7 @@ int hook_choose(struct bpf_object *obj, const struct hook_probe *probes,
 			err = -ENOENT;
 	}
 	pthread_mutex_lock(&cache_lock);
-	choosing--;
+	btf_holders--;
 	cache_release();
 	pthread_mutex_unlock(&cache_lock);
 	/* Keep only the chosen candidates' programs (and working optionals). */

@@ -337,18 +337,18 @@ static struct metric_set *start_builtin(struct agent *a, int i, char *err,
 	struct metric_set *set;
 	size_t n = 0;
 	char why[1024];
-	int first = 0;
+	int first;
 
 	set = metric_set_start(p, 1, args.max_series, why, sizeof(why),
 			       status);
+	first = *status;
 	for (int k = 0; !set; k++) {
 		struct metric_program orig = *p;
-		int st, got;
+		int got;
 
 		if (n < errlen)
 			n += snprintf(err + n, errlen - n, "%s%s",
 				      k ? "; " : "", why);
-		first = first ? first : *status;
 		got = builtin_fallback(&orig, k, args.by_cgroup, &alt);
 		if (got <= 0) {
 			*status = got ? EXIT_RUNTIME : first;
@@ -357,7 +357,7 @@ static struct metric_set *start_builtin(struct agent *a, int i, char *err,
 		/* the set keeps a pointer to its program */
 		*p = alt;
 		set = metric_set_start(p, 1, args.max_series, why,
-				       sizeof(why), &st);
+				       sizeof(why), status);
 		if (!set) {
 			free((char *)alt.program);
 			*p = orig;

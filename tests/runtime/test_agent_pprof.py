@@ -4,6 +4,7 @@ decoder of this test's own that checks what Parca's normalizer requires,
 against C programs of the test's own with known call chains and sleeps.
 """
 import gzip
+import http.client
 import os
 import re
 import shutil
@@ -398,12 +399,27 @@ def test_agent_pprof_off_and_detach():
     check(sum(k == "link" for k, _ in ids) >= 2, "the agent holds %s" % ids)
     # SIGTERM answers a waiting request and detaches everything
     got = {}
-    t = threading.Thread(target=lambda: got.setdefault(
-        "r", get(a.url("/debug/pprof/profile?seconds=60"), timeout=30)))
+    conn = http.client.HTTPConnection("127.0.0.1", a.port, timeout=30)
+    conn.connect()
+    cport = conn.sock.getsockname()[1]
+
+    def waiting_request():
+        conn.request("GET", "/debug/pprof/profile?seconds=60")
+        r = conn.getresponse()
+        got["r"] = (r.status, r.read())
+    t = threading.Thread(target=waiting_request)
     t.start()
-    time.sleep(1)
+
+    def request_read():
+        # the agent's end of the connection has read the whole request
+        rc, out, _ = run_quiet(["ss", "-tnH", "state", "established",
+                                "( sport = :%d and dport = :%d )" % (a.port, cport)])
+        return rc == 0 and out.split()[:1] == ["0"]
+    check(poll_until(request_read, 10, 0.05), "the agent did not read the request")
+    time.sleep(0.3)
     check(a.stop() == 0, "SIGTERM: exit status not 0")
     t.join(30)
+    conn.close()
     check(got.get("r", (0,))[0] == 503, "the waiting request got %s" % (got.get("r"),))
     check(poll_until(lambda: not any(bpf_object_exists(k, i) for k, i in ids), 20, 0.2),
           "left behind after SIGTERM: %s" % [x for x in ids if bpf_object_exists(*x)])

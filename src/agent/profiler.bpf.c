@@ -71,15 +71,19 @@ static __always_inline void stat_add(__u32 which)
 /*
  * One half of the current task's stack: -EFAULT (no frames of that kind:
  * a sample in user mode has no kernel part, a kernel thread no user part)
- * is not a loss; any other failure is counted.
+ * is not a loss; any other failure is counted, and the sample keeps a
+ * marker so that its time is not shown as a shorter stack.
  */
 static __always_inline __s32 stack_of(void *ctx, __u64 flags)
 {
 	long id = bpf_get_stackid(ctx, &stacks, flags);
 
-	if (id < 0 && id != -EFAULT)
-		stat_add(PROF_STAT_NO_STACK);
-	return id < 0 ? -1 : id;
+	if (id >= 0)
+		return id;
+	if (id == -EFAULT)
+		return -1;
+	stat_add(PROF_STAT_NO_STACK);
+	return PROF_STACK_LOST;
 }
 
 static __always_inline void key_current(void *ctx, struct prof_key *k)

@@ -329,6 +329,22 @@ static bool stack_ips(struct profiler *p, int32_t id, uint64_t *ips)
 				    ips);
 }
 
+/*
+ * A half the kernel could not record (its stack map bucket held another
+ * stack) is one frame named like BCC's profile names it: its time stays
+ * visible as lost rather than passing for a shorter stack.
+ */
+static int lost_marker(struct profiler *p, int32_t id, const char *name,
+		       struct prof_frame *f)
+{
+	if (id != PROF_STACK_LOST)
+		return 0;
+	f->addr = 0;
+	f->map = NULL;
+	f->name = intern_str(p, name);
+	return 1;
+}
+
 /* The interned stack of a key, or NULL (its stacks are gone). */
 static struct blob *key_stack(struct profiler *p, const struct prof_key *k)
 {
@@ -340,9 +356,12 @@ static struct blob *key_stack(struct profiler *p, const struct prof_key *k)
 	if (!stack_ips(p, k->kernel_stack, ips))
 		return NULL;
 	n += symbolize(p, ips, true, k->tgid, f, PROF_MAX_DEPTH);
+	n += lost_marker(p, k->kernel_stack, "[Missed Kernel Stack]", f + n);
 	b = NULL;
 	if (stack_ips(p, k->user_stack, ips)) {
 		n += symbolize(p, ips, false, k->tgid, f + n, PROF_MAX_DEPTH);
+		n += lost_marker(p, k->user_stack, "[Missed User Stack]",
+				 f + n);
 		b = intern(p, BLOB_STACK, f, n * sizeof(*f));
 	}
 	/* an existing stack already holds its frames' references */

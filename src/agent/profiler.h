@@ -16,12 +16,14 @@
 #define PROF_MAX_KEYS		8192	/* distinct keys per second */
 #define PROF_MAX_BLOCKED	16384	/* threads off CPU at once (LRU) */
 #define PROF_COMM_LEN		16
+/* a stack id when the stack map refused the stack (a hash collision) */
+#define PROF_STACK_LOST		(-2)
 
 struct prof_key {
 	__u32 tgid;
 	__u32 pad;
 	__u64 cgroup;
-	__s32 user_stack;	/* a stack id, or < 0: none */
+	__s32 user_stack;	/* a stack id, -1: none, PROF_STACK_LOST */
 	__s32 kernel_stack;
 	char comm[PROF_COMM_LEN];
 };

@@ -355,9 +355,17 @@ def test_agent_pprof_offcpu():
         check(18 <= count <= 40, "%d switches in pprof_nap, want 20 or a few more" % count)
         check(all(s["frames"][s["frames"].index("pprof_nap") + 1] == "main" for s in naps),
               "pprof_nap not called from main: %s" % naps[0]["frames"])
-        # the kernel half is named too: it blocked in schedule()
-        check(all("schedule" in s["frames"] for s in naps),
-              "no schedule() in the kernel half: %s" % naps[0]["frames"])
+        # the kernel half is named too: it blocked in schedule(). Under
+        # load the stack map may refuse a stack (its bucket holds another):
+        # that half is then one marker frame, never silently missing.
+        missed = [s for s in naps if "[Missed Kernel Stack]" in s["frames"]]
+        whole = [s for s in naps if s not in missed]
+        check(all("schedule" in s["frames"] for s in whole),
+              "no schedule() in the kernel half: %s" %
+              [s["frames"] for s in whole if "schedule" not in s["frames"]][:1])
+        check(sum(s["values"][0] for s in whole) >= count // 2,
+              "most naps lost their kernel stack: %d of %d" %
+              (count - sum(s["values"][0] for s in whole), count))
     finally:
         check(a.stop() == 0, "SIGTERM: exit status not 0")
 

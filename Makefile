@@ -26,7 +26,9 @@ CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	     -DLOUPE_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) \
 	      -Isrc/lib -Isrc/tools -Wall -Werror
-LDLIBS    := -l:libbpf.a -lelf -lz -lpthread
+# libiberty demangles C++ and Rust names in src/lib/syms.c; libdw unwinds
+# user stacks by their CFI (--unwind dwarf).
+LDLIBS    := -l:libbpf.a -ldw -lelf -lz -lpthread -liberty
 # src/lib/kbtf.c hands libbpf the cut-down kernel BTF (and the whole one
 # as the base of a module's BTF) in place of its own.
 KBTF_WRAP := -Wl,--wrap=btf__load_vmlinux_btf -Wl,--wrap=btf_get_from_fd \
@@ -57,6 +59,7 @@ HEADERS   := $(wildcard src/lib/*.h src/tools/*.h src/trace/*.h src/agent/*.h)
 
 # Building and running loupe (make run).
 DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
+	     libiberty-dev libdw-dev \
 	     pkg-config libmicrohttpd-dev libyaml-dev libcrypt-dev
 # Only for the tests (make test): the runner, network namespaces (ip),
 # the peers compared against (bpftrace), the browser of the flame graph

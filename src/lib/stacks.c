@@ -585,6 +585,9 @@ int stacks_tool_opt(struct stacks_tool *t, int index, const char *arg)
 	case 4:
 		t->svg.path = arg;
 		break;
+	case 5:
+		t->no_demangle = true;
+		break;
 	}
 	return 0;
 }
@@ -620,6 +623,7 @@ int stacks_tool_prepare(struct session *s, struct stacks_tool *t,
 		log_err("out of memory");
 		return EXIT_RUNTIME;
 	}
+	syms_set_demangle(t->syms, !t->no_demangle);
 	stackmap = bpf_object__find_map_by_name(obj, "stackmap");
 	if (!stackmap || bpf_map__set_max_entries(stackmap, t->storage)) {
 		log_err("cannot size the stack map");

@@ -94,6 +94,7 @@ struct stacks_svg {
 struct stacks_tool {
 	bool user_only, kernel_only;	/* halves; neither: both */
 	bool folded;
+	bool no_demangle;		/* --no-demangle */
 	unsigned long storage;		/* stack map entries */
 	struct stacks_svg svg;		/* .path set by --svg */
 	const char *unit;		/* "samples", "us" */
@@ -116,7 +117,9 @@ struct stacks_tool {
 	  "one folded line per stack (for flame graphs)" },		\
 	{ "stack-storage-size", 0, "N",					\
 	  "stack map entries (default 16384)" },			\
-	{ "svg", 0, "FILE", "write a flame graph to FILE" }
+	{ "svg", 0, "FILE", "write a flame graph to FILE" },		\
+	{ "no-demangle", 0, NULL,					\
+	  "C++ and Rust names as mangled in the symbol table" }
 int stacks_tool_opt(struct stacks_tool *t, int index, const char *arg);
 /* The flag combinations both tools refuse: 0 or EXIT_USAGE. */
 int stacks_tool_check(const struct session *s, const struct stacks_tool *t);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <libiberty/demangle.h>
 #include "addr.h"
 #include "out.h"
 #include "syms.h"
@@ -22,6 +23,11 @@
 #define KERNEL_MAX_OFFSET	(1ULL << 20)
 /* A process's mappings are read again on a miss at most this often. */
 #define RECAPTURE_NS		200000000ULL
+/*
+ * A perf map line's name is cut here: a JIT may write anything, and a
+ * frame's name ends up in one output line.
+ */
+#define JIT_NAME_MAX		1024
 
 struct sym {
 	uint64_t start;
@@ -89,6 +95,18 @@ struct syms_cache {
 	char **retired;
 	size_t nretired, capretired;
 	char debug_dir[PATH_MAX];
+	bool no_demangle;
+	/*
+	 * Demangled names by the address of the mangled one (open
+	 * addressing, a power of two slots): each name is demangled once.
+	 */
+	struct demangled *dm;
+	size_t ndm, capdm;
+};
+
+struct demangled {
+	const char *mangled;	/* NULL: a free slot */
+	char *name;		/* NULL: not a mangled name, show as is */
 };
 
 /* Grows *v (of *cap elements of size sz) to hold n + 1 elements. */
@@ -557,6 +575,82 @@ int syms_kernel_frame(struct syms_cache *c, uint64_t addr,
 	return 0;
 }
 
+/* ------------------------------------------------------------ names */
+
+/* Itanium C++ ("_Z"), Rust legacy (also "_Z") and Rust v0 ("_R"). */
+static bool looks_mangled(const char *name)
+{
+	return name[0] == '_' && (name[1] == 'Z' || name[1] == 'R' ||
+				  (name[1] == '_' && name[2] == 'Z'));
+}
+
+static size_t dm_slot(const struct syms_cache *c, const char *mangled)
+{
+	uintptr_t h = (uintptr_t)mangled;
+
+	h ^= h >> 17;
+	h *= 0x9e3779b97f4a7c15ULL;
+	return (h >> 20) & (c->capdm - 1);
+}
+
+static int dm_grow(struct syms_cache *c)
+{
+	struct demangled *old = c->dm;
+	size_t oldcap = c->capdm;
+
+	c->capdm = oldcap ? oldcap * 2 : 256;
+	c->dm = calloc(c->capdm, sizeof(*c->dm));
+	if (!c->dm) {
+		c->dm = old;
+		c->capdm = oldcap;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < oldcap; i++) {
+		size_t j;
+
+		if (!old[i].mangled)
+			continue;
+		for (j = dm_slot(c, old[i].mangled); c->dm[j].mangled;
+		     j = (j + 1) & (c->capdm - 1))
+			;
+		c->dm[j] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+/*
+ * The name to show for a symbol: demangled by libiberty (the demangler
+ * of GNU binutils and gdb, which knows C++ and both Rust schemes), with
+ * the parameters as perf shows them and Rust's hash suffix dropped.
+ * Symbol names live as long as the cache, so the result is kept by the
+ * address of the mangled name.
+ */
+static const char *display_name(struct syms_cache *c, const char *name)
+{
+	size_t i;
+
+	if (c->no_demangle || !looks_mangled(name))
+		return name;
+	if (c->ndm * 2 >= c->capdm && dm_grow(c))
+		return name;
+	for (i = dm_slot(c, name); c->dm[i].mangled;
+	     i = (i + 1) & (c->capdm - 1))
+		if (c->dm[i].mangled == name)
+			return c->dm[i].name ? c->dm[i].name : name;
+	c->dm[i].mangled = name;
+	/* "__Z": a symbol of a Mach-O object or an extra underscore. */
+	c->dm[i].name = cplus_demangle(name[1] == '_' ? name + 1 : name,
+				       DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
+	c->ndm++;
+	return c->dm[i].name ? c->dm[i].name : name;
+}
+
+void syms_set_demangle(struct syms_cache *c, bool on)
+{
+	c->no_demangle = !on;
+}
+
 /* ------------------------------------------------------------ ELF */
 
 static bool elf_ready;
@@ -919,7 +1013,7 @@ int syms_file(struct syms_cache *c, const char *path, uint64_t vaddr,
 	if (!s)
 		return -ENOENT;
 	out->kind = SYMS_USER;
-	out->name = s->name;
+	out->name = display_name(c, s->name);
 	out->offset = vaddr - s->start;
 	return 0;
 }
@@ -1056,6 +1150,8 @@ static void load_perf_map(struct syms_cache *c, struct proc *p)
 		size = strtoull(q + 1, &name, 16);
 		if (name == q + 1 || *name != ' ' || !name[1])
 			continue;
+		if (strlen(name + 1) > JIT_NAME_MAX)
+			name[1 + JIT_NAME_MAX] = '\0';
 		if (symtab_add(&p->jit, start, size, name + 1, NULL))
 			break;
 	}
@@ -1204,7 +1300,7 @@ int syms_user(struct syms_cache *c, int pid, uint64_t addr,
 						  addr - m->start + m->offset));
 		if (s) {
 			out->kind = SYMS_USER;
-			out->name = s->name;
+			out->name = display_name(c, s->name);
 			out->offset = obj_vaddr(m->obj, addr - m->start +
 						m->offset) - s->start;
 			return 0;
@@ -1215,7 +1311,7 @@ int syms_user(struct syms_cache *c, int pid, uint64_t addr,
 		s = symtab_find(&p->jit, addr);
 		if (s) {
 			out->kind = SYMS_JIT;
-			out->name = s->name;
+			out->name = display_name(c, s->name);
 			out->offset = addr - s->start;
 			out->module = NULL;
 			return 0;
@@ -1258,6 +1354,9 @@ void syms_cache_free(struct syms_cache *c)
 	for (size_t i = 0; i < c->nretired; i++)
 		free(c->retired[i]);
 	free(c->retired);
+	for (size_t i = 0; i < c->capdm; i++)
+		free(c->dm[i].name);
+	free(c->dm);
 	free(c);
 }
 

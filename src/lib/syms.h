@@ -12,7 +12,8 @@
  * or replaced binaries, other mount namespaces) or /proc/PID/root; each
  * object is parsed once and cached by (device, inode). The vdso resolves
  * through this process's own copy; anonymous code through the JIT's
- * /tmp/perf-PID.map. syms_capture() snapshots a process while it lives so
+ * /tmp/perf-PID.map (names cut at 1 KB). Mangled C++ and Rust names are
+ * demangled. syms_capture() snapshots a process while it lives so
  * its addresses still resolve after it exits.
  */
 #ifndef LOUPE_SYMS_H
@@ -99,6 +100,12 @@ int syms_capture(struct syms_cache *c, int pid);
 /* Symbol of virtual address vaddr of an ELF file (e.g. a uprobe target). */
 int syms_file(struct syms_cache *c, const char *path, uint64_t vaddr,
 	      struct syms_frame *out);
+
+/*
+ * Whether user names are demangled (C++, Rust legacy and v0), the
+ * default, or shown as the symbol table has them (--no-demangle).
+ */
+void syms_set_demangle(struct syms_cache *c, bool on);
 
 /* Where build-id debug files live (default /usr/lib/debug). */
 void syms_set_debug_dir(struct syms_cache *c, const char *dir);

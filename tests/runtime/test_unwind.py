@@ -1,0 +1,184 @@
+"""Runtime tests of readable user stacks (issue 16, docs/profiling.md).
+
+Programs built here, each spinning in a known chain of functions:
+- C++ with namespaces and templates, and Rust with both symbol manglings:
+  profile shows the demangled names (and the mangled ones under
+  --no-demangle);
+- a JIT-like C program that copies a function into an anonymous
+  executable mapping and lists it in /tmp/perf-PID.map: its name is shown.
+Every loupe run is filtered on the workload's pid.
+"""
+import os
+import shutil
+import subprocess
+
+from common import Loupe, Skip, check, marker, short, spawn, tmpdir
+
+CXX_SRC = r"""
+#include <cstdlib>
+#include <ctime>
+
+namespace shop {
+namespace detail {
+volatile unsigned long sink;
+}
+
+template <typename T> struct Basket {
+	T seed;
+	__attribute__((noinline)) unsigned long total(int n) const
+	{
+		for (int i = 0; i < n; i++)
+			detail::sink += i ^ (unsigned long)seed;
+		return detail::sink;
+	}
+};
+
+__attribute__((noinline)) unsigned long checkout(const Basket<int> &b)
+{
+	return b.total(1000000);
+}
+}
+
+int main(int argc, char **argv)
+{
+	time_t end = time(nullptr) + atoi(argv[1]);
+	shop::Basket<int> b{7};
+
+	while (time(nullptr) < end)
+		shop::checkout(b);
+	return 0;
+}
+"""
+
+RUST_SRC = r"""
+mod shop {
+    pub struct Basket<T> {
+        pub seed: T,
+    }
+
+    impl<T: Copy + Into<u64>> Basket<T> {
+        #[inline(never)]
+        pub fn total(&self, n: u64) -> u64 {
+            let mut s = 0u64;
+            for i in 0..n {
+                s = s.wrapping_add(std::hint::black_box(i ^ self.seed.into()));
+            }
+            s
+        }
+    }
+}
+
+fn main() {
+    let secs: u64 = std::env::args().nth(1).unwrap().parse().unwrap();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let b = shop::Basket { seed: 7u32 };
+    let mut t = 0u64;
+    while std::time::Instant::now() < end {
+        t = t.wrapping_add(b.total(1_000_000));
+    }
+    std::process::exit((t & 1) as i32 * 0);
+}
+"""
+
+
+def _run(argv, what):
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=120)
+    check(r.returncode == 0, "%s failed: %s" % (what, short(r.stdout.decode(errors="replace"), 1500)))
+
+
+def _folded(lp, timeout=20):
+    rc = lp.wait_exit(timeout)
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    rows = []
+    for line in lp.lines():
+        stack, _, count = line.rpartition(" ")
+        check(stack and count.isdigit(), "not a folded line: %r" % line)
+        rows.append((stack.split(";"), int(count)))
+    check(rows, "no stacks %s" % lp.describe())
+    return rows
+
+
+def _share(rows, pred):
+    """Fraction of the samples whose frames satisfy pred."""
+    total = sum(c for _, c in rows)
+    return sum(c for f, c in rows if pred(f)) / total, total
+
+
+def _ends_with(frames, want):
+    return frames[-len(want):] == want
+
+
+def _profile(pid, *extra, secs=3):
+    return _folded(Loupe("profile", "-p", pid, "-U", "--folded", "-d", secs, *extra))
+
+
+# ---------------------------------------------------------------- names
+
+def _build_cxx():
+    if not shutil.which("g++"):
+        raise Skip("g++ not available")
+    d = tmpdir()
+    src = os.path.join(d, "shop.cc")
+    exe = os.path.join(d, marker("cx"))
+    with open(src, "w") as f:
+        f.write(CXX_SRC)
+    _run(["g++", "-O0", "-fno-omit-frame-pointer", "-o", exe, src], "g++")
+    return exe
+
+
+def test_profile_demangles_cxx():
+    exe = _build_cxx()
+    p = spawn([exe, "8"])
+    rows = _profile(p.pid)
+    want = ["main", "shop::checkout(shop::Basket<int> const&)",
+            "shop::Basket<int>::total(int) const"]
+    share, total = _share(rows, lambda f: _ends_with(f, want))
+    check(share >= 0.9, "%.0f%% of %d samples are %s: %s" %
+          (100 * share, total, ";".join(want), short(rows, 800)))
+    # --no-demangle: the names as the symbol table has them.
+    raw = _profile(p.pid, "--no-demangle", secs=1)
+    share, total = _share(raw, lambda f: _ends_with(f, [
+        "main", "_ZN4shop8checkoutERKNS_6BasketIiEE",
+        "_ZNK4shop6BasketIiE5totalEi"]))
+    check(share >= 0.9, "--no-demangle: %.0f%% of %d samples mangled: %s" %
+          (100 * share, total, short(raw, 800)))
+
+
+def _rustc():
+    for cand in (shutil.which("rustc"), os.path.expanduser("~/.cargo/bin/rustc")):
+        if cand and os.access(cand, os.X_OK):
+            return cand
+    raise Skip("rustc (cargo's toolchain) not installed: Rust names not tested")
+
+
+def _build_rust(mangling):
+    rustc = _rustc()
+    d = tmpdir()
+    src = os.path.join(d, "shop.rs")
+    exe = os.path.join(d, marker("rs"))
+    with open(src, "w") as f:
+        f.write(RUST_SRC)
+    # Stable rustc mangles the legacy way unless told v0.
+    flags = ["-C", "symbol-mangling-version=v0"] if mangling == "v0" else []
+    _run([rustc, "-O", "-C", "force-frame-pointers=yes"] + flags +
+         ["--crate-name", "shopr", "-o", exe, src], "rustc")
+    return exe
+
+
+def _check_rust(mangling, want):
+    exe = _build_rust(mangling)
+    p = spawn([exe, "6"])
+    rows = _profile(p.pid)
+    share, total = _share(rows, lambda f: f[-1] == want)
+    check(share >= 0.9, "%s mangling: %.0f%% of %d samples end in %s: %s" %
+          (mangling, 100 * share, total, want, short(rows, 800)))
+
+
+def test_profile_demangles_rust_v0():
+    _check_rust("v0", "<shopr::shop::Basket<u32>>::total")
+
+
+def test_profile_demangles_rust_legacy():
+    # The legacy scheme names the generic function, without its hash.
+    _check_rust("legacy", "shopr::shop::Basket<T>::total")

@@ -12,7 +12,8 @@ import os
 import shutil
 import subprocess
 
-from common import Loupe, Skip, check, marker, short, spawn, tmpdir
+from common import (Loupe, Skip, check, marker, on_cleanup, poll_until,
+                    short, spawn, tmpdir)
 
 CXX_SRC = r"""
 #include <cstdlib>
@@ -77,6 +78,50 @@ fn main() {
         t = t.wrapping_add(b.total(1_000_000));
     }
     std::process::exit((t & 1) as i32 * 0);
+}
+"""
+
+# Machine code that spins rdi times in its own frame, as a JIT would
+# write it: push rbp; mov rbp,rsp; mov rcx,rdi; 1: dec rcx; jnz 1b;
+# pop rbp; ret.
+JIT_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+
+static const unsigned char code[] = {
+	0x55, 0x48, 0x89, 0xe5, 0x48, 0x89, 0xf9,
+	0x48, 0xff, 0xc9, 0x75, 0xfb, 0x5d, 0xc3,
+};
+
+int main(int argc, char **argv)
+{
+	time_t end = time(NULL) + atoi(argv[1]);
+	void (*fn)(long);
+	char path[64];
+	void *mem;
+	FILE *f;
+
+	mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return 1;
+	memcpy(mem, code, sizeof(code));
+	if (mprotect(mem, 4096, PROT_READ | PROT_EXEC))
+		return 1;
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", getpid());
+	f = fopen(path, "w");
+	if (!f)
+		return 1;
+	fprintf(f, "%lx %zx %s\n", (unsigned long)mem, sizeof(code), argv[2]);
+	fclose(f);
+	fn = (void (*)(long))mem;
+	while (time(NULL) < end)
+		fn(10000000);
+	return 0;
 }
 """
 
@@ -182,3 +227,29 @@ def test_profile_demangles_rust_v0():
 def test_profile_demangles_rust_legacy():
     # The legacy scheme names the generic function, without its hash.
     _check_rust("legacy", "shopr::shop::Basket<T>::total")
+
+
+# ---------------------------------------------------------------- JIT
+
+def test_profile_jit_perf_map():
+    """Code in an anonymous executable mapping is named by the perf map;
+    a name longer than 1 KB is cut there."""
+    if not shutil.which("gcc"):
+        raise Skip("gcc not available")
+    d = tmpdir()
+    src = os.path.join(d, "jit.c")
+    exe = os.path.join(d, marker("jt"))
+    with open(src, "w") as f:
+        f.write(JIT_C)
+    _run(["gcc", "-O0", "-fno-omit-frame-pointer", "-o", exe, src], "gcc")
+    name = "JIT:spin_" + marker("") + "_" + "x" * 2000
+    p = spawn([exe, "8", name])
+    perf_map = "/tmp/perf-%d.map" % p.pid
+    on_cleanup(lambda: os.path.exists(perf_map) and os.unlink(perf_map))
+    check(poll_until(lambda: os.path.exists(perf_map), 5), "no %s" % perf_map)
+    rows = _profile(p.pid)
+    want = name[:1024] + "_[j]"
+    # The code keeps a frame pointer: its caller is walked to as well.
+    share, total = _share(rows, lambda f: f[-2:] == ["main", want])
+    check(share >= 0.9, "%.0f%% of %d samples end in main;JIT frame: %s" %
+          (100 * share, total, short(rows, 600)))

@@ -231,7 +231,7 @@ static int load_object(struct session *s)
 	events = bpf_object__find_map_by_name(s->obj, "events");
 	/* Tools that aggregate in the kernel hardly use the ring. */
 	if (!(s->tool->common & OPT_BUFFER))
-		s->opts.buffer_size = 4096;
+		s->opts.buffer_size = s->ring_size ? s->ring_size : 4096;
 	if (events && bpf_map__set_max_entries(events, s->opts.buffer_size)) {
 		log_err("cannot size the ring buffer to %lu bytes",
 			s->opts.buffer_size);

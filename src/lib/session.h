@@ -47,6 +47,11 @@ struct session {
 	struct bpf_link *links[SESSION_MAX_LINKS];
 	int nlinks;
 	struct ring_buffer *rb;
+	/*
+	 * The ring's size for a tool without --buffer-size that streams
+	 * large records (profile --unwind dwarf); 0: a page. Set in prepare.
+	 */
+	unsigned long ring_size;
 	session_event_fn on_event;
 	session_tick_fn on_interval;	/* histogram/top tools */
 	session_attach_fn attach_prog;	/* NULL: bpf_program__attach() */

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "session.h"
 #include "stacks.h"
+#include "unwind.h"
 
 /* One report of the counted stacks, read from the tool's maps. */
 struct stacks_report {
@@ -24,6 +25,7 @@ struct stacks_report {
 	bool user, kernel;	/* halves collected */
 	int counts_fd, stackmap_fd, stats_fd;
 	struct syms_cache *syms;
+	const struct ustacks *ustacks;	/* counted in user space, or NULL */
 	int pid;		/* -p, or 0 */
 	long long pid_cpu_ns;	/* its CPU time while counted, or -1 */
 };
@@ -31,7 +33,110 @@ struct stacks_report {
 struct entry {
 	struct stack_key key;
 	__u64 value;
+	const struct ustack *u;	/* counted in user space: its user frames */
 };
+
+/*
+ * --unwind dwarf: samples are counted here, after their user stack was
+ * walked, keyed by what the kernel's key holds with the frames in place
+ * of the user stack id (an open-addressing table, a power of two slots).
+ */
+struct ustack {
+	struct stack_key key;	/* user_stack_id unused */
+	uint64_t *ips;		/* NULL: a free slot */
+	int n;
+	unsigned long long count;
+	uint64_t hash;
+};
+
+struct ustacks {
+	struct ustack *v;
+	size_t n, cap;
+	unsigned long long full;	/* samples beyond STACKS_MAX_KEYS */
+	unsigned long long truncated;	/* stacks the copy ended early */
+};
+
+static uint64_t ustack_hash(const struct stack_key *k, const uint64_t *ips,
+			    int n)
+{
+	const unsigned char *p = (const unsigned char *)k;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	for (int i = 0; i < n; i++)
+		h = (h ^ ips[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static int ustacks_grow(struct ustacks *us)
+{
+	size_t cap = us->cap ? us->cap * 2 : 1024;
+	struct ustack *v = calloc(cap, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < us->cap; i++) {
+		size_t j;
+
+		if (!us->v[i].ips)
+			continue;
+		for (j = us->v[i].hash & (cap - 1); v[j].ips;
+		     j = (j + 1) & (cap - 1))
+			;
+		v[j] = us->v[i];
+	}
+	free(us->v);
+	us->v = v;
+	us->cap = cap;
+	return 0;
+}
+
+static void ustacks_add(struct ustacks *us, const struct stack_key *k,
+			const uint64_t *ips, int n)
+{
+	uint64_t h = ustack_hash(k, ips, n);
+	struct ustack *e;
+	size_t i;
+
+	if (us->n * 2 >= us->cap && ustacks_grow(us))
+		goto full;
+	for (i = h & (us->cap - 1); us->v[i].ips; i = (i + 1) & (us->cap - 1)) {
+		e = &us->v[i];
+		if (e->hash == h && e->n == n &&
+		    !memcmp(&e->key, k, sizeof(*k)) &&
+		    !memcmp(e->ips, ips, n * sizeof(*ips))) {
+			e->count++;
+			return;
+		}
+	}
+	if (us->n >= STACKS_MAX_KEYS)
+		goto full;
+	e = &us->v[i];
+	/* One more slot: a walk that found nothing is kept as well. */
+	e->ips = malloc((n + 1) * sizeof(*ips));
+	if (!e->ips)
+		goto full;
+	memcpy(e->ips, ips, n * sizeof(*ips));
+	e->key = *k;
+	e->n = n;
+	e->count = 1;
+	e->hash = h;
+	us->n++;
+	return;
+full:
+	us->full++;
+}
+
+static void ustacks_free(struct ustacks *us)
+{
+	if (!us)
+		return;
+	for (size_t i = 0; i < us->cap; i++)
+		free(us->v[i].ips);
+	free(us->v);
+	free(us);
+}
 
 /* Names that would break a folded line: ';' separates frames. */
 static void fold_name(struct out_buf *b, const char *s)
@@ -170,7 +275,7 @@ static int by_value(const void *a, const void *b)
 	return memcmp(&x->key, &y->key, sizeof(x->key));
 }
 
-static struct entry *read_counts(int fd, size_t *n)
+static struct entry *read_counts(int fd, const struct ustacks *us, size_t *n)
 {
 	struct stack_key key, next;
 	struct entry *v = NULL, *nv;
@@ -188,8 +293,22 @@ static struct entry *read_counts(int fd, size_t *n)
 			v = nv;
 		}
 		v[len].key = key;
+		v[len].u = NULL;
 		if (!bpf_map_lookup_elem(fd, &key, &v[len].value))
 			len++;
+	}
+	for (size_t i = 0; us && i < us->cap; i++) {
+		if (!us->v[i].ips)
+			continue;
+		if (len == cap) {
+			cap = cap ? cap * 2 : 1024;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv)
+				break;
+			v = nv;
+		}
+		v[len++] = (struct entry){ us->v[i].key, us->v[i].count,
+					   &us->v[i] };
 	}
 	if (len)
 		qsort(v, len, sizeof(*v), by_value);
@@ -230,17 +349,22 @@ struct symbolizer {
  * instruction): look up the byte before it.
  */
 static void symbolize(struct symbolizer *z, int pid, __s32 id, bool user,
-		      uint64_t *ips, struct syms_frame *frames,
-		      struct stacks_half *h)
+		      const struct ustack *us, uint64_t *ips,
+		      struct syms_frame *frames, struct stacks_half *h)
 {
 	int n;
 
 	memset(h, 0, sizeof(*h));
 	h->frames = frames;
-	if (id == STACK_ID_NONE)
+	if (us) {
+		n = us->n < STACKS_MAX_DEPTH ? us->n : STACKS_MAX_DEPTH;
+		memcpy(ips, us->ips, n * sizeof(*ips));
+	} else if (id == STACK_ID_NONE) {
 		return;
-	n = id < 0 ? 0 : addr_stack(z->r->stackmap_fd, id, ips,
-				    STACKS_MAX_DEPTH);
+	} else {
+		n = id < 0 ? 0 : addr_stack(z->r->stackmap_fd, id, ips,
+					    STACKS_MAX_DEPTH);
+	}
 	if (!n) {
 		h->missed = true;
 		return;
@@ -372,6 +496,8 @@ static void report_losses(struct session *s, const struct stacks_report *r,
 	if (st[STACKS_MISSED_USER] || st[STACKS_MISSED_KERNEL])
 		log_err("%llu user and %llu kernel stacks not recorded (stack map full or colliding); raise --stack-storage-size",
 			st[STACKS_MISSED_USER], st[STACKS_MISSED_KERNEL]);
+	if (r->ustacks)
+		st[STACKS_COUNTS_FULL] += r->ustacks->full;
 	if (st[STACKS_COUNTS_FULL])
 		log_err("%llu %s dropped: more than %d distinct stacks",
 			st[STACKS_COUNTS_FULL], counted_what(r), STACKS_MAX_KEYS);
@@ -417,7 +543,7 @@ static int stacks_print(struct session *s, const struct stacks_report *r)
 	size_t n, printed = 0;
 	struct entry *v;
 
-	v = read_counts(r->counts_fd, &n);
+	v = read_counts(r->counts_fd, r->ustacks, &n);
 	if (r->kernel && v)
 		prepare_kernel(r, v, n);
 	uf = calloc(STACKS_MAX_DEPTH, sizeof(*uf));
@@ -436,8 +562,9 @@ static int stacks_print(struct session *s, const struct stacks_report *r)
 			continue;
 		printed++;
 		snprintf(comm, sizeof(comm), "%.*s", TASK_COMM_LEN, k->comm);
-		symbolize(&z, k->pid, k->user_stack_id, true, ips, uf, &u);
-		symbolize(&z, k->pid, k->kernel_stack_id, false, ips, kf,
+		symbolize(&z, k->pid, k->user_stack_id, true, v[i].u, ips, uf,
+			  &u);
+		symbolize(&z, k->pid, k->kernel_stack_id, false, NULL, ips, kf,
 			  &kh);
 		if (o->json) {
 			out_record_begin(o);
@@ -488,13 +615,41 @@ static int stacks_print(struct session *s, const struct stacks_report *r)
 	return out_flush(o);
 }
 
-/* The ring-buffer callback: captures the announced process's mappings. */
-static int stacks_on_pid(struct syms_cache *c, const void *data, size_t size)
+/*
+ * The ring-buffer callback of an announced process: captures its
+ * mappings (and with --unwind dwarf reads its modules for the walks).
+ */
+static int stacks_on_pid(struct stacks_tool *t, const void *data,
+			 size_t size)
 {
 	const struct stacks_pid_event *e = data;
 
-	if (size >= sizeof(*e))
-		syms_capture(c, e->pid);
+	if (size < sizeof(*e))
+		return 0;
+	syms_capture(t->syms, e->pid);
+	if (t->unwinder)
+		unwind_prepare(t->unwinder, e->pid);
+	return 0;
+}
+
+/* --unwind dwarf: one sample, walked and counted. */
+static int stacks_on_sample(struct stacks_tool *t,
+			    const struct stacks_sample *e)
+{
+	uint64_t ips[STACKS_MAX_DEPTH];
+	struct stack_key k = {
+		.pid = e->pid,
+		.user_stack_id = STACK_ID_NONE,
+		.kernel_stack_id = e->kernel_stack_id,
+	};
+	size_t len = e->size < STACKS_COPY_MAX ? e->size : STACKS_COPY_MAX;
+	int n;
+
+	memcpy(k.comm, e->comm, sizeof(k.comm));
+	n = unwind_stack(t->unwinder, e->pid, e->tid,
+			 (const uint64_t *)e->regs,
+			 STACKS_NREGS, e->stack, len, ips, STACKS_MAX_DEPTH);
+	ustacks_add(t->ustacks, &k, ips, n);
 	return 0;
 }
 
@@ -588,6 +743,16 @@ int stacks_tool_opt(struct stacks_tool *t, int index, const char *arg)
 	case 5:
 		t->no_demangle = true;
 		break;
+	case 6:
+		if (!strcmp(arg, "fp")) {
+			t->unwind = STACKS_UNWIND_FP;
+		} else if (!strcmp(arg, "dwarf")) {
+			t->unwind = STACKS_UNWIND_DWARF;
+		} else {
+			log_err("invalid --unwind '%s': fp or dwarf", arg);
+			return EXIT_USAGE;
+		}
+		break;
 	}
 	return 0;
 }
@@ -600,6 +765,15 @@ int stacks_tool_check(const struct session *s, const struct stacks_tool *t)
 	}
 	if ((t->folded || t->svg.path) && s->opts.json) {
 		log_err("--folded/--svg and -j are exclusive");
+		return EXIT_USAGE;
+	}
+	if (t->unwind == STACKS_UNWIND_DWARF && !t->can_copy) {
+		log_err("--unwind dwarf: not yet for %s (profile has it)",
+			s->tool->name);
+		return EXIT_USAGE;
+	}
+	if (t->unwind == STACKS_UNWIND_DWARF && t->kernel_only) {
+		log_err("--unwind dwarf walks user stacks: not with -K");
 		return EXIT_USAGE;
 	}
 	if (t->folded && t->svg.path) {
@@ -624,6 +798,16 @@ int stacks_tool_prepare(struct session *s, struct stacks_tool *t,
 		return EXIT_RUNTIME;
 	}
 	syms_set_demangle(t->syms, !t->no_demangle);
+	if (t->unwind == STACKS_UNWIND_DWARF) {
+		t->unwinder = unwind_new();
+		t->ustacks = calloc(1, sizeof(*t->ustacks));
+		if (!t->unwinder || !t->ustacks) {
+			log_err("out of memory");
+			return EXIT_RUNTIME;
+		}
+		/* Room for a few hundred samples between two drains. */
+		s->ring_size = STACKS_COPY_RING;
+	}
 	stackmap = bpf_object__find_map_by_name(obj, "stackmap");
 	if (!stackmap || bpf_map__set_max_entries(stackmap, t->storage)) {
 		log_err("cannot size the stack map");
@@ -652,7 +836,9 @@ int stacks_tool_on_event(struct session *s, const void *data, size_t size)
 {
 	struct stacks_tool *t = s->tool_state;
 
-	return stacks_on_pid(t->syms, data, size);
+	if (size >= sizeof(struct stacks_sample) && t->ustacks)
+		return stacks_on_sample(t, data);
+	return stacks_on_pid(t, data, size);
 }
 
 /* Every second: have each counted process announced (and captured) again. */
@@ -682,6 +868,7 @@ int stacks_tool_finish(struct session *s, void *skel)
 		.stackmap_fd = stacks_tool_map_fd(t, "stackmap"),
 		.stats_fd = stacks_tool_map_fd(t, "stack_stats"),
 		.syms = t->syms,
+		.ustacks = t->ustacks,
 		.pid = s->opts.pid,
 		.pid_cpu_ns = t->pid_cpu_start >= 0 && cpu_end >= 0 ?
 			      cpu_end - t->pid_cpu_start : -1,
@@ -702,5 +889,9 @@ int stacks_tool_cleanup(struct session *s, int err)
 		err = EXIT_RUNTIME;
 	syms_cache_free(t->syms);
 	t->syms = NULL;
+	unwind_free(t->unwinder);
+	t->unwinder = NULL;
+	ustacks_free(t->ustacks);
+	t->ustacks = NULL;
 	return err;
 }

@@ -43,6 +43,35 @@ struct stacks_pid_event {
 	__u32 pad;
 };
 
+/*
+ * --unwind dwarf: the kernel copies this much of the user stack (from the
+ * stack pointer up) with the user registers, and user space walks it with
+ * the binaries' CFI, as perf's --call-graph dwarf does (perf: 8 KB).
+ */
+#define STACKS_COPY_MAX		16384
+
+/* The ring of --unwind dwarf: 512 of the largest samples. */
+#define STACKS_COPY_RING	(8UL << 20)
+
+/* The user registers of a sample, in the DWARF x86-64 numbering 0-16. */
+#define STACKS_NREGS		17
+
+/*
+ * A sample whose user stack is walked in user space: the counting is
+ * done there too. Told from a stacks_pid_event by its size.
+ */
+struct stacks_sample {
+	__u32 pid;		/* thread group id */
+	__u32 tid;
+	__s32 kernel_stack_id;
+	__u32 size;		/* bytes of stack copied from regs[7] up */
+	char comm[TASK_COMM_LEN];
+	__u64 regs[STACKS_NREGS];	/* rax rdx rcx rbx rsi rdi rbp rsp
+					 * r8-r15 rip */
+	__u64 pad;
+	__u8 stack[STACKS_COPY_MAX];
+};
+
 #ifndef __VMLINUX_H__
 #include <stdbool.h>
 #include <stdio.h>
@@ -91,8 +120,21 @@ struct stacks_svg {
  * stacks_tool_attached()); its prepare sets its own .rodata, writes the
  * banner and then calls stacks_tool_prepare().
  */
+/* How user stacks are walked (--unwind). */
+enum stacks_unwind {
+	STACKS_UNWIND_FP,	/* frame pointers, in the kernel */
+	STACKS_UNWIND_DWARF,	/* CFI, in user space (unwind.h) */
+};
+
+struct ustacks;
+struct unwinder;
+
 struct stacks_tool {
 	bool user_only, kernel_only;	/* halves; neither: both */
+	bool can_copy;			/* the tool honours --unwind dwarf */
+	enum stacks_unwind unwind;
+	struct unwinder *unwinder;
+	struct ustacks *ustacks;	/* stacks counted in user space */
 	bool folded;
 	bool no_demangle;		/* --no-demangle */
 	unsigned long storage;		/* stack map entries */
@@ -119,7 +161,9 @@ struct stacks_tool {
 	  "stack map entries (default 16384)" },			\
 	{ "svg", 0, "FILE", "write a flame graph to FILE" },		\
 	{ "no-demangle", 0, NULL,					\
-	  "C++ and Rust names as mangled in the symbol table" }
+	  "C++ and Rust names as mangled in the symbol table" },	\
+	{ "unwind", 0, "fp|dwarf",					\
+	  "walk user stacks by frame pointers (default) or by CFI" }
 int stacks_tool_opt(struct stacks_tool *t, int index, const char *arg);
 /* The flag combinations both tools refuse: 0 or EXIT_USAGE. */
 int stacks_tool_check(const struct session *s, const struct stacks_tool *t);

@@ -24,7 +24,10 @@ int sample(struct bpf_perf_event_data *ctx)
 	if (!filter_current_ok())
 		return 0;
 	stacks_key_current(ctx, &key);
-	stacks_add(&key, 1);
+	/* Announced first: user space reads the mappings before the walk. */
 	stacks_announce(key.pid);
+	if (stacks_copy && stacks_user && stacks_copy_user(ctx, &key))
+		return 0;
+	stacks_add(&key, 1);
 	return 0;
 }

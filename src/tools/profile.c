@@ -26,6 +26,7 @@ static struct stacks_tool stk = {
 	.svg = { .title = "CPU Flame Graph", .palette = "hot",
 		 .count_name = "samples" },
 	.unit = "samples", .divisor = 1,
+	.can_copy = true,
 };
 
 static int check_conf(struct session *s)
@@ -67,6 +68,7 @@ static int profile_prepare(struct session *s, void *p)
 	skel->rodata->stacks_user = !stk.kernel_only;
 	skel->rodata->stacks_kernel = !stk.user_only;
 	skel->rodata->include_idle = conf.idle;
+	skel->rodata->stacks_copy = stk.unwind == STACKS_UNWIND_DWARF;
 	if (s->opts.duration > 0)
 		snprintf(secs, sizeof(secs), " for %g secs", s->opts.duration);
 	snprintf(stk.banner, sizeof(stk.banner),

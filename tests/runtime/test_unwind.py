@@ -4,6 +4,9 @@ Programs built here, each spinning in a known chain of functions:
 - C++ with namespaces and templates, and Rust with both symbol manglings:
   profile shows the demangled names (and the mangled ones under
   --no-demangle);
+- C built -O2 -fomit-frame-pointer with a four-deep chain and a leaf
+  without a frame: --unwind dwarf shows the whole chain, as perf record
+  --call-graph dwarf does on the same program;
 - a JIT-like C program that copies a function into an anonymous
   executable mapping and lists it in /tmp/perf-PID.map: its name is shown.
 Every loupe run is filtered on the workload's pid.
@@ -12,7 +15,7 @@ import os
 import shutil
 import subprocess
 
-from common import (Loupe, Skip, check, marker, on_cleanup, poll_until,
+from common import (LOUPE, Loupe, Skip, check, marker, on_cleanup, poll_until,
                     short, spawn, tmpdir)
 
 CXX_SRC = r"""
@@ -124,6 +127,36 @@ int main(int argc, char **argv)
 	return 0;
 }
 """
+
+# Built -O2 -fomit-frame-pointer: no function keeps a frame pointer, and
+# leaf has no frame at all.
+NOFP_C = r"""
+#include <stdlib.h>
+#include <time.h>
+
+volatile unsigned long sink;
+
+__attribute__((noinline)) void leaf(void)
+{
+	for (int i = 0; i < 1000000; i++)
+		sink += i;
+}
+
+__attribute__((noinline)) void level3(void) { leaf(); sink++; }
+__attribute__((noinline)) void level2(void) { level3(); sink++; }
+__attribute__((noinline)) void level1(void) { level2(); sink++; }
+
+int main(int argc, char **argv)
+{
+	time_t end = time(NULL) + atoi(argv[1]);
+
+	while (time(NULL) < end)
+		level1();
+	return 0;
+}
+"""
+
+NOFP_CHAIN = ["main", "level1", "level2", "level3", "leaf"]
 
 
 def _run(argv, what):
@@ -253,3 +286,97 @@ def test_profile_jit_perf_map():
     share, total = _share(rows, lambda f: f[-2:] == ["main", want])
     check(share >= 0.9, "%.0f%% of %d samples end in main;JIT frame: %s" %
           (100 * share, total, short(rows, 600)))
+
+
+# ---------------------------------------------------------------- unwinding
+
+def _build_nofp():
+    if not shutil.which("gcc"):
+        raise Skip("gcc not available")
+    d = tmpdir()
+    src = os.path.join(d, "nofp.c")
+    exe = os.path.join(d, marker("nf"))
+    with open(src, "w") as f:
+        f.write(NOFP_C)
+    _run(["gcc", "-O2", "-fomit-frame-pointer", "-o", exe, src], "gcc")
+    return exe
+
+
+def _has_chain(frames, chain):
+    n = len(chain)
+    return any(frames[i:i + n] == chain for i in range(len(frames) - n + 1))
+
+
+def _perf_share(pid, chain):
+    """perf record --call-graph dwarf on the same process: the share of
+    samples holding the chain (None without perf)."""
+    perf = shutil.which("perf")
+    if not perf:
+        return None
+    data = os.path.join(tmpdir(), "perf.data")
+    r = subprocess.run([perf, "record", "-q", "-e", "cpu-clock", "-F", "49",
+                        "--call-graph", "dwarf", "-p", str(pid), "-o", data,
+                        "--", "sleep", "2"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    if r.returncode:
+        return None
+    r = subprocess.run([perf, "script", "-i", data, "-F", "ip,sym"],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=60)
+    samples, cur = [], []
+    for line in r.stdout.decode(errors="replace").splitlines() + [""]:
+        parts = line.split()
+        if not parts:
+            if cur:
+                samples.append(cur[::-1])
+            cur = []
+        elif len(parts) >= 2:
+            cur.append(parts[1])
+    if not samples:
+        return None
+    return sum(1 for f in samples if _has_chain(f, chain)) / len(samples)
+
+
+def test_profile_unwind_dwarf_without_frame_pointers():
+    exe = _build_nofp()
+    p = spawn([exe, "12"])
+    rows = _profile(p.pid, "--unwind", "dwarf")
+    share, total = _share(rows, lambda f: _has_chain(f, NOFP_CHAIN))
+    check(total >= 40, "only %d samples in 3 s at 49 Hz" % total)
+    check(share >= 0.9, "--unwind dwarf: %.0f%% of %d samples hold %s: %s" %
+          (100 * share, total, ";".join(NOFP_CHAIN), short(rows, 800)))
+    # The reference: perf's own DWARF unwinding of the same process.
+    ref = _perf_share(p.pid, NOFP_CHAIN)
+    if ref is not None:
+        check(ref >= 0.9, "perf --call-graph dwarf: only %.0f%% hold the chain" % (100 * ref))
+
+
+test_profile_unwind_dwarf_without_frame_pointers.serial = True  # sample count
+
+
+def test_profile_unwind_dwarf_json():
+    """JSON records carry the walked frames like the kernel-walked ones."""
+    import json
+    exe = _build_nofp()
+    p = spawn([exe, "8"])
+    lp = Loupe("profile", "-p", p.pid, "-j", "-d", "2", "--unwind", "dwarf")
+    rc = lp.wait_exit(20)
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    recs = [json.loads(l) for l in lp.lines()]
+    stacks = [r for r in recs if r.get("type") == "stack"]
+    check(stacks, "no stack records: %s" % short(recs))
+    good = sum(r["count"] for r in stacks
+               if _has_chain([f["name"] for f in r["user_stack"]][::-1], NOFP_CHAIN))
+    total = sum(r["count"] for r in stacks)
+    check(good >= 0.9 * total, "%d of %d samples hold the chain: %s" % (good, total, short(stacks, 800)))
+
+
+def test_unwind_usage_errors():
+    for args, what in ((["profile", "--unwind", "lbr"], "invalid --unwind"),
+                       (["profile", "-K", "--unwind", "dwarf"], "not with -K"),
+                       (["offcputime", "--unwind", "dwarf"], "not yet for offcputime")):
+        r = subprocess.run([LOUPE] + args + ["-d", "1"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=20)
+        err = r.stderr.decode()
+        check(r.returncode == 2, "%s: exit %d, %s" % (args, r.returncode, err))
+        check(what in err and len(err.strip().splitlines()) == 1,
+              "%s: stderr %r" % (args, err))

@@ -1,0 +1,283 @@
+/*
+ * DWARF unwinding of copied user stacks (see unwind.h). One libdw session
+ * (Dwfl) per process holds its modules, reported from /proc/PID/maps on
+ * the process's first sample and again when its mappings change; every
+ * sample of the process is then walked in it, reading memory only from
+ * the copy the kernel sent. The least recently used sessions are closed
+ * past UNWIND_MAX_PROCS, so that a system-wide run does not keep every
+ * binary of the machine open.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <elfutils/libdwfl.h>
+#include <dwarf.h>
+#include "unwind.h"
+
+#define UNWIND_MAX_PROCS	256
+
+struct unwind_proc {
+	int pid;
+	Dwfl *dwfl;
+	char *maps;		/* the /proc/PID/maps text reported */
+	size_t maps_len;
+	unsigned long long used;	/* for the LRU */
+};
+
+/* The sample being walked, read by the libdw callbacks. */
+struct unwind_sample {
+	int tid;
+	const uint64_t *regs;
+	int nregs;
+	const uint8_t *stack;
+	size_t len;
+};
+
+struct unwinder {
+	struct unwind_proc *procs;
+	size_t nprocs, cap;
+	unsigned long long clock;
+	struct unwind_sample cur;
+};
+
+/* The sample's thread is the only thread libdw is told of. */
+static pid_t unwind_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+	struct unwinder *u = arg;
+
+	(void)dwfl;
+	if (*thread_argp)
+		return 0;
+	*thread_argp = u;
+	return u->cur.tid;
+}
+
+/* Stack memory from the copy only: the process may have moved on. */
+static bool unwind_memory_read(Dwfl *dwfl, Dwarf_Addr addr,
+			       Dwarf_Word *result, void *arg)
+{
+	struct unwinder *u = arg;
+	uint64_t sp = u->cur.regs[7];
+
+	(void)dwfl;
+	if (addr < sp || addr - sp > u->cur.len ||
+	    u->cur.len - (addr - sp) < sizeof(*result))
+		return false;
+	memcpy(result, u->cur.stack + (addr - sp), sizeof(*result));
+	return true;
+}
+
+static bool unwind_set_registers(Dwfl_Thread *thread, void *thread_arg)
+{
+	struct unwinder *u = thread_arg;
+	Dwarf_Word regs[17];
+	int n = u->cur.nregs < 17 ? u->cur.nregs : 17;
+
+	if (n < 17)
+		return false;
+	for (int i = 0; i < n; i++)
+		regs[i] = u->cur.regs[i];
+	dwfl_thread_state_register_pc(thread, regs[16]);
+	return dwfl_thread_state_registers(thread, 0, n, regs);
+}
+
+static const Dwfl_Thread_Callbacks unwind_thread_cbs = {
+	.next_thread = unwind_next_thread,
+	.memory_read = unwind_memory_read,
+	.set_initial_registers = unwind_set_registers,
+};
+
+static char *unwind_read_maps(int pid, size_t *len)
+{
+	size_t cap = 16384, n = 0;
+	char path[64], *buf = NULL, *nb;
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		if (!buf || n == cap) {
+			cap = buf ? cap * 2 : cap;
+			nb = realloc(buf, cap);
+			if (!nb)
+				goto fail;
+			buf = nb;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail;
+		if (!r)
+			break;
+		n += r;
+	}
+	close(fd);
+	*len = n;
+	return buf;
+fail:
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+static void unwind_proc_close(struct unwind_proc *p)
+{
+	if (p->dwfl)
+		dwfl_end(p->dwfl);
+	free(p->maps);
+	p->dwfl = NULL;
+	p->maps = NULL;
+}
+
+/* libdw's default search for separate debug files (/usr/lib/debug). */
+static char *unwind_debuginfo_path;
+
+static const Dwfl_Callbacks unwind_proc_cbs = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.debuginfo_path = &unwind_debuginfo_path,
+};
+
+static Dwfl *unwind_open(struct unwinder *u, int pid)
+{
+	Dwfl *dwfl = dwfl_begin(&unwind_proc_cbs);
+
+	if (!dwfl)
+		return NULL;
+	if (dwfl_linux_proc_report(dwfl, pid) ||
+	    dwfl_report_end(dwfl, NULL, NULL) ||
+	    !dwfl_attach_state(dwfl, NULL, pid, &unwind_thread_cbs, u)) {
+		dwfl_end(dwfl);
+		return NULL;
+	}
+	return dwfl;
+}
+
+static struct unwind_proc *unwind_find(struct unwinder *u, int pid)
+{
+	for (size_t i = 0; i < u->nprocs; i++)
+		if (u->procs[i].pid == pid)
+			return &u->procs[i];
+	return NULL;
+}
+
+/* A free slot: a new one, or the least recently used process's. */
+static struct unwind_proc *unwind_slot(struct unwinder *u)
+{
+	struct unwind_proc *p, *lru;
+
+	if (u->nprocs < UNWIND_MAX_PROCS) {
+		if (u->nprocs == u->cap) {
+			size_t cap = u->cap ? u->cap * 2 : 16;
+
+			p = realloc(u->procs, cap * sizeof(*p));
+			if (!p)
+				return NULL;
+			u->procs = p;
+			u->cap = cap;
+		}
+		p = &u->procs[u->nprocs++];
+		memset(p, 0, sizeof(*p));
+		return p;
+	}
+	lru = &u->procs[0];
+	for (size_t i = 1; i < u->nprocs; i++)
+		if (u->procs[i].used < lru->used)
+			lru = &u->procs[i];
+	unwind_proc_close(lru);
+	return lru;
+}
+
+int unwind_prepare(struct unwinder *u, int pid)
+{
+	struct unwind_proc *p = unwind_find(u, pid);
+	size_t len;
+	char *maps = unwind_read_maps(pid, &len);
+
+	if (!maps)
+		return errno == ENOENT ? -ESRCH : -errno;
+	if (p && p->dwfl && p->maps_len == len && !memcmp(p->maps, maps, len)) {
+		free(maps);
+		return 0;
+	}
+	if (!p)
+		p = unwind_slot(u);
+	if (!p) {
+		free(maps);
+		return -ENOMEM;
+	}
+	unwind_proc_close(p);
+	p->pid = pid;
+	p->used = ++u->clock;
+	p->dwfl = unwind_open(u, pid);
+	if (!p->dwfl) {
+		free(maps);
+		return -ESRCH;
+	}
+	p->maps = maps;
+	p->maps_len = len;
+	return 0;
+}
+
+struct unwind_walk {
+	uint64_t *ips;
+	int n, max;
+};
+
+static int unwind_on_frame(Dwfl_Frame *state, void *arg)
+{
+	struct unwind_walk *w = arg;
+	Dwarf_Addr pc;
+	bool activation;
+
+	if (!dwfl_frame_pc(state, &pc, &activation) || !pc)
+		return DWARF_CB_ABORT;
+	w->ips[w->n++] = pc;
+	return w->n < w->max ? DWARF_CB_OK : DWARF_CB_ABORT;
+}
+
+int unwind_stack(struct unwinder *u, int pid, int tid, const uint64_t *regs,
+		 int nregs, const void *stack, size_t len, uint64_t *ips,
+		 int max)
+{
+	struct unwind_walk w = { .ips = ips, .max = max };
+	struct unwind_proc *p = unwind_find(u, pid);
+
+	if (max <= 0 || nregs < 17)
+		return 0;
+	if (!p || !p->dwfl) {
+		if (unwind_prepare(u, pid))
+			return 0;
+		p = unwind_find(u, pid);
+	}
+	p->used = ++u->clock;
+	u->cur = (struct unwind_sample){ tid, regs, nregs, stack, len };
+	/* A walk that stops early (no CFI, stack copy too short) still
+	 * leaves the frames found until then. */
+	dwfl_getthread_frames(p->dwfl, tid, unwind_on_frame, &w);
+	if (!w.n && regs[16])
+		ips[w.n++] = regs[16];
+	return w.n;
+}
+
+struct unwinder *unwind_new(void)
+{
+	return calloc(1, sizeof(struct unwinder));
+}
+
+void unwind_free(struct unwinder *u)
+{
+	if (!u)
+		return;
+	for (size_t i = 0; i < u->nprocs; i++)
+		unwind_proc_close(&u->procs[i]);
+	free(u->procs);
+	free(u);
+}

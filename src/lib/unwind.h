@@ -1,0 +1,36 @@
+/*
+ * User stacks walked in user space (--unwind dwarf): the kernel sends the
+ * user registers and a copy of the top of the stack (struct
+ * stacks_sample), and the walk follows the call frame information
+ * (.eh_frame, .debug_frame) of the process's binaries through libdw, the
+ * way perf's --call-graph dwarf does. Binaries without frame pointers,
+ * and leaf functions without a frame, then still show every caller.
+ */
+#ifndef LOUPE_UNWIND_H
+#define LOUPE_UNWIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct unwinder;
+
+struct unwinder *unwind_new(void);
+void unwind_free(struct unwinder *u);
+
+/*
+ * Reads the modules (executable, libraries) process pid maps now, while
+ * it lives, if not done yet or if its mappings changed: 0 or -errno.
+ */
+int unwind_prepare(struct unwinder *u, int pid);
+
+/*
+ * Walks one sample of thread tid of process pid: regs in the DWARF
+ * numbering (rsp is 7, rip is 16), stack the len bytes copied from rsp
+ * up. Fills ips with at most max addresses, the interrupted one first,
+ * then return addresses; the number filled (0 if none).
+ */
+int unwind_stack(struct unwinder *u, int pid, int tid, const uint64_t *regs,
+		 int nregs, const void *stack, size_t len, uint64_t *ips,
+		 int max);
+
+#endif

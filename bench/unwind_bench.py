@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Cost per sample of `loupe profile --unwind dwarf` against `--unwind fp`
+and `perf record --call-graph dwarf` (Python 3 stdlib only; run as root).
+
+    make && bench/unwind_bench.py [--rounds 3] [--window 5] [--hz 49,999]
+
+The workload is a C program built here at -O2 -fomit-frame-pointer (a
+four-deep chain and a leaf without a frame), one busy process. For each
+frequency and round, in a rotated order, each tracer samples that process
+(-p) for --window seconds once it is attached:
+
+- loupe: the CPU of every loupe thread over the window (schedstat, so the
+  drain and, in dwarf mode, the walks are counted) plus the kernel run
+  time of its BPF program (run_time_ns in its fdinfo; BPF statistics are
+  turned on through BPF_ENABLE_STATS while the script holds the fd, never
+  through the global sysctl), divided by the samples the program took of
+  the workload over the window (the workload's samples / the run's);
+- perf: the CPU of `perf record` over the window (it only copies, like
+  loupe's kernel half; the kernel's copy is in the workload's interrupts
+  and not counted) plus all the CPU of `perf script` unwinding the run
+  afterwards, divided by its samples.
+
+Prints a markdown table of medians: cost per sample in microseconds and
+the share of one CPU the tracer takes over the window.
+"""
+
+import argparse
+import ctypes
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+LOUPE = os.path.join(os.path.dirname(BENCH_DIR), "build", "loupe")
+
+NOFP_C = r"""
+#include <stdlib.h>
+#include <time.h>
+
+volatile unsigned long sink;
+
+__attribute__((noinline)) void leaf(void)
+{
+	for (int i = 0; i < 1000000; i++)
+		sink += i;
+}
+
+__attribute__((noinline)) void level3(void) { leaf(); sink++; }
+__attribute__((noinline)) void level2(void) { level3(); sink++; }
+__attribute__((noinline)) void level1(void) { level2(); sink++; }
+
+int main(int argc, char **argv)
+{
+	time_t end = time(NULL) + atoi(argv[1]);
+
+	while (time(NULL) < end)
+		level1();
+	return 0;
+}
+"""
+
+_procs = []
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def spawn(argv, **kw):
+    p = subprocess.Popen(argv, start_new_session=True, **kw)
+    _procs.append(p)
+    return p
+
+
+def stop(p, sig=signal.SIGINT, timeout=60):
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, sig)
+        except ProcessLookupError:
+            pass
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+    if p in _procs:
+        _procs.remove(p)
+
+
+def cleanup():
+    for p in list(_procs):
+        stop(p, signal.SIGKILL, 5)
+
+
+def enable_bpf_stats():
+    """BPF_ENABLE_STATS(BPF_STATS_RUN_TIME): on while the fd is open."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    attr = ctypes.create_string_buffer(16)  # type = 0: run time
+    fd = libc.syscall(321, 32, attr, 16)    # SYS_bpf, BPF_ENABLE_STATS
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "BPF_ENABLE_STATS")
+    return fd
+
+
+def cpu_ns(pid):
+    tot = 0
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                tot += int(f.read().split()[0])
+        except (OSError, ValueError):
+            pass
+    return tot
+
+
+def bpf_perf_progs(pid):
+    """(run_time_ns, run_cnt) summed over pid's perf_event programs, or
+    None if it has none yet."""
+    found, rt, cnt = False, 0, 0
+    d = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(d):
+        try:
+            with open(os.path.join(d, fd)) as f:
+                info = dict(l.split(":", 1) for l in f if ":" in l)
+        except OSError:
+            continue
+        if info.get("prog_type", "").strip() != "7":  # BPF_PROG_TYPE_PERF_EVENT
+            continue
+        found = True
+        rt += int(info.get("run_time_ns", "0"))
+        cnt += int(info.get("run_cnt", "0"))
+    return (rt, cnt) if found else None
+
+
+def wait_for(fn, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)
+    return None
+
+
+def folded_total(text):
+    return sum(int(l.rpartition(" ")[2]) for l in text.splitlines()
+               if l.rpartition(" ")[2].isdigit())
+
+
+def run_loupe(target, hz, mode, window):
+    p = spawn([LOUPE, "profile", "-p", str(target), "-U", "--folded",
+               "-F", str(hz), "--unwind", mode],
+              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if not wait_for(lambda: bpf_perf_progs(p.pid), 30):
+        stop(p)
+        raise RuntimeError("loupe did not attach: %s" % p.stderr.read().decode())
+    t_attach = time.monotonic()
+    time.sleep(0.3)
+    c0, (r0, _) = cpu_ns(p.pid), bpf_perf_progs(p.pid)
+    t0 = time.monotonic()
+    time.sleep(window)
+    c1, (r1, _) = cpu_ns(p.pid), bpf_perf_progs(p.pid)
+    t1 = time.monotonic()
+    os.killpg(p.pid, signal.SIGINT)
+    out = p.stdout.read().decode()
+    t_end = time.monotonic()
+    stop(p)
+    # The run sampled from attach to the signal: the window's share.
+    samples = folded_total(out) * (t1 - t0) / (t_end - t_attach)
+    cost = (c1 - c0) + (r1 - r0)
+    return cost, samples, t1 - t0
+
+
+def run_perf(target, hz, window, tmp):
+    data = os.path.join(tmp, "perf.data")
+    p = spawn(["perf", "record", "-q", "-e", "cpu-clock", "-F", str(hz),
+               "--call-graph", "dwarf", "-p", str(target), "-o", data],
+              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    c0, t0 = cpu_ns(p.pid), time.monotonic()
+    time.sleep(window)
+    c1, t1 = cpu_ns(p.pid), time.monotonic()
+    stop(p)
+    ru0 = os.times()
+    r = subprocess.run(["perf", "script", "-i", data, "-F", "ip,sym"],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    ru1 = os.times()
+    script_ns = ((ru1.children_user - ru0.children_user) +
+                 (ru1.children_system - ru0.children_system)) * 1e9
+    nsamples = sum(1 for blk in r.stdout.decode(errors="replace").split("\n\n")
+                   if blk.strip())
+    # perf record ran 1 s before the window; its samples over the run.
+    run_s = (t1 - t0) + 1.0
+    samples_window = nsamples * (t1 - t0) / run_s
+    cost = (c1 - c0) + script_ns * (t1 - t0) / run_s
+    return cost, samples_window, t1 - t0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--window", type=float, default=5)
+    ap.add_argument("--hz", default="49,999")
+    a = ap.parse_args()
+    if os.geteuid():
+        sys.exit("run as root")
+    if not os.access(LOUPE, os.X_OK):
+        sys.exit("build/loupe not found: run make")
+    tmp = tempfile.mkdtemp(prefix="unwind-bench-")
+    exe = os.path.join(tmp, "nofp")
+    with open(exe + ".c", "w") as f:
+        f.write(NOFP_C)
+    subprocess.run(["gcc", "-O2", "-fomit-frame-pointer", "-o", exe,
+                    exe + ".c"], check=True)
+    stats_fd = enable_bpf_stats()
+    tracers = ["fp", "dwarf"] + (["perf"] if shutil.which("perf") else [])
+    res = {}
+    try:
+        for hz in [int(h) for h in a.hz.split(",")]:
+            for rnd in range(a.rounds):
+                order = tracers[rnd % len(tracers):] + tracers[:rnd % len(tracers)]
+                for t in order:
+                    w = spawn([exe, str(int(a.window) + 60)])
+                    time.sleep(0.2)
+                    if t == "perf":
+                        cost, n, secs = run_perf(w.pid, hz, a.window, tmp)
+                    else:
+                        cost, n, secs = run_loupe(w.pid, hz, t, a.window)
+                    stop(w, signal.SIGKILL)
+                    log("%s %d Hz round %d: %.0f samples, %.1f us/sample, %.2f%% CPU" %
+                        (t, hz, rnd, n, cost / max(n, 1) / 1e3, 100 * cost / (secs * 1e9)))
+                    res.setdefault((t, hz), []).append((cost / max(n, 1), cost / (secs * 1e9)))
+    finally:
+        cleanup()
+        os.close(stats_fd)
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("| unwinding | Hz | cost per sample (us) | CPU (% of one) |")
+    print("|---|---|---|---|")
+    names = {"fp": "loupe --unwind fp", "dwarf": "loupe --unwind dwarf",
+             "perf": "perf --call-graph dwarf (record + script)"}
+    for (t, hz), v in res.items():
+        print("| %s | %d | %.1f | %.2f |" % (
+            names[t], hz, statistics.median(x[0] for x in v) / 1e3,
+            100 * statistics.median(x[1] for x in v)))
+
+
+if __name__ == "__main__":
+    main()

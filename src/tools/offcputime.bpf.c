@@ -19,6 +19,12 @@ const volatile __u64 min_ns = 1000;
 const volatile __u64 max_ns = ~0ULL;
 const volatile bool user_threads_only = false;
 const volatile bool kernel_threads_only = false;
+/*
+ * --state, as BCC's: -1 every thread; 0 only threads switched out while
+ * runnable (preempted); else threads whose state has one of these bits
+ * (1 TASK_INTERRUPTIBLE, 2 TASK_UNINTERRUPTIBLE, ...).
+ */
+const volatile long state_filter = -1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -43,6 +49,10 @@ static __always_inline void switch_out(void *ctx, bool dying)
 	kthread = BPF_CORE_READ(t, flags) & PF_KTHREAD;
 	if ((user_threads_only && kthread) ||
 	    (kernel_threads_only && !kthread))
+		return;
+	/* The task's own state: the tracepoint's prev_state is a report. */
+	if (state_filter >= 0 &&
+	    (state_filter ? !(task_state(t) & state_filter) : task_state(t)))
 		return;
 	st.ts_ns = bpf_ktime_get_ns();
 	stacks_key_current(ctx, &st.key);

@@ -16,7 +16,8 @@
 static struct {
 	unsigned long long min_us, max_us;
 	bool user_threads, kernel_threads;
-} conf = { .min_us = 1, .max_us = ~0ULL };
+	long state;		/* --state, -1: any */
+} conf = { .min_us = 1, .max_us = ~0ULL, .state = -1 };
 
 static struct stacks_tool stk = {
 	.storage = STACKS_STORAGE,
@@ -72,11 +73,13 @@ static int offcputime_prepare(struct session *s, void *p)
 			       conf.max_us * 1000;
 	skel->rodata->user_threads_only = conf.user_threads;
 	skel->rodata->kernel_threads_only = conf.kernel_threads;
+	skel->rodata->state_filter = conf.state;
 	make_banner(s, stk.banner, sizeof(stk.banner));
 	return stacks_tool_prepare(s, &stk, skel->obj);
 }
 
-enum { OPT_MIN, OPT_MAX, OPT_UTHREADS, OPT_KTHREADS, OPT_STACKS };
+enum { OPT_MIN, OPT_MAX, OPT_UTHREADS, OPT_KTHREADS, OPT_STATE,
+       OPT_STACKS };
 
 static const struct tool_opt offcputime_opts[] = {
 	[OPT_MIN] = { "min-block-time", 'm', "MIN_US",
@@ -87,6 +90,9 @@ static const struct tool_opt offcputime_opts[] = {
 			   "user threads only (no kernel threads)" },
 	[OPT_KTHREADS] = { "kernel-threads-only", 'k', NULL,
 			   "kernel threads only" },
+	[OPT_STATE] = { "state", 0, "STATE",
+			"only threads leaving the CPU in STATE: 0 preempted, "
+			"else its bits (1 S, 2 D)" },
 	STACKS_TOOL_OPTS,
 	{ NULL },
 };
@@ -114,6 +120,13 @@ static int offcputime_parse_opt(int index, const char *arg)
 	case OPT_KTHREADS:
 		conf.kernel_threads = true;
 		break;
+	case OPT_STATE:
+		/* The task state bits of include/linux/sched.h. */
+		if (opts_uint("--state", arg, 0, 0xffff, "a task state mask",
+			      &v))
+			return EXIT_USAGE;
+		conf.state = v;
+		break;
 	default:
 		return stacks_tool_opt(&stk, index - OPT_STACKS, arg);
 	}
@@ -138,7 +151,8 @@ static const struct tool offcputime_tool = {
 		"  loupe offcputime             # all threads until Ctrl-C\n"
 		"  loupe offcputime -p 181 -d 5 # one process for 5 seconds\n"
 		"  loupe offcputime -m 1000 -f -d 10 > out.folded  # waits >= 1 ms\n"
-		"  loupe offcputime -K -u       # kernel stacks of user threads\n",
+		"  loupe offcputime -K -u       # kernel stacks of user threads\n"
+		"  loupe offcputime --state 2   # uninterruptible waits (D) only\n",
 	.common = OPT_PID | OPT_NAME | OPT_CGROUP | OPT_DURATION | OPT_JSON,
 	.opts = offcputime_opts,
 	.parse_opt = offcputime_parse_opt,

@@ -366,6 +366,29 @@ def test_offcputime_napper_above_schedule():
           "no schedule in %s" % short(nap[0]))
 
 
+def test_offcputime_state_filter():
+    """--state 1: napper's nanosleep (TASK_INTERRUPTIBLE) is counted;
+    --state 2 (uninterruptible) and --state 0 (preempted) leave it out."""
+    exe = _build()
+    p = _start(exe, "nap")
+    runs = {st: Loupe("offcputime", "-p", p.pid, "-U", "--folded", "-d", "2",
+                      "--state", st) for st in ("1", "2", "0")}
+    naps = {}
+    for st, lp in runs.items():
+        rc = lp.wait_exit(15)
+        check(rc == 0, "--state %s: exit status %s %s" % (st, rc, lp.describe()))
+        naps[st] = 0
+        for line in lp.lines():
+            stack, _, count = line.rpartition(" ")
+            if stack.endswith("main;rest;napper"):
+                naps[st] += int(count)
+    # 2 s of 10 ms naps: nearly all of it asleep.
+    check(naps["1"] >= 1000000, "--state 1: %d us in napper" % naps["1"])
+    # Preempted in napper (runnable) happens on a busy machine, briefly.
+    check(naps["2"] == 0 and naps["0"] < naps["1"] // 20,
+          "--state 2/0 counted napper: %s" % naps)
+
+
 def test_offcputime_default_output():
     exe = _build()
     p = _start(exe, "nap")
@@ -384,7 +407,7 @@ def test_offcputime_default_output():
 
 def test_offcputime_usage_errors():
     for args in (["-m", "10", "-M", "5"], ["-U", "-K"], ["-u", "-k"], ["-m", "x"],
-                 ["--folded", "-j"]):
+                 ["--folded", "-j"], ["--state", "x"], ["--state", "65536"]):
         lp = Loupe("offcputime", *args)
         rc = lp.wait_exit(10)
         err = lp.stderr_lines()

@@ -14,7 +14,7 @@
 /* Which halves to collect (-U, -K). */
 const volatile bool stacks_user = true;
 const volatile bool stacks_kernel = true;
-/* --unwind dwarf: copy user stacks to user space instead of walking them. */
+/* --unwind dwarf|auto: copy user stacks to user space instead of walking. */
 const volatile bool stacks_copy = false;
 
 /* max_entries is set by user space (--stack-storage-size). */
@@ -46,6 +46,28 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } seen_pids SEC(".maps");
+
+/*
+ * --unwind auto: user space's choice per process, 1 frame pointers, 0 a
+ * copy; a process not there yet is copied.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, STACKS_MAX_PIDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} fp_pids SEC(".maps");
+
+/* Whether the user stack of a sample of process pid is copied. */
+static __always_inline bool stacks_copies(__u32 pid)
+{
+	__u8 *fp;
+
+	if (!stacks_copy || !stacks_user)
+		return false;
+	fp = bpf_map_lookup_elem(&fp_pids, &pid);
+	return !fp || !*fp;
+}
 
 static __always_inline void stacks_stat(__u32 which)
 {
@@ -87,7 +109,8 @@ static __always_inline void stacks_key_current(void *ctx, struct stack_key *k)
 {
 	k->pid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(k->comm, sizeof(k->comm));
-	k->user_stack_id = stacks_copy ? STACK_ID_NONE : stacks_get(ctx, true);
+	k->user_stack_id = stacks_copies(k->pid) ? STACK_ID_NONE :
+			   stacks_get(ctx, true);
 	k->kernel_stack_id = stacks_get(ctx, false);
 }
 

@@ -574,6 +574,10 @@ static int stacks_print(struct session *s, const struct stacks_report *r)
 			out_str(o, OUT_JSON_ONLY, "comm", comm);
 			out_uint(o, OUT_JSON_ONLY, "count", count);
 			out_str(o, OUT_JSON_ONLY, "unit", r->unit);
+			/* --unwind dwarf/auto: how this user stack was walked */
+			if (r->ustacks && r->user)
+				out_str(o, OUT_JSON_ONLY, "unwind",
+					v[i].u ? "dwarf" : "fp");
 			if (r->user)
 				print_json_half(o, "user_stack", &u);
 			if (r->kernel)
@@ -616,6 +620,25 @@ static int stacks_print(struct session *s, const struct stacks_report *r)
 }
 
 /*
+ * --unwind auto: the first time a process is announced, frame pointers
+ * for it if its executable keeps them (the kernel walks its stacks, no
+ * copy), else the copy and a walk by CFI. True if it is walked by fp.
+ */
+static bool stacks_choose_unwind(struct stacks_tool *t, __u32 pid)
+{
+	int fd = bpf_object__find_map_fd_by_name(t->obj, "fp_pids");
+	__u8 fp;
+
+	if (fd < 0)
+		return false;
+	if (bpf_map_lookup_elem(fd, &pid, &fp)) {
+		fp = unwind_exe_has_fp(pid);
+		bpf_map_update_elem(fd, &pid, &fp, BPF_ANY);
+	}
+	return fp;
+}
+
+/*
  * The ring-buffer callback of an announced process: captures its
  * mappings (and with --unwind dwarf reads its modules for the walks).
  */
@@ -627,6 +650,8 @@ static int stacks_on_pid(struct stacks_tool *t, const void *data,
 	if (size < sizeof(*e))
 		return 0;
 	syms_capture(t->syms, e->pid);
+	if (t->unwind == STACKS_UNWIND_AUTO && stacks_choose_unwind(t, e->pid))
+		return 0;
 	if (t->unwinder)
 		unwind_prepare(t->unwinder, e->pid);
 	return 0;
@@ -748,8 +773,11 @@ int stacks_tool_opt(struct stacks_tool *t, int index, const char *arg)
 			t->unwind = STACKS_UNWIND_FP;
 		} else if (!strcmp(arg, "dwarf")) {
 			t->unwind = STACKS_UNWIND_DWARF;
+		} else if (!strcmp(arg, "auto")) {
+			t->unwind = STACKS_UNWIND_AUTO;
 		} else {
-			log_err("invalid --unwind '%s': fp or dwarf", arg);
+			log_err("invalid --unwind '%s': fp, dwarf or auto",
+				arg);
 			return EXIT_USAGE;
 		}
 		break;
@@ -767,13 +795,13 @@ int stacks_tool_check(const struct session *s, const struct stacks_tool *t)
 		log_err("--folded/--svg and -j are exclusive");
 		return EXIT_USAGE;
 	}
-	if (t->unwind == STACKS_UNWIND_DWARF && !t->can_copy) {
-		log_err("--unwind dwarf: not yet for %s (profile has it)",
+	if (t->unwind != STACKS_UNWIND_FP && !t->can_copy) {
+		log_err("--unwind dwarf/auto: not yet for %s (profile has it)",
 			s->tool->name);
 		return EXIT_USAGE;
 	}
-	if (t->unwind == STACKS_UNWIND_DWARF && t->kernel_only) {
-		log_err("--unwind dwarf walks user stacks: not with -K");
+	if (t->unwind != STACKS_UNWIND_FP && t->kernel_only) {
+		log_err("--unwind dwarf/auto walks user stacks: not with -K");
 		return EXIT_USAGE;
 	}
 	if (t->folded && t->svg.path) {
@@ -798,7 +826,7 @@ int stacks_tool_prepare(struct session *s, struct stacks_tool *t,
 		return EXIT_RUNTIME;
 	}
 	syms_set_demangle(t->syms, !t->no_demangle);
-	if (t->unwind == STACKS_UNWIND_DWARF) {
+	if (t->unwind != STACKS_UNWIND_FP) {
 		t->unwinder = unwind_new();
 		t->ustacks = calloc(1, sizeof(*t->ustacks));
 		if (!t->unwinder || !t->ustacks) {

@@ -124,6 +124,7 @@ struct stacks_svg {
 enum stacks_unwind {
 	STACKS_UNWIND_FP,	/* frame pointers, in the kernel */
 	STACKS_UNWIND_DWARF,	/* CFI, in user space (unwind.h) */
+	STACKS_UNWIND_AUTO,	/* per process: fp if its executable has them */
 };
 
 struct ustacks;
@@ -162,8 +163,9 @@ struct stacks_tool {
 	{ "svg", 0, "FILE", "write a flame graph to FILE" },		\
 	{ "no-demangle", 0, NULL,					\
 	  "C++ and Rust names as mangled in the symbol table" },	\
-	{ "unwind", 0, "fp|dwarf",					\
-	  "walk user stacks by frame pointers (default) or by CFI" }
+	{ "unwind", 0, "fp|dwarf|auto",					\
+	  "walk user stacks by frame pointers (default), by CFI, or "	\
+	  "by CFI where the executable has no frame pointers" }
 int stacks_tool_opt(struct stacks_tool *t, int index, const char *arg);
 /* The flag combinations both tools refuse: 0 or EXIT_USAGE. */
 int stacks_tool_check(const struct session *s, const struct stacks_tool *t);

@@ -13,11 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <gelf.h>
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
 #include "unwind.h"
 
 #define UNWIND_MAX_PROCS	256
+/* Functions looked at to tell a frame-pointer build. */
+#define UNWIND_FP_PROBES	256
 
 struct unwind_proc {
 	int pid;
@@ -265,6 +268,100 @@ int unwind_stack(struct unwinder *u, int pid, int tid, const uint64_t *regs,
 	if (!w.n && regs[16])
 		ips[w.n++] = regs[16];
 	return w.n;
+}
+
+/* push %rbp; mov %rsp,%rbp, maybe after endbr64. */
+static bool unwind_fp_prologue(const unsigned char *p, size_t len)
+{
+	static const unsigned char endbr64[] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	static const unsigned char frame[] = { 0x55, 0x48, 0x89, 0xe5 };
+
+	if (len >= 8 && !memcmp(p, endbr64, 4)) {
+		p += 4;
+		len -= 4;
+	}
+	return len >= 4 && !memcmp(p, frame, 4);
+}
+
+/*
+ * Counts the global and weak functions of the symbol table of type
+ * sh_type (crt's local helpers never keep a frame) and those of them
+ * that open a frame.
+ */
+static void unwind_count_fp(Elf *e, Elf64_Word sh_type, int *funcs,
+			    int *framed)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(e, scn)) && *funcs < UNWIND_FP_PROBES) {
+		Elf_Data *data;
+		size_t n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != sh_type ||
+		    !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		n = data ? sh.sh_size / sh.sh_entsize : 0;
+		for (size_t i = 0; i < n && *funcs < UNWIND_FP_PROBES; i++) {
+			Elf_Data *text;
+			GElf_Shdr tsh;
+			Elf_Scn *ts;
+			GElf_Sym s;
+			const char *name;
+			int bind;
+
+			if (!gelf_getsym(data, i, &s))
+				break;
+			bind = GELF_ST_BIND(s.st_info);
+			if (GELF_ST_TYPE(s.st_info) != STT_FUNC ||
+			    (bind != STB_GLOBAL && bind != STB_WEAK) ||
+			    s.st_shndx == SHN_UNDEF || s.st_size < 8)
+				continue;
+			name = elf_strptr(e, sh.sh_link, s.st_name);
+			if (!name || name[0] == '_')
+				continue;
+			ts = elf_getscn(e, s.st_shndx);
+			text = ts ? elf_getdata(ts, NULL) : NULL;
+			if (!text || !gelf_getshdr(ts, &tsh) ||
+			    tsh.sh_type != SHT_PROGBITS ||
+			    s.st_value < tsh.sh_addr ||
+			    s.st_value - tsh.sh_addr + 8 > text->d_size)
+				continue;
+			(*funcs)++;
+			*framed += unwind_fp_prologue(
+				(unsigned char *)text->d_buf +
+				(s.st_value - tsh.sh_addr), 8);
+		}
+	}
+}
+
+bool unwind_exe_has_fp(int pid)
+{
+	int fd, funcs = 0, framed = 0;
+	char path[64];
+	Elf *e;
+
+	elf_version(EV_CURRENT);
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (e && elf_kind(e) == ELF_K_ELF) {
+		unwind_count_fp(e, SHT_SYMTAB, &funcs, &framed);
+		if (!funcs)
+			unwind_count_fp(e, SHT_DYNSYM, &funcs, &framed);
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	/*
+	 * Nearly all: gcc at -O1 and above leaves a leaf function without
+	 * a frame even with -fno-omit-frame-pointer, and the kernel's walk
+	 * then loses the leaf's caller.
+	 */
+	return funcs && framed * 20 >= funcs * 19;
 }
 
 struct unwinder *unwind_new(void)

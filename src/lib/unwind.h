@@ -9,6 +9,7 @@
 #ifndef LOUPE_UNWIND_H
 #define LOUPE_UNWIND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,5 +33,13 @@ int unwind_prepare(struct unwinder *u, int pid);
 int unwind_stack(struct unwinder *u, int pid, int tid, const uint64_t *regs,
 		 int nregs, const void *stack, size_t len, uint64_t *ips,
 		 int max);
+
+/*
+ * Whether process pid's executable keeps frame pointers (--unwind auto):
+ * at least 95 % of its global functions (at most 256 looked at) begin by
+ * pushing %rbp and copying %rsp into it. A stripped executable counts as
+ * without.
+ */
+bool unwind_exe_has_fp(int pid);
 
 #endif

@@ -68,7 +68,7 @@ static int profile_prepare(struct session *s, void *p)
 	skel->rodata->stacks_user = !stk.kernel_only;
 	skel->rodata->stacks_kernel = !stk.user_only;
 	skel->rodata->include_idle = conf.idle;
-	skel->rodata->stacks_copy = stk.unwind == STACKS_UNWIND_DWARF;
+	skel->rodata->stacks_copy = stk.unwind != STACKS_UNWIND_FP;
 	if (s->opts.duration > 0)
 		snprintf(secs, sizeof(secs), " for %g secs", s->opts.duration);
 	snprintf(stk.banner, sizeof(stk.banner),

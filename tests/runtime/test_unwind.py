@@ -290,7 +290,7 @@ def test_profile_jit_perf_map():
 
 # ---------------------------------------------------------------- unwinding
 
-def _build_nofp():
+def _build_nofp(flags=("-O2", "-fomit-frame-pointer")):
     if not shutil.which("gcc"):
         raise Skip("gcc not available")
     d = tmpdir()
@@ -298,7 +298,7 @@ def _build_nofp():
     exe = os.path.join(d, marker("nf"))
     with open(src, "w") as f:
         f.write(NOFP_C)
-    _run(["gcc", "-O2", "-fomit-frame-pointer", "-o", exe, src], "gcc")
+    _run(["gcc"] + list(flags) + ["-o", exe, src], "gcc")
     return exe
 
 
@@ -370,10 +370,44 @@ def test_profile_unwind_dwarf_json():
     check(good >= 0.9 * total, "%d of %d samples hold the chain: %s" % (good, total, short(stacks, 800)))
 
 
+def _json_stacks(pid, *extra):
+    import json
+    lp = Loupe("profile", "-p", pid, "-U", "-j", "-d", "2", *extra)
+    rc = lp.wait_exit(20)
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    recs = [json.loads(l) for l in lp.lines()]
+    stacks = [r for r in recs if r.get("type") == "stack"]
+    check(stacks, "no stack records: %s" % short(recs))
+    return stacks
+
+
+def test_profile_unwind_auto_per_process():
+    """auto: CFI for a binary without frame pointers; the kernel's walk
+    for one built -O0 with them (every function keeps its frame). The
+    first samples of a process, before its executable was looked at, are
+    walked by CFI either way."""
+    # -O2 -fno-omit-frame-pointer: gcc still leaves leaf without a frame,
+    # which would hide level3 from the kernel's walk.
+    for flags, want in ((("-O2", "-fomit-frame-pointer"), "dwarf"),
+                        (("-O2", "-fno-omit-frame-pointer"), "dwarf"),
+                        (("-O0", "-fno-omit-frame-pointer"), "fp")):
+        exe = _build_nofp(flags)
+        p = spawn([exe, "8"])
+        stacks = _json_stacks(p.pid, "--unwind", "auto")
+        total = sum(r["count"] for r in stacks)
+        mode = sum(r["count"] for r in stacks if r["unwind"] == want)
+        good = sum(r["count"] for r in stacks
+                   if _has_chain([f["name"] for f in r["user_stack"]][::-1], NOFP_CHAIN))
+        check(mode >= 0.8 * total and good >= 0.9 * total,
+              "%s: %d of %d samples by %s, %d whole: %s" %
+              (" ".join(flags), mode, total, want, good, short(stacks, 800)))
+
+
 def test_unwind_usage_errors():
     for args, what in ((["profile", "--unwind", "lbr"], "invalid --unwind"),
                        (["profile", "-K", "--unwind", "dwarf"], "not with -K"),
-                       (["offcputime", "--unwind", "dwarf"], "not yet for offcputime")):
+                       (["offcputime", "--unwind", "dwarf"], "not yet for offcputime"),
+                       (["offcputime", "--unwind", "auto"], "not yet for offcputime")):
         r = subprocess.run([LOUPE] + args + ["-d", "1"], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=20)
         err = r.stderr.decode()

@@ -21,7 +21,10 @@ frequency and round, in a rotated order, each tracer samples that process
   afterwards, divided by its samples.
 
 Prints a markdown table of medians: cost per sample in microseconds and
-the share of one CPU the tracer takes over the window.
+the share of one CPU the tracer takes over the window. Then memory: the
+same program with --libs shared libraries of /usr/lib/x86_64-linux-gnu
+dlopen()ed (their dependencies come along), profiled for 3 s by loupe in
+each mode: peak RSS of loupe (wait4's ru_maxrss).
 """
 
 import argparse
@@ -61,6 +64,30 @@ int main(int argc, char **argv)
 	while (time(NULL) < end)
 		level1();
 	return 0;
+}
+"""
+
+LIBS_C = r"""
+#include <dlfcn.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+void level1(void);
+
+int main(int argc, char **argv)
+{
+	int want = atoi(argv[1]), n = 0;
+	glob_t g;
+
+	glob("/usr/lib/x86_64-linux-gnu/lib*.so.*", 0, NULL, &g);
+	for (size_t i = 0; i < g.gl_pathc && n < want; i++)
+		if (dlopen(g.gl_pathv[i], RTLD_LAZY | RTLD_LOCAL))
+			n++;
+	printf("%d\n", n);
+	fflush(stdout);
+	for (;;)
+		level1();
 }
 """
 
@@ -201,11 +228,40 @@ def run_perf(target, hz, window, tmp):
     return cost, samples_window, t1 - t0
 
 
+def memory(tmp, nlibs):
+    """Peak RSS of loupe profile -p (3 s) per mode, on a process with
+    nlibs libraries dlopen()ed; and the library mappings it has."""
+    exe = os.path.join(tmp, "libs")
+    chain = NOFP_C.replace("int main(int argc", "int unused_main(int argc")
+    with open(exe + ".c", "w") as f:
+        f.write(LIBS_C)
+    with open(exe + "_chain.c", "w") as f:
+        f.write(chain)
+    subprocess.run(["gcc", "-O2", "-fomit-frame-pointer", "-o", exe,
+                    exe + ".c", exe + "_chain.c", "-ldl"], check=True)
+    w = spawn([exe, str(nlibs)], stdout=subprocess.PIPE,
+              stderr=subprocess.DEVNULL)
+    loaded = int(w.stdout.readline())
+    with open("/proc/%d/maps" % w.pid) as f:
+        objs = {l.split()[-1] for l in f if ".so" in l}
+    out = {}
+    for mode in ("fp", "dwarf"):
+        p = spawn([LOUPE, "profile", "-p", str(w.pid), "-U", "--folded",
+                   "-d", "3", "--unwind", mode],
+                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, _, ru = os.wait4(p.pid, 0)
+        _procs.remove(p)
+        out[mode] = ru.ru_maxrss
+    stop(w, signal.SIGKILL)
+    return loaded, len(objs), out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--window", type=float, default=5)
     ap.add_argument("--hz", default="49,999")
+    ap.add_argument("--libs", type=int, default=50)
     a = ap.parse_args()
     if os.geteuid():
         sys.exit("run as root")
@@ -235,6 +291,7 @@ def main():
                     log("%s %d Hz round %d: %.0f samples, %.1f us/sample, %.2f%% CPU" %
                         (t, hz, rnd, n, cost / max(n, 1) / 1e3, 100 * cost / (secs * 1e9)))
                     res.setdefault((t, hz), []).append((cost / max(n, 1), cost / (secs * 1e9)))
+        mem = memory(tmp, a.libs)
     finally:
         cleanup()
         os.close(stats_fd)
@@ -247,7 +304,13 @@ def main():
         print("| %s | %d | %.1f | %.2f |" % (
             names[t], hz, statistics.median(x[0] for x in v) / 1e3,
             100 * statistics.median(x[1] for x in v)))
+    loaded, objs, rss = mem
+    print()
+    print("Peak RSS of loupe profile -p, a process with %d libraries dlopen()ed "
+          "(%d shared objects mapped): fp %.1f MB, dwarf %.1f MB (of which the "
+          "8 MB ring)." % (loaded, objs, rss["fp"] / 1024, rss["dwarf"] / 1024))
 
 
 if __name__ == "__main__":
     main()
+

@@ -25,7 +25,7 @@ struct stacks_report {
 	bool user, kernel;	/* halves collected */
 	int counts_fd, stackmap_fd, stats_fd;
 	struct syms_cache *syms;
-	const struct ustacks *ustacks;	/* counted in user space, or NULL */
+	const struct ustacks *ustacks;	/* user-space counts, or NULL */
 	int pid;		/* -p, or 0 */
 	long long pid_cpu_ns;	/* its CPU time while counted, or -1 */
 };
@@ -33,7 +33,7 @@ struct stacks_report {
 struct entry {
 	struct stack_key key;
 	__u64 value;
-	const struct ustack *u;	/* counted in user space: its user frames */
+	const struct ustack *u;	/* user-space count: its user frames */
 };
 
 /*
@@ -574,7 +574,7 @@ static int stacks_print(struct session *s, const struct stacks_report *r)
 			out_str(o, OUT_JSON_ONLY, "comm", comm);
 			out_uint(o, OUT_JSON_ONLY, "count", count);
 			out_str(o, OUT_JSON_ONLY, "unit", r->unit);
-			/* --unwind dwarf/auto: how this user stack was walked */
+			/* --unwind dwarf/auto: how it was walked */
 			if (r->ustacks && r->user)
 				out_str(o, OUT_JSON_ONLY, "unwind",
 					v[i].u ? "dwarf" : "fp");

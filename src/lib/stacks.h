@@ -124,7 +124,7 @@ struct stacks_svg {
 enum stacks_unwind {
 	STACKS_UNWIND_FP,	/* frame pointers, in the kernel */
 	STACKS_UNWIND_DWARF,	/* CFI, in user space (unwind.h) */
-	STACKS_UNWIND_AUTO,	/* per process: fp if its executable has them */
+	STACKS_UNWIND_AUTO,	/* per process, by its executable */
 };
 
 struct ustacks;
@@ -132,7 +132,7 @@ struct unwinder;
 
 struct stacks_tool {
 	bool user_only, kernel_only;	/* halves; neither: both */
-	bool can_copy;			/* the tool honours --unwind dwarf */
+	bool can_copy;		/* the tool honours --unwind dwarf */
 	enum stacks_unwind unwind;
 	struct unwinder *unwinder;
 	struct ustacks *ustacks;	/* stacks counted in user space */

@@ -152,7 +152,7 @@ static const struct tool offcputime_tool = {
 		"  loupe offcputime -p 181 -d 5 # one process for 5 seconds\n"
 		"  loupe offcputime -m 1000 -f -d 10 > out.folded  # waits >= 1 ms\n"
 		"  loupe offcputime -K -u       # kernel stacks of user threads\n"
-		"  loupe offcputime --state 2   # uninterruptible waits (D) only\n",
+		"  loupe offcputime --state 2   # uninterruptible (D) only\n",
 	.common = OPT_PID | OPT_NAME | OPT_CGROUP | OPT_DURATION | OPT_JSON,
 	.opts = offcputime_opts,
 	.parse_opt = offcputime_parse_opt,

@@ -561,8 +561,11 @@ static void report_lost(struct session *s)
 	unsigned long long missed = missed_total(s);
 
 	if (total > s->lost_reported) {
+		/* A tool without --buffer-size sizes its ring itself. */
 		report_count(s, "lost", total - s->lost_reported,
-			     "events lost; raise --buffer-size");
+			     s->tool->common & OPT_BUFFER ?
+			     "events lost; raise --buffer-size" :
+			     "events lost: the ring buffer was full");
 		s->lost_reported = total;
 	}
 	if (missed > s->missed_reported) {

@@ -466,37 +466,59 @@ static int cmp_s32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Marks id as still in use, if the (sorted, distinct) used ids have it. */
+static void keep_stack(const int32_t *used, bool *keep, size_t n, int32_t id)
+{
+	const int32_t *u = bsearch(&id, used, n, sizeof(*used), cmp_s32);
+
+	if (u)
+		keep[u - used] = true;
+}
+
 /*
  * Deletes the stacks the drained keys used, except those a thread still
- * off CPU will count under when it comes back.
+ * off CPU will count under when it comes back, and those of keys counted
+ * since the drain read the counts (symbolizing takes a while: a thread
+ * that napped meanwhile counted under the same stack again).
  */
 static void delete_stacks(struct profiler *p, int32_t *used, size_t n,
 			  bool offcpu)
 {
 	int sfd = bpf_map__fd(p->skel->maps.stacks);
 	int ofd = bpf_map__fd(p->skel->maps.offcpu_start);
+	int cfds[PROF_NKINDS] = {
+		bpf_map__fd(p->skel->maps.cpu_counts),
+		bpf_map__fd(p->skel->maps.offcpu_counts),
+	};
+	static bool keep[2 * 2 * PROF_MAX_KEYS];
+	struct prof_key key, *kprev;
 	struct offcpu_start st;
 	uint32_t tid, *prev = NULL;
+	size_t nd = 0;
 
 	qsort(used, n, sizeof(*used), cmp_s32);
+	for (size_t i = 0; i < n; i++)
+		if (used[i] >= 0 && (!nd || used[i] != used[nd - 1]))
+			used[nd++] = used[i];
+	n = nd;
+	memset(keep, 0, n * sizeof(*keep));
+	for (int k = 0; k < PROF_NKINDS; k++)
+		for (kprev = NULL; !bpf_map_get_next_key(cfds[k], kprev, &key);
+		     kprev = &key) {
+			keep_stack(used, keep, n, key.user_stack);
+			keep_stack(used, keep, n, key.kernel_stack);
+		}
 	if (offcpu) {
 		while (!bpf_map_get_next_key(ofd, prev, &tid)) {
 			prev = &tid;
 			if (bpf_map_lookup_elem(ofd, &tid, &st))
 				continue;
-			for (int h = 0; h < 2; h++) {
-				int32_t id = h ? st.key.user_stack :
-					     st.key.kernel_stack;
-				int32_t *u = bsearch(&id, used, n,
-						     sizeof(*used), cmp_s32);
-
-				if (u)
-					*u = -1;
-			}
+			keep_stack(used, keep, n, st.key.user_stack);
+			keep_stack(used, keep, n, st.key.kernel_stack);
 		}
 	}
 	for (size_t i = 0; i < n; i++)
-		if (used[i] >= 0 && (!i || used[i] != used[i - 1]))
+		if (!keep[i])
 			bpf_map_delete_elem(sfd, &used[i]);
 }
 
@@ -990,6 +1012,123 @@ static char *pprof_build(struct profiler *p, const struct prof_pending *q,
 	free(pp.sample.v);
 	free(pp.merged);
 	return z;
+}
+
+/* ------------------------------------------------------------ targets */
+
+#define PROF_TARGETS_MAX	256
+
+/* A process, or a cgroup (pid 0: the first len bytes of cgroup). */
+struct target_row {
+	uint32_t pid;
+	const struct blob *comm, *cgroup, *container;
+	size_t len;
+	uint64_t samples;
+};
+
+static void target_add(struct target_row *v, size_t *n,
+		       const struct target_row *t)
+{
+	for (size_t i = 0; i < *n; i++) {
+		bool same = t->pid ? v[i].pid == t->pid :
+			    !v[i].pid && v[i].len == t->len &&
+			    !memcmp(v[i].cgroup->data, t->cgroup->data,
+				    t->len);
+
+		if (same) {
+			v[i].samples += t->samples;
+			/* a process's latest name and cgroup */
+			v[i].comm = t->comm;
+			v[i].cgroup = t->cgroup;
+			v[i].container = t->container;
+			return;
+		}
+	}
+	if (*n < PROF_TARGETS_MAX)
+		v[(*n)++] = *t;
+}
+
+static int by_samples(const void *a, const void *b)
+{
+	const struct target_row *x = a, *y = b;
+
+	if (x->samples != y->samples)
+		return x->samples < y->samples ? 1 : -1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int by_path(const void *a, const void *b)
+{
+	const struct target_row *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->cgroup->data, y->cgroup->data, n);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/*
+ * The buckets read here are complete: the drain writes only the one
+ * after p->seq, and p->seq does not move while the lock is held. Their
+ * blobs live as long as the buckets do.
+ */
+void profiler_each_target(struct profiler *p, unsigned int seconds,
+			  void (*fn)(void *ctx,
+				     const struct profiler_target *t),
+			  void *ctx)
+{
+	static struct target_row procs[PROF_TARGETS_MAX];
+	static struct target_row cgroups[PROF_TARGETS_MAX];
+	static pthread_mutex_t rows_lock = PTHREAD_MUTEX_INITIALIZER;
+	char path[PATH_MAX];
+	size_t np = 0, nc = 0;
+
+	if (seconds > PROF_MAX_SECONDS)
+		seconds = PROF_MAX_SECONDS;
+	pthread_mutex_lock(&rows_lock);
+	pthread_mutex_lock(&p->lock);
+	for (uint64_t s = p->seq; s && s + seconds > p->seq; s--) {
+		struct prof_bucket *b = &p->ring[s % PROF_HISTORY];
+
+		for (size_t i = 0; b->seq == s && i < b->n[PROF_CPU]; i++) {
+			const struct prof_entry *e = &b->v[PROF_CPU][i];
+			struct target_row t = {
+				.pid = e->tgid, .comm = e->comm,
+				.cgroup = e->cgroup,
+				.container = e->container,
+				.samples = e->count,
+			};
+
+			target_add(procs, &np, &t);
+			/* the cgroup and each of its ancestors but "/" */
+			t.pid = 0;
+			for (t.len = e->cgroup ? e->cgroup->len : 0;
+			     t.len > 1; t.len--)
+				if (t.len == e->cgroup->len ||
+				    e->cgroup->data[t.len] == '/')
+					target_add(cgroups, &nc, &t);
+		}
+	}
+	qsort(procs, np, sizeof(*procs), by_samples);
+	qsort(cgroups, nc, sizeof(*cgroups), by_path);
+	for (size_t i = 0; i < np + nc; i++) {
+		const struct target_row *r = i < np ? &procs[i] :
+					     &cgroups[i - np];
+		struct profiler_target t = {
+			.pid = r->pid,
+			.comm = r->comm ? r->comm->data : "",
+			.container = r->container ? r->container->data : NULL,
+			.samples = r->samples,
+		};
+
+		if (r->cgroup)
+			snprintf(path, sizeof(path), "%.*s",
+				 (int)(r->pid ? r->cgroup->len : r->len),
+				 r->cgroup->data);
+		t.cgroup = r->cgroup ? path : NULL;
+		fn(ctx, &t);
+	}
+	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&rows_lock);
 }
 
 /* ------------------------------------------------------------ requests */

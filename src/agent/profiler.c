@@ -47,13 +47,13 @@
 #define PROF_INTERN_SLOTS	4096
 /*
  * User symbols are read afresh this often, so exited processes go, or
- * after a minute when the heap passes PROF_HEAP_MAX: the symbol tables of
+ * after 30 s when the heap passes PROF_HEAP_MAX: the symbol tables of
  * whatever runs on the machine (a compiler's libLLVM is megabytes) are
  * the profiler's largest and least bounded memory.
  */
 #define PROF_SYMS_REFRESH_S	600
-#define PROF_SYMS_MIN_AGE_S	60
-#define PROF_HEAP_MAX		(12 << 20)
+#define PROF_SYMS_MIN_AGE_S	30
+#define PROF_HEAP_MAX		(6 << 20)
 #define PROF_MAX_CPUS		1024
 /*
  * Kernel addresses whose names are cached, and

@@ -162,6 +162,8 @@ def decode_profile(body):
         s(one(m, 5))
         s(one(m, 6))
         check(one(m, 2) <= one(m, 3), "mapping start above its limit")
+        # symbolized in the agent: pprof must not ask for /debug/pprof/symbol
+        check(one(m, 7) == 1, "mapping %s without has_functions" % s(one(m, 5)))
     fnames = [s(one(f, 2)) for f in funcs]
     loc = {}
     for l in locs:
@@ -176,7 +178,8 @@ def decode_profile(body):
             m = maps[mid - 1]
             check(one(m, 2) <= one(l, 3) < one(m, 3),
                   "address %#x outside mapping %d" % (one(l, 3), mid))
-        loc[one(l, 1)] = (names[0] if names else None, mid, one(l, 3))
+        loc[one(l, 1)] = (names[0] if names else None, mid, one(l, 3),
+                          s(one(maps[mid - 1], 5)) if mid else None)
     types = [(s(one(msg(t), 1)), s(one(msg(t), 2))) for t in p.get(1, [])]
     samples = []
     for sm in p.get(2, []):
@@ -190,7 +193,8 @@ def decode_profile(body):
         for lb in sm.get(3, []):
             lb = msg(lb)
             labels[s(one(lb, 1))] = s(one(lb, 2)) if 2 in lb else one(lb, 3)
-        samples.append({"frames": [loc[i][0] for i in ids], "values": vals, "labels": labels})
+        samples.append({"frames": [loc[i][0] for i in ids], "values": vals, "labels": labels,
+                        "files": [loc[i][3] for i in ids]})
     pt = msg(one(p, 11, b""))
     return {"types": types, "samples": samples, "maps": maps, "strings": strings,
             "period_type": (s(one(pt, 1)), s(one(pt, 2))), "period": one(p, 12),
@@ -381,6 +385,10 @@ def test_agent_pprof_offcpu():
         check(all(s["frames"][0] in ("__schedule", "schedule") for s in whole),
               "the kernel half does not start at the scheduler: %s" %
               [s["frames"][:4] for s in whole][:2])
+        for s in whole:
+            k = s["files"][:s["frames"].index("pprof_nap")]
+            check(k and set(k) == {"[kernel.kallsyms]"},
+                  "kernel frames outside [kernel.kallsyms]: %s" % list(zip(s["frames"], k))[:6])
         # BPF's own frames (a JIT'd program, the tracepoint's glue) lead
         # no stack, and are nowhere in the naps'
         tracing = re.compile(r"bpf_prog_[0-9a-f]{16}|__bpf_trace_|__traceiter_|bpf_trace_run")
@@ -676,6 +684,9 @@ def test_agent_pprof_flame_graph_page():
               '<iframe name="flame" class="flame" src="/flame.svg?seconds=30"' in page and
               '<option value="%d">%d busy (' % (w.pid, w.pid) in page and
               'id="flame-pause" hidden' in page, short(page, 2000))
+        # offline: nothing is loaded from elsewhere
+        check(not re.search(r'(src|href|action)="(https?:)?//', page) and
+              "fetch('http" not in page, "the page loads assets from elsewhere")
         st, _, body = get(a.url("/flame.svg?seconds=301"))
         check(st == 400, "seconds=301: %s" % st)
         st, _, body = get(a.url("/flame.svg?seconds=5&pid=&cgroup="))

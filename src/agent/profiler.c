@@ -55,6 +55,7 @@
 #define PROF_SYMS_MIN_AGE_S	30
 #define PROF_HEAP_MAX		(6 << 20)
 #define PROF_MAX_CPUS		1024
+#define PROF_MMAP_THRESHOLD	(128 << 10)
 /*
  * Kernel addresses whose names are cached, and
  * new ones looked up per profile at most. All of kallsyms in memory would
@@ -1172,6 +1173,7 @@ static void pending_free(struct prof_pending *q)
 static void answer_ready(struct profiler *p, bool all)
 {
 	struct prof_pending **pp = &p->pending, *q;
+	bool built = false;
 
 	while ((q = *pp)) {
 		char *body;
@@ -1196,9 +1198,13 @@ static void answer_ready(struct profiler *p, bool all)
 					    body, len);
 			else
 				answer_text(q->req, 500, "out of memory\n");
+			built = true;
 		}
 		pending_free(q);
 	}
+	/* a build's buffers (folded text, the SVG, the tables) go back */
+	if (built)
+		malloc_trim(0);
 }
 
 static bool parse_uint(const char *s, unsigned long long max,
@@ -1463,6 +1469,12 @@ struct profiler *profiler_start(unsigned int hz)
 	if (!p)
 		return NULL;
 	p->hz = hz;
+	/*
+	 * A fixed threshold: glibc's own grows with each large block freed
+	 * (an SVG, a profile), and blocks under it are kept in the heap,
+	 * where they stay resident after being freed.
+	 */
+	mallopt(M_MMAP_THRESHOLD, PROF_MMAP_THRESHOLD);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -385,7 +385,7 @@ def test_profile_unwind_auto_per_process():
     """auto: CFI for a binary without frame pointers; the kernel's walk
     for one built -O0 with them (every function keeps its frame). The
     first samples of a process, before its executable was looked at, are
-    walked by CFI either way."""
+    walked by CFI either way (a few under load)."""
     # -O2 -fno-omit-frame-pointer: gcc still leaves leaf without a frame,
     # which would hide level3 from the kernel's walk.
     for flags, want in ((("-O2", "-fomit-frame-pointer"), "dwarf"),
@@ -398,7 +398,8 @@ def test_profile_unwind_auto_per_process():
         mode = sum(r["count"] for r in stacks if r["unwind"] == want)
         good = sum(r["count"] for r in stacks
                    if _has_chain([f["name"] for f in r["user_stack"]][::-1], NOFP_CHAIN))
-        check(mode >= 0.8 * total and good >= 0.9 * total,
+        # A starved loupe may take a few samples before its choice.
+        check(total - mode <= max(3, 0.2 * total) and good >= 0.9 * total,
               "%s: %d of %d samples by %s, %d whole: %s" %
               (" ".join(flags), mode, total, want, good, short(stacks, 800)))
 

@@ -1,0 +1,62 @@
+/*
+ * Classic BPF (what libpcap compiles a tcpdump expression into) translated
+ * to eBPF for XDP and TC programs.
+ */
+#ifndef LOUPE_XLATE_H
+#define LOUPE_XLATE_H
+
+#include <stddef.h>
+#include <linux/bpf.h>
+#include <linux/filter.h>
+
+enum xlate_hook {
+	XLATE_XDP,
+	XLATE_TC,
+};
+
+/*
+ * Stack slots the translation keeps for the epilogue: the packet's whole
+ * length (u32, what cBPF's `len` reads) and a free u32 word.
+ */
+#define XLATE_LEN_OFF	(-68)
+#define XLATE_FREE_OFF	(-72)
+
+/* A growable program; free with xlate_free(). */
+struct xlate_prog {
+	struct bpf_insn *insns;
+	size_t n;
+	size_t cap;
+};
+
+/*
+ * Translates the classic program (checked as the kernel's cBPF loader
+ * would: known opcodes, forward jumps inside it, M[] indexes below 16, a
+ * return at the end) into prog. The filter's result (cBPF's return value,
+ * 0 for no match) is in r0 when it reaches epi, the caller's tail which
+ * must end in exit; r10-relative slots above are readable there. Returns
+ * 0, or -1 with a one-line reason in err.
+ */
+int xlate_cbpf(const struct sock_filter *cbpf, size_t n, enum xlate_hook hook,
+	       const struct bpf_insn *epi, size_t nepi, struct xlate_prog *prog,
+	       char *err, size_t errlen);
+
+/*
+ * The tails loupe uses: ret_verdict returns match/nomatch (e.g. XDP_DROP,
+ * XDP_PASS); count also adds the packet and its length to entry 1
+ * (match) or 0 (no match) of a per-CPU array of struct xlate_counter.
+ * Each fills epi (room for XLATE_EPI_MAX) and returns its length.
+ */
+#define XLATE_EPI_MAX	32
+
+struct xlate_counter {
+	unsigned long long packets;
+	unsigned long long bytes;
+};
+
+size_t xlate_epi_verdict(struct bpf_insn *epi, int match, int nomatch);
+size_t xlate_epi_count(struct bpf_insn *epi, int map_fd, int match,
+		       int nomatch);
+
+void xlate_free(struct xlate_prog *prog);
+
+#endif

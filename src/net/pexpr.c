@@ -44,7 +44,7 @@ int pexpr_compile(const char *expr, struct sock_filter **insns, size_t *n,
 		snprintf(err, errlen, "libpcap cannot open a dead handle");
 		return -1;
 	}
-	if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN)) {
+	if (pcap_compile(p, &prog, expr, 1, 0)) {
 		snprintf(err, errlen, "%s", pcap_geterr(p));
 		goto out;
 	}

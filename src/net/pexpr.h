@@ -20,7 +20,7 @@
 char *pexpr_join(int argc, char **argv);
 
 /*
- * Compiles expr (optimized, netmask unknown, as tcpdump -d does on an
+ * Compiles expr (optimized, netmask 0, as tcpdump -d -r FILE does for an
  * Ethernet capture). On success *insns is malloc'd, *n its length;
  * else -1 with libpcap's message in err.
  */

@@ -365,12 +365,39 @@ static int check(const struct sock_filter *cbpf, size_t n, char *err,
 	return 0;
 }
 
+/* Which instructions some path from the first one reaches. */
+static void reachable(const struct sock_filter *cbpf, size_t n, bool *reach)
+{
+	reach[0] = true;
+	for (size_t pc = 0; pc < n; pc++) {
+		const struct sock_filter *in = &cbpf[pc];
+
+		if (!reach[pc])
+			continue;
+		switch (BPF_CLASS(in->code)) {
+		case BPF_RET:
+			break;
+		case BPF_JMP:
+			if (BPF_OP(in->code) == BPF_JA) {
+				reach[pc + 1 + in->k] = true;
+			} else {
+				reach[pc + 1 + in->jt] = true;
+				reach[pc + 1 + in->jf] = true;
+			}
+			break;
+		default:
+			reach[pc + 1] = true;
+		}
+	}
+}
+
 int xlate_cbpf(const struct sock_filter *cbpf, size_t n, enum xlate_hook hook,
 	       const struct bpf_insn *epi, size_t nepi, struct xlate_prog *prog,
 	       char *err, size_t errlen)
 {
 	struct tx t = { .p = prog };
 	size_t *start = NULL, fail_at, epi_at;
+	bool *reach = NULL;
 	int ret = -1;
 
 	memset(prog, 0, sizeof(*prog));
@@ -379,9 +406,16 @@ int xlate_cbpf(const struct sock_filter *cbpf, size_t n, enum xlate_hook hook,
 	start = calloc(n, sizeof(*start));
 	if (!start)
 		goto oom;
+	reach = calloc(n, sizeof(*reach));
+	if (!reach)
+		goto oom;
+	reachable(cbpf, n, reach);
 	prologue(&t, hook);
 	for (size_t pc = 0; pc < n; pc++) {
 		start[pc] = prog->n;
+		/* The verifier refuses code no path reaches. */
+		if (!reach[pc])
+			continue;
 		if (one(&t, &cbpf[pc], pc)) {
 			snprintf(err, errlen, "classic instruction %zu (code 0x%02x) is not supported",
 				 pc, cbpf[pc].code);
@@ -389,7 +423,13 @@ int xlate_cbpf(const struct sock_filter *cbpf, size_t n, enum xlate_hook hook,
 		}
 	}
 	fail_at = prog->n;
-	emit(&t, BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0, TGT_NONE);
+	for (size_t i = 0; i < prog->n && !t.oom; i++) {
+		if (t.tgt[i] == TGT_FAIL) {
+			emit(&t, BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0,
+			     TGT_NONE);
+			break;
+		}
+	}
 	epi_at = prog->n;
 	for (size_t i = 0; i < nepi; i++)
 		emit(&t, epi[i].code, epi[i].dst_reg, epi[i].src_reg,
@@ -418,6 +458,7 @@ oom:
 	snprintf(err, errlen, "out of memory");
 out:
 	free(start);
+	free(reach);
 	free(t.tgt);
 	if (ret)
 		xlate_free(prog);

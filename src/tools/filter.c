@@ -6,6 +6,7 @@
  * pcap file next to libpcap's own verdict. The -d letter is tcpdump's
  * here, not --duration: this tool runs nothing for a time.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,8 +78,8 @@ static int filter_parse_arg(int index, const char *arg)
 enum { COL_PACKET, COL_LEN, COL_PCAP, COL_XDP, COL_TC };
 
 static const struct out_col run_cols[] = {
-	{ "PACKET", -7 }, { "LEN", 6 }, { "PCAP", -5 }, { "XDP", -5 },
-	{ "TC", -5 }, { NULL },
+	{ "PACKET", -7 }, { "LEN", 6 }, { "PCAP", -7 }, { "XDP", -7 },
+	{ "TC", -7 }, { NULL },
 };
 
 struct run_ctx {
@@ -93,42 +94,52 @@ struct run_ctx {
 /* XDP and TC test runs need a whole Ethernet header. */
 #define MIN_TEST_RUN	14
 
+/* What a hook says of a packet: match, "-", or why it has no verdict. */
+static const char *hook_verdict(struct run_ctx *r, int fd,
+				const unsigned char *pkt, unsigned int caplen)
+{
+	unsigned int ret;
+	int e;
+
+	if (caplen < MIN_TEST_RUN)
+		return "short";
+	e = pktprog_test_run(fd, pkt, caplen, &ret);
+	/*
+	 * The TC test run refuses a frame whose IPv4 or IPv6 header is cut
+	 * short (it builds a socket buffer from it): no verdict.
+	 */
+	if (e == -EINVAL)
+		return "refused";
+	if (e) {
+		snprintf(r->err, sizeof(r->err),
+			 "packet %llu: the kernel's test run failed: %s",
+			 r->packet, strerror(-e));
+		return NULL;
+	}
+	/* The verdict tail returns 1 for a match, 2 for none. */
+	return ret == 1 ? "match" : "-";
+}
+
 static int run_packet(void *ctx, const unsigned char *pkt,
 		      unsigned int caplen, unsigned int wirelen)
 {
 	struct run_ctx *r = ctx;
-	unsigned int pcap, ret[2];
-	bool match[2];
-	int e;
+	const char *v[2];
+	unsigned int pcap;
 
 	r->packet++;
 	pcap = pexpr_filter(r->cbpf, r->n, pkt, caplen, wirelen);
 	for (int i = 0; i < 2; i++) {
-		if (caplen < MIN_TEST_RUN) {
-			match[i] = false;
-			continue;
-		}
-		e = pktprog_test_run(r->fd[i], pkt, caplen, &ret[i]);
-		if (e) {
-			snprintf(r->err, sizeof(r->err),
-				 "packet %llu: the kernel's test run failed: %s",
-				 r->packet, strerror(-e));
+		v[i] = hook_verdict(r, r->fd[i], pkt, caplen);
+		if (!v[i])
 			return -1;
-		}
-		/* The verdict tail returns 1 for a match, 2 for none. */
-		match[i] = ret[i] == 1;
 	}
 	out_begin(r->o, "packet", 0);
 	out_uint(r->o, COL_PACKET, "packet", r->packet);
 	out_uint(r->o, COL_LEN, "len", caplen);
 	out_str(r->o, COL_PCAP, "pcap", pcap ? "match" : "-");
-	if (caplen < MIN_TEST_RUN) {
-		out_str(r->o, COL_XDP, "xdp", "short");
-		out_str(r->o, COL_TC, "tc", "short");
-	} else {
-		out_str(r->o, COL_XDP, "xdp", match[0] ? "match" : "-");
-		out_str(r->o, COL_TC, "tc", match[1] ? "match" : "-");
-	}
+	out_str(r->o, COL_XDP, "xdp", v[0]);
+	out_str(r->o, COL_TC, "tc", v[1]);
 	out_end(r->o);
 	return 0;
 }

@@ -472,6 +472,9 @@ int session_start_ring(struct session *s, int ring_fd, int lost_fd,
 	out_init(&s->out, s->out_file ? s->out_file : stdout, s->opts.json,
 		 s->opts.timestamp, NULL);
 	watch_target(s);
+	/* No ring (loupe drop: counters only): the loop just ticks. */
+	if (ring_fd < 0)
+		return 0;
 	return open_ring(s, ring_fd) ? EXIT_RUNTIME : 0;
 }
 

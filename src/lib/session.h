@@ -93,7 +93,8 @@ int session_run(struct session *s);
  * A tool with its own run (loupe trace, which loads and attaches its
  * programs itself) starts the loop on its ring buffer: the loop reads
  * ring_fd and counts lost_fd (a per-CPU u64 array, may be -1); then
- * session_loop() and session_stop(), as session_run() does.
+ * session_loop() and session_stop(), as session_run() does. ring_fd -1:
+ * no ring, only the interval ticks (on_interval) and the end.
  */
 int session_start_ring(struct session *s, int ring_fd, int lost_fd,
 		       session_event_fn on_event);

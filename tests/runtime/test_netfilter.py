@@ -6,10 +6,13 @@ must agree with libpcap's pcap_offline_filter on every packet."""
 import json
 import os
 import shutil
-import struct
+import signal
+import subprocess
+import sys
 
 import netpkt
-from common import LOUPE, Skip, check, fail, run_quiet, short, tmpdir
+from common import (LOUPE, Skip, check, fail, marker, on_cleanup,
+                    poll_until, run_quiet, short, spawn, tmpdir)
 
 # Hosts, nets, port ranges, tcp flags, icmp types, vlan, ip6, len, ether
 # host, and/or/not nesting, and the arithmetic (division by a packet
@@ -149,3 +152,200 @@ def test_filter_dump_ebpf():
             if "*(u16 *)(r2" in l or "*(u8 *)(r2" in l or "*(u32 *)(r2" in l:
                 check("> r7 goto" in lines[i - 1],
                       "%s: load without bounds check: %s" % (hook, l))
+
+
+# ---------------------------------------------------------------- loupe drop
+
+PING_PY = r"""
+import os, socket, struct, sys, time
+dst, n, payload = sys.argv[1], int(sys.argv[2]), b"net17-" + sys.argv[3].encode()
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.settimeout(0.3)
+ident = os.getpid() & 0xffff
+
+def csum(b):
+    b += b"\0" * (len(b) & 1)
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    t = (t >> 16) + (t & 0xffff)
+    t += t >> 16
+    return ~t & 0xffff
+
+replies = 0
+for seq in range(n):
+    h = struct.pack("!BBHHH", 8, 0, 0, ident, seq) + payload
+    h = h[:2] + struct.pack("!H", csum(h)) + h[4:]
+    s.sendto(h, (dst, 0))
+    end = time.monotonic() + 0.3
+    while time.monotonic() < end:
+        try:
+            d = s.recv(2048)
+        except socket.timeout:
+            break
+        ihl = (d[0] & 0xf) * 4
+        t, _, _, i, q = struct.unpack("!BBHHH", d[ihl:ihl + 8])
+        if t == 0 and i == ident and q == seq:
+            replies += 1
+            break
+print(replies)
+"""
+
+TCP_SERVER_PY = r"""
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 0)); s.listen(4)
+print(s.getsockname()[1], flush=True)
+s.settimeout(20)
+while True:
+    c, _ = s.accept()
+    c.settimeout(10)
+    got = 0
+    while got < 200000:
+        d = c.recv(65536)
+        if not d:
+            break
+        got += len(d)
+    c.sendall(str(got).encode())
+    c.close()
+"""
+
+TCP_CLIENT_PY = r"""
+import socket, sys
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+c.sendall(b"z" * 200000)
+print(c.recv(64).decode())
+"""
+
+
+def _ns_pair():
+    import uuid
+    if not shutil.which("ip"):
+        raise Skip("iproute2 'ip' not available")
+    tag = uuid.uuid4().hex[:6]
+    ns = ("net17a" + tag, "net17b" + tag)
+    dev = ("net17a" + tag, "net17b" + tag)
+    for n in ns:
+        rc, _, err = run_quiet(["ip", "netns", "add", n])
+        if rc != 0:
+            raise Skip("cannot create a network namespace: %s" % err.strip())
+        on_cleanup(lambda n=n: run_quiet(["ip", "netns", "del", n]))
+    cmds = [["link", "add", dev[0], "netns", ns[0], "type", "veth", "peer",
+             "name", dev[1], "netns", ns[1]]]
+    for i in (0, 1):
+        cmds += [["-n", ns[i], "addr", "add", "10.117.0.%d/24" % (i + 1),
+                  "dev", dev[i]],
+                 ["-n", ns[i], "link", "set", dev[i], "up"],
+                 ["-n", ns[i], "link", "set", "lo", "up"]]
+    for c in cmds:
+        rc, _, err = run_quiet(["ip"] + c)
+        check(rc == 0, "ip %s: %s" % (" ".join(c), err))
+    return ns, dev
+
+
+def _in_ns(ns, argv, timeout=20):
+    return run_quiet(["ip", "netns", "exec", ns] + argv, timeout=timeout)
+
+
+def _pings(ns, n, tag):
+    rc, out, err = _in_ns(ns, [sys.executable, "-c", PING_PY, "10.117.0.2",
+                               str(n), tag])
+    check(rc == 0, "ping script: %s" % err)
+    return int(out.strip())
+
+
+def _tcp_flows(ns_client, port):
+    rc, out, err = _in_ns(ns_client, [sys.executable, "-c", TCP_CLIENT_PY,
+                                      "10.117.0.2", str(port)])
+    check(rc == 0 and out.strip() == "200000",
+          "TCP transfer failed: rc %s, %r %r" % (rc, out, err))
+
+
+def _hooked(ns, dev):
+    _, link, _ = _in_ns(ns, ["ip", "link", "show", dev])
+    _, qd, _ = _in_ns(ns, ["tc", "qdisc", "show", "dev", dev])
+    return "xdp" in link, "clsact" in qd
+
+
+def _drop_run(where, side=1):
+    """loupe drop icmp on side's veth (0: the pinging end, 1: the other)."""
+    ns, dev = _ns_pair()
+    srv = spawn(["ip", "netns", "exec", ns[1], sys.executable, "-c",
+                 TCP_SERVER_PY, "10.117.0.2"], stdout=subprocess.PIPE)
+    port = int(srv.stdout.readline())
+    tag = marker()
+    check(_pings(ns[0], 2, tag) == 2, "pings fail before loupe drop")
+    p = spawn(["ip", "netns", "exec", ns[side], LOUPE, "drop", "-i", dev[side],
+               "-j"] + where + ["icmp"], stdout=subprocess.PIPE,
+              stderr=subprocess.PIPE)
+    want = (True, False) if not where else (False, True)
+    check(poll_until(lambda: _hooked(ns[side], dev[side]) == want or
+                     p.poll() is not None, 10) and p.poll() is None,
+          "loupe drop did not attach: %r" % (p.stderr.read() if p.poll()
+                                             is not None else ""))
+    n = 5
+    got = _pings(ns[0], n, tag)
+    _tcp_flows(ns[0], port)
+    check(got == 0, "%d of %d pings answered while dropping" % (got, n))
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=10)
+    check(p.returncode == 0, "loupe drop: rc %s, %s" % (p.returncode, err))
+    rows = [json.loads(l) for l in out.decode().splitlines()]
+    check(len(rows) == 1 and rows[0]["type"] == "drop", "rows: %r" % rows)
+    r = rows[0]
+    frame = 14 + 20 + 8 + len("net17-" + tag)
+    check(r["matched_packets"] == n and r["matched_bytes"] == n * frame,
+          "matched %r, want %d packets of %d bytes" % (r, n, frame))
+    # The TCP transfer passed (200000 bytes and more of segments).
+    check(r["passed_packets"] > 10 and r["passed_bytes"] > 200000,
+          "passed: %r" % r)
+    check(_hooked(ns[side], dev[side]) == (False, False),
+          "left behind after exit: xdp/clsact %r"
+          % (_hooked(ns[side], dev[side]),))
+    check(_pings(ns[0], 2, tag) == 2, "pings fail after loupe drop")
+    _tcp_flows(ns[0], port)
+
+
+def test_drop_xdp_drops_exactly_the_pings():
+    _drop_run([])
+
+
+test_drop_xdp_drops_exactly_the_pings.timeout = 60
+
+
+def test_drop_tc_ingress_drops_exactly_the_pings():
+    _drop_run(["--tc", "ingress"])
+
+
+test_drop_tc_ingress_drops_exactly_the_pings.timeout = 60
+
+
+def test_drop_tc_egress_drops_exactly_the_pings():
+    _drop_run(["--tc", "egress"], side=0)
+
+
+test_drop_tc_egress_drops_exactly_the_pings.timeout = 60
+
+
+def test_drop_keeps_a_clsact_it_did_not_create():
+    ns, dev = _ns_pair()
+    rc, _, err = _in_ns(ns[1], ["tc", "qdisc", "add", "dev", dev[1], "clsact"])
+    check(rc == 0, "tc qdisc add: %s" % err)
+    rc, out, err = _in_ns(ns[1], [LOUPE, "drop", "-i", dev[1], "--tc",
+                                  "ingress", "-d", "0.3", "-j", "icmp"])
+    check(rc == 0 and json.loads(out)["matched_packets"] == 0,
+          "loupe drop: rc %s, %r %r" % (rc, out, err))
+    check(_hooked(ns[1], dev[1]) == (False, True), "the clsact qdisc went away")
+    _, filters, _ = _in_ns(ns[1], ["tc", "filter", "show", "dev", dev[1],
+                                   "ingress"])
+    check("bpf" not in filters, "a filter is left: %r" % filters)
+
+
+def test_drop_usage_errors():
+    for argv, what in ((["icmp"], "give the interface"),
+                       (["-i", "net17nosuch", "icmp"], "no such interface"),
+                       (["-i", "lo"], "give the expression"),
+                       (["-i", "lo", "tcp port"], "invalid expression"),
+                       (["-i", "lo", "--tc", "sideways", "icmp"], "--tc")):
+        rc, out, err = run_quiet([LOUPE, "drop"] + argv)
+        check(rc == 2 and what in err and err.count("\n") == 1,
+              "%r: rc %s, %r" % (argv, rc, err))

@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include "log.h"
 #include "pktprog.h"
 
 #define VERIFIER_LOG_SIZE (1 << 20)
@@ -63,6 +64,40 @@ int pktprog_test_run(int fd, const void *pkt, size_t len, unsigned int *ret)
 	if (bpf_prog_test_run_opts(fd, &opts))
 		return -errno;
 	*ret = opts.retval;
+	return 0;
+}
+
+int pktprog_counters_create(unsigned int n)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "loupe_counters",
+				sizeof(__u32), sizeof(struct xlate_counter), n,
+				NULL);
+
+	if (fd < 0)
+		log_err("cannot create the counters: %s", strerror(errno));
+	return fd;
+}
+
+int pktprog_counters_read(int fd, unsigned int n, struct xlate_counter *tot)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct xlate_counter *v;
+
+	if (ncpus <= 0)
+		return -1;
+	v = calloc(ncpus, sizeof(*v));
+	if (!v)
+		return -1;
+	for (__u32 key = 0; key < n; key++) {
+		tot[key] = (struct xlate_counter){ 0 };
+		if (bpf_map_lookup_elem(fd, &key, v))
+			continue;
+		for (int c = 0; c < ncpus; c++) {
+			tot[key].packets += v[c].packets;
+			tot[key].bytes += v[c].bytes;
+		}
+	}
+	free(v);
 	return 0;
 }
 

@@ -22,6 +22,14 @@ int pktprog_load(const struct sock_filter *cbpf, size_t n,
 /* Runs the program once on pkt: its return value in *ret; 0 or -errno. */
 int pktprog_test_run(int fd, const void *pkt, size_t len, unsigned int *ret);
 
+/*
+ * The counters a count tail updates: a per-CPU array of n struct
+ * xlate_counter (fd, or -1 after a message), and its entries summed over
+ * the CPUs (0 or -1).
+ */
+int pktprog_counters_create(unsigned int n);
+int pktprog_counters_read(int fd, unsigned int n, struct xlate_counter *tot);
+
 enum pktprog_where {
 	PKTPROG_XDP,
 	PKTPROG_TC_INGRESS,

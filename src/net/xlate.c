@@ -480,18 +480,18 @@ size_t xlate_epi_verdict(struct bpf_insn *epi, int match, int nomatch)
 	return n;
 }
 
-size_t xlate_epi_count(struct bpf_insn *epi, int map_fd, int match,
-		       int nomatch)
+size_t xlate_epi_count(struct bpf_insn *epi, int map_fd, int key,
+		       int match, int nomatch)
 {
 	size_t n = 0;
 
-	/* r6 = matched (the key) */
+	/* r6 = the key: key for no match, key + 1 for a match */
 	epi[n++] = (struct bpf_insn){ BPF_ALU64 | BPF_MOV | BPF_K, R_DATA, 0,
-				      0, 0 };
+				      0, key };
 	epi[n++] = (struct bpf_insn){ BPF_JMP32 | BPF_JEQ | BPF_K, 0, 0, 1,
 				      0 };
 	epi[n++] = (struct bpf_insn){ BPF_ALU64 | BPF_MOV | BPF_K, R_DATA, 0,
-				      0, 1 };
+				      0, key + 1 };
 	epi[n++] = (struct bpf_insn){ BPF_STX | BPF_MEM | BPF_W, R_FP, R_DATA,
 				      XLATE_FREE_OFF, 0 };
 	epi[n++] = (struct bpf_insn){ BPF_LD | BPF_DW | BPF_IMM, 1,
@@ -520,7 +520,7 @@ size_t xlate_epi_count(struct bpf_insn *epi, int map_fd, int match,
 	epi[n++] = (struct bpf_insn){ BPF_STX | BPF_MEM | BPF_DW, 0, 2, 8,
 				      0 };
 	epi[n++] = (struct bpf_insn){ BPF_JMP32 | BPF_JEQ | BPF_K, R_DATA, 0,
-				      2, 0 };
+				      2, key };
 	epi[n++] = (struct bpf_insn){ BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0,
 				      match };
 	epi[n++] = (struct bpf_insn){ BPF_JMP | BPF_EXIT };

@@ -41,10 +41,11 @@ int xlate_cbpf(const struct sock_filter *cbpf, size_t n, enum xlate_hook hook,
 	       char *err, size_t errlen);
 
 /*
- * The tails loupe uses: ret_verdict returns match/nomatch (e.g. XDP_DROP,
- * XDP_PASS); count also adds the packet and its length to entry 1
- * (match) or 0 (no match) of a per-CPU array of struct xlate_counter.
- * Each fills epi (room for XLATE_EPI_MAX) and returns its length.
+ * The tails loupe uses: verdict returns match or nomatch (e.g. XDP_DROP,
+ * XDP_PASS); count also adds the packet and its length to entry key + 1
+ * (a match) or key (no match) of a per-CPU array of struct
+ * xlate_counter. Each fills epi (room for XLATE_EPI_MAX) and returns its
+ * length.
  */
 #define XLATE_EPI_MAX	32
 
@@ -54,8 +55,8 @@ struct xlate_counter {
 };
 
 size_t xlate_epi_verdict(struct bpf_insn *epi, int match, int nomatch);
-size_t xlate_epi_count(struct bpf_insn *epi, int map_fd, int match,
-		       int nomatch);
+size_t xlate_epi_count(struct bpf_insn *epi, int map_fd, int key,
+		       int match, int nomatch);
 
 void xlate_free(struct xlate_prog *prog);
 

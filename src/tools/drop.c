@@ -89,30 +89,6 @@ struct drop_state {
 	struct xlate_counter last[2];	/* totals printed so far */
 };
 
-/* The per-CPU counters summed: [0] passed, [1] matched. */
-static int read_totals(int fd, struct xlate_counter tot[2])
-{
-	int ncpus = libbpf_num_possible_cpus();
-	struct xlate_counter *v;
-
-	if (ncpus <= 0)
-		return -1;
-	v = calloc(ncpus, sizeof(*v));
-	if (!v)
-		return -1;
-	for (__u32 key = 0; key < 2; key++) {
-		tot[key] = (struct xlate_counter){ 0 };
-		if (bpf_map_lookup_elem(fd, &key, v))
-			continue;
-		for (int c = 0; c < ncpus; c++) {
-			tot[key].packets += v[c].packets;
-			tot[key].bytes += v[c].bytes;
-		}
-	}
-	free(v);
-	return 0;
-}
-
 static int drop_interval(struct session *s)
 {
 	struct drop_state *st = s->tool_state;
@@ -120,7 +96,7 @@ static int drop_interval(struct session *s)
 	struct out *o = &s->out;
 	uint64_t now = out_now_ns();
 
-	if (read_totals(st->map_fd, tot))
+	if (pktprog_counters_read(st->map_fd, 2, tot))
 		return 0;
 	out_time_line(o, now);
 	out_header(o);
@@ -172,14 +148,10 @@ static int drop_run(struct session *s)
 		ret = EXIT_USAGE;
 		goto out;
 	}
-	st.map_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "loupe_drop",
-				   sizeof(__u32), sizeof(struct xlate_counter),
-				   2, NULL);
-	if (st.map_fd < 0) {
-		log_err("cannot create the counters: %s", strerror(errno));
+	st.map_fd = pktprog_counters_create(2);
+	if (st.map_fd < 0)
 		goto out;
-	}
-	nepi = xlate_epi_count(epi, st.map_fd, xdp ? XDP_DROP_V : TC_SHOT_V,
+	nepi = xlate_epi_count(epi, st.map_fd, 0, xdp ? XDP_DROP_V : TC_SHOT_V,
 			       xdp ? XDP_PASS_V : TC_OK_V);
 	fd = pktprog_load(cbpf, n, xdp ? XLATE_XDP : XLATE_TC, epi, nepi,
 			  s->opts.verbose, err, sizeof(err));

@@ -349,3 +349,46 @@ def test_drop_usage_errors():
         rc, out, err = run_quiet([LOUPE, "drop"] + argv)
         check(rc == 2 and what in err and err.count("\n") == 1,
               "%r: rc %s, %r" % (argv, rc, err))
+
+
+# ---------------------------------------------------------------- loupe count
+
+def test_count_per_expression_and_direction():
+    ns, dev = _ns_pair()
+    srv = spawn(["ip", "netns", "exec", ns[1], sys.executable, "-c",
+                 TCP_SERVER_PY, "10.117.0.2"], stdout=subprocess.PIPE)
+    port = int(srv.stdout.readline())
+    tag = marker()
+    exprs = ["icmp[icmptype] == icmp-echo", "icmp[icmptype] == icmp-echoreply",
+             "tcp port %d" % port, "udp port 9"]
+    p = spawn(["ip", "netns", "exec", ns[0], LOUPE, "count", "-i", dev[0],
+               "-j"] + exprs, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def filters():
+        _, f, _ = _in_ns(ns[0], ["tc", "filter", "show", "dev", dev[0],
+                                 "egress"])
+        return f.count("bpf") >= len(exprs) or p.poll() is not None
+
+    check(poll_until(filters, 10) and p.poll() is None,
+          "loupe count did not attach")
+    n = 4
+    check(_pings(ns[0], n, tag) == n, "pings not answered while counting")
+    _tcp_flows(ns[0], port)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=10)
+    check(p.returncode == 0, "loupe count: rc %s, %s" % (p.returncode, err))
+    rows = {r["expression"]: r for r in map(json.loads, out.decode().splitlines())}
+    check(sorted(rows) == sorted(exprs), "rows: %r" % rows)
+    frame = 14 + 20 + 8 + len("net17-" + tag)
+    want = {exprs[0]: (0, 0, n, n * frame), exprs[1]: (n, n * frame, 0, 0),
+            exprs[3]: (0, 0, 0, 0)}
+    for e, w in want.items():
+        r = rows[e]
+        got = (r["in_packets"], r["in_bytes"], r["out_packets"], r["out_bytes"])
+        check(got == w, "%r: %r, want %r" % (e, got, w))
+    t = rows[exprs[2]]
+    check(t["out_bytes"] > 200000 and t["in_packets"] > 0, "tcp: %r" % t)
+    check(_hooked(ns[0], dev[0]) == (False, False), "clsact left behind")
+
+
+test_count_per_expression_and_direction.timeout = 60

@@ -47,6 +47,9 @@ struct session {
 	struct bpf_link *links[SESSION_MAX_LINKS];
 	int nlinks;
 	struct ring_buffer *rb;
+	/* Or a perf buffer: packets copied from a socket buffer (capture). */
+	struct perf_buffer *pb;
+	unsigned long long pb_lost;
 	session_event_fn on_event;
 	session_tick_fn on_interval;	/* histogram/top tools */
 	session_attach_fn attach_prog;	/* NULL: bpf_program__attach() */
@@ -97,6 +100,13 @@ int session_run(struct session *s);
  * no ring, only the interval ticks (on_interval) and the end.
  */
 int session_start_ring(struct session *s, int ring_fd, int lost_fd,
+		       session_event_fn on_event);
+/*
+ * The same on a perf event array (map_fd) instead of a ring: for events
+ * only bpf_perf_event_output() can make, e.g. packet bytes appended from
+ * a socket buffer. Its losses are reported as the ring's are.
+ */
+int session_start_perf(struct session *s, int map_fd,
 		       session_event_fn on_event);
 /* The run also ends when this process exits (trace -c's command). */
 void session_watch_pid(struct session *s, int pid);

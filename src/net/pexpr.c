@@ -128,3 +128,60 @@ out:
 	pcap_close(p);
 	return ret;
 }
+
+struct pexpr_writer {
+	pcap_t *p;
+	pcap_dumper_t *d;
+};
+
+struct pexpr_writer *pexpr_writer_open(const char *path, unsigned int snaplen,
+				       char *err, size_t errlen)
+{
+	struct pexpr_writer *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	w->p = pcap_open_dead(DLT_EN10MB, (int)snaplen);
+	if (!w->p) {
+		snprintf(err, errlen, "libpcap cannot open a dead handle");
+		free(w);
+		return NULL;
+	}
+	w->d = pcap_dump_open(w->p, path);
+	if (!w->d) {
+		snprintf(err, errlen, "%s", pcap_geterr(w->p));
+		pcap_close(w->p);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void pexpr_writer_add(struct pexpr_writer *w, unsigned long long ts_ns,
+		      const void *data, unsigned int caplen, unsigned int len)
+{
+	struct pcap_pkthdr h = {
+		.ts = { .tv_sec = (time_t)(ts_ns / 1000000000ULL),
+			.tv_usec = (suseconds_t)(ts_ns % 1000000000ULL / 1000) },
+		.caplen = caplen,
+		.len = len,
+	};
+
+	pcap_dump((unsigned char *)w->d, &h, data);
+}
+
+int pexpr_writer_flush(struct pexpr_writer *w)
+{
+	return pcap_dump_flush(w->d) ? -1 : 0;
+}
+
+void pexpr_writer_close(struct pexpr_writer *w)
+{
+	if (!w)
+		return;
+	pcap_dump_close(w->d);
+	pcap_close(w->p);
+	free(w);
+}

@@ -50,4 +50,16 @@ typedef int (*pexpr_packet_fn)(void *ctx, const unsigned char *pkt,
 int pexpr_read_file(const char *path, pexpr_packet_fn fn, void *ctx,
 		    char *err, size_t errlen);
 
+/* A pcap file being written (Ethernet); "-" is standard output. */
+struct pexpr_writer;
+
+struct pexpr_writer *pexpr_writer_open(const char *path, unsigned int snaplen,
+				       char *err, size_t errlen);
+/* One packet: its time (Unix ns), caplen bytes of a len-byte packet. */
+void pexpr_writer_add(struct pexpr_writer *w, unsigned long long ts_ns,
+		      const void *data, unsigned int caplen, unsigned int len);
+/* Flushes: 0, or -1 if a write failed. */
+int pexpr_writer_flush(struct pexpr_writer *w);
+void pexpr_writer_close(struct pexpr_writer *w);
+
 #endif

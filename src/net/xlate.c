@@ -160,6 +160,8 @@ static void prologue(struct tx *t, enum xlate_hook hook)
 		 * from a socket keeps most of its bytes outside the head.
 		 */
 		mov64(t, R_X, 1);
+		emit(t, BPF_STX | BPF_MEM | BPF_DW, R_FP, 1, XLATE_CTX_OFF, 0,
+		     TGT_NONE);
 		emit(t, BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 0, TGT_NONE);
 		emit(t, BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_skb_pull_data,
 		     TGT_NONE);
@@ -170,6 +172,8 @@ static void prologue(struct tx *t, enum xlate_hook hook)
 	} else {
 		/* The length with any fragments of a multi-buffer frame. */
 		mov64(t, R_X, 1);
+		emit(t, BPF_STX | BPF_MEM | BPF_DW, R_FP, 1, XLATE_CTX_OFF, 0,
+		     TGT_NONE);
 		emit(t, BPF_JMP | BPF_CALL, 0, 0, 0,
 		     BPF_FUNC_xdp_get_buff_len, TGT_NONE);
 		emit(t, BPF_STX | BPF_MEM | BPF_W, R_FP, 0, XLATE_LEN_OFF, 0,
@@ -526,6 +530,62 @@ size_t xlate_epi_count(struct bpf_insn *epi, int map_fd, int key,
 	epi[n++] = (struct bpf_insn){ BPF_JMP | BPF_EXIT };
 	epi[n++] = (struct bpf_insn){ BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0,
 				      nomatch };
+	epi[n++] = (struct bpf_insn){ BPF_JMP | BPF_EXIT };
+	return n;
+}
+
+#define TC_ACT_UNSPEC_V	(-1)
+
+size_t xlate_epi_capture(struct bpf_insn *epi, int map_fd,
+			 unsigned int snaplen, unsigned int dir)
+{
+	const int hdr = XLATE_SCRATCH_OFF;
+	size_t n = 0;
+
+	/* No match: on to the next filter. */
+	epi[n++] = (struct bpf_insn){ BPF_JMP32 | BPF_JEQ | BPF_K, 0, 0, 19,
+				      0 };
+	epi[n++] = (struct bpf_insn){ BPF_JMP | BPF_CALL, 0, 0, 0,
+				      BPF_FUNC_ktime_get_boot_ns };
+	epi[n++] = (struct bpf_insn){ BPF_STX | BPF_MEM | BPF_DW, R_FP, 0,
+				      hdr, 0 };
+	/* r6 = caplen = min(len, snaplen) */
+	epi[n++] = (struct bpf_insn){ BPF_LDX | BPF_MEM | BPF_W, R_DATA, R_FP,
+				      XLATE_LEN_OFF, 0 };
+	epi[n++] = (struct bpf_insn){ BPF_STX | BPF_MEM | BPF_W, R_FP, R_DATA,
+				      hdr + 8, 0 };
+	epi[n++] = (struct bpf_insn){ BPF_JMP32 | BPF_JLE | BPF_K, R_DATA, 0,
+				      1, (int32_t)snaplen };
+	epi[n++] = (struct bpf_insn){ BPF_ALU | BPF_MOV | BPF_K, R_DATA, 0, 0,
+				      (int32_t)snaplen };
+	epi[n++] = (struct bpf_insn){ BPF_STX | BPF_MEM | BPF_W, R_FP, R_DATA,
+				      hdr + 12, 0 };
+	epi[n++] = (struct bpf_insn){ BPF_ST | BPF_MEM | BPF_DW, R_FP, 0,
+				      hdr + 16, (int32_t)dir };
+	/* flags = caplen << 32 | BPF_F_CURRENT_CPU: bytes of the skb */
+	epi[n++] = (struct bpf_insn){ BPF_ALU64 | BPF_LSH | BPF_K, R_DATA, 0,
+				      0, 32 };
+	epi[n++] = (struct bpf_insn){ BPF_ALU | BPF_MOV | BPF_K, 1, 0, 0,
+				      -1 };
+	epi[n++] = (struct bpf_insn){ BPF_ALU64 | BPF_OR | BPF_X, R_DATA, 1,
+				      0, 0 };
+	epi[n++] = (struct bpf_insn){ BPF_LDX | BPF_MEM | BPF_DW, 1, R_FP,
+				      XLATE_CTX_OFF, 0 };
+	epi[n++] = (struct bpf_insn){ BPF_LD | BPF_DW | BPF_IMM, 2,
+				      BPF_PSEUDO_MAP_FD, 0, map_fd };
+	epi[n++] = (struct bpf_insn){ 0 };
+	epi[n++] = (struct bpf_insn){ BPF_ALU64 | BPF_MOV | BPF_X, 3, R_DATA,
+				      0, 0 };
+	epi[n++] = (struct bpf_insn){ BPF_ALU64 | BPF_MOV | BPF_X, 4, R_FP, 0,
+				      0 };
+	epi[n++] = (struct bpf_insn){ BPF_ALU64 | BPF_ADD | BPF_K, 4, 0, 0,
+				      hdr };
+	epi[n++] = (struct bpf_insn){ BPF_ALU64 | BPF_MOV | BPF_K, 5, 0, 0,
+				      sizeof(struct xlate_capture) };
+	epi[n++] = (struct bpf_insn){ BPF_JMP | BPF_CALL, 0, 0, 0,
+				      BPF_FUNC_perf_event_output };
+	epi[n++] = (struct bpf_insn){ BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0,
+				      TC_ACT_UNSPEC_V };
 	epi[n++] = (struct bpf_insn){ BPF_JMP | BPF_EXIT };
 	return n;
 }

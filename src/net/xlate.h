@@ -16,10 +16,13 @@ enum xlate_hook {
 
 /*
  * Stack slots the translation keeps for the epilogue: the packet's whole
- * length (u32, what cBPF's `len` reads) and a free u32 word.
+ * length (u32, what cBPF's `len` reads), a free u32 word, the program's
+ * context (u64) and 32 free bytes.
  */
 #define XLATE_LEN_OFF	(-68)
 #define XLATE_FREE_OFF	(-72)
+#define XLATE_CTX_OFF	(-80)
+#define XLATE_SCRATCH_OFF (-112)
 
 /* A growable program; free with xlate_free(). */
 struct xlate_prog {
@@ -57,6 +60,22 @@ struct xlate_counter {
 size_t xlate_epi_verdict(struct bpf_insn *epi, int match, int nomatch);
 size_t xlate_epi_count(struct bpf_insn *epi, int map_fd, int key,
 		       int match, int nomatch);
+
+/*
+ * The capture tail (TC only): a match sends a struct xlate_capture and
+ * the packet's first snaplen bytes to the perf event array map_fd, on
+ * this CPU; every packet goes on to the next filter (TC_ACT_UNSPEC).
+ */
+struct xlate_capture {
+	unsigned long long boot_ns;	/* bpf_ktime_get_boot_ns() */
+	unsigned int len;		/* the packet's length */
+	unsigned int caplen;		/* bytes that follow */
+	unsigned int dir;		/* as given to xlate_epi_capture() */
+	unsigned int pad;
+};
+
+size_t xlate_epi_capture(struct bpf_insn *epi, int map_fd,
+			 unsigned int snaplen, unsigned int dir);
 
 void xlate_free(struct xlate_prog *prog);
 

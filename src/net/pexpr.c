@@ -163,8 +163,10 @@ void pexpr_writer_add(struct pexpr_writer *w, unsigned long long ts_ns,
 		      const void *data, unsigned int caplen, unsigned int len)
 {
 	struct pcap_pkthdr h = {
-		.ts = { .tv_sec = (time_t)(ts_ns / 1000000000ULL),
-			.tv_usec = (suseconds_t)(ts_ns % 1000000000ULL / 1000) },
+		.ts = {
+			.tv_sec = (time_t)(ts_ns / 1000000000ULL),
+			.tv_usec = (suseconds_t)(ts_ns % 1000000000ULL / 1000),
+		},
 		.caplen = caplen,
 		.len = len,
 	};

@@ -40,7 +40,7 @@
 
 /* Where an emitted jump goes, resolved once all code is out. */
 enum {
-	TGT_NONE = -1,	/* not a jump, or a local one with its offset set */
+	TGT_NONE = -1,	/* not a jump, or a local one (offset set) */
 	TGT_FAIL = -2,	/* r0 = 0, then the epilogue */
 	TGT_EPI = -3,	/* the epilogue, r0 already set */
 };

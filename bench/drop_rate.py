@@ -2,7 +2,8 @@
 """Drop rate of `loupe drop` (XDP, TC ingress) against nftables DROP rules
 (input hook, netdev ingress hook) for the same expression, on one veth
 flood: a sender in namespace A floods UDP at B with sendmmsg() for
-SECONDS; B drops `udp dst port 9999`. Rounds interleave the methods.
+SECONDS (through a packet socket that skips A's own stack, or with
+--socket a UDP socket); B drops `udp dst port 9999`. Rounds interleave the methods.
 Prints a markdown table: packets dropped per second (median of rounds)
 and the sender's rate. As root, after `make` and `make -C bench`."""
 import argparse
@@ -41,9 +42,12 @@ def setup():
     return ns, dev
 
 
+RAW = []    # [IFACE, DSTMAC] with --raw
+
+
 def flood(ns, seconds):
     out = sh("ip", "netns", "exec", ns[0], FLOOD, "10.118.0.2", "9999",
-             str(seconds)).stdout
+             str(seconds), *RAW).stdout
     return int(out)
 
 
@@ -64,10 +68,10 @@ def run_loupe(ns, dev, where, seconds):
 
 
 NFT = {
-    "input": "table inet %s { chain c { type filter hook input priority 0; "
-             "udp dport 9999 counter drop; } }",
-    "ingress": "table netdev %s { chain c { type filter hook ingress device "
-               "%s priority 0; udp dport 9999 counter drop; } }",
+    "input": "table inet %s {\n chain c {\n  type filter hook input "
+             "priority 0;\n  udp dport 9999 counter drop\n }\n}\n",
+    "ingress": "table netdev %s {\n chain c {\n  type filter hook ingress "
+               "device %s priority 0;\n  udp dport 9999 counter drop\n }\n}\n",
 }
 
 
@@ -75,7 +79,7 @@ def run_nft(ns, dev, hook, seconds):
     name = "net17bench"
     rule = NFT[hook] % ((name, dev[1]) if hook == "ingress" else (name,))
     fam = "netdev" if hook == "ingress" else "inet"
-    sh("ip", "netns", "exec", ns[1], "nft", rule)
+    sh("ip", "netns", "exec", ns[1], "nft", "-f", "-", input=rule)
     try:
         sent = flood(ns, seconds)
         out = sh("ip", "netns", "exec", ns[1], "nft", "-j", "list", "table",
@@ -96,10 +100,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=3)
+    ap.add_argument("--socket", action="store_true",
+                    help="flood through a UDP socket (the sender's own stack "
+                    "sets the pace) instead of a packet socket")
     a = ap.parse_args()
     if not os.access(FLOOD, os.X_OK):
         sys.exit("bench/build/udpflood missing: make -C bench")
     ns, dev = setup()
+    if not a.socket:
+        mac = sh("ip", "netns", "exec", ns[1], "cat",
+                 "/sys/class/net/%s/address" % dev[1]).stdout.strip()
+        RAW[:] = [dev[0], mac]
     methods = [
         ("loupe drop (XDP)", lambda: run_loupe(ns, dev, [], a.seconds)),
         ("loupe drop --tc ingress", lambda: run_loupe(ns, dev, ["--tc", "ingress"], a.seconds)),

@@ -454,3 +454,32 @@ def test_capture_lines_and_count():
     got = [(r["dir"], r["src"], r["dst"]) for r in rows]
     check(got == want and all(r["len"] == frame and r["proto"] == "icmp"
                               for r in rows), "rows: %r" % rows)
+
+
+def test_drop_exit_paths_leave_nothing():
+    """SIGTERM and --duration detach; a second XDP drop on the same
+    interface fails with one line and exit 1, leaving the first alone."""
+    ns, dev = _ns_pair()
+    tag = marker()
+    p = spawn(["ip", "netns", "exec", ns[1], LOUPE, "drop", "-i", dev[1],
+               "-j", "icmp"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    check(poll_until(lambda: _hooked(ns[1], dev[1])[0] or p.poll() is not None,
+                     10) and p.poll() is None, "loupe drop did not attach")
+    rc, out, err = _in_ns(ns[1], [LOUPE, "drop", "-i", dev[1], "udp"])
+    check(rc == 1 and err.count("\n") == 1 and "XDP" in err,
+          "second XDP drop: rc %s, %r" % (rc, err))
+    check(_pings(ns[0], 2, tag) == 0, "the first drop stopped working")
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=10)
+    check(p.returncode == 0 and json.loads(out)["matched_packets"] == 2,
+          "SIGTERM: rc %s, %r %r" % (p.returncode, out, err))
+    check(_hooked(ns[1], dev[1]) == (False, False), "left behind after SIGTERM")
+    rc, out, err = _in_ns(ns[1], [LOUPE, "drop", "-i", dev[1], "--tc",
+                                  "ingress", "-d", "0.5", "-j", "icmp"])
+    check(rc == 0 and json.loads(out)["matched_packets"] == 0,
+          "--duration: rc %s, %r %r" % (rc, out, err))
+    check(_hooked(ns[1], dev[1]) == (False, False), "left behind after -d")
+    check(_pings(ns[0], 2, tag) == 2, "pings fail afterwards")
+
+
+test_drop_exit_paths_leave_nothing.timeout = 60

@@ -22,13 +22,14 @@ ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 BUILD     := build
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
-	     -I$(BUILD) -Isrc/lib -Isrc/tools -Isrc/trace -Isrc/agent \
+	     -I$(BUILD) -Isrc/lib -Isrc/tools -Isrc/trace -Isrc/agent -Isrc/net \
 	     -DLOUPE_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) \
 	      -Isrc/lib -Isrc/tools -Wall -Werror
 # libiberty demangles C++ and Rust names in src/lib/syms.c; libdw unwinds
-# user stacks by their CFI (--unwind dwarf).
-LDLIBS    := -l:libbpf.a -ldw -lelf -lz -lpthread -liberty
+# user stacks by their CFI (--unwind dwarf); libpcap compiles tcpdump
+# expressions (src/net/pexpr.c).
+LDLIBS    := -l:libbpf.a -ldw -lelf -lz -lpthread -liberty -lpcap
 # src/lib/kbtf.c hands libbpf the cut-down kernel BTF (and the whole one
 # as the base of a module's BTF) in place of its own.
 KBTF_WRAP := -Wl,--wrap=btf__load_vmlinux_btf -Wl,--wrap=btf_get_from_fd \
@@ -39,7 +40,8 @@ AGENT_LDLIBS := -lyaml -lcrypt
 TOOLS     := $(patsubst src/tools/%.bpf.c,%,$(wildcard src/tools/*.bpf.c))
 # The agent's own BPF objects (its profiler), embedded the same way.
 AGENT_BPF := $(patsubst src/agent/%.bpf.c,%,$(wildcard src/agent/*.bpf.c))
-LIB_SRCS  := $(wildcard src/lib/*.c) $(wildcard src/trace/*.c)
+LIB_SRCS  := $(wildcard src/lib/*.c) $(wildcard src/trace/*.c) \
+	     $(wildcard src/net/*.c)
 LIB_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 APP_OBJS  := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/*.c))
 # Every src/tools/*.c is a tool; those without a .bpf.c have no probes.
@@ -55,20 +57,23 @@ SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(TOOLS) $(AGENT_BPF))
 UNIT_SRCS := $(filter-out tests/unit/syms_fixture.c,$(wildcard tests/unit/*.c))
 # Read by the syms unit tests: a stripped program and its debug file.
 SYMS_FIXTURE := $(BUILD)/syms_fixture $(BUILD)/syms_fixture.nolink
-HEADERS   := $(wildcard src/lib/*.h src/tools/*.h src/trace/*.h src/agent/*.h)
+HEADERS   := $(wildcard src/lib/*.h src/tools/*.h src/trace/*.h src/agent/*.h \
+	     src/net/*.h)
 
 # Building and running loupe (make run).
 DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	     libiberty-dev libdw-dev \
+	     libiberty-dev libdw-dev libpcap-dev \
 	     pkg-config libmicrohttpd-dev libyaml-dev libcrypt-dev
 # Only for the tests (make test): the runner, network namespaces (ip),
 # the peers compared against (bpftrace), the browser of the flame graph
 # test, the fuzzer's runtime and the agent's Prometheus server (and
 # promtool), go tool pprof (golang-go) reading its profiles, podman,
 # runc and busybox-static for real containers, and the TLS client and
-# server sslsniff's tests run (openssl, curl, gnutls-cli).
+# server sslsniff's tests run (openssl, curl, gnutls-cli), and tcpdump,
+# whose -d output and pcap files loupe filter's tests compare with.
 TEST_PKGS := python3 iproute2 chromium bpftrace libclang-rt-14-dev prometheus \
-	     golang-go podman runc busybox-static openssl curl gnutls-bin
+	     golang-go podman runc busybox-static openssl curl gnutls-bin \
+	     tcpdump
 # Only for test-vm: the emulator (the kernel and busybox are fetched by
 # tests/vm/run_vm.py into build/vm/, not installed).
 VM_PKGS   := qemu-system-x86
@@ -205,7 +210,7 @@ unit: $(BUILD)/unit_tests
 FUZZ_TIME        ?= 60
 FUZZ_TRACE_SRCS  := $(wildcard src/trace/*.c) $(LIB_SRCS)
 FUZZ_CFLAGS      := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Isrc/trace \
-		    -Isrc/lib -I$(BUILD) -Wno-missing-field-initializers \
+		    -Isrc/lib -Isrc/net -I$(BUILD) -Wno-missing-field-initializers \
 		    -fsanitize=fuzzer,address,undefined \
 		    -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 

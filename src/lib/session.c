@@ -472,7 +472,42 @@ int session_start_ring(struct session *s, int ring_fd, int lost_fd,
 	out_init(&s->out, s->out_file ? s->out_file : stdout, s->opts.json,
 		 s->opts.timestamp, NULL);
 	watch_target(s);
+	/* No ring (loupe drop: counters only): the loop just ticks. */
+	if (ring_fd < 0)
+		return 0;
 	return open_ring(s, ring_fd) ? EXIT_RUNTIME : 0;
+}
+
+static void pb_event(void *ctx, int cpu, void *data, __u32 size)
+{
+	(void)cpu;
+	rb_event(ctx, data, size);
+}
+
+static void pb_lost(void *ctx, int cpu, __u64 n)
+{
+	struct session *s = ctx;
+
+	(void)cpu;
+	s->pb_lost += n;
+}
+
+/* 64 pages a CPU: 256 KiB, a few full-size packets each. */
+#define PERF_PAGES	64
+
+int session_start_perf(struct session *s, int map_fd,
+		       session_event_fn on_event)
+{
+	int err = session_start_ring(s, -1, -1, on_event);
+
+	if (err)
+		return err;
+	s->pb = perf_buffer__new(map_fd, PERF_PAGES, pb_event, pb_lost, s,
+				 NULL);
+	if (s->pb)
+		return 0;
+	log_err("cannot open the perf buffer: %s", strerror(errno));
+	return EXIT_RUNTIME;
 }
 
 static unsigned long long lost_total(struct session *s)
@@ -483,7 +518,7 @@ static unsigned long long lost_total(struct session *s)
 	__u64 *vals;
 
 	if (s->lost_fd < 0 || ncpus <= 0)
-		return 0;
+		return s->pb_lost;
 	vals = calloc(ncpus, sizeof(*vals));
 	if (!vals)
 		return 0;
@@ -586,6 +621,10 @@ static int drain(struct session *s, int timeout_ms, long long budget_ns)
 		/* Events submitted without a wakeup are picked up here. */
 		if (err >= 0 || err == -EINTR)
 			err = ring_buffer__consume(s->rb);
+		if (err == -EINTR)
+			err = 0;
+	} else if (s->pb) {
+		err = perf_buffer__poll(s->pb, timeout_ms);
 		if (err == -EINTR)
 			err = 0;
 	} else if (timeout_ms > 0) {
@@ -801,6 +840,8 @@ void session_stop(struct session *s)
 	destroy_links(s);
 	ring_buffer__free(s->rb);
 	s->rb = NULL;
+	perf_buffer__free(s->pb);
+	s->pb = NULL;
 	out_flush(&s->out);
 	out_free(&s->out);
 }

@@ -52,6 +52,9 @@ struct session {
 	 * large records (profile --unwind dwarf); 0: a page. Set in prepare.
 	 */
 	unsigned long ring_size;
+	/* Or a perf buffer: packets copied from a socket buffer (capture). */
+	struct perf_buffer *pb;
+	unsigned long long pb_lost;
 	session_event_fn on_event;
 	session_tick_fn on_interval;	/* histogram/top tools */
 	session_attach_fn attach_prog;	/* NULL: bpf_program__attach() */
@@ -98,9 +101,17 @@ int session_run(struct session *s);
  * A tool with its own run (loupe trace, which loads and attaches its
  * programs itself) starts the loop on its ring buffer: the loop reads
  * ring_fd and counts lost_fd (a per-CPU u64 array, may be -1); then
- * session_loop() and session_stop(), as session_run() does.
+ * session_loop() and session_stop(), as session_run() does. ring_fd -1:
+ * no ring, only the interval ticks (on_interval) and the end.
  */
 int session_start_ring(struct session *s, int ring_fd, int lost_fd,
+		       session_event_fn on_event);
+/*
+ * The same on a perf event array (map_fd) instead of a ring: for events
+ * only bpf_perf_event_output() can make, e.g. packet bytes appended from
+ * a socket buffer. Its losses are reported as the ring's are.
+ */
+int session_start_perf(struct session *s, int map_fd,
 		       session_event_fn on_event);
 /* The run also ends when this process exits (trace -c's command). */
 void session_watch_pid(struct session *s, int pid);

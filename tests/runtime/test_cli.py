@@ -478,7 +478,13 @@ COMMON_LETTERS = {"p": "pid", "n": "name", "d": "duration", "i": "interval", "j"
                   "T": "timestamp", "x": "failed", "v": "verbose", "h": "help"}
 # A tool's own flag on a common letter: none (BCC's hardirqs/softirqs
 # -d/--dist are -D/--dist, tcprtt's -p/--lport is -l/--lport).
-KNOWN_CLASHES = set()
+# tcpdump's letters, which issue 17 makes the packet tools' contract:
+# -i the interface (--interval keeps its long name there), filter's -d
+# tcpdump's dump (filter runs nothing for a time).
+KNOWN_CLASHES = {
+    ("capture", "i", "interface"), ("count", "i", "interface"),
+    ("drop", "i", "interface"), ("filter", "d", "dump-classic"),
+}
 
 
 def _tool_names():

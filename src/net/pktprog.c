@@ -1,0 +1,200 @@
+/*
+ * Loading, test-running and attaching loupe's packet filters. XDP goes
+ * through a BPF link, so the kernel detaches it even if loupe is killed;
+ * TC through the interface's clsact qdisc, created only if missing and
+ * then removed again at the detach (someone else's qdisc stays).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include "log.h"
+#include "pktprog.h"
+
+#define VERIFIER_LOG_SIZE (1 << 20)
+
+int pktprog_load(const struct sock_filter *cbpf, size_t n,
+		 enum xlate_hook hook, const struct bpf_insn *epi, size_t nepi,
+		 bool verbose, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, opts);
+	struct xlate_prog prog;
+	char *log = NULL;
+	int fd;
+
+	if (xlate_cbpf(cbpf, n, hook, epi, nepi, &prog, err, errlen))
+		return -1;
+	fd = bpf_prog_load(hook == XLATE_XDP ? BPF_PROG_TYPE_XDP :
+			   BPF_PROG_TYPE_SCHED_CLS, "loupe_filter", "GPL",
+			   prog.insns, prog.n, &opts);
+	if (fd < 0) {
+		fd = -errno;
+		/* Again with the log, only to show why. */
+		log = malloc(VERIFIER_LOG_SIZE);
+		if (log) {
+			opts.log_buf = log;
+			opts.log_size = VERIFIER_LOG_SIZE;
+			opts.log_level = 1;
+			log[0] = '\0';
+			bpf_prog_load(hook == XLATE_XDP ? BPF_PROG_TYPE_XDP :
+				      BPF_PROG_TYPE_SCHED_CLS, "loupe_filter",
+				      "GPL", prog.insns, prog.n, &opts);
+			if (verbose)
+				fprintf(stderr, "%s", log);
+		}
+		snprintf(err, errlen, "the kernel refused the %s program: %s%s",
+			 hook == XLATE_XDP ? "XDP" : "TC", strerror(-fd),
+			 verbose ? "" : " (-v shows the verifier's log)");
+		free(log);
+		fd = -1;
+	}
+	xlate_free(&prog);
+	return fd;
+}
+
+int pktprog_test_run(int fd, const void *pkt, size_t len, unsigned int *ret)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt,
+		    .data_size_in = (unsigned int)len, .repeat = 1);
+
+	if (bpf_prog_test_run_opts(fd, &opts))
+		return -errno;
+	*ret = opts.retval;
+	return 0;
+}
+
+int pktprog_counters_create(unsigned int n)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "loupe_counters",
+				sizeof(__u32), sizeof(struct xlate_counter), n,
+				NULL);
+
+	if (fd < 0)
+		log_err("cannot create the counters: %s", strerror(errno));
+	return fd;
+}
+
+int pktprog_counters_read(int fd, unsigned int n, struct xlate_counter *tot)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct xlate_counter *v;
+
+	if (ncpus <= 0)
+		return -1;
+	v = calloc(ncpus, sizeof(*v));
+	if (!v)
+		return -1;
+	for (__u32 key = 0; key < n; key++) {
+		tot[key] = (struct xlate_counter){ 0 };
+		if (bpf_map_lookup_elem(fd, &key, v))
+			continue;
+		for (int c = 0; c < ncpus; c++) {
+			tot[key].packets += v[c].packets;
+			tot[key].bytes += v[c].bytes;
+		}
+	}
+	free(v);
+	return 0;
+}
+
+static int attach_xdp(struct pktprog_attach *a, int fd, char *err,
+		      size_t errlen)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts);
+
+	/* Native where the driver has it (veth does), else generic. */
+	opts.flags = XDP_FLAGS_DRV_MODE;
+	a->link_fd = bpf_link_create(fd, a->ifindex, BPF_XDP, &opts);
+	a->xdp_mode = "native";
+	if (a->link_fd < 0) {
+		opts.flags = XDP_FLAGS_SKB_MODE;
+		a->link_fd = bpf_link_create(fd, a->ifindex, BPF_XDP, &opts);
+		a->xdp_mode = "generic";
+	}
+	if (a->link_fd < 0) {
+		snprintf(err, errlen, "cannot attach the XDP program: %s%s",
+			 strerror(errno), errno == EBUSY || errno == EEXIST ?
+			 " (the interface already has an XDP program)" : "");
+		return -1;
+	}
+	return 0;
+}
+
+static void tc_hook(const struct pktprog_attach *a, struct bpf_tc_hook *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->sz = sizeof(*h);
+	h->ifindex = a->ifindex;
+	h->attach_point = a->where == PKTPROG_TC_INGRESS ? BPF_TC_INGRESS :
+			  BPF_TC_EGRESS;
+}
+
+static int attach_tc(struct pktprog_attach *a, int fd, char *err,
+		     size_t errlen)
+{
+	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fd);
+	struct bpf_tc_hook h;
+	int e;
+
+	tc_hook(a, &h);
+	e = bpf_tc_hook_create(&h);
+	if (e && e != -EEXIST) {
+		snprintf(err, errlen, "cannot add a clsact qdisc: %s",
+			 strerror(-e));
+		return -1;
+	}
+	a->created_qdisc = !e;
+	e = bpf_tc_attach(&h, &opts);
+	if (e) {
+		snprintf(err, errlen, "cannot attach the TC program: %s",
+			 strerror(-e));
+		if (a->created_qdisc) {
+			h.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+			bpf_tc_hook_destroy(&h);
+			a->created_qdisc = false;
+		}
+		return -1;
+	}
+	a->handle = opts.handle;
+	a->priority = opts.priority;
+	return 0;
+}
+
+int pktprog_attach(struct pktprog_attach *a, int fd, char *err,
+		   size_t errlen)
+{
+	int e;
+
+	a->link_fd = -1;
+	e = a->where == PKTPROG_XDP ? attach_xdp(a, fd, err, errlen) :
+	    attach_tc(a, fd, err, errlen);
+	a->attached = !e;
+	return e;
+}
+
+void pktprog_detach(struct pktprog_attach *a)
+{
+	LIBBPF_OPTS(bpf_tc_opts, opts);
+	struct bpf_tc_hook h;
+
+	if (!a->attached)
+		return;
+	a->attached = false;
+	if (a->where == PKTPROG_XDP) {
+		close(a->link_fd);
+		a->link_fd = -1;
+		return;
+	}
+	tc_hook(a, &h);
+	opts.handle = a->handle;
+	opts.priority = a->priority;
+	bpf_tc_detach(&h, &opts);
+	if (a->created_qdisc) {
+		h.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&h);
+	}
+}

@@ -1,0 +1,56 @@
+/*
+ * Packet filter programs in the kernel: a translated filter loaded as an
+ * XDP or TC program, run on a packet (BPF_PROG_TEST_RUN) or attached to
+ * an interface and detached again.
+ */
+#ifndef LOUPE_PKTPROG_H
+#define LOUPE_PKTPROG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "xlate.h"
+
+/*
+ * Translates cbpf with the tail epi and loads it for hook: the program's
+ * fd, or -1 with a one-line reason in err (the verifier's log goes to
+ * stderr when verbose).
+ */
+int pktprog_load(const struct sock_filter *cbpf, size_t n,
+		 enum xlate_hook hook, const struct bpf_insn *epi, size_t nepi,
+		 bool verbose, char *err, size_t errlen);
+
+/* Runs the program once on pkt: its return value in *ret; 0 or -errno. */
+int pktprog_test_run(int fd, const void *pkt, size_t len, unsigned int *ret);
+
+/*
+ * The counters a count tail updates: a per-CPU array of n struct
+ * xlate_counter (fd, or -1 after a message), and its entries summed over
+ * the CPUs (0 or -1).
+ */
+int pktprog_counters_create(unsigned int n);
+int pktprog_counters_read(int fd, unsigned int n, struct xlate_counter *tot);
+
+enum pktprog_where {
+	PKTPROG_XDP,
+	PKTPROG_TC_INGRESS,
+	PKTPROG_TC_EGRESS,
+};
+
+struct pktprog_attach {
+	int ifindex;
+	enum pktprog_where where;
+	/* What attaching did, for the detach. */
+	bool attached;
+	int link_fd;		/* XDP: the link (closing it detaches) */
+	const char *xdp_mode;	/* "native" or "generic" */
+	bool created_qdisc;	/* TC: the clsact qdisc is ours */
+	unsigned int handle, priority;
+};
+
+/* 0, or -1 with a one-line reason in err. */
+int pktprog_attach(struct pktprog_attach *a, int fd, char *err,
+		   size_t errlen);
+/* Undoes what pktprog_attach() did; safe to call more than once. */
+void pktprog_detach(struct pktprog_attach *a);
+
+#endif

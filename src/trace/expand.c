@@ -237,6 +237,15 @@ static int kernel_func(struct expand_ctx *x, const char *func)
 	return 0;
 }
 
+/*
+ * The process whose root uprobe paths are resolved in: -p's or -c's, else
+ * one in --container's cgroup (its binaries are under /proc/PID/root).
+ */
+static int path_pid(const struct trace_prog *p)
+{
+	return p->target_pid > 0 ? p->target_pid : p->root_pid;
+}
+
 static int add_uprobe(void *vctx, const char *func, const char *unused)
 {
 	struct expand_ctx *x = vctx;
@@ -245,7 +254,7 @@ static int add_uprobe(void *vctx, const char *func, const char *unused)
 	struct trace_inst *inst;
 
 	(void)unused;
-	if (uprobe_resolve(x->target, func, p->target_pid, &t)) {
+	if (uprobe_resolve(x->target, func, path_pid(p), &t)) {
 		if (!t.path[0])
 			x->err = sema_fail(p, x->attach->loc,
 				      "binary '%s' not found (give a path or a name on PATH)",
@@ -404,7 +413,7 @@ static int expand_usdt(struct expand_ctx *x, int nparts, char **parts)
 			    "'%s': expected usdt:BINARY:[PROVIDER:]NAME",
 			    x->attach->str);
 	}
-	if (uprobe_find_binary(parts[1], x->p->target_pid, path, sizeof(path)))
+	if (uprobe_find_binary(parts[1], path_pid(x->p), path, sizeof(path)))
 		return sema_fail(x->p, x->attach->loc,
 			    "binary '%s' not found (give a path or a name on PATH)",
 			    parts[1]);
@@ -587,9 +596,15 @@ static int expand_uprobe(struct expand_ctx *x, int nparts, char **parts)
 	if (!path)
 		return -ENOMEM;
 	x->target = path;
-	if (strpbrk(last + 1, "*?["))
-		ret = tprobe_elf_funcs(path, last + 1, add_uprobe, x);
-	else
+	if (strpbrk(last + 1, "*?[")) {
+		char real[PATH_MAX];
+
+		/* the functions of the binary the probes will go on */
+		if (uprobe_find_binary(path, path_pid(x->p), real,
+				       sizeof(real)))
+			snprintf(real, sizeof(real), "%s", path);
+		ret = tprobe_elf_funcs(real, last + 1, add_uprobe, x);
+	} else
 		add_uprobe(x, last + 1, NULL);
 	x->target = NULL;
 	free(path);

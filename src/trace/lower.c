@@ -54,6 +54,7 @@ static bool in_reg(const struct ttype *t)
 	case TT_KSTACK:
 	case TT_KSYM:
 	case TT_TIMESTAMP:
+	case TT_CGROUP_PATH:
 	case TT_RECORD:	/* the address of a kernel record */
 		return true;
 	default:
@@ -564,6 +565,18 @@ static int lower_last_arg(struct lctx *l, struct ast_node *n,
 	return 0;
 }
 
+/* cgroup_path(id, filter): the id; the printer resolves it. */
+static int lower_first_arg(struct lctx *l, struct ast_node *n,
+			   struct val *out)
+{
+	struct val a;
+
+	if (lower_expr(l, n->list[0], &a))
+		return -1;
+	out->reg = a.reg;
+	return 0;
+}
+
 static int lower_usym(struct lctx *l, struct ast_node *n, struct val *out)
 {
 	struct val a;
@@ -723,6 +736,7 @@ static int (*const lower_funcs[])(struct lctx *l, struct ast_node *n,
 	[FO_OVERRIDE] = lower_override,
 	[FO_STRNCMP] = lower_strncmp,
 	[FO_CONST] = lower_const,
+	[FO_CGROUP_PATH] = lower_first_arg,
 };
 
 /*
@@ -1560,6 +1574,15 @@ int lower_inst(struct trace_prog *p, struct trace_inst *inst)
 			zero_stack(&l, l.var_off[i],
 				   (p->vars[i].type.size + 7) & ~7u);
 		}
+	}
+	/* --cgroup/--container: only tasks in it (BEGIN and END run in
+	 * loupe itself) */
+	if (p->cgroup_fd >= 0 && inst->kind != PK_BEGIN &&
+	    inst->kind != PK_END) {
+		int in = call(&l, BPF_FUNC_current_task_under_cgroup, 2,
+			      map_ptr(&l, p->cgroup_fd), imm(&l, 0));
+
+		ir_bri(l.f, BPF_JNE, in, 1, l.exit_label);
 	}
 	if (probe->a) {
 		int mark = l.f->stack_used;

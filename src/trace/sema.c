@@ -25,6 +25,7 @@
 #include "uprobe.h"
 #include <linux/perf_event.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 struct sema_ctx {
 	struct trace_prog *p;
@@ -99,6 +100,7 @@ static bool storable(const struct ttype *t)
 	case TT_USYM:
 	case TT_INET:
 	case TT_TIMESTAMP:
+	case TT_CGROUP_PATH:
 	case TT_PTR:
 		return true;
 	case TT_TUPLE:
@@ -843,6 +845,40 @@ static int check_strncmp(struct sema_ctx *c, struct ast_node *n)
 	return 0;
 }
 
+/*
+ * cgroupid("/sys/fs/cgroup/unified/x"): a constant, as in bpftrace: a
+ * cgroup v2 id is its directory's inode number.
+ */
+static int check_cgroupid(struct sema_ctx *c, struct ast_node *n)
+{
+	struct ast_node *a = n->list[0];
+	struct stat st;
+
+	if (a->kind != AST_STR)
+		return sema_fail(c->p, a->loc,
+				 "cgroupid() takes a cgroup path literal, e.g. cgroupid(\"/sys/fs/cgroup/unified/user.slice\")");
+	if (stat(a->str, &st))
+		return sema_fail(c->p, a->loc,
+				 "cgroupid: cannot read cgroup '%s': %s",
+				 a->str, strerror(errno));
+	n->ival = (long long)st.st_ino;
+	n->type = sema_t_int(false);
+	return 0;
+}
+
+/* cgroup_path(id[, "hierarchy glob"]): resolved when printed */
+static int check_cgroup_path(struct sema_ctx *c, struct ast_node *n)
+{
+	if (int_arg(c, n->list[0], n->name, 0))
+		return -1;
+	if (n->nlist == 2 && n->list[1]->kind != AST_STR)
+		return sema_fail(c->p, n->list[1]->loc,
+				 "cgroup_path: the filter must be a string literal, e.g. \"unified\"");
+	n->type = sema_t_kind(TT_CGROUP_PATH, 8);
+	n->type.fmt = n->nlist == 2 ? n->list[1]->str : NULL;
+	return 0;
+}
+
 static int check_strftime(struct sema_ctx *c, struct ast_node *n)
 {
 	if (n->list[0]->kind != AST_STR)
@@ -881,6 +917,8 @@ static const struct trace_func funcs[] = {
 	{ "strncmp", 3, 3, check_strncmp, FO_STRNCMP, true },
 	{ "sizeof", 0, 1, check_sizeof, FO_CONST, true },
 	{ "offsetof", 1, 1, check_offsetof, FO_CONST, true },
+	{ "cgroupid", 1, 1, check_cgroupid, FO_CONST, true },
+	{ "cgroup_path", 1, 2, check_cgroup_path, FO_CGROUP_PATH, true },
 	{ "system", 1, -1, check_system, FO_SYSTEM },
 	{ "signal", 1, 1, check_signal, FO_SIGNAL },
 	{ "override", 1, 1, check_override, FO_OVERRIDE },

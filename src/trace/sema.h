@@ -28,7 +28,8 @@ enum func_op {
 	FO_SIGNAL,
 	FO_OVERRIDE,
 	FO_STRNCMP,
-	FO_CONST,	/* sizeof, offsetof: n->ival */
+	FO_CONST,	/* sizeof, offsetof, cgroupid: n->ival */
+	FO_CGROUP_PATH,
 };
 
 struct sema_ctx;

@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "addr.h"
+#include "cgroup.h"
 #include "out.h"
 #include "syms.h"
 #include "tprint.h"
@@ -409,7 +410,8 @@ static void sb_timestamp(struct sbuf *b, const char *fmt, uint64_t ns)
 static bool quoted(enum ttype_kind k)
 {
 	return k == TT_STR || k == TT_KSTACK || k == TT_USTACK ||
-	       k == TT_KSYM || k == TT_USYM || k == TT_INET;
+	       k == TT_KSYM || k == TT_USYM || k == TT_INET ||
+	       k == TT_CGROUP_PATH;
 }
 
 void tp_format_value(struct tprint *p, struct sbuf *b, const struct ttype *t,
@@ -451,6 +453,13 @@ void tp_format_value(struct tprint *p, struct sbuf *b, const struct ttype *t,
 	case TT_TIMESTAMP:
 		sb_timestamp(o, t->fmt, rd64(d));
 		break;
+	case TT_CGROUP_PATH: {
+		char paths[4096];
+
+		sb_puts(o, cgroup_hierarchy_paths(rd64(d), t->fmt, paths,
+						  sizeof(paths)));
+		break;
+	}
 	case TT_TUPLE:
 		sb_puts(o, json ? "[" : "(");
 		for (int i = 0; i < t->nelems; i++) {
@@ -595,6 +604,7 @@ static const char *arg_type_name(const struct ttype *t)
 	case TT_USYM:
 	case TT_INET:
 	case TT_TIMESTAMP:
+	case TT_CGROUP_PATH:
 		return "string";
 	case TT_TUPLE:
 		return "tuple";

@@ -127,6 +127,14 @@ struct trace_prog {
 
 	/* from the command line */
 	int target_pid;		/* -p, or -c's child: $target/cpid */
+	/*
+	 * --cgroup/--container: probes fire only for tasks in this cgroup v2
+	 * directory or below (checked in the kernel), and uprobe paths are
+	 * resolved in the root of root_pid, one of its processes.
+	 */
+	const char *cgroup_dir;
+	int root_pid;
+	int cgroup_fd;		/* its BPF_MAP_TYPE_CGROUP_ARRAY */
 	bool unsafe;		/* --unsafe: signal(), system()... */
 	char **positional;	/* $1.. */
 	int npositional;

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from common import (LOST_RE, LOUPE, SLOW, Skip, check, existing_bpf_ids,
+from common import (LOST_RE, LOUPE, SLOW, Cgroup, Skip, check, existing_bpf_ids,
                     fdinfo_ids, helper_bin, marker, poll_until, run_quiet, short, spawn, tmpdir)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -297,6 +297,37 @@ def test_sizeof_offsetof_from_btf():
     rc, out, err = _trace(["-e", "BEGIN { @ = offsetof(struct file, nosuch); }"])
     check(rc == 2 and "struct file has no field 'nosuch'" in err,
           "exit %s: %s" % (rc, short(err)))
+
+
+def test_cgroupid_cgroup_path_and_cgroup_filter():
+    """--cgroup keeps a task in the test's cgroup (below it) and drops a
+    host task's opens of the same path; cgroup_path(cgroup) is the task's
+    path in the v2 hierarchy as bpftrace names it ("unified:/..."), also
+    as a map key; cgroupid("DIR") is the directory's id."""
+    top = Cgroup()
+    sub = Cgroup(top)
+    mark = os.path.join("/", marker("cg"))
+    loop = "while true; do cat %s 2>/dev/null; sleep 0.1; done" % mark
+    spawn(["sh", "-c", "echo $$ > %s/cgroup.procs; %s" % (sub.path, loop)])
+    spawn(["sh", "-c", loop])
+    prog = ('t:syscalls:sys_enter_openat /str(args->filename) == "%s"/ '
+            '{ @[cgroup_path(cgroup)] = count(); '
+            'printf("%%s %%s\\n", cgroup_path(cgroup, "unified"), '
+            'str(args->filename)); if (@[cgroup_path(cgroup)] == 2) '
+            '{ exit(); } }' % mark)
+    rc, out, err = _trace(["--cgroup", top.path, "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    line = "unified:%s %s\n" % (sub.rel, mark)
+    want = "Attaching 1 probe...\n%s%s\n\n@[unified:%s]: 2\n" % (
+        line, line, sub.rel)
+    check(out == want, "got %r, want %r" % (out, want))
+    rc, out, err = _trace(["-e", 'BEGIN { printf("%%d\\n", cgroupid("%s")); '
+                           'exit(); }' % sub.path])
+    check(rc == 0 and out == "Attaching 1 probe...\n%d\n\n\n" % sub.id,
+          "exit %s: %r %s" % (rc, out, short(err)))
+    rc, out, err = _trace(["-e", 'BEGIN { @ = cgroupid("/nonexistent"); }'])
+    check(rc == 2 and "cgroupid: cannot read cgroup '/nonexistent': No such "
+          "file or directory" in err, "exit %s: %s" % (rc, short(err)))
 
 
 def test_unsafe_functions():

@@ -79,6 +79,15 @@ void ir_set_line(struct ir_func *f, int line)
 	f->line = line;
 }
 
+void ir_drop(struct ir_func *f, int from, int to)
+{
+	if (from < 0 || to > f->ninsns || from >= to)
+		return;
+	memmove(&f->insns[from], &f->insns[to],
+		(f->ninsns - to) * sizeof(f->insns[0]));
+	f->ninsns -= to - from;
+}
+
 /* A zeroed instruction appended to f, or NULL after an allocation failure. */
 static struct ir_insn *ir_append(struct ir_func *f, enum ir_op op)
 {

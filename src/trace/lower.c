@@ -24,7 +24,7 @@
 
 struct val {
 	int reg;	/* != IR_NONE: the value is in this register */
-	int off;	/* otherwise: at IR_FP + off */
+	int off;	/* otherwise: at obj_base(off) + off */
 };
 
 struct lctx {
@@ -34,6 +34,9 @@ struct lctx {
 	int exit_label;
 	int break_label, continue_label;
 	int stack_high;
+	int scr;		/* the scratch map's value, if used */
+	int scratch_used, scratch_high;
+	int prologue, prologue_end;	/* its lookup's instructions */
 	int var_reg[TRACE_MAX_VARS];
 	int var_off[TRACE_MAX_VARS];
 	int err;
@@ -69,13 +72,38 @@ static int lfail(struct lctx *l, struct src_loc loc, const char *msg)
 	return -1;
 }
 
+/*
+ * Objects (strings, tuples, keys...) go on the BPF stack while it has
+ * room for them and for the back end's spills, then into the program's
+ * per-CPU scratch map (as bpftrace keeps its strings), so the 512-byte
+ * stack does not limit a program. Stack objects have negative offsets
+ * from IR_FP, scratch ones positive offsets from l->scr.
+ */
+#define STACK_OBJECTS	384	/* the rest of the 512 is for spills */
+
+static int obj_base(struct lctx *l, int off)
+{
+	return off > 0 ? l->scr : IR_FP;
+}
+
 static int stack_alloc(struct lctx *l, struct src_loc loc, int size)
 {
-	int off = ir_stack(l->f, size);
+	int aligned = (size + 7) & ~7, off = 0;
 
+	if (l->p->scratch_fd < 0 ||
+	    l->f->stack_used + aligned <= STACK_OBJECTS)
+		off = ir_stack(l->f, size);
+	if (!off && l->p->scratch_fd >= 0 &&
+	    l->scratch_used + aligned <= TRACE_SCRATCH_SIZE) {
+		off = TRACE_SCRATCH_BASE + l->scratch_used;
+		l->scratch_used += aligned;
+		if (l->scratch_used > l->scratch_high)
+			l->scratch_high = l->scratch_used;
+	}
 	if (!off) {
-		lfail(l, loc,
-		      "this probe needs more than the 512 bytes of BPF stack; use fewer strings or tuples at once");
+		lfail(l, loc, l->p->scratch_fd < 0 ?
+		      "this probe needs more than the 512 bytes of BPF stack; use fewer strings or tuples at once" :
+		      "this probe needs more than the BPF stack and the scratch map hold; use fewer strings or tuples at once");
 		return 0;
 	}
 	if (l->f->stack_used > l->stack_high)
@@ -86,7 +114,7 @@ static int stack_alloc(struct lctx *l, struct src_loc loc, int size)
 static void zero_stack(struct lctx *l, int off, int size)
 {
 	for (int i = 0; i < size; i += 8)
-		ir_storei(l->f, 8, IR_FP, off + i, 0);
+		ir_storei(l->f, 8, obj_base(l, off + i), off + i, 0);
 }
 
 /* Copies size bytes (a multiple of 8) between two base+offset places. */
@@ -126,7 +154,7 @@ static int fp_addr(struct lctx *l, int off)
 {
 	int r = ir_vreg(l->f);
 
-	ir_alui(l->f, BPF_ADD, r, IR_FP, off);
+	ir_alui(l->f, BPF_ADD, r, obj_base(l, off), off);
 	return r;
 }
 
@@ -167,7 +195,7 @@ static int str_literal(struct lctx *l, struct src_loc loc, const char *s,
 		for (size_t j = 0; j < 4 && i + j < len; j++)
 			w |= (long long)(unsigned char)s[i + j] << (8 * j);
 		if (w)
-			ir_storei(l->f, 4, IR_FP, off + i, (int)w);
+			ir_storei(l->f, 4, obj_base(l, off + i), off + i, (int)w);
 	}
 	return off;
 }
@@ -210,10 +238,10 @@ static int read_int(struct lctx *l, struct src_loc loc, int addr, int bytes,
 
 	if (!off)
 		return IR_NONE;
-	ir_storei(l->f, 8, IR_FP, off, 0);
+	ir_storei(l->f, 8, obj_base(l, off), off, 0);
 	call(l, user ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel,
 	     3, fp_addr(l, off), imm(l, bytes), addr);
-	ir_load(l->f, 8, r, IR_FP, off);
+	ir_load(l->f, 8, r, obj_base(l, off), off);
 	return extend(l, r, bytes, is_signed);
 }
 
@@ -226,7 +254,7 @@ static int to_mem(struct lctx *l, struct src_loc loc, struct val v)
 		return v.off;
 	off = stack_alloc(l, loc, 8);
 	if (off)
-		ir_store(l->f, 8, IR_FP, off, v.reg);
+		ir_store(l->f, 8, obj_base(l, off), off, v.reg);
 	return off;
 }
 
@@ -237,7 +265,7 @@ static void store_val(struct lctx *l, int base, int off, const struct ttype *t,
 	if (v.reg != IR_NONE)
 		ir_store(l->f, 8, base, off, v.reg);
 	else
-		copy_mem(l, base, off, IR_FP, v.off, (t->size + 7) & ~7);
+		copy_mem(l, base, off, obj_base(l, v.off), v.off, (t->size + 7) & ~7);
 }
 
 /* ---- maps --------------------------------------------------------------- */
@@ -250,7 +278,7 @@ static int build_key(struct lctx *l, struct ast_node *mn,
 	if (!off)
 		return 0;
 	if (m->key.kind == TT_NONE) {
-		ir_storei(l->f, 8, IR_FP, off, 0);
+		ir_storei(l->f, 8, obj_base(l, off), off, 0);
 		return off;
 	}
 	zero_stack(l, off, m->key_size);
@@ -262,7 +290,7 @@ static int build_key(struct lctx *l, struct ast_node *mn,
 
 		if (lower_expr(l, mn->list[i], &v))
 			return 0;
-		store_val(l, IR_FP, off + koff, kt, v);
+		store_val(l, obj_base(l, off + koff), off + koff, kt, v);
 	}
 	return off;
 }
@@ -290,7 +318,7 @@ static int lookup_or_init(struct lctx *l, struct src_loc loc,
 		zoff = stack_alloc(l, loc, 8);
 		if (!zoff)
 			return IR_NONE;
-		ir_storei(l->f, 8, IR_FP, zoff, 0);
+		ir_storei(l->f, 8, obj_base(l, zoff), zoff, 0);
 		zero = call(l, BPF_FUNC_map_lookup_elem, 2,
 			    map_ptr(l, l->p->zero_fd), fp_addr(l, zoff));
 		ir_bri(l->f, BPF_JEQ, zero, 0, skip);
@@ -335,7 +363,7 @@ static int map_read(struct lctx *l, struct ast_node *n, struct val *out)
 		return -1;
 	zero_stack(l, out->off, (m->value.size + 7) & ~7u);
 	ir_bri(l->f, BPF_JEQ, p, 0, done);
-	copy_mem(l, IR_FP, out->off, p, 0, (m->value.size + 7) & ~7u);
+	copy_mem(l, obj_base(l, out->off), out->off, p, 0, (m->value.size + 7) & ~7u);
 	ir_place(l->f, done);
 	return 0;
 }
@@ -379,7 +407,7 @@ static int emit_record(struct lctx *l, int action, int id, unsigned int size,
 
 		if (!key)
 			return -1;
-		ir_storei(l->f, 4, IR_FP, key, 0);
+		ir_storei(l->f, 4, obj_base(l, key), key, 0);
 		p = call(l, BPF_FUNC_map_lookup_elem, 2,
 			 map_ptr(l, l->p->lost_fd), fp_addr(l, key));
 		ir_bri(l->f, BPF_JEQ, p, 0, skip);
@@ -420,8 +448,8 @@ static int str_equal(struct lctx *l, int a_off, int b_off, int len)
 	for (int i = 0; i < len; i += i + 8 <= len ? 8 : 1) {
 		int size = i + 8 <= len ? 8 : 1;	/* the tail bytewise */
 
-		ir_load(l->f, size, x, IR_FP, a_off + i);
-		ir_load(l->f, size, y, IR_FP, b_off + i);
+		ir_load(l->f, size, x, obj_base(l, a_off + i), a_off + i);
+		ir_load(l->f, size, y, obj_base(l, b_off + i), b_off + i);
 		ir_br(l->f, BPF_JNE, x, y, ne);
 	}
 	ir_movi(l->f, r, 1);
@@ -513,9 +541,9 @@ static int lower_ntop(struct lctx *l, struct ast_node *n, struct val *out)
 		     imm(l, addr->type.size), v.reg);
 	} else {
 		fam = af.reg != IR_NONE ? af.reg : imm(l, AF_INET);
-		ir_store(l->f, 4, IR_FP, off + 4, v.reg);
+		ir_store(l->f, 4, obj_base(l, off + 4), off + 4, v.reg);
 	}
-	ir_store(l->f, 4, IR_FP, off, fam);
+	ir_store(l->f, 4, obj_base(l, off), off, fam);
 	out->reg = IR_NONE;
 	out->off = off;
 	return 0;
@@ -587,10 +615,10 @@ static int lower_usym(struct lctx *l, struct ast_node *n, struct val *out)
 	out->off = stack_alloc(l, n->loc, 16);
 	if (!out->off)
 		return -1;
-	ir_store(l->f, 8, IR_FP, out->off, a.reg);
+	ir_store(l->f, 8, obj_base(l, out->off), out->off, a.reg);
 	pid = call(l, BPF_FUNC_get_current_pid_tgid, 0);
 	ir_alui(l->f, BPF_RSH, pid, pid, 32);
-	ir_store(l->f, 8, IR_FP, out->off + 8, pid);
+	ir_store(l->f, 8, obj_base(l, out->off + 8), out->off + 8, pid);
 	return 0;
 }
 
@@ -701,10 +729,10 @@ static int lower_stack(struct lctx *l, struct ast_node *n, bool user,
 	out->off = stack_alloc(l, n->loc, 16);
 	if (!out->off)
 		return -1;
-	ir_store(l->f, 8, IR_FP, out->off, id);
+	ir_store(l->f, 8, obj_base(l, out->off), out->off, id);
 	r = call(l, BPF_FUNC_get_current_pid_tgid, 0);
 	ir_alui(l->f, BPF_RSH, r, r, 32);
-	ir_store(l->f, 8, IR_FP, out->off + 8, r);
+	ir_store(l->f, 8, obj_base(l, out->off + 8), out->off + 8, r);
 	return 0;
 }
 
@@ -1046,7 +1074,7 @@ static int lower_ternary(struct lctx *l, struct ast_node *n, struct val *out)
 	if (reg)
 		ir_mov(l->f, out->reg, v.reg);
 	else
-		copy_mem(l, IR_FP, out->off, IR_FP, v.off, n->type.size);
+		copy_mem(l, obj_base(l, out->off), out->off, obj_base(l, v.off), v.off, n->type.size);
 	ir_jmp(l->f, done);
 	ir_place(l->f, no);
 	if (lower_expr(l, n->c, &v))
@@ -1054,7 +1082,7 @@ static int lower_ternary(struct lctx *l, struct ast_node *n, struct val *out)
 	if (reg)
 		ir_mov(l->f, out->reg, v.reg);
 	else
-		copy_mem(l, IR_FP, out->off, IR_FP, v.off, n->type.size);
+		copy_mem(l, obj_base(l, out->off), out->off, obj_base(l, v.off), v.off, n->type.size);
 	ir_place(l->f, done);
 	return 0;
 }
@@ -1153,7 +1181,7 @@ static int lower_expr(struct lctx *l, struct ast_node *n, struct val *out)
 		for (int i = 0; i < n->nlist; i++) {
 			if (lower_expr(l, n->list[i], &a))
 				return -1;
-			store_val(l, IR_FP, out->off + n->type.offsets[i],
+			store_val(l, obj_base(l, out->off + n->type.offsets[i]), out->off + n->type.offsets[i],
 				  &n->type.elems[i], a);
 		}
 		return 0;
@@ -1414,7 +1442,7 @@ static int lower_assign(struct lctx *l, struct ast_node *n)
 			if (!voff)
 				return -1;
 			zero_stack(l, voff, m->value.size);
-			copy_mem(l, IR_FP, voff, IR_FP, v.off,
+			copy_mem(l, obj_base(l, voff), voff, obj_base(l, v.off), v.off,
 				 rhs->type.size);
 		} else {
 			voff = v.off;
@@ -1444,7 +1472,7 @@ static int lower_assign(struct lctx *l, struct ast_node *n)
 		       v.reg);
 		return 0;
 	}
-	copy_mem(l, IR_FP, l->var_off[lhs->sym], IR_FP, v.off,
+	copy_mem(l, obj_base(l, l->var_off[lhs->sym]), l->var_off[lhs->sym], obj_base(l, v.off), v.off,
 		 (lhs->type.size + 7) & ~7u);
 	return 0;
 }
@@ -1462,7 +1490,7 @@ static int lower_incdec(struct lctx *l, struct ast_node *n)
 
 static int lower_stmt(struct lctx *l, struct ast_node *n)
 {
-	int mark = l->f->stack_used, ret = 0;
+	int mark = l->f->stack_used, smark = l->scratch_used, ret = 0;
 	struct val v;
 
 	ir_set_line(l->f, n->loc.line);
@@ -1490,6 +1518,7 @@ static int lower_stmt(struct lctx *l, struct ast_node *n)
 		if (lower_cond(l, n->a, no))
 			return -1;
 		l->f->stack_used = mark;
+		l->scratch_used = smark;
 		if (lower_block(l, n->b))
 			return -1;
 		ir_jmp(l->f, done);
@@ -1507,6 +1536,7 @@ static int lower_stmt(struct lctx *l, struct ast_node *n)
 		if (lower_cond(l, n->a, done))
 			return -1;
 		l->f->stack_used = mark;
+		l->scratch_used = smark;
 		l->break_label = done;
 		l->continue_label = top;
 		ret = lower_block(l, n->b);
@@ -1536,6 +1566,7 @@ static int lower_stmt(struct lctx *l, struct ast_node *n)
 		ret = lower_expr(l, n, &v);
 	}
 	l->f->stack_used = mark;
+	l->scratch_used = smark;
 	return ret || l->err ? -1 : 0;
 }
 
@@ -1549,6 +1580,41 @@ static int lower_block(struct lctx *l, struct ast_node *n)
 	return 0;
 }
 
+/*
+ * The scratch map's value for this CPU, looked up first thing (its key,
+ * 0, written where the first stack object goes: nothing is live there
+ * yet); dropped again by scratch_end() when no object went there.
+ */
+static void scratch_begin(struct lctx *l)
+{
+	int key;
+
+	l->prologue = l->f->ninsns;
+	if (l->p->scratch_fd < 0)
+		return;
+	l->scr = ir_vreg(l->f);
+	key = ir_vreg(l->f);
+	ir_storei(l->f, 4, IR_FP, -8, 0);
+	ir_alui(l->f, BPF_ADD, key, IR_FP, -8);
+	ir_call(l->f, l->scr, BPF_FUNC_map_lookup_elem, 2,
+		(int[]){ map_ptr(l, l->p->scratch_fd), key });
+	ir_bri(l->f, BPF_JEQ, l->scr, 0, l->exit_label);
+	l->prologue_end = l->f->ninsns;
+}
+
+static void scratch_end(struct lctx *l)
+{
+	if (l->p->scratch_fd < 0)
+		return;
+	if (!l->scratch_high) {
+		ir_drop(l->f, l->prologue, l->prologue_end);
+		return;
+	}
+	/* the key's slot is an object's, never a spill's */
+	if (l->stack_high < 8)
+		l->stack_high = 8;
+}
+
 int lower_inst(struct trace_prog *p, struct trace_inst *inst)
 {
 	struct lctx l = { .p = p, .inst = inst };
@@ -1560,6 +1626,7 @@ int lower_inst(struct trace_prog *p, struct trace_inst *inst)
 		return -ENOMEM;
 	l.exit_label = ir_new_label(l.f);
 	ir_set_line(l.f, probe->loc.line);
+	scratch_begin(&l);
 	/* variables: registers for ints, stack objects for the rest */
 	for (int i = 0; i < p->nvars; i++) {
 		if (in_reg(&p->vars[i].type)) {
@@ -1585,16 +1652,18 @@ int lower_inst(struct trace_prog *p, struct trace_inst *inst)
 		ir_bri(l.f, BPF_JNE, in, 1, l.exit_label);
 	}
 	if (probe->a) {
-		int mark = l.f->stack_used;
+		int mark = l.f->stack_used, smark = l.scratch_used;
 
 		if (lower_cond(&l, probe->a, l.exit_label))
 			goto out;
 		l.f->stack_used = mark;
+		l.scratch_used = smark;
 	}
 	if (lower_block(&l, probe->b))
 		goto out;
 	ir_place(l.f, l.exit_label);
 	ir_reti(l.f, 0);
+	scratch_end(&l);
 	l.f->stack_used = l.stack_high;
 	inst->ir = l.f;
 	return 0;

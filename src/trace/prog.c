@@ -17,7 +17,7 @@ void trace_prog_init(struct trace_prog *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->ringbuf_fd = p->lost_fd = p->kstack_fd = p->ustack_fd = -1;
-	p->zero_fd = p->cgroup_fd = -1;
+	p->zero_fd = p->cgroup_fd = p->scratch_fd = -1;
 }
 
 /* Parses and types the program; 0, or EXIT_USAGE with the error said. */
@@ -131,7 +131,8 @@ void trace_prog_free(struct trace_prog *p)
 	free(p->arena);
 	{
 		int fds[] = { p->ringbuf_fd, p->lost_fd, p->zero_fd,
-			      p->kstack_fd, p->ustack_fd, p->cgroup_fd };
+			      p->kstack_fd, p->ustack_fd, p->cgroup_fd,
+			      p->scratch_fd };
 
 		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 			if (fds[i] >= 0)

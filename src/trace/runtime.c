@@ -101,6 +101,11 @@ static int create_maps(struct trace_prog *p)
 				zero_size, 1, 0);
 	if (p->zero_fd < 0)
 		return -1;
+	p->scratch_fd = create_map(p, BPF_MAP_TYPE_PERCPU_ARRAY,
+				   "trace_scratch", 4, TRACE_SCRATCH_BASE +
+				   TRACE_SCRATCH_SIZE, 1, 0);
+	if (p->scratch_fd < 0)
+		return -1;
 	if (p->cgroup_dir && set_cgroup_filter(p))
 		return -1;
 	if (p->uses_kstack) {

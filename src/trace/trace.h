@@ -91,6 +91,9 @@ struct trace_var {
 
 #define TRACE_MAX_VARS 64
 #define TRACE_MAX_STACK_MAPS 8
+/* The per-CPU scratch map's value: objects at offsets BASE.. in it. */
+#define TRACE_SCRATCH_BASE	8
+#define TRACE_SCRATCH_SIZE	16384
 
 struct trace_prog {
 	struct src_file src;
@@ -119,6 +122,7 @@ struct trace_prog {
 	int ringbuf_fd;
 	int lost_fd;
 	int zero_fd;		/* one all-zero value as big as the biggest */
+	int scratch_fd;		/* per-CPU objects past the stack (lower.c) */
 	int kstack_fd;
 	int ustack_fd;
 	struct btf *btf;	/* vmlinux BTF, loaded on first need */

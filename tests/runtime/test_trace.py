@@ -330,6 +330,28 @@ def test_cgroupid_cgroup_path_and_cgroup_filter():
           "file or directory" in err, "exit %s: %s" % (rc, short(err)))
 
 
+def test_string_heavy_probe_past_the_stack():
+    """A tracepoint probe with more strings live at once than the 512-byte
+    BPF stack holds (a nested ternary of literals, a tuple key of seven
+    strings) runs, its objects in the per-CPU scratch map; the exact
+    map comes out."""
+    d = tmpdir()
+    path = os.path.join(d, marker("scr"))
+    arms = " : ".join('$n == %d ? "word%d"' % (i, i) for i in range(1, 9))
+    prog = ('t:syscalls:sys_enter_openat /pid == cpid && '
+            'str(args->filename) == "%s"/ { $n = 6; $w = %s : "none"; '
+            '@[str(args->filename), comm, $w, "a", "b", "c", "d"] = '
+            'count(); }' % (path, arms))
+    rc, out, err = _trace(["-c", "%s creat %s" % (helper_bin(), path),
+                           "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    comm = os.path.basename(helper_bin())[:15]
+    want = "\n\n@[%s, %s, word6, a, b, c, d]: 1\n" % (path, comm)
+    # the helper's own line comes between
+    check(out.startswith("Attaching 1 probe...\n") and out.endswith(want),
+          "got %r, want %r at the end" % (out, want))
+
+
 def test_unsafe_functions():
     """signal(), system(), override() are refused without --unsafe; with
     it, system() runs its command in order with printf (bpftrace's

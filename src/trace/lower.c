@@ -432,8 +432,9 @@ static int lower_printf(struct lctx *l, struct ast_node *n, struct val *out)
 	for (int i = 0; i < pf->args.nelems; i++)
 		if (lower_expr(l, n->list[i + 1], &vals[i]))
 			return -1;
-	return emit_record(l, strcmp(n->name, "system") ? TREC_PRINTF :
-			   TREC_SYSTEM, n->sym, pf->args.size, &ra);
+	return emit_record(l, !strcmp(n->name, "system") ? TREC_SYSTEM :
+			   !strcmp(n->name, "cat") ? TREC_CAT : TREC_PRINTF,
+			   n->sym, pf->args.size, &ra);
 }
 
 /*
@@ -605,6 +606,87 @@ static int lower_first_arg(struct lctx *l, struct ast_node *n,
 	return 0;
 }
 
+/* Reads len (a register) bytes at addr: the kernel's, else the user's. */
+static void read_mem(struct lctx *l, int dst, int len, int addr, bool user)
+{
+	int ok = ir_new_label(l->f), r;
+
+	if (user) {
+		call(l, BPF_FUNC_probe_read_user, 3, dst, len, addr);
+		return;
+	}
+	r = call(l, BPF_FUNC_probe_read_kernel, 3, dst, len, addr);
+	ir_bri(l->f, BPF_JEQ, r, 0, ok);
+	call(l, BPF_FUNC_probe_read_user, 3, dst, len, addr);
+	ir_place(l->f, ok);
+}
+
+/* buf(data, len): u32 length, then the bytes (ttype.h) */
+static int lower_buf(struct lctx *l, struct ast_node *n, struct val *out)
+{
+	const struct ttype *at = &n->list[0]->type;
+	int cap = (int)n->ival, len, ok = ir_new_label(l->f);
+	struct val a, lv;
+
+	if (lower_expr(l, n->list[0], &a))
+		return -1;
+	out->off = stack_alloc(l, n->loc, n->type.size);
+	if (!out->off)
+		return -1;
+	zero_stack(l, out->off, n->type.size);
+	if (n->nlist == 2) {
+		if (lower_expr(l, n->list[1], &lv))
+			return -1;
+		/* bounded for the verifier: 0..cap */
+		len = ir_vreg(l->f);
+		ir_mov(l->f, len, lv.reg);
+		ir_bri(l->f, BPF_JLE, len, cap, ok);
+		ir_movi(l->f, len, cap);
+		ir_place(l->f, ok);
+	} else {
+		len = imm(l, cap);
+	}
+	ir_store(l->f, 4, obj_base(l, out->off), out->off, len);
+	if (at->kind == TT_STR) {
+		/* a string is already ours: its first cap bytes */
+		copy_mem(l, obj_base(l, out->off), out->off + 8,
+			 obj_base(l, a.off), a.off, (cap + 7) & ~7);
+		return 0;
+	}
+	read_mem(l, fp_addr(l, out->off + 8), len, a.reg, at->user);
+	return 0;
+}
+
+static int lower_macaddr(struct lctx *l, struct ast_node *n,
+			 struct val *out)
+{
+	struct val a;
+
+	if (lower_expr(l, n->list[0], &a))
+		return -1;
+	out->off = stack_alloc(l, n->loc, 8);
+	if (!out->off)
+		return -1;
+	if (n->list[0]->type.kind == TT_STR) {
+		/* a char[6] already read, zero-filled past its 6 bytes */
+		copy_mem(l, obj_base(l, out->off), out->off,
+			 obj_base(l, a.off), a.off, 8);
+		return 0;
+	}
+	ir_storei(l->f, 8, obj_base(l, out->off), out->off, 0);
+	read_mem(l, fp_addr(l, out->off), imm(l, 6), a.reg,
+		 n->list[0]->type.user);
+	return 0;
+}
+
+/* reg("name"): a field of the context's struct pt_regs */
+static int lower_reg(struct lctx *l, struct ast_node *n, struct val *out)
+{
+	out->reg = ir_vreg(l->f);
+	ir_load(l->f, 8, out->reg, IR_CTX, (int)n->ival);
+	return 0;
+}
+
 static int lower_usym(struct lctx *l, struct ast_node *n, struct val *out)
 {
 	struct val a;
@@ -765,6 +847,10 @@ static int (*const lower_funcs[])(struct lctx *l, struct ast_node *n,
 	[FO_STRNCMP] = lower_strncmp,
 	[FO_CONST] = lower_const,
 	[FO_CGROUP_PATH] = lower_first_arg,
+	[FO_BUF] = lower_buf,
+	[FO_MACADDR] = lower_macaddr,
+	[FO_REG] = lower_reg,
+	[FO_CAT] = lower_printf,
 };
 
 /*

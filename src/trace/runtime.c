@@ -579,6 +579,11 @@ static int on_record(struct session *s, const void *data, size_t size)
 			tprint_system(rs->tp, p->printfs[r->id].fmt,
 				      &p->printfs[r->id].args, payload);
 		break;
+	case TREC_CAT:
+		if (r->id < (unsigned int)p->nprintfs)
+			tprint_cat(rs->tp, p->printfs[r->id].fmt,
+				   &p->printfs[r->id].args, payload);
+		break;
 	case TREC_EXIT:
 		s->ended = true;
 		rs->exited = true;

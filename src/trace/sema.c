@@ -101,6 +101,8 @@ static bool storable(const struct ttype *t)
 	case TT_INET:
 	case TT_TIMESTAMP:
 	case TT_CGROUP_PATH:
+	case TT_BUF:
+	case TT_MACADDR:
 	case TT_PTR:
 		return true;
 	case TT_TUPLE:
@@ -879,6 +881,127 @@ static int check_cgroup_path(struct sema_ctx *c, struct ast_node *n)
 	return 0;
 }
 
+/*
+ * buf(data, length): up to 64 bytes (bpftrace's string size) of a string,
+ * a kernel array or memory at an address; the length may be left out for
+ * arrays. n->ival: the capacity.
+ */
+static int check_buf(struct sema_ctx *c, struct ast_node *n)
+{
+	struct ast_node *a = n->list[0];
+	long long cap = TRACE_STRLEN;
+
+	if (check_expr(c, a))
+		return -1;
+	if (a->type.kind != TT_STR && a->type.kind != TT_RECORD &&
+	    !is_int(&a->type))
+		return sema_fail(c->p, a->loc,
+				 "buf() reads a string, an array or memory at an address");
+	if (n->nlist == 1) {
+		if (a->type.kind != TT_RECORD)
+			return sema_fail(c->p, n->loc,
+					 "buf() needs a length unless its argument is an array");
+		cap = a->type.size;
+	} else if (int_arg(c, n->list[1], n->name, 1)) {
+		return -1;
+	} else if (n->list[1]->kind == AST_INT) {
+		cap = n->list[1]->ival;
+	}
+	if (cap < 1)
+		return sema_fail(c->p, n->loc,
+				 "buf: the length must be at least 1");
+	if (cap > TRACE_STRLEN)
+		cap = TRACE_STRLEN;
+	n->ival = cap;
+	n->type = sema_t_kind(TT_BUF, 8 + ((cap + 7) & ~7));
+	n->type.user = a->type.user;
+	return 0;
+}
+
+/* The length of a char array a was read from (0: not one). */
+static int char_array_len(struct sema_ctx *c, const struct ast_node *a)
+{
+	if (a->kind != AST_FIELD || a->type.kind != TT_STR)
+		return 0;
+	if (a->a->kind == AST_IDENT && !strcmp(a->a->name, "args"))
+		return c->inst->kind == PK_TRACEPOINT ?
+		       c->inst->tp.fields[a->sym].array_len : 0;
+	return a->sym;	/* a BTF field: its nelems (check_field) */
+}
+
+/* macaddr(array or address): 6 bytes */
+static int check_macaddr(struct sema_ctx *c, struct ast_node *n)
+{
+	struct ast_node *a = n->list[0];
+
+	if (check_expr(c, a))
+		return -1;
+	if ((a->type.kind == TT_RECORD && a->type.size != 6) ||
+	    (a->type.kind == TT_STR && char_array_len(c, a) != 6))
+		return sema_fail(c->p, a->loc,
+				 "macaddr() argument must be 6 bytes in size");
+	if (a->type.kind != TT_RECORD && a->type.kind != TT_STR &&
+	    !is_int(&a->type))
+		return sema_fail(c->p, a->loc,
+				 "macaddr() takes a 6-byte array or its address");
+	n->type = sema_t_kind(TT_MACADDR, 8);
+	return 0;
+}
+
+/* x86-64 struct pt_regs, by bpftrace's register names */
+static const struct {
+	const char *name;
+	int off;
+} regs[] = {
+	{ "r15", 0 }, { "r14", 8 }, { "r13", 16 }, { "r12", 24 },
+	{ "bp", 32 }, { "bx", 40 }, { "r11", 48 }, { "r10", 56 },
+	{ "r9", 64 }, { "r8", 72 }, { "ax", 80 }, { "cx", 88 },
+	{ "dx", 96 }, { "si", 104 }, { "di", 112 }, { "orig_ax", 120 },
+	{ "ip", 128 }, { "cs", 136 }, { "flags", 144 }, { "sp", 152 },
+	{ "ss", 160 },
+};
+
+/* reg("ip"): where the context is the task's registers; n->ival: offset */
+static int check_reg(struct sema_ctx *c, struct ast_node *n)
+{
+	struct ast_node *a = n->list[0];
+	enum probe_kind k = c->inst->kind;
+	struct sema_near near;
+	char hint[96];
+
+	if (k != PK_KPROBE && k != PK_KRETPROBE && k != PK_UPROBE &&
+	    k != PK_URETPROBE && k != PK_USDT && k != PK_PROFILE &&
+	    k != PK_INTERVAL && k != PK_SOFTWARE)
+		return sema_fail(c->p, n->loc,
+				 "reg() needs the task's registers: kprobe, uprobe, usdt, profile, interval or software probes, not %s",
+				 c->inst->name);
+	if (a->kind != AST_STR)
+		return sema_fail(c->p, a->loc,
+				 "reg() takes a register name literal, e.g. reg(\"ip\")");
+	sema_near_init(&near, a->str);
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+		if (!strcmp(regs[i].name, a->str)) {
+			n->ival = regs[i].off;
+			n->type = sema_t_int(false);
+			n->type.user = k == PK_UPROBE || k == PK_URETPROBE ||
+				       k == PK_USDT;
+			return 0;
+		}
+		sema_near_add(&near, regs[i].name);
+	}
+	return sema_fail(c->p, a->loc, "reg: unknown register '%s'%s", a->str,
+			 sema_near_hint(&near, hint, sizeof(hint)));
+}
+
+/* cat(fmt, args...): printed by loupe, like printf */
+static int check_cat(struct sema_ctx *c, struct ast_node *n)
+{
+	if (add_printf(c, n, 1))
+		return -1;
+	n->type = sema_t_kind(TT_NONE, 0);
+	return 0;
+}
+
 static int check_strftime(struct sema_ctx *c, struct ast_node *n)
 {
 	if (n->list[0]->kind != AST_STR)
@@ -919,6 +1042,10 @@ static const struct trace_func funcs[] = {
 	{ "offsetof", 1, 1, check_offsetof, FO_CONST, true },
 	{ "cgroupid", 1, 1, check_cgroupid, FO_CONST, true },
 	{ "cgroup_path", 1, 2, check_cgroup_path, FO_CGROUP_PATH, true },
+	{ "buf", 1, 2, check_buf, FO_BUF, true },
+	{ "macaddr", 1, 1, check_macaddr, FO_MACADDR, true },
+	{ "reg", 1, 1, check_reg, FO_REG, true },
+	{ "cat", 1, -1, check_cat, FO_CAT },
 	{ "system", 1, -1, check_system, FO_SYSTEM },
 	{ "signal", 1, 1, check_signal, FO_SIGNAL },
 	{ "override", 1, 1, check_override, FO_OVERRIDE },

@@ -30,6 +30,10 @@ enum func_op {
 	FO_STRNCMP,
 	FO_CONST,	/* sizeof, offsetof, cgroupid: n->ival */
 	FO_CGROUP_PATH,
+	FO_BUF,
+	FO_MACADDR,
+	FO_REG,
+	FO_CAT,
 };
 
 struct sema_ctx;

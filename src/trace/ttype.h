@@ -33,6 +33,8 @@
  *   TT_TIMESTAMP 8: u64 ns since boot (strftime()'s argument).
  *   TT_CGROUP_PATH 8: u64 cgroup v2 id (cgroup_path()); fmt: its
  *               hierarchy filter, NULL for all.
+ *   TT_BUF      8 + capacity: u32 length, u32 0, the bytes (buf()).
+ *   TT_MACADDR  8: the 6 bytes of a MAC address, u16 0 (macaddr()).
  *   TT_TUPLE    the elements one after another, each aligned to its
  *               own alignment (8 for everything but small ints and
  *               strings, which align to 1..8 like C).
@@ -52,6 +54,8 @@ enum ttype_kind {
 	TT_INET,
 	TT_TIMESTAMP,
 	TT_CGROUP_PATH,
+	TT_BUF,
+	TT_MACADDR,
 	TT_TUPLE,
 	TT_PTR,
 	TT_RECORD,

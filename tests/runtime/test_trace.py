@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from common import (LOST_RE, LOUPE, SLOW, Cgroup, Skip, check, existing_bpf_ids,
+from common import (LOST_RE, LOUPE, SLOW, Cgroup, Skip, check, on_cleanup, existing_bpf_ids,
                     fdinfo_ids, helper_bin, marker, poll_until, run_quiet, short, spawn, tmpdir)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -350,6 +350,52 @@ def test_string_heavy_probe_past_the_stack():
     # the helper's own line comes between
     check(out.startswith("Attaching 1 probe...\n") and out.endswith(want),
           "got %r, want %r at the end" % (out, want))
+
+
+def test_buf_reg_macaddr_on_workloads():
+    """buf(args->buf, args->count) of a command's write with %r (bytes
+    that are not printable as \\xNN, as bpftrace); reg("ip") in a uprobe
+    is the probed function (usym names it) and reg("di") its first
+    argument; macaddr() of a bridge's new forwarding entry (in a network
+    namespace of the test's own) as bpftrace prints it."""
+    prog = ('t:syscalls:sys_enter_write /pid == cpid/ '
+            '{ printf("<%r>\\n", buf(args->buf, args->count)); }')
+    rc, out, err = _trace(["-c", "/usr/bin/printf 'a\\tb\\001'", "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    check("<a\\x09b\\x01>\n" in out, "got %r" % out)
+    libc = _libc()
+    name = marker("LOUPE_REG_")
+    prog = ('uprobe:%s:getenv /pid == cpid/ { printf("%%s %%d\\n", '
+            'usym(reg("ip")), reg("di") == arg0); }' % libc)
+    cmd = ("%s -c 'import ctypes; ctypes.CDLL(None).getenv(b\"%s\")'"
+           % (sys.executable, name))
+    rc, out, err = _trace(["-c", cmd, "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    check("getenv 1\n" in out, "got %s" % short(out, 600))
+    rc, out, err = _trace(["-e", 't:syscalls:sys_enter_getpid { reg("ip"); }'])
+    check(rc == 2 and "reg() needs the task's registers" in err,
+          "exit %s: %s" % (rc, short(err)))
+    if not shutil.which("bridge"):
+        raise Skip("no bridge command (iproute2)")
+    ns = marker("trace18")
+    ip = ["ip", "-n", ns]
+    check(subprocess.run(["ip", "netns", "add", ns]).returncode == 0,
+          "cannot make a netns")
+    on_cleanup(lambda: subprocess.run(["ip", "netns", "del", ns]))
+    for cmd in (["link", "add", "lbr0", "type", "bridge"],
+                ["link", "add", "lv0", "type", "veth", "peer", "name", "lv1"],
+                ["link", "set", "lv0", "master", "lbr0"],
+                ["link", "set", "lbr0", "up"], ["link", "set", "lv0", "up"]):
+        r = subprocess.run(ip + cmd, capture_output=True, text=True)
+        check(r.returncode == 0, "ip %s: %s" % (" ".join(cmd), r.stderr))
+    mac = "02:ab:0c:%02x:ee:0f" % (os.getpid() % 256)
+    prog = ('t:bridge:br_fdb_add /str(args->dev) == "lv0"/ '
+            '{ printf("%s\\n", macaddr(args->addr)); exit(); }')
+    rc, out, err = _trace(["-c", "ip netns exec %s bridge fdb add %s dev lv0 "
+                           "master static" % (ns, mac), "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    check(out == "Attaching 1 probe...\n%s\n\n\n" % mac.upper(),
+          "got %r" % out)
 
 
 def test_unsafe_functions():

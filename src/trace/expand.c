@@ -739,6 +739,8 @@ int expand_probes(struct trace_prog *p)
 	for (int i = 0; i < prog->nlist; i++) {
 		struct ast_node *probe = prog->list[i];
 
+		if (probe->kind != AST_PROBE)
+			continue;	/* a struct definition */
 		for (int j = 0; j < probe->nlist; j++)
 			if (expand_one(p, probe, probe->list[j]))
 				return -1;

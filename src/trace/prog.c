@@ -27,7 +27,7 @@ int trace_check(struct trace_prog *p)
 	p->ast = ast_parse(&p->src, p->err);
 	if (!p->ast)
 		return EXIT_USAGE;
-	if (expand_probes(p))
+	if (sema_define_structs(p) || expand_probes(p))
 		return EXIT_USAGE;
 	p->second_pass = false;
 	for (int i = 0; i < p->ninsts; i++)
@@ -142,6 +142,7 @@ void trace_prog_free(struct trace_prog *p)
 		if (p->stack_maps[i].fd >= 0)
 			close(p->stack_maps[i].fd);
 	btf__free(p->btf);
+	btf__free(p->btf_base);
 	if (p->ast)
 		ast_free(p->ast);
 	trace_prog_init(p);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/btf.h>
+#include <bpf/libbpf.h>
 #include "hook.h"
 #include "builtins.h"
 #include "sema.h"
@@ -1169,6 +1170,10 @@ static const struct {
 	{ "int", 4, true, "int" }, { "long", 8, true, "long int" },
 	{ "unsigned int", 4, false, "unsigned int" },
 	{ "unsigned long", 8, false, "long unsigned int" },
+	{ "unsigned char", 1, false, "unsigned char" },
+	{ "unsigned short", 2, false, "short unsigned int" },
+	{ "long long", 8, true, "long long int" },
+	{ "unsigned long long", 8, false, "long long unsigned int" },
 };
 
 /* "uint32" -> "u32": integer pointers point to the kernel's own type. */
@@ -1204,6 +1209,9 @@ static int find_btf_type(struct sema_ctx *c, struct ast_node *n,
 
 	if (!sema_btf(c->p))
 		return sema_fail(c->p, n->loc, "cannot load the kernel's BTF");
+	if (!strncmp(name, "struct ", 7) &&
+	    (id = sema_btf_script_struct(c->p->btf, name + 7)) > 0)
+		return id;	/* the script's own wins */
 	if (!strncmp(name, "struct ", 7))
 		id = btf__find_by_name_kind(c->p->btf, name + 7,
 					    BTF_KIND_STRUCT);
@@ -1731,5 +1739,115 @@ int sema_finish(struct trace_prog *p)
 		if (!m->key_size)
 			m->key_size = 8;
 	}
+	return 0;
+}
+
+/* ---- struct definitions in the script ------------------------------------ */
+
+/* A member's type: an integer, a struct (the script's or the kernel's, or
+ * a declaration of one still to come) or any kernel type, with stars. */
+static int member_type(struct trace_prog *p, struct ast_node *m)
+{
+	char name[128], *star;
+	int stars = 0, id = -1;
+
+	snprintf(name, sizeof(name), "%s", m->type_name);
+	star = strchr(name, '*');
+	if (star) {
+		stars = (int)strlen(star);
+		while (star > name && star[-1] == ' ')
+			star--;
+		*star = '\0';
+	}
+	if (!strncmp(name, "struct ", 7)) {
+		id = sema_btf_script_struct(p->btf, name + 7);
+		if (id <= 0)
+			id = btf__find_by_name_kind(p->btf, name + 7,
+						    BTF_KIND_STRUCT);
+		if (id <= 0 && stars)	/* defined later, or itself */
+			id = btf__add_fwd(p->btf, name + 7, BTF_FWD_STRUCT);
+	} else if (!strcmp(name, "void") && stars) {
+		id = 0;
+	} else {
+		id = btf__find_by_name(p->btf, kernel_int_name(name));
+	}
+	if (id < 0)
+		return sema_fail(p, m->loc, "type '%s' not found in the kernel's BTF or the script",
+				 name);
+	while (stars--) {
+		id = btf__add_ptr(p->btf, id);
+		if (id < 0)
+			return sema_fail(p, m->loc, "cannot make a pointer type");
+	}
+	if (m->ival) {
+		int index = btf__find_by_name(p->btf, "int");
+
+		id = btf__add_array(p->btf, index, id, (int)m->ival);
+	}
+	return id;
+}
+
+static int define_struct(struct trace_prog *p, struct ast_node *s)
+{
+	int ids[256], sid;
+	unsigned int offs[256], off = 0, align = 1;
+
+	if (s->nlist > 256 || !s->nlist)
+		return sema_fail(p, s->loc, "%s: 1 to 256 members", s->name);
+	for (int i = 0; i < s->nlist; i++) {
+		long long size;
+		int a;
+
+		ids[i] = member_type(p, s->list[i]);
+		if (ids[i] < 0)
+			return -1;
+		size = btf__resolve_size(p->btf, ids[i]);
+		a = btf__align_of(p->btf, ids[i]);
+		if (size <= 0 || a <= 0)
+			return sema_fail(p, s->list[i]->loc,
+					 "member '%s' has no size",
+					 s->list[i]->name);
+		off = (off + a - 1) / a * a;
+		offs[i] = off;
+		off += size;
+		if ((unsigned int)a > align)
+			align = a;
+	}
+	off = (off + align - 1) / align * align;
+	sid = btf__add_struct(p->btf, s->name + 7, off);
+	for (int i = 0; sid > 0 && i < s->nlist; i++)
+		if (btf__add_field(p->btf, s->list[i]->name, ids[i],
+				   offs[i] * 8, 0))
+			sid = -1;
+	if (sid <= 0)
+		return sema_fail(p, s->loc, "cannot define %s", s->name);
+	return 0;
+}
+
+/*
+ * The script's struct definitions become types of a BTF split off the
+ * kernel's, so casts, ->, sizeof and offsetof find them as they find the
+ * kernel's (a definition wins over a kernel struct of the same name).
+ */
+int sema_define_structs(struct trace_prog *p)
+{
+	struct btf *split;
+	bool any = false;
+
+	for (int i = 0; i < p->ast->nlist; i++)
+		any |= p->ast->list[i]->kind == AST_STRUCT;
+	if (!any)
+		return 0;
+	if (!sema_btf(p))
+		return sema_fail(p, p->ast->loc, "cannot load the kernel's BTF");
+	split = btf__new_empty_split(p->btf);
+	if (libbpf_get_error(split))
+		return sema_fail(p, p->ast->loc, "cannot extend the kernel's BTF");
+	p->btf_base = p->btf;
+	p->btf = split;
+	for (int i = 0; i < p->ast->nlist; i++)
+		if (p->ast->list[i]->kind == AST_STRUCT &&
+		    define_struct(p, p->ast->list[i]))
+			return -1;
 	return 0;
 }

@@ -126,6 +126,7 @@ struct trace_prog {
 	int kstack_fd;
 	int ustack_fd;
 	struct btf *btf;	/* vmlinux BTF, loaded on first need */
+	struct btf *btf_base;	/* with script structs: btf is split off it */
 	void **arena;		/* sema_alloc()'d blocks */
 	int narena;
 
@@ -157,6 +158,7 @@ struct trace_prog {
 int expand_probes(struct trace_prog *p);
 int sema_check(struct trace_prog *p, struct trace_inst *inst);
 int sema_finish(struct trace_prog *p);
+int sema_define_structs(struct trace_prog *p);
 void sema_type_free(struct ttype *t);
 
 /* lower.c: typed AST of one instance -> IR. */

@@ -398,6 +398,47 @@ def test_buf_reg_macaddr_on_workloads():
           "got %r" % out)
 
 
+_POINTS = r"""
+#include <string.h>
+struct point { int x; char tag; long y; char name[8]; struct point *next; };
+__attribute__((noinline)) int loupe_visit(struct point *p)
+{
+	__asm__ volatile("" : : "r"(p) : "memory");
+	return p->x;
+}
+int main(void)
+{
+	struct point b = { -7, 'b', 0, "second", 0 };
+	struct point a = { 42, 'a', 1234567890123L, "first", &b };
+
+	return loupe_visit(&a) == 42 ? 0 : 1;
+}
+"""
+
+
+def test_struct_defined_in_script():
+    """A struct defined in the script types a uprobe's argument: its
+    members at C's offsets, a char array as a string, a pointer to the
+    struct itself followed with ->."""
+    d = tmpdir()
+    src = os.path.join(d, "points.c")
+    binary = os.path.join(d, "points")
+    with open(src, "w") as f:
+        f.write(_POINTS)
+    r = subprocess.run(["gcc", "-O0", "-o", binary, src],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, "gcc: %s" % short(r.stderr))
+    prog = ("struct point { int x; char tag; long y; char name[8]; "
+            "struct point *next; } "
+            "uprobe:%s:loupe_visit { $p = (struct point *)arg0; "
+            'printf("%%d %%c %%ld %%s %%d %%s\\n", $p->x, $p->tag, $p->y, '
+            "$p->name, $p->next->x, $p->next->name); }" % binary)
+    rc, out, err = _trace(["-c", binary, "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    check(out == "Attaching 1 probe...\n42 a 1234567890123 first -7 second"
+          "\n\n\n", "got %r" % out)
+
+
 def test_unsafe_functions():
     """signal(), system(), override() are refused without --unsafe; with
     it, system() runs its command in order with printf (bpftrace's

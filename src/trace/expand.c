@@ -143,11 +143,11 @@ static int add_rawtp(void *vctx, const char *name, const char *unused)
 	int id;
 
 	(void)unused;
-	inst = new_inst(p, x->probe, x->attach, PK_RAWTP);
+	inst = new_inst(p, x->probe, x->attach, x->kind);
 	if (!inst)
 		return x->err = -ENOMEM;
 	inst->func = strdup(name);
-	inst->name = join3("rawtracepoint", name, NULL);
+	inst->name = join3(provider_name(x->kind), name, NULL);
 	snprintf(tname, sizeof(tname), "btf_trace_%s", name);
 	if (!sema_btf(p)) {
 		x->err = sema_fail(p, x->attach->loc,
@@ -155,6 +155,15 @@ static int add_rawtp(void *vctx, const char *name, const char *unused)
 			      inst->name);
 		return 1;
 	}
+	/* tp_btf: the program is loaded against the tracepoint's typedef */
+	id = btf__find_by_name_kind(p->btf, tname, BTF_KIND_TYPEDEF);
+	if (x->kind == PK_TPBTF && id < 0) {
+		x->err = sema_fail(p, x->attach->loc,
+			      "tracepoint %s has no BTF type (btf_trace_%s); see loupe trace -l 'rawtracepoint:*'",
+			      name, name);
+		return 1;
+	}
+	inst->btf_func_id = id > 0 ? id : 0;
 	/* __bpf_trace_NAME has the argument names; the typedef only types */
 	snprintf(tname, sizeof(tname), "__bpf_trace_%s", name);
 	id = btf__find_by_name_kind(p->btf, tname, BTF_KIND_FUNC);

@@ -897,7 +897,8 @@ static int lower_arg(struct lctx *l, struct ast_node *n, int i,
 		return out->reg == IR_NONE ? -1 : 0;
 	}
 	out->reg = ir_vreg(l->f);
-	if (inst->kind == PK_RAWTP || inst->kind == PK_FENTRY ||
+	if (inst->kind == PK_RAWTP || inst->kind == PK_TPBTF ||
+	    inst->kind == PK_FENTRY ||
 	    inst->kind == PK_FEXIT)
 		ir_load(l->f, 8, out->reg, IR_CTX, 8 * i);
 	else

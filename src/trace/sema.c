@@ -296,7 +296,8 @@ static int check_args_field(struct sema_ctx *c, struct ast_node *n)
 			    "%s has no field '%s'; see loupe trace -lv '%s'",
 			    inst->name, n->name, inst->name);
 	}
-	if (inst->kind == PK_RAWTP || inst->kind == PK_FENTRY ||
+	if (inst->kind == PK_RAWTP || inst->kind == PK_TPBTF ||
+	    inst->kind == PK_FENTRY ||
 	    inst->kind == PK_FEXIT) {
 		for (int i = 0; i < inst->nargs; i++)
 			if (!strcmp(inst->args[i].name, n->name)) {

@@ -439,6 +439,22 @@ def test_struct_defined_in_script():
           "\n\n\n", "got %r" % out)
 
 
+def test_tp_btf_typed_probe():
+    """tp_btf:NAME loads as a BTF-typed tracing program (the hook that
+    works here where fentry does not): args.p is the exec'ing task, arg1
+    its pid; -l lists tp_btf probes."""
+    prog = ('tp_btf:sched_process_exec /args.p->pid == cpid/ '
+            '{ printf("%s %d %d\\n", comm, args.p->pid == cpid, '
+            'arg1 == cpid); @[probe] = count(); exit(); }')
+    rc, out, err = _trace(["-c", "/bin/true", "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    check(out == "Attaching 1 probe...\ntrue 1 1\n\n\n"
+          "@[tp_btf:sched_process_exec]: 1\n", "got %r" % out)
+    rc, out, err = _trace(["-l", "tp_btf:sched_process_ex*"])
+    check(rc == 0 and "tp_btf:sched_process_exec\n" in out,
+          "exit %s: %s %s" % (rc, short(out), short(err)))
+
+
 def test_unsafe_functions():
     """signal(), system(), override() are refused without --unsafe; with
     it, system() runs its command in order with printf (bpftrace's

@@ -36,7 +36,7 @@ struct lctx {
 	int stack_high;
 	int scr;		/* the scratch map's value, if used */
 	int scratch_used, scratch_high;
-	int prologue, prologue_end;	/* its lookup's instructions */
+	int prologue;		/* where the scratch lookup goes */
 	int var_reg[TRACE_MAX_VARS];
 	int var_off[TRACE_MAX_VARS];
 	int err;
@@ -90,11 +90,13 @@ static int stack_alloc(struct lctx *l, struct src_loc loc, int size)
 {
 	int aligned = (size + 7) & ~7, off = 0;
 
-	if (l->p->scratch_fd < 0 ||
-	    l->f->stack_used + aligned <= STACK_OBJECTS)
+	if (l->f->stack_used + aligned <= STACK_OBJECTS ||
+	    trace_scratch_map(l->p) < 0)
 		off = ir_stack(l->f, size);
 	if (!off && l->p->scratch_fd >= 0 &&
 	    l->scratch_used + aligned <= TRACE_SCRATCH_SIZE) {
+		if (!l->scr)
+			l->scr = ir_vreg(l->f);	/* scratch_end() sets it */
 		off = TRACE_SCRATCH_BASE + l->scratch_used;
 		l->scratch_used += aligned;
 		if (l->scratch_used > l->scratch_high)
@@ -127,6 +129,12 @@ static void copy_mem(struct lctx *l, int dbase, int doff, int sbase, int soff,
 		ir_load(l->f, 8, t, sbase, soff + i);
 		ir_store(l->f, 8, dbase, doff + i, t);
 	}
+}
+
+/* Copies size bytes between two objects (stack or scratch). */
+static void copy_obj(struct lctx *l, int doff, int soff, int size)
+{
+	copy_mem(l, obj_base(l, doff), doff, obj_base(l, soff), soff, size);
 }
 
 static int call(struct lctx *l, int helper, int nargs, ...)
@@ -195,7 +203,8 @@ static int str_literal(struct lctx *l, struct src_loc loc, const char *s,
 		for (size_t j = 0; j < 4 && i + j < len; j++)
 			w |= (long long)(unsigned char)s[i + j] << (8 * j);
 		if (w)
-			ir_storei(l->f, 4, obj_base(l, off + i), off + i, (int)w);
+			ir_storei(l->f, 4, obj_base(l, off + i), off + i,
+				  (int)w);
 	}
 	return off;
 }
@@ -265,7 +274,8 @@ static void store_val(struct lctx *l, int base, int off, const struct ttype *t,
 	if (v.reg != IR_NONE)
 		ir_store(l->f, 8, base, off, v.reg);
 	else
-		copy_mem(l, base, off, obj_base(l, v.off), v.off, (t->size + 7) & ~7);
+		copy_mem(l, base, off, obj_base(l, v.off), v.off,
+			 (t->size + 7) & ~7);
 }
 
 /* ---- maps --------------------------------------------------------------- */
@@ -363,7 +373,8 @@ static int map_read(struct lctx *l, struct ast_node *n, struct val *out)
 		return -1;
 	zero_stack(l, out->off, (m->value.size + 7) & ~7u);
 	ir_bri(l->f, BPF_JEQ, p, 0, done);
-	copy_mem(l, obj_base(l, out->off), out->off, p, 0, (m->value.size + 7) & ~7u);
+	copy_mem(l, obj_base(l, out->off), out->off, p, 0,
+		 (m->value.size + 7) & ~7u);
 	ir_place(l->f, done);
 	return 0;
 }
@@ -1161,7 +1172,7 @@ static int lower_ternary(struct lctx *l, struct ast_node *n, struct val *out)
 	if (reg)
 		ir_mov(l->f, out->reg, v.reg);
 	else
-		copy_mem(l, obj_base(l, out->off), out->off, obj_base(l, v.off), v.off, n->type.size);
+		copy_obj(l, out->off, v.off, n->type.size);
 	ir_jmp(l->f, done);
 	ir_place(l->f, no);
 	if (lower_expr(l, n->c, &v))
@@ -1169,7 +1180,7 @@ static int lower_ternary(struct lctx *l, struct ast_node *n, struct val *out)
 	if (reg)
 		ir_mov(l->f, out->reg, v.reg);
 	else
-		copy_mem(l, obj_base(l, out->off), out->off, obj_base(l, v.off), v.off, n->type.size);
+		copy_obj(l, out->off, v.off, n->type.size);
 	ir_place(l->f, done);
 	return 0;
 }
@@ -1266,9 +1277,11 @@ static int lower_expr(struct lctx *l, struct ast_node *n, struct val *out)
 			return -1;
 		zero_stack(l, out->off, n->type.size);
 		for (int i = 0; i < n->nlist; i++) {
+			int eoff = out->off + n->type.offsets[i];
+
 			if (lower_expr(l, n->list[i], &a))
 				return -1;
-			store_val(l, obj_base(l, out->off + n->type.offsets[i]), out->off + n->type.offsets[i],
+			store_val(l, obj_base(l, eoff), eoff,
 				  &n->type.elems[i], a);
 		}
 		return 0;
@@ -1529,8 +1542,7 @@ static int lower_assign(struct lctx *l, struct ast_node *n)
 			if (!voff)
 				return -1;
 			zero_stack(l, voff, m->value.size);
-			copy_mem(l, obj_base(l, voff), voff, obj_base(l, v.off), v.off,
-				 rhs->type.size);
+			copy_obj(l, voff, v.off, rhs->type.size);
 		} else {
 			voff = v.off;
 		}
@@ -1559,8 +1571,7 @@ static int lower_assign(struct lctx *l, struct ast_node *n)
 		       v.reg);
 		return 0;
 	}
-	copy_mem(l, obj_base(l, l->var_off[lhs->sym]), l->var_off[lhs->sym], obj_base(l, v.off), v.off,
-		 (lhs->type.size + 7) & ~7u);
+	copy_obj(l, l->var_off[lhs->sym], v.off, (lhs->type.size + 7) & ~7u);
 	return 0;
 }
 
@@ -1668,38 +1679,37 @@ static int lower_block(struct lctx *l, struct ast_node *n)
 }
 
 /*
- * The scratch map's value for this CPU, looked up first thing (its key,
- * 0, written where the first stack object goes: nothing is live there
- * yet); dropped again by scratch_end() when no object went there.
+ * Where the scratch map's value for this CPU is looked up: first thing,
+ * once lowering knows an object went there (scratch_end() inserts it).
  */
 static void scratch_begin(struct lctx *l)
 {
-	int key;
-
 	l->prologue = l->f->ninsns;
-	if (l->p->scratch_fd < 0)
-		return;
-	l->scr = ir_vreg(l->f);
+}
+
+/*
+ * The lookup, moved to the start: its key, 0, is written where the first
+ * stack object goes (nothing is live there yet), and a failed lookup
+ * (never, for an array) skips the probe.
+ */
+static int scratch_end(struct lctx *l)
+{
+	int key, from = l->f->ninsns;
+
+	if (!l->scratch_high)
+		return 0;
 	key = ir_vreg(l->f);
 	ir_storei(l->f, 4, IR_FP, -8, 0);
 	ir_alui(l->f, BPF_ADD, key, IR_FP, -8);
 	ir_call(l->f, l->scr, BPF_FUNC_map_lookup_elem, 2,
 		(int[]){ map_ptr(l, l->p->scratch_fd), key });
 	ir_bri(l->f, BPF_JEQ, l->scr, 0, l->exit_label);
-	l->prologue_end = l->f->ninsns;
-}
-
-static void scratch_end(struct lctx *l)
-{
-	if (l->p->scratch_fd < 0)
-		return;
-	if (!l->scratch_high) {
-		ir_drop(l->f, l->prologue, l->prologue_end);
-		return;
-	}
+	if (ir_move(l->f, from, l->f->ninsns, l->prologue))
+		return -1;
 	/* the key's slot is an object's, never a spill's */
 	if (l->stack_high < 8)
 		l->stack_high = 8;
+	return 0;
 }
 
 int lower_inst(struct trace_prog *p, struct trace_inst *inst)
@@ -1750,7 +1760,8 @@ int lower_inst(struct trace_prog *p, struct trace_inst *inst)
 		goto out;
 	ir_place(l.f, l.exit_label);
 	ir_reti(l.f, 0);
-	scratch_end(&l);
+	if (scratch_end(&l))
+		goto out;
 	l.f->stack_used = l.stack_high;
 	inst->ir = l.f;
 	return 0;

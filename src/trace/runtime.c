@@ -61,6 +61,17 @@ static void map_obj_name(const char *name, char *out, size_t len)
 	out[j] = '\0';
 }
 
+int trace_scratch_map(struct trace_prog *p)
+{
+	/* no maps (the fuzzer, a check alone): no scratch either */
+	if (p->scratch_fd >= 0 || p->ringbuf_fd < 0)
+		return p->scratch_fd;
+	p->scratch_fd = create_map(p, BPF_MAP_TYPE_PERCPU_ARRAY,
+				   "trace_scratch", 4, TRACE_SCRATCH_BASE +
+				   TRACE_SCRATCH_SIZE, 1, 0);
+	return p->scratch_fd;
+}
+
 /* --cgroup/--container: the directory every probe checks against. */
 static int set_cgroup_filter(struct trace_prog *p)
 {
@@ -100,11 +111,6 @@ static int create_maps(struct trace_prog *p)
 	p->zero_fd = create_map(p, BPF_MAP_TYPE_ARRAY, "trace_zero", 4,
 				zero_size, 1, 0);
 	if (p->zero_fd < 0)
-		return -1;
-	p->scratch_fd = create_map(p, BPF_MAP_TYPE_PERCPU_ARRAY,
-				   "trace_scratch", 4, TRACE_SCRATCH_BASE +
-				   TRACE_SCRATCH_SIZE, 1, 0);
-	if (p->scratch_fd < 0)
 		return -1;
 	if (p->cgroup_dir && set_cgroup_filter(p))
 		return -1;

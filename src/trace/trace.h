@@ -187,6 +187,11 @@ void trace_prog_free(struct trace_prog *p);
 int trace_compile(struct trace_prog *p, enum trace_dump dump);
 /* After trace_check(): creates the maps, lowers and emits (no dumps). */
 int trace_build(struct trace_prog *p);
+/*
+ * The per-CPU scratch map for objects past the stack, created on the
+ * first need once the other maps exist; -1 if there is none.
+ */
+int trace_scratch_map(struct trace_prog *p);
 int trace_load(struct trace_prog *p);
 /*
  * Attaches every loaded instance, without a session: the programs run

@@ -440,7 +440,8 @@ static int start_one(struct mprog *mp, size_t max_series, int ncpus,
 		ret = EXIT_RUNTIME;
 	if (!ret) {
 		int fds[] = { p->ringbuf_fd, p->lost_fd, p->zero_fd,
-			      p->kstack_fd, p->ustack_fd };
+			      p->kstack_fd, p->ustack_fd, p->scratch_fd,
+			      p->cgroup_fd };
 
 		for (int i = 0; i < p->nmaps; i++)
 			mp->kernel_bytes += map_fd_bytes(p->maps[i].fd);

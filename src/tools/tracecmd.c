@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include "cgroup.h"
 #include "log.h"
 #include "session.h"
 #include "tool.h"
@@ -296,6 +297,11 @@ static int trace_run_tool(struct session *s)
 		p.target_pid = s->opts.pid;
 	if (s->opts.given & OPT_BUFFER)
 		p.ringbuf_size = s->opts.buffer_size;
+	if (s->opts.cgroup[0])
+		p.cgroup_dir = s->opts.cgroup;
+	/* a container's binaries are seen through one of its processes */
+	if (s->opts.container[0])
+		p.root_pid = cgroup_first_pid(s->opts.cgroup);
 	if (command && dump == TRACE_DUMP_NONE) {
 		ret = start_command(command, &child);
 		if (ret)
@@ -343,8 +349,9 @@ static const struct tool trace_tool = {
 		"  loupe trace -l 'tracepoint:syscalls:*open*'   # list probes\n"
 		"  loupe trace script.bt 42                      # $1 is 42\n"
 		"  loupe trace -c 'ls /' -e 't:syscalls:sys_enter_openat /pid == cpid/ { @++; }'\n"
+		"  loupe trace --container web -e 't:syscalls:sys_enter_openat { @[comm] = count(); }'\n"
 		"  loupe trace --dump bpf -e 'BEGIN { @x = 1; }'  # show the BPF\n",
-	.common = OPT_PID | OPT_DURATION | OPT_JSON | OPT_BUFFER,
+	.common = OPT_PID | OPT_DURATION | OPT_JSON | OPT_BUFFER | OPT_CGROUP,
 	.opts = trace_opts,
 	.parse_opt = trace_parse_opt,
 	.args_usage = "[FILE] [ARG...]",

@@ -101,6 +101,7 @@ static const char *const kind_names[] = {
 	[AST_UNROLL] = "unroll", [AST_RETURN] = "return",
 	[AST_BREAK] = "break", [AST_CONTINUE] = "continue",
 	[AST_BLOCK] = "block", [AST_PROBE] = "probe", [AST_ATTACH] = "attach",
+	[AST_STRUCT] = "struct", [AST_MEMBER] = "member",
 	[AST_PROGRAM] = "program",
 };
 

@@ -64,7 +64,10 @@ enum ast_kind {
 	AST_ATTACH,	/* str: the attach point exactly as written with
 			 * quotes removed, e.g. "uprobe:/bin/bash:readline",
 			 * "t:syscalls:sys_enter_*", "BEGIN", "interval:s:1" */
-	AST_PROGRAM,	/* list: probes */
+	AST_STRUCT,	/* struct name { members }: name "struct NAME";
+			 * list: AST_MEMBER */
+	AST_MEMBER,	/* type_name name[ival]; ival 0: not an array */
+	AST_PROGRAM,	/* list: struct definitions, then probes */
 };
 
 struct ast_node {

@@ -18,7 +18,8 @@
 #define FUNC_KINDS	(REGS_KINDS | KIND(PK_FENTRY) | KIND(PK_FEXIT))
 #define RET_KINDS	(KIND(PK_KRETPROBE) | KIND(PK_URETPROBE) | \
 			 KIND(PK_FEXIT))
-#define ARG_KINDS	(REGS_KINDS | KIND(PK_RAWTP) | KIND(PK_USDT) | \
+#define ARG_KINDS	(REGS_KINDS | KIND(PK_RAWTP) | KIND(PK_TPBTF) | \
+			 KIND(PK_USDT) | \
 			 KIND(PK_FENTRY) | KIND(PK_FEXIT))
 
 static bool is_uprobe(enum probe_kind k)
@@ -95,6 +96,7 @@ static int check_arg(struct trace_prog *p, const struct trace_inst *inst,
 		n->type.user = true;
 		return 0;
 	case PK_RAWTP:
+	case PK_TPBTF:
 	case PK_FENTRY:
 	case PK_FEXIT:
 		if (i >= inst->nargs)

@@ -143,11 +143,11 @@ static int add_rawtp(void *vctx, const char *name, const char *unused)
 	int id;
 
 	(void)unused;
-	inst = new_inst(p, x->probe, x->attach, PK_RAWTP);
+	inst = new_inst(p, x->probe, x->attach, x->kind);
 	if (!inst)
 		return x->err = -ENOMEM;
 	inst->func = strdup(name);
-	inst->name = join3("rawtracepoint", name, NULL);
+	inst->name = join3(provider_name(x->kind), name, NULL);
 	snprintf(tname, sizeof(tname), "btf_trace_%s", name);
 	if (!sema_btf(p)) {
 		x->err = sema_fail(p, x->attach->loc,
@@ -155,6 +155,15 @@ static int add_rawtp(void *vctx, const char *name, const char *unused)
 			      inst->name);
 		return 1;
 	}
+	/* tp_btf: the program is loaded against the tracepoint's typedef */
+	id = btf__find_by_name_kind(p->btf, tname, BTF_KIND_TYPEDEF);
+	if (x->kind == PK_TPBTF && id < 0) {
+		x->err = sema_fail(p, x->attach->loc,
+			      "tracepoint %s has no BTF type (btf_trace_%s); see loupe trace -l 'rawtracepoint:*'",
+			      name, name);
+		return 1;
+	}
+	inst->btf_func_id = id > 0 ? id : 0;
 	/* __bpf_trace_NAME has the argument names; the typedef only types */
 	snprintf(tname, sizeof(tname), "__bpf_trace_%s", name);
 	id = btf__find_by_name_kind(p->btf, tname, BTF_KIND_FUNC);
@@ -237,6 +246,15 @@ static int kernel_func(struct expand_ctx *x, const char *func)
 	return 0;
 }
 
+/*
+ * The process whose root uprobe paths are resolved in: -p's or -c's, else
+ * one in --container's cgroup (its binaries are under /proc/PID/root).
+ */
+static int path_pid(const struct trace_prog *p)
+{
+	return p->target_pid > 0 ? p->target_pid : p->root_pid;
+}
+
 static int add_uprobe(void *vctx, const char *func, const char *unused)
 {
 	struct expand_ctx *x = vctx;
@@ -245,7 +263,7 @@ static int add_uprobe(void *vctx, const char *func, const char *unused)
 	struct trace_inst *inst;
 
 	(void)unused;
-	if (uprobe_resolve(x->target, func, p->target_pid, &t)) {
+	if (uprobe_resolve(x->target, func, path_pid(p), &t)) {
 		if (!t.path[0])
 			x->err = sema_fail(p, x->attach->loc,
 				      "binary '%s' not found (give a path or a name on PATH)",
@@ -404,7 +422,7 @@ static int expand_usdt(struct expand_ctx *x, int nparts, char **parts)
 			    "'%s': expected usdt:BINARY:[PROVIDER:]NAME",
 			    x->attach->str);
 	}
-	if (uprobe_find_binary(parts[1], x->p->target_pid, path, sizeof(path)))
+	if (uprobe_find_binary(parts[1], path_pid(x->p), path, sizeof(path)))
 		return sema_fail(x->p, x->attach->loc,
 			    "binary '%s' not found (give a path or a name on PATH)",
 			    parts[1]);
@@ -587,9 +605,15 @@ static int expand_uprobe(struct expand_ctx *x, int nparts, char **parts)
 	if (!path)
 		return -ENOMEM;
 	x->target = path;
-	if (strpbrk(last + 1, "*?["))
-		ret = tprobe_elf_funcs(path, last + 1, add_uprobe, x);
-	else
+	if (strpbrk(last + 1, "*?[")) {
+		char real[PATH_MAX];
+
+		/* the functions of the binary the probes will go on */
+		if (uprobe_find_binary(path, path_pid(x->p), real,
+				       sizeof(real)))
+			snprintf(real, sizeof(real), "%s", path);
+		ret = tprobe_elf_funcs(real, last + 1, add_uprobe, x);
+	} else
 		add_uprobe(x, last + 1, NULL);
 	x->target = NULL;
 	free(path);
@@ -724,6 +748,8 @@ int expand_probes(struct trace_prog *p)
 	for (int i = 0; i < prog->nlist; i++) {
 		struct ast_node *probe = prog->list[i];
 
+		if (probe->kind != AST_PROBE)
+			continue;	/* a struct definition */
 		for (int j = 0; j < probe->nlist; j++)
 			if (expand_one(p, probe, probe->list[j]))
 				return -1;

@@ -5,6 +5,7 @@
  * failure is remembered in the function (cap < 0) and reported by
  * ir_emit() instead of crashing.
  */
+#include <errno.h>
 #include <limits.h>
 #include <linux/bpf.h>
 #include <stdlib.h>
@@ -77,6 +78,23 @@ int ir_stack(struct ir_func *f, int size)
 void ir_set_line(struct ir_func *f, int line)
 {
 	f->line = line;
+}
+
+int ir_move(struct ir_func *f, int from, int to, int at)
+{
+	size_t n = to - from, sz = sizeof(f->insns[0]);
+	struct ir_insn *moved;
+
+	if (from < 0 || to > f->ninsns || from >= to || at < 0 || at > from)
+		return 0;
+	moved = malloc(n * sz);
+	if (!moved)
+		return -ENOMEM;
+	memcpy(moved, &f->insns[from], n * sz);
+	memmove(&f->insns[at + n], &f->insns[at], (from - at) * sz);
+	memcpy(&f->insns[at], moved, n * sz);
+	free(moved);
+	return 0;
 }
 
 /* A zeroed instruction appended to f, or NULL after an allocation failure. */

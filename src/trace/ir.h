@@ -90,6 +90,8 @@ int ir_new_label(struct ir_func *f);
  */
 int ir_stack(struct ir_func *f, int size);
 void ir_set_line(struct ir_func *f, int line);
+/* Moves instructions [from, to) to before instruction at; 0 or -ENOMEM. */
+int ir_move(struct ir_func *f, int from, int to, int at);
 
 void ir_movi(struct ir_func *f, int d, long long imm);
 void ir_mov(struct ir_func *f, int d, int a);

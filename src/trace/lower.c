@@ -24,7 +24,7 @@
 
 struct val {
 	int reg;	/* != IR_NONE: the value is in this register */
-	int off;	/* otherwise: at IR_FP + off */
+	int off;	/* otherwise: at obj_base(off) + off */
 };
 
 struct lctx {
@@ -34,6 +34,9 @@ struct lctx {
 	int exit_label;
 	int break_label, continue_label;
 	int stack_high;
+	int scr;		/* the scratch map's value, if used */
+	int scratch_used, scratch_high;
+	int prologue;		/* where the scratch lookup goes */
 	int var_reg[TRACE_MAX_VARS];
 	int var_off[TRACE_MAX_VARS];
 	int err;
@@ -54,6 +57,7 @@ static bool in_reg(const struct ttype *t)
 	case TT_KSTACK:
 	case TT_KSYM:
 	case TT_TIMESTAMP:
+	case TT_CGROUP_PATH:
 	case TT_RECORD:	/* the address of a kernel record */
 		return true;
 	default:
@@ -68,13 +72,40 @@ static int lfail(struct lctx *l, struct src_loc loc, const char *msg)
 	return -1;
 }
 
+/*
+ * Objects (strings, tuples, keys...) go on the BPF stack while it has
+ * room for them and for the back end's spills, then into the program's
+ * per-CPU scratch map (as bpftrace keeps its strings), so the 512-byte
+ * stack does not limit a program. Stack objects have negative offsets
+ * from IR_FP, scratch ones positive offsets from l->scr.
+ */
+#define STACK_OBJECTS	384	/* the rest of the 512 is for spills */
+
+static int obj_base(struct lctx *l, int off)
+{
+	return off > 0 ? l->scr : IR_FP;
+}
+
 static int stack_alloc(struct lctx *l, struct src_loc loc, int size)
 {
-	int off = ir_stack(l->f, size);
+	int aligned = (size + 7) & ~7, off = 0;
 
+	if (l->f->stack_used + aligned <= STACK_OBJECTS ||
+	    trace_scratch_map(l->p) < 0)
+		off = ir_stack(l->f, size);
+	if (!off && l->p->scratch_fd >= 0 &&
+	    l->scratch_used + aligned <= TRACE_SCRATCH_SIZE) {
+		if (!l->scr)
+			l->scr = ir_vreg(l->f);	/* scratch_end() sets it */
+		off = TRACE_SCRATCH_BASE + l->scratch_used;
+		l->scratch_used += aligned;
+		if (l->scratch_used > l->scratch_high)
+			l->scratch_high = l->scratch_used;
+	}
 	if (!off) {
-		lfail(l, loc,
-		      "this probe needs more than the 512 bytes of BPF stack; use fewer strings or tuples at once");
+		lfail(l, loc, l->p->scratch_fd < 0 ?
+		      "this probe needs more than the 512 bytes of BPF stack; use fewer strings or tuples at once" :
+		      "this probe needs more than the BPF stack and the scratch map hold; use fewer strings or tuples at once");
 		return 0;
 	}
 	if (l->f->stack_used > l->stack_high)
@@ -85,7 +116,7 @@ static int stack_alloc(struct lctx *l, struct src_loc loc, int size)
 static void zero_stack(struct lctx *l, int off, int size)
 {
 	for (int i = 0; i < size; i += 8)
-		ir_storei(l->f, 8, IR_FP, off + i, 0);
+		ir_storei(l->f, 8, obj_base(l, off + i), off + i, 0);
 }
 
 /* Copies size bytes (a multiple of 8) between two base+offset places. */
@@ -98,6 +129,12 @@ static void copy_mem(struct lctx *l, int dbase, int doff, int sbase, int soff,
 		ir_load(l->f, 8, t, sbase, soff + i);
 		ir_store(l->f, 8, dbase, doff + i, t);
 	}
+}
+
+/* Copies size bytes between two objects (stack or scratch). */
+static void copy_obj(struct lctx *l, int doff, int soff, int size)
+{
+	copy_mem(l, obj_base(l, doff), doff, obj_base(l, soff), soff, size);
 }
 
 static int call(struct lctx *l, int helper, int nargs, ...)
@@ -125,7 +162,7 @@ static int fp_addr(struct lctx *l, int off)
 {
 	int r = ir_vreg(l->f);
 
-	ir_alui(l->f, BPF_ADD, r, IR_FP, off);
+	ir_alui(l->f, BPF_ADD, r, obj_base(l, off), off);
 	return r;
 }
 
@@ -166,7 +203,8 @@ static int str_literal(struct lctx *l, struct src_loc loc, const char *s,
 		for (size_t j = 0; j < 4 && i + j < len; j++)
 			w |= (long long)(unsigned char)s[i + j] << (8 * j);
 		if (w)
-			ir_storei(l->f, 4, IR_FP, off + i, (int)w);
+			ir_storei(l->f, 4, obj_base(l, off + i), off + i,
+				  (int)w);
 	}
 	return off;
 }
@@ -209,10 +247,10 @@ static int read_int(struct lctx *l, struct src_loc loc, int addr, int bytes,
 
 	if (!off)
 		return IR_NONE;
-	ir_storei(l->f, 8, IR_FP, off, 0);
+	ir_storei(l->f, 8, obj_base(l, off), off, 0);
 	call(l, user ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel,
 	     3, fp_addr(l, off), imm(l, bytes), addr);
-	ir_load(l->f, 8, r, IR_FP, off);
+	ir_load(l->f, 8, r, obj_base(l, off), off);
 	return extend(l, r, bytes, is_signed);
 }
 
@@ -225,7 +263,7 @@ static int to_mem(struct lctx *l, struct src_loc loc, struct val v)
 		return v.off;
 	off = stack_alloc(l, loc, 8);
 	if (off)
-		ir_store(l->f, 8, IR_FP, off, v.reg);
+		ir_store(l->f, 8, obj_base(l, off), off, v.reg);
 	return off;
 }
 
@@ -236,7 +274,8 @@ static void store_val(struct lctx *l, int base, int off, const struct ttype *t,
 	if (v.reg != IR_NONE)
 		ir_store(l->f, 8, base, off, v.reg);
 	else
-		copy_mem(l, base, off, IR_FP, v.off, (t->size + 7) & ~7);
+		copy_mem(l, base, off, obj_base(l, v.off), v.off,
+			 (t->size + 7) & ~7);
 }
 
 /* ---- maps --------------------------------------------------------------- */
@@ -249,7 +288,7 @@ static int build_key(struct lctx *l, struct ast_node *mn,
 	if (!off)
 		return 0;
 	if (m->key.kind == TT_NONE) {
-		ir_storei(l->f, 8, IR_FP, off, 0);
+		ir_storei(l->f, 8, obj_base(l, off), off, 0);
 		return off;
 	}
 	zero_stack(l, off, m->key_size);
@@ -261,7 +300,7 @@ static int build_key(struct lctx *l, struct ast_node *mn,
 
 		if (lower_expr(l, mn->list[i], &v))
 			return 0;
-		store_val(l, IR_FP, off + koff, kt, v);
+		store_val(l, obj_base(l, off + koff), off + koff, kt, v);
 	}
 	return off;
 }
@@ -289,7 +328,7 @@ static int lookup_or_init(struct lctx *l, struct src_loc loc,
 		zoff = stack_alloc(l, loc, 8);
 		if (!zoff)
 			return IR_NONE;
-		ir_storei(l->f, 8, IR_FP, zoff, 0);
+		ir_storei(l->f, 8, obj_base(l, zoff), zoff, 0);
 		zero = call(l, BPF_FUNC_map_lookup_elem, 2,
 			    map_ptr(l, l->p->zero_fd), fp_addr(l, zoff));
 		ir_bri(l->f, BPF_JEQ, zero, 0, skip);
@@ -334,7 +373,8 @@ static int map_read(struct lctx *l, struct ast_node *n, struct val *out)
 		return -1;
 	zero_stack(l, out->off, (m->value.size + 7) & ~7u);
 	ir_bri(l->f, BPF_JEQ, p, 0, done);
-	copy_mem(l, IR_FP, out->off, p, 0, (m->value.size + 7) & ~7u);
+	copy_mem(l, obj_base(l, out->off), out->off, p, 0,
+		 (m->value.size + 7) & ~7u);
 	ir_place(l->f, done);
 	return 0;
 }
@@ -378,7 +418,7 @@ static int emit_record(struct lctx *l, int action, int id, unsigned int size,
 
 		if (!key)
 			return -1;
-		ir_storei(l->f, 4, IR_FP, key, 0);
+		ir_storei(l->f, 4, obj_base(l, key), key, 0);
 		p = call(l, BPF_FUNC_map_lookup_elem, 2,
 			 map_ptr(l, l->p->lost_fd), fp_addr(l, key));
 		ir_bri(l->f, BPF_JEQ, p, 0, skip);
@@ -403,8 +443,9 @@ static int lower_printf(struct lctx *l, struct ast_node *n, struct val *out)
 	for (int i = 0; i < pf->args.nelems; i++)
 		if (lower_expr(l, n->list[i + 1], &vals[i]))
 			return -1;
-	return emit_record(l, strcmp(n->name, "system") ? TREC_PRINTF :
-			   TREC_SYSTEM, n->sym, pf->args.size, &ra);
+	return emit_record(l, !strcmp(n->name, "system") ? TREC_SYSTEM :
+			   !strcmp(n->name, "cat") ? TREC_CAT : TREC_PRINTF,
+			   n->sym, pf->args.size, &ra);
 }
 
 /*
@@ -419,8 +460,8 @@ static int str_equal(struct lctx *l, int a_off, int b_off, int len)
 	for (int i = 0; i < len; i += i + 8 <= len ? 8 : 1) {
 		int size = i + 8 <= len ? 8 : 1;	/* the tail bytewise */
 
-		ir_load(l->f, size, x, IR_FP, a_off + i);
-		ir_load(l->f, size, y, IR_FP, b_off + i);
+		ir_load(l->f, size, x, obj_base(l, a_off + i), a_off + i);
+		ir_load(l->f, size, y, obj_base(l, b_off + i), b_off + i);
 		ir_br(l->f, BPF_JNE, x, y, ne);
 	}
 	ir_movi(l->f, r, 1);
@@ -512,9 +553,9 @@ static int lower_ntop(struct lctx *l, struct ast_node *n, struct val *out)
 		     imm(l, addr->type.size), v.reg);
 	} else {
 		fam = af.reg != IR_NONE ? af.reg : imm(l, AF_INET);
-		ir_store(l->f, 4, IR_FP, off + 4, v.reg);
+		ir_store(l->f, 4, obj_base(l, off + 4), off + 4, v.reg);
 	}
-	ir_store(l->f, 4, IR_FP, off, fam);
+	ir_store(l->f, 4, obj_base(l, off), off, fam);
 	out->reg = IR_NONE;
 	out->off = off;
 	return 0;
@@ -564,6 +605,99 @@ static int lower_last_arg(struct lctx *l, struct ast_node *n,
 	return 0;
 }
 
+/* cgroup_path(id, filter): the id; the printer resolves it. */
+static int lower_first_arg(struct lctx *l, struct ast_node *n,
+			   struct val *out)
+{
+	struct val a;
+
+	if (lower_expr(l, n->list[0], &a))
+		return -1;
+	out->reg = a.reg;
+	return 0;
+}
+
+/* Reads len (a register) bytes at addr: the kernel's, else the user's. */
+static void read_mem(struct lctx *l, int dst, int len, int addr, bool user)
+{
+	int ok = ir_new_label(l->f), r;
+
+	if (user) {
+		call(l, BPF_FUNC_probe_read_user, 3, dst, len, addr);
+		return;
+	}
+	r = call(l, BPF_FUNC_probe_read_kernel, 3, dst, len, addr);
+	ir_bri(l->f, BPF_JEQ, r, 0, ok);
+	call(l, BPF_FUNC_probe_read_user, 3, dst, len, addr);
+	ir_place(l->f, ok);
+}
+
+/* buf(data, len): u32 length, then the bytes (ttype.h) */
+static int lower_buf(struct lctx *l, struct ast_node *n, struct val *out)
+{
+	const struct ttype *at = &n->list[0]->type;
+	int cap = (int)n->ival, len, ok = ir_new_label(l->f);
+	struct val a, lv;
+
+	if (lower_expr(l, n->list[0], &a))
+		return -1;
+	out->off = stack_alloc(l, n->loc, n->type.size);
+	if (!out->off)
+		return -1;
+	zero_stack(l, out->off, n->type.size);
+	if (n->nlist == 2) {
+		if (lower_expr(l, n->list[1], &lv))
+			return -1;
+		/* bounded for the verifier: 0..cap */
+		len = ir_vreg(l->f);
+		ir_mov(l->f, len, lv.reg);
+		ir_bri(l->f, BPF_JLE, len, cap, ok);
+		ir_movi(l->f, len, cap);
+		ir_place(l->f, ok);
+	} else {
+		len = imm(l, cap);
+	}
+	ir_store(l->f, 4, obj_base(l, out->off), out->off, len);
+	if (at->kind == TT_STR) {
+		/* a string is already ours: its first cap bytes */
+		copy_mem(l, obj_base(l, out->off), out->off + 8,
+			 obj_base(l, a.off), a.off, (cap + 7) & ~7);
+		return 0;
+	}
+	read_mem(l, fp_addr(l, out->off + 8), len, a.reg, at->user);
+	return 0;
+}
+
+static int lower_macaddr(struct lctx *l, struct ast_node *n,
+			 struct val *out)
+{
+	struct val a;
+
+	if (lower_expr(l, n->list[0], &a))
+		return -1;
+	out->off = stack_alloc(l, n->loc, 8);
+	if (!out->off)
+		return -1;
+	if (n->list[0]->type.kind == TT_STR) {
+		/* a char[6] already read, zero-filled past its 6 bytes */
+		copy_mem(l, obj_base(l, out->off), out->off,
+			 obj_base(l, a.off), a.off, 8);
+		return 0;
+	}
+	ir_storei(l->f, 8, obj_base(l, out->off), out->off, 0);
+	read_mem(l, fp_addr(l, out->off), imm(l, 6), a.reg,
+		 n->list[0]->type.user);
+	return 0;
+}
+
+/* reg("name"): a field of the context's struct pt_regs */
+static int lower_reg(struct lctx *l, struct ast_node *n, struct val *out)
+{
+	out->reg = ir_vreg(l->f);
+	ir_load(l->f, 8, out->reg, IR_CTX, (int)n->ival);
+	return 0;
+}
+
 static int lower_usym(struct lctx *l, struct ast_node *n, struct val *out)
 {
 	struct val a;
@@ -574,10 +708,10 @@ static int lower_usym(struct lctx *l, struct ast_node *n, struct val *out)
 	out->off = stack_alloc(l, n->loc, 16);
 	if (!out->off)
 		return -1;
-	ir_store(l->f, 8, IR_FP, out->off, a.reg);
+	ir_store(l->f, 8, obj_base(l, out->off), out->off, a.reg);
 	pid = call(l, BPF_FUNC_get_current_pid_tgid, 0);
 	ir_alui(l->f, BPF_RSH, pid, pid, 32);
-	ir_store(l->f, 8, IR_FP, out->off + 8, pid);
+	ir_store(l->f, 8, obj_base(l, out->off + 8), out->off + 8, pid);
 	return 0;
 }
 
@@ -688,10 +822,10 @@ static int lower_stack(struct lctx *l, struct ast_node *n, bool user,
 	out->off = stack_alloc(l, n->loc, 16);
 	if (!out->off)
 		return -1;
-	ir_store(l->f, 8, IR_FP, out->off, id);
+	ir_store(l->f, 8, obj_base(l, out->off), out->off, id);
 	r = call(l, BPF_FUNC_get_current_pid_tgid, 0);
 	ir_alui(l->f, BPF_RSH, r, r, 32);
-	ir_store(l->f, 8, IR_FP, out->off + 8, r);
+	ir_store(l->f, 8, obj_base(l, out->off + 8), out->off + 8, r);
 	return 0;
 }
 
@@ -723,6 +857,11 @@ static int (*const lower_funcs[])(struct lctx *l, struct ast_node *n,
 	[FO_OVERRIDE] = lower_override,
 	[FO_STRNCMP] = lower_strncmp,
 	[FO_CONST] = lower_const,
+	[FO_CGROUP_PATH] = lower_first_arg,
+	[FO_BUF] = lower_buf,
+	[FO_MACADDR] = lower_macaddr,
+	[FO_REG] = lower_reg,
+	[FO_CAT] = lower_printf,
 };
 
 /*
@@ -769,7 +908,8 @@ static int lower_arg(struct lctx *l, struct ast_node *n, int i,
 		return out->reg == IR_NONE ? -1 : 0;
 	}
 	out->reg = ir_vreg(l->f);
-	if (inst->kind == PK_RAWTP || inst->kind == PK_FENTRY ||
+	if (inst->kind == PK_RAWTP || inst->kind == PK_TPBTF ||
+	    inst->kind == PK_FENTRY ||
 	    inst->kind == PK_FEXIT)
 		ir_load(l->f, 8, out->reg, IR_CTX, 8 * i);
 	else
@@ -1032,7 +1172,7 @@ static int lower_ternary(struct lctx *l, struct ast_node *n, struct val *out)
 	if (reg)
 		ir_mov(l->f, out->reg, v.reg);
 	else
-		copy_mem(l, IR_FP, out->off, IR_FP, v.off, n->type.size);
+		copy_obj(l, out->off, v.off, n->type.size);
 	ir_jmp(l->f, done);
 	ir_place(l->f, no);
 	if (lower_expr(l, n->c, &v))
@@ -1040,7 +1180,7 @@ static int lower_ternary(struct lctx *l, struct ast_node *n, struct val *out)
 	if (reg)
 		ir_mov(l->f, out->reg, v.reg);
 	else
-		copy_mem(l, IR_FP, out->off, IR_FP, v.off, n->type.size);
+		copy_obj(l, out->off, v.off, n->type.size);
 	ir_place(l->f, done);
 	return 0;
 }
@@ -1137,9 +1277,11 @@ static int lower_expr(struct lctx *l, struct ast_node *n, struct val *out)
 			return -1;
 		zero_stack(l, out->off, n->type.size);
 		for (int i = 0; i < n->nlist; i++) {
+			int eoff = out->off + n->type.offsets[i];
+
 			if (lower_expr(l, n->list[i], &a))
 				return -1;
-			store_val(l, IR_FP, out->off + n->type.offsets[i],
+			store_val(l, obj_base(l, eoff), eoff,
 				  &n->type.elems[i], a);
 		}
 		return 0;
@@ -1400,8 +1542,7 @@ static int lower_assign(struct lctx *l, struct ast_node *n)
 			if (!voff)
 				return -1;
 			zero_stack(l, voff, m->value.size);
-			copy_mem(l, IR_FP, voff, IR_FP, v.off,
-				 rhs->type.size);
+			copy_obj(l, voff, v.off, rhs->type.size);
 		} else {
 			voff = v.off;
 		}
@@ -1430,8 +1571,7 @@ static int lower_assign(struct lctx *l, struct ast_node *n)
 		       v.reg);
 		return 0;
 	}
-	copy_mem(l, IR_FP, l->var_off[lhs->sym], IR_FP, v.off,
-		 (lhs->type.size + 7) & ~7u);
+	copy_obj(l, l->var_off[lhs->sym], v.off, (lhs->type.size + 7) & ~7u);
 	return 0;
 }
 
@@ -1448,7 +1588,7 @@ static int lower_incdec(struct lctx *l, struct ast_node *n)
 
 static int lower_stmt(struct lctx *l, struct ast_node *n)
 {
-	int mark = l->f->stack_used, ret = 0;
+	int mark = l->f->stack_used, smark = l->scratch_used, ret = 0;
 	struct val v;
 
 	ir_set_line(l->f, n->loc.line);
@@ -1476,6 +1616,7 @@ static int lower_stmt(struct lctx *l, struct ast_node *n)
 		if (lower_cond(l, n->a, no))
 			return -1;
 		l->f->stack_used = mark;
+		l->scratch_used = smark;
 		if (lower_block(l, n->b))
 			return -1;
 		ir_jmp(l->f, done);
@@ -1493,6 +1634,7 @@ static int lower_stmt(struct lctx *l, struct ast_node *n)
 		if (lower_cond(l, n->a, done))
 			return -1;
 		l->f->stack_used = mark;
+		l->scratch_used = smark;
 		l->break_label = done;
 		l->continue_label = top;
 		ret = lower_block(l, n->b);
@@ -1522,6 +1664,7 @@ static int lower_stmt(struct lctx *l, struct ast_node *n)
 		ret = lower_expr(l, n, &v);
 	}
 	l->f->stack_used = mark;
+	l->scratch_used = smark;
 	return ret || l->err ? -1 : 0;
 }
 
@@ -1532,6 +1675,40 @@ static int lower_block(struct lctx *l, struct ast_node *n)
 	for (int i = 0; i < n->nlist; i++)
 		if (lower_stmt(l, n->list[i]))
 			return -1;
+	return 0;
+}
+
+/*
+ * Where the scratch map's value for this CPU is looked up: first thing,
+ * once lowering knows an object went there (scratch_end() inserts it).
+ */
+static void scratch_begin(struct lctx *l)
+{
+	l->prologue = l->f->ninsns;
+}
+
+/*
+ * The lookup, moved to the start: its key, 0, is written where the first
+ * stack object goes (nothing is live there yet), and a failed lookup
+ * (never, for an array) skips the probe.
+ */
+static int scratch_end(struct lctx *l)
+{
+	int key, from = l->f->ninsns;
+
+	if (!l->scratch_high)
+		return 0;
+	key = ir_vreg(l->f);
+	ir_storei(l->f, 4, IR_FP, -8, 0);
+	ir_alui(l->f, BPF_ADD, key, IR_FP, -8);
+	ir_call(l->f, l->scr, BPF_FUNC_map_lookup_elem, 2,
+		(int[]){ map_ptr(l, l->p->scratch_fd), key });
+	ir_bri(l->f, BPF_JEQ, l->scr, 0, l->exit_label);
+	if (ir_move(l->f, from, l->f->ninsns, l->prologue))
+		return -1;
+	/* the key's slot is an object's, never a spill's */
+	if (l->stack_high < 8)
+		l->stack_high = 8;
 	return 0;
 }
 
@@ -1546,6 +1723,7 @@ int lower_inst(struct trace_prog *p, struct trace_inst *inst)
 		return -ENOMEM;
 	l.exit_label = ir_new_label(l.f);
 	ir_set_line(l.f, probe->loc.line);
+	scratch_begin(&l);
 	/* variables: registers for ints, stack objects for the rest */
 	for (int i = 0; i < p->nvars; i++) {
 		if (in_reg(&p->vars[i].type)) {
@@ -1561,17 +1739,29 @@ int lower_inst(struct trace_prog *p, struct trace_inst *inst)
 				   (p->vars[i].type.size + 7) & ~7u);
 		}
 	}
+	/* --cgroup/--container: only tasks in it (BEGIN and END run in
+	 * loupe itself) */
+	if (p->cgroup_fd >= 0 && inst->kind != PK_BEGIN &&
+	    inst->kind != PK_END) {
+		int in = call(&l, BPF_FUNC_current_task_under_cgroup, 2,
+			      map_ptr(&l, p->cgroup_fd), imm(&l, 0));
+
+		ir_bri(l.f, BPF_JNE, in, 1, l.exit_label);
+	}
 	if (probe->a) {
-		int mark = l.f->stack_used;
+		int mark = l.f->stack_used, smark = l.scratch_used;
 
 		if (lower_cond(&l, probe->a, l.exit_label))
 			goto out;
 		l.f->stack_used = mark;
+		l.scratch_used = smark;
 	}
 	if (lower_block(&l, probe->b))
 		goto out;
 	ir_place(l.f, l.exit_label);
 	ir_reti(l.f, 0);
+	if (scratch_end(&l))
+		goto out;
 	l.f->stack_used = l.stack_high;
 	inst->ir = l.f;
 	return 0;

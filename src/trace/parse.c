@@ -827,6 +827,117 @@ static struct ast_node *parse_attach(struct parser *p)
 	return a;
 }
 
+/*
+ * "unsigned long x", "struct point *next", "u8 mac": C words up to the
+ * stars; the last word is the name when there are none.
+ */
+static int parse_member_decl(struct parser *p, struct ast_node *m)
+{
+	char type[128] = "", *word;
+	int stars = 0;
+	size_t used = 0;
+
+	while (p->tok.kind == TOK_IDENT) {
+		word = lex_text(&p->lx, &p->tok);
+		next(p);
+		if (p->tok.kind != TOK_IDENT && p->tok.kind != '*' && used) {
+			m->name = word;	/* the last word: the name */
+			break;
+		}
+		used += snprintf(type + used, used < sizeof(type) ?
+				 sizeof(type) - used : 0, "%s%s",
+				 used ? " " : "", word);
+		free(word);
+	}
+	if (used >= sizeof(type)) {
+		expected(p, "a shorter member type");
+		return -1;
+	}
+	while (!m->name && p->tok.kind == '*') {
+		stars++;
+		next(p);
+	}
+	if (!m->name) {
+		if (p->tok.kind != TOK_IDENT || !used) {
+			expected(p, "a member name");
+			return -1;
+		}
+		m->name = lex_text(&p->lx, &p->tok);
+		next(p);
+	}
+	m->type_name = malloc(used + stars + 2);
+	if (!m->type_name) {
+		fputs("loupe: out of memory\n", stderr);
+		abort();
+	}
+	snprintf(m->type_name, used + 1, "%s", type);
+	if (stars) {
+		m->type_name[used] = ' ';
+		memset(m->type_name + used + 1, '*', stars);
+		m->type_name[used + 1 + stars] = '\0';
+	}
+	return 0;
+}
+
+/*
+ * struct NAME { TYPE FIELD; TYPE FIELD[N]; ... }; (the "struct" attach
+ * token is current): a C struct for casts in the probes, as bpftrace
+ * takes from a script's #include-free definitions.
+ */
+static struct ast_node *parse_struct(struct parser *p)
+{
+	struct ast_node *s = ast_new(AST_STRUCT, p->tok.loc), *m;
+	char *tag;
+
+	next(p);
+	if (p->tok.kind != TOK_IDENT) {
+		expected(p, "a struct name");
+		goto fail;
+	}
+	tag = lex_text(&p->lx, &p->tok);
+	s->name = malloc(strlen(tag) + 8);
+	if (!s->name) {
+		fputs("loupe: out of memory\n", stderr);
+		abort();
+	}
+	sprintf(s->name, "struct %s", tag);
+	free(tag);
+	next(p);
+	if (!expect(p, '{', "'{' after the struct name"))
+		goto fail;
+	while (p->tok.kind != '}') {
+		if (p->tok.kind != TOK_IDENT) {
+			expected(p, "a member type or '}'");
+			goto fail;
+		}
+		m = ast_new(AST_MEMBER, p->tok.loc);
+		ast_append(s, m);
+		if (parse_member_decl(p, m))
+			goto fail;
+		if (p->tok.kind == '[') {
+			next(p);
+			if (p->tok.kind != TOK_INT || p->tok.ival < 1) {
+				expected(p, "an array length");
+				goto fail;
+			}
+			m->ival = p->tok.ival;
+			next(p);
+			if (!expect(p, ']', "']'"))
+				goto fail;
+		}
+		if (!expect(p, ';', "';' after the member"))
+			goto fail;
+	}
+	/* the '}' and an optional ';', then the next attach point */
+	lex_attach(&p->lx, &p->tok);
+	if (p->tok.kind == ';')
+		lex_attach(&p->lx, &p->tok);
+	return s;
+fail:
+	ast_free(s);
+	return NULL;
+}
+
 /* attach points [, ...] [/predicate/] { body } */
 static struct ast_node *parse_probe(struct parser *p)
 {
@@ -873,17 +984,25 @@ struct ast_node *ast_parse(const struct src_file *src, FILE *err)
 	struct ast_node *prog = ast_new(AST_PROGRAM,
 					(struct src_loc){ 1, 1 });
 	struct parser p = { 0 };
+	int nprobes = 0;
 
 	lex_init(&p.lx, src, err);
 	lex_attach(&p.lx, &p.tok);
 	while (p.tok.kind != TOK_EOF) {
-		struct ast_node *probe = parse_probe(&p);
+		struct ast_node *probe;
 
+		if (p.tok.kind == TOK_ATTACH && p.tok.len == 6 &&
+		    !strncmp(src->text + p.tok.start, "struct", 6)) {
+			probe = parse_struct(&p);
+		} else {
+			probe = parse_probe(&p);
+			nprobes++;
+		}
 		if (!probe)
 			goto fail;
 		ast_append(prog, probe);
 	}
-	if (!prog->nlist) {
+	if (!nprobes) {
 		lex_error(&p.lx, p.tok.loc, "the program has no probes");
 		goto fail;
 	}

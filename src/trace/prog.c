@@ -17,7 +17,7 @@ void trace_prog_init(struct trace_prog *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->ringbuf_fd = p->lost_fd = p->kstack_fd = p->ustack_fd = -1;
-	p->zero_fd = -1;
+	p->zero_fd = p->cgroup_fd = p->scratch_fd = -1;
 }
 
 /* Parses and types the program; 0, or EXIT_USAGE with the error said. */
@@ -27,7 +27,7 @@ int trace_check(struct trace_prog *p)
 	p->ast = ast_parse(&p->src, p->err);
 	if (!p->ast)
 		return EXIT_USAGE;
-	if (expand_probes(p))
+	if (sema_define_structs(p) || expand_probes(p))
 		return EXIT_USAGE;
 	p->second_pass = false;
 	for (int i = 0; i < p->ninsts; i++)
@@ -131,7 +131,8 @@ void trace_prog_free(struct trace_prog *p)
 	free(p->arena);
 	{
 		int fds[] = { p->ringbuf_fd, p->lost_fd, p->zero_fd,
-			      p->kstack_fd, p->ustack_fd };
+			      p->kstack_fd, p->ustack_fd, p->cgroup_fd,
+			      p->scratch_fd };
 
 		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 			if (fds[i] >= 0)
@@ -141,6 +142,7 @@ void trace_prog_free(struct trace_prog *p)
 		if (p->stack_maps[i].fd >= 0)
 			close(p->stack_maps[i].fd);
 	btf__free(p->btf);
+	btf__free(p->btf_base);
 	if (p->ast)
 		ast_free(p->ast);
 	trace_prog_init(p);

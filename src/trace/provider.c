@@ -39,6 +39,8 @@ static const struct probe_provider providers[] = {
 	{ { "software", "s" }, PK_SOFTWARE, EXPAND_SOFTWARE,
 	  BPF_PROG_TYPE_PERF_EVENT, 0, ATTACH_PERF_EACH_CPU, LIST_SOFTWARE,
 	  true },
+	{ { "tp_btf" }, PK_TPBTF, EXPAND_RAWTP, BPF_PROG_TYPE_TRACING,
+	  BPF_TRACE_RAW_TP, ATTACH_TRACING, LIST_RAWTPS },
 	{ { "tracepoint", "t" }, PK_TRACEPOINT, EXPAND_TRACEPOINT,
 	  BPF_PROG_TYPE_TRACEPOINT, 0, ATTACH_TRACEPOINT, LIST_TRACEPOINTS,
 	  true },

@@ -26,6 +26,7 @@ enum probe_kind {
 	PK_PROFILE,
 	PK_SOFTWARE,
 	PK_HARDWARE,	/* listed only: no program attaches to one yet */
+	PK_TPBTF,	/* a raw tracepoint as a BTF-typed tracing program */
 };
 
 /* How a kind's attach points become instances (expand.c). */

@@ -61,6 +61,38 @@ static void map_obj_name(const char *name, char *out, size_t len)
 	out[j] = '\0';
 }
 
+int trace_scratch_map(struct trace_prog *p)
+{
+	/* no maps (the fuzzer, a check alone): no scratch either */
+	if (p->scratch_fd >= 0 || p->ringbuf_fd < 0)
+		return p->scratch_fd;
+	p->scratch_fd = create_map(p, BPF_MAP_TYPE_PERCPU_ARRAY,
+				   "trace_scratch", 4, TRACE_SCRATCH_BASE +
+				   TRACE_SCRATCH_SIZE, 1, 0);
+	return p->scratch_fd;
+}
+
+/* --cgroup/--container: the directory every probe checks against. */
+static int set_cgroup_filter(struct trace_prog *p)
+{
+	int key = 0, fd;
+
+	p->cgroup_fd = create_map(p, BPF_MAP_TYPE_CGROUP_ARRAY,
+				  "trace_cgroup", 4, 4, 1, 0);
+	if (p->cgroup_fd < 0)
+		return -1;
+	fd = open(p->cgroup_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || bpf_map_update_elem(p->cgroup_fd, &key, &fd, BPF_ANY)) {
+		fprintf(p->err, "loupe: trace: cannot filter by cgroup %s: %s\n",
+			p->cgroup_dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 static int create_maps(struct trace_prog *p)
 {
 	unsigned int zero_size = 8, flags = BPF_F_NO_PREALLOC;
@@ -79,6 +111,8 @@ static int create_maps(struct trace_prog *p)
 	p->zero_fd = create_map(p, BPF_MAP_TYPE_ARRAY, "trace_zero", 4,
 				zero_size, 1, 0);
 	if (p->zero_fd < 0)
+		return -1;
+	if (p->cgroup_dir && set_cgroup_filter(p))
 		return -1;
 	if (p->uses_kstack) {
 		p->kstack_fd = create_map(p, BPF_MAP_TYPE_STACK_TRACE,
@@ -550,6 +584,11 @@ static int on_record(struct session *s, const void *data, size_t size)
 		if (r->id < (unsigned int)p->nprintfs)
 			tprint_system(rs->tp, p->printfs[r->id].fmt,
 				      &p->printfs[r->id].args, payload);
+		break;
+	case TREC_CAT:
+		if (r->id < (unsigned int)p->nprintfs)
+			tprint_cat(rs->tp, p->printfs[r->id].fmt,
+				   &p->printfs[r->id].args, payload);
 		break;
 	case TREC_EXIT:
 		s->ended = true;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/btf.h>
+#include <bpf/libbpf.h>
 #include "hook.h"
 #include "builtins.h"
 #include "sema.h"
@@ -25,6 +26,7 @@
 #include "uprobe.h"
 #include <linux/perf_event.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 struct sema_ctx {
 	struct trace_prog *p;
@@ -99,6 +101,9 @@ static bool storable(const struct ttype *t)
 	case TT_USYM:
 	case TT_INET:
 	case TT_TIMESTAMP:
+	case TT_CGROUP_PATH:
+	case TT_BUF:
+	case TT_MACADDR:
 	case TT_PTR:
 		return true;
 	case TT_TUPLE:
@@ -291,7 +296,8 @@ static int check_args_field(struct sema_ctx *c, struct ast_node *n)
 			    "%s has no field '%s'; see loupe trace -lv '%s'",
 			    inst->name, n->name, inst->name);
 	}
-	if (inst->kind == PK_RAWTP || inst->kind == PK_FENTRY ||
+	if (inst->kind == PK_RAWTP || inst->kind == PK_TPBTF ||
+	    inst->kind == PK_FENTRY ||
 	    inst->kind == PK_FEXIT) {
 		for (int i = 0; i < inst->nargs; i++)
 			if (!strcmp(inst->args[i].name, n->name)) {
@@ -843,6 +849,161 @@ static int check_strncmp(struct sema_ctx *c, struct ast_node *n)
 	return 0;
 }
 
+/*
+ * cgroupid("/sys/fs/cgroup/unified/x"): a constant, as in bpftrace: a
+ * cgroup v2 id is its directory's inode number.
+ */
+static int check_cgroupid(struct sema_ctx *c, struct ast_node *n)
+{
+	struct ast_node *a = n->list[0];
+	struct stat st;
+
+	if (a->kind != AST_STR)
+		return sema_fail(c->p, a->loc,
+				 "cgroupid() takes a cgroup path literal, e.g. cgroupid(\"/sys/fs/cgroup/unified/user.slice\")");
+	if (stat(a->str, &st))
+		return sema_fail(c->p, a->loc,
+				 "cgroupid: cannot read cgroup '%s': %s",
+				 a->str, strerror(errno));
+	n->ival = (long long)st.st_ino;
+	n->type = sema_t_int(false);
+	return 0;
+}
+
+/* cgroup_path(id[, "hierarchy glob"]): resolved when printed */
+static int check_cgroup_path(struct sema_ctx *c, struct ast_node *n)
+{
+	if (int_arg(c, n->list[0], n->name, 0))
+		return -1;
+	if (n->nlist == 2 && n->list[1]->kind != AST_STR)
+		return sema_fail(c->p, n->list[1]->loc,
+				 "cgroup_path: the filter must be a string literal, e.g. \"unified\"");
+	n->type = sema_t_kind(TT_CGROUP_PATH, 8);
+	n->type.fmt = n->nlist == 2 ? n->list[1]->str : NULL;
+	return 0;
+}
+
+/*
+ * buf(data, length): up to 64 bytes (bpftrace's string size) of a string,
+ * a kernel array or memory at an address; the length may be left out for
+ * arrays. n->ival: the capacity.
+ */
+static int check_buf(struct sema_ctx *c, struct ast_node *n)
+{
+	struct ast_node *a = n->list[0];
+	long long cap = TRACE_STRLEN;
+
+	if (check_expr(c, a))
+		return -1;
+	if (a->type.kind != TT_STR && a->type.kind != TT_RECORD &&
+	    !is_int(&a->type))
+		return sema_fail(c->p, a->loc,
+				 "buf() reads a string, an array or memory at an address");
+	if (n->nlist == 1) {
+		if (a->type.kind != TT_RECORD)
+			return sema_fail(c->p, n->loc,
+					 "buf() needs a length unless its argument is an array");
+		cap = a->type.size;
+	} else if (int_arg(c, n->list[1], n->name, 1)) {
+		return -1;
+	} else if (n->list[1]->kind == AST_INT) {
+		cap = n->list[1]->ival;
+	}
+	if (cap < 1)
+		return sema_fail(c->p, n->loc,
+				 "buf: the length must be at least 1");
+	if (cap > TRACE_STRLEN)
+		cap = TRACE_STRLEN;
+	n->ival = cap;
+	n->type = sema_t_kind(TT_BUF, 8 + ((cap + 7) & ~7));
+	n->type.user = a->type.user;
+	return 0;
+}
+
+/* The length of a char array a was read from (0: not one). */
+static int char_array_len(struct sema_ctx *c, const struct ast_node *a)
+{
+	if (a->kind != AST_FIELD || a->type.kind != TT_STR)
+		return 0;
+	if (a->a->kind == AST_IDENT && !strcmp(a->a->name, "args"))
+		return c->inst->kind == PK_TRACEPOINT ?
+		       c->inst->tp.fields[a->sym].array_len : 0;
+	return a->sym;	/* a BTF field: its nelems (check_field) */
+}
+
+/* macaddr(array or address): 6 bytes */
+static int check_macaddr(struct sema_ctx *c, struct ast_node *n)
+{
+	struct ast_node *a = n->list[0];
+
+	if (check_expr(c, a))
+		return -1;
+	if ((a->type.kind == TT_RECORD && a->type.size != 6) ||
+	    (a->type.kind == TT_STR && char_array_len(c, a) != 6))
+		return sema_fail(c->p, a->loc,
+				 "macaddr() argument must be 6 bytes in size");
+	if (a->type.kind != TT_RECORD && a->type.kind != TT_STR &&
+	    !is_int(&a->type))
+		return sema_fail(c->p, a->loc,
+				 "macaddr() takes a 6-byte array or its address");
+	n->type = sema_t_kind(TT_MACADDR, 8);
+	return 0;
+}
+
+/* x86-64 struct pt_regs, by bpftrace's register names */
+static const struct {
+	const char *name;
+	int off;
+} regs[] = {
+	{ "r15", 0 }, { "r14", 8 }, { "r13", 16 }, { "r12", 24 },
+	{ "bp", 32 }, { "bx", 40 }, { "r11", 48 }, { "r10", 56 },
+	{ "r9", 64 }, { "r8", 72 }, { "ax", 80 }, { "cx", 88 },
+	{ "dx", 96 }, { "si", 104 }, { "di", 112 }, { "orig_ax", 120 },
+	{ "ip", 128 }, { "cs", 136 }, { "flags", 144 }, { "sp", 152 },
+	{ "ss", 160 },
+};
+
+/* reg("ip"): where the context is the task's registers; n->ival: offset */
+static int check_reg(struct sema_ctx *c, struct ast_node *n)
+{
+	struct ast_node *a = n->list[0];
+	enum probe_kind k = c->inst->kind;
+	struct sema_near near;
+	char hint[96];
+
+	if (k != PK_KPROBE && k != PK_KRETPROBE && k != PK_UPROBE &&
+	    k != PK_URETPROBE && k != PK_USDT && k != PK_PROFILE &&
+	    k != PK_INTERVAL && k != PK_SOFTWARE)
+		return sema_fail(c->p, n->loc,
+				 "reg() needs the task's registers: kprobe, uprobe, usdt, profile, interval or software probes, not %s",
+				 c->inst->name);
+	if (a->kind != AST_STR)
+		return sema_fail(c->p, a->loc,
+				 "reg() takes a register name literal, e.g. reg(\"ip\")");
+	sema_near_init(&near, a->str);
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+		if (!strcmp(regs[i].name, a->str)) {
+			n->ival = regs[i].off;
+			n->type = sema_t_int(false);
+			n->type.user = k == PK_UPROBE || k == PK_URETPROBE ||
+				       k == PK_USDT;
+			return 0;
+		}
+		sema_near_add(&near, regs[i].name);
+	}
+	return sema_fail(c->p, a->loc, "reg: unknown register '%s'%s", a->str,
+			 sema_near_hint(&near, hint, sizeof(hint)));
+}
+
+/* cat(fmt, args...): printed by loupe, like printf */
+static int check_cat(struct sema_ctx *c, struct ast_node *n)
+{
+	if (add_printf(c, n, 1))
+		return -1;
+	n->type = sema_t_kind(TT_NONE, 0);
+	return 0;
+}
+
 static int check_strftime(struct sema_ctx *c, struct ast_node *n)
 {
 	if (n->list[0]->kind != AST_STR)
@@ -881,6 +1042,12 @@ static const struct trace_func funcs[] = {
 	{ "strncmp", 3, 3, check_strncmp, FO_STRNCMP, true },
 	{ "sizeof", 0, 1, check_sizeof, FO_CONST, true },
 	{ "offsetof", 1, 1, check_offsetof, FO_CONST, true },
+	{ "cgroupid", 1, 1, check_cgroupid, FO_CONST, true },
+	{ "cgroup_path", 1, 2, check_cgroup_path, FO_CGROUP_PATH, true },
+	{ "buf", 1, 2, check_buf, FO_BUF, true },
+	{ "macaddr", 1, 1, check_macaddr, FO_MACADDR, true },
+	{ "reg", 1, 1, check_reg, FO_REG, true },
+	{ "cat", 1, -1, check_cat, FO_CAT },
 	{ "system", 1, -1, check_system, FO_SYSTEM },
 	{ "signal", 1, 1, check_signal, FO_SIGNAL },
 	{ "override", 1, 1, check_override, FO_OVERRIDE },
@@ -1004,6 +1171,10 @@ static const struct {
 	{ "int", 4, true, "int" }, { "long", 8, true, "long int" },
 	{ "unsigned int", 4, false, "unsigned int" },
 	{ "unsigned long", 8, false, "long unsigned int" },
+	{ "unsigned char", 1, false, "unsigned char" },
+	{ "unsigned short", 2, false, "short unsigned int" },
+	{ "long long", 8, true, "long long int" },
+	{ "unsigned long long", 8, false, "long long unsigned int" },
 };
 
 /* "uint32" -> "u32": integer pointers point to the kernel's own type. */
@@ -1039,6 +1210,9 @@ static int find_btf_type(struct sema_ctx *c, struct ast_node *n,
 
 	if (!sema_btf(c->p))
 		return sema_fail(c->p, n->loc, "cannot load the kernel's BTF");
+	if (!strncmp(name, "struct ", 7) &&
+	    (id = sema_btf_script_struct(c->p->btf, name + 7)) > 0)
+		return id;	/* the script's own wins */
 	if (!strncmp(name, "struct ", 7))
 		id = btf__find_by_name_kind(c->p->btf, name + 7,
 					    BTF_KIND_STRUCT);
@@ -1566,5 +1740,115 @@ int sema_finish(struct trace_prog *p)
 		if (!m->key_size)
 			m->key_size = 8;
 	}
+	return 0;
+}
+
+/* ---- struct definitions in the script ------------------------------------ */
+
+/* A member's type: an integer, a struct (the script's or the kernel's, or
+ * a declaration of one still to come) or any kernel type, with stars. */
+static int member_type(struct trace_prog *p, struct ast_node *m)
+{
+	char name[128], *star;
+	int stars = 0, id = -1;
+
+	snprintf(name, sizeof(name), "%s", m->type_name);
+	star = strchr(name, '*');
+	if (star) {
+		stars = (int)strlen(star);
+		while (star > name && star[-1] == ' ')
+			star--;
+		*star = '\0';
+	}
+	if (!strncmp(name, "struct ", 7)) {
+		id = sema_btf_script_struct(p->btf, name + 7);
+		if (id <= 0)
+			id = btf__find_by_name_kind(p->btf, name + 7,
+						    BTF_KIND_STRUCT);
+		if (id <= 0 && stars)	/* defined later, or itself */
+			id = btf__add_fwd(p->btf, name + 7, BTF_FWD_STRUCT);
+	} else if (!strcmp(name, "void") && stars) {
+		id = 0;
+	} else {
+		id = btf__find_by_name(p->btf, kernel_int_name(name));
+	}
+	if (id < 0)
+		return sema_fail(p, m->loc, "type '%s' not found in the kernel's BTF or the script",
+				 name);
+	while (stars--) {
+		id = btf__add_ptr(p->btf, id);
+		if (id < 0)
+			return sema_fail(p, m->loc, "cannot make a pointer type");
+	}
+	if (m->ival) {
+		int index = btf__find_by_name(p->btf, "int");
+
+		id = btf__add_array(p->btf, index, id, (int)m->ival);
+	}
+	return id;
+}
+
+static int define_struct(struct trace_prog *p, struct ast_node *s)
+{
+	int ids[256], sid;
+	unsigned int offs[256], off = 0, align = 1;
+
+	if (s->nlist > 256 || !s->nlist)
+		return sema_fail(p, s->loc, "%s: 1 to 256 members", s->name);
+	for (int i = 0; i < s->nlist; i++) {
+		long long size;
+		int a;
+
+		ids[i] = member_type(p, s->list[i]);
+		if (ids[i] < 0)
+			return -1;
+		size = btf__resolve_size(p->btf, ids[i]);
+		a = btf__align_of(p->btf, ids[i]);
+		if (size <= 0 || a <= 0)
+			return sema_fail(p, s->list[i]->loc,
+					 "member '%s' has no size",
+					 s->list[i]->name);
+		off = (off + a - 1) / a * a;
+		offs[i] = off;
+		off += size;
+		if ((unsigned int)a > align)
+			align = a;
+	}
+	off = (off + align - 1) / align * align;
+	sid = btf__add_struct(p->btf, s->name + 7, off);
+	for (int i = 0; sid > 0 && i < s->nlist; i++)
+		if (btf__add_field(p->btf, s->list[i]->name, ids[i],
+				   offs[i] * 8, 0))
+			sid = -1;
+	if (sid <= 0)
+		return sema_fail(p, s->loc, "cannot define %s", s->name);
+	return 0;
+}
+
+/*
+ * The script's struct definitions become types of a BTF split off the
+ * kernel's, so casts, ->, sizeof and offsetof find them as they find the
+ * kernel's (a definition wins over a kernel struct of the same name).
+ */
+int sema_define_structs(struct trace_prog *p)
+{
+	struct btf *split;
+	bool any = false;
+
+	for (int i = 0; i < p->ast->nlist; i++)
+		any |= p->ast->list[i]->kind == AST_STRUCT;
+	if (!any)
+		return 0;
+	if (!sema_btf(p))
+		return sema_fail(p, p->ast->loc, "cannot load the kernel's BTF");
+	split = btf__new_empty_split(p->btf);
+	if (libbpf_get_error(split))
+		return sema_fail(p, p->ast->loc, "cannot extend the kernel's BTF");
+	p->btf_base = p->btf;
+	p->btf = split;
+	for (int i = 0; i < p->ast->nlist; i++)
+		if (p->ast->list[i]->kind == AST_STRUCT &&
+		    define_struct(p, p->ast->list[i]))
+			return -1;
 	return 0;
 }

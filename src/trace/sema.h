@@ -28,7 +28,12 @@ enum func_op {
 	FO_SIGNAL,
 	FO_OVERRIDE,
 	FO_STRNCMP,
-	FO_CONST,	/* sizeof, offsetof: n->ival */
+	FO_CONST,	/* sizeof, offsetof, cgroupid: n->ival */
+	FO_CGROUP_PATH,
+	FO_BUF,
+	FO_MACADDR,
+	FO_REG,
+	FO_CAT,
 };
 
 struct sema_ctx;

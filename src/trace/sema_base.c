@@ -51,6 +51,21 @@ void *sema_alloc(struct trace_prog *p, size_t size)
 }
 
 /* BTF type id with typedefs and qualifiers peeled off. */
+int sema_btf_script_struct(const struct btf *btf, const char *name)
+{
+	const struct btf *base = btf__base_btf(btf);
+	int first = base ? (int)btf__type_cnt(base) : (int)btf__type_cnt(btf);
+
+	for (int id = btf__type_cnt(btf) - 1; id >= first; id--) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+
+		if (btf_is_composite(t) &&
+		    !strcmp(btf__name_by_offset(btf, t->name_off), name))
+			return id;
+	}
+	return 0;
+}
+
 int sema_btf_skip_mods(const struct btf *btf, int id)
 {
 	const struct btf_type *t = btf__type_by_id(btf, id);
@@ -60,6 +75,14 @@ int sema_btf_skip_mods(const struct btf *btf, int id)
 		     btf_kind(t) == BTF_KIND_TYPE_TAG)) {
 		id = t->type;
 		t = btf__type_by_id(btf, id);
+	}
+	/* a script's struct pointing to itself points to a declaration */
+	if (t && btf_is_fwd(t)) {
+		int def = sema_btf_script_struct(btf, btf__name_by_offset(
+			btf, t->name_off));
+
+		if (def)
+			id = def;
 	}
 	return id;
 }

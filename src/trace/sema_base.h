@@ -20,6 +20,8 @@ void *sema_alloc(struct trace_prog *p, size_t size);
 
 /* BTF type id with typedefs and qualifiers peeled off. */
 int sema_btf_skip_mods(const struct btf *btf, int id);
+/* The script's struct definition of this name (split BTF); 0 if none. */
+int sema_btf_script_struct(const struct btf *btf, const char *name);
 /* What a value of BTF type id is to a trace program. */
 struct ttype sema_btf_to_ttype(const struct btf *btf, int id);
 

@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "addr.h"
+#include "cgroup.h"
 #include "out.h"
 #include "syms.h"
 #include "tprint.h"
@@ -409,7 +410,8 @@ static void sb_timestamp(struct sbuf *b, const char *fmt, uint64_t ns)
 static bool quoted(enum ttype_kind k)
 {
 	return k == TT_STR || k == TT_KSTACK || k == TT_USTACK ||
-	       k == TT_KSYM || k == TT_USYM || k == TT_INET;
+	       k == TT_KSYM || k == TT_USYM || k == TT_INET ||
+	       k == TT_CGROUP_PATH || k == TT_BUF || k == TT_MACADDR;
 }
 
 void tp_format_value(struct tprint *p, struct sbuf *b, const struct ttype *t,
@@ -451,6 +453,33 @@ void tp_format_value(struct tprint *p, struct sbuf *b, const struct ttype *t,
 	case TT_TIMESTAMP:
 		sb_timestamp(o, t->fmt, rd64(d));
 		break;
+	case TT_BUF: {
+		/* bpftrace's %r: printable bytes as they are, others \xNN */
+		uint32_t n = rd32(d);
+
+		if (n > t->size - 8)
+			n = t->size - 8;
+		for (uint32_t i = 0; i < n; i++) {
+			uint8_t c = d[8 + i];
+
+			if (c >= 0x20 && c < 0x7f)
+				sb_add(o, (const char *)&d[8 + i], 1);
+			else
+				sb_printf(o, "\\x%02x", c);
+		}
+		break;
+	}
+	case TT_MACADDR:
+		sb_printf(o, "%02X:%02X:%02X:%02X:%02X:%02X", d[0], d[1], d[2],
+			  d[3], d[4], d[5]);
+		break;
+	case TT_CGROUP_PATH: {
+		char paths[4096];
+
+		sb_puts(o, cgroup_hierarchy_paths(rd64(d), t->fmt, paths,
+						  sizeof(paths)));
+		break;
+	}
 	case TT_TUPLE:
 		sb_puts(o, json ? "[" : "(");
 		for (int i = 0; i < t->nelems; i++) {
@@ -595,7 +624,11 @@ static const char *arg_type_name(const struct ttype *t)
 	case TT_USYM:
 	case TT_INET:
 	case TT_TIMESTAMP:
+	case TT_CGROUP_PATH:
+	case TT_MACADDR:
 		return "string";
+	case TT_BUF:
+		return "buffer";
 	case TT_TUPLE:
 		return "tuple";
 	case TT_RECORD:
@@ -766,14 +799,18 @@ static void format_piece(struct tprint *p, struct sbuf *b, const char *fmt,
 	if (sp->conv != 'p' && sp->conv != 's' && sp->conv != 'c')
 		strcat(cfmt, sp->lenmod);
 	strncat(cfmt, &sp->conv, 1);
-	if (sp->conv == 's') {
+	if (sp->conv == 'r' && sp->len != 2) {
+		/* bpftrace prints %-8r and the like as they are */
+		sb_add(b, fmt + sp->start, sp->len);
+		return;
+	}
+	if (sp->conv == 's' || sp->conv == 'r') {
+		cfmt[strlen(cfmt) - 1] = 's';	/* %r: the buffer's text */
 		tp_format_value(p, &s, t, d, false, 8);
 		sb_printf(b, cfmt, sb_str(&s));
 		sb_free(&s);
 		return;
 	}
-	if (sp->conv == 'r')
-		return;
 	if (t->kind == TT_INT)
 		v = tp_read_int(t, d);
 	else
@@ -843,6 +880,49 @@ void tprint_system(struct tprint *p, const char *fmt, const struct ttype *args,
 		fprintf(stderr, "loupe: trace: system(\"%s\"): %s\n",
 			sb_str(&b), strerror(errno));
 out:
+	sb_free(&b);
+}
+
+/*
+ * cat() (bpftrace's): the text of the file at the formatted path, in
+ * order with what printf printed; an unreadable file is said on stderr.
+ */
+void tprint_cat(struct tprint *p, const char *fmt, const struct ttype *args,
+		const void *data)
+{
+	struct sbuf path = { 0 }, b = { 0 };
+	char chunk[4096];
+	size_t n, total = 0;
+	FILE *f;
+
+	if (!format_text(p, &path, fmt, args, data) || path.oom)
+		goto out;
+	f = fopen(sb_str(&path), "re");
+	if (!f) {
+		fprintf(stderr, "loupe: trace: cat(\"%s\"): %s\n",
+			sb_str(&path), strerror(errno));
+		goto out;
+	}
+	/* a bound, for files like /dev/zero */
+	while (total < (1u << 20) && (n = fread(chunk, 1, sizeof(chunk), f))) {
+		sb_add(&b, chunk, n);
+		total += n;
+	}
+	fclose(f);
+	if (p->json) {
+		struct sbuf j = { 0 };
+
+		sb_puts(&j, "{\"type\": \"cat\", \"data\": \"");
+		sb_json_str(&j, sb_str(&b), b.len);
+		sb_puts(&j, "\"}\n");
+		sb_flush(p, &j);
+		sb_free(&j);
+	} else {
+		sb_flush(p, &b);
+	}
+	fflush(p->out);
+out:
+	sb_free(&path);
 	sb_free(&b);
 }
 

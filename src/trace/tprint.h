@@ -29,6 +29,7 @@ enum trace_action {
 	TREC_TIME,		/* id: index of the format in time_fmts */
 	TREC_PRINT_VALUE,	/* id: print-value index; payload: the value */
 	TREC_SYSTEM,		/* system(): as TREC_PRINTF, then run */
+	TREC_CAT,		/* cat(): as TREC_PRINTF, the file's text */
 };
 
 struct trace_rec {
@@ -88,6 +89,9 @@ void tprint_printf(struct tprint *p, const char *fmt,
 /* system(fmt, args...) (--unsafe): formatted as printf, run by sh. */
 void tprint_system(struct tprint *p, const char *fmt,
 		   const struct ttype *args, const void *data);
+/* cat(fmt, args...): the file the formatted path names, printed. */
+void tprint_cat(struct tprint *p, const char *fmt, const struct ttype *args,
+		const void *data);
 /* print(value) of a non-map value, and the value part of map entries. */
 void tprint_value(struct tprint *p, const struct ttype *t, const void *data);
 /* time(fmt): the local time now, strftime-formatted. */

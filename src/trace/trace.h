@@ -91,6 +91,9 @@ struct trace_var {
 
 #define TRACE_MAX_VARS 64
 #define TRACE_MAX_STACK_MAPS 8
+/* The per-CPU scratch map's value: objects at offsets BASE.. in it. */
+#define TRACE_SCRATCH_BASE	8
+#define TRACE_SCRATCH_SIZE	16384
 
 struct trace_prog {
 	struct src_file src;
@@ -119,14 +122,24 @@ struct trace_prog {
 	int ringbuf_fd;
 	int lost_fd;
 	int zero_fd;		/* one all-zero value as big as the biggest */
+	int scratch_fd;		/* per-CPU objects past the stack (lower.c) */
 	int kstack_fd;
 	int ustack_fd;
 	struct btf *btf;	/* vmlinux BTF, loaded on first need */
+	struct btf *btf_base;	/* with script structs: btf is split off it */
 	void **arena;		/* sema_alloc()'d blocks */
 	int narena;
 
 	/* from the command line */
 	int target_pid;		/* -p, or -c's child: $target/cpid */
+	/*
+	 * --cgroup/--container: probes fire only for tasks in this cgroup v2
+	 * directory or below (checked in the kernel), and uprobe paths are
+	 * resolved in the root of root_pid, one of its processes.
+	 */
+	const char *cgroup_dir;
+	int root_pid;
+	int cgroup_fd;		/* its BPF_MAP_TYPE_CGROUP_ARRAY */
 	bool unsafe;		/* --unsafe: signal(), system()... */
 	char **positional;	/* $1.. */
 	int npositional;
@@ -145,6 +158,7 @@ struct trace_prog {
 int expand_probes(struct trace_prog *p);
 int sema_check(struct trace_prog *p, struct trace_inst *inst);
 int sema_finish(struct trace_prog *p);
+int sema_define_structs(struct trace_prog *p);
 void sema_type_free(struct ttype *t);
 
 /* lower.c: typed AST of one instance -> IR. */
@@ -173,6 +187,11 @@ void trace_prog_free(struct trace_prog *p);
 int trace_compile(struct trace_prog *p, enum trace_dump dump);
 /* After trace_check(): creates the maps, lowers and emits (no dumps). */
 int trace_build(struct trace_prog *p);
+/*
+ * The per-CPU scratch map for objects past the stack, created on the
+ * first need once the other maps exist; -1 if there is none.
+ */
+int trace_scratch_map(struct trace_prog *p);
 int trace_load(struct trace_prog *p);
 /*
  * Attaches every loaded instance, without a session: the programs run

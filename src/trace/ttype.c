@@ -46,6 +46,8 @@ static const char *const kind_names[] = {
 	[TT_NONE] = "none", [TT_INT] = "int", [TT_STR] = "string",
 	[TT_KSTACK] = "kstack", [TT_USTACK] = "ustack", [TT_KSYM] = "ksym",
 	[TT_USYM] = "usym", [TT_INET] = "inet", [TT_TIMESTAMP] = "timestamp",
+	[TT_CGROUP_PATH] = "cgroup_path", [TT_BUF] = "buffer",
+	[TT_MACADDR] = "macaddr",
 	[TT_TUPLE] = "tuple", [TT_PTR] = "pointer", [TT_RECORD] = "record",
 	[TT_COUNT] = "count", [TT_SUM] = "sum", [TT_AVG] = "avg",
 	[TT_MIN] = "min", [TT_MAX] = "max", [TT_STATS] = "stats",
@@ -108,6 +110,9 @@ bool ttype_equal(const struct ttype *a, const struct ttype *b)
 	case TT_PTR:
 	case TT_RECORD:
 		return a->btf_id == b->btf_id;
+	case TT_CGROUP_PATH:
+		return (!a->fmt && !b->fmt) ||
+		       (a->fmt && b->fmt && !strcmp(a->fmt, b->fmt));
 	case TT_KSTACK:
 	case TT_USTACK:
 		return a->stack_limit == b->stack_limit &&

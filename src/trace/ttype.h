@@ -31,13 +31,17 @@
  *   TT_INET     24: u32 family (AF_INET/AF_INET6), u8 addr[16], u32 0
  *               (ntop()).
  *   TT_TIMESTAMP 8: u64 ns since boot (strftime()'s argument).
+ *   TT_CGROUP_PATH 8: u64 cgroup v2 id (cgroup_path()); fmt: its
+ *               hierarchy filter, NULL for all.
+ *   TT_BUF      8 + capacity: u32 length, u32 0, the bytes (buf()).
+ *   TT_MACADDR  8: the 6 bytes of a MAC address, u16 0 (macaddr()).
  *   TT_TUPLE    the elements one after another, each aligned to its
  *               own alignment (8 for everything but small ints and
  *               strings, which align to 1..8 like C).
  *   TT_PTR      8: an address; btf_id says what it points to (in the
  *               kernel's vmlinux BTF), 0 if unknown.
  *   TT_RECORD   a struct/union read from the kernel: size bytes, btf_id.
- *   TT_USERNAME, TT_CGROUP_PATH reserved.
+ *   TT_USERNAME reserved.
  */
 enum ttype_kind {
 	TT_NONE = 0,	/* no value (void function, statement) */
@@ -49,6 +53,9 @@ enum ttype_kind {
 	TT_USYM,
 	TT_INET,
 	TT_TIMESTAMP,
+	TT_CGROUP_PATH,
+	TT_BUF,
+	TT_MACADDR,
 	TT_TUPLE,
 	TT_PTR,
 	TT_RECORD,
@@ -73,7 +80,8 @@ struct ttype {
 	int nelems;
 	struct ttype *elems;
 	unsigned int *offsets;	/* offset of each element */
-	/* TT_TIMESTAMP: strftime() format, decoded (owned by the program) */
+	/* TT_TIMESTAMP: strftime() format, decoded; TT_CGROUP_PATH: the
+	 * hierarchy filter (both owned by the program) */
 	const char *fmt;
 	/* TT_KSTACK, TT_USTACK: kstack(perf, 3) */
 	int stack_limit;

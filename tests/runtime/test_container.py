@@ -276,3 +276,69 @@ def test_container_tcpconnect():
 
 
 test_container_tcpconnect.timeout = 120
+
+
+_PROBED = r"""
+#include <unistd.h>
+__attribute__((noinline)) int loupe_probed(int x)
+{
+	__asm__ volatile("" : : : "memory");	/* not elided */
+	return x + 1;
+}
+int main(void)
+{
+	for (int i = 0; i < 600; i++) {
+		loupe_probed(%d);
+		usleep(100000);
+	}
+	return 0;
+}
+"""
+
+
+def _static_probed(d, value):
+    """A static program calling loupe_probed(value) every 0.1 s."""
+    src = os.path.join(d, "probed.c")
+    with open(src, "w") as f:
+        f.write(_PROBED % value)
+    r = subprocess.run(["gcc", "-static", "-O0", "-o",
+                        os.path.join(d, "probed"), src],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise Skip("cannot build a static program: %s" % short(r.stderr))
+
+
+def test_trace_container_filter_and_uprobe_path():
+    """loupe trace --container A: a tracepoint fires only for A's tasks
+    (not B's, not the host's), and uprobe:/opt/t/probed resolves inside
+    A's root (there is no /opt/t/probed on the host)."""
+    image = _image()
+    d = tmpdir()
+    _static_probed(d, 4242)
+    mnt = "/opt/" + marker("t")
+    check(not os.path.exists(mnt), "%s exists on the host" % mnt)
+    pa, pb, ph = (os.path.join("/", marker("m")) for _ in range(3))
+    a = Container(image, "%s/probed & %s" % (mnt, _opener(pa)),
+                  extra=["-v", "%s:%s:ro" % (d, mnt)])
+    b = Container(image, _opener(pb))
+    host = spawn(["sh", "-c", _opener(ph)])
+    prog = ('t:syscalls:sys_enter_openat { printf("open %s\\n", '
+            'str(args->filename)); }')
+    rc, out, err = run_quiet([LOUPE, "trace", "--container", a.name, "-d",
+                              "2", "-e", prog], timeout=30)
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    opens = set(x[5:] for x in out.splitlines() if x.startswith("open "))
+    check(pa in opens, "no open of %s from A in %s" % (pa, short(out, 600)))
+    check(not opens & {pb, ph}, "--container let other tasks through: %s"
+          % short(out, 600))
+    prog = ('uprobe:%s/probed:loupe_probed { printf("arg %%d in %%s\\n", '
+            'arg0, comm); exit(); }' % mnt)
+    rc, out, err = run_quiet([LOUPE, "trace", "--container", a.id[:12], "-e",
+                              prog], timeout=30)
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    check(out == "Attaching 1 probe...\narg 4242 in probed\n\n\n",
+          "got %r" % out)
+    host.kill()
+
+
+test_trace_container_filter_and_uprobe_path.timeout = 90

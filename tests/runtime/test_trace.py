@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-from common import (LOST_RE, LOUPE, SLOW, Skip, check, existing_bpf_ids,
+from common import (LOST_RE, LOUPE, SLOW, Cgroup, Skip, check, on_cleanup, existing_bpf_ids,
                     fdinfo_ids, helper_bin, marker, poll_until, run_quiet, short, spawn, tmpdir)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -297,6 +297,166 @@ def test_sizeof_offsetof_from_btf():
     rc, out, err = _trace(["-e", "BEGIN { @ = offsetof(struct file, nosuch); }"])
     check(rc == 2 and "struct file has no field 'nosuch'" in err,
           "exit %s: %s" % (rc, short(err)))
+
+
+def test_cgroupid_cgroup_path_and_cgroup_filter():
+    """--cgroup keeps a task in the test's cgroup (below it) and drops a
+    host task's opens of the same path; cgroup_path(cgroup) is the task's
+    path in the v2 hierarchy as bpftrace names it ("unified:/..."), also
+    as a map key; cgroupid("DIR") is the directory's id."""
+    top = Cgroup()
+    sub = Cgroup(top)
+    mark = os.path.join("/", marker("cg"))
+    loop = "while true; do cat %s 2>/dev/null; sleep 0.1; done" % mark
+    spawn(["sh", "-c", "echo $$ > %s/cgroup.procs; %s" % (sub.path, loop)])
+    spawn(["sh", "-c", loop])
+    prog = ('t:syscalls:sys_enter_openat /str(args->filename) == "%s"/ '
+            '{ @[cgroup_path(cgroup)] = count(); '
+            'printf("%%s %%s\\n", cgroup_path(cgroup, "unified"), '
+            'str(args->filename)); if (@[cgroup_path(cgroup)] == 2) '
+            '{ exit(); } }' % mark)
+    rc, out, err = _trace(["--cgroup", top.path, "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    # the probes may fire again before exit() is seen: 2 or more, and
+    # what they queue after it is not printed
+    line = "unified:%s %s" % (sub.rel, mark)
+    m = re.match(r"Attaching 1 probe\.\.\.\n((?:%s\n){2,})\n\n"
+                 r"@\[unified:%s\]: (\d+)\n$" % (re.escape(line),
+                                                 re.escape(sub.rel)), out)
+    check(m and int(m.group(2)) >= m.group(1).count("\n"),
+          "got %r, want %r lines and their count" % (out, line))
+    rc, out, err = _trace(["-e", 'BEGIN { printf("%%d\\n", cgroupid("%s")); '
+                           'exit(); }' % sub.path])
+    check(rc == 0 and out == "Attaching 1 probe...\n%d\n\n\n" % sub.id,
+          "exit %s: %r %s" % (rc, out, short(err)))
+    rc, out, err = _trace(["-e", 'BEGIN { @ = cgroupid("/nonexistent"); }'])
+    check(rc == 2 and "cgroupid: cannot read cgroup '/nonexistent': No such "
+          "file or directory" in err, "exit %s: %s" % (rc, short(err)))
+
+
+def test_string_heavy_probe_past_the_stack():
+    """A tracepoint probe with more strings live at once than the 512-byte
+    BPF stack holds (a nested ternary of literals, a tuple key of seven
+    strings) runs, its objects in the per-CPU scratch map; the exact
+    map comes out."""
+    d = tmpdir()
+    path = os.path.join(d, marker("scr"))
+    arms = " : ".join('$n == %d ? "word%d"' % (i, i) for i in range(1, 9))
+    prog = ('t:syscalls:sys_enter_openat /pid == cpid && '
+            'str(args->filename) == "%s"/ { $n = 6; $w = %s : "none"; '
+            '@[str(args->filename), comm, $w, "a", "b", "c", "d"] = '
+            'count(); }' % (path, arms))
+    rc, out, err = _trace(["-c", "%s creat %s" % (helper_bin(), path),
+                           "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    comm = os.path.basename(helper_bin())[:15]
+    want = "\n\n@[%s, %s, word6, a, b, c, d]: 1\n" % (path, comm)
+    # the helper's own line comes between
+    check(out.startswith("Attaching 1 probe...\n") and out.endswith(want),
+          "got %r, want %r at the end" % (out, want))
+
+
+def test_buf_reg_macaddr_on_workloads():
+    """buf(args->buf, args->count) of a command's write with %r (bytes
+    that are not printable as \\xNN, as bpftrace); reg("ip") in a uprobe
+    is the probed function (usym names it) and reg("di") its first
+    argument; macaddr() of a bridge's new forwarding entry (in a network
+    namespace of the test's own) as bpftrace prints it."""
+    prog = ('t:syscalls:sys_enter_write /pid == cpid/ '
+            '{ printf("<%r>\\n", buf(args->buf, args->count)); }')
+    rc, out, err = _trace(["-c", "/usr/bin/printf 'a\\tb\\001'", "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    check("<a\\x09b\\x01>\n" in out, "got %r" % out)
+    libc = _libc()
+    name = marker("LOUPE_REG_")
+    prog = ('uprobe:%s:getenv /pid == cpid/ { printf("%%s %%d\\n", '
+            'usym(reg("ip")), reg("di") == arg0); }' % libc)
+    cmd = ("%s -c 'import ctypes; ctypes.CDLL(None).getenv(b\"%s\")'"
+           % (sys.executable, name))
+    rc, out, err = _trace(["-c", cmd, "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    check("getenv 1\n" in out, "got %s" % short(out, 600))
+    rc, out, err = _trace(["-e", 't:syscalls:sys_enter_getpid { reg("ip"); }'])
+    check(rc == 2 and "reg() needs the task's registers" in err,
+          "exit %s: %s" % (rc, short(err)))
+    if not shutil.which("bridge"):
+        raise Skip("no bridge command (iproute2)")
+    ns = marker("trace18")
+    ip = ["ip", "-n", ns]
+    check(subprocess.run(["ip", "netns", "add", ns]).returncode == 0,
+          "cannot make a netns")
+    on_cleanup(lambda: subprocess.run(["ip", "netns", "del", ns]))
+    for cmd in (["link", "add", "lbr0", "type", "bridge"],
+                ["link", "add", "lv0", "type", "veth", "peer", "name", "lv1"],
+                ["link", "set", "lv0", "master", "lbr0"],
+                ["link", "set", "lbr0", "up"], ["link", "set", "lv0", "up"]):
+        r = subprocess.run(ip + cmd, capture_output=True, text=True)
+        check(r.returncode == 0, "ip %s: %s" % (" ".join(cmd), r.stderr))
+    mac = "02:ab:0c:%02x:ee:0f" % (os.getpid() % 256)
+    prog = ('t:bridge:br_fdb_add /str(args->dev) == "lv0"/ '
+            '{ printf("%s\\n", macaddr(args->addr)); exit(); }')
+    rc, out, err = _trace(["-c", "ip netns exec %s bridge fdb add %s dev lv0 "
+                           "master static" % (ns, mac), "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    check(out == "Attaching 1 probe...\n%s\n\n\n" % mac.upper(),
+          "got %r" % out)
+
+
+_POINTS = r"""
+#include <string.h>
+struct point { int x; char tag; long y; char name[8]; struct point *next; };
+__attribute__((noinline)) int loupe_visit(struct point *p)
+{
+	__asm__ volatile("" : : "r"(p) : "memory");
+	return p->x;
+}
+int main(void)
+{
+	struct point b = { -7, 'b', 0, "second", 0 };
+	struct point a = { 42, 'a', 1234567890123L, "first", &b };
+
+	return loupe_visit(&a) == 42 ? 0 : 1;
+}
+"""
+
+
+def test_struct_defined_in_script():
+    """A struct defined in the script types a uprobe's argument: its
+    members at C's offsets, a char array as a string, a pointer to the
+    struct itself followed with ->."""
+    d = tmpdir()
+    src = os.path.join(d, "points.c")
+    binary = os.path.join(d, "points")
+    with open(src, "w") as f:
+        f.write(_POINTS)
+    r = subprocess.run(["gcc", "-O0", "-o", binary, src],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, "gcc: %s" % short(r.stderr))
+    prog = ("struct point { int x; char tag; long y; char name[8]; "
+            "struct point *next; } "
+            "uprobe:%s:loupe_visit { $p = (struct point *)arg0; "
+            'printf("%%d %%c %%ld %%s %%d %%s\\n", $p->x, $p->tag, $p->y, '
+            "$p->name, $p->next->x, $p->next->name); }" % binary)
+    rc, out, err = _trace(["-c", binary, "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    check(out == "Attaching 1 probe...\n42 a 1234567890123 first -7 second"
+          "\n\n\n", "got %r" % out)
+
+
+def test_tp_btf_typed_probe():
+    """tp_btf:NAME loads as a BTF-typed tracing program (the hook that
+    works here where fentry does not): args.p is the exec'ing task, arg1
+    its pid; -l lists tp_btf probes."""
+    prog = ('tp_btf:sched_process_exec /args.p->pid == cpid/ '
+            '{ printf("%s %d %d\\n", comm, args.p->pid == cpid, '
+            'arg1 == cpid); @[probe] = count(); exit(); }')
+    rc, out, err = _trace(["-c", "/bin/true", "-e", prog])
+    check(rc == 0 and err == "", "exit %s: %s" % (rc, short(err)))
+    check(out == "Attaching 1 probe...\ntrue 1 1\n\n\n"
+          "@[tp_btf:sched_process_exec]: 1\n", "got %r" % out)
+    rc, out, err = _trace(["-l", "tp_btf:sched_process_ex*"])
+    check(rc == 0 and "tp_btf:sched_process_exec\n" in out,
+          "exit %s: %s %s" % (rc, short(out), short(err)))
 
 
 def test_unsafe_functions():

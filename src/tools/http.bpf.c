@@ -1,0 +1,525 @@
+/*
+ * http, kernel side: the bytes HTTP/1 connections move, for user space to
+ * frame into requests and responses. Plaintext comes from the socket
+ * system calls' exit tracepoints (arguments from the task's saved
+ * registers, so no entry probe and no per-call map entry), HTTPS from the
+ * TLS libraries' read and write functions (uprobes, as sslsniff). A
+ * connection, keyed by (pid, fd), is followed from the first call whose
+ * bytes start like an HTTP/1 message until its fd is closed; everything
+ * else costs a map lookup and a 4-byte read.
+ */
+#include "vmlinux.h"
+#include "loupe.bpf.h"
+#include "netsock.bpf.h"
+#include "http.h"
+
+NETSOCK_FILTER_DEFINE;
+
+/* At most HTTP_DATA_MAX bytes copied per call (user space may lower it). */
+const volatile __u32 max_data = HTTP_DATA_MAX;
+/* TLS probes are attached: socket calls inside them carry ciphertext. */
+const volatile __u32 tls_on = 0;
+
+/* Requests in events the ring had no room for (first request only). */
+__u64 lost_requests = 0;
+
+struct conn {
+	__u32 seq;
+	__u32 src;		/* enum http_src that found it */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);	/* pid << 32 | fd */
+	__type(value, struct conn);
+} conns SEC(".maps");
+
+/* A TLS call under way on a thread. */
+struct tls_call {
+	const void *ssl;
+	const void *buf;
+	const void *count_ptr;	/* size_t * of SSL_read_ex / SSL_write_ex */
+	__s32 fd;		/* learnt from a socket call inside, or -1 */
+	__u32 dir;
+	__u32 ex;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct tls_call);
+} tls_calls SEC(".maps");
+
+/* The socket fd each SSL object was last seen using. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __s32);
+} ssl_fds SEC(".maps");
+
+/* Room for an event plus one iovec's overrun of the masked offset. */
+struct scratch_slot {
+	struct http_event e;
+	char overrun[HTTP_DATA_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch_slot);
+} scratch SEC(".maps");
+
+struct iov {
+	const void *base;
+	__u64 len;
+};
+
+/* struct user_msghdr up to msg_iovlen (64-bit layout). */
+struct msghdr64 {
+	void *name;
+	__s32 namelen;
+	__s32 pad;
+	const struct iov *iov;
+	__u64 iovlen;
+};
+
+/* Where the bytes are: one buffer, or a vector of them. */
+struct span {
+	const void *buf;
+	const struct iov *iov;
+	__u32 iovcnt;
+};
+
+#define WORD(a, b, c, d) ((__u32)(a) | (__u32)(b) << 8 | (__u32)(c) << 16 | \
+			  (__u32)(d) << 24)
+
+/* Do the first bytes open an HTTP/1 request or response? */
+static __always_inline bool http_start(__u32 w)
+{
+	switch (w) {
+	case WORD('G', 'E', 'T', ' '):
+	case WORD('P', 'O', 'S', 'T'):
+	case WORD('P', 'U', 'T', ' '):
+	case WORD('H', 'E', 'A', 'D'):
+	case WORD('D', 'E', 'L', 'E'):
+	case WORD('P', 'A', 'T', 'C'):
+	case WORD('O', 'P', 'T', 'I'):
+	case WORD('C', 'O', 'N', 'N'):
+	case WORD('T', 'R', 'A', 'C'):
+	case WORD('H', 'T', 'T', 'P'):
+		return true;
+	}
+	return false;
+}
+
+static __always_inline bool is_response(__u32 w)
+{
+	return w == WORD('H', 'T', 'T', 'P');
+}
+
+static __always_inline __u32 first_word(const struct span *sp)
+{
+	struct iov v = {};
+	__u32 w = 0;
+
+	if (sp->buf) {
+		bpf_probe_read_user(&w, sizeof(w), sp->buf);
+		return w;
+	}
+	if (sp->iovcnt && !bpf_probe_read_user(&v, sizeof(v), sp->iov) &&
+	    v.len >= sizeof(w))
+		bpf_probe_read_user(&w, sizeof(w), v.base);
+	return w;
+}
+
+/* Copies up to max bytes of sp into data; returns how many. */
+static __always_inline __u32 copy_span(char *data, const struct span *sp,
+				       __u64 max)
+{
+	__u32 off = 0;
+	__u64 n;
+
+	if (max > HTTP_DATA_MAX)
+		max = HTTP_DATA_MAX;
+	if (sp->buf) {
+		if (bpf_probe_read_user(data, max, sp->buf))
+			return 0;
+		return max;
+	}
+	for (int i = 0; i < HTTP_IOV_MAX; i++) {
+		struct iov v;
+
+		if (i >= sp->iovcnt || off >= max)
+			break;
+		if (bpf_probe_read_user(&v, sizeof(v), &sp->iov[i]))
+			break;
+		n = v.len;
+		if (n > max - off)
+			n = max - off;
+		off &= HTTP_DATA_MAX - 1;
+		if (n > HTTP_DATA_MAX)
+			n = HTTP_DATA_MAX;
+		if (bpf_probe_read_user(data + off, n, v.base))
+			break;
+		off += n;
+	}
+	return off;
+}
+
+/*
+ * One event for a call that moved len bytes on connection (pid, fd); a
+ * connection not followed yet is taken up if the bytes start a message.
+ */
+static __always_inline int emit(__u32 fd, __u32 dir, __u32 src, __u64 len,
+				const struct span *sp)
+{
+	__u64 key = (bpf_get_current_pid_tgid() & ~0xffffffffULL) | fd;
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	__u32 slot = 0, w = 0, copy;
+	struct http_event *e;
+	struct conn fresh = { .src = src };
+
+	if (c && c->src != src)
+		return 0;
+	if (sp && (!c || dir == HTTP_DIR_IN))
+		w = first_word(sp);
+	if (!c) {
+		if (!sp || !http_start(w))
+			return 0;
+		bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&conns, &key);
+		if (!c)
+			return 0;
+	}
+	slot = bpf_get_smp_processor_id();
+	e = bpf_map_lookup_elem(&scratch, &slot);
+	if (!e)
+		return 0;
+	event_fill_hdr(&e->hdr);
+	e->fd = fd;
+	/* Not atomic: two threads writing one socket at once is rare. */
+	e->seq = c->seq++;
+	e->kind = HTTP_EV_DATA;
+	e->dir = dir;
+	e->src = src;
+	e->len = len > 0xffffffffULL ? 0xffffffffU : len;
+	copy = 0;
+	if (sp)
+		copy = copy_span(e->data, sp, len < max_data ? len : max_data);
+	e->data_len = copy;
+	if (bpf_ringbuf_output(&events, e, HTTP_EVENT_HEAD_SIZE +
+			       (copy & (HTTP_DATA_MAX * 2 - 1)),
+			       submit_flags())) {
+		count_lost();
+		if (http_start(w) && !is_response(w))
+			__sync_fetch_and_add(&lost_requests, 1);
+	}
+	return 0;
+}
+
+/*
+ * A socket call inside a TLS call moves ciphertext: it only tells which
+ * fd the SSL object uses. True if the thread is in a TLS call.
+ */
+static __always_inline bool in_tls_call(long fd)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct tls_call *t;
+
+	if (!tls_on)
+		return false;
+	t = bpf_map_lookup_elem(&tls_calls, &tid);
+	if (!t)
+		return false;
+	t->fd = fd;
+	return true;
+}
+
+static __always_inline bool sock_is_tcp(long fd)
+{
+	struct socket *sock = netsock_of_fd(fd);
+	struct sock *sk;
+
+	if (!sock)
+		return false;
+	sk = BPF_CORE_READ(sock, sk);
+	return sk && netsock_is_tcp(sk);
+}
+
+/* The exit of a socket call: ret bytes moved through sp on fd. */
+static __always_inline int sock_call(long ret, __u32 dir, long fd,
+				     const struct span *sp)
+{
+	__u64 key;
+
+	if (ret <= 0 || fd < 0 || !filter_current_ok() || in_tls_call(fd))
+		return 0;
+	key = (bpf_get_current_pid_tgid() & ~0xffffffffULL) | (__u32)fd;
+	/* Only a new connection's socket is checked: it is the dear part. */
+	if (!bpf_map_lookup_elem(&conns, &key)) {
+		if (!sp || !http_start(first_word(sp)) || !sock_is_tcp(fd))
+			return 0;
+	}
+	return emit(fd, dir, HTTP_SRC_SOCKET, ret, sp);
+}
+
+static __always_inline struct pt_regs *sys_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+static __always_inline int buf_call(long ret, __u32 dir)
+{
+	struct pt_regs *regs = sys_regs();
+	struct span sp = {};
+
+	sp.buf = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+	return sock_call(ret, dir, PT_REGS_PARM1_CORE_SYSCALL(regs), &sp);
+}
+
+static __always_inline int vec_call(long ret, __u32 dir)
+{
+	struct pt_regs *regs = sys_regs();
+	struct span sp = {};
+
+	sp.iov = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+	sp.iovcnt = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	return sock_call(ret, dir, PT_REGS_PARM1_CORE_SYSCALL(regs), &sp);
+}
+
+static __always_inline int msg_call(long ret, __u32 dir)
+{
+	struct pt_regs *regs = sys_regs();
+	struct msghdr64 m = {};
+	struct span sp = {};
+
+	if (ret <= 0)
+		return 0;
+	if (bpf_probe_read_user(&m, sizeof(m),
+				(void *)PT_REGS_PARM2_CORE_SYSCALL(regs)))
+		return 0;
+	sp.iov = m.iov;
+	sp.iovcnt = m.iovlen;
+	return sock_call(ret, dir, PT_REGS_PARM1_CORE_SYSCALL(regs), &sp);
+}
+
+SEC("tracepoint/syscalls/sys_exit_read")
+int read_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return buf_call(ctx->ret, HTTP_DIR_IN);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int recvfrom_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return buf_call(ctx->ret, HTTP_DIR_IN);
+}
+
+SEC("tracepoint/syscalls/sys_exit_write")
+int write_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return buf_call(ctx->ret, HTTP_DIR_OUT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int sendto_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return buf_call(ctx->ret, HTTP_DIR_OUT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_readv")
+int readv_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return vec_call(ctx->ret, HTTP_DIR_IN);
+}
+
+SEC("tracepoint/syscalls/sys_exit_writev")
+int writev_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return vec_call(ctx->ret, HTTP_DIR_OUT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int recvmsg_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return msg_call(ctx->ret, HTTP_DIR_IN);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int sendmsg_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return msg_call(ctx->ret, HTTP_DIR_OUT);
+}
+
+/* A body sent from a file: counted, never copied. */
+SEC("tracepoint/syscalls/sys_exit_sendfile64")
+int sendfile_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = sys_regs();
+	long fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	__u64 key;
+
+	if (ctx->ret <= 0 || fd < 0 || !filter_current_ok())
+		return 0;
+	key = (bpf_get_current_pid_tgid() & ~0xffffffffULL) | (__u32)fd;
+	if (!bpf_map_lookup_elem(&conns, &key))
+		return 0;
+	return emit(fd, HTTP_DIR_OUT, HTTP_SRC_SOCKET, ctx->ret, NULL);
+}
+
+/* The end of a followed connection (or the reuse of its fd). */
+SEC("tracepoint/syscalls/sys_enter_close")
+int close_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 key = (bpf_get_current_pid_tgid() & ~0xffffffffULL) |
+		    (__u32)ctx->args[0];
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	struct http_event *e;
+
+	if (!c)
+		return 0;
+	e = event_reserve(HTTP_EVENT_HEAD_SIZE);
+	if (e) {
+		event_fill_hdr(&e->hdr);
+		e->fd = (__u32)ctx->args[0];
+		e->seq = c->seq;
+		e->kind = HTTP_EV_CLOSE;
+		e->dir = 0;
+		e->src = c->src;
+		e->len = 0;
+		e->data_len = 0;
+		event_submit(e);
+	}
+	bpf_map_delete_elem(&conns, &key);
+	return 0;
+}
+
+static __always_inline int tls_enter(const void *ssl, const void *buf,
+				     const void *count_ptr, __u32 dir,
+				     __u32 ex)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct tls_call t = {};
+
+	if (!filter_current_ok())
+		return 0;
+	t.ssl = ssl;
+	t.buf = buf;
+	t.count_ptr = count_ptr;
+	t.fd = -1;
+	t.dir = dir;
+	t.ex = ex;
+	bpf_map_update_elem(&tls_calls, &tid, &t, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int tls_return(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct tls_call *t = bpf_map_lookup_elem(&tls_calls, &tid);
+	struct span sp = {};
+	__u64 ssl, n = 0;
+	__s32 *known;
+	__u32 fd;
+
+	if (!t)
+		return 0;
+	if (t->ex) {
+		/* 1 on success, the count in *readbytes / *written */
+		if (ret == 1 && t->count_ptr)
+			bpf_probe_read_user(&n, sizeof(n), t->count_ptr);
+	} else if (ret > 0) {
+		n = ret;
+	}
+	ssl = (__u64)t->ssl;
+	if (t->fd >= 0) {
+		bpf_map_update_elem(&ssl_fds, &ssl, &t->fd, BPF_ANY);
+		fd = t->fd;
+	} else {
+		known = bpf_map_lookup_elem(&ssl_fds, &ssl);
+		fd = known ? (__u32)*known : HTTP_FD_SSL | (__u32)(ssl >> 4);
+	}
+	sp.buf = t->buf;
+	if (n)
+		emit(fd, t->dir, HTTP_SRC_TLS, n, &sp);
+	bpf_map_delete_elem(&tls_calls, &tid);
+	return 0;
+}
+
+SEC("uprobe/libssl:SSL_read")
+int BPF_KPROBE(ssl_read_entry, void *ssl, void *buf)
+{
+	return tls_enter(ssl, buf, NULL, HTTP_DIR_IN, 0);
+}
+
+SEC("uretprobe/libssl:SSL_read")
+int BPF_KRETPROBE(ssl_read_return, int ret)
+{
+	return tls_return(ret);
+}
+
+SEC("uprobe/libssl:SSL_write")
+int BPF_KPROBE(ssl_write_entry, void *ssl, const void *buf)
+{
+	return tls_enter(ssl, buf, NULL, HTTP_DIR_OUT, 0);
+}
+
+SEC("uretprobe/libssl:SSL_write")
+int BPF_KRETPROBE(ssl_write_return, int ret)
+{
+	return tls_return(ret);
+}
+
+SEC("uprobe/libssl:SSL_read_ex")
+int BPF_KPROBE(ssl_read_ex_entry, void *ssl, void *buf, size_t num,
+	       size_t *readbytes)
+{
+	return tls_enter(ssl, buf, readbytes, HTTP_DIR_IN, 1);
+}
+
+SEC("uretprobe/libssl:SSL_read_ex")
+int BPF_KRETPROBE(ssl_read_ex_return, int ret)
+{
+	return tls_return(ret);
+}
+
+SEC("uprobe/libssl:SSL_write_ex")
+int BPF_KPROBE(ssl_write_ex_entry, void *ssl, const void *buf, size_t num,
+	       size_t *written)
+{
+	return tls_enter(ssl, buf, written, HTTP_DIR_OUT, 1);
+}
+
+SEC("uretprobe/libssl:SSL_write_ex")
+int BPF_KRETPROBE(ssl_write_ex_return, int ret)
+{
+	return tls_return(ret);
+}
+
+SEC("uprobe/libgnutls:gnutls_record_recv")
+int BPF_KPROBE(gnutls_recv_entry, void *session, void *buf)
+{
+	return tls_enter(session, buf, NULL, HTTP_DIR_IN, 0);
+}
+
+SEC("uretprobe/libgnutls:gnutls_record_recv")
+int BPF_KRETPROBE(gnutls_recv_return, long ret)
+{
+	return tls_return(ret);
+}
+
+SEC("uprobe/libgnutls:gnutls_record_send")
+int BPF_KPROBE(gnutls_send_entry, void *session, const void *buf)
+{
+	return tls_enter(session, buf, NULL, HTTP_DIR_OUT, 0);
+}
+
+SEC("uretprobe/libgnutls:gnutls_record_send")
+int BPF_KRETPROBE(gnutls_send_return, long ret)
+{
+	return tls_return(ret);
+}

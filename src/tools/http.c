@@ -39,10 +39,11 @@ static const struct out_col columns[] = {
 	{ NULL },
 };
 
-enum { SCOL_METHOD, SCOL_STATUS, SCOL_COUNT, SCOL_ERRORS, SCOL_P50,
+enum { SCOL_ROLE, SCOL_METHOD, SCOL_STATUS, SCOL_COUNT, SCOL_ERRORS, SCOL_P50,
        SCOL_P90, SCOL_P99, SCOL_ROUTE };
 
 static const struct out_col summary_columns[] = {
+	[SCOL_ROLE] = { "ROLE", -6 },
 	[SCOL_METHOD] = { "METHOD", -7 },
 	[SCOL_STATUS] = { "STATUS", 6 },
 	[SCOL_COUNT] = { "COUNT", 8 },
@@ -93,6 +94,7 @@ struct conn {
 /* A summary row: one method, route and status in this interval. */
 struct agg {
 	struct agg *next;
+	enum role role;
 	char method[HTTP1_METHOD_LEN];
 	char route[HTTP1_PATH_LEN];
 	int status;
@@ -272,8 +274,8 @@ static unsigned int hash_str(unsigned int h, const char *s)
 	return h;
 }
 
-static void agg_add(const char *method, const char *path, int status,
-		    bool error, double lat_ms)
+static void agg_add(enum role role, const char *method, const char *path,
+		    int status, bool error, double lat_ms)
 {
 	char route[HTTP1_PATH_LEN];
 	struct agg *a;
@@ -282,10 +284,11 @@ static void agg_add(const char *method, const char *path, int status,
 	http1_route(path, route, sizeof(route));
 	for (;;) {
 		b = hash_str(hash_str(2166136261U, method), route) ^
-		    (unsigned int)status;
+		    (unsigned int)status ^ role;
 		b %= AGG_BUCKETS;
 		for (a = state.aggs[b]; a; a = a->next)
-			if (a->status == status && !strcmp(a->method, method) &&
+			if (a->status == status && a->role == role &&
+			    !strcmp(a->method, method) &&
 			    !strcmp(a->route, route))
 				break;
 		if (a || state.naggs < AGG_MAX || !strcmp(route, "(other)"))
@@ -299,6 +302,7 @@ static void agg_add(const char *method, const char *path, int status,
 		snprintf(a->method, sizeof(a->method), "%s", method);
 		snprintf(a->route, sizeof(a->route), "%s", route);
 		a->status = status;
+		a->role = role;
 		a->next = state.aggs[b];
 		state.aggs[b] = a;
 		state.naggs++;
@@ -332,7 +336,9 @@ static int cmp_agg(const void *a, const void *b)
 
 	if (!c)
 		c = strcmp(x->method, y->method);
-	return c ? c : x->status - y->status;
+	if (!c)
+		c = x->status - y->status;
+	return c ? c : (int)x->role - (int)y->role;
 }
 
 /* The nearest-rank percentile of sorted values. */
@@ -364,6 +370,7 @@ static int on_interval(struct session *s)
 		a = rows[i];
 		qsort(a->lat_ms, a->n, sizeof(*a->lat_ms), cmp_double);
 		out_begin(o, "http_summary", now);
+		out_str(o, SCOL_ROLE, "role", role_names[a->role]);
 		out_str(o, SCOL_METHOD, "method", a->method);
 		if (a->status)
 			out_int(o, SCOL_STATUS, "status", a->status);
@@ -414,7 +421,7 @@ static void report(struct conn *c, struct pending *p,
 	if (!show_query)
 		path[strcspn(path, "?")] = '\0';
 	if (summary) {
-		agg_add(p->method, p->path, status,
+		agg_add(c->role, p->method, p->path, status,
 			!complete || status >= 500, lat_ms);
 		return;
 	}

@@ -60,19 +60,6 @@ struct {
 	__type(value, __s32);
 } ssl_fds SEC(".maps");
 
-/* Room for an event plus one iovec's overrun of the masked offset. */
-struct scratch_slot {
-	struct http_event e;
-	char overrun[HTTP_DATA_MAX];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct scratch_slot);
-} scratch SEC(".maps");
-
 struct iov {
 	const void *base;
 	__u64 len;
@@ -136,15 +123,20 @@ static __always_inline __u32 first_word(const struct span *sp)
 	return w;
 }
 
-/* Copies up to max bytes of sp into data; returns how many. */
+/*
+ * Copies up to max (<= cap) bytes of sp into data, which has room for cap
+ * bytes, or 2 * cap for a vector: an iovec's offset is masked below cap
+ * and its length kept within cap, which the verifier can follow, so the
+ * last one may write past cap (never past 2 * cap). Returns the count.
+ */
 static __always_inline __u32 copy_span(char *data, const struct span *sp,
-				       __u64 max)
+				       __u64 max, const __u32 cap)
 {
 	__u32 off = 0;
 	__u64 n;
 
-	if (max > HTTP_DATA_MAX)
-		max = HTTP_DATA_MAX;
+	if (max > cap)
+		max = cap;
 	if (sp->buf) {
 		if (bpf_probe_read_user(data, max, sp->buf))
 			return 0;
@@ -160,9 +152,9 @@ static __always_inline __u32 copy_span(char *data, const struct span *sp,
 		n = v.len;
 		if (n > max - off)
 			n = max - off;
-		off &= HTTP_DATA_MAX - 1;
-		if (n > HTTP_DATA_MAX)
-			n = HTTP_DATA_MAX;
+		off &= cap - 1;
+		if (n > cap)
+			n = cap;
 		if (bpf_probe_read_user(data + off, n, v.base))
 			break;
 		off += n;
@@ -171,49 +163,76 @@ static __always_inline __u32 copy_span(char *data, const struct span *sp,
 }
 
 /*
- * One event for a call that moved len bytes on connection (pid, fd); a
- * connection not followed yet is taken up if the bytes start a message.
+ * The event goes straight into the ring, reserved in the smallest of a
+ * few sizes the copy fits (the reserved size must be a constant): no
+ * second copy through a scratch buffer. Returns false if the ring is
+ * full.
  */
-static __always_inline int emit(__u32 fd, __u32 dir, __u32 src, __u64 len,
+static __always_inline bool output_cap(const struct http_event_meta *m,
+				       const struct span *sp, __u64 want,
+				       const __u32 cap)
+{
+	struct http_event *e;
+
+	if (sp && !sp->buf)
+		e = bpf_ringbuf_reserve(&events, HTTP_EVENT_HEAD_SIZE + 2 * cap,
+					0);
+	else
+		e = bpf_ringbuf_reserve(&events, HTTP_EVENT_HEAD_SIZE + cap, 0);
+	if (!e)
+		return false;
+	event_fill_hdr_btf(&e->hdr, bpf_get_current_task_btf());
+	e->m = *m;
+	e->data_len = sp ? copy_span(e->data, sp, want, cap) : 0;
+	bpf_ringbuf_submit(e, submit_flags());
+	return true;
+}
+
+/* A connection's key in conns: the process and the fd. */
+static __always_inline __u64 conn_key(__u32 fd)
+{
+	return (bpf_get_current_pid_tgid() & ~0xffffffffULL) | fd;
+}
+
+/*
+ * One event for a call that moved len bytes on connection key, followed
+ * as c, or new (c NULL: the caller saw its bytes start a message).
+ */
+static __always_inline int emit(__u64 key, struct conn *c, __u32 fd,
+				__u32 dir, __u32 src, __u64 len,
 				const struct span *sp)
 {
-	__u64 key = (bpf_get_current_pid_tgid() & ~0xffffffffULL) | fd;
-	struct conn *c = bpf_map_lookup_elem(&conns, &key);
-	__u32 slot = 0, w = 0, copy;
-	struct http_event *e;
 	struct conn fresh = { .src = src };
+	struct http_event_meta m = {};
+	__u64 want = 0;
+	bool ok;
 
-	if (c && c->src != src)
-		return 0;
-	if (sp && (!c || dir == HTTP_DIR_IN))
-		w = first_word(sp);
 	if (!c) {
-		if (!sp || !http_start(w))
-			return 0;
 		bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST);
 		c = bpf_map_lookup_elem(&conns, &key);
 		if (!c)
 			return 0;
 	}
-	slot = bpf_get_smp_processor_id();
-	e = bpf_map_lookup_elem(&scratch, &slot);
-	if (!e)
-		return 0;
-	event_fill_hdr(&e->hdr);
-	e->fd = fd;
+	m.fd = fd;
 	/* Not atomic: two threads writing one socket at once is rare. */
-	e->seq = c->seq++;
-	e->kind = HTTP_EV_DATA;
-	e->dir = dir;
-	e->src = src;
-	e->len = len > 0xffffffffULL ? 0xffffffffU : len;
-	copy = 0;
+	m.seq = c->seq++;
+	m.kind = HTTP_EV_DATA;
+	m.dir = dir;
+	m.src = src;
+	m.len = len > 0xffffffffULL ? 0xffffffffU : len;
 	if (sp)
-		copy = copy_span(e->data, sp, len < max_data ? len : max_data);
-	e->data_len = copy;
-	if (bpf_ringbuf_output(&events, e, HTTP_EVENT_HEAD_SIZE +
-			       (copy & (HTTP_DATA_MAX * 2 - 1)),
-			       submit_flags())) {
+		want = len < max_data ? len : max_data;
+	if (want <= 256)
+		ok = output_cap(&m, sp, want, 256);
+	else if (want <= 1024)
+		ok = output_cap(&m, sp, want, 1024);
+	else if (want <= 4096)
+		ok = output_cap(&m, sp, want, 4096);
+	else
+		ok = output_cap(&m, sp, want, HTTP_DATA_MAX);
+	if (!ok) {
+		__u32 w = sp ? first_word(sp) : 0;
+
 		count_lost();
 		if (http_start(w) && !is_response(w))
 			__sync_fetch_and_add(&lost_requests, 1);
@@ -250,21 +269,27 @@ static __always_inline bool sock_is_tcp(long fd)
 	return sk && netsock_is_tcp(sk);
 }
 
-/* The exit of a socket call: ret bytes moved through sp on fd. */
+/*
+ * The exit of a socket call: ret bytes moved through sp on fd. A followed
+ * plaintext connection goes straight to its event; the dearer checks
+ * (a TLS call under way, the bytes, the socket) are for the others.
+ */
 static __always_inline int sock_call(long ret, __u32 dir, long fd,
 				     const struct span *sp)
 {
+	struct conn *c;
 	__u64 key;
 
-	if (ret <= 0 || fd < 0 || !filter_current_ok() || in_tls_call(fd))
+	if (ret <= 0 || fd < 0 || !filter_current_ok())
 		return 0;
-	key = (bpf_get_current_pid_tgid() & ~0xffffffffULL) | (__u32)fd;
-	/* Only a new connection's socket is checked: it is the dear part. */
-	if (!bpf_map_lookup_elem(&conns, &key)) {
-		if (!sp || !http_start(first_word(sp)) || !sock_is_tcp(fd))
-			return 0;
-	}
-	return emit(fd, dir, HTTP_SRC_SOCKET, ret, sp);
+	key = conn_key(fd);
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (c && c->src == HTTP_SRC_SOCKET)
+		return emit(key, c, fd, dir, HTTP_SRC_SOCKET, ret, sp);
+	if (in_tls_call(fd) || c || !sp || !http_start(first_word(sp)) ||
+	    !sock_is_tcp(fd))
+		return 0;
+	return emit(key, NULL, fd, dir, HTTP_SRC_SOCKET, ret, sp);
 }
 
 static __always_inline struct pt_regs *sys_regs(void)
@@ -272,13 +297,24 @@ static __always_inline struct pt_regs *sys_regs(void)
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
+/* A syscall's first three arguments, loaded through BTF (no helper call). */
+#if defined(__TARGET_ARCH_x86)
+#define SYS_ARG0(r) ((r)->di)
+#define SYS_ARG1(r) ((r)->si)
+#define SYS_ARG2(r) ((r)->dx)
+#elif defined(__TARGET_ARCH_arm64)
+#define SYS_ARG0(r) ((r)->orig_x0)
+#define SYS_ARG1(r) ((r)->regs[1])
+#define SYS_ARG2(r) ((r)->regs[2])
+#endif
+
 static __always_inline int buf_call(long ret, __u32 dir)
 {
 	struct pt_regs *regs = sys_regs();
 	struct span sp = {};
 
-	sp.buf = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-	return sock_call(ret, dir, PT_REGS_PARM1_CORE_SYSCALL(regs), &sp);
+	sp.buf = (const void *)SYS_ARG1(regs);
+	return sock_call(ret, dir, SYS_ARG0(regs), &sp);
 }
 
 static __always_inline int vec_call(long ret, __u32 dir)
@@ -286,9 +322,9 @@ static __always_inline int vec_call(long ret, __u32 dir)
 	struct pt_regs *regs = sys_regs();
 	struct span sp = {};
 
-	sp.iov = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-	sp.iovcnt = PT_REGS_PARM3_CORE_SYSCALL(regs);
-	return sock_call(ret, dir, PT_REGS_PARM1_CORE_SYSCALL(regs), &sp);
+	sp.iov = (const void *)SYS_ARG1(regs);
+	sp.iovcnt = SYS_ARG2(regs);
+	return sock_call(ret, dir, SYS_ARG0(regs), &sp);
 }
 
 static __always_inline int msg_call(long ret, __u32 dir)
@@ -300,11 +336,11 @@ static __always_inline int msg_call(long ret, __u32 dir)
 	if (ret <= 0)
 		return 0;
 	if (bpf_probe_read_user(&m, sizeof(m),
-				(void *)PT_REGS_PARM2_CORE_SYSCALL(regs)))
+				(void *)SYS_ARG1(regs)))
 		return 0;
 	sp.iov = m.iov;
 	sp.iovcnt = m.iovlen;
-	return sock_call(ret, dir, PT_REGS_PARM1_CORE_SYSCALL(regs), &sp);
+	return sock_call(ret, dir, SYS_ARG0(regs), &sp);
 }
 
 SEC("tracepoint/syscalls/sys_exit_read")
@@ -360,23 +396,24 @@ SEC("tracepoint/syscalls/sys_exit_sendfile64")
 int sendfile_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct pt_regs *regs = sys_regs();
-	long fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	long fd = SYS_ARG0(regs);
+	struct conn *c;
 	__u64 key;
 
 	if (ctx->ret <= 0 || fd < 0 || !filter_current_ok())
 		return 0;
-	key = (bpf_get_current_pid_tgid() & ~0xffffffffULL) | (__u32)fd;
-	if (!bpf_map_lookup_elem(&conns, &key))
+	key = conn_key(fd);
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c || c->src != HTTP_SRC_SOCKET)
 		return 0;
-	return emit(fd, HTTP_DIR_OUT, HTTP_SRC_SOCKET, ctx->ret, NULL);
+	return emit(key, c, fd, HTTP_DIR_OUT, HTTP_SRC_SOCKET, ctx->ret, NULL);
 }
 
 /* The end of a followed connection (or the reuse of its fd). */
 SEC("tracepoint/syscalls/sys_enter_close")
 int close_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	__u64 key = (bpf_get_current_pid_tgid() & ~0xffffffffULL) |
-		    (__u32)ctx->args[0];
+	__u64 key = conn_key(ctx->args[0]);
 	struct conn *c = bpf_map_lookup_elem(&conns, &key);
 	struct http_event *e;
 
@@ -385,12 +422,13 @@ int close_enter(struct trace_event_raw_sys_enter *ctx)
 	e = event_reserve(HTTP_EVENT_HEAD_SIZE);
 	if (e) {
 		event_fill_hdr(&e->hdr);
-		e->fd = (__u32)ctx->args[0];
-		e->seq = c->seq;
-		e->kind = HTTP_EV_CLOSE;
-		e->dir = 0;
-		e->src = c->src;
-		e->len = 0;
+		e->m.fd = (__u32)ctx->args[0];
+		e->m.seq = c->seq;
+		e->m.kind = HTTP_EV_CLOSE;
+		e->m.dir = 0;
+		e->m.src = c->src;
+		e->m.pad = 0;
+		e->m.len = 0;
 		e->data_len = 0;
 		event_submit(e);
 	}
@@ -422,7 +460,8 @@ static __always_inline int tls_return(long ret)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct tls_call *t = bpf_map_lookup_elem(&tls_calls, &tid);
 	struct span sp = {};
-	__u64 ssl, n = 0;
+	__u64 ssl, key, n = 0;
+	struct conn *c;
 	__s32 *known;
 	__u32 fd;
 
@@ -444,8 +483,10 @@ static __always_inline int tls_return(long ret)
 		fd = known ? (__u32)*known : HTTP_FD_SSL | (__u32)(ssl >> 4);
 	}
 	sp.buf = t->buf;
-	if (n)
-		emit(fd, t->dir, HTTP_SRC_TLS, n, &sp);
+	key = conn_key(fd);
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (n && (c ? c->src == HTTP_SRC_TLS : http_start(first_word(&sp))))
+		emit(key, c, fd, t->dir, HTTP_SRC_TLS, n, &sp);
 	bpf_map_delete_elem(&tls_calls, &tid);
 	return 0;
 }

@@ -568,9 +568,9 @@ static void conn_close(struct conn **pc, const struct http_event *e)
 
 static struct conn *conn_get(const struct http_event *e)
 {
-	struct conn **pc = conn_slot(e->hdr.pid, e->fd), *c = *pc;
+	struct conn **pc = conn_slot(e->hdr.pid, e->m.fd), *c = *pc;
 
-	if (c && c->src != e->src) {
+	if (c && c->src != e->m.src) {
 		conn_close(pc, e);
 		c = NULL;
 	}
@@ -580,9 +580,9 @@ static struct conn *conn_get(const struct http_event *e)
 	if (!c)
 		return NULL;
 	c->pid = e->hdr.pid;
-	c->fd = e->fd;
-	c->src = e->src;
-	c->seq_next = e->seq;
+	c->fd = e->m.fd;
+	c->src = e->m.src;
+	c->seq_next = e->m.seq;
 	c->req_open = -1;
 	http1_init(&c->in, on_msg, c);
 	http1_init(&c->out, on_msg, c);
@@ -599,12 +599,12 @@ static int on_event(struct session *s, const void *data, size_t size)
 	(void)s;
 	if (size < HTTP_EVENT_HEAD_SIZE ||
 	    size < HTTP_EVENT_HEAD_SIZE + e->data_len ||
-	    e->data_len > e->len)
+	    e->data_len > e->m.len)
 		return 0;
-	if (e->kind == HTTP_EV_CLOSE) {
-		pc = conn_slot(e->hdr.pid, e->fd);
+	if (e->m.kind == HTTP_EV_CLOSE) {
+		pc = conn_slot(e->hdr.pid, e->m.fd);
 		if (*pc) {
-			if ((*pc)->seq_next != e->seq)
+			if ((*pc)->seq_next != e->m.seq)
 				conn_desync(*pc);
 			conn_close(pc, e);
 		}
@@ -613,12 +613,12 @@ static int on_event(struct session *s, const void *data, size_t size)
 	c = conn_get(e);
 	if (!c)
 		return 0;
-	if (c->seq_next != e->seq)
+	if (c->seq_next != e->m.seq)
 		conn_desync(c);
-	c->seq_next = e->seq + 1;
+	c->seq_next = e->m.seq + 1;
 	c->cur = e;
-	http1_feed(e->dir == HTTP_DIR_IN ? &c->in : &c->out, e->data,
-		   e->data_len, e->len - e->data_len, e->hdr.ts_ns);
+	http1_feed(e->m.dir == HTTP_DIR_IN ? &c->in : &c->out, e->data,
+		   e->data_len, e->m.len - e->data_len, e->hdr.ts_ns);
 	return 0;
 }
 
@@ -627,7 +627,6 @@ static int on_event(struct session *s, const void *data, size_t size)
 static int http_prepare(struct session *s, void *p)
 {
 	struct http_bpf *skel = p;
-	int ncpus;
 
 	memset(&state, 0, sizeof(state));
 	state.s = s;
@@ -643,11 +642,6 @@ static int http_prepare(struct session *s, void *p)
 		log_debug("probing TLS library %s", tls_libs[i].path);
 	plan_probes(skel->obj);
 	skel->rodata->tls_on = ntls_libs > 0;
-	ncpus = libbpf_num_possible_cpus();
-	if (ncpus < 1 || bpf_map__set_max_entries(skel->maps.scratch, ncpus)) {
-		log_err("cannot size the event buffers for %d CPUs", ncpus);
-		return EXIT_RUNTIME;
-	}
 	s->probes = state.probes;
 	s->attach_prog = attach_prog;
 	if (summary) {

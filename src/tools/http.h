@@ -30,8 +30,8 @@ enum http_src {
  */
 #define HTTP_FD_SSL 0x80000000U
 
-struct http_event {
-	struct event_hdr hdr;
+/* What an event says besides its task and bytes. */
+struct http_event_meta {
 	__u32 fd;
 	__u32 seq;		/* per connection: a gap means events lost */
 	__u8 kind;		/* enum http_kind */
@@ -39,7 +39,16 @@ struct http_event {
 	__u8 src;		/* enum http_src */
 	__u8 pad;
 	__u32 len;		/* bytes the call moved */
-	__u32 data_len;		/* of which copied into data */
+};
+
+/*
+ * The ring holds the head and data_len bytes of data, in a record of one
+ * of a few sizes (the kernel reserves sizes it knows in advance).
+ */
+struct http_event {
+	struct event_hdr hdr;
+	struct http_event_meta m;
+	__u32 data_len;		/* bytes of the call copied into data */
 	char data[HTTP_DATA_MAX];
 };
 

@@ -741,7 +741,8 @@ static const struct tool http_tool = {
 		"  loupe http -p 181             # PID 181 only\n"
 		"  loupe http -s -i 5            # per route and status: count, errors, p50/p90/p99\n"
 		"  loupe http -j --containers    # JSON, with each task's container\n",
-	.common = OPT_SNOOP | OPT_INTERVAL,
+	/* TIME is always a column: -T would add a second one. */
+	.common = (OPT_SNOOP & ~OPT_TIMESTAMP) | OPT_INTERVAL,
 	.opts = http_opts,
 	.parse_opt = http_parse_opt,
 	.probes = http_probes,

@@ -358,3 +358,67 @@ def test_wrk_keepalive_load():
 
 
 test_wrk_keepalive_load.timeout = 60
+
+
+# A server of the test's own: reads until a request's head ends (after
+# whatever came before it), then answers by path: /partial sends 40 of 100 promised
+# body bytes and closes; others get a 5-byte body.
+RAW_SERVER = r"""
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+print(s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept()
+    c.settimeout(5)
+    got = b""
+    try:
+        while not (b"HTTP/1.1" in got and got.endswith(b"\r\n\r\n")):
+            b = c.recv(4096)
+            if not b:
+                break
+            got += b
+        if b"/partial" in got:
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"p" * 40)
+        else:
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+    except OSError:
+        pass
+    c.close()
+"""
+
+
+def test_split_request_garbage_and_close_mid_response():
+    """A request split over three reads, non-HTTP bytes before a request
+    on its connection, and a response cut short by the close: the rows
+    say exactly that."""
+    m = marker("hr")
+    srv = spawn([sys.executable, "-c", RAW_SERVER], stdout=subprocess.PIPE)
+    port = int(srv.stdout.readline())
+    lp = Loupe("http", "-j", "-p", srv.pid)
+
+    def send(*parts):
+        s = socket.create_connection(("127.0.0.1", port), 5)
+        s.settimeout(5)
+        for p in parts:
+            s.sendall(p)
+            time.sleep(0.05)
+        while s.recv(4096):
+            pass
+        s.close()
+
+    lp.ready(lambda: send(b"GET /%s/warm HTTP/1.1\r\n\r\n" % m.encode()),
+             lambda e: e.get("path") == "/%s/warm" % m)
+    send(b"GET /%s/spl" % m.encode(), b"it HTTP/1.1\r\nHo", b"st: x\r\n\r\n")
+    send(b"\x00\x01 not http at all\r\n\r\n", b"GET /%s/after HTTP/1.1\r\n\r\n" % m.encode())
+    send(b"GET /%s/partial HTTP/1.1\r\n\r\n" % m.encode())
+    poll_until(lambda: len([e for e in lp.events() if "/warm" not in e.get("path", "/warm")])
+               >= 3, 10)
+    time.sleep(0.3)
+    lp.stop()
+    got = [(e["method"], e["path"], e["status"], e["resp_bytes"], e["complete"])
+           for e in lp.events() if e.get("type") == "http" and "/warm" not in e["path"]]
+    want = [("GET", "/%s/split" % m, 200, 5, True), ("GET", "/%s/after" % m, 200, 5, True),
+            ("GET", "/%s/partial" % m, 200, 40, False)]
+    check(got == want, "rows %s, want %s" % (got, want))

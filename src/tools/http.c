@@ -20,7 +20,7 @@
 #include "http1.h"
 #include "log.h"
 #include "session.h"
-#include "uprobe.h"
+#include "tlslib.h"
 
 enum { COL_TIME, COL_PID, COL_COMM, COL_ROLE, COL_METHOD, COL_STATUS,
        COL_LAT, COL_REQ, COL_RESP, COL_PATH };
@@ -116,6 +116,7 @@ struct http_state {
 	/* Requests dropped unanswered because events of theirs were lost. */
 	unsigned long long lost_unanswered;
 	unsigned long long lost_reported;
+	struct tlslib_set tls;
 	struct hook_probe probes[12];
 };
 
@@ -124,109 +125,29 @@ static bool show_query, summary, no_tls;
 
 /* ---------------------------------------------------------------- TLS */
 
-/* The TLS functions: the library kind and the programs of each. */
-static const struct tls_func {
-	const char *name;
-	bool gnutls;
-	const char *entry;
-	const char *ret;
-} tls_funcs[] = {
-	{ "SSL_read", false, "ssl_read_entry", "ssl_read_return" },
-	{ "SSL_write", false, "ssl_write_entry", "ssl_write_return" },
-	{ "SSL_read_ex", false, "ssl_read_ex_entry", "ssl_read_ex_return" },
-	{ "SSL_write_ex", false, "ssl_write_ex_entry", "ssl_write_ex_return" },
-	{ "gnutls_record_recv", true, "gnutls_recv_entry", "gnutls_recv_return" },
-	{ "gnutls_record_send", true, "gnutls_send_entry", "gnutls_send_return" },
+/* The TLS functions and their programs. */
+static const struct tlslib_func tls_funcs[] = {
+	{ "SSL_read", TLSLIB_OPENSSL, "ssl_read_entry", "ssl_read_return" },
+	{ "SSL_write", TLSLIB_OPENSSL, "ssl_write_entry", "ssl_write_return" },
+	{ "SSL_read_ex", TLSLIB_OPENSSL, "ssl_read_ex_entry",
+	  "ssl_read_ex_return" },
+	{ "SSL_write_ex", TLSLIB_OPENSSL, "ssl_write_ex_entry",
+	  "ssl_write_ex_return" },
+	{ "gnutls_record_recv", TLSLIB_GNUTLS, "gnutls_recv_entry",
+	  "gnutls_recv_return" },
+	{ "gnutls_record_send", TLSLIB_GNUTLS, "gnutls_send_entry",
+	  "gnutls_send_return" },
 };
 
-#define TLS_FUNCS (sizeof(tls_funcs) / sizeof(tls_funcs[0]))
-#define TLS_MAX_LIBS 4
+#define TLS_FUNCS ((int)(sizeof(tls_funcs) / sizeof(tls_funcs[0])))
 
-static struct tls_lib {
-	char path[PATH_MAX];
-	unsigned long offset[TLS_FUNCS];
-	bool has[TLS_FUNCS];
-} tls_libs[TLS_MAX_LIBS];
-static int ntls_libs;
-
-static int tls_func_of_prog(const struct bpf_program *prog)
-{
-	const char *name = bpf_program__name(prog);
-
-	for (size_t f = 0; f < TLS_FUNCS; f++)
-		if (!strcmp(name, tls_funcs[f].entry) ||
-		    !strcmp(name, tls_funcs[f].ret))
-			return f;
-	return -1;
-}
-
-/* The system's OpenSSL and GnuTLS, or those the -p process maps. */
-static void tls_find_libs(int pid)
-{
-	static const struct {
-		const char *system;
-		const char *process;
-		bool gnutls;
-	} libs[] = {
-		{ "libssl.so.3", "libssl", false },
-		{ "libssl.so.1.1", NULL, false },
-		{ "libgnutls.so.30", "libgnutls", true },
-	};
-
-	ntls_libs = 0;
-	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
-		const char *name = pid > 0 ? libs[i].process : libs[i].system;
-		struct tls_lib *l = &tls_libs[ntls_libs];
-		bool any = false;
-
-		if (!name || uprobe_find_library(name, pid, l->path,
-						 sizeof(l->path)))
-			continue;
-		for (size_t f = 0; f < TLS_FUNCS; f++) {
-			l->has[f] = tls_funcs[f].gnutls == libs[i].gnutls &&
-				    !uprobe_func_offset(l->path,
-							tls_funcs[f].name,
-							&l->offset[f]);
-			any = any || l->has[f];
-		}
-		if (any)
-			ntls_libs++;
-	}
-}
-
-/* Each TLS program goes on every library that has its function. */
+/* TLS programs on every library with their function; the others plain. */
 static struct bpf_link *attach_prog(struct session *s,
 				    struct bpf_program *prog)
 {
-	int f = tls_func_of_prog(prog);
-	struct bpf_link *first = NULL, *link;
-	struct uprobe_target t = { 0 };
-	bool ret;
-
-	if (f < 0)
+	if (tlslib_func_of_prog(&state.tls, prog) < 0)
 		return bpf_program__attach(prog);
-	ret = !strcmp(bpf_program__name(prog), tls_funcs[f].ret);
-	for (int i = 0; i < ntls_libs; i++) {
-		if (!tls_libs[i].has[f])
-			continue;
-		memcpy(t.path, tls_libs[i].path, sizeof(t.path));
-		snprintf(t.func, sizeof(t.func), "%s", tls_funcs[f].name);
-		t.offset = tls_libs[i].offset[f];
-		link = uprobe_attach(prog, ret, s->opts.pid, &t);
-		if (!link)
-			goto fail;
-		if (!first)
-			first = link;
-		else if (session_add_link(s, link))
-			goto fail;
-	}
-	return first;
-fail:
-	log_err("cannot probe %s in %s: %s", t.func, t.path, strerror(errno));
-	if (first)
-		bpf_link__destroy(first);
-	errno = errno ? errno : EINVAL;
-	return NULL;
+	return tlslib_attach(&state.tls, s, prog);
 }
 
 /* The socket probes, then one per TLS function some library has. */
@@ -243,14 +164,11 @@ static void plan_probes(struct bpf_object *obj)
 {
 	struct bpf_program *prog;
 	int np = 0;
-	bool used[TLS_FUNCS] = { false };
 
 	for (; socket_probes[np].name; np++)
 		state.probes[np] = socket_probes[np];
-	for (size_t f = 0; f < TLS_FUNCS; f++) {
-		for (int i = 0; i < ntls_libs; i++)
-			used[f] = used[f] || tls_libs[i].has[f];
-		if (!used[f])
+	for (int f = 0; f < TLS_FUNCS; f++) {
+		if (!tlslib_any(&state.tls, f))
 			continue;
 		state.probes[np].name = tls_funcs[f].name;
 		state.probes[np].candidates[0].progs[0] = tls_funcs[f].entry;
@@ -258,9 +176,9 @@ static void plan_probes(struct bpf_object *obj)
 		np++;
 	}
 	bpf_object__for_each_program(prog, obj) {
-		int f = tls_func_of_prog(prog);
+		int f = tlslib_func_of_prog(&state.tls, prog);
 
-		if (f >= 0 && !used[f])
+		if (f >= 0 && !tlslib_any(&state.tls, f))
 			bpf_program__set_autoload(prog, false);
 	}
 }
@@ -635,13 +553,13 @@ static int http_prepare(struct session *s, void *p)
 		log_err("-i/--interval needs -s/--summary");
 		return EXIT_USAGE;
 	}
-	ntls_libs = 0;
+	tlslib_init(&state.tls, tls_funcs, TLS_FUNCS, 0);
 	if (!no_tls)
-		tls_find_libs(s->opts.pid);
-	for (int i = 0; i < ntls_libs; i++)
-		log_debug("probing TLS library %s", tls_libs[i].path);
+		tlslib_find(&state.tls, s->opts.pid);
+	for (int i = 0; i < state.tls.nlibs; i++)
+		log_debug("probing TLS library %s", state.tls.libs[i].path);
 	plan_probes(skel->obj);
-	skel->rodata->tls_on = ntls_libs > 0;
+	skel->rodata->tls_on = state.tls.nlibs > 0;
 	s->probes = state.probes;
 	s->attach_prog = attach_prog;
 	if (summary) {

@@ -204,7 +204,7 @@ static size_t feed_idle(struct http1_stream *st, const char *p, size_t n,
 	if (*p == '\r' || *p == '\n')
 		return 1;
 	if (!start_plausible(p, n))
-		return n;	/* not HTTP: the rest of this call is skipped */
+		return n;	/* not HTTP: the rest of the call is skipped */
 	st->msg.start_ns = ts;
 	end = head_end(p, n, 0);
 	if (end) {
@@ -331,8 +331,8 @@ void http1_feed(struct http1_stream *st, const char *data, size_t n,
 			st->msg.body += rest;
 			i = n;
 			/* Lost chunk framing: the last chunk ends a call. */
-			if (st->state == HTTP1_CHUNK_LOST && !unseen && n >= 5 &&
-			    !memcmp(data + n - 5, "0\r\n\r\n", 5))
+			if (st->state == HTTP1_CHUNK_LOST && !unseen &&
+			    n >= 5 && !memcmp(data + n - 5, "0\r\n\r\n", 5))
 				finish(st, ts, true);
 			break;
 		case HTTP1_OPAQUE:

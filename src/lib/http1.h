@@ -23,11 +23,11 @@ struct http1_msg {
 	char method[HTTP1_METHOD_LEN];	/* requests */
 	char path[HTTP1_PATH_LEN];	/* requests: the target as sent */
 	bool path_truncated;
-	int status;			/* responses */
-	uint64_t body;			/* body bytes (chunked: decoded) */
-	uint64_t start_ns;		/* the call that brought its first byte */
-	uint64_t end_ns;		/* ... its last byte */
-	bool complete;			/* false: the stream ended inside it */
+	int status;		/* responses */
+	uint64_t body;		/* body bytes (chunked: decoded) */
+	uint64_t start_ns;	/* the call that brought its first byte */
+	uint64_t end_ns;	/* ... its last byte */
+	bool complete;		/* false: the stream ended inside it */
 	/* Set by the HEAD callback: a response that has no body (to HEAD). */
 	bool no_body;
 };
@@ -35,18 +35,18 @@ struct http1_msg {
 enum http1_state {
 	HTTP1_IDLE,		/* between messages */
 	HTTP1_HEAD,		/* inside a head, bytes kept in head */
-	HTTP1_BODY,		/* left bytes of a Content-Length body */
+	HTTP1_BODY,		/* left bytes of a sized body */
 	HTTP1_CHUNK_SIZE,	/* a chunk-size line */
 	HTTP1_CHUNK_DATA,	/* left bytes of a chunk */
 	HTTP1_CHUNK_CRLF,	/* the CRLF after a chunk */
 	HTTP1_TRAILER,		/* trailer lines after the last chunk */
 	HTTP1_UNTIL_CLOSE,	/* a response body ended by the close */
-	HTTP1_CHUNK_LOST,	/* chunked, but bytes of it were not seen */
-	HTTP1_OPAQUE,		/* after 101 Switching Protocols: not HTTP */
+	HTTP1_CHUNK_LOST,	/* chunked, bytes of it not seen */
+	HTTP1_OPAQUE,		/* after 101 Switching Protocols */
 };
 
 enum http1_what {
-	HTTP1_MSG_HEAD,		/* the head is parsed (msg filled but body) */
+	HTTP1_MSG_HEAD,		/* the head is parsed (all but the body) */
 	HTTP1_MSG_END,		/* the message is over (complete or not) */
 };
 

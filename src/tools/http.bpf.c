@@ -39,7 +39,7 @@ struct {
 struct tls_call {
 	const void *ssl;
 	const void *buf;
-	const void *count_ptr;	/* size_t * of SSL_read_ex / SSL_write_ex */
+	const void *count_ptr;	/* size_t * of the _ex calls */
 	__s32 fd;		/* learnt from a socket call inside, or -1 */
 	__u32 dir;
 	__u32 ex;

@@ -298,9 +298,12 @@ static int on_interval(struct session *s)
 			out_str(o, SCOL_STATUS, NULL, "-");
 		out_uint(o, SCOL_COUNT, "count", a->count);
 		out_uint(o, SCOL_ERRORS, "errors", a->errors);
-		out_double(o, SCOL_P50, "p50_ms", percentile(a->lat_ms, a->n, 50), 3);
-		out_double(o, SCOL_P90, "p90_ms", percentile(a->lat_ms, a->n, 90), 3);
-		out_double(o, SCOL_P99, "p99_ms", percentile(a->lat_ms, a->n, 99), 3);
+		out_double(o, SCOL_P50, "p50_ms",
+			   percentile(a->lat_ms, a->n, 50), 3);
+		out_double(o, SCOL_P90, "p90_ms",
+			   percentile(a->lat_ms, a->n, 90), 3);
+		out_double(o, SCOL_P99, "p99_ms",
+			   percentile(a->lat_ms, a->n, 99), 3);
 		out_str(o, SCOL_ROUTE, "route", a->route);
 		out_end(o);
 	}
@@ -611,7 +614,7 @@ static int http_cleanup(struct session *s, int err)
 }
 
 static const struct tool_opt http_opts[] = {
-	{ "summary", 's', NULL, "a table per method, route and status (count, errors, p50/p90/p99) at the end, or every -i seconds" },
+	{ "summary", 's', NULL, "a table per role, method, route and status (count, errors, p50/p90/p99) at the end, or every -i seconds" },
 	{ "query", 0, NULL, "keep the query string in PATH" },
 	{ "no-tls", 0, NULL, "do not probe the TLS libraries (plaintext HTTP only)" },
 	{ NULL },

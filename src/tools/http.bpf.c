@@ -26,6 +26,11 @@ __u64 lost_requests = 0;
 struct conn {
 	__u32 seq;
 	__u32 src;		/* enum http_src that found it */
+	/*
+	 * Non-zero: this fd is a duplicate of the socket followed under
+	 * that key (inetd-style servers read fd 0 and write fd 1).
+	 */
+	__u64 canon;
 };
 
 struct {
@@ -34,6 +39,22 @@ struct {
 	__type(key, __u64);	/* pid << 32 | fd */
 	__type(value, struct conn);
 } conns SEC(".maps");
+
+/* The key each followed socket was first seen under, for its dups. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);	/* struct sock * */
+	__type(value, __u64);
+} socks SEC(".maps");
+
+/* Processes with followed connections: their exit ends them all. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} procs SEC(".maps");
 
 /* A TLS call under way on a thread. */
 struct tls_call {
@@ -208,10 +229,14 @@ static __always_inline int emit(__u64 key, struct conn *c, __u32 fd,
 	bool ok;
 
 	if (!c) {
+		__u32 tgid = key >> 32;
+		__u8 one = 1;
+
 		bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST);
 		c = bpf_map_lookup_elem(&conns, &key);
 		if (!c)
 			return 0;
+		bpf_map_update_elem(&procs, &tgid, &one, BPF_ANY);
 	}
 	m.fd = fd;
 	/* Not atomic: two threads writing one socket at once is rare. */
@@ -258,15 +283,31 @@ static __always_inline bool in_tls_call(long fd)
 	return true;
 }
 
-static __always_inline bool sock_is_tcp(long fd)
+/* The TCP socket behind fd, 0 if it is none. */
+static __always_inline __u64 tcp_sock_of(long fd)
 {
 	struct socket *sock = netsock_of_fd(fd);
 	struct sock *sk;
 
 	if (!sock)
-		return false;
+		return 0;
 	sk = BPF_CORE_READ(sock, sk);
-	return sk && netsock_is_tcp(sk);
+	return sk && netsock_is_tcp(sk) ? (__u64)sk : 0;
+}
+
+/*
+ * The followed connection of key: itself, or for a duplicated fd the
+ * one it duplicates (*key changed to that one's key).
+ */
+static __always_inline struct conn *conn_lookup(__u64 *key)
+{
+	struct conn *c = bpf_map_lookup_elem(&conns, key);
+
+	if (c && c->canon) {
+		*key = c->canon;
+		c = bpf_map_lookup_elem(&conns, key);
+	}
+	return c;
 }
 
 /*
@@ -277,18 +318,33 @@ static __always_inline bool sock_is_tcp(long fd)
 static __always_inline int sock_call(long ret, __u32 dir, long fd,
 				     const struct span *sp)
 {
-	struct conn *c;
-	__u64 key;
+	struct conn *c, dup = {};
+	__u64 key, sk, *first;
 
 	if (ret <= 0 || fd < 0 || !filter_current_ok())
 		return 0;
 	key = conn_key(fd);
-	c = bpf_map_lookup_elem(&conns, &key);
+	c = conn_lookup(&key);
 	if (c && c->src == HTTP_SRC_SOCKET)
-		return emit(key, c, fd, dir, HTTP_SRC_SOCKET, ret, sp);
-	if (in_tls_call(fd) || c || !sp || !http_start(first_word(sp)) ||
-	    !sock_is_tcp(fd))
+		return emit(key, c, (__u32)key, dir, HTTP_SRC_SOCKET, ret, sp);
+	if (in_tls_call(fd) || c || !sp || !http_start(first_word(sp)))
 		return 0;
+	sk = tcp_sock_of(fd);
+	if (!sk)
+		return 0;
+	/* Another fd of this process already follows the socket. */
+	first = bpf_map_lookup_elem(&socks, &sk);
+	if (first && *first != key && *first >> 32 == key >> 32) {
+		dup.canon = *first;
+		dup.src = HTTP_SRC_SOCKET;
+		c = bpf_map_lookup_elem(&conns, first);
+		if (c && c->src == HTTP_SRC_SOCKET) {
+			bpf_map_update_elem(&conns, &key, &dup, BPF_ANY);
+			return emit(dup.canon, c, (__u32)dup.canon, dir,
+				    HTTP_SRC_SOCKET, ret, sp);
+		}
+	}
+	bpf_map_update_elem(&socks, &sk, &key, BPF_ANY);
 	return emit(key, NULL, fd, dir, HTTP_SRC_SOCKET, ret, sp);
 }
 
@@ -403,10 +459,11 @@ int sendfile_exit(struct trace_event_raw_sys_exit *ctx)
 	if (ctx->ret <= 0 || fd < 0 || !filter_current_ok())
 		return 0;
 	key = conn_key(fd);
-	c = bpf_map_lookup_elem(&conns, &key);
+	c = conn_lookup(&key);
 	if (!c || c->src != HTTP_SRC_SOCKET)
 		return 0;
-	return emit(key, c, fd, HTTP_DIR_OUT, HTTP_SRC_SOCKET, ctx->ret, NULL);
+	return emit(key, c, (__u32)key, HTTP_DIR_OUT, HTTP_SRC_SOCKET,
+		    ctx->ret, NULL);
 }
 
 /* The end of a followed connection (or the reuse of its fd). */
@@ -419,6 +476,11 @@ int close_enter(struct trace_event_raw_sys_enter *ctx)
 
 	if (!c)
 		return 0;
+	/* A duplicate's close leaves the socket open. */
+	if (c->canon) {
+		bpf_map_delete_elem(&conns, &key);
+		return 0;
+	}
 	e = event_reserve(HTTP_EVENT_HEAD_SIZE);
 	if (e) {
 		event_fill_hdr(&e->hdr);
@@ -433,6 +495,31 @@ int close_enter(struct trace_event_raw_sys_enter *ctx)
 		event_submit(e);
 	}
 	bpf_map_delete_elem(&conns, &key);
+	return 0;
+}
+
+/*
+ * A process that exits closes its fds without close(): an inetd-style
+ * child ends its response that way. Its connections end here.
+ */
+SEC("tracepoint/sched/sched_process_exit")
+int process_exit(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct http_event *e;
+
+	if ((__u32)id != tgid || !bpf_map_lookup_elem(&procs, &tgid))
+		return 0;
+	bpf_map_delete_elem(&procs, &tgid);
+	e = event_reserve(HTTP_EVENT_HEAD_SIZE);
+	if (!e)
+		return 0;
+	event_fill_hdr(&e->hdr);
+	__builtin_memset(&e->m, 0, sizeof(e->m));
+	e->m.kind = HTTP_EV_EXIT;
+	e->data_len = 0;
+	event_submit(e);
 	return 0;
 }
 

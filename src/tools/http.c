@@ -157,6 +157,7 @@ static const struct hook_probe socket_probes[] = {
 	{ "socket writes", { { { "write_exit", "sendto_exit", "writev_exit",
 				 "sendmsg_exit", "sendfile_exit" } } } },
 	{ "close", { { { "close_enter" } } } },
+	{ "exit", { { { "process_exit" } } } },
 	{ NULL },
 };
 
@@ -487,6 +488,21 @@ static void conn_close(struct conn **pc, const struct http_event *e)
 	conn_free(c);
 }
 
+/* The process exited: every connection of it ended. */
+static void conn_exit(const struct http_event *e)
+{
+	for (int b = 0; b < CONN_BUCKETS; b++) {
+		struct conn **pc = &state.conns[b];
+
+		while (*pc) {
+			if ((*pc)->pid == e->hdr.pid)
+				conn_close(pc, e);
+			else
+				pc = &(*pc)->next;
+		}
+	}
+}
+
 static struct conn *conn_get(const struct http_event *e)
 {
 	struct conn **pc = conn_slot(e->hdr.pid, e->m.fd), *c = *pc;
@@ -522,6 +538,10 @@ static int on_event(struct session *s, const void *data, size_t size)
 	    size < HTTP_EVENT_HEAD_SIZE + e->data_len ||
 	    e->data_len > e->m.len)
 		return 0;
+	if (e->m.kind == HTTP_EV_EXIT) {
+		conn_exit(e);
+		return 0;
+	}
 	if (e->m.kind == HTTP_EV_CLOSE) {
 		pc = conn_slot(e->hdr.pid, e->m.fd);
 		if (*pc) {
@@ -643,6 +663,7 @@ static const struct hook_probe http_probes[] = {
 	{ "socket writes", { { { "write_exit", "sendto_exit", "writev_exit",
 				 "sendmsg_exit", "sendfile_exit" } } } },
 	{ "close", { { { "close_enter" } } } },
+	{ "exit", { { { "process_exit" } } } },
 	{ "SSL_read", { { { "ssl_read_entry", "ssl_read_return" } } } },
 	{ "SSL_write", { { { "ssl_write_entry", "ssl_write_return" } } } },
 	{ "SSL_read_ex", { { { "ssl_read_ex_entry", "ssl_read_ex_return" } } } },

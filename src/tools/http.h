@@ -17,6 +17,7 @@ enum http_dir {
 enum http_kind {
 	HTTP_EV_DATA,		/* bytes a call moved on a connection */
 	HTTP_EV_CLOSE,		/* the connection's fd was closed */
+	HTTP_EV_EXIT,		/* a process with connections exited */
 };
 
 enum http_src {

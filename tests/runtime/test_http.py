@@ -422,3 +422,33 @@ def test_split_request_garbage_and_close_mid_response():
     want = [("GET", "/%s/split" % m, 200, 5, True), ("GET", "/%s/after" % m, 200, 5, True),
             ("GET", "/%s/partial" % m, 200, 40, False)]
     check(got == want, "rows %s, want %s" % (got, want))
+
+
+def test_container_server():
+    """busybox httpd in a podman container (host network): its rows carry
+    the container, --container keeps only them, --containers shows its
+    name in the table."""
+    from test_container import Container, _image
+    image = _image()
+    m = marker("hc")
+    port = free_port()
+    c = Container(image, "mkdir -p /www/%s && echo hello > /www/%s/x.txt && "
+                  "exec /bin/busybox httpd -f -p 127.0.0.1:%d -h /www" % (m, m, port),
+                  extra=["--network", "host"])
+    check(poll_until(lambda: _can_connect(port), 20), "httpd in %s never listened" % c.name)
+    url = "http://127.0.0.1:%d/%s/" % (port, m)
+    only = Loupe("http", "-j", "--container", c.name)
+    only.ready(lambda: curl(url + "x.txt"), lambda e: e.get("path") == "/%s/x.txt" % m)
+    table = Loupe("http", "--containers", "--container", c.name)
+    table.wait_header()
+    check(curl(url + "none") == 404, "httpd: no 404")
+    ev = only.expect_event(lambda e: e.get("path") == "/%s/none" % m, "the 404 row", 10)
+    check(ev["status"] == 404 and ev["role"] == "server", "row: %s" % short(ev))
+    check(ev["container"] and ev["container"]["id"] == c.id and
+          ev["container"]["name"] == c.name, "container: %s" % short(ev))
+    line = table.wait_line(lambda l: ("/%s/none" % m) in l, 10)
+    check(line and line.split()[0] == c.name, "table row: %r" % line)
+    only.stop()
+    table.stop()
+    others = [e for e in only.events() if e.get("container_id") != c.id]
+    check(not others, "--container let other rows through: %s" % short(others))

@@ -368,7 +368,11 @@ static void report(struct conn *c, struct pending *p,
 		 p->path_truncated ? USTR_TRUNCATED : 0);
 	out_bool(o, "complete", complete);
 	out_bool(o, "tls", c->src == HTTP_SRC_TLS);
-	out_uint(o, OUT_JSON_ONLY, "fd", c->fd & HTTP_FD_SSL ? 0 : c->fd);
+	/* null: a TLS connection whose socket calls were not seen */
+	if (c->fd & HTTP_FD_SSL)
+		out_null(o, "fd");
+	else
+		out_uint(o, OUT_JSON_ONLY, "fd", c->fd);
 	out_end(o);
 }
 
@@ -379,11 +383,10 @@ static struct pending *pending_front(struct conn *c)
 
 static void pending_pop(struct conn *c)
 {
+	if (c->req_open == c->qhead)
+		c->req_open = -1;
 	c->qhead = (c->qhead + 1) % HTTP_PENDING_MAX;
 	c->qlen--;
-	if (c->req_open == c->qhead - 1 ||
-	    (c->qhead == 0 && c->req_open == HTTP_PENDING_MAX - 1))
-		c->req_open = -1;
 }
 
 /* Events of the connection were lost: what was under way is dropped. */

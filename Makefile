@@ -69,11 +69,12 @@ DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 # test, the fuzzer's runtime and the agent's Prometheus server (and
 # promtool), go tool pprof (golang-go) reading its profiles, podman,
 # runc and busybox-static for real containers, and the TLS client and
-# server sslsniff's tests run (openssl, curl, gnutls-cli), and tcpdump,
+# server sslsniff's tests run (openssl, curl, gnutls-cli), the HTTP
+# server and load generator of http's tests (nginx, wrk), and tcpdump,
 # whose -d output and pcap files loupe filter's tests compare with.
 TEST_PKGS := python3 iproute2 chromium bpftrace libclang-rt-14-dev prometheus \
 	     golang-go podman runc busybox-static openssl curl gnutls-bin \
-	     tcpdump
+	     nginx-light wrk tcpdump
 # Only for test-vm: the emulator (the kernel and busybox are fetched by
 # tests/vm/run_vm.py into build/vm/, not installed).
 VM_PKGS   := qemu-system-x86

@@ -10,43 +10,41 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <bpf/libbpf.h>
 #include "log.h"
 #include "session.h"
 #include "sslsniff.h"
 #include "sslsniff.skel.h"
+#include "tlslib.h"
 #include "uprobe.h"
 
-enum ssl_lib_type { LIB_OPENSSL, LIB_GNUTLS };
-
-/* One probed function: its library kind and its two programs. */
-struct ssl_func_def {
-	const char *name;
-	enum ssl_lib_type type;
-	enum ssl_func func;
-	const char *entry;
-	const char *ret;
+static const struct tlslib_func funcs[SSL_CALL_COUNT] = {
+	[SSL_CALL_READ] = { "SSL_read", TLSLIB_OPENSSL, "ssl_read_entry",
+			    "ssl_read_return" },
+	[SSL_CALL_WRITE] = { "SSL_write", TLSLIB_OPENSSL, "ssl_write_entry",
+			     "ssl_write_return" },
+	[SSL_CALL_READ_EX] = { "SSL_read_ex", TLSLIB_OPENSSL,
+			       "ssl_read_ex_entry", "ssl_read_ex_return" },
+	[SSL_CALL_WRITE_EX] = { "SSL_write_ex", TLSLIB_OPENSSL,
+				"ssl_write_ex_entry", "ssl_write_ex_return" },
+	[SSL_CALL_HANDSHAKE] = { "SSL_do_handshake", TLSLIB_OPENSSL,
+				 "ssl_handshake_entry",
+				 "ssl_handshake_return" },
+	[SSL_CALL_GNUTLS_RECV] = { "gnutls_record_recv", TLSLIB_GNUTLS,
+				   "gnutls_recv_entry", "gnutls_recv_return" },
+	[SSL_CALL_GNUTLS_SEND] = { "gnutls_record_send", TLSLIB_GNUTLS,
+				   "gnutls_send_entry", "gnutls_send_return" },
 };
 
-static const struct ssl_func_def funcs[SSL_CALL_COUNT] = {
-	[SSL_CALL_READ] = { "SSL_read", LIB_OPENSSL, SSL_FUNC_READ,
-			    "ssl_read_entry", "ssl_read_return" },
-	[SSL_CALL_WRITE] = { "SSL_write", LIB_OPENSSL, SSL_FUNC_WRITE,
-			     "ssl_write_entry", "ssl_write_return" },
-	[SSL_CALL_READ_EX] = { "SSL_read_ex", LIB_OPENSSL, SSL_FUNC_READ,
-			       "ssl_read_ex_entry", "ssl_read_ex_return" },
-	[SSL_CALL_WRITE_EX] = { "SSL_write_ex", LIB_OPENSSL, SSL_FUNC_WRITE,
-				"ssl_write_ex_entry", "ssl_write_ex_return" },
-	[SSL_CALL_HANDSHAKE] = { "SSL_do_handshake", LIB_OPENSSL,
-				 SSL_FUNC_HANDSHAKE, "ssl_handshake_entry",
-				 "ssl_handshake_return" },
-	[SSL_CALL_GNUTLS_RECV] = { "gnutls_record_recv", LIB_GNUTLS,
-				   SSL_FUNC_READ, "gnutls_recv_entry",
-				   "gnutls_recv_return" },
-	[SSL_CALL_GNUTLS_SEND] = { "gnutls_record_send", LIB_GNUTLS,
-				   SSL_FUNC_WRITE, "gnutls_send_entry",
-				   "gnutls_send_return" },
+/* What each call does, for the FUNC column. */
+static const enum ssl_func call_func[SSL_CALL_COUNT] = {
+	[SSL_CALL_READ] = SSL_FUNC_READ,
+	[SSL_CALL_WRITE] = SSL_FUNC_WRITE,
+	[SSL_CALL_READ_EX] = SSL_FUNC_READ,
+	[SSL_CALL_WRITE_EX] = SSL_FUNC_WRITE,
+	[SSL_CALL_HANDSHAKE] = SSL_FUNC_HANDSHAKE,
+	[SSL_CALL_GNUTLS_RECV] = SSL_FUNC_READ,
+	[SSL_CALL_GNUTLS_SEND] = SSL_FUNC_WRITE,
 };
 
 static const char *const func_labels[] = {
@@ -55,36 +53,20 @@ static const char *const func_labels[] = {
 	[SSL_FUNC_HANDSHAKE] = "HANDSHAKE",
 };
 
-static const char *const type_names[] = {
-	[LIB_OPENSSL] = "openssl",
-	[LIB_GNUTLS] = "gnutls",
-};
-
-#define SSL_MAX_LIBS 8
-
-/* A library file to probe and where its functions are. */
-struct ssl_lib {
-	enum ssl_lib_type type;
-	char path[PATH_MAX];
-	unsigned long offset[SSL_CALL_COUNT];
-	bool has[SSL_CALL_COUNT];
-};
-
 struct extra_lib {
-	enum ssl_lib_type type;
+	enum tlslib_type type;
 	const char *path;
 };
 
 struct sslsniff_state {
-	struct ssl_lib libs[SSL_MAX_LIBS];
-	int nlibs;
+	struct tlslib_set libs;
 	/* One probe per function some library has (s->probes). */
 	struct hook_probe probes[SSL_CALL_COUNT + 1];
 	unsigned long long first_ts;
 };
 
 static struct sslsniff_state state;
-static struct extra_lib extra_libs[SSL_MAX_LIBS];
+static struct extra_lib extra_libs[TLSLIB_MAX_LIBS];
 static int nextra;
 static unsigned long long max_buffer = 8192;
 static bool hexdump, handshake, latency;
@@ -134,18 +116,18 @@ static int on_event(struct session *s, const void *data, size_t size)
 	const struct ssl_event *e = data;
 	struct out *o = &s->out;
 	unsigned int state_bits = 0;
-	const struct ssl_func_def *f;
+	const struct tlslib_func *f;
 	bool hs;
 
 	if (size < SSL_EVENT_HEAD_SIZE || e->call >= SSL_CALL_COUNT ||
 	    size < SSL_EVENT_HEAD_SIZE + e->data_len)
 		return 0;
 	f = &funcs[e->call];
-	hs = f->func == SSL_FUNC_HANDSHAKE;
+	hs = call_func[e->call] == SSL_FUNC_HANDSHAKE;
 	if (!state.first_ts)
 		state.first_ts = e->hdr.ts_ns;
 	session_event_begin(s, "ssl", &e->hdr);
-	out_str(o, COL_FUNC, "func", func_labels[f->func]);
+	out_str(o, COL_FUNC, "func", func_labels[call_func[e->call]]);
 	out_double(o, COL_TIME, NULL, (e->hdr.ts_ns - state.first_ts) / 1e9,
 		   9);
 	out_strn(o, COL_COMM, NULL, e->hdr.comm, sizeof(e->hdr.comm));
@@ -173,134 +155,11 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-/* The section's function: "uprobe/libssl:SSL_read" -> SSL_read's row. */
-static int call_of_prog(struct bpf_program *prog)
-{
-	const char *name = bpf_program__name(prog);
-
-	for (int c = 0; c < SSL_CALL_COUNT; c++)
-		if (!strcmp(name, funcs[c].entry) || !strcmp(name, funcs[c].ret))
-			return c;
-	return -1;
-}
-
-/*
- * Every library that has the program's function gets the probe; the
- * first link goes back to the session, the others are added to it.
- */
+/* Every library that has the program's function gets the probe. */
 static struct bpf_link *attach_prog(struct session *s,
 				    struct bpf_program *prog)
 {
-	int call = call_of_prog(prog);
-	bool ret = call >= 0 && !strcmp(bpf_program__name(prog),
-					funcs[call].ret);
-	struct bpf_link *first = NULL, *link;
-	struct uprobe_target t = { 0 };
-
-	if (call < 0) {
-		errno = EINVAL;
-		return NULL;
-	}
-	for (int i = 0; i < state.nlibs; i++) {
-		const struct ssl_lib *l = &state.libs[i];
-
-		if (!l->has[call])
-			continue;
-		snprintf(t.path, sizeof(t.path), "%s", l->path);
-		snprintf(t.func, sizeof(t.func), "%s", funcs[call].name);
-		t.offset = l->offset[call];
-		link = uprobe_attach(prog, ret, s->opts.pid, &t);
-		if (!link) {
-			log_err("cannot probe %s in %s: %s", t.func, t.path,
-				strerror(errno));
-			if (first)
-				bpf_link__destroy(first);
-			errno = errno ? errno : EINVAL;
-			return NULL;
-		}
-		if (!first)
-			first = link;
-		else if (session_add_link(s, link))
-			goto fail;
-	}
-	return first;
-fail:
-	bpf_link__destroy(first);
-	errno = E2BIG;
-	return NULL;
-}
-
-/* The same file found twice (a symlink, an extra lib) is probed once. */
-static bool lib_known(const char *path)
-{
-	struct stat a, b;
-
-	if (stat(path, &a))
-		return false;
-	for (int i = 0; i < state.nlibs; i++)
-		if (!stat(state.libs[i].path, &b) && a.st_dev == b.st_dev &&
-		    a.st_ino == b.st_ino)
-			return true;
-	return false;
-}
-
-/*
- * Adds the library to probe; returns how many of its kind's functions it
- * has (0: none, not added), or -errno.
- */
-static int add_lib(enum ssl_lib_type type, const char *path)
-{
-	struct ssl_lib *l;
-	int found = 0;
-
-	if (lib_known(path))
-		return 1;
-	if (state.nlibs == SSL_MAX_LIBS)
-		return -E2BIG;
-	l = &state.libs[state.nlibs];
-	memset(l, 0, sizeof(*l));
-	l->type = type;
-	snprintf(l->path, sizeof(l->path), "%s", path);
-	for (int c = 0; c < SSL_CALL_COUNT; c++) {
-		if (funcs[c].type != type ||
-		    (c == SSL_CALL_HANDSHAKE && !handshake))
-			continue;
-		if (!uprobe_func_offset(path, funcs[c].name, &l->offset[c])) {
-			l->has[c] = true;
-			found++;
-		}
-	}
-	if (found)
-		state.nlibs++;
-	return found;
-}
-
-/* The system's libraries, or those the process maps. */
-static void find_libs(int pid)
-{
-	static const struct {
-		enum ssl_lib_type type;
-		const char *name;
-	} system_libs[] = {
-		{ LIB_OPENSSL, "libssl.so.3" },
-		{ LIB_OPENSSL, "libssl.so.1.1" },
-		{ LIB_GNUTLS, "libgnutls.so.30" },
-	}, process_libs[] = {
-		{ LIB_OPENSSL, "libssl" },
-		{ LIB_GNUTLS, "libgnutls" },
-	};
-	size_t n = pid > 0 ? 2 : 3;
-	char path[PATH_MAX];
-
-	for (size_t i = 0; i < n; i++) {
-		const char *name = pid > 0 ? process_libs[i].name :
-				   system_libs[i].name;
-		enum ssl_lib_type type = pid > 0 ? process_libs[i].type :
-					 system_libs[i].type;
-
-		if (!uprobe_find_library(name, pid, path, sizeof(path)))
-			add_lib(type, path);
-	}
+	return tlslib_attach(&state.libs, s, prog);
 }
 
 static int add_extra_libs(int pid)
@@ -309,7 +168,7 @@ static int add_extra_libs(int pid)
 	int err;
 
 	for (int i = 0; i < nextra; i++) {
-		const char *type = type_names[extra_libs[i].type];
+		const char *type = tlslib_type_name(extra_libs[i].type);
 
 		err = uprobe_find_library(extra_libs[i].path, pid, path,
 					  sizeof(path));
@@ -318,7 +177,7 @@ static int add_extra_libs(int pid)
 				extra_libs[i].path, strerror(-err));
 			return EXIT_USAGE;
 		}
-		err = add_lib(extra_libs[i].type, path);
+		err = tlslib_add(&state.libs, extra_libs[i].type, path);
 		if (err == 0) {
 			log_err("--extra-lib %s:%s: no %s read/write function in it (wrong TYPE?)",
 				type, extra_libs[i].path, type);
@@ -326,7 +185,7 @@ static int add_extra_libs(int pid)
 		}
 		if (err < 0) {
 			log_err("--extra-lib: more than %d libraries",
-				SSL_MAX_LIBS);
+				TLSLIB_MAX_LIBS);
 			return EXIT_USAGE;
 		}
 	}
@@ -344,11 +203,7 @@ static int plan_probes(struct bpf_object *obj)
 
 	memset(state.probes, 0, sizeof(state.probes));
 	for (int c = 0; c < SSL_CALL_COUNT; c++) {
-		bool any = false;
-
-		for (int i = 0; i < state.nlibs; i++)
-			any = any || state.libs[i].has[c];
-		if (!any)
+		if (!tlslib_any(&state.libs, c))
 			continue;
 		state.probes[np].name = funcs[c].name;
 		state.probes[np].candidates[0].progs[0] = funcs[c].entry;
@@ -356,7 +211,7 @@ static int plan_probes(struct bpf_object *obj)
 		np++;
 	}
 	bpf_object__for_each_program(prog, obj) {
-		int c = call_of_prog(prog);
+		int c = tlslib_func_of_prog(&state.libs, prog);
 		bool used = false;
 
 		for (int p = 0; p < np; p++)
@@ -374,10 +229,13 @@ static int sslsniff_prepare(struct session *s, void *p)
 	int err, ncpus;
 
 	memset(&state, 0, sizeof(state));
+	/* SSL_do_handshake only with --handshake. */
+	tlslib_init(&state.libs, funcs, SSL_CALL_COUNT,
+		    handshake ? 0 : 1U << SSL_CALL_HANDSHAKE);
 	err = add_extra_libs(s->opts.pid);
 	if (err)
 		return err;
-	find_libs(s->opts.pid);
+	tlslib_find(&state.libs, s->opts.pid);
 	if (!plan_probes(skel->obj)) {
 		if (s->opts.pid > 0)
 			log_err("process %d maps no OpenSSL (libssl) or GnuTLS (libgnutls) library; give one with --extra-lib TYPE:PATH",
@@ -386,9 +244,10 @@ static int sslsniff_prepare(struct session *s, void *p)
 			log_err("no OpenSSL (libssl.so.3, libssl.so.1.1) or GnuTLS (libgnutls.so.30) library found; give one with --extra-lib TYPE:PATH");
 		return EXIT_USAGE;
 	}
-	for (int i = 0; i < state.nlibs; i++)
-		log_debug("probing %s library %s", type_names[state.libs[i].type],
-			  state.libs[i].path);
+	for (int i = 0; i < state.libs.nlibs; i++)
+		log_debug("probing %s library %s",
+			  tlslib_type_name(state.libs.libs[i].type),
+			  state.libs.libs[i].path);
 	ncpus = libbpf_num_possible_cpus();
 	if (ncpus < 1 || bpf_map__set_max_entries(skel->maps.scratch, ncpus)) {
 		log_err("cannot size the event buffers for %d CPUs", ncpus);
@@ -416,19 +275,15 @@ static int parse_extra_lib(const char *arg)
 {
 	const char *colon = strchr(arg, ':');
 	size_t n = colon ? (size_t)(colon - arg) : 0;
-	int type = -1;
+	int type = colon ? tlslib_parse_type(arg, n) : -1;
 
-	for (int t = 0; t < 2; t++)
-		if (n == strlen(type_names[t]) &&
-		    !strncmp(arg, type_names[t], n))
-			type = t;
 	if (type < 0 || !colon[1]) {
 		log_err("invalid --extra-lib '%s': expected TYPE:PATH with TYPE openssl or gnutls",
 			arg);
 		return EXIT_USAGE;
 	}
-	if (nextra == SSL_MAX_LIBS) {
-		log_err("--extra-lib: at most %d libraries", SSL_MAX_LIBS);
+	if (nextra == TLSLIB_MAX_LIBS) {
+		log_err("--extra-lib: at most %d libraries", TLSLIB_MAX_LIBS);
 		return EXIT_USAGE;
 	}
 	extra_libs[nextra].type = type;

@@ -1,0 +1,172 @@
+/*
+ * TLS libraries for the uprobe tools (tlslib.h): found by name on the
+ * host or through a process's maps, each file once, and probed with
+ * uprobe.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <bpf/libbpf.h>
+#include "log.h"
+#include "session.h"
+#include "tlslib.h"
+#include "uprobe.h"
+
+static const char *const type_names[TLSLIB_TYPES] = {
+	[TLSLIB_OPENSSL] = "openssl",
+	[TLSLIB_GNUTLS] = "gnutls",
+};
+
+void tlslib_init(struct tlslib_set *set, const struct tlslib_func *funcs,
+		 int nfuncs, unsigned int skip)
+{
+	memset(set, 0, sizeof(*set));
+	set->funcs = funcs;
+	set->nfuncs = nfuncs < TLSLIB_MAX_FUNCS ? nfuncs : TLSLIB_MAX_FUNCS;
+	set->skip = skip;
+}
+
+const char *tlslib_type_name(enum tlslib_type type)
+{
+	return type < TLSLIB_TYPES ? type_names[type] : "?";
+}
+
+int tlslib_parse_type(const char *s, size_t n)
+{
+	for (int t = 0; t < TLSLIB_TYPES; t++)
+		if (n == strlen(type_names[t]) && !strncmp(s, type_names[t], n))
+			return t;
+	return -1;
+}
+
+/* The same file found twice (a symlink, an extra lib) is probed once. */
+static bool lib_known(const struct tlslib_set *set, const char *path)
+{
+	struct stat a, b;
+
+	if (stat(path, &a))
+		return false;
+	for (int i = 0; i < set->nlibs; i++)
+		if (!stat(set->libs[i].path, &b) && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return true;
+	return false;
+}
+
+int tlslib_add(struct tlslib_set *set, enum tlslib_type type,
+	       const char *path)
+{
+	struct tlslib *l;
+	int found = 0;
+
+	if (lib_known(set, path))
+		return 1;
+	if (set->nlibs == TLSLIB_MAX_LIBS)
+		return -E2BIG;
+	l = &set->libs[set->nlibs];
+	memset(l, 0, sizeof(*l));
+	l->type = type;
+	snprintf(l->path, sizeof(l->path), "%s", path);
+	for (int f = 0; f < set->nfuncs; f++) {
+		if (set->funcs[f].type != type || (set->skip & (1U << f)))
+			continue;
+		if (!uprobe_func_offset(path, set->funcs[f].name,
+					&l->offset[f])) {
+			l->has[f] = true;
+			found++;
+		}
+	}
+	if (found)
+		set->nlibs++;
+	return found;
+}
+
+void tlslib_find(struct tlslib_set *set, int pid)
+{
+	static const struct {
+		enum tlslib_type type;
+		const char *name;
+	} system_libs[] = {
+		{ TLSLIB_OPENSSL, "libssl.so.3" },
+		{ TLSLIB_OPENSSL, "libssl.so.1.1" },
+		{ TLSLIB_GNUTLS, "libgnutls.so.30" },
+	}, process_libs[] = {
+		{ TLSLIB_OPENSSL, "libssl" },
+		{ TLSLIB_GNUTLS, "libgnutls" },
+	};
+	size_t n = pid > 0 ? 2 : 3;
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		const char *name = pid > 0 ? process_libs[i].name :
+				   system_libs[i].name;
+		enum tlslib_type type = pid > 0 ? process_libs[i].type :
+					system_libs[i].type;
+
+		if (!uprobe_find_library(name, pid, path, sizeof(path)))
+			tlslib_add(set, type, path);
+	}
+}
+
+bool tlslib_any(const struct tlslib_set *set, int f)
+{
+	for (int i = 0; i < set->nlibs; i++)
+		if (set->libs[i].has[f])
+			return true;
+	return false;
+}
+
+int tlslib_func_of_prog(const struct tlslib_set *set,
+			const struct bpf_program *prog)
+{
+	const char *name = bpf_program__name(prog);
+
+	for (int f = 0; f < set->nfuncs; f++)
+		if (!strcmp(name, set->funcs[f].entry) ||
+		    !strcmp(name, set->funcs[f].ret))
+			return f;
+	return -1;
+}
+
+struct bpf_link *tlslib_attach(struct tlslib_set *set, struct session *s,
+			       struct bpf_program *prog)
+{
+	int f = tlslib_func_of_prog(set, prog);
+	struct bpf_link *first = NULL, *link;
+	struct uprobe_target t = { 0 };
+	bool ret;
+
+	if (f < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ret = !strcmp(bpf_program__name(prog), set->funcs[f].ret);
+	for (int i = 0; i < set->nlibs; i++) {
+		const struct tlslib *l = &set->libs[i];
+
+		if (!l->has[f])
+			continue;
+		memcpy(t.path, l->path, sizeof(t.path));
+		snprintf(t.func, sizeof(t.func), "%s", set->funcs[f].name);
+		t.offset = l->offset[f];
+		link = uprobe_attach(prog, ret, s->opts.pid, &t);
+		if (!link) {
+			log_err("cannot probe %s in %s: %s", t.func, t.path,
+				strerror(errno));
+			goto fail;
+		}
+		if (!first)
+			first = link;
+		else if (session_add_link(s, link)) {
+			errno = E2BIG;
+			goto fail;
+		}
+	}
+	return first;
+fail:
+	if (first)
+		bpf_link__destroy(first);
+	errno = errno ? errno : EINVAL;
+	return NULL;
+}

@@ -1,0 +1,73 @@
+/*
+ * The TLS libraries a tool probes (sslsniff, http): which copies of
+ * OpenSSL and GnuTLS there are (the system's, those a process maps, or
+ * files given), where each probed function is in them, and attaching a
+ * tool's program to every copy that has its function.
+ */
+#ifndef LOUPE_TLSLIB_H
+#define LOUPE_TLSLIB_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+struct bpf_link;
+struct bpf_program;
+struct session;
+
+enum tlslib_type { TLSLIB_OPENSSL, TLSLIB_GNUTLS, TLSLIB_TYPES };
+
+/* A probed function and the tool's two programs for it. */
+struct tlslib_func {
+	const char *name;
+	enum tlslib_type type;
+	const char *entry;
+	const char *ret;
+};
+
+#define TLSLIB_MAX_FUNCS	8
+#define TLSLIB_MAX_LIBS		8
+
+struct tlslib {
+	enum tlslib_type type;
+	char path[PATH_MAX];
+	unsigned long offset[TLSLIB_MAX_FUNCS];
+	bool has[TLSLIB_MAX_FUNCS];
+};
+
+/* The libraries found for a tool's table of functions. */
+struct tlslib_set {
+	const struct tlslib_func *funcs;
+	int nfuncs;
+	unsigned int skip;	/* bit f: function f is not wanted */
+	struct tlslib libs[TLSLIB_MAX_LIBS];
+	int nlibs;
+};
+
+void tlslib_init(struct tlslib_set *set, const struct tlslib_func *funcs,
+		 int nfuncs, unsigned int skip);
+/* "openssl" or "gnutls"; -1 from the parse if it is neither. */
+const char *tlslib_type_name(enum tlslib_type type);
+int tlslib_parse_type(const char *s, size_t n);
+/*
+ * Adds the library at path (a file seen once, whatever its names):
+ * how many of its type's functions it has (0: not added), or -E2BIG.
+ */
+int tlslib_add(struct tlslib_set *set, enum tlslib_type type,
+	       const char *path);
+/* The system's libssl.so.3, libssl.so.1.1, libgnutls.so.30, or those
+ * process pid (> 0) maps. */
+void tlslib_find(struct tlslib_set *set, int pid);
+/* Whether some library has function f. */
+bool tlslib_any(const struct tlslib_set *set, int f);
+/* The function whose entry or return program prog is, -1 if none. */
+int tlslib_func_of_prog(const struct tlslib_set *set,
+			const struct bpf_program *prog);
+/*
+ * Attaches prog (a function's entry or return) to every library that
+ * has the function: the first link is returned, the others go to the
+ * session. NULL with errno set after a message.
+ */
+struct bpf_link *tlslib_attach(struct tlslib_set *set, struct session *s,
+			       struct bpf_program *prog);
+
+#endif

@@ -1,0 +1,653 @@
+/*
+ * http, kernel side: the bytes HTTP/1 connections move, for user space to
+ * frame into requests and responses. Plaintext comes from the socket
+ * system calls' exit tracepoints (arguments from the task's saved
+ * registers, so no entry probe and no per-call map entry), HTTPS from the
+ * TLS libraries' read and write functions (uprobes, as sslsniff). A
+ * connection, keyed by (pid, fd), is followed from the first call whose
+ * bytes start like an HTTP/1 message until its fd is closed; everything
+ * else costs a map lookup and a 4-byte read.
+ */
+#include "vmlinux.h"
+#include "loupe.bpf.h"
+#include "netsock.bpf.h"
+#include "http.h"
+
+NETSOCK_FILTER_DEFINE;
+
+/* At most HTTP_DATA_MAX bytes copied per call (user space may lower it). */
+const volatile __u32 max_data = HTTP_DATA_MAX;
+/* TLS probes are attached: socket calls inside them carry ciphertext. */
+const volatile __u32 tls_on = 0;
+
+/* Requests in events the ring had no room for (first request only). */
+__u64 lost_requests = 0;
+
+struct conn {
+	__u32 seq;
+	__u32 src;		/* enum http_src that found it */
+	/*
+	 * Non-zero: this fd is a duplicate of the socket followed under
+	 * that key (inetd-style servers read fd 0 and write fd 1).
+	 */
+	__u64 canon;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);	/* pid << 32 | fd */
+	__type(value, struct conn);
+} conns SEC(".maps");
+
+/* The key each followed socket was first seen under, for its dups. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);	/* struct sock * */
+	__type(value, __u64);
+} socks SEC(".maps");
+
+/* Processes with followed connections: their exit ends them all. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} procs SEC(".maps");
+
+/* A TLS call under way on a thread. */
+struct tls_call {
+	const void *ssl;
+	const void *buf;
+	const void *count_ptr;	/* size_t * of the _ex calls */
+	__s32 fd;		/* learnt from a socket call inside, or -1 */
+	__u32 dir;
+	__u32 ex;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct tls_call);
+} tls_calls SEC(".maps");
+
+/* The socket fd each SSL object was last seen using. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __s32);
+} ssl_fds SEC(".maps");
+
+struct iov {
+	const void *base;
+	__u64 len;
+};
+
+/* struct user_msghdr up to msg_iovlen (64-bit layout). */
+struct msghdr64 {
+	void *name;
+	__s32 namelen;
+	__s32 pad;
+	const struct iov *iov;
+	__u64 iovlen;
+};
+
+/* Where the bytes are: one buffer, or a vector of them. */
+struct span {
+	const void *buf;
+	const struct iov *iov;
+	__u32 iovcnt;
+};
+
+#define WORD(a, b, c, d) ((__u32)(a) | (__u32)(b) << 8 | (__u32)(c) << 16 | \
+			  (__u32)(d) << 24)
+
+/* Do the first bytes open an HTTP/1 request or response? */
+static __always_inline bool http_start(__u32 w)
+{
+	switch (w) {
+	case WORD('G', 'E', 'T', ' '):
+	case WORD('P', 'O', 'S', 'T'):
+	case WORD('P', 'U', 'T', ' '):
+	case WORD('H', 'E', 'A', 'D'):
+	case WORD('D', 'E', 'L', 'E'):
+	case WORD('P', 'A', 'T', 'C'):
+	case WORD('O', 'P', 'T', 'I'):
+	case WORD('C', 'O', 'N', 'N'):
+	case WORD('T', 'R', 'A', 'C'):
+	case WORD('H', 'T', 'T', 'P'):
+		return true;
+	}
+	return false;
+}
+
+static __always_inline bool is_response(__u32 w)
+{
+	return w == WORD('H', 'T', 'T', 'P');
+}
+
+static __always_inline __u32 first_word(const struct span *sp)
+{
+	struct iov v = {};
+	__u32 w = 0;
+
+	if (sp->buf) {
+		bpf_probe_read_user(&w, sizeof(w), sp->buf);
+		return w;
+	}
+	if (sp->iovcnt && !bpf_probe_read_user(&v, sizeof(v), sp->iov) &&
+	    v.len >= sizeof(w))
+		bpf_probe_read_user(&w, sizeof(w), v.base);
+	return w;
+}
+
+/*
+ * Copies up to max (<= cap) bytes of sp into data, which has room for cap
+ * bytes, or 2 * cap for a vector: an iovec's offset is masked below cap
+ * and its length kept within cap, which the verifier can follow, so the
+ * last one may write past cap (never past 2 * cap). Returns the count.
+ */
+static __always_inline __u32 copy_span(char *data, const struct span *sp,
+				       __u64 max, const __u32 cap)
+{
+	__u32 off = 0;
+	__u64 n;
+
+	if (max > cap)
+		max = cap;
+	if (sp->buf) {
+		if (bpf_probe_read_user(data, max, sp->buf))
+			return 0;
+		return max;
+	}
+	for (int i = 0; i < HTTP_IOV_MAX; i++) {
+		struct iov v;
+
+		if (i >= sp->iovcnt || off >= max)
+			break;
+		if (bpf_probe_read_user(&v, sizeof(v), &sp->iov[i]))
+			break;
+		n = v.len;
+		if (n > max - off)
+			n = max - off;
+		off &= cap - 1;
+		if (n > cap)
+			n = cap;
+		if (bpf_probe_read_user(data + off, n, v.base))
+			break;
+		off += n;
+	}
+	return off;
+}
+
+/*
+ * The event goes straight into the ring, reserved in the smallest of a
+ * few sizes the copy fits (the reserved size must be a constant): no
+ * second copy through a scratch buffer. Returns false if the ring is
+ * full.
+ */
+static __always_inline bool output_cap(const struct http_event_meta *m,
+				       const struct span *sp, __u64 want,
+				       const __u32 cap)
+{
+	struct http_event *e;
+
+	if (sp && !sp->buf)
+		e = bpf_ringbuf_reserve(&events, HTTP_EVENT_HEAD_SIZE + 2 * cap,
+					0);
+	else
+		e = bpf_ringbuf_reserve(&events, HTTP_EVENT_HEAD_SIZE + cap, 0);
+	if (!e)
+		return false;
+	event_fill_hdr_btf(&e->hdr, bpf_get_current_task_btf());
+	e->m = *m;
+	e->data_len = sp ? copy_span(e->data, sp, want, cap) : 0;
+	bpf_ringbuf_submit(e, submit_flags());
+	return true;
+}
+
+/* A connection's key in conns: the process and the fd. */
+static __always_inline __u64 conn_key(__u32 fd)
+{
+	return (bpf_get_current_pid_tgid() & ~0xffffffffULL) | fd;
+}
+
+/*
+ * One event for a call that moved len bytes on connection key, followed
+ * as c, or new (c NULL: the caller saw its bytes start a message).
+ */
+static __always_inline int emit(__u64 key, struct conn *c, __u32 fd,
+				__u32 dir, __u32 src, __u64 len,
+				const struct span *sp)
+{
+	struct conn fresh = { .src = src };
+	struct http_event_meta m = {};
+	__u64 want = 0;
+	bool ok;
+
+	if (!c) {
+		__u32 tgid = key >> 32;
+		__u8 one = 1;
+
+		bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&conns, &key);
+		if (!c)
+			return 0;
+		bpf_map_update_elem(&procs, &tgid, &one, BPF_ANY);
+	}
+	m.fd = fd;
+	/* Not atomic: two threads writing one socket at once is rare. */
+	m.seq = c->seq++;
+	m.kind = HTTP_EV_DATA;
+	m.dir = dir;
+	m.src = src;
+	m.len = len > 0xffffffffULL ? 0xffffffffU : len;
+	if (sp)
+		want = len < max_data ? len : max_data;
+	if (want <= 256)
+		ok = output_cap(&m, sp, want, 256);
+	else if (want <= 1024)
+		ok = output_cap(&m, sp, want, 1024);
+	else if (want <= 4096)
+		ok = output_cap(&m, sp, want, 4096);
+	else
+		ok = output_cap(&m, sp, want, HTTP_DATA_MAX);
+	if (!ok) {
+		__u32 w = sp ? first_word(sp) : 0;
+
+		count_lost();
+		if (http_start(w) && !is_response(w))
+			__sync_fetch_and_add(&lost_requests, 1);
+	}
+	return 0;
+}
+
+/*
+ * A socket call inside a TLS call moves ciphertext: it only tells which
+ * fd the SSL object uses. True if the thread is in a TLS call.
+ */
+static __always_inline bool in_tls_call(long fd)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct tls_call *t;
+
+	if (!tls_on)
+		return false;
+	t = bpf_map_lookup_elem(&tls_calls, &tid);
+	if (!t)
+		return false;
+	t->fd = fd;
+	return true;
+}
+
+/* The TCP socket behind fd, 0 if it is none. */
+static __always_inline __u64 tcp_sock_of(long fd)
+{
+	struct socket *sock = netsock_of_fd(fd);
+	struct sock *sk;
+
+	if (!sock)
+		return 0;
+	sk = BPF_CORE_READ(sock, sk);
+	return sk && netsock_is_tcp(sk) ? (__u64)sk : 0;
+}
+
+/*
+ * The followed connection of key: itself, or for a duplicated fd the
+ * one it duplicates (*key changed to that one's key).
+ */
+static __always_inline struct conn *conn_lookup(__u64 *key)
+{
+	struct conn *c = bpf_map_lookup_elem(&conns, key);
+
+	if (c && c->canon) {
+		*key = c->canon;
+		c = bpf_map_lookup_elem(&conns, key);
+	}
+	return c;
+}
+
+/*
+ * The exit of a socket call: ret bytes moved through sp on fd. A followed
+ * plaintext connection goes straight to its event; the dearer checks
+ * (a TLS call under way, the bytes, the socket) are for the others.
+ */
+static __always_inline int sock_call(long ret, __u32 dir, long fd,
+				     const struct span *sp)
+{
+	struct conn *c, dup = {};
+	__u64 key, sk, *first;
+
+	if (ret <= 0 || fd < 0 || !filter_current_ok())
+		return 0;
+	key = conn_key(fd);
+	c = conn_lookup(&key);
+	if (c && c->src == HTTP_SRC_SOCKET)
+		return emit(key, c, (__u32)key, dir, HTTP_SRC_SOCKET, ret, sp);
+	if (in_tls_call(fd) || c || !sp || !http_start(first_word(sp)))
+		return 0;
+	sk = tcp_sock_of(fd);
+	if (!sk)
+		return 0;
+	/* Another fd of this process already follows the socket. */
+	first = bpf_map_lookup_elem(&socks, &sk);
+	if (first && *first != key && *first >> 32 == key >> 32) {
+		dup.canon = *first;
+		dup.src = HTTP_SRC_SOCKET;
+		c = bpf_map_lookup_elem(&conns, first);
+		if (c && c->src == HTTP_SRC_SOCKET) {
+			bpf_map_update_elem(&conns, &key, &dup, BPF_ANY);
+			return emit(dup.canon, c, (__u32)dup.canon, dir,
+				    HTTP_SRC_SOCKET, ret, sp);
+		}
+	}
+	bpf_map_update_elem(&socks, &sk, &key, BPF_ANY);
+	return emit(key, NULL, fd, dir, HTTP_SRC_SOCKET, ret, sp);
+}
+
+static __always_inline struct pt_regs *sys_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+/* A syscall's first three arguments, loaded through BTF (no helper call). */
+#if defined(__TARGET_ARCH_x86)
+#define SYS_ARG0(r) ((r)->di)
+#define SYS_ARG1(r) ((r)->si)
+#define SYS_ARG2(r) ((r)->dx)
+#elif defined(__TARGET_ARCH_arm64)
+#define SYS_ARG0(r) ((r)->orig_x0)
+#define SYS_ARG1(r) ((r)->regs[1])
+#define SYS_ARG2(r) ((r)->regs[2])
+#endif
+
+static __always_inline int buf_call(long ret, __u32 dir)
+{
+	struct pt_regs *regs = sys_regs();
+	struct span sp = {};
+
+	sp.buf = (const void *)SYS_ARG1(regs);
+	return sock_call(ret, dir, SYS_ARG0(regs), &sp);
+}
+
+static __always_inline int vec_call(long ret, __u32 dir)
+{
+	struct pt_regs *regs = sys_regs();
+	struct span sp = {};
+
+	sp.iov = (const void *)SYS_ARG1(regs);
+	sp.iovcnt = SYS_ARG2(regs);
+	return sock_call(ret, dir, SYS_ARG0(regs), &sp);
+}
+
+static __always_inline int msg_call(long ret, __u32 dir)
+{
+	struct pt_regs *regs = sys_regs();
+	struct msghdr64 m = {};
+	struct span sp = {};
+
+	if (ret <= 0)
+		return 0;
+	if (bpf_probe_read_user(&m, sizeof(m),
+				(void *)SYS_ARG1(regs)))
+		return 0;
+	sp.iov = m.iov;
+	sp.iovcnt = m.iovlen;
+	return sock_call(ret, dir, SYS_ARG0(regs), &sp);
+}
+
+SEC("tracepoint/syscalls/sys_exit_read")
+int read_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return buf_call(ctx->ret, HTTP_DIR_IN);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int recvfrom_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return buf_call(ctx->ret, HTTP_DIR_IN);
+}
+
+SEC("tracepoint/syscalls/sys_exit_write")
+int write_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return buf_call(ctx->ret, HTTP_DIR_OUT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int sendto_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return buf_call(ctx->ret, HTTP_DIR_OUT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_readv")
+int readv_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return vec_call(ctx->ret, HTTP_DIR_IN);
+}
+
+SEC("tracepoint/syscalls/sys_exit_writev")
+int writev_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return vec_call(ctx->ret, HTTP_DIR_OUT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int recvmsg_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return msg_call(ctx->ret, HTTP_DIR_IN);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int sendmsg_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return msg_call(ctx->ret, HTTP_DIR_OUT);
+}
+
+/* A body sent from a file: counted, never copied. */
+SEC("tracepoint/syscalls/sys_exit_sendfile64")
+int sendfile_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = sys_regs();
+	long fd = SYS_ARG0(regs);
+	struct conn *c;
+	__u64 key;
+
+	if (ctx->ret <= 0 || fd < 0 || !filter_current_ok())
+		return 0;
+	key = conn_key(fd);
+	c = conn_lookup(&key);
+	if (!c || c->src != HTTP_SRC_SOCKET)
+		return 0;
+	return emit(key, c, (__u32)key, HTTP_DIR_OUT, HTTP_SRC_SOCKET,
+		    ctx->ret, NULL);
+}
+
+/* The end of a followed connection (or the reuse of its fd). */
+SEC("tracepoint/syscalls/sys_enter_close")
+int close_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 key = conn_key(ctx->args[0]);
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	struct http_event *e;
+
+	if (!c)
+		return 0;
+	/* A duplicate's close leaves the socket open. */
+	if (c->canon) {
+		bpf_map_delete_elem(&conns, &key);
+		return 0;
+	}
+	e = event_reserve(HTTP_EVENT_HEAD_SIZE);
+	if (e) {
+		event_fill_hdr(&e->hdr);
+		e->m.fd = (__u32)ctx->args[0];
+		e->m.seq = c->seq;
+		e->m.kind = HTTP_EV_CLOSE;
+		e->m.dir = 0;
+		e->m.src = c->src;
+		e->m.pad = 0;
+		e->m.len = 0;
+		e->data_len = 0;
+		event_submit(e);
+	}
+	bpf_map_delete_elem(&conns, &key);
+	return 0;
+}
+
+/*
+ * A process that exits closes its fds without close(): an inetd-style
+ * child ends its response that way. Its connections end here.
+ */
+SEC("tracepoint/sched/sched_process_exit")
+int process_exit(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct http_event *e;
+
+	if ((__u32)id != tgid || !bpf_map_lookup_elem(&procs, &tgid))
+		return 0;
+	bpf_map_delete_elem(&procs, &tgid);
+	e = event_reserve(HTTP_EVENT_HEAD_SIZE);
+	if (!e)
+		return 0;
+	event_fill_hdr(&e->hdr);
+	__builtin_memset(&e->m, 0, sizeof(e->m));
+	e->m.kind = HTTP_EV_EXIT;
+	e->data_len = 0;
+	event_submit(e);
+	return 0;
+}
+
+static __always_inline int tls_enter(const void *ssl, const void *buf,
+				     const void *count_ptr, __u32 dir,
+				     __u32 ex)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct tls_call t = {};
+
+	if (!filter_current_ok())
+		return 0;
+	t.ssl = ssl;
+	t.buf = buf;
+	t.count_ptr = count_ptr;
+	t.fd = -1;
+	t.dir = dir;
+	t.ex = ex;
+	bpf_map_update_elem(&tls_calls, &tid, &t, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int tls_return(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct tls_call *t = bpf_map_lookup_elem(&tls_calls, &tid);
+	struct span sp = {};
+	__u64 ssl, key, n = 0;
+	struct conn *c;
+	__s32 *known;
+	__u32 fd;
+
+	if (!t)
+		return 0;
+	if (t->ex) {
+		/* 1 on success, the count in *readbytes / *written */
+		if (ret == 1 && t->count_ptr)
+			bpf_probe_read_user(&n, sizeof(n), t->count_ptr);
+	} else if (ret > 0) {
+		n = ret;
+	}
+	ssl = (__u64)t->ssl;
+	if (t->fd >= 0) {
+		bpf_map_update_elem(&ssl_fds, &ssl, &t->fd, BPF_ANY);
+		fd = t->fd;
+	} else {
+		known = bpf_map_lookup_elem(&ssl_fds, &ssl);
+		fd = known ? (__u32)*known : HTTP_FD_SSL | (__u32)(ssl >> 4);
+	}
+	sp.buf = t->buf;
+	key = conn_key(fd);
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (n && (c ? c->src == HTTP_SRC_TLS : http_start(first_word(&sp))))
+		emit(key, c, fd, t->dir, HTTP_SRC_TLS, n, &sp);
+	bpf_map_delete_elem(&tls_calls, &tid);
+	return 0;
+}
+
+SEC("uprobe/libssl:SSL_read")
+int BPF_KPROBE(ssl_read_entry, void *ssl, void *buf)
+{
+	return tls_enter(ssl, buf, NULL, HTTP_DIR_IN, 0);
+}
+
+SEC("uretprobe/libssl:SSL_read")
+int BPF_KRETPROBE(ssl_read_return, int ret)
+{
+	return tls_return(ret);
+}
+
+SEC("uprobe/libssl:SSL_write")
+int BPF_KPROBE(ssl_write_entry, void *ssl, const void *buf)
+{
+	return tls_enter(ssl, buf, NULL, HTTP_DIR_OUT, 0);
+}
+
+SEC("uretprobe/libssl:SSL_write")
+int BPF_KRETPROBE(ssl_write_return, int ret)
+{
+	return tls_return(ret);
+}
+
+SEC("uprobe/libssl:SSL_read_ex")
+int BPF_KPROBE(ssl_read_ex_entry, void *ssl, void *buf, size_t num,
+	       size_t *readbytes)
+{
+	return tls_enter(ssl, buf, readbytes, HTTP_DIR_IN, 1);
+}
+
+SEC("uretprobe/libssl:SSL_read_ex")
+int BPF_KRETPROBE(ssl_read_ex_return, int ret)
+{
+	return tls_return(ret);
+}
+
+SEC("uprobe/libssl:SSL_write_ex")
+int BPF_KPROBE(ssl_write_ex_entry, void *ssl, const void *buf, size_t num,
+	       size_t *written)
+{
+	return tls_enter(ssl, buf, written, HTTP_DIR_OUT, 1);
+}
+
+SEC("uretprobe/libssl:SSL_write_ex")
+int BPF_KRETPROBE(ssl_write_ex_return, int ret)
+{
+	return tls_return(ret);
+}
+
+SEC("uprobe/libgnutls:gnutls_record_recv")
+int BPF_KPROBE(gnutls_recv_entry, void *session, void *buf)
+{
+	return tls_enter(session, buf, NULL, HTTP_DIR_IN, 0);
+}
+
+SEC("uretprobe/libgnutls:gnutls_record_recv")
+int BPF_KRETPROBE(gnutls_recv_return, long ret)
+{
+	return tls_return(ret);
+}
+
+SEC("uprobe/libgnutls:gnutls_record_send")
+int BPF_KPROBE(gnutls_send_entry, void *session, const void *buf)
+{
+	return tls_enter(session, buf, NULL, HTTP_DIR_OUT, 0);
+}
+
+SEC("uretprobe/libgnutls:gnutls_record_send")
+int BPF_KRETPROBE(gnutls_send_return, long ret)
+{
+	return tls_return(ret);
+}

@@ -1,0 +1,701 @@
+/*
+ * http: HTTP/1 requests and responses of unmodified servers and clients,
+ * one line per request (or, with -s, a table per method, route and
+ * status). The kernel side hands over the bytes each connection moves,
+ * from the socket system calls and, for HTTPS, from the TLS libraries'
+ * plaintext calls; here each connection's two directions are framed
+ * (http1.c) and responses are paired with requests in order, which is
+ * what HTTP/1 guarantees, pipelining included.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "http.h"
+#include "netsock.h"
+#include "http.skel.h"
+#include "http1.h"
+#include "log.h"
+#include "session.h"
+#include "tlslib.h"
+
+enum { COL_TIME, COL_PID, COL_COMM, COL_ROLE, COL_METHOD, COL_STATUS,
+       COL_LAT, COL_REQ, COL_RESP, COL_PATH };
+
+static const struct out_col columns[] = {
+	[COL_TIME] = { "TIME", -8 },
+	[COL_PID] = { "PID", -7 },
+	[COL_COMM] = { "COMM", -16 },
+	[COL_ROLE] = { "ROLE", -6 },
+	[COL_METHOD] = { "METHOD", -7 },
+	[COL_STATUS] = { "STATUS", 6 },
+	[COL_LAT] = { "LAT(ms)", 10 },
+	[COL_REQ] = { "REQ", 8 },
+	[COL_RESP] = { "RESP", 9 },
+	[COL_PATH] = { "PATH", 0 },
+	{ NULL },
+};
+
+enum { SCOL_ROLE, SCOL_METHOD, SCOL_STATUS, SCOL_COUNT, SCOL_ERRORS, SCOL_P50,
+       SCOL_P90, SCOL_P99, SCOL_ROUTE };
+
+static const struct out_col summary_columns[] = {
+	[SCOL_ROLE] = { "ROLE", -6 },
+	[SCOL_METHOD] = { "METHOD", -7 },
+	[SCOL_STATUS] = { "STATUS", 6 },
+	[SCOL_COUNT] = { "COUNT", 8 },
+	[SCOL_ERRORS] = { "ERRORS", 7 },
+	[SCOL_P50] = { "P50(ms)", 10 },
+	[SCOL_P90] = { "P90(ms)", 10 },
+	[SCOL_P99] = { "P99(ms)", 10 },
+	[SCOL_ROUTE] = { "ROUTE", 0 },
+	{ NULL },
+};
+
+enum role { ROLE_UNKNOWN, ROLE_SERVER, ROLE_CLIENT };
+
+static const char *const role_names[] = {
+	[ROLE_UNKNOWN] = "-",
+	[ROLE_SERVER] = "server",
+	[ROLE_CLIENT] = "client",
+};
+
+/* Requests of one connection waiting for their responses, in order. */
+#define HTTP_PENDING_MAX 32
+
+struct pending {
+	struct event_hdr hdr;	/* the call that brought the request */
+	char method[HTTP1_METHOD_LEN];
+	char path[HTTP1_PATH_LEN];
+	bool path_truncated;
+	uint64_t start_ns;
+	uint64_t body;
+};
+
+struct conn {
+	struct conn *next;
+	uint32_t pid;
+	uint32_t fd;
+	uint32_t seq_next;
+	uint8_t src;
+	enum role role;
+	struct http1_stream in, out;
+	struct pending q[HTTP_PENDING_MAX];
+	int qhead, qlen;
+	int req_open;		/* q index of the request being read, -1 */
+	const struct http_event *cur;	/* the event being fed */
+};
+
+#define CONN_BUCKETS 4096
+
+/* A summary row: one method, route and status in this interval. */
+struct agg {
+	struct agg *next;
+	enum role role;
+	char method[HTTP1_METHOD_LEN];
+	char route[HTTP1_PATH_LEN];
+	int status;
+	uint64_t count, errors;
+	double *lat_ms;
+	size_t n, cap;
+};
+
+#define AGG_BUCKETS 1024
+/* Rows per interval before routes fold into "(other)". */
+#define AGG_MAX 1000
+
+struct http_state {
+	struct session *s;
+	struct http_bpf *skel;
+	struct conn *conns[CONN_BUCKETS];
+	struct agg *aggs[AGG_BUCKETS];
+	int naggs;
+	/* Requests dropped unanswered because events of theirs were lost. */
+	unsigned long long lost_unanswered;
+	unsigned long long lost_reported;
+	struct tlslib_set tls;
+	struct hook_probe probes[12];
+};
+
+static struct http_state state;
+static bool show_query, summary, no_tls;
+
+/* ---------------------------------------------------------------- TLS */
+
+/* The TLS functions and their programs. */
+static const struct tlslib_func tls_funcs[] = {
+	{ "SSL_read", TLSLIB_OPENSSL, "ssl_read_entry", "ssl_read_return" },
+	{ "SSL_write", TLSLIB_OPENSSL, "ssl_write_entry", "ssl_write_return" },
+	{ "SSL_read_ex", TLSLIB_OPENSSL, "ssl_read_ex_entry",
+	  "ssl_read_ex_return" },
+	{ "SSL_write_ex", TLSLIB_OPENSSL, "ssl_write_ex_entry",
+	  "ssl_write_ex_return" },
+	{ "gnutls_record_recv", TLSLIB_GNUTLS, "gnutls_recv_entry",
+	  "gnutls_recv_return" },
+	{ "gnutls_record_send", TLSLIB_GNUTLS, "gnutls_send_entry",
+	  "gnutls_send_return" },
+};
+
+#define TLS_FUNCS ((int)(sizeof(tls_funcs) / sizeof(tls_funcs[0])))
+
+/* TLS programs on every library with their function; the others plain. */
+static struct bpf_link *attach_prog(struct session *s,
+				    struct bpf_program *prog)
+{
+	if (tlslib_func_of_prog(&state.tls, prog) < 0)
+		return bpf_program__attach(prog);
+	return tlslib_attach(&state.tls, s, prog);
+}
+
+/* The socket probes, then one per TLS function some library has. */
+static const struct hook_probe socket_probes[] = {
+	{ "socket reads", { { { "read_exit", "recvfrom_exit", "readv_exit",
+				"recvmsg_exit" } } } },
+	{ "socket writes", { { { "write_exit", "sendto_exit", "writev_exit",
+				 "sendmsg_exit", "sendfile_exit" } } } },
+	{ "close", { { { "close_enter" } } } },
+	{ "exit", { { { "process_exit" } } } },
+	{ NULL },
+};
+
+static void plan_probes(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+	int np = 0;
+
+	for (; socket_probes[np].name; np++)
+		state.probes[np] = socket_probes[np];
+	for (int f = 0; f < TLS_FUNCS; f++) {
+		if (!tlslib_any(&state.tls, f))
+			continue;
+		state.probes[np].name = tls_funcs[f].name;
+		state.probes[np].candidates[0].progs[0] = tls_funcs[f].entry;
+		state.probes[np].candidates[0].progs[1] = tls_funcs[f].ret;
+		np++;
+	}
+	bpf_object__for_each_program(prog, obj) {
+		int f = tlslib_func_of_prog(&state.tls, prog);
+
+		if (f >= 0 && !tlslib_any(&state.tls, f))
+			bpf_program__set_autoload(prog, false);
+	}
+}
+
+/* ------------------------------------------------------------ summary */
+
+static unsigned int hash_str(unsigned int h, const char *s)
+{
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619U;
+	return h;
+}
+
+static void agg_add(enum role role, const char *method, const char *path,
+		    int status, bool error, double lat_ms)
+{
+	char route[HTTP1_PATH_LEN];
+	struct agg *a;
+	unsigned int b;
+
+	http1_route(path, route, sizeof(route));
+	for (;;) {
+		b = hash_str(hash_str(2166136261U, method), route) ^
+		    (unsigned int)status ^ role;
+		b %= AGG_BUCKETS;
+		for (a = state.aggs[b]; a; a = a->next)
+			if (a->status == status && a->role == role &&
+			    !strcmp(a->method, method) &&
+			    !strcmp(a->route, route))
+				break;
+		if (a || state.naggs < AGG_MAX || !strcmp(route, "(other)"))
+			break;
+		snprintf(route, sizeof(route), "(other)");
+	}
+	if (!a) {
+		a = calloc(1, sizeof(*a));
+		if (!a)
+			return;
+		snprintf(a->method, sizeof(a->method), "%s", method);
+		snprintf(a->route, sizeof(a->route), "%s", route);
+		a->status = status;
+		a->role = role;
+		a->next = state.aggs[b];
+		state.aggs[b] = a;
+		state.naggs++;
+	}
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 64;
+		double *more = realloc(a->lat_ms, cap * sizeof(*more));
+
+		if (!more)
+			return;
+		a->lat_ms = more;
+		a->cap = cap;
+	}
+	a->lat_ms[a->n++] = lat_ms;
+	a->count++;
+	a->errors += error;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_agg(const void *a, const void *b)
+{
+	const struct agg *x = *(struct agg *const *)a;
+	const struct agg *y = *(struct agg *const *)b;
+	int c = strcmp(x->route, y->route);
+
+	if (!c)
+		c = strcmp(x->method, y->method);
+	if (!c)
+		c = x->status - y->status;
+	return c ? c : (int)x->role - (int)y->role;
+}
+
+/* The nearest-rank percentile of sorted values. */
+static double percentile(const double *v, size_t n, int p)
+{
+	size_t rank = (n * p + 99) / 100;
+
+	return n ? v[rank ? rank - 1 : 0] : 0;
+}
+
+/* Prints and empties the interval's table, sorted by route. */
+static int on_interval(struct session *s)
+{
+	struct out *o = &s->out;
+	struct agg **rows, *a, *next;
+	uint64_t now = out_now_ns();
+	int n = 0;
+
+	rows = calloc(state.naggs ? state.naggs : 1, sizeof(*rows));
+	if (!rows)
+		return 0;
+	for (int b = 0; b < AGG_BUCKETS; b++)
+		for (a = state.aggs[b]; a; a = a->next)
+			rows[n++] = a;
+	qsort(rows, n, sizeof(*rows), cmp_agg);
+	out_interval(o, now);
+	out_header(o);
+	for (int i = 0; i < n; i++) {
+		a = rows[i];
+		qsort(a->lat_ms, a->n, sizeof(*a->lat_ms), cmp_double);
+		out_begin(o, "http_summary", now);
+		out_str(o, SCOL_ROLE, "role", role_names[a->role]);
+		out_str(o, SCOL_METHOD, "method", a->method);
+		if (a->status)
+			out_int(o, SCOL_STATUS, "status", a->status);
+		else
+			out_null(o, "status");
+		if (!a->status && !o->json)
+			out_str(o, SCOL_STATUS, NULL, "-");
+		out_uint(o, SCOL_COUNT, "count", a->count);
+		out_uint(o, SCOL_ERRORS, "errors", a->errors);
+		out_double(o, SCOL_P50, "p50_ms",
+			   percentile(a->lat_ms, a->n, 50), 3);
+		out_double(o, SCOL_P90, "p90_ms",
+			   percentile(a->lat_ms, a->n, 90), 3);
+		out_double(o, SCOL_P99, "p99_ms",
+			   percentile(a->lat_ms, a->n, 99), 3);
+		out_str(o, SCOL_ROUTE, "route", a->route);
+		out_end(o);
+	}
+	free(rows);
+	for (int b = 0; b < AGG_BUCKETS; b++) {
+		for (a = state.aggs[b]; a; a = next) {
+			next = a->next;
+			free(a->lat_ms);
+			free(a);
+		}
+		state.aggs[b] = NULL;
+	}
+	state.naggs = 0;
+	return 0;
+}
+
+/* --------------------------------------------------------- one request */
+
+/*
+ * A request and its response (resp NULL: none came before the
+ * connection ended): a row, or a sample of the summary.
+ */
+static void report(struct conn *c, struct pending *p,
+		   const struct http1_msg *resp)
+{
+	struct session *s = state.s;
+	struct out *o = &s->out;
+	struct event_hdr h = p->hdr;
+	uint64_t end = resp ? resp->end_ns : c->cur->hdr.ts_ns;
+	double lat_ms = (end - p->start_ns) / 1e6;
+	int status = resp ? resp->status : 0;
+	bool complete = resp && resp->complete;
+	char path[HTTP1_PATH_LEN];
+
+	snprintf(path, sizeof(path), "%s", p->path);
+	if (!show_query)
+		path[strcspn(path, "?")] = '\0';
+	if (summary) {
+		agg_add(c->role, p->method, p->path, status,
+			!complete || status >= 500, lat_ms);
+		return;
+	}
+	h.ts_ns = end;
+	session_event_begin(s, "http", &h);
+	out_time(o, COL_TIME, session_real_ns(s, end));
+	out_int(o, COL_PID, NULL, h.pid);
+	out_strn(o, COL_COMM, NULL, h.comm, sizeof(h.comm));
+	out_str(o, COL_ROLE, "role", role_names[c->role]);
+	out_str(o, COL_METHOD, "method", p->method);
+	if (status) {
+		out_int(o, COL_STATUS, "status", status);
+	} else {
+		out_str(o, COL_STATUS, NULL, "-");
+		out_null(o, "status");
+	}
+	out_double(o, COL_LAT, NULL, lat_ms, 3);
+	out_uint(o, OUT_JSON_ONLY, "latency_ns", end - p->start_ns);
+	out_uint(o, COL_REQ, "req_bytes", p->body);
+	out_uint(o, COL_RESP, "resp_bytes", resp ? resp->body : 0);
+	out_ustr(o, COL_PATH, "path", path, sizeof(path),
+		 p->path_truncated ? USTR_TRUNCATED : 0);
+	out_bool(o, "complete", complete);
+	out_bool(o, "tls", c->src == HTTP_SRC_TLS);
+	/* null: a TLS connection whose socket calls were not seen */
+	if (c->fd & HTTP_FD_SSL)
+		out_null(o, "fd");
+	else
+		out_uint(o, OUT_JSON_ONLY, "fd", c->fd);
+	out_end(o);
+}
+
+static struct pending *pending_front(struct conn *c)
+{
+	return c->qlen ? &c->q[c->qhead] : NULL;
+}
+
+static void pending_pop(struct conn *c)
+{
+	if (c->req_open == c->qhead)
+		c->req_open = -1;
+	c->qhead = (c->qhead + 1) % HTTP_PENDING_MAX;
+	c->qlen--;
+}
+
+/* Events of the connection were lost: what was under way is dropped. */
+static void conn_desync(struct conn *c)
+{
+	state.lost_unanswered += c->qlen;
+	c->qlen = 0;
+	c->req_open = -1;
+	http1_reset(&c->in);
+	http1_reset(&c->out);
+}
+
+static void on_msg(void *ctx, struct http1_stream *st, enum http1_what what,
+		   struct http1_msg *m)
+{
+	struct conn *c = ctx;
+	bool inbound = st == &c->in;
+	struct pending *p;
+	int slot;
+
+	if (!m->response) {
+		if (c->role == ROLE_UNKNOWN)
+			c->role = inbound ? ROLE_SERVER : ROLE_CLIENT;
+		if (inbound != (c->role == ROLE_SERVER))
+			return;
+		if (what == HTTP1_MSG_END) {
+			if (c->req_open >= 0)
+				c->q[c->req_open].body = m->body;
+			c->req_open = -1;
+			return;
+		}
+		if (c->qlen == HTTP_PENDING_MAX) {
+			state.lost_unanswered++;
+			pending_pop(c);
+		}
+		slot = (c->qhead + c->qlen++) % HTTP_PENDING_MAX;
+		p = &c->q[slot];
+		p->hdr = c->cur->hdr;
+		snprintf(p->method, sizeof(p->method), "%s", m->method);
+		snprintf(p->path, sizeof(p->path), "%s", m->path);
+		p->path_truncated = m->path_truncated;
+		p->start_ns = m->start_ns;
+		p->body = 0;
+		c->req_open = slot;
+		return;
+	}
+	/* A response: on the other direction, answering the oldest request. */
+	p = pending_front(c);
+	if (c->role == ROLE_UNKNOWN || inbound == (c->role == ROLE_SERVER) ||
+	    !p)
+		return;
+	if (what == HTTP1_MSG_HEAD) {
+		m->no_body = !strcmp(p->method, "HEAD");
+		return;
+	}
+	/* 100 Continue and friends come before the real answer. */
+	if (m->status / 100 == 1 && m->status != 101)
+		return;
+	if (c->req_open == c->qhead)
+		p->body = c->role == ROLE_SERVER ? c->in.msg.body :
+			  c->out.msg.body;
+	report(c, p, m);
+	pending_pop(c);
+	if (m->status == 101) {
+		c->in.state = HTTP1_OPAQUE;
+		c->out.state = HTTP1_OPAQUE;
+	}
+}
+
+/* ---------------------------------------------------------- connections */
+
+static struct conn **conn_slot(uint32_t pid, uint32_t fd)
+{
+	unsigned int b = (pid * 2654435761U ^ fd) % CONN_BUCKETS;
+	struct conn **pc = &state.conns[b];
+
+	while (*pc && ((*pc)->pid != pid || (*pc)->fd != fd))
+		pc = &(*pc)->next;
+	return pc;
+}
+
+static void conn_free(struct conn *c)
+{
+	http1_free(&c->in);
+	http1_free(&c->out);
+	free(c);
+}
+
+/* The connection ended: unanswered requests are reported without status. */
+static void conn_close(struct conn **pc, const struct http_event *e)
+{
+	struct conn *c = *pc;
+
+	c->cur = e;
+	http1_end(&c->in, e->hdr.ts_ns);
+	http1_end(&c->out, e->hdr.ts_ns);
+	while (c->qlen) {
+		report(c, pending_front(c), NULL);
+		pending_pop(c);
+	}
+	*pc = c->next;
+	conn_free(c);
+}
+
+/* The process exited: every connection of it ended. */
+static void conn_exit(const struct http_event *e)
+{
+	for (int b = 0; b < CONN_BUCKETS; b++) {
+		struct conn **pc = &state.conns[b];
+
+		while (*pc) {
+			if ((*pc)->pid == e->hdr.pid)
+				conn_close(pc, e);
+			else
+				pc = &(*pc)->next;
+		}
+	}
+}
+
+static struct conn *conn_get(const struct http_event *e)
+{
+	struct conn **pc = conn_slot(e->hdr.pid, e->m.fd), *c = *pc;
+
+	if (c && c->src != e->m.src) {
+		conn_close(pc, e);
+		c = NULL;
+	}
+	if (c)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->pid = e->hdr.pid;
+	c->fd = e->m.fd;
+	c->src = e->m.src;
+	c->seq_next = e->m.seq;
+	c->req_open = -1;
+	http1_init(&c->in, on_msg, c);
+	http1_init(&c->out, on_msg, c);
+	c->next = *pc;
+	*pc = c;
+	return c;
+}
+
+static int on_event(struct session *s, const void *data, size_t size)
+{
+	const struct http_event *e = data;
+	struct conn **pc, *c;
+
+	(void)s;
+	if (size < HTTP_EVENT_HEAD_SIZE ||
+	    size < HTTP_EVENT_HEAD_SIZE + e->data_len ||
+	    e->data_len > e->m.len)
+		return 0;
+	if (e->m.kind == HTTP_EV_EXIT) {
+		conn_exit(e);
+		return 0;
+	}
+	if (e->m.kind == HTTP_EV_CLOSE) {
+		pc = conn_slot(e->hdr.pid, e->m.fd);
+		if (*pc) {
+			if ((*pc)->seq_next != e->m.seq)
+				conn_desync(*pc);
+			conn_close(pc, e);
+		}
+		return 0;
+	}
+	c = conn_get(e);
+	if (!c)
+		return 0;
+	if (c->seq_next != e->m.seq)
+		conn_desync(c);
+	c->seq_next = e->m.seq + 1;
+	c->cur = e;
+	http1_feed(e->m.dir == HTTP_DIR_IN ? &c->in : &c->out, e->data,
+		   e->data_len, e->m.len - e->data_len, e->hdr.ts_ns);
+	return 0;
+}
+
+/* ---------------------------------------------------------- the tool */
+
+static int http_prepare(struct session *s, void *p)
+{
+	struct http_bpf *skel = p;
+
+	memset(&state, 0, sizeof(state));
+	state.s = s;
+	state.skel = skel;
+	if (s->opts.interval > 0 && !summary) {
+		log_err("-i/--interval needs -s/--summary");
+		return EXIT_USAGE;
+	}
+	tlslib_init(&state.tls, tls_funcs, TLS_FUNCS, 0);
+	if (!no_tls)
+		tlslib_find(&state.tls, s->opts.pid);
+	for (int i = 0; i < state.tls.nlibs; i++)
+		log_debug("probing TLS library %s", state.tls.libs[i].path);
+	plan_probes(skel->obj);
+	skel->rodata->tls_on = state.tls.nlibs > 0;
+	s->probes = state.probes;
+	s->attach_prog = attach_prog;
+	if (summary) {
+		s->columns = summary_columns;
+		s->on_interval = on_interval;
+	}
+	s->tool_state = &state;
+	return 0;
+}
+
+/* Requests lost with their events: on stderr, and a JSON record. */
+static int http_finish(struct session *s, void *p)
+{
+	struct http_bpf *skel = p;
+	struct http_bpf__bss bss = { 0 };
+	int key = 0, fd = bpf_map__fd(skel->maps.bss);
+	unsigned long long n = state.lost_unanswered;
+
+	if (fd >= 0 && !bpf_map_lookup_elem(fd, &key, &bss))
+		n += bss.lost_requests;
+	if (!n)
+		return 0;
+	if (s->opts.json) {
+		out_record_begin(&s->out);
+		out_str(&s->out, OUT_JSON_ONLY, "type", "lost_requests");
+		out_uint(&s->out, OUT_JSON_ONLY, "ts_ns", out_now_ns());
+		out_str(&s->out, OUT_JSON_ONLY, "tool", "http");
+		out_uint(&s->out, OUT_JSON_ONLY, "count", n);
+		out_record_end(&s->out);
+	}
+	out_flush(&s->out);
+	log_err("%llu requests lost with their events; raise --buffer-size", n);
+	return 0;
+}
+
+static int http_cleanup(struct session *s, int err)
+{
+	struct conn *c, *next;
+
+	(void)s;
+	for (int b = 0; b < CONN_BUCKETS; b++) {
+		for (c = state.conns[b]; c; c = next) {
+			next = c->next;
+			conn_free(c);
+		}
+		state.conns[b] = NULL;
+	}
+	return err;
+}
+
+static const struct tool_opt http_opts[] = {
+	{ "summary", 's', NULL, "a table per role, method, route and status (count, errors, p50/p90/p99) at the end, or every -i seconds" },
+	{ "query", 0, NULL, "keep the query string in PATH" },
+	{ "no-tls", 0, NULL, "do not probe the TLS libraries (plaintext HTTP only)" },
+	{ NULL },
+};
+
+static int http_parse_opt(int index, const char *arg)
+{
+	(void)arg;
+	switch (index) {
+	case 0:
+		summary = true;
+		break;
+	case 1:
+		show_query = true;
+		break;
+	default:
+		no_tls = true;
+		break;
+	}
+	return 0;
+}
+
+static const struct hook_probe http_probes[] = {
+	{ "socket reads", { { { "read_exit", "recvfrom_exit", "readv_exit",
+				"recvmsg_exit" } } } },
+	{ "socket writes", { { { "write_exit", "sendto_exit", "writev_exit",
+				 "sendmsg_exit", "sendfile_exit" } } } },
+	{ "close", { { { "close_enter" } } } },
+	{ "exit", { { { "process_exit" } } } },
+	{ "SSL_read", { { { "ssl_read_entry", "ssl_read_return" } } } },
+	{ "SSL_write", { { { "ssl_write_entry", "ssl_write_return" } } } },
+	{ "SSL_read_ex", { { { "ssl_read_ex_entry", "ssl_read_ex_return" } } } },
+	{ "SSL_write_ex", { { { "ssl_write_ex_entry", "ssl_write_ex_return" } } } },
+	{ "gnutls_record_recv", { { { "gnutls_recv_entry", "gnutls_recv_return" } } } },
+	{ "gnutls_record_send", { { { "gnutls_send_entry", "gnutls_send_return" } } } },
+	{ NULL },
+};
+
+TOOL_SKEL(http);
+
+static const struct tool http_tool = {
+	.name = "http",
+	.summary = "Trace HTTP/1 requests and responses (plaintext and TLS) with their latency",
+	.examples =
+		"  loupe http                    # every HTTP/1 request served or sent\n"
+		"  loupe http -p 181             # PID 181 only\n"
+		"  loupe http -s -i 5            # per route and status: count, errors, p50/p90/p99\n"
+		"  loupe http -j --containers    # JSON, with each task's container\n",
+	/* TIME is always a column: -T would add a second one. */
+	.common = (OPT_SNOOP & ~OPT_TIMESTAMP) | OPT_INTERVAL,
+	.opts = http_opts,
+	.parse_opt = http_parse_opt,
+	.probes = http_probes,
+	.skel = &http_skel,
+	.columns = columns,
+	.on_event = on_event,
+	.prepare = http_prepare,
+	.finish = http_finish,
+	.cleanup = http_cleanup,
+};
+TOOL_REGISTER(http_tool);

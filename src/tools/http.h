@@ -1,0 +1,58 @@
+/* Events shared by the http tool's kernel and user halves. */
+#ifndef LOUPE_HTTP_H
+#define LOUPE_HTTP_H
+
+#include "event.h"
+
+/* The most bytes of one call an event carries (a power of two). */
+#define HTTP_DATA_MAX 16384
+/* iovecs of one readv/writev/recvmsg/sendmsg whose bytes are copied. */
+#define HTTP_IOV_MAX 8
+
+enum http_dir {
+	HTTP_DIR_IN,		/* read, recv*, SSL_read */
+	HTTP_DIR_OUT,		/* write, send*, sendfile, SSL_write */
+};
+
+enum http_kind {
+	HTTP_EV_DATA,		/* bytes a call moved on a connection */
+	HTTP_EV_CLOSE,		/* the connection's fd was closed */
+	HTTP_EV_EXIT,		/* a process with connections exited */
+};
+
+enum http_src {
+	HTTP_SRC_SOCKET,	/* socket system calls: plaintext HTTP */
+	HTTP_SRC_TLS,		/* TLS library calls: decrypted HTTPS */
+};
+
+/*
+ * Connections with fd unknown (an SSL object whose socket calls were not
+ * seen) are keyed by the object instead: fd is HTTP_FD_SSL | its bits.
+ */
+#define HTTP_FD_SSL 0x80000000U
+
+/* What an event says besides its task and bytes. */
+struct http_event_meta {
+	__u32 fd;
+	__u32 seq;		/* per connection: a gap means events lost */
+	__u8 kind;		/* enum http_kind */
+	__u8 dir;		/* enum http_dir */
+	__u8 src;		/* enum http_src */
+	__u8 pad;
+	__u32 len;		/* bytes the call moved */
+};
+
+/*
+ * The ring holds the head and data_len bytes of data, in a record of one
+ * of a few sizes (the kernel reserves sizes it knows in advance).
+ */
+struct http_event {
+	struct event_hdr hdr;
+	struct http_event_meta m;
+	__u32 data_len;		/* bytes of the call copied into data */
+	char data[HTTP_DATA_MAX];
+};
+
+#define HTTP_EVENT_HEAD_SIZE ((unsigned long)&((struct http_event *)0)->data)
+
+#endif

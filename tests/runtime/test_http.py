@@ -1,0 +1,454 @@
+"""Runtime tests of loupe http: Debian's nginx (plain and https with a
+certificate the test makes with openssl) and python3 http.server on
+loopback, driven by curl, wrk and a bounded client of the test's own;
+every row asserted exactly (paths carry a marker, so other traffic on
+the machine is never counted)."""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+from common import (Loupe, Skip, check, check_common, fail, marker, short, spawn,
+                    tmpdir, poll_until)
+
+NGINX_CONF = """
+daemon off;
+master_process off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/tmp;
+  proxy_temp_path {d}/tmp;
+  fastcgi_temp_path {d}/tmp;
+  uwsgi_temp_path {d}/tmp;
+  scgi_temp_path {d}/tmp;
+  sendfile on;
+  keepalive_requests 100000;
+  gzip on;
+  gzip_min_length 1;
+  gzip_types text/plain;
+  server {{
+    listen 127.0.0.1:{port};
+    listen 127.0.0.1:{tls_port} ssl;
+    ssl_certificate {d}/cert.pem;
+    ssl_certificate_key {d}/key.pem;
+    root {d}/html;
+    location /{m}/post {{ default_type text/plain; return 201 "made"; }}
+  }}
+}}
+"""
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Nginx:
+    """Debian's nginx, one process, on two free loopback ports."""
+
+    def __init__(self):
+        if not shutil.which("nginx") or not shutil.which("openssl"):
+            raise Skip("nginx and openssl are needed (apt-get install nginx-light openssl)")
+        self.m = marker("ht")
+        self.d = d = tmpdir()
+        os.makedirs(d + "/tmp")
+        os.makedirs(d + "/html/" + self.m)
+        self.files = {}
+        for name, size in (("ok.txt", 13), ("big.txt", 100000), ("w.txt", 64)):
+            data = (b"x" * (size - 1)) + b"\n"
+            with open("%s/html/%s/%s" % (d, self.m, name), "wb") as f:
+                f.write(data)
+            self.files[name] = data
+        r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-keyout", d + "/key.pem", "-out", d + "/cert.pem", "-days",
+                            "1", "-subj", "/CN=localhost"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=30)
+        check(r.returncode == 0, "openssl req failed: %s" % short(r.stdout))
+        for _ in range(5):
+            self.port, self.tls_port = free_port(), free_port()
+            with open(d + "/nginx.conf", "w") as f:
+                f.write(NGINX_CONF.format(d=d, port=self.port, tls_port=self.tls_port,
+                                          m=self.m))
+            self.proc = spawn(["nginx", "-c", d + "/nginx.conf", "-p", d],
+                              stderr=subprocess.PIPE)
+            if poll_until(lambda: self._up() or self.proc.poll() is not None, 10) and \
+                    self.proc.poll() is None:
+                break
+        else:
+            fail("nginx did not start: %s" % open(d + "/error.log").read()[-300:])
+        self.pid = self.proc.pid
+
+    def _up(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def url(self, path, tls=False):
+        return "%s://127.0.0.1:%d/%s/%s" % ("https" if tls else "http",
+                                            self.tls_port if tls else self.port,
+                                            self.m, path)
+
+
+def exchange(port, raw, timeout=10):
+    """Sends raw in one write, reads until the server closes."""
+    s = socket.create_connection(("127.0.0.1", port), timeout)
+    s.settimeout(timeout)
+    s.sendall(raw)
+    got = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+    s.close()
+    return got
+
+
+def curl(url, *extra):
+    r = subprocess.run(["curl", "-sk", "--max-time", "10", "-o", "/dev/null",
+                        "-w", "%{http_code}"] + list(extra) + [url],
+                       stdout=subprocess.PIPE, timeout=15)
+    return int(r.stdout or 0)
+
+
+def start_loupe(ngx, *args):
+    """loupe http -j, ready once a warm-up request to nginx is seen."""
+    lp = Loupe("http", "-j", *args)
+    warm = "/%s/warm" % ngx.m
+    lp.ready(lambda: curl(ngx.url("warm")), lambda e: e.get("path") == warm)
+    return lp
+
+
+def rows(lp, ngx, role=None, pid=None):
+    out = []
+    for e in lp.events():
+        if e.get("type") != "http" or not e["path"].startswith("/%s/" % ngx.m):
+            continue
+        if e["path"].endswith("/warm"):
+            continue
+        if (role and e["role"] != role) or (pid and e["pid"] != pid):
+            continue
+        out.append(e)
+    return out
+
+
+def settle(lp, ngx, n, role="server", timeout=10):
+    poll_until(lambda: len(rows(lp, ngx, role)) >= n, timeout)
+    time.sleep(0.3)
+
+
+def test_nginx_plain_server_and_curl():
+    """5 GETs (200), 3 GETs of a missing file (404), 2 POSTs with a
+    7-byte body (201): exact rows for nginx (server) and curl (client)."""
+    ngx = Nginx()
+    lp = start_loupe(ngx)
+    for _ in range(5):
+        check(curl(ngx.url("ok.txt?q=1")) == 200, "curl: no 200")
+    for _ in range(3):
+        check(curl(ngx.url("missing")) == 404, "curl: no 404")
+    for _ in range(2):
+        check(curl(ngx.url("post"), "-d", "seven!!") == 201, "curl: no 201")
+    settle(lp, ngx, 10)
+    lp.stop()
+    srv = rows(lp, ngx, "server")
+    cli = rows(lp, ngx, "client")
+    for got, who in ((srv, "nginx"), (cli, "curl")):
+        check(len(got) == 10, "%d %s rows, want 10: %s" % (len(got), who,
+                                                           short([(e["method"], e["path"], e["status"]) for e in got], 600)))
+        seen = sorted((e["method"], e["path"], e["status"], e["req_bytes"], e["resp_bytes"])
+                      for e in got)
+        want = sorted([("GET", "/%s/ok.txt" % ngx.m, 200, 0, 13)] * 5 +
+                      [("POST", "/%s/post" % ngx.m, 201, 7, 4)] * 2)
+        got404 = [s for s in seen if s[2] == 404]
+        check(len(got404) == 3 and all(s[0] == "GET" and s[1] == "/%s/missing" % ngx.m and
+                                       s[3] == 0 and s[4] > 0 for s in got404),
+              "%s 404 rows wrong: %s" % (who, got404))
+        check([s for s in seen if s[2] != 404] == want,
+              "%s rows differ:\n got %s\nwant %s" % (who, seen, want))
+        for e in got:
+            check_common(e, "http")
+            check(e["complete"] is True and e["tls"] is False, "flags: %s" % short(e))
+            check(0 < e["latency_ns"] < 5e9, "latency: %s" % short(e))
+    check(all(e["pid"] == ngx.pid and e["comm"] == "nginx" for e in srv),
+          "server rows not from nginx %d" % ngx.pid)
+    check(all(e["comm"] == "curl" for e in cli), "client rows not from curl")
+    check(lp.rc == 0, "exit status %s" % lp.rc)
+
+
+def test_pipelined_three_in_one_write():
+    """Three requests in one write on one connection: three pairs in order,
+    for nginx and for the test's own client."""
+    ngx = Nginx()
+    lp = start_loupe(ngx)
+    host = "Host: x\r\n"
+    raw = ("GET /{m}/ok.txt HTTP/1.1\r\n{h}\r\n"
+           "GET /{m}/nothere HTTP/1.1\r\n{h}\r\n"
+           "HEAD /{m}/big.txt HTTP/1.1\r\n{h}Connection: close\r\n\r\n").format(m=ngx.m, h=host)
+    got = exchange(ngx.port, raw.encode())
+    check(got.count(b"HTTP/1.1 ") == 3, "nginx answered %r" % short(got))
+    settle(lp, ngx, 3)
+    settle(lp, ngx, 3, "client")
+    lp.stop()
+    want = [("GET", "/%s/ok.txt" % ngx.m, 200), ("GET", "/%s/nothere" % ngx.m, 404),
+            ("HEAD", "/%s/big.txt" % ngx.m, 200)]
+    for role, pid in (("server", ngx.pid), ("client", os.getpid())):
+        got_rows = rows(lp, ngx, role, pid)
+        seen = [(e["method"], e["path"], e["status"]) for e in got_rows]
+        check(seen == want, "%s rows %s, want %s" % (role, seen, want))
+        check(got_rows[0]["resp_bytes"] == 13 and got_rows[2]["resp_bytes"] == 0,
+              "%s body bytes: %s" % (role, [e["resp_bytes"] for e in got_rows]))
+        check(len({e["fd"] for e in got_rows}) == 1, "not one connection")
+
+
+def dechunk(body):
+    """The decoded length of a chunked body and its chunk count."""
+    n, chunks = 0, 0
+    while True:
+        line, body = body.split(b"\r\n", 1)
+        size = int(line.split(b";")[0], 16)
+        if size == 0:
+            return n, chunks
+        n += size
+        chunks += 1
+        body = body[size + 2:]
+
+
+def test_chunked_response():
+    """nginx gzips the file on the fly: a chunked response; the row's body
+    bytes are the decoded chunk bytes the client really got."""
+    ngx = Nginx()
+    lp = start_loupe(ngx)
+    raw = ("GET /{m}/big.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n"
+           "Connection: close\r\n\r\n").format(m=ngx.m)
+    got = exchange(ngx.port, raw.encode())
+    head, body = got.split(b"\r\n\r\n", 1)
+    check(b"transfer-encoding: chunked" in head.lower(), "not chunked: %r" % short(head))
+    size, chunks = dechunk(body)
+    settle(lp, ngx, 1)
+    settle(lp, ngx, 1, "client")
+    lp.stop()
+    for role in ("server", "client"):
+        r = rows(lp, ngx, role)
+        check(len(r) == 1, "%s rows: %s" % (role, short(r)))
+        check(r[0]["status"] == 200 and r[0]["resp_bytes"] == size and r[0]["complete"],
+              "%s row %s, want %d body bytes (%d chunks)" % (role, short(r[0]), size, chunks))
+
+
+def test_tls_nginx_curl_and_sslsniff():
+    """curl to nginx's https port: rows from the TLS plaintext for both,
+    and the marker request visible in loupe sslsniff too."""
+    ngx = Nginx()
+    lp = start_loupe(ngx)
+    sn = Loupe("sslsniff", "-j", "-n", "curl")
+    sn.wait_attached()
+    for _ in range(3):
+        check(curl(ngx.url("ok.txt", tls=True)) == 200, "curl https: no 200")
+    check(curl(ngx.url("nope", tls=True)) == 404, "curl https: no 404")
+    settle(lp, ngx, 4)
+    settle(lp, ngx, 4, "client")
+    lp.stop()
+    want = sorted([("GET", "/%s/ok.txt" % ngx.m, 200, 13)] * 3)
+    for role, comm in (("server", "nginx"), ("client", "curl")):
+        r = [e for e in rows(lp, ngx, role) if e["tls"]]
+        seen = sorted((e["method"], e["path"], e["status"], e["resp_bytes"]) for e in r
+                      if e["status"] == 200)
+        check(seen == want and len(r) == 4, "%s TLS rows: %s" % (role, short(r, 800)))
+        check(all(e["comm"] == comm for e in r), "%s rows not from %s" % (role, comm))
+    req = "GET /%s/ok.txt HTTP/1.1" % ngx.m
+    ev = sn.wait_event(lambda e: e.get("func") == "WRITE/SEND" and req in e.get("data", ""),
+                       5)
+    check(ev is not None, "sslsniff did not show %r %s" % (req, sn.describe()))
+    sn.stop()
+
+
+def test_python_http_server():
+    """python3 -m http.server (HTTP/1.0, a connection per request):
+    2 files served (200) and 1 missing (404), exact sizes."""
+    d = tmpdir()
+    m = marker("hp")
+    os.makedirs(d + "/" + m)
+    with open(d + "/%s/a.bin" % m, "wb") as f:
+        f.write(b"a" * 1234)
+    port = free_port()
+    srv = spawn([sys.executable, "-m", "http.server", "-b", "127.0.0.1", "-d", d, str(port)])
+    check(poll_until(lambda: _can_connect(port), 10), "http.server did not start")
+    lp = Loupe("http", "-j", "-p", srv.pid)
+    url = "http://127.0.0.1:%d/%s/" % (port, m)
+    lp.ready(lambda: curl(url + "warm"), lambda e: e.get("path") == "/%s/warm" % m)
+    check(curl(url + "a.bin") == 200 and curl(url + "a.bin") == 200, "no 200")
+    check(curl(url + "none") == 404, "no 404")
+    poll_until(lambda: len([e for e in lp.events() if "/warm" not in e.get("path", "/warm")])
+               >= 3, 10)
+    time.sleep(0.3)
+    lp.stop()
+    got = sorted((e["role"], e["method"], e["path"], e["status"], e["resp_bytes"])
+                 for e in lp.events() if e.get("type") == "http" and
+                 not e["path"].endswith("/warm"))
+    want = sorted([("server", "GET", "/%s/a.bin" % m, 200, 1234)] * 2)
+    check([g for g in got if g[3] == 200] == want, "rows: %s" % got)
+    check([g[:4] for g in got if g[3] != 200] == [("server", "GET", "/%s/none" % m, 404)],
+          "404 row: %s" % got)
+
+
+def _can_connect(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_summary_routes():
+    """-s: ids in paths fold into one route; count, errors and percentiles
+    per role, method, route and status."""
+    ngx = Nginx()
+    lp = Loupe("http", "-j", "-s", "-p", ngx.pid)
+    lp.wait_attached()
+    for i in (1, 22, 333, 4444):
+        curl(ngx.url("items/%d" % i))
+    curl(ngx.url("items/0123456789abcdef/x"))
+    curl(ngx.url("items/123e4567-e89b-12d3-a456-426614174000/x"))
+    time.sleep(0.5)
+    lp.stop()
+    got = {(e["role"], e["method"], e["route"], e["status"]): e for e in lp.events()
+           if e.get("type") == "http_summary" and ngx.m in e["route"]}
+    a = got.get(("server", "GET", "/%s/items/:id" % ngx.m, 404))
+    b = got.get(("server", "GET", "/%s/items/:id/x" % ngx.m, 404))
+    check(a and a["count"] == 4 and a["errors"] == 0, "route :id: %s" % short(got, 800))
+    check(b and b["count"] == 2, "route :id/x: %s" % short(got, 800))
+    check(len(got) == 2, "routes: %s" % list(got))
+    check(0 < a["p50_ms"] <= a["p90_ms"] <= a["p99_ms"], "percentiles: %s" % a)
+
+
+def test_wrk_keepalive_load():
+    """wrk on 4 keep-alive connections for 2 s: every request nginx
+    answered is a row or counted as lost."""
+    if not shutil.which("wrk"):
+        raise Skip("wrk is needed (apt-get install wrk)")
+    ngx = Nginx()
+    lp = Loupe("http", "-j", "-s", "-p", ngx.pid)
+    lp.wait_attached()
+    r = subprocess.run(["wrk", "-t1", "-c4", "-d2", ngx.url("w.txt")],
+                       stdout=subprocess.PIPE, timeout=20)
+    m = re.search(rb"(\d+) requests in", r.stdout)
+    check(m, "wrk output: %r" % short(r.stdout))
+    done = int(m.group(1))
+    time.sleep(0.5)
+    lp.stop()
+    count = sum(e["count"] for e in lp.events() if e.get("type") == "http_summary" and
+                e["route"] == "/%s/w.txt" % ngx.m)
+    lost = sum(e["count"] for e in lp.events() if e.get("type") == "lost_requests")
+    print("wrk completed %d, loupe reported %d and lost %d" % (done, count, lost))
+    check(done > 100, "wrk completed only %d requests" % done)
+    check(done <= count + lost <= done + 4,
+          "wrk completed %d, loupe reported %d and lost %d" % (done, count, lost))
+
+
+test_wrk_keepalive_load.timeout = 60
+
+
+# A server of the test's own: reads until a request's head ends (after
+# whatever came before it), then answers by path: /partial sends 40 of 100 promised
+# body bytes and closes; others get a 5-byte body.
+RAW_SERVER = r"""
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+print(s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept()
+    c.settimeout(5)
+    got = b""
+    try:
+        while not (b"HTTP/1.1" in got and got.endswith(b"\r\n\r\n")):
+            b = c.recv(4096)
+            if not b:
+                break
+            got += b
+        if b"/partial" in got:
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"p" * 40)
+        else:
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+    except OSError:
+        pass
+    c.close()
+"""
+
+
+def test_split_request_garbage_and_close_mid_response():
+    """A request split over three reads, non-HTTP bytes before a request
+    on its connection, and a response cut short by the close: the rows
+    say exactly that."""
+    m = marker("hr")
+    srv = spawn([sys.executable, "-c", RAW_SERVER], stdout=subprocess.PIPE)
+    port = int(srv.stdout.readline())
+    lp = Loupe("http", "-j", "-p", srv.pid)
+
+    def send(*parts):
+        s = socket.create_connection(("127.0.0.1", port), 5)
+        s.settimeout(5)
+        for p in parts:
+            s.sendall(p)
+            time.sleep(0.05)
+        while s.recv(4096):
+            pass
+        s.close()
+
+    lp.ready(lambda: send(b"GET /%s/warm HTTP/1.1\r\n\r\n" % m.encode()),
+             lambda e: e.get("path") == "/%s/warm" % m)
+    send(b"GET /%s/spl" % m.encode(), b"it HTTP/1.1\r\nHo", b"st: x\r\n\r\n")
+    send(b"\x00\x01 not http at all\r\n\r\n", b"GET /%s/after HTTP/1.1\r\n\r\n" % m.encode())
+    send(b"GET /%s/partial HTTP/1.1\r\n\r\n" % m.encode())
+    poll_until(lambda: len([e for e in lp.events() if "/warm" not in e.get("path", "/warm")])
+               >= 3, 10)
+    time.sleep(0.3)
+    lp.stop()
+    got = [(e["method"], e["path"], e["status"], e["resp_bytes"], e["complete"])
+           for e in lp.events() if e.get("type") == "http" and "/warm" not in e["path"]]
+    want = [("GET", "/%s/split" % m, 200, 5, True), ("GET", "/%s/after" % m, 200, 5, True),
+            ("GET", "/%s/partial" % m, 200, 40, False)]
+    check(got == want, "rows %s, want %s" % (got, want))
+
+
+def test_container_server():
+    """busybox httpd in a podman container (host network): its rows carry
+    the container, --container keeps only them, --containers shows its
+    name in the table."""
+    from test_container import Container, _image
+    image = _image()
+    m = marker("hc")
+    port = free_port()
+    c = Container(image, "mkdir -p /www/%s && echo hello > /www/%s/x.txt && "
+                  "exec /bin/busybox httpd -f -p 127.0.0.1:%d -h /www" % (m, m, port),
+                  extra=["--network", "host"])
+    check(poll_until(lambda: _can_connect(port), 20), "httpd in %s never listened" % c.name)
+    url = "http://127.0.0.1:%d/%s/" % (port, m)
+    only = Loupe("http", "-j", "--container", c.name)
+    only.ready(lambda: curl(url + "x.txt"), lambda e: e.get("path") == "/%s/x.txt" % m)
+    table = Loupe("http", "--containers", "--container", c.name)
+    table.wait_header()
+    check(curl(url + "none") == 404, "httpd: no 404")
+    ev = only.expect_event(lambda e: e.get("path") == "/%s/none" % m, "the 404 row", 10)
+    check(ev["status"] == 404 and ev["role"] == "server", "row: %s" % short(ev))
+    check(ev["container"] and ev["container"]["id"] == c.id and
+          ev["container"]["name"] == c.name, "container: %s" % short(ev))
+    line = table.wait_line(lambda l: ("/%s/none" % m) in l, 10)
+    check(line and line.split()[0] == c.name, "table row: %r" % line)
+    only.stop()
+    table.stop()
+    others = [e for e in only.events() if e.get("container_id") != c.id]
+    check(not others, "--container let other rows through: %s" % short(others))

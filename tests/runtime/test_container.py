@@ -13,9 +13,9 @@ import subprocess
 import tarfile
 import threading
 
-from common import (LOUPE, Loupe, Skip, cgroup2_root, check, check_common,
-                    marker, on_cleanup, poll_until, run_quiet, short, spawn,
-                    tmpdir)
+from common import (LOUPE, Cgroup, Loupe, Skip, cgroup2_root, check,
+                    check_common, marker, on_cleanup, poll_until, run_quiet,
+                    short, spawn, tmpdir)
 
 RUNC = "/usr/sbin/runc"
 BUSYBOX = "/bin/busybox"
@@ -276,3 +276,74 @@ def test_container_tcpconnect():
 
 
 test_container_tcpconnect.timeout = 120
+
+
+# kill(2) of a pid that cannot exist fails with ESRCH: a syscall error
+# nothing else in a container (runc's set-up included) makes.
+def _kills(n):
+    return ("i=0; while [ $i -lt %d ]; do kill -0 2147483000 2>/dev/null; "
+            "i=$((i+1)); done; sleep 1000" % n)
+
+
+def _series(text, family, **labels):
+    """The value of family's series with exactly these labels, or None."""
+    want = "%s{%s}" % (family, ",".join('%s="%s"' % kv for kv in labels.items()))
+    got = [l.rsplit(" ", 1)[1] for l in text.splitlines()
+           if l.startswith(want + " ")]
+    return float(got[0]) if got else None
+
+
+def test_agent_by_container():
+    """loupe agent --by-container: each container's failed kill() calls
+    in its own series, by name, with its pod and namespace; host tasks in
+    the series with empty labels (every host cgroup added up); with
+    --by-cgroup as well, the cgroup label first and the rest the same."""
+    from test_agent_builtin import _agent, _scrape
+    image = _image()
+    port, err = _agent("--metrics", "syscalls", "--by-container")
+    port2, err2 = _agent("--metrics", "syscalls", "--by-container",
+                         "--by-cgroup")
+    a = Container(image, _kills(7), ["io.kubernetes.pod.name=shop-7d9",
+                                     "io.kubernetes.pod.namespace=prod"])
+    b = Container(image, _kills(11))
+    cg = Cgroup()
+    host = spawn(["sh", "-c", _kills(5).replace("sleep 1000", "exit 0")],
+                 preexec_fn=lambda: cg.add(os.getpid()))
+    check(host.wait(10) == 0, "the host's kill loop failed")
+    fam = "loupe_syscall_errors_total"
+    esrch = dict(syscall="kill", errno="ESRCH")
+    want = {a.name: (7, "shop-7d9", "prod"), b.name: (11, "", "")}
+
+    def by_container(text):
+        return {n: _series(text, fam, container=n, pod=p, namespace=ns,
+                           **esrch) for n, (_, p, ns) in want.items()}
+    done = lambda: all(v == want[n][0] for n, v in
+                       by_container(_scrape(port)).items())
+    check(poll_until(done, 20), "per-container series: %s, want %s" % (
+        by_container(_scrape(port)), want))
+    text = _scrape(port)
+    hosts = _series(text, fam, container="", pod="", namespace="", **esrch)
+    check(hosts is not None and hosts >= 5,
+          "the host's kills: %s" % [l for l in text.splitlines()
+                                    if l.startswith(fam + '{container=""')])
+    # a container is its name throughout (never its id), with its pod
+    for c in (a, b):
+        bad = [l for l in text.splitlines() if c.id[:12] in l or (
+            ('container="%s"' % c.name) in l and
+            ('pod="%s"' % want[c.name][1]) not in l)]
+        check(not bad, "series of %s: %s" % (c.name, bad))
+    # with --by-cgroup too: the same counts, each under its cgroup
+    text = _scrape(port2)
+    for c in (a, b):
+        n, p, ns = want[c.name]
+        rel = "/libpod_parent/libpod-" + c.id
+        got = _series(text, fam, cgroup=rel, container=c.name, pod=p,
+                      namespace=ns, **esrch)
+        check(got == n, "%s in its cgroup: %s, want %d (%s)" % (
+            c.name, got, n, [l for l in text.splitlines() if c.id in l]))
+    got = _series(text, fam, cgroup=cg.rel, container="", pod="",
+                  namespace="", **esrch)
+    check(got == 5, "the host's cgroup %s: %s, want 5" % (cg.rel, got))
+
+
+test_agent_by_container.timeout = 120

@@ -75,7 +75,12 @@ static unsigned long long map_fd_bytes(int fd)
 	return v;
 }
 
-#define LABEL_LEN	(TRACE_STRLEN + 1)
+/*
+ * A label value's room: a string key up to bpftrace's default size, and a
+ * whole cgroup path (a Kubernetes container's is about 180 characters;
+ * podman's 86 did not fit in TRACE_STRLEN).
+ */
+#define LABEL_LEN	512
 
 struct mprog {
 	const struct metric_program *mp;

@@ -340,7 +340,7 @@ def test_agent_by_container():
         got = _series(text, fam, cgroup=rel, container=c.name, pod=p,
                       namespace=ns, **esrch)
         check(got == n, "%s in its cgroup: %s, want %d (%s)" % (
-            c.name, got, n, [l for l in text.splitlines() if c.id in l]))
+            c.name, got, n, [l for l in text.splitlines() if c.name in l]))
     got = _series(text, fam, cgroup=cg.rel, container="", pod="",
                   namespace="", **esrch)
     check(got == 5, "the host's cgroup %s: %s, want 5" % (cg.rel, got))

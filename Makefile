@@ -62,10 +62,12 @@ DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 # the peers compared against (bpftrace), the browser of the flame graph
 # test, the fuzzer's runtime and the agent's Prometheus server (and
 # promtool), go tool pprof (golang-go) reading its profiles, podman,
-# runc and busybox-static for real containers, and the TLS client and
-# server sslsniff's tests run (openssl, curl, gnutls-cli).
+# runc and busybox-static for real containers, the TLS client and
+# server sslsniff's tests run (openssl, curl, gnutls-cli), and the YAML
+# parser the Kubernetes manifests' tests read them with (python3-yaml).
 TEST_PKGS := python3 iproute2 chromium bpftrace libclang-rt-14-dev prometheus \
-	     golang-go podman runc busybox-static openssl curl gnutls-bin
+	     golang-go podman runc busybox-static openssl curl gnutls-bin \
+	     python3-yaml
 # Only for test-vm: the emulator (the kernel and busybox are fetched by
 # tests/vm/run_vm.py into build/vm/, not installed).
 VM_PKGS   := qemu-system-x86

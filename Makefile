@@ -7,6 +7,8 @@
 #   make test     unit and runtime tests (as root; JOBS=N tests at a time)
 #   make test-vm  runtime tests in a qemu VM on Debian's 6.1 kernel
 #                 (kprobes, fentry); see docs/kernels.md
+#   make image    a container image of build/loupe (podman, no registry;
+#                 IMAGE=NAME:TAG, default localhost/loupe:latest)
 
 CC        ?= gcc
 CLANG     ?= clang
@@ -76,7 +78,7 @@ JOBS      ?=
 NPROC     := $(shell nproc 2>/dev/null || echo 1)
 
 .PHONY: all deps deps-test deps-vm run test test-vm unit unit-asan clean fuzz-trace \
-	fuzz-trace-run
+	fuzz-trace-run image
 # Keep the BPF objects and skeletons: they are not throwaway intermediates.
 .SECONDARY:
 all: $(BUILD)/loupe $(BUILD)/unit_tests $(BUILD)/unit_tests_asan
@@ -224,6 +226,15 @@ fuzz-trace-run: $(BUILD)/fuzz/trace_parse_fuzz
 		-dict=tests/fuzz/trace.dict -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz/artifacts/ \
 		$(BUILD)/fuzz/corpus-trace tests/fuzz/corpus/trace
+
+# The image the DaemonSet runs (deploy/kubernetes/): the built binary and
+# the libraries it links, FROM scratch, built by podman from a staged
+# directory; nothing is pulled. The Containerfile at the top builds from
+# source instead, for machines with a registry.
+IMAGE     ?= localhost/loupe:latest
+image: $(BUILD)/loupe
+	deploy/image/stage.sh $(BUILD)/loupe $(BUILD)/image
+	podman build -q -t $(IMAGE) $(BUILD)/image
 
 clean:
 	rm -rf $(BUILD)

@@ -7,6 +7,7 @@ account whose role reads pods only. The agent's arguments are given to
 the real binary, which must accept them."""
 import os
 import re
+import subprocess
 
 from common import LOUPE, Skip, check, require_loupe, run_quiet, short
 
@@ -106,6 +107,8 @@ def test_kube_manifests():
     check(added <= CAPS, "capabilities beyond the agent's needs: %s"
           % (added - CAPS))
     check(sc.get("readOnlyRootFilesystem") is True, "root file system writable")
+    check(sc.get("seccompProfile") == {"type": "RuntimeDefault"},
+          "seccomp: %s" % sc.get("seccompProfile"))
     env = {e["name"]: e for e in c["env"]}
     check(env.get("NODE_NAME", {}).get("valueFrom") ==
           {"fieldRef": {"fieldPath": "spec.nodeName"}}, "NODE_NAME: %s" % env)
@@ -157,3 +160,105 @@ def test_kube_capabilities_explained():
             check(i > 0 and lines[i - 1].strip().startswith("#"),
                   "capability %s has no comment above it" % m.group(1))
     check(seen, "no capabilities found in daemonset.yaml")
+
+
+def _podman_args(ds, cache):
+    """`podman run` flags giving a container what the DaemonSet gives its
+    pod: host pid namespace, the capabilities, the mounts (a host path
+    absent here is a runtime this machine lacks: left out, as the
+    manifest's type "" allows), a read-only root, no privilege gain."""
+    spec = ds["spec"]["template"]["spec"]
+    (c,) = spec["containers"]
+    sc = c["securityContext"]
+    args = ["--pid", "host"] if spec.get("hostPID") else []
+    args += ["--cap-drop", "all",
+             "--cap-add", ",".join(sc["capabilities"]["add"])]
+    if sc.get("readOnlyRootFilesystem"):
+        args.append("--read-only")
+    if sc.get("allowPrivilegeEscalation") is False:
+        args += ["--security-opt", "no-new-privileges"]
+    vols = {v["name"]: v for v in spec["volumes"]}
+    for m in c["volumeMounts"]:
+        host = vols[m["name"]]["hostPath"]["path"]
+        if m["mountPath"] == "/var/cache/loupe":
+            host = cache
+        elif not os.path.exists(host):
+            continue
+        args += ["-v", "%s:%s%s" % (host, m["mountPath"],
+                                    ":ro" if m.get("readOnly") else "")]
+    return args, c["args"]
+
+
+def test_kube_image_agent():
+    """make image, then loupe agent inside a container with the
+    DaemonSet's privileges and mounts: a podman container's failed kill()
+    calls under its cgroup, name, pod and namespace, a host cgroup's
+    under empty container labels, both exact."""
+    from test_agent_builtin import _scrape
+    from test_container import (RUNC, Container, _image, _kills, _podman,
+                                _series)
+    from common import (Cgroup, marker, on_cleanup, poll_until, read_text,
+                        spawn, tmpdir)
+    busybox = _image()     # skips without podman, runc or busybox-static
+    repo = os.path.dirname(os.path.dirname(LOUPE))
+    tag = "localhost/loupe-test-image:%s" % marker("run")
+    on_cleanup(lambda: _podman("rmi", "-f", tag))
+    # -o: the image of the binary under test, never a rebuild of it
+    r = subprocess.run(["make", "-s", "-C", repo, "-o", "build/loupe",
+                        "image", "IMAGE=" + tag], capture_output=True,
+                       text=True, timeout=120)
+    check(r.returncode == 0, "make image: %s" % short(r.stderr))
+    check(_podman("image", "exists", tag).returncode == 0,
+          "make image made no %s" % tag)
+
+    ds = _objects()["DaemonSet"]
+    flags, args = _podman_args(ds, tmpdir())
+    check(("--by-container" in args), "the DaemonSet's args: %s" % args)
+    args = [a for a in args if not a.startswith("--listen")]
+    name = marker("lagent")
+    on_cleanup(lambda: _podman("rm", "-f", "-t", "0", name))
+    # the host's network only to reach the agent from here; the rest is
+    # the DaemonSet's, plus a cgroup label to tell host cgroups apart
+    r = _podman("--runtime", RUNC, "run", "-d", "--name", name,
+                "--ulimit", "nofile=1024:1024",
+                "--ulimit", "nproc=1024:1024", "--network", "host",
+                *flags, tag, *args, "--listen=127.0.0.1:0",
+                "--metrics", "syscalls", "--by-cgroup")
+    check(r.returncode == 0, "podman run: %s" % short(r.stderr))
+    listen = re.compile(r"listening on http://\S+ \(port (\d+)\)")
+    logs = lambda: _podman("logs", name).stderr
+    m = poll_until(lambda: listen.search(logs()) or "status=exited" in
+                   _podman("ps", "-a", "--filter", "name=" + name,
+                           "--format", "status={{.Status}}").stdout, 30)
+    check(m and m is not True, "the agent did not start in its container: %s"
+          % short(logs(), 600))
+    port = int(m.group(1))
+
+    a = Container(busybox, _kills(7), ["io.kubernetes.pod.name=web-5f",
+                                       "io.kubernetes.pod.namespace=shop"])
+    cg = Cgroup()
+    host = spawn(["sh", "-c", _kills(5).replace("sleep 1000", "exit 0")],
+                 preexec_fn=lambda: cg.add(os.getpid()))
+    check(host.wait(10) == 0, "the host's kill loop failed")
+    fam = "loupe_syscall_errors_total"
+    want_a = dict(cgroup="/libpod_parent/libpod-" + a.id, container=a.name,
+                  pod="web-5f", namespace="shop", syscall="kill",
+                  errno="ESRCH")
+    want_h = dict(cgroup=cg.rel, container="", pod="", namespace="",
+                  syscall="kill", errno="ESRCH")
+    ok = poll_until(lambda: _series(_scrape(port), fam, **want_a) == 7 and
+                    _series(_scrape(port), fam, **want_h) == 5, 20)
+    text = _scrape(port)
+    check(ok, "in the agent's container: %s = %s, want 7; %s = %s, want 5"
+          % (a.name, _series(text, fam, **want_a), cg.rel,
+             _series(text, fam, **want_h)))
+    # the agent ran as the DaemonSet has it: no capability effective
+    check("CapEff 0000000000000000" in logs(), "capabilities: %s"
+          % short(logs()))
+    r = _podman("stop", "-t", "5", name)
+    check(r.returncode == 0, "podman stop: %s" % short(r.stderr))
+    check("stopping" in logs(), "the agent did not stop on SIGTERM: %s"
+          % short(logs()))
+
+
+test_kube_image_agent.timeout = 180

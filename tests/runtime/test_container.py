@@ -347,3 +347,33 @@ def test_agent_by_container():
 
 
 test_agent_by_container.timeout = 120
+
+
+def test_container_filter_by_pod():
+    """--container NAMESPACE/POD: the pod's container (a podman container
+    with Kubernetes' annotations has no pod cgroup: one container per pod
+    here), in the kernel; a pod of two such containers is refused."""
+    image = _image()
+    pa, pb = (os.path.join("/", marker("m")) for _ in range(2))
+    pod = marker("web")
+    a = Container(image, _opener(pa), ["io.kubernetes.pod.name=" + pod,
+                                       "io.kubernetes.pod.namespace=shop"])
+    b = Container(image, _opener(pb))
+    lp = Loupe("opensnoop", "-j", "--container", "shop/" + pod)
+    lp.expect_event(lambda e: e.get("path") == pa, "open in shop/" + pod, 20)
+    every = Loupe("opensnoop", "-j")
+    every.expect_event(lambda e: e.get("path") == pb, "open in B", 20)
+    every.stop()
+    lp.stop()
+    others = [e for e in lp.events() if e.get("container_id") != a.id]
+    check(not others, "--container shop/%s let through: %s" % (pod, short(others)))
+    rc, _, err = run_quiet([LOUPE, "opensnoop", "--container", "shop/nosuch"])
+    check(rc == 2 and "no running container" in err, "%s %r" % (rc, err))
+    Container(image, "sleep 1000", ["io.kubernetes.pod.name=" + pod,
+                                    "io.kubernetes.pod.namespace=shop"])
+    rc, _, err = run_quiet([LOUPE, "opensnoop", "--container", "shop/" + pod])
+    check(rc == 2 and "several containers" in err and
+          len(err.strip().splitlines()) == 1, "%s %r" % (rc, err))
+
+
+test_container_filter_by_pod.timeout = 120

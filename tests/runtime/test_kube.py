@@ -262,3 +262,86 @@ def test_kube_image_agent():
 
 
 test_kube_image_agent.timeout = 180
+
+
+def _kube_job(*args):
+    rc, out, err = run_quiet([LOUPE, "kube-job"] + list(args))
+    check(rc == 0, "kube-job %s: %s %s" % (args, rc, short(err)))
+    docs = [d for d in _yaml().safe_load_all(out) if d is not None]
+    check([d["kind"] for d in docs] == ["ConfigMap", "Job"],
+          "kube-job printed %s" % [d.get("kind") for d in docs])
+    return docs
+
+
+def test_kube_job():
+    """loupe kube-job: a ConfigMap with the program as given and a Job
+    running loupe trace on it on the node, for the pod, for the
+    duration, cleaned up after; the pod has the DaemonSet's privileges
+    and host mounts, no more."""
+    require_loupe()
+    prog = ('t:syscalls:sys_enter_openat /comm == "nginx"/ {\n'
+            '\t@[str(args->filename)] = count();\n}\n')
+    cm, job = _kube_job("-e", prog, "--node", "worker-1.example",
+                        "--pod", "shop/web-5f7c9", "-d", "30")
+    name = cm["metadata"]["name"]
+    check(re.fullmatch(r"loupe-trace-[0-9a-f]{8}", name), "name %r" % name)
+    check(cm["data"] == {"program.bt": prog}, "ConfigMap data %r" % cm["data"])
+    check(job["metadata"]["name"] == name and
+          job["metadata"]["namespace"] == cm["metadata"]["namespace"] ==
+          "loupe", "names: %s %s" % (cm["metadata"], job["metadata"]))
+    js = job["spec"]
+    check(js["ttlSecondsAfterFinished"] > 0 and js["backoffLimit"] == 0,
+          "clean-up: %s" % js)
+    check(js["activeDeadlineSeconds"] > 30, "deadline %s" % js)
+    spec = js["template"]["spec"]
+    check(spec["nodeName"] == "worker-1.example" and spec["hostPID"] is True
+          and spec["restartPolicy"] == "Never", "pod spec %s" % spec)
+    check({"operator": "Exists"} in spec["tolerations"], "tolerations")
+    (c,) = spec["containers"]
+    check(c["args"] == ["trace", "--container", "shop/web-5f7c9",
+                        "--duration", "30", "/program/program.bt"],
+          "args %s" % c["args"])
+    vols = {v["name"]: v for v in spec["volumes"]}
+    mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+    check(vols[mounts["/program"]["name"]]["configMap"]["name"] == name,
+          "the program's volume")
+    # the DaemonSet's privileges and host mounts, exactly
+    ds = _objects()["DaemonSet"]["spec"]["template"]["spec"]
+    (dc,) = ds["containers"]
+    check(c["securityContext"] == dc["securityContext"],
+          "securityContext %s != the DaemonSet's %s"
+          % (c["securityContext"], dc["securityContext"]))
+    dvols = {v["name"]: v for v in ds["volumes"]}
+    for m in dc["volumeMounts"]:
+        got = mounts.get(m["mountPath"])
+        check(got == m and vols[got["name"]] == dvols[m["name"]],
+              "mount %s: %s, the DaemonSet's %s" % (m["mountPath"], got, m))
+    check(len(mounts) == len(dc["volumeMounts"]) + 1, "extra mounts")
+
+    # no pod, no duration: all of the node, until the program exits
+    cm2, job2 = _kube_job("-e", "BEGIN { exit(); }", "--node", "n1")
+    c2 = job2["spec"]["template"]["spec"]["containers"][0]
+    check(c2["args"] == ["trace", "/program/program.bt"], "args %s" % c2["args"])
+    check("activeDeadlineSeconds" not in job2["spec"], "a deadline without -d")
+    check(cm2["metadata"]["name"] != name, "two jobs, one name")
+    # text a literal block cannot hold is quoted, and comes back the same
+    for odd in (" BEGIN { exit(); }", "BEGIN {\x01 }", "\n\nBEGIN {}\n\n\n"):
+        (cm3, _) = _kube_job("-e", odd, "--node", "n1")
+        got = cm3["data"]["program.bt"]
+        check(got.rstrip("\n") == odd.rstrip("\n"), "%r came back %r" % (odd, got))
+
+
+def test_kube_job_usage():
+    require_loupe()
+    for args, msg in (
+            (["--node", "n1"], "-e PROGRAM is required"),
+            (["-e", "BEGIN {}"], "--node NODE is required"),
+            (["-e", "BEGIN {}", "--node", "Node_1"], "invalid --node 'Node_1'"),
+            (["-e", "BEGIN {}", "--node", "n1", "--pod", "web"],
+             "invalid --pod 'web'"),
+            (["-e", "BEGIN {}", "--node", "n1", "--pod", "a/b/c"],
+             "invalid --pod 'a/b/c'"),
+            (["-e", "BEGIN {}", "--node", "n1", "-d", "0"], "invalid")):
+        rc, out, err = run_quiet([LOUPE, "kube-job"] + args)
+        check(rc == 2 and not out and len(err.strip().splitlines()) == 1 and
+              msg in err, "kube-job %s: %s %r %r" % (args, rc, out, err))

@@ -377,3 +377,68 @@ def test_container_filter_by_pod():
 
 
 test_container_filter_by_pod.timeout = 120
+
+
+def test_container_top_rows():
+    """--containers in top tools: filetop's rows (a file a container and
+    a host process each write) and tcptop's (a container's connection)
+    name their container; JSON rows carry the container object."""
+    image = _image()
+    name = marker("ft")
+    a = Container(image, "while true; do echo x > /%s; cat /%s; "
+                  "sleep 0.2; done" % (name, name))
+    table = Loupe("filetop", "-C", "-i", "0.5", "-r", "10240", "--containers")
+    rows = Loupe("filetop", "-j", "-i", "0.5", "-r", "10240")
+    row = table.wait_line(lambda l: l.endswith(" " + name), 20)
+    check(row is not None, "no filetop row for %s %s" % (name, table.describe()))
+    check(row.split()[0] == a.name, "CONTAINER of %r is not %s" % (row, a.name))
+    host = os.path.join(tmpdir(), name)
+    with open(host, "w") as f:
+        f.write("x")
+    row = table.wait_line(lambda l: l.endswith(" " + name) and
+                          l.split()[0] == "-", 10)
+    check(row is not None, "no host row for %s %s" % (name, table.describe()))
+    check(any(l.split()[:2] == ["CONTAINER", "TID"] for l in table.lines()),
+          "header: %s" % short(table.lines()))
+    ev = rows.expect_event(lambda e: e.get("file") == name and
+                           e.get("container"), "JSON row of " + a.name, 20)
+    check(ev["container"]["id"] == a.id and ev["container"]["name"] == a.name,
+          "container %s" % short(ev["container"]))
+    for lp in (table, rows):
+        lp.stop()
+
+    # tcptop: the container's connection to a reader on the host
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    srv.settimeout(0.2)
+    port = srv.getsockname()[1]
+    done = threading.Event()
+
+    def drain():
+        while not done.is_set():
+            try:
+                c = srv.accept()[0]
+            except OSError:
+                continue
+            c.settimeout(2)
+            try:
+                while c.recv(65536):
+                    pass
+            except OSError:
+                pass
+            c.close()
+    t = threading.Thread(target=drain, daemon=True)
+    t.start()
+    on_cleanup(lambda: (done.set(), t.join(3), srv.close()))
+    b = Container(image, "while true; do nc -w 1 127.0.0.1 %d < /bin/busybox; "
+                  "sleep 0.2; done" % port, extra=["--network", "host"])
+    top = Loupe("tcptop", "-j", "-i", "0.5", "--containers")
+    ev = top.expect_event(lambda e: e.get("rport") == port and
+                          e.get("tx_bytes", 0) > 0, "tcptop row of nc", 20)
+    top.stop()
+    check(ev["container"] and ev["container"]["id"] == b.id and
+          ev["container"]["name"] == b.name, "tcptop row %s" % short(ev))
+
+
+test_container_top_rows.timeout = 120

@@ -22,7 +22,8 @@ int builtin_check_list(const char *list, char *bad, size_t len);
 void builtin_names(char *buf, size_t len);
 /* What the per-task built-ins are also broken down by (flags). */
 #define BUILTIN_BY_CGROUP	1u	/* label "cgroup" */
-#define BUILTIN_BY_CONTAINER	2u	/* labels container, pod, namespace */
+/* labels container, pod and namespace */
+#define BUILTIN_BY_CONTAINER	2u
 /*
  * The built-ins a --metrics list selects (NULL: all), in table order,
  * as metric programs; with by (BUILTIN_BY_*) the per-task ones key their

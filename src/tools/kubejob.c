@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include "log.h"
+#include "out.h"
 #include "opts.h"
 #include "session.h"
 #include "tool.h"
@@ -131,53 +132,53 @@ static bool literal_ok(const char *text)
 }
 
 /* A YAML double-quoted scalar (JSON's escapes are YAML's too). */
-static void put_quoted(FILE *f, const char *s)
+static void put_quoted(struct out_buf *b, const char *s)
 {
-	fputc('"', f);
+	out_buf_add(b, "\"", 1);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
+			out_buf_printf(b, "\\%c", *p);
 		else if (*p == '\n')
-			fputs("\\n", f);
+			out_buf_add(b, "\\n", 2);
 		else if (*p == '\t')
-			fputs("\\t", f);
+			out_buf_add(b, "\\t", 2);
 		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\x%02x", *p);
+			out_buf_printf(b, "\\x%02x", *p);
 		else
-			fputc(*p, f);
+			out_buf_add(b, (const char *)p, 1);
 	}
-	fputc('"', f);
+	out_buf_add(b, "\"", 1);
 }
 
 /* The program as the value of a mapping key at indentation 2. */
-static void put_program(FILE *f, const char *text)
+static void put_program(struct out_buf *b, const char *text)
 {
 	size_t len = strlen(text);
 
 	while (len && text[len - 1] == '\n')
 		len--;
 	if (!literal_ok(text) || !len) {
-		put_quoted(f, text);
-		fputc('\n', f);
+		put_quoted(b, text);
+		out_buf_add(b, "\n", 1);
 		return;
 	}
-	fputs("|\n", f);
+	out_buf_add(b, "|\n", 2);
 	for (size_t i = 0; i < len;) {
 		size_t n = strcspn(text + i, "\n");
 
 		if (n > len - i)
 			n = len - i;
 		if (n)
-			fprintf(f, "    %.*s\n", (int)n, text + i);
+			out_buf_printf(b, "    %.*s\n", (int)n, text + i);
 		else
-			fputc('\n', f);
+			out_buf_add(b, "\n", 1);
 		i += n + 1;
 	}
 }
 
-static void put_labels(FILE *f, const char *indent)
+static void put_labels(struct out_buf *b, const char *indent)
 {
-	fprintf(f, "%slabels:\n"
+	out_buf_printf(b, "%slabels:\n"
 		   "%s  app.kubernetes.io/name: loupe\n"
 		   "%s  app.kubernetes.io/component: trace\n",
 		indent, indent, indent);
@@ -192,7 +193,8 @@ static const struct {
 } host_mounts[] = {
 	{ "cgroup", "/sys/fs/cgroup", "/sys/fs/cgroup", "Directory" },
 	{ "btf", "/sys/kernel/btf", "/sys/kernel/btf", "Directory" },
-	{ "tracing", "/sys/kernel/tracing", "/sys/kernel/tracing", "Directory" },
+	{ "tracing", "/sys/kernel/tracing", "/sys/kernel/tracing",
+	  "Directory" },
 	{ "proc", "/proc", "/host/proc", "Directory" },
 	{ "containerd-state", "/run/containerd", "/run/containerd", "" },
 	{ "containers-run", "/run/containers", "/run/containers", "" },
@@ -203,24 +205,24 @@ static const struct {
 
 #define NMOUNTS	(sizeof(host_mounts) / sizeof(host_mounts[0]))
 
-static void put_job(FILE *f, const char *name, double duration)
+static void put_job(struct out_buf *b, const char *name, double duration)
 {
-	fprintf(f, "apiVersion: batch/v1\n"
+	out_buf_printf(b, "apiVersion: batch/v1\n"
 		   "kind: Job\n"
 		   "metadata:\n"
 		   "  name: %s\n"
 		   "  namespace: %s\n", name, namespace);
-	put_labels(f, "  ");
-	fprintf(f, "spec:\n"
+	put_labels(b, "  ");
+	out_buf_printf(b, "spec:\n"
 		   "  backoffLimit: 0\n"
 		   "  ttlSecondsAfterFinished: %d\n", KUBEJOB_TTL);
 	if (duration > 0)
-		fprintf(f, "  activeDeadlineSeconds: %lld\n",
+		out_buf_printf(b, "  activeDeadlineSeconds: %lld\n",
 			(long long)duration + 1 + KUBEJOB_GRACE);
-	fprintf(f, "  template:\n"
+	out_buf_printf(b, "  template:\n"
 		   "    metadata:\n");
-	put_labels(f, "      ");
-	fprintf(f, "    spec:\n"
+	put_labels(b, "      ");
+	out_buf_printf(b, "    spec:\n"
 		   "      restartPolicy: Never\n"
 		   "      nodeName: \"%s\"\n"
 		   "      hostPID: true\n"
@@ -233,12 +235,12 @@ static void put_job(FILE *f, const char *name, double duration)
 		   "          args:\n"
 		   "            - trace\n", node, image);
 	if (pod)
-		fprintf(f, "            - --container\n"
+		out_buf_printf(b, "            - --container\n"
 			   "            - \"%s\"\n", pod);
 	if (duration > 0)
-		fprintf(f, "            - --duration\n"
+		out_buf_printf(b, "            - --duration\n"
 			   "            - \"%g\"\n", duration);
-	fprintf(f, "            - /program/program.bt\n"
+	out_buf_printf(b, "            - /program/program.bt\n"
 		   "          securityContext:\n"
 		   "            privileged: false\n"
 		   "            allowPrivilegeEscalation: false\n"
@@ -253,24 +255,24 @@ static void put_job(FILE *f, const char *name, double duration)
 		   "              mountPath: /program\n"
 		   "              readOnly: true\n");
 	for (size_t i = 0; i < NMOUNTS; i++)
-		fprintf(f, "            - name: %s\n"
+		out_buf_printf(b, "            - name: %s\n"
 			   "              mountPath: %s\n"
 			   "              readOnly: true\n",
 			host_mounts[i].name, host_mounts[i].at);
-	fprintf(f, "            - name: cache\n"
+	out_buf_printf(b, "            - name: cache\n"
 		   "              mountPath: /var/cache/loupe\n"
 		   "      volumes:\n"
 		   "        - name: program\n"
 		   "          configMap:\n"
 		   "            name: %s\n", name);
 	for (size_t i = 0; i < NMOUNTS; i++)
-		fprintf(f, "        - name: %s\n"
+		out_buf_printf(b, "        - name: %s\n"
 			   "          hostPath:\n"
 			   "            path: %s\n"
 			   "            type: \"%s\"\n",
 			host_mounts[i].name, host_mounts[i].host,
 			host_mounts[i].type);
-	fprintf(f, "        - name: cache\n"
+	out_buf_printf(b, "        - name: cache\n"
 		   "          hostPath:\n"
 		   "            path: /var/cache/loupe\n"
 		   "            type: DirectoryOrCreate\n");
@@ -278,8 +280,11 @@ static void put_job(FILE *f, const char *name, double duration)
 
 static int kubejob_run(struct session *s)
 {
+	struct out_buf b = { 0 };
 	unsigned int r = 0;
+	struct out o;
 	char name[64];
+	bool failed;
 
 	if (!program || !node) {
 		log_err("%s is required: loupe kube-job -e PROGRAM --node NODE [--pod NS/POD] [-d SECONDS]",
@@ -292,21 +297,29 @@ static int kubejob_run(struct session *s)
 		return EXIT_RUNTIME;
 	}
 	snprintf(name, sizeof(name), "loupe-trace-%08x", r);
-	printf("# loupe trace on node %s%s%s; kubectl apply -f - this,\n"
-	       "# then kubectl logs -n %s -f job/%s\n",
-	       node, pod ? ", pod " : "", pod ? pod : "", namespace, name);
-	printf("apiVersion: v1\n"
-	       "kind: ConfigMap\n"
-	       "metadata:\n"
-	       "  name: %s\n"
-	       "  namespace: %s\n", name, namespace);
-	put_labels(stdout, "  ");
-	printf("data:\n"
-	       "  program.bt: ");
-	put_program(stdout, program);
-	printf("---\n");
-	put_job(stdout, name, s->opts.duration);
-	if (fflush(stdout) || ferror(stdout)) {
+	out_buf_printf(&b,
+		       "# loupe trace on node %s%s%s; kubectl apply -f - this,\n"
+		       "# then kubectl logs -n %s -f job/%s\n",
+		       node, pod ? ", pod " : "", pod ? pod : "", namespace,
+		       name);
+	out_buf_printf(&b, "apiVersion: v1\n"
+		       "kind: ConfigMap\n"
+		       "metadata:\n"
+		       "  name: %s\n"
+		       "  namespace: %s\n", name, namespace);
+	put_labels(&b, "  ");
+	out_buf_printf(&b, "data:\n  program.bt: ");
+	put_program(&b, program);
+	out_buf_printf(&b, "---\n");
+	put_job(&b, name, s->opts.duration);
+	/* one document, written at once through the one writer */
+	out_init(&o, stdout, false, false, NULL);
+	out_text(&o, b.data);
+	out_flush(&o);
+	failed = o.failed;
+	out_free(&o);
+	free(b.data);
+	if (failed) {
 		log_err("cannot write to standard output");
 		return EXIT_RUNTIME;
 	}

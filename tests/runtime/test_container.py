@@ -442,3 +442,45 @@ def test_container_top_rows():
 
 
 test_container_top_rows.timeout = 120
+
+
+def test_overview_by_container():
+    """loupe --containers: the event tables have a CONTAINER column and
+    the report ends with each section's events by container; -j: the same
+    in by_container (container null for the host)."""
+    image = _image()
+    missing = os.path.join("/", marker("m"))
+    a = Container(image, _opener(missing))
+    rc, out, err = run_quiet([LOUPE, "-d", "3", "--containers"], timeout=60)
+    check(rc == 0, "loupe --containers: %s %s" % (rc, short(err)))
+    lines = out.splitlines()
+    i = lines.index("== New processes (execsnoop) ==")
+    check(lines[i + 1].split()[:2] == ["CONTAINER", "PCOMM"],
+          "execsnoop header %r" % lines[i + 1])
+    i = lines.index("== Events by container ==")
+    hdr = lines[i + 1].split()
+    check(hdr[:3] == ["CONTAINER", "EVENTS", "execsnoop"] and
+          "opensnoop" in hdr, "by-container header %r" % lines[i + 1])
+    rows = {l.split()[0]: dict(zip(hdr[1:], map(int, l.split()[1:])))
+            for l in lines[i + 2:] if l and not l.startswith("...")}
+    got = rows.get(a.name)
+    check(got and got["execsnoop"] >= 3 and got["opensnoop"] >= 3 and
+          got["EVENTS"] == sum(v for k, v in got.items() if k != "EVENTS"),
+          "row of %s: %s (%s)" % (a.name, got, short(lines[i:])))
+    check("-" in rows, "no host row: %s" % short(lines[i:]))
+
+    rc, out, err = run_quiet([LOUPE, "-d", "3", "--containers", "-j"],
+                             timeout=60)
+    check(rc == 0, "loupe --containers -j: %s %s" % (rc, short(err)))
+    import json
+    doc = json.loads(out)
+    by = {r["container"]: r for r in doc["by_container"]}
+    check(a.name in by and by[a.name]["by_tool"]["execsnoop"] >= 3,
+          "by_container of %s: %s" % (a.name, short(by.get(a.name))))
+    check(None in by, "no host entry: %s" % short(doc["by_container"]))
+    rc, out, _ = run_quiet([LOUPE, "-d", "1", "-j"], timeout=60)
+    check(rc == 0 and "by_container" not in json.loads(out),
+          "by_container without --containers")
+
+
+test_overview_by_container.timeout = 150

@@ -303,6 +303,9 @@ def test_agent_by_container():
     port, err = _agent("--metrics", "syscalls", "--by-container")
     port2, err2 = _agent("--metrics", "syscalls", "--by-container",
                          "--by-cgroup")
+    # the series cap counts label sets: host and two containers, two kept
+    port3, _ = _agent("--metrics", "execs", "--by-container",
+                      "--max-series", "2")
     a = Container(image, _kills(7), ["io.kubernetes.pod.name=shop-7d9",
                                      "io.kubernetes.pod.namespace=prod"])
     b = Container(image, _kills(11))
@@ -344,6 +347,13 @@ def test_agent_by_container():
     got = _series(text, fam, cgroup=cg.rel, container="", pod="",
                   namespace="", **esrch)
     check(got == 5, "the host's cgroup %s: %s, want 5" % (cg.rel, got))
+    text = _scrape(port3)
+    execs = [l for l in text.splitlines()
+             if l.startswith("loupe_execs_total{")]
+    dropped = _series(text, "loupe_agent_series_dropped_total",
+                      metric="loupe_execs_total")
+    check(len(execs) == 2 and dropped and dropped >= 1,
+          "--max-series 2: %s, dropped %s" % (execs, dropped))
 
 
 test_agent_by_container.timeout = 120

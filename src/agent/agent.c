@@ -165,6 +165,8 @@ static void list_metric_json(struct out *o, int i,
 			out_str(o, OUT_JSON_ONLY, "name", x->labels[l].name);
 			out_str(o, OUT_JSON_ONLY, "kind",
 				labels_kind_name(x->labels[l].kind));
+			/* read from the key element of the label before */
+			out_bool(o, "same_key", x->labels[l].same_key);
 			out_obj_end(o);
 		}
 		out_arr_end(o);

@@ -402,13 +402,7 @@ static bool find_matches(const struct container_ref *ref)
 	return !strcmp(info.name, find.want);
 }
 
-/*
- * The cgroup of a pod's container's pod: the container's parent when it
- * is the pod's own (kubepods/QOS/podUID, kubepods-QOS-podUID_.slice),
- * else the container's (a pod without one, as podman --annotation
- * makes: more than one container of it is more than one match).
- */
-static void pod_dir(const struct container_ref *ref, char *dir)
+void container_pod_cgroup(const struct container_ref *ref, char *dir)
 {
 	char *base, *slash = strrchr(dir, '/');
 
@@ -443,7 +437,7 @@ static int find_dir(const char *path, const struct stat *st, int type,
 		return 0;
 	snprintf(dir, sizeof(dir), "%s", path);
 	if (strchr(find.want, '/'))
-		pod_dir(&ref, dir);
+		container_pod_cgroup(&ref, dir);
 	/* a pod's other containers are in the cgroup found already */
 	if (find.matches && !strcmp(dir, find.dir))
 		return 0;

@@ -59,6 +59,13 @@ bool container_of_cgroup(uint64_t cgroup_id, struct container_info *info);
  * no cgroup of its own).
  */
 int container_find(const char *name_or_id, char *cgroup_dir, size_t len);
+/*
+ * dir, the cgroup of ref's container, cut to its pod's cgroup: the
+ * container's parent when that is the pod's own (kubepods/QOS/podUID,
+ * kubepods-QOS-podUID_.slice); unchanged for a container without one (a
+ * pod in kubelet's "SLICE:RUNTIME:ID" notation, podman --annotation).
+ */
+void container_pod_cgroup(const struct container_ref *ref, char *dir);
 /* Where runtime state is read, "" for "/" (unit tests use a fixture). */
 void container_set_state_root(const char *root);
 

@@ -391,8 +391,9 @@ test_container_filter_by_pod.timeout = 120
 
 def test_container_top_rows():
     """--containers in top tools: filetop's rows (a file a container and
-    a host process each write) and tcptop's (a container's connection)
-    name their container; JSON rows carry the container object."""
+    a host process each write), syscount -P's and tcptop's (a container's
+    connection) name their container; JSON rows carry the container
+    object."""
     image = _image()
     name = marker("ft")
     a = Container(image, "while true; do echo x > /%s; cat /%s; "
@@ -414,8 +415,17 @@ def test_container_top_rows():
                            e.get("container"), "JSON row of " + a.name, 20)
     check(ev["container"]["id"] == a.id and ev["container"]["name"] == a.name,
           "container %s" % short(ev["container"]))
-    for lp in (table, rows):
+    # syscount -P: a row per process, the container's among them
+    sc = Loupe("syscount", "-P", "-j", "-i", "0.5", "-r", "10000",
+               "--containers")
+    ev = sc.expect_event(lambda e: (e.get("container") or {}).get("id") ==
+                         a.id, "syscount -P row of " + a.name, 20)
+    check(ev["container"]["name"] == a.name and ev["count"] > 0,
+          "syscount row %s" % short(ev))
+    for lp in (table, rows, sc):
         lp.stop()
+    rc, _, err = run_quiet([LOUPE, "syscount", "--containers", "-d", "1"])
+    check(rc == 2 and "--containers needs -P" in err, "%s %r" % (rc, err))
 
     # tcptop: the container's connection to a reader on the host
     srv = socket.socket()

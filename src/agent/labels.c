@@ -3,8 +3,8 @@
  * syscall number becomes "openat", a dev_t "vda". Each kind reuses the
  * module that already knows the names (syscalls.c, knames.c, disk.c,
  * cgroup.c, container.c); the caches behind disks, cgroups and
- * containers are bounded, and a
- * number without a name is its own label value rather than a new entry.
+ * containers are bounded, and a number without a name is its own label
+ * value rather than a new entry.
  * Scrapes call this from the HTTP threads: nothing here is unlocked.
  */
 #include <stdio.h>

@@ -15,6 +15,9 @@ Per round, in this order:
              /debug/pprof/profile?seconds=WINDOW: wall time to the last
              byte, profile size, and the agent's CPU during it; VmRSS
              after it and VmHWM (peak)
+  page       with --page S: then S seconds of what the live page asks
+             for (/flame.svg and /flame/targets every 5 s, a 5 s profile
+             every 30 s): VmRSS at the end and VmHWM
   agent off  the same agent with --profile-hz 0: VmRSS (the baseline)
   perf       `perf record -F HZ -a -g -o FILE -- sleep WINDOW`: wall, CPU
              (user+system of perf, from wait4) and peak RSS
@@ -97,12 +100,27 @@ def run_child(argv):
     return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
 
 
+def live_page(port, seconds):
+    """What the index page's script asks for while it is open."""
+    url = "http://127.0.0.1:%d" % port
+    t0, n = time.monotonic(), 0
+    while time.monotonic() - t0 < seconds:
+        for path in ("/flame.svg?seconds=30", "/flame/targets?seconds=30") + \
+                (("/debug/pprof/profile?seconds=5",) if n % 6 == 5 else ()):
+            with urllib.request.urlopen(url + path, timeout=60) as u:
+                u.read()
+        n += 1
+        time.sleep(5)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--window", type=int, default=10)
     ap.add_argument("--idle", type=float, default=20.0)
     ap.add_argument("--hz", type=int, default=19)
+    ap.add_argument("--page", type=float, default=0.0,
+                    help="seconds of live-page requests after the window (0: none)")
     args = ap.parse_args()
     bl.ensure_root_and_tracefs()
     bl.install_cleanup()
@@ -114,7 +132,7 @@ def main():
                     busy + ".c"], check=True)
     w = bl.spawn([busy], subprocess.DEVNULL, subprocess.DEVNULL)
     res = {k: [] for k in ("idle_cpu", "resp_s", "resp_cpu", "size", "rss", "hwm",
-                           "rss_off", "perf_wall", "perf_cpu", "perf_rss",
+                           "page_rss", "page_hwm", "rss_off", "perf_wall", "perf_cpu", "perf_rss",
                            "loupe_wall", "loupe_cpu", "loupe_rss")}
     try:
         for r in range(args.rounds):
@@ -132,6 +150,10 @@ def main():
             res["size"].append(len(body))
             res["rss"].append(bl.vm_rss_kb(a.pid))
             res["hwm"].append(bl.vm_hwm_kb(a.pid))
+            if args.page:
+                live_page(port, args.page)
+                res["page_rss"].append(bl.vm_rss_kb(a.pid))
+                res["page_hwm"].append(bl.vm_hwm_kb(a.pid))
             bl.stop(a, sig=15)
             a, port = start_agent(d, 0)
             time.sleep(1)
@@ -155,14 +177,17 @@ def main():
     print(bl.md_table(
         ["", "wall for a %d s window" % args.window, "CPU in that window", "CPU at rest",
          "RSS (peak)"],
-        [["loupe agent --profile-hz %d" % args.hz, "%.2f s" % m["resp_s"],
+        [r for r in [["loupe agent --profile-hz %d" % args.hz, "%.2f s" % m["resp_s"],
           "%.3f s" % m["resp_cpu"], "%.2f %% of a core" % m["idle_cpu"],
           "%.1f MB (%.1f MB)" % (m["rss"] / 1024, m["hwm"] / 1024)],
+         ["loupe agent --profile-hz %d, then %.0f s of the live page" % (args.hz, args.page),
+          "", "", "", "%.1f MB (%.1f MB)" % (m["page_rss"] / 1024, m["page_hwm"] / 1024)]
+         if args.page else None,
          ["loupe agent --profile-hz 0", "", "", "", "%.1f MB" % (m["rss_off"] / 1024)],
          ["perf record -F %d -a -g" % args.hz, "%.2f s" % m["perf_wall"],
           "%.3f s" % m["perf_cpu"], "", "(%.1f MB)" % (m["perf_rss"] / 1024)],
          ["loupe profile -F %d -f" % args.hz, "%.2f s" % m["loupe_wall"],
-          "%.3f s" % m["loupe_cpu"], "", "(%.1f MB)" % (m["loupe_rss"] / 1024)]]))
+          "%.3f s" % m["loupe_cpu"], "", "(%.1f MB)" % (m["loupe_rss"] / 1024)]] if r]))
     print("\nprofile size %d bytes (gzip'd); %d rounds, medians" % (m["size"], args.rounds))
 
 

@@ -604,12 +604,33 @@ static void start_flame(void *ctx, struct http_request *r)
 	start_profile(ctx, r, profiler_flame_request);
 }
 
+/* The live page's lists, answered at once (index.c). */
+static void answer_flame_targets(struct agent *a, struct http_request *r)
+{
+	const char *secs = http_arg(r, "seconds");
+	unsigned long n = secs ? strtoul(secs, NULL, 10) : 0;
+	struct out_buf b = { 0 };
+
+	agent_render_flame_targets(a, n >= 1 && n <= 300 ? n : 30, &b);
+	http_answer(r, 200, "text/html; charset=utf-8", b.data, b.len);
+}
+
+static void start_flame_targets(void *ctx, struct http_request *r)
+{
+	struct agent *a = ctx;
+
+	if (a->profiler)
+		return answer_flame_targets(a, r);
+	start_profile(a, r, NULL);
+}
+
 static const struct http_route routes[] = {
 	{ "/metrics", EXPO_CONTENT_TYPE, render_metrics, metrics_served },
 	{ "/healthz", "text/plain; charset=utf-8", render_health, NULL },
 	{ "/debug/pprof/profile", NULL, NULL, NULL, start_cpu_profile },
 	{ "/debug/pprof/offcpu", NULL, NULL, NULL, start_offcpu_profile },
 	{ "/flame.svg", NULL, NULL, NULL, start_flame },
+	{ "/flame/targets", NULL, NULL, NULL, start_flame_targets },
 	{ "/", "text/html; charset=utf-8", agent_render_index, NULL },
 	{ NULL },
 };

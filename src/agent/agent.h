@@ -31,5 +31,11 @@ struct agent {
 
 /* index.c: the HTML page at "/" (ctx: the struct agent). */
 void agent_render_index(void *ctx, struct out_buf *b);
+/*
+ * The live flame graph's lists (two <select>s): the processes and cgroups
+ * sampled in the last seconds; the profiler must be on.
+ */
+void agent_render_flame_targets(struct agent *a, unsigned int seconds,
+				struct out_buf *b);
 
 #endif

@@ -304,9 +304,17 @@ const char *http_arg(struct http_request *r, const char *name)
 					   name);
 }
 
+/*
+ * Resumes after unlocking: once resumed, an MHD thread may queue the
+ * answer, complete the request and free r (on_completed) at once, so r
+ * is not touched after. A suspended request is freed only after its
+ * resumption, so r->conn is still the connection to resume.
+ */
 void http_answer(struct http_request *r, unsigned int status,
 		 const char *type, char *body, size_t len)
 {
+	struct MHD_Connection *resume = NULL;
+
 	pthread_mutex_lock(&r->lock);
 	r->status = status;
 	r->type = type;
@@ -314,8 +322,10 @@ void http_answer(struct http_request *r, unsigned int status,
 	r->len = len;
 	r->answered = true;
 	if (r->suspended)
-		mhd.resume_connection(r->conn);
+		resume = r->conn;
 	pthread_mutex_unlock(&r->lock);
+	if (resume)
+		mhd.resume_connection(resume);
 }
 
 static enum MHD_Result queue_answer(struct http_request *r)

@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "cgroup.h"
+#include "container.h"
 #include "http.h"
 #include "log.h"
 #include "opts.h"
@@ -45,14 +47,15 @@
 #define PROF_INTERN_SLOTS	4096
 /*
  * User symbols are read afresh this often, so exited processes go, or
- * after a minute when the heap passes PROF_HEAP_MAX: the symbol tables of
+ * after 30 s when the heap passes PROF_HEAP_MAX: the symbol tables of
  * whatever runs on the machine (a compiler's libLLVM is megabytes) are
  * the profiler's largest and least bounded memory.
  */
 #define PROF_SYMS_REFRESH_S	600
-#define PROF_SYMS_MIN_AGE_S	60
-#define PROF_HEAP_MAX		(12 << 20)
+#define PROF_SYMS_MIN_AGE_S	30
+#define PROF_HEAP_MAX		(6 << 20)
 #define PROF_MAX_CPUS		1024
+#define PROF_MMAP_THRESHOLD	(128 << 10)
 /*
  * Kernel addresses whose names are cached, and
  * new ones looked up per profile at most. All of kallsyms in memory would
@@ -89,10 +92,16 @@ struct prof_frame {
 	struct blob *map;	/* NULL: in no file */
 };
 
+/*
+ * The cgroup path and the container are read when the entry is filed,
+ * while the cgroup still exists: a profile of a container that has
+ * since gone still names it.
+ */
 struct prof_entry {
 	uint32_t tgid;
-	uint64_t cgroup;
 	struct blob *comm, *stack;
+	struct blob *cgroup;	/* its v2 path, NULL if unknown */
+	struct blob *container;	/* name, else short id; NULL: none */
 	uint64_t count, ns;
 };
 
@@ -109,7 +118,8 @@ struct prof_pending {
 	enum prof_kind kind;
 	uint64_t first, last;
 	uint32_t tgid;		/* 0: every process */
-	uint64_t cgroup;	/* 0: every cgroup */
+	char *cgroup;		/* a v2 path and below; NULL: all */
+	char what[96];		/* the filter, for a flame graph's title */
 	uint64_t start_real_ns;
 	bool flame;		/* an SVG of the last seconds, not pprof */
 };
@@ -122,7 +132,11 @@ struct profiler {
 	unsigned int hz;
 	struct syms_cache *usyms;
 	/* kernel addresses to their names (blobs), open addressing */
-	struct { uint64_t addr; struct blob *name; } kcache[PROF_KCACHE];
+	struct {
+		uint64_t addr;
+		struct blob *name;
+		bool tracing;	/* stacks_tracing_frame() */
+	} kcache[PROF_KCACHE];
 	size_t nkcache;
 	uint64_t kmiss[PROF_KMISS];
 	uint64_t usyms_born_ns;
@@ -221,6 +235,8 @@ static void bucket_clear(struct profiler *p, struct prof_bucket *b)
 		for (size_t i = 0; i < b->n[k]; i++) {
 			release(p, b->v[k][i].comm);
 			release(p, b->v[k][i].stack);
+			release(p, b->v[k][i].cgroup);
+			release(p, b->v[k][i].container);
 		}
 		b->n[k] = 0;
 	}
@@ -264,6 +280,7 @@ static void kcache_clear(struct profiler *p)
 		release(p, p->kcache[i].name);
 		p->kcache[i].addr = 0;
 		p->kcache[i].name = NULL;
+		p->kcache[i].tracing = false;
 	}
 	p->nkcache = 0;
 }
@@ -292,6 +309,7 @@ static void kcache_fill(struct profiler *p, size_t n)
 		/* an address without a symbol is cached as such (NULL) */
 		syms_kernel_frame(c, p->kmiss[i], &sf);
 		p->kcache[slot].name = intern_str(p, sf.name);
+		p->kcache[slot].tracing = stacks_tracing_frame(&sf);
 		p->kcache[slot].addr = p->kmiss[i];
 		p->nkcache++;
 	}
@@ -373,6 +391,21 @@ static struct blob *key_stack(struct profiler *p, const struct prof_key *k)
 	return b;
 }
 
+/* The entry's cgroup path and container (see struct prof_entry). */
+static void entry_cgroup(struct profiler *p, struct prof_entry *e,
+			 uint64_t id)
+{
+	char path[PATH_MAX], label[CONTAINER_SHORT_ID + 1];
+	struct container_info c;
+
+	e->cgroup = intern_str(p, cgroup_path(id, path, sizeof(path)));
+	e->container = NULL;
+	if (!container_of_cgroup(id, &c))
+		return;
+	snprintf(label, sizeof(label), "%.12s", c.ref.id);
+	e->container = intern_str(p, c.name[0] ? c.name : label);
+}
+
 static void bucket_add(struct profiler *p, struct prof_bucket *b,
 		       enum prof_kind kind, const struct prof_key *k,
 		       const struct prof_value *v)
@@ -398,7 +431,7 @@ static void bucket_add(struct profiler *p, struct prof_bucket *b,
 	comm[PROF_COMM_LEN] = '\0';
 	e->comm = intern_str(p, comm);
 	e->tgid = k->tgid;
-	e->cgroup = k->cgroup;
+	entry_cgroup(p, e, k->cgroup);
 	e->count = v->count;
 	e->ns = v->ns;
 	b->n[kind]++;
@@ -434,37 +467,59 @@ static int cmp_s32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Marks id as still in use, if the (sorted, distinct) used ids have it. */
+static void keep_stack(const int32_t *used, bool *keep, size_t n, int32_t id)
+{
+	const int32_t *u = bsearch(&id, used, n, sizeof(*used), cmp_s32);
+
+	if (u)
+		keep[u - used] = true;
+}
+
 /*
  * Deletes the stacks the drained keys used, except those a thread still
- * off CPU will count under when it comes back.
+ * off CPU will count under when it comes back, and those of keys counted
+ * since the drain read the counts (symbolizing takes a while: a thread
+ * that napped meanwhile counted under the same stack again).
  */
 static void delete_stacks(struct profiler *p, int32_t *used, size_t n,
 			  bool offcpu)
 {
 	int sfd = bpf_map__fd(p->skel->maps.stacks);
 	int ofd = bpf_map__fd(p->skel->maps.offcpu_start);
+	int cfds[PROF_NKINDS] = {
+		bpf_map__fd(p->skel->maps.cpu_counts),
+		bpf_map__fd(p->skel->maps.offcpu_counts),
+	};
+	static bool keep[2 * 2 * PROF_MAX_KEYS];
+	struct prof_key key, *kprev;
 	struct offcpu_start st;
 	uint32_t tid, *prev = NULL;
+	size_t nd = 0;
 
 	qsort(used, n, sizeof(*used), cmp_s32);
+	for (size_t i = 0; i < n; i++)
+		if (used[i] >= 0 && (!nd || used[i] != used[nd - 1]))
+			used[nd++] = used[i];
+	n = nd;
+	memset(keep, 0, n * sizeof(*keep));
+	for (int k = 0; k < PROF_NKINDS; k++)
+		for (kprev = NULL; !bpf_map_get_next_key(cfds[k], kprev, &key);
+		     kprev = &key) {
+			keep_stack(used, keep, n, key.user_stack);
+			keep_stack(used, keep, n, key.kernel_stack);
+		}
 	if (offcpu) {
 		while (!bpf_map_get_next_key(ofd, prev, &tid)) {
 			prev = &tid;
 			if (bpf_map_lookup_elem(ofd, &tid, &st))
 				continue;
-			for (int h = 0; h < 2; h++) {
-				int32_t id = h ? st.key.user_stack :
-					     st.key.kernel_stack;
-				int32_t *u = bsearch(&id, used, n,
-						     sizeof(*used), cmp_s32);
-
-				if (u)
-					*u = -1;
-			}
+			keep_stack(used, keep, n, st.key.user_stack);
+			keep_stack(used, keep, n, st.key.kernel_stack);
 		}
 	}
 	for (size_t i = 0; i < n; i++)
-		if (used[i] >= 0 && (!i || used[i] != used[i - 1]))
+		if (!keep[i])
 			bpf_map_delete_elem(sfd, &used[i]);
 }
 
@@ -578,11 +633,11 @@ struct pprof {
 
 enum {
 	STR_EMPTY, STR_SAMPLES, STR_COUNT, STR_CPU, STR_OFFCPU, STR_NS,
-	STR_PID, STR_COMM, STR_KERNEL, STR_FIXED
+	STR_PID, STR_COMM, STR_KERNEL, STR_CONTAINER, STR_FIXED
 };
 static const char *const fixed_strings[] = {
 	"", "samples", "count", "cpu", "offcpu", "nanoseconds", "pid",
-	"comm", "[kernel.kallsyms]",
+	"comm", "[kernel.kallsyms]", "container",
 };
 
 static uint32_t pprof_str(struct pprof *pp, struct blob *s)
@@ -713,27 +768,54 @@ static void pprof_merge(struct pprof *pp, const struct prof_entry *e)
 	pp->merged[id - 1].ns += e->ns;
 }
 
+/*
+ * The first frame of an entry's stack to show: the kernel stack of an
+ * off-CPU switch begins in the BPF program that took it (its frames are
+ * named by then: name_kernel_frames()).
+ */
+static size_t first_frame(struct profiler *p, const struct prof_entry *e)
+{
+	const struct prof_frame *f = (const struct prof_frame *)e->stack->data;
+	size_t n = e->stack->len / sizeof(*f), i;
+
+	for (i = 0; i < n && f[i].map == p->kernel_map; i++)
+		if (!p->kcache[kcache_slot(p, f[i].addr)].tracing)
+			break;
+	return i < n ? i : 0;
+}
+
+static void pprof_label(struct out_buf *o, uint32_t key, uint32_t str,
+			uint64_t num)
+{
+	struct out_buf l = { 0 };
+
+	pb_uint(&l, 1, key);
+	if (str)
+		pb_uint(&l, 2, str);
+	else
+		pb_uint(&l, 3, num);
+	pb_bytes(o, 3, l.data, l.len);
+	free(l.data);
+}
+
 static void pprof_sample(struct profiler *p, struct pprof *pp,
 			 const struct prof_entry *e, uint64_t v0, uint64_t v1)
 {
 	const struct prof_frame *f = (const struct prof_frame *)e->stack->data;
-	size_t n = e->stack->len / sizeof(*f);
+	size_t n = e->stack->len / sizeof(*f), first = first_frame(p, e);
 	uint64_t locs[2 * PROF_MAX_DEPTH], vals[2] = { v0, v1 };
-	struct out_buf o = { 0 }, l = { 0 };
+	struct out_buf o = { 0 };
 
-	for (size_t i = 0; i < n; i++)
-		locs[i] = pprof_location(p, pp, &f[i]);
-	pb_packed(&o, 1, locs, n);
+	for (size_t i = first; i < n; i++)
+		locs[i - first] = pprof_location(p, pp, &f[i]);
+	pb_packed(&o, 1, locs, n - first);
 	pb_packed(&o, 2, vals, 2);
-	pb_uint(&l, 1, STR_PID);
-	pb_uint(&l, 3, e->tgid);
-	pb_bytes(&o, 3, l.data, l.len);
-	l.len = 0;
-	pb_uint(&l, 1, STR_COMM);
-	pb_uint(&l, 2, pprof_str(pp, e->comm));
-	pb_bytes(&o, 3, l.data, l.len);
+	pprof_label(&o, STR_PID, 0, e->tgid);
+	pprof_label(&o, STR_COMM, pprof_str(pp, e->comm), 0);
+	if (e->container)
+		pprof_label(&o, STR_CONTAINER, pprof_str(pp, e->container),
+			    0);
 	pb_bytes(&pp->samples, 2, o.data, o.len);
-	free(l.data);
 	free(o.data);
 }
 
@@ -765,6 +847,17 @@ static bool name_kernel_frames(struct profiler *p,
 	return any;
 }
 
+/* The cgroup path is under (or is) the cgroup dir, both as v2 paths. */
+static bool cgroup_under(const struct blob *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (!strcmp(dir, "/"))
+		return true;
+	return path && path->len >= n && !memcmp(path->data, dir, n) &&
+	       (path->len == n || path->data[n] == '/');
+}
+
 /* Merges the window's entries that the request's filters keep. */
 static void window_merge(struct profiler *p, const struct prof_pending *q,
 			 struct pprof *pp)
@@ -778,7 +871,7 @@ static void window_merge(struct profiler *p, const struct prof_pending *q,
 			struct prof_entry *e = &b->v[q->kind][i];
 
 			if ((q->tgid && e->tgid != q->tgid) ||
-			    (q->cgroup && e->cgroup != q->cgroup))
+			    (q->cgroup && !cgroup_under(e->cgroup, q->cgroup)))
 				continue;
 			pprof_merge(pp, e);
 		}
@@ -791,9 +884,11 @@ static void fold_entry(struct profiler *p, struct out_buf *b,
 {
 	static struct syms_frame sf[2 * PROF_MAX_DEPTH];
 	const struct prof_frame *f = (const struct prof_frame *)e->stack->data;
-	size_t n = e->stack->len / sizeof(*f), nk = 0;
+	size_t n = e->stack->len / sizeof(*f), nk = 0, first = first_frame(p, e);
 	struct stacks_half user = { 0 }, kernel = { 0 };
 
+	f += first;
+	n -= first;
 	for (size_t i = 0; i < n; i++) {
 		struct blob *name = f[i].name;
 		bool k = f[i].map == p->kernel_map;
@@ -826,16 +921,16 @@ static char *flame_build(struct profiler *p, const struct prof_pending *q,
 	};
 	struct pprof pp = { 0 };
 	struct out_buf folded = { 0 };
-	char err[256], sub[96], *svg = NULL;
+	char err[256], sub[160], *svg = NULL;
 	FILE *f;
 
 	window_merge(p, q, &pp);
 	name_kernel_frames(p, pp.merged, pp.nmerged);
 	for (size_t i = 0; i < pp.nmerged; i++)
 		fold_entry(p, &folded, &pp.merged[i]);
-	snprintf(sub, sizeof(sub), "the last %llu s at %u Hz%s",
+	snprintf(sub, sizeof(sub), "the last %llu s at %u Hz%s%s",
 		 (unsigned long long)(q->last - q->first + 1), p->hz,
-		 q->tgid ? ", one process" : q->cgroup ? ", one cgroup" : "");
+		 q->what[0] ? ", " : "", q->what);
 	fo.subtitle = sub;
 	f = open_memstream(&svg, len);
 	if (f) {
@@ -920,6 +1015,123 @@ static char *pprof_build(struct profiler *p, const struct prof_pending *q,
 	return z;
 }
 
+/* ------------------------------------------------------------ targets */
+
+#define PROF_TARGETS_MAX	256
+
+/* A process, or a cgroup (pid 0: the first len bytes of cgroup). */
+struct target_row {
+	uint32_t pid;
+	const struct blob *comm, *cgroup, *container;
+	size_t len;
+	uint64_t samples;
+};
+
+static void target_add(struct target_row *v, size_t *n,
+		       const struct target_row *t)
+{
+	for (size_t i = 0; i < *n; i++) {
+		bool same = t->pid ? v[i].pid == t->pid :
+			    !v[i].pid && v[i].len == t->len &&
+			    !memcmp(v[i].cgroup->data, t->cgroup->data,
+				    t->len);
+
+		if (same) {
+			v[i].samples += t->samples;
+			/* a process's latest name and cgroup */
+			v[i].comm = t->comm;
+			v[i].cgroup = t->cgroup;
+			v[i].container = t->container;
+			return;
+		}
+	}
+	if (*n < PROF_TARGETS_MAX)
+		v[(*n)++] = *t;
+}
+
+static int by_samples(const void *a, const void *b)
+{
+	const struct target_row *x = a, *y = b;
+
+	if (x->samples != y->samples)
+		return x->samples < y->samples ? 1 : -1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int by_path(const void *a, const void *b)
+{
+	const struct target_row *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->cgroup->data, y->cgroup->data, n);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/*
+ * The buckets read here are complete: the drain writes only the one
+ * after p->seq, and p->seq does not move while the lock is held. Their
+ * blobs live as long as the buckets do.
+ */
+void profiler_each_target(struct profiler *p, unsigned int seconds,
+			  void (*fn)(void *ctx,
+				     const struct profiler_target *t),
+			  void *ctx)
+{
+	static struct target_row procs[PROF_TARGETS_MAX];
+	static struct target_row cgroups[PROF_TARGETS_MAX];
+	static pthread_mutex_t rows_lock = PTHREAD_MUTEX_INITIALIZER;
+	char path[PATH_MAX];
+	size_t np = 0, nc = 0;
+
+	if (seconds > PROF_MAX_SECONDS)
+		seconds = PROF_MAX_SECONDS;
+	pthread_mutex_lock(&rows_lock);
+	pthread_mutex_lock(&p->lock);
+	for (uint64_t s = p->seq; s && s + seconds > p->seq; s--) {
+		struct prof_bucket *b = &p->ring[s % PROF_HISTORY];
+
+		for (size_t i = 0; b->seq == s && i < b->n[PROF_CPU]; i++) {
+			const struct prof_entry *e = &b->v[PROF_CPU][i];
+			struct target_row t = {
+				.pid = e->tgid, .comm = e->comm,
+				.cgroup = e->cgroup,
+				.container = e->container,
+				.samples = e->count,
+			};
+
+			target_add(procs, &np, &t);
+			/* the cgroup and each of its ancestors but "/" */
+			t.pid = 0;
+			for (t.len = e->cgroup ? e->cgroup->len : 0;
+			     t.len > 1; t.len--)
+				if (t.len == e->cgroup->len ||
+				    e->cgroup->data[t.len] == '/')
+					target_add(cgroups, &nc, &t);
+		}
+	}
+	qsort(procs, np, sizeof(*procs), by_samples);
+	qsort(cgroups, nc, sizeof(*cgroups), by_path);
+	for (size_t i = 0; i < np + nc; i++) {
+		const struct target_row *r = i < np ? &procs[i] :
+					     &cgroups[i - np];
+		struct profiler_target t = {
+			.pid = r->pid,
+			.comm = r->comm ? r->comm->data : "",
+			.container = r->container ? r->container->data : NULL,
+			.samples = r->samples,
+		};
+
+		if (r->cgroup)
+			snprintf(path, sizeof(path), "%.*s",
+				 (int)(r->pid ? r->cgroup->len : r->len),
+				 r->cgroup->data);
+		t.cgroup = r->cgroup ? path : NULL;
+		fn(ctx, &t);
+	}
+	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&rows_lock);
+}
+
 /* ------------------------------------------------------------ requests */
 
 static void answer_text(struct http_request *r, unsigned int status,
@@ -951,10 +1163,17 @@ static void offcpu_waiting(struct profiler *p, int delta)
 	}
 }
 
+static void pending_free(struct prof_pending *q)
+{
+	free(q->cgroup);
+	free(q);
+}
+
 /* Answers the requests whose window is complete (lock held). */
 static void answer_ready(struct profiler *p, bool all)
 {
 	struct prof_pending **pp = &p->pending, *q;
+	bool built = false;
 
 	while ((q = *pp)) {
 		char *body;
@@ -979,9 +1198,13 @@ static void answer_ready(struct profiler *p, bool all)
 					    body, len);
 			else
 				answer_text(q->req, 500, "out of memory\n");
+			built = true;
 		}
-		free(q);
+		pending_free(q);
 	}
+	/* a build's buffers (folded text, the SVG, the tables) go back */
+	if (built)
+		malloc_trim(0);
 }
 
 static bool parse_uint(const char *s, unsigned long long max,
@@ -996,16 +1219,85 @@ static bool parse_uint(const char *s, unsigned long long max,
 	return !errno && !*end && *v <= max;
 }
 
+/* An argument of the request; an empty one (a form's "all") is none. */
+static const char *arg(struct http_request *r, const char *name)
+{
+	const char *v = http_arg(r, name);
+
+	return v && *v ? v : NULL;
+}
+
+/*
+ * The v2 path (as /proc/PID/cgroup shows it) of a cgroup directory, the
+ * form the entries' paths have: malloc'ed, NULL if not under the root.
+ */
+static char *cgroup_v2_path(const char *dir)
+{
+	const char *root = opts_cgroup2_root();
+	size_t n = root ? strlen(root) : 0, len;
+	char *rel;
+
+	if (!root || strncmp(dir, root, n) || (dir[n] && dir[n] != '/'))
+		return NULL;
+	rel = strdup(dir[n] ? dir + n : "/");
+	for (len = rel ? strlen(rel) : 0; len > 1 && rel[len - 1] == '/';)
+		rel[--len] = '\0';
+	return rel;
+}
+
+/*
+ * cgroup= or container=: the v2 path whose tasks and descendants' tasks
+ * the request keeps (*dir, malloc'ed; NULL: every cgroup). 0, or -1
+ * after a 400.
+ */
+static int cgroup_filter(struct http_request *r, const char *cg,
+			 const char *ct, char **dir)
+{
+	char path[PATH_MAX];
+	int err;
+
+	*dir = NULL;
+	if (cg && ct) {
+		answer_text(r, 400, "give cgroup= or container=, not both\n");
+		return -1;
+	}
+	if (cg) {
+		const char *root = opts_cgroup2_root();
+
+		if (!strcmp(cg, "/") && root)
+			snprintf(path, sizeof(path), "%s", root);
+		else if (opts_resolve_cgroup(cg, path, sizeof(path)))
+			path[0] = '\0';
+		*dir = path[0] ? cgroup_v2_path(path) : NULL;
+		if (!*dir)
+			answer_text(r, 400,
+				"cgroup: '%.64s' is not a cgroup v2 path (give it as /proc/PID/cgroup shows it, e.g. /system.slice)\n",
+				cg);
+		return *dir ? 0 : -1;
+	}
+	if (!ct)
+		return 0;
+	err = container_find(ct, path, sizeof(path));
+	if (err == -EEXIST)
+		answer_text(r, 400,
+			"container: more than one container's id starts with '%.64s'; give more of the id or the name\n",
+			ct);
+	else if (err || !(*dir = cgroup_v2_path(path)))
+		answer_text(r, 400,
+			"container: no running container is named or has the id '%.64s'\n",
+			ct);
+	return *dir ? 0 : -1;
+}
+
 static void request(struct profiler *p, struct http_request *r,
 		    enum prof_kind kind, bool flame)
 {
-	const char *secs = http_arg(r, "seconds");
-	const char *pid = http_arg(r, "pid");
-	const char *cg = http_arg(r, "cgroup");
+	const char *secs = arg(r, "seconds");
+	const char *pid = arg(r, "pid");
+	const char *cg = arg(r, "cgroup"), *ct = arg(r, "container");
 	struct prof_pending *q;
-	unsigned long long n = PROF_DEFAULT_SECONDS, v;
-	char path[PATH_MAX];
-	struct stat st;
+	unsigned long long n = PROF_DEFAULT_SECONDS, v = 0;
+	char *dir;
 
 	if (secs && (!parse_uint(secs, PROF_MAX_SECONDS, &n) || !n)) {
 		answer_text(r, 400,
@@ -1019,20 +1311,21 @@ static void request(struct profiler *p, struct http_request *r,
 			MAX_PID, pid);
 		return;
 	}
-	if (cg && (opts_resolve_cgroup(cg, path, sizeof(path)) ||
-		   stat(path, &st))) {
-		answer_text(r, 400,
-			"cgroup: '%.64s' is not a cgroup v2 path (give it as /proc/PID/cgroup shows it, e.g. /system.slice)\n",
-			cg);
+	if (cgroup_filter(r, cg, ct, &dir))
 		return;
-	}
 	q = calloc(1, sizeof(*q));
 	if (!q) {
+		free(dir);
 		answer_text(r, 500, "out of memory\n");
 		return;
 	}
 	q->tgid = pid ? v : 0;
-	q->cgroup = cg ? st.st_ino : 0;
+	q->cgroup = dir;
+	if (pid)
+		snprintf(q->what, sizeof(q->what), "pid %llu", v);
+	else if (dir)
+		snprintf(q->what, sizeof(q->what), "%s %.64s",
+			 cg ? "cgroup" : "container", cg ? dir : ct);
 	q->req = r;
 	q->kind = kind;
 	q->flame = flame;
@@ -1040,7 +1333,7 @@ static void request(struct profiler *p, struct http_request *r,
 	pthread_mutex_lock(&p->lock);
 	if (p->stopping) {
 		pthread_mutex_unlock(&p->lock);
-		free(q);
+		pending_free(q);
 		answer_text(r, 503, "the agent is stopping\n");
 		return;
 	}
@@ -1176,6 +1469,12 @@ struct profiler *profiler_start(unsigned int hz)
 	if (!p)
 		return NULL;
 	p->hz = hz;
+	/*
+	 * A fixed threshold: glibc's own grows with each large block freed
+	 * (an SVG, a profile), and blocks under it are kept in the heap,
+	 * where they stay resident after being freed.
+	 */
+	mallopt(M_MMAP_THRESHOLD, PROF_MMAP_THRESHOLD);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -72,6 +72,24 @@ void profiler_cpu_request(void *ctx, struct http_request *r);
 void profiler_offcpu_request(void *ctx, struct http_request *r);
 /* The last seconds (default 30) as a flame graph, answered at once. */
 void profiler_flame_request(void *ctx, struct http_request *r);
+/* A process or a cgroup the profiler sampled (profiler_each_target). */
+struct profiler_target {
+	uint32_t pid;		/* 0: a cgroup */
+	const char *comm;	/* a process's command name */
+	const char *cgroup;	/* the cgroup's (a process's) v2 path, or NULL */
+	const char *container;	/* the process's container, or NULL */
+	uint64_t samples;
+};
+/*
+ * Calls fn for each process sampled in the last seconds, most samples
+ * first, then for each cgroup of theirs and each ancestor but "/" (its
+ * samples and its descendants'), by path; at most 256 of each. fn runs
+ * with the profiler locked: it must not call the profiler.
+ */
+void profiler_each_target(struct profiler *p, unsigned int seconds,
+			  void (*fn)(void *ctx,
+				     const struct profiler_target *t),
+			  void *ctx);
 /* Samples dropped so far (full maps, stacks lost, per-second caps). */
 uint64_t profiler_dropped(struct profiler *p);
 #endif

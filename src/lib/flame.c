@@ -705,8 +705,35 @@ static const char flame_js[] =
 	"		unzoom();\n"
 	"	}\n"
 	"});\n"
+	/*
+ * A page that draws the graph again (the agent's live one) carries the
+ * zoom and the search over: the zoomed frame by its names from the root.
+ */
+	"function pathOf(f) {\n"
+	"	return frames.filter(function (g) {\n"
+	"		return g.d <= f.d && g.s <= f.s && g.s + g.n >= f.s + f.n;\n"
+	"	}).sort(function (a, b) { return a.d - b.d; })\n"
+	"		.map(function (g) { return g.name; }).join(';');\n"
+	"}\n"
+	"function state() {\n"
+	"	return { zoom: zoomed ? pathOf(zoomed) : null,\n"
+	"		search: searchRe ? searchRe.source : null };\n"
+	"}\n"
+	"function restore(st) {\n"
+	"	if (st.search) search(st.search);\n"
+	"	if (!st.zoom) return;\n"
+	"	var names = st.zoom.split(';');\n"
+	"	frames.some(function (f) {\n"
+	"		if (f.d !== names.length - 1 ||\n"
+	"		    f.name !== names[names.length - 1] ||\n"
+	"		    pathOf(f) !== st.zoom) return false;\n"
+	"		zoom(f);\n"
+	"		return true;\n"
+	"	});\n"
+	"}\n"
 	"window.flame = { zoom: function (i) { zoom(frames[i]); },\n"
-	"	unzoom: unzoom, search: search, resetSearch: resetSearch };\n"
+	"	unzoom: unzoom, search: search, resetSearch: resetSearch,\n"
+	"	state: state, restore: restore };\n"
 	"})();\n";
 
 /* Orders siblings by name (byte order, like sort in the C locale). */

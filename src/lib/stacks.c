@@ -197,11 +197,7 @@ static struct entry *read_counts(int fd, size_t *n)
 	return v;
 }
 
-/*
- * A kernel stack taken from a tracepoint starts in the machinery that ran
- * the BPF program; those frames say nothing about the traced task.
- */
-static bool tracing_frame(const struct syms_frame *f)
+bool stacks_tracing_frame(const struct syms_frame *f)
 {
 	static const char *const prefixes[] = {
 		"bpf_prog_", "bpf_trace_run", "__traceiter_", "__bpf_trace_",
@@ -257,7 +253,7 @@ static void symbolize(struct symbolizer *z, int pid, __s32 id, bool user,
 		f->addr = ips[i];
 		if (!err)
 			f->offset += addr != ips[i];
-		if (!user && !h->n && tracing_frame(f))
+		if (!user && !h->n && stacks_tracing_frame(f))
 			continue;
 		z->frames++;
 		z->unresolved += err != 0;

@@ -59,6 +59,14 @@ struct stacks_half {
 };
 
 /*
+ * A kernel stack taken from a tracepoint starts in the machinery that ran
+ * the BPF program (bpf_prog_*, __bpf_trace_*, __traceiter_*); those
+ * frames say nothing about the traced task. Every reader of such stacks
+ * drops its leading frames for which this is true.
+ */
+bool stacks_tracing_frame(const struct syms_frame *f);
+
+/*
  * Appends a folded line: "comm;user frames root first;kernel frames_[k]
  * count\n"; JIT frames get "_[j]", unresolved ones read "[unknown]".
  */

@@ -7,6 +7,8 @@
 #   make test     unit and runtime tests (as root; JOBS=N tests at a time)
 #   make test-vm  runtime tests in a qemu VM on Debian's 6.1 kernel
 #                 (kprobes, fentry); see docs/kernels.md
+#   make image    a container image of build/loupe (podman, no registry;
+#                 IMAGE=NAME:TAG, default localhost/loupe:latest)
 
 CC        ?= gcc
 CLANG     ?= clang
@@ -68,13 +70,14 @@ DEB_PKGS  := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 # the peers compared against (bpftrace), the browser of the flame graph
 # test, the fuzzer's runtime and the agent's Prometheus server (and
 # promtool), go tool pprof (golang-go) reading its profiles, podman,
-# runc and busybox-static for real containers, and the TLS client and
+# runc and busybox-static for real containers, the TLS client and
 # server sslsniff's tests run (openssl, curl, gnutls-cli), the HTTP
-# server and load generator of http's tests (nginx, wrk), and tcpdump,
-# whose -d output and pcap files loupe filter's tests compare with.
+# server and load generator of http's tests (nginx, wrk), tcpdump, whose
+# -d output and pcap files loupe filter's tests compare with, and the
+# YAML parser the Kubernetes manifests' tests read them with.
 TEST_PKGS := python3 iproute2 chromium bpftrace libclang-rt-14-dev prometheus \
 	     golang-go podman runc busybox-static openssl curl gnutls-bin \
-	     nginx-light wrk tcpdump
+	     nginx-light wrk tcpdump python3-yaml
 # Only for test-vm: the emulator (the kernel and busybox are fetched by
 # tests/vm/run_vm.py into build/vm/, not installed).
 VM_PKGS   := qemu-system-x86
@@ -83,7 +86,7 @@ JOBS      ?=
 NPROC     := $(shell nproc 2>/dev/null || echo 1)
 
 .PHONY: all deps deps-test deps-vm run test test-vm unit unit-asan clean fuzz-trace \
-	fuzz-trace-run
+	fuzz-trace-run image
 # Keep the BPF objects and skeletons: they are not throwaway intermediates.
 .SECONDARY:
 all: $(BUILD)/loupe $(BUILD)/unit_tests $(BUILD)/unit_tests_asan
@@ -231,6 +234,15 @@ fuzz-trace-run: $(BUILD)/fuzz/trace_parse_fuzz
 		-dict=tests/fuzz/trace.dict -print_final_stats=1 \
 		-artifact_prefix=$(BUILD)/fuzz/artifacts/ \
 		$(BUILD)/fuzz/corpus-trace tests/fuzz/corpus/trace
+
+# The image the DaemonSet runs (deploy/kubernetes/): the built binary and
+# the libraries it links, FROM scratch, built by podman from a staged
+# directory; nothing is pulled. The Containerfile at the top builds from
+# source instead, for machines with a registry.
+IMAGE     ?= localhost/loupe:latest
+image: $(BUILD)/loupe
+	deploy/image/stage.sh $(BUILD)/loupe $(BUILD)/image
+	podman build -q -t $(IMAGE) $(BUILD)/image
 
 clean:
 	rm -rf $(BUILD)

@@ -4,7 +4,9 @@
  * checklist runs in its own thread for --duration seconds, its output
  * taken line by line as it comes (event tables keep their first rows and
  * count the rest, top tables count by key); one report is printed at the
- * end. Tools missing from this build are left out of the report.
+ * end. Tools missing from this build are left out of the report. With
+ * --containers the event tables get a CONTAINER column and the report
+ * ends with the events of each section counted by container.
  */
 #define _GNU_SOURCE		/* fopencookie */
 #include <errno.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/utsname.h>
+#include "container.h"
 #include "kbtf.h"
 #include "log.h"
 #include "opts.h"
@@ -98,8 +101,12 @@ struct run {
 	size_t lines;		/* every line written */
 	struct out_buf partial;	/* a line not ended yet */
 	struct groups groups;	/* group sections: events by key */
+	/* --containers: events by container */
+	struct groups by_container;
 	int rc;
 };
+
+static bool by_container;	/* --containers */
 
 static void group_line(struct run *r, const char *line);
 
@@ -111,9 +118,13 @@ static void run_tool(void *runs, int i)
 	fflush(r->s.out_file);
 }
 
+static void container_line(struct run *r, const char *line);
+
 static void sink_line(struct run *r, const char *line, size_t len)
 {
 	r->lines++;
+	if (by_container && r->sec->events)
+		container_line(r, line);
 	if (r->sec->group[0])
 		group_line(r, line);
 	if (r->nkept < r->keep) {
@@ -169,6 +180,9 @@ static int prepare(struct run *r, const char *duration, bool json)
 	}
 	if (json || r->sec->group[0])
 		argv[argc++] = "-j";
+	else if (by_container && r->sec->events &&
+		 (r->tool->common & OPT_CONTAINERS))
+		argv[argc++] = "--containers";
 	argv[argc] = NULL;
 	session_init(&r->s, r->tool);
 	if (opts_parse(&r->s.opts, r->tool, argc, argv))
@@ -314,7 +328,8 @@ static bool groups_grow(struct groups *g)
 	return true;
 }
 
-static void groups_add(struct groups *g, const char *key)
+static void groups_add_n(struct groups *g, const char *key,
+			 unsigned long n)
 {
 	size_t h;
 
@@ -330,7 +345,12 @@ static void groups_add(struct groups *g, const char *key)
 			return;
 		g->slots[h] = ++g->nrows;
 	}
-	g->rows[g->slots[h] - 1].count++;
+	g->rows[g->slots[h] - 1].count += n;
+}
+
+static void groups_add(struct groups *g, const char *key)
+{
+	groups_add_n(g, key, 1);
 }
 
 /* Count one captured JSON event by the section's group keys. */
@@ -349,6 +369,60 @@ static void group_line(struct run *r, const char *line)
 			 k ? "\x1f" : "", field);
 	}
 	groups_add(&r->groups, key);
+}
+
+/*
+ * The container of one captured event: in JSON its container's name, else
+ * the first 12 digits of its id, "-" for null; in a table the CONTAINER
+ * column (the first; the first line is the header). NULL for neither.
+ */
+static const char *event_container_label(struct run *r, const char *line,
+					 char *buf, size_t len)
+{
+	const char *c;
+	size_t n;
+
+	if (line[0] != '{') {
+		if (r->lines == 1)
+			return NULL;
+		n = strcspn(line, " ");
+		snprintf(buf, len, "%.*s", (int)(n < len ? n : len - 1), line);
+		return buf;
+	}
+	if (strstr(line, "\"type\":\"lost\""))
+		return NULL;
+	c = strstr(line, "\"container\":");
+	if (!c)
+		return NULL;
+	c += strlen("\"container\":");
+	if (*c != '{')
+		return "-";
+	if (json_field(c, "name", buf, len) && strcmp(buf, "null"))
+		return buf;
+	if (!json_field(c, "id", buf, len))
+		return NULL;
+	buf[len > CONTAINER_SHORT_ID ? CONTAINER_SHORT_ID : len - 1] = '\0';
+	return buf;
+}
+
+static void container_line(struct run *r, const char *line)
+{
+	char buf[256];
+	const char *label = event_container_label(r, line, buf, sizeof(buf));
+
+	if (label) {
+		r->by_container.total++;
+		groups_add(&r->by_container, label);
+	}
+}
+
+/* How many events of run r came from the container labelled so. */
+static unsigned long groups_count(const struct groups *g, const char *key)
+{
+	for (size_t i = 0; i < g->nrows; i++)
+		if (!strcmp(g->rows[i].key, key))
+			return g->rows[i].count;
+	return 0;
 }
 
 static void groups_sort(struct groups *g)
@@ -471,6 +545,95 @@ static void json_section(struct out *o, struct run *r)
 	out_obj_end(o);
 }
 
+/*
+ * Every container seen by an event section, with its events in all,
+ * most first (the host, "-", among them): the rows of the by-container
+ * table, in u (freed with groups_free()).
+ */
+static void containers_union(struct run *runs, int nruns, struct groups *u)
+{
+	for (int i = 0; i < nruns; i++) {
+		const struct groups *g = &runs[i].by_container;
+
+		for (size_t k = 0; k < g->nrows; k++)
+			groups_add_n(u, g->rows[k].key, g->rows[k].count);
+	}
+	groups_sort(u);
+}
+
+static bool counts_by_container(const struct run *r)
+{
+	return r->sec->events && !r->rc;
+}
+
+static void print_by_container(struct out *o, struct run *runs, int nruns)
+{
+	struct groups u = { 0 };
+	struct out_buf b = { 0 };
+
+	out_line(o, "\n== Events by container ==");
+	containers_union(runs, nruns, &u);
+	if (!u.nrows) {
+		out_line(o, "(nothing seen)");
+		goto out;
+	}
+	out_buf_printf(&b, "%-16s %7s", "CONTAINER", "EVENTS");
+	for (int i = 0; i < nruns; i++)
+		if (counts_by_container(&runs[i]))
+			out_buf_printf(&b, " %s", runs[i].tool->name);
+	out_line(o, "%s", b.data);
+	for (size_t k = 0; k < u.nrows && k < GROUP_ROWS; k++) {
+		const char *key = u.rows[k].key;
+
+		b.len = 0;
+		out_buf_printf(&b, "%-16s %7lu", key, u.rows[k].count);
+		for (int i = 0; i < nruns; i++) {
+			const struct run *r = &runs[i];
+
+			if (counts_by_container(r))
+				out_buf_printf(&b, " %*lu",
+					       (int)strlen(r->tool->name),
+					       groups_count(&r->by_container,
+							    key));
+		}
+		out_line(o, "%s", b.data);
+	}
+	if (u.nrows > GROUP_ROWS)
+		out_line(o, "... %zu more containers", u.nrows - GROUP_ROWS);
+out:
+	free(b.data);
+	groups_free(&u);
+}
+
+/* The same as JSON: container null for the host. */
+static void json_by_container(struct out *o, struct run *runs, int nruns)
+{
+	struct groups u = { 0 };
+
+	containers_union(runs, nruns, &u);
+	out_arr_begin(o, "by_container");
+	for (size_t k = 0; k < u.nrows && k < JSON_TOP_ROWS; k++) {
+		const char *key = u.rows[k].key;
+
+		out_obj_begin(o, NULL);
+		if (strcmp(key, "-"))
+			out_str(o, OUT_JSON_ONLY, "container", key);
+		else
+			out_null(o, "container");
+		out_uint(o, OUT_JSON_ONLY, "events", u.rows[k].count);
+		out_obj_begin(o, "by_tool");
+		for (int i = 0; i < nruns; i++)
+			if (counts_by_container(&runs[i]))
+				out_uint(o, OUT_JSON_ONLY, runs[i].tool->name,
+					 groups_count(&runs[i].by_container,
+						      key));
+		out_obj_end(o);
+		out_obj_end(o);
+	}
+	out_arr_end(o);
+	groups_free(&u);
+}
+
 static void print_report(struct run *runs, int nruns, double duration,
 			 bool json)
 {
@@ -493,6 +656,8 @@ static void print_report(struct run *runs, int nruns, double duration,
 		for (int i = 0; i < nruns; i++)
 			json_section(&o, &runs[i]);
 		out_arr_end(&o);
+		if (by_container)
+			json_by_container(&o, runs, nruns);
 		out_record_end(&o);
 	} else {
 		out_line(&o,
@@ -500,6 +665,8 @@ static void print_report(struct run *runs, int nruns, double duration,
 			 duration, uts.nodename, uts.release, when);
 		for (int i = 0; i < nruns; i++)
 			print_section(&o, &runs[i]);
+		if (by_container)
+			print_by_container(&o, runs, nruns);
 	}
 	out_flush(&o);
 	out_free(&o);
@@ -508,7 +675,7 @@ static void print_report(struct run *runs, int nruns, double duration,
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: loupe [overview] [-d SECONDS] [-j]\n\n"
+		"usage: loupe [overview] [-d SECONDS] [-j] [--containers]\n\n"
 		"Runs the 60-second performance checklist for SECONDS (default 10)\n"
 		"and prints one report: new processes, failed opens, slow file\n"
 		"system calls, disk I/O latency, page cache, TCP connections and\n"
@@ -516,13 +683,15 @@ static void usage(FILE *f)
 		"flags:\n"
 		"  -d, --duration SECONDS     how long to watch (default 10)\n"
 		"  -j, --json                 one JSON document\n"
+		"      --containers           a CONTAINER column in event tables, and the\n"
+		"                             events of each section by container\n"
 		"  -h, --help                 show this help\n");
 }
 
 /* The overview's flags go through the one parser, as a tool's would. */
 static const struct tool overview_cmd = {
 	.name = "overview",
-	.common = OPT_DURATION | OPT_JSON,
+	.common = OPT_DURATION | OPT_JSON | OPT_CONTAINERS,
 };
 
 int overview_main(int argc, char **argv)
@@ -543,6 +712,7 @@ int overview_main(int argc, char **argv)
 	if (err)
 		return err;
 	json = o.json;
+	by_container = o.containers;
 	if (o.given & OPT_DURATION) {
 		secs = o.duration;
 		snprintf(duration, sizeof(duration), "%.15g", secs);
@@ -583,6 +753,7 @@ int overview_main(int argc, char **argv)
 			err = EXIT_RUNTIME;
 		free(runs[i].kept.data);
 		groups_free(&runs[i].groups);
+		groups_free(&runs[i].by_container);
 	}
 	/* A tool that cannot run here does not fail the whole report. */
 	return nruns ? EXIT_OK : err;

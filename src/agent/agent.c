@@ -38,6 +38,7 @@ enum {
 	KEY_LISTEN,
 	KEY_METRICS,
 	KEY_BY_CGROUP,
+	KEY_BY_CONTAINER,
 	KEY_MAX_SERIES,
 	KEY_CHECK,
 	KEY_WEB_CONFIG,
@@ -55,6 +56,8 @@ static const struct tool_opt agent_opts[] = {
 			  "built-in metrics: all (default), none or names" },
 	[KEY_BY_CGROUP] = { "by-cgroup", 0, NULL,
 			    "per-task metrics also by cgroup" },
+	[KEY_BY_CONTAINER] = { "by-container", 0, NULL,
+			       "per-task metrics also by container, pod and namespace" },
 	[KEY_MAX_SERIES] = { "max-series", 0, "N",
 			     "series per metric before new ones are dropped (default 10000)" },
 	[KEY_CHECK] = { "check", 0, NULL,
@@ -74,7 +77,7 @@ static struct {
 	struct http_addr listen;
 	bool listen_given;
 	const char *metrics;
-	bool by_cgroup;
+	unsigned int by;	/* BUILTIN_BY_* */
 	unsigned long long max_series;
 	bool check;
 	bool list_metrics;
@@ -115,7 +118,10 @@ static int agent_parse_opt(int index, const char *arg)
 		args.metrics = arg;
 		return check_metrics_list(arg);
 	case KEY_BY_CGROUP:
-		args.by_cgroup = true;
+		args.by |= BUILTIN_BY_CGROUP;
+		return 0;
+	case KEY_BY_CONTAINER:
+		args.by |= BUILTIN_BY_CONTAINER;
 		return 0;
 	case KEY_MAX_SERIES:
 		return opts_uint("--max-series", arg, 1, MAX_SERIES_LIMIT,
@@ -159,6 +165,8 @@ static void list_metric_json(struct out *o, int i,
 			out_str(o, OUT_JSON_ONLY, "name", x->labels[l].name);
 			out_str(o, OUT_JSON_ONLY, "kind",
 				labels_kind_name(x->labels[l].kind));
+			/* read from the key element of the label before */
+			out_bool(o, "same_key", x->labels[l].same_key);
 			out_obj_end(o);
 		}
 		out_arr_end(o);
@@ -170,7 +178,7 @@ static void list_metric_json(struct out *o, int i,
 	for (int k = 0;; k++) {
 		struct metric_program alt;
 
-		if (builtin_fallback(p, k, args.by_cgroup, &alt) <= 0)
+		if (builtin_fallback(p, k, args.by, &alt) <= 0)
 			break;
 		out_json_key(o, NULL);
 		out_json_string(&o->line, alt.program, strlen(alt.program));
@@ -205,7 +213,7 @@ static void list_metric_text(FILE *f, int i, const struct metric_program *p)
 	for (int k = 0;; k++) {
 		struct metric_program alt;
 
-		if (builtin_fallback(p, k, args.by_cgroup, &alt) <= 0)
+		if (builtin_fallback(p, k, args.by, &alt) <= 0)
 			break;
 		fprintf(f, "  or, where the kernel refuses that:\n");
 		print_program(f, alt.program);
@@ -221,7 +229,7 @@ static int list_metrics(bool json)
 	struct out o;
 	int n, ret;
 
-	progs = builtin_select(NULL, args.by_cgroup, &n);
+	progs = builtin_select(NULL, args.by, &n);
 	if (!progs) {
 		log_err("out of memory");
 		return EXIT_RUNTIME;
@@ -349,7 +357,7 @@ static struct metric_set *start_builtin(struct agent *a, int i, char *err,
 		if (n < errlen)
 			n += snprintf(err + n, errlen - n, "%s%s",
 				      k ? "; " : "", why);
-		got = builtin_fallback(&orig, k, args.by_cgroup, &alt);
+		got = builtin_fallback(&orig, k, args.by, &alt);
 		if (got <= 0) {
 			*status = got ? EXIT_RUNTIME : first;
 			return NULL;
@@ -380,7 +388,7 @@ static int start_builtins(struct agent *a)
 	char err[1024];
 	int status, started = 0;
 
-	a->builtin_progs = builtin_select(args.metrics, args.by_cgroup,
+	a->builtin_progs = builtin_select(args.metrics, args.by,
 					  &a->nbuiltins);
 	if (!a->nbuiltins)
 		return 0;

@@ -2,9 +2,12 @@
  * The agent's built-in metrics as rows of trace programs: the same
  * compiler, loader and map reader serve them and the custom metrics of
  * the config. Each program is written once, as a template: with
- * --by-cgroup, the maps of a per-task metric take the task's cgroup id as
- * their first key element, where the text says {CG} (inside a key) or
- * {CGK} (a map without a key), and its families a "cgroup" label first.
+ * --by-cgroup or --by-container, the maps of a per-task metric take the
+ * task's cgroup id as their first key element, where the text says {CG}
+ * (inside a key) or {CGK} (a map without a key), and its families a
+ * "cgroup" label first, or "container", "pod" and "namespace" read from
+ * the same id (both flags: all four). Many cgroups of one container, and
+ * every host cgroup, share a label set: the engine adds up their series.
  *
  * Programs use raw tracepoints, the cheapest hook the trace language has
  * here (no kprobes, no fentry), unless a field only another hook gives
@@ -379,11 +382,34 @@ static char *expand(const char *tmpl, const char *cgroup)
 	return out;
 }
 
-/* Row b with program text tmpl as a metric program, by cgroup or not. */
-static int instantiate(const struct builtin *b, const char *tmpl,
-		       bool by_cgroup, struct metric_program *p)
+/*
+ * The labels a cgroup id key element gives with these BUILTIN_BY_* flags:
+ * one element, read by each label in turn.
+ */
+static int by_labels(unsigned int by, struct metric_label *l)
 {
-	const char *cg = by_cgroup ? b->cgroup : NULL;
+	int n = 0;
+
+	if (by & BUILTIN_BY_CGROUP)
+		l[n++] = (struct metric_label){ "cgroup", LABEL_CGROUP };
+	if (by & BUILTIN_BY_CONTAINER) {
+		l[n] = (struct metric_label){ "container", LABEL_CONTAINER,
+					      n > 0 };
+		n++;
+		l[n++] = (struct metric_label){ "pod", LABEL_POD, true };
+		l[n++] = (struct metric_label){ "namespace", LABEL_NAMESPACE,
+						true };
+	}
+	return n;
+}
+
+/* Row b with program text tmpl as a metric program, broken down by. */
+static int instantiate(const struct builtin *b, const char *tmpl,
+		       unsigned int by, struct metric_program *p)
+{
+	const char *cg = by ? b->cgroup : NULL;
+	struct metric_label first[4];
+	int nfirst = by_labels(by, first);
 
 	*p = b->prog;
 	p->program = expand(tmpl, cg);
@@ -394,16 +420,15 @@ static int instantiate(const struct builtin *b, const char *tmpl,
 	for (int e = 0; e < p->nexports; e++) {
 		struct metric_export *x = &p->exports[e];
 
-		memmove(&x->labels[1], &x->labels[0],
+		memmove(&x->labels[nfirst], &x->labels[0],
 			sizeof(x->labels[0]) * x->nlabels);
-		x->labels[0].name = "cgroup";
-		x->labels[0].kind = LABEL_CGROUP;
-		x->nlabels++;
+		memcpy(x->labels, first, sizeof(first[0]) * nfirst);
+		x->nlabels += nfirst;
 	}
 	return 0;
 }
 
-struct metric_program *builtin_select(const char *list, bool by_cgroup,
+struct metric_program *builtin_select(const char *list, unsigned int by,
 				      int *n)
 {
 	struct metric_program *progs;
@@ -419,8 +444,8 @@ struct metric_program *builtin_select(const char *list, bool by_cgroup,
 	for (int i = 0; i < NBUILTINS; i++) {
 		if (!sel[i])
 			continue;
-		if (instantiate(&builtins[i], builtins[i].prog.program,
-				by_cgroup, &progs[*n])) {
+		if (instantiate(&builtins[i], builtins[i].prog.program, by,
+				&progs[*n])) {
 			builtin_free(progs, *n);
 			*n = 0;
 			return NULL;
@@ -434,7 +459,7 @@ struct metric_program *builtin_select(const char *list, bool by_cgroup,
 	return progs;
 }
 
-int builtin_fallback(const struct metric_program *p, int k, bool by_cgroup,
+int builtin_fallback(const struct metric_program *p, int k, unsigned int by,
 		     struct metric_program *out)
 {
 	int i = find(p->id, strlen(p->id));
@@ -442,8 +467,8 @@ int builtin_fallback(const struct metric_program *p, int k, bool by_cgroup,
 	if (i < 0 || k < 0 || k >= BUILTIN_MAX_FALLBACKS ||
 	    !builtins[i].fallbacks[k])
 		return 0;
-	return instantiate(&builtins[i], builtins[i].fallbacks[k], by_cgroup,
-			   out) ? -1 : 1;
+	return instantiate(&builtins[i], builtins[i].fallbacks[k], by, out) ?
+	       -1 : 1;
 }
 
 void builtin_free(struct metric_program *progs, int n)

@@ -561,8 +561,8 @@ int expo_observe(struct expo_family *f, const char *const *values, double v)
 	return update(f, values, OP_OBSERVE, v);
 }
 
-int expo_hist_set(struct expo_family *f, const char *const *values,
-		  const uint64_t *counts, double sum)
+static int hist_update(struct expo_family *f, const char *const *values,
+		       const uint64_t *counts, double sum, bool add)
 {
 	struct expo_series *s;
 	int err = 0;
@@ -572,11 +572,24 @@ int expo_hist_set(struct expo_family *f, const char *const *values,
 	pthread_mutex_lock(&f->reg->lock);
 	s = series_get(f, values, &err);
 	if (s) {
-		memcpy(s->counts, counts, (f->nbounds + 1) * sizeof(*counts));
-		s->sum = sum;
+		for (int i = 0; i <= f->nbounds; i++)
+			s->counts[i] = (add ? s->counts[i] : 0) + counts[i];
+		s->sum = (add ? s->sum : 0) + sum;
 	}
 	pthread_mutex_unlock(&f->reg->lock);
 	return err;
+}
+
+int expo_hist_set(struct expo_family *f, const char *const *values,
+		  const uint64_t *counts, double sum)
+{
+	return hist_update(f, values, counts, sum, false);
+}
+
+int expo_hist_add(struct expo_family *f, const char *const *values,
+		  const uint64_t *counts, double sum)
+{
+	return hist_update(f, values, counts, sum, true);
 }
 
 /* NAME{labels,le="X"} COUNT for one bucket; key is "" or "{...}". */

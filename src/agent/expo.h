@@ -67,6 +67,9 @@ int expo_observe(struct expo_family *f, const char *const *values, double v);
  */
 int expo_hist_set(struct expo_family *f, const char *const *values,
 		  const uint64_t *counts, double sum);
+/* The same added to the series (e.g. several keys of one label set). */
+int expo_hist_add(struct expo_family *f, const char *const *values,
+		  const uint64_t *counts, double sum);
 
 /* The whole registry in text format 0.0.4, appended to b. */
 void expo_render(struct expo_registry *r, struct out_buf *b);

@@ -2,12 +2,14 @@
  * Label values from the integers a metric program keys its maps by: a
  * syscall number becomes "openat", a dev_t "vda". Each kind reuses the
  * module that already knows the names (syscalls.c, knames.c, disk.c,
- * cgroup.c); the caches behind disks and cgroups are bounded, and a
- * number without a name is its own label value rather than a new entry.
+ * cgroup.c, container.c); the caches behind disks, cgroups and
+ * containers are bounded, and a number without a name is its own label
+ * value rather than a new entry.
  * Scrapes call this from the HTTP threads: nothing here is unlocked.
  */
 #include <stdio.h>
 #include "cgroup.h"
+#include "container.h"
 #include "disk.h"
 #include "knames.h"
 #include "metric.h"
@@ -21,6 +23,9 @@ static const char *const kind_names[LABEL_KINDS] = {
 	[LABEL_BLOCK_OP] = "block_op",
 	[LABEL_CGROUP] = "cgroup",
 	[LABEL_SOFTIRQ] = "softirq",
+	[LABEL_CONTAINER] = "container",
+	[LABEL_POD] = "pod",
+	[LABEL_NAMESPACE] = "namespace",
 };
 
 const char *labels_kind_name(enum label_kind kind)
@@ -59,6 +64,27 @@ static void format_cgroup(long long id, char *buf, size_t len)
 		snprintf(buf, len, "%llu", (unsigned long long)id);
 }
 
+/*
+ * The container's name (its short id while the name is unknown), pod or
+ * namespace; "" on the host, so that every host cgroup is one series.
+ */
+static void format_container(enum label_kind kind, long long id, char *buf,
+			     size_t len)
+{
+	struct container_info c;
+
+	if (!container_of_cgroup((uint64_t)id, &c))
+		snprintf(buf, len, "%s", "");
+	else if (kind == LABEL_POD)
+		snprintf(buf, len, "%s", c.pod);
+	else if (kind == LABEL_NAMESPACE)
+		snprintf(buf, len, "%s", c.namespace);
+	else if (c.name[0])
+		snprintf(buf, len, "%s", c.name);
+	else
+		snprintf(buf, len, "%.*s", CONTAINER_SHORT_ID, c.ref.id);
+}
+
 void labels_format_int(enum label_kind kind, long long v, char *buf,
 		       size_t len)
 {
@@ -87,6 +113,11 @@ void labels_format_int(enum label_kind kind, long long v, char *buf,
 		break;
 	case LABEL_CGROUP:
 		format_cgroup(v, buf, len);
+		break;
+	case LABEL_CONTAINER:
+	case LABEL_POD:
+	case LABEL_NAMESPACE:
+		format_container(kind, v, buf, len);
 		break;
 	case LABEL_SOFTIRQ:
 		if (v >= 0)

@@ -75,7 +75,12 @@ static unsigned long long map_fd_bytes(int fd)
 	return v;
 }
 
-#define LABEL_LEN	(TRACE_STRLEN + 1)
+/*
+ * A label value's room: a string key up to bpftrace's default size, and a
+ * whole cgroup path (a Kubernetes container's is about 180 characters;
+ * podman's 86 did not fit in TRACE_STRLEN).
+ */
+#define LABEL_LEN	512
 
 struct mprog {
 	const struct metric_program *mp;
@@ -249,6 +254,25 @@ static int value_type(const struct ttype *v, enum expo_type *type,
 	}
 }
 
+/* Labels of x that read a key element of their own. */
+static int keyed_labels(const struct metric_export *x)
+{
+	int n = 0;
+
+	for (int l = 0; l < x->nlabels; l++)
+		n += !x->labels[l].same_key;
+	return n;
+}
+
+/* The label after l that reads the next key element (x->nlabels: none). */
+static int next_keyed(const struct metric_export *x, int l)
+{
+	do
+		l++;
+	while (l < x->nlabels && x->labels[l].same_key);
+	return l;
+}
+
 static int check_export(struct trace_prog *p, const struct metric_program *mp,
 			int i, struct metric_error *e)
 {
@@ -261,7 +285,7 @@ static int check_export(struct trace_prog *p, const struct metric_program *mp,
 	enum expo_type type;
 	const char *why = NULL;
 	char names[256], tname[64];
-	int n;
+	int n, nkeyed;
 
 	if (!m) {
 		metric_map_names(p, names, sizeof(names));
@@ -277,7 +301,8 @@ static int check_export(struct trace_prog *p, const struct metric_program *mp,
 		return fail_at(e, METRIC_FAULT_PROGRAM, i, at, "%s: %s", x->map,
 			       why);
 	n = tp_key_elems(&m->key, &el, &off);
-	for (int k = 0; k < n; k++) {
+	nkeyed = keyed_labels(x);
+	for (int k = 0, l = 0; k < n; k++, l = next_keyed(x, l)) {
 		if (use && k < use->a->nlist)
 			key_at = use->a->list[k]->loc;
 		if (el[k].kind == TT_KSTACK || el[k].kind == TT_USTACK)
@@ -289,24 +314,23 @@ static int check_export(struct trace_prog *p, const struct metric_program *mp,
 				       "a %s key has no label form: use an integer or a string",
 				       tname);
 		}
-		if (k < x->nlabels && x->labels[k].kind != LABEL_AUTO &&
+		if (l < x->nlabels && x->labels[l].kind != LABEL_AUTO &&
 		    el[k].kind != TT_INT)
 			return fail_at(e, METRIC_FAULT_LABELS, i, key_at,
 				       "label '%s' is of kind %s, which needs an integer key",
-				       x->labels[k].name,
-				       labels_kind_name(x->labels[k].kind));
+				       x->labels[l].name,
+				       labels_kind_name(x->labels[l].kind));
 	}
-	if (n != x->nlabels && !n)
+	if (n != nkeyed && !n)
 		return fail_at(e, METRIC_FAULT_LABELS, i, key_at,
 			       "%s has no key but %d label%s given: labels name the elements of a key",
-			       x->map, x->nlabels,
-			       x->nlabels == 1 ? " is" : "s are");
-	if (n != x->nlabels) {
+			       x->map, nkeyed, nkeyed == 1 ? " is" : "s are");
+	if (n != nkeyed) {
 		ttype_name(&m->key, tname, sizeof(tname));
 		return fail_at(e, METRIC_FAULT_LABELS, i, key_at,
 			       "the key of %s has %d element%s, %s, but %d label%s given: one label per element, in order",
 			       x->map, n, n == 1 ? "" : "s", tname,
-			       x->nlabels, x->nlabels == 1 ? " is" : "s are");
+			       nkeyed, nkeyed == 1 ? " is" : "s are");
 	}
 	return 0;
 }
@@ -578,34 +602,44 @@ struct reader {
 	double scale;
 };
 
+/* Label l's value from key element k. */
+static void key_label(const struct reader *r, const uint8_t *key, int l,
+		      const struct ttype *el, unsigned int off, char *buf)
+{
+	enum label_kind kind = r->x->labels[l].kind;
+	long long v;
+
+	if (el->kind == TT_STR) {
+		size_t len = el->size < LABEL_LEN - 1 ? el->size :
+			     LABEL_LEN - 1;
+
+		memcpy(buf, key + off, len);
+		buf[len] = '\0';
+		return;
+	}
+	v = tp_read_int(el, key + off);
+	if (kind != LABEL_AUTO)
+		labels_format_int(kind, v, buf, LABEL_LEN);
+	else if (el->is_signed)
+		snprintf(buf, LABEL_LEN, "%lld", v);
+	else
+		snprintf(buf, LABEL_LEN, "%llu", (unsigned long long)v);
+}
+
 static void key_labels(const struct reader *r, const uint8_t *key,
 		       char (*buf)[LABEL_LEN], const char **values)
 {
 	const struct ttype *el = NULL;
 	const unsigned int *off = NULL;
-	int n = tp_key_elems(&r->m->key, &el, &off);
+	int n = tp_key_elems(&r->m->key, &el, &off), k = -1;
 
-	for (int k = 0; k < n && k < EXPO_MAX_LABELS; k++) {
-		values[k] = buf[k];
-		if (el[k].kind == TT_STR) {
-			size_t len = el[k].size < LABEL_LEN - 1 ?
-				     el[k].size : LABEL_LEN - 1;
-
-			memcpy(buf[k], key + off[k], len);
-			buf[k][len] = '\0';
-		} else if (r->x->labels[k].kind == LABEL_AUTO) {
-			long long v = tp_read_int(&el[k], key + off[k]);
-
-			if (el[k].is_signed)
-				snprintf(buf[k], LABEL_LEN, "%lld", v);
-			else
-				snprintf(buf[k], LABEL_LEN, "%llu",
-					 (unsigned long long)v);
-		} else {
-			labels_format_int(r->x->labels[k].kind,
-					  tp_read_int(&el[k], key + off[k]),
-					  buf[k], LABEL_LEN);
-		}
+	for (int l = 0; l < r->x->nlabels && l < EXPO_MAX_LABELS; l++) {
+		if (!r->x->labels[l].same_key)
+			k++;
+		if (k < 0 || k >= n)
+			break;
+		values[l] = buf[l];
+		key_label(r, key, l, &el[k], off[k], buf[l]);
 	}
 }
 
@@ -627,7 +661,7 @@ static void hist_entry(const struct reader *r, const char **values,
 			counts[n++] = slots[i];
 	}
 	memcpy(&sum, &slots[nslots], sizeof(sum));
-	expo_hist_set(r->f, values, counts, (double)sum * r->scale);
+	expo_hist_add(r->f, values, counts, (double)sum * r->scale);
 }
 
 static void read_entry(void *ctx, const void *key, const void *val)
@@ -641,15 +675,20 @@ static void read_entry(void *ctx, const void *key, const void *val)
 	int64_t v;
 
 	key_labels(r, key, buf, values);
+	/*
+	 * Counts, sums and histograms add up (the family was cleared before
+	 * the map's walk): keys that share their labels, as every host
+	 * cgroup's {container=""} does, make one series of their total.
+	 */
 	switch (t->kind) {
 	case TT_COUNT:
 		/* events, whatever unit the values of the program are in */
 		memcpy(&v, val, 8);
-		expo_set(r->f, values, (double)(uint64_t)v);
+		expo_add(r->f, values, (double)(uint64_t)v);
 		break;
 	case TT_SUM:
 		memcpy(&v, val, 8);
-		expo_set(r->f, values, (t->is_signed ? (double)v :
+		expo_add(r->f, values, (t->is_signed ? (double)v :
 			 (double)(uint64_t)v) * r->scale);
 		break;
 	case TT_AVG:

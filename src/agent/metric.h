@@ -35,12 +35,20 @@ enum label_kind {
 	LABEL_BLOCK_OP,	/* first rwbs character: "read", "write", ... */
 	LABEL_CGROUP,	/* cgroup v2 id: its path under the v2 mount */
 	LABEL_SOFTIRQ,	/* softirq vector: "timer", "net_rx", ... */
+	/* cgroup v2 id: its container's name (else its 12-digit id), its
+	 * Kubernetes pod and namespace; "" on the host (container.c) */
+	LABEL_CONTAINER,
+	LABEL_POD,
+	LABEL_NAMESPACE,
 	LABEL_KINDS,
 };
 
 struct metric_label {
 	const char *name;
 	enum label_kind kind;
+	/* reads the key element of the label before it instead of the next
+	 * one: one cgroup id gives container, pod and namespace */
+	bool same_key;
 };
 
 /* One map of the program, exported as one family. */
@@ -48,7 +56,8 @@ struct metric_export {
 	const char *map;	/* "@" or "@name", as in the program */
 	const char *name;	/* the family, e.g. "loupe_execs_total" */
 	const char *help;
-	/* one per element of the map's key, in the key's order */
+	/* one per element of the map's key, in the key's order, and those
+	 * of the same element (same_key) after it */
 	struct metric_label labels[EXPO_MAX_LABELS];
 	int nlabels;
 	enum metric_unit unit;	/* of the values the map holds */

@@ -387,19 +387,41 @@ static bool find_matches(const struct container_ref *ref)
 {
 	struct container_info info;
 	size_t n = strlen(find.want);
+	const char *slash = strchr(find.want, '/');
 
 	if (n <= CONTAINER_ID_LEN && !strncmp(ref->id, find.want, n) &&
 	    is_id(ref->id, CONTAINER_ID_LEN) &&
 	    strspn(find.want, "0123456789abcdef") == n)
 		return true;
 	container_read_names(ref, &info);
+	/* NAMESPACE/POD: no runtime allows a '/' in a container's name */
+	if (slash)
+		return strlen(info.namespace) == (size_t)(slash - find.want) &&
+		       !strncmp(info.namespace, find.want, slash - find.want) &&
+		       !strcmp(info.pod, slash + 1);
 	return !strcmp(info.name, find.want);
+}
+
+void container_pod_cgroup(const struct container_ref *ref, char *dir)
+{
+	char *base, *slash = strrchr(dir, '/');
+
+	if (!ref->pod_uid[0] || !slash)
+		return;
+	*slash = '\0';
+	base = strrchr(dir, '/');
+	base = base ? base + 1 : dir;
+	if (strncmp(base, "pod", 3) &&
+	    !(strstr(base, "-pod") && strstr(base, ".slice") &&
+	      !strchr(base, ':')))
+		*slash = '/';
 }
 
 static int find_dir(const char *path, const struct stat *st, int type,
 		    struct FTW *ftw)
 {
 	struct container_ref ref;
+	char dir[PATH_MAX];
 
 	(void)st;
 	(void)ftw;
@@ -413,8 +435,14 @@ static int find_dir(const char *path, const struct stat *st, int type,
 		return 0;
 	if (!find_matches(&ref))
 		return 0;
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (strchr(find.want, '/'))
+		container_pod_cgroup(&ref, dir);
+	/* a pod's other containers are in the cgroup found already */
+	if (find.matches && !strcmp(dir, find.dir))
+		return 0;
 	if (find.matches++ == 0) {
-		snprintf(find.dir, sizeof(find.dir), "%s", path);
+		snprintf(find.dir, sizeof(find.dir), "%s", dir);
 		memcpy(find.id, ref.id, sizeof(find.id));
 	}
 	return 0;

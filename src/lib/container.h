@@ -53,10 +53,19 @@ void container_read_names(const struct container_ref *ref,
 bool container_of_cgroup(uint64_t cgroup_id, struct container_info *info);
 /*
  * The cgroup v2 directory (absolute path) of the running container with
- * this name, id or id prefix: 0, -ENOENT, or -EEXIST when the prefix
- * names more than one container.
+ * this name, id or id prefix, or of the Kubernetes pod NAMESPACE/POD (its
+ * pod cgroup, holding all its containers): 0, -ENOENT, or -EEXIST when
+ * the prefix names more than one container (or the pod has several and
+ * no cgroup of its own).
  */
 int container_find(const char *name_or_id, char *cgroup_dir, size_t len);
+/*
+ * dir, the cgroup of ref's container, cut to its pod's cgroup: the
+ * container's parent when that is the pod's own (kubepods/QOS/podUID,
+ * kubepods-QOS-podUID_.slice); unchanged for a container without one (a
+ * pod in kubelet's "SLICE:RUNTIME:ID" notation, podman --annotation).
+ */
+void container_pod_cgroup(const struct container_ref *ref, char *dir);
 /* Where runtime state is read, "" for "/" (unit tests use a fixture). */
 void container_set_state_root(const char *root);
 

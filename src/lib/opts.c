@@ -45,7 +45,7 @@ static const struct {
 	{ { "cgroup", 1, NULL, KEY_CGROUP }, OPT_CGROUP, "PATH",
 	  "only tasks in this cgroup v2 directory or below it" },
 	{ { "container", 1, NULL, KEY_CONTAINER }, OPT_CGROUP, "NAME|ID",
-	  "only tasks in this running container (name, id or id prefix)" },
+	  "only tasks in this running container (name, id or id prefix; NS/POD: a pod's)" },
 	{ { "containers", 0, NULL, KEY_CONTAINERS }, OPT_CONTAINERS, NULL,
 	  "add a CONTAINER column (name, else the 12-digit id)" },
 	{ { "duration", 1, NULL, 'd' }, OPT_DURATION, "SECONDS",
@@ -459,6 +459,9 @@ static int container_filter(struct opts *o, const char *arg)
 		return bad_value("--container", arg,
 				 "give either --cgroup or --container, once");
 	err = container_find(arg, o->cgroup, sizeof(o->cgroup));
+	if (err == -EEXIST && strchr(arg, '/'))
+		return bad_value("--container", arg,
+				 "the pod has several containers and no cgroup of its own; give one container's name");
 	if (err == -EEXIST)
 		return bad_value("--container", arg,
 				 "more than one container's id starts so; give more of the id or the name");

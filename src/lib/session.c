@@ -943,6 +943,16 @@ void session_event_begin(struct session *s, const char *type,
 	event_container(o, in, &container);
 }
 
+void session_row_container(struct session *s, unsigned long long cgroup_id)
+{
+	struct container_info container;
+	bool in = false;
+
+	if (s->out.json || s->out.lead.header)
+		in = container_of_cgroup(cgroup_id, &container);
+	event_container(&s->out, in, &container);
+}
+
 static const char *const context_names[] = {
 	[EVENT_CTX_TASK] = "task",
 	[EVENT_CTX_SOFTIRQ] = "softirq",

@@ -152,6 +152,12 @@ void session_event_begin_ctx(struct session *s, const char *type,
 			     const struct event_hdr *h, unsigned int ctx);
 const char *session_context_name(unsigned int ctx);
 /*
+ * After out_begin() of a top tool's row that is one task's: its
+ * container from its cgroup id, as events show it (the CONTAINER column
+ * with --containers, the container object in JSON).
+ */
+void session_row_container(struct session *s, unsigned long long cgroup_id);
+/*
  * The kernel's counters of one BPF program: runs it skipped because a
  * program was already running on the CPU, and (kernel.bpf_stats_enabled
  * only, else 0) run time and runs. 0 or -errno (all 0).

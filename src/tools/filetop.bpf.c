@@ -76,6 +76,7 @@ static __always_inline int io_exit(long ret)
 	v = bpf_map_lookup_elem(&counts, &key);
 	if (!v) {
 		zero.pid = id >> 32;
+		zero.cgroup_id = bpf_get_current_cgroup_id();
 		zero.type = file_type(file_mode(f));
 		bpf_get_current_comm(zero.comm, sizeof(zero.comm));
 		file_name(f, zero.file, sizeof(zero.file));

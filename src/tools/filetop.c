@@ -94,6 +94,7 @@ static void print_row(struct session *s, const struct filetop_row *r,
 	char type[2] = { v->type, '\0' }, dev[32];
 
 	out_begin(o, "filetop", ts);
+	session_row_container(s, v->cgroup_id);
 	out_uint(o, COL_TID, "tid", r->key.tid);
 	out_uint(o, OUT_JSON_ONLY, "pid", v->pid);
 	out_strn(o, COL_COMM, "comm", v->comm, sizeof(v->comm));
@@ -202,7 +203,7 @@ static const struct tool filetop_tool = {
 		"  loupe filetop -i 5 -r 5 -C   # top 5 every 5 s, no screen clearing\n"
 		"  loupe filetop -p 181 -j      # PID 181's files, one JSON object per row\n",
 	.common = OPT_PID | OPT_NAME | OPT_CGROUP | OPT_DURATION |
-		  OPT_INTERVAL | OPT_JSON,
+		  OPT_INTERVAL | OPT_JSON | OPT_CONTAINERS,
 	.opts = filetop_opts,
 	.parse_opt = filetop_parse_opt,
 	.probes = filetop_probes,

@@ -20,6 +20,7 @@ struct filetop_key {
 struct filetop_value {
 	__u64 calls[2];		/* FILETOP_READ, FILETOP_WRITE */
 	__u64 bytes[2];
+	__u64 cgroup_id;	/* the thread's, for its container */
 	__u32 pid;
 	char type;		/* R regular, S socket, O other */
 	char pad[3];

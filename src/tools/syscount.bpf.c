@@ -68,8 +68,10 @@ static __always_inline void sys_exit(long nr, long ret)
 		v = bpf_map_lookup_elem(&counts, &key);
 		if (!v)
 			return;
-		if (by_process)
+		if (by_process) {
 			bpf_get_current_comm(v->comm, sizeof(v->comm));
+			v->cgroup_id = bpf_get_current_cgroup_id();
+		}
 	}
 	__sync_fetch_and_add(&v->count, 1);
 	if (latency)

@@ -69,6 +69,8 @@ static void print_row(struct session *s, const struct row *r,
 	else
 		snprintf(key, sizeof(key), "[unknown: %u]", r->key);
 	out_begin(o, "syscount", ts);
+	if (conf.by_process)
+		session_row_container(s, r->v.cgroup_id);
 	out_str(o, COL_KEY, NULL, key);
 	if (conf.by_process) {
 		out_uint(o, OUT_JSON_ONLY, "pid", r->key);
@@ -160,6 +162,10 @@ static int syscount_prepare(struct session *s, void *p)
 	if (conf.list) {
 		list_syscalls(s);
 		return TOOL_DONE;
+	}
+	if (s->opts.containers && !conf.by_process) {
+		log_err("--containers needs -P: a row by syscall is no one task's");
+		return EXIT_USAGE;
 	}
 	skel->rodata->latency = conf.latency;
 	skel->rodata->by_process = conf.by_process;
@@ -270,7 +276,8 @@ static const struct tool syscount_tool = {
 		"  loupe syscount -x -e ENOENT  # only calls failing with ENOENT\n"
 		"  loupe syscount -l            # the syscall names\n",
 	.common = OPT_PID | OPT_NAME | OPT_CGROUP | OPT_DURATION |
-		  OPT_INTERVAL | OPT_JSON | OPT_TIMESTAMP | OPT_FAILED,
+		  OPT_INTERVAL | OPT_JSON | OPT_TIMESTAMP | OPT_FAILED |
+		  OPT_CONTAINERS,
 	.failed_help = "only failed syscalls",
 	.opts = syscount_opts,
 	.parse_opt = syscount_parse_opt,

@@ -8,6 +8,7 @@
 struct syscount_value {
 	__u64 count;
 	__u64 total_ns;		/* with -L */
+	__u64 cgroup_id;	/* with -P: the process's, for its container */
 	char comm[TASK_COMM_LEN];	/* with -P */
 };
 

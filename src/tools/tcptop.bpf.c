@@ -43,6 +43,7 @@ static __always_inline int account(struct sock *sk, long bytes, bool rx)
 	v = bpf_map_lookup_elem(&traffic, &key);
 	if (!v) {
 		bpf_get_current_comm(zero.comm, sizeof(zero.comm));
+		zero.cgroup_id = bpf_get_current_cgroup_id();
 		bpf_map_update_elem(&traffic, &key, &zero, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&traffic, &key);
 		if (!v)

@@ -78,6 +78,7 @@ static void print_rows(struct session *s, const struct row *rows, int n,
 		}
 		shown++;
 		out_begin(o, "tcptop", ts_ns);
+		session_row_container(s, r->val.cgroup_id);
 		out_uint(o, COL_PID, "pid", r->key.pid);
 		out_strn(o, COL_COMM, "comm", r->val.comm,
 			 sizeof(r->val.comm));
@@ -206,7 +207,7 @@ static const struct tool tcptop_tool = {
 		"  loupe tcptop -C -i 5 -d 60   # every 5 s for a minute, no clearing\n"
 		"  loupe tcptop -p 181 -j       # connections of PID 181, as JSON rows\n",
 	.common = OPT_PID | OPT_NAME | OPT_CGROUP | OPT_DURATION |
-		  OPT_INTERVAL | OPT_JSON,
+		  OPT_INTERVAL | OPT_JSON | OPT_CONTAINERS,
 	.opts = tcptop_opts,
 	.parse_opt = tcptop_parse_opt,
 	.probes = tcptop_probes,

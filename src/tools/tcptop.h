@@ -19,6 +19,7 @@ struct tcptop_key {
 struct tcptop_val {
 	__u64 rx_bytes;
 	__u64 tx_bytes;
+	__u64 cgroup_id;	/* the process's, for its container */
 	char comm[TASK_COMM_LEN];
 };
 

@@ -181,6 +181,7 @@ def run_workload(name, work):
 
 def test_list_metrics_json_and_text():
     plain, by_cg = list_builtins(), list_builtins("--by-cgroup")
+    by_ct = list_builtins("--by-container")
     want = {"runqueue", "block_io", "syscalls", "tcp", "tcp_retransmits",
             "page_cache", "page_cache_accesses", "execs", "oom_kills",
             "hardirqs", "softirqs", "tasks"}
@@ -205,6 +206,17 @@ def test_list_metrics_json_and_text():
                       "%s --by-cgroup labels %s" % (f["name"], labels))
             else:
                 check(g == f, "%s changed by --by-cgroup" % f["name"])
+        # --by-container: three labels of one key element (the cgroup id)
+        for f, g in zip(b["families"], by_ct[name]["families"]):
+            got = [(l["name"], l["kind"], l["same_key"]) for l in g["labels"]]
+            rest = [(l["name"], l["kind"], l["same_key"]) for l in f["labels"]]
+            if b["per_task"]:
+                check(got == [("container", "container", False),
+                              ("pod", "pod", True),
+                              ("namespace", "namespace", True)] + rest,
+                      "%s --by-container labels %s" % (f["name"], got))
+            else:
+                check(got == rest, "%s changed by --by-container" % f["name"])
     rc, out, err = run_quiet([LOUPE, "agent", "--list-metrics"], timeout=20)
     check(rc == 0, "--list-metrics: %s %s" % (rc, short(err)))
     for name, b in plain.items():

@@ -13,9 +13,9 @@ import subprocess
 import tarfile
 import threading
 
-from common import (LOUPE, Loupe, Skip, cgroup2_root, check, check_common,
-                    marker, on_cleanup, poll_until, run_quiet, short, spawn,
-                    tmpdir)
+from common import (LOUPE, Cgroup, Loupe, Skip, cgroup2_root, check,
+                    check_common, marker, on_cleanup, poll_until, run_quiet,
+                    short, spawn, tmpdir)
 
 RUNC = "/usr/sbin/runc"
 BUSYBOX = "/bin/busybox"
@@ -342,3 +342,231 @@ def test_trace_container_filter_and_uprobe_path():
 
 
 test_trace_container_filter_and_uprobe_path.timeout = 90
+
+
+# kill(2) of a pid that cannot exist fails with ESRCH: a syscall error
+# nothing else in a container (runc's set-up included) makes.
+def _kills(n):
+    return ("i=0; while [ $i -lt %d ]; do kill -0 2147483000 2>/dev/null; "
+            "i=$((i+1)); done; sleep 1000" % n)
+
+
+def _series(text, family, **labels):
+    """The value of family's series with exactly these labels, or None."""
+    want = "%s{%s}" % (family, ",".join('%s="%s"' % kv for kv in labels.items()))
+    got = [l.rsplit(" ", 1)[1] for l in text.splitlines()
+           if l.startswith(want + " ")]
+    return float(got[0]) if got else None
+
+
+def test_agent_by_container():
+    """loupe agent --by-container: each container's failed kill() calls
+    in its own series, by name, with its pod and namespace; host tasks in
+    the series with empty labels (every host cgroup added up); with
+    --by-cgroup as well, the cgroup label first and the rest the same."""
+    from test_agent_builtin import _agent, _scrape
+    image = _image()
+    port, err = _agent("--metrics", "syscalls", "--by-container")
+    port2, err2 = _agent("--metrics", "syscalls", "--by-container",
+                         "--by-cgroup")
+    # the series cap counts label sets: host and two containers, two kept
+    port3, _ = _agent("--metrics", "execs", "--by-container",
+                      "--max-series", "2")
+    a = Container(image, _kills(7), ["io.kubernetes.pod.name=shop-7d9",
+                                     "io.kubernetes.pod.namespace=prod"])
+    b = Container(image, _kills(11))
+    cg = Cgroup()
+    host = spawn(["sh", "-c", _kills(5).replace("sleep 1000", "exit 0")],
+                 preexec_fn=lambda: cg.add(os.getpid()))
+    check(host.wait(10) == 0, "the host's kill loop failed")
+    fam = "loupe_syscall_errors_total"
+    esrch = dict(syscall="kill", errno="ESRCH")
+    want = {a.name: (7, "shop-7d9", "prod"), b.name: (11, "", "")}
+
+    def by_container(text):
+        return {n: _series(text, fam, container=n, pod=p, namespace=ns,
+                           **esrch) for n, (_, p, ns) in want.items()}
+    done = lambda: all(v == want[n][0] for n, v in
+                       by_container(_scrape(port)).items())
+    check(poll_until(done, 20), "per-container series: %s, want %s" % (
+        by_container(_scrape(port)), want))
+    text = _scrape(port)
+    hosts = _series(text, fam, container="", pod="", namespace="", **esrch)
+    check(hosts is not None and hosts >= 5,
+          "the host's kills: %s" % [l for l in text.splitlines()
+                                    if l.startswith(fam + '{container=""')])
+    # a container is its name throughout (never its id), with its pod
+    for c in (a, b):
+        bad = [l for l in text.splitlines() if c.id[:12] in l or (
+            ('container="%s"' % c.name) in l and
+            ('pod="%s"' % want[c.name][1]) not in l)]
+        check(not bad, "series of %s: %s" % (c.name, bad))
+    # with --by-cgroup too: the same counts, each under its cgroup
+    text = _scrape(port2)
+    for c in (a, b):
+        n, p, ns = want[c.name]
+        rel = "/libpod_parent/libpod-" + c.id
+        got = _series(text, fam, cgroup=rel, container=c.name, pod=p,
+                      namespace=ns, **esrch)
+        check(got == n, "%s in its cgroup: %s, want %d (%s)" % (
+            c.name, got, n, [l for l in text.splitlines() if c.name in l]))
+    got = _series(text, fam, cgroup=cg.rel, container="", pod="",
+                  namespace="", **esrch)
+    check(got == 5, "the host's cgroup %s: %s, want 5" % (cg.rel, got))
+    text = _scrape(port3)
+    execs = [l for l in text.splitlines()
+             if l.startswith("loupe_execs_total{")]
+    dropped = _series(text, "loupe_agent_series_dropped_total",
+                      metric="loupe_execs_total")
+    check(len(execs) == 2 and dropped and dropped >= 1,
+          "--max-series 2: %s, dropped %s" % (execs, dropped))
+
+
+test_agent_by_container.timeout = 120
+
+
+def test_container_filter_by_pod():
+    """--container NAMESPACE/POD: the pod's container (a podman container
+    with Kubernetes' annotations has no pod cgroup: one container per pod
+    here), in the kernel; a pod of two such containers is refused."""
+    image = _image()
+    pa, pb = (os.path.join("/", marker("m")) for _ in range(2))
+    pod = marker("web")
+    a = Container(image, _opener(pa), ["io.kubernetes.pod.name=" + pod,
+                                       "io.kubernetes.pod.namespace=shop"])
+    b = Container(image, _opener(pb))
+    lp = Loupe("opensnoop", "-j", "--container", "shop/" + pod)
+    lp.expect_event(lambda e: e.get("path") == pa, "open in shop/" + pod, 20)
+    every = Loupe("opensnoop", "-j")
+    every.expect_event(lambda e: e.get("path") == pb, "open in B", 20)
+    every.stop()
+    lp.stop()
+    others = [e for e in lp.events() if e.get("container_id") != a.id]
+    check(not others, "--container shop/%s let through: %s" % (pod, short(others)))
+    rc, _, err = run_quiet([LOUPE, "opensnoop", "--container", "shop/nosuch"])
+    check(rc == 2 and "no running container" in err, "%s %r" % (rc, err))
+    Container(image, "sleep 1000", ["io.kubernetes.pod.name=" + pod,
+                                    "io.kubernetes.pod.namespace=shop"])
+    rc, _, err = run_quiet([LOUPE, "opensnoop", "--container", "shop/" + pod])
+    check(rc == 2 and "several containers" in err and
+          len(err.strip().splitlines()) == 1, "%s %r" % (rc, err))
+
+
+test_container_filter_by_pod.timeout = 120
+
+
+def test_container_top_rows():
+    """--containers in top tools: filetop's rows (a file a container and
+    a host process each write), syscount -P's and tcptop's (a container's
+    connection) name their container; JSON rows carry the container
+    object."""
+    image = _image()
+    name = marker("ft")
+    a = Container(image, "while true; do echo x > /%s; cat /%s; "
+                  "sleep 0.2; done" % (name, name))
+    table = Loupe("filetop", "-C", "-i", "0.5", "-r", "10240", "--containers")
+    rows = Loupe("filetop", "-j", "-i", "0.5", "-r", "10240")
+    row = table.wait_line(lambda l: l.endswith(" " + name), 20)
+    check(row is not None, "no filetop row for %s %s" % (name, table.describe()))
+    check(row.split()[0] == a.name, "CONTAINER of %r is not %s" % (row, a.name))
+    host = os.path.join(tmpdir(), name)
+    with open(host, "w") as f:
+        f.write("x")
+    row = table.wait_line(lambda l: l.endswith(" " + name) and
+                          l.split()[0] == "-", 10)
+    check(row is not None, "no host row for %s %s" % (name, table.describe()))
+    check(any(l.split()[:2] == ["CONTAINER", "TID"] for l in table.lines()),
+          "header: %s" % short(table.lines()))
+    ev = rows.expect_event(lambda e: e.get("file") == name and
+                           e.get("container"), "JSON row of " + a.name, 20)
+    check(ev["container"]["id"] == a.id and ev["container"]["name"] == a.name,
+          "container %s" % short(ev["container"]))
+    # syscount -P: a row per process, the container's among them
+    sc = Loupe("syscount", "-P", "-j", "-i", "0.5", "-r", "10000",
+               "--containers")
+    ev = sc.expect_event(lambda e: (e.get("container") or {}).get("id") ==
+                         a.id, "syscount -P row of " + a.name, 20)
+    check(ev["container"]["name"] == a.name and ev["count"] > 0,
+          "syscount row %s" % short(ev))
+    for lp in (table, rows, sc):
+        lp.stop()
+    rc, _, err = run_quiet([LOUPE, "syscount", "--containers", "-d", "1"])
+    check(rc == 2 and "--containers needs -P" in err, "%s %r" % (rc, err))
+
+    # tcptop: the container's connection to a reader on the host
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    srv.settimeout(0.2)
+    port = srv.getsockname()[1]
+    done = threading.Event()
+
+    def drain():
+        while not done.is_set():
+            try:
+                c = srv.accept()[0]
+            except OSError:
+                continue
+            c.settimeout(2)
+            try:
+                while c.recv(65536):
+                    pass
+            except OSError:
+                pass
+            c.close()
+    t = threading.Thread(target=drain, daemon=True)
+    t.start()
+    on_cleanup(lambda: (done.set(), t.join(3), srv.close()))
+    b = Container(image, "while true; do nc -w 1 127.0.0.1 %d < /bin/busybox; "
+                  "sleep 0.2; done" % port, extra=["--network", "host"])
+    top = Loupe("tcptop", "-j", "-i", "0.5", "--containers")
+    ev = top.expect_event(lambda e: e.get("rport") == port and
+                          e.get("tx_bytes", 0) > 0, "tcptop row of nc", 20)
+    top.stop()
+    check(ev["container"] and ev["container"]["id"] == b.id and
+          ev["container"]["name"] == b.name, "tcptop row %s" % short(ev))
+
+
+test_container_top_rows.timeout = 120
+
+
+def test_overview_by_container():
+    """loupe --containers: the event tables have a CONTAINER column and
+    the report ends with each section's events by container; -j: the same
+    in by_container (container null for the host)."""
+    image = _image()
+    missing = os.path.join("/", marker("m"))
+    a = Container(image, _opener(missing))
+    rc, out, err = run_quiet([LOUPE, "-d", "3", "--containers"], timeout=60)
+    check(rc == 0, "loupe --containers: %s %s" % (rc, short(err)))
+    lines = out.splitlines()
+    i = lines.index("== New processes (execsnoop) ==")
+    check(lines[i + 1].split()[:2] == ["CONTAINER", "PCOMM"],
+          "execsnoop header %r" % lines[i + 1])
+    i = lines.index("== Events by container ==")
+    hdr = lines[i + 1].split()
+    check(hdr[:3] == ["CONTAINER", "EVENTS", "execsnoop"] and
+          "opensnoop" in hdr, "by-container header %r" % lines[i + 1])
+    rows = {l.split()[0]: dict(zip(hdr[1:], map(int, l.split()[1:])))
+            for l in lines[i + 2:] if l and not l.startswith("...")}
+    got = rows.get(a.name)
+    check(got and got["execsnoop"] >= 3 and got["opensnoop"] >= 3 and
+          got["EVENTS"] == sum(v for k, v in got.items() if k != "EVENTS"),
+          "row of %s: %s (%s)" % (a.name, got, short(lines[i:])))
+    check("-" in rows, "no host row: %s" % short(lines[i:]))
+
+    rc, out, err = run_quiet([LOUPE, "-d", "3", "--containers", "-j"],
+                             timeout=60)
+    check(rc == 0, "loupe --containers -j: %s %s" % (rc, short(err)))
+    import json
+    doc = json.loads(out)
+    by = {r["container"]: r for r in doc["by_container"]}
+    check(a.name in by and by[a.name]["by_tool"]["execsnoop"] >= 3,
+          "by_container of %s: %s" % (a.name, short(by.get(a.name))))
+    check(None in by, "no host entry: %s" % short(doc["by_container"]))
+    rc, out, _ = run_quiet([LOUPE, "-d", "1", "-j"], timeout=60)
+    check(rc == 0 and "by_container" not in json.loads(out),
+          "by_container without --containers")
+
+
+test_overview_by_container.timeout = 150

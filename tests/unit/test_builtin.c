@@ -28,7 +28,7 @@ static void test_select(void)
 	int n;
 
 	/* table order, whatever the list's */
-	p = builtin_select("tasks,syscalls", false, &n);
+	p = builtin_select("tasks,syscalls", 0, &n);
 	CHECK(p && n == 2);
 	if (p && n == 2) {
 		CHECK_STR(p[0].id, "syscalls");
@@ -36,9 +36,9 @@ static void test_select(void)
 		CHECK(p[0].file == NULL);
 	}
 	builtin_free(p, n);
-	p = builtin_select("none", false, &n);
+	p = builtin_select("none", 0, &n);
 	CHECK(!p && n == 0);
-	p = builtin_select(NULL, false, &n);
+	p = builtin_select(NULL, 0, &n);
 	CHECK(p && n == builtin_count());
 	builtin_free(p, n);
 }
@@ -49,8 +49,9 @@ static void test_by_cgroup(void)
 	struct metric_program *plain, *cg;
 	int n1, n2;
 
-	plain = builtin_select("syscalls,runqueue,softirqs", false, &n1);
-	cg = builtin_select("syscalls,runqueue,softirqs", true, &n2);
+	plain = builtin_select("syscalls,runqueue,softirqs", 0, &n1);
+	cg = builtin_select("syscalls,runqueue,softirqs", BUILTIN_BY_CGROUP,
+			    &n2);
 	CHECK(plain && cg && n1 == 3 && n2 == 3);
 	if (!plain || !cg || n1 != 3 || n2 != 3)
 		goto out;
@@ -77,14 +78,55 @@ out:
 	builtin_free(cg, n2);
 }
 
+/*
+ * --by-container: the cgroup id key element gives container, pod and
+ * namespace; with --by-cgroup too, the cgroup label reads it first.
+ */
+static void test_by_container(void)
+{
+	struct metric_program *ct, *both;
+	const struct metric_export *x;
+	int n1, n2;
+
+	ct = builtin_select("syscalls", BUILTIN_BY_CONTAINER, &n1);
+	both = builtin_select("syscalls",
+			      BUILTIN_BY_CGROUP | BUILTIN_BY_CONTAINER, &n2);
+	CHECK(ct && both && n1 == 1 && n2 == 1);
+	if (!ct || !both || n1 != 1 || n2 != 1)
+		goto out;
+	/* the same program: one key element for all of them */
+	CHECK(strstr(ct[0].program, "@syscall_errors[cgroup, $nr, -args.ret]"));
+	CHECK_STR(ct[0].program, both[0].program);
+	x = &ct[0].exports[1];
+	CHECK(x->nlabels == 5);
+	CHECK_STR(x->labels[0].name, "container");
+	CHECK(x->labels[0].kind == LABEL_CONTAINER && !x->labels[0].same_key);
+	CHECK_STR(x->labels[1].name, "pod");
+	CHECK(x->labels[1].kind == LABEL_POD && x->labels[1].same_key);
+	CHECK_STR(x->labels[2].name, "namespace");
+	CHECK(x->labels[2].kind == LABEL_NAMESPACE && x->labels[2].same_key);
+	CHECK_STR(x->labels[3].name, "syscall");
+	CHECK(!x->labels[3].same_key && !x->labels[4].same_key);
+	x = &both[0].exports[1];
+	CHECK(x->nlabels == 6);
+	CHECK_STR(x->labels[0].name, "cgroup");
+	CHECK(!x->labels[0].same_key);
+	CHECK_STR(x->labels[1].name, "container");
+	CHECK(x->labels[1].same_key && x->labels[3].same_key);
+	CHECK_STR(x->labels[4].name, "syscall");
+out:
+	builtin_free(ct, n1);
+	builtin_free(both, n2);
+}
+
 /* Every family's map is assigned in its program, with a known type. */
 static void test_families(void)
 {
-	for (int cgroup = 0; cgroup < 2; cgroup++) {
+	for (unsigned int by = 0; by < 4; by++) {
 		struct metric_program *p;
 		int n;
 
-		p = builtin_select(NULL, cgroup, &n);
+		p = builtin_select(NULL, by, &n);
 		for (int i = 0; p && i < n; i++) {
 			CHECK(!strchr(p[i].program, '{') ||
 			      !strstr(p[i].program, "{CG"));
@@ -128,6 +170,7 @@ const struct unit_test builtin_tests[] = {
 	{ "builtin/list", test_list },
 	{ "builtin/select", test_select },
 	{ "builtin/by_cgroup", test_by_cgroup },
+	{ "builtin/by_container", test_by_container },
 	{ "builtin/families", test_families },
 	{ "builtin/family_type", test_family_type },
 	{ NULL },

@@ -80,6 +80,41 @@ static void test_paths(void)
 	CHECK_STR(container_runtime_name(CONTAINER_CRIO), "cri-o");
 }
 
+/* A container's cgroup cut to its pod's, as --container NS/POD does. */
+static void test_pod_cgroup(void)
+{
+	static const struct {
+		const char *path, *pod;
+	} cases[] = {
+		{ "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
+		  UID_ ".slice/cri-containerd-" ID ".scope",
+		  "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
+		  UID_ ".slice" },
+		{ "/sys/fs/cgroup/kubepods.slice/kubepods-pod" UID_
+		  ".slice/docker-" ID ".scope",
+		  "/sys/fs/cgroup/kubepods.slice/kubepods-pod" UID_ ".slice" },
+		{ "/kubepods/burstable/pod" UID "/" ID,
+		  "/kubepods/burstable/pod" UID },
+		{ "/kubepods/pod" UID "/" ID, "/kubepods/pod" UID },
+		/* no cgroup of the pod's own: the container's */
+		{ "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
+		  UID_ ".slice:cri-containerd:" ID,
+		  "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
+		  UID_ ".slice:cri-containerd:" ID },
+		{ "/libpod_parent/libpod-" ID, "/libpod_parent/libpod-" ID },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct container_ref ref;
+		char dir[512];
+
+		CHECK(container_parse_path(cases[i].path, &ref));
+		snprintf(dir, sizeof(dir), "%s", cases[i].path);
+		container_pod_cgroup(&ref, dir);
+		CHECK_STR(dir, cases[i].pod);
+	}
+}
+
 static void put(const char *root, const char *rel, const char *text)
 {
 	char path[512], cmd[600];
@@ -191,6 +226,7 @@ static void test_json(void)
 
 const struct unit_test container_tests[] = {
 	{ "container/paths", test_paths },
+	{ "container/pod_cgroup", test_pod_cgroup },
 	{ "container/names", test_names },
 	{ "container/json", test_json },
 	{ NULL },

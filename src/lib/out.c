@@ -227,7 +227,7 @@ static bool table_hidden(unsigned int cp)
  * byte can drive the terminal, the bytes can be recovered, and a single
  * backslash followed by '[' only ever starts a marker such as \[truncated].
  */
-static void table_escape(struct out_buf *b, const char *str, size_t n)
+void out_table_escape(struct out_buf *b, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, run, len;
@@ -259,7 +259,7 @@ static void table_escape(struct out_buf *b, const char *str, size_t n)
 	}
 }
 
-/* Table markers: never produced by table_escape() from data. */
+/* Table markers: never produced by out_table_escape() from data. */
 static void table_marks(struct out_buf *b, unsigned int state,
 			const char *sep)
 {
@@ -300,7 +300,7 @@ static void lead_cell(struct out *o, const char *text)
 	out_buf_printf(&o->line, "%-*s", abs(o->lead.width), text);
 }
 
-/* Place a cell's text, already safe to show (table_escape()), at col. */
+/* Place a cell's text, already safe to show (out_table_escape()), at col. */
 static void cell(struct out *o, int col, const char *text)
 {
 	const struct out_col *c;
@@ -571,7 +571,7 @@ void out_caption(struct out *o, const char *key, const char *value)
 	if (o->json)
 		return;
 	o->cell.len = 0;
-	table_escape(&o->cell, value, strlen(value));
+	out_table_escape(&o->cell, value, strlen(value));
 	out_line(o, "\n%s = %s", key, o->cell.data);
 }
 
@@ -632,7 +632,7 @@ static void string_cell(struct out *o, int col, const char *val, size_t n,
 	if (col < 0)
 		return;
 	o->cell.len = 0;
-	table_escape(&o->cell, val, n);
+	out_table_escape(&o->cell, val, n);
 	table_marks(&o->cell, state, "");
 	cell(o, col, o->cell.data);
 }
@@ -684,7 +684,7 @@ void out_lead(struct out *o, const char *val)
 		return;
 	o->cell.len = 0;
 	if (val)
-		table_escape(&o->cell, val, strlen(val));
+		out_table_escape(&o->cell, val, strlen(val));
 	else
 		out_buf_add(&o->cell, "-", 1);
 	lead_cell(o, o->cell.data);
@@ -800,7 +800,7 @@ void out_strv(struct out *o, int col, const char *key, const char *buf,
 		n = strnlen(buf + i, size - i);
 		if (i)
 			out_buf_add(&o->cell, " ", 1);
-		table_escape(&o->cell, buf + i, n);
+		out_table_escape(&o->cell, buf + i, n);
 	}
 	table_marks(&o->cell, state, o->cell.len ? " " : "");
 	cell(o, col, o->cell.data);
@@ -835,7 +835,7 @@ void out_block(struct out *o, const char *buf, size_t n)
 		if (len && end < n && buf[end - 1] == '\r')
 			len--;
 		o->line.len = 0;
-		table_escape(&o->line, buf + i, len);
+		out_table_escape(&o->line, buf + i, len);
 		out_buf_add(&o->line, "\n", 1);
 		line_write(o);
 		i = end + 1;

@@ -167,6 +167,11 @@ void out_buf_add(struct out_buf *b, const char *s, size_t n);
  * not one; its code point in *cp.
  */
 size_t out_utf8_decode(const unsigned char *s, size_t n, unsigned int *cp);
+/*
+ * n bytes as a table cell shows them (text a tool prints outside cells,
+ * such as a stack's frames): invalid and control bytes as \xNN.
+ */
+void out_table_escape(struct out_buf *b, const char *str, size_t n);
 void out_buf_printf(struct out_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

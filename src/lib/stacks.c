@@ -393,12 +393,14 @@ static void print_text_half(struct out_buf *b, const struct stacks_half *h,
 	for (int i = 0; i < h->n; i++) {
 		const struct syms_frame *fr = &h->frames[i];
 
-		if (fr->kind == SYMS_KERNEL && fr->module)
-			out_buf_printf(b, "    %s [%s]\n", fr->name,
-				       fr->module);
+		out_buf_add(b, "    ", 4);
+		if (fr->name)
+			out_table_escape(b, fr->name, strlen(fr->name));
 		else
-			out_buf_printf(b, "    %s\n", fr->name ? fr->name :
-				       "[unknown]");
+			out_buf_add(b, "[unknown]", 9);
+		if (fr->kind == SYMS_KERNEL && fr->module && fr->name)
+			out_buf_printf(b, " [%s]", fr->module);
+		out_buf_add(b, "\n", 1);
 	}
 }
 
@@ -590,8 +592,10 @@ static int stacks_print(struct session *s, const struct stacks_report *r)
 			if ((kh.n || kh.missed) && (u.n || u.missed))
 				out_buf_printf(&line, "    --\n");
 			print_text_half(&line, &u, "User");
-			out_buf_printf(&line, "    %-16s %s (%u)", "-", comm,
-				       k->pid);
+			/* a command name is the process's own choice of bytes */
+			out_buf_printf(&line, "    %-16s ", "-");
+			out_table_escape(&line, comm, strlen(comm));
+			out_buf_printf(&line, " (%u)", k->pid);
 			folded_add(&folded, &line, count);
 		}
 	}

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from common import Loupe, Skip, check, marker, short, spawn, tmpdir
+from common import LOUPE, Loupe, Skip, check, fail, marker, short, spawn, tmpdir
 
 WORK_C = r"""
 #include <stdlib.h>
@@ -481,3 +481,24 @@ def test_profile_kernel_frames_match_kallsyms():
 
 test_profile_kernel_frames_match_kallsyms.timeout = 60
 test_profile_kernel_frames_match_kallsyms.serial = True  # system-wide, both CPUs busy
+
+
+def test_profile_escapes_a_command_name_of_any_bytes():
+    """A command name is whatever bytes a process chose: the text output
+    shows an invalid byte as \\xNN, as every table does, never raw."""
+    code = ("import ctypes, time\n"
+            "ctypes.CDLL(None).prctl(15, b'lp\\xffbusy\\x01', 0, 0, 0)\n"
+            "print('ready', flush=True)\n"
+            "end = time.time() + 6\n"
+            "while time.time() < end: pass\n")
+    p = spawn([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    check(p.stdout.readline() == b"ready\n", "the busy process did not start")
+    r = subprocess.run([LOUPE, "profile", "-p", str(p.pid), "-U", "-d", "2"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+    check(r.returncode == 0, "exit status %s: %s" % (r.returncode, r.stderr[-300:]))
+    try:
+        out = r.stdout.decode("utf-8")
+    except UnicodeDecodeError as e:
+        fail("raw bytes in the table output: %s" % e)
+    want = "    %-16s lp\\xffbusy\\x01 (%d)" % ("-", p.pid)
+    check(want in out.splitlines(), "no %r line in %s" % (want, short(out, 600)))

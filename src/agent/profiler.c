@@ -102,6 +102,7 @@ struct prof_entry {
 	struct blob *comm, *stack;
 	struct blob *cgroup;	/* its v2 path, NULL if unknown */
 	struct blob *container;	/* name, else short id; NULL: none */
+	struct blob *pod, *pod_namespace;	/* Kubernetes' names or NULL */
 	uint64_t count, ns;
 };
 
@@ -237,6 +238,8 @@ static void bucket_clear(struct profiler *p, struct prof_bucket *b)
 			release(p, b->v[k][i].stack);
 			release(p, b->v[k][i].cgroup);
 			release(p, b->v[k][i].container);
+			release(p, b->v[k][i].pod);
+			release(p, b->v[k][i].pod_namespace);
 		}
 		b->n[k] = 0;
 	}
@@ -399,11 +402,15 @@ static void entry_cgroup(struct profiler *p, struct prof_entry *e,
 	struct container_info c;
 
 	e->cgroup = intern_str(p, cgroup_path(id, path, sizeof(path)));
-	e->container = NULL;
+	e->container = e->pod = e->pod_namespace = NULL;
 	if (!container_of_cgroup(id, &c))
 		return;
 	snprintf(label, sizeof(label), "%.12s", c.ref.id);
 	e->container = intern_str(p, c.name[0] ? c.name : label);
+	if (c.pod[0])
+		e->pod = intern_str(p, c.pod);
+	if (c.namespace[0])
+		e->pod_namespace = intern_str(p, c.namespace);
 }
 
 static void bucket_add(struct profiler *p, struct prof_bucket *b,
@@ -633,11 +640,12 @@ struct pprof {
 
 enum {
 	STR_EMPTY, STR_SAMPLES, STR_COUNT, STR_CPU, STR_OFFCPU, STR_NS,
-	STR_PID, STR_COMM, STR_KERNEL, STR_CONTAINER, STR_FIXED
+	STR_PID, STR_COMM, STR_KERNEL, STR_CONTAINER, STR_POD, STR_NAMESPACE,
+	STR_FIXED
 };
 static const char *const fixed_strings[] = {
 	"", "samples", "count", "cpu", "offcpu", "nanoseconds", "pid",
-	"comm", "[kernel.kallsyms]", "container",
+	"comm", "[kernel.kallsyms]", "container", "pod", "namespace",
 };
 
 static uint32_t pprof_str(struct pprof *pp, struct blob *s)
@@ -814,6 +822,11 @@ static void pprof_sample(struct profiler *p, struct pprof *pp,
 	pprof_label(&o, STR_COMM, pprof_str(pp, e->comm), 0);
 	if (e->container)
 		pprof_label(&o, STR_CONTAINER, pprof_str(pp, e->container),
+			    0);
+	if (e->pod)
+		pprof_label(&o, STR_POD, pprof_str(pp, e->pod), 0);
+	if (e->pod_namespace)
+		pprof_label(&o, STR_NAMESPACE, pprof_str(pp, e->pod_namespace),
 			    0);
 	pb_bytes(&pp->samples, 2, o.data, o.len);
 	free(o.data);

@@ -530,9 +530,11 @@ test_agent_pprof_cgroup_descendants.timeout = 90
 
 def test_agent_pprof_container():
     """A busy podman container: container= (name or id) keeps its samples,
-    which carry a container label with its name, as unfiltered ones do."""
+    which carry a container label with its name (and pod and namespace
+    from Kubernetes' annotations), as unfiltered ones do."""
     image = _image()
-    c = Container(image, "while :; do :; done")
+    c = Container(image, "while :; do :; done",
+                  ["io.kubernetes.pod.name=cart-5f6", "io.kubernetes.pod.namespace=shop"])
     a = Agent("--metrics", "none")
     try:
         by_name, by_id, every = fetch_all(a, [
@@ -546,6 +548,9 @@ def test_agent_pprof_container():
                       if s["labels"].get("container") != c.name or
                       s["labels"]["comm"] != "sh"]
             check(not others, "container= by %s let in %s" % (q, others[:3]))
+        pods = {(s["labels"].get("pod"), s["labels"].get("namespace"))
+                for s in by_name["samples"]}
+        check(pods == {("cart-5f6", "shop")}, "pod labels %s" % pods)
         inside = [s for s in every["samples"] if s["labels"].get("container") == c.name]
         check(sum(s["values"][0] for s in inside) >= 5,
               "the unfiltered profile has %d samples labelled %s" % (len(inside), c.name))

@@ -42,6 +42,40 @@ static void usage(FILE *f)
  * The programs of a candidate that will really be loaded and their hook
  * targets, as a JSON array or a space-separated table cell.
  */
+/*
+ * What the tool attaches to when the section names no target: perf
+ * events per CPU, packet hooks on the interface and socket hooks where
+ * the tool's flags say.
+ */
+static void list_target_of(struct hook_point *pt)
+{
+	const char *what = NULL;
+
+	switch (pt->kind) {
+	case HOOK_PERF_EVENT:
+		what = "software event on each CPU";
+		break;
+	case HOOK_XDP:
+		what = "interface";
+		break;
+	case HOOK_TC:
+		what = !strcmp(pt->target, "ingress") ? "interface ingress" :
+		       !strcmp(pt->target, "egress") ? "interface egress" :
+		       "interface";
+		break;
+	case HOOK_SOCKOPS:
+		what = "cgroup";
+		break;
+	case HOOK_SK_MSG:
+		what = "sockmap";
+		break;
+	default:
+		break;
+	}
+	if (what && (!pt->target[0] || pt->kind == HOOK_TC))
+		snprintf(pt->target, sizeof(pt->target), "%s", what);
+}
+
 static void list_targets(struct out *o, struct bpf_object *obj,
 			 const struct hook_candidate *c, char *buf, size_t len)
 {
@@ -56,15 +90,13 @@ static void list_targets(struct out *o, struct bpf_object *obj,
 		for (int i = 0; i < HOOK_MAX_PROGS && c->progs[i]; i++) {
 			const char *name = c->progs[i] + (c->progs[i][0] == '?');
 
-			prog = bpf_object__find_program_by_name(obj, name);
-			if (!prog || !bpf_program__autoload(prog) ||
-			    hook_parse_section(bpf_program__section_name(prog),
-					       &pt))
+			prog = obj ? bpf_object__find_program_by_name(obj,
+								      name) :
+				     NULL;
+			if ((obj && (!prog || !bpf_program__autoload(prog))) ||
+			    hook_prog_point(obj, name, &pt))
 				continue;
-			/* Perf events are opened by the tool: per CPU. */
-			if (!pt.target[0] && pt.kind == HOOK_PERF_EVENT)
-				snprintf(pt.target, sizeof(pt.target),
-					 "software event on each CPU");
+			list_target_of(&pt);
 			if (o->json) {
 				out_json_key(o, NULL);
 				out_json_string(&o->line, pass ? pt.target :
@@ -88,7 +120,7 @@ static void list_tool(const struct tool *t, struct out *o)
 	size_t size;
 
 	/* A tool without BPF (flamegraph) has no probes: hook "-". */
-	if (!t->skel || !t->probes) {
+	if (!t->probes) {
 		if (o->json) {
 			out_record_begin(o);
 			out_str(o, OUT_JSON_ONLY, "tool", t->name);
@@ -102,9 +134,13 @@ static void list_tool(const struct tool *t, struct out *o)
 		}
 		return;
 	}
-	elf = t->skel->elf_bytes(&size);
-	obj = bpf_object__open_mem(elf, size, NULL);
-	if (!obj) {
+	/* Programs built at run time (drop): the probes name sections. */
+	obj = NULL;
+	if (t->skel) {
+		elf = t->skel->elf_bytes(&size);
+		obj = bpf_object__open_mem(elf, size, NULL);
+	}
+	if (t->skel && !obj) {
 		log_err("%s: cannot open its BPF object", t->name);
 		return;
 	}

@@ -29,7 +29,9 @@ static const char *const kind_names[] = {
 	[HOOK_KRETPROBE] = "kretprobe",	[HOOK_TP_BTF] = "tp_btf",
 	[HOOK_RAW_TP] = "raw_tp",	[HOOK_TRACEPOINT] = "tracepoint",
 	[HOOK_UPROBE] = "uprobe",	[HOOK_URETPROBE] = "uretprobe",
-	[HOOK_PERF_EVENT] = "perf_event",
+	[HOOK_PERF_EVENT] = "perf_event", [HOOK_XDP] = "xdp",
+	[HOOK_TC] = "tc",		[HOOK_SOCKOPS] = "sockops",
+	[HOOK_SK_MSG] = "sk_msg",
 };
 
 /* Section prefixes as libbpf spells them, longest first where ambiguous. */
@@ -43,6 +45,9 @@ static const struct {
 	{ "raw_tp/", HOOK_RAW_TP },	{ "tracepoint/", HOOK_TRACEPOINT },
 	{ "tp/", HOOK_TRACEPOINT },	{ "uretprobe", HOOK_URETPROBE },
 	{ "uprobe", HOOK_UPROBE },	{ "perf_event", HOOK_PERF_EVENT },
+	{ "xdp", HOOK_XDP },		{ "tc", HOOK_TC },
+	{ "classifier", HOOK_TC },	{ "sockops", HOOK_SOCKOPS },
+	{ "sk_msg", HOOK_SK_MSG },
 };
 
 const char *hook_kind_name(enum hook_kind kind)
@@ -488,6 +493,27 @@ static int test_kprobe(const struct hook_point *pt, char *why, size_t len)
 	return attach_to_perf(pfd, BPF_PROG_TYPE_KPROBE, why, len);
 }
 
+static enum bpf_prog_type prog_type_of(enum hook_kind kind);
+
+/*
+ * A packet or socket hook is judged by the kernel loading a program of
+ * its type. Attaching one would need an interface, a qdisc or a cgroup
+ * of the machine's, changed under other users' feet; the tool says why
+ * if its own attach fails.
+ */
+static int test_prog_type(const struct hook_point *pt, char *why, size_t len)
+{
+	int fd = hook_trivial_prog(prog_type_of(pt->kind), 0, 0);
+
+	if (fd < 0) {
+		snprintf(why, len, "the kernel refuses %s programs: %s",
+			 hook_kind_name(pt->kind), strerror(-fd));
+		return fd;
+	}
+	close(fd);
+	return 0;
+}
+
 static struct {
 	struct hook_point pt;
 	int err;
@@ -537,6 +563,12 @@ int hook_test_point(const struct hook_point *pt, char *why, size_t len)
 	case HOOK_KRETPROBE:
 		err = test_kprobe(pt, why, len);
 		break;
+	case HOOK_XDP:
+	case HOOK_TC:
+	case HOOK_SOCKOPS:
+	case HOOK_SK_MSG:
+		err = test_prog_type(pt, why, len);
+		break;
 	default:
 		/* Attached by the tool itself; judged at attach time. */
 		err = 0;
@@ -565,12 +597,27 @@ int hook_test_point_btf(const struct hook_point *pt, const struct btf *btf,
 	return err;
 }
 
+/* A hook named by its section (a tool without an object). */
+static int test_section(const char *section, char *why, size_t len)
+{
+	struct hook_point pt;
+
+	if (hook_parse_section(section, &pt)) {
+		snprintf(why, len, "unknown section %s", section);
+		return -EINVAL;
+	}
+	return hook_test_point(&pt, why, len);
+}
+
 static int test_prog_by_name(const char *prog_name, char *why, size_t len,
 			     void *ctx)
 {
 	struct bpf_program *prog;
 	struct hook_point pt;
 
+	/* A tool without an object names sections, not programs. */
+	if (!ctx)
+		return test_section(prog_name, why, len);
 	prog = bpf_object__find_program_by_name(ctx, prog_name);
 	if (!prog) {
 		snprintf(why, len, "program %s missing from the object",
@@ -598,9 +645,30 @@ static enum bpf_prog_type prog_type_of(enum hook_kind kind)
 		return BPF_PROG_TYPE_TRACEPOINT;
 	case HOOK_PERF_EVENT:
 		return BPF_PROG_TYPE_PERF_EVENT;
+	case HOOK_XDP:
+		return BPF_PROG_TYPE_XDP;
+	case HOOK_TC:
+		return BPF_PROG_TYPE_SCHED_CLS;
+	case HOOK_SOCKOPS:
+		return BPF_PROG_TYPE_SOCK_OPS;
+	case HOOK_SK_MSG:
+		return BPF_PROG_TYPE_SK_MSG;
 	default:
 		return BPF_PROG_TYPE_KPROBE;
 	}
+}
+
+int hook_prog_point(struct bpf_object *obj, const char *name,
+		    struct hook_point *pt)
+{
+	struct bpf_program *prog;
+
+	if (!obj)
+		return hook_parse_section(name, pt);
+	prog = bpf_object__find_program_by_name(obj, name);
+	if (!prog)
+		return -ENOENT;
+	return hook_parse_section(bpf_program__section_name(prog), pt);
 }
 
 /* libbpf loads a small program calling the helper: a real probe too. */
@@ -608,13 +676,11 @@ static int test_helper(const struct hook_candidate *c, char *why, size_t len,
 		       void *ctx)
 {
 	const char *name = c->progs[0];
-	struct bpf_program *prog;
 	enum bpf_prog_type type;
 	struct hook_point pt;
 	int ok;
 
-	prog = bpf_object__find_program_by_name(ctx, name + (name[0] == '?'));
-	if (!prog || hook_parse_section(bpf_program__section_name(prog), &pt))
+	if (hook_prog_point(ctx, name + (name[0] == '?'), &pt))
 		return 0;	/* judged when its programs are tested */
 	type = prog_type_of(pt.kind);
 	/*
@@ -635,13 +701,11 @@ const char *hook_candidate_label(struct bpf_object *obj,
 				 const struct hook_candidate *c)
 {
 	const char *name = c->progs[0];
-	struct bpf_program *prog;
 	struct hook_point pt;
 
 	if (!name)
 		return "none";
-	prog = bpf_object__find_program_by_name(obj, name + (name[0] == '?'));
-	if (!prog || hook_parse_section(bpf_program__section_name(prog), &pt))
+	if (hook_prog_point(obj, name + (name[0] == '?'), &pt))
 		return "unknown";
 	return hook_kind_name(pt.kind);
 }
@@ -665,6 +729,8 @@ int hook_choose(struct bpf_object *obj, const struct hook_probe *probes,
 	cache_release();
 	pthread_mutex_unlock(&cache_lock);
 	/* Keep only the chosen candidates' programs (and working optionals). */
+	if (!obj)
+		return err;
 	bpf_object__for_each_program(prog, obj) {
 		const char *name = bpf_program__name(prog);
 		bool listed = false, keep = false, optional;

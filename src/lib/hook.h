@@ -17,7 +17,12 @@ struct bpf_object;
 #define HOOK_WHY_LEN		160
 #define HOOK_TARGET_LEN		128
 
-/* A program name prefixed with '?' is optional: kept if it works. */
+/*
+ * A program name prefixed with '?' is optional: kept if it works. A tool
+ * with no BPF object (its programs are built at run time: drop, count,
+ * capture) names its hooks by section instead ("xdp", "tc/ingress") and
+ * hands the chooser a NULL object.
+ */
 struct hook_candidate {
 	const char *progs[HOOK_MAX_PROGS];
 	/* A BPF helper the programs need (enum bpf_func_id), 0 if none. */
@@ -48,6 +53,11 @@ enum hook_kind {
 	HOOK_UPROBE,
 	HOOK_URETPROBE,
 	HOOK_PERF_EVENT,
+	/* Packet and socket hooks, attached by the tool to what it names. */
+	HOOK_XDP,
+	HOOK_TC,		/* a clsact qdisc: target ingress or egress */
+	HOOK_SOCKOPS,
+	HOOK_SK_MSG,
 };
 
 struct hook_point {
@@ -83,6 +93,12 @@ int hook_test_point_btf(const struct hook_point *pt, const struct btf *btf,
 			char *why, size_t len);
 /* One value read from a sysfs file with fmt (e.g. "config:%d"). */
 int hook_read_sysfs_int(const char *path, const char *fmt, int *val);
+/*
+ * The hook of program name (no '?') in obj, or of section name when obj
+ * is NULL: 0 or -errno.
+ */
+int hook_prog_point(struct bpf_object *obj, const char *name,
+		    struct hook_point *pt);
 const char *hook_candidate_label(struct bpf_object *obj,
 				 const struct hook_candidate *c);
 int hook_choose(struct bpf_object *obj, const struct hook_probe *probes,

@@ -209,7 +209,8 @@ static int rb_event(void *ctx, void *data, size_t size)
 	return err;
 }
 
-static void report_unusable(struct session *s, const struct hook_probe *p,
+static void report_unusable(struct bpf_object *obj,
+			    const struct hook_probe *p,
 			    const struct hook_result *r)
 {
 	char msg[1024] = "";
@@ -218,7 +219,7 @@ static void report_unusable(struct session *s, const struct hook_probe *p,
 	for (int c = 0; c < r->ncandidates && n < sizeof(msg); c++)
 		n += snprintf(msg + n, sizeof(msg) - n, "%s%s: %s",
 			      c ? "; " : "",
-			      hook_candidate_label(s->obj, &p->candidates[c]),
+			      hook_candidate_label(obj, &p->candidates[c]),
 			      r->why[c]);
 	log_err("no hook for '%s' works on this kernel (%s)", p->name, msg);
 }
@@ -435,7 +436,7 @@ static int start_choose(struct session *s, struct bpf_object *obj)
 			return EXIT_RUNTIME;
 		for (int p = 0; probes[p].name; p++)
 			if (s->hooks[p].chosen < 0)
-				report_unusable(s, &probes[p], &s->hooks[p]);
+				report_unusable(obj, &probes[p], &s->hooks[p]);
 		return EXIT_RUNTIME;
 	}
 	return 0;
@@ -462,6 +463,30 @@ static int start_load(struct session *s)
 	if (!s->tool->header_per_interval)
 		out_header(&s->out);
 	return 0;
+}
+
+int session_choose(struct session *s, struct bpf_object *obj)
+{
+	const struct hook_probe *probes = s->probes ? s->probes :
+					  s->tool->probes;
+
+	if (!probes || !hook_choose(obj, probes, s->hooks))
+		return 0;
+	for (int p = 0; probes[p].name; p++)
+		if (s->hooks[p].chosen < 0)
+			report_unusable(obj, &probes[p], &s->hooks[p]);
+	return EXIT_RUNTIME;
+}
+
+const char *session_chosen(const struct session *s, int probe)
+{
+	const struct hook_probe *probes = s->probes ? s->probes :
+					  s->tool->probes;
+	int c = s->hooks[probe].chosen;
+
+	if (!probes || c < 0)
+		return NULL;
+	return probes[probe].candidates[c].progs[0];
 }
 
 int session_start_ring(struct session *s, int ring_fd, int lost_fd,

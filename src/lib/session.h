@@ -98,6 +98,15 @@ void session_init(struct session *s, const struct tool *t);
  */
 int session_run(struct session *s);
 /*
+ * For a tool with its own run: chooses the hooks of s->probes (else the
+ * tool's) in obj, or in none when the probes name sections (programs
+ * built at run time), into s->hooks; 0, or EXIT_RUNTIME after saying
+ * which probe has no hook that works here.
+ */
+int session_choose(struct session *s, struct bpf_object *obj);
+/* Then: the first program (or section) of the chosen candidate, or NULL. */
+const char *session_chosen(const struct session *s, int probe);
+/*
  * A tool with its own run (loupe trace, which loads and attaches its
  * programs itself) starts the loop on its ring buffer: the loop reads
  * ring_fd and counts lost_fd (a per-CPU u64 array, may be -1); then

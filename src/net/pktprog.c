@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include "hook.h"
 #include "log.h"
 #include "pktprog.h"
 
@@ -98,6 +99,23 @@ int pktprog_counters_read(int fd, unsigned int n, struct xlate_counter *tot)
 		}
 	}
 	free(v);
+	return 0;
+}
+
+int pktprog_where_of(const char *section, enum pktprog_where *where)
+{
+	struct hook_point pt;
+
+	if (!section || hook_parse_section(section, &pt))
+		return -EINVAL;
+	if (pt.kind == HOOK_XDP)
+		*where = PKTPROG_XDP;
+	else if (pt.kind == HOOK_TC && !strcmp(pt.target, "ingress"))
+		*where = PKTPROG_TC_INGRESS;
+	else if (pt.kind == HOOK_TC && !strcmp(pt.target, "egress"))
+		*where = PKTPROG_TC_EGRESS;
+	else
+		return -EINVAL;
 	return 0;
 }
 

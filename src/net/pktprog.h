@@ -36,6 +36,12 @@ enum pktprog_where {
 	PKTPROG_TC_EGRESS,
 };
 
+/*
+ * Where a hook chosen by the chooser (a section: "xdp", "tc/ingress",
+ * "tc/egress") puts the program: 0, or -EINVAL for any other hook.
+ */
+int pktprog_where_of(const char *section, enum pktprog_where *where);
+
 struct pktprog_attach {
 	int ifindex;
 	enum pktprog_where where;

@@ -171,10 +171,16 @@ static int capture_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
+/* Both directions of the interface's clsact qdisc. */
+static const struct hook_probe capture_probes[] = {
+	{ "ingress", { { { "tc/ingress" } } } },
+	{ "egress", { { { "tc/egress" } } } },
+	{ NULL },
+};
+
 static int capture_run(struct session *s)
 {
-	struct pktprog_attach at[2] = { { .where = PKTPROG_TC_INGRESS },
-					{ .where = PKTPROG_TC_EGRESS } };
+	struct pktprog_attach at[2] = { { 0 } };
 	struct capture_state st = { 0 };
 	struct bpf_insn epi[XLATE_EPI_MAX];
 	struct sock_filter *cbpf = NULL;
@@ -191,6 +197,11 @@ static int capture_run(struct session *s)
 		log_err("invalid -i '%s': no such interface", cp.iface);
 		return EXIT_USAGE;
 	}
+	/* at[0] ingress, at[1] egress: probes 0 and 1. */
+	if (session_choose(s, NULL) ||
+	    pktprog_where_of(session_chosen(s, 0), &at[0].where) ||
+	    pktprog_where_of(session_chosen(s, 1), &at[1].where))
+		return EXIT_RUNTIME;
 	expr = pexpr_join(cp.nwords, cp.words);
 	if (!expr) {
 		log_err("out of memory");
@@ -277,6 +288,7 @@ static const struct tool capture_tool = {
 	.parse_opt = capture_parse_opt,
 	.args_usage = "[EXPRESSION...]",
 	.parse_arg = capture_parse_arg,
+	.probes = capture_probes,
 	.run = capture_run,
 };
 TOOL_REGISTER(capture_tool);

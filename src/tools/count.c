@@ -93,12 +93,20 @@ static int count_interval(struct session *s)
 	return 0;
 }
 
+/* Both directions of the interface's clsact qdisc. */
+static const struct hook_probe count_probes[] = {
+	{ "ingress", { { { "tc/ingress" } } } },
+	{ "egress", { { { "tc/egress" } } } },
+	{ NULL },
+};
+
 static int count_run(struct session *s)
 {
 	struct pktprog_attach at[2 * MAX_EXPRS];
 	struct count_state st = { .map_fd = -1 };
 	struct bpf_insn epi[XLATE_EPI_MAX];
 	int fds[2 * MAX_EXPRS], nat = 0, nfds = 0, ifindex;
+	enum pktprog_where where[2];
 	int ret = EXIT_RUNTIME;
 	char err[512];
 
@@ -115,6 +123,11 @@ static int count_run(struct session *s)
 		log_err("give one or more expressions, e.g. icmp 'tcp port 80'");
 		return EXIT_USAGE;
 	}
+	/* at[] alternates ingress and egress, as probes 0 and 1. */
+	if (session_choose(s, NULL) ||
+	    pktprog_where_of(session_chosen(s, 0), &where[0]) ||
+	    pktprog_where_of(session_chosen(s, 1), &where[1]))
+		return EXIT_RUNTIME;
 	st.nkeys = 4 * cl.nexprs;
 	st.last = calloc(st.nkeys, sizeof(*st.last));
 	st.now = calloc(st.nkeys, sizeof(*st.now));
@@ -160,8 +173,7 @@ static int count_run(struct session *s)
 	for (nat = 0; nat < nfds; nat++) {
 		at[nat] = (struct pktprog_attach){
 			.ifindex = ifindex,
-			.where = nat % 2 ? PKTPROG_TC_EGRESS :
-					   PKTPROG_TC_INGRESS,
+			.where = where[nat % 2],
 		};
 		if (pktprog_attach(&at[nat], fds[nat], err, sizeof(err))) {
 			log_err("%s: %s", cl.iface, err);
@@ -196,6 +208,7 @@ static const struct tool count_tool = {
 	.parse_opt = count_parse_opt,
 	.args_usage = "EXPRESSION...",
 	.parse_arg = count_parse_arg,
+	.probes = count_probes,
 	.run = count_run,
 };
 TOOL_REGISTER(count_tool);

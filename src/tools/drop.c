@@ -29,12 +29,26 @@
 #define TC_OK_V		0
 #define TC_SHOT_V	2
 
+/* One probe, at the hook the flags pick (XDP unless --tc). */
+static const struct hook_probe drop_xdp_probes[] = {
+	{ "packets", { { { "xdp" } } } },
+	{ NULL },
+};
+static const struct hook_probe drop_ingress_probes[] = {
+	{ "packets", { { { "tc/ingress" } } } },
+	{ NULL },
+};
+static const struct hook_probe drop_egress_probes[] = {
+	{ "packets", { { { "tc/egress" } } } },
+	{ NULL },
+};
+
 static struct {
 	const char *iface;
-	enum pktprog_where where;
+	const struct hook_probe *probes;
 	char *words[MAX_WORDS];
 	int nwords;
-} dl = { .where = PKTPROG_XDP };
+} dl = { .probes = drop_xdp_probes };
 
 static const struct tool_opt drop_opts[] = {
 	{ "interface", 'i', "IFACE", "the interface (required); -i is not --interval here" },
@@ -50,13 +64,13 @@ static int drop_parse_opt(int index, const char *arg)
 		dl.iface = arg;
 		return 0;
 	case 1:
-		dl.where = PKTPROG_XDP;
+		dl.probes = drop_xdp_probes;
 		return 0;
 	case 2:
 		if (!strcmp(arg, "ingress")) {
-			dl.where = PKTPROG_TC_INGRESS;
+			dl.probes = drop_ingress_probes;
 		} else if (!strcmp(arg, "egress")) {
-			dl.where = PKTPROG_TC_EGRESS;
+			dl.probes = drop_egress_probes;
 		} else {
 			log_err("invalid --tc '%s': expected ingress or egress",
 				arg);
@@ -116,11 +130,11 @@ static int drop_interval(struct session *s)
 
 static int drop_run(struct session *s)
 {
-	struct pktprog_attach at = { .where = dl.where, .link_fd = -1 };
+	struct pktprog_attach at = { .link_fd = -1 };
 	struct drop_state st = { .map_fd = -1 };
 	struct bpf_insn epi[XLATE_EPI_MAX];
 	struct sock_filter *cbpf = NULL;
-	bool xdp = dl.where == PKTPROG_XDP;
+	bool xdp;
 	char err[512], *expr = NULL;
 	int ret = EXIT_RUNTIME, fd = -1;
 	size_t n, nepi;
@@ -138,6 +152,12 @@ static int drop_run(struct session *s)
 		log_err("give the expression of the packets to drop, e.g. 'icmp'");
 		return EXIT_USAGE;
 	}
+	s->probes = dl.probes;
+	if (session_choose(s, NULL))
+		return EXIT_RUNTIME;
+	if (pktprog_where_of(session_chosen(s, 0), &at.where))
+		return EXIT_RUNTIME;
+	xdp = at.where == PKTPROG_XDP;
 	expr = pexpr_join(dl.nwords, dl.words);
 	if (!expr) {
 		log_err("out of memory");
@@ -197,6 +217,7 @@ static const struct tool drop_tool = {
 	.parse_opt = drop_parse_opt,
 	.args_usage = "EXPRESSION...",
 	.parse_arg = drop_parse_arg,
+	.probes = drop_xdp_probes,
 	.run = drop_run,
 };
 TOOL_REGISTER(drop_tool);

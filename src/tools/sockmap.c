@@ -98,8 +98,14 @@ static int sockmap_run(struct session *s)
 			strerror(errno));
 		return EXIT_RUNTIME;
 	}
-	skel = sockmap_bpf__open_and_load();
+	skel = sockmap_bpf__open();
 	if (!skel) {
+		log_err("cannot open the BPF object: %s", strerror(errno));
+		goto out;
+	}
+	if (session_choose(s, skel->obj))
+		goto out;
+	if (sockmap_bpf__load(skel)) {
 		log_err("cannot load the sockops and sk_msg programs: %s",
 			strerror(errno));
 		goto out;
@@ -140,6 +146,15 @@ out:
 	return ret;
 }
 
+TOOL_SKEL(sockmap);
+
+/* The sockets come from sockops on the cgroup, the messages from sk_msg. */
+static const struct hook_probe sockmap_probes[] = {
+	{ "sockets", { { { "sockmap_sockops" } } } },
+	{ "messages", { { { "sockmap_msg" } } } },
+	{ NULL },
+};
+
 static const struct tool sockmap_tool = {
 	.name = "sockmap",
 	.summary = "Bypass the TCP/IP stack between local TCP sockets of a cgroup (sockops + sk_msg), counting messages",
@@ -147,6 +162,8 @@ static const struct tool sockmap_tool = {
 		"  loupe sockmap --cgroup /sys/fs/cgroup/unified/mesh --interval 1\n",
 	.common = OPT_CGROUP | OPT_DURATION | OPT_INTERVAL | OPT_JSON |
 		  OPT_TIMESTAMP,
+	.probes = sockmap_probes,
+	.skel = &sockmap_skel,
 	.run = sockmap_run,
 };
 TOOL_REGISTER(sockmap_tool);

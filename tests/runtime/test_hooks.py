@@ -294,3 +294,40 @@ def test_every_program_loads_alone():
 
 test_every_program_loads_alone.timeout = 300
 test_every_program_loads_alone.serial = True  # loads every program
+
+
+# What `loupe list -j` says of the packet and socket tools on this kernel:
+# {tool: [(probe, hook, programs, targets)]}. drop shows its default (XDP;
+# --tc picks TC); the packet tools build their programs at run time, so
+# their "programs" are the sections the chooser tested.
+PACKET_ROWS = {
+    "drop": [("packets", "xdp", ["xdp"], ["interface"])],
+    "count": [("ingress", "tc", ["tc/ingress"], ["interface ingress"]),
+              ("egress", "tc", ["tc/egress"], ["interface egress"])],
+    "capture": [("ingress", "tc", ["tc/ingress"], ["interface ingress"]),
+                ("egress", "tc", ["tc/egress"], ["interface egress"])],
+    "sockmap": [("sockets", "sockops", ["sockmap_sockops"], ["cgroup"]),
+                ("messages", "sk_msg", ["sockmap_msg"], ["sockmap"])],
+}
+
+
+def test_hooks_packet_tools_listed():
+    """XDP, TC, sockops and sk_msg are hook kinds: each packet tool's row in
+    `loupe list -j` and `loupe list` names the hook it will use here."""
+    tools = list_json(cached=True)
+    rc, out, _ = run_quiet([LOUPE, "list"], timeout=60)
+    check(rc == 0, "loupe list: exit status %s" % rc)
+    table = out.splitlines()
+    for tool, rows in PACKET_ROWS.items():
+        got = [(p["probe"], p["hook"], p["programs"], p["targets"])
+               for p in tools[tool]["probes"]]
+        check(got == rows, "loupe list -j, %s: probes %s, want %s" % (tool, got, rows))
+        for p in tools[tool]["probes"]:
+            check(p["candidates"] == [p["hook"]] and p["rejected"] == [],
+                  "%s/%s: candidates %s, rejected %s"
+                  % (tool, p["probe"], p["candidates"], p["rejected"]))
+        i = next(i for i, l in enumerate(table) if l.split()[:1] == [tool])
+        for n, (probe, hook, _, targets) in enumerate(rows):
+            want = "  %-14s %-11s %s" % (probe, hook, " ".join(targets))
+            check(table[i + 1 + n] == want, "loupe list, %s: row %r, want %r"
+                  % (tool, table[i + 1 + n], want))

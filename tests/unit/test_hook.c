@@ -24,7 +24,21 @@ static void test_parse_section(void)
 	CHECK(hook_parse_section("raw_tracepoint/sched_switch", &pt) == 0);
 	CHECK(pt.kind == HOOK_RAW_TP);
 	CHECK_STR(pt.target, "sched_switch");
-	CHECK(hook_parse_section("xdp", &pt) != 0);
+	/* Packet and socket hooks: the target says where, if anywhere. */
+	CHECK(hook_parse_section("xdp", &pt) == 0);
+	CHECK(pt.kind == HOOK_XDP);
+	CHECK_STR(pt.target, "");
+	CHECK(hook_parse_section("tc/egress", &pt) == 0);
+	CHECK(pt.kind == HOOK_TC);
+	CHECK_STR(pt.target, "egress");
+	CHECK(hook_parse_section("classifier", &pt) == 0);
+	CHECK(pt.kind == HOOK_TC);
+	CHECK(hook_parse_section("sockops", &pt) == 0);
+	CHECK(pt.kind == HOOK_SOCKOPS);
+	CHECK(hook_parse_section("sk_msg", &pt) == 0);
+	CHECK(pt.kind == HOOK_SK_MSG);
+	CHECK_STR(hook_kind_name(HOOK_SK_MSG), "sk_msg");
+	CHECK(hook_parse_section("lsm/file_open", &pt) != 0);
 	CHECK_STR(hook_kind_name(HOOK_TP_BTF), "tp_btf");
 }
 

@@ -2,16 +2,42 @@
 --duration, exits 0 and leaves no BPF program or link behind."""
 import json
 import re
+import shutil
 import subprocess
 import time
+import uuid
 
-from common import (LOUPE, check, existing_bpf_ids, fdinfo_ids, loupe_list_json_cached,
-                    poll_until, short, spawn)
+from common import (LOUPE, Cgroup, Skip, check, existing_bpf_ids, fdinfo_ids,
+                    loupe_list_json_cached, on_cleanup, poll_until, run_quiet, short,
+                    spawn)
 
 # Tools that need an argument to have something to trace.
 ARGS = {
     "funclatency": ["libc:getpid"],
 }
+
+
+# Packet tools: on lo of a network namespace of the test's own, with an
+# expression nothing there matches (drop drops nothing).
+PACKET_TOOLS = ("capture", "count", "drop")
+
+
+def _argv(name):
+    """The command line that gives tool name something to attach to."""
+    argv = [LOUPE, name] + ARGS.get(name, []) + ["--duration", "1"]
+    if name == "sockmap":
+        return argv + ["--cgroup", Cgroup().path]
+    if name not in PACKET_TOOLS:
+        return argv
+    if not shutil.which("ip"):
+        raise Skip("iproute2 'ip' not available")
+    ns = "loupe-all-" + uuid.uuid4().hex[:8]
+    rc, _, err = run_quiet(["ip", "netns", "add", ns])
+    if rc != 0:
+        raise Skip("cannot create a network namespace: %s" % err.strip())
+    on_cleanup(lambda: run_quiet(["ip", "netns", "del", ns]))
+    # ip netns exec execs loupe: the pid is loupe's.
+    return ["ip", "netns", "exec", ns] + argv + ["-i", "lo", "udp port 9"]
 
 
 def _tools():
@@ -30,8 +56,7 @@ def _run_tool(entry):
     hooks = [p["hook"] for p in entry["probes"]]
     if not entry["probes"]:
         return      # no BPF (flamegraph): covered by its own tests
-    argv = [LOUPE, name] + ARGS.get(name, []) + ["--duration", "1"]
-    p = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = spawn(_argv(name), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ids = [set(), set()]
 
     # Collect what it holds while it runs (links appear after programs):

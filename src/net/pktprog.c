@@ -15,6 +15,7 @@
 #include "hook.h"
 #include "log.h"
 #include "pktprog.h"
+#include "session.h"
 
 #define VERIFIER_LOG_SIZE (1 << 20)
 
@@ -102,7 +103,7 @@ int pktprog_counters_read(int fd, unsigned int n, struct xlate_counter *tot)
 	return 0;
 }
 
-int pktprog_where_of(const char *section, enum pktprog_where *where)
+static int where_of(const char *section, enum pktprog_where *where)
 {
 	struct hook_point pt;
 
@@ -117,6 +118,21 @@ int pktprog_where_of(const char *section, enum pktprog_where *where)
 	else
 		return -EINVAL;
 	return 0;
+}
+
+int pktprog_choose(struct session *s, enum pktprog_where *where, int n)
+{
+	int err = session_choose(s, NULL);
+
+	for (int i = 0; !err && i < n; i++) {
+		const char *section = session_chosen(s, i);
+
+		if (where_of(section, &where[i])) {
+			log_err("hook %s is not a packet hook", section);
+			err = EXIT_RUNTIME;
+		}
+	}
+	return err;
 }
 
 static int attach_xdp(struct pktprog_attach *a, int fd, char *err,

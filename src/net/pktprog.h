@@ -36,11 +36,14 @@ enum pktprog_where {
 	PKTPROG_TC_EGRESS,
 };
 
+struct session;
+
 /*
- * Where a hook chosen by the chooser (a section: "xdp", "tc/ingress",
- * "tc/egress") puts the program: 0, or -EINVAL for any other hook.
+ * Chooses the hooks of the tool's probes (sections: "xdp", "tc/ingress",
+ * "tc/egress") and puts where probe i's program goes in where[i], for n
+ * probes: 0, or an exit status after a one-line message.
  */
-int pktprog_where_of(const char *section, enum pktprog_where *where);
+int pktprog_choose(struct session *s, enum pktprog_where *where, int n);
 
 struct pktprog_attach {
 	int ifindex;

@@ -181,6 +181,7 @@ static const struct hook_probe capture_probes[] = {
 static int capture_run(struct session *s)
 {
 	struct pktprog_attach at[2] = { { 0 } };
+	enum pktprog_where where[2];
 	struct capture_state st = { 0 };
 	struct bpf_insn epi[XLATE_EPI_MAX];
 	struct sock_filter *cbpf = NULL;
@@ -198,10 +199,10 @@ static int capture_run(struct session *s)
 		return EXIT_USAGE;
 	}
 	/* at[0] ingress, at[1] egress: probes 0 and 1. */
-	if (session_choose(s, NULL) ||
-	    pktprog_where_of(session_chosen(s, 0), &at[0].where) ||
-	    pktprog_where_of(session_chosen(s, 1), &at[1].where))
+	if (pktprog_choose(s, where, 2))
 		return EXIT_RUNTIME;
+	at[0].where = where[0];
+	at[1].where = where[1];
 	expr = pexpr_join(cp.nwords, cp.words);
 	if (!expr) {
 		log_err("out of memory");

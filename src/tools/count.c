@@ -124,9 +124,7 @@ static int count_run(struct session *s)
 		return EXIT_USAGE;
 	}
 	/* at[] alternates ingress and egress, as probes 0 and 1. */
-	if (session_choose(s, NULL) ||
-	    pktprog_where_of(session_chosen(s, 0), &where[0]) ||
-	    pktprog_where_of(session_chosen(s, 1), &where[1]))
+	if (pktprog_choose(s, where, 2))
 		return EXIT_RUNTIME;
 	st.nkeys = 4 * cl.nexprs;
 	st.last = calloc(st.nkeys, sizeof(*st.last));

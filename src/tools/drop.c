@@ -153,9 +153,7 @@ static int drop_run(struct session *s)
 		return EXIT_USAGE;
 	}
 	s->probes = dl.probes;
-	if (session_choose(s, NULL))
-		return EXIT_RUNTIME;
-	if (pktprog_where_of(session_chosen(s, 0), &at.where))
+	if (pktprog_choose(s, &at.where, 1))
 		return EXIT_RUNTIME;
 	xdp = at.where == PKTPROG_XDP;
 	expr = pexpr_join(dl.nwords, dl.words);

@@ -146,9 +146,10 @@ static __always_inline __u32 first_word(const struct span *sp)
 
 /*
  * Copies up to max (<= cap) bytes of sp into data, which has room for cap
- * bytes, or 2 * cap for a vector: an iovec's offset is masked below cap
+ * bytes, or 3 * cap for a vector: an iovec's offset is masked below cap
  * and its length kept within cap, which the verifier can follow, so the
- * last one may write past cap (never past 2 * cap). Returns the count.
+ * last one may write past cap (never past 2 * cap; the verifier is shown
+ * a bound of 3 * cap). Returns the count.
  */
 static __always_inline __u32 copy_span(char *data, const struct span *sp,
 				       __u64 max, const __u32 cap)
@@ -176,6 +177,14 @@ static __always_inline __u32 copy_span(char *data, const struct span *sp,
 		off &= cap - 1;
 		if (n > cap)
 			n = cap;
+		/*
+		 * n <= cap already: the mask changes nothing but gives the
+		 * verifier a bound of its own. 6.1's follows the tests above
+		 * into paths it cannot tell are impossible, where n looks
+		 * negative; hence the room for 3 * cap.
+		 */
+		barrier_var(n);	/* or the compiler drops the mask */
+		n &= 2 * cap - 1;
 		if (bpf_probe_read_user(data + off, n, v.base))
 			break;
 		off += n;
@@ -196,7 +205,7 @@ static __always_inline bool output_cap(const struct http_event_meta *m,
 	struct http_event *e;
 
 	if (sp && !sp->buf)
-		e = bpf_ringbuf_reserve(&events, HTTP_EVENT_HEAD_SIZE + 2 * cap,
+		e = bpf_ringbuf_reserve(&events, HTTP_EVENT_HEAD_SIZE + 3 * cap,
 					0);
 	else
 		e = bpf_ringbuf_reserve(&events, HTTP_EVENT_HEAD_SIZE + cap, 0);

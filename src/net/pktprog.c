@@ -176,6 +176,12 @@ static int attach_tc(struct pktprog_attach *a, int fd, char *err,
 
 	tc_hook(a, &h);
 	e = bpf_tc_hook_create(&h);
+	if (e == -ENOENT) {
+		/* the kernel knows no qdisc of that kind */
+		snprintf(err, errlen,
+			 "this kernel has no clsact qdisc (CONFIG_NET_SCH_INGRESS; try modprobe sch_ingress)");
+		return -1;
+	}
 	if (e && e != -EEXIST) {
 		snprintf(err, errlen, "cannot add a clsact qdisc: %s",
 			 strerror(-e));

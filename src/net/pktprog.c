@@ -238,3 +238,30 @@ void pktprog_detach(struct pktprog_attach *a)
 		bpf_tc_hook_destroy(&h);
 	}
 }
+
+int pktprog_run(struct session *s, const char *iface,
+		struct pktprog_attach *at, const int *fds, int n)
+{
+	char err[512];
+	int nat, ret = 0;
+
+	for (nat = 0; nat < n; nat++) {
+		if (pktprog_attach(&at[nat], fds[nat], err, sizeof(err))) {
+			log_err("%s: %s", iface, err);
+			ret = EXIT_RUNTIME;
+			break;
+		}
+	}
+	if (!ret)
+		ret = session_loop(s);
+	/* In reverse: the qdisc goes with the first attach, if it made it. */
+	while (nat-- > 0)
+		pktprog_detach(&at[nat]);
+	return ret;
+}
+
+const struct hook_probe pktprog_tc_probes[] = {
+	{ "ingress", { { { "tc/ingress" } } } },
+	{ "egress", { { { "tc/egress" } } } },
+	{ NULL },
+};

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "xlate.h"
+#include "hook.h"
 
 /*
  * Translates cbpf with the tail epi and loads it for hook: the program's
@@ -61,5 +62,15 @@ int pktprog_attach(struct pktprog_attach *a, int fd, char *err,
 		   size_t errlen);
 /* Undoes what pktprog_attach() did; safe to call more than once. */
 void pktprog_detach(struct pktprog_attach *a);
+/*
+ * Attaches fds[i] at at[i] for the n of them, runs the session's loop
+ * and detaches them all again (in reverse): the loop's exit status, or
+ * EXIT_RUNTIME after a one-line message naming iface.
+ */
+int pktprog_run(struct session *s, const char *iface,
+		struct pktprog_attach *at, const int *fds, int n);
+
+/* Both directions of an interface's clsact qdisc, as probes 0 and 1. */
+extern const struct hook_probe pktprog_tc_probes[];
 
 #endif

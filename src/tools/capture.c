@@ -171,13 +171,6 @@ static int capture_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-/* Both directions of the interface's clsact qdisc. */
-static const struct hook_probe capture_probes[] = {
-	{ "ingress", { { { "tc/ingress" } } } },
-	{ "egress", { { { "tc/egress" } } } },
-	{ NULL },
-};
-
 static int capture_run(struct session *s)
 {
 	struct pktprog_attach at[2] = { { 0 } };
@@ -185,7 +178,7 @@ static int capture_run(struct session *s)
 	struct capture_state st = { 0 };
 	struct bpf_insn epi[XLATE_EPI_MAX];
 	struct sock_filter *cbpf = NULL;
-	int ret = EXIT_RUNTIME, map_fd = -1, fds[2] = { -1, -1 }, nat = 0;
+	int ret = EXIT_RUNTIME, map_fd = -1, fds[2] = { -1, -1 };
 	char err[512], *expr = NULL;
 	size_t n;
 
@@ -248,17 +241,7 @@ static int capture_run(struct session *s)
 	s->out.cols = capture_cols;
 	if (!st.w)
 		out_header(&s->out);
-	for (nat = 0; nat < 2; nat++) {
-		if (pktprog_attach(&at[nat], fds[nat], err, sizeof(err))) {
-			log_err("%s: %s", cp.iface, err);
-			ret = EXIT_RUNTIME;
-			break;
-		}
-	}
-	if (!ret)
-		ret = session_loop(s);
-	while (nat-- > 0)
-		pktprog_detach(&at[nat]);
+	ret = pktprog_run(s, cp.iface, at, fds, 2);
 	session_stop(s);
 	if (st.w && pexpr_writer_flush(st.w) && !ret) {
 		log_err("writing '%s' failed", cp.file);
@@ -289,7 +272,7 @@ static const struct tool capture_tool = {
 	.parse_opt = capture_parse_opt,
 	.args_usage = "[EXPRESSION...]",
 	.parse_arg = capture_parse_arg,
-	.probes = capture_probes,
+	.probes = pktprog_tc_probes,
 	.run = capture_run,
 };
 TOOL_REGISTER(capture_tool);

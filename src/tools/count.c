@@ -93,19 +93,12 @@ static int count_interval(struct session *s)
 	return 0;
 }
 
-/* Both directions of the interface's clsact qdisc. */
-static const struct hook_probe count_probes[] = {
-	{ "ingress", { { { "tc/ingress" } } } },
-	{ "egress", { { { "tc/egress" } } } },
-	{ NULL },
-};
-
 static int count_run(struct session *s)
 {
 	struct pktprog_attach at[2 * MAX_EXPRS];
 	struct count_state st = { .map_fd = -1 };
 	struct bpf_insn epi[XLATE_EPI_MAX];
-	int fds[2 * MAX_EXPRS], nat = 0, nfds = 0, ifindex;
+	int fds[2 * MAX_EXPRS], nfds = 0, ifindex;
 	enum pktprog_where where[2];
 	int ret = EXIT_RUNTIME;
 	char err[512];
@@ -168,22 +161,12 @@ static int count_run(struct session *s)
 	if (ret)
 		goto out;
 	s->out.cols = count_cols;
-	for (nat = 0; nat < nfds; nat++) {
-		at[nat] = (struct pktprog_attach){
+	for (int i = 0; i < nfds; i++)
+		at[i] = (struct pktprog_attach){
 			.ifindex = ifindex,
-			.where = where[nat % 2],
+			.where = where[i % 2],
 		};
-		if (pktprog_attach(&at[nat], fds[nat], err, sizeof(err))) {
-			log_err("%s: %s", cl.iface, err);
-			ret = EXIT_RUNTIME;
-			break;
-		}
-	}
-	if (!ret)
-		ret = session_loop(s);
-	/* In reverse: the qdisc goes with the first attach, if it made it. */
-	while (nat-- > 0)
-		pktprog_detach(&at[nat]);
+	ret = pktprog_run(s, cl.iface, at, fds, nfds);
 	session_stop(s);
 out:
 	while (nfds-- > 0)
@@ -206,7 +189,7 @@ static const struct tool count_tool = {
 	.parse_opt = count_parse_opt,
 	.args_usage = "EXPRESSION...",
 	.parse_arg = count_parse_arg,
-	.probes = count_probes,
+	.probes = pktprog_tc_probes,
 	.run = count_run,
 };
 TOOL_REGISTER(count_tool);

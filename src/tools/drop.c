@@ -184,14 +184,8 @@ static int drop_run(struct session *s)
 	if (ret)
 		goto out;
 	s->out.cols = drop_cols;
-	if (pktprog_attach(&at, fd, err, sizeof(err))) {
-		log_err("%s: %s", dl.iface, err);
-		ret = EXIT_RUNTIME;
-	} else {
-		ret = session_loop(s);
-	}
 	/* Detached before anything else, on every path. */
-	pktprog_detach(&at);
+	ret = pktprog_run(s, dl.iface, &at, &fd, 1);
 	session_stop(s);
 out:
 	if (fd >= 0)

@@ -230,6 +230,8 @@ def test_agent_pprof_cpu_read_by_go_pprof():
     try:
         w = subprocess.Popen([busy, "12"])
         body = fetch(a, "profile?seconds=4&pid=%d" % w.pid)
+        with open("/proc/%d/maps" % w.pid) as f:
+            text = [l.split() for l in f if l.rstrip().endswith(busy) and "r-xp" in l]
         w.kill()
         w.wait()
         prof = decode_profile(body)
@@ -249,8 +251,18 @@ def test_agent_pprof_cpu_read_by_go_pprof():
         for s in leafy:
             i = s["frames"].index("pprof_leaf_c")
             check(s["frames"][i:i + 4] == chain, "chain broken: %s" % s["frames"])
-        check(any(m for m in prof["maps"] if prof["strings"][one(m, 5)] == busy and
-                  prof["strings"][one(m, 6)]), "no mapping of %s with a build id" % busy)
+        # the program's code mapping as /proc/PID/maps has it, with the
+        # GNU build id readelf reads from the file
+        rc, out, _ = run_quiet(["readelf", "-n", busy])
+        bid = re.search(r"Build ID: ([0-9a-f]+)", out)
+        check(rc == 0 and bid, "readelf -n %s: %s" % (busy, out))
+        check(len(text) == 1, "the code mapping of %s: %s" % (busy, text))
+        lo, hi = (int(x, 16) for x in text[0][0].split("-"))
+        mine_maps = [(one(m, 2), one(m, 3), one(m, 4), prof["strings"][one(m, 6)])
+                     for m in prof["maps"] if prof["strings"][one(m, 5)] == busy]
+        check(mine_maps == [(lo, hi, int(text[0][2], 16), bid.group(1))],
+              "mapping of %s: %s, /proc maps %s, build id %s" %
+              (busy, mine_maps, text[0][:3], bid.group(1)))
         path = os.path.join(d, "cpu.pb.gz")
         with open(path, "wb") as f:
             f.write(body)
@@ -303,6 +315,31 @@ def test_agent_pprof_concurrent_windows():
 
 
 test_agent_pprof_concurrent_windows.timeout = 90
+
+
+def test_agent_pprof_default_window():
+    """Without seconds= (or with a form's empty one) a profile covers the
+    default 30 s: duration_nanos says so, and the answer waits for it."""
+    a = Agent("--metrics", "none")
+    got = {}
+    try:
+        ts = [threading.Thread(target=lambda q=q: got.setdefault(q, fetch(a, q, 90)))
+              for q in ("profile", "profile?seconds=")]
+        t0 = time.monotonic()
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(90)
+        took = time.monotonic() - t0
+        check(29 <= took <= 45, "answered after %.1f s, want about 30" % took)
+        for q in ("profile", "profile?seconds="):
+            check(q in got and decode_profile(got[q])["duration"] == 30 * 10**9,
+                  "%s: duration_nanos %s" % (q, q in got and decode_profile(got[q])["duration"]))
+    finally:
+        check(a.stop() == 0, "SIGTERM: exit status not 0")
+
+
+test_agent_pprof_default_window.timeout = 120
 
 
 def test_agent_pprof_bad_requests():

@@ -26,7 +26,10 @@ Per round, in this order:
 With --clang, a loop of `clang -O2 -c` on a generated 3,000-function C
 file runs beside the busy program through every measurement: a compiler
 whose libLLVM and libclang-cpp (7 MB of symbol names) the profiler must
-symbolize. --loupe PATH measures another build of loupe (before/after).
+symbolize. With --chromium, a loop of headless Chromium rendering a page
+whose script spins for 5 s (a 300 MB binary with dozens of libraries,
+as the live-page tests run it). --loupe PATH measures another build of
+loupe (before/after).
 
 Medians over rounds are printed as a markdown table on stdout.
 """
@@ -75,6 +78,17 @@ def clang_loop(d):
             f.write("int gen_%d(int x) { int s = 0; for (int i = 0; i < x; i++)"
                     " s += i * %d ^ (s >> 3); return s; }\n" % (i, i + 1))
     script = "while :; do clang -O2 -c -o %s/gen.o %s; done" % (d, src)
+    return bl.spawn(["sh", "-c", script], subprocess.DEVNULL, subprocess.DEVNULL)
+
+
+def chromium_loop(d):
+    """A shell loop of headless Chromium on a busy page, until killed."""
+    page = os.path.join(d, "spin.html")
+    with open(page, "w") as f:
+        f.write("<script>var t = Date.now(), x = 0; while (Date.now() - t < 5000) x++;"
+                "document.title = x;</script>")
+    script = ("while :; do chromium --headless --no-sandbox --disable-gpu "
+              "--user-data-dir=%s/chromium --dump-dom file://%s; done" % (d, page))
     return bl.spawn(["sh", "-c", script], subprocess.DEVNULL, subprocess.DEVNULL)
 
 
@@ -140,6 +154,8 @@ def main():
                     help="seconds of live-page requests after the window (0: none)")
     ap.add_argument("--clang", action="store_true",
                     help="also keep clang compiling through every measurement")
+    ap.add_argument("--chromium", action="store_true",
+                    help="also keep headless Chromium busy through every measurement")
     ap.add_argument("--loupe", default=LOUPE, help="the loupe binary to measure")
     args = ap.parse_args()
     LOUPE = os.path.abspath(args.loupe)
@@ -153,6 +169,7 @@ def main():
                     busy + ".c"], check=True)
     w = bl.spawn([busy], subprocess.DEVNULL, subprocess.DEVNULL)
     cl = clang_loop(d) if args.clang else None
+    cr = chromium_loop(d) if args.chromium else None
     res = {k: [] for k in ("idle_cpu", "resp_s", "resp_cpu", "size", "rss", "hwm",
                            "page_rss", "page_hwm", "rss_off", "perf_wall", "perf_cpu", "perf_rss",
                            "loupe_wall", "loupe_cpu", "loupe_rss")}
@@ -195,8 +212,9 @@ def main():
             bl.log("round %d: %s" % (r + 1, {k: v[-1] for k, v in res.items()}))
     finally:
         bl.stop(w, sig=9)
-        if cl:
-            bl.stop(cl, sig=9)
+        for p in (cl, cr):
+            if p:
+                bl.stop(p, sig=9)
     m = {k: bl.median(v) for k, v in res.items()}
     print(bl.md_table(
         ["", "wall for a %d s window" % args.window, "CPU in that window", "CPU at rest",

@@ -1,8 +1,11 @@
 /*
- * Symbolization for stack traces (see syms.h for the model). Everything a
- * lookup needs is copied out of the kernel's and the processes' files into
- * the cache when first seen, so that frames still resolve once a process
- * has exited or its binary has been deleted.
+ * Symbolization for stack traces (see syms.h for the model). Kernel
+ * symbols and JIT perf maps are copied into the cache when first read.
+ * An ELF object is held by an open file and a compact index of its
+ * functions, its names read from the file on demand, so that frames
+ * still resolve once a process has exited or its binary has been
+ * deleted, while the memory follows the functions sampled rather than
+ * whole symbol tables.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1050,7 +1053,7 @@ static bool cache_over(const struct syms_cache *c)
 	return c->open_bytes > c->budget || c->nopen > c->max_open;
 }
 
-/* Closes the least recently used open objects but keep until it fits. */
+/* Closes the least recently used open objects, never keep, until it fits. */
 static void cache_trim(struct syms_cache *c, const struct elf_obj *keep)
 {
 	while (cache_over(c)) {

@@ -48,7 +48,7 @@
 /*
  * User symbols are read afresh this often, so exited processes go, or
  * after 30 s when the heap passes PROF_HEAP_MAX. The function indexes of
- * the objects sampled (libLLVM's is 0.6 MB) stay within
+ * the objects sampled (libLLVM's is 0.54 MB) stay within
  * PROF_SYMS_BUDGET (syms_set_budget(): a hard cap, the least recently
  * used are closed past it).
  */

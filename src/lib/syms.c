@@ -63,8 +63,8 @@ struct symtab {
 /*
  * One function of an ELF object's index: 16 bytes, the name left in the
  * file (a number in the object's name space, see struct name_table) and
- * read when a lookup lands on it. libLLVM's 45,000 functions take 0.7 MB
- * instead of the 4.5 MB its names and a pointer index took.
+ * read when a lookup lands on it. libLLVM-14's 34,000 functions take
+ * 0.54 MB instead of the 4.2 MB its names and a pointer index took.
  */
 struct usym {
 	uint64_t start;

@@ -239,14 +239,15 @@ static const char flame_tail[] =
 	"\t\t}).catch(function () {});\n"
 	"\t}\n"
 	"\tfunction draw() {\n"
-	"\t\tvar keep = null;\n"
 	/* a pick during a load is drawn once that load is shown */
 	"\t\tif (loading) { again = true; return; }\n"
 	"\t\tloading = true;\n"
-	"\t\ttry { keep = shown.contentWindow.flame.state(); } catch (e) {}\n"
 	"\t\tnext.onload = function () {\n"
-	"\t\t\tvar old = shown;\n"
+	"\t\t\tvar old = shown, keep = null;\n"
 	"\t\t\tloading = false;\n"
+	/* the zoom and search as they are now, not when the load began */
+	"\t\t\ttry { keep = old.contentWindow.flame.state(); }\n"
+	"\t\t\tcatch (e) {}\n"
 	"\t\t\ttry { if (keep) next.contentWindow.flame.restore(keep); }\n"
 	"\t\t\tcatch (e) {}\n"
 	"\t\t\tnext.hidden = false;\n"

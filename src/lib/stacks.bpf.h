@@ -117,11 +117,13 @@ static __always_inline void stacks_key_current(void *ctx, struct stack_key *k)
 /*
  * --unwind dwarf: the user registers and the top of the user stack (at
  * most STACKS_COPY_MAX bytes, up to the main thread's stack top) go to
- * user space with the kernel stack id and comm; true if sent. A stack
- * page that cannot be read here (not present: no faults in this context)
+ * user space with the kernel stack id, comm and ts_ns; true if sent, or
+ * lost to a full ring (counted as such), false for a task without user
+ * memory (its user half is then empty). A stack page that cannot be read here (not present: no faults in this context)
  * leaves the rest of the page the stack pointer is in.
  */
-static __always_inline bool stacks_copy_user(void *ctx, struct stack_key *k)
+static __always_inline bool stacks_copy_user(void *ctx, struct stack_key *k,
+					     __u64 ts_ns)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct stacks_sample *e;
@@ -155,7 +157,7 @@ static __always_inline bool stacks_copy_user(void *ctx, struct stack_key *k)
 	e->regs[14] = BPF_CORE_READ(r, r14);
 	e->regs[15] = BPF_CORE_READ(r, r15);
 	e->regs[16] = BPF_CORE_READ(r, ip);
-	e->pad = 0;
+	e->ts_ns = ts_ns;
 	top = BPF_CORE_READ(t, mm, start_stack);
 	size = STACKS_COPY_MAX;
 	if (sp < top && top - sp < size)

@@ -68,8 +68,20 @@ struct stacks_sample {
 	char comm[TASK_COMM_LEN];
 	__u64 regs[STACKS_NREGS];	/* rax rdx rcx rbx rsi rdi rbp rsp
 					 * r8-r15 rip */
-	__u64 pad;
+	__u64 ts_ns;		/* offcputime: when the thread left the CPU */
 	__u8 stack[STACKS_COPY_MAX];
+};
+
+/*
+ * offcputime --unwind dwarf: the time off CPU is known only when the
+ * thread comes back, after its copy was sent; this follows it. ts_ns is
+ * the copy's, so a copy that was lost matches no older one.
+ */
+struct stacks_done {
+	__u32 tid;
+	__u32 pad;
+	__u64 ts_ns;
+	__u64 value;		/* nanoseconds off CPU */
 };
 
 #ifndef __VMLINUX_H__
@@ -136,14 +148,16 @@ enum stacks_unwind {
 };
 
 struct ustacks;
+struct upending;
 struct unwinder;
 
 struct stacks_tool {
 	bool user_only, kernel_only;	/* halves; neither: both */
-	bool can_copy;		/* the tool honours --unwind dwarf */
+	bool copy_waits;	/* a copy's count comes in a stacks_done */
 	enum stacks_unwind unwind;
 	struct unwinder *unwinder;
 	struct ustacks *ustacks;	/* stacks counted in user space */
+	struct upending *pending;	/* copy_waits: walked, not counted */
 	bool folded;
 	bool no_demangle;		/* --no-demangle */
 	unsigned long storage;		/* stack map entries */

@@ -171,6 +171,11 @@ struct stacks_tool {
 	long long pid_cpu_start;	/* -p's CPU time once attached, or -1 */
 };
 
+/* --no-demangle, in every tool that shows user stacks. */
+#define STACKS_NO_DEMANGLE_OPT						\
+	{ "no-demangle", 0, NULL,					\
+	  "C++ and Rust names as mangled in the symbol table" }
+
 /*
  * The stack flags both tools take, rows that end a tool's opts table: the
  * tool hands the index-th of them to stacks_tool_opt() (0 or EXIT_USAGE).
@@ -183,8 +188,7 @@ struct stacks_tool {
 	{ "stack-storage-size", 0, "N",					\
 	  "stack map entries (default 16384)" },			\
 	{ "svg", 0, "FILE", "write a flame graph to FILE" },		\
-	{ "no-demangle", 0, NULL,					\
-	  "C++ and Rust names as mangled in the symbol table" },	\
+	STACKS_NO_DEMANGLE_OPT,						\
 	{ "unwind", 0, "fp|dwarf|auto",					\
 	  "walk user stacks by frame pointers (default), by CFI, or "	\
 	  "by CFI where the executable has no frame pointers" }

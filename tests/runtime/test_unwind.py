@@ -258,6 +258,81 @@ def test_profile_demangles_cxx():
           (100 * share, total, short(raw, 800)))
 
 
+LEAK_CXX = r"""
+#include <cstdlib>
+#include <ctime>
+#include <unistd.h>
+
+namespace shop {
+template <typename T> struct Cart {
+	__attribute__((noinline)) T *fill(int n) const
+	{
+		return static_cast<T *>(malloc(n * sizeof(T)));
+	}
+};
+}
+
+int main(int argc, char **argv)
+{
+	time_t end = time(nullptr) + atoi(argv[1]);
+	shop::Cart<int> c;
+
+	while (time(nullptr) < end) {
+		if (!c.fill(1024))
+			return 1;
+		usleep(100000);
+	}
+	return 0;
+}
+"""
+
+FILL_MANGLED = "_ZNK4shop4CartIiE4fillEi"
+FILL_NAME = "shop::Cart<int>::fill(int) const"
+
+
+def _build_leak():
+    if not shutil.which("g++"):
+        raise Skip("g++ not available")
+    d = tmpdir()
+    src = os.path.join(d, "leak.cc")
+    exe = os.path.join(d, marker("lk"))
+    with open(src, "w") as f:
+        f.write(LEAK_CXX)
+    _run(["g++", "-O0", "-fno-omit-frame-pointer", "-o", exe, src], "g++")
+    return exe
+
+
+def test_memleak_demangles():
+    """memleak's stacks name C++ functions demangled, and as the symbol
+    table has them under --no-demangle."""
+    exe = _build_leak()
+    p = spawn([exe, "10"])
+    for extra, want in (((), FILL_NAME), (("--no-demangle",), FILL_MANGLED)):
+        lp = Loupe("memleak", "-p", p.pid, "-j", "-i", "1", "-d", "2.5",
+                   "--top", "3", *extra)
+        rc = lp.wait_exit(20)
+        check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+        recs = [e for e in lp.events() if e.get("type") == "memleak"]
+        firsts = [e["stack"][0] for e in recs if e.get("stack")]
+        check(any(f.startswith(want + "+0x") for f in firsts),
+              "%s: no stack from %s: %s" % (extra, want, short(recs, 800)))
+
+
+def test_trace_ustack_demangles():
+    """trace's ustack: demangled names, or raw ones with --no-demangle."""
+    exe = _build_leak()
+    p = spawn([exe, "10"])
+    prog = "u:%s:%s /pid == %d/ { @[ustack] = count(); exit(); }" % (
+        exe, FILL_MANGLED, p.pid)
+    for extra, want in (((), FILL_NAME), (("--no-demangle",), FILL_MANGLED)):
+        lp = Loupe("trace", *extra, "-e", prog)
+        rc = lp.wait_exit(20)
+        check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+        lines = [l.strip() for l in lp.lines()]
+        check(any(l.startswith(want + "+") for l in lines),
+              "%s: no frame %s: %s" % (extra, want, short(lines, 600)))
+
+
 def _rustc():
     for cand in (shutil.which("rustc"), os.path.expanduser("~/.cargo/bin/rustc")):
         if cand and os.access(cand, os.X_OK):

@@ -25,6 +25,7 @@
 #include "out.h"
 #include "privs.h"
 #include "profiler.h"
+#include "stacks.h"
 #include "session.h"
 #include "tool.h"
 #include "webcfg.h"
@@ -44,6 +45,7 @@ enum {
 	KEY_WEB_CONFIG,
 	KEY_LIST_METRICS,
 	KEY_PROFILE_HZ,
+	KEY_NO_DEMANGLE,
 };
 
 static const struct tool_opt agent_opts[] = {
@@ -68,6 +70,7 @@ static const struct tool_opt agent_opts[] = {
 			       "list the built-in metrics and their programs (-j: JSON), then exit" },
 	[KEY_PROFILE_HZ] = { "profile-hz", 0, "N",
 			     "CPU samples per second and CPU for /debug/pprof (default 19, 0: off)" },
+	[KEY_NO_DEMANGLE] = STACKS_NO_DEMANGLE_OPT,
 	{ NULL },
 };
 
@@ -82,6 +85,7 @@ static struct {
 	bool check;
 	bool list_metrics;
 	unsigned long long profile_hz;
+	bool no_demangle;
 } args = {
 	.max_series = EXPO_DEFAULT_MAX_SERIES,
 	.profile_hz = PROFILE_HZ_DEFAULT,
@@ -138,6 +142,9 @@ static int agent_parse_opt(int index, const char *arg)
 	case KEY_PROFILE_HZ:
 		return opts_uint("--profile-hz", arg, 0, PROFILE_HZ_MAX, "Hz",
 				 &args.profile_hz);
+	case KEY_NO_DEMANGLE:
+		args.no_demangle = true;
+		return 0;
 	}
 	return EXIT_USAGE;
 }
@@ -424,7 +431,7 @@ static int start_profiler(struct agent *a)
 {
 	char err[256];
 
-	a->profiler = profiler_start(args.profile_hz);
+	a->profiler = profiler_start(args.profile_hz, !args.no_demangle);
 	if (!a->profiler)
 		return EXIT_RUNTIME;
 	a->profile_dropped = expo_family_add(a->reg,

@@ -132,6 +132,7 @@ struct profiler {
 	struct bpf_link *offcpu_link;
 	unsigned int hz;
 	struct syms_cache *usyms;
+	bool demangle;		/* user names demangled (not --no-demangle) */
 	/* kernel addresses to their names (blobs), open addressing */
 	struct {
 		uint64_t addr;
@@ -555,6 +556,7 @@ static void drain(struct profiler *p, bool offcpu)
 		struct syms_cache *c = syms_cache_new();
 
 		if (c) {
+			syms_set_demangle(c, p->demangle);
 			syms_cache_free(p->usyms);
 			p->usyms = c;
 			p->usyms_born_ns = out_mono_ns();
@@ -1473,7 +1475,7 @@ static int attach(struct profiler *p)
 	return 0;
 }
 
-struct profiler *profiler_start(unsigned int hz)
+struct profiler *profiler_start(unsigned int hz, bool demangle)
 {
 	struct profiler *p = calloc(1, sizeof(*p));
 	struct prof_map km = { 0 };
@@ -1482,6 +1484,7 @@ struct profiler *profiler_start(unsigned int hz)
 	if (!p)
 		return NULL;
 	p->hz = hz;
+	p->demangle = demangle;
 	/*
 	 * A fixed threshold: glibc's own grows with each large block freed
 	 * (an SVG, a profile), and blocks under it are kept in the heap,
@@ -1496,6 +1499,8 @@ struct profiler *profiler_start(unsigned int hz)
 	p->keys = calloc(PROF_MAX_KEYS, sizeof(*p->keys));
 	p->vals = calloc(PROF_MAX_KEYS, sizeof(*p->vals));
 	p->usyms = syms_cache_new();
+	if (p->usyms)
+		syms_set_demangle(p->usyms, demangle);
 	p->usyms_born_ns = out_mono_ns();
 	km.kernel = true;
 	p->kernel_map = intern(p, BLOB_MAP, &km, sizeof(km));

@@ -60,7 +60,7 @@ struct profiler;
  * Loads and attaches (privileged: before the agent drops its
  * capabilities), sampling at hz on every CPU: NULL after a message.
  */
-struct profiler *profiler_start(unsigned int hz);
+struct profiler *profiler_start(unsigned int hz, bool demangle);
 /* Starts the thread that drains the kernel's counts: 0 or exit status. */
 int profiler_serve(struct profiler *p);
 /* Answers what waits with 503 and refuses new requests; the thread ends. */

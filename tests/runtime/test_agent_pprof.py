@@ -744,3 +744,32 @@ def test_agent_pprof_flame_graph_page():
 
 
 test_agent_pprof_flame_graph_page.timeout = 200
+
+
+def test_agent_pprof_demangles():
+    """C++ names in the profile: demangled, or as the symbol table has
+    them with --no-demangle."""
+    from test_unwind import CXX_SRC
+    if not shutil.which("g++"):
+        raise Skip("g++ not available")
+    d = tmpdir()
+    src = os.path.join(d, "shop.cc")
+    exe = os.path.join(d, "shopcx")
+    with open(src, "w") as f:
+        f.write(CXX_SRC)
+    rc, _, err = run_quiet(["g++", "-O0", "-fno-omit-frame-pointer", "-o", exe, src], timeout=60)
+    check(rc == 0, "g++: %s" % err)
+    w = spawn([exe, "20"])
+    for extra, want in (((), "shop::Basket<int>::total(int) const"),
+                        (("--no-demangle",), "_ZNK4shop6BasketIiE5totalEi")):
+        a = Agent("--metrics", "none", *extra)
+        try:
+            prof = decode_profile(fetch(a, "profile?seconds=2&pid=%d" % w.pid))
+            mine = of_pid(prof, w.pid)
+            check(mine and any(s["frames"][0] == want for s in mine),
+                  "%s: no sample in %s: %s" % (extra, want, [s["frames"] for s in mine][:4]))
+        finally:
+            check(a.stop() == 0, "SIGTERM: exit status not 0")
+
+
+test_agent_pprof_demangles.timeout = 90

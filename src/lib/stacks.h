@@ -58,7 +58,8 @@ struct stacks_pid_event {
 
 /*
  * A sample whose user stack is walked in user space: the counting is
- * done there too. Told from a stacks_pid_event by its size.
+ * done there too. The three records of the ring (stacks_pid_event,
+ * stacks_done, stacks_sample) are told apart by their sizes.
  */
 struct stacks_sample {
 	__u32 pid;		/* thread group id */

@@ -46,6 +46,7 @@ enum {
 	KEY_LIST_METRICS,
 	KEY_PROFILE_HZ,
 	KEY_NO_DEMANGLE,
+	KEY_UNWIND,
 };
 
 static const struct tool_opt agent_opts[] = {
@@ -71,6 +72,7 @@ static const struct tool_opt agent_opts[] = {
 	[KEY_PROFILE_HZ] = { "profile-hz", 0, "N",
 			     "CPU samples per second and CPU for /debug/pprof (default 19, 0: off)" },
 	[KEY_NO_DEMANGLE] = STACKS_NO_DEMANGLE_OPT,
+	[KEY_UNWIND] = STACKS_UNWIND_OPT,
 	{ NULL },
 };
 
@@ -86,6 +88,7 @@ static struct {
 	bool list_metrics;
 	unsigned long long profile_hz;
 	bool no_demangle;
+	enum stacks_unwind unwind;
 } args = {
 	.max_series = EXPO_DEFAULT_MAX_SERIES,
 	.profile_hz = PROFILE_HZ_DEFAULT,
@@ -145,6 +148,8 @@ static int agent_parse_opt(int index, const char *arg)
 	case KEY_NO_DEMANGLE:
 		args.no_demangle = true;
 		return 0;
+	case KEY_UNWIND:
+		return stacks_parse_unwind(arg, &args.unwind);
 	}
 	return EXIT_USAGE;
 }
@@ -431,7 +436,8 @@ static int start_profiler(struct agent *a)
 {
 	char err[256];
 
-	a->profiler = profiler_start(args.profile_hz, !args.no_demangle);
+	a->profiler = profiler_start(args.profile_hz, !args.no_demangle,
+				     args.unwind);
 	if (!a->profiler)
 		return EXIT_RUNTIME;
 	a->profile_dropped = expo_family_add(a->reg,

@@ -871,18 +871,22 @@ int stacks_tool_opt(struct stacks_tool *t, int index, const char *arg)
 		t->no_demangle = true;
 		break;
 	case 6:
-		if (!strcmp(arg, "fp")) {
-			t->unwind = STACKS_UNWIND_FP;
-		} else if (!strcmp(arg, "dwarf")) {
-			t->unwind = STACKS_UNWIND_DWARF;
-		} else if (!strcmp(arg, "auto")) {
-			t->unwind = STACKS_UNWIND_AUTO;
-		} else {
-			log_err("invalid --unwind '%s': fp, dwarf or auto",
-				arg);
-			return EXIT_USAGE;
-		}
-		break;
+		return stacks_parse_unwind(arg, &t->unwind);
+	}
+	return 0;
+}
+
+int stacks_parse_unwind(const char *arg, enum stacks_unwind *out)
+{
+	if (!strcmp(arg, "fp")) {
+		*out = STACKS_UNWIND_FP;
+	} else if (!strcmp(arg, "dwarf")) {
+		*out = STACKS_UNWIND_DWARF;
+	} else if (!strcmp(arg, "auto")) {
+		*out = STACKS_UNWIND_AUTO;
+	} else {
+		log_err("invalid --unwind '%s': fp, dwarf or auto", arg);
+		return EXIT_USAGE;
 	}
 	return 0;
 }

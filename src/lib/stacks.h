@@ -177,6 +177,12 @@ struct stacks_tool {
 	{ "no-demangle", 0, NULL,					\
 	  "C++ and Rust names as mangled in the symbol table" }
 
+/* --unwind, in every tool that walks user stacks (stacks_parse_unwind). */
+#define STACKS_UNWIND_OPT						\
+	{ "unwind", 0, "fp|dwarf|auto",					\
+	  "walk user stacks by frame pointers (default), by CFI, or "	\
+	  "by CFI where the executable has no frame pointers" }
+
 /*
  * The stack flags both tools take, rows that end a tool's opts table: the
  * tool hands the index-th of them to stacks_tool_opt() (0 or EXIT_USAGE).
@@ -190,10 +196,10 @@ struct stacks_tool {
 	  "stack map entries (default 16384)" },			\
 	{ "svg", 0, "FILE", "write a flame graph to FILE" },		\
 	STACKS_NO_DEMANGLE_OPT,						\
-	{ "unwind", 0, "fp|dwarf|auto",					\
-	  "walk user stacks by frame pointers (default), by CFI, or "	\
-	  "by CFI where the executable has no frame pointers" }
+	STACKS_UNWIND_OPT
 int stacks_tool_opt(struct stacks_tool *t, int index, const char *arg);
+/* --unwind's argument: 0 or EXIT_USAGE with a message. */
+int stacks_parse_unwind(const char *arg, enum stacks_unwind *out);
 /* The flag combinations both tools refuse: 0 or EXIT_USAGE. */
 int stacks_tool_check(const struct session *s, const struct stacks_tool *t);
 int stacks_tool_prepare(struct session *s, struct stacks_tool *t,

@@ -76,6 +76,12 @@
 #define PROF_COPY_RING_MAX	(16UL << 20)
 /* processes whose modules are re-read per drain before their walks */
 #define PROF_PREPARED		512
+/*
+ * processes whose libdw sessions stay open (LRU): what the walks keep in
+ * memory is about this many processes' modules, and all of it is dropped
+ * whenever the user symbols are read afresh
+ */
+#define PROF_UNWIND_PROCS	64
 
 enum prof_kind { PROF_CPU, PROF_OFFCPU, PROF_NKINDS };
 
@@ -668,7 +674,13 @@ static void drain(struct profiler *p, bool offcpu)
 	b->seq = p->seq + 1;
 	if (syms_too_old(p)) {
 		struct syms_cache *c = syms_cache_new();
+		struct unwinder *u = p->unwinder ?
+				     unwind_new(PROF_UNWIND_PROCS) : NULL;
 
+		if (u) {
+			unwind_free(p->unwinder);
+			p->unwinder = u;
+		}
 		if (c) {
 			syms_set_demangle(c, p->demangle);
 			syms_cache_free(p->usyms);
@@ -1659,7 +1671,7 @@ struct profiler *profiler_start(unsigned int hz, bool demangle,
 		goto fail;
 	}
 	if (unwind != STACKS_UNWIND_FP) {
-		p->unwinder = unwind_new();
+		p->unwinder = unwind_new(PROF_UNWIND_PROCS);
 		p->copies = ring_buffer__new(bpf_map__fd(p->skel->maps.copies),
 					     on_copy, p, NULL);
 		if (!p->unwinder || !p->copies) {

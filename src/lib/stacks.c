@@ -928,7 +928,7 @@ int stacks_tool_prepare(struct session *s, struct stacks_tool *t,
 	}
 	syms_set_demangle(t->syms, !t->no_demangle);
 	if (t->unwind != STACKS_UNWIND_FP) {
-		t->unwinder = unwind_new();
+		t->unwinder = unwind_new(UNWIND_MAX_PROCS);
 		t->ustacks = calloc(1, sizeof(*t->ustacks));
 		if (t->copy_waits)
 			t->pending = calloc(1, sizeof(*t->pending));

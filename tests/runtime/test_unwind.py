@@ -562,7 +562,8 @@ def test_unwind_usage_errors():
     for args, what in ((["profile", "--unwind", "lbr"], "invalid --unwind"),
                        (["profile", "-K", "--unwind", "dwarf"], "not with -K"),
                        (["offcputime", "--unwind", "frame"], "invalid --unwind"),
-                       (["offcputime", "-K", "--unwind", "auto"], "not with -K")):
+                       (["offcputime", "-K", "--unwind", "auto"], "not with -K"),
+                       (["agent", "--unwind", "lbr"], "invalid --unwind")):
         r = subprocess.run([LOUPE] + args + ["-d", "1"], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=20)
         err = r.stderr.decode()

@@ -25,6 +25,7 @@
 #include "out.h"
 #include "privs.h"
 #include "profiler.h"
+#include "stacks.h"
 #include "session.h"
 #include "tool.h"
 #include "webcfg.h"
@@ -44,6 +45,8 @@ enum {
 	KEY_WEB_CONFIG,
 	KEY_LIST_METRICS,
 	KEY_PROFILE_HZ,
+	KEY_NO_DEMANGLE,
+	KEY_UNWIND,
 };
 
 static const struct tool_opt agent_opts[] = {
@@ -68,6 +71,8 @@ static const struct tool_opt agent_opts[] = {
 			       "list the built-in metrics and their programs (-j: JSON), then exit" },
 	[KEY_PROFILE_HZ] = { "profile-hz", 0, "N",
 			     "CPU samples per second and CPU for /debug/pprof (default 19, 0: off)" },
+	[KEY_NO_DEMANGLE] = STACKS_NO_DEMANGLE_OPT,
+	[KEY_UNWIND] = STACKS_UNWIND_OPT,
 	{ NULL },
 };
 
@@ -82,6 +87,8 @@ static struct {
 	bool check;
 	bool list_metrics;
 	unsigned long long profile_hz;
+	bool no_demangle;
+	enum stacks_unwind unwind;
 } args = {
 	.max_series = EXPO_DEFAULT_MAX_SERIES,
 	.profile_hz = PROFILE_HZ_DEFAULT,
@@ -138,6 +145,11 @@ static int agent_parse_opt(int index, const char *arg)
 	case KEY_PROFILE_HZ:
 		return opts_uint("--profile-hz", arg, 0, PROFILE_HZ_MAX, "Hz",
 				 &args.profile_hz);
+	case KEY_NO_DEMANGLE:
+		args.no_demangle = true;
+		return 0;
+	case KEY_UNWIND:
+		return stacks_parse_unwind(arg, &args.unwind);
 	}
 	return EXIT_USAGE;
 }
@@ -424,7 +436,8 @@ static int start_profiler(struct agent *a)
 {
 	char err[256];
 
-	a->profiler = profiler_start(args.profile_hz);
+	a->profiler = profiler_start(args.profile_hz, !args.no_demangle,
+				     args.unwind);
 	if (!a->profiler)
 		return EXIT_RUNTIME;
 	a->profile_dropped = expo_family_add(a->reg,

@@ -601,6 +601,18 @@ static void delete_stacks(struct profiler *p, int32_t *used, size_t n,
 			bpf_map_delete_elem(sfd, &used[i]);
 }
 
+/* A user symbol cache as the agent keeps one: bounded, demangling as asked. */
+static struct syms_cache *new_usyms(const struct profiler *p)
+{
+	struct syms_cache *c = syms_cache_new();
+
+	if (c) {
+		syms_set_budget(c, PROF_SYMS_BUDGET);
+		syms_set_demangle(c, p->demangle);
+	}
+	return c;
+}
+
 static bool syms_too_old(struct profiler *p)
 {
 	uint64_t age_s = (out_mono_ns() - p->usyms_born_ns) / 1000000000ULL;
@@ -675,7 +687,7 @@ static void drain(struct profiler *p, bool offcpu)
 	bucket_clear(p, b);
 	b->seq = p->seq + 1;
 	if (syms_too_old(p)) {
-		struct syms_cache *c = syms_cache_new();
+		struct syms_cache *c = new_usyms(p);
 		struct unwinder *u = p->unwinder ?
 				     unwind_new(PROF_UNWIND_PROCS) : NULL;
 
@@ -684,8 +696,6 @@ static void drain(struct profiler *p, bool offcpu)
 			p->unwinder = u;
 		}
 		if (c) {
-			syms_set_budget(c, PROF_SYMS_BUDGET);
-			syms_set_demangle(c, p->demangle);
 			syms_cache_free(p->usyms);
 			p->usyms = c;
 			p->usyms_born_ns = out_mono_ns();
@@ -1650,10 +1660,7 @@ struct profiler *profiler_start(unsigned int hz, bool demangle,
 	pthread_condattr_destroy(&ca);
 	p->keys = calloc(PROF_MAX_KEYS, sizeof(*p->keys));
 	p->vals = calloc(PROF_MAX_KEYS, sizeof(*p->vals));
-	p->usyms = syms_cache_new();
-	if (p->usyms)
-		syms_set_budget(p->usyms, PROF_SYMS_BUDGET);
-		syms_set_demangle(p->usyms, demangle);
+	p->usyms = new_usyms(p);
 	p->usyms_born_ns = out_mono_ns();
 	km.kernel = true;
 	p->kernel_map = intern(p, BLOB_MAP, &km, sizeof(km));

@@ -140,6 +140,21 @@ int pktprog_choose(struct session *s, enum pktprog_where *where, int n)
 	return err;
 }
 
+int pktprog_choose_tc(enum pktprog_where where[2], char *err, size_t errlen)
+{
+	struct hook_result res[2];
+
+	if (hook_choose(NULL, pktprog_tc_probes, res)) {
+		snprintf(err, errlen, "no TC hook works on this kernel: %s",
+			 res[0].why[res[0].ncandidates - 1]);
+		return -1;
+	}
+	for (int i = 0; i < 2; i++)
+		where_of(pktprog_tc_probes[i].candidates[res[i].chosen].progs[0],
+			 &where[i]);
+	return 0;
+}
+
 static int attach_xdp(struct pktprog_attach *a, int fd, char *err,
 		      size_t errlen)
 {

@@ -48,6 +48,12 @@ struct session;
  */
 int pktprog_choose(struct session *s, enum pktprog_where *where, int n);
 
+/*
+ * The same for a caller without a session (the agent): both directions
+ * of pktprog_tc_probes; 0, or -1 with a one-line reason in err.
+ */
+int pktprog_choose_tc(enum pktprog_where where[2], char *err, size_t errlen);
+
 struct pktprog_attach {
 	int ifindex;
 	enum pktprog_where where;

@@ -593,3 +593,89 @@ def test_sigkill_leaves_no_filter():
 
 
 test_sigkill_leaves_no_filter.timeout = 90
+
+
+# ---------------------------------------------------------------- agent metrics
+
+def test_agent_packet_counters_through_prometheus():
+    """The agent's packets: entries in a test network namespace, scraped
+    by a real Prometheus there: N pings give exactly N packets and N
+    frames' bytes by PromQL, per direction."""
+    if not shutil.which("prometheus") or not shutil.which("curl"):
+        raise Skip("prometheus or curl is not installed (make deps-test)")
+    ns, dev = _ns_pair()
+    d = tmpdir()
+    cfg = os.path.join(d, "agent.yaml")
+    with open(cfg, "w") as f:
+        f.write("packets:\n"
+                "  - name: echo\n    interface: %s\n    direction: ingress\n"
+                "    filter: 'icmp[icmptype] == icmp-echo'\n"
+                "  - {name: icmp, interface: %s, filter: icmp}\n"
+                "  - {name: unused, interface: %s, direction: egress, "
+                "filter: 'udp port 9'}\n" % (dev[1], dev[1], dev[1]))
+    err_path = os.path.join(d, "agent.err")
+    agent = spawn(["ip", "netns", "exec", ns[1], LOUPE, "agent", "--config",
+                   cfg, "--listen", "127.0.0.1:0", "--metrics", "none",
+                   "--profile-hz", "0"], stderr=open(err_path, "w"))
+
+    def port():
+        m = re.search(r"\(port (\d+)\)", open(err_path).read())
+        return m and int(m.group(1)) or agent.poll() is not None
+
+    ap = poll_until(port, 20)
+    check(ap and ap is not True, "agent did not start: %s"
+          % short(open(err_path).read()))
+    check(_tcx(ns[1], dev[1], agent.pid) == 4 or
+          "clsact" in _in_ns(ns[1], ["tc", "qdisc", "show", "dev", dev[1]])[1],
+          "the agent's filters are not attached")
+    prom_cfg = os.path.join(d, "prometheus.yml")
+    with open(prom_cfg, "w") as f:
+        f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                "scrape_configs:\n  - job_name: loupe\n    static_configs:\n"
+                "      - targets: ['127.0.0.1:%d']\n" % ap)
+    pport = 9090
+    prom = spawn(["ip", "netns", "exec", ns[1], "prometheus", "--config.file",
+                  prom_cfg, "--storage.tsdb.path", os.path.join(d, "tsdb"),
+                  "--web.listen-address", "127.0.0.1:%d" % pport],
+                 stderr=open(os.path.join(d, "prometheus.err"), "w"))
+
+    def query(q):
+        rc, out, _ = _in_ns(ns[1], ["curl", "-s", "--max-time", "2", "-G",
+                                    "http://127.0.0.1:%d/api/v1/query" % pport,
+                                    "--data-urlencode", "query=" + q])
+        try:
+            return {tuple(sorted((k, v) for k, v in r["metric"].items()
+                                 if k != "__name__")): r["value"][1]
+                    for r in json.loads(out)["data"]["result"]}
+        except (ValueError, KeyError):
+            return None
+
+    check(poll_until(lambda: query("loupe_packets_total") or
+                     prom.poll() is not None, 40, 0.5) and prom.poll() is None,
+          "prometheus never scraped the agent: %s" %
+          short(open(os.path.join(d, "prometheus.err")).read()))
+    tag = marker()
+    n = 7
+    check(_pings(ns[0], n, tag) == n, "pings not answered while counting")
+    frame = 14 + 20 + 8 + len("net17-" + tag)
+    base = (("iface", dev[1]), ("instance", "127.0.0.1:%d" % ap),
+            ("job", "loupe"))
+    want = {
+        "loupe_packets_total": {("echo", "ingress"): n, ("icmp", "ingress"): n,
+                                ("icmp", "egress"): n, ("unused", "egress"): 0},
+        "loupe_packet_bytes_total": {
+            ("echo", "ingress"): n * frame, ("icmp", "ingress"): n * frame,
+            ("icmp", "egress"): n * frame, ("unused", "egress"): 0},
+    }
+    for metric, series in want.items():
+        expect = {tuple(sorted(base + (("filter", f), ("direction", dr)))):
+                  str(v) for (f, dr), v in series.items()}
+        got = poll_until(lambda: query(metric) == expect, 20, 0.5)
+        check(got, "PromQL %s: %r, want %r" % (metric, query(metric), expect))
+    agent.send_signal(signal.SIGTERM)
+    check(agent.wait(timeout=10) == 0, "agent exit: %s"
+          % short(open(err_path).read()))
+    check(_hooked(ns[1], dev[1]) == (False, False), "left behind")
+
+
+test_agent_packet_counters_through_prometheus.timeout = 90

@@ -161,16 +161,22 @@ static int attach_xdp(struct pktprog_attach *a, int fd, char *err,
 	LIBBPF_OPTS(bpf_link_create_opts, opts);
 
 	/* Native where the driver has it (veth does), else generic. */
-	opts.flags = XDP_FLAGS_DRV_MODE;
-	a->link_fd = bpf_link_create(fd, a->ifindex, BPF_XDP, &opts);
-	a->xdp_mode = "native";
-	if (a->link_fd < 0) {
+	a->link_fd = -1;
+	if (!a->xdp_want || !strcmp(a->xdp_want, "native")) {
+		opts.flags = XDP_FLAGS_DRV_MODE;
+		a->link_fd = bpf_link_create(fd, a->ifindex, BPF_XDP, &opts);
+		a->xdp_mode = "native";
+	}
+	if (a->link_fd < 0 &&
+	    (!a->xdp_want || !strcmp(a->xdp_want, "generic"))) {
 		opts.flags = XDP_FLAGS_SKB_MODE;
 		a->link_fd = bpf_link_create(fd, a->ifindex, BPF_XDP, &opts);
 		a->xdp_mode = "generic";
 	}
 	if (a->link_fd < 0) {
-		snprintf(err, errlen, "cannot attach the XDP program: %s%s",
+		snprintf(err, errlen, "cannot attach the XDP program%s%s: %s%s",
+			 a->xdp_want ? " in " : "",
+			 a->xdp_want ? a->xdp_want : "",
 			 strerror(errno), errno == EBUSY || errno == EEXIST ?
 			 " (the interface already has an XDP program)" : "");
 		return -1;

@@ -57,6 +57,8 @@ int pktprog_choose_tc(enum pktprog_where where[2], char *err, size_t errlen);
 struct pktprog_attach {
 	int ifindex;
 	enum pktprog_where where;
+	/* XDP: "native" or "generic" only; NULL: native, else generic. */
+	const char *xdp_want;
 	/* What attaching did, for the detach. */
 	bool attached;
 	int link_fd;		/* XDP, tcx: the link (closing it detaches) */

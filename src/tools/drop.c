@@ -45,6 +45,7 @@ static const struct hook_probe drop_xdp_probes[] = {
 
 static struct {
 	const char *iface;
+	const char *xdp_mode;	/* --xdp-mode, or NULL */
 	const struct hook_probe *probes;
 	char *words[MAX_WORDS];
 	int nwords;
@@ -54,6 +55,7 @@ static const struct tool_opt drop_opts[] = {
 	{ "interface", 'i', "IFACE", "the interface (required); -i is not --interval here" },
 	{ "xdp", 0, NULL, "drop at XDP only (the default falls back to TC ingress where XDP is refused)" },
 	{ "tc", 0, "ingress|egress", "drop at TC, on the way in or out" },
+	{ "xdp-mode", 0, "native|generic", "XDP in this mode only (implies --xdp)" },
 	{ NULL },
 };
 
@@ -76,6 +78,15 @@ static int drop_parse_opt(int index, const char *arg)
 				arg);
 			return EXIT_USAGE;
 		}
+		return 0;
+	case 3:
+		if (strcmp(arg, "native") && strcmp(arg, "generic")) {
+			log_err("invalid --xdp-mode '%s': expected native or generic",
+				arg);
+			return EXIT_USAGE;
+		}
+		dl.xdp_mode = arg;
+		dl.probes = drop_xdp_probes;
 		return 0;
 	}
 	return EXIT_USAGE;
@@ -203,6 +214,11 @@ static int drop_run(struct session *s)
 		log_err("give the interface: -i IFACE; see 'loupe drop --help'");
 		return EXIT_USAGE;
 	}
+	if (dl.xdp_mode && dl.probes != drop_xdp_probes) {
+		log_err("--xdp-mode goes with XDP, not --tc");
+		return EXIT_USAGE;
+	}
+	at.xdp_want = dl.xdp_mode;
 	at.ifindex = (int)if_nametoindex(dl.iface);
 	if (!at.ifindex) {
 		log_err("invalid -i '%s': no such interface", dl.iface);

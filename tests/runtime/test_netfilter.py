@@ -679,3 +679,49 @@ def test_agent_packet_counters_through_prometheus():
 
 
 test_agent_packet_counters_through_prometheus.timeout = 90
+
+
+def test_capture_snaplen_and_drop_intervals():
+    """capture -s keeps the first SNAPLEN bytes of each packet (the pcap
+    records say so, with the whole length beside); drop --interval prints
+    a row per interval whose matched packets add up to the pings sent."""
+    import struct
+    ns, dev = _ns_pair()
+    tag = marker()
+    path = os.path.join(tmpdir(), "snap.pcap")
+    cap = spawn(["ip", "netns", "exec", ns[0], LOUPE, "capture", "-i", dev[0],
+                 "-s", "40", "-w", path, "icmp"], stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE)
+    drop = spawn(["ip", "netns", "exec", ns[1], LOUPE, "drop", "-i", dev[1],
+                  "-j", "--interval", "0.3", "icmp"], stdout=subprocess.PIPE,
+                 stderr=subprocess.PIPE)
+    check(poll_until(lambda: (_hooked(ns[0], dev[0], cap.pid)[1] and
+                              _hooked(ns[1], dev[1], drop.pid)[0]) or
+                     cap.poll() is not None or drop.poll() is not None, 10)
+          and cap.poll() is None and drop.poll() is None, "not attached")
+    n = 4
+    check(_pings(ns[0], n, tag) == 0, "pings answered")
+    time.sleep(0.5)
+    for p in (cap, drop):
+        p.send_signal(signal.SIGINT)
+    cout, cerr = cap.communicate(timeout=10)
+    dout, derr = drop.communicate(timeout=10)
+    check(cap.returncode == 0 and drop.returncode == 0,
+          "rc %s %s: %r %r" % (cap.returncode, drop.returncode, cerr, derr))
+    rows = [json.loads(l) for l in dout.decode().splitlines()]
+    check(len(rows) >= 3 and sum(r["matched_packets"] for r in rows) == n,
+          "drop rows: %r" % rows)
+    frame = 14 + 20 + 8 + len("net17-" + tag)
+    with open(path, "rb") as f:
+        data = f.read()
+    check(struct.unpack("<I", data[16:20])[0] == 40, "snaplen in the header")
+    recs, off = [], 24
+    while off < len(data):
+        _, _, incl, orig = struct.unpack("<IIII", data[off:off + 16])
+        recs.append((incl, orig))
+        off += 16 + incl
+    check(recs == [(40, frame)] * n, "records %r, want %d of (40, %d)"
+          % (recs, n, frame))
+
+
+test_capture_snaplen_and_drop_intervals.timeout = 60

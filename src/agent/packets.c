@@ -143,7 +143,7 @@ void packets_stop(struct packet_set *p)
 {
 	if (!p)
 		return;
-	/* In reverse: a clsact qdisc goes with the first attach that made it. */
+	/* In reverse: a clsact qdisc goes with the attach that made it. */
 	for (int i = p->nprogs - 1; i >= 0; i--) {
 		pktprog_detach(&p->progs[i].at);
 		close(p->progs[i].fd);

@@ -56,7 +56,7 @@ enum hook_kind {
 	/* Packet and socket hooks, attached by the tool to what it names. */
 	HOOK_XDP,
 	HOOK_TC,		/* a clsact qdisc: target ingress or egress */
-	HOOK_TCX,		/* a tcx link (6.6+): target ingress or egress */
+	HOOK_TCX,		/* a tcx link (6.6+): ingress or egress */
 	HOOK_SOCKOPS,
 	HOOK_SK_MSG,
 };

@@ -149,9 +149,11 @@ int pktprog_choose_tc(enum pktprog_where where[2], char *err, size_t errlen)
 			 res[0].why[res[0].ncandidates - 1]);
 		return -1;
 	}
-	for (int i = 0; i < 2; i++)
-		where_of(pktprog_tc_probes[i].candidates[res[i].chosen].progs[0],
-			 &where[i]);
+	for (int i = 0; i < 2; i++) {
+		const struct hook_probe *p = &pktprog_tc_probes[i];
+
+		where_of(p->candidates[res[i].chosen].progs[0], &where[i]);
+	}
 	return 0;
 }
 

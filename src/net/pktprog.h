@@ -43,8 +43,9 @@ struct session;
 
 /*
  * Chooses the hooks of the tool's probes (sections: "xdp", "tcx/ingress",
- * "tcx/egress", "tc/ingress", "tc/egress") and puts where probe i's program goes in where[i], for n
- * probes: 0, or an exit status after a one-line message.
+ * "tcx/egress", "tc/ingress", "tc/egress") and puts where probe i's
+ * program goes in where[i], for n probes: 0, or an exit status after a
+ * one-line message.
  */
 int pktprog_choose(struct session *s, enum pktprog_where *where, int n);
 
@@ -61,7 +62,7 @@ struct pktprog_attach {
 	const char *xdp_want;
 	/* What attaching did, for the detach. */
 	bool attached;
-	int link_fd;		/* XDP, tcx: the link (closing it detaches) */
+	int link_fd;		/* XDP, tcx: the link (closing detaches) */
 	const char *xdp_mode;	/* "native" or "generic" */
 	bool created_qdisc;	/* TC: the clsact qdisc is ours */
 	unsigned int handle, priority;
@@ -73,9 +74,10 @@ int pktprog_attach(struct pktprog_attach *a, int fd, char *err,
 /* Undoes what pktprog_attach() did; safe to call more than once. */
 void pktprog_detach(struct pktprog_attach *a);
 /*
- * Attaches fds[i] at at[i] for the n of them (those not attached yet), runs the session's loop
- * and detaches them all again (in reverse): the loop's exit status, or
- * EXIT_RUNTIME after a one-line message naming iface.
+ * Attaches fds[i] at at[i] for the n of them (those not attached yet),
+ * runs the session's loop and detaches them all again (in reverse): the
+ * loop's exit status, or EXIT_RUNTIME after a one-line message naming
+ * iface.
  */
 int pktprog_run(struct session *s, const char *iface,
 		struct pktprog_attach *at, const int *fds, int n);

@@ -1,10 +1,11 @@
 /*
  * loupe drop: drops the packets a tcpdump expression matches, at XDP
  * (native where the driver has it, else generic; TC ingress where XDP is
- * refused, unless --xdp) or at TC ingress or egress, and counts matched (dropped) and passed packets and bytes per
- * interval. The program is built at run time from the expression
- * (src/net/), so this tool has no BPF object of its own: its counters
- * are a per-CPU array the program updates.
+ * refused, unless --xdp) or at TC ingress or egress, and counts matched
+ * (dropped) and passed packets and bytes per interval. The program is
+ * built at run time from the expression (src/net/), so this tool has no
+ * BPF object of its own: its counters are a per-CPU array the program
+ * updates.
  */
 #include <errno.h>
 #include <net/if.h>

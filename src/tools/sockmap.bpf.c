@@ -1,11 +1,11 @@
 /*
  * loupe sockmap, kernel side: a sockops program (attached to a cgroup)
  * adds each established TCP socket (IPv4 or IPv6) of that cgroup to a
- * sockhash by its 4-tuple; an sk_msg program on the sockhash hands each message a
- * socket sends straight to the receive queue of its peer, when the peer
- * is in the sockhash too (both ends on this host, in the cgroup),
- * skipping the TCP/IP stack and loopback. Otherwise the message goes the
- * normal way.
+ * sockhash by its 4-tuple; an sk_msg program on the sockhash hands each
+ * message a socket sends straight to the receive queue of its peer, when
+ * the peer is in the sockhash too (both ends on this host, in the
+ * cgroup), skipping the TCP/IP stack and loopback. Otherwise the message
+ * goes the normal way.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -330,7 +330,8 @@ def test_hooks_packet_tools_listed():
     tools = list_json(cached=True)
     rc, out, _ = run_quiet([LOUPE, "list"], timeout=60)
     check(rc == 0, "loupe list: exit status %s" % rc)
-    table = out.splitlines()
+    # a candidate passed over has a "rejected:" row of its own (tcx on 6.1)
+    table = [l for l in out.splitlines() if l.split()[1:2] != ["rejected:"]]
     for tool, rows in _packet_rows().items():
         got = [(p["probe"], p["hook"], p["programs"], p["targets"])
                for p in tools[tool]["probes"]]

@@ -187,6 +187,7 @@ static int drop_attach(struct session *s, const struct sock_filter *cbpf,
 		return EXIT_RUNTIME;
 	}
 	close(*fd);
+	*fd = -1;
 	s->probes = pktprog_ingress_probes;
 	if (pktprog_choose(s, &at->where, 1))
 		return EXIT_RUNTIME;

@@ -278,8 +278,12 @@ static int check_only(void)
 			fprintf(stderr, "%s\n", err);
 			return ret;
 		}
-		printf("%s: %d metric%s, ok\n", args.config_path, c.nmetrics,
+		printf("%s: %d metric%s", args.config_path, c.nmetrics,
 		       c.nmetrics == 1 ? "" : "s");
+		if (c.npackets)
+			printf(", %d packet filter%s", c.npackets,
+			       c.npackets == 1 ? "" : "s");
+		printf(", ok\n");
 		config_free(&c);
 	}
 	if (args.web_path) {
@@ -476,12 +480,37 @@ static struct metric_set *start_custom(struct config *c, int *status)
 }
 
 /*
- * Replaces the serving config and programs by c and set, under the
- * scrapes' lock; 0, or -1 (families clash) with the old ones serving.
+ * The config's packet counters attached, their families registered the
+ * first time a config has some; NULL with the error logged.
+ */
+static struct packet_set *start_packets(struct agent *a, struct config *c)
+{
+	struct packet_set *p;
+	char err[1024];
+
+	p = packets_start(c, err, sizeof(err));
+	if (!p) {
+		log_err("%s: %s", c->path, err);
+		return NULL;
+	}
+	if (packets_count(p) && !a->packets_total &&
+	    packets_register(a->reg, &a->packets_total, &a->packet_bytes, err,
+			     sizeof(err))) {
+		log_err("cannot register the packet counters: %s", err);
+		packets_stop(p);
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * Replaces the serving config and programs by c, set and packets, under
+ * the scrapes' lock; 0, or -1 (families clash) with the old ones serving.
  */
 static int swap_custom(struct agent *a, struct config *c,
-		       struct metric_set **set)
+		       struct metric_set **set, struct packet_set **packets)
 {
+	struct packet_set *old_packets;
 	struct metric_set *old_set;
 	struct config old;
 	char err[256];
@@ -497,13 +526,17 @@ static int swap_custom(struct agent *a, struct config *c,
 	}
 	old = a->config;
 	old_set = a->custom;
+	old_packets = a->packets;
 	a->config = *c;
 	a->custom = *set;
+	a->packets = *packets;
 	pthread_mutex_unlock(&a->lock);
 	/* the old programs point into the old config: stop them first */
 	metric_set_stop(old_set);
+	packets_stop(old_packets);
 	config_free(&old);
 	*set = NULL;
+	*packets = NULL;
 	return 0;
 }
 
@@ -514,6 +547,7 @@ static int swap_custom(struct agent *a, struct config *c,
  */
 static void reload(struct agent *a)
 {
+	struct packet_set *packets = NULL;
 	struct metric_set *set = NULL;
 	struct config c;
 	char err[1024];
@@ -536,18 +570,23 @@ static void reload(struct agent *a)
 	set = metric_set_start(c.programs, c.nmetrics, args.max_series, err,
 			       sizeof(err), &status);
 	metric_btf_release();
+	if (set)
+		packets = start_packets(a, &c);
 	if (!raised)
 		privs_effective(false);
 	if (!set) {
 		log_err("reload refused, still serving the previous config: %s: %s",
 			c.path, err);
-	} else if (!swap_custom(a, &c, &set)) {
+	} else if (!packets) {
+		log_err("reload refused, still serving the previous config");
+	} else if (!swap_custom(a, &c, &set, &packets)) {
 		config_loaded(a, true);
 		log_err("config reloaded from %s: %d custom metric%s",
 			args.config_path, a->config.nmetrics,
 			a->config.nmetrics == 1 ? "" : "s");
 		return;
 	}
+	packets_stop(packets);
 	metric_set_stop(set);
 	config_free(&c);
 	config_loaded(a, false);
@@ -568,6 +607,7 @@ static void render_metrics(void *ctx, struct out_buf *b)
 					       &a->builtin_progs[i]);
 	}
 	metric_set_refresh(a->custom, &a->self);
+	packets_refresh(a->packets, a->packets_total, a->packet_bytes);
 	if (a->profiler)
 		expo_set(a->profile_dropped, NULL,
 			 profiler_dropped(a->profiler));
@@ -755,6 +795,11 @@ static int agent_run(struct session *s)
 		ret = EXIT_USAGE;
 		goto out;
 	}
+	a.packets = start_packets(&a, &a.config);
+	if (!a.packets) {
+		ret = EXIT_RUNTIME;
+		goto out;
+	}
 	config_loaded(&a, true);
 	if (args.web_path) {
 		ret = webcfg_load(args.web_path, &web, err, sizeof(err));
@@ -810,6 +855,7 @@ out:
 	if (have_web)
 		webcfg_free(&web);
 	metric_set_stop(a.custom);
+	packets_stop(a.packets);
 	stop_builtins(&a);
 	metric_btf_release();	/* an error before start-up's end */
 	config_free(&a.config);

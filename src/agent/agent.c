@@ -773,8 +773,7 @@ static int agent_run(struct session *s)
 	if (!ret && args.profile_hz)
 		ret = start_profiler(&a);
 	if (!ret && args.http) {
-		a.http = httpmetrics_start(a.reg, &a.lock, args.by,
-					   OPTS_DEFAULT_BUFFER);
+		a.http = httpmetrics_start(a.reg, &a.lock, args.by);
 		ret = a.http ? 0 : EXIT_RUNTIME;
 	}
 	if (!ret)

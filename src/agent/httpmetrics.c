@@ -196,8 +196,7 @@ static int load(struct httpmetrics *m, size_t ring_bytes)
 }
 
 struct httpmetrics *httpmetrics_start(struct expo_registry *r,
-				      pthread_mutex_t *lock, unsigned int by,
-				      size_t ring_bytes)
+				      pthread_mutex_t *lock, unsigned int by)
 {
 	struct httpmetrics *m = calloc(1, sizeof(*m));
 
@@ -205,7 +204,7 @@ struct httpmetrics *httpmetrics_start(struct expo_registry *r,
 		return NULL;
 	m->lock = lock;
 	m->by = by;
-	if (add_families(m, r) || load(m, ring_bytes) || attach(m))
+	if (add_families(m, r) || load(m, HTTPPAIR_RING_DEFAULT) || attach(m))
 		goto fail;
 	m->pairs = httppair_new(on_request, m);
 	m->rb = ring_buffer__new(bpf_map__fd(m->skel->maps.events), on_event,

@@ -18,8 +18,7 @@ struct httpmetrics;
  * message; nothing stays attached then.
  */
 struct httpmetrics *httpmetrics_start(struct expo_registry *r,
-				      pthread_mutex_t *lock, unsigned int by,
-				      size_t ring_bytes);
+				      pthread_mutex_t *lock, unsigned int by);
 /* Starts the thread reading the ring (after privileges are dropped). */
 int httpmetrics_serve(struct httpmetrics *m);
 /* Scrape time, lock held: the counters read from the kernel. */

@@ -343,6 +343,7 @@ static int http_prepare(struct session *s, void *p)
 	for (int i = 0; i < state.tls.nlibs; i++)
 		log_debug("probing TLS library %s", state.tls.libs[i].path);
 	plan_probes(skel->obj);
+	s->ring_size = HTTPPAIR_RING_DEFAULT;
 	skel->rodata->tls_on = state.tls.nlibs > 0;
 	s->probes = state.probes;
 	s->attach_prog = attach_prog;

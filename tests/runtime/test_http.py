@@ -188,6 +188,51 @@ def test_nginx_plain_server_and_curl():
     check(lp.rc == 0, "exit status %s" % lp.rc)
 
 
+# A client of the test's own, one connection per vector call pair:
+# sendmsg()/recvmsg() for argv[2], writev()/readv() for argv[3].
+VECTOR_CLIENT = r"""
+import os, socket, sys
+port = int(sys.argv[1])
+for path, vec in ((sys.argv[2], False), (sys.argv[3], True)):
+    s = socket.create_connection(("127.0.0.1", port), 10)
+    head = [b"GET " + path.encode() + b" HTTP/1.1\r\n",
+            b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n"]
+    if vec:
+        os.writev(s.fileno(), head)
+    else:
+        s.sendmsg(head)
+    while True:
+        if vec:
+            buf = bytearray(4096)
+            n = os.readv(s.fileno(), [buf])
+        else:
+            n = len(s.recvmsg(4096)[0])
+        if not n:
+            break
+    s.close()
+"""
+
+
+def test_vector_calls_sendmsg_recvmsg_writev_readv():
+    """A request written by sendmsg() and its response read by recvmsg(),
+    another by writev() and readv(), two buffers each: both rows of the
+    client exact, and nginx's."""
+    ngx = Nginx()
+    lp = start_loupe(ngx)
+    ok, w = "/%s/ok.txt" % ngx.m, "/%s/w.txt" % ngx.m
+    p = spawn([sys.executable, "-c", VECTOR_CLIENT, str(ngx.port), ok, w])
+    p.wait(timeout=20)
+    check(p.returncode == 0, "the client exited %s" % p.returncode)
+    settle(lp, ngx, 2)
+    lp.stop()
+    cli = sorted((e["method"], e["path"], e["status"], e["req_bytes"], e["resp_bytes"],
+                  e["complete"]) for e in rows(lp, ngx, "client", p.pid))
+    want = [("GET", ok, 200, 0, 13, True), ("GET", w, 200, 0, 64, True)]
+    check(cli == want, "client rows %s, want %s" % (cli, want))
+    srv = sorted((e["path"], e["status"], e["resp_bytes"]) for e in rows(lp, ngx, "server"))
+    check(srv == [(ok, 200, 13), (w, 200, 64)], "nginx rows %s" % srv)
+
+
 def test_pipelined_three_in_one_write():
     """Three requests in one write on one connection: three pairs in order,
     for nginx and for the test's own client."""

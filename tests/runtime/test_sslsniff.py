@@ -280,6 +280,34 @@ def test_sslsniff_openssl_s_client():
           "s_client reads: %s" % short(str(reads), 600))
 
 
+def test_sslsniff_extra_lib():
+    """A copy of libssl in a directory of its own, which curl loads through
+    LD_LIBRARY_PATH: --extra-lib openssl:COPY shows curl's marker request;
+    a run without it, attached at the same time, does not."""
+    srv = TlsServer()
+    d = tmpdir()
+    copy = os.path.join(d, "libssl.so.3")
+    shutil.copyfile("/lib/x86_64-linux-gnu/libssl.so.3", copy)
+    lp = Loupe("sslsniff", "-j", "-n", "curl", "--extra-lib", "openssl:" + copy)
+    plain = Loupe("sslsniff", "-j", "-n", "curl")
+    lp.wait_attached(settle=1.5)
+    plain.wait_attached(settle=0.5)
+    body = marker("extra")
+    env = dict(os.environ, LD_LIBRARY_PATH=d)
+    p = spawn(["curl", "-sk", "--max-time", "10", "-o", "/dev/null", "-d", body,
+               "https://127.0.0.1:%d/path" % srv.port], env=env)
+    p.wait(timeout=15)
+    check(p.returncode == 0, "curl exited %s" % p.returncode)
+    got = lp.wait_event(lambda e: e.get("pid") == p.pid and e.get("func") == "WRITE/SEND", 10)
+    time.sleep(0.5)
+    lp.stop()
+    plain.stop()
+    check(got is not None and body.encode() in _data(got),
+          "no write of the marker through the copy %s" % lp.describe())
+    check(not [e for e in plain.events() if e.get("pid") == p.pid],
+          "the system's libssl saw curl, which maps the copy: %s" % short(plain.events(), 600))
+
+
 def test_sslsniff_bad_input():
     for args, want in ((["--extra-lib", "nss:/x"], "TYPE openssl or gnutls"),
                        (["--extra-lib", "openssl:/nonexistent/libssl.so"], "nonexistent"),

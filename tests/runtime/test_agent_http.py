@@ -8,7 +8,7 @@ import os
 import shutil
 import urllib.parse
 
-from common import Skip, check, poll_until, short, spawn, tmpdir
+from common import Skip, check, marker, poll_until, short, spawn, tmpdir
 from test_agent import Agent, free_port, get, samples, write
 from test_http import Nginx, curl
 
@@ -111,3 +111,45 @@ def test_agent_http_histograms_through_prometheus():
 
 
 test_agent_http_histograms_through_prometheus.timeout = 120
+
+
+def test_agent_http_by_container():
+    """--by-container: busybox httpd in a podman container answers 4 GETs
+    with 200 and 2 with 404; its series carry the container's name, curl's
+    (on the host) an empty one, with exact counts."""
+    from test_container import Container, _image
+    from test_http import _can_connect
+    image = _image()
+    m = marker("ahc")
+    port = free_port()
+    c = Container(image, "mkdir -p /www/%s && echo hello > /www/%s/x.txt && "
+                  "exec /bin/busybox httpd -f -p 127.0.0.1:%d -h /www" % (m, m, port),
+                  extra=["--network", "host"])
+    check(poll_until(lambda: _can_connect(port), 20), "httpd in %s never listened" % c.name)
+    url = "http://127.0.0.1:%d/%s/" % (port, m)
+    a = Agent("--http", "--by-container", "--metrics", "none", "--profile-hz", "0")
+
+    def series():
+        return samples(get(a.url())[2].decode())
+
+    def key(ctr, role, route, status):
+        return ('%s_count{container="%s",pod="",namespace="",role="%s",method="GET",'
+                'route="/%s/%s",status="%s"}' % (FAMILY, ctr, role, m, route, status))
+
+    warm = key(c.name, "server", "warm", "404")
+    check(poll_until(lambda: curl(url + "warm") and warm in series(), 20, 0.5),
+          "the warm-up request never became a series")
+    for _ in range(4):
+        check(curl(url + "x.txt") == 200, "httpd: no 200")
+    for _ in range(2):
+        check(curl(url + "none") == 404, "httpd: no 404")
+    want = {key(c.name, "server", "x.txt", 200): 4, key(c.name, "server", "none", 404): 2,
+            key("", "client", "x.txt", 200): 4, key("", "client", "none", 404): 2}
+    poll_until(lambda: all(series().get(k) == v for k, v in want.items()), 10, 0.3)
+    got = series()
+    check(all(got.get(k) == v for k, v in want.items()),
+          "series %s, want %s" % ({k: got.get(k) for k in want}, want))
+    check(a.stop() == 0, "agent exit status")
+
+
+test_agent_http_by_container.timeout = 120

@@ -115,7 +115,8 @@ static int add_families(struct httpmetrics *m, struct expo_registry *r)
 	labels[n++] = "route";
 	labels[n++] = "status";
 	m->duration = expo_family_add(r, "http_request_duration_seconds",
-		"HTTP/1 requests served (role server) or sent (client), from the request's first byte to the response's last",
+		"HTTP/1 requests served (role server) or sent (client), "
+		"from the request's first byte to the response's last",
 		EXPO_HISTOGRAM, labels, n, bounds,
 		sizeof(bounds) / sizeof(*bounds), err, sizeof(err));
 	if (m->duration)

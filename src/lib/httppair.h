@@ -20,12 +20,14 @@
 extern const struct tlslib_func httppair_tls_funcs[HTTPPAIR_TLS_FUNCS];
 
 /*
- * The ring's default size for the http object (loupe http without --buffer-size, the agent): nginx under
- * wrk on this 2-CPU VM moves about 3 KB of records per request, 60 MB/s,
- * and with 2M the reader, preempted for tens of milliseconds, lost
- * events in most rounds; with 8M in few (docs/l7.md).
+ * The ring's default size for the http object (loupe http without
+ * --buffer-size, the agent): nginx under wrk on this 2-CPU VM moves
+ * about 3 KB of records per request, 60 MB/s, and with 2M the reader,
+ * preempted for tens of milliseconds, lost events in most rounds; with
+ * 8M in few (docs/l7.md).
  */
 #define HTTPPAIR_RING_DEFAULT (8UL << 20)
+
 enum httppair_role { HTTPPAIR_UNKNOWN, HTTPPAIR_SERVER, HTTPPAIR_CLIENT };
 
 /* "-", "server" or "client". */
@@ -43,7 +45,7 @@ struct httppair_req {
 	uint64_t start_ns, end_ns;	/* CLOCK_BOOTTIME */
 	uint64_t req_bytes, resp_bytes;
 	bool tls;
-	bool fd_known;		/* false: a TLS connection, socket unseen */
+	bool fd_known;		/* false: TLS, its socket unseen */
 	uint32_t fd;
 };
 

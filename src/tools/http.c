@@ -141,8 +141,8 @@ static unsigned int hash_str(unsigned int h, const char *s)
 	return h;
 }
 
-static void agg_add(enum httppair_role role, const char *method, const char *path,
-		    int status, bool error, double lat_ms)
+static void agg_add(enum httppair_role role, const char *method,
+		    const char *path, int status, bool error, double lat_ms)
 {
 	char route[HTTP1_PATH_LEN];
 	struct agg *a;

@@ -191,10 +191,13 @@ def test_nginx_plain_server_and_curl():
 # A client of the test's own, one connection per vector call pair:
 # sendmsg()/recvmsg() for argv[2], writev()/readv() for argv[3].
 VECTOR_CLIENT = r"""
-import os, socket, sys
+import os, socket, struct, sys
 port = int(sys.argv[1])
 for path, vec in ((sys.argv[2], False), (sys.argv[3], True)):
     s = socket.create_connection(("127.0.0.1", port), 10)
+    # blocking, as os.readv() needs, for at most 10 s
+    s.settimeout(None)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 10, 0))
     head = [b"GET " + path.encode() + b" HTTP/1.1\r\n",
             b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n"]
     if vec:
@@ -220,9 +223,10 @@ def test_vector_calls_sendmsg_recvmsg_writev_readv():
     ngx = Nginx()
     lp = start_loupe(ngx)
     ok, w = "/%s/ok.txt" % ngx.m, "/%s/w.txt" % ngx.m
-    p = spawn([sys.executable, "-c", VECTOR_CLIENT, str(ngx.port), ok, w])
-    p.wait(timeout=20)
-    check(p.returncode == 0, "the client exited %s" % p.returncode)
+    p = spawn([sys.executable, "-c", VECTOR_CLIENT, str(ngx.port), ok, w],
+              stderr=subprocess.PIPE)
+    err = p.communicate(timeout=30)[1]
+    check(p.returncode == 0, "the client exited %s: %s" % (p.returncode, short(err)))
     settle(lp, ngx, 2)
     lp.stop()
     cli = sorted((e["method"], e["path"], e["status"], e["req_bytes"], e["resp_bytes"],

@@ -45,6 +45,12 @@ http {{
 """
 
 
+# Exiting detaches a uprobe per TLS function entry and return, each
+# waiting for the kernel (about 100 ms here, one after another across
+# processes): with three runs ending at once under load, over 5 s.
+STOP_TIMEOUT = 20
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -162,7 +168,7 @@ def test_nginx_plain_server_and_curl():
     for _ in range(2):
         check(curl(ngx.url("post"), "-d", "seven!!") == 201, "curl: no 201")
     settle(lp, ngx, 10)
-    lp.stop()
+    lp.stop(timeout=STOP_TIMEOUT)
     srv = rows(lp, ngx, "server")
     cli = rows(lp, ngx, "client")
     for got, who in ((srv, "nginx"), (cli, "curl")):
@@ -228,7 +234,7 @@ def test_vector_calls_sendmsg_recvmsg_writev_readv():
     err = p.communicate(timeout=30)[1]
     check(p.returncode == 0, "the client exited %s: %s" % (p.returncode, short(err)))
     settle(lp, ngx, 2)
-    lp.stop()
+    lp.stop(timeout=STOP_TIMEOUT)
     cli = sorted((e["method"], e["path"], e["status"], e["req_bytes"], e["resp_bytes"],
                   e["complete"]) for e in rows(lp, ngx, "client", p.pid))
     want = [("GET", ok, 200, 0, 13, True), ("GET", w, 200, 0, 64, True)]
@@ -250,7 +256,7 @@ def test_pipelined_three_in_one_write():
     check(got.count(b"HTTP/1.1 ") == 3, "nginx answered %r" % short(got))
     settle(lp, ngx, 3)
     settle(lp, ngx, 3, "client")
-    lp.stop()
+    lp.stop(timeout=STOP_TIMEOUT)
     want = [("GET", "/%s/ok.txt" % ngx.m, 200), ("GET", "/%s/nothere" % ngx.m, 404),
             ("HEAD", "/%s/big.txt" % ngx.m, 200)]
     for role, pid in (("server", ngx.pid), ("client", os.getpid())):
@@ -288,7 +294,7 @@ def test_chunked_response():
     size, chunks = dechunk(body)
     settle(lp, ngx, 1)
     settle(lp, ngx, 1, "client")
-    lp.stop()
+    lp.stop(timeout=STOP_TIMEOUT)
     for role in ("server", "client"):
         r = rows(lp, ngx, role)
         check(len(r) == 1, "%s rows: %s" % (role, short(r)))
@@ -308,7 +314,7 @@ def test_tls_nginx_curl_and_sslsniff():
     check(curl(ngx.url("nope", tls=True)) == 404, "curl https: no 404")
     settle(lp, ngx, 4)
     settle(lp, ngx, 4, "client")
-    lp.stop()
+    lp.stop(timeout=STOP_TIMEOUT)
     want = sorted([("GET", "/%s/ok.txt" % ngx.m, 200, 13)] * 3)
     for role, comm in (("server", "nginx"), ("client", "curl")):
         r = [e for e in rows(lp, ngx, role) if e["tls"]]
@@ -320,7 +326,7 @@ def test_tls_nginx_curl_and_sslsniff():
     ev = sn.wait_event(lambda e: e.get("func") == "WRITE/SEND" and req in e.get("data", ""),
                        5)
     check(ev is not None, "sslsniff did not show %r %s" % (req, sn.describe()))
-    sn.stop()
+    sn.stop(timeout=STOP_TIMEOUT)
 
 
 def test_python_http_server():
@@ -342,7 +348,7 @@ def test_python_http_server():
     poll_until(lambda: len([e for e in lp.events() if "/warm" not in e.get("path", "/warm")])
                >= 3, 10)
     time.sleep(0.3)
-    lp.stop()
+    lp.stop(timeout=STOP_TIMEOUT)
     got = sorted((e["role"], e["method"], e["path"], e["status"], e["resp_bytes"])
                  for e in lp.events() if e.get("type") == "http" and
                  not e["path"].endswith("/warm"))
@@ -371,7 +377,7 @@ def test_summary_routes():
     curl(ngx.url("items/0123456789abcdef/x"))
     curl(ngx.url("items/123e4567-e89b-12d3-a456-426614174000/x"))
     time.sleep(0.5)
-    lp.stop()
+    lp.stop(timeout=STOP_TIMEOUT)
     got = {(e["role"], e["method"], e["route"], e["status"]): e for e in lp.events()
            if e.get("type") == "http_summary" and ngx.m in e["route"]}
     a = got.get(("server", "GET", "/%s/items/:id" % ngx.m, 404))
@@ -399,7 +405,7 @@ def test_wrk_keepalive_load():
     check(m, "wrk output: %r" % short(r.stdout))
     done = int(m.group(1))
     time.sleep(0.5)
-    lp.stop()
+    lp.stop(timeout=STOP_TIMEOUT)
     route = "/%s/w.txt" % ngx.m
     summary = [e for e in lp.events() if e.get("type") == "http_summary" and
                e["route"] == route]
@@ -476,7 +482,7 @@ def test_split_request_garbage_and_close_mid_response():
     poll_until(lambda: len([e for e in lp.events() if "/warm" not in e.get("path", "/warm")])
                >= 3, 10)
     time.sleep(0.3)
-    lp.stop()
+    lp.stop(timeout=STOP_TIMEOUT)
     got = [(e["method"], e["path"], e["status"], e["resp_bytes"], e["complete"])
            for e in lp.events() if e.get("type") == "http" and "/warm" not in e["path"]]
     want = [("GET", "/%s/split" % m, 200, 5, True), ("GET", "/%s/after" % m, 200, 5, True),
@@ -508,7 +514,7 @@ def test_container_server():
           ev["container"]["name"] == c.name, "container: %s" % short(ev))
     line = table.wait_line(lambda l: ("/%s/none" % m) in l, 10)
     check(line and line.split()[0] == c.name, "table row: %r" % line)
-    only.stop()
-    table.stop()
+    only.stop(timeout=STOP_TIMEOUT)
+    table.stop(timeout=STOP_TIMEOUT)
     others = [e for e in only.events() if e.get("container_id") != c.id]
     check(not others, "--container let other rows through: %s" % short(others))

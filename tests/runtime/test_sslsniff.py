@@ -268,7 +268,7 @@ def test_sslsniff_openssl_s_client():
         pass
     check(got is not None, "no s_client read %s" % lp.describe())
     time.sleep(0.3)
-    lp.stop()
+    lp.stop(timeout=20)
     evs = [e for e in lp.events() if e.get("pid") == cli.pid]
     writes = [e for e in evs if e["func"] == "WRITE/SEND"]
     check(len(writes) == 1 and writes[0]["function"] in ("SSL_write", "SSL_write_ex") and
@@ -300,8 +300,8 @@ def test_sslsniff_extra_lib():
     check(p.returncode == 0, "curl exited %s" % p.returncode)
     got = lp.wait_event(lambda e: e.get("pid") == p.pid and e.get("func") == "WRITE/SEND", 10)
     time.sleep(0.5)
-    lp.stop()
-    plain.stop()
+    lp.stop(timeout=20)
+    plain.stop(timeout=20)
     check(got is not None and body.encode() in _data(got),
           "no write of the marker through the copy %s" % lp.describe())
     check(not [e for e in plain.events() if e.get("pid") == p.pid],

@@ -214,7 +214,7 @@ unit: $(BUILD)/unit_tests
 FUZZ_TIME        ?= 60
 FUZZ_TRACE_SRCS  := $(wildcard src/trace/*.c) $(LIB_SRCS)
 FUZZ_CFLAGS      := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Isrc/trace \
-		    -Isrc/lib -Isrc/net -I$(BUILD) -Wno-missing-field-initializers \
+		    -Isrc/lib -Isrc/tools -Isrc/net -I$(BUILD) -Wno-missing-field-initializers \
 		    -fsanitize=fuzzer,address,undefined \
 		    -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 

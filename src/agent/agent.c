@@ -20,6 +20,7 @@
 #include "config.h"
 #include "expo.h"
 #include "http.h"
+#include "httpmetrics.h"
 #include "log.h"
 #include "opts.h"
 #include "out.h"
@@ -45,6 +46,7 @@ enum {
 	KEY_WEB_CONFIG,
 	KEY_LIST_METRICS,
 	KEY_PROFILE_HZ,
+	KEY_HTTP,
 	KEY_NO_DEMANGLE,
 	KEY_UNWIND,
 };
@@ -71,6 +73,8 @@ static const struct tool_opt agent_opts[] = {
 			       "list the built-in metrics and their programs (-j: JSON), then exit" },
 	[KEY_PROFILE_HZ] = { "profile-hz", 0, "N",
 			     "CPU samples per second and CPU for /debug/pprof (default 19, 0: off)" },
+	[KEY_HTTP] = { "http", 0, NULL,
+		       "HTTP/1 request latency histograms (http_request_duration_seconds)" },
 	[KEY_NO_DEMANGLE] = STACKS_NO_DEMANGLE_OPT,
 	[KEY_UNWIND] = STACKS_UNWIND_OPT,
 	{ NULL },
@@ -87,6 +91,7 @@ static struct {
 	bool check;
 	bool list_metrics;
 	unsigned long long profile_hz;
+	bool http;
 	bool no_demangle;
 	enum stacks_unwind unwind;
 } args = {
@@ -145,6 +150,9 @@ static int agent_parse_opt(int index, const char *arg)
 	case KEY_PROFILE_HZ:
 		return opts_uint("--profile-hz", arg, 0, PROFILE_HZ_MAX, "Hz",
 				 &args.profile_hz);
+	case KEY_HTTP:
+		args.http = true;
+		return 0;
 	case KEY_NO_DEMANGLE:
 		args.no_demangle = true;
 		return 0;
@@ -607,6 +615,7 @@ static void render_metrics(void *ctx, struct out_buf *b)
 					       &a->builtin_progs[i]);
 	}
 	metric_set_refresh(a->custom, &a->self);
+	httpmetrics_refresh(a->http);
 	packets_refresh(a->packets, a->packets_total, a->packet_bytes);
 	if (a->profiler)
 		expo_set(a->profile_dropped, NULL,
@@ -821,6 +830,10 @@ static int agent_run(struct session *s)
 	metric_btf_release();
 	if (!ret && args.profile_hz)
 		ret = start_profiler(&a);
+	if (!ret && args.http) {
+		a.http = httpmetrics_start(a.reg, &a.lock, args.by);
+		ret = a.http ? 0 : EXIT_RUNTIME;
+	}
 	if (!ret)
 		ret = drop_privileges(a.profiler);
 	if (ret) {
@@ -829,6 +842,13 @@ static int agent_run(struct session *s)
 	}
 	if (a.profiler) {
 		ret = profiler_serve(a.profiler);
+		if (ret) {
+			close(fd);
+			goto out;
+		}
+	}
+	if (a.http) {
+		ret = httpmetrics_serve(a.http);
 		if (ret) {
 			close(fd);
 			goto out;
@@ -852,6 +872,7 @@ out:
 	profiler_close_requests(a.profiler);
 	http_stop(h);
 	profiler_stop(a.profiler);
+	httpmetrics_stop(a.http);
 	if (have_web)
 		webcfg_free(&web);
 	metric_set_stop(a.custom);

@@ -31,6 +31,7 @@ struct agent {
 	struct expo_family *reload_time;
 	struct profiler *profiler;	/* NULL: --profile-hz 0 */
 	struct expo_family *profile_dropped;
+	struct httpmetrics *http;	/* NULL: no --http */
 };
 
 /* index.c: the HTML page at "/" (ctx: the struct agent). */

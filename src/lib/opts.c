@@ -516,6 +516,7 @@ static int parse_common(struct opts *o, int key, const char *arg)
 		if (opts_parse_size(arg, &o->buffer_size))
 			return bad_value("--buffer-size", arg,
 					 "expected a power of two from 4K to 1G, e.g. 16M");
+		o->buffer_given = true;
 		return 0;
 	case 'v':
 		o->verbose = true;

@@ -34,6 +34,7 @@ struct opts {
 	bool failed;
 	bool verbose;
 	unsigned long buffer_size;
+	bool buffer_given;	/* --buffer-size was given */
 	bool raw_syscalls;
 	/*
 	 * Not a flag: a process whose activity the kernel side drops (the

@@ -233,6 +233,8 @@ static int load_object(struct session *s)
 	/* Tools that aggregate in the kernel hardly use the ring. */
 	if (!(s->tool->common & OPT_BUFFER))
 		s->opts.buffer_size = s->ring_size ? s->ring_size : 4096;
+	else if (!s->opts.buffer_given && s->ring_size)
+		s->opts.buffer_size = s->ring_size;
 	if (events && bpf_map__set_max_entries(events, s->opts.buffer_size)) {
 		log_err("cannot size the ring buffer to %lu bytes",
 			s->opts.buffer_size);

@@ -49,7 +49,8 @@ struct session {
 	struct ring_buffer *rb;
 	/*
 	 * The ring's size for a tool without --buffer-size that streams
-	 * large records (profile --unwind dwarf); 0: a page. Set in prepare.
+	 * large records (profile --unwind dwarf); 0: a page. For a tool with
+	 * it, the default in place of 2M (0: 2M). Set in prepare.
 	 */
 	unsigned long ring_size;
 	/* Or a perf buffer: packets copied from a socket buffer (capture). */

@@ -129,44 +129,64 @@ int tlslib_func_of_prog(const struct tlslib_set *set,
 	return -1;
 }
 
-struct bpf_link *tlslib_attach(struct tlslib_set *set, struct session *s,
-			       struct bpf_program *prog)
+int tlslib_attach_all(struct tlslib_set *set, struct bpf_program *prog,
+		      int pid, struct bpf_link **links, int max)
 {
-	int f = tlslib_func_of_prog(set, prog);
-	struct bpf_link *first = NULL, *link;
+	int f = tlslib_func_of_prog(set, prog), n = 0, err;
 	struct uprobe_target t = { 0 };
 	bool ret;
 
-	if (f < 0) {
-		errno = EINVAL;
-		return NULL;
-	}
+	if (f < 0)
+		return -EINVAL;
 	ret = !strcmp(bpf_program__name(prog), set->funcs[f].ret);
 	for (int i = 0; i < set->nlibs; i++) {
 		const struct tlslib *l = &set->libs[i];
 
 		if (!l->has[f])
 			continue;
+		if (n == max) {
+			err = -E2BIG;
+			goto fail;
+		}
 		memcpy(t.path, l->path, sizeof(t.path));
 		snprintf(t.func, sizeof(t.func), "%s", set->funcs[f].name);
 		t.offset = l->offset[f];
-		link = uprobe_attach(prog, ret, s->opts.pid, &t);
-		if (!link) {
+		links[n] = uprobe_attach(prog, ret, pid, &t);
+		if (!links[n]) {
+			err = errno ? -errno : -EINVAL;
 			log_err("cannot probe %s in %s: %s", t.func, t.path,
-				strerror(errno));
+				strerror(-err));
 			goto fail;
 		}
-		if (!first)
-			first = link;
-		else if (session_add_link(s, link)) {
+		n++;
+	}
+	return n;
+fail:
+	while (n--)
+		bpf_link__destroy(links[n]);
+	return err;
+}
+
+struct bpf_link *tlslib_attach(struct tlslib_set *set, struct session *s,
+			       struct bpf_program *prog)
+{
+	struct bpf_link *links[TLSLIB_MAX_LIBS];
+	int n = tlslib_attach_all(set, prog, s->opts.pid, links,
+				  TLSLIB_MAX_LIBS);
+
+	if (n <= 0) {
+		errno = n < 0 ? -n : EINVAL;
+		return NULL;
+	}
+	for (int i = 1; i < n; i++) {
+		if (session_add_link(s, links[i])) {
+			/* links 1 .. i - 1 are the session's now */
+			for (int j = i; j < n; j++)
+				bpf_link__destroy(links[j]);
+			bpf_link__destroy(links[0]);
 			errno = E2BIG;
-			goto fail;
+			return NULL;
 		}
 	}
-	return first;
-fail:
-	if (first)
-		bpf_link__destroy(first);
-	errno = errno ? errno : EINVAL;
-	return NULL;
+	return links[0];
 }

@@ -69,5 +69,12 @@ int tlslib_func_of_prog(const struct tlslib_set *set,
  */
 struct bpf_link *tlslib_attach(struct tlslib_set *set, struct session *s,
 			       struct bpf_program *prog);
+/*
+ * The same without a session (the agent): prog on every library with its
+ * function, only process pid's calls if pid > 0; the links in links (at
+ * most max). How many, or -errno after a message (none left attached).
+ */
+int tlslib_attach_all(struct tlslib_set *set, struct bpf_program *prog,
+		      int pid, struct bpf_link **links, int max);
 
 #endif

@@ -3,9 +3,9 @@
  * one line per request (or, with -s, a table per method, route and
  * status). The kernel side hands over the bytes each connection moves,
  * from the socket system calls and, for HTTPS, from the TLS libraries'
- * plaintext calls; here each connection's two directions are framed
- * (http1.c) and responses are paired with requests in order, which is
- * what HTTP/1 guarantees, pipelining included.
+ * plaintext calls; httppair.c frames each connection and pairs its
+ * responses with its requests, and here each pair becomes a row or a
+ * sample of the summary.
  */
 #include <errno.h>
 #include <limits.h>
@@ -18,6 +18,7 @@
 #include "netsock.h"
 #include "http.skel.h"
 #include "http1.h"
+#include "httppair.h"
 #include "log.h"
 #include "session.h"
 #include "tlslib.h"
@@ -55,46 +56,10 @@ static const struct out_col summary_columns[] = {
 	{ NULL },
 };
 
-enum role { ROLE_UNKNOWN, ROLE_SERVER, ROLE_CLIENT };
-
-static const char *const role_names[] = {
-	[ROLE_UNKNOWN] = "-",
-	[ROLE_SERVER] = "server",
-	[ROLE_CLIENT] = "client",
-};
-
-/* Requests of one connection waiting for their responses, in order. */
-#define HTTP_PENDING_MAX 32
-
-struct pending {
-	struct event_hdr hdr;	/* the call that brought the request */
-	char method[HTTP1_METHOD_LEN];
-	char path[HTTP1_PATH_LEN];
-	bool path_truncated;
-	uint64_t start_ns;
-	uint64_t body;
-};
-
-struct conn {
-	struct conn *next;
-	uint32_t pid;
-	uint32_t fd;
-	uint32_t seq_next;
-	uint8_t src;
-	enum role role;
-	struct http1_stream in, out;
-	struct pending q[HTTP_PENDING_MAX];
-	int qhead, qlen;
-	int req_open;		/* q index of the request being read, -1 */
-	const struct http_event *cur;	/* the event being fed */
-};
-
-#define CONN_BUCKETS 4096
-
 /* A summary row: one method, route and status in this interval. */
 struct agg {
 	struct agg *next;
-	enum role role;
+	enum httppair_role role;
 	char method[HTTP1_METHOD_LEN];
 	char route[HTTP1_PATH_LEN];
 	int status;
@@ -110,12 +75,9 @@ struct agg {
 struct http_state {
 	struct session *s;
 	struct http_bpf *skel;
-	struct conn *conns[CONN_BUCKETS];
+	struct httppair *pairs;
 	struct agg *aggs[AGG_BUCKETS];
 	int naggs;
-	/* Requests dropped unanswered because events of theirs were lost. */
-	unsigned long long lost_unanswered;
-	unsigned long long lost_reported;
 	struct tlslib_set tls;
 	struct hook_probe probes[12];
 };
@@ -124,22 +86,6 @@ static struct http_state state;
 static bool show_query, summary, no_tls;
 
 /* ---------------------------------------------------------------- TLS */
-
-/* The TLS functions and their programs. */
-static const struct tlslib_func tls_funcs[] = {
-	{ "SSL_read", TLSLIB_OPENSSL, "ssl_read_entry", "ssl_read_return" },
-	{ "SSL_write", TLSLIB_OPENSSL, "ssl_write_entry", "ssl_write_return" },
-	{ "SSL_read_ex", TLSLIB_OPENSSL, "ssl_read_ex_entry",
-	  "ssl_read_ex_return" },
-	{ "SSL_write_ex", TLSLIB_OPENSSL, "ssl_write_ex_entry",
-	  "ssl_write_ex_return" },
-	{ "gnutls_record_recv", TLSLIB_GNUTLS, "gnutls_recv_entry",
-	  "gnutls_recv_return" },
-	{ "gnutls_record_send", TLSLIB_GNUTLS, "gnutls_send_entry",
-	  "gnutls_send_return" },
-};
-
-#define TLS_FUNCS ((int)(sizeof(tls_funcs) / sizeof(tls_funcs[0])))
 
 /* TLS programs on every library with their function; the others plain. */
 static struct bpf_link *attach_prog(struct session *s,
@@ -168,12 +114,14 @@ static void plan_probes(struct bpf_object *obj)
 
 	for (; socket_probes[np].name; np++)
 		state.probes[np] = socket_probes[np];
-	for (int f = 0; f < TLS_FUNCS; f++) {
+	for (int f = 0; f < HTTPPAIR_TLS_FUNCS; f++) {
 		if (!tlslib_any(&state.tls, f))
 			continue;
-		state.probes[np].name = tls_funcs[f].name;
-		state.probes[np].candidates[0].progs[0] = tls_funcs[f].entry;
-		state.probes[np].candidates[0].progs[1] = tls_funcs[f].ret;
+		state.probes[np].name = httppair_tls_funcs[f].name;
+		state.probes[np].candidates[0].progs[0] =
+			httppair_tls_funcs[f].entry;
+		state.probes[np].candidates[0].progs[1] =
+			httppair_tls_funcs[f].ret;
 		np++;
 	}
 	bpf_object__for_each_program(prog, obj) {
@@ -193,8 +141,8 @@ static unsigned int hash_str(unsigned int h, const char *s)
 	return h;
 }
 
-static void agg_add(enum role role, const char *method, const char *path,
-		    int status, bool error, double lat_ms)
+static void agg_add(enum httppair_role role, const char *method,
+		    const char *path, int status, bool error, double lat_ms)
 {
 	char route[HTTP1_PATH_LEN];
 	struct agg *a;
@@ -289,7 +237,7 @@ static int on_interval(struct session *s)
 		a = rows[i];
 		qsort(a->lat_ms, a->n, sizeof(*a->lat_ms), cmp_double);
 		out_begin(o, "http_summary", now);
-		out_str(o, SCOL_ROLE, "role", role_names[a->role]);
+		out_str(o, SCOL_ROLE, "role", httppair_role_name(a->role));
 		out_str(o, SCOL_METHOD, "method", a->method);
 		if (a->status)
 			out_int(o, SCOL_STATUS, "status", a->status);
@@ -323,246 +271,56 @@ static int on_interval(struct session *s)
 
 /* --------------------------------------------------------- one request */
 
-/*
- * A request and its response (resp NULL: none came before the
- * connection ended): a row, or a sample of the summary.
- */
-static void report(struct conn *c, struct pending *p,
-		   const struct http1_msg *resp)
+/* A request and its response (or none): a row, or a sample of the summary. */
+static void report(void *ctx, const struct httppair_req *r)
 {
-	struct session *s = state.s;
+	struct session *s = ctx;
 	struct out *o = &s->out;
-	struct event_hdr h = p->hdr;
-	uint64_t end = resp ? resp->end_ns : c->cur->hdr.ts_ns;
-	double lat_ms = (end - p->start_ns) / 1e6;
-	int status = resp ? resp->status : 0;
-	bool complete = resp && resp->complete;
+	struct event_hdr h = r->hdr;
+	double lat_ms = (r->end_ns - r->start_ns) / 1e6;
 	char path[HTTP1_PATH_LEN];
 
-	snprintf(path, sizeof(path), "%s", p->path);
+	snprintf(path, sizeof(path), "%s", r->path);
 	if (!show_query)
 		path[strcspn(path, "?")] = '\0';
 	if (summary) {
-		agg_add(c->role, p->method, p->path, status,
-			!complete || status >= 500, lat_ms);
+		agg_add(r->role, r->method, r->path, r->status,
+			!r->complete || r->status >= 500, lat_ms);
 		return;
 	}
-	h.ts_ns = end;
+	h.ts_ns = r->end_ns;
 	session_event_begin(s, "http", &h);
-	out_time(o, COL_TIME, session_real_ns(s, end));
+	out_time(o, COL_TIME, session_real_ns(s, r->end_ns));
 	out_int(o, COL_PID, NULL, h.pid);
 	out_strn(o, COL_COMM, NULL, h.comm, sizeof(h.comm));
-	out_str(o, COL_ROLE, "role", role_names[c->role]);
-	out_str(o, COL_METHOD, "method", p->method);
-	if (status) {
-		out_int(o, COL_STATUS, "status", status);
+	out_str(o, COL_ROLE, "role", httppair_role_name(r->role));
+	out_str(o, COL_METHOD, "method", r->method);
+	if (r->status) {
+		out_int(o, COL_STATUS, "status", r->status);
 	} else {
 		out_str(o, COL_STATUS, NULL, "-");
 		out_null(o, "status");
 	}
 	out_double(o, COL_LAT, NULL, lat_ms, 3);
-	out_uint(o, OUT_JSON_ONLY, "latency_ns", end - p->start_ns);
-	out_uint(o, COL_REQ, "req_bytes", p->body);
-	out_uint(o, COL_RESP, "resp_bytes", resp ? resp->body : 0);
+	out_uint(o, OUT_JSON_ONLY, "latency_ns", r->end_ns - r->start_ns);
+	out_uint(o, COL_REQ, "req_bytes", r->req_bytes);
+	out_uint(o, COL_RESP, "resp_bytes", r->resp_bytes);
 	out_ustr(o, COL_PATH, "path", path, sizeof(path),
-		 p->path_truncated ? USTR_TRUNCATED : 0);
-	out_bool(o, "complete", complete);
-	out_bool(o, "tls", c->src == HTTP_SRC_TLS);
+		 r->path_truncated ? USTR_TRUNCATED : 0);
+	out_bool(o, "complete", r->complete);
+	out_bool(o, "tls", r->tls);
 	/* null: a TLS connection whose socket calls were not seen */
-	if (c->fd & HTTP_FD_SSL)
-		out_null(o, "fd");
+	if (r->fd_known)
+		out_uint(o, OUT_JSON_ONLY, "fd", r->fd);
 	else
-		out_uint(o, OUT_JSON_ONLY, "fd", c->fd);
+		out_null(o, "fd");
 	out_end(o);
-}
-
-static struct pending *pending_front(struct conn *c)
-{
-	return c->qlen ? &c->q[c->qhead] : NULL;
-}
-
-static void pending_pop(struct conn *c)
-{
-	if (c->req_open == c->qhead)
-		c->req_open = -1;
-	c->qhead = (c->qhead + 1) % HTTP_PENDING_MAX;
-	c->qlen--;
-}
-
-/* Events of the connection were lost: what was under way is dropped. */
-static void conn_desync(struct conn *c)
-{
-	state.lost_unanswered += c->qlen;
-	c->qlen = 0;
-	c->req_open = -1;
-	http1_reset(&c->in);
-	http1_reset(&c->out);
-}
-
-static void on_msg(void *ctx, struct http1_stream *st, enum http1_what what,
-		   struct http1_msg *m)
-{
-	struct conn *c = ctx;
-	bool inbound = st == &c->in;
-	struct pending *p;
-	int slot;
-
-	if (!m->response) {
-		if (c->role == ROLE_UNKNOWN)
-			c->role = inbound ? ROLE_SERVER : ROLE_CLIENT;
-		if (inbound != (c->role == ROLE_SERVER))
-			return;
-		if (what == HTTP1_MSG_END) {
-			if (c->req_open >= 0)
-				c->q[c->req_open].body = m->body;
-			c->req_open = -1;
-			return;
-		}
-		if (c->qlen == HTTP_PENDING_MAX) {
-			state.lost_unanswered++;
-			pending_pop(c);
-		}
-		slot = (c->qhead + c->qlen++) % HTTP_PENDING_MAX;
-		p = &c->q[slot];
-		p->hdr = c->cur->hdr;
-		snprintf(p->method, sizeof(p->method), "%s", m->method);
-		snprintf(p->path, sizeof(p->path), "%s", m->path);
-		p->path_truncated = m->path_truncated;
-		p->start_ns = m->start_ns;
-		p->body = 0;
-		c->req_open = slot;
-		return;
-	}
-	/* A response: on the other direction, answering the oldest request. */
-	p = pending_front(c);
-	if (c->role == ROLE_UNKNOWN || inbound == (c->role == ROLE_SERVER) ||
-	    !p)
-		return;
-	if (what == HTTP1_MSG_HEAD) {
-		m->no_body = !strcmp(p->method, "HEAD");
-		return;
-	}
-	/* 100 Continue and friends come before the real answer. */
-	if (m->status / 100 == 1 && m->status != 101)
-		return;
-	if (c->req_open == c->qhead)
-		p->body = c->role == ROLE_SERVER ? c->in.msg.body :
-			  c->out.msg.body;
-	report(c, p, m);
-	pending_pop(c);
-	if (m->status == 101) {
-		c->in.state = HTTP1_OPAQUE;
-		c->out.state = HTTP1_OPAQUE;
-	}
-}
-
-/* ---------------------------------------------------------- connections */
-
-static struct conn **conn_slot(uint32_t pid, uint32_t fd)
-{
-	unsigned int b = (pid * 2654435761U ^ fd) % CONN_BUCKETS;
-	struct conn **pc = &state.conns[b];
-
-	while (*pc && ((*pc)->pid != pid || (*pc)->fd != fd))
-		pc = &(*pc)->next;
-	return pc;
-}
-
-static void conn_free(struct conn *c)
-{
-	http1_free(&c->in);
-	http1_free(&c->out);
-	free(c);
-}
-
-/* The connection ended: unanswered requests are reported without status. */
-static void conn_close(struct conn **pc, const struct http_event *e)
-{
-	struct conn *c = *pc;
-
-	c->cur = e;
-	http1_end(&c->in, e->hdr.ts_ns);
-	http1_end(&c->out, e->hdr.ts_ns);
-	while (c->qlen) {
-		report(c, pending_front(c), NULL);
-		pending_pop(c);
-	}
-	*pc = c->next;
-	conn_free(c);
-}
-
-/* The process exited: every connection of it ended. */
-static void conn_exit(const struct http_event *e)
-{
-	for (int b = 0; b < CONN_BUCKETS; b++) {
-		struct conn **pc = &state.conns[b];
-
-		while (*pc) {
-			if ((*pc)->pid == e->hdr.pid)
-				conn_close(pc, e);
-			else
-				pc = &(*pc)->next;
-		}
-	}
-}
-
-static struct conn *conn_get(const struct http_event *e)
-{
-	struct conn **pc = conn_slot(e->hdr.pid, e->m.fd), *c = *pc;
-
-	if (c && c->src != e->m.src) {
-		conn_close(pc, e);
-		c = NULL;
-	}
-	if (c)
-		return c;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return NULL;
-	c->pid = e->hdr.pid;
-	c->fd = e->m.fd;
-	c->src = e->m.src;
-	c->seq_next = e->m.seq;
-	c->req_open = -1;
-	http1_init(&c->in, on_msg, c);
-	http1_init(&c->out, on_msg, c);
-	c->next = *pc;
-	*pc = c;
-	return c;
 }
 
 static int on_event(struct session *s, const void *data, size_t size)
 {
-	const struct http_event *e = data;
-	struct conn **pc, *c;
-
 	(void)s;
-	if (size < HTTP_EVENT_HEAD_SIZE ||
-	    size < HTTP_EVENT_HEAD_SIZE + e->data_len ||
-	    e->data_len > e->m.len)
-		return 0;
-	if (e->m.kind == HTTP_EV_EXIT) {
-		conn_exit(e);
-		return 0;
-	}
-	if (e->m.kind == HTTP_EV_CLOSE) {
-		pc = conn_slot(e->hdr.pid, e->m.fd);
-		if (*pc) {
-			if ((*pc)->seq_next != e->m.seq)
-				conn_desync(*pc);
-			conn_close(pc, e);
-		}
-		return 0;
-	}
-	c = conn_get(e);
-	if (!c)
-		return 0;
-	if (c->seq_next != e->m.seq)
-		conn_desync(c);
-	c->seq_next = e->m.seq + 1;
-	c->cur = e;
-	http1_feed(e->m.dir == HTTP_DIR_IN ? &c->in : &c->out, e->data,
-		   e->data_len, e->m.len - e->data_len, e->hdr.ts_ns);
+	httppair_event(state.pairs, data, size);
 	return 0;
 }
 
@@ -579,12 +337,13 @@ static int http_prepare(struct session *s, void *p)
 		log_err("-i/--interval needs -s/--summary");
 		return EXIT_USAGE;
 	}
-	tlslib_init(&state.tls, tls_funcs, TLS_FUNCS, 0);
+	tlslib_init(&state.tls, httppair_tls_funcs, HTTPPAIR_TLS_FUNCS, 0);
 	if (!no_tls)
 		tlslib_find(&state.tls, s->opts.pid);
 	for (int i = 0; i < state.tls.nlibs; i++)
 		log_debug("probing TLS library %s", state.tls.libs[i].path);
 	plan_probes(skel->obj);
+	s->ring_size = HTTPPAIR_RING_DEFAULT;
 	skel->rodata->tls_on = state.tls.nlibs > 0;
 	s->probes = state.probes;
 	s->attach_prog = attach_prog;
@@ -593,6 +352,11 @@ static int http_prepare(struct session *s, void *p)
 		s->on_interval = on_interval;
 	}
 	s->tool_state = &state;
+	state.pairs = httppair_new(report, s);
+	if (!state.pairs) {
+		log_err("out of memory");
+		return EXIT_RUNTIME;
+	}
 	return 0;
 }
 
@@ -602,7 +366,7 @@ static int http_finish(struct session *s, void *p)
 	struct http_bpf *skel = p;
 	struct http_bpf__bss bss = { 0 };
 	int key = 0, fd = bpf_map__fd(skel->maps.bss);
-	unsigned long long n = state.lost_unanswered;
+	unsigned long long n = httppair_lost(state.pairs);
 
 	if (fd >= 0 && !bpf_map_lookup_elem(fd, &key, &bss))
 		n += bss.lost_requests;
@@ -623,16 +387,9 @@ static int http_finish(struct session *s, void *p)
 
 static int http_cleanup(struct session *s, int err)
 {
-	struct conn *c, *next;
-
 	(void)s;
-	for (int b = 0; b < CONN_BUCKETS; b++) {
-		for (c = state.conns[b]; c; c = next) {
-			next = c->next;
-			conn_free(c);
-		}
-		state.conns[b] = NULL;
-	}
+	httppair_free(state.pairs);
+	state.pairs = NULL;
 	return err;
 }
 

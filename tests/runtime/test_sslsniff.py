@@ -1,6 +1,6 @@
 """Runtime tests of loupe sslsniff: TLS plaintext through the system's
 OpenSSL 3 (curl: SSL_write/SSL_read; Python's ssl: SSL_read_ex and
-SSL_write_ex) and GnuTLS (gnutls-cli), against a TLS server on loopback
+SSL_write_ex; openssl s_client) and GnuTLS (gnutls-cli), against a TLS server on loopback
 with a certificate the test makes with `openssl req`."""
 import base64
 import os
@@ -241,6 +241,71 @@ def test_sslsniff_gnutls():
     check(reads and all(e["function"] == "gnutls_record_recv" for e in reads) and
           b"".join(_data(e) for e in reads) == resp,
           "gnutls-cli reads: %s" % short(str(reads), 600))
+
+
+def test_sslsniff_openssl_s_client():
+    """`openssl s_client` as the client: the marker request it writes and
+    the response it reads, exactly. (Its handshake shows no
+    SSL_do_handshake call here: s_client lets its first SSL_read or
+    SSL_write run it, so --handshake is tested with Python's server.)"""
+    srv = TlsServer()
+    lp = Loupe("sslsniff", "-j", "-n", "openssl")
+    lp.wait_attached(settle=1.5)
+    req = ("GET /%s HTTP/1.0\n\n" % marker("sclient")).encode()
+    resp = _response(srv.body_len)
+    cli = spawn(["openssl", "s_client", "-quiet", "-connect", "127.0.0.1:%d" % srv.port],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        cli.stdin.write(req)
+        cli.stdin.flush()
+        got = lp.wait_event(lambda e: e.get("pid") == cli.pid and e.get("func") == "READ/RECV",
+                            10)
+    finally:
+        cli.stdin.close()
+    try:
+        cli.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    check(got is not None, "no s_client read %s" % lp.describe())
+    time.sleep(0.3)
+    lp.stop(timeout=20)
+    evs = [e for e in lp.events() if e.get("pid") == cli.pid]
+    writes = [e for e in evs if e["func"] == "WRITE/SEND"]
+    check(len(writes) == 1 and writes[0]["function"] in ("SSL_write", "SSL_write_ex") and
+          writes[0]["comm"] == "openssl" and writes[0]["len"] == len(req) and
+          _data(writes[0]) == req, "s_client writes: %s" % short(str(writes), 600))
+    reads = [e for e in evs if e["func"] == "READ/RECV"]
+    check(reads and all(e["function"] in ("SSL_read", "SSL_read_ex") for e in reads) and
+          b"".join(_data(e) for e in reads) == resp,
+          "s_client reads: %s" % short(str(reads), 600))
+
+
+def test_sslsniff_extra_lib():
+    """A copy of libssl in a directory of its own, which curl loads through
+    LD_LIBRARY_PATH: --extra-lib openssl:COPY shows curl's marker request;
+    a run without it, attached at the same time, does not."""
+    srv = TlsServer()
+    d = tmpdir()
+    copy = os.path.join(d, "libssl.so.3")
+    shutil.copyfile("/lib/x86_64-linux-gnu/libssl.so.3", copy)
+    lp = Loupe("sslsniff", "-j", "-n", "curl", "--extra-lib", "openssl:" + copy)
+    plain = Loupe("sslsniff", "-j", "-n", "curl")
+    lp.wait_attached(settle=1.5)
+    plain.wait_attached(settle=0.5)
+    body = marker("extra")
+    env = dict(os.environ, LD_LIBRARY_PATH=d)
+    p = spawn(["curl", "-sk", "--max-time", "10", "-o", "/dev/null", "-d", body,
+               "https://127.0.0.1:%d/path" % srv.port], env=env)
+    p.wait(timeout=15)
+    check(p.returncode == 0, "curl exited %s" % p.returncode)
+    got = lp.wait_event(lambda e: e.get("pid") == p.pid and e.get("func") == "WRITE/SEND", 10)
+    time.sleep(0.5)
+    lp.stop(timeout=20)
+    plain.stop(timeout=20)
+    check(got is not None and body.encode() in _data(got),
+          "no write of the marker through the copy %s" % lp.describe())
+    check(not [e for e in plain.events() if e.get("pid") == p.pid],
+          "the system's libssl saw curl, which maps the copy: %s" % short(plain.events(), 600))
 
 
 def test_sslsniff_bad_input():

@@ -137,6 +137,7 @@ enum stacks_unwind {
 
 struct ustacks;
 struct unwinder;
+struct inlines;
 
 struct stacks_tool {
 	bool user_only, kernel_only;	/* halves; neither: both */
@@ -146,6 +147,8 @@ struct stacks_tool {
 	struct ustacks *ustacks;	/* stacks counted in user space */
 	bool folded;
 	bool no_demangle;		/* --no-demangle */
+	bool inline_frames;		/* --inline */
+	struct inlines *inlines;
 	unsigned long storage;		/* stack map entries */
 	struct stacks_svg svg;		/* .path set by --svg */
 	const char *unit;		/* "samples", "us" */
@@ -173,7 +176,10 @@ struct stacks_tool {
 	  "C++ and Rust names as mangled in the symbol table" },	\
 	{ "unwind", 0, "fp|dwarf|auto",					\
 	  "walk user stacks by frame pointers (default), by CFI, or "	\
-	  "by CFI where the executable has no frame pointers" }
+	  "by CFI where the executable has no frame pointers" },	\
+	{ "inline", 0, NULL,						\
+	  "functions inlined at user frames, from DWARF, as frames "	\
+	  "of their own" }
 int stacks_tool_opt(struct stacks_tool *t, int index, const char *arg);
 /* The flag combinations both tools refuse: 0 or EXIT_USAGE. */
 int stacks_tool_check(const struct session *s, const struct stacks_tool *t);

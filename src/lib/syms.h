@@ -45,6 +45,11 @@ struct syms_frame {
 	 * cache lives.
 	 */
 	const char *module;
+	/*
+	 * A function inlined at addr (inlines.h), shown as a frame of its
+	 * own before the function that holds it; syms never sets it.
+	 */
+	bool inlined;
 };
 
 struct syms_cache *syms_cache_new(void);

@@ -56,60 +56,129 @@ static void stat_add(__u32 k, __u64 v)
 		*p += v;
 }
 
+/*
+ * The binary searches step without branches (the comparison is the sign
+ * of a difference: user addresses are below 2^63) and always take their
+ * full number of steps: the verifier then follows one path per step
+ * instead of forking at each comparison.
+ */
+#define LE(a, b)	((((b) - (a)) >> 63) ^ 1)	/* a <= b: 1 */
+
 /* The mapping holding pc: the last one starting at or below it. */
 static struct ktab_map *find_map(__u64 pc)
 {
-	__u32 lo = 0, hi = nmaps, mid;
+	__u64 lo = 0, hi = nmaps, mid, c;
 	struct ktab_map *m;
+	__u32 k;
 
-	for (int i = 0; i < KTAB_MAP_STEPS && lo < hi; i++) {
-		mid = (lo + hi) / 2;
-		m = bpf_map_lookup_elem(&maps, &mid);
+	for (int i = 0; i < KTAB_MAP_STEPS; i++) {
+		mid = (lo + hi) >> 1;
+		k = mid;
+		m = bpf_map_lookup_elem(&maps, &k);
 		if (!m)
 			return NULL;
-		if (m->start <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
+		c = LE(m->start, pc) & (lo < hi);
+		lo += c * (mid + 1 - lo);
+		hi -= (1 - c) * (lo < hi) * (hi - mid);
 	}
 	if (!lo)
 		return NULL;
-	lo--;
-	m = bpf_map_lookup_elem(&maps, &lo);
+	k = lo - 1;
+	m = bpf_map_lookup_elem(&maps, &k);
 	return m && pc < m->end ? m : NULL;
 }
 
 /* The row of vaddr among the mapping's: the last one at or below it. */
 static struct ktab_row *find_row(const struct ktab_map *m, __u64 vaddr)
 {
-	__u32 lo = m->first, hi = m->first + m->n, mid;
+	__u64 first = m->first, lo = first, hi = first + m->n, mid, c;
 	struct ktab_row *r;
+	__u32 k;
 
-	for (int i = 0; i < KTAB_ROW_STEPS && lo < hi; i++) {
-		mid = (lo + hi) / 2;
-		r = bpf_map_lookup_elem(&rows, &mid);
+	for (int i = 0; i < KTAB_ROW_STEPS; i++) {
+		mid = (lo + hi) >> 1;
+		k = mid;
+		r = bpf_map_lookup_elem(&rows, &k);
 		if (!r)
 			return NULL;
-		if (r->pc <= vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
+		c = LE(r->pc, vaddr) & (lo < hi);
+		lo += c * (mid + 1 - lo);
+		hi -= (1 - c) * (lo < hi) * (hi - mid);
 	}
-	if (lo <= m->first)
+	if (lo <= first)
 		return NULL;
-	lo--;
-	return bpf_map_lookup_elem(&rows, &lo);
+	k = lo - 1;
+	return bpf_map_lookup_elem(&rows, &k);
+}
+
+/* The walk's registers between two frames (bpf_loop's context). */
+struct walk {
+	__u64 pc, sp, bp;
+	__u32 why;
+	int depth;
+};
+
+/* One frame: records pc, then steps to the caller; 1 ends the walk. */
+static long walk_step(__u64 d, void *arg)
+{
+	struct walk *w = arg;
+	struct ktab_stack *st;
+	struct ktab_map *m;
+	struct ktab_row *r;
+	__u32 zero = 0;
+	__u64 cfa, ra, pc = w->pc, look;
+
+	st = bpf_map_lookup_elem(&scratch, &zero);
+	if (!st || d >= KTAB_DEPTH)
+		return 1;
+	st->ips[d] = pc;
+	w->depth = d + 1;
+	/* a return address may be just past its caller's end */
+	look = d ? pc - 1 : pc;
+	m = find_map(look);
+	if (!m) {
+		w->why = KTAB_NO_MAP;
+		return 1;
+	}
+	r = find_row(m, look - m->bias);
+	if (!r || r->kind == KTAB_ROW_NONE ||
+	    r->kind == KTAB_ROW_UNSUPPORTED) {
+		w->why = KTAB_NO_ROW;
+		return 1;
+	}
+	if (r->kind == KTAB_ROW_END) {
+		w->why = KTAB_WHOLE;
+		return 1;
+	}
+	cfa = (r->cfa_reg == KTAB_CFA_RBP ? w->bp : w->sp) + r->cfa_off;
+	if (r->rbp_off &&
+	    bpf_probe_read_user(&w->bp, sizeof(w->bp),
+				(void *)(cfa + r->rbp_off))) {
+		w->why = KTAB_READ_FAIL;
+		return 1;
+	}
+	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8))) {
+		w->why = KTAB_READ_FAIL;
+		return 1;
+	}
+	if (!ra) {
+		w->why = KTAB_WHOLE;
+		return 1;
+	}
+	w->sp = cfa;
+	w->pc = ra;
+	return 0;
 }
 
 SEC("perf_event")
 int ktab_sample(struct bpf_perf_event_data *ctx)
 {
+	struct walk w = { .why = KTAB_TOO_DEEP };
 	struct task_struct *task;
 	struct ktab_stack *st;
 	struct pt_regs *regs;
-	__u64 pc, sp, bp, one = 1, *cnt;
-	__u32 zero = 0, why = KTAB_TOO_DEEP;
-	int d;
+	__u64 one = 1, *cnt;
+	__u32 zero = 0;
 
 	if (bpf_get_current_pid_tgid() >> 32 != target_pid)
 		return 0;
@@ -119,51 +188,14 @@ int ktab_sample(struct bpf_perf_event_data *ctx)
 	__builtin_memset(st, 0, sizeof(*st));
 	task = bpf_get_current_task_btf();
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	pc = BPF_CORE_READ(regs, ip);
-	sp = BPF_CORE_READ(regs, sp);
-	bp = BPF_CORE_READ(regs, bp);
+	w.pc = BPF_CORE_READ(regs, ip);
+	w.sp = BPF_CORE_READ(regs, sp);
+	w.bp = BPF_CORE_READ(regs, bp);
 	stat_add(KTAB_SAMPLES, 1);
-	for (d = 0; d < KTAB_DEPTH; d++) {
-		struct ktab_map *m;
-		struct ktab_row *r;
-		__u64 cfa, ra;
-
-		st->ips[d] = pc;
-		/* a return address may be just past its caller's end */
-		m = find_map(d ? pc - 1 : pc);
-		if (!m) {
-			why = KTAB_NO_MAP;
-			break;
-		}
-		r = find_row(m, (d ? pc - 1 : pc) - m->bias);
-		if (!r || r->kind == KTAB_ROW_NONE ||
-		    r->kind == KTAB_ROW_UNSUPPORTED) {
-			why = KTAB_NO_ROW;
-			break;
-		}
-		if (r->kind == KTAB_ROW_END) {
-			why = KTAB_WHOLE;
-			break;
-		}
-		cfa = (r->cfa_reg == KTAB_CFA_RBP ? bp : sp) + r->cfa_off;
-		if (r->rbp_off &&
-		    bpf_probe_read_user(&bp, sizeof(bp), (void *)(cfa + r->rbp_off))) {
-			why = KTAB_READ_FAIL;
-			break;
-		}
-		if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8))) {
-			why = KTAB_READ_FAIL;
-			break;
-		}
-		if (!ra) {
-			why = KTAB_WHOLE;
-			break;
-		}
-		sp = cfa;
-		pc = ra;
-	}
-	stat_add(why, 1);
-	stat_add(KTAB_FRAMES, d < KTAB_DEPTH ? d + 1 : KTAB_DEPTH);
+	/* one verification of a step instead of one per frame */
+	bpf_loop(KTAB_DEPTH, walk_step, &w, 0);
+	stat_add(w.why, 1);
+	stat_add(KTAB_FRAMES, w.depth);
 	cnt = bpf_map_lookup_elem(&counts, st);
 	if (cnt)
 		__sync_fetch_and_add(cnt, 1);

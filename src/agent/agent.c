@@ -44,6 +44,7 @@ enum {
 	KEY_WEB_CONFIG,
 	KEY_LIST_METRICS,
 	KEY_PROFILE_HZ,
+	KEY_INLINE,
 };
 
 static const struct tool_opt agent_opts[] = {
@@ -68,6 +69,8 @@ static const struct tool_opt agent_opts[] = {
 			       "list the built-in metrics and their programs (-j: JSON), then exit" },
 	[KEY_PROFILE_HZ] = { "profile-hz", 0, "N",
 			     "CPU samples per second and CPU for /debug/pprof (default 19, 0: off)" },
+	[KEY_INLINE] = { "inline", 0, NULL,
+			 "profiles: functions inlined at user frames, from DWARF" },
 	{ NULL },
 };
 
@@ -82,6 +85,7 @@ static struct {
 	bool check;
 	bool list_metrics;
 	unsigned long long profile_hz;
+	bool inline_frames;
 } args = {
 	.max_series = EXPO_DEFAULT_MAX_SERIES,
 	.profile_hz = PROFILE_HZ_DEFAULT,
@@ -138,6 +142,9 @@ static int agent_parse_opt(int index, const char *arg)
 	case KEY_PROFILE_HZ:
 		return opts_uint("--profile-hz", arg, 0, PROFILE_HZ_MAX, "Hz",
 				 &args.profile_hz);
+	case KEY_INLINE:
+		args.inline_frames = true;
+		return 0;
 	}
 	return EXIT_USAGE;
 }
@@ -426,6 +433,8 @@ static int start_profiler(struct agent *a)
 
 	a->profiler = profiler_start(args.profile_hz);
 	if (!a->profiler)
+		return EXIT_RUNTIME;
+	if (args.inline_frames && profiler_set_inline(a->profiler))
 		return EXIT_RUNTIME;
 	a->profile_dropped = expo_family_add(a->reg,
 		"loupe_agent_profile_dropped_samples_total",

@@ -277,3 +277,40 @@ def test_debug_file_by_debuglink():
 
 test_debug_file_by_debuglink.serial = True  # sample count
 test_debug_file_by_debuglink.timeout = 60
+
+
+def test_agent_pprof_inline():
+    """The agent's --inline: the Location of churn's call holds two Lines,
+    mix (inlined) first, then churn, as go tool pprof -raw prints them."""
+    import re
+    from test_agent import Agent
+    from test_agent_pprof import fetch, go_pprof, msg, one
+    # -O0 keeps every frame pointer, which the agent's kernel walk needs.
+    exe = _build(["-O0", "-g", "-fno-omit-frame-pointer"])
+    d = os.path.dirname(exe)
+    a = Agent("--metrics", "none", "--inline")
+    try:
+        w = spawn([exe, "12"])
+        body = fetch(a, "profile?seconds=3&pid=%d" % w.pid)
+    finally:
+        check(a.stop() == 0, "SIGTERM: exit status not 0")
+    import gzip
+    p = msg(gzip.decompress(body))
+    strings = [s.decode() for s in p.get(6, [])]
+    fnames = [strings[one(msg(f), 2)] for f in p.get(5, [])]
+    lines = [[fnames[one(msg(ln), 1) - 1] for ln in msg(l).get(4, [])]
+             for l in p.get(4, [])]
+    check(["mix", "churn"] in lines, "no Location with lines mix, churn: %s" %
+          short(lines, 800))
+    check(not any("mix" in l[1:] for l in lines), "mix not first: %s" % short(lines, 800))
+    path = os.path.join(d, "cpu.pb.gz")
+    with open(path, "wb") as f:
+        f.write(body)
+    raw = go_pprof(path, "-raw")
+    # -raw: "ID: ADDRESS M=MAPPING FUNCTION FILE:LINE" then one more
+    # indented line per further Line of the Location.
+    check(re.search(r"^\s+\d+: 0x[0-9a-f]+ M=\d+ mix [^\n]*\n\s+churn ", raw, re.M),
+          "go tool pprof -raw has no mix line above churn:\n%s" % raw[:2500])
+
+
+test_agent_pprof_inline.timeout = 90

@@ -283,7 +283,7 @@ def test_agent_pprof_inline():
     """The agent's --inline: the Location of churn's call holds two Lines,
     mix (inlined) first, then churn, as go tool pprof -raw prints them."""
     import re
-    from test_agent import Agent
+    from test_agent import Agent, get
     from test_agent_pprof import fetch, go_pprof, msg, one
     # -O0 keeps every frame pointer, which the agent's kernel walk needs.
     exe = _build(["-O0", "-g", "-fno-omit-frame-pointer"])
@@ -292,6 +292,12 @@ def test_agent_pprof_inline():
     try:
         w = spawn([exe, "12"])
         body = fetch(a, "profile?seconds=3&pid=%d" % w.pid)
+        # the flame graph of the same seconds: mix is a frame of its own
+        st, _, svg = get(a.url("/flame.svg?seconds=3&pid=%d" % w.pid), timeout=60)
+        check(st == 200, "/flame.svg: %s" % st)
+        svg = svg.decode(errors="replace")
+        check(re.search(r">mix[ <(]", svg) or "mix (inlined)" in svg or "mix_[i]" in svg,
+              "no mix frame in the flame graph: %s" % short(svg[-3000:], 3000))
     finally:
         check(a.stop() == 0, "SIGTERM: exit status not 0")
     import gzip

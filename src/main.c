@@ -285,6 +285,30 @@ static int cmd_tool(const struct tool *t, int argc, char **argv)
 	return err;
 }
 
+/* `loupe --help TOOL` is `loupe TOOL --help`, as git and go do it. */
+static int help_of(int argc, char **argv)
+{
+	char *help_argv[] = { argv[2], "--help", NULL };
+	const struct tool *t;
+
+	if (argc > 3) {
+		log_err("unexpected argument '%s' after --help %s; see 'loupe --help'",
+			argv[3], argv[2]);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[2], "overview"))
+		return overview_main(2, help_argv);
+	if (!strcmp(argv[2], "list"))
+		return cmd_list(2, help_argv);
+	t = tool_find(argv[2]);
+	if (!t) {
+		log_err("unknown tool '%s'; run 'loupe list' to see the tools",
+			argv[2]);
+		return EXIT_USAGE;
+	}
+	return cmd_tool(t, 2, help_argv);
+}
+
 int main(int argc, char **argv)
 {
 	const struct tool *t;
@@ -295,8 +319,11 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "overview"))
 		return overview_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		usage(stdout);
-		return EXIT_OK;
+		if (argc == 2) {
+			usage(stdout);
+			return EXIT_OK;
+		}
+		return help_of(argc, argv);
 	}
 	if (!strncmp(argv[1], "--version=", 10)) {
 		log_err("flag --version takes no value; see 'loupe --help'");

@@ -292,12 +292,32 @@ void out_free(struct out *o)
 	memset(&o->cell, 0, sizeof(o->cell));
 }
 
+/*
+ * Cells are padded to a width in characters, not bytes, as BCC's Python
+ * formats them: a command named in UTF-8 keeps the columns after it
+ * aligned. Escaped text is valid UTF-8, so counting the bytes that do not
+ * continue a sequence counts the characters.
+ */
+static void padded(struct out *o, int width, const char *text)
+{
+	size_t len = strlen(text), chars = 0, i;
+	size_t want = abs(width);
+
+	for (i = 0; i < len; i++)
+		chars += ((unsigned char)text[i] & 0xc0) != 0x80;
+	if (width > 0 && chars < want)
+		out_buf_printf(&o->line, "%*s", (int)(want - chars), "");
+	out_buf_add(&o->line, text, len);
+	if (width < 0 && chars < want)
+		out_buf_printf(&o->line, "%*s", (int)(want - chars), "");
+}
+
 /* The lead column's text, escaped, before any tool column. */
 static void lead_cell(struct out *o, const char *text)
 {
 	if (o->line.len)
 		out_buf_add(&o->line, " ", 1);
-	out_buf_printf(&o->line, "%-*s", abs(o->lead.width), text);
+	padded(o, -abs(o->lead.width), text);
 }
 
 /* Place a cell's text, already safe to show (out_table_escape()), at col. */
@@ -312,13 +332,7 @@ static void cell(struct out *o, int col, const char *text)
 		c = &o->cols[o->next_col];
 		if (o->line.len)
 			out_buf_add(&o->line, " ", 1);
-		if (o->next_col < col) {
-			out_buf_printf(&o->line, "%*s", abs(c->width), "");
-		} else if (c->width < 0) {
-			out_buf_printf(&o->line, "%-*s", -c->width, text);
-		} else {
-			out_buf_printf(&o->line, "%*s", c->width, text);
-		}
+		padded(o, c->width, o->next_col < col ? "" : text);
 		o->next_col++;
 	}
 }

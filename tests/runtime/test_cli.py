@@ -84,6 +84,18 @@ def test_tool_help():
         _ok(tool, "--help")
 
 
+def test_help_of_a_tool():
+    """`loupe --help TOOL` is TOOL's help, word for word; others refused."""
+    for tool in ("execsnoop", "profile", "trace"):
+        out, _ = _ok("--help", tool)
+        ref, _ = _ok(tool, "--help")
+        check(out == ref, "loupe --help %s differs from loupe %s --help" % (tool, tool))
+        check(out.startswith("usage: loupe %s" % tool),
+              "loupe --help %s: %r" % (tool, short(out)))
+    _usage_error("--help", "nosuchtool")
+    _usage_error("--help", "execsnoop", "extra")
+
+
 def test_list_table():
     out, err = _ok("list")
     lines = out.splitlines()

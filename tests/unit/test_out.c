@@ -89,6 +89,32 @@ static void test_table_layout(void)
 	free(c.text);
 }
 
+/* Widths count characters: a UTF-8 command keeps the next column aligned. */
+static void test_table_pads_characters(void)
+{
+	struct capture c;
+	struct out o;
+
+	capture_open(&c);
+	out_init(&o, c.f, false, false, cols);
+	out_begin(&o, "exec", 0);
+	out_str(&o, 0, "comm", "caf\xc3\xa9");
+	out_int(&o, 1, "pid", 42);
+	out_str(&o, 2, "ret", "\xc3\xa9");
+	out_end(&o);
+	out_begin(&o, "exec", 0);
+	out_str(&o, 0, "comm", "cafe");
+	out_int(&o, 1, "pid", 42);
+	out_int(&o, 2, "ret", 1);
+	out_end(&o);
+	out_flush(&o);
+	out_free(&o);
+	CHECK_STR(capture_close(&c),
+		  "caf\xc3\xa9   42      \xc3\xa9\n"
+		  "cafe   42      1\n");
+	free(c.text);
+}
+
 static void test_json_event(void)
 {
 	struct capture c;
@@ -436,6 +462,7 @@ static void test_bytes_block_hexdump(void)
 const struct unit_test out_tests[] = {
 	{ "out/json_escaping", test_json_escaping },
 	{ "out/table_layout", test_table_layout },
+	{ "out/table_pads_characters", test_table_pads_characters },
 	{ "out/json_event", test_json_event },
 	{ "out/timestamp_column", test_timestamp_column },
 	{ "out/time_and_lines", test_time_and_lines },

@@ -255,7 +255,8 @@ static void objs_trim(struct inlines *in, const struct inl_obj *keep)
 		for (size_t i = 0; i < in->nobjs; i++) {
 			struct inl_obj *o = &in->objs[i];
 
-			if (o->dwfl && o != keep && (!lru || o->used < lru->used))
+			if (o->dwfl && o != keep &&
+			    (!lru || o->used < lru->used))
 				lru = o;
 		}
 		if (!lru)

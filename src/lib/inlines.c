@@ -334,19 +334,35 @@ static int answers_grow(struct inlines *in)
 	return 0;
 }
 
-/* DW_AT_name of a DIE, from its abstract origin for an inlined one. */
-static const char *die_name(Dwarf_Die *die)
+/*
+ * The interned name of an inlined function's DIE, from its abstract
+ * origin (or the declaration that one specifies): the linkage name,
+ * demangled unless symbols are not (a C++ method with its class and
+ * parameters), else DW_AT_name; NULL if none.
+ */
+static const char *die_name(struct inlines *in, struct syms_cache *syms,
+			    Dwarf_Die *die)
 {
+	const char *name = NULL, *ret;
 	Dwarf_Attribute attr;
+	char *dm = NULL;
 
-	if (!dwarf_attr_integrate(die, DW_AT_name, &attr))
-		return NULL;
-	return dwarf_formstring(&attr);
+	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
+	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr)) {
+		name = dwarf_formstring(&attr);
+		dm = name ? syms_demangle(syms, name) : NULL;
+	}
+	if (!name && dwarf_attr_integrate(die, DW_AT_name, &attr))
+		name = dwarf_formstring(&attr);
+	ret = dm || name ? inl_intern(in, dm ? dm : name) : NULL;
+	free(dm);
+	return ret;
 }
 
 /* Walks the scopes at file offset off of o into a new answer's names. */
-static int inlines_lookup(struct inlines *in, struct inl_obj *o, uint64_t off,
-			  const char **names, int max)
+static int inlines_lookup(struct inlines *in, struct syms_cache *syms,
+			  struct inl_obj *o, uint64_t off, const char **names,
+			  int max)
 {
 	Dwarf_Addr a = addr_seg_vaddr(o->loads, o->nloads, off) + o->bias;
 	Dwarf_Die *cu, *scopes = NULL;
@@ -362,8 +378,8 @@ static int inlines_lookup(struct inlines *in, struct inl_obj *o, uint64_t off,
 
 		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
 			continue;
-		name = die_name(&scopes[i]);
-		names[k] = inl_intern(in, name ? name : "[unknown]");
+		name = die_name(in, syms, &scopes[i]);
+		names[k] = name ? name : inl_intern(in, "[unknown]");
 		k += names[k] != NULL;
 	}
 	free(scopes);
@@ -394,7 +410,8 @@ int inlines_user(struct inlines *in, struct syms_cache *syms, int pid,
 			goto out;
 	}
 	o = obj_get(in, key, pid, &m);
-	n = o ? inlines_lookup(in, o, off, found, INLINES_MAX_DEPTH) : 0;
+	n = o ? inlines_lookup(in, syms, o, off, found, INLINES_MAX_DEPTH) :
+		0;
 	if (in->nanswers * 2 >= in->capanswers && answers_grow(in))
 		return 0;
 	slot = answer_slot(in, key, off);

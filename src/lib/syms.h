@@ -112,6 +112,12 @@ int syms_file(struct syms_cache *c, const char *path, uint64_t vaddr,
  */
 void syms_set_demangle(struct syms_cache *c, bool on);
 
+/*
+ * A name from elsewhere (DWARF) as the cache shows names: a malloc'ed
+ * demangled copy, or NULL to show it as is (not mangled, --no-demangle).
+ */
+char *syms_demangle(const struct syms_cache *c, const char *name);
+
 /* Where build-id debug files live (default /usr/lib/debug). */
 void syms_set_debug_dir(struct syms_cache *c, const char *dir);
 

@@ -332,3 +332,73 @@ def test_agent_pprof_inline():
 
 
 test_agent_pprof_inline.timeout = 90
+
+
+SHOP_CC = r"""
+#include <cstdlib>
+#include <ctime>
+
+namespace shop {
+volatile unsigned long sink;
+
+__attribute__((noinline)) void leaf(int i)
+{
+	for (int j = 0; j < 200; j++)
+		sink += i ^ j;
+}
+
+template <typename T> struct Basket {
+	T seed;
+	__attribute__((always_inline)) inline void add(int i) const
+	{
+		sink ^= i + seed;
+		leaf(i);
+	}
+};
+
+__attribute__((noinline)) void checkout(const Basket<int> &b)
+{
+	for (int i = 0; i < 100000; i++)
+		b.add(i);
+}
+}
+
+int main(int argc, char **argv)
+{
+	time_t end = time(nullptr) + atoi(argv[1]);
+	shop::Basket<int> b{7};
+
+	while (time(nullptr) < end)
+		shop::checkout(b);
+	return 0;
+}
+"""
+
+
+def test_profile_inline_cxx_names():
+    """An inlined C++ method is named like a symbol: its linkage name
+    demangled (class, template argument, parameters), or as mangled
+    under --no-demangle."""
+    if not shutil.which("g++"):
+        raise Skip("g++ not available")
+    d = tmpdir()
+    src = os.path.join(d, "shop.cc")
+    exe = os.path.join(d, marker("cx"))
+    with open(src, "w") as f:
+        f.write(SHOP_CC)
+    _run(["g++", "-O2", "-g", "-fomit-frame-pointer", "-o", exe, src], "g++")
+    p = spawn([exe, "10"])
+    for extra, chain in (
+            ((), ["shop::checkout(shop::Basket<int> const&)",
+                  "shop::Basket<int>::add(int) const_[i]"]),
+            (("--no-demangle",), ["_ZN4shop8checkoutERKNS_6BasketIiEE",
+                                  "_ZNK4shop6BasketIiE3addEi_[i]"])):
+        rows = _folded(Loupe("profile", "-p", p.pid, "-U", "--folded", "-d",
+                             "2", "--unwind", "dwarf", "--inline", *extra))
+        share, total = _share(rows, chain)
+        check(share >= 0.9, "%s: %.0f%% of %d samples hold %s: %s" %
+              (extra, 100 * share, total, ";".join(chain), short(rows, 800)))
+
+
+test_profile_inline_cxx_names.serial = True  # sample count
+test_profile_inline_cxx_names.timeout = 60

@@ -7,6 +7,7 @@ static (not exported) and never inlined:
 - profile --inline shows mix as an inlined frame between churn and leaf,
   where addr2line -i (and perf script --inline) put it for the same
   address; text, folded and JSON mark it each in their way;
+- an inlined C++ template method is named like a symbol (demangled);
 - offcputime --inline does the same for a chain that blocks;
 - stripped, with its debug file installed under /usr/lib/debug (by build
   id, or by .gnu_debuglink in /usr/lib/debug/<dir>/), the static names

@@ -23,6 +23,14 @@ Per round, in this order:
              (user+system of perf, from wait4) and peak RSS
   loupe      `loupe profile -F HZ -d WINDOW -f`: the same figures
 
+With --clang, a loop of `clang -O2 -c` on a generated 3,000-function C
+file runs beside the busy program through every measurement: a compiler
+whose libLLVM and libclang-cpp (7 MB of symbol names) the profiler must
+symbolize. With --chromium, a loop of headless Chromium rendering a page
+whose script spins for 5 s (a 300 MB binary with dozens of libraries,
+as the live-page tests run it). --loupe PATH measures another build of
+loupe (before/after).
+
 Medians over rounds are printed as a markdown table on stdout.
 """
 
@@ -60,6 +68,28 @@ int main(void)
 	bench_top(NULL);
 }
 """
+
+
+def clang_loop(d):
+    """A shell loop compiling a generated C file with clang, until killed."""
+    src = os.path.join(d, "gen.c")
+    with open(src, "w") as f:
+        for i in range(3000):
+            f.write("int gen_%d(int x) { int s = 0; for (int i = 0; i < x; i++)"
+                    " s += i * %d ^ (s >> 3); return s; }\n" % (i, i + 1))
+    script = "while :; do clang -O2 -c -o %s/gen.o %s; done" % (d, src)
+    return bl.spawn(["sh", "-c", script], subprocess.DEVNULL, subprocess.DEVNULL)
+
+
+def chromium_loop(d):
+    """A shell loop of headless Chromium on a busy page, until killed."""
+    page = os.path.join(d, "spin.html")
+    with open(page, "w") as f:
+        f.write("<script>var t = Date.now(), x = 0; while (Date.now() - t < 5000) x++;"
+                "document.title = x;</script>")
+    script = ("while :; do chromium --headless --no-sandbox --disable-gpu "
+              "--user-data-dir=%s/chromium --dump-dom file://%s; done" % (d, page))
+    return bl.spawn(["sh", "-c", script], subprocess.DEVNULL, subprocess.DEVNULL)
 
 
 def sched_ns(pid):
@@ -114,6 +144,7 @@ def live_page(port, seconds):
 
 
 def main():
+    global LOUPE
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--window", type=int, default=10)
@@ -121,7 +152,13 @@ def main():
     ap.add_argument("--hz", type=int, default=19)
     ap.add_argument("--page", type=float, default=0.0,
                     help="seconds of live-page requests after the window (0: none)")
+    ap.add_argument("--clang", action="store_true",
+                    help="also keep clang compiling through every measurement")
+    ap.add_argument("--chromium", action="store_true",
+                    help="also keep headless Chromium busy through every measurement")
+    ap.add_argument("--loupe", default=LOUPE, help="the loupe binary to measure")
     args = ap.parse_args()
+    LOUPE = os.path.abspath(args.loupe)
     bl.ensure_root_and_tracefs()
     bl.install_cleanup()
     d = tempfile.mkdtemp(prefix="agent-profile-")
@@ -131,6 +168,8 @@ def main():
     subprocess.run(["cc", "-O0", "-fno-omit-frame-pointer", "-pthread", "-o", busy,
                     busy + ".c"], check=True)
     w = bl.spawn([busy], subprocess.DEVNULL, subprocess.DEVNULL)
+    cl = clang_loop(d) if args.clang else None
+    cr = chromium_loop(d) if args.chromium else None
     res = {k: [] for k in ("idle_cpu", "resp_s", "resp_cpu", "size", "rss", "hwm",
                            "page_rss", "page_hwm", "rss_off", "perf_wall", "perf_cpu", "perf_rss",
                            "loupe_wall", "loupe_cpu", "loupe_rss")}
@@ -173,6 +212,9 @@ def main():
             bl.log("round %d: %s" % (r + 1, {k: v[-1] for k, v in res.items()}))
     finally:
         bl.stop(w, sig=9)
+        for p in (cl, cr):
+            if p:
+                bl.stop(p, sig=9)
     m = {k: bl.median(v) for k, v in res.items()}
     print(bl.md_table(
         ["", "wall for a %d s window" % args.window, "CPU in that window", "CPU at rest",

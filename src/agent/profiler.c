@@ -48,10 +48,12 @@
 #define PROF_INTERN_SLOTS	4096
 /*
  * User symbols are read afresh this often, so exited processes go, or
- * after 30 s when the heap passes PROF_HEAP_MAX: the symbol tables of
- * whatever runs on the machine (a compiler's libLLVM is megabytes) are
- * the profiler's largest and least bounded memory.
+ * after 30 s when the heap passes PROF_HEAP_MAX. The function indexes of
+ * the objects sampled (libLLVM's is 0.54 MB) stay within
+ * PROF_SYMS_BUDGET (syms_set_budget(): a hard cap, the least recently
+ * used are closed past it).
  */
+#define PROF_SYMS_BUDGET	(4 << 20)
 #define PROF_SYMS_REFRESH_S	600
 #define PROF_SYMS_MIN_AGE_S	30
 #define PROF_HEAP_MAX		(6 << 20)
@@ -604,6 +606,7 @@ static void drain(struct profiler *p, bool offcpu)
 		struct syms_cache *c = syms_cache_new();
 
 		if (c) {
+			syms_set_budget(c, PROF_SYMS_BUDGET);
 			syms_cache_free(p->usyms);
 			p->usyms = c;
 			p->usyms_born_ns = out_mono_ns();
@@ -1575,6 +1578,8 @@ struct profiler *profiler_start(unsigned int hz)
 	p->keys = calloc(PROF_MAX_KEYS, sizeof(*p->keys));
 	p->vals = calloc(PROF_MAX_KEYS, sizeof(*p->vals));
 	p->usyms = syms_cache_new();
+	if (p->usyms)
+		syms_set_budget(p->usyms, PROF_SYMS_BUDGET);
 	p->usyms_born_ns = out_mono_ns();
 	km.kernel = true;
 	p->kernel_map = intern(p, BLOB_MAP, &km, sizeof(km));

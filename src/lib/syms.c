@@ -1,8 +1,11 @@
 /*
- * Symbolization for stack traces (see syms.h for the model). Everything a
- * lookup needs is copied out of the kernel's and the processes' files into
- * the cache when first seen, so that frames still resolve once a process
- * has exited or its binary has been deleted.
+ * Symbolization for stack traces (see syms.h for the model). Kernel
+ * symbols and JIT perf maps are copied into the cache when first read.
+ * An ELF object is held by an open file and a compact index of its
+ * functions, its names read from the file on demand, so that frames
+ * still resolve once a process has exited or its binary has been
+ * deleted, while the memory follows the functions sampled rather than
+ * whole symbol tables.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <libiberty/demangle.h>
@@ -28,6 +32,18 @@
  * frame's name ends up in one output line.
  */
 #define JIT_NAME_MAX		1024
+/* An ELF symbol's name is cut here (C++ templates run to kilobytes). */
+#define USER_NAME_MAX		8192
+/* Symbol table bytes read at a time while an index is built. */
+#define SYM_CHUNK		16384
+/*
+ * What the indexes of open ELF objects may take unless
+ * syms_set_budget() says otherwise, and at most how many objects are
+ * open at once: up to SYMS_MAX_OPEN, and each holding one or two file
+ * descriptors, a quarter of the descriptor limit at most.
+ */
+#define SYMS_BUDGET_DEFAULT	(64 << 20)
+#define SYMS_MAX_OPEN		256
 
 struct sym {
 	uint64_t start;
@@ -44,15 +60,68 @@ struct symtab {
 	size_t nblocks;
 };
 
-/* One ELF object (an executable, a library, the vdso). */
+/*
+ * One function of an ELF object's index: 16 bytes, the name left in the
+ * file (a number in the object's name space, see struct name_table) and
+ * read when a lookup lands on it. libLLVM-14's 34,000 functions take
+ * 0.54 MB instead of the 4.2 MB its names and a pointer index took.
+ */
+struct usym {
+	uint64_t start;
+	uint32_t size;		/* capped at 4 GB */
+	uint32_t name;
+};
+
+/*
+ * A string table of an object's file (or of its debug file): names from
+ * base to base + size - 1 are at off + (name - base) in that file.
+ */
+struct name_table {
+	int file;		/* 0: the object, 1: its debug file */
+	uint64_t off, size;
+	uint32_t base;
+};
+
+#define OBJ_MAX_TABLES	4
+
+/*
+ * One ELF object (an executable, a library, the vdso). Its segments,
+ * build id and how to open it stay for the cache's life; its files stay
+ * open and its index in memory while it is "open": the cache closes the
+ * least recently used ones past its budget and opens them again when a
+ * lookup needs them (a file that cannot be opened again, or whose inode
+ * changed, has no names from then on).
+ */
 struct elf_obj {
 	uint64_t dev, ino;	/* both 0 for the vdso */
 	char *path;		/* as the first process that mapped it saw it */
-	struct symtab syms;
+	char *paths[2];		/* opened again: the object, its debug file */
+	uint64_t fdev[2], fino[2];	/* what paths[] opened first */
+	int fds[2];		/* -1: closed */
+	struct usym *syms;	/* NULL until a lookup needs it */
+	size_t nsyms;
+	struct name_table tables[OBJ_MAX_TABLES];
+	int ntables;
+	const char *image;	/* the vdso: its copy in memory, never closed */
+	size_t image_size;
 	struct addr_seg *loads;
 	size_t nloads;
 	char *build_id;		/* GNU build id as hex, or NULL */
 	bool failed;		/* not readable or not ELF: no symbols */
+	bool open;		/* fds and index count against the budget */
+	bool indexed;		/* syms holds the index (possibly empty) */
+	bool lost;		/* could not be opened again: no more names */
+	uint64_t used;		/* the cache's tick at its last lookup */
+	size_t bytes;		/* charged to the budget while open */
+};
+
+#define NAME_BLOCK (256 * 1024)
+
+/* Names are copied into large blocks: no per-name allocation, and the
+ * ~5 MB kallsyms text is never held whole. */
+struct name_arena {
+	char *block;
+	size_t used;
 };
 
 struct proc_map {
@@ -102,6 +171,23 @@ struct syms_cache {
 	 */
 	struct demangled *dm;
 	size_t ndm, capdm;
+	/*
+	 * Names read from ELF objects, by (object, name): read once, kept
+	 * in blocks owned by unames for the cache's life.
+	 */
+	struct uname *un;
+	size_t nun, capun;
+	struct symtab unames;
+	struct name_arena uarena;
+	/* the open objects' bytes, at most budget; tick: for the LRU */
+	size_t budget, open_bytes, nopen, max_open;
+	uint64_t tick;
+};
+
+struct uname {
+	const struct elf_obj *obj;	/* NULL: a free slot */
+	uint32_t name;
+	const char *s;
 };
 
 struct demangled {
@@ -284,15 +370,6 @@ static char *read_file(const char *path, size_t *len)
 }
 
 /* ------------------------------------------------------------ kernel */
-
-#define NAME_BLOCK (256 * 1024)
-
-/* Names are copied into large blocks: no per-name allocation, and the
- * ~5 MB kallsyms text is never held whole. */
-struct name_arena {
-	char *block;
-	size_t used;
-};
 
 static const char *arena_copy(struct symtab *t, struct name_arena *a,
 			      const char *s)
@@ -671,66 +748,6 @@ static void elf_init(void)
 	}
 }
 
-/* Adds the function symbols of every section of type sh_type. */
-static int load_elf_syms(struct elf_obj *o, Elf *e, Elf64_Word sh_type,
-			 bool *found)
-{
-	Elf_Scn *scn = NULL;
-	GElf_Shdr sh;
-
-	while ((scn = elf_nextscn(e, scn))) {
-		Elf_Data *data, *strdata;
-		Elf_Scn *strscn;
-		char *names;
-		size_t n;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != sh_type ||
-		    !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		strscn = elf_getscn(e, sh.sh_link);
-		strdata = strscn ? elf_getdata(strscn, NULL) : NULL;
-		if (!data || !strdata || !strdata->d_buf || !strdata->d_size)
-			continue;
-		names = malloc(strdata->d_size + 1);
-		if (!names)
-			return -ENOMEM;
-		memcpy(names, strdata->d_buf, strdata->d_size);
-		names[strdata->d_size] = '\0';
-		if (symtab_keep(&o->syms, names))
-			return -ENOMEM;
-		n = sh.sh_size / sh.sh_entsize;
-		for (size_t i = 0; i < n; i++) {
-			GElf_Sym s;
-			char *name, *at;
-			int type;
-
-			if (!gelf_getsym(data, i, &s))
-				break;
-			type = GELF_ST_TYPE(s.st_info);
-			if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
-			    s.st_shndx == SHN_UNDEF || !s.st_value ||
-			    s.st_name >= strdata->d_size)
-				continue;
-			name = names + s.st_name;
-			if (!*name)
-				continue;
-			/*
-			 * "memcpy@GLIBC_2.2.5": drop the version. Names that
-			 * share this string's tail are cut the same way.
-			 */
-			at = strchr(name, '@');
-			if (at)
-				*at = '\0';
-			if (symtab_add(&o->syms, s.st_value, s.st_size, name,
-				       NULL))
-				return -ENOMEM;
-			*found = true;
-		}
-	}
-	return 0;
-}
-
 static Elf_Scn *find_section(Elf *e, const char *want)
 {
 	Elf_Scn *scn = NULL;
@@ -775,9 +792,553 @@ static bool build_id(Elf *e, char *hex, size_t len)
 	return false;
 }
 
-static int open_elf_fd(const char *path, Elf **e)
+/* ------------------------------------------------------------ ELF index */
+
+/* Reads len bytes at off of the object's file (0) or debug file (1). */
+static ssize_t obj_pread(const struct elf_obj *o, int file, void *buf,
+			 size_t len, uint64_t off)
+{
+	ssize_t r;
+
+	if (o->image) {
+		if (file || off >= o->image_size)
+			return -1;
+		if (len > o->image_size - off)
+			len = o->image_size - off;
+		memcpy(buf, o->image + off, len);
+		return len;
+	}
+	do
+		r = pread(o->fds[file], buf, len, off);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/* A function symbol of a symbol table section, as each_func sees it. */
+typedef int (*func_fn)(void *ctx, uint64_t value, uint64_t size,
+		       uint32_t name);
+
+/*
+ * Calls fn for each function symbol (FUNC or IFUNC, defined, with an
+ * address, a size and a name) of the symbol table sh of the object's
+ * file `file`, read in chunks: the table is never in memory whole, nor
+ * mapped. Stops at fn's first non-zero return, which it returns.
+ */
+static int each_func(const struct elf_obj *o, int file, Elf *e,
+		     const GElf_Shdr *sh, func_fn fn, void *ctx)
+{
+	bool is64 = gelf_getclass(e) == ELFCLASS64;
+	size_t esz = is64 ? sizeof(Elf64_Sym) : sizeof(Elf32_Sym);
+	const unsigned char *ident = (const unsigned char *)elf_getident(e,
+									 NULL);
+	union {
+		Elf64_Sym s64[SYM_CHUNK / sizeof(Elf64_Sym)];
+		Elf32_Sym s32[SYM_CHUNK / sizeof(Elf32_Sym)];
+		unsigned char b[SYM_CHUNK];
+	} buf;
+	uint64_t off = 0;
+	int ret;
+
+	if (sh->sh_entsize != esz || !ident)
+		return 0;
+	while (off + esz <= sh->sh_size) {
+		size_t want = sh->sh_size - off < sizeof(buf) / esz * esz ?
+			      sh->sh_size - off : sizeof(buf) / esz * esz;
+		ssize_t r = obj_pread(o, file, buf.b, want,
+				      sh->sh_offset + off);
+		Elf_Data d = { .d_buf = buf.b, .d_type = ELF_T_SYM,
+			       .d_version = EV_CURRENT };
+
+		if (r < (ssize_t)esz)
+			return 0;
+		d.d_size = r / esz * esz;
+		if (!gelf_xlatetom(e, &d, &d, ident[EI_DATA]))
+			return 0;
+		for (size_t i = 0; i < d.d_size / esz; i++) {
+			uint64_t value, size;
+			uint32_t name;
+			unsigned int type, shndx;
+
+			if (is64) {
+				value = buf.s64[i].st_value;
+				size = buf.s64[i].st_size;
+				name = buf.s64[i].st_name;
+				type = ELF64_ST_TYPE(buf.s64[i].st_info);
+				shndx = buf.s64[i].st_shndx;
+			} else {
+				value = buf.s32[i].st_value;
+				size = buf.s32[i].st_size;
+				name = buf.s32[i].st_name;
+				type = ELF32_ST_TYPE(buf.s32[i].st_info);
+				shndx = buf.s32[i].st_shndx;
+			}
+			if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
+			    shndx == SHN_UNDEF || !value || !size || !name)
+				continue;
+			ret = fn(ctx, value, size, name);
+			if (ret)
+				return ret;
+		}
+		off += d.d_size;
+	}
+	return 0;
+}
+
+static int found_func(void *ctx, uint64_t value, uint64_t size,
+		      uint32_t name)
+{
+	(void)ctx, (void)value, (void)size, (void)name;
+	return 1;
+}
+
+/* Whether the file's .symtab has a function (the object is not stripped). */
+static bool has_symtab_funcs(const struct elf_obj *o, int file, Elf *e)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(e, scn)))
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB &&
+		    each_func(o, file, e, &sh, found_func, NULL))
+			return true;
+	return false;
+}
+
+struct index_build {
+	struct usym *v;
+	size_t n, cap;
+	uint32_t base, size;	/* the table being read */
+};
+
+static int add_func(void *ctx, uint64_t value, uint64_t size,
+		    uint32_t name)
+{
+	struct index_build *b = ctx;
+
+	if (name >= b->size)
+		return 0;
+	if (grow(&b->v, &b->cap, b->n, sizeof(*b->v)))
+		return -ENOMEM;
+	b->v[b->n++] = (struct usym){
+		value, size > UINT32_MAX ? UINT32_MAX : size, b->base + name,
+	};
+	return 0;
+}
+
+/* Adds the functions of the file's symbol tables of type sh_type. */
+static int index_tables(struct elf_obj *o, int file, Elf *e,
+			Elf64_Word sh_type, struct index_build *b)
+{
+	Elf_Scn *scn = NULL, *strscn;
+	GElf_Shdr sh, strsh;
+	int err;
+
+	while ((scn = elf_nextscn(e, scn))) {
+		struct name_table *t = &o->tables[o->ntables];
+		uint32_t base = o->ntables ? t[-1].base + t[-1].size : 0;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != sh_type ||
+		    o->ntables == OBJ_MAX_TABLES)
+			continue;
+		strscn = elf_getscn(e, sh.sh_link);
+		if (!strscn || !gelf_getshdr(strscn, &strsh) ||
+		    strsh.sh_type != SHT_STRTAB || !strsh.sh_size ||
+		    strsh.sh_size > UINT32_MAX - base)
+			continue;
+		*t = (struct name_table){ file, strsh.sh_offset, strsh.sh_size,
+					  base };
+		o->ntables++;
+		b->base = base;
+		b->size = strsh.sh_size;
+		err = each_func(o, file, e, &sh, add_func, b);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static const struct name_table *name_table(const struct elf_obj *o,
+					   uint32_t name)
+{
+	for (int i = 0; i < o->ntables; i++)
+		if (name >= o->tables[i].base &&
+		    name - o->tables[i].base < o->tables[i].size)
+			return &o->tables[i];
+	return NULL;
+}
+
+/*
+ * Reads the name numbered name into buf (len bytes, cut there), with its
+ * symbol version ("memcpy@GLIBC_2.2.5") dropped: its length, or -1.
+ */
+static ssize_t name_read(const struct elf_obj *o, uint32_t name, char *buf,
+			 size_t len)
+{
+	const struct name_table *t = name_table(o, name);
+	uint64_t at, room;
+	ssize_t r;
+
+	if (!t)
+		return -1;
+	at = name - t->base;
+	room = t->size - at;
+	r = obj_pread(o, t->file, buf, room < len - 1 ? room : len - 1,
+		      t->off + at);
+	if (r < 0)
+		return -1;
+	buf[r] = '\0';
+	buf[strcspn(buf, "@")] = '\0';
+	return strlen(buf);
+}
+
+static int usym_cmp(const void *a, const void *b)
+{
+	const struct usym *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return (x->size > y->size) - (x->size < y->size);
+}
+
+/*
+ * Whether name a is the better of two at one address: one without a
+ * leading '_' ("malloc" rather than "__libc_malloc"), else the greater.
+ */
+static bool name_better(const char *a, const char *b)
+{
+	bool ua = a[0] == '_', ub = b[0] == '_';
+
+	if (ua != ub)
+		return ub;
+	return strcmp(a, b) > 0;
+}
+
+/*
+ * Sorts the index and keeps one symbol per address: the largest (a
+ * lookup takes the one covering the address), named by name_better().
+ */
+static size_t index_dedup(const struct elf_obj *o, struct usym *v, size_t n)
+{
+	char best[256], other[256];
+	size_t i, j, k, out = 0;
+
+	if (n > 1)
+		qsort(v, n, sizeof(*v), usym_cmp);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && v[j].start == v[i].start; j++)
+			;
+		/* the largest are last: i..j-1 sorted by size */
+		k = j - 1;
+		if (k > i && v[k - 1].size == v[k].size) {
+			size_t pick = k;
+
+			if (name_read(o, v[k].name, best, sizeof(best)) < 0)
+				best[0] = '\0';
+			for (size_t m = k; m > i && v[m - 1].size == v[k].size;
+			     m--) {
+				if (name_read(o, v[m - 1].name, other,
+					      sizeof(other)) < 0 ||
+				    !name_better(other, best))
+					continue;
+				memcpy(best, other, sizeof(best));
+				pick = m - 1;
+			}
+			k = pick;
+		}
+		v[out++] = v[k];
+	}
+	return out;
+}
+
+static void cache_close(struct syms_cache *c, struct elf_obj *o);
+
+/*
+ * Whether the cache may keep more: under its byte budget and its count
+ * of open objects (each holds one or two file descriptors).
+ */
+static bool cache_over(const struct syms_cache *c)
+{
+	return c->open_bytes > c->budget || c->nopen > c->max_open;
+}
+
+/* Closes the least recently used open objects, never keep, until it fits. */
+static void cache_trim(struct syms_cache *c, const struct elf_obj *keep)
+{
+	while (cache_over(c)) {
+		struct elf_obj *lru = NULL;
+
+		for (size_t i = 0; i < c->nobjs; i++) {
+			struct elf_obj *o = c->objs[i];
+
+			if (o->open && o != keep && (!lru || o->used < lru->used))
+				lru = o;
+		}
+		if (!lru)
+			return;
+		cache_close(c, lru);
+	}
+}
+
+/* Counts an open object's bytes against the budget. */
+static void cache_charge(struct syms_cache *c, struct elf_obj *o,
+			 size_t bytes)
+{
+	o->bytes += bytes;
+	c->open_bytes += bytes;
+	cache_trim(c, o);
+}
+
+static void cache_close(struct syms_cache *c, struct elf_obj *o)
+{
+	if (!o->open)
+		return;
+	for (int i = 0; i < 2; i++) {
+		if (o->fds[i] >= 0)
+			close(o->fds[i]);
+		o->fds[i] = -1;
+	}
+	free(o->syms);
+	o->syms = NULL;
+	o->nsyms = 0;
+	o->ntables = 0;
+	o->indexed = false;
+	c->open_bytes -= o->bytes;
+	c->nopen--;
+	o->bytes = 0;
+	o->open = false;
+}
+
+/*
+ * Opens file `which` of the object at path (its first opening records
+ * the inode; an opening again must find the same one): fd or -1.
+ */
+static int obj_open_file(struct elf_obj *o, int which, const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) ||
+	    (o->fino[which] && (st.st_ino != o->fino[which] ||
+				st.st_dev != o->fdev[which]))) {
+		close(fd);
+		return -1;
+	}
+	o->fdev[which] = st.st_dev;
+	o->fino[which] = st.st_ino;
+	return fd;
+}
+
+/* Marks an object open with its files (fds[]) and charges it. */
+static void cache_open(struct syms_cache *c, struct elf_obj *o)
+{
+	o->open = true;
+	c->nopen++;
+	o->used = ++c->tick;
+	cache_charge(c, o, sizeof(*o));
+}
+
+/* Opens a closed object's files again by their paths: 0 or -1. */
+static int obj_reopen(struct syms_cache *c, struct elf_obj *o)
+{
+	if (o->lost || !o->paths[0])
+		return -1;
+	o->fds[0] = obj_open_file(o, 0, o->paths[0]);
+	o->fds[1] = o->paths[1] ? obj_open_file(o, 1, o->paths[1]) : -1;
+	if (o->fds[0] < 0 || (o->paths[1] && o->fds[1] < 0)) {
+		if (o->fds[0] >= 0)
+			close(o->fds[0]);
+		if (o->fds[1] >= 0)
+			close(o->fds[1]);
+		o->fds[0] = o->fds[1] = -1;
+		o->lost = true;
+		return -1;
+	}
+	cache_open(c, o);
+	return 0;
+}
+
+/*
+ * Reads an open object's index: its symbol tables' functions (.symtab
+ * and .dynsym, or its debug file's .symtab), sorted, one per address.
+ * An index that alone is over the budget is not kept: no names.
+ */
+static int obj_index(struct syms_cache *c, struct elf_obj *o)
+{
+	struct index_build b = { 0 };
+	struct usym *v;
+	int err = 0;
+	Elf *e;
+
+	o->indexed = true;
+	for (int file = 0; file < 2 && !err; file++) {
+		if (o->image && !file)
+			e = elf_memory((char *)o->image, o->image_size);
+		else if (o->fds[file] >= 0 && !o->image)
+			e = elf_begin(o->fds[file], ELF_C_READ_MMAP, NULL);
+		else
+			continue;
+		if (!e)
+			continue;
+		if (elf_kind(e) == ELF_K_ELF) {
+			err = index_tables(o, file, e, SHT_SYMTAB, &b);
+			if (!err && !file)
+				err = index_tables(o, file, e, SHT_DYNSYM, &b);
+		}
+		elf_end(e);
+	}
+	if (err) {
+		free(b.v);
+		return err;
+	}
+	b.n = index_dedup(o, b.v, b.n);
+	v = b.n ? realloc(b.v, b.n * sizeof(*b.v)) : NULL;
+	if (!v)
+		free(b.v);
+	o->syms = v;
+	o->nsyms = v ? b.n : 0;
+	if (o->image)
+		return 0;
+	cache_charge(c, o, o->nsyms * sizeof(*o->syms));
+	if (c->open_bytes > c->budget) {
+		/* alone over the budget */
+		cache_close(c, o);
+		o->lost = true;
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* Makes the object's index ready for a lookup: 0 or -1. */
+static int obj_ready(struct syms_cache *c, struct elf_obj *o)
+{
+	if (o->failed)
+		return -1;
+	if (!o->image && !o->open && obj_reopen(c, o))
+		return -1;
+	o->used = ++c->tick;
+	if (!o->indexed && obj_index(c, o))
+		return -1;
+	return 0;
+}
+
+static const struct usym *usym_find(const struct elf_obj *o, uint64_t addr)
+{
+	size_t lo = 0, hi = o->nsyms;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (o->syms[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/*
+	 * The nearest symbol may end before addr while an earlier, larger
+	 * one (a function with a local function inside) covers it.
+	 */
+	for (size_t i = lo; i > 0 && lo - i < 4; i--) {
+		const struct usym *s = &o->syms[i - 1];
+
+		if (addr - s->start < s->size)
+			return s;
+	}
+	return NULL;
+}
+
+static size_t uname_slot(const struct syms_cache *c, const struct elf_obj *o,
+			 uint32_t name)
+{
+	uint64_t h = ((uintptr_t)o >> 4) * 0x9e3779b97f4a7c15ULL ^ name;
+
+	h *= 0xff51afd7ed558ccdULL;
+	return (h >> 32) & (c->capun - 1);
+}
+
+static int uname_grow(struct syms_cache *c)
+{
+	struct uname *old = c->un;
+	size_t oldcap = c->capun;
+
+	c->capun = oldcap ? oldcap * 2 : 256;
+	c->un = calloc(c->capun, sizeof(*c->un));
+	if (!c->un) {
+		c->un = old;
+		c->capun = oldcap;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < oldcap; i++) {
+		size_t j;
+
+		if (!old[i].obj)
+			continue;
+		for (j = uname_slot(c, old[i].obj, old[i].name); c->un[j].obj;
+		     j = (j + 1) & (c->capun - 1))
+			;
+		c->un[j] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+/*
+ * The name numbered name of an object with its files open, read once:
+ * kept for the cache's life, as every name syms.h hands out. NULL if it
+ * cannot be read.
+ */
+static const char *uname_get(struct syms_cache *c, const struct elf_obj *o,
+			     uint32_t name)
+{
+	char short_buf[256], *buf = short_buf, *long_buf = NULL;
+	const char *kept;
+	size_t i;
+	ssize_t n;
+
+	if (c->nun * 2 >= c->capun && uname_grow(c))
+		return NULL;
+	for (i = uname_slot(c, o, name); c->un[i].obj;
+	     i = (i + 1) & (c->capun - 1))
+		if (c->un[i].obj == o && c->un[i].name == name)
+			return c->un[i].s;
+	/* most names are short: a second read only for a long one */
+	n = name_read(o, name, buf, sizeof(short_buf));
+	if (n == sizeof(short_buf) - 1 && (long_buf = malloc(USER_NAME_MAX))) {
+		buf = long_buf;
+		n = name_read(o, name, buf, USER_NAME_MAX);
+	}
+	kept = n > 0 ? arena_copy(&c->unames, &c->uarena, buf) : NULL;
+	free(long_buf);
+	if (!kept)
+		return NULL;
+	c->un[i] = (struct uname){ o, name, kept };
+	c->nun++;
+	return kept;
+}
+
+/*
+ * The symbol covering vaddr, a virtual address of the object: its name
+ * (NULL: none) and *start its address.
+ */
+static const char *obj_symbol(struct syms_cache *c, struct elf_obj *o,
+			      uint64_t vaddr, uint64_t *start)
+{
+	const struct usym *s;
+
+	if (obj_ready(c, o))
+		return NULL;
+	s = usym_find(o, vaddr);
+	if (!s)
+		return NULL;
+	*start = s->start;
+	return uname_get(c, o, s->name);
+}
+
+static int open_elf_fd(struct elf_obj *o, int which, const char *path,
+		       Elf **e)
+{
+	int fd = obj_open_file(o, which, path);
 
 	if (fd < 0)
 		return -1;
@@ -786,24 +1347,33 @@ static int open_elf_fd(const char *path, Elf **e)
 		if (*e)
 			elf_end(*e);
 		close(fd);
+		o->fino[which] = o->fdev[which] = 0;
 		return -1;
 	}
 	return fd;
 }
 
-/* Adds .symtab from a separate debug file; true if one was found. */
+/* Keeps path as the debug file if its .symtab has functions. */
 static bool try_debug_file(struct elf_obj *o, const char *path)
 {
-	bool found = false;
+	bool found;
 	Elf *e;
-	int fd = open_elf_fd(path, &e);
+	int fd = open_elf_fd(o, 1, path, &e);
 
 	if (fd < 0)
 		return false;
-	load_elf_syms(o, e, SHT_SYMTAB, &found);
+	o->fds[1] = fd;
+	found = has_symtab_funcs(o, 1, e);
 	elf_end(e);
-	close(fd);
-	return found;
+	if (found)
+		o->paths[1] = strdup(path);
+	if (!found || !o->paths[1]) {
+		close(fd);
+		o->fds[1] = -1;
+		o->fino[1] = o->fdev[1] = 0;
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -812,7 +1382,7 @@ static bool try_debug_file(struct elf_obj *o, const char *path)
  * gives, next to the object, in its .debug/ or under the debug directory.
  * root prefixes every path (the process's /proc/PID/root).
  */
-static void load_debug_syms(struct syms_cache *c, struct elf_obj *o, Elf *e,
+static void find_debug_file(struct syms_cache *c, struct elf_obj *o, Elf *e,
 			    const char *root, const char *inner_path)
 {
 	char path[PATH_MAX * 2], hex[128], dir[PATH_MAX];
@@ -847,21 +1417,24 @@ static void load_debug_syms(struct syms_cache *c, struct elf_obj *o, Elf *e,
 	try_debug_file(o, path);
 }
 
-/* Reads an object's segments and symbols from an open ELF. */
-static void load_elf(struct syms_cache *c, struct elf_obj *o, Elf *e,
-		     const char *root, const char *inner_path)
+/*
+ * Reads what an object keeps for the cache's life (segments, build id,
+ * where its symbols are) from its open ELF, and keeps its files open;
+ * the index is read at the first lookup.
+ */
+static void obj_setup(struct syms_cache *c, struct elf_obj *o, Elf *e,
+		      int fd, const char *root, const char *inner_path)
 {
-	bool symtab = false, dynsym = false;
 	char hex[128];
 
+	o->failed = false;
+	o->fds[0] = fd;
 	addr_elf_segments(e, &o->loads, &o->nloads);
 	if (build_id(e, hex, sizeof(hex)))
 		o->build_id = strdup(hex);
-	load_elf_syms(o, e, SHT_SYMTAB, &symtab);
-	load_elf_syms(o, e, SHT_DYNSYM, &dynsym);
-	if (!symtab && inner_path)
-		load_debug_syms(c, o, e, root, inner_path);
-	symtab_sort(&o->syms);
+	if (inner_path && !has_symtab_funcs(o, 0, e))
+		find_debug_file(c, o, e, root, inner_path);
+	cache_open(c, o);
 }
 
 static struct elf_obj *obj_new(struct syms_cache *c, uint64_t dev,
@@ -882,6 +1455,7 @@ static struct elf_obj *obj_new(struct syms_cache *c, uint64_t dev,
 	o->dev = dev;
 	o->ino = ino;
 	o->failed = true;
+	o->fds[0] = o->fds[1] = -1;
 	c->objs[c->nobjs++] = o;
 	return o;
 }
@@ -895,13 +1469,36 @@ static struct elf_obj *obj_find(struct syms_cache *c, uint64_t dev,
 	return NULL;
 }
 
-static void obj_free(struct elf_obj *o)
+static void obj_free(struct syms_cache *c, struct elf_obj *o)
 {
-	symtab_free(&o->syms);
+	cache_close(c, o);
+	free(o->syms);
 	free(o->build_id);
 	free(o->loads);
 	free(o->path);
+	free(o->paths[0]);
+	free(o->paths[1]);
+	free((void *)o->image);
 	free(o);
+}
+
+/*
+ * A closed object mapped by another process: its map_files entry is the
+ * way to open it again from now on (the first process may have gone).
+ */
+static void obj_adopt(struct elf_obj *o, const char *path)
+{
+	char *copy;
+
+	if (o->open || o->failed || o->image || !o->paths[0] ||
+	    !strcmp(o->paths[0], path))
+		return;
+	copy = strdup(path);
+	if (!copy)
+		return;
+	free(o->paths[0]);
+	o->paths[0] = copy;
+	o->lost = false;
 }
 
 /*
@@ -918,31 +1515,32 @@ static struct elf_obj *obj_for_mapping(struct syms_cache *c, int pid,
 	Elf *e;
 	int fd;
 
-	if (o)
-		return o;
-	o = obj_new(c, dev, m->inode, m->path);
-	if (!o)
-		return NULL;
 	snprintf(root, sizeof(root), "/proc/%d/root", pid);
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,
 		 (unsigned long long)m->start, (unsigned long long)m->end);
-	fd = open_elf_fd(path, &e);
+	if (o) {
+		obj_adopt(o, path);
+		return o;
+	}
+	o = obj_new(c, dev, m->inode, m->path);
+	if (!o)
+		return NULL;
+	fd = open_elf_fd(o, 0, path, &e);
 	if (fd < 0) {
 		snprintf(path, sizeof(path), "%s%s", root, m->path);
-		fd = open_elf_fd(path, &e);
+		fd = open_elf_fd(o, 0, path, &e);
 	}
 	if (fd < 0)
 		return o;
-	o->failed = false;
-	load_elf(c, o, e, root, m->path);
+	o->paths[0] = strdup(path);
+	obj_setup(c, o, e, fd, root, m->path);
 	elf_end(e);
-	close(fd);
 	return o;
 }
 
 /*
  * Every 64-bit process maps the same vdso image as this one: read ours
- * from memory (a copy: libelf wants a writable image).
+ * from memory (a copy, kept: its names are read from it).
  */
 static struct elf_obj *vdso_obj(struct syms_cache *c)
 {
@@ -970,14 +1568,19 @@ static struct elf_obj *vdso_obj(struct syms_cache *c)
 		return NULL;
 	memcpy(image, (void *)(uintptr_t)start, end - start);
 	o = obj_new(c, 0, 0, "[vdso]");
-	e = o ? elf_memory(image, end - start) : NULL;
+	if (!o) {
+		free(image);
+		return NULL;
+	}
+	o->image = image;
+	o->image_size = end - start;
+	e = elf_memory(image, end - start);
 	if (e && elf_kind(e) == ELF_K_ELF) {
 		o->failed = false;
-		load_elf(c, o, e, "", NULL);
+		addr_elf_segments(e, &o->loads, &o->nloads);
 	}
 	if (e)
 		elf_end(e);
-	free(image);
 	c->vdso = o;
 	return o;
 }
@@ -991,8 +1594,9 @@ static uint64_t obj_vaddr(const struct elf_obj *o, uint64_t file_off)
 int syms_file(struct syms_cache *c, const char *path, uint64_t vaddr,
 	      struct syms_frame *out)
 {
-	const struct sym *s = NULL;
+	const char *name;
 	struct elf_obj *o;
+	uint64_t start;
 	struct stat st;
 	Elf *e;
 	int fd;
@@ -1007,23 +1611,32 @@ int syms_file(struct syms_cache *c, const char *path, uint64_t vaddr,
 		o = obj_new(c, st.st_dev, st.st_ino, path);
 		if (!o)
 			return -ENOMEM;
-		fd = open_elf_fd(path, &e);
+		fd = open_elf_fd(o, 0, path, &e);
 		if (fd >= 0) {
-			o->failed = false;
-			load_elf(c, o, e, "", path);
+			o->paths[0] = strdup(o->path);
+			obj_setup(c, o, e, fd, "", path);
 			elf_end(e);
-			close(fd);
 		}
 	}
 	out->module = o->path;
-	if (!o->failed)
-		s = symtab_find(&o->syms, vaddr);
-	if (!s)
+	name = obj_symbol(c, o, vaddr, &start);
+	if (!name)
 		return -ENOENT;
 	out->kind = SYMS_USER;
-	out->name = display_name(c, s->name);
-	out->offset = vaddr - s->start;
+	out->name = display_name(c, name);
+	out->offset = vaddr - start;
 	return 0;
+}
+
+void syms_set_budget(struct syms_cache *c, size_t bytes)
+{
+	c->budget = bytes;
+	cache_trim(c, NULL);
+}
+
+size_t syms_open_bytes(const struct syms_cache *c)
+{
+	return c->open_bytes;
 }
 
 /* ------------------------------------------------------------ processes */
@@ -1284,7 +1897,9 @@ int syms_user(struct syms_cache *c, int pid, uint64_t addr,
 	      struct syms_frame *out)
 {
 	const struct proc_map *m;
-	const struct sym *s = NULL;
+	const struct sym *s;
+	const char *name = NULL;
+	uint64_t start = 0, vaddr;
 	struct proc *p;
 
 	memset(out, 0, sizeof(*out));
@@ -1302,15 +1917,14 @@ int syms_user(struct syms_cache *c, int pid, uint64_t addr,
 		m = proc_map_find(p, addr);
 	if (m) {
 		out->module = m->obj ? m->obj->path : m->path;
-		if (m->obj && !m->obj->failed)
-			s = symtab_find(&m->obj->syms,
-					obj_vaddr(m->obj,
-						  addr - m->start + m->offset));
-		if (s) {
+		if (m->obj) {
+			vaddr = obj_vaddr(m->obj, addr - m->start + m->offset);
+			name = obj_symbol(c, m->obj, vaddr, &start);
+		}
+		if (name) {
 			out->kind = SYMS_USER;
-			out->name = display_name(c, s->name);
-			out->offset = obj_vaddr(m->obj, addr - m->start +
-						m->offset) - s->start;
+			out->name = display_name(c, name);
+			out->offset = vaddr - start;
 			return 0;
 		}
 	}
@@ -1333,9 +1947,15 @@ int syms_user(struct syms_cache *c, int pid, uint64_t addr,
 struct syms_cache *syms_cache_new(void)
 {
 	struct syms_cache *c = calloc(1, sizeof(*c));
+	struct rlimit rl;
 
-	if (c)
-		snprintf(c->debug_dir, sizeof(c->debug_dir), "/usr/lib/debug");
+	if (!c)
+		return NULL;
+	snprintf(c->debug_dir, sizeof(c->debug_dir), "/usr/lib/debug");
+	c->budget = SYMS_BUDGET_DEFAULT;
+	c->max_open = SYMS_MAX_OPEN;
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur / 8 < c->max_open)
+		c->max_open = rl.rlim_cur > 64 ? rl.rlim_cur / 8 : 8;
 	return c;
 }
 
@@ -1351,7 +1971,7 @@ void syms_cache_free(struct syms_cache *c)
 	symtab_free(&c->ksyms);
 	free(c->kprepared);
 	for (size_t i = 0; i < c->nobjs; i++)
-		obj_free(c->objs[i]);
+		obj_free(c, c->objs[i]);
 	free(c->objs);
 	for (size_t i = 0; i < c->nprocs; i++)
 		proc_free(c->procs[i]);
@@ -1365,6 +1985,8 @@ void syms_cache_free(struct syms_cache *c)
 	for (size_t i = 0; i < c->capdm; i++)
 		free(c->dm[i].name);
 	free(c->dm);
+	free(c->un);
+	symtab_free(&c->unames);
 	free(c);
 }
 

@@ -9,8 +9,12 @@
  * object (through its PT_LOAD headers), then the symbol covering it in
  * .symtab or .dynsym (or in a separate debug file found by build id or
  * .gnu_debuglink). Files are opened through /proc/PID/map_files (deleted
- * or replaced binaries, other mount namespaces) or /proc/PID/root; each
- * object is parsed once and cached by (device, inode). The vdso resolves
+ * or replaced binaries, other mount namespaces) or /proc/PID/root, and
+ * stay open; each object is cached by (device, inode) with a compact
+ * index of its functions (16 bytes each), and a name is read from the
+ * file when a lookup first lands on it. The indexes live within a byte
+ * budget: past it, the least recently used objects are closed and
+ * opened again when needed. The vdso resolves
  * through this process's own copy; anonymous code through the JIT's
  * /tmp/perf-PID.map (names cut at 1 KB). Mangled C++ and Rust names are
  * demangled. syms_capture() snapshots a process while it lives so
@@ -117,6 +121,18 @@ void syms_set_demangle(struct syms_cache *c, bool on);
  * demangled copy, or NULL to show it as is (not mangled, --no-demangle).
  */
 char *syms_demangle(const struct syms_cache *c, const char *name);
+
+/*
+ * The bytes the open ELF objects' indexes may take (default 64 MB), a
+ * hard cap: past it the least recently used are closed, and opened
+ * again by path (their map_files entry, or their path in the process's
+ * root) when a lookup needs them; one that cannot be opened again, or is
+ * alone over the budget, has no names from then on. Names already
+ * handed out stay valid.
+ */
+void syms_set_budget(struct syms_cache *c, size_t bytes);
+/* What the open objects take now, as the budget counts it. */
+size_t syms_open_bytes(const struct syms_cache *c);
 
 /* Where build-id debug files live (default /usr/lib/debug). */
 void syms_set_debug_dir(struct syms_cache *c, const char *dir);

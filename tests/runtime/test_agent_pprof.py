@@ -230,6 +230,8 @@ def test_agent_pprof_cpu_read_by_go_pprof():
     try:
         w = subprocess.Popen([busy, "12"])
         body = fetch(a, "profile?seconds=4&pid=%d" % w.pid)
+        with open("/proc/%d/maps" % w.pid) as f:
+            text = [l.split() for l in f if l.rstrip().endswith(busy) and "r-xp" in l]
         w.kill()
         w.wait()
         prof = decode_profile(body)
@@ -249,8 +251,18 @@ def test_agent_pprof_cpu_read_by_go_pprof():
         for s in leafy:
             i = s["frames"].index("pprof_leaf_c")
             check(s["frames"][i:i + 4] == chain, "chain broken: %s" % s["frames"])
-        check(any(m for m in prof["maps"] if prof["strings"][one(m, 5)] == busy and
-                  prof["strings"][one(m, 6)]), "no mapping of %s with a build id" % busy)
+        # the program's code mapping as /proc/PID/maps has it, with the
+        # GNU build id readelf reads from the file
+        rc, out, _ = run_quiet(["readelf", "-n", busy])
+        bid = re.search(r"Build ID: ([0-9a-f]+)", out)
+        check(rc == 0 and bid, "readelf -n %s: %s" % (busy, out))
+        check(len(text) == 1, "the code mapping of %s: %s" % (busy, text))
+        lo, hi = (int(x, 16) for x in text[0][0].split("-"))
+        mine_maps = [(one(m, 2), one(m, 3), one(m, 4), prof["strings"][one(m, 6)])
+                     for m in prof["maps"] if prof["strings"][one(m, 5)] == busy]
+        check(mine_maps == [(lo, hi, int(text[0][2], 16), bid.group(1))],
+              "mapping of %s: %s, /proc maps %s, build id %s" %
+              (busy, mine_maps, text[0][:3], bid.group(1)))
         path = os.path.join(d, "cpu.pb.gz")
         with open(path, "wb") as f:
             f.write(body)
@@ -303,6 +315,31 @@ def test_agent_pprof_concurrent_windows():
 
 
 test_agent_pprof_concurrent_windows.timeout = 90
+
+
+def test_agent_pprof_default_window():
+    """Without seconds= (or with a form's empty one) a profile covers the
+    default 30 s: duration_nanos says so, and the answer waits for it."""
+    a = Agent("--metrics", "none")
+    got = {}
+    try:
+        ts = [threading.Thread(target=lambda q=q: got.setdefault(q, fetch(a, q, 90)))
+              for q in ("profile", "profile?seconds=")]
+        t0 = time.monotonic()
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(90)
+        took = time.monotonic() - t0
+        check(29 <= took <= 45, "answered after %.1f s, want about 30" % took)
+        for q in ("profile", "profile?seconds="):
+            check(q in got and decode_profile(got[q])["duration"] == 30 * 10**9,
+                  "%s: duration_nanos %s" % (q, q in got and decode_profile(got[q])["duration"]))
+    finally:
+        check(a.stop() == 0, "SIGTERM: exit status not 0")
+
+
+test_agent_pprof_default_window.timeout = 120
 
 
 def test_agent_pprof_bad_requests():
@@ -571,9 +608,11 @@ class Browser:
     """Headless Chromium driven over the DevTools protocol on a pipe
     (--remote-debugging-pipe: JSON messages ended by NUL, fds 3 and 4)."""
 
-    def __init__(self):
+    def __init__(self, scripts=True):
         if not os.access("/usr/bin/chromium", os.X_OK):
             raise Skip("chromium is not installed (make deps-test)")
+        # Blink's own switch, as a user who turned JavaScript off has it
+        nojs = [] if scripts else ["--blink-settings=scriptEnabled=false"]
         to_chrome, self.w = os.pipe()
         self.r, from_chrome = os.pipe()
 
@@ -582,7 +621,7 @@ class Browser:
             os.dup2(a, 3)
             os.dup2(b, 4)
         self.proc = spawn(["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                           "--remote-debugging-pipe", "--window-size=1280,900",
+                           "--remote-debugging-pipe", "--window-size=1280,900"] + nojs + [
                            "--user-data-dir=" + tmpdir(), "about:blank"],
                           preexec_fn=fds, close_fds=False, start_new_session=True)
         on_cleanup(self.close)
@@ -635,6 +674,20 @@ class Browser:
         check("exceptionDetails" not in r, "%s: %s" % (expr, r.get("exceptionDetails")))
         return r["result"].get("value")
 
+    def dom_texts(self):
+        """Every text of the page and of its frames' documents, read
+        through the DOM domain (it needs no script in the page)."""
+        root = self.call("DOM.getDocument", depth=-1, pierce=True)["root"]
+        out, todo = [], [root]
+        while todo:
+            n = todo.pop()
+            if n.get("nodeType") == 3:
+                out.append(n.get("nodeValue", ""))
+            todo.extend(n.get("children", []))
+            if "contentDocument" in n:
+                todo.append(n["contentDocument"])
+        return out
+
     def wait(self, expr, timeout, what):
         check(poll_until(lambda: self.eval(expr), timeout, 0.2), what)
         return self.eval(expr)
@@ -669,9 +722,12 @@ def test_agent_pprof_flame_graph_page():
     import xml.etree.ElementTree as ET
     d = tmpdir()
     busy = build(d, "busy", BUSY_C)
+    other = build(d, "other", BUSY_C.replace("pprof_", "other_"))
+    cg = Cgroup()
     a = Agent("--metrics", "none")
     try:
-        w = spawn([busy, "40"])
+        w = spawn([busy, "60"], preexec_fn=lambda: cg.add(os.getpid()))
+        o = spawn([other, "60"])
         time.sleep(3.5)
         t0 = time.monotonic()
         st, hdr, svg = get(a.url("/flame.svg?seconds=5&pid=%d" % w.pid), timeout=30)
@@ -699,9 +755,10 @@ def test_agent_pprof_flame_graph_page():
 
         b = Browser()
         b.open(a.url("/"))
-        g = b.wait(GRAPH, 30, "the page showed no flame graph")
-        check("pprof_leaf_c" in g["all"] and "busy" in g["top"],
-              "the graph of every process misses the program: %s" % g["top"])
+        g = b.wait("(function (g) { return g && g.all.indexOf('other_leaf_c') >= 0 && g; })(%s)"
+                   % GRAPH, 30, "the page showed no flame graph with both programs")
+        check("pprof_leaf_c" in g["all"] and "busy" in g["top"] and "other" in g["top"],
+              "the graph of every process misses a program: %s" % g["top"])
         png = os.path.join(d, "index.png")
         shot = b.call("Page.captureScreenshot", format="png")
         with open(png, "wb") as f:
@@ -717,7 +774,8 @@ def test_agent_pprof_flame_graph_page():
         g = b.wait("(function (g) { return g && g.src.indexOf('pid=%d') >= 0 && g; })(%s)"
                    % (w.pid, GRAPH), 15, "picking the process did not redraw")
         check(g["top"] == ["busy"], "the process's graph has other commands: %s" % g["top"])
-        check("pprof_leaf_c" in g["all"], str(g["all"]))
+        check("pprof_leaf_c" in g["all"] and "other_leaf_c" not in g["all"],
+              "picked pid %d: %s" % (w.pid, g["all"]))
         # zoom and search survive the next redraws, which add samples
         i = g["all"].index("pprof_mid_b")
         b.eval("%s.contentWindow.flame.zoom(%d)" % (SHOWN, i))
@@ -731,11 +789,62 @@ def test_agent_pprof_flame_graph_page():
               (g2["zoom"], g2["search"]))
         check(b.eval("document.getElementById('flame-pid').value") == str(w.pid),
               "the refreshed list lost the pick")
+        # pick the program's cgroup instead: the pid is cleared, the other
+        # program stays out of the graph, the program is in it
+        b.wait("Array.prototype.some.call(document.getElementById('flame-cgroup').options,"
+               " function (o) { return o.value === %s; })" % json.dumps(cg.rel), 15,
+               "cgroup %s is not in the list" % cg.rel)
+        b.eval("""(function () {
+            var s = document.getElementById('flame-cgroup');
+            s.value = %s;
+            s.dispatchEvent(new Event('change', { bubbles: true }));
+        })()""" % json.dumps(cg.rel))
+        g = b.wait("(function (g) { return g && g.src.indexOf('cgroup=') >= 0 && g; })(%s)"
+                   % GRAPH, 15, "picking the cgroup did not redraw")
+        check("pid=" not in g["src"], "the cgroup pick kept the pid: %s" % g["src"])
+        check(g["top"] == ["busy"] and "pprof_leaf_c" in g["all"] and
+              "other_leaf_c" not in g["all"], "picked cgroup %s: %s" % (cg.rel, g["all"]))
         # pause: no redraw for 6 s
         b.eval("document.getElementById('flame-pause').click()")
         n = b.eval(GRAPH)["draws"]
         time.sleep(6.5)
         check(b.eval(GRAPH)["draws"] == n, "drawn while paused")
+        b.close()
+        for p in (w, o):
+            p.kill()
+            p.wait()
+    finally:
+        check(a.stop() == 0, "SIGTERM: exit status not 0")
+
+
+test_agent_pprof_flame_graph_page.timeout = 200
+
+
+def test_agent_pprof_flame_page_without_js():
+    """With JavaScript turned off in Chromium, / still shows the flame
+    graph: the static SVG in the frame holds the test program's function,
+    the pause button stays hidden (no script ran), and the picker form
+    submits into the frame."""
+    d = tmpdir()
+    busy = build(d, "busy", BUSY_C)
+    a = Agent("--metrics", "none")
+    try:
+        w = spawn([busy, "40"])
+        time.sleep(3.5)
+        b = Browser(scripts=False)
+        b.open(a.url("/"))
+        check(poll_until(lambda: any("pprof_leaf_c" in t for t in b.dom_texts()), 30, 0.5),
+              "the static flame graph without JavaScript misses pprof_leaf_c")
+        texts = b.dom_texts()
+        check(any(t.startswith("pprof_mid_b") for t in texts), "pprof_mid_b not drawn")
+        root = b.call("DOM.getDocument", depth=1)["root"]
+        pause = b.call("DOM.querySelector", nodeId=root["nodeId"], selector="#flame-pause")
+        attrs = b.call("DOM.getAttributes", nodeId=pause["nodeId"])["attributes"]
+        check("hidden" in attrs[0::2], "a script ran: the pause button is shown (%s)" % attrs)
+        frames = b.call("DOM.querySelectorAll", nodeId=root["nodeId"], selector="iframe")
+        check(len(frames["nodeIds"]) == 1, "a script added frames: %s" % frames)
+        shot = b.call("Page.captureScreenshot", format="png")
+        check(base64.b64decode(shot["data"])[:8] == b"\x89PNG\r\n\x1a\n", "no screenshot")
         b.close()
         w.kill()
         w.wait()
@@ -743,4 +852,4 @@ def test_agent_pprof_flame_graph_page():
         check(a.stop() == 0, "SIGTERM: exit status not 0")
 
 
-test_agent_pprof_flame_graph_page.timeout = 200
+test_agent_pprof_flame_page_without_js.timeout = 120

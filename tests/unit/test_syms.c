@@ -10,6 +10,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -421,6 +422,185 @@ static void test_kernel_names_outlive_reload(void)
 	syms_cache_free(part);
 }
 
+/*
+ * A large real object: libLLVM (bpftrace's and clang's), else
+ * libclang-cpp, else libc. NULL if none is installed.
+ */
+static const char *large_object(const char *skip)
+{
+	static const char *const paths[] = {
+		"/usr/lib/x86_64-linux-gnu/libLLVM-14.so.1",
+		"/usr/lib/x86_64-linux-gnu/libLLVM-15.so.1",
+		"/usr/lib/x86_64-linux-gnu/libclang-cpp.so.14",
+		"/usr/lib/x86_64-linux-gnu/libc.so.6",
+	};
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (!access(paths[i], R_OK) && (!skip || strcmp(skip, paths[i])))
+			return paths[i];
+	return NULL;
+}
+
+/*
+ * The function symbols of path's .dynsym: how many (with a size), and
+ * the address and names of the one at about `at` of those 8 bytes or
+ * more (every name that address has, '|'-separated, in names).
+ */
+static size_t dynsym_pick(const char *path, double at, uint64_t *addr,
+			  char *names, size_t len)
+{
+	size_t n = 0, nbig = 0, want;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	Elf_Data *d = NULL;
+	int fd = open(path, O_RDONLY);
+	Elf *e;
+
+	*addr = 0;
+	names[0] = '\0';
+	elf_version(EV_CURRENT);
+	e = fd >= 0 ? elf_begin(fd, ELF_C_READ, NULL) : NULL;
+	while (e && (scn = elf_nextscn(e, scn)))
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_DYNSYM)
+			break;
+	if (scn)
+		d = elf_getdata(scn, NULL);
+	for (int pass = 0; d && pass < 2; pass++) {
+		size_t k = 0;
+
+		want = nbig * at;
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym s;
+			int type;
+
+			if (!gelf_getsym(d, i, &s))
+				break;
+			type = GELF_ST_TYPE(s.st_info);
+			if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
+			    s.st_shndx == SHN_UNDEF || !s.st_value ||
+			    !s.st_size)
+				continue;
+			if (!pass)
+				n++;
+			if (s.st_size < 8)
+				continue;
+			if (!pass)
+				nbig++;
+			else if (k++ == want)
+				*addr = s.st_value;
+		}
+		for (size_t i = 0; pass && *addr &&
+		     i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym s;
+			const char *nm;
+
+			if (gelf_getsym(d, i, &s) && s.st_value == *addr &&
+			    (nm = elf_strptr(e, sh.sh_link, s.st_name))) {
+				snprintf(names + strlen(names),
+					 len - strlen(names), "|%.*s|",
+					 (int)strcspn(nm, "@"), nm);
+			}
+		}
+	}
+	if (e)
+		elf_end(e);
+	if (fd >= 0)
+		close(fd);
+	return n;
+}
+
+/* Whether name is one of the '|'-separated names. */
+static bool name_among(const char *name, const char *names)
+{
+	char want[1200];
+
+	snprintf(want, sizeof(want), "|%s|", name ? name : "");
+	return name && strstr(names, want);
+}
+
+/*
+ * A large real object resolves through its compact index: a function in
+ * the middle of libLLVM's 40,000, at 16 bytes per function at most, and
+ * the heap grows by far less than the 4.5 MB its names and a pointer
+ * table would take.
+ */
+static void test_large_object(void)
+{
+	const char *path = large_object(NULL);
+	struct syms_cache *c = syms_cache_new();
+	char names[4096];
+	struct syms_frame f;
+	uint64_t addr;
+	size_t n, heap0;
+
+	CHECK(path != NULL);
+	if (!path)
+		return;
+	syms_set_demangle(c, false);
+	n = dynsym_pick(path, 0.5, &addr, names, sizeof(names));
+	CHECK(n > 1000 && addr);
+	heap0 = mallinfo2().uordblks;
+	CHECK(!syms_file(c, path, addr + 4, &f));
+	CHECK(name_among(f.name, names));
+	CHECK(f.offset == 4 && f.kind == SYMS_USER);
+	CHECK(syms_open_bytes(c) <= n * 16 + 4096);
+#ifndef __SANITIZE_ADDRESS__
+	CHECK(mallinfo2().uordblks - heap0 < n * 16 + 512 * 1024);
+#else
+	(void)heap0;
+#endif
+	/* the first and last functions too */
+	dynsym_pick(path, 0.0, &addr, names, sizeof(names));
+	CHECK(!syms_file(c, path, addr, &f) && name_among(f.name, names));
+	dynsym_pick(path, 0.999, &addr, names, sizeof(names));
+	CHECK(!syms_file(c, path, addr + 1, &f) && name_among(f.name, names));
+	syms_cache_free(c);
+}
+
+/*
+ * The budget is a hard cap: with room for one of two large objects,
+ * lookups alternating between them close and open them again, the
+ * open bytes never pass it, and names handed out before a close stay
+ * valid (AddressSanitizer would see them freed). An object alone over
+ * the budget has no names but keeps its module.
+ */
+static void test_budget(void)
+{
+	const char *a = large_object(NULL), *b = large_object(a);
+	char na[4096], nb[4096], held[1200];
+	struct syms_cache *c = syms_cache_new();
+	size_t sa, sb, budget;
+	uint64_t xa, xb;
+	struct syms_frame f;
+	const char *first;
+
+	CHECK(a && b);
+	if (!a || !b)
+		return;
+	syms_set_demangle(c, false);
+	sa = dynsym_pick(a, 0.3, &xa, na, sizeof(na));
+	sb = dynsym_pick(b, 0.6, &xb, nb, sizeof(nb));
+	budget = (sa > sb ? sa : sb) * 16 + 8192;
+	syms_set_budget(c, budget);
+	CHECK(!syms_file(c, a, xa, &f) && name_among(f.name, na));
+	first = f.name;
+	snprintf(held, sizeof(held), "%s", first ? first : "");
+	for (int i = 0; i < 6; i++) {
+		CHECK(!syms_file(c, b, xb + 1, &f) && name_among(f.name, nb));
+		CHECK(syms_open_bytes(c) <= budget);
+		CHECK(!syms_file(c, a, xa + 2, &f) && name_among(f.name, na));
+		CHECK(syms_open_bytes(c) <= budget);
+	}
+	CHECK_STR(first, held);
+	syms_set_budget(c, 1024);
+	CHECK(syms_open_bytes(c) <= 1024);
+	CHECK(syms_file(c, b, xb + 3, &f) == -ENOENT);
+	CHECK(f.kind == SYMS_UNKNOWN && !f.name);
+	CHECK_STR(f.module, b);
+	CHECK(syms_open_bytes(c) <= 1024);
+	syms_cache_free(c);
+}
+
 static void test_folded_line(void)
 {
 	struct syms_frame user[] = {
@@ -465,6 +645,8 @@ const struct unit_test syms_tests[] = {
 	{ "syms/kernel_prepare", test_kernel_prepare },
 	{ "syms/kernel_names_outlive_reload",
 	  test_kernel_names_outlive_reload },
+	{ "syms/large_object", test_large_object },
+	{ "syms/budget", test_budget },
 	{ "syms/folded_line", test_folded_line },
 	{ NULL },
 };

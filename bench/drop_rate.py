@@ -1,14 +1,30 @@
 #!/usr/bin/env python3
-"""Drop rate of `loupe drop` (XDP, TC ingress) against nftables DROP rules
-(input hook, netdev ingress hook) for the same expression, on one veth
-flood: a sender in namespace A floods UDP at B with sendmmsg() for
-SECONDS (through a packet socket that skips A's own stack, or with
---socket a UDP socket); B drops `udp dst port 9999`. Rounds interleave the methods.
-Prints a markdown table: packets dropped per second (median of rounds)
-and the sender's rate. As root, after `make` and `make -C bench`."""
+"""Drop rate of `loupe drop` (XDP native and generic, TC ingress) against
+nftables DROP rules (input hook, netdev ingress hook) and iptables (INPUT)
+for the same expression, on one veth flood: namespace A floods UDP at B
+for SECONDS, B drops `udp dst port 9999`. Rounds interleave the methods.
+
+The flood (default --flood live) is made by the kernel: BPF_PROG_TEST_RUN
+of an XDP program redirecting to A's veth with BPF_F_TEST_XDP_LIVE_FRAMES
+(the xdp-trafficgen way), no socket buffer on A's side, so that B's work
+sets the pace; B's veth takes the frames in its NAPI poll (GRO is turned
+on for that; with XDP on B the program alone would do). --flood packet
+sends through a packet socket (PACKET_QDISC_BYPASS, sendmmsg), --flood
+socket through a UDP socket.
+
+Prints a markdown table, medians of the rounds: packets dropped per
+second, frames sent per second, the CPU time in softirq (where B's
+receive path runs) per dropped packet from /proc/stat (all CPUs, tick
+sampled: the machine's other work counts too), and the CPU time of the
+flood and of the receive path it drives per dropped packet: the flood
+process's own (the softirqs it raises run mostly in it) plus ksoftirqd's.
+On a machine shared with other work the packet rates follow the CPU
+share the flood gets; the CPU per packet does not. As root, after `make`
+and `make -C bench`."""
 import argparse
 import json
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -42,13 +58,52 @@ def setup():
     return ns, dev
 
 
-RAW = []    # [IFACE, DSTMAC] with --raw
+RAW = []    # [IFACE, DSTMAC] or [IFACE, DSTMAC, "live"]
+
+# Turns GRO on (ETHTOOL_SGRO through SIOCETHTOOL): a veth's NAPI poll,
+# which takes redirected XDP frames, runs only with GRO or an XDP program.
+GRO_PY = r"""
+import ctypes, fcntl, socket, struct, sys
+val = ctypes.create_string_buffer(struct.pack("II", 0x2c, 1))
+ifr = struct.pack("16sQ", sys.argv[1].encode(), ctypes.addressof(val))
+fcntl.ioctl(socket.socket(), 0x8946, ifr)
+"""
+
+
+def softirq_ns():
+    """CPU time in softirq so far, all CPUs (ns)."""
+    with open("/proc/stat") as f:
+        ticks = int(f.readline().split()[7])
+    return ticks * 1e9 / os.sysconf("SC_CLK_TCK")
+
+
+def ksoftirqd_ns():
+    """CPU time of the ksoftirqd threads so far (ns): softirq work the
+    kernel deferred from where it was raised."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                st = f.read()
+        except OSError:
+            continue
+        if "(ksoftirqd/" in st:
+            f = st.rsplit(")", 1)[1].split()
+            total += int(f[11]) + int(f[12])
+    return total * 1e9 / os.sysconf("SC_CLK_TCK")
 
 
 def flood(ns, seconds):
+    """(frames sent, softirq ns, CPU ns of the flood and of the receive
+    path it runs: the sender's own time, in which the softirqs it raises
+    mostly run, and ksoftirqd's)."""
+    t0, k0 = softirq_ns(), ksoftirqd_ns()
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = sh("ip", "netns", "exec", ns[0], FLOOD, "10.118.0.2", "9999",
              str(seconds), *RAW).stdout
-    return int(out)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) * 1e9
+    return int(out), softirq_ns() - t0, cpu + ksoftirqd_ns() - k0
 
 
 def run_loupe(ns, dev, where, seconds):
@@ -58,13 +113,28 @@ def run_loupe(ns, dev, where, seconds):
                          text=True)
     try:
         time.sleep(0.5)
-        sent = flood(ns, seconds)
+        sent, soft, cpu = flood(ns, seconds)
     finally:
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=20)
     if p.returncode:
         sys.exit("loupe drop failed: %s" % err)
-    return sent, json.loads(out.splitlines()[-1])["matched_packets"]
+    return (sent, json.loads(out.splitlines()[-1])["matched_packets"], soft,
+            cpu)
+
+
+def run_iptables(ns, dev, seconds):
+    rule = ["INPUT", "-p", "udp", "--dport", "9999", "-j", "DROP"]
+    sh("ip", "netns", "exec", ns[1], "iptables", "-I", *rule)
+    try:
+        sent, soft, cpu = flood(ns, seconds)
+        out = sh("ip", "netns", "exec", ns[1], "iptables", "-nvxL", "INPUT").stdout
+    finally:
+        sh("ip", "netns", "exec", ns[1], "iptables", "-D", *rule, check=False)
+    for line in out.splitlines():
+        if "DROP" in line and "dpt:9999" in line:
+            return sent, int(line.split()[0]), soft, cpu
+    sys.exit("no iptables counter")
 
 
 NFT = {
@@ -81,7 +151,7 @@ def run_nft(ns, dev, hook, seconds):
     fam = "netdev" if hook == "ingress" else "inet"
     sh("ip", "netns", "exec", ns[1], "nft", "-f", "-", input=rule)
     try:
-        sent = flood(ns, seconds)
+        sent, soft, cpu = flood(ns, seconds)
         out = sh("ip", "netns", "exec", ns[1], "nft", "-j", "list", "table",
                  fam, name).stdout
     finally:
@@ -92,7 +162,7 @@ def run_nft(ns, dev, hook, seconds):
         if rule:
             for e in rule["expr"]:
                 if "counter" in e:
-                    return sent, e["counter"]["packets"]
+                    return sent, e["counter"]["packets"], soft, cpu
     sys.exit("no nft counter")
 
 
@@ -100,41 +170,57 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=3)
-    ap.add_argument("--socket", action="store_true",
-                    help="flood through a UDP socket (the sender's own stack "
-                    "sets the pace) instead of a packet socket")
+    ap.add_argument("--flood", choices=("live", "packet", "socket"),
+                    default="live", help="how A makes the traffic (above)")
     a = ap.parse_args()
     if not os.access(FLOOD, os.X_OK):
         sys.exit("bench/build/udpflood missing: make -C bench")
     ns, dev = setup()
-    if not a.socket:
+    if a.flood != "socket":
         mac = sh("ip", "netns", "exec", ns[1], "cat",
                  "/sys/class/net/%s/address" % dev[1]).stdout.strip()
-        RAW[:] = [dev[0], mac]
+        RAW[:] = [dev[0], mac] + (["live"] if a.flood == "live" else [])
+    if a.flood == "live":
+        sh("ip", "netns", "exec", ns[1], sys.executable, "-c", GRO_PY, dev[1])
     methods = [
-        ("loupe drop (XDP)", lambda: run_loupe(ns, dev, [], a.seconds)),
-        ("loupe drop --tc ingress", lambda: run_loupe(ns, dev, ["--tc", "ingress"], a.seconds)),
+        ("loupe drop (XDP native)",
+         lambda: run_loupe(ns, dev, ["--xdp-mode", "native"], a.seconds)),
+        ("loupe drop (XDP generic)",
+         lambda: run_loupe(ns, dev, ["--xdp-mode", "generic"], a.seconds)),
+        ("loupe drop --tc ingress",
+         lambda: run_loupe(ns, dev, ["--tc", "ingress"], a.seconds)),
         ("nft input hook DROP", lambda: run_nft(ns, dev, "input", a.seconds)),
-        ("nft netdev ingress DROP", lambda: run_nft(ns, dev, "ingress", a.seconds)),
+        ("nft netdev ingress DROP",
+         lambda: run_nft(ns, dev, "ingress", a.seconds)),
+        ("iptables INPUT DROP", lambda: run_iptables(ns, dev, a.seconds)),
     ]
     res = {m: [] for m, _ in methods}
     try:
         for r in range(a.rounds):
             for m, fn in methods:
-                sent, dropped = fn()
-                res[m].append((sent / a.seconds, dropped / a.seconds))
-                print("round %d %-24s sent %.0f/s dropped %.0f/s" % (
-                    r + 1, m, sent / a.seconds, dropped / a.seconds),
-                    file=sys.stderr)
+                sent, dropped, soft, cpu = fn()
+                row = (sent / a.seconds, dropped / a.seconds,
+                       soft / max(dropped, 1), cpu / max(dropped, 1))
+                res[m].append(row)
+                print("round %d %-26s sent %.0f/s dropped %.0f/s softirq "
+                      "%.0f ns/packet, flood+receive %.0f ns/packet"
+                      % ((r + 1, m) + row), file=sys.stderr)
     finally:
         for n in ns:
             sh("ip", "netns", "del", n, check=False)
-    print("| method | dropped packets/s (median) | sender packets/s |")
-    print("|---|---:|---:|")
+
+    def med(m, i):
+        return statistics.median(row[i] for row in res[m])
+
+    base = "nft input hook DROP"
+    print("| method | dropped packets/s | frames sent/s | softirq ns per "
+          "packet | flood+receive CPU ns per packet | nft input's CPU per "
+          "packet / this one's |")
+    print("|---|---:|---:|---:|---:|---:|")
     for m, _ in methods:
-        print("| %s | %.0f | %.0f |" % (
-            m, statistics.median(d for _, d in res[m]),
-            statistics.median(s for s, _ in res[m])))
+        print("| %s | %.0f | %.0f | %.0f | %.0f | %.2fx |" % (
+            m, med(m, 1), med(m, 0), med(m, 2), med(m, 3),
+            med(base, 3) / med(m, 3)))
 
 
 if __name__ == "__main__":

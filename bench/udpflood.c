@@ -3,7 +3,12 @@
  * for SECONDS, as fast as sendmmsg() goes; prints how many it sent.
  * With IFACE DSTMAC, whole Ethernet frames go out through a packet
  * socket that skips the sender's own IP stack and qdisc, so that the
- * receiver's cost, not the sender's, sets the pace.
+ * receiver's cost, not the sender's, sets the pace. With IFACE DSTMAC
+ * live, the kernel makes the frames itself (the xdp-trafficgen way,
+ * Linux 5.18+): BPF_PROG_TEST_RUN of an XDP program that redirects to
+ * IFACE, with BPF_F_TEST_XDP_LIVE_FRAMES, repeats each frame from a page
+ * pool without a socket buffer; on a veth the peer takes them in its
+ * NAPI poll (the peer needs an XDP program or GRO on).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -17,6 +22,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
 
 #define BATCH	64
 #define PAYLOAD	64
@@ -79,6 +86,46 @@ static int build_frame(int fd, const char *iface, const char *dstmac,
 	return 0;
 }
 
+#define LIVE_REPEAT	(1 << 16)
+
+/* Frames sent as live XDP frames out of ifindex for seconds: -1 on error. */
+static long long live_flood(int ifindex, unsigned char *frame, size_t len,
+			    double seconds)
+{
+	struct bpf_insn prog[] = {
+		/* return bpf_redirect(ifindex, 0); */
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1,
+		  .imm = ifindex },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_redirect },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	/* The kernel wants data_end = the frame's length in the context. */
+	struct xdp_md ctx = { .data_end = (unsigned int)len,
+			      .ingress_ifindex = (unsigned int)ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame,
+		    .data_size_in = (unsigned int)len, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = LIVE_REPEAT,
+		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = BATCH);
+	long long sent = 0;
+	double end = now() + seconds;
+	int fd;
+
+	fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "udpflood", "GPL", prog, 4,
+			   NULL);
+	if (fd < 0)
+		return -1;
+	while (now() < end) {
+		if (bpf_prog_test_run_opts(fd, &opts)) {
+			close(fd);
+			return -1;
+		}
+		sent += LIVE_REPEAT;
+	}
+	close(fd);
+	return sent;
+}
+
 int main(int argc, char **argv)
 {
 	static unsigned char frame[14 + 20 + 8 + PAYLOAD];
@@ -91,13 +138,14 @@ int main(int argc, char **argv)
 	double end;
 	int fd, one = 1;
 
-	if (argc != 4 && argc != 6) {
-		fprintf(stderr, "usage: udpflood ADDR PORT SECONDS [IFACE DSTMAC]\n");
+	if (argc != 4 && argc != 6 && !(argc == 7 &&
+					   !strcmp(argv[6], "live"))) {
+		fprintf(stderr, "usage: udpflood ADDR PORT SECONDS [IFACE DSTMAC [live]]\n");
 		return 2;
 	}
 	inet_pton(AF_INET, argv[1], &dst.sin_addr);
 	dst.sin_port = htons((unsigned short)atoi(argv[2]));
-	if (argc == 6) {
+	if (argc >= 6) {
 		fd = socket(AF_PACKET, SOCK_RAW, 0);
 		ll.sll_ifindex = (int)if_nametoindex(argv[4]);
 		ll.sll_halen = 6;
@@ -112,6 +160,18 @@ int main(int argc, char **argv)
 		}
 		iov.iov_base = frame;
 		iov.iov_len = sizeof(frame);
+		if (argc == 7) {
+			long long n = live_flood(ll.sll_ifindex, frame,
+						 sizeof(frame),
+						 atof(argv[3]));
+
+			if (n < 0) {
+				perror("udpflood: live XDP frames");
+				return 1;
+			}
+			printf("%lld\n", n);
+			return 0;
+		}
 	} else {
 		fd = socket(AF_INET, SOCK_DGRAM, 0);
 		if (fd < 0 || connect(fd, (struct sockaddr *)&dst,

@@ -2,7 +2,7 @@
 """Cost per sample of `loupe profile --unwind dwarf` against `--unwind fp`
 and `perf record --call-graph dwarf` (Python 3 stdlib only; run as root).
 
-    make && bench/unwind_bench.py [--rounds 3] [--window 5] [--hz 49,999]
+    make && bench/unwind_bench.py [--rounds 3] [--window 5] [--hz 49,999] [--offcpu-ms 1]
 
 The workload is a C program built here at -O2 -fomit-frame-pointer (a
 four-deep chain and a leaf without a frame), one busy process. For each
@@ -19,6 +19,12 @@ frequency and round, in a rotated order, each tracer samples that process
   loupe's kernel half; the kernel's copy is in the workload's interrupts
   and not counted) plus all the CPU of `perf script` unwinding the run
   afterwards, divided by its samples.
+
+Off-CPU (--offcpu-ms MS, 0 to skip): the same chain whose frameless
+leaf makes the nanosleep system call itself for MS ms, traced by `loupe
+offcputime -p --unwind fp|dwarf`: loupe's CPU plus its sched_switch
+program's run time (which runs on every switch of the machine), divided
+by the workload's context switches over the window.
 
 Prints a markdown table of medians: cost per sample in microseconds and
 the share of one CPU the tracer takes over the window. Then memory: the
@@ -63,6 +69,40 @@ int main(int argc, char **argv)
 
 	while (time(NULL) < end)
 		level1();
+	return 0;
+}
+"""
+
+# NOFP_C's chain, but the leaf blocks: it makes the nanosleep call itself.
+BLOCK_C = r"""
+#include <stdlib.h>
+#include <time.h>
+#include <sys/syscall.h>
+
+volatile unsigned long sink;
+
+__attribute__((noinline)) void leaf(long ns)
+{
+	struct timespec ts = { 0, ns };
+	long ret;
+
+	__asm__ volatile("syscall" : "=a"(ret)
+			 : "0"((long)SYS_nanosleep), "D"(&ts), "S"(0L)
+			 : "rcx", "r11", "memory");
+	sink += ret;
+}
+
+__attribute__((noinline)) void level3(long ns) { leaf(ns); sink++; }
+__attribute__((noinline)) void level2(long ns) { level3(ns); sink++; }
+__attribute__((noinline)) void level1(long ns) { level2(ns); sink++; }
+
+int main(int argc, char **argv)
+{
+	time_t end = time(NULL) + atoi(argv[1]);
+	long ns = atol(argv[2]);
+
+	while (time(NULL) < end)
+		level1(ns);
 	return 0;
 }
 """
@@ -145,9 +185,9 @@ def cpu_ns(pid):
     return tot
 
 
-def bpf_perf_progs(pid):
-    """(run_time_ns, run_cnt) summed over pid's perf_event programs, or
-    None if it has none yet."""
+def bpf_perf_progs(pid, types=("7",)):
+    """(run_time_ns, run_cnt) summed over pid's programs of these types
+    (7 perf_event), or None if it has none yet."""
     found, rt, cnt = False, 0, 0
     d = "/proc/%d/fdinfo" % pid
     for fd in os.listdir(d):
@@ -156,7 +196,7 @@ def bpf_perf_progs(pid):
                 info = dict(l.split(":", 1) for l in f if ":" in l)
         except OSError:
             continue
-        if info.get("prog_type", "").strip() != "7":  # BPF_PROG_TYPE_PERF_EVENT
+        if info.get("prog_type", "").strip() not in types:
             continue
         found = True
         rt += int(info.get("run_time_ns", "0"))
@@ -201,6 +241,37 @@ def run_loupe(target, hz, mode, window):
     samples = folded_total(out) * (t1 - t0) / (t_end - t_attach)
     cost = (c1 - c0) + (r1 - r0)
     return cost, samples, t1 - t0
+
+
+# tracing (tp_btf), raw_tracepoint, tracepoint
+SWITCH_PROGS = ("26", "17", "5")
+
+
+def ctxt_switches(pid):
+    n = 0
+    with open("/proc/%d/status" % pid) as f:
+        for l in f:
+            if "ctxt_switches:" in l:  # voluntary and not
+                n += int(l.split()[1])
+    return n
+
+
+def run_offcpu(target, mode, window):
+    """loupe offcputime -p: (cost ns, switches of the target, seconds)."""
+    p = spawn([LOUPE, "offcputime", "-p", str(target), "-U", "--folded",
+               "--unwind", mode],
+              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if not wait_for(lambda: bpf_perf_progs(p.pid, SWITCH_PROGS), 30):
+        stop(p)
+        raise RuntimeError("loupe did not attach: %s" % p.stderr.read().decode())
+    time.sleep(0.3)
+    c0, (r0, _) = cpu_ns(p.pid), bpf_perf_progs(p.pid, SWITCH_PROGS)
+    s0, t0 = ctxt_switches(target), time.monotonic()
+    time.sleep(window)
+    c1, (r1, _) = cpu_ns(p.pid), bpf_perf_progs(p.pid, SWITCH_PROGS)
+    s1, t1 = ctxt_switches(target), time.monotonic()
+    stop(p)
+    return (c1 - c0) + (r1 - r0), s1 - s0, t1 - t0
 
 
 def run_perf(target, hz, window, tmp):
@@ -262,6 +333,7 @@ def main():
     ap.add_argument("--window", type=float, default=5)
     ap.add_argument("--hz", default="49,999")
     ap.add_argument("--libs", type=int, default=50)
+    ap.add_argument("--offcpu-ms", type=float, default=1)
     a = ap.parse_args()
     if os.geteuid():
         sys.exit("run as root")
@@ -291,6 +363,23 @@ def main():
                     log("%s %d Hz round %d: %.0f samples, %.1f us/sample, %.2f%% CPU" %
                         (t, hz, rnd, n, cost / max(n, 1) / 1e3, 100 * cost / (secs * 1e9)))
                     res.setdefault((t, hz), []).append((cost / max(n, 1), cost / (secs * 1e9)))
+        if a.offcpu_ms > 0:
+            blk = os.path.join(tmp, "block")
+            with open(blk + ".c", "w") as f:
+                f.write(BLOCK_C)
+            subprocess.run(["gcc", "-O2", "-fomit-frame-pointer", "-o", blk,
+                            blk + ".c"], check=True)
+            for rnd in range(a.rounds):
+                for t in (["fp", "dwarf"] if rnd % 2 == 0 else ["dwarf", "fp"]):
+                    w = spawn([blk, str(int(a.window) + 60),
+                               str(int(a.offcpu_ms * 1e6))])
+                    time.sleep(0.2)
+                    cost, n, secs = run_offcpu(w.pid, t, a.window)
+                    stop(w, signal.SIGKILL)
+                    log("offcputime %s round %d: %d switches, %.1f us/switch, %.2f%% CPU" %
+                        (t, rnd, n, cost / max(n, 1) / 1e3, 100 * cost / (secs * 1e9)))
+                    res.setdefault(("off-" + t, 0), []).append(
+                        (cost / max(n, 1), cost / (secs * 1e9)))
         mem = memory(tmp, a.libs)
     finally:
         cleanup()
@@ -299,10 +388,12 @@ def main():
     print("| unwinding | Hz | cost per sample (us) | CPU (% of one) |")
     print("|---|---|---|---|")
     names = {"fp": "loupe --unwind fp", "dwarf": "loupe --unwind dwarf",
-             "perf": "perf --call-graph dwarf (record + script)"}
+             "perf": "perf --call-graph dwarf (record + script)",
+             "off-fp": "loupe offcputime --unwind fp (per switch)",
+             "off-dwarf": "loupe offcputime --unwind dwarf (per switch)"}
     for (t, hz), v in res.items():
-        print("| %s | %d | %.1f | %.2f |" % (
-            names[t], hz, statistics.median(x[0] for x in v) / 1e3,
+        print("| %s | %s | %.1f | %.2f |" % (
+            names[t], hz or "-", statistics.median(x[0] for x in v) / 1e3,
             100 * statistics.median(x[1] for x in v)))
     loaded, objs, rss = mem
     print()

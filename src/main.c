@@ -59,6 +59,7 @@ static void list_target_of(struct hook_point *pt)
 		what = "interface";
 		break;
 	case HOOK_TC:
+	case HOOK_TCX:
 		what = !strcmp(pt->target, "ingress") ? "interface ingress" :
 		       !strcmp(pt->target, "egress") ? "interface egress" :
 		       "interface";
@@ -72,7 +73,8 @@ static void list_target_of(struct hook_point *pt)
 	default:
 		break;
 	}
-	if (what && (!pt->target[0] || pt->kind == HOOK_TC))
+	if (what && (!pt->target[0] || pt->kind == HOOK_TC ||
+		     pt->kind == HOOK_TCX))
 		snprintf(pt->target, sizeof(pt->target), "%s", what);
 }
 

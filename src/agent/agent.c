@@ -25,6 +25,7 @@
 #include "out.h"
 #include "privs.h"
 #include "profiler.h"
+#include "stacks.h"
 #include "session.h"
 #include "tool.h"
 #include "webcfg.h"
@@ -45,6 +46,8 @@ enum {
 	KEY_LIST_METRICS,
 	KEY_PROFILE_HZ,
 	KEY_INLINE,
+	KEY_NO_DEMANGLE,
+	KEY_UNWIND,
 };
 
 static const struct tool_opt agent_opts[] = {
@@ -71,6 +74,8 @@ static const struct tool_opt agent_opts[] = {
 			     "CPU samples per second and CPU for /debug/pprof (default 19, 0: off)" },
 	[KEY_INLINE] = { "inline", 0, NULL,
 			 "profiles: functions inlined at user frames, from DWARF" },
+	[KEY_NO_DEMANGLE] = STACKS_NO_DEMANGLE_OPT,
+	[KEY_UNWIND] = STACKS_UNWIND_OPT,
 	{ NULL },
 };
 
@@ -86,6 +91,8 @@ static struct {
 	bool list_metrics;
 	unsigned long long profile_hz;
 	bool inline_frames;
+	bool no_demangle;
+	enum stacks_unwind unwind;
 } args = {
 	.max_series = EXPO_DEFAULT_MAX_SERIES,
 	.profile_hz = PROFILE_HZ_DEFAULT,
@@ -145,6 +152,11 @@ static int agent_parse_opt(int index, const char *arg)
 	case KEY_INLINE:
 		args.inline_frames = true;
 		return 0;
+	case KEY_NO_DEMANGLE:
+		args.no_demangle = true;
+		return 0;
+	case KEY_UNWIND:
+		return stacks_parse_unwind(arg, &args.unwind);
 	}
 	return EXIT_USAGE;
 }
@@ -273,8 +285,12 @@ static int check_only(void)
 			fprintf(stderr, "%s\n", err);
 			return ret;
 		}
-		printf("%s: %d metric%s, ok\n", args.config_path, c.nmetrics,
+		printf("%s: %d metric%s", args.config_path, c.nmetrics,
 		       c.nmetrics == 1 ? "" : "s");
+		if (c.npackets)
+			printf(", %d packet filter%s", c.npackets,
+			       c.npackets == 1 ? "" : "s");
+		printf(", ok\n");
 		config_free(&c);
 	}
 	if (args.web_path) {
@@ -431,7 +447,8 @@ static int start_profiler(struct agent *a)
 {
 	char err[256];
 
-	a->profiler = profiler_start(args.profile_hz);
+	a->profiler = profiler_start(args.profile_hz, !args.no_demangle,
+				     args.unwind);
 	if (!a->profiler)
 		return EXIT_RUNTIME;
 	if (args.inline_frames && profiler_set_inline(a->profiler))
@@ -472,12 +489,37 @@ static struct metric_set *start_custom(struct config *c, int *status)
 }
 
 /*
- * Replaces the serving config and programs by c and set, under the
- * scrapes' lock; 0, or -1 (families clash) with the old ones serving.
+ * The config's packet counters attached, their families registered the
+ * first time a config has some; NULL with the error logged.
+ */
+static struct packet_set *start_packets(struct agent *a, struct config *c)
+{
+	struct packet_set *p;
+	char err[1024];
+
+	p = packets_start(c, err, sizeof(err));
+	if (!p) {
+		log_err("%s: %s", c->path, err);
+		return NULL;
+	}
+	if (packets_count(p) && !a->packets_total &&
+	    packets_register(a->reg, &a->packets_total, &a->packet_bytes, err,
+			     sizeof(err))) {
+		log_err("cannot register the packet counters: %s", err);
+		packets_stop(p);
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * Replaces the serving config and programs by c, set and packets, under
+ * the scrapes' lock; 0, or -1 (families clash) with the old ones serving.
  */
 static int swap_custom(struct agent *a, struct config *c,
-		       struct metric_set **set)
+		       struct metric_set **set, struct packet_set **packets)
 {
+	struct packet_set *old_packets;
 	struct metric_set *old_set;
 	struct config old;
 	char err[256];
@@ -493,13 +535,17 @@ static int swap_custom(struct agent *a, struct config *c,
 	}
 	old = a->config;
 	old_set = a->custom;
+	old_packets = a->packets;
 	a->config = *c;
 	a->custom = *set;
+	a->packets = *packets;
 	pthread_mutex_unlock(&a->lock);
 	/* the old programs point into the old config: stop them first */
 	metric_set_stop(old_set);
+	packets_stop(old_packets);
 	config_free(&old);
 	*set = NULL;
+	*packets = NULL;
 	return 0;
 }
 
@@ -510,6 +556,7 @@ static int swap_custom(struct agent *a, struct config *c,
  */
 static void reload(struct agent *a)
 {
+	struct packet_set *packets = NULL;
 	struct metric_set *set = NULL;
 	struct config c;
 	char err[1024];
@@ -532,18 +579,23 @@ static void reload(struct agent *a)
 	set = metric_set_start(c.programs, c.nmetrics, args.max_series, err,
 			       sizeof(err), &status);
 	metric_btf_release();
+	if (set)
+		packets = start_packets(a, &c);
 	if (!raised)
 		privs_effective(false);
 	if (!set) {
 		log_err("reload refused, still serving the previous config: %s: %s",
 			c.path, err);
-	} else if (!swap_custom(a, &c, &set)) {
+	} else if (!packets) {
+		log_err("reload refused, still serving the previous config");
+	} else if (!swap_custom(a, &c, &set, &packets)) {
 		config_loaded(a, true);
 		log_err("config reloaded from %s: %d custom metric%s",
 			args.config_path, a->config.nmetrics,
 			a->config.nmetrics == 1 ? "" : "s");
 		return;
 	}
+	packets_stop(packets);
 	metric_set_stop(set);
 	config_free(&c);
 	config_loaded(a, false);
@@ -564,6 +616,7 @@ static void render_metrics(void *ctx, struct out_buf *b)
 					       &a->builtin_progs[i]);
 	}
 	metric_set_refresh(a->custom, &a->self);
+	packets_refresh(a->packets, a->packets_total, a->packet_bytes);
 	if (a->profiler)
 		expo_set(a->profile_dropped, NULL,
 			 profiler_dropped(a->profiler));
@@ -751,6 +804,11 @@ static int agent_run(struct session *s)
 		ret = EXIT_USAGE;
 		goto out;
 	}
+	a.packets = start_packets(&a, &a.config);
+	if (!a.packets) {
+		ret = EXIT_RUNTIME;
+		goto out;
+	}
 	config_loaded(&a, true);
 	if (args.web_path) {
 		ret = webcfg_load(args.web_path, &web, err, sizeof(err));
@@ -806,6 +864,7 @@ out:
 	if (have_web)
 		webcfg_free(&web);
 	metric_set_stop(a.custom);
+	packets_stop(a.packets);
 	stop_builtins(&a);
 	metric_btf_release();	/* an error before start-up's end */
 	config_free(&a.config);

@@ -7,6 +7,7 @@
 #include "expo.h"
 #include "metric.h"
 #include "out.h"
+#include "packets.h"
 
 struct agent {
 	struct expo_registry *reg;
@@ -14,6 +15,9 @@ struct agent {
 	pthread_mutex_t lock;
 	struct config config;
 	struct metric_set *custom;	/* the config's programs, attached */
+	struct packet_set *packets;	/* the config's packets:, attached */
+	/* loupe_packets_total, _bytes_total: once a config has packets: */
+	struct expo_family *packets_total, *packet_bytes;
 	/* --metrics: one set per built-in, each attached or NULL */
 	struct metric_program *builtin_progs;
 	struct metric_set **builtins;

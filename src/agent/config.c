@@ -1,16 +1,20 @@
 /*
  * The agent's config file: a `metrics:` list, each entry a name, help
- * text, a trace program and its labels. Everything the agent would refuse
+ * text, a trace program and its labels, and a `packets:` list of packet
+ * counters, each a name, an interface, a direction and a tcpdump
+ * expression. Everything the agent would refuse
  * later is refused here with the file position: names, repeated metrics,
  * and programs the trace compiler rejects (parsed and typed, not loaded),
  * its error moved from the program's own line and column to the file's.
  */
 #define _GNU_SOURCE
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "config.h"
 #include "log.h"
+#include "pexpr.h"
 #include "trace.h"
 #include "ydoc.h"
 
@@ -349,6 +353,106 @@ static int parse_metrics(struct ydoc *d, yaml_node_t *n, bool compile,
 	return 0;
 }
 
+static int parse_direction(struct ydoc *d, yaml_node_t *n,
+			   struct config_packets *p)
+{
+	int err = 0;
+	const char *s = ydoc_string(d, n, "direction", &err);
+
+	if (!s)
+		return err;
+	p->ingress = !strcmp(s, "ingress") || !strcmp(s, "both");
+	p->egress = !strcmp(s, "egress") || !strcmp(s, "both");
+	if (!p->ingress && !p->egress)
+		return ydoc_error(d, n,
+				  "unknown direction '%s' (known: ingress, egress, both)",
+				  s);
+	return 0;
+}
+
+/*
+ * The interface must be there (in the agent's network namespace) and the
+ * expression must compile: libpcap's message, at the expression.
+ */
+static int parse_packets_entry(struct ydoc *d, yaml_node_t *n,
+			       struct config *c, struct config_packets *p)
+{
+	yaml_node_t *name, *iface, *dir, *filter;
+	struct ydoc_key keys[] = {
+		{ "name", true, &name },
+		{ "interface", true, &iface },
+		{ "direction", false, &dir },
+		{ "filter", true, &filter },
+		{ NULL },
+	};
+	struct sock_filter *cbpf;
+	char msg[256];
+	const char *s;
+	size_t ninsns;
+	int err;
+
+	p->line = n->start_mark.line + 1;
+	err = ydoc_mapping(d, n, "a packets entry", keys);
+	if (err)
+		return err;
+	s = ydoc_string(d, name, "name", &err);
+	if (!s)
+		return err;
+	if (!*s)
+		return ydoc_error(d, name, "the name is empty");
+	for (int i = 0; i < c->npackets; i++)
+		if (!strcmp(c->packets[i].name, s))
+			return ydoc_error(d, name,
+					  "packets '%s' is defined twice (first on line %d)",
+					  s, c->packets[i].line);
+	p->name = strdup(s);
+	s = ydoc_string(d, iface, "interface", &err);
+	if (!s)
+		return err;
+	if (!if_nametoindex(s))
+		return ydoc_error(d, iface, "no interface '%s' here", s);
+	p->iface = strdup(s);
+	p->ingress = p->egress = true;
+	if (dir && (err = parse_direction(d, dir, p)))
+		return err;
+	s = ydoc_string(d, filter, "filter", &err);
+	if (!s)
+		return err;
+	if (pexpr_compile(s, &cbpf, &ninsns, msg, sizeof(msg)))
+		return ydoc_error(d, filter, "invalid expression '%s': %s", s,
+				  msg);
+	free(cbpf);
+	p->expr = strdup(s);
+	if (!p->name || !p->iface || !p->expr)
+		return ydoc_error(d, n, "out of memory");
+	return 0;
+}
+
+static int parse_packets(struct ydoc *d, yaml_node_t *n, struct config *c)
+{
+	yaml_node_item_t *item;
+	size_t count;
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return ydoc_error(d, n,
+				  "packets must be a list, e.g. [{name: web, interface: eth0, filter: 'tcp port 80'}]");
+	count = n->data.sequence.items.top - n->data.sequence.items.start;
+	c->packets = calloc(count ? count : 1, sizeof(*c->packets));
+	if (!c->packets)
+		return ydoc_error(d, n, "out of memory");
+	for (item = n->data.sequence.items.start;
+	     item < n->data.sequence.items.top; item++) {
+		int err = parse_packets_entry(d, ydoc_node(d, *item), c,
+					      &c->packets[c->npackets]);
+
+		/* counted even when half-filled, so config_free frees it */
+		c->npackets++;
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* The engine takes an array of programs: copies of the entries' own. */
 static int gather_programs(struct ydoc *d, struct config *c)
 {
@@ -364,9 +468,10 @@ static int gather_programs(struct ydoc *d, struct config *c)
 int config_load(const char *path, bool compile, struct config *c,
 		char *err, size_t errlen)
 {
-	yaml_node_t *metrics;
+	yaml_node_t *metrics, *packets;
 	struct ydoc_key keys[] = {
 		{ "metrics", false, &metrics },
+		{ "packets", false, &packets },
 		{ NULL },
 	};
 	struct ydoc d;
@@ -381,6 +486,8 @@ int config_load(const char *path, bool compile, struct config *c,
 	ret = ydoc_load_mapping(&d, path, "the config", keys, err, errlen);
 	if (!ret && metrics)
 		ret = parse_metrics(&d, metrics, compile, c);
+	if (!ret && packets)
+		ret = parse_packets(&d, packets, c);
 	if (!ret)
 		ret = gather_programs(&d, c);
 	ydoc_free(&d);
@@ -401,7 +508,13 @@ void config_free(struct config *c)
 			free(m->labels[k]);
 		free(m->map);
 	}
+	for (int i = 0; i < c->npackets; i++) {
+		free(c->packets[i].name);
+		free(c->packets[i].iface);
+		free(c->packets[i].expr);
+	}
 	free(c->metrics);
+	free(c->packets);
 	free(c->programs);
 	free(c->path);
 	memset(c, 0, sizeof(*c));

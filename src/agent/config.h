@@ -1,6 +1,7 @@
 /*
  * The agent's config file (--config): the custom metrics, each a trace
- * one-liner and how its map becomes series.
+ * one-liner and how its map becomes series, and the packet counters,
+ * each a tcpdump expression at an interface.
  */
 #ifndef LOUPE_AGENT_CONFIG_H
 #define LOUPE_AGENT_CONFIG_H
@@ -23,10 +24,21 @@ struct config_metric {
 	struct metric_program prog;
 };
 
+/* A packets: entry, counted at TC (src/agent/packets.c). */
+struct config_packets {
+	char *name;		/* the filter="" label */
+	char *iface;
+	char *expr;		/* the tcpdump expression, compiled once */
+	bool ingress, egress;
+	int line;		/* of the entry, for messages */
+};
+
 struct config {
 	char *path;		/* NULL: no --config */
 	struct config_metric *metrics;
 	int nmetrics;
+	struct config_packets *packets;
+	int npackets;
 	/* one per metric, for the engine (strings are the metrics') */
 	struct metric_program *programs;
 };

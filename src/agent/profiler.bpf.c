@@ -12,6 +12,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "profiler.h"
+#include "ucopy.bpf.h"
 
 #define EFAULT		14
 
@@ -23,6 +24,26 @@ char LICENSE[] SEC("license") = "GPL";
  * counted from then.
  */
 volatile __u32 offcpu_on;
+
+/* --unwind dwarf|auto: CPU samples' user stacks are copied, not walked. */
+const volatile bool copy_user = false;
+
+/* max_entries is set by user space: about two seconds of copies. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} copies SEC(".maps");
+
+/*
+ * --unwind auto: user space's choice per process, 1 frame pointers, 0 a
+ * copy; a process not there yet is copied.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PROF_UNWIND_PIDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} fp_pids SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -116,13 +137,54 @@ static __always_inline void count(void *map, struct prof_key *k, __u64 ns)
 	__sync_fetch_and_add(&v->ns, ns);
 }
 
+/*
+ * --unwind dwarf|auto: sends the sample with its user registers and
+ * stack top to user space, which walks and counts it; false when the
+ * kernel's frame-pointer walk is to be counted instead (frame pointers
+ * chosen for the process, or a task without user memory).
+ */
+static __always_inline bool copy_sample(void *ctx, __u32 tgid)
+{
+	struct task_struct *t;
+	struct prof_copy *c;
+	__u8 *fp;
+
+	if (!copy_user)
+		return false;
+	fp = bpf_map_lookup_elem(&fp_pids, &tgid);
+	if (fp && *fp)
+		return false;
+	t = bpf_get_current_task_btf();
+	if (!BPF_CORE_READ(t, mm))
+		return false;
+	c = bpf_ringbuf_reserve(&copies, sizeof(*c), 0);
+	if (!c) {
+		stat_add(PROF_STAT_FULL);
+		return true;
+	}
+	c->key.tgid = tgid;
+	c->key.pad = 0;
+	c->key.cgroup = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(c->key.comm, sizeof(c->key.comm));
+	c->key.user_stack = -1;
+	c->key.kernel_stack = stack_of(ctx, 0);
+	c->pad = 0;
+	c->size = ucopy_user(t, c->regs, c->stack);
+	/* read once a second: no wakeup */
+	bpf_ringbuf_submit(c, BPF_RB_NO_WAKEUP);
+	return true;
+}
+
 SEC("perf_event")
 int sample(struct bpf_perf_event_data *ctx)
 {
 	struct prof_key k = {};
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
 	/* each CPU's idle task has pid 0 */
 	if (!(__u32)bpf_get_current_pid_tgid())
+		return 0;
+	if (copy_sample(ctx, tgid))
 		return 0;
 	key_current(ctx, &k);
 	count(&cpu_counts, &k, 0);

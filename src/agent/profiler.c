@@ -38,6 +38,7 @@
 #include "session.h"
 #include "stacks.h"
 #include "syms.h"
+#include "unwind.h"
 
 #define PROF_MAX_SECONDS	300
 #define PROF_DEFAULT_SECONDS	30
@@ -71,6 +72,22 @@
 /* --inline: DWARF kept open (inlines.h), and inlined names per frame */
 #define PROF_INLINE_BUDGET	(8UL << 20)
 #define PROF_MAX_INLINE		8
+/*
+ * --unwind dwarf|auto: copies walked per drain at most (the rest wait in
+ * the ring for the next second), and the ring: two seconds of samples of
+ * every CPU at --profile-hz, between 1 and 16 MB.
+ */
+#define PROF_COPIES_MAX		2048
+#define PROF_COPY_RING_MIN	(1UL << 20)
+#define PROF_COPY_RING_MAX	(16UL << 20)
+/* processes whose modules are re-read per drain before their walks */
+#define PROF_PREPARED		512
+/*
+ * processes whose libdw sessions stay open (LRU): what the walks keep in
+ * memory is about this many processes' modules, and all of it is dropped
+ * whenever the user symbols are read afresh
+ */
+#define PROF_UNWIND_PROCS	64
 
 enum prof_kind { PROF_CPU, PROF_OFFCPU, PROF_NKINDS };
 
@@ -108,6 +125,7 @@ struct prof_frame {
 struct prof_entry {
 	uint32_t tgid;
 	struct blob *comm, *stack;
+	uint64_t cgroup_id;
 	struct blob *cgroup;	/* its v2 path, NULL if unknown */
 	struct blob *container;	/* name, else short id; NULL: none */
 	struct blob *pod, *pod_namespace;	/* Kubernetes' names or NULL */
@@ -141,6 +159,17 @@ struct profiler {
 	unsigned int hz;
 	struct syms_cache *usyms;
 	struct inlines *inlines;	/* --inline, else NULL */
+	bool demangle;		/* user names demangled (not --no-demangle) */
+	/* --unwind dwarf|auto: CPU samples walked by CFI (unwind.h) */
+	enum stacks_unwind unwind;
+	struct unwinder *unwinder;
+	struct ring_buffer *copies;
+	/* the drain in progress, for on_copy() */
+	struct prof_bucket *cur;
+	size_t copies_from;	/* its first entry made from a copy */
+	int32_t *used;
+	size_t nused, ncopies;
+	uint32_t prepared[PROF_PREPARED];	/* this drain's, 0: free */
 	/* kernel addresses to their names (blobs), open addressing */
 	struct {
 		uint64_t addr;
@@ -416,8 +445,13 @@ static int lost_marker(struct profiler *p, int32_t id, const char *name,
 	return 1;
 }
 
-/* The interned stack of a key, or NULL (its stacks are gone). */
-static struct blob *key_stack(struct profiler *p, const struct prof_key *k)
+/*
+ * The interned stack of a key, or NULL (its stacks are gone); uips: the
+ * user half walked in user space (leaf first, 0-terminated) instead of
+ * the key's user stack id.
+ */
+static struct blob *key_stack(struct profiler *p, const struct prof_key *k,
+			      const uint64_t *uips)
 {
 	static struct prof_frame f[2 * PROF_MAX_DEPTH];
 	static uint64_t ips[PROF_MAX_DEPTH];
@@ -429,7 +463,13 @@ static struct blob *key_stack(struct profiler *p, const struct prof_key *k)
 	n += symbolize(p, ips, true, k->tgid, f, PROF_MAX_DEPTH);
 	n += lost_marker(p, k->kernel_stack, "[Missed Kernel Stack]", f + n);
 	b = NULL;
-	if (stack_ips(p, k->user_stack, ips)) {
+	if (uips) {
+		n += symbolize(p, uips, false, k->tgid, f + n, PROF_MAX_DEPTH);
+		if (!uips[0])
+			n += lost_marker(p, PROF_STACK_LOST,
+					 "[Missed User Stack]", f + n);
+		b = intern(p, BLOB_STACK, f, n * sizeof(*f));
+	} else if (stack_ips(p, k->user_stack, ips)) {
 		n += symbolize(p, ips, false, k->tgid, f + n, PROF_MAX_DEPTH);
 		n += lost_marker(p, k->user_stack, "[Missed User Stack]",
 				 f + n);
@@ -464,11 +504,36 @@ static void entry_cgroup(struct profiler *p, struct prof_entry *e,
 		e->pod_namespace = intern_str(p, c.namespace);
 }
 
+/*
+ * A walked sample of the same process, thread name, cgroup and stack as
+ * an earlier one of this drain: counted there.
+ */
+static bool copy_merge(struct profiler *p, struct prof_bucket *b,
+		       const struct prof_key *k, struct blob *stack)
+{
+	size_t len = strnlen(k->comm, PROF_COMM_LEN);
+
+	for (size_t i = p->copies_from; i < b->n[PROF_CPU]; i++) {
+		struct prof_entry *e = &b->v[PROF_CPU][i];
+
+		if (e->stack == stack && e->tgid == k->tgid &&
+		    e->cgroup_id == k->cgroup && e->comm &&
+		    e->comm->len == len &&
+		    !memcmp(e->comm->data, k->comm, len)) {
+			e->count++;
+			release(p, stack);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void bucket_add(struct profiler *p, struct prof_bucket *b,
 		       enum prof_kind kind, const struct prof_key *k,
-		       const struct prof_value *v)
+		       const struct prof_value *v, const uint64_t *uips)
 {
 	char comm[PROF_COMM_LEN + 1];
+	struct blob *stack;
 	struct prof_entry *e;
 
 	if (b->n[kind] == b->cap[kind]) {
@@ -481,14 +546,18 @@ static void bucket_add(struct profiler *p, struct prof_bucket *b,
 		b->v[kind] = e;
 		b->cap[kind] = cap;
 	}
-	e = &b->v[kind][b->n[kind]];
-	e->stack = key_stack(p, k);
-	if (!e->stack)
+	stack = key_stack(p, k, uips);
+	if (!stack)
 		goto drop;
+	if (uips && copy_merge(p, b, k, stack))
+		return;
+	e = &b->v[kind][b->n[kind]];
+	e->stack = stack;
 	memcpy(comm, k->comm, PROF_COMM_LEN);
 	comm[PROF_COMM_LEN] = '\0';
 	e->comm = intern_str(p, comm);
 	e->tgid = k->tgid;
+	e->cgroup_id = k->cgroup;
 	entry_cgroup(p, e, k->cgroup);
 	e->count = v->count;
 	e->ns = v->ns;
@@ -549,7 +618,7 @@ static void delete_stacks(struct profiler *p, int32_t *used, size_t n,
 		bpf_map__fd(p->skel->maps.cpu_counts),
 		bpf_map__fd(p->skel->maps.offcpu_counts),
 	};
-	static bool keep[2 * 2 * PROF_MAX_KEYS];
+	static bool keep[2 * 2 * PROF_MAX_KEYS + PROF_COPIES_MAX];
 	struct prof_key key, *kprev;
 	struct offcpu_start st;
 	uint32_t tid, *prev = NULL;
@@ -581,6 +650,18 @@ static void delete_stacks(struct profiler *p, int32_t *used, size_t n,
 			bpf_map_delete_elem(sfd, &used[i]);
 }
 
+/* A user symbol cache as the agent keeps one: bounded, demangling as asked. */
+static struct syms_cache *new_usyms(const struct profiler *p)
+{
+	struct syms_cache *c = syms_cache_new();
+
+	if (c) {
+		syms_set_budget(c, PROF_SYMS_BUDGET);
+		syms_set_demangle(c, p->demangle);
+	}
+	return c;
+}
+
 static bool syms_too_old(struct profiler *p)
 {
 	uint64_t age_s = (out_mono_ns() - p->usyms_born_ns) / 1000000000ULL;
@@ -590,9 +671,61 @@ static bool syms_too_old(struct profiler *p)
 		mallinfo2().uordblks > PROF_HEAP_MAX);
 }
 
+/*
+ * --unwind: reads process tgid's modules once per drain before its walks
+ * (they may have changed since the last), and with auto chooses, the
+ * first time, between the kernel's frame-pointer walk and copies.
+ */
+static void copy_prepare(struct profiler *p, uint32_t tgid)
+{
+	size_t i = (tgid * 2654435761U) % PROF_PREPARED;
+	int fd = bpf_map__fd(p->skel->maps.fp_pids);
+	__u8 fp;
+
+	for (size_t n = 0; n < PROF_PREPARED; n++) {
+		if (p->prepared[i] == tgid)
+			return;
+		if (!p->prepared[i])
+			break;
+		i = (i + 1) % PROF_PREPARED;
+	}
+	if (!p->prepared[i])
+		p->prepared[i] = tgid;
+	if (p->unwind == STACKS_UNWIND_AUTO &&
+	    bpf_map_lookup_elem(fd, &tgid, &fp)) {
+		fp = unwind_exe_has_fp(tgid);
+		bpf_map_update_elem(fd, &tgid, &fp, BPF_ANY);
+	}
+	unwind_prepare(p->unwinder, tgid);
+}
+
+/* One copied CPU sample: walked, then filed like a counted one. */
+static int on_copy(void *ctx, void *data, size_t size)
+{
+	static uint64_t ips[PROF_MAX_DEPTH];
+	const struct prof_value one = { 1, 0 };
+	struct profiler *p = ctx;
+	const struct prof_copy *c = data;
+	size_t len;
+
+	if (size < sizeof(*c))
+		return 0;
+	if (p->ncopies++ >= PROF_COPIES_MAX)
+		return -E2BIG;
+	copy_prepare(p, c->key.tgid);
+	len = c->size < STACKS_COPY_MAX ? c->size : STACKS_COPY_MAX;
+	memset(ips, 0, sizeof(ips));
+	unwind_stack(p->unwinder, c->key.tgid, c->key.tgid,
+		     (const uint64_t *)c->regs, STACKS_NREGS, c->stack, len,
+		     ips, PROF_MAX_DEPTH - 1);
+	bucket_add(p, p->cur, PROF_CPU, &c->key, &one, ips);
+	p->used[p->nused++] = c->key.kernel_stack;
+	return 0;
+}
+
 static void drain(struct profiler *p, bool offcpu)
 {
-	static int32_t used[2 * 2 * PROF_MAX_KEYS];
+	static int32_t used[2 * 2 * PROF_MAX_KEYS + PROF_COPIES_MAX];
 	struct prof_bucket *b = &p->ring[(p->seq + 1) % PROF_HISTORY];
 	int fds[PROF_NKINDS] = {
 		bpf_map__fd(p->skel->maps.cpu_counts),
@@ -603,21 +736,36 @@ static void drain(struct profiler *p, bool offcpu)
 	bucket_clear(p, b);
 	b->seq = p->seq + 1;
 	if (syms_too_old(p)) {
-		struct syms_cache *c = syms_cache_new();
+		struct syms_cache *c = new_usyms(p);
+		struct unwinder *u = p->unwinder ?
+				     unwind_new(PROF_UNWIND_PROCS) : NULL;
 
+		if (u) {
+			unwind_free(p->unwinder);
+			p->unwinder = u;
+		}
 		if (c) {
-			syms_set_budget(c, PROF_SYMS_BUDGET);
 			syms_cache_free(p->usyms);
 			p->usyms = c;
 			p->usyms_born_ns = out_mono_ns();
 			malloc_trim(0);
 		}
 	}
+	if (p->copies) {
+		p->cur = b;
+		p->copies_from = b->n[PROF_CPU];
+		p->used = used;
+		p->nused = p->ncopies = 0;
+		memset(p->prepared, 0, sizeof(p->prepared));
+		ring_buffer__consume(p->copies);
+		nused = p->nused;
+	}
 	for (int kind = 0; kind < PROF_NKINDS; kind++) {
 		int n = take_counts(p, fds[kind]);
 
 		for (int i = 0; i < n; i++) {
-			bucket_add(p, b, kind, &p->keys[i], &p->vals[i]);
+			bucket_add(p, b, kind, &p->keys[i], &p->vals[i],
+				   NULL);
 			used[nused++] = p->keys[i].kernel_stack;
 			used[nused++] = p->keys[i].user_stack;
 		}
@@ -1555,7 +1703,20 @@ static int attach(struct profiler *p)
 	return 0;
 }
 
-struct profiler *profiler_start(unsigned int hz)
+/* The copies ring: two seconds of every CPU's samples, a power of two. */
+static unsigned long copy_ring_size(unsigned int hz)
+{
+	unsigned long want = 2UL * hz * libbpf_num_possible_cpus() *
+			     (sizeof(struct prof_copy) + 8);
+	unsigned long size = PROF_COPY_RING_MIN;
+
+	while (size < want && size < PROF_COPY_RING_MAX)
+		size *= 2;
+	return size;
+}
+
+struct profiler *profiler_start(unsigned int hz, bool demangle,
+				enum stacks_unwind unwind)
 {
 	struct profiler *p = calloc(1, sizeof(*p));
 	struct prof_map km = { 0 };
@@ -1564,6 +1725,7 @@ struct profiler *profiler_start(unsigned int hz)
 	if (!p)
 		return NULL;
 	p->hz = hz;
+	p->demangle = demangle;
 	/*
 	 * A fixed threshold: glibc's own grows with each large block freed
 	 * (an SVG, a profile), and blocks under it are kept in the heap,
@@ -1577,9 +1739,7 @@ struct profiler *profiler_start(unsigned int hz)
 	pthread_condattr_destroy(&ca);
 	p->keys = calloc(PROF_MAX_KEYS, sizeof(*p->keys));
 	p->vals = calloc(PROF_MAX_KEYS, sizeof(*p->vals));
-	p->usyms = syms_cache_new();
-	if (p->usyms)
-		syms_set_budget(p->usyms, PROF_SYMS_BUDGET);
+	p->usyms = new_usyms(p);
 	p->usyms_born_ns = out_mono_ns();
 	km.kernel = true;
 	p->kernel_map = intern(p, BLOB_MAP, &km, sizeof(km));
@@ -1588,11 +1748,28 @@ struct profiler *profiler_start(unsigned int hz)
 		log_err("profiler: out of memory");
 		goto fail;
 	}
-	p->skel = profiler_bpf__open_and_load();
-	if (!p->skel) {
+	p->unwind = unwind;
+	p->skel = profiler_bpf__open();
+	if (p->skel && unwind != STACKS_UNWIND_FP) {
+		p->skel->rodata->copy_user = true;
+		bpf_map__set_max_entries(p->skel->maps.copies,
+					 copy_ring_size(hz));
+	}
+	if (!p->skel || profiler_bpf__load(p->skel)) {
 		log_err("profiler: cannot load its BPF programs: %s",
 			strerror(errno));
 		goto fail;
+	}
+	if (unwind != STACKS_UNWIND_FP) {
+		p->unwinder = unwind_new(PROF_UNWIND_PROCS);
+		p->copies = ring_buffer__new(bpf_map__fd(p->skel->maps.copies),
+					     on_copy, p, NULL);
+		if (!p->unwinder || !p->copies) {
+			log_err("profiler: cannot set up --unwind %s",
+				unwind == STACKS_UNWIND_AUTO ? "auto" :
+				"dwarf");
+			goto fail;
+		}
 	}
 	if (attach(p))
 		goto fail;
@@ -1649,6 +1826,8 @@ void profiler_stop(struct profiler *p)
 	bpf_link__destroy(p->offcpu_link);
 	for (int i = 0; i < p->nlinks; i++)
 		bpf_link__destroy(p->links[i]);
+	ring_buffer__free(p->copies);
+	unwind_free(p->unwinder);
 	profiler_bpf__destroy(p->skel);
 	for (int i = 0; i < PROF_HISTORY; i++) {
 		bucket_clear(p, &p->ring[i]);

@@ -10,12 +10,15 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
+#include "stacks.h"
 
 #define PROF_MAX_DEPTH		127	/* the kernel's PERF_MAX_STACK_DEPTH */
 #define PROF_STACKS		8192	/* stack map entries */
 #define PROF_MAX_KEYS		8192	/* distinct keys per second */
 #define PROF_MAX_BLOCKED	16384	/* threads off CPU at once (LRU) */
 #define PROF_COMM_LEN		16
+/* --unwind auto: processes whose choice (fp or a copy) is kept */
+#define PROF_UNWIND_PIDS	8192
 /* a stack id when the stack map refused the stack (a hash collision) */
 #define PROF_STACK_LOST		(-2)
 
@@ -42,6 +45,18 @@ struct offcpu_start {
 	struct prof_key key;
 };
 
+/*
+ * --unwind dwarf|auto: a CPU sample whose user stack is walked in user
+ * space (ucopy.bpf.h), sent through the copies ring instead of counted.
+ */
+struct prof_copy {
+	struct prof_key key;	/* user_stack unused */
+	__u32 size;		/* bytes of stack copied from regs[7] up */
+	__u32 pad;
+	__u64 regs[STACKS_NREGS];
+	__u8 stack[STACKS_COPY_MAX];
+};
+
 /* What the kernel side could not count (a per-CPU array). */
 enum prof_stat {
 	PROF_STAT_NO_STACK,	/* a stack could not be recorded */
@@ -60,7 +75,8 @@ struct profiler;
  * Loads and attaches (privileged: before the agent drops its
  * capabilities), sampling at hz on every CPU: NULL after a message.
  */
-struct profiler *profiler_start(unsigned int hz);
+struct profiler *profiler_start(unsigned int hz, bool demangle,
+				enum stacks_unwind unwind);
 /*
  * --inline: frames name the functions inlined there too (inlines.h), as
  * pprof's several Lines per Location, "_[i]" frames in the flame graph.

@@ -31,7 +31,7 @@ static const char *const kind_names[] = {
 	[HOOK_UPROBE] = "uprobe",	[HOOK_URETPROBE] = "uretprobe",
 	[HOOK_PERF_EVENT] = "perf_event", [HOOK_XDP] = "xdp",
 	[HOOK_TC] = "tc",		[HOOK_SOCKOPS] = "sockops",
-	[HOOK_SK_MSG] = "sk_msg",
+	[HOOK_SK_MSG] = "sk_msg",	[HOOK_TCX] = "tcx",
 };
 
 /* Section prefixes as libbpf spells them, longest first where ambiguous. */
@@ -45,7 +45,8 @@ static const struct {
 	{ "raw_tp/", HOOK_RAW_TP },	{ "tracepoint/", HOOK_TRACEPOINT },
 	{ "tp/", HOOK_TRACEPOINT },	{ "uretprobe", HOOK_URETPROBE },
 	{ "uprobe", HOOK_UPROBE },	{ "perf_event", HOOK_PERF_EVENT },
-	{ "xdp", HOOK_XDP },		{ "tc", HOOK_TC },
+	{ "xdp", HOOK_XDP },		{ "tcx", HOOK_TCX },
+	{ "tc", HOOK_TC },
 	{ "classifier", HOOK_TC },	{ "sockops", HOOK_SOCKOPS },
 	{ "sk_msg", HOOK_SK_MSG },
 };
@@ -514,6 +515,36 @@ static int test_prog_type(const struct hook_point *pt, char *why, size_t len)
 	return 0;
 }
 
+/*
+ * tcx: a link to interface index 0 (none) fails with ENODEV where the
+ * kernel has tcx links and EINVAL (unknown attach type) where not, so
+ * the test attaches nothing to anyone's interface.
+ */
+static int test_tcx(const struct hook_point *pt, char *why, size_t len)
+{
+	int fd = hook_trivial_prog(BPF_PROG_TYPE_SCHED_CLS, 0, 0), lfd, err;
+
+	if (fd < 0) {
+		snprintf(why, len, "the kernel refuses tc programs: %s",
+			 strerror(-fd));
+		return fd;
+	}
+	lfd = bpf_link_create(fd, 0, strcmp(pt->target, "egress") ?
+			      HOOK_BPF_TCX_INGRESS : HOOK_BPF_TCX_EGRESS,
+			      NULL);
+	err = lfd < 0 ? -errno : 0;
+	close(fd);
+	if (lfd >= 0) {
+		close(lfd);
+		return 0;
+	}
+	if (err == -ENODEV)
+		return 0;
+	snprintf(why, len, "no tcx links on this kernel (Linux 6.6+): %s",
+		 strerror(-err));
+	return err;
+}
+
 static struct {
 	struct hook_point pt;
 	int err;
@@ -568,6 +599,9 @@ int hook_test_point(const struct hook_point *pt, char *why, size_t len)
 	case HOOK_SOCKOPS:
 	case HOOK_SK_MSG:
 		err = test_prog_type(pt, why, len);
+		break;
+	case HOOK_TCX:
+		err = test_tcx(pt, why, len);
 		break;
 	default:
 		/* Attached by the tool itself; judged at attach time. */
@@ -648,6 +682,7 @@ static enum bpf_prog_type prog_type_of(enum hook_kind kind)
 	case HOOK_XDP:
 		return BPF_PROG_TYPE_XDP;
 	case HOOK_TC:
+	case HOOK_TCX:
 		return BPF_PROG_TYPE_SCHED_CLS;
 	case HOOK_SOCKOPS:
 		return BPF_PROG_TYPE_SOCK_OPS;

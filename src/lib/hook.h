@@ -56,6 +56,7 @@ enum hook_kind {
 	/* Packet and socket hooks, attached by the tool to what it names. */
 	HOOK_XDP,
 	HOOK_TC,		/* a clsact qdisc: target ingress or egress */
+	HOOK_TCX,		/* a tcx link (6.6+): ingress or egress */
 	HOOK_SOCKOPS,
 	HOOK_SK_MSG,
 };
@@ -112,6 +113,13 @@ const char *hook_tracefs(void);
 /* Why hook_tracefs() found none: 0, -EACCES, -EPERM (cannot mount)... */
 int hook_tracefs_error(const char **dir);
 void hook_tracefs_why(char *why, size_t len);
+/*
+ * enum bpf_attach_type's tcx values (Linux 6.6; the running kernel's BTF
+ * has them, Debian 12's headers do not).
+ */
+#define HOOK_BPF_TCX_INGRESS	46
+#define HOOK_BPF_TCX_EGRESS	47
+
 /* Loads "return 0" as a program of type: its fd, or -errno. */
 int hook_trivial_prog(int type, int attach_type, unsigned int btf_id);
 

@@ -8,6 +8,7 @@
 #define LOUPE_STACKS_BPF_H
 
 #include "stacks.h"
+#include "ucopy.bpf.h"
 
 #define STACKS_EFAULT	14
 
@@ -115,60 +116,28 @@ static __always_inline void stacks_key_current(void *ctx, struct stack_key *k)
 }
 
 /*
- * --unwind dwarf: the user registers and the top of the user stack (at
- * most STACKS_COPY_MAX bytes, up to the main thread's stack top) go to
- * user space with the kernel stack id and comm; true if sent. A stack
- * page that cannot be read here (not present: no faults in this context)
- * leaves the rest of the page the stack pointer is in.
+ * --unwind dwarf: the user registers and the top of the user stack
+ * (ucopy.bpf.h) go to user space with the kernel stack id, comm and
+ * ts_ns; true if sent, or lost to a full ring (counted as such), false
+ * for a task without user memory (its user half is then empty).
  */
-static __always_inline bool stacks_copy_user(void *ctx, struct stack_key *k)
+static __always_inline bool stacks_copy_user(void *ctx, struct stack_key *k,
+					     __u64 ts_ns)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct stacks_sample *e;
-	struct pt_regs *r;
-	__u64 sp, top, size;
 
 	if (!BPF_CORE_READ(t, mm))
 		return false;
 	e = event_reserve(sizeof(*e));
 	if (!e)
 		return true;
-	r = (struct pt_regs *)bpf_task_pt_regs(t);
 	e->pid = k->pid;
 	e->tid = (__u32)bpf_get_current_pid_tgid();
 	e->kernel_stack_id = k->kernel_stack_id;
 	__builtin_memcpy(e->comm, k->comm, sizeof(e->comm));
-	e->regs[0] = BPF_CORE_READ(r, ax);
-	e->regs[1] = BPF_CORE_READ(r, dx);
-	e->regs[2] = BPF_CORE_READ(r, cx);
-	e->regs[3] = BPF_CORE_READ(r, bx);
-	e->regs[4] = BPF_CORE_READ(r, si);
-	e->regs[5] = BPF_CORE_READ(r, di);
-	e->regs[6] = BPF_CORE_READ(r, bp);
-	e->regs[7] = sp = BPF_CORE_READ(r, sp);
-	e->regs[8] = BPF_CORE_READ(r, r8);
-	e->regs[9] = BPF_CORE_READ(r, r9);
-	e->regs[10] = BPF_CORE_READ(r, r10);
-	e->regs[11] = BPF_CORE_READ(r, r11);
-	e->regs[12] = BPF_CORE_READ(r, r12);
-	e->regs[13] = BPF_CORE_READ(r, r13);
-	e->regs[14] = BPF_CORE_READ(r, r14);
-	e->regs[15] = BPF_CORE_READ(r, r15);
-	e->regs[16] = BPF_CORE_READ(r, ip);
-	e->pad = 0;
-	top = BPF_CORE_READ(t, mm, start_stack);
-	size = STACKS_COPY_MAX;
-	if (sp < top && top - sp < size)
-		size = top - sp;
-	if (size && bpf_probe_read_user(e->stack, size, (void *)sp))
-		size = 0;
-	if (!size) {
-		size = 4096 - (sp & 4095);
-		if (size > STACKS_COPY_MAX ||
-		    bpf_probe_read_user(e->stack, size, (void *)sp))
-			size = 0;
-	}
-	e->size = size;
+	e->ts_ns = ts_ns;
+	e->size = ucopy_user(t, e->regs, e->stack);
 	event_submit(e);
 	return true;
 }

@@ -59,6 +59,7 @@ struct ustacks {
 	size_t n, cap;
 	unsigned long long full;	/* samples beyond STACKS_MAX_KEYS */
 	unsigned long long truncated;	/* stacks the copy ended early */
+	unsigned long long pending_full;	/* copies with no room to wait */
 };
 
 static uint64_t ustack_hash(const struct stack_key *k, const uint64_t *ips,
@@ -97,8 +98,9 @@ static int ustacks_grow(struct ustacks *us)
 	return 0;
 }
 
+/* Adds value (1 sample, or nanoseconds off CPU) to a walked stack. */
 static void ustacks_add(struct ustacks *us, const struct stack_key *k,
-			const uint64_t *ips, int n)
+			const uint64_t *ips, int n, unsigned long long value)
 {
 	uint64_t h = ustack_hash(k, ips, n);
 	struct ustack *e;
@@ -111,7 +113,7 @@ static void ustacks_add(struct ustacks *us, const struct stack_key *k,
 		if (e->hash == h && e->n == n &&
 		    !memcmp(&e->key, k, sizeof(*k)) &&
 		    !memcmp(e->ips, ips, n * sizeof(*ips))) {
-			e->count++;
+			e->count += value;
 			return;
 		}
 	}
@@ -125,12 +127,106 @@ static void ustacks_add(struct ustacks *us, const struct stack_key *k,
 	memcpy(e->ips, ips, n * sizeof(*ips));
 	e->key = *k;
 	e->n = n;
-	e->count = 1;
+	e->count = value;
 	e->hash = h;
 	us->n++;
 	return;
 full:
 	us->full++;
+}
+
+/*
+ * offcputime --unwind dwarf: a thread's stack is walked when its copy
+ * arrives, at the switch-out, and waits here by thread id for the time
+ * off CPU (struct stacks_done) that comes when the thread is back. A
+ * thread's next copy replaces its entry (a period too short to count
+ * sends no time), so entries follow the threads, at most
+ * UPENDING_MAX of them.
+ */
+#define UPENDING_BUCKETS	4096
+#define UPENDING_MAX		32768	/* offcputime's OFFCPU_MAX_BLOCKED */
+
+struct upend {
+	struct upend *next;
+	__u32 tid;
+	__u64 ts_ns;
+	struct stack_key key;
+	int n;
+	uint64_t ips[];
+};
+
+struct upending {
+	struct upend *bucket[UPENDING_BUCKETS];
+	size_t n;
+};
+
+static struct upend **upending_find(struct upending *up, __u32 tid)
+{
+	struct upend **pp = &up->bucket[tid % UPENDING_BUCKETS];
+
+	while (*pp && (*pp)->tid != tid)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static void upending_put(struct upending *up, struct ustacks *us, __u32 tid,
+			 __u64 ts_ns, const struct stack_key *k,
+			 const uint64_t *ips, int n)
+{
+	struct upend **pp = upending_find(up, tid), *e = *pp;
+
+	if (e) {
+		*pp = e->next;
+		free(e);
+		up->n--;
+	}
+	e = up->n < UPENDING_MAX ? malloc(sizeof(*e) + n * sizeof(*ips)) :
+				   NULL;
+	if (!e) {
+		us->pending_full++;
+		return;
+	}
+	e->tid = tid;
+	e->ts_ns = ts_ns;
+	e->key = *k;
+	e->n = n;
+	memcpy(e->ips, ips, n * sizeof(*ips));
+	e->next = up->bucket[tid % UPENDING_BUCKETS];
+	up->bucket[tid % UPENDING_BUCKETS] = e;
+	up->n++;
+}
+
+/*
+ * The time off CPU of the copy tid sent at ts_ns: counted on its walked
+ * stack. A copy the ring had no room for (a loss counted as such) has
+ * nothing waiting, or an older entry that does not match.
+ */
+static void upending_done(struct upending *up, struct ustacks *us,
+			  const struct stacks_done *d)
+{
+	struct upend **pp = upending_find(up, d->tid), *e = *pp;
+
+	if (!e || e->ts_ns != d->ts_ns)
+		return;
+	ustacks_add(us, &e->key, e->ips, e->n, d->value);
+	*pp = e->next;
+	free(e);
+	up->n--;
+}
+
+static void upending_free(struct upending *up)
+{
+	if (!up)
+		return;
+	for (size_t i = 0; i < UPENDING_BUCKETS; i++) {
+		while (up->bucket[i]) {
+			struct upend *e = up->bucket[i];
+
+			up->bucket[i] = e->next;
+			free(e);
+		}
+	}
+	free(up);
 }
 
 static void ustacks_free(struct ustacks *us)
@@ -542,6 +638,8 @@ static void report_losses(struct session *s, const struct stacks_report *r,
 	if (st[STACKS_COUNTS_FULL])
 		log_err("%llu %s dropped: more than %d distinct stacks",
 			st[STACKS_COUNTS_FULL], counted_what(r), STACKS_MAX_KEYS);
+	if (r->ustacks)
+		st[STACKS_START_FULL] += r->ustacks->pending_full;
 	if (st[STACKS_START_FULL])
 		log_err("%llu off-CPU periods dropped: too many threads blocked at once",
 			st[STACKS_START_FULL]);
@@ -717,7 +815,11 @@ static int stacks_on_sample(struct stacks_tool *t,
 	n = unwind_stack(t->unwinder, e->pid, e->tid,
 			 (const uint64_t *)e->regs,
 			 STACKS_NREGS, e->stack, len, ips, STACKS_MAX_DEPTH);
-	ustacks_add(t->ustacks, &k, ips, n);
+	if (t->pending)
+		upending_put(t->pending, t->ustacks, e->tid, e->ts_ns, &k, ips,
+			     n);
+	else
+		ustacks_add(t->ustacks, &k, ips, n, 1);
 	return 0;
 }
 
@@ -815,18 +917,22 @@ int stacks_tool_opt(struct stacks_tool *t, int index, const char *arg)
 		t->inline_frames = true;
 		break;
 	case 6:
-		if (!strcmp(arg, "fp")) {
-			t->unwind = STACKS_UNWIND_FP;
-		} else if (!strcmp(arg, "dwarf")) {
-			t->unwind = STACKS_UNWIND_DWARF;
-		} else if (!strcmp(arg, "auto")) {
-			t->unwind = STACKS_UNWIND_AUTO;
-		} else {
-			log_err("invalid --unwind '%s': fp, dwarf or auto",
-				arg);
-			return EXIT_USAGE;
-		}
-		break;
+		return stacks_parse_unwind(arg, &t->unwind);
+	}
+	return 0;
+}
+
+int stacks_parse_unwind(const char *arg, enum stacks_unwind *out)
+{
+	if (!strcmp(arg, "fp")) {
+		*out = STACKS_UNWIND_FP;
+	} else if (!strcmp(arg, "dwarf")) {
+		*out = STACKS_UNWIND_DWARF;
+	} else if (!strcmp(arg, "auto")) {
+		*out = STACKS_UNWIND_AUTO;
+	} else {
+		log_err("invalid --unwind '%s': fp, dwarf or auto", arg);
+		return EXIT_USAGE;
 	}
 	return 0;
 }
@@ -839,11 +945,6 @@ int stacks_tool_check(const struct session *s, const struct stacks_tool *t)
 	}
 	if ((t->folded || t->svg.path) && s->opts.json) {
 		log_err("--folded/--svg and -j are exclusive");
-		return EXIT_USAGE;
-	}
-	if (t->unwind != STACKS_UNWIND_FP && !t->can_copy) {
-		log_err("--unwind dwarf/auto: not yet for %s (profile has it)",
-			s->tool->name);
 		return EXIT_USAGE;
 	}
 	if (t->unwind != STACKS_UNWIND_FP && t->kernel_only) {
@@ -880,9 +981,12 @@ int stacks_tool_prepare(struct session *s, struct stacks_tool *t,
 		}
 	}
 	if (t->unwind != STACKS_UNWIND_FP) {
-		t->unwinder = unwind_new();
+		t->unwinder = unwind_new(UNWIND_MAX_PROCS);
 		t->ustacks = calloc(1, sizeof(*t->ustacks));
-		if (!t->unwinder || !t->ustacks) {
+		if (t->copy_waits)
+			t->pending = calloc(1, sizeof(*t->pending));
+		if (!t->unwinder || !t->ustacks ||
+		    (t->copy_waits && !t->pending)) {
 			log_err("out of memory");
 			return EXIT_RUNTIME;
 		}
@@ -919,6 +1023,10 @@ int stacks_tool_on_event(struct session *s, const void *data, size_t size)
 
 	if (size >= sizeof(struct stacks_sample) && t->ustacks)
 		return stacks_on_sample(t, data);
+	if (size == sizeof(struct stacks_done) && t->pending) {
+		upending_done(t->pending, t->ustacks, data);
+		return 0;
+	}
 	return stacks_on_pid(t, data, size);
 }
 
@@ -977,5 +1085,7 @@ int stacks_tool_cleanup(struct session *s, int err)
 	t->unwinder = NULL;
 	ustacks_free(t->ustacks);
 	t->ustacks = NULL;
+	upending_free(t->pending);
+	t->pending = NULL;
 	return err;
 }

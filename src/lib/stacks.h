@@ -58,7 +58,8 @@ struct stacks_pid_event {
 
 /*
  * A sample whose user stack is walked in user space: the counting is
- * done there too. Told from a stacks_pid_event by its size.
+ * done there too. The three records of the ring (stacks_pid_event,
+ * stacks_done, stacks_sample) are told apart by their sizes.
  */
 struct stacks_sample {
 	__u32 pid;		/* thread group id */
@@ -68,8 +69,20 @@ struct stacks_sample {
 	char comm[TASK_COMM_LEN];
 	__u64 regs[STACKS_NREGS];	/* rax rdx rcx rbx rsi rdi rbp rsp
 					 * r8-r15 rip */
-	__u64 pad;
+	__u64 ts_ns;		/* offcputime: when the thread left the CPU */
 	__u8 stack[STACKS_COPY_MAX];
+};
+
+/*
+ * offcputime --unwind dwarf: the time off CPU is known only when the
+ * thread comes back, after its copy was sent; this follows it. ts_ns is
+ * the copy's, so a copy that was lost matches no older one.
+ */
+struct stacks_done {
+	__u32 tid;
+	__u32 pad;
+	__u64 ts_ns;
+	__u64 value;		/* nanoseconds off CPU */
 };
 
 #ifndef __VMLINUX_H__
@@ -136,15 +149,17 @@ enum stacks_unwind {
 };
 
 struct ustacks;
+struct upending;
 struct unwinder;
 struct inlines;
 
 struct stacks_tool {
 	bool user_only, kernel_only;	/* halves; neither: both */
-	bool can_copy;		/* the tool honours --unwind dwarf */
+	bool copy_waits;	/* a copy's count comes in a stacks_done */
 	enum stacks_unwind unwind;
 	struct unwinder *unwinder;
 	struct ustacks *ustacks;	/* stacks counted in user space */
+	struct upending *pending;	/* copy_waits: walked, not counted */
 	bool folded;
 	bool no_demangle;		/* --no-demangle */
 	bool inline_frames;		/* --inline */
@@ -160,6 +175,17 @@ struct stacks_tool {
 	long long pid_cpu_start;	/* -p's CPU time once attached, or -1 */
 };
 
+/* --no-demangle, in every tool that shows user stacks. */
+#define STACKS_NO_DEMANGLE_OPT						\
+	{ "no-demangle", 0, NULL,					\
+	  "C++ and Rust names as mangled in the symbol table" }
+
+/* --unwind, in every tool that walks user stacks (stacks_parse_unwind). */
+#define STACKS_UNWIND_OPT						\
+	{ "unwind", 0, "fp|dwarf|auto",					\
+	  "walk user stacks by frame pointers (default), by CFI, or "	\
+	  "by CFI where the executable has no frame pointers" }
+
 /*
  * The stack flags both tools take, rows that end a tool's opts table: the
  * tool hands the index-th of them to stacks_tool_opt() (0 or EXIT_USAGE).
@@ -172,15 +198,14 @@ struct stacks_tool {
 	{ "stack-storage-size", 0, "N",					\
 	  "stack map entries (default 16384)" },			\
 	{ "svg", 0, "FILE", "write a flame graph to FILE" },		\
-	{ "no-demangle", 0, NULL,					\
-	  "C++ and Rust names as mangled in the symbol table" },	\
-	{ "unwind", 0, "fp|dwarf|auto",					\
-	  "walk user stacks by frame pointers (default), by CFI, or "	\
-	  "by CFI where the executable has no frame pointers" },	\
+	STACKS_NO_DEMANGLE_OPT,						\
+	STACKS_UNWIND_OPT,						\
 	{ "inline", 0, NULL,						\
 	  "functions inlined at user frames, from DWARF, as frames "	\
 	  "of their own" }
 int stacks_tool_opt(struct stacks_tool *t, int index, const char *arg);
+/* --unwind's argument: 0 or EXIT_USAGE with a message. */
+int stacks_parse_unwind(const char *arg, enum stacks_unwind *out);
 /* The flag combinations both tools refuse: 0 or EXIT_USAGE. */
 int stacks_tool_check(const struct session *s, const struct stacks_tool *t);
 int stacks_tool_prepare(struct session *s, struct stacks_tool *t,

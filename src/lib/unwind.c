@@ -4,7 +4,7 @@
  * the process's first sample and again when its mappings change; every
  * sample of the process is then walked in it, reading memory only from
  * the copy the kernel sent. The least recently used sessions are closed
- * past UNWIND_MAX_PROCS, so that a system-wide run does not keep every
+ * past the unwinder's cap, so that a system-wide run does not keep every
  * binary of the machine open.
  */
 #include <errno.h>
@@ -18,7 +18,6 @@
 #include <dwarf.h>
 #include "unwind.h"
 
-#define UNWIND_MAX_PROCS	256
 /* Functions looked at to tell a frame-pointer build. */
 #define UNWIND_FP_PROBES	256
 
@@ -42,6 +41,7 @@ struct unwind_sample {
 struct unwinder {
 	struct unwind_proc *procs;
 	size_t nprocs, cap;
+	size_t max_procs;	/* sessions open at most */
 	unsigned long long clock;
 	struct unwind_sample cur;
 };
@@ -176,7 +176,7 @@ static struct unwind_proc *unwind_slot(struct unwinder *u)
 {
 	struct unwind_proc *p, *lru;
 
-	if (u->nprocs < UNWIND_MAX_PROCS) {
+	if (u->nprocs < u->max_procs) {
 		if (u->nprocs == u->cap) {
 			size_t cap = u->cap ? u->cap * 2 : 16;
 
@@ -364,9 +364,13 @@ bool unwind_exe_has_fp(int pid)
 	return funcs && framed * 20 >= funcs * 19;
 }
 
-struct unwinder *unwind_new(void)
+struct unwinder *unwind_new(size_t max_procs)
 {
-	return calloc(1, sizeof(struct unwinder));
+	struct unwinder *u = calloc(1, sizeof(*u));
+
+	if (u)
+		u->max_procs = max_procs ? max_procs : 1;
+	return u;
 }
 
 void unwind_free(struct unwinder *u)

@@ -15,7 +15,13 @@
 
 struct unwinder;
 
-struct unwinder *unwind_new(void);
+/*
+ * At most max_procs processes' sessions stay open (the least recently
+ * used are closed): the unwinder's memory is about max_procs processes'
+ * modules.
+ */
+#define UNWIND_MAX_PROCS	256	/* the stack tools' */
+struct unwinder *unwind_new(size_t max_procs);
 void unwind_free(struct unwinder *u);
 
 /*

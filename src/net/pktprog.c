@@ -1,8 +1,9 @@
 /*
- * Loading, test-running and attaching loupe's packet filters. XDP goes
- * through a BPF link, so the kernel detaches it even if loupe is killed;
- * TC through the interface's clsact qdisc, created only if missing and
- * then removed again at the detach (someone else's qdisc stays).
+ * Loading, test-running and attaching loupe's packet filters. XDP and TC
+ * on Linux 6.6+ (tcx) go through BPF links, so the kernel detaches them
+ * even if loupe is killed; TC on older kernels through the interface's
+ * clsact qdisc, created only if missing and then removed again at the
+ * detach (someone else's qdisc stays).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -111,6 +112,10 @@ static int where_of(const char *section, enum pktprog_where *where)
 		return -EINVAL;
 	if (pt.kind == HOOK_XDP)
 		*where = PKTPROG_XDP;
+	else if (pt.kind == HOOK_TCX && !strcmp(pt.target, "ingress"))
+		*where = PKTPROG_TCX_INGRESS;
+	else if (pt.kind == HOOK_TCX && !strcmp(pt.target, "egress"))
+		*where = PKTPROG_TCX_EGRESS;
 	else if (pt.kind == HOOK_TC && !strcmp(pt.target, "ingress"))
 		*where = PKTPROG_TC_INGRESS;
 	else if (pt.kind == HOOK_TC && !strcmp(pt.target, "egress"))
@@ -135,24 +140,62 @@ int pktprog_choose(struct session *s, enum pktprog_where *where, int n)
 	return err;
 }
 
+int pktprog_choose_tc(enum pktprog_where where[2], char *err, size_t errlen)
+{
+	struct hook_result res[2];
+
+	if (hook_choose(NULL, pktprog_tc_probes, res)) {
+		snprintf(err, errlen, "no TC hook works on this kernel: %s",
+			 res[0].why[res[0].ncandidates - 1]);
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		const struct hook_probe *p = &pktprog_tc_probes[i];
+
+		where_of(p->candidates[res[i].chosen].progs[0], &where[i]);
+	}
+	return 0;
+}
+
 static int attach_xdp(struct pktprog_attach *a, int fd, char *err,
 		      size_t errlen)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts);
 
 	/* Native where the driver has it (veth does), else generic. */
-	opts.flags = XDP_FLAGS_DRV_MODE;
-	a->link_fd = bpf_link_create(fd, a->ifindex, BPF_XDP, &opts);
-	a->xdp_mode = "native";
-	if (a->link_fd < 0) {
+	a->link_fd = -1;
+	if (!a->xdp_want || !strcmp(a->xdp_want, "native")) {
+		opts.flags = XDP_FLAGS_DRV_MODE;
+		a->link_fd = bpf_link_create(fd, a->ifindex, BPF_XDP, &opts);
+		a->xdp_mode = "native";
+	}
+	if (a->link_fd < 0 &&
+	    (!a->xdp_want || !strcmp(a->xdp_want, "generic"))) {
 		opts.flags = XDP_FLAGS_SKB_MODE;
 		a->link_fd = bpf_link_create(fd, a->ifindex, BPF_XDP, &opts);
 		a->xdp_mode = "generic";
 	}
 	if (a->link_fd < 0) {
-		snprintf(err, errlen, "cannot attach the XDP program: %s%s",
+		snprintf(err, errlen, "cannot attach the XDP program%s%s: %s%s",
+			 a->xdp_want ? " in " : "",
+			 a->xdp_want ? a->xdp_want : "",
 			 strerror(errno), errno == EBUSY || errno == EEXIST ?
 			 " (the interface already has an XDP program)" : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int attach_tcx(struct pktprog_attach *a, int fd, char *err,
+		      size_t errlen)
+{
+	a->link_fd = bpf_link_create(fd, a->ifindex,
+				     a->where == PKTPROG_TCX_INGRESS ?
+				     HOOK_BPF_TCX_INGRESS : HOOK_BPF_TCX_EGRESS,
+				     NULL);
+	if (a->link_fd < 0) {
+		snprintf(err, errlen, "cannot attach the tcx program: %s",
+			 strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -210,8 +253,18 @@ int pktprog_attach(struct pktprog_attach *a, int fd, char *err,
 	int e;
 
 	a->link_fd = -1;
-	e = a->where == PKTPROG_XDP ? attach_xdp(a, fd, err, errlen) :
-	    attach_tc(a, fd, err, errlen);
+	switch (a->where) {
+	case PKTPROG_XDP:
+		e = attach_xdp(a, fd, err, errlen);
+		break;
+	case PKTPROG_TCX_INGRESS:
+	case PKTPROG_TCX_EGRESS:
+		e = attach_tcx(a, fd, err, errlen);
+		break;
+	default:
+		e = attach_tc(a, fd, err, errlen);
+		break;
+	}
 	a->attached = !e;
 	return e;
 }
@@ -224,7 +277,7 @@ void pktprog_detach(struct pktprog_attach *a)
 	if (!a->attached)
 		return;
 	a->attached = false;
-	if (a->where == PKTPROG_XDP) {
+	if (a->link_fd >= 0) {
 		close(a->link_fd);
 		a->link_fd = -1;
 		return;
@@ -246,7 +299,8 @@ int pktprog_run(struct session *s, const char *iface,
 	int nat, ret = 0;
 
 	for (nat = 0; nat < n; nat++) {
-		if (pktprog_attach(&at[nat], fds[nat], err, sizeof(err))) {
+		if (!at[nat].attached &&
+		    pktprog_attach(&at[nat], fds[nat], err, sizeof(err))) {
 			log_err("%s: %s", iface, err);
 			ret = EXIT_RUNTIME;
 			break;
@@ -261,7 +315,35 @@ int pktprog_run(struct session *s, const char *iface,
 }
 
 const struct hook_probe pktprog_tc_probes[] = {
-	{ "ingress", { { { "tc/ingress" } } } },
-	{ "egress", { { { "tc/egress" } } } },
+	{ "ingress", { { { "tcx/ingress" } }, { { "tc/ingress" } } } },
+	{ "egress", { { { "tcx/egress" } }, { { "tc/egress" } } } },
 	{ NULL },
 };
+
+const struct hook_probe pktprog_ingress_probes[] = {
+	{ "packets", { { { "tcx/ingress" } }, { { "tc/ingress" } } } },
+	{ NULL },
+};
+
+const struct hook_probe pktprog_egress_probes[] = {
+	{ "packets", { { { "tcx/egress" } }, { { "tc/egress" } } } },
+	{ NULL },
+};
+
+const char *pktprog_where_name(enum pktprog_where where)
+{
+	static const char *const names[] = {
+		[PKTPROG_XDP] = "XDP",
+		[PKTPROG_TC_INGRESS] = "TC ingress (clsact)",
+		[PKTPROG_TC_EGRESS] = "TC egress (clsact)",
+		[PKTPROG_TCX_INGRESS] = "TC ingress (tcx)",
+		[PKTPROG_TCX_EGRESS] = "TC egress (tcx)",
+	};
+
+	return names[where];
+}
+
+bool pktprog_where_tc(enum pktprog_where where)
+{
+	return where != PKTPROG_XDP;
+}

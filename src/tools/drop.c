@@ -1,10 +1,11 @@
 /*
  * loupe drop: drops the packets a tcpdump expression matches, at XDP
- * (native where the driver has it, else generic) or at TC ingress or
- * egress, and counts matched (dropped) and passed packets and bytes per
- * interval. The program is built at run time from the expression
- * (src/net/), so this tool has no BPF object of its own: its counters
- * are a per-CPU array the program updates.
+ * (native where the driver has it, else generic; TC ingress where XDP is
+ * refused, unless --xdp) or at TC ingress or egress, and counts matched
+ * (dropped) and passed packets and bytes per interval. The program is
+ * built at run time from the expression (src/net/), so this tool has no
+ * BPF object of its own: its counters are a per-CPU array the program
+ * updates.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -29,31 +30,33 @@
 #define TC_OK_V		0
 #define TC_SHOT_V	2
 
-/* One probe, at the hook the flags pick (XDP unless --tc). */
+/*
+ * One probe, at the hook the flags pick. By default XDP, else (a kernel
+ * refusing XDP programs) TC ingress; --xdp forces XDP, --tc picks TC.
+ */
+static const struct hook_probe drop_probes[] = {
+	{ "packets", { { { "xdp" } }, { { "tcx/ingress" } },
+		       { { "tc/ingress" } } } },
+	{ NULL },
+};
 static const struct hook_probe drop_xdp_probes[] = {
 	{ "packets", { { { "xdp" } } } },
-	{ NULL },
-};
-static const struct hook_probe drop_ingress_probes[] = {
-	{ "packets", { { { "tc/ingress" } } } },
-	{ NULL },
-};
-static const struct hook_probe drop_egress_probes[] = {
-	{ "packets", { { { "tc/egress" } } } },
 	{ NULL },
 };
 
 static struct {
 	const char *iface;
+	const char *xdp_mode;	/* --xdp-mode, or NULL */
 	const struct hook_probe *probes;
 	char *words[MAX_WORDS];
 	int nwords;
-} dl = { .probes = drop_xdp_probes };
+} dl = { .probes = drop_probes };
 
 static const struct tool_opt drop_opts[] = {
 	{ "interface", 'i', "IFACE", "the interface (required); -i is not --interval here" },
-	{ "xdp", 0, NULL, "drop at XDP, before the stack (the default)" },
+	{ "xdp", 0, NULL, "drop at XDP only (the default falls back to TC ingress where XDP is refused)" },
 	{ "tc", 0, "ingress|egress", "drop at TC, on the way in or out" },
+	{ "xdp-mode", 0, "native|generic", "XDP in this mode only (implies --xdp)" },
 	{ NULL },
 };
 
@@ -68,14 +71,23 @@ static int drop_parse_opt(int index, const char *arg)
 		return 0;
 	case 2:
 		if (!strcmp(arg, "ingress")) {
-			dl.probes = drop_ingress_probes;
+			dl.probes = pktprog_ingress_probes;
 		} else if (!strcmp(arg, "egress")) {
-			dl.probes = drop_egress_probes;
+			dl.probes = pktprog_egress_probes;
 		} else {
 			log_err("invalid --tc '%s': expected ingress or egress",
 				arg);
 			return EXIT_USAGE;
 		}
+		return 0;
+	case 3:
+		if (strcmp(arg, "native") && strcmp(arg, "generic")) {
+			log_err("invalid --xdp-mode '%s': expected native or generic",
+				arg);
+			return EXIT_USAGE;
+		}
+		dl.xdp_mode = arg;
+		dl.probes = drop_xdp_probes;
 		return 0;
 	}
 	return EXIT_USAGE;
@@ -128,21 +140,87 @@ static int drop_interval(struct session *s)
 	return 0;
 }
 
+/* The program for where: its fd, or -1 after a message. */
+static int drop_load(struct session *s, const struct sock_filter *cbpf,
+		     size_t n, int map_fd, enum pktprog_where where)
+{
+	struct bpf_insn epi[XLATE_EPI_MAX];
+	bool xdp = where == PKTPROG_XDP;
+	char err[512];
+	size_t nepi;
+	int fd;
+
+	nepi = xlate_epi_count(epi, map_fd, 0, xdp ? XDP_DROP_V : TC_SHOT_V,
+			       xdp ? XDP_PASS_V : TC_OK_V);
+	fd = pktprog_load(cbpf, n, xdp ? XLATE_XDP : XLATE_TC, epi, nepi,
+			  s->opts.verbose, err, sizeof(err));
+	if (fd < 0)
+		log_err("%s", err);
+	return fd;
+}
+
+/*
+ * Loads and attaches the program: at XDP, or where XDP is refused (the
+ * kernel, the driver, another XDP program) and the hook was not forced,
+ * at TC ingress after a one-line notice. 0, or an exit status.
+ */
+static int drop_attach(struct session *s, const struct sock_filter *cbpf,
+		       size_t n, int map_fd, struct pktprog_attach *at,
+		       int *fd)
+{
+	bool fallback = dl.probes == drop_probes;
+	char err[512];
+
+	if (pktprog_choose(s, &at->where, 1))
+		return EXIT_RUNTIME;
+	if (fallback && at->where != PKTPROG_XDP)
+		log_err("%s: the kernel refuses XDP programs (%s); dropping at %s",
+			dl.iface, s->hooks[0].why[0],
+			pktprog_where_name(at->where));
+	*fd = drop_load(s, cbpf, n, map_fd, at->where);
+	if (*fd < 0)
+		return EXIT_RUNTIME;
+	if (!pktprog_attach(at, *fd, err, sizeof(err)))
+		return 0;
+	if (!fallback || at->where != PKTPROG_XDP) {
+		log_err("%s: %s", dl.iface, err);
+		return EXIT_RUNTIME;
+	}
+	close(*fd);
+	*fd = -1;
+	s->probes = pktprog_ingress_probes;
+	if (pktprog_choose(s, &at->where, 1))
+		return EXIT_RUNTIME;
+	log_err("%s: %s; dropping at %s instead (--xdp: XDP or nothing)",
+		dl.iface, err, pktprog_where_name(at->where));
+	*fd = drop_load(s, cbpf, n, map_fd, at->where);
+	if (*fd < 0)
+		return EXIT_RUNTIME;
+	if (pktprog_attach(at, *fd, err, sizeof(err))) {
+		log_err("%s: %s", dl.iface, err);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
 static int drop_run(struct session *s)
 {
 	struct pktprog_attach at = { .link_fd = -1 };
 	struct drop_state st = { .map_fd = -1 };
-	struct bpf_insn epi[XLATE_EPI_MAX];
 	struct sock_filter *cbpf = NULL;
-	bool xdp;
 	char err[512], *expr = NULL;
 	int ret = EXIT_RUNTIME, fd = -1;
-	size_t n, nepi;
+	size_t n;
 
 	if (!dl.iface) {
 		log_err("give the interface: -i IFACE; see 'loupe drop --help'");
 		return EXIT_USAGE;
 	}
+	if (dl.xdp_mode && dl.probes != drop_xdp_probes) {
+		log_err("--xdp-mode goes with XDP, not --tc");
+		return EXIT_USAGE;
+	}
+	at.xdp_want = dl.xdp_mode;
 	at.ifindex = (int)if_nametoindex(dl.iface);
 	if (!at.ifindex) {
 		log_err("invalid -i '%s': no such interface", dl.iface);
@@ -153,9 +231,6 @@ static int drop_run(struct session *s)
 		return EXIT_USAGE;
 	}
 	s->probes = dl.probes;
-	if (pktprog_choose(s, &at.where, 1))
-		return EXIT_RUNTIME;
-	xdp = at.where == PKTPROG_XDP;
 	expr = pexpr_join(dl.nwords, dl.words);
 	if (!expr) {
 		log_err("out of memory");
@@ -169,14 +244,6 @@ static int drop_run(struct session *s)
 	st.map_fd = pktprog_counters_create(2);
 	if (st.map_fd < 0)
 		goto out;
-	nepi = xlate_epi_count(epi, st.map_fd, 0, xdp ? XDP_DROP_V : TC_SHOT_V,
-			       xdp ? XDP_PASS_V : TC_OK_V);
-	fd = pktprog_load(cbpf, n, xdp ? XLATE_XDP : XLATE_TC, epi, nepi,
-			  s->opts.verbose, err, sizeof(err));
-	if (fd < 0) {
-		log_err("%s", err);
-		goto out;
-	}
 	s->tool_state = &st;
 	s->on_interval = drop_interval;
 	s->columns = drop_cols;
@@ -184,8 +251,10 @@ static int drop_run(struct session *s)
 	if (ret)
 		goto out;
 	s->out.cols = drop_cols;
+	ret = drop_attach(s, cbpf, n, st.map_fd, &at, &fd);
 	/* Detached before anything else, on every path. */
-	ret = pktprog_run(s, dl.iface, &at, &fd, 1);
+	if (!ret)
+		ret = pktprog_run(s, dl.iface, &at, &fd, 1);
 	session_stop(s);
 out:
 	if (fd >= 0)
@@ -209,7 +278,7 @@ static const struct tool drop_tool = {
 	.parse_opt = drop_parse_opt,
 	.args_usage = "EXPRESSION...",
 	.parse_arg = drop_parse_arg,
-	.probes = drop_xdp_probes,
+	.probes = drop_probes,
 	.run = drop_run,
 };
 TOOL_REGISTER(drop_tool);

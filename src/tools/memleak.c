@@ -15,12 +15,14 @@
 #include "memleak.h"
 #include "memleak.skel.h"
 #include "session.h"
+#include "stacks.h"
 #include "syms.h"
 #include "uprobe.h"
 
 static unsigned long top = 10;
 static unsigned long long min_size, max_size = ~0ULL;
 static unsigned long long older_ms;
+static bool no_demangle;
 
 struct stack_total {
 	long long stack_id;
@@ -287,6 +289,7 @@ static int memleak_prepare(struct session *s, void *p)
 		log_err("out of memory");
 		return EXIT_RUNTIME;
 	}
+	syms_set_demangle(state.syms, !no_demangle);
 	state.skel->rodata->min_size = min_size;
 	state.skel->rodata->max_size = max_size;
 	state.skel->rodata->page_size = sysconf(_SC_PAGESIZE);
@@ -330,6 +333,7 @@ static const struct tool_opt memleak_opts[] = {
 	{ "min-size", 'z', "BYTES", "ignore allocations smaller than BYTES" },
 	{ "max-size", 'Z', "BYTES", "ignore allocations larger than BYTES" },
 	{ "older", 'o', "MS", "only allocations older than MS milliseconds" },
+	STACKS_NO_DEMANGLE_OPT,
 	{ NULL },
 };
 
@@ -354,12 +358,15 @@ static int memleak_parse_opt(int index, const char *arg)
 		else
 			max_size = v;
 		break;
-	default:
+	case 3:
 		/* As long as the longest --duration: ns fit in 64 bits. */
 		if (opts_uint("--older", arg, 0, OPTS_MAX_SECONDS * 1000,
 			      "milliseconds", &v))
 			return EXIT_USAGE;
 		older_ms = v;
+		break;
+	default:
+		no_demangle = true;
 		break;
 	}
 	if (min_size > max_size) {

@@ -56,11 +56,20 @@ static __always_inline void switch_out(void *ctx, bool dying)
 		return;
 	st.ts_ns = bpf_ktime_get_ns();
 	stacks_key_current(ctx, &st.key);
-	if (bpf_map_update_elem(&start, &tid, &st, BPF_ANY)) {
-		stacks_stat(STACKS_START_FULL);
-		return;
-	}
+	/* Announced first: user space reads the mappings before the walk. */
 	stacks_announce(st.key.pid);
+	if (stacks_copies(st.key.pid))
+		st.copied = stacks_copy_user(ctx, &st.key, st.ts_ns);
+	if (bpf_map_update_elem(&start, &tid, &st, BPF_ANY))
+		stacks_stat(STACKS_START_FULL);
+}
+
+/* A copied thread is back: user space adds the time to its walked stack. */
+static __always_inline void copied_done(__u32 tid, __u64 ts_ns, __u64 delta)
+{
+	struct stacks_done d = { .tid = tid, .ts_ns = ts_ns, .value = delta };
+
+	event_output(&d, sizeof(d));
 }
 
 static __always_inline void switch_in(__u32 tid)
@@ -71,8 +80,12 @@ static __always_inline void switch_in(__u32 tid)
 	if (!st)
 		return;
 	delta = bpf_ktime_get_ns() - st->ts_ns;
-	if ((__s64)delta >= 0 && delta >= min_ns && delta <= max_ns)
-		stacks_add(&st->key, delta);
+	if ((__s64)delta >= 0 && delta >= min_ns && delta <= max_ns) {
+		if (st->copied)
+			copied_done(tid, st->ts_ns, delta);
+		else
+			stacks_add(&st->key, delta);
+	}
 	bpf_map_delete_elem(&start, &tid);
 }
 

@@ -24,6 +24,7 @@ static struct stacks_tool stk = {
 	.svg = { .title = "Off-CPU Time Flame Graph", .palette = "io",
 		 .count_name = "us" },
 	.unit = "us", .divisor = 1000,
+	.copy_waits = true,
 };
 
 static int check_conf(struct session *s)
@@ -74,6 +75,7 @@ static int offcputime_prepare(struct session *s, void *p)
 	skel->rodata->user_threads_only = conf.user_threads;
 	skel->rodata->kernel_threads_only = conf.kernel_threads;
 	skel->rodata->state_filter = conf.state;
+	skel->rodata->stacks_copy = stk.unwind != STACKS_UNWIND_FP;
 	make_banner(s, stk.banner, sizeof(stk.banner));
 	return stacks_tool_prepare(s, &stk, skel->obj);
 }
@@ -152,7 +154,8 @@ static const struct tool offcputime_tool = {
 		"  loupe offcputime -p 181 -d 5 # one process for 5 seconds\n"
 		"  loupe offcputime -m 1000 -f -d 10 > out.folded  # waits >= 1 ms\n"
 		"  loupe offcputime -K -u       # kernel stacks of user threads\n"
-		"  loupe offcputime --state 2   # uninterruptible (D) only\n",
+		"  loupe offcputime --state 2   # uninterruptible (D) only\n"
+		"  loupe offcputime -p 181 --unwind dwarf  # no frame pointers\n",
 	.common = OPT_PID | OPT_NAME | OPT_CGROUP | OPT_DURATION | OPT_JSON,
 	.opts = offcputime_opts,
 	.parse_opt = offcputime_parse_opt,

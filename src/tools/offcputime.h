@@ -10,6 +10,8 @@
 struct offcpu_start {
 	__u64 ts_ns;
 	struct stack_key key;
+	__u32 copied;		/* --unwind dwarf: user stack sent at ts_ns */
+	__u32 pad;
 };
 
 #endif

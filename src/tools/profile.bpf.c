@@ -26,7 +26,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	stacks_key_current(ctx, &key);
 	/* Announced first: user space reads the mappings before the walk. */
 	stacks_announce(key.pid);
-	if (stacks_copies(key.pid) && stacks_copy_user(ctx, &key))
+	if (stacks_copies(key.pid) && stacks_copy_user(ctx, &key, 0))
 		return 0;
 	stacks_add(&key, 1);
 	return 0;

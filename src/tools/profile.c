@@ -26,7 +26,6 @@ static struct stacks_tool stk = {
 	.svg = { .title = "CPU Flame Graph", .palette = "hot",
 		 .count_name = "samples" },
 	.unit = "samples", .divisor = 1,
-	.can_copy = true,
 };
 
 static int check_conf(struct session *s)

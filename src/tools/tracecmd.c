@@ -16,6 +16,7 @@
 #include "cgroup.h"
 #include "log.h"
 #include "session.h"
+#include "stacks.h"
 #include "tool.h"
 #include "trace.h"
 #include "uprobe.h"
@@ -26,6 +27,7 @@ enum {
 	KEY_CMD,
 	KEY_DUMP,
 	KEY_UNSAFE,
+	KEY_NO_DEMANGLE,
 };
 
 static const struct tool_opt trace_opts[] = {
@@ -38,6 +40,7 @@ static const struct tool_opt trace_opts[] = {
 		       "print a compiler stage instead of running: ast, ir, bpf" },
 	[KEY_UNSAFE] = { "unsafe", 0, NULL,
 			 "allow signal(), system() and override()" },
+	[KEY_NO_DEMANGLE] = STACKS_NO_DEMANGLE_OPT,
 	{ NULL },
 };
 
@@ -46,6 +49,7 @@ static bool list_mode;
 static const char *command;
 static enum trace_dump dump = TRACE_DUMP_NONE;
 static bool unsafe;
+static bool no_demangle;
 static char **args;	/* positional: FILE (without -e) then $1.. */
 static int nargs;
 
@@ -75,6 +79,9 @@ static int trace_parse_opt(int index, const char *arg)
 		return 0;
 	case KEY_UNSAFE:
 		unsafe = true;
+		return 0;
+	case KEY_NO_DEMANGLE:
+		no_demangle = true;
 		return 0;
 	}
 	return EXIT_USAGE;
@@ -291,6 +298,7 @@ static int trace_run_tool(struct session *s)
 		return EXIT_USAGE;
 	}
 	p.unsafe = unsafe;
+	p.no_demangle = no_demangle;
 	p.positional = args + first_param;
 	p.npositional = nargs - first_param;
 	if (s->opts.given & OPT_PID)

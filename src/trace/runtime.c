@@ -728,6 +728,7 @@ int trace_run(struct trace_prog *p, struct session *s,
 	tprint_init(&tp, stdout, s->opts.json);
 	tp.kstack_fd = p->kstack_fd;
 	tp.ustack_fd = p->ustack_fd;
+	tp.no_demangle = p->no_demangle;
 	tp.stack_maps = p->stack_maps;
 	tp.nstack_maps = p->nstack_maps;
 	rs.prog_fds = calloc(p->ninsts ? p->ninsts : 1, sizeof(int));

@@ -204,8 +204,10 @@ static struct syms_cache *get_syms(struct tprint *p)
 {
 	if (!p->syms) {
 		p->syms = syms_cache_new();
-		if (p->syms)
+		if (p->syms) {
+			syms_set_demangle(p->syms, !p->no_demangle);
 			prepare_kernel_symbols(p);
+		}
 	}
 	return p->syms;
 }

@@ -65,6 +65,7 @@ struct tprint {
 	FILE *out;
 	bool json;
 	struct syms_cache *syms;	/* created on first need */
+	bool no_demangle;	/* user names as in the symbol table */
 	int kstack_fd;		/* stack maps of the program, -1 if none */
 	int ustack_fd;
 	const struct trace_stack_map *stack_maps;	/* kstack(N)... */

@@ -141,6 +141,7 @@ struct trace_prog {
 	int root_pid;
 	int cgroup_fd;		/* its BPF_MAP_TYPE_CGROUP_ARRAY */
 	bool unsafe;		/* --unsafe: signal(), system()... */
+	bool no_demangle;	/* --no-demangle: names as in the symtab */
 	char **positional;	/* $1.. */
 	int npositional;
 	int max_insts;		/* 0: TRACE_MAX_INSTS */

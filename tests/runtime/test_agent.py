@@ -343,7 +343,7 @@ metrics:
 # (config text, exact error after "FILE:")
 BAD_CONFIGS = [
     ("metrics: [\n", "2:1: did not find expected node content while parsing a flow node"),
-    ("metric:\n  - name: x\n", "1:1: unknown key 'metric' in the config (known: metrics)"),
+    ("metric:\n  - name: x\n", "1:1: unknown key 'metric' in the config (known: metrics, packets)"),
     ("- a\n", "1:1: the config must be a mapping (key: value)"),
     ("metrics: {}\n", "1:10: metrics must be a list of metrics"),
     ("metrics:\n  - name: a_total\n    help: h\n",
@@ -411,6 +411,21 @@ BAD_CONFIGS = [
     ("metrics:\n  - name: a_total\n    help: h\n"
      "    program: 'BEGIN { @ = count(); }'\n",
      "4:15: BEGIN and END do not run in the agent: a metric program only fills maps from probes"),
+    # packet counters: the interface here, libpcap's verdict on the filter
+    ("packets:\n  - {name: a, interface: net17nosuch0, filter: icmp}\n",
+     "2:26: no interface 'net17nosuch0' here"),
+    ("packets:\n  - name: a\n    interface: lo\n    filter: 'tcp port'\n",
+     "4:13: invalid expression 'tcp port': can't parse filter expression: syntax error"),
+    ("packets:\n  - name: a\n    interface: lo\n    direction: in\n    filter: icmp\n",
+     "4:16: unknown direction 'in' (known: ingress, egress, both)"),
+    ("packets: {}\n", "1:10: packets must be a list, e.g. [{name: web, interface: eth0, "
+     "filter: 'tcp port 80'}]"),
+    ("packets:\n  - {name: a, interface: lo, filter: icmp}\n"
+     "  - {name: a, interface: lo, filter: udp}\n",
+     "3:12: packets 'a' is defined twice (first on line 2)"),
+    ("packets:\n  - name: a\n    interface: lo\n", "2:5: a packets entry has no 'filter'"),
+    ("packets:\n  - name: a\n    iface: lo\n    filter: icmp\n",
+     "3:5: unknown key 'iface' in a packets entry (known: name, interface, direction, filter)"),
     # columns count characters, as editors and libyaml do
     ("metrics:\n  - {help: \"\u00e9\u00e9\u00e9\", name: a_total, program: "
      "'tracepoint:syscalls:sys_enter_openat { @[\"\u00e9\"] = nosuch(); }'}\n",

@@ -853,3 +853,80 @@ def test_agent_pprof_flame_page_without_js():
 
 
 test_agent_pprof_flame_page_without_js.timeout = 120
+
+
+def test_agent_pprof_demangles():
+    """C++ names in the profile: demangled, or as the symbol table has
+    them with --no-demangle."""
+    from test_unwind import CXX_SRC
+    if not shutil.which("g++"):
+        raise Skip("g++ not available")
+    d = tmpdir()
+    src = os.path.join(d, "shop.cc")
+    exe = os.path.join(d, "shopcx")
+    with open(src, "w") as f:
+        f.write(CXX_SRC)
+    rc, _, err = run_quiet(["g++", "-O0", "-fno-omit-frame-pointer", "-o", exe, src], timeout=60)
+    check(rc == 0, "g++: %s" % err)
+    w = spawn([exe, "20"])
+    for extra, want in (((), "shop::Basket<int>::total(int) const"),
+                        (("--no-demangle",), "_ZNK4shop6BasketIiE5totalEi")):
+        a = Agent("--metrics", "none", *extra)
+        try:
+            prof = decode_profile(fetch(a, "profile?seconds=2&pid=%d" % w.pid))
+            mine = of_pid(prof, w.pid)
+            check(mine and any(s["frames"][0] == want for s in mine),
+                  "%s: no sample in %s: %s" % (extra, want, [s["frames"] for s in mine][:4]))
+        finally:
+            check(a.stop() == 0, "SIGTERM: exit status not 0")
+
+
+test_agent_pprof_demangles.timeout = 90
+
+
+def test_agent_pprof_unwind_dwarf():
+    """--unwind dwarf (and auto, which picks it for this binary): the CPU
+    profile of an -O2 -fomit-frame-pointer program with a frameless leaf
+    holds main to leaf, read by go tool pprof -raw; the default
+    frame-pointer walk loses it."""
+    from test_unwind import NOFP_C, NOFP_CHAIN
+    d = tmpdir()
+    src = os.path.join(d, "nofp.c")
+    exe = os.path.join(d, "nofp")
+    with open(src, "w") as f:
+        f.write(NOFP_C)
+    rc, _, err = run_quiet(["gcc", "-O2", "-fomit-frame-pointer", "-o", exe, src], timeout=60)
+    check(rc == 0, "gcc: %s" % err)
+    w = spawn([exe, "30"])
+    want = list(reversed(NOFP_CHAIN))  # leaf first, as pprof has them
+    for extra, whole in ((("--unwind", "dwarf"), True), (("--unwind", "auto"), True),
+                         ((), False)):
+        a = Agent("--metrics", "none", "--profile-hz", "99", *extra)
+        try:
+            body = fetch(a, "profile?seconds=3&pid=%d" % w.pid)
+        finally:
+            check(a.stop() == 0, "SIGTERM: exit status not 0")
+        mine = of_pid(decode_profile(body), w.pid)
+        total = sum(s["values"][0] for s in mine)
+        good = sum(s["values"][0] for s in mine if s["frames"][:5] == want)
+        check(total >= 30, "%s: only %d samples in 3 s at 99 Hz" % (extra, total))
+        if not whole:
+            check(good < 0.1 * total, "fp: %d of %d samples whole" % (good, total))
+            continue
+        check(good >= 0.9 * total, "%s: %d of %d samples hold %s: %s" %
+              (extra, good, total, want, [s["frames"] for s in mine][:4]))
+        path = os.path.join(d, "cpu.pb.gz")
+        with open(path, "wb") as f:
+            f.write(body)
+        raw = go_pprof(path, "-raw")
+        names = dict(re.findall(r"^\s+(\d+): 0x[0-9a-f]+ M=\d+ (\S+)", raw, re.M))
+        stacks = re.findall(r"^\s+(\d+)\s+\d+: ([\d ]+)$", raw, re.M)
+        n_whole = sum(int(c) for c, st in stacks
+                      if [names.get(i, "?") for i in st.split()][:5] == want)
+        n_all = sum(int(c) for c, _ in stacks)
+        check(n_all and n_whole >= 0.9 * n_all,
+              "go tool pprof -raw: %d of %d samples whole:\n%s" % (n_whole, n_all, raw[:2000]))
+
+
+test_agent_pprof_unwind_dwarf.timeout = 120
+test_agent_pprof_unwind_dwarf.serial = True  # sample counts

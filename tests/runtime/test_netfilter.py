@@ -5,6 +5,7 @@ run in this kernel (BPF_PROG_TEST_RUN) on a generated packet corpus and
 must agree with libpcap's pcap_offline_filter on every packet."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -12,7 +13,8 @@ import sys
 import time
 
 import netpkt
-from common import (LOUPE, Skip, check, fail, marker, on_cleanup,
+from common import (LOUPE, Skip, check, existing_bpf_ids, fail,
+                    fdinfo_ids, fdinfo_texts, marker, on_cleanup,
                     poll_until, run_quiet, short, spawn, tmpdir)
 
 # Hosts, nets, port ranges, tcp flags, icmp types, vlan, ip6, len, ether
@@ -261,10 +263,30 @@ def _tcp_flows(ns_client, port):
           "TCP transfer failed: rc %s, %r %r" % (rc, out, err))
 
 
-def _hooked(ns, dev):
+def _tcx(ns, dev, pid):
+    """The tcx links process pid holds on dev (read from its fdinfo)."""
+    _, idx, _ = _in_ns(ns, ["cat", "/sys/class/net/%s/ifindex" % dev])
+    return sum(1 for t in fdinfo_texts(pid)
+               if re.search(r"^link_type:\s*tcx$", t, re.M) and
+               re.search(r"^ifindex:\s*%s$" % idx.strip(), t, re.M))
+
+
+def _hooked(ns, dev, pid=None):
+    """(an XDP program, a clsact qdisc or one of pid's tcx links) on dev."""
     _, link, _ = _in_ns(ns, ["ip", "link", "show", dev])
     _, qd, _ = _in_ns(ns, ["tc", "qdisc", "show", "dev", dev])
-    return "xdp" in link, "clsact" in qd
+    tc = "clsact" in qd or (pid is not None and _tcx(ns, dev, pid) > 0)
+    return "xdp" in link, tc
+
+
+def _progs_of(pid):
+    return fdinfo_ids(pid)[0]
+
+
+def _gone(progs):
+    """True once none of the programs exists any more: no XDP, tcx link or
+    clsact filter holds them."""
+    return poll_until(lambda: not (existing_bpf_ids()[0] & progs), 5)
 
 
 def _drop_run(where, side=1):
@@ -279,10 +301,11 @@ def _drop_run(where, side=1):
                "-j"] + where + ["icmp"], stdout=subprocess.PIPE,
               stderr=subprocess.PIPE)
     want = (True, False) if not where else (False, True)
-    check(poll_until(lambda: _hooked(ns[side], dev[side]) == want or
+    check(poll_until(lambda: _hooked(ns[side], dev[side], p.pid) == want or
                      p.poll() is not None, 10) and p.poll() is None,
           "loupe drop did not attach: %r" % (p.stderr.read() if p.poll()
                                              is not None else ""))
+    progs = _progs_of(p.pid)
     n = 5
     got = _pings(ns[0], n, tag)
     _tcp_flows(ns[0], port)
@@ -302,6 +325,7 @@ def _drop_run(where, side=1):
     check(_hooked(ns[side], dev[side]) == (False, False),
           "left behind after exit: xdp/clsact %r"
           % (_hooked(ns[side], dev[side]),))
+    check(progs and _gone(progs), "programs left after exit: %r" % progs)
     check(_pings(ns[0], 2, tag) == 2, "pings fail after loupe drop")
     _tcp_flows(ns[0], port)
 
@@ -368,7 +392,9 @@ def test_count_per_expression_and_direction():
     def filters():
         _, f, _ = _in_ns(ns[0], ["tc", "filter", "show", "dev", dev[0],
                                  "egress"])
-        return f.count("bpf") >= len(exprs) or p.poll() is not None
+        return (f.count("bpf") >= len(exprs) or
+                _tcx(ns[0], dev[0], p.pid) == 2 * len(exprs) or
+                p.poll() is not None)
 
     check(poll_until(filters, 10) and p.poll() is None,
           "loupe count did not attach")
@@ -407,8 +433,9 @@ def test_capture_writes_a_pcap_tcpdump_reads():
     p = spawn(["ip", "netns", "exec", ns[0], LOUPE, "capture", "-i", dev[0],
                "-w", path, "tcp port %d" % port], stdout=subprocess.PIPE,
               stderr=subprocess.PIPE)
-    check(poll_until(lambda: _hooked(ns[0], dev[0])[1] or p.poll() is not None,
-                     10) and p.poll() is None, "loupe capture did not attach")
+    check(poll_until(lambda: _hooked(ns[0], dev[0], p.pid)[1] or
+                     p.poll() is not None, 10) and p.poll() is None,
+          "loupe capture did not attach")
     _tcp_flows(ns[0], port)
     # Something else on the link that the expression does not match.
     tag = marker()
@@ -442,8 +469,9 @@ def test_capture_lines_and_count():
     p = spawn(["ip", "netns", "exec", ns[0], LOUPE, "capture", "-i", dev[0],
                "-j", "-c", "3", "icmp"], stdout=subprocess.PIPE,
               stderr=subprocess.PIPE)
-    check(poll_until(lambda: _hooked(ns[0], dev[0])[1] or p.poll() is not None,
-                     10) and p.poll() is None, "loupe capture did not attach")
+    check(poll_until(lambda: _hooked(ns[0], dev[0], p.pid)[1] or
+                     p.poll() is not None, 10) and p.poll() is None,
+          "loupe capture did not attach")
     _pings(ns[0], 3, tag)
     out, err = p.communicate(timeout=10)
     check(p.returncode == 0, "loupe capture -c: rc %s, %s" % (p.returncode, err))
@@ -457,7 +485,7 @@ def test_capture_lines_and_count():
 
 
 def test_drop_exit_paths_leave_nothing():
-    """SIGTERM and --duration detach; a second XDP drop on the same
+    """SIGTERM and --duration detach; a second drop --xdp on the same
     interface fails with one line and exit 1, leaving the first alone."""
     ns, dev = _ns_pair()
     tag = marker()
@@ -465,7 +493,8 @@ def test_drop_exit_paths_leave_nothing():
                "-j", "icmp"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     check(poll_until(lambda: _hooked(ns[1], dev[1])[0] or p.poll() is not None,
                      10) and p.poll() is None, "loupe drop did not attach")
-    rc, out, err = _in_ns(ns[1], [LOUPE, "drop", "-i", dev[1], "udp"])
+    rc, out, err = _in_ns(ns[1], [LOUPE, "drop", "-i", dev[1], "--xdp",
+                                  "udp"])
     check(rc == 1 and err.count("\n") == 1 and "XDP" in err,
           "second XDP drop: rc %s, %r" % (rc, err))
     check(_pings(ns[0], 2, tag) == 0, "the first drop stopped working")
@@ -483,3 +512,219 @@ def test_drop_exit_paths_leave_nothing():
 
 
 test_drop_exit_paths_leave_nothing.timeout = 60
+
+
+def test_drop_falls_back_to_tc_where_xdp_is_refused():
+    """The interface already has an XDP program (another loupe drop's):
+    the kernel refuses a second one, so drop says so on one line and
+    drops at TC ingress instead, exactly the pings."""
+    ns, dev = _ns_pair()
+    tag = marker()
+    first = spawn(["ip", "netns", "exec", ns[1], LOUPE, "drop", "-i", dev[1],
+                   "udp port 9"], stdout=subprocess.PIPE,
+                  stderr=subprocess.PIPE)
+    check(poll_until(lambda: _hooked(ns[1], dev[1])[0] or
+                     first.poll() is not None, 10) and first.poll() is None,
+          "the first loupe drop did not attach")
+    p = spawn(["ip", "netns", "exec", ns[1], LOUPE, "drop", "-i", dev[1],
+               "-j", "icmp"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    check(poll_until(lambda: _tcx(ns[1], dev[1], p.pid) > 0 or
+                     "clsact" in _in_ns(ns[1], ["tc", "qdisc", "show", "dev",
+                                                dev[1]])[1] or
+                     p.poll() is not None, 10) and p.poll() is None,
+          "the second loupe drop did not attach at TC")
+    n = 3
+    check(_pings(ns[0], n, tag) == 0, "pings answered while dropping")
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=10)
+    err = err.decode()
+    check(p.returncode == 0 and err.count("\n") == 1 and
+          "cannot attach the XDP program" in err and
+          "dropping at TC ingress" in err, "rc %s, stderr %r" %
+          (p.returncode, err))
+    frame = 14 + 20 + 8 + len("net17-" + tag)
+    r = json.loads(out)
+    check(r["matched_packets"] == n and r["matched_bytes"] == n * frame,
+          "matched %r, want %d of %d bytes" % (r, n, frame))
+    first.send_signal(signal.SIGINT)
+    first.communicate(timeout=10)
+    check(_hooked(ns[1], dev[1]) == (False, False), "left behind")
+    check(_pings(ns[0], 2, tag) == 2, "pings fail afterwards")
+
+
+test_drop_falls_back_to_tc_where_xdp_is_refused.timeout = 60
+
+
+def test_sigkill_leaves_no_filter():
+    """drop at TC and count are tcx links on this kernel (6.6+): the
+    kernel detaches them when the process dies, even by SIGKILL."""
+    ns, dev = _ns_pair()
+    tag = marker()
+    rc, out, _ = run_quiet([LOUPE, "list"], timeout=60)
+    lines = out.splitlines()
+    i = next(k for k, l in enumerate(lines) if l.startswith("count "))
+    if lines[i + 1].split()[:2] == ["ingress", "tc"]:
+        raise Skip("no tcx links on this kernel (Linux 6.6+): clsact filters "
+                   "outlive a SIGKILL")
+    check(lines[i + 1].split()[:2] == ["ingress", "tcx"] and
+          lines[i + 2].split()[:2] == ["egress", "tcx"],
+          "loupe list: %r" % lines[i:i + 3])
+    for argv in (["drop", "--tc", "ingress", "icmp"],
+                 ["drop", "--tc", "egress", "icmp"],
+                 ["count", "icmp", "udp"]):
+        p = spawn(["ip", "netns", "exec", ns[1], LOUPE, argv[0], "-i",
+                   dev[1]] + argv[1:], stdout=subprocess.PIPE,
+                  stderr=subprocess.PIPE)
+        nlinks = 1 if argv[0] == "drop" else 4
+        if not poll_until(lambda: _tcx(ns[1], dev[1], p.pid) == nlinks or
+                          p.poll() is not None, 10) or p.poll() is not None:
+            fail("%r: no tcx link (%r)" % (argv, p.stderr.read()
+                                           if p.poll() is not None else ""))
+        progs = _progs_of(p.pid)
+        if argv[0] == "drop":
+            check(_pings(ns[0], 2, tag) == 0, "%r does not drop" % argv)
+        p.kill()
+        p.wait(timeout=10)
+        check(_gone(progs), "%r: programs left after SIGKILL: %r"
+              % (argv, existing_bpf_ids()[0] & progs))
+        check(_hooked(ns[1], dev[1]) == (False, False),
+              "%r: a qdisc or XDP program left" % argv)
+        rc, f, _ = _in_ns(ns[1], ["tc", "filter", "show", "dev", dev[1],
+                                  "ingress"])
+        check("bpf" not in f, "%r: a tc filter left: %r" % (argv, f))
+        check(_pings(ns[0], 2, tag) == 2, "%r: pings fail after" % argv)
+
+
+test_sigkill_leaves_no_filter.timeout = 90
+
+
+# ---------------------------------------------------------------- agent metrics
+
+def test_agent_packet_counters_through_prometheus():
+    """The agent's packets: entries in a test network namespace, scraped
+    by a real Prometheus there: N pings give exactly N packets and N
+    frames' bytes by PromQL, per direction."""
+    if not shutil.which("prometheus") or not shutil.which("curl"):
+        raise Skip("prometheus or curl is not installed (make deps-test)")
+    ns, dev = _ns_pair()
+    d = tmpdir()
+    cfg = os.path.join(d, "agent.yaml")
+    with open(cfg, "w") as f:
+        f.write("packets:\n"
+                "  - name: echo\n    interface: %s\n    direction: ingress\n"
+                "    filter: 'icmp[icmptype] == icmp-echo'\n"
+                "  - {name: icmp, interface: %s, filter: icmp}\n"
+                "  - {name: unused, interface: %s, direction: egress, "
+                "filter: 'udp port 9'}\n" % (dev[1], dev[1], dev[1]))
+    err_path = os.path.join(d, "agent.err")
+    agent = spawn(["ip", "netns", "exec", ns[1], LOUPE, "agent", "--config",
+                   cfg, "--listen", "127.0.0.1:0", "--metrics", "none",
+                   "--profile-hz", "0"], stderr=open(err_path, "w"))
+
+    def port():
+        m = re.search(r"\(port (\d+)\)", open(err_path).read())
+        return m and int(m.group(1)) or agent.poll() is not None
+
+    ap = poll_until(port, 20)
+    check(ap and ap is not True, "agent did not start: %s"
+          % short(open(err_path).read()))
+    check(_tcx(ns[1], dev[1], agent.pid) == 4 or
+          "clsact" in _in_ns(ns[1], ["tc", "qdisc", "show", "dev", dev[1]])[1],
+          "the agent's filters are not attached")
+    prom_cfg = os.path.join(d, "prometheus.yml")
+    with open(prom_cfg, "w") as f:
+        f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                "scrape_configs:\n  - job_name: loupe\n    static_configs:\n"
+                "      - targets: ['127.0.0.1:%d']\n" % ap)
+    pport = 9090
+    prom = spawn(["ip", "netns", "exec", ns[1], "prometheus", "--config.file",
+                  prom_cfg, "--storage.tsdb.path", os.path.join(d, "tsdb"),
+                  "--web.listen-address", "127.0.0.1:%d" % pport],
+                 stderr=open(os.path.join(d, "prometheus.err"), "w"))
+
+    def query(q):
+        rc, out, _ = _in_ns(ns[1], ["curl", "-s", "--max-time", "2", "-G",
+                                    "http://127.0.0.1:%d/api/v1/query" % pport,
+                                    "--data-urlencode", "query=" + q])
+        try:
+            return {tuple(sorted((k, v) for k, v in r["metric"].items()
+                                 if k != "__name__")): r["value"][1]
+                    for r in json.loads(out)["data"]["result"]}
+        except (ValueError, KeyError):
+            return None
+
+    check(poll_until(lambda: query("loupe_packets_total") or
+                     prom.poll() is not None, 40, 0.5) and prom.poll() is None,
+          "prometheus never scraped the agent: %s" %
+          short(open(os.path.join(d, "prometheus.err")).read()))
+    tag = marker()
+    n = 7
+    check(_pings(ns[0], n, tag) == n, "pings not answered while counting")
+    frame = 14 + 20 + 8 + len("net17-" + tag)
+    base = (("iface", dev[1]), ("instance", "127.0.0.1:%d" % ap),
+            ("job", "loupe"))
+    want = {
+        "loupe_packets_total": {("echo", "ingress"): n, ("icmp", "ingress"): n,
+                                ("icmp", "egress"): n, ("unused", "egress"): 0},
+        "loupe_packet_bytes_total": {
+            ("echo", "ingress"): n * frame, ("icmp", "ingress"): n * frame,
+            ("icmp", "egress"): n * frame, ("unused", "egress"): 0},
+    }
+    for metric, series in want.items():
+        expect = {tuple(sorted(base + (("filter", f), ("direction", dr)))):
+                  str(v) for (f, dr), v in series.items()}
+        got = poll_until(lambda: query(metric) == expect, 20, 0.5)
+        check(got, "PromQL %s: %r, want %r" % (metric, query(metric), expect))
+    agent.send_signal(signal.SIGTERM)
+    check(agent.wait(timeout=10) == 0, "agent exit: %s"
+          % short(open(err_path).read()))
+    check(_hooked(ns[1], dev[1]) == (False, False), "left behind")
+
+
+test_agent_packet_counters_through_prometheus.timeout = 90
+
+
+def test_capture_snaplen_and_drop_intervals():
+    """capture -s keeps the first SNAPLEN bytes of each packet (the pcap
+    records say so, with the whole length beside); drop --interval prints
+    a row per interval whose matched packets add up to the pings sent."""
+    import struct
+    ns, dev = _ns_pair()
+    tag = marker()
+    path = os.path.join(tmpdir(), "snap.pcap")
+    cap = spawn(["ip", "netns", "exec", ns[0], LOUPE, "capture", "-i", dev[0],
+                 "-s", "40", "-w", path, "icmp"], stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE)
+    drop = spawn(["ip", "netns", "exec", ns[1], LOUPE, "drop", "-i", dev[1],
+                  "-j", "--interval", "0.3", "icmp"], stdout=subprocess.PIPE,
+                 stderr=subprocess.PIPE)
+    check(poll_until(lambda: (_hooked(ns[0], dev[0], cap.pid)[1] and
+                              _hooked(ns[1], dev[1], drop.pid)[0]) or
+                     cap.poll() is not None or drop.poll() is not None, 10)
+          and cap.poll() is None and drop.poll() is None, "not attached")
+    n = 4
+    check(_pings(ns[0], n, tag) == 0, "pings answered")
+    time.sleep(0.5)
+    for p in (cap, drop):
+        p.send_signal(signal.SIGINT)
+    cout, cerr = cap.communicate(timeout=10)
+    dout, derr = drop.communicate(timeout=10)
+    check(cap.returncode == 0 and drop.returncode == 0,
+          "rc %s %s: %r %r" % (cap.returncode, drop.returncode, cerr, derr))
+    rows = [json.loads(l) for l in dout.decode().splitlines()]
+    check(len(rows) >= 3 and sum(r["matched_packets"] for r in rows) == n,
+          "drop rows: %r" % rows)
+    frame = 14 + 20 + 8 + len("net17-" + tag)
+    with open(path, "rb") as f:
+        data = f.read()
+    check(struct.unpack("<I", data[16:20])[0] == 40, "snaplen in the header")
+    recs, off = [], 24
+    while off < len(data):
+        _, _, incl, orig = struct.unpack("<IIII", data[off:off + 16])
+        recs.append((incl, orig))
+        off += 16 + incl
+    check(recs == [(40, frame)] * n, "records %r, want %d of (40, %d)"
+          % (recs, n, frame))
+
+
+test_capture_snaplen_and_drop_intervals.timeout = 60

@@ -18,8 +18,20 @@ from common import (LOUPE, Skip, check, cgroup2_root, on_cleanup,
 # With a PAUSE file, waits for it to vanish halfway through.
 TRANSFER_PY = r"""
 import hashlib, os, socket, sys, threading, time
-total, pause = int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else None
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+total = int(sys.argv[1])
+pause = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] != "-" else None
+# 4: IPv4 both ends; 6: IPv6 over ::1; mapped: an IPv6 dual-stack server,
+# an IPv4 client (the accepted socket talks IPv4 as ::ffff:127.0.0.1)
+mode = sys.argv[3] if len(sys.argv) > 3 else "4"
+if mode == "4":
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); dst = "127.0.0.1"
+elif mode == "6":
+    s = socket.socket(socket.AF_INET6); s.bind(("::1", 0)); dst = "::1"
+else:
+    s = socket.socket(socket.AF_INET6)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(("::", 0)); dst = "127.0.0.1"
+s.listen(1)
 res = {}
 def serve():
     c, _ = s.accept(); h = hashlib.sha256(); n = 0
@@ -30,7 +42,7 @@ def serve():
         h.update(d); n += len(d)
     c.sendall(h.hexdigest().encode()); c.close()
 t = threading.Thread(target=serve); t.start()
-c = socket.create_connection(("127.0.0.1", s.getsockname()[1]), timeout=30)
+c = socket.create_connection((dst, s.getsockname()[1]), timeout=30)
 h = hashlib.sha256(); blk = bytes(range(256)) * 4096; sent = 0
 while sent < total:
     b = blk[:min(len(blk), total - sent)]
@@ -63,9 +75,9 @@ def _in_cgroup(cg, argv, **kw):
                  + argv, **kw)
 
 
-def _transfer(cg, total, pause=None):
-    argv = [sys.executable, "-c", TRANSFER_PY, str(total)] + (
-        [pause] if pause else [])
+def _transfer(cg, total, pause=None, mode="4"):
+    argv = [sys.executable, "-c", TRANSFER_PY, str(total), pause or "-",
+            mode]
     p = _in_cgroup(cg, argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) \
         if cg else spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     return p
@@ -138,3 +150,21 @@ def test_sockmap_exit_mid_connection_is_safe():
 
 
 test_sockmap_exit_mid_connection_is_safe.timeout = 120
+
+
+def test_sockmap_ipv6_and_v4_mapped():
+    """IPv6 over ::1, and an IPv4 client of a dual-stack IPv6 server (its
+    accepted socket is AF_INET6 with ::ffff:127.0.0.1): every byte both
+    ways redirected, data intact."""
+    cg = _cgroup()
+    total = 20 * 1000 * 1000
+    for mode in ("6", "mapped"):
+        p = _loupe(cg)
+        t = _transfer(cg, total, mode=mode)
+        check(_done(t, 60) == ["ok", str(total)], "%s: data changed" % mode)
+        r = _stop(p)
+        check(r["redirected_bytes"] == total + 64 and r["passed_msgs"] == 0,
+              "%s: counters %r" % (mode, r))
+
+
+test_sockmap_ipv6_and_v4_mapped.timeout = 120

@@ -6,7 +6,8 @@ Programs built here, each spinning in a known chain of functions:
   --no-demangle);
 - C built -O2 -fomit-frame-pointer with a four-deep chain and a leaf
   without a frame: --unwind dwarf shows the whole chain, as perf record
-  --call-graph dwarf does on the same program;
+  --call-graph dwarf does on the same program; the same chain blocking in
+  its leaf: offcputime --unwind dwarf shows it whole, fp does not;
 - a JIT-like C program that copies a function into an anonymous
   executable mapping and lists it in /tmp/perf-PID.map: its name is shown.
 Every loupe run is filtered on the workload's pid.
@@ -158,6 +159,40 @@ int main(int argc, char **argv)
 
 NOFP_CHAIN = ["main", "level1", "level2", "level3", "leaf"]
 
+# The same chain, but leaf blocks: it makes the nanosleep system call
+# itself (no libc frame between), from a function without a frame.
+BLOCK_C = r"""
+#include <stdlib.h>
+#include <time.h>
+#include <sys/syscall.h>
+
+volatile unsigned long sink;
+
+__attribute__((noinline)) void leaf(void)
+{
+	struct timespec ts = { 0, 2000000 };
+	long ret;
+
+	__asm__ volatile("syscall" : "=a"(ret)
+			 : "0"((long)SYS_nanosleep), "D"(&ts), "S"(0L)
+			 : "rcx", "r11", "memory");
+	sink += ret;
+}
+
+__attribute__((noinline)) void level3(void) { leaf(); sink++; }
+__attribute__((noinline)) void level2(void) { level3(); sink++; }
+__attribute__((noinline)) void level1(void) { level2(); sink++; }
+
+int main(int argc, char **argv)
+{
+	time_t end = time(NULL) + atoi(argv[1]);
+
+	while (time(NULL) < end)
+		level1();
+	return 0;
+}
+"""
+
 
 def _run(argv, what):
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -221,6 +256,81 @@ def test_profile_demangles_cxx():
         "_ZNK4shop6BasketIiE5totalEi"]))
     check(share >= 0.9, "--no-demangle: %.0f%% of %d samples mangled: %s" %
           (100 * share, total, short(raw, 800)))
+
+
+LEAK_CXX = r"""
+#include <cstdlib>
+#include <ctime>
+#include <unistd.h>
+
+namespace shop {
+template <typename T> struct Cart {
+	__attribute__((noinline)) T *fill(int n) const
+	{
+		return static_cast<T *>(malloc(n * sizeof(T)));
+	}
+};
+}
+
+int main(int argc, char **argv)
+{
+	time_t end = time(nullptr) + atoi(argv[1]);
+	shop::Cart<int> c;
+
+	while (time(nullptr) < end) {
+		if (!c.fill(1024))
+			return 1;
+		usleep(100000);
+	}
+	return 0;
+}
+"""
+
+FILL_MANGLED = "_ZNK4shop4CartIiE4fillEi"
+FILL_NAME = "shop::Cart<int>::fill(int) const"
+
+
+def _build_leak():
+    if not shutil.which("g++"):
+        raise Skip("g++ not available")
+    d = tmpdir()
+    src = os.path.join(d, "leak.cc")
+    exe = os.path.join(d, marker("lk"))
+    with open(src, "w") as f:
+        f.write(LEAK_CXX)
+    _run(["g++", "-O0", "-fno-omit-frame-pointer", "-o", exe, src], "g++")
+    return exe
+
+
+def test_memleak_demangles():
+    """memleak's stacks name C++ functions demangled, and as the symbol
+    table has them under --no-demangle."""
+    exe = _build_leak()
+    p = spawn([exe, "10"])
+    for extra, want in (((), FILL_NAME), (("--no-demangle",), FILL_MANGLED)):
+        lp = Loupe("memleak", "-p", p.pid, "-j", "-i", "1", "-d", "2.5",
+                   "--top", "3", *extra)
+        rc = lp.wait_exit(20)
+        check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+        recs = [e for e in lp.events() if e.get("type") == "memleak"]
+        firsts = [e["stack"][0] for e in recs if e.get("stack")]
+        check(any(f.startswith(want + "+0x") for f in firsts),
+              "%s: no stack from %s: %s" % (extra, want, short(recs, 800)))
+
+
+def test_trace_ustack_demangles():
+    """trace's ustack: demangled names, or raw ones with --no-demangle."""
+    exe = _build_leak()
+    p = spawn([exe, "10"])
+    prog = "u:%s:%s /pid == %d/ { @[ustack] = count(); exit(); }" % (
+        exe, FILL_MANGLED, p.pid)
+    for extra, want in (((), FILL_NAME), (("--no-demangle",), FILL_MANGLED)):
+        lp = Loupe("trace", *extra, "-e", prog)
+        rc = lp.wait_exit(20)
+        check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+        lines = [l.strip() for l in lp.lines()]
+        check(any(l.startswith(want + "+") for l in lines),
+              "%s: no frame %s: %s" % (extra, want, short(lines, 600)))
 
 
 def _rustc():
@@ -290,14 +400,14 @@ def test_profile_jit_perf_map():
 
 # ---------------------------------------------------------------- unwinding
 
-def _build_nofp(flags=("-O2", "-fomit-frame-pointer")):
+def _build_nofp(flags=("-O2", "-fomit-frame-pointer"), source=NOFP_C):
     if not shutil.which("gcc"):
         raise Skip("gcc not available")
     d = tmpdir()
     src = os.path.join(d, "nofp.c")
     exe = os.path.join(d, marker("nf"))
     with open(src, "w") as f:
-        f.write(NOFP_C)
+        f.write(source)
     _run(["gcc"] + list(flags) + ["-o", exe, src], "gcc")
     return exe
 
@@ -404,11 +514,56 @@ def test_profile_unwind_auto_per_process():
               (" ".join(flags), mode, total, want, good, short(stacks, 800)))
 
 
+def test_offcputime_unwind_dwarf():
+    """A thread blocked in a frameless leaf of an -O2
+    -fomit-frame-pointer program: --unwind dwarf shows main to leaf for
+    (nearly) all of its time off CPU; the kernel's frame-pointer walk
+    shows leaf alone."""
+    exe = _build_nofp(source=BLOCK_C)
+    p = spawn([exe, "12"])
+    rows = _folded(Loupe("offcputime", "-p", p.pid, "-U", "--folded", "-d", "2",
+                         "--unwind", "dwarf"))
+    share, total = _share(rows, lambda f: _has_chain(f, NOFP_CHAIN))
+    # It sleeps all the time: about 2 s off CPU in 2 s.
+    check(total >= 1000000, "only %d us off CPU in 2 s" % total)
+    check(share >= 0.9, "--unwind dwarf: %.0f%% of %d us hold %s: %s" %
+          (100 * share, total, ";".join(NOFP_CHAIN), short(rows, 800)))
+    fp = _folded(Loupe("offcputime", "-p", p.pid, "-U", "--folded", "-d", "1"))
+    share, total = _share(fp, lambda f: "level3" in f)
+    check(share < 0.1, "--unwind fp: %.0f%% of %d us reach level3: %s" %
+          (100 * share, total, short(fp, 800)))
+    # JSON: the kernel half is there too, and the record says how the
+    # user half was walked.
+    import json
+    lp = Loupe("offcputime", "-p", p.pid, "-j", "-d", "1", "--unwind", "dwarf")
+    rc = lp.wait_exit(20)
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    stacks = [r for r in map(json.loads, lp.lines()) if r.get("type") == "stack"]
+    good = sum(r["count"] for r in stacks if r["unwind"] == "dwarf" and
+               _has_chain([f["name"] for f in r["user_stack"]][::-1], NOFP_CHAIN)
+               and any(f["name"] == "__x64_sys_nanosleep" for f in r["kernel_stack"]))
+    total = sum(r["count"] for r in stacks)
+    check(total and good >= 0.9 * total, "JSON: %d of %d us whole: %s" %
+          (good, total, short(stacks, 800)))
+
+
+def test_offcputime_unwind_auto():
+    """auto: the -O2 -fomit-frame-pointer program gets the CFI walk."""
+    exe = _build_nofp(source=BLOCK_C)
+    p = spawn([exe, "8"])
+    rows = _folded(Loupe("offcputime", "-p", p.pid, "-U", "--folded", "-d", "2",
+                         "--unwind", "auto"))
+    share, total = _share(rows, lambda f: _has_chain(f, NOFP_CHAIN))
+    check(share >= 0.9, "--unwind auto: %.0f%% of %d us hold %s: %s" %
+          (100 * share, total, ";".join(NOFP_CHAIN), short(rows, 800)))
+
+
 def test_unwind_usage_errors():
     for args, what in ((["profile", "--unwind", "lbr"], "invalid --unwind"),
                        (["profile", "-K", "--unwind", "dwarf"], "not with -K"),
-                       (["offcputime", "--unwind", "dwarf"], "not yet for offcputime"),
-                       (["offcputime", "--unwind", "auto"], "not yet for offcputime")):
+                       (["offcputime", "--unwind", "frame"], "invalid --unwind"),
+                       (["offcputime", "-K", "--unwind", "auto"], "not with -K"),
+                       (["agent", "--unwind", "lbr"], "invalid --unwind")):
         r = subprocess.run([LOUPE] + args + ["-d", "1"], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=20)
         err = r.stderr.decode()

@@ -47,6 +47,7 @@ enum {
 	KEY_LIST_METRICS,
 	KEY_PROFILE_HZ,
 	KEY_HTTP,
+	KEY_INLINE,
 	KEY_NO_DEMANGLE,
 	KEY_UNWIND,
 };
@@ -75,6 +76,8 @@ static const struct tool_opt agent_opts[] = {
 			     "CPU samples per second and CPU for /debug/pprof (default 19, 0: off)" },
 	[KEY_HTTP] = { "http", 0, NULL,
 		       "HTTP/1 request latency histograms (http_request_duration_seconds)" },
+	[KEY_INLINE] = { "inline", 0, NULL,
+			 "profiles: functions inlined at user frames, from DWARF" },
 	[KEY_NO_DEMANGLE] = STACKS_NO_DEMANGLE_OPT,
 	[KEY_UNWIND] = STACKS_UNWIND_OPT,
 	{ NULL },
@@ -92,6 +95,7 @@ static struct {
 	bool list_metrics;
 	unsigned long long profile_hz;
 	bool http;
+	bool inline_frames;
 	bool no_demangle;
 	enum stacks_unwind unwind;
 } args = {
@@ -152,6 +156,9 @@ static int agent_parse_opt(int index, const char *arg)
 				 &args.profile_hz);
 	case KEY_HTTP:
 		args.http = true;
+		return 0;
+	case KEY_INLINE:
+		args.inline_frames = true;
 		return 0;
 	case KEY_NO_DEMANGLE:
 		args.no_demangle = true;
@@ -451,6 +458,8 @@ static int start_profiler(struct agent *a)
 	a->profiler = profiler_start(args.profile_hz, !args.no_demangle,
 				     args.unwind);
 	if (!a->profiler)
+		return EXIT_RUNTIME;
+	if (args.inline_frames && profiler_set_inline(a->profiler))
 		return EXIT_RUNTIME;
 	a->profile_dropped = expo_family_add(a->reg,
 		"loupe_agent_profile_dropped_samples_total",

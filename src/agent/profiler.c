@@ -26,6 +26,7 @@
 #include "cgroup.h"
 #include "container.h"
 #include "http.h"
+#include "inlines.h"
 #include "log.h"
 #include "opts.h"
 #include "out.h"
@@ -68,6 +69,9 @@
 #define PROF_KCACHE		32768	/* emptied before a profile if half full */
 #define PROF_KMISS		16384
 #define MAX_PID			4194304
+/* --inline: DWARF kept open (inlines.h), and inlined names per frame */
+#define PROF_INLINE_BUDGET	(8UL << 20)
+#define PROF_MAX_INLINE		8
 /*
  * --unwind dwarf|auto: copies walked per drain at most (the rest wait in
  * the ring for the next second), and the ring: two seconds of samples of
@@ -87,7 +91,7 @@
 
 enum prof_kind { PROF_CPU, PROF_OFFCPU, PROF_NKINDS };
 
-enum blob_type { BLOB_STR, BLOB_MAP, BLOB_STACK };
+enum blob_type { BLOB_STR, BLOB_MAP, BLOB_STACK, BLOB_NAMES };
 
 /* An interned, reference-counted value: a string, a mapping or a stack. */
 struct blob {
@@ -109,6 +113,8 @@ struct prof_frame {
 	uint64_t addr;
 	struct blob *name;	/* NULL: not resolved, or a kernel frame */
 	struct blob *map;	/* NULL: in no file */
+	/* --inline: a BLOB_NAMES, the functions inlined at addr, or NULL */
+	struct blob *inl;
 };
 
 /*
@@ -152,6 +158,7 @@ struct profiler {
 	struct bpf_link *offcpu_link;
 	unsigned int hz;
 	struct syms_cache *usyms;
+	struct inlines *inlines;	/* --inline, else NULL */
 	bool demangle;		/* user names demangled (not --no-demangle) */
 	/* --unwind dwarf|auto: CPU samples walked by CFI (unwind.h) */
 	enum stacks_unwind unwind;
@@ -254,7 +261,13 @@ static void release(struct profiler *p, struct blob *b)
 		for (size_t i = 0; i < b->len / sizeof(*f); i++) {
 			release(p, f[i].name);
 			release(p, f[i].map);
+			release(p, f[i].inl);
 		}
+	} else if (b->type == BLOB_NAMES) {
+		struct blob **v = (struct blob **)b->data;
+
+		for (size_t i = 0; i < b->len / sizeof(*v); i++)
+			release(p, v[i]);
 	}
 	free(b);
 }
@@ -350,6 +363,35 @@ static void kcache_fill(struct profiler *p, size_t n)
 	syms_cache_free(c);
 }
 
+/*
+ * --inline: the functions inlined at user address addr as a BLOB_NAMES
+ * (innermost first), or NULL if none.
+ */
+static struct blob *inlined_names(struct profiler *p, uint32_t tgid,
+				  uint64_t addr)
+{
+	const char *names[PROF_MAX_INLINE];
+	struct blob *v[PROF_MAX_INLINE], *b = NULL;
+	int n = inlines_user(p->inlines, p->usyms, tgid, addr, names,
+			     PROF_MAX_INLINE);
+
+	for (int i = 0; i < n; i++) {
+		v[i] = intern_str(p, names[i]);
+		if (!v[i]) {
+			n = i;
+			goto out;
+		}
+	}
+	b = n ? intern(p, BLOB_NAMES, v, n * sizeof(*v)) : NULL;
+	/* a new list holds its names' references, an existing one its own */
+	if (b && b->refs == 1)
+		return b;
+out:
+	for (int i = 0; i < n; i++)
+		release(p, v[i]);
+	return b;
+}
+
 /* Symbolizes one half of a stack into f (leaf first): frames added. */
 static int symbolize(struct profiler *p, const uint64_t *ips, bool kernel,
 		     uint32_t tgid, struct prof_frame *f, int room)
@@ -359,6 +401,7 @@ static int symbolize(struct profiler *p, const uint64_t *ips, bool kernel,
 
 	for (int i = 0; i < PROF_MAX_DEPTH && ips[i] && n < room; i++, n++) {
 		f[n].addr = ips[i];
+		f[n].inl = NULL;
 		if (kernel) {
 			/* named when a profile is built (kcache_fill) */
 			f[n].map = p->kernel_map;
@@ -369,6 +412,10 @@ static int symbolize(struct profiler *p, const uint64_t *ips, bool kernel,
 		syms_user(p->usyms, tgid, ips[i], &sf);
 		f[n].map = user_map(p, tgid, ips[i]);
 		f[n].name = intern_str(p, sf.name);
+		/* a return address: the call is the byte before it */
+		if (p->inlines && sf.name)
+			f[n].inl = inlined_names(p, tgid, i ? ips[i] - 1 :
+						 ips[i]);
 	}
 	return n;
 }
@@ -393,6 +440,7 @@ static int lost_marker(struct profiler *p, int32_t id, const char *name,
 		return 0;
 	f->addr = 0;
 	f->map = NULL;
+	f->inl = NULL;
 	f->name = intern_str(p, name);
 	return 1;
 }
@@ -432,6 +480,7 @@ static struct blob *key_stack(struct profiler *p, const struct prof_key *k,
 		for (int i = 0; i < n; i++) {
 			release(p, f[i].name);
 			release(p, f[i].map);
+			release(p, f[i].inl);
 		}
 	return b;
 }
@@ -849,11 +898,34 @@ static uint32_t pprof_mapping(struct pprof *pp, struct blob *b)
 	return id;
 }
 
+/* A Line of a Location: the Function of name (added on first use). */
+static void pprof_line(struct pprof *pp, struct out_buf *loc,
+		       struct blob *name)
+{
+	struct out_buf line = { 0 };
+	bool isnew;
+	uint32_t fn = idmap_get(&pp->fn, name, 0, &isnew);
+
+	if (isnew) {
+		struct out_buf fo = { 0 };
+		uint32_t s = pprof_str(pp, name);
+
+		pb_uint(&fo, 1, fn);
+		pb_uint(&fo, 2, s);
+		pb_uint(&fo, 3, s);
+		pb_bytes(&pp->functions, 5, fo.data, fo.len);
+		free(fo.data);
+	}
+	pb_uint(&line, 1, fn);
+	pb_bytes(loc, 4, line.data, line.len);
+	free(line.data);
+}
+
 static uint32_t pprof_location(struct profiler *p, struct pprof *pp,
 			       const struct prof_frame *f)
 {
-	struct out_buf o = { 0 }, line = { 0 };
-	uint32_t id, map = f->map ? pprof_mapping(pp, f->map) : 0, fn;
+	struct out_buf o = { 0 };
+	uint32_t id, map = f->map ? pprof_mapping(pp, f->map) : 0;
 	struct blob *name = f->name;
 	bool isnew;
 
@@ -874,22 +946,18 @@ static uint32_t pprof_location(struct profiler *p, struct pprof *pp,
 	if (map)
 		pb_uint(&o, 2, map);
 	pb_uint(&o, 3, f->addr);
-	if (name) {
-		fn = idmap_get(&pp->fn, name, 0, &isnew);
-		if (isnew) {
-			struct out_buf fo = { 0 };
-			uint32_t s = pprof_str(pp, name);
+	/*
+	 * pprof's inlining: one Line per function, the inlined ones first
+	 * (innermost first), the function that holds them last.
+	 */
+	if (name && f->inl) {
+		struct blob **v = (struct blob **)f->inl->data;
 
-			pb_uint(&fo, 1, fn);
-			pb_uint(&fo, 2, s);
-			pb_uint(&fo, 3, s);
-			pb_bytes(&pp->functions, 5, fo.data, fo.len);
-			free(fo.data);
-		}
-		pb_uint(&line, 1, fn);
-		pb_bytes(&o, 4, line.data, line.len);
-		free(line.data);
+		for (size_t i = 0; i < f->inl->len / sizeof(*v); i++)
+			pprof_line(pp, &o, v[i]);
 	}
+	if (name)
+		pprof_line(pp, &o, name);
 	pb_bytes(&pp->locations, 4, o.data, o.len);
 	free(o.data);
 	return id;
@@ -1046,9 +1114,10 @@ static void window_merge(struct profiler *p, const struct prof_pending *q,
 static void fold_entry(struct profiler *p, struct out_buf *b,
 		       const struct prof_entry *e)
 {
-	static struct syms_frame sf[2 * PROF_MAX_DEPTH];
+	static struct syms_frame sf[(PROF_MAX_INLINE + 1) * 2 * PROF_MAX_DEPTH];
 	const struct prof_frame *f = (const struct prof_frame *)e->stack->data;
-	size_t n = e->stack->len / sizeof(*f), nk = 0, first = first_frame(p, e);
+	size_t n = e->stack->len / sizeof(*f), nk = 0, m = 0;
+	size_t first = first_frame(p, e);
 	struct stacks_half user = { 0 }, kernel = { 0 };
 
 	f += first;
@@ -1061,17 +1130,27 @@ static void fold_entry(struct profiler *p, struct out_buf *b,
 			name = p->kcache[kcache_slot(p, f[i].addr)].name;
 			nk++;
 		}
-		sf[i] = (struct syms_frame){
+		/* --inline: the inlined functions before their holder */
+		for (size_t j = 0; f[i].inl && j < f[i].inl->len /
+		     sizeof(struct blob *); j++)
+			sf[m++] = (struct syms_frame){
+				.addr = f[i].addr, .kind = SYMS_USER,
+				.name = ((struct blob **)f[i].inl->data)[j]
+					->data,
+				.inlined = true,
+			};
+		sf[m++] = (struct syms_frame){
 			.addr = f[i].addr,
 			.kind = !name ? SYMS_UNKNOWN :
 				k ? SYMS_KERNEL : SYMS_USER,
 			.name = name ? name->data : NULL,
 		};
 	}
+	/* kernel frames come first and are never inlined ones */
 	kernel.frames = sf;
 	kernel.n = nk;
 	user.frames = sf + nk;
-	user.n = n - nk;
+	user.n = m - nk;
 	stacks_fold(b, e->comm->data, &user, &kernel, e->count);
 }
 
@@ -1702,6 +1781,16 @@ fail:
 	return NULL;
 }
 
+int profiler_set_inline(struct profiler *p)
+{
+	p->inlines = inlines_new(PROF_INLINE_BUDGET);
+	if (!p->inlines) {
+		log_err("profiler: out of memory");
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
 int profiler_serve(struct profiler *p)
 {
 	int err = pthread_create(&p->thread, NULL, profiler_main, p);
@@ -1748,6 +1837,7 @@ void profiler_stop(struct profiler *p)
 	release(p, p->kernel_map);
 	kcache_clear(p);
 	syms_cache_free(p->usyms);
+	inlines_free(p->inlines);
 	free(p->keys);
 	free(p->vals);
 	pthread_cond_destroy(&p->wake);

@@ -77,6 +77,12 @@ struct profiler;
  */
 struct profiler *profiler_start(unsigned int hz, bool demangle,
 				enum stacks_unwind unwind);
+/*
+ * --inline: frames name the functions inlined there too (inlines.h), as
+ * pprof's several Lines per Location, "_[i]" frames in the flame graph.
+ * Before profiler_serve(): 0 or an exit status after a message.
+ */
+int profiler_set_inline(struct profiler *p);
 /* Starts the thread that drains the kernel's counts: 0 or exit status. */
 int profiler_serve(struct profiler *p);
 /* Answers what waits with 503 and refuses new requests; the thread ends. */

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 #include "addr.h"
 #include "flame.h"
+#include "inlines.h"
 #include "log.h"
 #include "session.h"
 #include "stacks.h"
@@ -25,10 +26,14 @@ struct stacks_report {
 	bool user, kernel;	/* halves collected */
 	int counts_fd, stackmap_fd, stats_fd;
 	struct syms_cache *syms;
+	struct inlines *inlines;	/* --inline, or NULL */
 	const struct ustacks *ustacks;	/* user-space counts, or NULL */
 	int pid;		/* -p, or 0 */
 	long long pid_cpu_ns;	/* its CPU time while counted, or -1 */
 };
+
+/* Frames of a user half: every address and the functions inlined there. */
+#define STACKS_MAX_FRAMES	(4 * STACKS_MAX_DEPTH)
 
 struct entry {
 	struct stack_key key;
@@ -252,7 +257,9 @@ static void fold_frame(struct out_buf *b, const struct syms_frame *f)
 		return;
 	}
 	fold_name(b, f->name);
-	if (f->kind == SYMS_KERNEL)
+	if (f->inlined)
+		out_buf_add(b, "_[i]", 4);
+	else if (f->kind == SYMS_KERNEL)
 		out_buf_add(b, "_[k]", 4);
 	else if (f->kind == SYMS_JIT)
 		out_buf_add(b, "_[j]", 4);
@@ -436,6 +443,32 @@ struct symbolizer {
 };
 
 /*
+ * --inline: the functions inlined at user frame f (just resolved), put
+ * before it, innermost first, as perf report --inline does; room frames
+ * are free at f. The number added.
+ */
+static int add_inlined(struct symbolizer *z, int pid, uint64_t addr,
+		       struct syms_frame *f, int room)
+{
+	const char *names[INLINES_MAX_DEPTH];
+	struct syms_frame real = *f;
+	int n;
+
+	if (!z->r->inlines || f->kind != SYMS_USER || room < 2)
+		return 0;
+	n = inlines_user(z->r->inlines, z->r->syms, pid, addr, names,
+			 room - 1 < INLINES_MAX_DEPTH ? room - 1 :
+			 INLINES_MAX_DEPTH);
+	for (int i = 0; i < n; i++)
+		f[i] = (struct syms_frame){
+			.addr = real.addr, .kind = SYMS_USER, .name = names[i],
+			.module = real.module, .inlined = true,
+		};
+	f[n] = real;
+	return n;
+}
+
+/*
  * Symbolizes one half. Every frame but the leaf is a return address,
  * which may already be past the end of its caller (a call as the last
  * instruction): look up the byte before it.
@@ -461,7 +494,7 @@ static void symbolize(struct symbolizer *z, int pid, __s32 id, bool user,
 		h->missed = true;
 		return;
 	}
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n && h->n < STACKS_MAX_FRAMES; i++) {
 		uint64_t addr = i ? ips[i] - 1 : ips[i];
 		struct syms_frame *f = &frames[h->n];
 		int err;
@@ -477,6 +510,9 @@ static void symbolize(struct symbolizer *z, int pid, __s32 id, bool user,
 			continue;
 		z->frames++;
 		z->unresolved += err != 0;
+		if (user && !err)
+			h->n += add_inlined(z, pid, addr, f,
+					    STACKS_MAX_FRAMES - h->n);
 		h->n++;
 	}
 }
@@ -494,6 +530,8 @@ static void print_text_half(struct out_buf *b, const struct stacks_half *h,
 			out_table_escape(b, fr->name, strlen(fr->name));
 		else
 			out_buf_add(b, "[unknown]", 9);
+		if (fr->inlined)
+			out_buf_add(b, " (inlined)", 10);
 		if (fr->kind == SYMS_KERNEL && fr->module && fr->name)
 			out_buf_printf(b, " [%s]", fr->module);
 		out_buf_add(b, "\n", 1);
@@ -515,7 +553,10 @@ static void print_json_half(struct out *o, const char *key,
 		out_uint(o, OUT_JSON_ONLY, "addr", fr->addr);
 		if (fr->name) {
 			out_str(o, OUT_JSON_ONLY, "name", fr->name);
-			out_uint(o, OUT_JSON_ONLY, "offset", fr->offset);
+			/* an inlined function has no symbol to be inside of */
+			if (!fr->inlined)
+				out_uint(o, OUT_JSON_ONLY, "offset",
+					 fr->offset);
 		} else {
 			out_null(o, "name");
 		}
@@ -527,6 +568,8 @@ static void print_json_half(struct out *o, const char *key,
 			fr->kind == SYMS_KERNEL ? "kernel" :
 			fr->kind == SYMS_JIT ? "jit" :
 			fr->kind == SYMS_USER ? "user" : "unknown");
+		if (fr->inlined)
+			out_bool(o, "inlined", true);
 		out_obj_end(o);
 	}
 	out_arr_end(o);
@@ -642,7 +685,7 @@ static int stacks_print(struct session *s, const struct stacks_report *r)
 	v = read_counts(r->counts_fd, r->ustacks, &n);
 	if (r->kernel && v)
 		prepare_kernel(r, v, n);
-	uf = calloc(STACKS_MAX_DEPTH, sizeof(*uf));
+	uf = calloc(STACKS_MAX_FRAMES, sizeof(*uf));
 	kf = calloc(STACKS_MAX_DEPTH, sizeof(*kf));
 	ips = calloc(STACKS_MAX_DEPTH, sizeof(*ips));
 	if (!uf || !kf || !ips)
@@ -870,6 +913,9 @@ int stacks_tool_opt(struct stacks_tool *t, int index, const char *arg)
 	case 5:
 		t->no_demangle = true;
 		break;
+	case 7:
+		t->inline_frames = true;
+		break;
 	case 6:
 		return stacks_parse_unwind(arg, &t->unwind);
 	}
@@ -927,6 +973,13 @@ int stacks_tool_prepare(struct session *s, struct stacks_tool *t,
 		return EXIT_RUNTIME;
 	}
 	syms_set_demangle(t->syms, !t->no_demangle);
+	if (t->inline_frames) {
+		t->inlines = inlines_new(0);
+		if (!t->inlines) {
+			log_err("out of memory");
+			return EXIT_RUNTIME;
+		}
+	}
 	if (t->unwind != STACKS_UNWIND_FP) {
 		t->unwinder = unwind_new(UNWIND_MAX_PROCS);
 		t->ustacks = calloc(1, sizeof(*t->ustacks));
@@ -1004,6 +1057,7 @@ int stacks_tool_finish(struct session *s, void *skel)
 		.stackmap_fd = stacks_tool_map_fd(t, "stackmap"),
 		.stats_fd = stacks_tool_map_fd(t, "stack_stats"),
 		.syms = t->syms,
+		.inlines = t->inlines,
 		.ustacks = t->ustacks,
 		.pid = s->opts.pid,
 		.pid_cpu_ns = t->pid_cpu_start >= 0 && cpu_end >= 0 ?
@@ -1025,6 +1079,8 @@ int stacks_tool_cleanup(struct session *s, int err)
 		err = EXIT_RUNTIME;
 	syms_cache_free(t->syms);
 	t->syms = NULL;
+	inlines_free(t->inlines);
+	t->inlines = NULL;
 	unwind_free(t->unwinder);
 	t->unwinder = NULL;
 	ustacks_free(t->ustacks);

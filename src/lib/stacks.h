@@ -151,6 +151,7 @@ enum stacks_unwind {
 struct ustacks;
 struct upending;
 struct unwinder;
+struct inlines;
 
 struct stacks_tool {
 	bool user_only, kernel_only;	/* halves; neither: both */
@@ -161,6 +162,8 @@ struct stacks_tool {
 	struct upending *pending;	/* copy_waits: walked, not counted */
 	bool folded;
 	bool no_demangle;		/* --no-demangle */
+	bool inline_frames;		/* --inline */
+	struct inlines *inlines;
 	unsigned long storage;		/* stack map entries */
 	struct stacks_svg svg;		/* .path set by --svg */
 	const char *unit;		/* "samples", "us" */
@@ -196,7 +199,10 @@ struct stacks_tool {
 	  "stack map entries (default 16384)" },			\
 	{ "svg", 0, "FILE", "write a flame graph to FILE" },		\
 	STACKS_NO_DEMANGLE_OPT,						\
-	STACKS_UNWIND_OPT
+	STACKS_UNWIND_OPT,						\
+	{ "inline", 0, NULL,						\
+	  "functions inlined at user frames, from DWARF, as frames "	\
+	  "of their own" }
 int stacks_tool_opt(struct stacks_tool *t, int index, const char *arg);
 /* --unwind's argument: 0 or EXIT_USAGE with a message. */
 int stacks_parse_unwind(const char *arg, enum stacks_unwind *out);

@@ -723,6 +723,14 @@ static const char *display_name(struct syms_cache *c, const char *name)
 	return c->dm[i].name ? c->dm[i].name : name;
 }
 
+char *syms_demangle(const struct syms_cache *c, const char *name)
+{
+	if (c->no_demangle || !looks_mangled(name))
+		return NULL;
+	return cplus_demangle(name[1] == '_' ? name + 1 : name,
+			      DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
+}
+
 void syms_set_demangle(struct syms_cache *c, bool on)
 {
 	c->no_demangle = !on;

@@ -49,6 +49,11 @@ struct syms_frame {
 	 * cache lives.
 	 */
 	const char *module;
+	/*
+	 * A function inlined at addr (inlines.h), shown as a frame of its
+	 * own before the function that holds it; syms never sets it.
+	 */
+	bool inlined;
 };
 
 struct syms_cache *syms_cache_new(void);
@@ -110,6 +115,12 @@ int syms_file(struct syms_cache *c, const char *path, uint64_t vaddr,
  * default, or shown as the symbol table has them (--no-demangle).
  */
 void syms_set_demangle(struct syms_cache *c, bool on);
+
+/*
+ * A name from elsewhere (DWARF) as the cache shows names: a malloc'ed
+ * demangled copy, or NULL to show it as is (not mangled, --no-demangle).
+ */
+char *syms_demangle(const struct syms_cache *c, const char *name);
 
 /*
  * The bytes the open ELF objects' indexes may take (default 64 MB), a

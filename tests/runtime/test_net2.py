@@ -79,6 +79,15 @@ except socket.timeout:
 c.close()
 """
 
+# A connect to a closed port: refused, after both sides resolved each other.
+NEIGHBOUR_PY = r"""
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], 9), timeout=3)
+except ConnectionRefusedError:
+    pass
+"""
+
 
 def _read_int_line(p, what, timeout=5):
     import select
@@ -148,6 +157,11 @@ def _retrans_case(family):
     srv = spawn(["ip", "netns", "exec", ns[1], sys.executable, "-c", SERVER_PY,
                  srv_addr], stdout=subprocess.PIPE, text=True)
     sport = _read_int_line(srv, "server")
+    # neighbours resolved before the loss: 30 % loss can defeat IPv6
+    # neighbour discovery (and ARP), and the connect then fails outright
+    rc, _, err = run_quiet(["ip", "netns", "exec", ns[0], sys.executable, "-c",
+                            NEIGHBOUR_PY, srv_addr], timeout=10)
+    check(rc == 0, "reaching %s before the loss: %s" % (srv_addr, short(err)))
     how, during = _impair(ns, dev)
     cli = spawn(["ip", "netns", "exec", ns[0], sys.executable, "-c", CLIENT_PY,
                  srv_addr, str(sport), "2.5"], stdout=subprocess.PIPE, text=True)

@@ -891,3 +891,17 @@ def parse_exit_rest(rest):
     if not m or len(m.group(1)) + len(m.group(2)) != max(7, len(m.group(1))):
         return None
     return float(m.group(1)), m.group(3)
+
+
+def folded_rows(lp, timeout=20, need_rows=True):
+    """A stack tool's --folded output once it exited by itself: a list of
+    (frames, count), every line checked to be "a;b;c N"."""
+    rc = lp.wait_exit(timeout)
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    rows = []
+    for line in lp.lines():
+        stack, _, count = line.rpartition(" ")
+        check(stack and count.isdigit(), "not a folded line: %r" % line)
+        rows.append((stack.split(";"), int(count)))
+    check(rows or not need_rows, "no stacks %s" % lp.describe())
+    return rows

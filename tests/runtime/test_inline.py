@@ -19,7 +19,7 @@ import os
 import shutil
 import subprocess
 
-from common import (Loupe, Skip, check, marker, on_cleanup, short, spawn,
+from common import (folded_rows, Loupe, Skip, check, marker, on_cleanup, short, spawn,
                     tmpdir)
 
 # mix is inlined into churn at every -O level (always_inline); leaf is
@@ -94,16 +94,7 @@ def _has_chain(frames, chain):
     return any(frames[i:i + n] == chain for i in range(len(frames) - n + 1))
 
 
-def _folded(lp, timeout=20):
-    rc = lp.wait_exit(timeout)
-    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
-    rows = []
-    for line in lp.lines():
-        stack, _, count = line.rpartition(" ")
-        check(stack and count.isdigit(), "not a folded line: %r" % line)
-        rows.append((stack.split(";"), int(count)))
-    check(rows, "no stacks %s" % lp.describe())
-    return rows
+_folded = folded_rows
 
 
 def _share(rows, chain):

@@ -189,7 +189,16 @@ def _retrans_case(family):
     if how == "netem":
         run_quiet(["ip", "netns", "exec", ns[0], "tc", "qdisc", "del",
                    "dev", dev[0], "root"])
-    time.sleep(0.5)
+    elif how == "iptables":
+        for ipt in ("iptables", "ip6tables"):
+            run_quiet(["ip", "netns", "exec", ns[1], ipt, "-F", "INPUT"])
+    # once the server has read to the end, nothing of the connection is
+    # left to retransmit: both instances have seen the same retransmits
+    try:
+        srv.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        fail("the server did not read the client's data to its end in 20 s")
+    time.sleep(0.3)
     lp.stop()
     table.stop()
     check_common(ev, "retransmit")

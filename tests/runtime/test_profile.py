@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from common import LOUPE, Loupe, Skip, check, fail, marker, short, spawn, tmpdir
+from common import folded_rows, LOUPE, Loupe, Skip, check, fail, marker, short, spawn, tmpdir
 
 WORK_C = r"""
 #include <stdlib.h>
@@ -84,14 +84,7 @@ def _start(exe, mode="spin", secs=8):
 
 
 def _folded(lp, timeout=15):
-    rc = lp.wait_exit(timeout)
-    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
-    rows = []
-    for line in lp.lines():
-        stack, _, count = line.rpartition(" ")
-        check(stack and count.isdigit(), "not a folded line: %r" % line)
-        rows.append((stack.split(";"), int(count)))
-    return rows
+    return folded_rows(lp, timeout, need_rows=False)
 
 
 def _user_frames(frames):

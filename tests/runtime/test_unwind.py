@@ -16,7 +16,7 @@ import os
 import shutil
 import subprocess
 
-from common import (LOUPE, Loupe, Skip, check, marker, on_cleanup, poll_until,
+from common import (folded_rows, LOUPE, Loupe, Skip, check, marker, on_cleanup, poll_until,
                     short, spawn, tmpdir)
 
 CXX_SRC = r"""
@@ -200,16 +200,7 @@ def _run(argv, what):
     check(r.returncode == 0, "%s failed: %s" % (what, short(r.stdout.decode(errors="replace"), 1500)))
 
 
-def _folded(lp, timeout=20):
-    rc = lp.wait_exit(timeout)
-    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
-    rows = []
-    for line in lp.lines():
-        stack, _, count = line.rpartition(" ")
-        check(stack and count.isdigit(), "not a folded line: %r" % line)
-        rows.append((stack.split(";"), int(count)))
-    check(rows, "no stacks %s" % lp.describe())
-    return rows
+_folded = folded_rows
 
 
 def _share(rows, pred):

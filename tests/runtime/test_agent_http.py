@@ -117,16 +117,8 @@ def test_agent_http_by_container():
     """--by-container: busybox httpd in a podman container answers 4 GETs
     with 200 and 2 with 404; its series carry the container's name, curl's
     (on the host) an empty one, with exact counts."""
-    from test_container import Container, _image
-    from test_http import _can_connect
-    image = _image()
-    m = marker("ahc")
-    port = free_port()
-    c = Container(image, "mkdir -p /www/%s && echo hello > /www/%s/x.txt && "
-                  "exec /bin/busybox httpd -f -p 127.0.0.1:%d -h /www" % (m, m, port),
-                  extra=["--network", "host"])
-    check(poll_until(lambda: _can_connect(port), 20), "httpd in %s never listened" % c.name)
-    url = "http://127.0.0.1:%d/%s/" % (port, m)
+    from test_http import busybox_httpd
+    c, m, url = busybox_httpd("ahc")
     a = Agent("--http", "--by-container", "--metrics", "none", "--profile-hz", "0")
 
     def series():

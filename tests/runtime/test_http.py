@@ -490,19 +490,25 @@ def test_split_request_garbage_and_close_mid_response():
     check(got == want, "rows %s, want %s" % (got, want))
 
 
-def test_container_server():
-    """busybox httpd in a podman container (host network): its rows carry
-    the container, --container keeps only them, --containers shows its
-    name in the table."""
+def busybox_httpd(tag):
+    """busybox httpd in a podman container on the host's network, serving
+    /MARKER/x.txt: (container, marker, base URL), once it listens."""
     from test_container import Container, _image
     image = _image()
-    m = marker("hc")
+    m = marker(tag)
     port = free_port()
     c = Container(image, "mkdir -p /www/%s && echo hello > /www/%s/x.txt && "
                   "exec /bin/busybox httpd -f -p 127.0.0.1:%d -h /www" % (m, m, port),
                   extra=["--network", "host"])
     check(poll_until(lambda: _can_connect(port), 20), "httpd in %s never listened" % c.name)
-    url = "http://127.0.0.1:%d/%s/" % (port, m)
+    return c, m, "http://127.0.0.1:%d/%s/" % (port, m)
+
+
+def test_container_server():
+    """busybox httpd in a podman container (host network): its rows carry
+    the container, --container keeps only them, --containers shows its
+    name in the table."""
+    c, m, url = busybox_httpd("hc")
     only = Loupe("http", "-j", "--container", c.name)
     only.ready(lambda: curl(url + "x.txt"), lambda e: e.get("path") == "/%s/x.txt" % m)
     table = Loupe("http", "--containers", "--container", c.name)

@@ -208,18 +208,14 @@ def _uprobe_lines():
         return []
 
 
-def test_sslsniff_gnutls():
-    if not shutil.which("gnutls-cli"):
-        raise Skip("gnutls-cli not installed (apt-get install gnutls-bin, or make deps-test)")
-    srv = TlsServer()
-    lp = Loupe("sslsniff", "-j", "-n", "gnutls-cli")
-    lp.wait_attached(settle=1.5)
-    line = marker("gnutls") + "\n"
-    resp = _response(srv.body_len)
-    cli = spawn(["gnutls-cli", "--insecure", "-p", str(srv.port), "127.0.0.1"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+def _stdin_client(lp, argv, data, what, stop_timeout=5):
+    """Runs a TLS client that sends what it reads on stdin: data is written,
+    its first read awaited, stdin closed; then lp stops. The client's
+    events."""
+    cli = spawn(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL)
     try:
-        cli.stdin.write(line.encode())
+        cli.stdin.write(data)
         cli.stdin.flush()
         got = lp.wait_event(lambda e: e.get("pid") == cli.pid and e.get("func") == "READ/RECV",
                             10)
@@ -229,10 +225,22 @@ def test_sslsniff_gnutls():
         cli.wait(timeout=10)
     except subprocess.TimeoutExpired:
         pass
-    check(got is not None, "no gnutls-cli read %s" % lp.describe())
+    check(got is not None, "no %s read %s" % (what, lp.describe()))
     time.sleep(0.3)
-    lp.stop()
-    evs = [e for e in lp.events() if e.get("pid") == cli.pid]
+    lp.stop(timeout=stop_timeout)
+    return [e for e in lp.events() if e.get("pid") == cli.pid]
+
+
+def test_sslsniff_gnutls():
+    if not shutil.which("gnutls-cli"):
+        raise Skip("gnutls-cli not installed (apt-get install gnutls-bin, or make deps-test)")
+    srv = TlsServer()
+    lp = Loupe("sslsniff", "-j", "-n", "gnutls-cli")
+    lp.wait_attached(settle=1.5)
+    line = marker("gnutls") + "\n"
+    resp = _response(srv.body_len)
+    evs = _stdin_client(lp, ["gnutls-cli", "--insecure", "-p", str(srv.port),
+                             "127.0.0.1"], line.encode(), "gnutls-cli")
     writes = [e for e in evs if e["func"] == "WRITE/SEND"]
     check(len(writes) == 1 and writes[0]["function"] == "gnutls_record_send" and
           writes[0]["comm"] == "gnutls-cli" and writes[0]["len"] == len(line) and
@@ -253,23 +261,9 @@ def test_sslsniff_openssl_s_client():
     lp.wait_attached(settle=1.5)
     req = ("GET /%s HTTP/1.0\n\n" % marker("sclient")).encode()
     resp = _response(srv.body_len)
-    cli = spawn(["openssl", "s_client", "-quiet", "-connect", "127.0.0.1:%d" % srv.port],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    try:
-        cli.stdin.write(req)
-        cli.stdin.flush()
-        got = lp.wait_event(lambda e: e.get("pid") == cli.pid and e.get("func") == "READ/RECV",
-                            10)
-    finally:
-        cli.stdin.close()
-    try:
-        cli.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-    check(got is not None, "no s_client read %s" % lp.describe())
-    time.sleep(0.3)
-    lp.stop(timeout=20)
-    evs = [e for e in lp.events() if e.get("pid") == cli.pid]
+    evs = _stdin_client(lp, ["openssl", "s_client", "-quiet", "-connect",
+                             "127.0.0.1:%d" % srv.port], req, "s_client",
+                        stop_timeout=20)
     writes = [e for e in evs if e["func"] == "WRITE/SEND"]
     check(len(writes) == 1 and writes[0]["function"] in ("SSL_write", "SSL_write_ex") and
           writes[0]["comm"] == "openssl" and writes[0]["len"] == len(req) and

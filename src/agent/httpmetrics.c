@@ -23,7 +23,9 @@
 #include "httppair.h"
 #include "log.h"
 #include "metric.h"
+#include "session.h"
 #include "tlslib.h"
+#include "uprobe.h"
 
 /* Program links: the socket tracepoints and TLS probes on every library. */
 #define LINKS_MAX (16 + HTTPPAIR_TLS_FUNCS * 2 * TLSLIB_MAX_LIBS)
@@ -187,6 +189,7 @@ static int load(struct httpmetrics *m, size_t ring_bytes)
 	m->skel->rodata->filter.exclude_pid = getpid();
 	m->skel->rodata->filter.wakeup_bytes = ring_bytes / 4;
 	bpf_map__set_max_entries(m->skel->maps.events, ring_bytes);
+	uprobe_prepare(m->skel->obj);
 	err = http_bpf__load(m->skel);
 	if (err) {
 		log_err("--http: cannot load the http object: %s",
@@ -272,8 +275,8 @@ void httpmetrics_stop(struct httpmetrics *m)
 		m->stopping = true;
 		pthread_join(m->thread, NULL);
 	}
-	while (m->nlinks)
-		bpf_link__destroy(m->links[--m->nlinks]);
+	session_destroy_links(m->links, m->nlinks);
+	m->nlinks = 0;
 	ring_buffer__free(m->rb);
 	httppair_free(m->pairs);
 	http_bpf__destroy(m->skel);

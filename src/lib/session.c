@@ -240,6 +240,7 @@ static int load_object(struct session *s)
 			s->opts.buffer_size);
 		return EXIT_RUNTIME;
 	}
+	uprobe_prepare(s->obj);
 	if (s->skeleton)
 		err = bpf_object__load_skeleton(s->skeleton);
 	else
@@ -306,10 +307,15 @@ static int attach_all(struct session *s)
 			log_err("too many programs to attach");
 			return EXIT_RUNTIME;
 		}
-		link = s->attach_prog ? s->attach_prog(s, prog) :
-		       bpf_program__attach(prog);
+		section = bpf_program__section_name(prog);
+		/* Only uprobe.c attaches uprobes (see uprobe_prepare()). */
+		if (s->attach_prog)
+			link = s->attach_prog(s, prog);
+		else if (uprobe_is_section(section))
+			link = uprobe_attach_section(prog, s->opts.pid);
+		else
+			link = bpf_program__attach(prog);
 		if (!link) {
-			section = bpf_program__section_name(prog);
 			err = -errno;
 			if (uprobe_is_section(section) && privs_check_uprobe(err))
 				return EXIT_RUNTIME;
@@ -845,17 +851,24 @@ static void destroy_link(void *links, int i)
 }
 
 /*
- * Detaching a tracepoint waits for an RCU grace period (tens of ms here);
- * detaching several links at once lets those waits overlap. Eight
- * threads overlap them as well as one per link does (fsslower's 28
- * syscall tracepoints: the same wall time), and each thread's stack
- * counts in the RSS: 28 took fsslower from 8.0 to 8.4 MiB.
+ * Detaching a tracepoint or a uprobe_multi link waits for RCU grace
+ * periods (tens of ms here); detaching several links at once lets those
+ * waits overlap. Eight threads overlap them as well as one per link does
+ * (fsslower's 28 syscall tracepoints: the same wall time), and each
+ * thread's stack counts in the RSS: 28 took fsslower from 8.0 to 8.4 MiB.
+ * Perf-event uprobes gain nothing: the kernel detaches them one at a
+ * time under a mutex (uprobe.c uses uprobe_multi links where it can).
  */
 #define DESTROY_THREADS	8
 
+void session_destroy_links(struct bpf_link **links, int n)
+{
+	parallel_for(n, DESTROY_THREADS, destroy_link, links);
+}
+
 static void destroy_links(struct session *s)
 {
-	parallel_for(s->nlinks, DESTROY_THREADS, destroy_link, s->links);
+	session_destroy_links(s->links, s->nlinks);
 	s->nlinks = 0;
 }
 

@@ -58,7 +58,8 @@ struct session {
 	unsigned long long pb_lost;
 	session_event_fn on_event;
 	session_tick_fn on_interval;	/* histogram/top tools */
-	session_attach_fn attach_prog;	/* NULL: bpf_program__attach() */
+	/* NULL: uprobe_attach_section() for uprobes, else bpf_program__attach() */
+	session_attach_fn attach_prog;
 	/*
 	 * Programs loaded without a libbpf object (loupe trace): their fds
 	 * for the kernel's count of skipped runs, detach() to stop them
@@ -131,6 +132,8 @@ int session_loop(struct session *s);
 void session_stop(struct session *s);
 /* Adopts a link the tool attached itself; destroyed at teardown. */
 int session_add_link(struct session *s, struct bpf_link *link);
+/* Destroys n links from several threads (their detaches overlap). */
+void session_destroy_links(struct bpf_link **links, int n);
 /*
  * For a tool's prepare(): with --raw-syscalls, choose hooks from raw (on
  * sys_enter/sys_exit) and switch the tool's own table off; without it,

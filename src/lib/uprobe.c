@@ -14,8 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "addr.h"
+#include "hook.h"
 #include "uprobe.h"
 
 #if defined(__x86_64__)
@@ -441,17 +444,145 @@ bool uprobe_is_section(const char *section)
 }
 
 /*
- * libbpf creates a perf event on the uprobe PMU and a BPF link on it:
- * nothing is written to tracefs's uprobe_events, so the kernel frees the
- * probe with loupe's file descriptors even after SIGKILL. With pid, the
- * probe fires only in that process (uprobes filter by address space, so
- * all its threads).
+ * The kernel's uprobe_multi links (Linux 6.6), which libbpf 1.1.2 does
+ * not know: the constants and the BPF_LINK_CREATE fields are spelled out
+ * here, as the kernel defines them.
+ */
+#define UPROBE_MULTI_ATTACH	48	/* BPF_TRACE_UPROBE_MULTI */
+#define UPROBE_MULTI_RETURN	1U	/* BPF_F_UPROBE_MULTI_RETURN */
+
+struct uprobe_multi_attr {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 multi_flags;
+	__u32 pid;
+};
+
+/*
+ * Why a second kind of link: a perf-event uprobe is torn down under the
+ * kernel's event_mutex, with two RCU grace periods inside it, so its
+ * detaches run one after another (about 100 ms each here, whatever the
+ * number of threads); a uprobe_multi link waits for its grace periods
+ * without that lock, and links detached from several threads share them.
+ * Supported if the kernel takes such a program and, for a directory,
+ * answers EBADF (not a regular file) rather than EINVAL.
+ */
+static bool multi_supported(void)
+{
+	static int supported = -1;
+	struct uprobe_multi_attr a = { 0 };
+	__u64 offset = 0;
+	int prog, fd;
+
+	if (supported >= 0)
+		return supported;
+	supported = 0;
+	prog = hook_trivial_prog(BPF_PROG_TYPE_KPROBE, UPROBE_MULTI_ATTACH, 0);
+	if (prog < 0)
+		return false;
+	a.prog_fd = prog;
+	a.attach_type = UPROBE_MULTI_ATTACH;
+	a.path = (unsigned long)"/";
+	a.offsets = (unsigned long)&offset;
+	a.cnt = 1;
+	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	if (fd >= 0)
+		close(fd);
+	else
+		supported = errno == EBADF;
+	close(prog);
+	return supported;
+}
+
+void uprobe_prepare(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	if (!multi_supported())
+		return;
+	bpf_object__for_each_program(prog, obj)
+		if (uprobe_is_section(bpf_program__section_name(prog)))
+			bpf_program__set_expected_attach_type(prog,
+							      UPROBE_MULTI_ATTACH);
+}
+
+/*
+ * libbpf 1.1.2 cannot wrap a link fd it did not create, and every caller
+ * keeps struct bpf_link: this is libbpf's own layout of it (unchanged
+ * from 0.7 to 1.5), allocated with calloc() as bpf_link__destroy() frees
+ * it, with a detach that closes the fd. bpf_link__fd() reading the fd
+ * back checks the layout; if it does not, the perf link is used.
+ */
+struct libbpf_link {
+	int (*detach)(struct bpf_link *link);
+	void (*dealloc)(struct bpf_link *link);
+	char *pin_path;
+	int fd;
+	bool disconnected;
+};
+
+static int multi_detach(struct bpf_link *link)
+{
+	return close(bpf_link__fd(link));
+}
+
+static struct bpf_link *multi_attach(struct bpf_program *prog, bool retprobe,
+				     int pid, const struct uprobe_target *t)
+{
+	struct uprobe_multi_attr a = { 0 };
+	__u64 offset = t->offset;
+	struct libbpf_link *l;
+	int fd, err;
+
+	a.prog_fd = bpf_program__fd(prog);
+	a.attach_type = UPROBE_MULTI_ATTACH;
+	a.path = (unsigned long)t->path;
+	a.offsets = (unsigned long)&offset;
+	a.cnt = 1;
+	a.multi_flags = retprobe ? UPROBE_MULTI_RETURN : 0;
+	a.pid = pid > 0 ? pid : 0;
+	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	if (fd < 0)
+		return NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return NULL;
+	}
+	l->detach = multi_detach;
+	l->fd = fd;
+	if (bpf_link__fd((struct bpf_link *)l) != fd) {
+		free(l);
+		close(fd);
+		errno = ENOTSUP;
+		return NULL;
+	}
+	return (struct bpf_link *)l;
+}
+
+/*
+ * A uprobe_multi link if uprobe_prepare() chose it for the program, else
+ * libbpf's perf event on the uprobe PMU with a BPF link on it. Neither
+ * writes to tracefs's uprobe_events, so the kernel frees the probe with
+ * loupe's file descriptors even after SIGKILL. With pid, the probe fires
+ * only in that process (all its threads).
  */
 struct bpf_link *uprobe_attach(struct bpf_program *prog, bool retprobe,
 			       int pid, const struct uprobe_target *t)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe);
 
+	if (bpf_program__expected_attach_type(prog) == UPROBE_MULTI_ATTACH)
+		return multi_attach(prog, retprobe, pid, t);
 	return bpf_program__attach_uprobe_opts(prog, pid > 0 ? pid : -1,
 					       t->path, t->offset, &opts);
 }

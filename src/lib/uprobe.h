@@ -2,7 +2,7 @@
  * Finding where a user-space probe goes: a binary or library by name (on
  * the host, or as a given process sees it through /proc/PID/root), a
  * function's file offset in it, and attaching a uprobe there through a
- * perf_event-based BPF link.
+ * uprobe_multi link (Linux 6.6) or a perf_event-based one.
  */
 #ifndef LOUPE_UPROBE_H
 #define LOUPE_UPROBE_H
@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 struct bpf_link;
+struct bpf_object;
 struct bpf_program;
 
 #define UPROBE_FUNC_LEN 256
@@ -33,6 +34,12 @@ int uprobe_resolve(const char *binary, const char *func, int pid,
 int uprobe_parse_spec(const char *spec, char *binary, size_t blen,
 		      char *func, size_t flen);
 bool uprobe_is_section(const char *section);
+/*
+ * Before the object loads: its uprobe programs are made for the kernel's
+ * uprobe_multi links where the kernel has them (their detach does not
+ * wait in line); uprobe_attach() then uses those.
+ */
+void uprobe_prepare(struct bpf_object *obj);
 struct bpf_link *uprobe_attach(struct bpf_program *prog, bool retprobe,
 			       int pid, const struct uprobe_target *t);
 struct bpf_link *uprobe_attach_section(struct bpf_program *prog, int pid);

@@ -9,7 +9,6 @@
 #include "gethostlatency.skel.h"
 #include "log.h"
 #include "session.h"
-#include "uprobe.h"
 
 enum { COL_TIME, COL_PID, COL_COMM, COL_LAT, COL_HOST };
 
@@ -51,18 +50,6 @@ static int on_event(struct session *s, const void *data, size_t size)
 	return 0;
 }
 
-static struct bpf_link *attach_prog(struct session *s,
-				    struct bpf_program *prog)
-{
-	return uprobe_attach_section(prog, s->opts.pid);
-}
-
-static int gethostlatency_prepare(struct session *s, void *skel)
-{
-	(void)skel;
-	s->attach_prog = attach_prog;
-	return 0;
-}
 
 static const struct hook_probe gethostlatency_probes[] = {
 	{ "getaddrinfo", {
@@ -89,6 +76,5 @@ static const struct tool gethostlatency_tool = {
 	.skel = &gethostlatency_skel,
 	.columns = columns,
 	.on_event = on_event,
-	.prepare = gethostlatency_prepare,
 };
 TOOL_REGISTER(gethostlatency_tool);

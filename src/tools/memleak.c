@@ -17,7 +17,6 @@
 #include "session.h"
 #include "stacks.h"
 #include "syms.h"
-#include "uprobe.h"
 
 static unsigned long top = 10;
 static unsigned long long min_size, max_size = ~0ULL;
@@ -230,14 +229,6 @@ static int on_interval(struct session *s)
 	return out_flush(&s->out);
 }
 
-static struct bpf_link *attach_prog(struct session *s,
-				    struct bpf_program *prog)
-{
-	if (uprobe_is_section(bpf_program__section_name(prog)))
-		return uprobe_attach_section(prog, s->opts.pid);
-	return bpf_program__attach(prog);
-}
-
 static const struct hook_probe user_probes[] = {
 	{ "malloc", {
 		{ { "malloc_enter", "malloc_exit", "free_uprobe" } },
@@ -302,7 +293,6 @@ static int memleak_prepare(struct session *s, void *p)
 	if (!(s->opts.given & OPT_INTERVAL))
 		s->opts.interval = 5;
 	s->tool_state = &state;
-	s->attach_prog = attach_prog;
 	return 0;
 }
 

@@ -124,7 +124,7 @@ int tlslib_func_of_prog(const struct tlslib_set *set,
 
 	for (int f = 0; f < set->nfuncs; f++)
 		if (!strcmp(name, set->funcs[f].entry) ||
-		    !strcmp(name, set->funcs[f].ret))
+		    (set->funcs[f].ret && !strcmp(name, set->funcs[f].ret)))
 			return f;
 	return -1;
 }
@@ -138,7 +138,8 @@ int tlslib_attach_all(struct tlslib_set *set, struct bpf_program *prog,
 
 	if (f < 0)
 		return -EINVAL;
-	ret = !strcmp(bpf_program__name(prog), set->funcs[f].ret);
+	ret = set->funcs[f].ret &&
+	      !strcmp(bpf_program__name(prog), set->funcs[f].ret);
 	for (int i = 0; i < set->nlibs; i++) {
 		const struct tlslib *l = &set->libs[i];
 

@@ -16,7 +16,7 @@ struct session;
 
 enum tlslib_type { TLSLIB_OPENSSL, TLSLIB_GNUTLS, TLSLIB_TYPES };
 
-/* A probed function and the tool's two programs for it. */
+/* A probed function and the tool's two programs for it (ret may be NULL). */
 struct tlslib_func {
 	const char *name;
 	enum tlslib_type type;
@@ -24,7 +24,7 @@ struct tlslib_func {
 	const char *ret;
 };
 
-#define TLSLIB_MAX_FUNCS	8
+#define TLSLIB_MAX_FUNCS	12
 #define TLSLIB_MAX_LIBS		8
 
 struct tlslib {

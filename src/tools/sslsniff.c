@@ -1,7 +1,7 @@
 /*
  * sslsniff: the plaintext programs hand to their TLS library (OpenSSL's
  * SSL_read/SSL_write and their _ex variants, GnuTLS's record calls), and
- * with --handshake how long SSL_do_handshake took. Every copy of the
+ * with --handshake how long each connection's handshake took. Every copy of the
  * libraries found is probed: the system's (so every process that maps
  * them, later ones too), or the ones PID maps, or those given by
  * --extra-lib.
@@ -34,7 +34,16 @@ static const struct tlslib_func funcs[SSL_CALL_COUNT] = {
 				   "gnutls_recv_entry", "gnutls_recv_return" },
 	[SSL_CALL_GNUTLS_SEND] = { "gnutls_record_send", TLSLIB_GNUTLS,
 				   "gnutls_send_entry", "gnutls_send_return" },
+	[SSL_CALL_GNUTLS_HANDSHAKE] = { "gnutls_handshake", TLSLIB_GNUTLS,
+					"gnutls_handshake_entry",
+					"gnutls_handshake_return" },
+	[SSL_CALL_CLEAR] = { "SSL_clear", TLSLIB_OPENSSL, "ssl_clear_entry",
+			     NULL },
 };
+
+/* Probed only with --handshake. */
+#define HANDSHAKE_CALLS	(1U << SSL_CALL_HANDSHAKE | \
+			 1U << SSL_CALL_GNUTLS_HANDSHAKE | 1U << SSL_CALL_CLEAR)
 
 /* What each call does, for the FUNC column. */
 static const enum ssl_func call_func[SSL_CALL_COUNT] = {
@@ -45,6 +54,8 @@ static const enum ssl_func call_func[SSL_CALL_COUNT] = {
 	[SSL_CALL_HANDSHAKE] = SSL_FUNC_HANDSHAKE,
 	[SSL_CALL_GNUTLS_RECV] = SSL_FUNC_READ,
 	[SSL_CALL_GNUTLS_SEND] = SSL_FUNC_WRITE,
+	[SSL_CALL_GNUTLS_HANDSHAKE] = SSL_FUNC_HANDSHAKE,
+	[SSL_CALL_CLEAR] = SSL_FUNC_HANDSHAKE,
 };
 
 static const char *const func_labels[] = {
@@ -123,16 +134,20 @@ static int on_event(struct session *s, const void *data, size_t size)
 	    size < SSL_EVENT_HEAD_SIZE + e->data_len)
 		return 0;
 	f = &funcs[e->call];
-	hs = call_func[e->call] == SSL_FUNC_HANDSHAKE;
+	hs = e->handshake;
 	if (!state.first_ts)
 		state.first_ts = e->hdr.ts_ns;
 	session_event_begin(s, "ssl", &e->hdr);
-	out_str(o, COL_FUNC, "func", func_labels[call_func[e->call]]);
+	out_str(o, COL_FUNC, "func",
+		func_labels[hs ? SSL_FUNC_HANDSHAKE : call_func[e->call]]);
 	out_double(o, COL_TIME, NULL, (e->hdr.ts_ns - state.first_ts) / 1e9,
 		   9);
 	out_strn(o, COL_COMM, NULL, e->hdr.comm, sizeof(e->hdr.comm));
 	out_int(o, COL_PID, NULL, e->hdr.pid);
-	/* As BCC: a handshake's LEN is SSL_do_handshake's return value. */
+	/*
+	 * As BCC: a handshake's LEN is the return value of the call that
+	 * finished it (SSL_do_handshake's 1, SSL_write's byte count, ...).
+	 */
 	if (hs)
 		out_int(o, COL_LEN, NULL, e->ret);
 	out_uint(o, hs ? OUT_JSON_ONLY : COL_LEN, "len", e->len);
@@ -229,9 +244,8 @@ static int sslsniff_prepare(struct session *s, void *p)
 	int err, ncpus;
 
 	memset(&state, 0, sizeof(state));
-	/* SSL_do_handshake only with --handshake. */
 	tlslib_init(&state.libs, funcs, SSL_CALL_COUNT,
-		    handshake ? 0 : 1U << SSL_CALL_HANDSHAKE);
+		    handshake ? 0 : HANDSHAKE_CALLS);
 	err = add_extra_libs(s->opts.pid);
 	if (err)
 		return err;
@@ -254,6 +268,7 @@ static int sslsniff_prepare(struct session *s, void *p)
 		return EXIT_RUNTIME;
 	}
 	skel->rodata->max_data = max_buffer;
+	skel->rodata->track_handshakes = handshake;
 	s->probes = state.probes;
 	s->attach_prog = attach_prog;
 	if (latency || handshake)
@@ -265,7 +280,7 @@ static int sslsniff_prepare(struct session *s, void *p)
 static const struct tool_opt sslsniff_opts[] = {
 	{ "hexdump", 0, NULL, "show the data as a hex dump" },
 	{ "max-buffer-size", 0, "N", "show at most N bytes of each call's data (default 8192, at most 65536)" },
-	{ "handshake", 0, NULL, "also show SSL_do_handshake calls and their latency" },
+	{ "handshake", 0, NULL, "also show each connection's handshake and its latency" },
 	{ "latency", 'l', NULL, "show each call's latency (LAT(ms))" },
 	{ "extra-lib", 0, "TYPE:PATH", "also probe this library; TYPE is openssl or gnutls (repeatable)" },
 	{ NULL },
@@ -319,6 +334,8 @@ static const struct hook_probe sslsniff_probes[] = {
 	{ "SSL_do_handshake", { { { "ssl_handshake_entry", "ssl_handshake_return" } } } },
 	{ "gnutls_record_recv", { { { "gnutls_recv_entry", "gnutls_recv_return" } } } },
 	{ "gnutls_record_send", { { { "gnutls_send_entry", "gnutls_send_return" } } } },
+	{ "gnutls_handshake", { { { "gnutls_handshake_entry", "gnutls_handshake_return" } } } },
+	{ "SSL_clear", { { { "ssl_clear_entry" } } } },
 	{ NULL },
 };
 
@@ -331,7 +348,7 @@ static const struct tool sslsniff_tool = {
 		"  loupe sslsniff                # every process using the system's OpenSSL or GnuTLS\n"
 		"  loupe sslsniff -p 181         # PID 181 (the libraries it maps, also in a container)\n"
 		"  loupe sslsniff --hexdump      # the data as a hex dump\n"
-		"  loupe sslsniff --handshake    # also SSL_do_handshake latency\n"
+		"  loupe sslsniff --handshake    # also each connection's handshake latency\n"
 		"  loupe sslsniff --extra-lib openssl:/opt/app/lib/libssl.so.3\n",
 	.common = OPT_SNOOP,
 	.opts = sslsniff_opts,

@@ -10,7 +10,7 @@
 enum ssl_func {
 	SSL_FUNC_READ,		/* SSL_read, SSL_read_ex, gnutls_record_recv */
 	SSL_FUNC_WRITE,		/* SSL_write, SSL_write_ex, gnutls_record_send */
-	SSL_FUNC_HANDSHAKE,	/* SSL_do_handshake */
+	SSL_FUNC_HANDSHAKE,	/* a connection's handshake, whichever ran it */
 };
 
 /* Which library function: for JSON's "function". */
@@ -22,9 +22,16 @@ enum ssl_call {
 	SSL_CALL_HANDSHAKE,
 	SSL_CALL_GNUTLS_RECV,
 	SSL_CALL_GNUTLS_SEND,
+	SSL_CALL_GNUTLS_HANDSHAKE,
+	SSL_CALL_CLEAR,		/* SSL_clear: where OpenSSL starts one */
 	SSL_CALL_COUNT,
 };
 
+/*
+ * A call's plaintext, or (handshake set) the end of a connection's
+ * handshake: lat_ns from the entry of the first call on the connection
+ * that ran it to the return of call, the one that finished it.
+ */
 struct ssl_event {
 	struct event_hdr hdr;
 	__u64 lat_ns;		/* entry to return */
@@ -32,7 +39,8 @@ struct ssl_event {
 	__u32 call;		/* enum ssl_call */
 	__u32 len;		/* plaintext bytes the call moved */
 	__u32 data_len;		/* of which copied into data */
-	__u32 unread;		/* the copy failed: data is empty */
+	__u16 unread;		/* the copy failed: data is empty */
+	__u16 handshake;	/* a handshake's end, no data */
 	char data[SSL_DATA_MAX];
 };
 

@@ -20,7 +20,7 @@ struct bpf_link;
 struct bpf_program;
 struct ring_buffer;
 
-#define SESSION_MAX_LINKS	64
+#define SESSION_MAX_LINKS	128
 #define SESSION_MAX_PROBES	16
 
 typedef int (*session_event_fn)(struct session *s, const void *data,

@@ -1,10 +1,12 @@
 /*
  * TLS libraries for the uprobe tools (tlslib.h): found by name on the
- * host or through a process's maps, each file once, and probed with
- * uprobe.c.
+ * host and in containers' roots, or through a process's maps, each file
+ * once, and probed with uprobe.c.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <bpf/libbpf.h>
@@ -82,31 +84,91 @@ int tlslib_add(struct tlslib_set *set, enum tlslib_type type,
 	return found;
 }
 
+static const struct {
+	enum tlslib_type type;
+	const char *name;
+} system_libs[] = {
+	{ TLSLIB_OPENSSL, "libssl.so.3" },
+	{ TLSLIB_OPENSSL, "libssl.so.1.1" },
+	{ TLSLIB_GNUTLS, "libgnutls.so.30" },
+}, process_libs[] = {
+	{ TLSLIB_OPENSSL, "libssl" },
+	{ TLSLIB_GNUTLS, "libgnutls" },
+};
+
+#define NSYSTEM_LIBS (sizeof(system_libs) / sizeof(system_libs[0]))
+#define NPROCESS_LIBS (sizeof(process_libs) / sizeof(process_libs[0]))
+/* Mount namespaces looked into at most (one lookup each). */
+#define MAX_ROOTS 64
+
+static bool mount_ns(const char *pid, ino_t *ino)
+{
+	char path[sizeof("/proc//ns/mnt") + NAME_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%s/ns/mnt", pid);
+	if (stat(path, &st))
+		return false;
+	*ino = st.st_ino;
+	return true;
+}
+
+/*
+ * A container has its own copies of the libraries, other files than the
+ * host's, which the host's probes do not see. Each other mount namespace
+ * is one root to look in, through its lowest pid (/proc lists pids in
+ * order: the container's first process, the one that lives longest).
+ * Its libraries are found even if nothing maps them yet.
+ */
+static void find_in_containers(struct tlslib_set *set)
+{
+	ino_t self, roots[MAX_ROOTS], ns;
+	char path[PATH_MAX];
+	struct dirent *de;
+	int nroots = 0;
+	bool seen;
+	DIR *d;
+
+	if (!mount_ns("self", &self))
+		return;
+	d = opendir("/proc");
+	if (!d)
+		return;
+	while ((de = readdir(d)) && nroots < MAX_ROOTS) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
+		    !mount_ns(de->d_name, &ns) || ns == self)
+			continue;
+		seen = false;
+		for (int i = 0; i < nroots && !seen; i++)
+			seen = roots[i] == ns;
+		if (seen)
+			continue;
+		roots[nroots++] = ns;
+		for (size_t i = 0; i < NSYSTEM_LIBS; i++)
+			if (!uprobe_find_library_in_root(system_libs[i].name,
+							 atoi(de->d_name), path,
+							 sizeof(path)))
+				tlslib_add(set, system_libs[i].type, path);
+	}
+	closedir(d);
+}
+
 void tlslib_find(struct tlslib_set *set, int pid)
 {
-	static const struct {
-		enum tlslib_type type;
-		const char *name;
-	} system_libs[] = {
-		{ TLSLIB_OPENSSL, "libssl.so.3" },
-		{ TLSLIB_OPENSSL, "libssl.so.1.1" },
-		{ TLSLIB_GNUTLS, "libgnutls.so.30" },
-	}, process_libs[] = {
-		{ TLSLIB_OPENSSL, "libssl" },
-		{ TLSLIB_GNUTLS, "libgnutls" },
-	};
-	size_t n = pid > 0 ? 2 : 3;
 	char path[PATH_MAX];
 
-	for (size_t i = 0; i < n; i++) {
-		const char *name = pid > 0 ? process_libs[i].name :
-				   system_libs[i].name;
-		enum tlslib_type type = pid > 0 ? process_libs[i].type :
-					system_libs[i].type;
-
-		if (!uprobe_find_library(name, pid, path, sizeof(path)))
-			tlslib_add(set, type, path);
+	if (pid > 0) {
+		for (size_t i = 0; i < NPROCESS_LIBS; i++)
+			if (!uprobe_find_library(process_libs[i].name, pid,
+						 path, sizeof(path)))
+				tlslib_add(set, process_libs[i].type, path);
+		return;
 	}
+	for (size_t i = 0; i < NSYSTEM_LIBS; i++)
+		if (!uprobe_find_library(system_libs[i].name, 0, path,
+					 sizeof(path)))
+			tlslib_add(set, system_libs[i].type, path);
+	find_in_containers(set);
 }
 
 bool tlslib_any(const struct tlslib_set *set, int f)

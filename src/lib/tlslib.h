@@ -54,8 +54,11 @@ int tlslib_parse_type(const char *s, size_t n);
  */
 int tlslib_add(struct tlslib_set *set, enum tlslib_type type,
 	       const char *path);
-/* The system's libssl.so.3, libssl.so.1.1, libgnutls.so.30, or those
- * process pid (> 0) maps. */
+/*
+ * The system's libssl.so.3, libssl.so.1.1, libgnutls.so.30 and those in
+ * the roots of other mount namespaces (containers), or those process
+ * pid (> 0) maps.
+ */
 void tlslib_find(struct tlslib_set *set, int pid);
 /* Whether some library has function f. */
 bool tlslib_any(const struct tlslib_set *set, int f);

@@ -178,21 +178,23 @@ static int library_in_ldconfig(const char *name, char *out, size_t len)
 	return err;
 }
 
-static int library_in_dirs(const char *name, char *out, size_t len)
+/* The library in the usual directories, inside pid's root if pid > 0. */
+static int library_in_dirs(const char *name, int pid, char *out, size_t len)
 {
 	static const char *const dirs[] = {
 		"/lib/" MULTIARCH, "/usr/lib/" MULTIARCH, "/lib64",
 		"/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib",
 	};
 	static const char *const suffixes[] = { "", ".so.6", ".so.1", ".so" };
-	char path[PATH_MAX];
+	char file[PATH_MAX], path[PATH_MAX];
 
 	for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
 		for (size_t s = 0; s < sizeof(suffixes) / sizeof(suffixes[0]);
 		     s++) {
-			snprintf(path, sizeof(path), "%s/%s%s", dirs[d], name,
+			snprintf(file, sizeof(file), "%s/%s%s", dirs[d], name,
 				 suffixes[s]);
-			if (elf_class_ok(path) &&
+			if (!in_root(pid, file, path, sizeof(path)) &&
+			    elf_class_ok(path) &&
 			    (size_t)snprintf(out, len, "%s", path) < len)
 				return 0;
 		}
@@ -206,7 +208,13 @@ static int find_library(const char *name, int pid, char *out, size_t len)
 		return library_in_maps(name, pid, out, len);
 	if (!library_in_ldconfig(name, out, len))
 		return 0;
-	return library_in_dirs(name, out, len);
+	return library_in_dirs(name, 0, out, len);
+}
+
+int uprobe_find_library_in_root(const char *name, int pid, char *out,
+				size_t len)
+{
+	return library_in_dirs(name, pid, out, len);
 }
 
 /*

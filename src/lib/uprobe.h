@@ -25,6 +25,12 @@ struct uprobe_target {
 };
 
 int uprobe_find_library(const char *name, int pid, char *out, size_t len);
+/*
+ * A library file in the usual directories of process pid's root (no
+ * ldconfig cache there): a container's own copy, mapped or not yet.
+ */
+int uprobe_find_library_in_root(const char *name, int pid, char *out,
+				size_t len);
 int uprobe_find_in_path(const char *name, int pid, char *out, size_t len);
 int uprobe_find_binary(const char *name, int pid, char *out, size_t len);
 int uprobe_func_offset(const char *path, const char *func,

@@ -29,11 +29,26 @@ def _podman(*args, timeout=60):
                           text=True, timeout=timeout)
 
 
-def _tag():
-    return "%s:run%s" % (IMAGE_REPO, os.environ.get("LOUPE_RUN_ID", os.getpid()))
+def _tag(flavour=""):
+    return "%s%s:run%s" % (IMAGE_REPO, flavour and "-" + flavour,
+                           os.environ.get("LOUPE_RUN_ID", os.getpid()))
 
 
-def _rootfs_tar():
+def _copy_with_libs(binary, root):
+    """binary and the shared libraries ldd lists for it, at the same paths
+    under root (the image's own copies: other files than the host's)."""
+    r = subprocess.run(["ldd", binary], capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0, "ldd %s: %s" % (binary, short(r.stderr)))
+    files = [binary] + [w for line in r.stdout.splitlines() for w in line.split()
+                        if w.startswith("/")]
+    for f in files:
+        dest = root + f
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        if not os.path.exists(dest):
+            shutil.copy(os.path.realpath(f), dest)
+
+
+def _rootfs_tar(binaries=()):
     d = tmpdir()
     root = os.path.join(d, "rootfs")
     os.makedirs(os.path.join(root, "bin"))
@@ -41,19 +56,23 @@ def _rootfs_tar():
     for a in APPLETS:
         os.symlink("busybox", os.path.join(root, "bin", a))
     os.makedirs(os.path.join(root, "etc"))
+    for b in binaries:
+        _copy_with_libs(b, root)
     tar = os.path.join(d, "rootfs.tar")
     with tarfile.open(tar, "w") as t:
         t.add(root, arcname=".")
     return tar
 
 
-def _image():
-    """The test image, imported once per run (tests run in parallel)."""
+def _image(binaries=(), flavour=""):
+    """The test image, imported once per run (tests run in parallel); with
+    binaries (host paths, e.g. /usr/bin/openssl), a flavour of it holding
+    copies of them and of their libraries."""
     if not shutil.which("podman") or not os.path.exists(RUNC) or \
             not os.path.exists(BUSYBOX):
         raise Skip("podman, runc and busybox-static are needed "
                    "(make deps-test installs them)")
-    tag = _tag()
+    tag = _tag(flavour)
     lock = os.path.join(os.environ.get("LOUPE_TEST_TMP") or "/tmp",
                         "loupe-podman-image.lock")
     with open(lock, "w") as f:
@@ -62,7 +81,7 @@ def _image():
             info = _podman("info")
             if info.returncode != 0:
                 raise Skip("podman cannot run here: %s" % short(info.stderr))
-            r = _podman("import", _rootfs_tar(), tag)
+            r = _podman("import", _rootfs_tar(binaries), tag)
             check(r.returncode == 0, "podman import failed: %s" % short(r.stderr))
     if "LOUPE_RUN_ID" not in os.environ:
         on_cleanup(lambda: _podman("rmi", "-f", tag))
@@ -73,7 +92,8 @@ def run_end():
     """Called by tests/run.py once the run is over: drop the run's image."""
     # the runner's pid is its LOUPE_RUN_ID: _tag() is the workers' tag
     if shutil.which("podman"):
-        _podman("rmi", "-f", _tag())
+        for flavour in ("", "tls"):
+            _podman("rmi", "-f", _tag(flavour))
 
 
 class Container:

@@ -470,6 +470,19 @@ def test_sslsniff_handshake_explicit_curl_gnutls():
         check(g["ret"] == 0 and g["comm"] == "gnutls-cli", "gnutls-cli's handshake %s" % short(g))
 
 
+def _wait_all_attached(lp):
+    """Waits until lp holds the same BPF links for a second (all its
+    probes attached); its (prog ids, link ids)."""
+    lp.wait_attached(settle=0.2)
+    seen = []
+
+    def settled():
+        seen.append(fdinfo_ids(lp.pid))
+        return len(seen) > 5 and seen[-1] == seen[-6]
+    check(poll_until(settled, 30, interval=0.2), "%s kept attaching" % " ".join(lp.args))
+    return seen[-1]
+
+
 def test_uprobe_tools_exit_fast():
     """sslsniff (12 uprobes on the system's libssl and libgnutls) and http
     (its socket tracepoints and the same TLS uprobes) exit within 1 s of
@@ -481,14 +494,7 @@ def test_uprobe_tools_exit_fast():
         best = None
         for _ in range(2):
             lp = Loupe(tool, "-j")
-            lp.wait_attached(settle=0.2)
-            seen = []
-
-            def settled():     # the same links for a second: all attached
-                seen.append(fdinfo_ids(lp.pid))
-                return len(seen) > 5 and seen[-1] == seen[-6]
-            check(poll_until(settled, 30, interval=0.2), "%s kept attaching" % tool)
-            progs, links = seen[-1]
+            progs, links = _wait_all_attached(lp)
             check(len(links) >= 12, "%s holds %d links" % (tool, len(links)))
             t0 = time.monotonic()
             lp.stop(timeout=20)
@@ -497,3 +503,79 @@ def test_uprobe_tools_exit_fast():
             _check_gone(progs, links)
             best = took if best is None else min(best, took)
         check(best < 1.0, "%s took %.3f s to exit after SIGINT" % (tool, best))
+
+
+def _host_pids_in(container_id, comm):
+    pids = []
+    for p in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cgroup" % p) as f:
+                cg = f.read()
+            with open("/proc/%s/comm" % p) as f:
+                c = f.read().strip()
+        except OSError:
+            continue
+        if container_id in cg and c == comm:
+            pids.append(int(p))
+    return pids
+
+
+def test_sslsniff_container():
+    """openssl s_client inside a podman container, with the image's own
+    copies of openssl, libssl and libcrypto (other files than the
+    host's), talks TLS to the test's server on loopback (--network host).
+    System-wide sslsniff, which looks for the libraries in each other
+    mount namespace's root through /proc/PID/root, and sslsniff
+    --container NAME both show the marker it writes and the response it
+    reads, with its host pid, its comm and its container; --container
+    shows nothing of the host's server."""
+    from test_container import Container, _image
+    image = _image(("/usr/bin/openssl",), "tls")
+    srv = TlsServer()
+    d = tmpdir()
+    line = marker("ctls")
+    c = Container(image, "while [ ! -e /t/go ]; do sleep 0.1; done; "
+                  "(echo %s; sleep 60) | openssl s_client -quiet -connect 127.0.0.1:%d; "
+                  "sleep 600" % (line, srv.port),
+                  extra=["--network", "host", "-v", "%s:/t:ro" % d])
+    everywhere = Loupe("sslsniff", "-j")
+    only = Loupe("sslsniff", "-j", "-v", "--container", c.name)
+    _wait_all_attached(everywhere)
+    _wait_all_attached(only)
+    open(os.path.join(d, "go"), "w").close()
+    resp = _response(srv.body_len)
+    wrote = (line + "\n").encode()
+    got = {}
+    for lp in (everywhere, only):
+        w = lp.expect_event(lambda e: e.get("func") == "WRITE/SEND" and
+                            e.get("container_id") == c.id, "the container's write", 20)
+        r = lp.expect_event(lambda e: e.get("func") == "READ/RECV" and
+                            e.get("container_id") == c.id, "the container's read", 20)
+        got[lp] = (w, r)
+    pids = _host_pids_in(c.id, "openssl")
+    time.sleep(0.3)
+    everywhere.stop(timeout=20)
+    only.stop(timeout=20)
+    check(len(pids) == 1, "s_client's host pid: %s" % pids)
+    for lp, (w, r) in got.items():
+        what = " ".join(lp.args)
+        check_common(w, "ssl")
+        check(w["pid"] == pids[0] and w["comm"] == "openssl" and _data(w) == wrote and
+              w["function"] in ("SSL_write", "SSL_write_ex"),
+              "%s: the container's write %s" % (what, short(w, 600)))
+        check(r["pid"] == pids[0] and r["comm"] == "openssl" and _data(r) == resp,
+              "%s: the container's read %s" % (what, short(r, 600)))
+        check(w["cgroup"].endswith("libpod-" + c.id), "%s: cgroup %r" % (what, w["cgroup"]))
+    # the host's server answered: seen system-wide, not under --container
+    check([e for e in everywhere.events() if e.get("pid") == srv.pid and
+           e.get("func") == "READ/RECV" and _data(e) == wrote],
+          "system-wide: no server read of the marker")
+    check(not [e for e in only.events() if e.get("container_id") != c.id],
+          "--container let through %s" % short([e for e in only.events()
+                                                if e.get("container_id") != c.id], 600))
+    check([l for l in only.stderr_lines() if "probing openssl library /proc/" in l and
+           "/root/" in l], "no library found through /proc/PID/root: %s"
+          % short(only.stderr_lines(), 600))
+
+
+test_sslsniff_container.timeout = 120

@@ -485,12 +485,14 @@ def _wait_all_attached(lp):
 
 def test_uprobe_tools_exit_fast():
     """sslsniff (12 uprobes on the system's libssl and libgnutls) and http
-    (its socket tracepoints and the same TLS uprobes) exit within 1 s of
-    SIGINT: their uprobe links detach concurrently (0.13 s and 0.23 s
-    measured; 1.1 s and 1.5 s when each waited in line). Best of two runs
-    each, so one run slowed by the machine's load does not fail it; then
-    nothing they attached is left."""
-    for tool in ("sslsniff", "http"):
+    (11 syscall tracepoints and the same TLS uprobes) exit soon after
+    SIGINT: their uprobe links detach concurrently. Measured (medians of
+    5, load 5-9): sslsniff 0.08-0.13 s, http 0.23-0.50 s (its tracepoints
+    alone take 0.44 s); 1.06 s and 1.52 s when each uprobe waited in line.
+    The bounds, 0.8 s and 1.2 s, sit between; the best of two runs counts,
+    so one run slowed by the machine's load does not fail it. Then nothing
+    they attached is left."""
+    for tool, bound in (("sslsniff", 0.8), ("http", 1.2)):
         best = None
         for _ in range(2):
             lp = Loupe(tool, "-j")
@@ -502,7 +504,7 @@ def test_uprobe_tools_exit_fast():
             check(lp.rc == 0, "%s exit status %s %s" % (tool, lp.rc, lp.describe()))
             _check_gone(progs, links)
             best = took if best is None else min(best, took)
-        check(best < 1.0, "%s took %.3f s to exit after SIGINT" % (tool, best))
+        check(best < bound, "%s took %.3f s to exit after SIGINT" % (tool, best))
 
 
 def _host_pids_in(container_id, comm):

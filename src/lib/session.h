@@ -58,7 +58,7 @@ struct session {
 	unsigned long long pb_lost;
 	session_event_fn on_event;
 	session_tick_fn on_interval;	/* histogram/top tools */
-	/* NULL: uprobe_attach_section() for uprobes, else bpf_program__attach() */
+	/* NULL: uprobe_attach_section() or bpf_program__attach() */
 	session_attach_fn attach_prog;
 	/*
 	 * Programs loaded without a libbpf object (loupe trace): their fds

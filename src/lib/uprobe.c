@@ -474,17 +474,35 @@ struct uprobe_multi_attr {
 };
 
 /*
- * Why a second kind of link: a perf-event uprobe is torn down under the
- * kernel's event_mutex, with two RCU grace periods inside it, so its
- * detaches run one after another (about 100 ms each here, whatever the
- * number of threads); a uprobe_multi link waits for its grace periods
- * without that lock, and links detached from several threads share them.
- * Supported if the kernel takes such a program and, for a directory,
- * answers EBADF (not a regular file) rather than EINVAL.
+ * libbpf 1.1.2 cannot wrap a link fd it did not create, and every caller
+ * keeps struct bpf_link: this is libbpf's own layout of it (unchanged
+ * from 0.7 to 1.5), allocated with calloc() as bpf_link__destroy() frees
+ * it, with a detach that closes the fd. multi_supported() checks the
+ * layout (bpf_link__fd() must read the fd back): if it does not match,
+ * uprobes stay perf links.
+ */
+struct libbpf_link {
+	int (*detach)(struct bpf_link *link);
+	void (*dealloc)(struct bpf_link *link);
+	char *pin_path;
+	int fd;
+	bool disconnected;
+};
+
+/*
+ * Why a second kind of link: a perf-event uprobe is torn down under a
+ * kernel mutex (event_mutex) with RCU grace periods waited for inside,
+ * so its detaches run one after another (about 100 ms each here,
+ * whatever the number of threads); a uprobe_multi link waits for its
+ * grace periods without that lock, and links detached from several
+ * threads share them. Supported if the kernel takes such a program and,
+ * for a directory, answers EBADF (not a regular file) rather than
+ * EINVAL.
  */
 static bool multi_supported(void)
 {
 	static int supported = -1;
+	struct libbpf_link layout = { .fd = 1234 };
 	struct uprobe_multi_attr a = { 0 };
 	__u64 offset = 0;
 	int prog, fd;
@@ -492,6 +510,8 @@ static bool multi_supported(void)
 	if (supported >= 0)
 		return supported;
 	supported = 0;
+	if (bpf_link__fd((struct bpf_link *)&layout) != layout.fd)
+		return false;
 	prog = hook_trivial_prog(BPF_PROG_TYPE_KPROBE, UPROBE_MULTI_ATTACH, 0);
 	if (prog < 0)
 		return false;
@@ -515,26 +535,13 @@ void uprobe_prepare(struct bpf_object *obj)
 
 	if (!multi_supported())
 		return;
-	bpf_object__for_each_program(prog, obj)
-		if (uprobe_is_section(bpf_program__section_name(prog)))
-			bpf_program__set_expected_attach_type(prog,
-							      UPROBE_MULTI_ATTACH);
+	bpf_object__for_each_program(prog, obj) {
+		if (!uprobe_is_section(bpf_program__section_name(prog)))
+			continue;
+		bpf_program__set_expected_attach_type(prog,
+						      UPROBE_MULTI_ATTACH);
+	}
 }
-
-/*
- * libbpf 1.1.2 cannot wrap a link fd it did not create, and every caller
- * keeps struct bpf_link: this is libbpf's own layout of it (unchanged
- * from 0.7 to 1.5), allocated with calloc() as bpf_link__destroy() frees
- * it, with a detach that closes the fd. bpf_link__fd() reading the fd
- * back checks the layout; if it does not, the perf link is used.
- */
-struct libbpf_link {
-	int (*detach)(struct bpf_link *link);
-	void (*dealloc)(struct bpf_link *link);
-	char *pin_path;
-	int fd;
-	bool disconnected;
-};
 
 static int multi_detach(struct bpf_link *link)
 {
@@ -568,12 +575,6 @@ static struct bpf_link *multi_attach(struct bpf_program *prog, bool retprobe,
 	}
 	l->detach = multi_detach;
 	l->fd = fd;
-	if (bpf_link__fd((struct bpf_link *)l) != fd) {
-		free(l);
-		close(fd);
-		errno = ENOTSUP;
-		return NULL;
-	}
 	return (struct bpf_link *)l;
 }
 

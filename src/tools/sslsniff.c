@@ -269,6 +269,11 @@ static int sslsniff_prepare(struct session *s, void *p)
 	}
 	skel->rodata->max_data = max_buffer;
 	skel->rodata->track_handshakes = handshake;
+	/* Unused without --handshake: no room reserved for it. */
+	if (!handshake && bpf_map__set_max_entries(skel->maps.handshakes, 1)) {
+		log_err("cannot size the handshake map");
+		return EXIT_RUNTIME;
+	}
 	s->probes = state.probes;
 	s->attach_prog = attach_prog;
 	if (latency || handshake)

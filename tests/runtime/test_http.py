@@ -302,6 +302,109 @@ def test_chunked_response():
               "%s row %s, want %d body bytes (%d chunks)" % (role, short(r[0]), size, chunks))
 
 
+# Reads one connection's requests up to a head that ends with
+# "Connection: close", then answers them in pieces: a sized body in two
+# writes, a chunked body whose chunk is split across writes, and the next
+# response starting in the write that ends the chunked one.
+SPLIT_SERVER = r"""
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+print(s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept()
+    c.settimeout(10)
+    got = b""
+    try:
+        while not got.endswith(b"Connection: close\r\n\r\n"):
+            b = c.recv(4096)
+            if not b:
+                break
+            got += b
+        if b"/warm" in got:
+            parts = [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]
+        else:
+            parts = [b"HTTP/1.1 201 Created\r\nContent-Length: 4\r\n\r\n", b"made",
+                     b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nma",
+                     b"d\r\n1", b"\r\ne\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n",
+                     b"x" * 13]
+        for p in parts:
+            c.sendall(p)
+            time.sleep(0.05)
+    except OSError:
+        pass
+    c.close()
+"""
+
+
+def test_bodies_split_over_writes_then_pipelined():
+    """One connection, written in pieces both ways: a POST whose 35-byte
+    body comes in five writes, a chunked POST starting inside the last of
+    them and ending in the write that also carries a GET; the answers
+    split the same way (SPLIT_SERVER). Three exact pairs in order for the
+    server and the client, each row with its task (calls that start with
+    body bytes carry no task fields: the connection's stand in)."""
+    m = marker("hb")
+    srv = spawn([sys.executable, "-c", SPLIT_SERVER], stdout=subprocess.PIPE)
+    port = int(srv.stdout.readline())
+    lp = Loupe("http", "-j", "--no-tls")
+
+    def send(parts):
+        s = socket.create_connection(("127.0.0.1", port), 10)
+        s.settimeout(10)
+        for p in parts:
+            s.sendall(p)
+            time.sleep(0.05)    # the server reads each piece on its own
+        got = b""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+        s.close()
+        return got
+
+    lp.ready(lambda: send([b"GET /%s/warm HTTP/1.1\r\nConnection: close\r\n\r\n" %
+                           m.encode()]),
+             lambda e: e.get("path") == "/%s/warm" % m)
+    post, ok = "/%s/post" % m, "/%s/ok.txt" % m
+    parts = [("POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 35\r\n\r\n" % post).encode()]
+    parts += [b"a" * 7] * 4
+    parts.append(b"a" * 7 + ("POST %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
+                            "\r\n\r\n5\r\nhello\r\n" % post).encode())
+    parts.append(("6\r\n world\r\n0\r\n\r\nGET %s HTTP/1.1\r\nHost: x\r\n"
+                  "Connection: close\r\n\r\n" % ok).encode())
+    got = send(parts)
+    check(got.count(b"HTTP/1.1 201") == 2 and got.endswith(b"x" * 13),
+          "the server answered %r" % short(got))
+
+    def mine(role, pid):
+        return [e for e in lp.events() if e.get("type") == "http" and e["role"] == role
+                and e["pid"] == pid and e["path"].startswith("/%s/" % m)
+                and not e["path"].endswith("/warm")]
+
+    poll_until(lambda: len(mine("server", srv.pid)) >= 3 and
+               len(mine("client", os.getpid())) >= 3, 10)
+    time.sleep(0.3)
+    lp.stop(timeout=STOP_TIMEOUT)
+    want = [("POST", post, 201, 35, 4), ("POST", post, 201, 11, 4), ("GET", ok, 200, 0, 13)]
+    with open("/proc/self/comm") as f:
+        comm = f.read().strip()
+    for role, pid in (("server", srv.pid), ("client", os.getpid())):
+        r = mine(role, pid)
+        seen = [(e["method"], e["path"], e["status"], e["req_bytes"], e["resp_bytes"])
+                for e in r]
+        check(seen == want, "%s rows %s, want %s" % (role, seen, want))
+        for e in r:
+            check_common(e, "http")
+            check(e["complete"] and e["comm"] == comm and e["uid"] == r[0]["uid"] and
+                  e["ppid"] == r[0]["ppid"] and e["cgroup_id"] == r[0]["cgroup_id"] and
+                  e["ppid"] > 0 and e["fd"] == r[0]["fd"], "%s row's task: %s" % (role, short(e)))
+    check(lp.rc == 0, "exit status %s" % lp.rc)
+
+
 def test_tls_nginx_curl_and_sslsniff():
     """curl to nginx's https port: rows from the TLS plaintext for both,
     and the marker request visible in loupe sslsniff too."""

@@ -215,7 +215,7 @@ static __always_inline __u32 copy_span(char *data, const struct span *sp,
  */
 static __always_inline bool output_cap(const struct http_event_meta *m,
 				       const struct span *sp, __u64 want,
-				       const __u32 cap)
+				       __u64 id, const __u32 cap)
 {
 	struct http_event *e;
 
@@ -231,10 +231,8 @@ static __always_inline bool output_cap(const struct http_event_meta *m,
 	/* The start of a request is read where it was just copied. */
 	if (!m->seq || (e->data_len >= 4 && request_start(*(__u32 *)e->data))) {
 		e->m.flags = HTTP_EVF_TASK;
-		event_fill_hdr_btf(&e->hdr, bpf_get_current_task_btf());
+		event_fill_hdr_btf_id(&e->hdr, bpf_get_current_task_btf(), id);
 	} else {
-		__u64 id = bpf_get_current_pid_tgid();
-
 		e->hdr.ts_ns = bpf_ktime_get_boot_ns();
 		e->hdr.pid = id >> 32;
 		e->hdr.tid = (__u32)id;
@@ -243,10 +241,15 @@ static __always_inline bool output_cap(const struct http_event_meta *m,
 	return true;
 }
 
-/* A connection's key in conns: the process and the fd. */
-static __always_inline __u64 conn_key(__u32 fd)
+/*
+ * A connection's key in conns: the process and the fd. id is the task's
+ * bpf_get_current_pid_tgid(), read once per program and passed down: a
+ * helper call costs tens of ns where returns go through a mitigation
+ * thunk (SRSO's safe RET here).
+ */
+static __always_inline __u64 conn_key(__u64 id, __u32 fd)
 {
-	return (bpf_get_current_pid_tgid() & ~0xffffffffULL) | fd;
+	return (id & ~0xffffffffULL) | fd;
 }
 
 /*
@@ -255,7 +258,7 @@ static __always_inline __u64 conn_key(__u32 fd)
  */
 static __always_inline int emit(__u64 key, struct conn *c, __u32 fd,
 				__u32 dir, __u32 src, __u64 len,
-				const struct span *sp)
+				const struct span *sp, __u64 id)
 {
 	struct conn fresh = { .src = src };
 	struct http_event_meta m = {};
@@ -282,13 +285,13 @@ static __always_inline int emit(__u64 key, struct conn *c, __u32 fd,
 	if (sp)
 		want = len < max_data ? len : max_data;
 	if (want <= 256)
-		ok = output_cap(&m, sp, want, 256);
+		ok = output_cap(&m, sp, want, id, 256);
 	else if (want <= 1024)
-		ok = output_cap(&m, sp, want, 1024);
+		ok = output_cap(&m, sp, want, id, 1024);
 	else if (want <= 4096)
-		ok = output_cap(&m, sp, want, 4096);
+		ok = output_cap(&m, sp, want, id, 4096);
 	else
-		ok = output_cap(&m, sp, want, HTTP_DATA_MAX);
+		ok = output_cap(&m, sp, want, id, HTTP_DATA_MAX);
 	if (!ok) {
 		__u32 w = sp ? first_word(sp) : 0;
 
@@ -303,9 +306,9 @@ static __always_inline int emit(__u64 key, struct conn *c, __u32 fd,
  * A socket call inside a TLS call moves ciphertext: it only tells which
  * fd the SSL object uses. True if the thread is in a TLS call.
  */
-static __always_inline bool in_tls_call(long fd)
+static __always_inline bool in_tls_call(__u64 id, long fd)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
 	struct tls_call *t;
 
 	if (!tls_on)
@@ -352,16 +355,17 @@ static __always_inline struct conn *conn_lookup(__u64 *key)
 static __always_inline int sock_call(long ret, __u32 dir, long fd,
 				     const struct span *sp)
 {
+	__u64 key, sk, *first, id = bpf_get_current_pid_tgid();
 	struct conn *c, dup = {};
-	__u64 key, sk, *first;
 
-	if (ret <= 0 || fd < 0 || !filter_current_ok())
+	if (ret <= 0 || fd < 0 || !filter_current_id_ok(id))
 		return 0;
-	key = conn_key(fd);
+	key = conn_key(id, fd);
 	c = conn_lookup(&key);
 	if (c && c->src == HTTP_SRC_SOCKET)
-		return emit(key, c, (__u32)key, dir, HTTP_SRC_SOCKET, ret, sp);
-	if (in_tls_call(fd) || c || !sp || !http_start(first_word(sp)))
+		return emit(key, c, (__u32)key, dir, HTTP_SRC_SOCKET, ret, sp,
+			    id);
+	if (in_tls_call(id, fd) || c || !sp || !http_start(first_word(sp)))
 		return 0;
 	sk = tcp_sock_of(fd);
 	if (!sk)
@@ -375,11 +379,11 @@ static __always_inline int sock_call(long ret, __u32 dir, long fd,
 		if (c && c->src == HTTP_SRC_SOCKET) {
 			bpf_map_update_elem(&conns, &key, &dup, BPF_ANY);
 			return emit(dup.canon, c, (__u32)dup.canon, dir,
-				    HTTP_SRC_SOCKET, ret, sp);
+				    HTTP_SRC_SOCKET, ret, sp, id);
 		}
 	}
 	bpf_map_update_elem(&socks, &sk, &key, BPF_ANY);
-	return emit(key, NULL, fd, dir, HTTP_SRC_SOCKET, ret, sp);
+	return emit(key, NULL, fd, dir, HTTP_SRC_SOCKET, ret, sp, id);
 }
 
 static __always_inline struct pt_regs *sys_regs(void)
@@ -486,25 +490,25 @@ SEC("tracepoint/syscalls/sys_exit_sendfile64")
 int sendfile_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct pt_regs *regs = sys_regs();
+	__u64 key, id = bpf_get_current_pid_tgid();
 	long fd = SYS_ARG0(regs);
 	struct conn *c;
-	__u64 key;
 
-	if (ctx->ret <= 0 || fd < 0 || !filter_current_ok())
+	if (ctx->ret <= 0 || fd < 0 || !filter_current_id_ok(id))
 		return 0;
-	key = conn_key(fd);
+	key = conn_key(id, fd);
 	c = conn_lookup(&key);
 	if (!c || c->src != HTTP_SRC_SOCKET)
 		return 0;
 	return emit(key, c, (__u32)key, HTTP_DIR_OUT, HTTP_SRC_SOCKET,
-		    ctx->ret, NULL);
+		    ctx->ret, NULL, id);
 }
 
 /* The end of a followed connection (or the reuse of its fd). */
 SEC("tracepoint/syscalls/sys_enter_close")
 int close_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	__u64 key = conn_key(ctx->args[0]);
+	__u64 key = conn_key(bpf_get_current_pid_tgid(), ctx->args[0]);
 	struct conn *c = bpf_map_lookup_elem(&conns, &key);
 	struct http_event *e;
 
@@ -579,7 +583,8 @@ static __always_inline int tls_enter(const void *ssl, const void *buf,
 
 static __always_inline int tls_return(long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
 	struct tls_call *t = bpf_map_lookup_elem(&tls_calls, &tid);
 	struct span sp = {};
 	__u64 ssl, key, n = 0;
@@ -605,10 +610,10 @@ static __always_inline int tls_return(long ret)
 		fd = known ? (__u32)*known : HTTP_FD_SSL | (__u32)(ssl >> 4);
 	}
 	sp.buf = t->buf;
-	key = conn_key(fd);
+	key = conn_key(id, fd);
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (n && (c ? c->src == HTTP_SRC_TLS : http_start(first_word(&sp))))
-		emit(key, c, fd, t->dir, HTTP_SRC_TLS, n, &sp);
+		emit(key, c, fd, t->dir, HTTP_SRC_TLS, n, &sp, id);
 	bpf_map_delete_elem(&tls_calls, &tid);
 	return 0;
 }

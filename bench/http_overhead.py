@@ -9,8 +9,9 @@ rows to /dev/null), in interleaved rounds.
 
 Each round runs wrk untraced, then under each --tool in turn (default
 `http`; e.g. --tool http --tool 'http -s -i 100' --tool 'agent --metrics
-none --profile-hz 0 --http'). Prints a markdown table on stdout, medians
-of the rounds: requests/s, the throughput loss, mean and p99 latency, CPU
+none --profile-hz 0 --http'; a first word with a / is another loupe
+binary, to compare builds in one run). Prints a markdown table on
+stdout, medians of the rounds: requests/s, the throughput loss, mean and p99 latency, CPU
 per request of nginx, wrk and loupe (utime + stime), and the run time of
 loupe's BPF programs per request (kernel.bpf_stats_enabled, turned on for
 the run). CPU figures are steadier than throughput on a loaded machine.
@@ -117,9 +118,12 @@ def wrk(url, seconds, conns, watch):
 
 
 def tool_argv(loupe, tool):
-    """The loupe command line of --tool; the agent serves a free port."""
-    argv = [loupe] + tool.split()
-    if tool.split()[0] == "agent" and "--listen" not in argv:
+    """The loupe command line of --tool (a first word with a / names
+    another loupe binary); the agent serves a free port."""
+    argv = tool.split()
+    if "/" not in argv[0]:
+        argv = [loupe] + argv
+    if argv[1] == "agent" and "--listen" not in argv:
         argv += ["--listen", "127.0.0.1:%d" % free_port()]
     return argv
 
@@ -133,7 +137,8 @@ def main():
     ap.add_argument("--tool", action="append",
                     help="a loupe command line, repeatable: 'http' (the "
                     "default), 'http -s -i 100', 'agent --metrics none "
-                    "--profile-hz 0 --http'")
+                    "--profile-hz 0 --http'; '/path/to/loupe http' runs "
+                    "another build")
     a = ap.parse_args()
     tools = a.tool or ["http"]
     for exe in ("nginx", "wrk"):
@@ -174,8 +179,9 @@ def main():
                 err = tracer.communicate(timeout=30)[1]
                 if tracer.returncode != 0:
                     sys.exit("loupe exited %d: %s" % (tracer.returncode, err))
-                if err.strip():
-                    print("loupe %s: %s" % (tool, err.strip()), file=sys.stderr)
+                for line in err.splitlines():
+                    if "lost" in line:
+                        print("%s: %s" % (tool, line), file=sys.stderr)
                 tracer = None
         med = {k: [statistics.median(r[i] for r in v) for i in range(len(v[0]))]
                for k, v in res.items()}

@@ -10,11 +10,12 @@ rows to /dev/null), in interleaved rounds.
 Each round runs wrk untraced, then under each --tool in turn (default
 `http`; e.g. --tool http --tool 'http -s -i 100' --tool 'agent --metrics
 none --profile-hz 0 --http'; a first word with a / is another loupe
-binary, to compare builds in one run). Prints a markdown table on
-stdout, medians of the rounds: requests/s, the throughput loss, mean and p99 latency, CPU
-per request of nginx, wrk and loupe (utime + stime), and the run time of
-loupe's BPF programs per request (kernel.bpf_stats_enabled, turned on for
-the run). CPU figures are steadier than throughput on a loaded machine.
+binary, to compare builds in one run; `http -p {nginx}` traces nginx
+alone). Prints a markdown table on stdout, medians of the rounds:
+requests/s, the throughput loss, mean and p99 latency, CPU per request
+of nginx, wrk and loupe (utime + stime), and the run time of loupe's BPF
+programs per request (kernel.bpf_stats_enabled, turned on for the run).
+CPU figures are steadier than throughput on a loaded machine.
 As root, from the repo root; needs nginx (nginx-light) and wrk.
 """
 import argparse
@@ -117,10 +118,11 @@ def wrk(url, seconds, conns, watch):
     return row
 
 
-def tool_argv(loupe, tool):
+def tool_argv(loupe, tool, nginx_pid):
     """The loupe command line of --tool (a first word with a / names
-    another loupe binary); the agent serves a free port."""
-    argv = tool.split()
+    another loupe binary, {nginx} is nginx's pid); the agent serves a
+    free port."""
+    argv = tool.replace("{nginx}", str(nginx_pid)).split()
     if "/" not in argv[0]:
         argv = [loupe] + argv
     if argv[1] == "agent" and "--listen" not in argv:
@@ -166,7 +168,7 @@ def main():
         for _ in range(a.rounds):
             res["untraced"].append(wrk(url, a.seconds, a.conns, [ngx.pid]))
             for tool in tools:
-                tracer = subprocess.Popen(tool_argv(a.loupe, tool),
+                tracer = subprocess.Popen(tool_argv(a.loupe, tool, ngx.pid),
                                           stdout=subprocess.DEVNULL,
                                           stderr=subprocess.PIPE, text=True)
                 time.sleep(2.5)     # every probe attached

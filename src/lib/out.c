@@ -424,7 +424,8 @@ static const char *hms(struct out *o, uint64_t ts_ns)
 {
 	long long secs = ts_ns / 1000000000ULL;
 
-	if (secs != o->hms_secs) {
+	/* hms empty: a struct out set up without out_init() */
+	if (secs != o->hms_secs || !o->hms[0]) {
 		out_strftime(o->hms, sizeof(o->hms), OUT_HMS, ts_ns);
 		o->hms_secs = secs;
 	}

@@ -193,6 +193,9 @@ static int load(struct httpmetrics *m, size_t ring_bytes)
 	/* the agent's own answers to scrapes are not requests to count */
 	m->skel->rodata->filter.exclude_pid = getpid();
 	m->skel->rodata->filter.wakeup_bytes = ring_bytes / 4;
+	/* Labels by cgroup or container need the cgroup id, nothing else. */
+	m->skel->rodata->filter.header_lite =
+		!(m->by & (BUILTIN_BY_CGROUP | BUILTIN_BY_CONTAINER));
 	bpf_map__set_max_entries(m->skel->maps.events, ring_bytes);
 	err = http_bpf__load(m->skel);
 	if (err) {

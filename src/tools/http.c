@@ -343,6 +343,13 @@ static int http_prepare(struct session *s, void *p)
 	plan_probes(skel->obj);
 	s->ring_size = HTTPPAIR_RING_DEFAULT;
 	skel->rodata->tls_on = state.tls.nlibs > 0;
+	/*
+	 * Rows in a table show pid and comm (and the container, from the
+	 * cgroup id), the summary none of the task: the rest of the header
+	 * is skipped.
+	 */
+	skel->rodata->filter.header_lite = !s->opts.containers &&
+					   (summary || !s->opts.json);
 	s->probes = state.probes;
 	s->attach_prog = attach_prog;
 	if (summary) {

@@ -118,10 +118,19 @@ void expo_format_double(char *buf, size_t len, double v)
 static void escape(struct out_buf *b, const char *str, const char *special)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str), i = 0, run = 0;
+	size_t n, i = 0, run = 0;
 	unsigned int cp;
 
-	out_buf_add(b, "", 0);
+	/*
+	 * The plain ASCII start in one scan and one copy, not a strchr() per
+	 * byte: a series is looked up by its rendered labels per sample.
+	 */
+	n = strcspn(str, special);
+	while (i < n && s[i] < 0x80)
+		i++;
+	out_buf_add(b, str, i);
+	run = i;
+	n = strlen(str);
 	while (i < n) {
 		size_t len = 1;
 
@@ -404,7 +413,10 @@ static void render_key(const struct expo_family *f,
 	b->len = 0;
 	out_buf_add(b, "", 0);
 	for (int i = 0; i < f->nlabels; i++) {
-		out_buf_printf(b, "%s%s=\"", i ? "," : "{", f->labels[i]);
+		/* No printf: this runs for each sample (an HTTP request). */
+		out_buf_add(b, i ? "," : "{", 1);
+		out_buf_add(b, f->labels[i], strlen(f->labels[i]));
+		out_buf_add(b, "=\"", 2);
 		expo_escape_label(b, values[i] ? values[i] : "");
 		out_buf_add(b, "\"", 1);
 	}

@@ -50,13 +50,20 @@ static bool start_plausible(const char *p, size_t n)
 	return i == n;
 }
 
-/* Length of the head in p up to and with its blank line, 0 if not there. */
+/*
+ * Length of the head in p up to and with its blank line, 0 if not there;
+ * the blank line starts at from or later. From one LF to the next with
+ * memchr(): a byte-by-byte scan was a tenth of the reader's time.
+ */
 static size_t head_end(const char *p, size_t n, size_t from)
 {
-	for (size_t i = from; i + 3 < n; i++)
-		if (p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] == '\r' &&
-		    p[i + 3] == '\n')
-			return i + 4;
+	const char *lf = p + from + 3, *end = p + n;
+
+	while (lf < end && (lf = memchr(lf, '\n', end - lf))) {
+		if (lf[-1] == '\r' && lf[-2] == '\n' && lf[-3] == '\r')
+			return lf + 1 - p;
+		lf++;
+	}
 	return 0;
 }
 

@@ -38,6 +38,7 @@ struct conn {
 	int qhead, qlen;
 	int req_open;		/* q index of the request being read, -1 */
 	const struct http_event *cur;	/* the event being fed */
+	struct event_hdr task;	/* the last header with its task fields */
 };
 
 struct httppair {
@@ -144,8 +145,16 @@ static void on_msg(void *ctx, struct http1_stream *st, enum http1_what what,
 		slot = (c->qhead + c->qlen++) % PENDING_MAX;
 		p = &c->q[slot];
 		p->hdr = c->cur->hdr;
-		snprintf(p->method, sizeof(p->method), "%s", m->method);
-		snprintf(p->path, sizeof(p->path), "%s", m->path);
+		if (!(c->cur->m.flags & HTTP_EVF_TASK)) {
+			/* A request after a body in one call: same process. */
+			memcpy(p->hdr.comm, c->task.comm, sizeof(p->hdr.comm));
+			p->hdr.cgroup_id = c->task.cgroup_id;
+			p->hdr.ppid = c->task.ppid;
+			p->hdr.uid = c->task.uid;
+		}
+		/* Both NUL-terminated within the same sizes (http1.h). */
+		memcpy(p->method, m->method, strlen(m->method) + 1);
+		memcpy(p->path, m->path, strlen(m->path) + 1);
 		p->path_truncated = m->path_truncated;
 		p->start_ns = m->start_ns;
 		p->body = 0;
@@ -279,6 +288,8 @@ int httppair_event(struct httppair *hp, const void *data, size_t size)
 		conn_desync(c);
 	c->seq_next = e->m.seq + 1;
 	c->cur = e;
+	if (e->m.flags & HTTP_EVF_TASK)
+		c->task = e->hdr;
 	http1_feed(e->m.dir == HTTP_DIR_IN ? &c->in : &c->out, e->data,
 		   e->data_len, e->m.len - e->data_len, e->hdr.ts_ns);
 	return 0;

@@ -163,18 +163,28 @@ static __always_inline bool filter_tgid_ok(__u32 tgid)
 	return !filter.pid || filter.pid == tgid;
 }
 
-/* Pid, cgroup and comm filters for the current task. */
-static __always_inline bool filter_current_ok(void)
+/*
+ * Pid, cgroup and comm filters for the current task, whose
+ * bpf_get_current_pid_tgid() the caller already has (a helper call costs
+ * tens of ns on kernels whose returns go through a mitigation thunk).
+ */
+static __always_inline bool filter_current_id_ok(__u64 id)
 {
 	char comm[TASK_COMM_LEN];
 
-	if (!filter_pid_ok(bpf_get_current_pid_tgid() >> 32))
+	if (!filter_pid_ok(id >> 32))
 		return false;
 	if (filter.use_comm) {
 		bpf_get_current_comm(comm, sizeof(comm));
 		return filter_comm_ok(comm);
 	}
 	return true;
+}
+
+/* Pid, cgroup and comm filters for the current task. */
+static __always_inline bool filter_current_ok(void)
+{
+	return filter_current_id_ok(bpf_get_current_pid_tgid());
 }
 
 /*
@@ -230,13 +240,13 @@ static __always_inline void event_fill_hdr(struct event_hdr *h)
 /*
  * The same header through the task's BTF pointer: direct loads instead of
  * probe-read helper calls, for hot paths of programs that already need a
- * 5.11+ kernel (bpf_get_current_task_btf()).
+ * 5.11+ kernel (bpf_get_current_task_btf()); id is the task's
+ * bpf_get_current_pid_tgid().
  */
-static __always_inline void event_fill_hdr_btf(struct event_hdr *h,
-					       struct task_struct *task)
+static __always_inline void event_fill_hdr_btf_id(struct event_hdr *h,
+						  struct task_struct *task,
+						  __u64 id)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-
 	/* The clock read costs as much as the comm copy. */
 	h->ts_ns = filter.header_untimed ? 0 : bpf_ktime_get_boot_ns();
 	h->pid = id >> 32;
@@ -251,6 +261,13 @@ static __always_inline void event_fill_hdr_btf(struct event_hdr *h,
 	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->ppid = task->real_parent->tgid;
 	h->uid = (__u32)bpf_get_current_uid_gid();
+}
+
+/* The same, for a caller without the task's pid_tgid at hand. */
+static __always_inline void event_fill_hdr_btf(struct event_hdr *h,
+					       struct task_struct *task)
+{
+	event_fill_hdr_btf_id(h, task, bpf_get_current_pid_tgid());
 }
 
 #endif

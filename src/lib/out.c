@@ -282,6 +282,7 @@ void out_init(struct out *o, FILE *file, bool json, bool timestamp,
 	o->json = json;
 	o->timestamp = timestamp;
 	o->cols = cols;
+	o->hms_secs = -1;
 }
 
 void out_free(struct out *o)
@@ -290,6 +291,41 @@ void out_free(struct out *o)
 	free(o->cell.data);
 	memset(&o->line, 0, sizeof(o->line));
 	memset(&o->cell, 0, sizeof(o->cell));
+}
+
+static void buf_spaces(struct out_buf *b, size_t n)
+{
+	buf_room(b, n);
+	memset(b->data + b->len, ' ', n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+/*
+ * Decimal digits of v into buf (room for 21 bytes), NUL-terminated;
+ * returns their count. snprintf() was a third of the http reader's time.
+ */
+static size_t fmt_ull(char *buf, unsigned long long v)
+{
+	char tmp[24];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return n;
+}
+
+static size_t fmt_ll(char *buf, long long v)
+{
+	if (v >= 0)
+		return fmt_ull(buf, v);
+	buf[0] = '-';
+	return 1 + fmt_ull(buf + 1, -(unsigned long long)v);
 }
 
 /*
@@ -306,10 +342,10 @@ static void padded(struct out *o, int width, const char *text)
 	for (i = 0; i < len; i++)
 		chars += ((unsigned char)text[i] & 0xc0) != 0x80;
 	if (width > 0 && chars < want)
-		out_buf_printf(&o->line, "%*s", (int)(want - chars), "");
+		buf_spaces(&o->line, want - chars);
 	out_buf_add(&o->line, text, len);
 	if (width < 0 && chars < want)
-		out_buf_printf(&o->line, "%*s", (int)(want - chars), "");
+		buf_spaces(&o->line, want - chars);
 }
 
 /* The lead column's text, escaped, before any tool column. */
@@ -383,12 +419,23 @@ const char *out_strftime(char *buf, size_t size, const char *fmt,
 	return buf;
 }
 
+/* HH:MM:SS of ts_ns, converted once per second. */
+static const char *hms(struct out *o, uint64_t ts_ns)
+{
+	long long secs = ts_ns / 1000000000ULL;
+
+	/* hms empty: a struct out set up without out_init() */
+	if (secs != o->hms_secs || !o->hms[0]) {
+		out_strftime(o->hms, sizeof(o->hms), OUT_HMS, ts_ns);
+		o->hms_secs = secs;
+	}
+	return o->hms;
+}
+
 void out_time(struct out *o, int col, uint64_t ts_ns)
 {
-	char text[16];
-
 	if (!o->json)
-		cell(o, col, out_strftime(text, sizeof(text), OUT_HMS, ts_ns));
+		cell(o, col, hms(o, ts_ns));
 }
 
 /* The line built in o->line, to the stream. */
@@ -522,9 +569,8 @@ void out_begin(struct out *o, const char *type, uint64_t ts_ns)
 	o->line.len = 0;
 	o->next_col = 0;
 	if (row_time(o)) {
-		char text[16];
+		const char *text = hms(o, ts_ns);
 
-		out_strftime(text, sizeof(text), OUT_HMS, ts_ns);
 		out_buf_add(&o->line, text, strlen(text));
 	}
 }
@@ -707,12 +753,12 @@ void out_lead(struct out *o, const char *val)
 void out_int(struct out *o, int col, const char *key, long long val)
 {
 	char text[32];
+	size_t n = fmt_ll(text, val);
 
-	snprintf(text, sizeof(text), "%lld", val);
 	if (o->json) {
 		if (key) {
 			out_json_key(o, key);
-			out_buf_add(&o->line, text, strlen(text));
+			out_buf_add(&o->line, text, n);
 		}
 		return;
 	}
@@ -723,16 +769,43 @@ void out_uint(struct out *o, int col, const char *key,
 	      unsigned long long val)
 {
 	char text[32];
+	size_t n = fmt_ull(text, val);
 
-	snprintf(text, sizeof(text), "%llu", val);
 	if (o->json) {
 		if (key) {
 			out_json_key(o, key);
-			out_buf_add(&o->line, text, strlen(text));
+			out_buf_add(&o->line, text, n);
 		}
 		return;
 	}
 	cell(o, col, text);
+}
+
+/*
+ * A positive val with 3 decimals as "%.3f" prints it, by integer
+ * arithmetic (the latency columns of busy tools). False where it could
+ * print otherwise (other precisions, zero, negative or huge values, a
+ * scaled value near a tie): the caller uses snprintf() there.
+ */
+static bool fmt_fixed3(char *buf, double val, int precision)
+{
+	double x = val * 1000, frac;
+	unsigned long long v;
+	size_t n;
+
+	if (precision != 3 || !(x > 0 && x < 1e15))
+		return false;
+	frac = x - (double)(unsigned long long)x;
+	if (frac > 0.499 && frac < 0.501)
+		return false;
+	v = (unsigned long long)(x + 0.5);
+	n = fmt_ull(buf, v / 1000);
+	buf[n++] = '.';
+	buf[n++] = '0' + v / 100 % 10;
+	buf[n++] = '0' + v / 10 % 10;
+	buf[n++] = '0' + v % 10;
+	buf[n] = '\0';
+	return true;
 }
 
 void out_double(struct out *o, int col, const char *key, double val,
@@ -749,7 +822,8 @@ void out_double(struct out *o, int col, const char *key, double val,
 		}
 		return;
 	}
-	snprintf(text, sizeof(text), "%.*f", precision, val);
+	if (!fmt_fixed3(text, val, precision))
+		snprintf(text, sizeof(text), "%.*f", precision, val);
 	cell(o, col, text);
 }
 

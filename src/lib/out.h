@@ -57,6 +57,9 @@ struct out {
 	bool need_comma[8];
 	struct out_buf line;
 	struct out_buf cell;	/* a string cell being escaped */
+	/* The HH:MM:SS of second hms_secs (localtime is dear per row). */
+	long long hms_secs;
+	char hms[16];
 };
 
 void out_init(struct out *o, FILE *file, bool json, bool timestamp,

@@ -278,16 +278,14 @@ static void report(void *ctx, const struct httppair_req *r)
 	struct out *o = &s->out;
 	struct event_hdr h = r->hdr;
 	double lat_ms = (r->end_ns - r->start_ns) / 1e6;
-	char path[HTTP1_PATH_LEN];
+	size_t path_len;
 
-	snprintf(path, sizeof(path), "%s", r->path);
-	if (!show_query)
-		path[strcspn(path, "?")] = '\0';
 	if (summary) {
 		agg_add(r->role, r->method, r->path, r->status,
 			!r->complete || r->status >= 500, lat_ms);
 		return;
 	}
+	path_len = show_query ? strlen(r->path) : strcspn(r->path, "?");
 	h.ts_ns = r->end_ns;
 	session_event_begin(s, "http", &h);
 	out_time(o, COL_TIME, session_real_ns(s, r->end_ns));
@@ -305,7 +303,7 @@ static void report(void *ctx, const struct httppair_req *r)
 	out_uint(o, OUT_JSON_ONLY, "latency_ns", r->end_ns - r->start_ns);
 	out_uint(o, COL_REQ, "req_bytes", r->req_bytes);
 	out_uint(o, COL_RESP, "resp_bytes", r->resp_bytes);
-	out_ustr(o, COL_PATH, "path", path, sizeof(path),
+	out_ustr(o, COL_PATH, "path", r->path, path_len,
 		 r->path_truncated ? USTR_TRUNCATED : 0);
 	out_bool(o, "complete", r->complete);
 	out_bool(o, "tls", r->tls);
@@ -345,6 +343,13 @@ static int http_prepare(struct session *s, void *p)
 	plan_probes(skel->obj);
 	s->ring_size = HTTPPAIR_RING_DEFAULT;
 	skel->rodata->tls_on = state.tls.nlibs > 0;
+	/*
+	 * Rows in a table show pid and comm (and the container, from the
+	 * cgroup id), the summary none of the task: the rest of the header
+	 * is skipped.
+	 */
+	skel->rodata->filter.header_lite = !s->opts.containers &&
+					   (summary || !s->opts.json);
 	s->probes = state.probes;
 	s->attach_prog = attach_prog;
 	if (summary) {

@@ -38,9 +38,17 @@ struct http_event_meta {
 	__u8 kind;		/* enum http_kind */
 	__u8 dir;		/* enum http_dir */
 	__u8 src;		/* enum http_src */
-	__u8 pad;
+	__u8 flags;		/* HTTP_EVF_* */
 	__u32 len;		/* bytes the call moved */
 };
+
+/*
+ * The header's task fields (comm, cgroup_id, ppid, uid) are filled: on a
+ * connection's first event and on those whose bytes start a request. The
+ * others carry only ts_ns, pid and tid; the connection's last full header
+ * stands for the rest (the same process).
+ */
+#define HTTP_EVF_TASK 1
 
 /*
  * The ring holds the head and data_len bytes of data, in a record of one

@@ -107,11 +107,15 @@ class Nginx:
                                             self.m, path)
 
 
-def exchange(port, raw, timeout=10):
-    """Sends raw in one write, reads until the server closes."""
+def exchange(port, *parts, timeout=10):
+    """Sends each part in one write (50 ms apart, for the server to read
+    each on its own), reads until the server closes."""
     s = socket.create_connection(("127.0.0.1", port), timeout)
     s.settimeout(timeout)
-    s.sendall(raw)
+    for i, raw in enumerate(parts):
+        if i:
+            time.sleep(0.05)
+        s.sendall(raw)
     got = b""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -427,28 +431,46 @@ test_wrk_keepalive_load.timeout = 60
 
 
 # A server of the test's own: reads until a request's head ends (after
-# whatever came before it), then answers by path: /partial sends 40 of 100 promised
-# body bytes and closes; others get a 5-byte body.
+# whatever came before it), then answers by path: /partial sends 40 of 100
+# promised body bytes and closes; /post (several requests, the last with
+# "Connection: close") gets its answers in pieces: a sized body in two
+# writes, a chunked body whose chunk is split across writes, and the next
+# response starting in the write that ends the chunked one; others get a
+# 5-byte body.
 RAW_SERVER = r"""
-import socket, sys
+import socket, sys, time
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 s.listen(8)
 print(s.getsockname()[1], flush=True)
+
+def whole(got):
+    if b"/post" in got:
+        return got.endswith(b"Connection: close\r\n\r\n")
+    return b"HTTP/1.1" in got and got.endswith(b"\r\n\r\n")
+
 while True:
     c, _ = s.accept()
-    c.settimeout(5)
+    c.settimeout(10)
     got = b""
     try:
-        while not (b"HTTP/1.1" in got and got.endswith(b"\r\n\r\n")):
+        while not whole(got):
             b = c.recv(4096)
             if not b:
                 break
             got += b
         if b"/partial" in got:
-            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"p" * 40)
+            parts = [b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"p" * 40]
+        elif b"/post" in got:
+            parts = [b"HTTP/1.1 201 Created\r\nContent-Length: 4\r\n\r\n", b"made",
+                     b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nma",
+                     b"d\r\n1", b"\r\ne\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n",
+                     b"x" * 13]
         else:
-            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+            parts = [b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"]
+        for p in parts:
+            c.sendall(p)
+            time.sleep(0.05)
     except OSError:
         pass
     c.close()
@@ -488,6 +510,55 @@ def test_split_request_garbage_and_close_mid_response():
     want = [("GET", "/%s/split" % m, 200, 5, True), ("GET", "/%s/after" % m, 200, 5, True),
             ("GET", "/%s/partial" % m, 200, 40, False)]
     check(got == want, "rows %s, want %s" % (got, want))
+
+
+def test_bodies_split_over_writes_then_pipelined():
+    """One connection, written in pieces both ways: a POST whose 35-byte
+    body comes in five writes, a chunked POST starting inside the last of
+    them and ending in the write that also carries a GET; the answers
+    split the same way (RAW_SERVER). Three exact pairs in order for the
+    server and the client, each row with its task (calls that start with
+    body bytes carry no task fields: the connection's stand in)."""
+    m = marker("hb")
+    srv = spawn([sys.executable, "-c", RAW_SERVER], stdout=subprocess.PIPE)
+    port = int(srv.stdout.readline())
+    lp = Loupe("http", "-j", "--no-tls")
+    lp.ready(lambda: exchange(port, b"GET /%s/warm HTTP/1.1\r\n\r\n" % m.encode()),
+             lambda e: e.get("path") == "/%s/warm" % m)
+    post, ok = "/%s/post" % m, "/%s/ok.txt" % m
+    parts = [("POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 35\r\n\r\n" % post).encode()]
+    parts += [b"a" * 7] * 4
+    parts.append(b"a" * 7 + ("POST %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
+                            "\r\n\r\n5\r\nhello\r\n" % post).encode())
+    parts.append(("6\r\n world\r\n0\r\n\r\nGET %s HTTP/1.1\r\nHost: x\r\n"
+                  "Connection: close\r\n\r\n" % ok).encode())
+    got = exchange(port, *parts)
+    check(got.count(b"HTTP/1.1 201") == 2 and got.endswith(b"x" * 13),
+          "the server answered %r" % short(got))
+
+    def mine(role, pid):
+        return [e for e in lp.events() if e.get("type") == "http" and e["role"] == role
+                and e["pid"] == pid and e["path"].startswith("/%s/" % m)
+                and not e["path"].endswith("/warm")]
+
+    poll_until(lambda: len(mine("server", srv.pid)) >= 3 and
+               len(mine("client", os.getpid())) >= 3, 10)
+    time.sleep(0.3)
+    lp.stop(timeout=STOP_TIMEOUT)
+    want = [("POST", post, 201, 35, 4), ("POST", post, 201, 11, 4), ("GET", ok, 200, 0, 13)]
+    with open("/proc/self/comm") as f:
+        comm = f.read().strip()
+    for role, pid in (("server", srv.pid), ("client", os.getpid())):
+        r = mine(role, pid)
+        seen = [(e["method"], e["path"], e["status"], e["req_bytes"], e["resp_bytes"])
+                for e in r]
+        check(seen == want, "%s rows %s, want %s" % (role, seen, want))
+        for e in r:
+            check_common(e, "http")
+            check(e["complete"] and e["comm"] == comm and e["uid"] == r[0]["uid"] and
+                  e["ppid"] == r[0]["ppid"] and e["cgroup_id"] == r[0]["cgroup_id"] and
+                  e["ppid"] > 0 and e["fd"] == r[0]["fd"], "%s row's task: %s" % (role, short(e)))
+    check(lp.rc == 0, "exit status %s" % lp.rc)
 
 
 def busybox_httpd(tag):

@@ -174,13 +174,17 @@ static __always_inline __u32 copy_span(char *data, const struct span *sp,
 	 * The iovecs in one read: each user-memory read costs about 0.2 us
 	 * here whatever its size, as much as copying a kilobyte.
 	 */
-	size = (__u64)sp->iovcnt * sizeof(vs[0]);
-	barrier_var(size);	/* the test below bounds the size passed */
+	cnt = sp->iovcnt < HTTP_IOV_MAX ? sp->iovcnt : HTTP_IOV_MAX;
+	size = cnt * sizeof(vs[0]);
+	/*
+	 * Never true, but tested next to the call: 6.1's verifier loses a
+	 * bound tested before the size was spilled to the stack.
+	 */
+	barrier_var(size);
 	if (size > sizeof(vs))
-		size = sizeof(vs);
+		return 0;
 	if (bpf_probe_read_user(vs, size, sp->iov))
 		return 0;
-	cnt = size / sizeof(vs[0]);
 	for (int i = 0; i < HTTP_IOV_MAX; i++) {
 		struct iov v = vs[i];
 

@@ -930,3 +930,57 @@ def test_agent_pprof_unwind_dwarf():
 
 test_agent_pprof_unwind_dwarf.timeout = 120
 test_agent_pprof_unwind_dwarf.serial = True  # sample counts
+
+
+def _sublist(frames, chain):
+    n = len(chain)
+    return any(frames[i:i + n] == chain for i in range(len(frames) - n + 1))
+
+
+def test_agent_pprof_offcpu_unwind_dwarf():
+    """--unwind dwarf and auto: the off-CPU profile of an -O2
+    -fomit-frame-pointer program that blocks (2 ms naps) in a frameless
+    leaf holds leaf to main for >= 90 % of its time off CPU, read by go
+    tool pprof -raw; the frame-pointer walk loses the callers."""
+    from test_unwind import BLOCK_C, NOFP_CHAIN
+    d = tmpdir()
+    src = os.path.join(d, "block.c")
+    exe = os.path.join(d, "nofpblock")
+    with open(src, "w") as f:
+        f.write(BLOCK_C)
+    rc, _, err = run_quiet(["gcc", "-O2", "-fomit-frame-pointer", "-o", exe, src], timeout=60)
+    check(rc == 0, "gcc: %s" % err)
+    w = spawn([exe, "40"])
+    want = list(reversed(NOFP_CHAIN))  # leaf first, as pprof has them
+    for extra, whole in ((("--unwind", "dwarf"), True), (("--unwind", "auto"), True),
+                         ((), False)):
+        a = Agent("--metrics", "none", *extra)
+        try:
+            body = fetch(a, "offcpu?seconds=3&pid=%d" % w.pid)
+        finally:
+            check(a.stop() == 0, "SIGTERM: exit status not 0")
+        mine = of_pid(decode_profile(body), w.pid)
+        total = sum(s["values"][1] for s in mine)
+        good = sum(s["values"][1] for s in mine if _sublist(s["frames"], want))
+        # it sleeps nearly all the time: about 3 s off CPU in 3 s
+        check(total >= 1.5e9, "%s: only %.2f s off CPU in 3 s" % (extra, total / 1e9))
+        if not whole:
+            check(good < 0.1 * total, "fp: %.2f of %.2f s whole" % (good / 1e9, total / 1e9))
+            continue
+        check(good >= 0.9 * total, "%s: %.2f of %.2f s hold %s: %s" %
+              (extra, good / 1e9, total / 1e9, want,
+               [(s["values"], s["frames"]) for s in mine][:4]))
+        path = os.path.join(d, "offcpu.pb.gz")
+        with open(path, "wb") as f:
+            f.write(body)
+        raw = go_pprof(path, "-raw")
+        names = dict(re.findall(r"^\s+(\d+): 0x[0-9a-f]+ M=\d+ (\S+)", raw, re.M))
+        stacks = re.findall(r"^\s+\d+\s+(\d+): ([\d ]+)$", raw, re.M)
+        n_whole = sum(int(ns) for ns, st in stacks
+                      if _sublist([names.get(i, "?") for i in st.split()], want))
+        n_all = sum(int(ns) for ns, _ in stacks)
+        check(n_all and n_whole >= 0.9 * n_all,
+              "go tool pprof -raw: %d of %d ns whole:\n%s" % (n_whole, n_all, raw[:2000]))
+
+
+test_agent_pprof_offcpu_unwind_dwarf.timeout = 150

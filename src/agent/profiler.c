@@ -1908,8 +1908,7 @@ struct profiler *profiler_start(unsigned int hz, bool demangle,
 					     on_copy, p, NULL);
 		if (!p->unwinder || !p->copies) {
 			log_err("profiler: cannot set up --unwind %s",
-				unwind == STACKS_UNWIND_AUTO ? "auto" :
-				"dwarf");
+				stacks_unwind_name(unwind));
 			goto fail;
 		}
 	}

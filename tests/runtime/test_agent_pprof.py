@@ -938,10 +938,11 @@ def _sublist(frames, chain):
 
 
 def test_agent_pprof_offcpu_unwind_dwarf():
-    """--unwind dwarf and auto: the off-CPU profile of an -O2
-    -fomit-frame-pointer program that blocks (2 ms naps) in a frameless
-    leaf holds leaf to main for >= 90 % of its time off CPU, read by go
-    tool pprof -raw; the frame-pointer walk loses the callers."""
+    """--unwind dwarf and auto (and the config's profiling: unwind: key):
+    the off-CPU profile of an -O2 -fomit-frame-pointer program that
+    blocks (2 ms naps) in a frameless leaf holds leaf to main for >= 90 %
+    of its time off CPU, read by go tool pprof -raw; the frame-pointer
+    walk loses the callers."""
     from test_unwind import BLOCK_C, NOFP_CHAIN
     d = tmpdir()
     src = os.path.join(d, "block.c")
@@ -950,9 +951,14 @@ def test_agent_pprof_offcpu_unwind_dwarf():
         f.write(BLOCK_C)
     rc, _, err = run_quiet(["gcc", "-O2", "-fomit-frame-pointer", "-o", exe, src], timeout=60)
     check(rc == 0, "gcc: %s" % err)
-    w = spawn([exe, "40"])
+    w = spawn([exe, "50"])
     want = list(reversed(NOFP_CHAIN))  # leaf first, as pprof has them
+    # the config's key as the flag; a flag given wins over the key
+    cfg = os.path.join(d, "agent.yaml")
+    with open(cfg, "w") as f:
+        f.write("profiling:\n  unwind: dwarf\n")
     for extra, whole in ((("--unwind", "dwarf"), True), (("--unwind", "auto"), True),
+                         (("--config", cfg), True), (("--config", cfg, "--unwind", "fp"), False),
                          ((), False)):
         a = Agent("--metrics", "none", *extra)
         try:
@@ -983,4 +989,4 @@ def test_agent_pprof_offcpu_unwind_dwarf():
               "go tool pprof -raw: %d of %d ns whole:\n%s" % (n_whole, n_all, raw[:2000]))
 
 
-test_agent_pprof_offcpu_unwind_dwarf.timeout = 150
+test_agent_pprof_offcpu_unwind_dwarf.timeout = 200

@@ -100,11 +100,12 @@
 /* processes whose modules are re-read per drain before their walks */
 #define PROF_PREPARED		512
 /*
- * processes whose libdw sessions stay open (LRU): what the walks keep in
- * memory is about this many processes' modules, and all of it is dropped
- * whenever the user symbols are read afresh
+ * processes whose libdw sessions stay open (LRU), and the heap they may
+ * hold (unwind_set_budget(): the least recently used are closed past
+ * it); all of it is dropped whenever the user symbols are read afresh
  */
 #define PROF_UNWIND_PROCS	64
+#define PROF_UNWIND_BUDGET	(32UL << 20)
 
 enum prof_kind { PROF_CPU, PROF_OFFCPU, PROF_NKINDS };
 
@@ -696,13 +697,30 @@ static struct syms_cache *new_usyms(const struct profiler *p)
 	return c;
 }
 
+/* An unwinder as the agent keeps one: at most so many sessions and bytes. */
+static struct unwinder *new_unwinder(void)
+{
+	struct unwinder *u = unwind_new(PROF_UNWIND_PROCS);
+
+	if (u)
+		unwind_set_budget(u, PROF_UNWIND_BUDGET);
+	return u;
+}
+
+/*
+ * The heap past PROF_HEAP_MAX counts without the unwinder's sessions:
+ * their own budget bounds them.
+ */
 static bool syms_too_old(struct profiler *p)
 {
 	uint64_t age_s = (out_mono_ns() - p->usyms_born_ns) / 1000000000ULL;
+	size_t heap = mallinfo2().uordblks, sessions, walks = 0;
 
+	if (p->unwinder)
+		unwind_stats(p->unwinder, &sessions, &walks);
+	heap -= walks < heap ? walks : heap;
 	return age_s >= PROF_SYMS_REFRESH_S ||
-	       (age_s >= PROF_SYMS_MIN_AGE_S &&
-		mallinfo2().uordblks > PROF_HEAP_MAX);
+	       (age_s >= PROF_SYMS_MIN_AGE_S && heap > PROF_HEAP_MAX);
 }
 
 /*
@@ -863,8 +881,7 @@ static void drain(struct profiler *p, bool offcpu)
 	b->seq = p->seq + 1;
 	if (syms_too_old(p)) {
 		struct syms_cache *c = new_usyms(p);
-		struct unwinder *u = p->unwinder ?
-				     unwind_new(PROF_UNWIND_PROCS) : NULL;
+		struct unwinder *u = p->unwinder ? new_unwinder() : NULL;
 
 		if (u) {
 			unwind_free(p->unwinder);
@@ -1903,7 +1920,7 @@ struct profiler *profiler_start(unsigned int hz, bool demangle,
 		goto fail;
 	}
 	if (unwind != STACKS_UNWIND_FP) {
-		p->unwinder = unwind_new(PROF_UNWIND_PROCS);
+		p->unwinder = new_unwinder();
 		p->copies = ring_buffer__new(bpf_map__fd(p->skel->maps.copies),
 					     on_copy, p, NULL);
 		if (!p->unwinder || !p->copies) {

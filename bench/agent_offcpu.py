@@ -8,7 +8,8 @@ stdlib only; as root).
 Workload, running through every measurement: --pairs pairs of processes
 passing a byte to and fro through two pipes (each pass a context switch:
 a busy machine's switch rate), and one -O2 -fomit-frame-pointer program
-napping 2 ms at a time in a frameless leaf (the blocks worth a walk).
+napping 2 ms at a time in a frameless leaf (test_unwind.py's BLOCK_C:
+the blocks worth a walk).
 
 Per round and mode:
   agent fp|dwarf  `loupe agent --metrics none --unwind MODE`, one GET of
@@ -26,6 +27,7 @@ Medians over rounds are printed as a markdown table on stdout.
 """
 
 import argparse
+import ast
 import os
 import subprocess
 import sys
@@ -35,10 +37,12 @@ import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import agent_profile as ap  # noqa: E402
 import benchlib as bl  # noqa: E402
 from agent_profile import sched_ns  # noqa: E402
 
-LOUPE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "loupe")
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+LOUPE = os.path.join(ROOT, "build", "loupe")
 
 PINGPONG_C = r"""
 #include <unistd.h>
@@ -62,20 +66,16 @@ int main(void)
 }
 """
 
-NAP_C = r"""
-#include <time.h>
-#include <sys/syscall.h>
-__attribute__((noinline)) void leaf(void)
-{
-	struct timespec ts = { 0, 2000000 };
-	long ret;
-	__asm__ volatile("syscall" : "=a"(ret)
-			 : "0"((long)SYS_nanosleep), "D"(&ts), "S"(0L)
-			 : "rcx", "r11", "memory");
-}
-__attribute__((noinline)) void level1(void) { leaf(); __asm__ volatile(""); }
-int main(void) { for (;;) level1(); }
-"""
+def block_c():
+    """The program tests/runtime/test_unwind.py naps in (BLOCK_C: 2 ms in
+    a frameless leaf, main -> level1 -> level2 -> level3 -> leaf), read
+    from the test without importing it."""
+    path = os.path.join(ROOT, "tests", "runtime", "test_unwind.py")
+    with open(path) as f:
+        for node in ast.parse(f.read()).body:
+            if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "BLOCK_C":
+                return ast.literal_eval(node.value)
+    bl.die("no BLOCK_C in " + path)
 
 
 def ctxt():
@@ -101,24 +101,9 @@ def prog_ids():
     return {p.get("id") for p in bl.bpf_progs()}
 
 
-def start_agent(d, mode):
-    err = open(os.path.join(d, "agent-%s.err" % mode), "w+")
-    p = bl.spawn([LOUPE, "agent", "--listen", "127.0.0.1:0", "--metrics", "none",
-                  "--unwind", mode], subprocess.DEVNULL, err)
-    for _ in range(400):
-        err.seek(0)
-        text = err.read()
-        if "(port " in text:
-            return p, int(text.split("(port ")[1].split(")")[0])
-        if p.poll() is not None:
-            bl.die("agent exited: " + text)
-        time.sleep(0.05)
-    bl.die("agent did not start")
-
-
 def agent_round(d, mode, window):
     before = prog_ids()
-    a, port = start_agent(d, mode)
+    a, port = ap.start_agent(d, 19, ("--unwind", mode))
     time.sleep(2)
     c0, x0, t0 = sched_ns(a.pid), ctxt(), time.monotonic()
     b0 = bpf_ns(AGENT_PROGS, before)
@@ -151,13 +136,13 @@ def switch_out_round(window):
 
 def main():
     global LOUPE
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--window", type=int, default=10)
-    ap.add_argument("--pairs", type=int, default=2)
-    ap.add_argument("--loupe", default=LOUPE, help="the loupe binary to measure")
-    args = ap.parse_args()
-    LOUPE = os.path.abspath(args.loupe)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--window", type=int, default=10)
+    parser.add_argument("--pairs", type=int, default=2)
+    parser.add_argument("--loupe", default=LOUPE, help="the loupe binary to measure")
+    args = parser.parse_args()
+    LOUPE = ap.LOUPE = os.path.abspath(args.loupe)
     bl.ensure_root_and_tracefs()
     bl.install_cleanup()
     with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
@@ -165,7 +150,7 @@ def main():
     d = tempfile.mkdtemp(prefix="agent-offcpu-")
     work = []
     for name, src, flags in (("pingpong", PINGPONG_C, ["-O2"]),
-                             ("nap", NAP_C, ["-O2", "-fomit-frame-pointer"])):
+                             ("nap", block_c(), ["-O2", "-fomit-frame-pointer"])):
         with open(os.path.join(d, name + ".c"), "w") as f:
             f.write(src)
         subprocess.run(["cc"] + flags + ["-o", os.path.join(d, name),
@@ -173,7 +158,8 @@ def main():
     for _ in range(args.pairs):
         work.append(bl.spawn([os.path.join(d, "pingpong")], subprocess.DEVNULL,
                              subprocess.DEVNULL))
-    work.append(bl.spawn([os.path.join(d, "nap")], subprocess.DEVNULL, subprocess.DEVNULL))
+    work.append(bl.spawn([os.path.join(d, "nap"), "1000000"], subprocess.DEVNULL,
+                         subprocess.DEVNULL))
     res = {k: [] for k in ("fp", "dwarf", "switch-out copy")}
     try:
         for r in range(args.rounds):

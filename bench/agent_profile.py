@@ -211,7 +211,7 @@ def main():
             res["loupe_wall"].append(wall)
             res["loupe_cpu"].append(cpu)
             res["loupe_rss"].append(rss)
-            bl.log("round %d: %s" % (r + 1, {k: v[-1] for k, v in res.items()}))
+            bl.log("round %d: %s" % (r + 1, {k: v[-1] for k, v in res.items() if v}))
     finally:
         bl.stop(w, sig=9)
         for p in (cl, cr):

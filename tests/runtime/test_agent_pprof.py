@@ -72,13 +72,14 @@ int main(int argc, char **argv)
 """
 
 
-def build(d, name, src):
-    """A program at -O0 with frame pointers, so FP stacks are whole."""
+def build(d, name, src, cc=("gcc", "-O0", "-fno-omit-frame-pointer"), ext=".c"):
+    """A program, by default at -O0 with frame pointers, so FP stacks are
+    whole."""
     path = os.path.join(d, name)
-    with open(path + ".c", "w") as f:
+    with open(path + ext, "w") as f:
         f.write(src)
-    rc, _, err = run_quiet(["gcc", "-O0", "-fno-omit-frame-pointer", "-o", path, path + ".c"])
-    check(rc == 0, "gcc: %s" % err)
+    rc, _, err = run_quiet(list(cc) + ["-o", path, path + ext], timeout=60)
+    check(rc == 0, "%s: %s" % (cc[0], err))
     return path
 
 
@@ -862,12 +863,7 @@ def test_agent_pprof_demangles():
     if not shutil.which("g++"):
         raise Skip("g++ not available")
     d = tmpdir()
-    src = os.path.join(d, "shop.cc")
-    exe = os.path.join(d, "shopcx")
-    with open(src, "w") as f:
-        f.write(CXX_SRC)
-    rc, _, err = run_quiet(["g++", "-O0", "-fno-omit-frame-pointer", "-o", exe, src], timeout=60)
-    check(rc == 0, "g++: %s" % err)
+    exe = build(d, "shopcx", CXX_SRC, ("g++", "-O0", "-fno-omit-frame-pointer"), ".cc")
     w = spawn([exe, "20"])
     for extra, want in (((), "shop::Basket<int>::total(int) const"),
                         (("--no-demangle",), "_ZNK4shop6BasketIiE5totalEi")):
@@ -884,6 +880,21 @@ def test_agent_pprof_demangles():
 test_agent_pprof_demangles.timeout = 90
 
 
+def raw_share(d, body, whole, value):
+    """go tool pprof -raw of profile body: (the sum of sample value
+    `value` (0: the count, 1: the time) over the stacks whole(names, leaf
+    first) accepts, the sum over all), and the raw text."""
+    path = os.path.join(d, "profile.pb.gz")
+    with open(path, "wb") as f:
+        f.write(body)
+    raw = go_pprof(path, "-raw")
+    names = dict(re.findall(r"^\s+(\d+): 0x[0-9a-f]+ M=\d+ (\S+)", raw, re.M))
+    stacks = re.findall(r"^\s+(\d+)\s+(\d+): ([\d ]+)$", raw, re.M)
+    n_whole = sum(int(st[value]) for st in stacks
+                  if whole([names.get(i, "?") for i in st[2].split()]))
+    return n_whole, sum(int(st[value]) for st in stacks), raw
+
+
 def test_agent_pprof_unwind_dwarf():
     """--unwind dwarf (and auto, which picks it for this binary): the CPU
     profile of an -O2 -fomit-frame-pointer program with a frameless leaf
@@ -891,13 +902,7 @@ def test_agent_pprof_unwind_dwarf():
     frame-pointer walk loses it."""
     from test_unwind import NOFP_C, NOFP_CHAIN
     d = tmpdir()
-    src = os.path.join(d, "nofp.c")
-    exe = os.path.join(d, "nofp")
-    with open(src, "w") as f:
-        f.write(NOFP_C)
-    rc, _, err = run_quiet(["gcc", "-O2", "-fomit-frame-pointer", "-o", exe, src], timeout=60)
-    check(rc == 0, "gcc: %s" % err)
-    w = spawn([exe, "30"])
+    w = spawn([build(d, "nofp", NOFP_C, ("gcc", "-O2", "-fomit-frame-pointer")), "30"])
     want = list(reversed(NOFP_CHAIN))  # leaf first, as pprof has them
     for extra, whole in ((("--unwind", "dwarf"), True), (("--unwind", "auto"), True),
                          ((), False)):
@@ -915,15 +920,7 @@ def test_agent_pprof_unwind_dwarf():
             continue
         check(good >= 0.9 * total, "%s: %d of %d samples hold %s: %s" %
               (extra, good, total, want, [s["frames"] for s in mine][:4]))
-        path = os.path.join(d, "cpu.pb.gz")
-        with open(path, "wb") as f:
-            f.write(body)
-        raw = go_pprof(path, "-raw")
-        names = dict(re.findall(r"^\s+(\d+): 0x[0-9a-f]+ M=\d+ (\S+)", raw, re.M))
-        stacks = re.findall(r"^\s+(\d+)\s+\d+: ([\d ]+)$", raw, re.M)
-        n_whole = sum(int(c) for c, st in stacks
-                      if [names.get(i, "?") for i in st.split()][:5] == want)
-        n_all = sum(int(c) for c, _ in stacks)
+        n_whole, n_all, raw = raw_share(d, body, lambda f: f[:5] == want, 0)
         check(n_all and n_whole >= 0.9 * n_all,
               "go tool pprof -raw: %d of %d samples whole:\n%s" % (n_whole, n_all, raw[:2000]))
 
@@ -945,13 +942,7 @@ def test_agent_pprof_offcpu_unwind_dwarf():
     walk loses the callers."""
     from test_unwind import BLOCK_C, NOFP_CHAIN
     d = tmpdir()
-    src = os.path.join(d, "block.c")
-    exe = os.path.join(d, "nofpblock")
-    with open(src, "w") as f:
-        f.write(BLOCK_C)
-    rc, _, err = run_quiet(["gcc", "-O2", "-fomit-frame-pointer", "-o", exe, src], timeout=60)
-    check(rc == 0, "gcc: %s" % err)
-    w = spawn([exe, "50"])
+    w = spawn([build(d, "nofp", BLOCK_C, ("gcc", "-O2", "-fomit-frame-pointer")), "50"])
     want = list(reversed(NOFP_CHAIN))  # leaf first, as pprof has them
     # the config's key as the flag; a flag given wins over the key
     cfg = os.path.join(d, "agent.yaml")
@@ -976,15 +967,7 @@ def test_agent_pprof_offcpu_unwind_dwarf():
         check(good >= 0.9 * total, "%s: %.2f of %.2f s hold %s: %s" %
               (extra, good / 1e9, total / 1e9, want,
                [(s["values"], s["frames"]) for s in mine][:4]))
-        path = os.path.join(d, "offcpu.pb.gz")
-        with open(path, "wb") as f:
-            f.write(body)
-        raw = go_pprof(path, "-raw")
-        names = dict(re.findall(r"^\s+(\d+): 0x[0-9a-f]+ M=\d+ (\S+)", raw, re.M))
-        stacks = re.findall(r"^\s+\d+\s+(\d+): ([\d ]+)$", raw, re.M)
-        n_whole = sum(int(ns) for ns, st in stacks
-                      if _sublist([names.get(i, "?") for i in st.split()], want))
-        n_all = sum(int(ns) for ns, _ in stacks)
+        n_whole, n_all, raw = raw_share(d, body, lambda f: _sublist(f, want), 1)
         check(n_all and n_whole >= 0.9 * n_all,
               "go tool pprof -raw: %d of %d ns whole:\n%s" % (n_whole, n_all, raw[:2000]))
 

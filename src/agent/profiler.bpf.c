@@ -9,7 +9,8 @@
  *
  * --unwind dwarf|auto: CPU samples send a copy of the user registers and
  * stack top instead. Off-CPU time cannot be copied cheaply at every
- * switch, so a block of at least PROF_OFFCPU_COPY_MIN_NS waits, when the
+ * switch, so a block of at least PROF_OFFCPU_COPY_MIN_NS, of a process
+ * a waiting request asks for (any, for one without pid=), waits, when the
  * thread is back, for its return from the system call (sys_exit, in the
  * thread's own context, where its user state is still the one it
  * blocked in) and is copied there, or only announced again when that
@@ -36,6 +37,13 @@ volatile __u32 offcpu_on;
 
 /* --unwind dwarf|auto: user stacks are copied, not walked. */
 const volatile bool copy_user = false;
+
+/*
+ * --unwind dwarf|auto, set by user space: off-CPU requests waiting for
+ * every process (their blocks are copied machine-wide); without one,
+ * only the processes in offcpu_scope are copied.
+ */
+volatile __u32 offcpu_copy_all;
 
 /* max_entries is set by user space: about two seconds of copies. */
 struct {
@@ -82,6 +90,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct offcpu_start);
 } offcpu_start SEC(".maps");
+
+/* --unwind: processes an off-CPU request with pid= waits for (count) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PROF_OFFCPU_SCOPE);
+	__type(key, __u32);
+	__type(value, __u32);
+} offcpu_scope SEC(".maps");
 
 /* --unwind: threads back from a long block, before their sys_exit */
 struct {
@@ -257,6 +273,8 @@ static __always_inline void offcpu_add(struct task_struct *next,
 	__u32 tid;
 
 	if (ns < PROF_OFFCPU_COPY_MIN_NS || !copies_of(k->tgid) ||
+	    (!offcpu_copy_all &&
+	     !bpf_map_lookup_elem(&offcpu_scope, &k->tgid)) ||
 	    !BPF_CORE_READ(next, mm)) {
 		count(&offcpu_counts, k, ns);
 		return;

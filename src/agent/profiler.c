@@ -1551,6 +1551,32 @@ static void offcpu_waiting(struct profiler *p, int delta)
 	}
 }
 
+/*
+ * --unwind dwarf|auto: the processes whose long blocks are copied, as
+ * off-CPU requests start (delta 1) and end (-1): a request's pid, or
+ * every process for one without pid= (lock held).
+ */
+static void offcpu_scope(struct profiler *p, const struct prof_pending *q,
+			 int delta)
+{
+	int fd = bpf_map__fd(p->skel->maps.offcpu_scope);
+	uint32_t n = 0;
+
+	if (!p->copies || q->kind != PROF_OFFCPU)
+		return;
+	if (!q->tgid) {
+		p->skel->bss->offcpu_copy_all += delta;
+		return;
+	}
+	bpf_map_lookup_elem(fd, &q->tgid, &n);
+	n += delta;
+	/* a full map: that request's process keeps frame pointers */
+	if (n)
+		bpf_map_update_elem(fd, &q->tgid, &n, BPF_ANY);
+	else
+		bpf_map_delete_elem(fd, &q->tgid);
+}
+
 static void pending_free(struct prof_pending *q)
 {
 	free(q->cgroup);
@@ -1574,6 +1600,7 @@ static void answer_ready(struct profiler *p, bool all)
 		*pp = q->next;
 		if (q->kind == PROF_OFFCPU)
 			offcpu_waiting(p, -1);
+		offcpu_scope(p, q, -1);
 		if (all) {
 			answer_text(q->req, 503, "the agent is stopping\n");
 		} else {
@@ -1738,6 +1765,7 @@ static void request(struct profiler *p, struct http_request *r,
 	p->pending = q;
 	if (kind == PROF_OFFCPU)
 		offcpu_waiting(p, 1);
+	offcpu_scope(p, q, 1);
 	pthread_mutex_unlock(&p->lock);
 }
 

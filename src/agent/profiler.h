@@ -51,6 +51,8 @@ struct offcpu_start {
  * shorter ones keep the kernel's frame-pointer walk.
  */
 #define PROF_OFFCPU_COPY_MIN_NS	1000000ULL
+/* processes off-CPU requests with pid= wait for at once, at most */
+#define PROF_OFFCPU_SCOPE	1024
 /* threads whose last copied user state is remembered (LRU) */
 #define PROF_OFFCPU_COPIED	1024
 

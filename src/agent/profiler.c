@@ -179,7 +179,7 @@ struct profiler {
 	struct syms_cache *usyms;
 	struct inlines *inlines;	/* --inline, else NULL */
 	bool demangle;		/* user names demangled (not --no-demangle) */
-	/* --unwind dwarf|auto: CPU samples walked by CFI (unwind.h) */
+	/* --unwind dwarf|auto: CPU and off-CPU samples walked by CFI */
 	enum stacks_unwind unwind;
 	struct unwinder *unwinder;
 	struct ring_buffer *copies;

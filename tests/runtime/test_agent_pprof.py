@@ -218,6 +218,15 @@ def go_pprof(path, *args):
     return r.stdout
 
 
+def fetch_once(args, query):
+    """One profile from an agent started with args for it, then stopped."""
+    a = Agent("--metrics", "none", *args)
+    try:
+        return fetch(a, query)
+    finally:
+        check(a.stop() == 0, "SIGTERM: exit status not 0")
+
+
 def of_pid(prof, pid):
     return [s for s in prof["samples"] if s["labels"].get("pid") == pid]
 
@@ -906,11 +915,7 @@ def test_agent_pprof_unwind_dwarf():
     want = list(reversed(NOFP_CHAIN))  # leaf first, as pprof has them
     for extra, whole in ((("--unwind", "dwarf"), True), (("--unwind", "auto"), True),
                          ((), False)):
-        a = Agent("--metrics", "none", "--profile-hz", "99", *extra)
-        try:
-            body = fetch(a, "profile?seconds=3&pid=%d" % w.pid)
-        finally:
-            check(a.stop() == 0, "SIGTERM: exit status not 0")
+        body = fetch_once(("--profile-hz", "99") + extra, "profile?seconds=3&pid=%d" % w.pid)
         mine = of_pid(decode_profile(body), w.pid)
         total = sum(s["values"][0] for s in mine)
         good = sum(s["values"][0] for s in mine if s["frames"][:5] == want)
@@ -951,11 +956,7 @@ def test_agent_pprof_offcpu_unwind_dwarf():
     for extra, whole in ((("--unwind", "dwarf"), True), (("--unwind", "auto"), True),
                          (("--config", cfg), True), (("--config", cfg, "--unwind", "fp"), False),
                          ((), False)):
-        a = Agent("--metrics", "none", *extra)
-        try:
-            body = fetch(a, "offcpu?seconds=3&pid=%d" % w.pid)
-        finally:
-            check(a.stop() == 0, "SIGTERM: exit status not 0")
+        body = fetch_once(extra, "offcpu?seconds=3&pid=%d" % w.pid)
         mine = of_pid(decode_profile(body), w.pid)
         total = sum(s["values"][1] for s in mine)
         good = sum(s["values"][1] for s in mine if _sublist(s["frames"], want))

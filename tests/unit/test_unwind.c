@@ -49,6 +49,7 @@ static size_t unwind_unit_room(uintptr_t addr, size_t max)
 __attribute__((noinline, no_sanitize_address)) static int
 unwind_unit_leaf(struct unwinder *u, uint64_t *ips, int max)
 {
+	volatile const uint8_t *sp;
 	uint64_t regs[17] = { 0 };
 	size_t len;
 
@@ -65,8 +66,9 @@ unwind_unit_leaf(struct unwinder *u, uint64_t *ips, int max)
 			   "=r"(regs[3]), "=r"(regs[12]), "=r"(regs[13]),
 			   "=r"(regs[14]), "=r"(regs[15]));
 	len = unwind_unit_room(regs[7], UNWIND_UNIT_COPY);
+	sp = (volatile const uint8_t *)(uintptr_t)regs[7];
 	for (size_t i = 0; i < len; i++)
-		unwind_unit_stack[i] = ((volatile uint8_t *)(uintptr_t)regs[7])[i];
+		unwind_unit_stack[i] = sp[i];
 	return unwind_stack(u, getpid(), gettid(), regs, 17,
 			    unwind_unit_stack, len, ips, max);
 }

@@ -206,28 +206,8 @@ static void unwind_keep_budget(struct unwinder *u,
 /* libdw's default search for separate debug files (/usr/lib/debug). */
 static char *unwind_debuginfo_path;
 
-/*
- * The process's files are read (ELF_C_READ: a section when libdw first
- * asks for it), not mapped as libdwfl would: what the walks read of
- * them (.eh_frame, symbols) is then heap the budget measures and that
- * the session's end gives back, rather than file pages in the agent's
- * RSS (libLLVM's and cc1's: 10-27 MB each, seen in smaps).
- */
-static int unwind_find_elf(Dwfl_Module *mod, void **userdata,
-			   const char *name, Dwarf_Addr base,
-			   char **file_name, Elf **elfp)
-{
-	int fd = dwfl_linux_proc_find_elf(mod, userdata, name, base,
-					  file_name, elfp);
-
-	/* on failure libdwfl opens it its own way */
-	if (fd >= 0 && !*elfp)
-		*elfp = elf_begin(fd, ELF_C_READ, NULL);
-	return fd;
-}
-
 static const Dwfl_Callbacks unwind_proc_cbs = {
-	.find_elf = unwind_find_elf,
+	.find_elf = dwfl_linux_proc_find_elf,
 	.find_debuginfo = dwfl_standard_find_debuginfo,
 	.debuginfo_path = &unwind_debuginfo_path,
 };

@@ -29,7 +29,7 @@ whose libLLVM and libclang-cpp (7 MB of symbol names) the profiler must
 symbolize. With --chromium, a loop of headless Chromium rendering a page
 whose script spins for 5 s (a 300 MB binary with dozens of libraries,
 as the live-page tests run it). --loupe PATH measures another build of
-loupe (before/after).
+loupe (before/after); --unwind MODE passes `--unwind MODE` to the agent.
 
 Medians over rounds are printed as a markdown table on stdout.
 """
@@ -104,10 +104,10 @@ def sched_ns(pid):
     return total
 
 
-def start_agent(d, hz):
+def start_agent(d, hz, extra=()):
     err = open(os.path.join(d, "agent-%s.err" % hz), "w+")
     p = bl.spawn([LOUPE, "agent", "--listen", "127.0.0.1:0", "--metrics", "none",
-                  "--profile-hz", str(hz)], subprocess.DEVNULL, err)
+                  "--profile-hz", str(hz)] + list(extra), subprocess.DEVNULL, err)
     for _ in range(200):
         err.seek(0)
         text = err.read()
@@ -157,6 +157,7 @@ def main():
     ap.add_argument("--chromium", action="store_true",
                     help="also keep headless Chromium busy through every measurement")
     ap.add_argument("--loupe", default=LOUPE, help="the loupe binary to measure")
+    ap.add_argument("--unwind", help="the agent's --unwind mode (fp, dwarf, auto)")
     args = ap.parse_args()
     LOUPE = os.path.abspath(args.loupe)
     bl.ensure_root_and_tracefs()
@@ -175,7 +176,8 @@ def main():
                            "loupe_wall", "loupe_cpu", "loupe_rss")}
     try:
         for r in range(args.rounds):
-            a, port = start_agent(d, args.hz)
+            a, port = start_agent(d, args.hz,
+                                  ("--unwind", args.unwind) if args.unwind else ())
             time.sleep(2)
             c0 = sched_ns(a.pid)
             time.sleep(args.idle)
@@ -209,7 +211,7 @@ def main():
             res["loupe_wall"].append(wall)
             res["loupe_cpu"].append(cpu)
             res["loupe_rss"].append(rss)
-            bl.log("round %d: %s" % (r + 1, {k: v[-1] for k, v in res.items()}))
+            bl.log("round %d: %s" % (r + 1, {k: v[-1] for k, v in res.items() if v}))
     finally:
         bl.stop(w, sig=9)
         for p in (cl, cr):
@@ -219,7 +221,8 @@ def main():
     print(bl.md_table(
         ["", "wall for a %d s window" % args.window, "CPU in that window", "CPU at rest",
          "RSS (peak)"],
-        [r for r in [["loupe agent --profile-hz %d" % args.hz, "%.2f s" % m["resp_s"],
+        [r for r in [["loupe agent --profile-hz %d%s" % (
+            args.hz, " --unwind " + args.unwind if args.unwind else ""), "%.2f s" % m["resp_s"],
           "%.3f s" % m["resp_cpu"], "%.2f %% of a core" % m["idle_cpu"],
           "%.1f MB (%.1f MB)" % (m["rss"] / 1024, m["hwm"] / 1024)],
          ["loupe agent --profile-hz %d, then %.0f s of the live page" % (args.hz, args.page),

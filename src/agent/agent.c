@@ -98,10 +98,35 @@ static struct {
 	bool inline_frames;
 	bool no_demangle;
 	enum stacks_unwind unwind;
+	bool unwind_given;
 } args = {
 	.max_series = EXPO_DEFAULT_MAX_SERIES,
 	.profile_hz = PROFILE_HZ_DEFAULT,
 };
+
+/* What the flags and the config's keys of the same names turn on. */
+struct agent_settings {
+	bool http, inline_frames, demangle;
+	enum stacks_unwind unwind;
+};
+
+/* The settings in force: from the start, and what reloads changed. */
+static struct agent_settings in_force;
+
+/* A flag given wins over its key; a key wins over the default. */
+static struct agent_settings settings_of(const struct config *c)
+{
+	static const struct config_flags none = { -1, -1, -1, -1 };
+	const struct config_flags *f = c->path ? &c->flags : &none;
+
+	return (struct agent_settings){
+		.http = args.http || f->http == 1,
+		.inline_frames = args.inline_frames || f->inline_frames == 1,
+		.demangle = !args.no_demangle && f->demangle != 0,
+		.unwind = args.unwind_given || f->unwind < 0 ? args.unwind :
+			  (enum stacks_unwind)f->unwind,
+	};
+}
 
 static int check_metrics_list(const char *list)
 {
@@ -164,6 +189,7 @@ static int agent_parse_opt(int index, const char *arg)
 		args.no_demangle = true;
 		return 0;
 	case KEY_UNWIND:
+		args.unwind_given = true;
 		return stacks_parse_unwind(arg, &args.unwind);
 	}
 	return EXIT_USAGE;
@@ -455,11 +481,11 @@ static int start_profiler(struct agent *a)
 {
 	char err[256];
 
-	a->profiler = profiler_start(args.profile_hz, !args.no_demangle,
-				     args.unwind);
+	a->profiler = profiler_start(args.profile_hz, in_force.demangle,
+				     in_force.unwind);
 	if (!a->profiler)
 		return EXIT_RUNTIME;
-	if (args.inline_frames && profiler_set_inline(a->profiler))
+	if (in_force.inline_frames && profiler_set_inline(a->profiler))
 		return EXIT_RUNTIME;
 	a->profile_dropped = expo_family_add(a->reg,
 		"loupe_agent_profile_dropped_samples_total",
@@ -523,12 +549,16 @@ static struct packet_set *start_packets(struct agent *a, struct config *c)
 /*
  * Replaces the serving config and programs by c, set and packets, under
  * the scrapes' lock; 0, or -1 (families clash) with the old ones serving.
+ * http: a reload that turned http: on started it (set to NULL here), one
+ * that turned it off gets the old one to remove (after the swap).
  */
 static int swap_custom(struct agent *a, struct config *c,
-		       struct metric_set **set, struct packet_set **packets)
+		       struct metric_set **set, struct packet_set **packets,
+		       struct httpmetrics **http, bool http_on)
 {
 	struct packet_set *old_packets;
 	struct metric_set *old_set;
+	struct httpmetrics *old_http = NULL;
 	struct config old;
 	char err[256];
 
@@ -547,28 +577,57 @@ static int swap_custom(struct agent *a, struct config *c,
 	a->config = *c;
 	a->custom = *set;
 	a->packets = *packets;
+	if (*http) {
+		a->http = *http;
+	} else if (!http_on) {
+		old_http = a->http;
+		a->http = NULL;
+	}
 	pthread_mutex_unlock(&a->lock);
 	/* the old programs point into the old config: stop them first */
 	metric_set_stop(old_set);
 	packets_stop(old_packets);
+	httpmetrics_remove(old_http);
 	config_free(&old);
 	*set = NULL;
 	*packets = NULL;
+	*http = NULL;
 	return 0;
+}
+
+/*
+ * The profiler is loaded for its unwind, inline and demangle settings:
+ * a reload that changes them is refused (false, after a message).
+ */
+static bool profiling_kept(struct agent *a, const struct agent_settings *s,
+			   const char *path)
+{
+	if (!a->profiler || (s->unwind == in_force.unwind &&
+			     s->inline_frames == in_force.inline_frames &&
+			     s->demangle == in_force.demangle))
+		return true;
+	log_err("reload refused, still serving the previous config: %s: profiling: unwind, inline and demangle are read at start only (restart the agent to change them)",
+		path);
+	return false;
 }
 
 /*
  * SIGHUP: a config that fails any check, or whose programs do not load
  * and attach, leaves the current one serving. The new programs attach
- * before the old ones detach, so no event falls in between.
+ * before the old ones detach, so no event falls in between; http:
+ * turned on attaches the HTTP programs, turned off detaches them after
+ * the swap.
  */
 static void reload(struct agent *a)
 {
 	struct packet_set *packets = NULL;
 	struct metric_set *set = NULL;
+	struct httpmetrics *http = NULL;
+	struct agent_settings next;
 	struct config c;
 	char err[1024];
 	int status, raised;
+	bool ok = false;
 
 	if (!args.config_path) {
 		log_err("SIGHUP: no --config to reload");
@@ -577,6 +636,12 @@ static void reload(struct agent *a)
 	if (config_load(args.config_path, true, &c, err, sizeof(err))) {
 		log_err("reload refused, still serving the previous config: %s",
 			err);
+		config_loaded(a, false);
+		return;
+	}
+	next = settings_of(&c);
+	if (!profiling_kept(a, &next, c.path)) {
+		config_free(&c);
 		config_loaded(a, false);
 		return;
 	}
@@ -589,20 +654,30 @@ static void reload(struct agent *a)
 	metric_btf_release();
 	if (set)
 		packets = start_packets(a, &c);
+	if (set && packets && next.http && !a->http)
+		http = httpmetrics_start(a->reg, &a->lock, args.by);
 	if (!raised)
 		privs_effective(false);
 	if (!set) {
 		log_err("reload refused, still serving the previous config: %s: %s",
 			c.path, err);
-	} else if (!packets) {
+	} else if (!packets || (next.http && !a->http && !http)) {
 		log_err("reload refused, still serving the previous config");
-	} else if (!swap_custom(a, &c, &set, &packets)) {
+	} else if (http && httpmetrics_serve(http)) {
+		log_err("reload refused, still serving the previous config");
+	} else if (!swap_custom(a, &c, &set, &packets, &http, next.http)) {
+		ok = true;
+	}
+	if (ok) {
+		in_force.http = next.http;
 		config_loaded(a, true);
-		log_err("config reloaded from %s: %d custom metric%s",
+		log_err("config reloaded from %s: %d custom metric%s%s",
 			args.config_path, a->config.nmetrics,
-			a->config.nmetrics == 1 ? "" : "s");
+			a->config.nmetrics == 1 ? "" : "s",
+			a->http ? ", HTTP request metrics on" : "");
 		return;
 	}
+	httpmetrics_remove(http);
 	packets_stop(packets);
 	metric_set_stop(set);
 	config_free(&c);
@@ -819,6 +894,7 @@ static int agent_run(struct session *s)
 		goto out;
 	}
 	config_loaded(&a, true);
+	in_force = settings_of(&a.config);
 	if (args.web_path) {
 		ret = webcfg_load(args.web_path, &web, err, sizeof(err));
 		if (ret) {
@@ -839,7 +915,7 @@ static int agent_run(struct session *s)
 	metric_btf_release();
 	if (!ret && args.profile_hz)
 		ret = start_profiler(&a);
-	if (!ret && args.http) {
+	if (!ret && in_force.http) {
 		a.http = httpmetrics_start(a.reg, &a.lock, args.by);
 		ret = a.http ? 0 : EXIT_RUNTIME;
 	}

@@ -2,7 +2,8 @@
  * The agent's config file: a `metrics:` list, each entry a name, help
  * text, a trace program and its labels, and a `packets:` list of packet
  * counters, each a name, an interface, a direction and a tcpdump
- * expression. Everything the agent would refuse
+ * expression; `http:` and a `profiling:` map (unwind, inline, demangle)
+ * give what the flags of those names give. Everything the agent would refuse
  * later is refused here with the file position: names, repeated metrics,
  * and programs the trace compiler rejects (parsed and typed, not loaded),
  * its error moved from the program's own line and column to the file's.
@@ -453,6 +454,57 @@ static int parse_packets(struct ydoc *d, yaml_node_t *n, struct config *c)
 	return 0;
 }
 
+/* A true or false scalar into *v (0 or 1). */
+static int parse_bool(struct ydoc *d, yaml_node_t *n, const char *what,
+		      int *v)
+{
+	const char *s;
+
+	if (n->type != YAML_SCALAR_NODE)
+		return ydoc_error(d, n, "%s must be true or false", what);
+	s = (const char *)n->data.scalar.value;
+	if (strcmp(s, "true") && strcmp(s, "false"))
+		return ydoc_error(d, n, "%s must be true or false (got '%s')",
+				  what, s);
+	*v = !strcmp(s, "true");
+	return 0;
+}
+
+/* profiling: unwind, inline and demangle, as the flags of those names. */
+static int parse_profiling(struct ydoc *d, yaml_node_t *n,
+			   struct config_flags *f)
+{
+	yaml_node_t *unwind, *inl, *demangle;
+	struct ydoc_key keys[] = {
+		{ "unwind", false, &unwind },
+		{ "inline", false, &inl },
+		{ "demangle", false, &demangle },
+		{ NULL },
+	};
+	enum stacks_unwind u;
+	const char *s;
+	int err = ydoc_mapping(d, n, "profiling", keys);
+
+	if (err)
+		return err;
+	if (unwind) {
+		s = ydoc_string(d, unwind, "unwind", &err);
+		if (!s)
+			return err;
+		if (!stacks_unwind_of_name(s, &u))
+			return ydoc_error(d, unwind,
+					  "unknown unwind '%s' (known: fp, dwarf, auto)",
+					  s);
+		f->unwind = u;
+	}
+	if (inl && (err = parse_bool(d, inl, "inline", &f->inline_frames)))
+		return err;
+	if (demangle &&
+	    (err = parse_bool(d, demangle, "demangle", &f->demangle)))
+		return err;
+	return 0;
+}
+
 /* The engine takes an array of programs: copies of the entries' own. */
 static int gather_programs(struct ydoc *d, struct config *c)
 {
@@ -468,16 +520,19 @@ static int gather_programs(struct ydoc *d, struct config *c)
 int config_load(const char *path, bool compile, struct config *c,
 		char *err, size_t errlen)
 {
-	yaml_node_t *metrics, *packets;
+	yaml_node_t *metrics, *packets, *http, *profiling;
 	struct ydoc_key keys[] = {
 		{ "metrics", false, &metrics },
 		{ "packets", false, &packets },
+		{ "http", false, &http },
+		{ "profiling", false, &profiling },
 		{ NULL },
 	};
 	struct ydoc d;
 	int ret;
 
 	memset(c, 0, sizeof(*c));
+	c->flags = (struct config_flags){ -1, -1, -1, -1 };
 	c->path = strdup(path);
 	if (!c->path) {
 		snprintf(err, errlen, "%s: out of memory", path);
@@ -488,6 +543,10 @@ int config_load(const char *path, bool compile, struct config *c,
 		ret = parse_metrics(&d, metrics, compile, c);
 	if (!ret && packets)
 		ret = parse_packets(&d, packets, c);
+	if (!ret && http)
+		ret = parse_bool(&d, http, "http", &c->flags.http);
+	if (!ret && profiling)
+		ret = parse_profiling(&d, profiling, &c->flags);
 	if (!ret)
 		ret = gather_programs(&d, c);
 	ydoc_free(&d);
@@ -518,4 +577,5 @@ void config_free(struct config *c)
 	free(c->programs);
 	free(c->path);
 	memset(c, 0, sizeof(*c));
+	c->flags = (struct config_flags){ -1, -1, -1, -1 };
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include "expo.h"
 #include "metric.h"
+#include "stacks.h"
 
 struct config_metric {
 	char *name;
@@ -33,8 +34,21 @@ struct config_packets {
 	int line;		/* of the entry, for messages */
 };
 
+/*
+ * The keys that are flags too (--http; --unwind, --inline,
+ * --no-demangle under profiling:): -1 where the file has no such key.
+ * A flag given overrides its key.
+ */
+struct config_flags {
+	int http;		/* 0 or 1 */
+	int unwind;		/* enum stacks_unwind */
+	int inline_frames;	/* 0 or 1 */
+	int demangle;		/* 0 or 1 */
+};
+
 struct config {
 	char *path;		/* NULL: no --config */
+	struct config_flags flags;
 	struct config_metric *metrics;
 	int nmetrics;
 	struct config_packets *packets;

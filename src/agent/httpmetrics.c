@@ -229,7 +229,8 @@ struct httpmetrics *httpmetrics_start(struct expo_registry *r,
 	}
 	return m;
 fail:
-	httpmetrics_stop(m);
+	/* a reload goes on serving without them */
+	httpmetrics_remove(m);
 	return NULL;
 }
 
@@ -277,7 +278,8 @@ void httpmetrics_refresh(struct httpmetrics *m)
 		 httppair_lost(m->pairs));
 }
 
-void httpmetrics_stop(struct httpmetrics *m)
+/* The families go after the thread that observes into them. */
+static void stop(struct httpmetrics *m, bool unregister)
 {
 	if (!m)
 		return;
@@ -290,5 +292,19 @@ void httpmetrics_stop(struct httpmetrics *m)
 	ring_buffer__free(m->rb);
 	httppair_free(m->pairs);
 	http_bpf__destroy(m->skel);
+	if (unregister) {
+		expo_family_remove(m->duration);
+		expo_family_remove(m->lost);
+	}
 	free(m);
+}
+
+void httpmetrics_stop(struct httpmetrics *m)
+{
+	stop(m, false);
+}
+
+void httpmetrics_remove(struct httpmetrics *m)
+{
+	stop(m, true);
 }

@@ -25,5 +25,10 @@ int httpmetrics_serve(struct httpmetrics *m);
 void httpmetrics_refresh(struct httpmetrics *m);
 /* Stops the thread, detaches, frees; the families stay registered. */
 void httpmetrics_stop(struct httpmetrics *m);
+/*
+ * httpmetrics_stop(), and the families leave the registry too (a reload
+ * that turns http: off, or that fails after turning it on).
+ */
+void httpmetrics_remove(struct httpmetrics *m);
 
 #endif

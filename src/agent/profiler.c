@@ -78,16 +78,34 @@
  * every CPU at --profile-hz, between 1 and 16 MB.
  */
 #define PROF_COPIES_MAX		2048
+/* off-CPU time sent again for a walked state, per drain at most */
+#define PROF_AGAIN_MAX		PROF_MAX_KEYS
+/*
+ * off-CPU copies the ring has room for per second beyond the CPU
+ * samples' (more, in one second: counted frame-pointer walked)
+ */
+#define PROF_OFFCPU_COPIES_S	64
+/* threads whose last walked off-CPU user stack is kept (for AGAIN) */
+#define PROF_WALKED		PROF_OFFCPU_COPIED
+/*
+ * an off-CPU block whose thread has not returned from its system call
+ * this long after it came back is counted frame-pointer walked
+ */
+#define PROF_WAIT_STALE_NS	1000000000ULL
+/* stack ids a drain may have read: counts, copies, stale waits (2 each) */
+#define PROF_MAX_USED	(2 * (2 * PROF_MAX_KEYS + PROF_COPIES_MAX + \
+			      PROF_AGAIN_MAX + PROF_MAX_BLOCKED))
 #define PROF_COPY_RING_MIN	(1UL << 20)
 #define PROF_COPY_RING_MAX	(16UL << 20)
 /* processes whose modules are re-read per drain before their walks */
 #define PROF_PREPARED		512
 /*
- * processes whose libdw sessions stay open (LRU): what the walks keep in
- * memory is about this many processes' modules, and all of it is dropped
- * whenever the user symbols are read afresh
+ * processes whose libdw sessions stay open (LRU), and the heap they may
+ * hold (unwind_set_budget(): the least recently used are closed past
+ * it); all of it is dropped whenever the user symbols are read afresh
  */
 #define PROF_UNWIND_PROCS	64
+#define PROF_UNWIND_BUDGET	(32UL << 20)
 
 enum prof_kind { PROF_CPU, PROF_OFFCPU, PROF_NKINDS };
 
@@ -156,19 +174,25 @@ struct profiler {
 	struct bpf_link *links[PROF_MAX_CPUS];
 	int nlinks;
 	struct bpf_link *offcpu_link;
+	struct bpf_link *return_link;	/* --unwind: sys_exit */
 	unsigned int hz;
 	struct syms_cache *usyms;
 	struct inlines *inlines;	/* --inline, else NULL */
 	bool demangle;		/* user names demangled (not --no-demangle) */
-	/* --unwind dwarf|auto: CPU samples walked by CFI (unwind.h) */
+	/* --unwind dwarf|auto: CPU and off-CPU samples walked by CFI */
 	enum stacks_unwind unwind;
 	struct unwinder *unwinder;
 	struct ring_buffer *copies;
 	/* the drain in progress, for on_copy() */
 	struct prof_bucket *cur;
-	size_t copies_from;	/* its first entry made from a copy */
+	size_t copies_from[PROF_NKINDS];	/* first entry from a copy */
 	int32_t *used;
-	size_t nused, ncopies;
+	size_t nused, ncopies, nagain;
+	/* each thread's last walked off-CPU user stack (by tid % slots) */
+	struct {
+		uint32_t tid, n;
+		uint64_t *ips;
+	} walked[PROF_WALKED];
 	uint32_t prepared[PROF_PREPARED];	/* this drain's, 0: free */
 	/* kernel addresses to their names (blobs), open addressing */
 	struct {
@@ -509,18 +533,20 @@ static void entry_cgroup(struct profiler *p, struct prof_entry *e,
  * an earlier one of this drain: counted there.
  */
 static bool copy_merge(struct profiler *p, struct prof_bucket *b,
-		       const struct prof_key *k, struct blob *stack)
+		       enum prof_kind kind, const struct prof_key *k,
+		       const struct prof_value *v, struct blob *stack)
 {
 	size_t len = strnlen(k->comm, PROF_COMM_LEN);
 
-	for (size_t i = p->copies_from; i < b->n[PROF_CPU]; i++) {
-		struct prof_entry *e = &b->v[PROF_CPU][i];
+	for (size_t i = p->copies_from[kind]; i < b->n[kind]; i++) {
+		struct prof_entry *e = &b->v[kind][i];
 
 		if (e->stack == stack && e->tgid == k->tgid &&
 		    e->cgroup_id == k->cgroup && e->comm &&
 		    e->comm->len == len &&
 		    !memcmp(e->comm->data, k->comm, len)) {
-			e->count++;
+			e->count += v->count;
+			e->ns += v->ns;
 			release(p, stack);
 			return true;
 		}
@@ -549,7 +575,7 @@ static void bucket_add(struct profiler *p, struct prof_bucket *b,
 	stack = key_stack(p, k, uips);
 	if (!stack)
 		goto drop;
-	if (uips && copy_merge(p, b, k, stack))
+	if (uips && copy_merge(p, b, kind, k, v, stack))
 		return;
 	e = &b->v[kind][b->n[kind]];
 	e->stack = stack;
@@ -614,13 +640,15 @@ static void delete_stacks(struct profiler *p, int32_t *used, size_t n,
 {
 	int sfd = bpf_map__fd(p->skel->maps.stacks);
 	int ofd = bpf_map__fd(p->skel->maps.offcpu_start);
+	int wfd = bpf_map__fd(p->skel->maps.offcpu_wait);
 	int cfds[PROF_NKINDS] = {
 		bpf_map__fd(p->skel->maps.cpu_counts),
 		bpf_map__fd(p->skel->maps.offcpu_counts),
 	};
-	static bool keep[2 * 2 * PROF_MAX_KEYS + PROF_COPIES_MAX];
+	static bool keep[PROF_MAX_USED];
 	struct prof_key key, *kprev;
 	struct offcpu_start st;
+	struct offcpu_wait w;
 	uint32_t tid, *prev = NULL;
 	size_t nd = 0;
 
@@ -644,6 +672,13 @@ static void delete_stacks(struct profiler *p, int32_t *used, size_t n,
 			keep_stack(used, keep, n, st.key.user_stack);
 			keep_stack(used, keep, n, st.key.kernel_stack);
 		}
+		for (prev = NULL; !bpf_map_get_next_key(wfd, prev, &tid);
+		     prev = &tid) {
+			if (bpf_map_lookup_elem(wfd, &tid, &w))
+				continue;
+			keep_stack(used, keep, n, w.key.user_stack);
+			keep_stack(used, keep, n, w.key.kernel_stack);
+		}
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!keep[i])
@@ -662,13 +697,30 @@ static struct syms_cache *new_usyms(const struct profiler *p)
 	return c;
 }
 
+/* An unwinder as the agent keeps one: at most so many sessions and bytes. */
+static struct unwinder *new_unwinder(void)
+{
+	struct unwinder *u = unwind_new(PROF_UNWIND_PROCS);
+
+	if (u)
+		unwind_set_budget(u, PROF_UNWIND_BUDGET);
+	return u;
+}
+
+/*
+ * The heap past PROF_HEAP_MAX counts without the unwinder's sessions:
+ * their own budget bounds them.
+ */
 static bool syms_too_old(struct profiler *p)
 {
 	uint64_t age_s = (out_mono_ns() - p->usyms_born_ns) / 1000000000ULL;
+	size_t heap = mallinfo2().uordblks, sessions, walks = 0;
 
+	if (p->unwinder)
+		unwind_stats(p->unwinder, &sessions, &walks);
+	heap -= walks < heap ? walks : heap;
 	return age_s >= PROF_SYMS_REFRESH_S ||
-	       (age_s >= PROF_SYMS_MIN_AGE_S &&
-		mallinfo2().uordblks > PROF_HEAP_MAX);
+	       (age_s >= PROF_SYMS_MIN_AGE_S && heap > PROF_HEAP_MAX);
 }
 
 /*
@@ -699,33 +751,125 @@ static void copy_prepare(struct profiler *p, uint32_t tgid)
 	unwind_prepare(p->unwinder, tgid);
 }
 
-/* One copied CPU sample: walked, then filed like a counted one. */
+/* Keeps ips (n of them) as thread tid's last walked off-CPU stack. */
+static void walked_keep(struct profiler *p, uint32_t tid, const uint64_t *ips,
+			int n)
+{
+	size_t i = tid % PROF_WALKED;
+	uint64_t *v = malloc((n + 1) * sizeof(*v));
+
+	if (!v) {
+		n = 0;
+		tid = 0;
+	} else {
+		memcpy(v, ips, n * sizeof(*v));
+		v[n] = 0;
+	}
+	free(p->walked[i].ips);
+	p->walked[i].tid = tid;
+	p->walked[i].n = n;
+	p->walked[i].ips = v;
+}
+
+static void walked_clear(struct profiler *p)
+{
+	for (size_t i = 0; i < PROF_WALKED; i++) {
+		free(p->walked[i].ips);
+		p->walked[i].ips = NULL;
+		p->walked[i].tid = 0;
+	}
+}
+
+/*
+ * One record of the copies ring: a copy walked, then filed like a
+ * counted sample; or more off-CPU time of a thread in the state of its
+ * last copy, filed under that copy's walk (or, if it was not kept, the
+ * frame-pointer walk of the record's key).
+ */
 static int on_copy(void *ctx, void *data, size_t size)
 {
 	static uint64_t ips[PROF_MAX_DEPTH];
-	const struct prof_value one = { 1, 0 };
 	struct profiler *p = ctx;
 	const struct prof_copy *c = data;
+	const struct prof_copy_head *h = data;
+	struct prof_value v;
+	enum prof_kind kind;
+	const uint64_t *uips;
 	size_t len;
+	int n;
 
+	if (size < sizeof(*h))
+		return 0;
+	v = (struct prof_value){ h->count, h->ns };
+	if (h->type == PROF_COPY_AGAIN) {
+		size_t i = h->tid % PROF_WALKED;
+
+		if (p->nagain++ >= PROF_AGAIN_MAX)
+			return -E2BIG;
+		uips = p->walked[i].tid == h->tid ? p->walked[i].ips : NULL;
+		bucket_add(p, p->cur, PROF_OFFCPU, &h->key, &v, uips);
+		p->used[p->nused++] = h->key.kernel_stack;
+		p->used[p->nused++] = h->key.user_stack;
+		return 0;
+	}
 	if (size < sizeof(*c))
 		return 0;
 	if (p->ncopies++ >= PROF_COPIES_MAX)
 		return -E2BIG;
-	copy_prepare(p, c->key.tgid);
+	kind = h->type == PROF_COPY_OFFCPU ? PROF_OFFCPU : PROF_CPU;
+	copy_prepare(p, h->key.tgid);
 	len = c->size < STACKS_COPY_MAX ? c->size : STACKS_COPY_MAX;
 	memset(ips, 0, sizeof(ips));
-	unwind_stack(p->unwinder, c->key.tgid, c->key.tgid,
-		     (const uint64_t *)c->regs, STACKS_NREGS, c->stack, len,
-		     ips, PROF_MAX_DEPTH - 1);
-	bucket_add(p, p->cur, PROF_CPU, &c->key, &one, ips);
-	p->used[p->nused++] = c->key.kernel_stack;
+	n = unwind_stack(p->unwinder, h->key.tgid, h->tid,
+			 (const uint64_t *)c->regs, STACKS_NREGS, c->stack,
+			 len, ips, PROF_MAX_DEPTH - 1);
+	if (kind == PROF_OFFCPU)
+		walked_keep(p, h->tid, ips, n);
+	bucket_add(p, p->cur, kind, &h->key, &v, ips);
+	p->used[p->nused++] = h->key.kernel_stack;
+	p->used[p->nused++] = h->key.user_stack;
 	return 0;
+}
+
+/*
+ * Off-CPU time waiting for a sys_exit that has not come for a second
+ * (the thread went back to user mode through a fault or a preemption,
+ * or is blocked in the kernel again elsewhere): counted with the
+ * frame-pointer walk of its key. Everything when no request waits.
+ */
+static size_t sweep_waits(struct profiler *p, struct prof_bucket *b,
+			  bool offcpu, int32_t *used)
+{
+	int fd = bpf_map__fd(p->skel->maps.offcpu_wait);
+	uint64_t now = out_mono_ns();
+	uint32_t tid, *prev = NULL;
+	static uint32_t stale[PROF_MAX_BLOCKED];
+	struct offcpu_wait w;
+	size_t n = 0, nused = 0;
+
+	while (n < PROF_MAX_BLOCKED &&
+	       !bpf_map_get_next_key(fd, prev, &stale[n])) {
+		prev = &stale[n];
+		if (bpf_map_lookup_elem(fd, prev, &w) ||
+		    (offcpu && w.last_ns + PROF_WAIT_STALE_NS > now))
+			continue;
+		n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		tid = stale[i];
+		if (bpf_map_lookup_and_delete_elem(fd, &tid, &w) || !offcpu)
+			continue;
+		bucket_add(p, b, PROF_OFFCPU, &w.key,
+			   &(struct prof_value){ w.count, w.ns }, NULL);
+		used[nused++] = w.key.kernel_stack;
+		used[nused++] = w.key.user_stack;
+	}
+	return nused;
 }
 
 static void drain(struct profiler *p, bool offcpu)
 {
-	static int32_t used[2 * 2 * PROF_MAX_KEYS + PROF_COPIES_MAX];
+	static int32_t used[PROF_MAX_USED];
 	struct prof_bucket *b = &p->ring[(p->seq + 1) % PROF_HISTORY];
 	int fds[PROF_NKINDS] = {
 		bpf_map__fd(p->skel->maps.cpu_counts),
@@ -737,8 +881,7 @@ static void drain(struct profiler *p, bool offcpu)
 	b->seq = p->seq + 1;
 	if (syms_too_old(p)) {
 		struct syms_cache *c = new_usyms(p);
-		struct unwinder *u = p->unwinder ?
-				     unwind_new(PROF_UNWIND_PROCS) : NULL;
+		struct unwinder *u = p->unwinder ? new_unwinder() : NULL;
 
 		if (u) {
 			unwind_free(p->unwinder);
@@ -753,12 +896,14 @@ static void drain(struct profiler *p, bool offcpu)
 	}
 	if (p->copies) {
 		p->cur = b;
-		p->copies_from = b->n[PROF_CPU];
+		for (int k = 0; k < PROF_NKINDS; k++)
+			p->copies_from[k] = b->n[k];
 		p->used = used;
-		p->nused = p->ncopies = 0;
+		p->nused = p->ncopies = p->nagain = 0;
 		memset(p->prepared, 0, sizeof(p->prepared));
 		ring_buffer__consume(p->copies);
 		nused = p->nused;
+		nused += sweep_waits(p, b, offcpu, used + nused);
 	}
 	for (int kind = 0; kind < PROF_NKINDS; kind++) {
 		int n = take_counts(p, fds[kind]);
@@ -1406,6 +1551,32 @@ static void offcpu_waiting(struct profiler *p, int delta)
 	}
 }
 
+/*
+ * --unwind dwarf|auto: the processes whose long blocks are copied, as
+ * off-CPU requests start (delta 1) and end (-1): a request's pid, or
+ * every process for one without pid= (lock held).
+ */
+static void offcpu_scope(struct profiler *p, const struct prof_pending *q,
+			 int delta)
+{
+	int fd = bpf_map__fd(p->skel->maps.offcpu_scope);
+	uint32_t n = 0;
+
+	if (!p->copies || q->kind != PROF_OFFCPU)
+		return;
+	if (!q->tgid) {
+		p->skel->bss->offcpu_copy_all += delta;
+		return;
+	}
+	bpf_map_lookup_elem(fd, &q->tgid, &n);
+	n += delta;
+	/* a full map: that request's process keeps frame pointers */
+	if (n)
+		bpf_map_update_elem(fd, &q->tgid, &n, BPF_ANY);
+	else
+		bpf_map_delete_elem(fd, &q->tgid);
+}
+
 static void pending_free(struct prof_pending *q)
 {
 	free(q->cgroup);
@@ -1429,6 +1600,7 @@ static void answer_ready(struct profiler *p, bool all)
 		*pp = q->next;
 		if (q->kind == PROF_OFFCPU)
 			offcpu_waiting(p, -1);
+		offcpu_scope(p, q, -1);
 		if (all) {
 			answer_text(q->req, 503, "the agent is stopping\n");
 		} else {
@@ -1593,6 +1765,7 @@ static void request(struct profiler *p, struct http_request *r,
 	p->pending = q;
 	if (kind == PROF_OFFCPU)
 		offcpu_waiting(p, 1);
+	offcpu_scope(p, q, 1);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -1700,13 +1873,25 @@ static int attach(struct profiler *p)
 			strerror(errno));
 		return EXIT_RUNTIME;
 	}
+	if (p->unwind == STACKS_UNWIND_FP)
+		return 0;
+	p->return_link = bpf_program__attach(p->skel->progs.offcpu_return);
+	if (!p->return_link) {
+		log_err("profiler: cannot attach to sys_exit: %s",
+			strerror(errno));
+		return EXIT_RUNTIME;
+	}
 	return 0;
 }
 
-/* The copies ring: two seconds of every CPU's samples, a power of two. */
+/*
+ * The copies ring: two seconds of every CPU's samples and of
+ * PROF_OFFCPU_COPIES_S off-CPU copies, a power of two.
+ */
 static unsigned long copy_ring_size(unsigned int hz)
 {
-	unsigned long want = 2UL * hz * libbpf_num_possible_cpus() *
+	unsigned long want = 2UL * (hz * libbpf_num_possible_cpus() +
+				    PROF_OFFCPU_COPIES_S) *
 			     (sizeof(struct prof_copy) + 8);
 	unsigned long size = PROF_COPY_RING_MIN;
 
@@ -1754,6 +1939,8 @@ struct profiler *profiler_start(unsigned int hz, bool demangle,
 		p->skel->rodata->copy_user = true;
 		bpf_map__set_max_entries(p->skel->maps.copies,
 					 copy_ring_size(hz));
+	} else if (p->skel) {
+		bpf_program__set_autoload(p->skel->progs.offcpu_return, false);
 	}
 	if (!p->skel || profiler_bpf__load(p->skel)) {
 		log_err("profiler: cannot load its BPF programs: %s",
@@ -1761,13 +1948,12 @@ struct profiler *profiler_start(unsigned int hz, bool demangle,
 		goto fail;
 	}
 	if (unwind != STACKS_UNWIND_FP) {
-		p->unwinder = unwind_new(PROF_UNWIND_PROCS);
+		p->unwinder = new_unwinder();
 		p->copies = ring_buffer__new(bpf_map__fd(p->skel->maps.copies),
 					     on_copy, p, NULL);
 		if (!p->unwinder || !p->copies) {
 			log_err("profiler: cannot set up --unwind %s",
-				unwind == STACKS_UNWIND_AUTO ? "auto" :
-				"dwarf");
+				stacks_unwind_name(unwind));
 			goto fail;
 		}
 	}
@@ -1823,11 +2009,13 @@ void profiler_stop(struct profiler *p)
 	if (!p)
 		return;
 	profiler_close_requests(p);
+	bpf_link__destroy(p->return_link);
 	bpf_link__destroy(p->offcpu_link);
 	for (int i = 0; i < p->nlinks; i++)
 		bpf_link__destroy(p->links[i]);
 	ring_buffer__free(p->copies);
 	unwind_free(p->unwinder);
+	walked_clear(p);
 	profiler_bpf__destroy(p->skel);
 	for (int i = 0; i < PROF_HISTORY; i++) {
 		bucket_clear(p, &p->ring[i]);

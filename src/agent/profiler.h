@@ -46,11 +46,56 @@ struct offcpu_start {
 };
 
 /*
- * --unwind dwarf|auto: a CPU sample whose user stack is walked in user
- * space (ucopy.bpf.h), sent through the copies ring instead of counted.
+ * --unwind dwarf|auto: off-CPU blocks of at least this long have their
+ * user stack copied (when the thread returns from its system call);
+ * shorter ones keep the kernel's frame-pointer walk.
+ */
+#define PROF_OFFCPU_COPY_MIN_NS	1000000ULL
+/* processes off-CPU requests with pid= wait for at once, at most */
+#define PROF_OFFCPU_SCOPE	1024
+/* threads whose last copied user state is remembered (LRU) */
+#define PROF_OFFCPU_COPIED	1024
+
+/* A thread back from a long block, waiting to return to user mode. */
+struct offcpu_wait {
+	struct prof_key key;	/* the frame-pointer walk, the fallback */
+	__u64 count, ns;
+	__u64 last_ns;		/* when time was last added */
+	__u32 epoch;
+	__u32 pad;
+};
+
+/* The user state a thread's last off-CPU copy was made in. */
+struct offcpu_copied {
+	__u64 ip, sp, bp;
+	__u32 epoch, tgid;
+};
+
+enum prof_copy_type {
+	PROF_COPY_CPU,		/* a CPU sample: walk, count 1 */
+	PROF_COPY_OFFCPU,	/* off-CPU time: walk, count count and ns */
+	/*
+	 * off-CPU time of thread tid in the same user state as its last
+	 * copy (same ip, sp, bp): counted under that copy's walk; only the
+	 * head is sent
+	 */
+	PROF_COPY_AGAIN,
+};
+
+struct prof_copy_head {
+	__u32 type;		/* enum prof_copy_type */
+	__u32 tid;
+	__u64 count, ns;
+	/* user_stack: the frame-pointer walk's id (off-CPU) or -1 */
+	struct prof_key key;
+};
+
+/*
+ * --unwind dwarf|auto: a sample whose user stack is walked in user space
+ * (ucopy.bpf.h), sent through the copies ring instead of counted.
  */
 struct prof_copy {
-	struct prof_key key;	/* user_stack unused */
+	struct prof_copy_head h;
 	__u32 size;		/* bytes of stack copied from regs[7] up */
 	__u32 pad;
 	__u64 regs[STACKS_NREGS];

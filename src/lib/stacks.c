@@ -922,19 +922,34 @@ int stacks_tool_opt(struct stacks_tool *t, int index, const char *arg)
 	return 0;
 }
 
+static const char *const unwind_names[] = {
+	[STACKS_UNWIND_FP] = "fp",
+	[STACKS_UNWIND_DWARF] = "dwarf",
+	[STACKS_UNWIND_AUTO] = "auto",
+};
+
+bool stacks_unwind_of_name(const char *name, enum stacks_unwind *out)
+{
+	for (size_t i = 0; i < sizeof(unwind_names) / sizeof(*unwind_names);
+	     i++)
+		if (!strcmp(name, unwind_names[i])) {
+			*out = i;
+			return true;
+		}
+	return false;
+}
+
+const char *stacks_unwind_name(enum stacks_unwind u)
+{
+	return unwind_names[u];
+}
+
 int stacks_parse_unwind(const char *arg, enum stacks_unwind *out)
 {
-	if (!strcmp(arg, "fp")) {
-		*out = STACKS_UNWIND_FP;
-	} else if (!strcmp(arg, "dwarf")) {
-		*out = STACKS_UNWIND_DWARF;
-	} else if (!strcmp(arg, "auto")) {
-		*out = STACKS_UNWIND_AUTO;
-	} else {
-		log_err("invalid --unwind '%s': fp, dwarf or auto", arg);
-		return EXIT_USAGE;
-	}
-	return 0;
+	if (stacks_unwind_of_name(arg, out))
+		return 0;
+	log_err("invalid --unwind '%s': fp, dwarf or auto", arg);
+	return EXIT_USAGE;
 }
 
 int stacks_tool_check(const struct session *s, const struct stacks_tool *t)

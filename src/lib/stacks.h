@@ -206,6 +206,9 @@ struct stacks_tool {
 int stacks_tool_opt(struct stacks_tool *t, int index, const char *arg);
 /* --unwind's argument: 0 or EXIT_USAGE with a message. */
 int stacks_parse_unwind(const char *arg, enum stacks_unwind *out);
+/* The mode named fp, dwarf or auto (false: none), and a mode's name. */
+bool stacks_unwind_of_name(const char *name, enum stacks_unwind *out);
+const char *stacks_unwind_name(enum stacks_unwind u);
 /* The flag combinations both tools refuse: 0 or EXIT_USAGE. */
 int stacks_tool_check(const struct session *s, const struct stacks_tool *t);
 int stacks_tool_prepare(struct session *s, struct stacks_tool *t,

@@ -4,11 +4,15 @@
  * the process's first sample and again when its mappings change; every
  * sample of the process is then walked in it, reading memory only from
  * the copy the kernel sent. The least recently used sessions are closed
- * past the unwinder's cap, so that a system-wide run does not keep every
- * binary of the machine open.
+ * past the unwinder's cap on sessions, or on bytes, so that a system-wide
+ * run does not keep every binary of the machine open. What a session
+ * holds is what the heap grew by while libdw opened it and walked in it
+ * (mallinfo2, whose arenas libdw allocates from): its module list, ELF
+ * headers, CFI tables and caches.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,13 @@
 
 /* Functions looked at to tell a frame-pointer build. */
 #define UNWIND_FP_PROBES	256
+/*
+ * Walks measured in each session: the first ones (its CFI is read as
+ * addresses first land in a module), then one in this many (mallinfo2
+ * walks the free lists: too dear for every sample).
+ */
+#define UNWIND_MEASURE_FIRST	16
+#define UNWIND_MEASURE_EVERY	32
 
 struct unwind_proc {
 	int pid;
@@ -27,6 +38,8 @@ struct unwind_proc {
 	char *maps;		/* the /proc/PID/maps text reported */
 	size_t maps_len;
 	unsigned long long used;	/* for the LRU */
+	size_t bytes;		/* the heap it took, as measured */
+	unsigned long walks;
 };
 
 /* The sample being walked, read by the libdw callbacks. */
@@ -42,6 +55,8 @@ struct unwinder {
 	struct unwind_proc *procs;
 	size_t nprocs, cap;
 	size_t max_procs;	/* sessions open at most */
+	size_t budget;		/* bytes the sessions may hold, 0: any */
+	size_t bytes;		/* what the open sessions hold */
 	unsigned long long clock;
 	struct unwind_sample cur;
 };
@@ -130,13 +145,62 @@ fail:
 	return NULL;
 }
 
-static void unwind_proc_close(struct unwind_proc *p)
+/* Bytes of heap in use, small blocks and mmap'ed ones. */
+static size_t unwind_heap(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+/* What the heap grew by since before (other threads' frees: nothing). */
+static void unwind_charge(struct unwinder *u, struct unwind_proc *p,
+			  size_t before)
+{
+	size_t now = unwind_heap();
+
+	if (now <= before)
+		return;
+	p->bytes += now - before;
+	u->bytes += now - before;
+}
+
+static void unwind_proc_close(struct unwinder *u, struct unwind_proc *p)
 {
 	if (p->dwfl)
 		dwfl_end(p->dwfl);
 	free(p->maps);
 	p->dwfl = NULL;
 	p->maps = NULL;
+	u->bytes -= p->bytes < u->bytes ? p->bytes : u->bytes;
+	p->bytes = 0;
+	p->walks = 0;
+}
+
+/* The least recently used open session but keep's, or NULL. */
+static struct unwind_proc *unwind_lru(struct unwinder *u,
+				      const struct unwind_proc *keep)
+{
+	struct unwind_proc *lru = NULL;
+
+	for (size_t i = 0; i < u->nprocs; i++) {
+		struct unwind_proc *p = &u->procs[i];
+
+		if (p != keep && p->dwfl && (!lru || p->used < lru->used))
+			lru = p;
+	}
+	return lru;
+}
+
+/* Closes the least recently used sessions until the budget holds. */
+static void unwind_keep_budget(struct unwinder *u,
+			       const struct unwind_proc *keep)
+{
+	struct unwind_proc *lru;
+
+	while (u->budget && u->bytes > u->budget &&
+	       (lru = unwind_lru(u, keep)))
+		unwind_proc_close(u, lru);
 }
 
 /* libdw's default search for separate debug files (/usr/lib/debug). */
@@ -194,14 +258,14 @@ static struct unwind_proc *unwind_slot(struct unwinder *u)
 	for (size_t i = 1; i < u->nprocs; i++)
 		if (u->procs[i].used < lru->used)
 			lru = &u->procs[i];
-	unwind_proc_close(lru);
+	unwind_proc_close(u, lru);
 	return lru;
 }
 
 int unwind_prepare(struct unwinder *u, int pid)
 {
 	struct unwind_proc *p = unwind_find(u, pid);
-	size_t len;
+	size_t len, before;
 	char *maps = unwind_read_maps(pid, &len);
 
 	if (!maps)
@@ -216,9 +280,10 @@ int unwind_prepare(struct unwinder *u, int pid)
 		free(maps);
 		return -ENOMEM;
 	}
-	unwind_proc_close(p);
+	unwind_proc_close(u, p);
 	p->pid = pid;
 	p->used = ++u->clock;
+	before = unwind_heap();
 	p->dwfl = unwind_open(u, pid);
 	if (!p->dwfl) {
 		free(maps);
@@ -226,6 +291,8 @@ int unwind_prepare(struct unwinder *u, int pid)
 	}
 	p->maps = maps;
 	p->maps_len = len;
+	unwind_charge(u, p, before);
+	unwind_keep_budget(u, p);
 	return 0;
 }
 
@@ -252,6 +319,8 @@ int unwind_stack(struct unwinder *u, int pid, int tid, const uint64_t *regs,
 {
 	struct unwind_walk w = { .ips = ips, .max = max };
 	struct unwind_proc *p = unwind_find(u, pid);
+	size_t before = 0;
+	bool measure;
 
 	if (max <= 0 || nregs < 17)
 		return 0;
@@ -262,9 +331,18 @@ int unwind_stack(struct unwinder *u, int pid, int tid, const uint64_t *regs,
 	}
 	p->used = ++u->clock;
 	u->cur = (struct unwind_sample){ tid, regs, nregs, stack, len };
+	measure = u->budget && (p->walks < UNWIND_MEASURE_FIRST ||
+				!(p->walks % UNWIND_MEASURE_EVERY));
+	p->walks++;
+	if (measure)
+		before = unwind_heap();
 	/* A walk that stops early (no CFI, stack copy too short) still
 	 * leaves the frames found until then. */
 	dwfl_getthread_frames(p->dwfl, tid, unwind_on_frame, &w);
+	if (measure) {
+		unwind_charge(u, p, before);
+		unwind_keep_budget(u, p);
+	}
 	if (!w.n && regs[16])
 		ips[w.n++] = regs[16];
 	return w.n;
@@ -364,6 +442,20 @@ bool unwind_exe_has_fp(int pid)
 	return funcs && framed * 20 >= funcs * 19;
 }
 
+void unwind_set_budget(struct unwinder *u, size_t bytes)
+{
+	u->budget = bytes;
+	unwind_keep_budget(u, NULL);
+}
+
+void unwind_stats(const struct unwinder *u, size_t *sessions, size_t *bytes)
+{
+	*sessions = 0;
+	for (size_t i = 0; i < u->nprocs; i++)
+		*sessions += u->procs[i].dwfl != NULL;
+	*bytes = u->bytes;
+}
+
 struct unwinder *unwind_new(size_t max_procs)
 {
 	struct unwinder *u = calloc(1, sizeof(*u));
@@ -378,7 +470,7 @@ void unwind_free(struct unwinder *u)
 	if (!u)
 		return;
 	for (size_t i = 0; i < u->nprocs; i++)
-		unwind_proc_close(&u->procs[i]);
+		unwind_proc_close(u, &u->procs[i]);
 	free(u->procs);
 	free(u);
 }

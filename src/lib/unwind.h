@@ -23,6 +23,15 @@ struct unwinder;
 #define UNWIND_MAX_PROCS	256	/* the stack tools' */
 struct unwinder *unwind_new(size_t max_procs);
 void unwind_free(struct unwinder *u);
+/*
+ * At most about bytes of heap for the sessions (0: no limit, the
+ * default): past it the least recently used are closed, all but the
+ * one in use. Measured as the heap's growth while a session opens and,
+ * for a sample of its walks, while it walks (see unwind.c).
+ */
+void unwind_set_budget(struct unwinder *u, size_t bytes);
+/* Sessions open, and the bytes they hold as measured. */
+void unwind_stats(const struct unwinder *u, size_t *sessions, size_t *bytes);
 
 /*
  * Reads the modules (executable, libraries) process pid maps now, while

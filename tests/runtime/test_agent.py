@@ -343,7 +343,7 @@ metrics:
 # (config text, exact error after "FILE:")
 BAD_CONFIGS = [
     ("metrics: [\n", "2:1: did not find expected node content while parsing a flow node"),
-    ("metric:\n  - name: x\n", "1:1: unknown key 'metric' in the config (known: metrics, packets)"),
+    ("metric:\n  - name: x\n", "1:1: unknown key 'metric' in the config (known: metrics, packets, http, profiling)"),
     ("- a\n", "1:1: the config must be a mapping (key: value)"),
     ("metrics: {}\n", "1:10: metrics must be a list of metrics"),
     ("metrics:\n  - name: a_total\n    help: h\n",
@@ -443,7 +443,7 @@ def test_agent_check_configs():
     empty = write(os.path.join(d, "empty.yaml"), "# nothing yet\n")
     rc, out, err = run_quiet([LOUPE, "agent", "--config", empty, "--check"])
     check(rc == 0 and out == "%s: 0 metrics, ok\n" % empty, "empty: %s %r %r" % (rc, out, err))
-    for i, (text, want) in enumerate(BAD_CONFIGS):
+    for i, (text, want) in enumerate(BAD_CONFIGS + FLAG_KEY_ERRORS):
         path = write(os.path.join(d, "bad%d.yaml" % i), text)
         rc, out, err = run_quiet([LOUPE, "agent", "--config", path, "--check"], timeout=30)
         check(rc == 2 and out == "" and err == "%s:%s\n" % (path, want),
@@ -943,3 +943,40 @@ def test_agent_scraped_by_prometheus():
 
 
 test_agent_scraped_by_prometheus.timeout = 90
+
+
+# The keys that are flags too: each error as FILE:LINE:COL: message.
+FLAG_KEY_ERRORS = [
+    ("http: yes\n", "1:7: http must be true or false (got 'yes')"),
+    ("http: [true]\n", "1:7: http must be true or false"),
+    ("profiling: dwarf\n", "1:12: profiling must be a mapping (key: value)"),
+    ("profiling:\n  unwind: frames\n",
+     "2:11: unknown unwind 'frames' (known: fp, dwarf, auto)"),
+    ("profiling:\n  unwind: [dwarf]\n", "2:11: unwind must be a string"),
+    ("profiling:\n  inline: 1\n", "2:11: inline must be true or false (got '1')"),
+    ("profiling:\n  demangle: no\n", "2:13: demangle must be true or false (got 'no')"),
+    ("profiling:\n  unwind: dwarf\n  colors: true\n",
+     "3:3: unknown key 'colors' in profiling (known: unwind, inline, demangle)"),
+    ("http: true\nhttp: false\n", "2:1: key 'http' is given twice"),
+]
+
+
+def test_agent_config_flag_keys_errors():
+    """http: and profiling: (unwind, inline, demangle): good values pass
+    --check; a bad one stops the start with its exact FILE:LINE:COL, exit
+    2 (each of FLAG_KEY_ERRORS at --check: test_agent_check_configs)."""
+    require_loupe()
+    d = tmpdir()
+    good = write(os.path.join(d, "good.yaml"),
+                 "http: false\nprofiling:\n  unwind: auto\n  inline: true\n  demangle: false\n")
+    rc, out, err = run_quiet([LOUPE, "agent", "--config", good, "--check"], timeout=30)
+    check(rc == 0 and out == "%s: 0 metrics, ok\n" % good and err == "",
+          "good config: rc %s, out %r, err %r" % (rc, out, err))
+    path = write(os.path.join(d, "bad.yaml"), FLAG_KEY_ERRORS[3][0])
+    rc, out, err = run_quiet([LOUPE, "agent", "--listen", "127.0.0.1:0", "--config", path],
+                             timeout=30)
+    check(rc == 2 and err == "loupe: agent: %s:%s\n" % (path, FLAG_KEY_ERRORS[3][1]),
+          "start with a bad key: %s %r" % (rc, err))
+
+
+test_agent_config_flag_keys_errors.timeout = 60

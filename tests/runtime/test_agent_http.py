@@ -6,10 +6,11 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import urllib.parse
 
 from common import Skip, check, marker, poll_until, short, spawn, tmpdir
-from test_agent import Agent, free_port, get, samples, write
+from test_agent import Agent, bpf_ids, free_port, get, samples, write
 from test_http import Nginx, curl
 
 FAMILY = "http_request_duration_seconds"
@@ -145,3 +146,69 @@ def test_agent_http_by_container():
 
 
 test_agent_http_by_container.timeout = 120
+
+
+def test_agent_http_config_key_and_reload():
+    """http: true in the config turns the HTTP metrics on without --http;
+    a reload to http: false detaches their programs and removes the
+    family, one back to true attaches them again (counting from zero); a
+    reload that changes profiling: is refused and changes nothing."""
+    ngx = Nginx()
+    d = tmpdir()
+    path = write(os.path.join(d, "agent.yaml"), "http: true\n")
+    a = Agent("--config", path, "--metrics", "none", "--profile-hz", "19")
+    m = ngx.m
+    ok = '%s_count{role="server",method="GET",route="/%s/ok.txt",status="200"}' % (FAMILY, m)
+
+    def value(series):
+        return samples(get(a.url())[2].decode()).get(series)
+
+    def warmed():
+        """The warm-up request (nginx answers 404) is a series."""
+        return any(k.startswith(FAMILY + "_count{") and 'route="/%s/warm"' % m in k
+                   for k in samples(get(a.url())[2].decode()))
+
+    def reload(text, want):
+        write(path, text)
+        n = a.log().count(want)
+        a.proc.send_signal(signal.SIGHUP)
+        check(poll_until(lambda: a.log().count(want) > n, 20), "no %r: %s" % (want, short(a.log())))
+
+    try:
+        check(poll_until(lambda: curl(ngx.url("warm")) and warmed(), 20, 0.5),
+              "http: true: the warm-up request never became a series")
+        for _ in range(3):
+            check(curl(ngx.url("ok.txt")) == 200, "nginx did not answer 200")
+        check(poll_until(lambda: value(ok) == 3, 10, 0.2), "ok.txt: %r, want 3" % value(ok))
+        progs_on = len(bpf_ids(a.proc.pid))
+        reload("http: false\n", "config reloaded from %s: 0 custom metrics\n" % path)
+        text = get(a.url())[2].decode()
+        check(FAMILY not in text and "loupe_http_requests_lost_total" not in text,
+              "http: false: the family stays: %s" % short(text))
+        progs_off = len(bpf_ids(a.proc.pid))
+        check(progs_off < progs_on, "http: false: %d BPF objects held, %d before"
+              % (progs_off, progs_on))
+        # profiling's keys are read at start only: refused, nothing changes
+        reload("http: true\nprofiling:\n  unwind: dwarf\n",
+               "loupe: agent: reload refused, still serving the previous config: %s: "
+               "profiling: unwind, inline and demangle are read at start only "
+               "(restart the agent to change them)\n" % path)
+        s = samples(get(a.url())[2].decode())
+        check(s["loupe_agent_config_last_reload_successful"] == 0 and
+              not any(k.startswith(FAMILY) for k in s), "after the refusal: %s" % s)
+        check(len(bpf_ids(a.proc.pid)) == progs_off, "the refused reload attached something")
+        reload("http: true\n", "config reloaded from %s: 0 custom metrics, "
+               "HTTP request metrics on\n" % path)
+        check(poll_until(lambda: curl(ngx.url("warm")) and warmed(), 20, 0.5),
+              "http: true again: the warm-up request never became a series")
+        for _ in range(2):
+            check(curl(ngx.url("ok.txt")) == 200, "nginx did not answer 200")
+        check(poll_until(lambda: value(ok) == 2, 10, 0.2),
+              "ok.txt after turning it on again: %r, want 2" % value(ok))
+        check(len(bpf_ids(a.proc.pid)) == progs_on, "http: true again: %d BPF objects, %d first"
+              % (len(bpf_ids(a.proc.pid)), progs_on))
+    finally:
+        check(a.stop() == 0, "agent exit status")
+
+
+test_agent_http_config_key_and_reload.timeout = 120

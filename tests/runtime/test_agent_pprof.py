@@ -72,13 +72,14 @@ int main(int argc, char **argv)
 """
 
 
-def build(d, name, src):
-    """A program at -O0 with frame pointers, so FP stacks are whole."""
+def build(d, name, src, cc=("gcc", "-O0", "-fno-omit-frame-pointer"), ext=".c"):
+    """A program, by default at -O0 with frame pointers, so FP stacks are
+    whole."""
     path = os.path.join(d, name)
-    with open(path + ".c", "w") as f:
+    with open(path + ext, "w") as f:
         f.write(src)
-    rc, _, err = run_quiet(["gcc", "-O0", "-fno-omit-frame-pointer", "-o", path, path + ".c"])
-    check(rc == 0, "gcc: %s" % err)
+    rc, _, err = run_quiet(list(cc) + ["-o", path, path + ext], timeout=60)
+    check(rc == 0, "%s: %s" % (cc[0], err))
     return path
 
 
@@ -215,6 +216,15 @@ def go_pprof(path, *args):
                        capture_output=True, text=True, timeout=120)
     check(r.returncode == 0, "go tool pprof %s: %s" % (" ".join(args), r.stderr[-500:]))
     return r.stdout
+
+
+def fetch_once(args, query):
+    """One profile from an agent started with args for it, then stopped."""
+    a = Agent("--metrics", "none", *args)
+    try:
+        return fetch(a, query)
+    finally:
+        check(a.stop() == 0, "SIGTERM: exit status not 0")
 
 
 def of_pid(prof, pid):
@@ -862,12 +872,7 @@ def test_agent_pprof_demangles():
     if not shutil.which("g++"):
         raise Skip("g++ not available")
     d = tmpdir()
-    src = os.path.join(d, "shop.cc")
-    exe = os.path.join(d, "shopcx")
-    with open(src, "w") as f:
-        f.write(CXX_SRC)
-    rc, _, err = run_quiet(["g++", "-O0", "-fno-omit-frame-pointer", "-o", exe, src], timeout=60)
-    check(rc == 0, "g++: %s" % err)
+    exe = build(d, "shopcx", CXX_SRC, ("g++", "-O0", "-fno-omit-frame-pointer"), ".cc")
     w = spawn([exe, "20"])
     for extra, want in (((), "shop::Basket<int>::total(int) const"),
                         (("--no-demangle",), "_ZNK4shop6BasketIiE5totalEi")):
@@ -884,6 +889,21 @@ def test_agent_pprof_demangles():
 test_agent_pprof_demangles.timeout = 90
 
 
+def raw_share(d, body, whole, value):
+    """go tool pprof -raw of profile body: (the sum of sample value
+    `value` (0: the count, 1: the time) over the stacks whole(names, leaf
+    first) accepts, the sum over all), and the raw text."""
+    path = os.path.join(d, "profile.pb.gz")
+    with open(path, "wb") as f:
+        f.write(body)
+    raw = go_pprof(path, "-raw")
+    names = dict(re.findall(r"^\s+(\d+): 0x[0-9a-f]+ M=\d+ (\S+)", raw, re.M))
+    stacks = re.findall(r"^\s+(\d+)\s+(\d+): ([\d ]+)$", raw, re.M)
+    n_whole = sum(int(st[value]) for st in stacks
+                  if whole([names.get(i, "?") for i in st[2].split()]))
+    return n_whole, sum(int(st[value]) for st in stacks), raw
+
+
 def test_agent_pprof_unwind_dwarf():
     """--unwind dwarf (and auto, which picks it for this binary): the CPU
     profile of an -O2 -fomit-frame-pointer program with a frameless leaf
@@ -891,21 +911,11 @@ def test_agent_pprof_unwind_dwarf():
     frame-pointer walk loses it."""
     from test_unwind import NOFP_C, NOFP_CHAIN
     d = tmpdir()
-    src = os.path.join(d, "nofp.c")
-    exe = os.path.join(d, "nofp")
-    with open(src, "w") as f:
-        f.write(NOFP_C)
-    rc, _, err = run_quiet(["gcc", "-O2", "-fomit-frame-pointer", "-o", exe, src], timeout=60)
-    check(rc == 0, "gcc: %s" % err)
-    w = spawn([exe, "30"])
+    w = spawn([build(d, "nofp", NOFP_C, ("gcc", "-O2", "-fomit-frame-pointer")), "30"])
     want = list(reversed(NOFP_CHAIN))  # leaf first, as pprof has them
     for extra, whole in ((("--unwind", "dwarf"), True), (("--unwind", "auto"), True),
                          ((), False)):
-        a = Agent("--metrics", "none", "--profile-hz", "99", *extra)
-        try:
-            body = fetch(a, "profile?seconds=3&pid=%d" % w.pid)
-        finally:
-            check(a.stop() == 0, "SIGTERM: exit status not 0")
+        body = fetch_once(("--profile-hz", "99") + extra, "profile?seconds=3&pid=%d" % w.pid)
         mine = of_pid(decode_profile(body), w.pid)
         total = sum(s["values"][0] for s in mine)
         good = sum(s["values"][0] for s in mine if s["frames"][:5] == want)
@@ -915,18 +925,52 @@ def test_agent_pprof_unwind_dwarf():
             continue
         check(good >= 0.9 * total, "%s: %d of %d samples hold %s: %s" %
               (extra, good, total, want, [s["frames"] for s in mine][:4]))
-        path = os.path.join(d, "cpu.pb.gz")
-        with open(path, "wb") as f:
-            f.write(body)
-        raw = go_pprof(path, "-raw")
-        names = dict(re.findall(r"^\s+(\d+): 0x[0-9a-f]+ M=\d+ (\S+)", raw, re.M))
-        stacks = re.findall(r"^\s+(\d+)\s+\d+: ([\d ]+)$", raw, re.M)
-        n_whole = sum(int(c) for c, st in stacks
-                      if [names.get(i, "?") for i in st.split()][:5] == want)
-        n_all = sum(int(c) for c, _ in stacks)
+        n_whole, n_all, raw = raw_share(d, body, lambda f: f[:5] == want, 0)
         check(n_all and n_whole >= 0.9 * n_all,
               "go tool pprof -raw: %d of %d samples whole:\n%s" % (n_whole, n_all, raw[:2000]))
 
 
 test_agent_pprof_unwind_dwarf.timeout = 120
 test_agent_pprof_unwind_dwarf.serial = True  # sample counts
+
+
+def _sublist(frames, chain):
+    n = len(chain)
+    return any(frames[i:i + n] == chain for i in range(len(frames) - n + 1))
+
+
+def test_agent_pprof_offcpu_unwind_dwarf():
+    """--unwind dwarf and auto (and the config's profiling: unwind: key):
+    the off-CPU profile of an -O2 -fomit-frame-pointer program that
+    blocks (2 ms naps) in a frameless leaf holds leaf to main for >= 90 %
+    of its time off CPU, read by go tool pprof -raw; the frame-pointer
+    walk loses the callers."""
+    from test_unwind import BLOCK_C, NOFP_CHAIN
+    d = tmpdir()
+    w = spawn([build(d, "nofp", BLOCK_C, ("gcc", "-O2", "-fomit-frame-pointer")), "50"])
+    want = list(reversed(NOFP_CHAIN))  # leaf first, as pprof has them
+    # the config's key as the flag; a flag given wins over the key
+    cfg = os.path.join(d, "agent.yaml")
+    with open(cfg, "w") as f:
+        f.write("profiling:\n  unwind: dwarf\n")
+    for extra, whole in ((("--unwind", "dwarf"), True), (("--unwind", "auto"), True),
+                         (("--config", cfg), True), (("--config", cfg, "--unwind", "fp"), False),
+                         ((), False)):
+        body = fetch_once(extra, "offcpu?seconds=3&pid=%d" % w.pid)
+        mine = of_pid(decode_profile(body), w.pid)
+        total = sum(s["values"][1] for s in mine)
+        good = sum(s["values"][1] for s in mine if _sublist(s["frames"], want))
+        # it sleeps nearly all the time: about 3 s off CPU in 3 s
+        check(total >= 1.5e9, "%s: only %.2f s off CPU in 3 s" % (extra, total / 1e9))
+        if not whole:
+            check(good < 0.1 * total, "fp: %.2f of %.2f s whole" % (good / 1e9, total / 1e9))
+            continue
+        check(good >= 0.9 * total, "%s: %.2f of %.2f s hold %s: %s" %
+              (extra, good / 1e9, total / 1e9, want,
+               [(s["values"], s["frames"]) for s in mine][:4]))
+        n_whole, n_all, raw = raw_share(d, body, lambda f: _sublist(f, want), 1)
+        check(n_all and n_whole >= 0.9 * n_all,
+              "go tool pprof -raw: %d of %d ns whole:\n%s" % (n_whole, n_all, raw[:2000]))
+
+
+test_agent_pprof_offcpu_unwind_dwarf.timeout = 200

@@ -20,10 +20,12 @@
 #include <bpf/libbpf.h>
 #include "addr.h"
 #include "cgroup.h"
+#include "inlines.h"
 #include "out.h"
 #include "syms.h"
 #include "tprint.h"
 #include "tprint_priv.h"
+#include "tustack.h"
 
 /* ---- growable string ---- */
 
@@ -157,6 +159,10 @@ void tprint_init(struct tprint *p, FILE *out, bool json)
 
 void tprint_fini(struct tprint *p)
 {
+	tustacks_free(p->ustacks);
+	p->ustacks = NULL;
+	inlines_free(p->inlines);
+	p->inlines = NULL;
 	if (p->syms)
 		syms_cache_free(p->syms);
 	p->syms = NULL;
@@ -323,15 +329,42 @@ static void sb_perf_frame(struct tprint *p, struct sbuf *b, bool user,
 }
 
 /*
+ * --inline: the functions inlined at user frame addr (a return address
+ * unless leaf), innermost first, each a line of its own before the
+ * frame's, marked as perf report --inline marks them.
+ */
+static void sb_inlined(struct tprint *p, struct sbuf *b, bool perf,
+		       int pid, uint64_t addr, bool leaf, int indent)
+{
+	const char *names[INLINES_MAX_DEPTH];
+	struct syms_cache *c = get_syms(p);
+	int n;
+
+	if (!p->inlines || !c)
+		return;
+	n = inlines_user(p->inlines, c, pid, leaf ? addr : addr - 1, names,
+			 INLINES_MAX_DEPTH);
+	for (int i = 0; i < n; i++) {
+		if (perf)
+			sb_printf(b, "\t%llx %s (inlined)\n",
+				  (unsigned long long)addr, names[i]);
+		else
+			sb_printf(b, "%*s%s (inlined)\n", indent, "",
+				  names[i]);
+	}
+}
+
+/*
  * A stack as bpftrace shows it: a newline, then one indented frame per
  * line (perf mode: a tab, the address, the symbol). A stack id the helper
  * failed with, or one no longer in the map, prints as nothing, as in
- * bpftrace.
+ * bpftrace; so does a ustack(dwarf) whose copy was lost.
  */
 static void sb_stack(struct tprint *p, struct sbuf *b, const struct ttype *t,
 		     const uint8_t *d, int indent)
 {
-	uint64_t ips[TRACE_STACK_DEPTH];
+	uint64_t buf[TRACE_STACK_DEPTH];
+	const uint64_t *ips = buf;
 	int64_t id = (int64_t)rd64(d);
 	bool user = t->kind == TT_USTACK;
 	int fd = user ? p->ustack_fd : p->kstack_fd;
@@ -340,13 +373,19 @@ static void sb_stack(struct tprint *p, struct sbuf *b, const struct ttype *t,
 
 	if (t->stack_limit)
 		fd = ttype_stack_fd(p->stack_maps, p->nstack_maps, t);
-	if (id < 0 || fd < 0)
+	if (user && rd32(d + 12))
+		n = tustacks_frames(p->ustacks, d, &ips);
+	else if (id < 0 || fd < 0)
 		return;
-	n = addr_stack(fd, (uint32_t)id, ips, TRACE_STACK_DEPTH);
-	if (!n)
+	else
+		n = addr_stack(fd, (uint32_t)id, buf, TRACE_STACK_DEPTH);
+	if (n <= 0)
 		return;
 	sb_puts(b, "\n");
 	for (int i = 0; i < n; i++) {
+		if (user)
+			sb_inlined(p, b, t->stack_perf, pid, ips[i], !i,
+				   indent);
 		if (t->stack_perf) {
 			sb_perf_frame(p, b, user, pid, ips[i]);
 		} else {
@@ -358,6 +397,13 @@ static void sb_stack(struct tprint *p, struct sbuf *b, const struct ttype *t,
 		}
 		sb_puts(b, "\n");
 	}
+}
+
+void tprint_ucopy(struct tprint *p, const void *payload, size_t len,
+		  int limit)
+{
+	if (p->ustacks)
+		tustacks_copy(p->ustacks, get_syms(p), payload, len, limit);
 }
 
 static void sb_inet(struct sbuf *b, const uint8_t *d)

@@ -249,22 +249,6 @@ int64_t tp_read_int(const struct ttype *t, const void *data)
 	}
 }
 
-static uint64_t rd64(const void *d)
-{
-	uint64_t v;
-
-	memcpy(&v, d, 8);
-	return v;
-}
-
-static uint32_t rd32(const void *d)
-{
-	uint32_t v;
-
-	memcpy(&v, d, 4);
-	return v;
-}
-
 /* An address nothing resolves: bpftrace streams it as a void *. */
 static void sb_addr(struct sbuf *b, uint64_t addr)
 {
@@ -365,15 +349,15 @@ static void sb_stack(struct tprint *p, struct sbuf *b, const struct ttype *t,
 {
 	uint64_t buf[TRACE_STACK_DEPTH];
 	const uint64_t *ips = buf;
-	int64_t id = (int64_t)rd64(d);
+	int64_t id = (int64_t)tp_rd64(d);
 	bool user = t->kind == TT_USTACK;
 	int fd = user ? p->ustack_fd : p->kstack_fd;
-	int pid = user ? (int)rd32(d + 8) : 0;
+	int pid = user ? (int)tp_rd32(d + 8) : 0;
 	int n;
 
 	if (t->stack_limit)
 		fd = ttype_stack_fd(p->stack_maps, p->nstack_maps, t);
-	if (user && rd32(d + 12))
+	if (user && tp_rd32(d + 12))
 		n = tustacks_frames(p->ustacks, d, &ips);
 	else if (id < 0 || fd < 0)
 		return;
@@ -409,7 +393,7 @@ void tprint_ucopy(struct tprint *p, const void *payload, size_t len,
 static void sb_inet(struct sbuf *b, const uint8_t *d)
 {
 	char buf[INET6_ADDRSTRLEN];
-	uint32_t family = rd32(d);
+	uint32_t family = tp_rd32(d);
 
 	if (family == AF_INET && inet_ntop(AF_INET, d + 4, buf, sizeof(buf)))
 		sb_puts(b, buf);
@@ -490,20 +474,20 @@ void tp_format_value(struct tprint *p, struct sbuf *b, const struct ttype *t,
 		sb_stack(p, o, t, d, indent);
 		break;
 	case TT_KSYM:
-		sb_ksym(p, o, rd64(d), false);
+		sb_ksym(p, o, tp_rd64(d), false);
 		break;
 	case TT_USYM:
-		sb_usym(p, o, (int)rd32(d + 8), rd64(d), false);
+		sb_usym(p, o, (int)tp_rd32(d + 8), tp_rd64(d), false);
 		break;
 	case TT_INET:
 		sb_inet(o, d);
 		break;
 	case TT_TIMESTAMP:
-		sb_timestamp(o, t->fmt, rd64(d));
+		sb_timestamp(o, t->fmt, tp_rd64(d));
 		break;
 	case TT_BUF: {
 		/* bpftrace's %r: printable bytes as they are, others \xNN */
-		uint32_t n = rd32(d);
+		uint32_t n = tp_rd32(d);
 
 		if (n > t->size - 8)
 			n = t->size - 8;
@@ -524,7 +508,7 @@ void tp_format_value(struct tprint *p, struct sbuf *b, const struct ttype *t,
 	case TT_CGROUP_PATH: {
 		char paths[4096];
 
-		sb_puts(o, cgroup_hierarchy_paths(rd64(d), t->fmt, paths,
+		sb_puts(o, cgroup_hierarchy_paths(tp_rd64(d), t->fmt, paths,
 						  sizeof(paths)));
 		break;
 	}
@@ -540,7 +524,7 @@ void tp_format_value(struct tprint *p, struct sbuf *b, const struct ttype *t,
 		break;
 	case TT_PTR:
 		/* bpftrace prints a pointer map value as a signed number */
-		sb_printf(o, "%lld", (long long)rd64(d));
+		sb_printf(o, "%lld", (long long)tp_rd64(d));
 		break;
 	default:
 		/* records and aggregations have no value form of their own */
@@ -862,7 +846,7 @@ static void format_piece(struct tprint *p, struct sbuf *b, const char *fmt,
 	if (t->kind == TT_INT)
 		v = tp_read_int(t, d);
 	else
-		v = (int64_t)rd64(d);
+		v = (int64_t)tp_rd64(d);
 	format_int(b, cfmt, sp->lenmod, sp->conv, v);
 }
 

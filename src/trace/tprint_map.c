@@ -152,14 +152,6 @@ static void fold(const struct ttype *t, const uint8_t *raw, int ncpu,
 	}
 }
 
-static uint64_t rd64(const void *d)
-{
-	uint64_t v;
-
-	memcpy(&v, d, 8);
-	return v;
-}
-
 static int64_t metric_of(const struct ttype *t, const uint8_t *v,
 			 unsigned int vsize)
 {
@@ -168,7 +160,7 @@ static int64_t metric_of(const struct ttype *t, const uint8_t *v,
 	case TT_SUM:
 	case TT_MIN:
 	case TT_MAX:
-		return (int64_t)rd64(v);
+		return (int64_t)tp_rd64(v);
 	case TT_INT:
 		return tp_read_int(t, v);
 	case TT_AVG:
@@ -185,7 +177,7 @@ static int64_t metric_of(const struct ttype *t, const uint8_t *v,
 		/* the total count: the slots, not the values' sum after them */
 		for (unsigned int w = 0; w < ttype_hist_slots(t) &&
 		     (w + 1) * 8 <= vsize; w++)
-			sum += (int64_t)rd64(v + w * 8);
+			sum += (int64_t)tp_rd64(v + w * 8);
 		return sum;
 	}
 	default:
@@ -361,7 +353,7 @@ static void key_str(struct tprint *p, struct sbuf *b, const struct trace_map *m,
 			sb_puts(b, sep);
 		if (el[i].kind == TT_PTR)
 			sb_printf(b, "0x%llx",
-				  (unsigned long long)rd64(key + off[i]));
+				  (unsigned long long)tp_rd64(key + off[i]));
 		else
 			tp_format_value(p, b, &el[i], key + off[i], false, 4);
 	}
@@ -552,7 +544,7 @@ static void entry_value(struct tprint *p, struct sbuf *b,
 	case TT_MAX:
 	case TT_INT:
 		v = t->kind == TT_INT ? tp_read_int(t, e->val) :
-					(int64_t)rd64(e->val);
+					(int64_t)tp_rd64(e->val);
 		if (sgn)
 			sb_printf(b, "%lld", (long long)(v / div));
 		else

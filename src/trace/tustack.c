@@ -10,6 +10,7 @@
 #include "stacks.h"
 #include "syms.h"
 #include "tprint.h"
+#include "tprint_priv.h"
 #include "tustack.h"
 #include "unwind.h"
 
@@ -245,27 +246,11 @@ void tustacks_copy(struct tustacks *u, struct syms_cache *syms,
 			   .walked = (uint32_t)id };
 }
 
-static uint64_t rd64(const uint8_t *d)
-{
-	uint64_t v;
-
-	memcpy(&v, d, 8);
-	return v;
-}
-
-static uint32_t rd32(const uint8_t *d)
-{
-	uint32_t v;
-
-	memcpy(&v, d, 4);
-	return v;
-}
-
 int tustacks_frames(const struct tustacks *u, const uint8_t *val,
 		    const uint64_t **ips)
 {
-	uint32_t how = rd32(val + 12);
-	uint64_t id = rd64(val);
+	uint32_t how = tp_rd32(val + 12);
+	uint64_t id = tp_rd64(val);
 	const struct tag *t;
 
 	if (!u || !how)
@@ -287,8 +272,8 @@ int tustacks_frames(const struct tustacks *u, const uint8_t *val,
 
 int tustacks_rekey(struct tustacks *u, uint8_t *val, uint64_t before_ns)
 {
-	uint32_t how = rd32(val + 12), walked = TRACE_USTACK_WALKED;
-	uint64_t tag = rd64(val), id;
+	uint32_t how = tp_rd32(val + 12), walked = TRACE_USTACK_WALKED;
+	uint64_t tag = tp_rd64(val), id;
 	const struct tag *t;
 
 	if (!how || how == TRACE_USTACK_WALKED || tag >= before_ns)

@@ -77,14 +77,14 @@ def _run(argv, what):
     return r.stdout.decode(errors="replace")
 
 
-def _build(flags, d=None):
+def _build(flags, d=None, source=None):
     if not shutil.which("gcc"):
         raise Skip("gcc not available")
     d = d or tmpdir()
     src = os.path.join(d, "inl.c")
     exe = os.path.join(d, marker("in"))
     with open(src, "w") as f:
-        f.write(INL_C)
+        f.write(source or INL_C)
     _run(["gcc"] + list(flags) + ["-o", exe, src], "gcc")
     return exe
 
@@ -458,14 +458,7 @@ int main(int argc, char **argv)
 def test_memleak_inline_frames():
     """memleak --inline: the allocating function inlined into hoard (grab,
     always_inline) is a frame of its own, then hoard; not without."""
-    if not shutil.which("gcc"):
-        raise Skip("gcc not available")
-    d = tmpdir()
-    src = os.path.join(d, "leak.c")
-    exe = os.path.join(d, marker("lk"))
-    with open(src, "w") as f:
-        f.write(LEAK_C)
-    _run(["gcc", "-O0", "-g", "-fno-omit-frame-pointer", "-o", exe, src], "gcc")
+    exe = _build(["-O0", "-g", "-fno-omit-frame-pointer"], source=LEAK_C)
     p = spawn([exe, "15"])
     for extra in (("--inline",), ()):
         lp = Loupe("memleak", "-p", p.pid, "-j", "-i", "1", "-d", "2.5",

@@ -475,3 +475,56 @@ def test_memleak_inline_frames():
         else:
             check(stacks and not any("grab" in f for s in stacks for f in s),
                   "without --inline: %s" % short(stacks, 800))
+
+
+def _container_debug(inside):
+    """A stripped static binary run in a podman container, its debug file
+    (by build id) in the container's /usr/lib/debug (inside) or only in
+    the host's: the static names and the inlined frame show."""
+    from test_container import Container, _image, _podman
+    image = _image()
+    d = tmpdir()
+    app, dbg = os.path.join(d, "app"), os.path.join(d, "debug")
+    os.makedirs(app)
+    os.makedirs(dbg)
+    exe = _build(["-O2", "-g", "-fomit-frame-pointer", "-static"], app)
+    out = _run(["readelf", "-n", exe], "readelf")
+    bid = [l.split(":")[1].strip() for l in out.splitlines() if "Build ID" in l]
+    check(bid, "no build id: %s" % short(out))
+    rel = ".build-id/%s/%s.debug" % (bid[0][:2], bid[0][2:])
+    host = os.path.join("/usr/lib/debug", rel)
+    check(not os.path.exists(host), "the host has the debug file already")
+    debug = exe + ".debug"
+    _run(["objcopy", "--only-keep-debug", exe, debug], "objcopy")
+    _run(["strip", "--strip-all", exe], "strip")
+    if inside:
+        os.makedirs(os.path.dirname(os.path.join(dbg, rel)))
+        os.rename(debug, os.path.join(dbg, rel))
+    else:
+        _install(host, debug)
+        os.unlink(debug)
+    c = Container(image, "exec /app/%s 20" % os.path.basename(exe),
+                  extra=["-v", "%s:/app:ro" % app, "-v", "%s:/usr/lib/debug:ro" % dbg])
+    r = _podman("inspect", "--format", "{{.State.Pid}}", c.name)
+    pid = int(r.stdout.strip() or 0)
+    check(pid > 0, "no pid: %s" % short(r.stderr))
+    rows = _folded(Loupe("profile", "-p", pid, "-U", "--folded", "-d", "3",
+                         "--unwind", "dwarf", "--inline"))
+    _check_inlined(rows, "in a container, its debug file %s" %
+                   ("inside" if inside else "on the host"))
+
+
+def test_debug_file_in_container():
+    _container_debug(True)
+
+
+test_debug_file_in_container.serial = True  # sample count
+test_debug_file_in_container.timeout = 90
+
+
+def test_debug_file_on_host_for_container():
+    _container_debug(False)
+
+
+test_debug_file_on_host_for_container.serial = True  # sample count
+test_debug_file_on_host_for_container.timeout = 90

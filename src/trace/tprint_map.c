@@ -696,15 +696,15 @@ static void merge_into(const struct ttype *t, uint8_t *dst,
 }
 
 /*
- * The ustack elements of m's key: any may hold ustack(dwarf) values (a
- * key's type is its first assignment's, fp or not).
+ * The ustack elements of a key or value of type t: any may hold
+ * ustack(dwarf) values (a map's type is its first assignment's, fp or
+ * not).
  */
-static int ustack_elems(const struct trace_map *m, unsigned int *offs,
-			int max)
+static int ustack_elems(const struct ttype *t, unsigned int *offs, int max)
 {
 	const struct ttype *el = NULL;
 	const unsigned int *off = NULL;
-	int n = tp_key_elems(&m->key, &el, &off), k = 0;
+	int n = tp_key_elems(t, &el, &off), k = 0;
 
 	for (int i = 0; i < n && k < max; i++)
 		if (el[i].kind == TT_USTACK)
@@ -733,6 +733,49 @@ static int rekey_one(const struct trace_map *m, const uint8_t *key,
 	return 0;
 }
 
+/*
+ * A map whose values hold ustack(dwarf) (@last[tid] = ustack(dwarf)):
+ * each settled tag is swapped for its walked stack in place, so that it
+ * still prints once the tag is forgotten. Values whose copy never came
+ * keep their tag (they print as an empty stack, as a failed fp id does).
+ */
+static int rekey_values(struct tprint *p, const struct trace_map *m,
+			uint64_t before_ns)
+{
+	unsigned int offs[TRACE_MAX_TUPLE];
+	struct bpf_map_info info;
+	uint8_t *keys = NULL, *val;
+	size_t n;
+	int nel, err;
+
+	nel = ustack_elems(&m->value, offs, TRACE_MAX_TUPLE);
+	if (!nel || m->percpu)
+		return 0;
+	err = map_info(m->fd, &info);
+	if (err)
+		return err;
+	err = read_keys(m->fd, &info, &keys, &n);
+	val = err ? NULL : malloc(info.value_size);
+	for (size_t i = 0; val && i < n; i++) {
+		const uint8_t *key = keys + i * info.key_size;
+		int moved = 0;
+
+		if (bpf_map_lookup_elem(m->fd, key, val))
+			continue;
+		for (int e = 0; e < nel; e++)
+			moved |= tustacks_rekey(p->ustacks, val + offs[e],
+						before_ns) > 0;
+		/* BPF_EXIST: a key the program deleted since stays deleted */
+		if (moved)
+			bpf_map_update_elem(m->fd, key, val, BPF_EXIST);
+	}
+	if (!err && !val)
+		err = -ENOMEM;
+	free(val);
+	free(keys);
+	return err;
+}
+
 int tprint_map_rekey(struct tprint *p, const struct trace_map *m,
 		     uint64_t before_ns)
 {
@@ -742,9 +785,12 @@ int tprint_map_rekey(struct tprint *p, const struct trace_map *m,
 	size_t n, stride;
 	int nel, ncpu, err;
 
-	nel = ustack_elems(m, offs, TRACE_MAX_TUPLE);
-	if (!nel || !p->ustacks)
+	if (!p->ustacks)
 		return 0;
+	err = rekey_values(p, m, before_ns);
+	nel = ustack_elems(&m->key, offs, TRACE_MAX_TUPLE);
+	if (!nel || err)
+		return err;
 	err = map_info(m->fd, &info);
 	if (err)
 		return err;

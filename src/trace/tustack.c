@@ -41,7 +41,6 @@ struct tustacks {
 	size_t capwidx;
 	struct tag *t;
 	size_t nt, capt;
-	unsigned long long lost;
 };
 
 static uint64_t hash_frames(uint32_t pid, const uint64_t *ips, int n)
@@ -280,10 +279,7 @@ int tustacks_rekey(struct tustacks *u, uint8_t *val, uint64_t before_ns)
 		return 0;
 	t = tag_find(u, tag, how);
 	if (!t) {
-		if (tag + TUSTACK_LOST_NS > before_ns)
-			return 0;
-		u->lost++;
-		return -1;
+		return tag + TUSTACK_LOST_NS > before_ns ? 0 : -1;
 	}
 	id = t->walked;
 	memcpy(val, &id, 8);
@@ -295,9 +291,4 @@ void tustacks_forget(struct tustacks *u, uint64_t before_ns)
 {
 	if (u->capt)
 		tags_rebuild(u, u->capt, before_ns);
-}
-
-unsigned long long tustacks_lost(const struct tustacks *u)
-{
-	return u ? u->lost : 0;
 }

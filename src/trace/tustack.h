@@ -50,7 +50,4 @@ int tustacks_rekey(struct tustacks *u, uint8_t *val, uint64_t before_ns);
 /* Forgets tags older than before_ns: no map key or record holds them. */
 void tustacks_forget(struct tustacks *u, uint64_t before_ns);
 
-/* Copies that never came, of entries dropped by tustacks_rekey(). */
-unsigned long long tustacks_lost(const struct tustacks *u);
-
 #endif

@@ -716,3 +716,18 @@ def test_trace_ustack_dwarf_lost_copies():
     # a call or two may be between the probes when they detach
     check(abs(counted + lost - calls[0]) <= 5 + calls[0] // 50,
           "%d counted + %d lost, %d calls" % (counted, lost, calls[0]))
+
+
+def test_trace_ustack_dwarf_map_value():
+    """A ustack(dwarf) stored as a map value still prints its walked stack
+    at the end of a run longer than the 10 s a copy's tag is kept."""
+    exe = _build_nofp()
+    p = spawn([exe, "30"])
+    lp = _trace("-d", "12", "-e", "u:%s:leaf /pid == %d && @n == 0/ "
+                "{ @last[tid] = ustack(dwarf); @n = 1; }" % (exe, p.pid))
+    frames = [_frame_name(l.strip()) for l in lp.lines()
+              if l.startswith(" ") and l.strip()]
+    check(_has_chain(frames[::-1], NOFP_CHAIN), "@last: %s" % short(lp.lines(), 600))
+
+
+test_trace_ustack_dwarf_map_value.timeout = 60

@@ -816,7 +816,7 @@ static int lower_delete(struct lctx *l, struct ast_node *n, struct val *out)
  */
 #define PT_REGS_SP_OFF	152
 
-static void lower_ucopy(struct lctx *l, struct ast_node *n, int off)
+static int lower_ucopy(struct lctx *l, struct ast_node *n, int off)
 {
 	const int hdr = 8, regs = hdr + 24, stack = regs + 8 *
 			TRACE_UCOPY_NREGS;
@@ -895,8 +895,10 @@ static void lower_ucopy(struct lctx *l, struct ast_node *n, int off)
 		(int[]){ rec, imm(l, 0) });
 	ir_jmp(l->f, sent);
 	ir_place(l->f, lost);
-	count_lost(l);
+	if (count_lost(l))
+		return -1;
 	ir_place(l->f, sent);
+	return 0;
 }
 
 /*
@@ -920,10 +922,8 @@ static int lower_stack(struct lctx *l, struct ast_node *n, bool user,
 		copy = ir_new_label(l->f);
 		done = ir_new_label(l->f);
 	}
-	if (unwind == TRACE_UNWIND_DWARF) {
-		lower_ucopy(l, n, out->off);
-		return 0;
-	}
+	if (unwind == TRACE_UNWIND_DWARF)
+		return lower_ucopy(l, n, out->off);
 	if (unwind == TRACE_UNWIND_AUTO) {
 		r = call(l, BPF_FUNC_get_current_pid_tgid, 0);
 		ir_alui(l->f, BPF_RSH, r, r, 32);
@@ -954,7 +954,8 @@ static int lower_stack(struct lctx *l, struct ast_node *n, bool user,
 	if (unwind == TRACE_UNWIND_AUTO) {
 		ir_jmp(l->f, done);
 		ir_place(l->f, copy);
-		lower_ucopy(l, n, out->off);
+		if (lower_ucopy(l, n, out->off))
+			return -1;
 		ir_place(l->f, done);
 	}
 	return 0;

@@ -606,6 +606,7 @@ static int on_tick(struct session *s)
 {
 	struct run_state *rs = s->tool_state;
 
+	tustacks_tick(rs->tp->ustacks);
 	rekey_maps(rs->p, rs->tp, settled_ns());
 	return 0;
 }

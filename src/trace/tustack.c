@@ -41,6 +41,8 @@ struct tustacks {
 	size_t capwidx;
 	struct tag *t;
 	size_t nt, capt;
+	uint32_t seen[64];	/* pids copied from since the last tick */
+	size_t nseen;
 };
 
 static uint64_t hash_frames(uint32_t pid, const uint64_t *ips, int n)
@@ -207,7 +209,7 @@ void tustacks_copy(struct tustacks *u, struct syms_cache *syms,
 		   const struct trace_ucopy *c, size_t len, int limit)
 {
 	uint64_t regs[STACKS_NREGS], ips[TRACE_STACK_DEPTH];
-	size_t size, head = offsetof(struct trace_ucopy, stack);
+	size_t size, head = offsetof(struct trace_ucopy, stack), i;
 	struct tag *t;
 	size_t nw;
 	int n, id;
@@ -215,9 +217,13 @@ void tustacks_copy(struct tustacks *u, struct syms_cache *syms,
 	if (len < head || !c->cpu1)
 		return;
 	size = c->size < len - head ? c->size : len - head;
-	for (int i = 0; i < STACKS_NREGS; i++)
+	for (i = 0; i < STACKS_NREGS; i++)
 		regs[i] = c->regs[dwarf_from_pt_regs[i]];
 	choose_unwind(u, c->pid);
+	for (i = 0; i < u->nseen && u->seen[i] != c->pid; i++)
+		;
+	if (i == u->nseen && i < sizeof(u->seen) / sizeof(u->seen[0]))
+		u->seen[u->nseen++] = c->pid;
 	n = unwind_stack(u->unwinder, (int)c->pid, (int)c->tid, regs,
 			 STACKS_NREGS, c->stack, size, ips, TRACE_STACK_DEPTH);
 	if (limit > 0 && n > limit)
@@ -285,6 +291,13 @@ int tustacks_rekey(struct tustacks *u, uint8_t *val, uint64_t before_ns)
 	memcpy(val, &id, 8);
 	memcpy(val + 12, &walked, 4);
 	return 1;
+}
+
+void tustacks_tick(struct tustacks *u)
+{
+	for (size_t i = 0; i < u->nseen; i++)
+		unwind_prepare(u->unwinder, (int)u->seen[i]);
+	u->nseen = 0;
 }
 
 void tustacks_forget(struct tustacks *u, uint64_t before_ns)

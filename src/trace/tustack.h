@@ -47,6 +47,13 @@ int tustacks_frames(const struct tustacks *u, const uint8_t *val,
  */
 int tustacks_rekey(struct tustacks *u, uint8_t *val, uint64_t before_ns);
 
+/*
+ * Once a second: the processes copies came from since the last call have
+ * their modules read again if their mappings changed (dlopen, exec), so
+ * the next walks see them.
+ */
+void tustacks_tick(struct tustacks *u);
+
 /* Forgets tags older than before_ns: no map key or record holds them. */
 void tustacks_forget(struct tustacks *u, uint64_t before_ns);
 

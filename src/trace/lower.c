@@ -866,13 +866,19 @@ static int lower_ucopy(struct lctx *l, struct ast_node *n, int off)
 		ir_load(l->f, 8, top, obj_base(l, off), off);
 		ir_store(l->f, 8, obj_base(l, off), off, tag);
 	}
-	size = imm(l, TRACE_UCOPY_MAX);
+	/*
+	 * At most TRACE_UCOPY_MAX - 1 bytes, bounded by the AND itself: a
+	 * bound a branch gives is lost by 6.1's verifier when the register
+	 * allocator spilled the value before the test.
+	 */
+	size = imm(l, TRACE_UCOPY_MAX - 1);
 	ir_br(l->f, BPF_JGE, sp, top, whole);
 	d = ir_vreg(l->f);
 	ir_alu(l->f, BPF_SUB, d, top, sp);
-	ir_bri(l->f, BPF_JGE, d, TRACE_UCOPY_MAX, whole);
+	ir_bri(l->f, BPF_JGE, d, TRACE_UCOPY_MAX - 1, whole);
 	ir_mov(l->f, size, d);
 	ir_place(l->f, whole);
+	ir_alui(l->f, BPF_AND, size, size, TRACE_UCOPY_MAX - 1);
 	ir_bri(l->f, BPF_JEQ, size, 0, page);
 	r = ir_vreg(l->f);
 	ir_alui(l->f, BPF_ADD, r, rec, stack);

@@ -46,7 +46,8 @@ struct trace_rec {
  * record or map update that holds the ustack value (tag, cpu1), in the
  * same ring, so a printf finds its stack walked already.
  */
-#define TRACE_UCOPY_MAX		16384	/* stacks.h's STACKS_COPY_MAX */
+#define TRACE_UCOPY_MAX		16384	/* stacks.h's STACKS_COPY_MAX; a power
+					 * of 2: less a byte is copied */
 #define TRACE_UCOPY_NREGS	21	/* x86-64 struct pt_regs */
 
 struct trace_ucopy {

@@ -5,7 +5,9 @@
  * (Dwfl) per object, opened on first use through the process's
  * /proc/PID/map_files (or its root) and closed least recently used first
  * once their DWARF sections pass the byte budget; libdw's standard search
- * finds a separate debug file by build id or .gnu_debuglink. Answers are
+ * finds a separate debug file by build id or .gnu_debuglink, in the
+ * process's root first (a container's /usr/lib/debug), then the host's.
+ * Answers are
  * kept per (object, file offset), so the many stacks that share a frame
  * walk its compile unit once; names are interned and outlive the closing
  * of their object.
@@ -40,6 +42,7 @@ struct inl_obj {
 	struct addr_seg *loads;
 	size_t nloads;
 	size_t bytes;		/* its DWARF sections */
+	Dwfl_Callbacks *cbs;	/* dwfl's, with its debug search path */
 	bool no_dwarf;		/* looked at: nothing to find there */
 	unsigned long long used;
 };
@@ -118,6 +121,8 @@ static void obj_close(struct inlines *in, struct inl_obj *o)
 	if (o->dwfl)
 		dwfl_end(o->dwfl);
 	o->dwfl = NULL;
+	free(o->cbs);
+	o->cbs = NULL;
 	o->mod = NULL;
 	in->bytes -= o->bytes;
 	o->bytes = 0;
@@ -187,16 +192,36 @@ static size_t dwarf_bytes(Dwarf *dw)
 }
 
 /*
- * The default search path: the debug directory (build ids) and, for
- * .gnu_debuglink names, next to the object and in its .debug/.
+ * libdw's search for a separate debug file, as the process sees its
+ * files: by build id and .gnu_debuglink under its root's /usr/lib/debug,
+ * next to the object in its root, then libdw's default (next to the path,
+ * in .debug/, under the host's /usr/lib/debug). One block: the callbacks
+ * and the path they point to live as long as the object's Dwfl.
  */
-static char *inl_debuginfo_path;
-
-static const Dwfl_Callbacks inl_cbs = {
-	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.debuginfo_path = &inl_debuginfo_path,
+struct inl_search {
+	Dwfl_Callbacks cbs;
+	char *path;
+	char text[128];
 };
+
+static Dwfl_Callbacks *inl_callbacks(int pid)
+{
+	struct inl_search *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	snprintf(s->text, sizeof(s->text),
+		 "/proc/%d/root/usr/lib/debug:/proc/%d/root::.debug:/usr/lib/debug",
+		 pid, pid);
+	s->path = s->text;
+	s->cbs = (Dwfl_Callbacks){
+		.find_elf = dwfl_build_id_find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+		.debuginfo_path = &s->path,
+	};
+	/* cbs is the first member: freeing it frees the block */
+	return &s->cbs;
+}
 
 /*
  * Opens the object of mapping m of process pid: through map_files (a
@@ -226,8 +251,11 @@ static void obj_open(struct inlines *in, struct inl_obj *o, int pid,
 	o->no_dwarf = true;
 	if (fd < 0)
 		return;
-	o->dwfl = dwfl_begin(&inl_cbs);
+	o->cbs = inl_callbacks(pid);
+	o->dwfl = o->cbs ? dwfl_begin(o->cbs) : NULL;
 	if (!o->dwfl) {
+		free(o->cbs);
+		o->cbs = NULL;
 		close(fd);
 		return;
 	}

@@ -186,6 +186,12 @@ struct stacks_tool {
 	  "walk user stacks by frame pointers (default), by CFI, or "	\
 	  "by CFI where the executable has no frame pointers" }
 
+/* --inline, in every tool that shows user stacks (src/lib/inlines.h). */
+#define STACKS_INLINE_OPT						\
+	{ "inline", 0, NULL,						\
+	  "functions inlined at user frames, from DWARF, as frames "	\
+	  "of their own" }
+
 /*
  * The stack flags both tools take, rows that end a tool's opts table: the
  * tool hands the index-th of them to stacks_tool_opt() (0 or EXIT_USAGE).
@@ -200,9 +206,7 @@ struct stacks_tool {
 	{ "svg", 0, "FILE", "write a flame graph to FILE" },		\
 	STACKS_NO_DEMANGLE_OPT,						\
 	STACKS_UNWIND_OPT,						\
-	{ "inline", 0, NULL,						\
-	  "functions inlined at user frames, from DWARF, as frames "	\
-	  "of their own" }
+	STACKS_INLINE_OPT
 int stacks_tool_opt(struct stacks_tool *t, int index, const char *arg);
 /* --unwind's argument: 0 or EXIT_USAGE with a message. */
 int stacks_parse_unwind(const char *arg, enum stacks_unwind *out);

@@ -1380,10 +1380,11 @@ static bool try_debug_file(struct elf_obj *o, const char *path)
  * A stripped object's full symbol table may be installed separately: by
  * build id under the debug directory, or by the name .gnu_debuglink
  * gives, next to the object, in its .debug/ or under the debug directory.
- * root prefixes every path (the process's /proc/PID/root).
+ * root prefixes every path (the process's /proc/PID/root, or "" for the
+ * host's). True if found.
  */
-static void find_debug_file(struct syms_cache *c, struct elf_obj *o, Elf *e,
-			    const char *root, const char *inner_path)
+static bool find_debug_in(struct syms_cache *c, struct elf_obj *o, Elf *e,
+			  const char *root, const char *inner_path)
 {
 	char path[PATH_MAX * 2], hex[128], dir[PATH_MAX];
 	const char *link = NULL, *slash;
@@ -1394,7 +1395,7 @@ static void find_debug_file(struct syms_cache *c, struct elf_obj *o, Elf *e,
 		snprintf(path, sizeof(path), "%s%s/.build-id/%.2s/%s.debug",
 			 root, c->debug_dir, hex, hex + 2);
 		if (try_debug_file(o, path))
-			return;
+			return true;
 	}
 	scn = find_section(e, ".gnu_debuglink");
 	data = scn ? elf_getdata(scn, NULL) : NULL;
@@ -1402,19 +1403,30 @@ static void find_debug_file(struct syms_cache *c, struct elf_obj *o, Elf *e,
 	    memchr(data->d_buf, '\0', data->d_size))
 		link = data->d_buf;
 	if (!link || !*link || strchr(link, '/'))
-		return;
+		return false;
 	slash = strrchr(inner_path, '/');
 	snprintf(dir, sizeof(dir), "%.*s",
 		 slash ? (int)(slash - inner_path) : 0, inner_path);
 	snprintf(path, sizeof(path), "%s%s/%s", root, dir, link);
 	if (strcmp(path + strlen(root), inner_path) && try_debug_file(o, path))
-		return;
+		return true;
 	snprintf(path, sizeof(path), "%s%s/.debug/%s", root, dir, link);
 	if (try_debug_file(o, path))
-		return;
+		return true;
 	snprintf(path, sizeof(path), "%s%s%s/%s", root, c->debug_dir, dir,
 		 link);
-	try_debug_file(o, path);
+	return try_debug_file(o, path);
+}
+
+/*
+ * A process in a container has its debug files in its own root; the
+ * host's debug directory may have them too (installed for the image).
+ */
+static void find_debug_file(struct syms_cache *c, struct elf_obj *o, Elf *e,
+			    const char *root, const char *inner_path)
+{
+	if (!find_debug_in(c, o, e, root, inner_path) && *root)
+		find_debug_in(c, o, e, "", inner_path);
 }
 
 /*

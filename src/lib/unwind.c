@@ -14,9 +14,11 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <gelf.h>
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
@@ -212,13 +214,76 @@ static const Dwfl_Callbacks unwind_proc_cbs = {
 	.debuginfo_path = &unwind_debuginfo_path,
 };
 
-static Dwfl *unwind_open(struct unwinder *u, int pid)
+/* Whether process pid sees another root than ours (a container's). */
+static bool unwind_other_root(int pid)
+{
+	struct stat a, b;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/root", pid);
+	if (stat(path, &a) || stat("/proc/self/root", &b))
+		return false;
+	return a.st_dev != b.st_dev || a.st_ino != b.st_ino;
+}
+
+/*
+ * The modules of a process in a container: libdw (0.188) opens a
+ * mapping's path as we see it, where the container's files are not;
+ * reported from its maps with every path under /proc/PID/root, they open
+ * (and their .gnu_debuglink files are looked for) inside the container.
+ * Its vdso goes unreported (no CFI for a frame in it).
+ */
+static int unwind_report_in_root(Dwfl *dwfl, int pid, const char *maps,
+				 size_t len)
+{
+	char root[64], *text = NULL;
+	size_t tlen = 0;
+	FILE *in, *out;
+	int err = -1;
+
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	out = open_memstream(&text, &tlen);
+	if (!out)
+		return -1;
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(maps + i, '\n', len - i);
+		size_t n = nl ? (size_t)(nl - (maps + i)) + 1 : len - i;
+		const char *slash = memchr(maps + i, '/', n);
+
+		if (slash) {
+			fwrite(maps + i, 1, slash - (maps + i), out);
+			fputs(root, out);
+			fwrite(slash, 1, n - (slash - (maps + i)), out);
+		} else {
+			fwrite(maps + i, 1, n, out);
+		}
+		i += n;
+	}
+	if (fclose(out))
+		goto out;
+	in = fmemopen(text, tlen, "r");
+	if (in) {
+		err = dwfl_linux_proc_maps_report(dwfl, in);
+		fclose(in);
+	}
+out:
+	free(text);
+	return err;
+}
+
+static Dwfl *unwind_open(struct unwinder *u, int pid, const char *maps,
+			 size_t len)
 {
 	Dwfl *dwfl = dwfl_begin(&unwind_proc_cbs);
+	int err;
 
 	if (!dwfl)
 		return NULL;
-	if (dwfl_linux_proc_report(dwfl, pid) ||
+	if (unwind_other_root(pid))
+		err = unwind_report_in_root(dwfl, pid, maps, len);
+	else
+		err = dwfl_linux_proc_report(dwfl, pid);
+	if (err ||
 	    dwfl_report_end(dwfl, NULL, NULL) ||
 	    !dwfl_attach_state(dwfl, NULL, pid, &unwind_thread_cbs, u)) {
 		dwfl_end(dwfl);
@@ -284,7 +349,7 @@ int unwind_prepare(struct unwinder *u, int pid)
 	p->pid = pid;
 	p->used = ++u->clock;
 	before = unwind_heap();
-	p->dwfl = unwind_open(u, pid);
+	p->dwfl = unwind_open(u, pid, maps, len);
 	if (!p->dwfl) {
 		free(maps);
 		return -ESRCH;

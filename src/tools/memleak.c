@@ -16,12 +16,14 @@
 #include "memleak.skel.h"
 #include "session.h"
 #include "stacks.h"
+#include "inlines.h"
 #include "syms.h"
 
 static unsigned long top = 10;
 static unsigned long long min_size, max_size = ~0ULL;
 static unsigned long long older_ms;
 static bool no_demangle;
+static bool inline_frames;
 
 struct stack_total {
 	long long stack_id;
@@ -33,6 +35,7 @@ struct memleak_state {
 	struct memleak_bpf *skel;
 	struct tool mode_tool;	/* this run's tool: user or kernel probes */
 	struct syms_cache *syms;
+	struct inlines *inlines;	/* --inline, or NULL */
 	/* The last report's allocations whose stack the kernel could not
 	 * record (stack map full, or another stack in its hash bucket). */
 	unsigned long long missed_allocs, missed_bytes;
@@ -153,6 +156,38 @@ static void format_frame(struct syms_cache *c, int pid, __u64 ip, char *buf,
 	syms_format(&f, buf, len);
 }
 
+static void put_frame(struct out *o, const char *frame)
+{
+	if (o->json) {
+		out_json_key(o, NULL);
+		out_json_string(&o->line, frame, strlen(frame));
+	} else {
+		out_line(o, "\t\t%s", frame);
+	}
+}
+
+/*
+ * --inline: the functions inlined at user frame ip, innermost first, as
+ * frames of their own before it. Every user frame is a return address
+ * (the stack is taken as the allocator returns): look up the call.
+ */
+static void put_inlined(const struct memleak_state *st, struct out *o,
+			int pid, __u64 ip)
+{
+	const char *names[INLINES_MAX_DEPTH];
+	char frame[512];
+	int n;
+
+	if (!st->inlines || !pid)
+		return;
+	n = inlines_user(st->inlines, st->syms, pid, ip - 1, names,
+			 INLINES_MAX_DEPTH);
+	for (int i = 0; i < n; i++) {
+		snprintf(frame, sizeof(frame), "%s (inlined)", names[i]);
+		put_frame(o, frame);
+	}
+}
+
 static void print_stack(struct session *s, int pid,
 			const struct stack_total *t, unsigned long long ts)
 {
@@ -182,13 +217,9 @@ static void print_stack(struct session *s, int pid,
 			 t->bytes, t->count);
 	}
 	for (int i = 0; have && i < MEMLEAK_STACK_DEPTH && ips[i]; i++) {
+		put_inlined(st, o, pid, ips[i]);
 		format_frame(st->syms, pid, ips[i], frame, sizeof(frame));
-		if (o->json) {
-			out_json_key(o, NULL);
-			out_json_string(&o->line, frame, strlen(frame));
-		} else {
-			out_line(o, "\t\t%s", frame);
-		}
+		put_frame(o, frame);
 	}
 	if (!have)
 		out_line(o, "\t\t[Missed %s Stack]", pid ? "User" : "Kernel");
@@ -281,6 +312,13 @@ static int memleak_prepare(struct session *s, void *p)
 		return EXIT_RUNTIME;
 	}
 	syms_set_demangle(state.syms, !no_demangle);
+	if (inline_frames) {
+		state.inlines = inlines_new(0);
+		if (!state.inlines) {
+			log_err("out of memory");
+			return EXIT_RUNTIME;
+		}
+	}
 	state.skel->rodata->min_size = min_size;
 	state.skel->rodata->max_size = max_size;
 	state.skel->rodata->page_size = sysconf(_SC_PAGESIZE);
@@ -314,6 +352,7 @@ static int memleak_cleanup(struct session *s, int err)
 	if (state.missed_allocs)
 		log_err("%llu outstanding allocations (%llu bytes) from stacks not recorded (stack map full or colliding)",
 			state.missed_allocs, state.missed_bytes);
+	inlines_free(state.inlines);
 	syms_cache_free(state.syms);
 	return err;
 }
@@ -324,6 +363,7 @@ static const struct tool_opt memleak_opts[] = {
 	{ "max-size", 'Z', "BYTES", "ignore allocations larger than BYTES" },
 	{ "older", 'o', "MS", "only allocations older than MS milliseconds" },
 	STACKS_NO_DEMANGLE_OPT,
+	STACKS_INLINE_OPT,
 	{ NULL },
 };
 
@@ -355,8 +395,11 @@ static int memleak_parse_opt(int index, const char *arg)
 			return EXIT_USAGE;
 		older_ms = v;
 		break;
-	default:
+	case 4:
 		no_demangle = true;
+		break;
+	default:
+		inline_frames = true;
 		break;
 	}
 	if (min_size > max_size) {

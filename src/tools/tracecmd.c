@@ -28,6 +28,8 @@ enum {
 	KEY_DUMP,
 	KEY_UNSAFE,
 	KEY_NO_DEMANGLE,
+	KEY_UNWIND,
+	KEY_INLINE,
 };
 
 static const struct tool_opt trace_opts[] = {
@@ -41,6 +43,8 @@ static const struct tool_opt trace_opts[] = {
 	[KEY_UNSAFE] = { "unsafe", 0, NULL,
 			 "allow signal(), system() and override()" },
 	[KEY_NO_DEMANGLE] = STACKS_NO_DEMANGLE_OPT,
+	[KEY_UNWIND] = STACKS_UNWIND_OPT,
+	[KEY_INLINE] = STACKS_INLINE_OPT,
 	{ NULL },
 };
 
@@ -50,6 +54,8 @@ static const char *command;
 static enum trace_dump dump = TRACE_DUMP_NONE;
 static bool unsafe;
 static bool no_demangle;
+static enum stacks_unwind unwind = STACKS_UNWIND_FP;
+static bool inline_frames;
 static char **args;	/* positional: FILE (without -e) then $1.. */
 static int nargs;
 
@@ -82,6 +88,11 @@ static int trace_parse_opt(int index, const char *arg)
 		return 0;
 	case KEY_NO_DEMANGLE:
 		no_demangle = true;
+		return 0;
+	case KEY_UNWIND:
+		return stacks_parse_unwind(arg, &unwind);
+	case KEY_INLINE:
+		inline_frames = true;
 		return 0;
 	}
 	return EXIT_USAGE;
@@ -299,6 +310,9 @@ static int trace_run_tool(struct session *s)
 	}
 	p.unsafe = unsafe;
 	p.no_demangle = no_demangle;
+	/* the same order of modes (stacks.h, ttype.h) */
+	p.unwind = (enum trace_unwind)unwind;
+	p.inline_frames = inline_frames;
 	p.positional = args + first_param;
 	p.npositional = nargs - first_param;
 	if (s->opts.given & OPT_PID)
@@ -354,6 +368,7 @@ static const struct tool trace_tool = {
 		"  loupe trace -e 't:sched:sched_switch { @[args->prev_comm] = count(); }'\n"
 		"  loupe trace -e 'ur:/bin/bash:readline { printf(\"%s\\n\", str(retval)); }'\n"
 		"  loupe trace -e 'profile:hz:99 { @[kstack] = count(); }' -d 10\n"
+		"  loupe trace -e 'profile:hz:99 /pid == 181/ { @[ustack(dwarf)] = count(); }'\n"
 		"  loupe trace -l 'tracepoint:syscalls:*open*'   # list probes\n"
 		"  loupe trace script.bt 42                      # $1 is 42\n"
 		"  loupe trace -c 'ls /' -e 't:syscalls:sys_enter_openat /pid == cpid/ { @++; }'\n"

@@ -51,8 +51,8 @@ static int check_ustack(struct trace_prog *p, const struct trace_inst *inst,
 			struct ast_node *n)
 {
 	(void)inst;
-	p->uses_ustack = true;
 	n->type = sema_t_kind(TT_USTACK, 16);
+	sema_ustack_unwind(p, &n->type, -1);
 	return 0;
 }
 

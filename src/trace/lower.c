@@ -20,6 +20,7 @@
 #include "builtins.h"
 #include "ir.h"
 #include "sema.h"
+#include "tprint.h"
 #include "trace.h"
 
 struct val {
@@ -394,6 +395,23 @@ struct rec_args {
 	int nvals;
 };
 
+/* A record the ring had no room for: counted, as every tool counts it. */
+static int count_lost(struct lctx *l)
+{
+	int key = stack_alloc(l, (struct src_loc){ 0, 0 }, 8), p;
+	int skip = ir_new_label(l->f);
+
+	if (!key)
+		return -1;
+	ir_storei(l->f, 4, obj_base(l, key), key, 0);
+	p = call(l, BPF_FUNC_map_lookup_elem, 2, map_ptr(l, l->p->lost_fd),
+		 fp_addr(l, key));
+	ir_bri(l->f, BPF_JEQ, p, 0, skip);
+	ir_atomic_add(l->f, 8, p, 0, imm(l, 1));
+	ir_place(l->f, skip);
+	return 0;
+}
+
 static int emit_record(struct lctx *l, int action, int id, unsigned int size,
 		       const struct rec_args *ra)
 {
@@ -412,19 +430,8 @@ static int emit_record(struct lctx *l, int action, int id, unsigned int size,
 		(int[]){ rec, imm(l, 0) });
 	ir_jmp(l->f, done);
 	ir_place(l->f, lost);
-	{
-		int key = stack_alloc(l, (struct src_loc){ 0, 0 }, 8), p;
-		int skip = ir_new_label(l->f);
-
-		if (!key)
-			return -1;
-		ir_storei(l->f, 4, obj_base(l, key), key, 0);
-		p = call(l, BPF_FUNC_map_lookup_elem, 2,
-			 map_ptr(l, l->p->lost_fd), fp_addr(l, key));
-		ir_bri(l->f, BPF_JEQ, p, 0, skip);
-		ir_atomic_add(l->f, 8, p, 0, imm(l, 1));
-		ir_place(l->f, skip);
-	}
+	if (count_lost(l))
+		return -1;
 	ir_place(l->f, done);
 	return 0;
 }
@@ -801,15 +808,138 @@ static int lower_delete(struct lctx *l, struct ast_node *n, struct val *out)
 }
 
 /*
+ * ustack(dwarf): the task's user registers (struct pt_regs as it entered
+ * the kernel, as ucopy.bpf.h reads them) and its stack from sp up to the
+ * stack's top go to user space in a TREC_UCOPY record, tagged; the value
+ * at off is the tag (ttype.h), which user space swaps for the walked
+ * stack. A copy the ring has no room for is counted lost.
+ */
+#define PT_REGS_SP_OFF	152
+
+static int lower_ucopy(struct lctx *l, struct ast_node *n, int off)
+{
+	const int hdr = 8, regs = hdr + 24, stack = regs + 8 *
+			TRACE_UCOPY_NREGS;
+	int lost = ir_new_label(l->f), sent = ir_new_label(l->f);
+	int whole = ir_new_label(l->f), page = ir_new_label(l->f);
+	int have = ir_new_label(l->f);
+	int tag, cpu, id, pid, rec, task, pt, sp, top, size, d, r, tmp;
+
+	tag = call(l, BPF_FUNC_ktime_get_ns, 0);
+	cpu = call(l, BPF_FUNC_get_smp_processor_id, 0);
+	ir_alui(l->f, BPF_ADD, cpu, cpu, 1);
+	id = call(l, BPF_FUNC_get_current_pid_tgid, 0);
+	pid = ir_vreg(l->f);
+	ir_alui(l->f, BPF_RSH, pid, id, 32);
+	ir_store(l->f, 8, obj_base(l, off), off, tag);
+	ir_store(l->f, 4, obj_base(l, off + 8), off + 8, pid);
+	ir_store(l->f, 4, obj_base(l, off + 12), off + 12, cpu);
+	rec = call(l, BPF_FUNC_ringbuf_reserve, 3,
+		   map_ptr(l, l->p->ringbuf_fd),
+		   imm(l, hdr + sizeof(struct trace_ucopy)), imm(l, 0));
+	ir_bri(l->f, BPF_JEQ, rec, 0, lost);
+	ir_storei(l->f, 4, rec, 0, TREC_UCOPY);
+	ir_storei(l->f, 4, rec, 4, n->type.stack_limit);
+	ir_store(l->f, 8, rec, hdr, tag);
+	ir_store(l->f, 4, rec, hdr + 8, cpu);
+	ir_store(l->f, 4, rec, hdr + 12, pid);
+	ir_store(l->f, 4, rec, hdr + 16, id);
+	task = call(l, BPF_FUNC_get_current_task_btf, 0);
+	pt = call(l, BPF_FUNC_task_pt_regs, 1, task);
+	r = ir_vreg(l->f);
+	ir_alui(l->f, BPF_ADD, r, rec, regs);
+	call(l, BPF_FUNC_probe_read_kernel, 3, r,
+	     imm(l, 8 * TRACE_UCOPY_NREGS), pt);
+	sp = ir_vreg(l->f);
+	ir_load(l->f, 8, sp, rec, regs + PT_REGS_SP_OFF);
+	/* the stack's top: task->mm->start_stack (0 if unknown) */
+	top = imm(l, 0);
+	if (l->p->ucopy_mm_off && l->p->ucopy_top_off) {
+		task = call(l, BPF_FUNC_get_current_task, 0);
+		ir_alui(l->f, BPF_ADD, task, task, l->p->ucopy_mm_off);
+		tmp = fp_addr(l, off);
+		call(l, BPF_FUNC_probe_read_kernel, 3, tmp, imm(l, 8), task);
+		ir_load(l->f, 8, top, obj_base(l, off), off);
+		ir_alui(l->f, BPF_ADD, top, top, l->p->ucopy_top_off);
+		call(l, BPF_FUNC_probe_read_kernel, 3, fp_addr(l, off),
+		     imm(l, 8), top);
+		ir_load(l->f, 8, top, obj_base(l, off), off);
+		ir_store(l->f, 8, obj_base(l, off), off, tag);
+	}
+	/*
+	 * At most TRACE_UCOPY_MAX - 1 bytes, bounded by the AND itself: a
+	 * bound a branch gives is lost by 6.1's verifier when the register
+	 * allocator spilled the value before the test.
+	 */
+	size = imm(l, TRACE_UCOPY_MAX - 1);
+	ir_br(l->f, BPF_JGE, sp, top, whole);
+	d = ir_vreg(l->f);
+	ir_alu(l->f, BPF_SUB, d, top, sp);
+	ir_bri(l->f, BPF_JGE, d, TRACE_UCOPY_MAX - 1, whole);
+	ir_mov(l->f, size, d);
+	ir_place(l->f, whole);
+	ir_alui(l->f, BPF_AND, size, size, TRACE_UCOPY_MAX - 1);
+	ir_bri(l->f, BPF_JEQ, size, 0, page);
+	r = ir_vreg(l->f);
+	ir_alui(l->f, BPF_ADD, r, rec, stack);
+	d = call(l, BPF_FUNC_probe_read_user, 3, r, size, sp);
+	ir_bri(l->f, BPF_JEQ, d, 0, have);
+	/* the top not readable: the rest of sp's page, as ucopy.bpf.h */
+	ir_place(l->f, page);
+	d = ir_vreg(l->f);
+	ir_alui(l->f, BPF_AND, d, sp, 4095);
+	ir_movi(l->f, size, 4096);
+	ir_alu(l->f, BPF_SUB, size, size, d);
+	r = ir_vreg(l->f);
+	ir_alui(l->f, BPF_ADD, r, rec, stack);
+	d = call(l, BPF_FUNC_probe_read_user, 3, r, size, sp);
+	ir_bri(l->f, BPF_JEQ, d, 0, have);
+	ir_movi(l->f, size, 0);
+	ir_place(l->f, have);
+	ir_store(l->f, 4, rec, hdr + 20, size);
+	ir_call(l->f, IR_NONE, BPF_FUNC_ringbuf_submit, 2,
+		(int[]){ rec, imm(l, 0) });
+	ir_jmp(l->f, sent);
+	ir_place(l->f, lost);
+	if (count_lost(l))
+		return -1;
+	ir_place(l->f, sent);
+	return 0;
+}
+
+/*
  * kstack/ustack: the id bpf_get_stackid() gives in the stack map of the
  * type's frame limit; a user stack also keeps the pid to resolve it in.
+ * ustack(dwarf) sends a copy instead; ustack(auto) does that for the
+ * processes user space has not found frame pointers in (fp_pids).
  */
 static int lower_stack(struct lctx *l, struct ast_node *n, bool user,
 		       struct val *out)
 {
 	int fd = user ? l->p->ustack_fd : l->p->kstack_fd;
-	int id, r;
+	int unwind = user ? n->type.stack_unwind : TRACE_UNWIND_FP;
+	int id, r, copy = 0, done = 0;
 
+	out->off = 0;
+	if (unwind != TRACE_UNWIND_FP) {
+		out->off = stack_alloc(l, n->loc, 16);
+		if (!out->off)
+			return -1;
+		copy = ir_new_label(l->f);
+		done = ir_new_label(l->f);
+	}
+	if (unwind == TRACE_UNWIND_DWARF)
+		return lower_ucopy(l, n, out->off);
+	if (unwind == TRACE_UNWIND_AUTO) {
+		r = call(l, BPF_FUNC_get_current_pid_tgid, 0);
+		ir_alui(l->f, BPF_RSH, r, r, 32);
+		ir_store(l->f, 8, obj_base(l, out->off), out->off, r);
+		r = call(l, BPF_FUNC_map_lookup_elem, 2,
+			 map_ptr(l, l->p->fp_pids_fd), fp_addr(l, out->off));
+		ir_bri(l->f, BPF_JEQ, r, 0, copy);
+		ir_load(l->f, 1, r, r, 0);
+		ir_bri(l->f, BPF_JEQ, r, 0, copy);
+	}
 	if (n->type.stack_limit)
 		fd = ttype_stack_fd(l->p->stack_maps, l->p->nstack_maps,
 				    &n->type);
@@ -819,13 +949,21 @@ static int lower_stack(struct lctx *l, struct ast_node *n, bool user,
 		out->reg = id;
 		return 0;
 	}
-	out->off = stack_alloc(l, n->loc, 16);
+	if (!out->off)
+		out->off = stack_alloc(l, n->loc, 16);
 	if (!out->off)
 		return -1;
 	ir_store(l->f, 8, obj_base(l, out->off), out->off, id);
 	r = call(l, BPF_FUNC_get_current_pid_tgid, 0);
 	ir_alui(l->f, BPF_RSH, r, r, 32);
 	ir_store(l->f, 8, obj_base(l, out->off + 8), out->off + 8, r);
+	if (unwind == TRACE_UNWIND_AUTO) {
+		ir_jmp(l->f, done);
+		ir_place(l->f, copy);
+		if (lower_ucopy(l, n, out->off))
+			return -1;
+		ir_place(l->f, done);
+	}
 	return 0;
 }
 

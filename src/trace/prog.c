@@ -17,7 +17,7 @@ void trace_prog_init(struct trace_prog *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->ringbuf_fd = p->lost_fd = p->kstack_fd = p->ustack_fd = -1;
-	p->zero_fd = p->cgroup_fd = p->scratch_fd = -1;
+	p->zero_fd = p->cgroup_fd = p->scratch_fd = p->fp_pids_fd = -1;
 }
 
 /* Parses and types the program; 0, or EXIT_USAGE with the error said. */
@@ -132,7 +132,7 @@ void trace_prog_free(struct trace_prog *p)
 	{
 		int fds[] = { p->ringbuf_fd, p->lost_fd, p->zero_fd,
 			      p->kstack_fd, p->ustack_fd, p->cgroup_fd,
-			      p->scratch_fd };
+			      p->scratch_fd, p->fp_pids_fd };
 
 		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 			if (fds[i] >= 0)

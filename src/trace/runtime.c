@@ -22,11 +22,14 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "hook.h"
+#include "inlines.h"
 #include "ir.h"
 #include "trace.h"
 #include "log.h"
 #include "parallel.h"
 #include "session.h"
+#include "stacks.h"
+#include "tustack.h"
 
 #define TRACE_RINGBUF_SIZE	(512 * 1024)
 #define TRACE_STACK_ENTRIES	4096
@@ -97,8 +100,10 @@ static int create_maps(struct trace_prog *p)
 {
 	unsigned int zero_size = 8, flags = BPF_F_NO_PREALLOC;
 
+	/* a copy for ustack(dwarf) is 16 KiB: 512 of them, as profile's */
 	p->ringbuf_fd = create_map(p, BPF_MAP_TYPE_RINGBUF, "trace_events", 0,
 				   0, p->ringbuf_size ? p->ringbuf_size :
+				   p->uses_ucopy ? STACKS_COPY_RING :
 				   TRACE_RINGBUF_SIZE, 0);
 	/* per-CPU, like every tool's lost_events: the session sums it */
 	p->lost_fd = create_map(p, BPF_MAP_TYPE_PERCPU_ARRAY, "trace_lost", 4,
@@ -149,6 +154,12 @@ static int create_maps(struct trace_prog *p)
 		if (provider_of(p->insts[i].kind)->prog_type ==
 		    BPF_PROG_TYPE_PERF_EVENT)
 			flags = 0;
+	if (p->uses_ucopy) {
+		p->fp_pids_fd = create_map(p, BPF_MAP_TYPE_HASH, "trace_fp_pids",
+					   4, 1, STACKS_MAX_PIDS, flags);
+		if (p->fp_pids_fd < 0)
+			return -1;
+	}
 	for (int i = 0; i < p->nmaps; i++) {
 		struct trace_map *m = &p->maps[i];
 		enum bpf_map_type type = m->percpu ? BPF_MAP_TYPE_PERCPU_HASH :
@@ -564,6 +575,42 @@ struct run_state {
 	bool exited;
 };
 
+/*
+ * ustack(dwarf) tags older than this are settled: the probe run that made
+ * a map key of one has finished with it (a BPF program runs for
+ * microseconds), so the key can move to its walked stack.
+ */
+#define TRACE_SETTLE_NS		50000000ULL
+/* Tags are forgotten this long after: every record of theirs is read. */
+#define TRACE_FORGET_NS		10000000000ULL
+
+static uint64_t settled_ns(void)
+{
+	return out_mono_ns() - TRACE_SETTLE_NS;
+}
+
+/* Every map's tagged keys to their walked stacks, and old tags dropped. */
+static void rekey_maps(struct trace_prog *p, struct tprint *tp,
+		       uint64_t before_ns)
+{
+	if (!tp->ustacks)
+		return;
+	for (int i = 0; i < p->nmaps; i++)
+		tprint_map_rekey(tp, &p->maps[i], before_ns);
+	if (before_ns > TRACE_FORGET_NS)
+		tustacks_forget(tp->ustacks, before_ns - TRACE_FORGET_NS);
+}
+
+/* The interval tick of a program with ustack(dwarf) keys. */
+static int on_tick(struct session *s)
+{
+	struct run_state *rs = s->tool_state;
+
+	tustacks_tick(rs->tp->ustacks);
+	rekey_maps(rs->p, rs->tp, settled_ns());
+	return 0;
+}
+
 static int on_record(struct session *s, const void *data, size_t size)
 {
 	struct run_state *rs = s->tool_state;
@@ -596,8 +643,13 @@ static int on_record(struct session *s, const void *data, size_t size)
 		break;
 	case TREC_PRINT_MAP:
 		pm = (const void *)payload;
-		if (r->id < (unsigned int)p->nmaps)
-			tprint_map(rs->tp, &p->maps[r->id], pm->top, pm->div);
+		if (r->id >= (unsigned int)p->nmaps)
+			break;
+		tprint_map_rekey(rs->tp, &p->maps[r->id], settled_ns());
+		tprint_map(rs->tp, &p->maps[r->id], pm->top, pm->div);
+		break;
+	case TREC_UCOPY:
+		tprint_ucopy(rs->tp, payload, size - sizeof(*r), (int)r->id);
 		break;
 	case TREC_CLEAR:
 		if (r->id < (unsigned int)p->nmaps)
@@ -651,6 +703,8 @@ static void print_all_maps(struct trace_prog *p, struct tprint *tp)
 {
 	const struct trace_map **order;
 
+	/* the probes are detached: every tag is settled */
+	rekey_maps(p, tp, UINT64_MAX);
 	/* bpftrace ends the run's output with two newlines, maps or not */
 	fputs("\n\n", tp->out);
 	if (!p->nmaps)
@@ -731,8 +785,13 @@ int trace_run(struct trace_prog *p, struct session *s,
 	tp.no_demangle = p->no_demangle;
 	tp.stack_maps = p->stack_maps;
 	tp.nstack_maps = p->nstack_maps;
+	if (p->uses_ucopy)
+		tp.ustacks = tustacks_new(p->fp_pids_fd);
+	if (p->inline_frames)
+		tp.inlines = inlines_new(0);
 	rs.prog_fds = calloc(p->ninsts ? p->ninsts : 1, sizeof(int));
-	if (!rs.prog_fds) {
+	if (!rs.prog_fds || (p->uses_ucopy && !tp.ustacks) ||
+	    (p->inline_frames && !tp.inlines)) {
 		ret = EXIT_RUNTIME;
 		goto out;
 	}
@@ -743,6 +802,11 @@ int trace_run(struct trace_prog *p, struct session *s,
 	s->nprog_fds = p->ninsts;
 	s->detach = detach_programs;
 	s->on_end = run_end;
+	/* ustack(dwarf) keys move to their walked stacks every second */
+	if (p->uses_ucopy) {
+		s->opts.interval = 1;
+		s->on_interval = on_tick;
+	}
 	ret = session_start_ring(s, p->ringbuf_fd, p->lost_fd, on_record);
 	if (!ret && ro->child > 0)
 		session_watch_pid(s, ro->child);

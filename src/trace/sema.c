@@ -753,30 +753,86 @@ static int use_stack_map(struct sema_ctx *c, struct ast_node *n, bool user,
 	return 0;
 }
 
-/* kstack(N), kstack(perf), kstack(perf, N), kstack(bpftrace, N), ustack */
+/*
+ * A stack mode word: the output (bpftrace, perf) or, for ustack, how it
+ * is walked (fp, dwarf, auto); 0, or -1 with the error said.
+ */
+static int stack_mode(struct sema_ctx *c, struct ast_node *n,
+		      struct ast_node *a, struct ttype *t, int *unwind)
+{
+	static const char *const walks[] = { "fp", "dwarf", "auto" };
+	bool user = n->name[0] == 'u';
+	const char *mode = a->name;
+
+	if (!strcmp(mode, "perf") || !strcmp(mode, "bpftrace")) {
+		t->stack_perf = mode[0] == 'p';
+		return 0;
+	}
+	for (int i = 0; user && i < 3; i++)
+		if (!strcmp(mode, walks[i])) {
+			*unwind = i;
+			return 0;
+		}
+	return sema_fail(c->p, a->loc, user ?
+			 "%s: unknown stack mode '%s': give bpftrace or perf (output), fp, dwarf or auto (walk)" :
+			 "%s: unknown stack mode '%s': give bpftrace or perf",
+			 n->name, mode);
+}
+
+/* The offset of struct sname's member in the kernel's BTF, or -1. */
+static long kernel_member(struct trace_prog *p, const char *sname,
+			  const char *member)
+{
+	struct btf *btf = sema_btf(p);
+	unsigned int off = 0;
+	int id, type_id, bits = 0;
+
+	id = btf ? btf__find_by_name_kind(btf, sname, BTF_KIND_STRUCT) : -1;
+	if (id <= 0 || btf_member(btf, id, member, &off, &type_id, &bits))
+		return -1;
+	return off;
+}
+
+int sema_ustack_unwind(struct trace_prog *p, struct ttype *t, int unwind)
+{
+	t->stack_unwind = unwind < 0 ? p->unwind : (unsigned char)unwind;
+	if (t->stack_unwind != TRACE_UNWIND_FP && !p->uses_ucopy) {
+		long mm = kernel_member(p, "task_struct", "mm");
+		long top = kernel_member(p, "mm_struct", "start_stack");
+
+		/* without them a copy stops at the stack pointer's page */
+		p->ucopy_mm_off = mm > 0 ? mm : 0;
+		p->ucopy_top_off = top > 0 ? top : 0;
+		p->uses_ucopy = true;
+	}
+	/* auto walks processes with frame pointers in the kernel */
+	if (t->stack_unwind == TRACE_UNWIND_DWARF)
+		return 0;
+	if (!t->stack_limit)
+		p->uses_ustack = true;
+	return 1;
+}
+
+/*
+ * kstack(N), kstack(perf), kstack(perf, N), kstack(bpftrace, N), ustack,
+ * ustack(dwarf), ustack(perf, dwarf, N): mode words, then the limit.
+ */
 static int check_stack(struct sema_ctx *c, struct ast_node *n)
 {
 	bool user = n->name[0] == 'u';
 	struct ttype t = user ? sema_t_kind(TT_USTACK, 16) :
 			 sema_t_kind(TT_KSTACK, 8);
 	long long limit = 0;
-	int i = 0;
+	int i = 0, unwind = -1;
 
-	if (n->nlist && n->list[0]->kind == AST_IDENT) {
-		const char *mode = n->list[0]->name;
-
-		if (!strcmp(mode, "perf"))
-			t.stack_perf = true;
-		else if (strcmp(mode, "bpftrace"))
-			return sema_fail(c->p, n->list[0]->loc,
-					 "%s: unknown stack mode '%s': give bpftrace or perf",
-					 n->name, mode);
-		i = 1;
-	} else if (n->nlist == 2) {
-		return sema_fail(c->p, n->list[0]->loc,
+	for (; i < n->nlist && n->list[i]->kind == AST_IDENT; i++)
+		if (stack_mode(c, n, n->list[i], &t, &unwind))
+			return -1;
+	if (i < n->nlist - 1 || i > (user ? 2 : 1))
+		return sema_fail(c->p, n->list[i < n->nlist ? i : 0]->loc,
+				 user ? "%s: give the modes (bpftrace or perf, fp, dwarf or auto), then the number of frames" :
 				 "%s: the first of two arguments is the stack mode: bpftrace or perf",
 				 n->name);
-	}
 	if (i < n->nlist) {
 		if (const_arg(c, n->list[i], n->name, "the number of frames",
 			      &limit))
@@ -789,11 +845,13 @@ static int check_stack(struct sema_ctx *c, struct ast_node *n)
 	if (limit == TRACE_STACK_DEPTH)
 		limit = 0;
 	t.stack_limit = (int)limit;
+	if (user && !sema_ustack_unwind(c->p, &t, unwind)) {
+		n->type = t;
+		return 0;
+	}
 	if (limit && use_stack_map(c, n, user, (int)limit))
 		return -1;
-	if (!limit && user)
-		c->p->uses_ustack = true;
-	else if (!limit)
+	if (!limit && !user)
 		c->p->uses_kstack = true;
 	n->type = t;
 	return 0;
@@ -1052,7 +1110,7 @@ static const struct trace_func funcs[] = {
 	{ "signal", 1, 1, check_signal, FO_SIGNAL },
 	{ "override", 1, 1, check_override, FO_OVERRIDE },
 	{ "kstack", 0, 2, check_stack, FO_STACK, true },
-	{ "ustack", 0, 2, check_stack, FO_STACK, true },
+	{ "ustack", 0, 3, check_stack, FO_STACK, true },
 	{ "count", 0, 0, .aggregation = TT_COUNT },
 	{ "sum", 1, 1, .aggregation = TT_SUM },
 	{ "avg", 1, 1, .aggregation = TT_AVG },

@@ -40,6 +40,13 @@ void sema_near_add(struct sema_near *n, const char *candidate);
 /* "; did you mean 'NAME'?" or "" */
 const char *sema_near_hint(const struct sema_near *n, char *buf, size_t len);
 
+/*
+ * ustack's walk (sema.c): unwind is TRACE_UNWIND_* from ustack(dwarf),
+ * or -1 for --unwind's default; notes the maps the walk needs. 1 if it
+ * also needs a stack map of t's limit (fp, auto), else 0.
+ */
+int sema_ustack_unwind(struct trace_prog *p, struct ttype *t, int unwind);
+
 /* Integers are 8 bytes in registers, maps and records; strings 64. */
 static inline struct ttype sema_t_int(bool is_signed)
 {

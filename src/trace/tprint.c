@@ -20,10 +20,12 @@
 #include <bpf/libbpf.h>
 #include "addr.h"
 #include "cgroup.h"
+#include "inlines.h"
 #include "out.h"
 #include "syms.h"
 #include "tprint.h"
 #include "tprint_priv.h"
+#include "tustack.h"
 
 /* ---- growable string ---- */
 
@@ -157,6 +159,10 @@ void tprint_init(struct tprint *p, FILE *out, bool json)
 
 void tprint_fini(struct tprint *p)
 {
+	tustacks_free(p->ustacks);
+	p->ustacks = NULL;
+	inlines_free(p->inlines);
+	p->inlines = NULL;
 	if (p->syms)
 		syms_cache_free(p->syms);
 	p->syms = NULL;
@@ -243,22 +249,6 @@ int64_t tp_read_int(const struct ttype *t, const void *data)
 	}
 }
 
-static uint64_t rd64(const void *d)
-{
-	uint64_t v;
-
-	memcpy(&v, d, 8);
-	return v;
-}
-
-static uint32_t rd32(const void *d)
-{
-	uint32_t v;
-
-	memcpy(&v, d, 4);
-	return v;
-}
-
 /* An address nothing resolves: bpftrace streams it as a void *. */
 static void sb_addr(struct sbuf *b, uint64_t addr)
 {
@@ -323,30 +313,63 @@ static void sb_perf_frame(struct tprint *p, struct sbuf *b, bool user,
 }
 
 /*
+ * --inline: the functions inlined at user frame addr (a return address
+ * unless leaf), innermost first, each a line of its own before the
+ * frame's, marked as perf report --inline marks them.
+ */
+static void sb_inlined(struct tprint *p, struct sbuf *b, bool perf,
+		       int pid, uint64_t addr, bool leaf, int indent)
+{
+	const char *names[INLINES_MAX_DEPTH];
+	struct syms_cache *c = get_syms(p);
+	int n;
+
+	if (!p->inlines || !c)
+		return;
+	n = inlines_user(p->inlines, c, pid, leaf ? addr : addr - 1, names,
+			 INLINES_MAX_DEPTH);
+	for (int i = 0; i < n; i++) {
+		if (perf)
+			sb_printf(b, "\t%llx %s (inlined)\n",
+				  (unsigned long long)addr, names[i]);
+		else
+			sb_printf(b, "%*s%s (inlined)\n", indent, "",
+				  names[i]);
+	}
+}
+
+/*
  * A stack as bpftrace shows it: a newline, then one indented frame per
  * line (perf mode: a tab, the address, the symbol). A stack id the helper
  * failed with, or one no longer in the map, prints as nothing, as in
- * bpftrace.
+ * bpftrace; so does a ustack(dwarf) whose copy was lost.
  */
 static void sb_stack(struct tprint *p, struct sbuf *b, const struct ttype *t,
 		     const uint8_t *d, int indent)
 {
-	uint64_t ips[TRACE_STACK_DEPTH];
-	int64_t id = (int64_t)rd64(d);
+	uint64_t buf[TRACE_STACK_DEPTH];
+	const uint64_t *ips = buf;
+	int64_t id = (int64_t)tp_rd64(d);
 	bool user = t->kind == TT_USTACK;
 	int fd = user ? p->ustack_fd : p->kstack_fd;
-	int pid = user ? (int)rd32(d + 8) : 0;
+	int pid = user ? (int)tp_rd32(d + 8) : 0;
 	int n;
 
 	if (t->stack_limit)
 		fd = ttype_stack_fd(p->stack_maps, p->nstack_maps, t);
-	if (id < 0 || fd < 0)
+	if (user && tp_rd32(d + 12))
+		n = tustacks_frames(p->ustacks, d, &ips);
+	else if (id < 0 || fd < 0)
 		return;
-	n = addr_stack(fd, (uint32_t)id, ips, TRACE_STACK_DEPTH);
-	if (!n)
+	else
+		n = addr_stack(fd, (uint32_t)id, buf, TRACE_STACK_DEPTH);
+	if (n <= 0)
 		return;
 	sb_puts(b, "\n");
 	for (int i = 0; i < n; i++) {
+		if (user)
+			sb_inlined(p, b, t->stack_perf, pid, ips[i], !i,
+				   indent);
 		if (t->stack_perf) {
 			sb_perf_frame(p, b, user, pid, ips[i]);
 		} else {
@@ -360,10 +383,17 @@ static void sb_stack(struct tprint *p, struct sbuf *b, const struct ttype *t,
 	}
 }
 
+void tprint_ucopy(struct tprint *p, const void *payload, size_t len,
+		  int limit)
+{
+	if (p->ustacks)
+		tustacks_copy(p->ustacks, get_syms(p), payload, len, limit);
+}
+
 static void sb_inet(struct sbuf *b, const uint8_t *d)
 {
 	char buf[INET6_ADDRSTRLEN];
-	uint32_t family = rd32(d);
+	uint32_t family = tp_rd32(d);
 
 	if (family == AF_INET && inet_ntop(AF_INET, d + 4, buf, sizeof(buf)))
 		sb_puts(b, buf);
@@ -444,20 +474,20 @@ void tp_format_value(struct tprint *p, struct sbuf *b, const struct ttype *t,
 		sb_stack(p, o, t, d, indent);
 		break;
 	case TT_KSYM:
-		sb_ksym(p, o, rd64(d), false);
+		sb_ksym(p, o, tp_rd64(d), false);
 		break;
 	case TT_USYM:
-		sb_usym(p, o, (int)rd32(d + 8), rd64(d), false);
+		sb_usym(p, o, (int)tp_rd32(d + 8), tp_rd64(d), false);
 		break;
 	case TT_INET:
 		sb_inet(o, d);
 		break;
 	case TT_TIMESTAMP:
-		sb_timestamp(o, t->fmt, rd64(d));
+		sb_timestamp(o, t->fmt, tp_rd64(d));
 		break;
 	case TT_BUF: {
 		/* bpftrace's %r: printable bytes as they are, others \xNN */
-		uint32_t n = rd32(d);
+		uint32_t n = tp_rd32(d);
 
 		if (n > t->size - 8)
 			n = t->size - 8;
@@ -478,7 +508,7 @@ void tp_format_value(struct tprint *p, struct sbuf *b, const struct ttype *t,
 	case TT_CGROUP_PATH: {
 		char paths[4096];
 
-		sb_puts(o, cgroup_hierarchy_paths(rd64(d), t->fmt, paths,
+		sb_puts(o, cgroup_hierarchy_paths(tp_rd64(d), t->fmt, paths,
 						  sizeof(paths)));
 		break;
 	}
@@ -494,7 +524,7 @@ void tp_format_value(struct tprint *p, struct sbuf *b, const struct ttype *t,
 		break;
 	case TT_PTR:
 		/* bpftrace prints a pointer map value as a signed number */
-		sb_printf(o, "%lld", (long long)rd64(d));
+		sb_printf(o, "%lld", (long long)tp_rd64(d));
 		break;
 	default:
 		/* records and aggregations have no value form of their own */
@@ -816,7 +846,7 @@ static void format_piece(struct tprint *p, struct sbuf *b, const char *fmt,
 	if (t->kind == TT_INT)
 		v = tp_read_int(t, d);
 	else
-		v = (int64_t)rd64(d);
+		v = (int64_t)tp_rd64(d);
 	format_int(b, cfmt, sp->lenmod, sp->conv, v);
 }
 

@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include "ttype.h"
 
+struct inlines;
 struct syms_cache;
+struct tustacks;
 
 /* Ring-buffer record kinds (struct trace_rec.action). */
 enum trace_action {
@@ -30,12 +32,32 @@ enum trace_action {
 	TREC_PRINT_VALUE,	/* id: print-value index; payload: the value */
 	TREC_SYSTEM,		/* system(): as TREC_PRINTF, then run */
 	TREC_CAT,		/* cat(): as TREC_PRINTF, the file's text */
+	TREC_UCOPY,		/* id: frame limit (0: all); struct trace_ucopy */
 };
 
 struct trace_rec {
 	uint32_t action;
 	uint32_t id;
 	/* payload, 8-byte aligned */
+};
+
+/*
+ * ustack(dwarf): what user space walks the stack from, sent before the
+ * record or map update that holds the ustack value (tag, cpu1), in the
+ * same ring, so a printf finds its stack walked already.
+ */
+#define TRACE_UCOPY_MAX		16384	/* stacks.h's STACKS_COPY_MAX; a power
+					 * of 2: less a byte is copied */
+#define TRACE_UCOPY_NREGS	21	/* x86-64 struct pt_regs */
+
+struct trace_ucopy {
+	uint64_t tag;		/* bpf_ktime_get_ns() */
+	uint32_t cpu1;		/* CPU + 1 */
+	uint32_t pid;
+	uint32_t tid;
+	uint32_t size;		/* bytes of stack copied */
+	uint64_t regs[TRACE_UCOPY_NREGS];	/* the task's user registers */
+	uint8_t stack[TRACE_UCOPY_MAX];	/* from regs' sp up */
 };
 
 struct trace_print_map {
@@ -71,6 +93,8 @@ struct tprint {
 	const struct trace_stack_map *stack_maps;	/* kstack(N)... */
 	int nstack_maps;
 	int ncpus;		/* possible CPUs, for per-CPU values */
+	struct tustacks *ustacks;	/* ustack(dwarf)'s walks, or NULL */
+	struct inlines *inlines;	/* --inline, or NULL */
 };
 
 void tprint_init(struct tprint *p, FILE *out, bool json);
@@ -111,6 +135,16 @@ int tprint_map(struct tprint *p, const struct trace_map *m, long long top,
 int tprint_map_each(const struct trace_map *m, int ncpus,
 		    void (*fn)(void *ctx, const void *key, const void *value),
 		    void *ctx);
+/* A TREC_UCOPY record (payload, len bytes): walked for ustack(dwarf). */
+void tprint_ucopy(struct tprint *p, const void *payload, size_t len,
+		  int limit);
+/*
+ * ustack(dwarf) in m's keys: every entry whose key holds a tag older than
+ * before_ns is folded into the entry of its walked stack (created if
+ * new) and deleted; one whose copy never came is deleted. 0 or -errno.
+ */
+int tprint_map_rekey(struct tprint *p, const struct trace_map *m,
+		     uint64_t before_ns);
 /* clear(@m) and zero(@m). */
 int tprint_clear_map(const struct trace_map *m);
 int tprint_zero_map(struct tprint *p, const struct trace_map *m);

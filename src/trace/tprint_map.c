@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 #include "tprint.h"
 #include "tprint_priv.h"
+#include "tustack.h"
 
 struct entry {
 	uint8_t *key;
@@ -151,14 +152,6 @@ static void fold(const struct ttype *t, const uint8_t *raw, int ncpu,
 	}
 }
 
-static uint64_t rd64(const void *d)
-{
-	uint64_t v;
-
-	memcpy(&v, d, 8);
-	return v;
-}
-
 static int64_t metric_of(const struct ttype *t, const uint8_t *v,
 			 unsigned int vsize)
 {
@@ -167,7 +160,7 @@ static int64_t metric_of(const struct ttype *t, const uint8_t *v,
 	case TT_SUM:
 	case TT_MIN:
 	case TT_MAX:
-		return (int64_t)rd64(v);
+		return (int64_t)tp_rd64(v);
 	case TT_INT:
 		return tp_read_int(t, v);
 	case TT_AVG:
@@ -184,7 +177,7 @@ static int64_t metric_of(const struct ttype *t, const uint8_t *v,
 		/* the total count: the slots, not the values' sum after them */
 		for (unsigned int w = 0; w < ttype_hist_slots(t) &&
 		     (w + 1) * 8 <= vsize; w++)
-			sum += (int64_t)rd64(v + w * 8);
+			sum += (int64_t)tp_rd64(v + w * 8);
 		return sum;
 	}
 	default:
@@ -360,7 +353,7 @@ static void key_str(struct tprint *p, struct sbuf *b, const struct trace_map *m,
 			sb_puts(b, sep);
 		if (el[i].kind == TT_PTR)
 			sb_printf(b, "0x%llx",
-				  (unsigned long long)rd64(key + off[i]));
+				  (unsigned long long)tp_rd64(key + off[i]));
 		else
 			tp_format_value(p, b, &el[i], key + off[i], false, 4);
 	}
@@ -551,7 +544,7 @@ static void entry_value(struct tprint *p, struct sbuf *b,
 	case TT_MAX:
 	case TT_INT:
 		v = t->kind == TT_INT ? tp_read_int(t, e->val) :
-					(int64_t)rd64(e->val);
+					(int64_t)tp_rd64(e->val);
 		if (sgn)
 			sb_printf(b, "%lld", (long long)(v / div));
 		else
@@ -684,6 +677,158 @@ int tprint_map_each(const struct trace_map *m, int ncpus,
 		fn(ctx, s.e[i].key, s.e[i].val);
 	snap_free(&s);
 	return 0;
+}
+
+/*
+ * Each CPU's copy of src folded into dst's (stride bytes apart) the way
+ * print folds CPUs: counts, sums and slots add up, min/max keep the
+ * better one, integers (@m[k]++) add up, other values take src.
+ */
+static void merge_into(const struct ttype *t, uint8_t *dst,
+		       const uint8_t *src, int ncpu, size_t stride,
+		       unsigned int vsize, uint8_t *pair)
+{
+	for (int c = 0; c < ncpu; c++) {
+		memcpy(pair, src + c * stride, vsize);
+		memcpy(pair + stride, dst + c * stride, vsize);
+		fold(t, pair, 2, stride, dst + c * stride, vsize);
+	}
+}
+
+/*
+ * The ustack elements of a key or value of type t: any may hold
+ * ustack(dwarf) values (a map's type is its first assignment's, fp or
+ * not).
+ */
+static int ustack_elems(const struct ttype *t, unsigned int *offs, int max)
+{
+	const struct ttype *el = NULL;
+	const unsigned int *off = NULL;
+	int n = tp_key_elems(t, &el, &off), k = 0;
+
+	for (int i = 0; i < n && k < max; i++)
+		if (el[i].kind == TT_USTACK)
+			offs[k++] = off[i];
+	return k;
+}
+
+/* One tagged key of m rekeyed (rekeyed: its walked form): 0 or -errno. */
+static int rekey_one(const struct trace_map *m, const uint8_t *key,
+		     const uint8_t *rekeyed, uint8_t *src, uint8_t *dst,
+		     uint8_t *pair, int ncpu, size_t stride)
+{
+	unsigned int vsize = ttype_value_size(&m->value);
+
+	if (bpf_map_lookup_elem(m->fd, key, src))
+		return 0;	/* deleted since (clear()) */
+	if (bpf_map_lookup_elem(m->fd, rekeyed, dst))
+		memcpy(dst, src, stride * ncpu);
+	else
+		merge_into(&m->value, dst, src, ncpu, stride, vsize, pair);
+	/* a full map keeps the tag's entry: printed apart, not lost */
+	if (bpf_map_update_elem(m->fd, rekeyed, dst, BPF_ANY))
+		return -errno;
+	if (bpf_map_delete_elem(m->fd, key) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/*
+ * A map whose values hold ustack(dwarf) (@last[tid] = ustack(dwarf)):
+ * each settled tag is swapped for its walked stack in place, so that it
+ * still prints once the tag is forgotten. Values whose copy never came
+ * keep their tag (they print as an empty stack, as a failed fp id does).
+ */
+static int rekey_values(struct tprint *p, const struct trace_map *m,
+			uint64_t before_ns)
+{
+	unsigned int offs[TRACE_MAX_TUPLE];
+	struct bpf_map_info info;
+	uint8_t *keys = NULL, *val;
+	size_t n;
+	int nel, err;
+
+	nel = ustack_elems(&m->value, offs, TRACE_MAX_TUPLE);
+	if (!nel || m->percpu)
+		return 0;
+	err = map_info(m->fd, &info);
+	if (err)
+		return err;
+	err = read_keys(m->fd, &info, &keys, &n);
+	val = err ? NULL : malloc(info.value_size);
+	for (size_t i = 0; val && i < n; i++) {
+		const uint8_t *key = keys + i * info.key_size;
+		int moved = 0;
+
+		if (bpf_map_lookup_elem(m->fd, key, val))
+			continue;
+		for (int e = 0; e < nel; e++)
+			moved |= tustacks_rekey(p->ustacks, val + offs[e],
+						before_ns) > 0;
+		/* BPF_EXIST: a key the program deleted since stays deleted */
+		if (moved)
+			bpf_map_update_elem(m->fd, key, val, BPF_EXIST);
+	}
+	if (!err && !val)
+		err = -ENOMEM;
+	free(val);
+	free(keys);
+	return err;
+}
+
+int tprint_map_rekey(struct tprint *p, const struct trace_map *m,
+		     uint64_t before_ns)
+{
+	unsigned int offs[TRACE_MAX_TUPLE];
+	struct bpf_map_info info;
+	uint8_t *keys = NULL, *buf = NULL, *nk;
+	size_t n, stride;
+	int nel, ncpu, err;
+
+	if (!p->ustacks)
+		return 0;
+	err = rekey_values(p, m, before_ns);
+	nel = ustack_elems(&m->key, offs, TRACE_MAX_TUPLE);
+	if (!nel || err)
+		return err;
+	err = map_info(m->fd, &info);
+	if (err)
+		return err;
+	ncpu = (m->percpu || info_percpu(&info)) ? p->ncpus : 1;
+	stride = ncpu > 1 ? (info.value_size + 7) / 8 * 8 : info.value_size;
+	err = read_keys(m->fd, &info, &keys, &n);
+	if (err)
+		return err;
+	/* the tag's values, the walked key's, a pair to fold, the key */
+	buf = malloc(stride * ncpu * 2 + stride * 2 + info.key_size);
+	if (!buf) {
+		free(keys);
+		return -ENOMEM;
+	}
+	nk = buf + stride * ncpu * 2 + stride * 2;
+	for (size_t i = 0; i < n && !err; i++) {
+		const uint8_t *key = keys + i * info.key_size;
+		int moved = 0, lost = 0;
+
+		memcpy(nk, key, info.key_size);
+		for (int e = 0; e < nel; e++) {
+			int r = tustacks_rekey(p->ustacks, nk + offs[e],
+					       before_ns);
+
+			lost |= r < 0;
+			moved |= r > 0;
+		}
+		if (lost)
+			bpf_map_delete_elem(m->fd, key);
+		else if (moved)
+			err = rekey_one(m, key, nk, buf,
+					buf + stride * ncpu,
+					buf + stride * ncpu * 2, ncpu,
+					stride);
+	}
+	free(buf);
+	free(keys);
+	return err;
 }
 
 static int zero_all(const struct trace_map *m, int ncpus)

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "tprint.h"
 
 struct sbuf {
@@ -30,6 +31,23 @@ void sb_json_str(struct sbuf *b, const char *s, size_t n);
 /* The elements of a map key (a tuple's, or the key itself): how many. */
 int tp_key_elems(const struct ttype *k, const struct ttype **elems,
 		 const unsigned int **offs);
+/* Unaligned little-endian fields of records, keys and values. */
+static inline uint64_t tp_rd64(const void *d)
+{
+	uint64_t v;
+
+	memcpy(&v, d, 8);
+	return v;
+}
+
+static inline uint32_t tp_rd32(const void *d)
+{
+	uint32_t v;
+
+	memcpy(&v, d, 4);
+	return v;
+}
+
 /* A TT_INT of any size, sign- or zero-extended. */
 int64_t tp_read_int(const struct ttype *t, const void *data);
 /*

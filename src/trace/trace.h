@@ -116,6 +116,9 @@ struct trace_prog {
 	int nvars;
 	bool second_pass;	/* maps' types are all known */
 	bool uses_kstack, uses_ustack;	/* at the full depth */
+	bool uses_ucopy;	/* ustack(dwarf/auto): copies to walk */
+	/* where a copy ends: task_struct.mm, mm_struct.start_stack */
+	unsigned int ucopy_mm_off, ucopy_top_off;
 	struct trace_stack_map stack_maps[TRACE_MAX_STACK_MAPS];
 	int nstack_maps;
 
@@ -142,6 +145,9 @@ struct trace_prog {
 	int cgroup_fd;		/* its BPF_MAP_TYPE_CGROUP_ARRAY */
 	bool unsafe;		/* --unsafe: signal(), system()... */
 	bool no_demangle;	/* --no-demangle: names as in the symtab */
+	enum trace_unwind unwind;	/* --unwind: ustack's default */
+	bool inline_frames;	/* --inline: inlined functions as frames */
+	int fp_pids_fd;		/* --unwind auto: pid -> 1 if fp */
 	char **positional;	/* $1.. */
 	int npositional;
 	int max_insts;		/* 0: TRACE_MAX_INSTS */

@@ -16,6 +16,14 @@
 #define TRACE_MAX_TUPLE		8
 #define TRACE_HIST_SLOTS	66	/* <0, 0, then [2^k, 2^(k+1)) k=0..63 */
 #define TRACE_STACK_DEPTH	127
+#define TRACE_USTACK_WALKED	0xffffffffu	/* TT_USTACK's "how" */
+
+/* How a ustack is walked: --unwind, ustack(dwarf) (stacks.h's order). */
+enum trace_unwind {
+	TRACE_UNWIND_FP,	/* frame pointers, by the kernel */
+	TRACE_UNWIND_DWARF,	/* a copy walked by CFI in user space */
+	TRACE_UNWIND_AUTO,	/* fp where the executable keeps them */
+};
 
 /*
  * Bytes of each kind (all little-endian, naturally aligned):
@@ -23,7 +31,12 @@
  *   TT_STR      size bytes, NUL-terminated unless it fills them.
  *   TT_KSTACK   8: u64 stack id in the program's kernel stack map
  *               (negative: the id the helper failed with).
- *   TT_USTACK   16: u64 stack id in the user stack map, u32 pid, u32 0.
+ *   TT_USTACK   16: u64 id, u32 pid, u32 how (the stack's origin):
+ *               0: id is a stack id in the user stack map (frame
+ *               pointers); TRACE_USTACK_WALKED: id names a stack walked
+ *               in user space (tustack.h); any other value is the CPU +
+ *               1 of a copy sent for a walk (ustack(dwarf)), id then the
+ *               copy's tag (its bpf_ktime_get_ns()).
  *               Both: stack_limit frames at most (0: TRACE_STACK_DEPTH),
  *               each limit its own stack map; stack_perf: perf's layout.
  *   TT_KSYM     8: u64 kernel address (ksym()).
@@ -86,6 +99,7 @@ struct ttype {
 	/* TT_KSTACK, TT_USTACK: kstack(perf, 3) */
 	int stack_limit;
 	bool stack_perf;
+	unsigned char stack_unwind;	/* TT_USTACK: enum trace_unwind */
 	/* TT_LHIST parameters */
 	long long lhist_min, lhist_max, lhist_step;
 };

@@ -77,14 +77,14 @@ def _run(argv, what):
     return r.stdout.decode(errors="replace")
 
 
-def _build(flags, d=None):
+def _build(flags, d=None, source=None):
     if not shutil.which("gcc"):
         raise Skip("gcc not available")
     d = d or tmpdir()
     src = os.path.join(d, "inl.c")
     exe = os.path.join(d, marker("in"))
     with open(src, "w") as f:
-        f.write(INL_C)
+        f.write(source or INL_C)
     _run(["gcc"] + list(flags) + ["-o", exe, src], "gcc")
     return exe
 
@@ -394,3 +394,137 @@ def test_profile_inline_cxx_names():
 
 test_profile_inline_cxx_names.serial = True  # sample count
 test_profile_inline_cxx_names.timeout = 60
+
+
+def test_trace_inline_frames():
+    """trace --inline: a uprobe on leaf prints mix as an inlined frame
+    between leaf and churn, in both output modes; not without --inline."""
+    exe = _build(["-O2", "-g", "-fomit-frame-pointer"])
+    p = spawn([exe, "20"])
+    prog = ("u:%s:leaf /pid == %d/ { printf(\"%%s\\n\", ustack(%s)); @n++; "
+            "if (@n == 3) { exit(); } }")
+    for mode, extra in (("dwarf", ("--inline",)), ("perf, dwarf", ("--inline",)),
+                        ("", ("--unwind", "dwarf", "--inline")), ("dwarf", ())):
+        lp = Loupe("trace", *extra, "-e", prog % (exe, p.pid, mode))
+        rc = lp.wait_exit(30)
+        check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+        names = []
+        for line in lp.lines():
+            parts = line.split()
+            if parts and "perf" in mode:
+                parts = parts[1:]    # the address
+            if parts:
+                names.append(" ".join(parts[:2]) if parts[1:2] == ["(inlined)"]
+                             else parts[0].split("+")[0])
+        want = ["leaf", "mix (inlined)", "churn", "outer", "main"]
+        runs = sum(1 for i in range(len(names)) if names[i:i + 5] == want)
+        if extra:
+            check(runs >= 3, "%s %s: %s" % (mode, extra, short(names, 600)))
+        else:
+            check(not any("mix" in n for n in names) and
+                  names.count("churn") >= 3, "without --inline: %s" % short(names, 600))
+
+
+LEAK_C = r"""
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+void *volatile keep[100000];
+
+static inline __attribute__((always_inline)) void *grab(int n)
+{
+	return malloc(n + 1);
+}
+
+__attribute__((noinline)) static void hoard(int i)
+{
+	keep[i % 100000] = grab(i & 1023);
+}
+
+int main(int argc, char **argv)
+{
+	time_t end = time(NULL) + atoi(argv[1]);
+
+	for (int i = 0; time(NULL) < end; i++) {
+		hoard(i);
+		usleep(1000);
+	}
+	return 0;
+}
+"""
+
+
+def test_memleak_inline_frames():
+    """memleak --inline: the allocating function inlined into hoard (grab,
+    always_inline) is a frame of its own, then hoard; not without."""
+    exe = _build(["-O0", "-g", "-fno-omit-frame-pointer"], source=LEAK_C)
+    p = spawn([exe, "15"])
+    for extra in (("--inline",), ()):
+        lp = Loupe("memleak", "-p", p.pid, "-j", "-i", "1", "-d", "2.5",
+                   "--top", "3", *extra)
+        rc = lp.wait_exit(20)
+        check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+        recs = [e for e in lp.events() if e.get("type") == "memleak"]
+        stacks = [e["stack"] for e in recs if e.get("stack")]
+        pairs = [s[i:i + 2] for s in stacks for i in range(len(s) - 1)]
+        inlined = [pr for pr in pairs if pr[0] == "grab (inlined)"]
+        if extra:
+            check(inlined and all(pr[1].startswith("hoard+0x") for pr in inlined),
+                  "--inline: %s" % short(stacks, 800))
+        else:
+            check(stacks and not any("grab" in f for s in stacks for f in s),
+                  "without --inline: %s" % short(stacks, 800))
+
+
+def _container_debug(inside):
+    """A stripped static binary run in a podman container, its debug file
+    (by build id) in the container's /usr/lib/debug (inside) or only in
+    the host's: the static names and the inlined frame show."""
+    from test_container import Container, _image, _podman
+    image = _image()
+    d = tmpdir()
+    app, dbg = os.path.join(d, "app"), os.path.join(d, "debug")
+    os.makedirs(app)
+    os.makedirs(dbg)
+    exe = _build(["-O2", "-g", "-fomit-frame-pointer", "-static"], app)
+    out = _run(["readelf", "-n", exe], "readelf")
+    bid = [l.split(":")[1].strip() for l in out.splitlines() if "Build ID" in l]
+    check(bid, "no build id: %s" % short(out))
+    rel = ".build-id/%s/%s.debug" % (bid[0][:2], bid[0][2:])
+    host = os.path.join("/usr/lib/debug", rel)
+    check(not os.path.exists(host), "the host has the debug file already")
+    debug = exe + ".debug"
+    _run(["objcopy", "--only-keep-debug", exe, debug], "objcopy")
+    _run(["strip", "--strip-all", exe], "strip")
+    if inside:
+        os.makedirs(os.path.dirname(os.path.join(dbg, rel)))
+        os.rename(debug, os.path.join(dbg, rel))
+    else:
+        _install(host, debug)
+        os.unlink(debug)
+    c = Container(image, "exec /app/%s 20" % os.path.basename(exe),
+                  extra=["-v", "%s:/app:ro" % app, "-v", "%s:/usr/lib/debug:ro" % dbg])
+    r = _podman("inspect", "--format", "{{.State.Pid}}", c.name)
+    pid = int(r.stdout.strip() or 0)
+    check(pid > 0, "no pid: %s" % short(r.stderr))
+    rows = _folded(Loupe("profile", "-p", pid, "-U", "--folded", "-d", "3",
+                         "--unwind", "dwarf", "--inline"))
+    _check_inlined(rows, "in a container, its debug file %s" %
+                   ("inside" if inside else "on the host"))
+
+
+def test_debug_file_in_container():
+    _container_debug(True)
+
+
+test_debug_file_in_container.serial = True  # sample count
+test_debug_file_in_container.timeout = 90
+
+
+def test_debug_file_on_host_for_container():
+    _container_debug(False)
+
+
+test_debug_file_on_host_for_container.serial = True  # sample count
+test_debug_file_on_host_for_container.timeout = 90

@@ -561,3 +561,173 @@ def test_unwind_usage_errors():
         check(r.returncode == 2, "%s: exit %d, %s" % (args, r.returncode, err))
         check(what in err and len(err.strip().splitlines()) == 1,
               "%s: stderr %r" % (args, err))
+
+
+# ---------------------------------------------------------------- trace
+
+def _trace(*args, timeout=40):
+    lp = Loupe("trace", *args)
+    rc = lp.wait_exit(timeout)
+    check(rc == 0, "exit status %s %s" % (rc, lp.describe()))
+    return lp
+
+
+def _frame_name(s):
+    """A frame as trace prints it (perf mode: "ADDR SYM+OFF (OBJECT)")."""
+    parts = s.split()
+    if len(parts) >= 2 and all(c in "0123456789abcdef" for c in parts[0]):
+        s = parts[1]
+    return s.split("+")[0]
+
+
+def _trace_map(lp, offsets=False):
+    """A map keyed by ustack, as printed: [(frames root first, count)],
+    the frames without their offsets unless asked."""
+    rows, cur = [], None
+    for line in lp.lines():
+        s = line.strip()
+        if s == "@[":
+            cur = []
+        elif cur is not None and s.startswith("]: "):
+            rows.append((cur[::-1], int(s[3:])))
+            cur = None
+        elif cur is not None and s:
+            cur.append(s if offsets else _frame_name(s))
+    return rows
+
+
+def _trace_profile(pid, stack, *extra):
+    lp = _trace(*extra, "-d", "3", "-e",
+                "profile:hz:99 /pid == %d/ { @[%s] = count(); }" % (pid, stack))
+    # Walked stacks that are equal are one key, as the kernel's are.
+    keys = [tuple(f) for f, _ in _trace_map(lp, offsets=True)]
+    check(len(keys) == len(set(keys)), "a stack printed twice: %s" % short(keys, 800))
+    return _trace_map(lp)
+
+
+def test_trace_ustack_dwarf():
+    """trace's ustack(dwarf) counts in a map: the whole chain of the -O2
+    -fomit-frame-pointer program in >= 90 % of the samples, where the
+    kernel's frame-pointer walk (ustack) has it in < 10 %; --unwind dwarf
+    makes plain ustack the same."""
+    exe = _build_nofp()
+    p = spawn([exe, "20"])
+    for stack, extra in (("ustack(dwarf)", ()), ("ustack", ("--unwind", "dwarf")),
+                         ("ustack(perf, dwarf)", ())):
+        rows = _trace_profile(p.pid, stack, *extra)
+        share, total = _share(rows, lambda f: _has_chain(f, NOFP_CHAIN))
+        check(total >= 60, "%s %s: only %d samples in 3 s at 99 Hz" % (stack, extra, total))
+        check(share >= 0.9, "%s %s: %.0f%% of %d samples hold %s: %s" %
+              (stack, extra, 100 * share, total, ";".join(NOFP_CHAIN), short(rows, 800)))
+    rows = _trace_profile(p.pid, "ustack")
+    share, total = _share(rows, lambda f: _has_chain(f, NOFP_CHAIN))
+    check(total >= 60 and share < 0.1, "fp: %.0f%% of %d samples hold the chain" %
+          (100 * share, total))
+
+
+test_trace_ustack_dwarf.serial = True  # sample count
+test_trace_ustack_dwarf.timeout = 120
+
+
+def test_trace_ustack_dwarf_printf():
+    """A uprobe on the frameless leaf prints the whole chain each time,
+    in the map's JSON keys too, and ustack(dwarf, 3) keeps 3 frames."""
+    import json
+    exe = _build_nofp()
+    p = spawn([exe, "20"])
+    lp = _trace("-e", "u:%s:leaf /pid == %d/ { printf(\"%%s\\n\", ustack(dwarf)); "
+                "@[ustack(dwarf, 3)] = count(); @n++; if (@n == 5) { exit(); } }" % (exe, p.pid))
+    stacks, cur = [], []
+    # the printf lines come first; the end-of-run maps after them
+    text = lp.lines()
+    text = text[:next((i for i, l in enumerate(text) if l.startswith("@")), len(text))]
+    for line in text + [""]:
+        s = line.strip()
+        if s.startswith("Attaching"):
+            continue
+        if s:
+            cur.append(_frame_name(s))
+        elif cur:
+            stacks.append(cur[::-1])
+            cur = []
+    check(len(stacks) >= 5 and all(_has_chain(f, NOFP_CHAIN) for f in stacks),
+          "stacks: %s" % short(stacks, 800))
+    rows = _trace_map(lp)
+    check(rows and all(f == ["level2", "level3", "leaf"] for f, _ in rows),
+          "ustack(dwarf, 3): %s" % short(rows, 600))
+    lp = _trace("-j", "--unwind", "dwarf", "-e",
+                "u:%s:leaf /pid == %d/ { @[ustack] = count(); @n++; if (@n == 5) { exit(); } }" %
+                (exe, p.pid))
+    recs = [json.loads(l) for l in lp.lines() if l.strip()]
+    keys = [k for r in recs if r.get("type") == "map" and "@" in r["data"]
+            for k in r["data"]["@"]]
+    check(keys and all(_has_chain([s.strip().split("+")[0] for s in k.split("\n")
+                                   if s.strip()][::-1], NOFP_CHAIN) for k in keys),
+          "JSON keys: %s" % short(recs, 800))
+
+
+def test_trace_ustack_auto():
+    """ustack(auto): CFI for the program without frame pointers."""
+    exe = _build_nofp()
+    p = spawn([exe, "20"])
+    rows = _trace_profile(p.pid, "ustack", "--unwind", "auto")
+    share, total = _share(rows, lambda f: _has_chain(f, NOFP_CHAIN))
+    check(total >= 60 and share >= 0.9, "auto: %.0f%% of %d samples hold the chain: %s" %
+          (100 * share, total, short(rows, 800)))
+
+
+test_trace_ustack_auto.serial = True  # sample count
+
+
+def test_trace_unwind_errors():
+    for args, what in ((["-e", "BEGIN { @[ustack(slow)] = count(); }"],
+                        "-e:1:18: error: ustack: unknown stack mode 'slow'"),
+                       (["-e", "BEGIN { @[kstack(dwarf)] = count(); }"],
+                        "-e:1:18: error: kstack: unknown stack mode 'dwarf'"),
+                       (["-e", "BEGIN { @[ustack(3, dwarf)] = count(); }"],
+                        "-e:1:18: error: ustack: give the modes"),
+                       (["--unwind", "lbr", "-e", "BEGIN { exit(); }"],
+                        "invalid --unwind 'lbr': fp, dwarf or auto")):
+        r = subprocess.run([LOUPE, "trace"] + args, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=20)
+        err = r.stderr.decode()
+        check(r.returncode == 2, "%s: exit %d, %s" % (args, r.returncode, err))
+        check(err.splitlines()[0].endswith(what) or err.startswith(what) or
+              what in err.splitlines()[0], "%s: stderr %r" % (args, err))
+
+
+def test_trace_ustack_dwarf_lost_copies():
+    """A ring too small for the copies: the lost ones are reported as
+    lost events and their samples are nowhere in the map (every key still
+    holds the whole chain); counted plus lost is every call."""
+    import re
+    exe = _build_nofp()
+    p = spawn([exe, "20"])
+    lp = _trace("--buffer-size", "32K", "-d", "2", "-e",
+                "u:%s:leaf /pid == %d/ { @[ustack(dwarf)] = count(); } "
+                "u:%s:level3 /pid == %d/ { @calls = count(); }" % (exe, p.pid, exe, p.pid))
+    rows = _trace_map(lp)
+    calls = [int(l.split()[-1]) for l in lp.lines() if l.startswith("@calls: ")]
+    lost = sum(int(m.group(1)) for l in lp.stderr_lines()
+               for m in [re.search(r"(\d+) events lost", l)] if m)
+    counted = sum(c for _, c in rows)
+    check(calls and all(_has_chain(f, NOFP_CHAIN) for f, _ in rows),
+          "keys: %s" % short(rows, 800))
+    # a call or two may be between the probes when they detach
+    check(abs(counted + lost - calls[0]) <= 5 + calls[0] // 50,
+          "%d counted + %d lost, %d calls" % (counted, lost, calls[0]))
+
+
+def test_trace_ustack_dwarf_map_value():
+    """A ustack(dwarf) stored as a map value still prints its walked stack
+    at the end of a run longer than the 10 s a copy's tag is kept."""
+    exe = _build_nofp()
+    p = spawn([exe, "30"])
+    lp = _trace("-d", "12", "-e", "u:%s:leaf /pid == %d && @n == 0/ "
+                "{ @last[tid] = ustack(dwarf); @n = 1; }" % (exe, p.pid))
+    frames = [_frame_name(l.strip()) for l in lp.lines()
+              if l.startswith(" ") and l.strip()]
+    check(_has_chain(frames[::-1], NOFP_CHAIN), "@last: %s" % short(lp.lines(), 600))
+
+
+test_trace_ustack_dwarf_map_value.timeout = 60

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 #include "mhd.h"
 #include <zlib.h>
@@ -30,6 +31,7 @@
 #define HTTP_TIMEOUT		10	/* seconds of silence: closed */
 #define HTTP_MEMORY_LIMIT	(32 * 1024)	/* request line + headers */
 #define HTTP_REALM		"loupe agent"
+#define HTTP_DRAIN_MS		2000	/* for answers still going out at stop */
 
 /* A request's first call has been seen (its con_cls, any address). */
 static int request_seen;
@@ -39,6 +41,8 @@ struct http_server {
 	const struct http_route *routes;
 	void *ctx;
 	struct webcfg *web;
+	/* started requests MHD has not completed (sent or dropped) */
+	unsigned int started;
 };
 
 /*
@@ -350,6 +354,7 @@ static enum MHD_Result start_request(struct http_server *h,
 	r->conn = c;
 	pthread_mutex_init(&r->lock, NULL);
 	*con_cls = r;
+	__atomic_add_fetch(&h->started, 1, __ATOMIC_RELAXED);
 	route->start(h->ctx, r);
 	pthread_mutex_lock(&r->lock);
 	if (r->answered) {
@@ -366,13 +371,14 @@ static enum MHD_Result start_request(struct http_server *h,
 static void on_completed(void *cls, struct MHD_Connection *c,
 			 void **con_cls, enum MHD_RequestTerminationCode why)
 {
+	struct http_server *h = cls;
 	struct http_request *r = *con_cls;
 
-	(void)cls;
 	(void)c;
 	(void)why;
 	if (!r || r == (void *)&request_seen)
 		return;
+	__atomic_sub_fetch(&h->started, 1, __ATOMIC_RELEASE);
 	free(r->body);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
@@ -483,7 +489,7 @@ struct http_server *http_start(int fd, const struct http_route *routes,
 		/* first, or MHD logs the options before it on its own */
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 		MHD_OPTION_LISTEN_SOCKET, fd,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)HTTP_THREADS,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONN_LIMIT,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -506,10 +512,21 @@ fail:
 	return NULL;
 }
 
+/*
+ * A resumed request's answer is sent by an MHD thread later: stopping
+ * the daemon at once could close its connection first (a profile request
+ * answered 503 at SIGTERM lost its answer under load), so the answers go
+ * out first, for at most HTTP_DRAIN_MS.
+ */
 void http_stop(struct http_server *h)
 {
+	struct timespec tick = { 0, 10 * 1000000L };
+
 	if (!h)
 		return;
+	for (int ms = 0; ms < HTTP_DRAIN_MS &&
+	     __atomic_load_n(&h->started, __ATOMIC_ACQUIRE); ms += 10)
+		nanosleep(&tick, NULL);
 	mhd.stop_daemon(h->daemon);
 	free(h);
 }

@@ -5,22 +5,27 @@ without `loupe http` attached (system-wide: nginx and wrk are both traced;
 rows to /dev/null), in interleaved rounds.
 
     bench/http_overhead.py [--rounds R] [--seconds S] [--conns C]
-                           [--tool ARGS]...
+                           [--tool ARGS]... [--peer CMD]... [--no-bpf-stats]
 
 Each round runs wrk untraced, then under each --tool in turn (default
 `http`; e.g. --tool http --tool 'http -s -i 100' --tool 'agent --metrics
 none --profile-hz 0 --http'; a first word with a / is another loupe
 binary, to compare builds in one run; `http -p {nginx}` traces nginx
-alone). Prints a markdown table on stdout, medians of the rounds:
+alone). --peer runs any other command line the same way (a bpftrace
+one-liner: a peer, or a floor such as an empty program on the same
+hook). Prints a markdown table on stdout, medians of the rounds:
 requests/s, the throughput loss, mean and p99 latency, CPU per request
 of nginx, wrk and loupe (utime + stime), and the run time of loupe's BPF
-programs per request (kernel.bpf_stats_enabled, turned on for the run).
+programs per request (kernel.bpf_stats_enabled, turned on for the run
+unless --no-bpf-stats: the statistics add two clock reads to every
+program run, which weighs on a program that runs at every syscall).
 CPU figures are steadier than throughput on a loaded machine.
 As root, from the repo root; needs nginx (nginx-light) and wrk.
 """
 import argparse
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -119,6 +124,8 @@ def wrk(url, seconds, conns, watch):
 
 
 def tool_argv(loupe, tool, nginx_pid):
+    if tool.startswith("peer:"):
+        return shlex.split(tool[5:].replace("{nginx}", str(nginx_pid)))
     """The loupe command line of --tool (a first word with a / names
     another loupe binary, {nginx} is nginx's pid); the agent serves a
     free port."""
@@ -141,15 +148,22 @@ def main():
                     "default), 'http -s -i 100', 'agent --metrics none "
                     "--profile-hz 0 --http'; '/path/to/loupe http' runs "
                     "another build")
+    ap.add_argument("--peer", action="append", default=[],
+                    help="another command line, repeatable, e.g. a "
+                    "bpftrace one-liner ({nginx}: nginx's pid)")
+    ap.add_argument("--no-bpf-stats", action="store_true",
+                    help="leave kernel.bpf_stats_enabled as it is")
     a = ap.parse_args()
-    tools = a.tool or ["http"]
+    tools = (a.tool or ([] if a.peer else ["http"])) + \
+        ["peer:" + p for p in a.peer]
     for exe in ("nginx", "wrk"):
         if not shutil.which(exe):
             sys.exit("%s is needed (apt-get install nginx-light wrk)" % exe)
     with open("/proc/sys/kernel/bpf_stats_enabled") as f:
         stats_was = f.read().strip()
-    with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
-        f.write("1")
+    if not a.no_bpf_stats:
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write("1")
     d = tempfile.mkdtemp(prefix="httpbench")
     os.makedirs(d + "/tmp")
     os.makedirs(d + "/html")
@@ -179,7 +193,7 @@ def main():
                                      [ngx.pid, tracer.pid]))
                 tracer.send_signal(signal.SIGINT)
                 err = tracer.communicate(timeout=30)[1]
-                if tracer.returncode != 0:
+                if tracer.returncode not in (0, -signal.SIGINT):
                     sys.exit("loupe exited %d: %s" % (tracer.returncode, err))
                 for line in err.splitlines():
                     if "lost" in line:
@@ -197,8 +211,9 @@ def main():
               % tuple(u))
         for tool in tools:
             t = med[tool]
-            print("| `loupe %s` | %.0f | %+.1f %% | %.3f | %.3f | %.1f | %.1f "
-                  "| %.1f | %.2f |" % ((tool, t[0], 100 * (t[0] - u[0]) / u[0])
+            name = tool[5:] if tool.startswith("peer:") else "loupe " + tool
+            print("| `%s` | %.0f | %+.1f %% | %.3f | %.3f | %.1f | %.1f "
+                  "| %.1f | %.2f |" % ((name, t[0], 100 * (t[0] - u[0]) / u[0])
                                       + tuple(t[1:])))
         for k, v in res.items():
             print("rounds %s: %s" % (k, [round(r[0]) for r in v]),

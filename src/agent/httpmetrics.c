@@ -25,6 +25,7 @@
 #include "metric.h"
 #include "session.h"
 #include "tlslib.h"
+#include "hook.h"
 #include "uprobe.h"
 
 /* Program links: the socket tracepoints and TLS probes on every library. */
@@ -174,6 +175,7 @@ static int attach(struct httpmetrics *m)
 
 static int load(struct httpmetrics *m, size_t ring_bytes)
 {
+	struct hook_result results[3];
 	struct bpf_program *prog;
 	int err;
 
@@ -190,6 +192,12 @@ static int load(struct httpmetrics *m, size_t ring_bytes)
 
 		if (f >= 0 && !tlslib_any(&m->tls, f))
 			bpf_program__set_autoload(prog, false);
+	}
+	/* The socket calls' cheapest hook here; the others are not loaded. */
+	if (hook_choose(m->skel->obj, httppair_socket_probes, results)) {
+		log_err("--http: no hook for the socket calls works here: %s",
+			results[0].chosen < 0 ? results[0].why[0] : "exit");
+		return -ENOENT;
 	}
 	m->skel->rodata->tls_on = m->tls.nlibs > 0;
 	/* the agent's own answers to scrapes are not requests to count */

@@ -48,6 +48,11 @@ struct httppair {
 	unsigned long long lost;
 };
 
+const struct hook_probe httppair_socket_probes[] = {
+	HTTPPAIR_SOCKET_PROBES,
+	{ NULL },
+};
+
 const struct tlslib_func httppair_tls_funcs[HTTPPAIR_TLS_FUNCS] = {
 	{ "SSL_read", TLSLIB_OPENSSL, "ssl_read_entry", "ssl_read_return" },
 	{ "SSL_write", TLSLIB_OPENSSL, "ssl_write_entry", "ssl_write_return" },

@@ -13,11 +13,27 @@
 #include <stdint.h>
 #include "event.h"
 #include "http1.h"
+#include "hook.h"
 #include "tlslib.h"
 
 /* The http object's TLS functions and its programs for them. */
 #define HTTPPAIR_TLS_FUNCS 6
 extern const struct tlslib_func httppair_tls_funcs[HTTPPAIR_TLS_FUNCS];
+
+/*
+ * The socket calls: one program on sys_exit that picks them by number
+ * (tp_btf, else raw_tp). A syscall tracepoint per call costs each call it
+ * sees more than this program costs every syscall (docs/l7.md).
+ */
+#define HTTPPAIR_SOCKET_PROBES						\
+	{ "socket calls", {						\
+		{ { "socket_exit_btf" } },				\
+		{ { "socket_exit_raw" } },				\
+	} },								\
+	{ "exit", { { { "process_exit" } } } }
+
+/* The same as a table (ends with a NULL name), for hook_choose(). */
+extern const struct hook_probe httppair_socket_probes[];
 
 /*
  * The ring's default size for the http object (loupe http without

@@ -64,8 +64,12 @@ int tlslib_add(struct tlslib_set *set, enum tlslib_type type,
 
 	if (lib_known(set, path))
 		return 1;
-	if (set->nlibs == TLSLIB_MAX_LIBS)
+	if (set->nlibs == TLSLIB_MAX_LIBS) {
+		if (!set->nskipped++)
+			snprintf(set->skipped, sizeof(set->skipped), "%s",
+				 path);
 		return -E2BIG;
+	}
 	l = &set->libs[set->nlibs];
 	memset(l, 0, sizeof(*l));
 	l->type = type;
@@ -169,6 +173,11 @@ void tlslib_find(struct tlslib_set *set, int pid)
 					 sizeof(path)))
 			tlslib_add(set, system_libs[i].type, path);
 	find_in_containers(set);
+	if (set->nskipped)
+		log_err("%d more TLS libraries (containers' copies) are not "
+			"probed: at most %d are, the first left out is %s; "
+			"-p PID probes the ones a process maps",
+			set->nskipped, TLSLIB_MAX_LIBS, set->skipped);
 }
 
 bool tlslib_any(const struct tlslib_set *set, int f)

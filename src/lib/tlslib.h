@@ -41,6 +41,9 @@ struct tlslib_set {
 	unsigned int skip;	/* bit f: function f is not wanted */
 	struct tlslib libs[TLSLIB_MAX_LIBS];
 	int nlibs;
+	/* Found past TLSLIB_MAX_LIBS, not probed (told once by find). */
+	int nskipped;
+	char skipped[PATH_MAX];
 };
 
 void tlslib_init(struct tlslib_set *set, const struct tlslib_func *funcs,

@@ -97,23 +97,13 @@ static struct bpf_link *attach_prog(struct session *s,
 }
 
 /* The socket probes, then one per TLS function some library has. */
-static const struct hook_probe socket_probes[] = {
-	{ "socket reads", { { { "read_exit", "recvfrom_exit", "readv_exit",
-				"recvmsg_exit" } } } },
-	{ "socket writes", { { { "write_exit", "sendto_exit", "writev_exit",
-				 "sendmsg_exit", "sendfile_exit" } } } },
-	{ "close", { { { "close_enter" } } } },
-	{ "exit", { { { "process_exit" } } } },
-	{ NULL },
-};
-
 static void plan_probes(struct bpf_object *obj)
 {
 	struct bpf_program *prog;
 	int np = 0;
 
-	for (; socket_probes[np].name; np++)
-		state.probes[np] = socket_probes[np];
+	for (; httppair_socket_probes[np].name; np++)
+		state.probes[np] = httppair_socket_probes[np];
 	for (int f = 0; f < HTTPPAIR_TLS_FUNCS; f++) {
 		if (!tlslib_any(&state.tls, f))
 			continue;
@@ -423,12 +413,7 @@ static int http_parse_opt(int index, const char *arg)
 }
 
 static const struct hook_probe http_probes[] = {
-	{ "socket reads", { { { "read_exit", "recvfrom_exit", "readv_exit",
-				"recvmsg_exit" } } } },
-	{ "socket writes", { { { "write_exit", "sendto_exit", "writev_exit",
-				 "sendmsg_exit", "sendfile_exit" } } } },
-	{ "close", { { { "close_enter" } } } },
-	{ "exit", { { { "process_exit" } } } },
+	HTTPPAIR_SOCKET_PROBES,
 	{ "SSL_read", { { { "ssl_read_entry", "ssl_read_return" } } } },
 	{ "SSL_write", { { { "ssl_write_entry", "ssl_write_return" } } } },
 	{ "SSL_read_ex", { { { "ssl_read_ex_entry", "ssl_read_ex_return" } } } },

@@ -4,6 +4,7 @@ SSL_write_ex; openssl s_client) and GnuTLS (gnutls-cli), against a TLS server on
 with a certificate the test makes with `openssl req`."""
 import base64
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -581,3 +582,84 @@ def test_sslsniff_container():
 
 
 test_sslsniff_container.timeout = 120
+
+
+def _host_libssl():
+    import glob
+    found = sorted(glob.glob("/usr/lib/*/libssl.so.3"))
+    if not found:
+        raise Skip("no /usr/lib/*/libssl.so.3")
+    return found[0]
+
+
+def _namespace_with(lib_path, source, overlay=None):
+    """A sleeping process in a mount namespace of its own where lib_path is
+    source (bind-mounted over it); with overlay=(lower, upper, work, merged)
+    source is the file's name in an overlay mounted at merged first, as a
+    container's root is. Returns the process once its mounts are made."""
+    script = ""
+    if overlay:
+        script += "mount -t overlay overlay -o lowerdir=%s,upperdir=%s,workdir=%s %s && " % overlay
+        source = os.path.join(overlay[3], source)
+    script += "mount --bind %s %s && echo ready && exec sleep 120" % (source, lib_path)
+    p = spawn(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    r, _, _ = select.select([p.stdout], [], [], 10)
+    line = p.stdout.readline() if r else b""
+    check(line == b"ready\n", "namespace set-up failed: %r" % line)
+    return p
+
+
+def test_sslsniff_overlay_copy_in_two_namespaces_once():
+    """Two containers of one image see their libssl through two overlay
+    mounts (two devices for one file below): system-wide sslsniff probes
+    it under both paths, the kernel puts both probes on the one real
+    file, and still each call is one row (the call in flight is keyed by
+    thread). s_client in the first namespace: its write once, its reads
+    exactly the response."""
+    lib = _host_libssl()
+    d = tmpdir()
+    lower = os.path.join(d, "lower")
+    os.makedirs(lower)
+    shutil.copy(lib, os.path.join(lower, "libssl.so.3"))
+    nss = []
+    for k in range(2):
+        dirs = [os.path.join(d, "%s%d" % (n, k)) for n in ("upper", "work", "merged")]
+        for x in dirs:
+            os.makedirs(x)
+        nss.append(_namespace_with(lib, "libssl.so.3", (lower,) + tuple(dirs)))
+    srv = TlsServer()
+    lp = Loupe("sslsniff", "-j", "-n", "openssl")
+    lp.wait_attached(settle=1.5)
+    req = ("GET /%s HTTP/1.0\n\n" % marker("overlay")).encode()
+    resp = _response(srv.body_len)
+    evs = _stdin_client(lp, ["nsenter", "-t", str(nss[0].pid), "-m", "openssl", "s_client",
+                             "-quiet", "-connect", "127.0.0.1:%d" % srv.port], req,
+                        "s_client in the namespace", stop_timeout=20)
+    writes = [e for e in evs if e["func"] == "WRITE/SEND" and e["len"]]
+    check(len(writes) == 1 and _data(writes[0]) == req,
+          "s_client's writes (one expected): %s" % short(str(writes), 600))
+    reads = [e for e in evs if e["func"] == "READ/RECV"]
+    check(b"".join(_data(e) for e in reads) == resp,
+          "s_client's reads are not the response once: %s" % short(str(reads), 600))
+
+
+def test_sslsniff_more_libraries_than_probed_told():
+    """Past 8 libraries (containers' own copies) the rest are not probed,
+    and a notice says how many and which one first."""
+    lib = _host_libssl()
+    d = tmpdir()
+    for k in range(9):
+        copy = os.path.join(d, "libssl-%d.so.3" % k)
+        shutil.copy(lib, copy)
+        _namespace_with(lib, copy)
+    lp = Loupe("sslsniff", "-d", "1")
+    check(lp.wait_exit(60) == 0, "sslsniff exit status %s: %s"
+          % (lp.rc, lp.stderr_lines()))
+    notes = [l for l in lp.stderr_lines() if "more TLS libraries" in l]
+    m = re.match(r"loupe: sslsniff: (\d+) more TLS libraries \(containers' copies\) are not "
+                 r"probed: at most 8 are, the first left out is /proc/\d+/root/\S+; "
+                 r"-p PID probes the ones a process maps$", notes[0] if notes else "")
+    # the host's libssl and libgnutls, nine copies: at least three left out
+    check(len(notes) == 1 and m and int(m.group(1)) >= 3,
+          "no notice, or not one: %s" % lp.stderr_lines())

@@ -791,18 +791,22 @@ static const struct http_route routes[] = {
  * through fds the agent holds, which needs none. With the profiler on,
  * also CAP_SYS_PTRACE and CAP_SYSLOG, effective in the profiler's thread
  * only: reading the mappings of processes with more capabilities than
- * the agent, and the addresses in /proc/kallsyms.
+ * the agent, and the addresses in /proc/kallsyms. With --http, also
+ * CAP_SYS_PTRACE, effective in its reader while it looks into the roots
+ * of containers started since (their own TLS libraries).
  */
-static int drop_privileges(bool profiler)
+static int drop_privileges(bool profiler, bool http)
 {
-	static const int keep[] = {
-		CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH,
-		CAP_SYS_PTRACE, CAP_SYSLOG,
-	};
+	int keep[6] = { CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN,
+			CAP_DAC_READ_SEARCH };
 	char eff[32] = "?";
-	int n = sizeof(keep) / sizeof(*keep) - 2 * !profiler;
-	int err = privs_drop(keep, n);
+	int n = 4, err;
 
+	if (profiler || http)
+		keep[n++] = CAP_SYS_PTRACE;
+	if (profiler)
+		keep[n++] = CAP_SYSLOG;
+	err = privs_drop(keep, n);
 	if (!err)
 		err = privs_effective(false);
 	if (err) {
@@ -810,8 +814,10 @@ static int drop_privileges(bool profiler)
 		return EXIT_RUNTIME;
 	}
 	privs_cap_eff(eff, sizeof(eff));
-	log_err("capabilities dropped (CapEff %s; CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH kept permitted for reloads%s), no_new_privs set",
-		eff, profiler ? ", CAP_SYS_PTRACE and CAP_SYSLOG for the profiler's thread" : "");
+	log_err("capabilities dropped (CapEff %s; CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH kept permitted for reloads%s%s), no_new_privs set",
+		eff, profiler ? ", CAP_SYS_PTRACE and CAP_SYSLOG for the profiler's thread" : "",
+		http ? (profiler ? " and CAP_SYS_PTRACE for --http's looks into new containers" :
+			", CAP_SYS_PTRACE for --http's looks into new containers") : "");
 	return 0;
 }
 
@@ -920,7 +926,7 @@ static int agent_run(struct session *s)
 		ret = a.http ? 0 : EXIT_RUNTIME;
 	}
 	if (!ret)
-		ret = drop_privileges(a.profiler);
+		ret = drop_privileges(a.profiler, a.http);
 	if (ret) {
 		close(fd);
 		goto out;

@@ -26,11 +26,15 @@
 #include "session.h"
 #include "tlslib.h"
 #include "hook.h"
+#include "privs.h"
+#include "out.h"
 #include "uprobe.h"
 
 /* Program links: the socket tracepoints and TLS probes on every library. */
 #define LINKS_MAX (16 + HTTPPAIR_TLS_FUNCS * 2 * TLSLIB_MAX_LIBS)
 #define LABELS_MAX 8
+/* How often new mount namespaces (containers) are looked for. */
+#define LOOK_EVERY_NS 2000000000LL
 
 /* Seconds: from 100 µs (loopback) to 10 s. */
 static const double bounds[] = {
@@ -242,9 +246,40 @@ fail:
 	return NULL;
 }
 
+/*
+ * A container started since: its own TLS libraries get the probes too
+ * (the agent's other threads keep no capability effective; this one
+ * raises the kept ones while it attaches, CAP_SYS_PTRACE among them to
+ * reach the container's root through /proc/PID/root).
+ */
+static void follow_new_libraries(struct httpmetrics *m)
+{
+	struct bpf_program *prog;
+	int from, n, raised;
+
+	raised = privs_effective(true);
+	from = tlslib_rescan(&m->tls);
+	bpf_object__for_each_program(prog, m->skel->obj) {
+		if (from == m->tls.nlibs)
+			break;
+		if (!bpf_program__autoload(prog) ||
+		    tlslib_func_of_prog(&m->tls, prog) < 0)
+			continue;
+		n = tlslib_attach_from(&m->tls, prog, 0, from,
+				       m->links + m->nlinks,
+				       LINKS_MAX - m->nlinks);
+		if (n < 0)
+			break;
+		m->nlinks += n;
+	}
+	if (!raised)
+		privs_effective(false);
+}
+
 static void *reader(void *arg)
 {
 	struct httpmetrics *m = arg;
+	long long next_look = out_mono_ns() + LOOK_EVERY_NS;
 
 	/*
 	 * The kernel wakes us past a backlog only (no wakeup per event):
@@ -260,6 +295,10 @@ static void *reader(void *arg)
 			log_err("--http: reading the ring: %s",
 				strerror(-err));
 			break;
+		}
+		if ((long long)out_mono_ns() >= next_look) {
+			follow_new_libraries(m);
+			next_look = out_mono_ns() + LOOK_EVERY_NS;
 		}
 	}
 	return NULL;

@@ -712,6 +712,8 @@ int session_loop(struct session *s)
 		}
 		if (now >= next_lost) {
 			report_lost(s);
+			if (s->on_second)
+				s->on_second(s);
 			next_lost = now + LOST_EVERY_NS;
 		}
 		if (deadline && now >= deadline)

@@ -20,7 +20,7 @@ struct bpf_link;
 struct bpf_program;
 struct ring_buffer;
 
-#define SESSION_MAX_LINKS	128
+#define SESSION_MAX_LINKS	1024
 #define SESSION_MAX_PROBES	16
 
 typedef int (*session_event_fn)(struct session *s, const void *data,
@@ -58,6 +58,8 @@ struct session {
 	unsigned long long pb_lost;
 	session_event_fn on_event;
 	session_tick_fn on_interval;	/* histogram/top tools */
+	/* About once a second whatever -i says (e.g. to look for new libraries). */
+	session_tick_fn on_second;
 	/* NULL: uprobe_attach_section() or bpf_program__attach() */
 	session_attach_fn attach_prog;
 	/*

@@ -65,7 +65,8 @@ int tlslib_add(struct tlslib_set *set, enum tlslib_type type,
 	if (lib_known(set, path))
 		return 1;
 	if (set->nlibs == TLSLIB_MAX_LIBS) {
-		if (!set->nskipped++)
+		set->nskipped++;
+		if (!set->skipped[0])
 			snprintf(set->skipped, sizeof(set->skipped), "%s",
 				 path);
 		return -E2BIG;
@@ -102,8 +103,6 @@ static const struct {
 
 #define NSYSTEM_LIBS (sizeof(system_libs) / sizeof(system_libs[0]))
 #define NPROCESS_LIBS (sizeof(process_libs) / sizeof(process_libs[0]))
-/* Mount namespaces looked into at most (one lookup each). */
-#define MAX_ROOTS 64
 
 static bool mount_ns(const char *pid, ino_t *ino)
 {
@@ -117,20 +116,30 @@ static bool mount_ns(const char *pid, ino_t *ino)
 	return true;
 }
 
+static bool root_in(const unsigned long *roots, int n, unsigned long ns)
+{
+	for (int i = 0; i < n; i++)
+		if (roots[i] == ns)
+			return true;
+	return false;
+}
+
 /*
  * A container has its own copies of the libraries, other files than the
  * host's, which the host's probes do not see. Each other mount namespace
  * is one root to look in, through its lowest pid (/proc lists pids in
  * order: the container's first process, the one that lives longest).
- * Its libraries are found even if nothing maps them yet.
+ * Its libraries are found even if nothing maps them yet. Only the
+ * namespaces not looked into before are: the list kept is the ones alive
+ * now, so one that went away and one reusing its number later is new.
  */
-static void find_in_containers(struct tlslib_set *set)
+static void scan_roots(struct tlslib_set *set)
 {
-	ino_t self, roots[MAX_ROOTS], ns;
+	unsigned long alive[TLSLIB_MAX_ROOTS];
 	char path[PATH_MAX];
 	struct dirent *de;
-	int nroots = 0;
-	bool seen;
+	ino_t self, ns;
+	int nalive = 0;
 	DIR *d;
 
 	if (!mount_ns("self", &self))
@@ -138,16 +147,14 @@ static void find_in_containers(struct tlslib_set *set)
 	d = opendir("/proc");
 	if (!d)
 		return;
-	while ((de = readdir(d)) && nroots < MAX_ROOTS) {
+	while ((de = readdir(d)) && nalive < TLSLIB_MAX_ROOTS) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
-		    !mount_ns(de->d_name, &ns) || ns == self)
+		    !mount_ns(de->d_name, &ns) || ns == self ||
+		    root_in(alive, nalive, ns))
 			continue;
-		seen = false;
-		for (int i = 0; i < nroots && !seen; i++)
-			seen = roots[i] == ns;
-		if (seen)
+		alive[nalive++] = ns;
+		if (root_in(set->roots, set->nroots, ns))
 			continue;
-		roots[nroots++] = ns;
 		for (size_t i = 0; i < NSYSTEM_LIBS; i++)
 			if (!uprobe_find_library_in_root(system_libs[i].name,
 							 atoi(de->d_name), path,
@@ -155,6 +162,15 @@ static void find_in_containers(struct tlslib_set *set)
 				tlslib_add(set, system_libs[i].type, path);
 	}
 	closedir(d);
+	memcpy(set->roots, alive, nalive * sizeof(alive[0]));
+	set->nroots = nalive;
+}
+
+static void tell_skipped(const struct tlslib_set *set, int n)
+{
+	log_err("%d more TLS libraries (containers' copies) are not probed: "
+		"at most %d are, the first left out is %s; -p PID probes the "
+		"ones a process maps", n, TLSLIB_MAX_LIBS, set->skipped);
 }
 
 void tlslib_find(struct tlslib_set *set, int pid)
@@ -172,12 +188,23 @@ void tlslib_find(struct tlslib_set *set, int pid)
 		if (!uprobe_find_library(system_libs[i].name, 0, path,
 					 sizeof(path)))
 			tlslib_add(set, system_libs[i].type, path);
-	find_in_containers(set);
+	scan_roots(set);
 	if (set->nskipped)
-		log_err("%d more TLS libraries (containers' copies) are not "
-			"probed: at most %d are, the first left out is %s; "
-			"-p PID probes the ones a process maps",
-			set->nskipped, TLSLIB_MAX_LIBS, set->skipped);
+		tell_skipped(set, set->nskipped);
+}
+
+int tlslib_rescan(struct tlslib_set *set)
+{
+	int from = set->nlibs, skipped = set->nskipped;
+
+	set->skipped[0] = '\0';	/* the first left out this time */
+	scan_roots(set);
+	if (set->nskipped > skipped)
+		tell_skipped(set, set->nskipped - skipped);
+	for (int i = from; i < set->nlibs; i++)
+		log_debug("probing TLS library %s (a mount namespace that "
+			  "appeared since the start)", set->libs[i].path);
+	return from;
 }
 
 bool tlslib_any(const struct tlslib_set *set, int f)
@@ -203,6 +230,12 @@ int tlslib_func_of_prog(const struct tlslib_set *set,
 int tlslib_attach_all(struct tlslib_set *set, struct bpf_program *prog,
 		      int pid, struct bpf_link **links, int max)
 {
+	return tlslib_attach_from(set, prog, pid, 0, links, max);
+}
+
+int tlslib_attach_from(struct tlslib_set *set, struct bpf_program *prog,
+		       int pid, int from, struct bpf_link **links, int max)
+{
 	int f = tlslib_func_of_prog(set, prog), n = 0, err;
 	struct uprobe_target t = { 0 };
 	bool ret;
@@ -211,7 +244,7 @@ int tlslib_attach_all(struct tlslib_set *set, struct bpf_program *prog,
 		return -EINVAL;
 	ret = set->funcs[f].ret &&
 	      !strcmp(bpf_program__name(prog), set->funcs[f].ret);
-	for (int i = 0; i < set->nlibs; i++) {
+	for (int i = from; i < set->nlibs; i++) {
 		const struct tlslib *l = &set->libs[i];
 
 		if (!l->has[f])
@@ -261,4 +294,35 @@ struct bpf_link *tlslib_attach(struct tlslib_set *set, struct session *s,
 		}
 	}
 	return links[0];
+}
+
+int tlslib_follow(struct tlslib_set *set, struct session *s)
+{
+	struct bpf_link *links[TLSLIB_MAX_LIBS];
+	int n, err = 0, from = tlslib_rescan(set);
+	struct bpf_program *prog;
+
+	if (from == set->nlibs)
+		return 0;
+	bpf_object__for_each_program(prog, s->obj) {
+		if (!bpf_program__autoload(prog) ||
+		    tlslib_func_of_prog(set, prog) < 0)
+			continue;
+		n = tlslib_attach_from(set, prog, s->opts.pid, from, links,
+				       TLSLIB_MAX_LIBS);
+		if (n < 0)
+			return n;
+		for (int i = 0; i < n; i++) {
+			if (!err && session_add_link(s, links[i]))
+				err = -E2BIG;
+			if (err)
+				bpf_link__destroy(links[i]);
+		}
+		if (err) {
+			log_err("a library found since the start is not "
+				"probed: more than %d links", SESSION_MAX_LINKS);
+			return err;
+		}
+	}
+	return 0;
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 struct bpf_link;
+struct bpf_object;
 struct bpf_program;
 struct session;
 
@@ -25,7 +26,9 @@ struct tlslib_func {
 };
 
 #define TLSLIB_MAX_FUNCS	12
-#define TLSLIB_MAX_LIBS		8
+#define TLSLIB_MAX_LIBS		32
+/* Mount namespaces (containers) looked into at most at a time. */
+#define TLSLIB_MAX_ROOTS	256
 
 struct tlslib {
 	enum tlslib_type type;
@@ -44,6 +47,9 @@ struct tlslib_set {
 	/* Found past TLSLIB_MAX_LIBS, not probed (told once by find). */
 	int nskipped;
 	char skipped[PATH_MAX];
+	/* The other mount namespaces looked into, alive at the last look. */
+	unsigned long roots[TLSLIB_MAX_ROOTS];
+	int nroots;
 };
 
 void tlslib_init(struct tlslib_set *set, const struct tlslib_func *funcs,
@@ -63,6 +69,18 @@ int tlslib_add(struct tlslib_set *set, enum tlslib_type type,
  * pid (> 0) maps.
  */
 void tlslib_find(struct tlslib_set *set, int pid);
+/*
+ * Looks into the mount namespaces that appeared since the last look
+ * (containers started later; system-wide only) and adds their libraries:
+ * returns the index of the first new one (set->nlibs if none).
+ */
+int tlslib_rescan(struct tlslib_set *set);
+/*
+ * tlslib_rescan(), then the session's loaded TLS programs on the new
+ * libraries (links to the session): a tool's on_second when system-wide.
+ * 0, or -errno after a message.
+ */
+int tlslib_follow(struct tlslib_set *set, struct session *s);
 /* Whether some library has function f. */
 bool tlslib_any(const struct tlslib_set *set, int f);
 /* The function whose entry or return program prog is, -1 if none. */
@@ -82,5 +100,8 @@ struct bpf_link *tlslib_attach(struct tlslib_set *set, struct session *s,
  */
 int tlslib_attach_all(struct tlslib_set *set, struct bpf_program *prog,
 		      int pid, struct bpf_link **links, int max);
+/* The same for the libraries from index from on. */
+int tlslib_attach_from(struct tlslib_set *set, struct bpf_program *prog,
+		       int pid, int from, struct bpf_link **links, int max);
 
 #endif

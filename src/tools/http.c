@@ -96,6 +96,12 @@ static struct bpf_link *attach_prog(struct session *s,
 	return tlslib_attach(&state.tls, s, prog);
 }
 
+/* Containers started since: their own copies get the probes too. */
+static int follow_new_libraries(struct session *s)
+{
+	return tlslib_follow(&state.tls, s);
+}
+
 /* The socket probes, then one per TLS function some library has. */
 static void plan_probes(struct bpf_object *obj)
 {
@@ -342,6 +348,8 @@ static int http_prepare(struct session *s, void *p)
 					   (summary || !s->opts.json);
 	s->probes = state.probes;
 	s->attach_prog = attach_prog;
+	if (!no_tls && s->opts.pid <= 0)
+		s->on_second = follow_new_libraries;
 	if (summary) {
 		s->columns = summary_columns;
 		s->on_interval = on_interval;

@@ -177,6 +177,12 @@ static struct bpf_link *attach_prog(struct session *s,
 	return tlslib_attach(&state.libs, s, prog);
 }
 
+/* Containers started since: their own copies get the probes too. */
+static int follow_new_libraries(struct session *s)
+{
+	return tlslib_follow(&state.libs, s);
+}
+
 static int add_extra_libs(int pid)
 {
 	char path[PATH_MAX];
@@ -276,6 +282,8 @@ static int sslsniff_prepare(struct session *s, void *p)
 	}
 	s->probes = state.probes;
 	s->attach_prog = attach_prog;
+	if (s->opts.pid <= 0)
+		s->on_second = follow_new_libraries;
 	if (latency || handshake)
 		s->columns = columns_lat;
 	s->tool_state = &state;

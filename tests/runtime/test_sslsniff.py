@@ -645,11 +645,12 @@ def test_sslsniff_overlay_copy_in_two_namespaces_once():
 
 
 def test_sslsniff_more_libraries_than_probed_told():
-    """Past 8 libraries (containers' own copies) the rest are not probed,
-    and a notice says how many and which one first."""
+    """Past 32 libraries (containers' own copies) the rest are not probed,
+    and a notice says how many and which one first. (Alone: it fills the
+    32 for every other tool running.)"""
     lib = _host_libssl()
     d = tmpdir()
-    for k in range(9):
+    for k in range(33):
         copy = os.path.join(d, "libssl-%d.so.3" % k)
         shutil.copy(lib, copy)
         _namespace_with(lib, copy)
@@ -658,8 +659,85 @@ def test_sslsniff_more_libraries_than_probed_told():
           % (lp.rc, lp.stderr_lines()))
     notes = [l for l in lp.stderr_lines() if "more TLS libraries" in l]
     m = re.match(r"loupe: sslsniff: (\d+) more TLS libraries \(containers' copies\) are not "
-                 r"probed: at most 8 are, the first left out is /proc/\d+/root/\S+; "
+                 r"probed: at most 32 are, the first left out is /proc/\d+/root/\S+; "
                  r"-p PID probes the ones a process maps$", notes[0] if notes else "")
-    # the host's libssl and libgnutls, nine copies: at least three left out
+    # the host's libssl and libgnutls, 33 copies: at least three left out
     check(len(notes) == 1 and m and int(m.group(1)) >= 3,
           "no notice, or not one: %s" % lp.stderr_lines())
+
+
+test_sslsniff_more_libraries_than_probed_told.serial = True
+
+
+def test_tls_library_of_a_namespace_made_later():
+    """A container started after loupe: system-wide sslsniff and http look
+    for new mount namespaces every second and probe their own copies of
+    the libraries (a copy of libssl bind-mounted in a namespace made once
+    both are attached; without the look it is a file nothing probes).
+    s_client run there: sslsniff shows its marker request and the
+    response, http the request as a TLS client row with status 200."""
+    lib = _host_libssl()
+    srv = TlsServer()
+    lp = Loupe("sslsniff", "-j", "-n", "openssl")
+    hp = Loupe("http", "-j", "-n", "openssl")
+    lp.wait_attached(settle=1.5)
+    hp.wait_attached(settle=1.5)
+    links = {p: len(fdinfo_ids(p.proc.pid)[1]) for p in (lp, hp)}
+    d = tmpdir()
+    copy = os.path.join(d, "libssl.so.3")
+    shutil.copy(lib, copy)
+    ns = _namespace_with(lib, copy)
+    for p in (lp, hp):
+        check(poll_until(lambda: len(fdinfo_ids(p.proc.pid)[1]) > links[p], 10, 0.2),
+              "no new probes within 10 s of the namespace: %s" % p.describe())
+    path = "/" + marker("later")
+    req = ("GET %s HTTP/1.0\r\n\r\n" % path).encode()
+    resp = _response(srv.body_len)
+    evs = _stdin_client(lp, ["nsenter", "-t", str(ns.pid), "-m", "openssl", "s_client",
+                             "-quiet", "-connect", "127.0.0.1:%d" % srv.port], req,
+                        "s_client in the later namespace", stop_timeout=20)
+    writes = [e for e in evs if e["func"] == "WRITE/SEND" and e["len"]]
+    check(len(writes) == 1 and _data(writes[0]) == req,
+          "s_client's writes: %s" % short(str(writes), 600))
+    reads = [e for e in evs if e["func"] == "READ/RECV"]
+    check(b"".join(_data(e) for e in reads) == resp,
+          "s_client's reads: %s" % short(str(reads), 600))
+    row = hp.wait_event(lambda e: e.get("path") == path, 10)
+    hp.stop()
+    check(row is not None and row["role"] == "client" and row["status"] == 200 and
+          row["tls"] is True and row["method"] == "GET",
+          "http's row for %s: %s" % (path, row or hp.describe()))
+
+
+def test_agent_http_tls_library_of_a_namespace_made_later():
+    """The agent's --http does the same look every two seconds, with its
+    capabilities dropped (CAP_SYS_PTRACE raised in its reader thread
+    alone): a request s_client makes in a namespace with its own libssl,
+    made after the agent started, is a client series with count 1."""
+    from test_agent import Agent, get, samples
+    lib = _host_libssl()
+    srv = TlsServer()
+    a = Agent("--http", "--metrics", "none", "--profile-hz", "0")
+    try:
+        check("CAP_SYS_PTRACE for --http's looks into new containers" in a.log(),
+              short(a.log()))
+        before = len(fdinfo_ids(a.proc.pid)[1])
+        d = tmpdir()
+        copy = os.path.join(d, "libssl.so.3")
+        shutil.copy(lib, copy)
+        ns = _namespace_with(lib, copy)
+        check(poll_until(lambda: len(fdinfo_ids(a.proc.pid)[1]) > before, 10, 0.2),
+              "no new probes within 10 s of the namespace: %s" % short(a.log()))
+        route = "/" + marker("agentlater")
+        cli = spawn(["nsenter", "-t", str(ns.pid), "-m", "openssl", "s_client", "-quiet",
+                     "-connect", "127.0.0.1:%d" % srv.port], stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE)
+        cli.stdin.write(("GET %s HTTP/1.0\r\n\r\n" % route).encode())
+        cli.stdin.flush()
+        series = ('http_request_duration_seconds_count{role="client",method="GET",'
+                  'route="%s",status="200"}' % route)
+        check(poll_until(lambda: samples(get(a.url())[2].decode()).get(series) == 1, 10, 0.3),
+              "no %s = 1: %s" % (series, short(get(a.url())[2].decode(), 1500)))
+        cli.stdin.close()
+    finally:
+        check(a.stop() == 0, "agent exit status")

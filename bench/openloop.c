@@ -23,35 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static long parse_pos(const char *s, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v <= 0) {
-		fprintf(stderr, "openloop: bad %s: %s\n", what, s);
-		exit(2);
-	}
-	return v;
-}
+#include "loopclock.h"
 
 int main(int argc, char **argv)
 {
@@ -64,8 +36,8 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "n:c:w:C:h")) != -1) {
 		switch (opt) {
-		case 'n': calls = parse_pos(optarg, "call count"); break;
-		case 'c': chunks = parse_pos(optarg, "chunk count"); break;
+		case 'n': calls = parse_pos("openloop", optarg, "call count"); break;
+		case 'c': chunks = parse_pos("openloop", optarg, "chunk count"); break;
 		case 'w': warmup = atol(optarg); break;
 		case 'C': cpu = atoi(optarg); break;
 		default:

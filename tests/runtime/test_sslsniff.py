@@ -610,6 +610,22 @@ def _namespace_with(lib_path, source, overlay=None):
     return p
 
 
+def _s_client_in(lp, srv, ns_pid, path):
+    """s_client run in the mount namespace of ns_pid sends GET path to srv
+    and reads the answer; lp (sslsniff) stops after. Its write must be one
+    row with the request, its reads the response exactly once."""
+    req = ("GET %s HTTP/1.0\r\n\r\n" % path).encode()
+    evs = _stdin_client(lp, ["nsenter", "-t", str(ns_pid), "-m", "openssl", "s_client",
+                             "-quiet", "-connect", "127.0.0.1:%d" % srv.port], req,
+                        "s_client in the namespace", stop_timeout=20)
+    writes = [e for e in evs if e["func"] == "WRITE/SEND" and e["len"]]
+    check(len(writes) == 1 and _data(writes[0]) == req,
+          "s_client's writes (one expected): %s" % short(str(writes), 600))
+    reads = [e for e in evs if e["func"] == "READ/RECV"]
+    check(b"".join(_data(e) for e in reads) == _response(srv.body_len),
+          "s_client's reads are not the response once: %s" % short(str(reads), 600))
+
+
 def test_sslsniff_overlay_copy_in_two_namespaces_once():
     """Two containers of one image see their libssl through two overlay
     mounts (two devices for one file below): system-wide sslsniff probes
@@ -631,17 +647,7 @@ def test_sslsniff_overlay_copy_in_two_namespaces_once():
     srv = TlsServer()
     lp = Loupe("sslsniff", "-j", "-n", "openssl")
     lp.wait_attached(settle=1.5)
-    req = ("GET /%s HTTP/1.0\n\n" % marker("overlay")).encode()
-    resp = _response(srv.body_len)
-    evs = _stdin_client(lp, ["nsenter", "-t", str(nss[0].pid), "-m", "openssl", "s_client",
-                             "-quiet", "-connect", "127.0.0.1:%d" % srv.port], req,
-                        "s_client in the namespace", stop_timeout=20)
-    writes = [e for e in evs if e["func"] == "WRITE/SEND" and e["len"]]
-    check(len(writes) == 1 and _data(writes[0]) == req,
-          "s_client's writes (one expected): %s" % short(str(writes), 600))
-    reads = [e for e in evs if e["func"] == "READ/RECV"]
-    check(b"".join(_data(e) for e in reads) == resp,
-          "s_client's reads are not the response once: %s" % short(str(reads), 600))
+    _s_client_in(lp, srv, nss[0].pid, "/" + marker("overlay"))
 
 
 def test_sslsniff_more_libraries_than_probed_told():
@@ -691,17 +697,7 @@ def test_tls_library_of_a_namespace_made_later():
         check(poll_until(lambda: len(fdinfo_ids(p.proc.pid)[1]) > links[p], 10, 0.2),
               "no new probes within 10 s of the namespace: %s" % p.describe())
     path = "/" + marker("later")
-    req = ("GET %s HTTP/1.0\r\n\r\n" % path).encode()
-    resp = _response(srv.body_len)
-    evs = _stdin_client(lp, ["nsenter", "-t", str(ns.pid), "-m", "openssl", "s_client",
-                             "-quiet", "-connect", "127.0.0.1:%d" % srv.port], req,
-                        "s_client in the later namespace", stop_timeout=20)
-    writes = [e for e in evs if e["func"] == "WRITE/SEND" and e["len"]]
-    check(len(writes) == 1 and _data(writes[0]) == req,
-          "s_client's writes: %s" % short(str(writes), 600))
-    reads = [e for e in evs if e["func"] == "READ/RECV"]
-    check(b"".join(_data(e) for e in reads) == resp,
-          "s_client's reads: %s" % short(str(reads), 600))
+    _s_client_in(lp, srv, ns.pid, path)
     row = hp.wait_event(lambda e: e.get("path") == path, 10)
     hp.stop()
     check(row is not None and row["role"] == "client" and row["status"] == 200 and

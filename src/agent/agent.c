@@ -799,6 +799,7 @@ static int drop_privileges(bool profiler, bool http)
 {
 	int keep[6] = { CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN,
 			CAP_DAC_READ_SEARCH };
+	const char *also = "", *also_http = "";
 	char eff[32] = "?";
 	int n = 4, err;
 
@@ -814,10 +815,14 @@ static int drop_privileges(bool profiler, bool http)
 		return EXIT_RUNTIME;
 	}
 	privs_cap_eff(eff, sizeof(eff));
+	if (profiler)
+		also = ", CAP_SYS_PTRACE and CAP_SYSLOG for the profiler's thread";
+	if (http)
+		also_http = profiler ?
+			" and CAP_SYS_PTRACE for --http's looks into new containers" :
+			", CAP_SYS_PTRACE for --http's looks into new containers";
 	log_err("capabilities dropped (CapEff %s; CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_DAC_READ_SEARCH kept permitted for reloads%s%s), no_new_privs set",
-		eff, profiler ? ", CAP_SYS_PTRACE and CAP_SYSLOG for the profiler's thread" : "",
-		http ? (profiler ? " and CAP_SYS_PTRACE for --http's looks into new containers" :
-			", CAP_SYS_PTRACE for --http's looks into new containers") : "");
+		eff, also, also_http);
 	return 0;
 }
 

@@ -168,6 +168,13 @@ static __always_inline __u32 copy_span(char *data, const struct span *sp,
 	if (max > cap)
 		max = cap;
 	if (sp->buf) {
+		/*
+		 * Tested again next to the call, as below: 6.1's verifier
+		 * loses the bound above across a spill (raw_tp/sys_exit).
+		 */
+		barrier_var(max);
+		if (max > cap)
+			return 0;
 		if (bpf_probe_read_user(data, max, sp->buf))
 			return 0;
 		return max;

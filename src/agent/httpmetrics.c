@@ -254,24 +254,12 @@ fail:
  */
 static void follow_new_libraries(struct httpmetrics *m)
 {
-	struct bpf_program *prog;
-	int from, n, raised;
+	int from, raised = privs_effective(true);
 
-	raised = privs_effective(true);
 	from = tlslib_rescan(&m->tls);
-	bpf_object__for_each_program(prog, m->skel->obj) {
-		if (from == m->tls.nlibs)
-			break;
-		if (!bpf_program__autoload(prog) ||
-		    tlslib_func_of_prog(&m->tls, prog) < 0)
-			continue;
-		n = tlslib_attach_from(&m->tls, prog, 0, from,
+	m->nlinks += tlslib_attach_new(&m->tls, m->skel->obj, 0, from,
 				       m->links + m->nlinks,
 				       LINKS_MAX - m->nlinks);
-		if (n < 0)
-			break;
-		m->nlinks += n;
-	}
 	if (!raised)
 		privs_effective(false);
 }

@@ -296,33 +296,42 @@ struct bpf_link *tlslib_attach(struct tlslib_set *set, struct session *s,
 	return links[0];
 }
 
-int tlslib_follow(struct tlslib_set *set, struct session *s)
+int tlslib_attach_new(struct tlslib_set *set, struct bpf_object *obj,
+		      int pid, int from, struct bpf_link **links, int max)
 {
-	struct bpf_link *links[TLSLIB_MAX_LIBS];
-	int n, err = 0, from = tlslib_rescan(set);
 	struct bpf_program *prog;
+	int n, made = 0;
 
-	if (from == set->nlibs)
-		return 0;
-	bpf_object__for_each_program(prog, s->obj) {
+	bpf_object__for_each_program(prog, obj) {
+		if (from == set->nlibs)
+			break;
 		if (!bpf_program__autoload(prog) ||
 		    tlslib_func_of_prog(set, prog) < 0)
 			continue;
-		n = tlslib_attach_from(set, prog, s->opts.pid, from, links,
-				       TLSLIB_MAX_LIBS);
+		n = tlslib_attach_from(set, prog, pid, from, links + made,
+				       max - made);
 		if (n < 0)
-			return n;
-		for (int i = 0; i < n; i++) {
-			if (!err && session_add_link(s, links[i]))
-				err = -E2BIG;
-			if (err)
-				bpf_link__destroy(links[i]);
-		}
-		if (err) {
-			log_err("a library found since the start is not "
-				"probed: more than %d links", SESSION_MAX_LINKS);
-			return err;
-		}
+			break;
+		made += n;
+	}
+	return made;
+}
+
+int tlslib_follow(struct tlslib_set *set, struct session *s)
+{
+	struct bpf_link *links[TLSLIB_MAX_FUNCS * 2 * TLSLIB_MAX_LIBS];
+	int n, from = tlslib_rescan(set);
+
+	n = tlslib_attach_new(set, s->obj, s->opts.pid, from, links,
+			      sizeof(links) / sizeof(links[0]));
+	for (int i = 0; i < n; i++) {
+		if (!session_add_link(s, links[i]))
+			continue;
+		log_err("a library found since the start is not probed: "
+			"more than %d links", SESSION_MAX_LINKS);
+		while (i < n)
+			bpf_link__destroy(links[i++]);
+		return -E2BIG;
 	}
 	return 0;
 }

@@ -76,6 +76,13 @@ void tlslib_find(struct tlslib_set *set, int pid);
  */
 int tlslib_rescan(struct tlslib_set *set);
 /*
+ * obj's loaded TLS programs on the libraries from index from on (a
+ * rescan's new ones): the links in links (at most max), how many were
+ * made; it stops at the first that fails, after a message.
+ */
+int tlslib_attach_new(struct tlslib_set *set, struct bpf_object *obj,
+		      int pid, int from, struct bpf_link **links, int max);
+/*
  * tlslib_rescan(), then the session's loaded TLS programs on the new
  * libraries (links to the session): a tool's on_second when system-wide.
  * 0, or -errno after a message.

@@ -245,7 +245,7 @@ int tlslib_attach_from(struct tlslib_set *set, struct bpf_program *prog,
 	ret = set->funcs[f].ret &&
 	      !strcmp(bpf_program__name(prog), set->funcs[f].ret);
 	for (int i = from; i < set->nlibs; i++) {
-		const struct tlslib *l = &set->libs[i];
+		struct tlslib *l = &set->libs[i];
 
 		if (!l->has[f])
 			continue;
@@ -257,6 +257,17 @@ int tlslib_attach_from(struct tlslib_set *set, struct bpf_program *prog,
 		snprintf(t.func, sizeof(t.func), "%s", set->funcs[f].name);
 		t.offset = l->offset[f];
 		links[n] = uprobe_attach(prog, ret, pid, &t);
+		if (!links[n] && (errno == ENOENT || errno == ESRCH) &&
+		    !strncmp(l->path, "/proc/", 6)) {
+			/*
+			 * A container's copy whose container ended since it
+			 * was found (its root went with its last process):
+			 * nothing left to probe there, not an error.
+			 */
+			log_debug("%s: gone with its container", l->path);
+			memset(l->has, 0, sizeof(l->has));
+			continue;
+		}
 		if (!links[n]) {
 			err = errno ? -errno : -EINVAL;
 			log_err("cannot probe %s in %s: %s", t.func, t.path,

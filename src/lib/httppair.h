@@ -21,12 +21,16 @@
 extern const struct tlslib_func httppair_tls_funcs[HTTPPAIR_TLS_FUNCS];
 
 /*
- * The socket calls: one program on sys_exit that picks them by number
- * (tp_btf, else raw_tp): one place for them, and one link that detaches
- * at once where ten syscall tracepoints took 0.45 s (docs/l7.md).
+ * The socket calls: the socket layer's send and receive tracepoints and
+ * the TCP state for the end (6.3+), which leave other syscalls alone;
+ * else one program on sys_exit that picks them by number (tp_btf, else
+ * raw_tp), one link that detaches at once where ten syscall tracepoints
+ * took 0.45 s (docs/l7.md).
  */
 #define HTTPPAIR_SOCKET_PROBES						\
 	{ "socket calls", {						\
+		{ { "sock_recv_btf", "sock_send_btf",			\
+		    "sock_state_btf" } },				\
 		{ { "socket_exit_btf" } },				\
 		{ { "socket_exit_raw" } },				\
 	} },								\

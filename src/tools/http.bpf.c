@@ -1,14 +1,13 @@
 /*
  * http, kernel side: the bytes HTTP/1 connections move, for user space to
- * frame into requests and responses. Plaintext comes from one program at
- * every syscall's exit (the sys_exit raw tracepoint), which picks the
- * socket calls by number and finds their arguments in the task's saved
- * registers (no entry probe, no per-call map entry); HTTPS from the TLS
- * libraries' read and write functions (uprobes, as sslsniff). A
- * connection, keyed by (pid, fd), is followed from the first call whose
- * bytes start like an HTTP/1 message until its fd is closed; another
- * read or write costs a map lookup and a 4-byte read, any other syscall
- * a compare.
+ * frame into requests and responses. Plaintext comes from the socket
+ * layer's send and receive tracepoints (Linux 6.3+), which find the
+ * syscall's buffer in the task's saved registers, and the end of a
+ * connection from its TCP state; on older kernels from one program at
+ * every syscall's exit that picks the socket calls by number. HTTPS comes
+ * from the TLS libraries' read and write functions (uprobes, as
+ * sslsniff). A connection, keyed by (pid, fd), is followed from the
+ * first call whose bytes start like an HTTP/1 message until it is closed.
  */
 #include "vmlinux.h"
 #include "loupe.bpf.h"
@@ -28,6 +27,7 @@ __u64 lost_requests = 0;
 struct conn {
 	__u32 seq;
 	__u32 src;		/* enum http_src that found it */
+	__u64 sk;		/* its struct sock (socket calls) */
 	/*
 	 * Non-zero: this fd is a duplicate of the socket followed under
 	 * that key (inetd-style servers read fd 0 and write fd 1).
@@ -267,13 +267,14 @@ static __always_inline __u64 conn_key(__u64 id, __u32 fd)
 
 /*
  * One event for a call that moved len bytes on connection key, followed
- * as c, or new (c NULL: the caller saw its bytes start a message).
+ * as c, or new (c NULL: the caller saw its bytes start a message; sk its
+ * socket, 0 for TLS).
  */
 static __always_inline int emit(__u64 key, struct conn *c, __u32 fd,
 				__u32 dir, __u32 src, __u64 len,
-				const struct span *sp, __u64 id)
+				const struct span *sp, __u64 id, __u64 sk)
 {
-	struct conn fresh = { .src = src };
+	struct conn fresh = { .src = src, .sk = sk };
 	struct http_event_meta m = {};
 	__u64 want = 0;
 	bool ok;
@@ -352,21 +353,32 @@ static __always_inline __u64 tcp_sock_of(long fd)
 static __always_inline struct conn *conn_lookup(__u64 *key)
 {
 	struct conn *c = bpf_map_lookup_elem(&conns, key);
+	__u64 dup_key = *key;
 
 	if (c && c->canon) {
 		*key = c->canon;
 		c = bpf_map_lookup_elem(&conns, key);
+		/*
+		 * The socket ended (seen at its TCP state) while this
+		 * duplicate fd stayed open: forget it, or its fd number
+		 * could never start a connection again.
+		 */
+		if (!c) {
+			bpf_map_delete_elem(&conns, &dup_key);
+			*key = dup_key;
+		}
 	}
 	return c;
 }
 
 /*
- * The exit of a socket call: ret bytes moved through sp on fd. A followed
+ * A socket call that moved ret bytes through sp on fd; call_sk is the
+ * socket the kernel says it used (0: not known, at sys_exit). A followed
  * plaintext connection goes straight to its event; the dearer checks
  * (a TLS call under way, the bytes, the socket) are for the others.
  */
 static __always_inline int sock_call(long ret, __u32 dir, long fd,
-				     const struct span *sp)
+				     const struct span *sp, __u64 call_sk)
 {
 	__u64 key, sk, *first, id = bpf_get_current_pid_tgid();
 	struct conn *c, dup = {};
@@ -375,13 +387,20 @@ static __always_inline int sock_call(long ret, __u32 dir, long fd,
 		return 0;
 	key = conn_key(id, fd);
 	c = conn_lookup(&key);
-	if (c && c->src == HTTP_SRC_SOCKET)
+	if (c && c->src == HTTP_SRC_SOCKET) {
+		/*
+		 * Another socket used inside this call (a network file
+		 * system's, say) is not the connection's.
+		 */
+		if (call_sk && c->sk && c->sk != call_sk)
+			return 0;
 		return emit(key, c, (__u32)key, dir, HTTP_SRC_SOCKET, ret, sp,
-			    id);
+			    id, 0);
+	}
 	if (in_tls_call(id, fd) || c || !sp || !http_start(first_word(sp)))
 		return 0;
 	sk = tcp_sock_of(fd);
-	if (!sk)
+	if (!sk || (call_sk && sk != call_sk))
 		return 0;
 	/* Another fd of this process already follows the socket. */
 	first = bpf_map_lookup_elem(&socks, &sk);
@@ -392,11 +411,11 @@ static __always_inline int sock_call(long ret, __u32 dir, long fd,
 		if (c && c->src == HTTP_SRC_SOCKET) {
 			bpf_map_update_elem(&conns, &key, &dup, BPF_ANY);
 			return emit(dup.canon, c, (__u32)dup.canon, dir,
-				    HTTP_SRC_SOCKET, ret, sp, id);
+				    HTTP_SRC_SOCKET, ret, sp, id, 0);
 		}
 	}
 	bpf_map_update_elem(&socks, &sk, &key, BPF_ANY);
-	return emit(key, NULL, fd, dir, HTTP_SRC_SOCKET, ret, sp, id);
+	return emit(key, NULL, fd, dir, HTTP_SRC_SOCKET, ret, sp, id, sk);
 }
 
 static __always_inline struct pt_regs *sys_regs(void)
@@ -442,25 +461,31 @@ static __always_inline struct pt_regs *sys_regs(void)
 #define NR_RECVMSG	212
 #endif
 
-/* regs: the task's saved user registers, through a BTF pointer. */
-static __always_inline int buf_call(struct pt_regs *regs, long ret, __u32 dir)
+/*
+ * regs: the task's saved user registers, through a BTF pointer; sk: the
+ * socket the kernel used, 0 if not known.
+ */
+static __always_inline int buf_call(struct pt_regs *regs, long ret, __u32 dir,
+				    __u64 sk)
 {
 	struct span sp = {};
 
 	sp.buf = (const void *)SYS_ARG1(regs);
-	return sock_call(ret, dir, SYS_ARG0(regs), &sp);
+	return sock_call(ret, dir, SYS_ARG0(regs), &sp, sk);
 }
 
-static __always_inline int vec_call(struct pt_regs *regs, long ret, __u32 dir)
+static __always_inline int vec_call(struct pt_regs *regs, long ret, __u32 dir,
+				    __u64 sk)
 {
 	struct span sp = {};
 
 	sp.iov = (const void *)SYS_ARG1(regs);
 	sp.iovcnt = SYS_ARG2(regs);
-	return sock_call(ret, dir, SYS_ARG0(regs), &sp);
+	return sock_call(ret, dir, SYS_ARG0(regs), &sp, sk);
 }
 
-static __always_inline int msg_call(struct pt_regs *regs, long ret, __u32 dir)
+static __always_inline int msg_call(struct pt_regs *regs, long ret, __u32 dir,
+				    __u64 sk)
 {
 	struct msghdr64 m = {};
 	struct span sp = {};
@@ -472,11 +497,12 @@ static __always_inline int msg_call(struct pt_regs *regs, long ret, __u32 dir)
 		return 0;
 	sp.iov = m.iov;
 	sp.iovcnt = m.iovlen;
-	return sock_call(ret, dir, SYS_ARG0(regs), &sp);
+	return sock_call(ret, dir, SYS_ARG0(regs), &sp, sk);
 }
 
 /* A body sent from a file: counted, never copied. */
-static __always_inline int sendfile_call(struct pt_regs *regs, long ret)
+static __always_inline int sendfile_call(struct pt_regs *regs, long ret,
+					 __u64 sk)
 {
 	__u64 key, id = bpf_get_current_pid_tgid();
 	long fd = SYS_ARG0(regs);
@@ -486,79 +512,195 @@ static __always_inline int sendfile_call(struct pt_regs *regs, long ret)
 		return 0;
 	key = conn_key(id, fd);
 	c = conn_lookup(&key);
-	if (!c || c->src != HTTP_SRC_SOCKET)
+	if (!c || c->src != HTTP_SRC_SOCKET || (sk && c->sk && c->sk != sk))
 		return 0;
 	return emit(key, c, (__u32)key, HTTP_DIR_OUT, HTTP_SRC_SOCKET, ret,
-		    NULL, id);
+		    NULL, id, 0);
 }
 
-/* The end of a followed connection (or the reuse of its fd). */
-static __always_inline int close_call(long fd)
+/*
+ * The end of connection key, followed as c: an event, and the entry
+ * goes. by_owner: the running task is the connection's process (a
+ * close); else only the pid in the key is known (a reset, say).
+ */
+static __always_inline void conn_end(__u64 key, struct conn *c,
+				     bool by_owner)
 {
-	__u64 key = conn_key(bpf_get_current_pid_tgid(), fd);
-	struct conn *c = bpf_map_lookup_elem(&conns, &key);
-	struct http_event *e;
+	struct http_event *e = event_reserve(HTTP_EVENT_HEAD_SIZE);
 
-	if (!c)
-		return 0;
-	/* A duplicate's close leaves the socket open. */
-	if (c->canon) {
-		bpf_map_delete_elem(&conns, &key);
-		return 0;
-	}
-	e = event_reserve(HTTP_EVENT_HEAD_SIZE);
 	if (e) {
-		event_fill_hdr(&e->hdr);
-		e->m.fd = (__u32)fd;
+		if (by_owner) {
+			event_fill_hdr(&e->hdr);
+			e->m.flags = HTTP_EVF_TASK;
+		} else {
+			__builtin_memset(&e->hdr, 0, sizeof(e->hdr));
+			e->hdr.ts_ns = bpf_ktime_get_boot_ns();
+			e->hdr.pid = key >> 32;
+			e->hdr.tid = key >> 32;
+			e->m.flags = 0;
+		}
+		e->m.fd = (__u32)key;
 		e->m.seq = c->seq;
 		e->m.kind = HTTP_EV_CLOSE;
 		e->m.dir = 0;
 		e->m.src = c->src;
-		e->m.flags = HTTP_EVF_TASK;
 		e->m.len = 0;
 		e->data_len = 0;
 		event_submit(e);
 	}
 	bpf_map_delete_elem(&conns, &key);
+}
+
+/* A close() at its exit: the end of a followed connection. */
+static __always_inline int close_call(long fd)
+{
+	__u64 key = conn_key(bpf_get_current_pid_tgid(), fd);
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+
+	if (!c)
+		return 0;
+	/* A duplicate's close leaves the socket open. */
+	if (c->canon)
+		bpf_map_delete_elem(&conns, &key);
+	else
+		conn_end(key, c, true);
 	return 0;
 }
 
 /*
- * Every socket call from one program on sys_exit, picked by number:
- * against ten syscall tracepoints, a followed call costs about 130 ns
- * less and any other syscall about 40 ns more (docs/l7.md), about even
- * per request, and the exit does not wait for ten tracepoints to
- * detach (0.45 s). A close is seen at its exit,
- * where its fd argument is still in the registers; the fd is free a
- * moment before that, so another thread that accepted a connection on
- * the same number and read from it within that moment would have its
- * first bytes taken for the closed connection's (not seen in tests).
+ * The data-moving socket calls, picked by number; dir_only: HTTP_DIR_IN
+ * or _OUT to take only those (a socket tracepoint says which way), or -1.
  */
-static __always_inline int socket_exit(struct pt_regs *regs, long nr,
-				       long ret)
+static __always_inline int data_call(struct pt_regs *regs, long nr, long ret,
+				     __u64 sk, int dir_only)
 {
 	switch (nr) {
 	case NR_READ:
 	case NR_RECVFROM:
-		return buf_call(regs, ret, HTTP_DIR_IN);
+		if (dir_only != HTTP_DIR_OUT)
+			return buf_call(regs, ret, HTTP_DIR_IN, sk);
+		break;
 	case NR_WRITE:
 	case NR_SENDTO:
-		return buf_call(regs, ret, HTTP_DIR_OUT);
+		if (dir_only != HTTP_DIR_IN)
+			return buf_call(regs, ret, HTTP_DIR_OUT, sk);
+		break;
 	case NR_READV:
-		return vec_call(regs, ret, HTTP_DIR_IN);
+		if (dir_only != HTTP_DIR_OUT)
+			return vec_call(regs, ret, HTTP_DIR_IN, sk);
+		break;
 	case NR_WRITEV:
-		return vec_call(regs, ret, HTTP_DIR_OUT);
+		if (dir_only != HTTP_DIR_IN)
+			return vec_call(regs, ret, HTTP_DIR_OUT, sk);
+		break;
 	case NR_RECVMSG:
-		return msg_call(regs, ret, HTTP_DIR_IN);
+		if (dir_only != HTTP_DIR_OUT)
+			return msg_call(regs, ret, HTTP_DIR_IN, sk);
+		break;
 	case NR_SENDMSG:
-		return msg_call(regs, ret, HTTP_DIR_OUT);
+		if (dir_only != HTTP_DIR_IN)
+			return msg_call(regs, ret, HTTP_DIR_OUT, sk);
+		break;
 	case NR_SENDFILE:
-		return sendfile_call(regs, ret);
-	case NR_CLOSE:
-		/* Linux releases the fd whatever close() returns but EBADF. */
-		return ret == -HTTP_EBADF ? 0 : close_call(SYS_ARG0(regs));
+		if (dir_only != HTTP_DIR_IN)
+			return sendfile_call(regs, ret, sk);
+		break;
 	}
 	return 0;
+}
+
+/*
+ * The socket layer's tracepoints (6.3+) fire inside the send and receive
+ * calls of sockets only, after the bytes moved: the syscall's number and
+ * buffer are in the task's saved registers. Hooking them leaves every
+ * other syscall on its fast path, where any sys_exit program puts all
+ * of them on the slow one (~80 ns each here, docs/l7.md). Calls that are
+ * not a task's own syscall (io_uring, the kernel's sockets) have another
+ * number, or another socket than the fd's, and are left out.
+ */
+#define HTTP_MSG_PEEK	2	/* the bytes stay queued: read again later */
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(sock_recv_btf, struct sock *sk, int ret, int flags)
+{
+	struct pt_regs *regs;
+
+	if (ret <= 0 || (flags & HTTP_MSG_PEEK))
+		return 0;
+	regs = sys_regs();
+	return data_call(regs, regs_syscall_nr_btf(regs), ret, (__u64)sk,
+			 HTTP_DIR_IN);
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(sock_send_btf, struct sock *sk, int ret, int flags)
+{
+	struct pt_regs *regs;
+
+	if (ret <= 0)
+		return 0;
+	regs = sys_regs();
+	return data_call(regs, regs_syscall_nr_btf(regs), ret, (__u64)sk,
+			 HTTP_DIR_OUT);
+}
+
+#define HTTP_TCP_FIN_WAIT1	4
+#define HTTP_TCP_CLOSE		7
+#define HTTP_TCP_LAST_ACK	9
+#define HTTP_SHUTDOWN_MASK	3
+
+/*
+ * A followed connection ends when its socket does: closed by its last fd
+ * (both ways shut, its FIN queued) or reset. Keyed by the socket, so a
+ * new connection that gets the same fd number at once is not mistaken
+ * for it, and a duplicate fd's close (the socket still open) ends
+ * nothing. A shutdown of the sending side alone leaves it followed: the
+ * response may still come.
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sock_state_btf, const struct sock *sk, const int oldstate,
+	     const int newstate)
+{
+	__u64 s = (__u64)sk, key, *first;
+	struct conn *c;
+
+	if (newstate != HTTP_TCP_CLOSE) {
+		if (newstate != HTTP_TCP_FIN_WAIT1 &&
+		    newstate != HTTP_TCP_LAST_ACK)
+			return 0;
+		if ((BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown) &
+		     HTTP_SHUTDOWN_MASK) != HTTP_SHUTDOWN_MASK)
+			return 0;
+	}
+	first = bpf_map_lookup_elem(&socks, &s);
+	if (!first)
+		return 0;
+	key = *first;
+	bpf_map_delete_elem(&socks, &s);
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (c && c->sk == s && !c->canon)
+		conn_end(key, c, bpf_get_current_pid_tgid() >> 32 == key >> 32);
+	return 0;
+}
+
+/*
+ * Where the socket tracepoints are not (before 6.3): every socket call
+ * from one program on sys_exit, picked by number; against ten syscall
+ * tracepoints, a followed call costs about 130 ns less and any other
+ * syscall about 40 ns more (docs/l7.md), and the exit does not wait for
+ * ten tracepoints to detach (0.45 s). A close is seen at its exit, where
+ * its fd argument is still in the registers; the fd is free a moment
+ * before that, so another thread that accepted a connection on the same
+ * number and read from it within that moment would have its first bytes
+ * taken for the closed connection's (not seen in tests).
+ */
+static __always_inline int socket_exit(struct pt_regs *regs, long nr,
+				       long ret)
+{
+	/* Linux releases the fd whatever close() returns but EBADF. */
+	if (nr == NR_CLOSE)
+		return ret == -HTTP_EBADF ? 0 : close_call(SYS_ARG0(regs));
+	return data_call(regs, nr, ret, 0, -1);
 }
 
 SEC("tp_btf/sys_exit")
@@ -663,7 +805,7 @@ static __always_inline int tls_return(long ret)
 	key = conn_key(id, fd);
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (n && (c ? c->src == HTTP_SRC_TLS : http_start(first_word(&sp))))
-		emit(key, c, fd, t->dir, HTTP_SRC_TLS, n, &sp, id);
+		emit(key, c, fd, t->dir, HTTP_SRC_TLS, n, &sp, id, 0);
 	bpf_map_delete_elem(&tls_calls, &tid);
 	return 0;
 }

@@ -428,13 +428,16 @@ static __always_inline struct pt_regs *sys_regs(void)
 #define SYS_ARG0(r) ((r)->di)
 #define SYS_ARG1(r) ((r)->si)
 #define SYS_ARG2(r) ((r)->dx)
+#define SYS_ARG3(r) ((r)->r10)
 #elif defined(__TARGET_ARCH_arm64)
 #define SYS_ARG0(r) ((r)->orig_x0)
 #define SYS_ARG1(r) ((r)->regs[1])
 #define SYS_ARG2(r) ((r)->regs[2])
+#define SYS_ARG3(r) ((r)->regs[3])
 #endif
 
 #define HTTP_EBADF	9	/* errno.h is not for BPF objects */
+#define HTTP_MSG_PEEK	2	/* the bytes stay queued: read again later */
 
 /* The numbers of the calls followed, for the one program on sys_exit. */
 #if defined(__TARGET_ARCH_x86)
@@ -448,6 +451,7 @@ static __always_inline struct pt_regs *sys_regs(void)
 #define NR_RECVFROM	45
 #define NR_SENDMSG	46
 #define NR_RECVMSG	47
+#define NR_SHUTDOWN	48
 #elif defined(__TARGET_ARCH_arm64)
 #define NR_CLOSE	57
 #define NR_READ		63
@@ -459,6 +463,7 @@ static __always_inline struct pt_regs *sys_regs(void)
 #define NR_RECVFROM	207
 #define NR_SENDMSG	211
 #define NR_RECVMSG	212
+#define NR_SHUTDOWN	210
 #endif
 
 /*
@@ -575,8 +580,11 @@ static __always_inline int data_call(struct pt_regs *regs, long nr, long ret,
 				     __u64 sk, int dir_only)
 {
 	switch (nr) {
-	case NR_READ:
 	case NR_RECVFROM:
+		if (SYS_ARG3(regs) & HTTP_MSG_PEEK)
+			break;
+		/* fall through */
+	case NR_READ:
 		if (dir_only != HTTP_DIR_OUT)
 			return buf_call(regs, ret, HTTP_DIR_IN, sk);
 		break;
@@ -594,7 +602,8 @@ static __always_inline int data_call(struct pt_regs *regs, long nr, long ret,
 			return vec_call(regs, ret, HTTP_DIR_OUT, sk);
 		break;
 	case NR_RECVMSG:
-		if (dir_only != HTTP_DIR_OUT)
+		if (dir_only != HTTP_DIR_OUT &&
+		    !(SYS_ARG2(regs) & HTTP_MSG_PEEK))
 			return msg_call(regs, ret, HTTP_DIR_IN, sk);
 		break;
 	case NR_SENDMSG:
@@ -618,14 +627,62 @@ static __always_inline int data_call(struct pt_regs *regs, long nr, long ret,
  * not a task's own syscall (io_uring, the kernel's sockets) have another
  * number, or another socket than the fd's, and are left out.
  */
-#define HTTP_MSG_PEEK	2	/* the bytes stay queued: read again later */
+#define HTTP_TCP_ESTABLISHED	1
+#define HTTP_TCP_FIN_WAIT1	4
+#define HTTP_TCP_CLOSE		7
+#define HTTP_TCP_CLOSE_WAIT	8
+#define HTTP_TCP_LAST_ACK	9
+#define HTTP_SHUTDOWN_MASK	3	/* both ways shut */
+
+static __always_inline bool both_ways_shut(const struct sock *sk)
+{
+	return (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown) &
+		HTTP_SHUTDOWN_MASK) == HTTP_SHUTDOWN_MASK;
+}
+
+/*
+ * The connection of socket sk ends: first is where socks keeps the key
+ * it was first followed under.
+ */
+static __always_inline void sock_end(__u64 sk, __u64 *first)
+{
+	__u64 key = *first;
+	struct conn *c;
+
+	bpf_map_delete_elem(&socks, &sk);
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (c && c->sk == sk && !c->canon)
+		conn_end(key, c, bpf_get_current_pid_tgid() >> 32 == key >> 32);
+}
+
+/*
+ * The end of the bytes on a socket both of whose ways are shut: the
+ * end of a connection whose process shut its sending side first (an
+ * HTTP/1.0 client after its request), which closes it with no change
+ * of TCP state left to see.
+ */
+static __always_inline int sock_eof(struct sock *sk)
+{
+	__u64 s = (__u64)sk, *first;
+
+	if (!both_ways_shut(sk))
+		return 0;
+	first = bpf_map_lookup_elem(&socks, &s);
+	if (first)
+		sock_end(s, first);
+	return 0;
+}
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(sock_recv_btf, struct sock *sk, int ret, int flags)
 {
 	struct pt_regs *regs;
 
-	if (ret <= 0 || (flags & HTTP_MSG_PEEK))
+	if (flags & HTTP_MSG_PEEK)
+		return 0;
+	if (ret == 0)
+		return sock_eof(sk);
+	if (ret < 0)
 		return 0;
 	regs = sys_regs();
 	return data_call(regs, regs_syscall_nr_btf(regs), ret, (__u64)sk,
@@ -644,42 +701,42 @@ int BPF_PROG(sock_send_btf, struct sock *sk, int ret, int flags)
 			 HTTP_DIR_OUT);
 }
 
-#define HTTP_TCP_FIN_WAIT1	4
-#define HTTP_TCP_CLOSE		7
-#define HTTP_TCP_LAST_ACK	9
-#define HTTP_SHUTDOWN_MASK	3
-
 /*
- * A followed connection ends when its socket does: closed by its last fd
- * (both ways shut, its FIN queued) or reset. Keyed by the socket, so a
- * new connection that gets the same fd number at once is not mistaken
- * for it, and a duplicate fd's close (the socket still open) ends
- * nothing. A shutdown of the sending side alone leaves it followed: the
- * response may still come.
+ * A followed connection ends when its socket does, seen in its TCP
+ * state: closed by its last fd (its FIN queued by a close, not by
+ * shutdown()) or aborted (reset, or closed with bytes unread). Keyed by
+ * the socket, so a new connection that gets the same fd number at once
+ * is not taken for it, and a duplicate fd's close (the socket still
+ * open) ends nothing. After a shutdown() the last bytes may still wait
+ * to be read, and an orderly CLOSE follows it on its own (the peer's
+ * FIN): sock_eof above ends those.
  */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(sock_state_btf, const struct sock *sk, const int oldstate,
 	     const int newstate)
 {
-	__u64 s = (__u64)sk, key, *first;
-	struct conn *c;
+	__u64 s = (__u64)sk, *first;
 
-	if (newstate != HTTP_TCP_CLOSE) {
-		if (newstate != HTTP_TCP_FIN_WAIT1 &&
-		    newstate != HTTP_TCP_LAST_ACK)
+	switch (newstate) {
+	case HTTP_TCP_FIN_WAIT1:
+	case HTTP_TCP_LAST_ACK:
+		/* Queued in the task that closes or shuts it down. */
+		if (!both_ways_shut(sk) ||
+		    regs_syscall_nr_btf(sys_regs()) == NR_SHUTDOWN)
 			return 0;
-		if ((BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown) &
-		     HTTP_SHUTDOWN_MASK) != HTTP_SHUTDOWN_MASK)
+		break;
+	case HTTP_TCP_CLOSE:
+		if (!BPF_CORE_READ(sk, sk_err) &&
+		    oldstate != HTTP_TCP_ESTABLISHED &&
+		    oldstate != HTTP_TCP_CLOSE_WAIT)
 			return 0;
+		break;
+	default:
+		return 0;
 	}
 	first = bpf_map_lookup_elem(&socks, &s);
-	if (!first)
-		return 0;
-	key = *first;
-	bpf_map_delete_elem(&socks, &s);
-	c = bpf_map_lookup_elem(&conns, &key);
-	if (c && c->sk == s && !c->canon)
-		conn_end(key, c, bpf_get_current_pid_tgid() >> 32 == key >> 32);
+	if (first)
+		sock_end(s, first);
 	return 0;
 }
 

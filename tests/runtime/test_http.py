@@ -11,8 +11,8 @@ import subprocess
 import sys
 import time
 
-from common import (Loupe, Skip, check, check_common, fail, marker, short, spawn,
-                    tmpdir, poll_until)
+from common import (Loupe, Skip, bpf_ids_owned_by, bpftool_list, check,
+                    check_common, fail, marker, short, spawn, tmpdir, poll_until)
 
 NGINX_CONF = """
 daemon off;
@@ -510,6 +510,95 @@ def test_split_request_garbage_and_close_mid_response():
     want = [("GET", "/%s/split" % m, 200, 5, True), ("GET", "/%s/after" % m, 200, 5, True),
             ("GET", "/%s/partial" % m, 200, 40, False)]
     check(got == want, "rows %s, want %s" % (got, want))
+
+
+PEEK_DUP_SERVER = r"""
+import os, socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+print(s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept()
+    c.settimeout(10)
+    # A peek first: the same bytes come again in the read after it.
+    c.recv(4096, socket.MSG_PEEK)
+    got = b""
+    while not got.endswith(b"\r\n\r\n"):
+        b = c.recv(4096)
+        if not b:
+            break
+        got += b
+    # The response through a duplicate fd, closed at once: the socket
+    # stays open under the first fd, and the body ends at its close.
+    d = os.dup(c.fileno())
+    os.write(d, b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+    os.close(d)
+    c.sendall(b"y" * 21)
+    c.close()
+"""
+
+
+def test_peek_dup_close_and_half_closed_client():
+    """A server that peeks before reading, answers through a duplicate
+    fd it closes before the body, and ends the body by closing (no
+    length); a client that shuts its sending side after the request and
+    reads to the end: one row each, the body's 21 bytes, complete. (A
+    peeked request counted twice, a duplicate's close or the client's
+    half close taken for the end would each change the rows.)"""
+    m = marker("hp")
+    srv = spawn([sys.executable, "-c", PEEK_DUP_SERVER], stdout=subprocess.PIPE)
+    port = int(srv.stdout.readline())
+    lp = Loupe("http", "-j")
+
+    def ask(path):
+        s = socket.create_connection(("127.0.0.1", port), 5)
+        s.settimeout(5)
+        s.sendall(b"GET /%s/%s HTTP/1.1\r\nHost: x\r\n\r\n" % (m.encode(), path))
+        s.shutdown(socket.SHUT_WR)
+        got = b""
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            got += b
+        s.close()
+        return got
+
+    lp.ready(lambda: ask(b"warm"), lambda e: e.get("path") == "/%s/warm" % m)
+    got = ask(b"once")
+    check(got.endswith(b"\r\n\r\n" + b"y" * 21), "the client got %r" % got[-60:])
+    path = "/%s/once" % m
+    poll_until(lambda: len([e for e in lp.events() if e.get("path") == path]) >= 2, 10)
+    time.sleep(0.3)
+    lp.stop(timeout=STOP_TIMEOUT)
+    got = sorted((e["role"], e["pid"], e["method"], e["status"], e["resp_bytes"],
+                  e["complete"]) for e in lp.events() if e.get("path") == path)
+    want = [("client", os.getpid(), "GET", 200, 21, True),
+            ("server", srv.pid, "GET", 200, 21, True)]
+    check(got == want, "rows %s, want %s" % (got, want))
+
+
+def test_socket_hooks_leave_other_syscalls_alone():
+    """Where the kernel has the socket layer's tracepoints (6.3+), http
+    hooks them and the TCP state, and nothing on the syscall path (which
+    would put every syscall of every process on its slow path); before,
+    one program on sys_exit."""
+    lp = Loupe("http", "-j", "--no-tls")
+    lp.wait_attached(settle=0.3)
+    _, links = bpf_ids_owned_by(lp.pid)
+    mine = sorted((e["type"], e.get("tp_name") or "") for e in bpftool_list("link")
+                  if e["id"] in links)
+    lp.stop()
+    with open("/sys/kernel/btf/vmlinux", "rb") as f:
+        has_sock_tps = b"btf_trace_sock_recv_length" in f.read()
+    if has_sock_tps:
+        want = [("perf_event", ""), ("raw_tracepoint", "inet_sock_set_state"),
+                ("raw_tracepoint", "sock_recv_length"),
+                ("raw_tracepoint", "sock_send_length")]
+    else:
+        want = [("perf_event", ""), ("raw_tracepoint", "sys_exit")]
+    check(mine == want, "links %r, want %r" % (mine, want))
 
 
 def test_bodies_split_over_writes_then_pipelined():

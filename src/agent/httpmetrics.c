@@ -254,9 +254,13 @@ fail:
  */
 static void follow_new_libraries(struct httpmetrics *m)
 {
-	int from, raised = privs_effective(true);
+	struct bpf_link *gone[TLSLIB_MAX_LINKS];
+	int from, ngone, raised = privs_effective(true);
 
-	from = tlslib_rescan(&m->tls);
+	/* A container gone: its library's slot and links are freed. */
+	from = tlslib_rescan(&m->tls, gone, TLSLIB_MAX_LINKS, &ngone);
+	session_forget_links(m->links, &m->nlinks, gone, ngone);
+	session_destroy_links(gone, ngone);
 	m->nlinks += tlslib_attach_new(&m->tls, m->skel->obj, 0, from,
 				       m->links + m->nlinks,
 				       LINKS_MAX - m->nlinks);

@@ -868,6 +868,25 @@ void session_destroy_links(struct bpf_link **links, int n)
 	parallel_for(n, DESTROY_THREADS, destroy_link, links);
 }
 
+void session_forget_links(struct bpf_link **list, int *n,
+			  struct bpf_link **gone, int ngone)
+{
+	for (int g = 0; g < ngone; g++) {
+		for (int i = 0; i < *n; i++) {
+			if (list[i] != gone[g])
+				continue;
+			list[i] = list[--*n];	/* the order is not kept */
+			break;
+		}
+	}
+}
+
+void session_drop_links(struct session *s, struct bpf_link **links, int n)
+{
+	session_forget_links(s->links, &s->nlinks, links, n);
+	session_destroy_links(links, n);
+}
+
 static void destroy_links(struct session *s)
 {
 	session_destroy_links(s->links, s->nlinks);

@@ -137,6 +137,14 @@ int session_add_link(struct session *s, struct bpf_link *link);
 /* Destroys n links from several threads (their detaches overlap). */
 void session_destroy_links(struct bpf_link **links, int n);
 /*
+ * Detaches n of the session's links before its end (a container's
+ * library gone) and forgets them.
+ */
+void session_drop_links(struct session *s, struct bpf_link **links, int n);
+/* Takes the links in gone out of list (n of them), in any order. */
+void session_forget_links(struct bpf_link **list, int *n,
+			  struct bpf_link **gone, int ngone);
+/*
  * For a tool's prepare(): with --raw-syscalls, choose hooks from raw (on
  * sys_enter/sys_exit) and switch the tool's own table off; without it,
  * switch raw's programs off.

@@ -56,8 +56,12 @@ static bool lib_known(const struct tlslib_set *set, const char *path)
 	return false;
 }
 
-int tlslib_add(struct tlslib_set *set, enum tlslib_type type,
-	       const char *path)
+/*
+ * tlslib_add() for a copy in mount namespace ns (0: the host's); told:
+ * the namespace was counted among those left out already.
+ */
+static int add_lib(struct tlslib_set *set, enum tlslib_type type,
+		   const char *path, unsigned long ns, bool told)
 {
 	struct tlslib *l;
 	int found = 0;
@@ -65,6 +69,8 @@ int tlslib_add(struct tlslib_set *set, enum tlslib_type type,
 	if (lib_known(set, path))
 		return 1;
 	if (set->nlibs == TLSLIB_MAX_LIBS) {
+		if (told)
+			return -E2BIG;
 		set->nskipped++;
 		if (!set->skipped[0])
 			snprintf(set->skipped, sizeof(set->skipped), "%s",
@@ -73,6 +79,7 @@ int tlslib_add(struct tlslib_set *set, enum tlslib_type type,
 	}
 	l = &set->libs[set->nlibs];
 	memset(l, 0, sizeof(*l));
+	l->ns = ns;
 	l->type = type;
 	snprintf(l->path, sizeof(l->path), "%s", path);
 	for (int f = 0; f < set->nfuncs; f++) {
@@ -87,6 +94,12 @@ int tlslib_add(struct tlslib_set *set, enum tlslib_type type,
 	if (found)
 		set->nlibs++;
 	return found;
+}
+
+int tlslib_add(struct tlslib_set *set, enum tlslib_type type,
+	       const char *path)
+{
+	return add_lib(set, type, path, 0, false);
 }
 
 static const struct {
@@ -116,54 +129,120 @@ static bool mount_ns(const char *pid, ino_t *ino)
 	return true;
 }
 
-static bool root_in(const unsigned long *roots, int n, unsigned long ns)
+static bool ns_in(const unsigned long *list, int n, unsigned long ns)
 {
 	for (int i = 0; i < n; i++)
-		if (roots[i] == ns)
+		if (list[i] == ns)
 			return true;
 	return false;
 }
 
 /*
- * A container has its own copies of the libraries, other files than the
- * host's, which the host's probes do not see. Each other mount namespace
- * is one root to look in, through its lowest pid (/proc lists pids in
- * order: the container's first process, the one that lives longest).
- * Its libraries are found even if nothing maps them yet. Only the
- * namespaces not looked into before are: the list kept is the ones alive
- * now, so one that went away and one reusing its number later is new.
+ * The other mount namespaces alive now, each with its lowest pid (/proc
+ * lists pids in order: a container's first process, the one that lives
+ * longest): how many.
  */
-static void scan_roots(struct tlslib_set *set)
+static int alive_roots(unsigned long *ns, int *pid, int max)
 {
-	unsigned long alive[TLSLIB_MAX_ROOTS];
-	char path[PATH_MAX];
 	struct dirent *de;
-	ino_t self, ns;
-	int nalive = 0;
+	ino_t self, ino;
+	int n = 0;
 	DIR *d;
 
 	if (!mount_ns("self", &self))
-		return;
+		return 0;
 	d = opendir("/proc");
 	if (!d)
-		return;
-	while ((de = readdir(d)) && nalive < TLSLIB_MAX_ROOTS) {
+		return 0;
+	while ((de = readdir(d)) && n < max) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
-		    !mount_ns(de->d_name, &ns) || ns == self ||
-		    root_in(alive, nalive, ns))
+		    !mount_ns(de->d_name, &ino) || ino == self ||
+		    ns_in(ns, n, ino))
 			continue;
-		alive[nalive++] = ns;
-		if (root_in(set->roots, set->nroots, ns))
-			continue;
-		for (size_t i = 0; i < NSYSTEM_LIBS; i++)
-			if (!uprobe_find_library_in_root(system_libs[i].name,
-							 atoi(de->d_name), path,
-							 sizeof(path)))
-				tlslib_add(set, system_libs[i].type, path);
+		ns[n] = ino;
+		pid[n++] = atoi(de->d_name);
 	}
 	closedir(d);
+	return n;
+}
+
+/* Adds the libraries in the root of ns, reached through pid. */
+static void look_into(struct tlslib_set *set, unsigned long ns, int pid,
+		      bool told)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < NSYSTEM_LIBS; i++)
+		if (!uprobe_find_library_in_root(system_libs[i].name, pid,
+						 path, sizeof(path)))
+			add_lib(set, system_libs[i].type, path, ns, told);
+}
+
+/*
+ * A container has its own copies of the libraries, other files than the
+ * host's, which the host's probes do not see. Each other mount namespace
+ * is one root to look in (its libraries are found even if nothing maps
+ * them yet): once, or again after libraries left the set (freed), when
+ * one left out for want of a slot has one now, or one that shared the
+ * file of a library gone must be probed under its own path. The list
+ * kept is the ones alive now, so one that went away and one reusing its
+ * number later is new.
+ */
+static void scan_roots(struct tlslib_set *set, const unsigned long *alive,
+		       const int *pids, int nalive, bool freed)
+{
+	for (int i = 0; i < nalive; i++) {
+		bool seen = ns_in(set->roots, set->nroots, alive[i]);
+
+		if (!seen || freed)
+			look_into(set, alive[i], pids[i], seen);
+	}
 	memcpy(set->roots, alive, nalive * sizeof(alive[0]));
 	set->nroots = nalive;
+}
+
+/*
+ * The libraries of namespaces no longer alive leave the set, their links
+ * go to gone (at most max; a library whose links do not fit stays for
+ * the next look): how many links. *freed: whether a slot was.
+ */
+static int reap(struct tlslib_set *set, const unsigned long *alive,
+		int nalive, struct bpf_link **gone, int max, bool *freed)
+{
+	int n = 0, kept = 0;
+
+	for (int i = 0; i < set->nlibs; i++) {
+		struct tlslib *l = &set->libs[i];
+
+		if (!l->ns || ns_in(alive, nalive, l->ns) ||
+		    n + l->nlinks > max) {
+			if (kept != i)
+				set->libs[kept] = *l;
+			kept++;
+			continue;
+		}
+		log_debug("%s: its mount namespace ended, %d probes detached",
+			  l->path, l->nlinks);
+		memcpy(gone + n, l->links, l->nlinks * sizeof(*gone));
+		n += l->nlinks;
+	}
+	*freed = kept < set->nlibs;
+	set->nlibs = kept;
+	return n;
+}
+
+void tlslib_forget_link(struct tlslib_set *set, const struct bpf_link *link)
+{
+	for (int i = 0; i < set->nlibs; i++) {
+		struct tlslib *l = &set->libs[i];
+
+		for (int j = 0; j < l->nlinks; j++) {
+			if (l->links[j] != link)
+				continue;
+			l->links[j] = l->links[--l->nlinks];
+			return;
+		}
+	}
 }
 
 static void tell_skipped(const struct tlslib_set *set, int n)
@@ -175,6 +254,8 @@ static void tell_skipped(const struct tlslib_set *set, int n)
 
 void tlslib_find(struct tlslib_set *set, int pid)
 {
+	int pids[TLSLIB_MAX_ROOTS], n;
+	unsigned long alive[TLSLIB_MAX_ROOTS];
 	char path[PATH_MAX];
 
 	if (pid > 0) {
@@ -188,17 +269,24 @@ void tlslib_find(struct tlslib_set *set, int pid)
 		if (!uprobe_find_library(system_libs[i].name, 0, path,
 					 sizeof(path)))
 			tlslib_add(set, system_libs[i].type, path);
-	scan_roots(set);
+	n = alive_roots(alive, pids, TLSLIB_MAX_ROOTS);
+	scan_roots(set, alive, pids, n, false);
 	if (set->nskipped)
 		tell_skipped(set, set->nskipped);
 }
 
-int tlslib_rescan(struct tlslib_set *set)
+int tlslib_rescan(struct tlslib_set *set, struct bpf_link **gone, int max,
+		  int *ngone)
 {
-	int from = set->nlibs, skipped = set->nskipped;
+	int skipped = set->nskipped, pids[TLSLIB_MAX_ROOTS], n, from;
+	unsigned long alive[TLSLIB_MAX_ROOTS];
+	bool freed;
 
 	set->skipped[0] = '\0';	/* the first left out this time */
-	scan_roots(set);
+	n = alive_roots(alive, pids, TLSLIB_MAX_ROOTS);
+	*ngone = reap(set, alive, n, gone, max, &freed);
+	from = set->nlibs;
+	scan_roots(set, alive, pids, n, freed);
 	if (set->nskipped > skipped)
 		tell_skipped(set, set->nskipped - skipped);
 	for (int i = from; i < set->nlibs; i++)
@@ -238,6 +326,7 @@ int tlslib_attach_from(struct tlslib_set *set, struct bpf_program *prog,
 {
 	int f = tlslib_func_of_prog(set, prog), n = 0, err;
 	struct uprobe_target t = { 0 };
+	struct tlslib *lib_of[TLSLIB_MAX_LIBS];
 	bool ret;
 
 	if (f < 0)
@@ -274,12 +363,16 @@ int tlslib_attach_from(struct tlslib_set *set, struct bpf_program *prog,
 				strerror(-err));
 			goto fail;
 		}
-		n++;
+		if (l->nlinks < (int)(sizeof(l->links) / sizeof(l->links[0])))
+			l->links[l->nlinks++] = links[n];
+		lib_of[n++] = l;
 	}
 	return n;
 fail:
-	while (n--)
+	while (n--) {
+		lib_of[n]->nlinks--;	/* the last one recorded there */
 		bpf_link__destroy(links[n]);
+	}
 	return err;
 }
 
@@ -295,14 +388,18 @@ struct bpf_link *tlslib_attach(struct tlslib_set *set, struct session *s,
 		return NULL;
 	}
 	for (int i = 1; i < n; i++) {
-		if (session_add_link(s, links[i])) {
-			/* links 1 .. i - 1 are the session's now */
-			for (int j = i; j < n; j++)
-				bpf_link__destroy(links[j]);
-			bpf_link__destroy(links[0]);
-			errno = E2BIG;
-			return NULL;
+		if (!session_add_link(s, links[i]))
+			continue;
+		/* links 1 .. i - 1 are the session's now; it destroyed i */
+		tlslib_forget_link(set, links[i]);
+		for (int j = i + 1; j < n; j++) {
+			tlslib_forget_link(set, links[j]);
+			bpf_link__destroy(links[j]);
 		}
+		tlslib_forget_link(set, links[0]);
+		bpf_link__destroy(links[0]);
+		errno = E2BIG;
+		return NULL;
 	}
 	return links[0];
 }
@@ -330,18 +427,22 @@ int tlslib_attach_new(struct tlslib_set *set, struct bpf_object *obj,
 
 int tlslib_follow(struct tlslib_set *set, struct session *s)
 {
-	struct bpf_link *links[TLSLIB_MAX_FUNCS * 2 * TLSLIB_MAX_LIBS];
-	int n, from = tlslib_rescan(set);
+	struct bpf_link *links[TLSLIB_MAX_LINKS], *gone[TLSLIB_MAX_LINKS];
+	int n, ngone, from = tlslib_rescan(set, gone, TLSLIB_MAX_LINKS, &ngone);
 
+	session_drop_links(s, gone, ngone);
 	n = tlslib_attach_new(set, s->obj, s->opts.pid, from, links,
-			      sizeof(links) / sizeof(links[0]));
+			      TLSLIB_MAX_LINKS);
 	for (int i = 0; i < n; i++) {
 		if (!session_add_link(s, links[i]))
 			continue;
 		log_err("a library found since the start is not probed: "
 			"more than %d links", SESSION_MAX_LINKS);
-		while (i < n)
-			bpf_link__destroy(links[i++]);
+		tlslib_forget_link(set, links[i]);
+		while (++i < n) {
+			tlslib_forget_link(set, links[i]);
+			bpf_link__destroy(links[i]);
+		}
 		return -E2BIG;
 	}
 	return 0;

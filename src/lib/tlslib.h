@@ -29,12 +29,22 @@ struct tlslib_func {
 #define TLSLIB_MAX_LIBS		32
 /* Mount namespaces (containers) looked into at most at a time. */
 #define TLSLIB_MAX_ROOTS	256
+/* The links of all libraries: an entry and a return per function. */
+#define TLSLIB_MAX_LINKS	(TLSLIB_MAX_LIBS * TLSLIB_MAX_FUNCS * 2)
 
 struct tlslib {
 	enum tlslib_type type;
 	char path[PATH_MAX];
 	unsigned long offset[TLSLIB_MAX_FUNCS];
 	bool has[TLSLIB_MAX_FUNCS];
+	/* A container's copy: its mount namespace (0: the host's). */
+	unsigned long ns;
+	/*
+	 * Its links (the session's or the agent's), detached when its
+	 * namespace ends: a slot is not held by a container gone.
+	 */
+	struct bpf_link *links[TLSLIB_MAX_FUNCS * 2];
+	int nlinks;
 };
 
 /* The libraries found for a tool's table of functions. */
@@ -70,11 +80,18 @@ int tlslib_add(struct tlslib_set *set, enum tlslib_type type,
  */
 void tlslib_find(struct tlslib_set *set, int pid);
 /*
- * Looks into the mount namespaces that appeared since the last look
- * (containers started later; system-wide only) and adds their libraries:
- * returns the index of the first new one (set->nlibs if none).
+ * Forgets the libraries of mount namespaces that ended since the last
+ * look (containers gone), their links put in gone (at most max, *ngone
+ * of them: the caller drops them from its own list and detaches them),
+ * then looks into the namespaces that appeared (containers started
+ * later; system-wide only), and those a freed slot now has room for,
+ * and adds their libraries: returns the index of the first new one
+ * (set->nlibs if none).
  */
-int tlslib_rescan(struct tlslib_set *set);
+int tlslib_rescan(struct tlslib_set *set, struct bpf_link **gone, int max,
+		  int *ngone);
+/* A link of the set's that its owner detaches for another reason. */
+void tlslib_forget_link(struct tlslib_set *set, const struct bpf_link *link);
 /*
  * obj's loaded TLS programs on the libraries from index from on (a
  * rescan's new ones): the links in links (at most max), how many were
@@ -83,9 +100,10 @@ int tlslib_rescan(struct tlslib_set *set);
 int tlslib_attach_new(struct tlslib_set *set, struct bpf_object *obj,
 		      int pid, int from, struct bpf_link **links, int max);
 /*
- * tlslib_rescan(), then the session's loaded TLS programs on the new
- * libraries (links to the session): a tool's on_second when system-wide.
- * 0, or -errno after a message.
+ * tlslib_rescan(), the links of the libraries gone detached, then the
+ * session's loaded TLS programs on the new libraries (links to the
+ * session): a tool's on_second when system-wide. 0, or -errno after a
+ * message.
  */
 int tlslib_follow(struct tlslib_set *set, struct session *s);
 /* Whether some library has function f. */

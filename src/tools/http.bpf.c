@@ -372,6 +372,39 @@ static __always_inline struct conn *conn_lookup(__u64 *key)
 }
 
 /*
+ * The end of connection key, followed as c: an event, and the entry
+ * goes. by_owner: the running task is the connection's process (a
+ * close); else only the pid in the key is known (a reset, say).
+ */
+static __always_inline void conn_end(__u64 key, struct conn *c,
+				     bool by_owner)
+{
+	struct http_event *e = event_reserve(HTTP_EVENT_HEAD_SIZE);
+
+	if (e) {
+		if (by_owner) {
+			event_fill_hdr(&e->hdr);
+			e->m.flags = HTTP_EVF_TASK;
+		} else {
+			__builtin_memset(&e->hdr, 0, sizeof(e->hdr));
+			e->hdr.ts_ns = bpf_ktime_get_boot_ns();
+			e->hdr.pid = key >> 32;
+			e->hdr.tid = key >> 32;
+			e->m.flags = 0;
+		}
+		e->m.fd = (__u32)key;
+		e->m.seq = c->seq;
+		e->m.kind = HTTP_EV_CLOSE;
+		e->m.dir = 0;
+		e->m.src = c->src;
+		e->m.len = 0;
+		e->data_len = 0;
+		event_submit(e);
+	}
+	bpf_map_delete_elem(&conns, &key);
+}
+
+/*
  * A socket call that moved ret bytes through sp on fd; call_sk is the
  * socket the kernel says it used (0: not known, at sys_exit). A followed
  * plaintext connection goes straight to its event; the dearer checks
@@ -388,14 +421,24 @@ static __always_inline int sock_call(long ret, __u32 dir, long fd,
 	key = conn_key(id, fd);
 	c = conn_lookup(&key);
 	if (c && c->src == HTTP_SRC_SOCKET) {
+		if (!call_sk || !c->sk || c->sk == call_sk)
+			return emit(key, c, (__u32)key, dir, HTTP_SRC_SOCKET,
+				    ret, sp, id, 0);
 		/*
-		 * Another socket used inside this call (a network file
-		 * system's, say) is not the connection's.
+		 * Another socket: used inside this call (a network file
+		 * system's, say), or the fd's now, the one followed having
+		 * ended unseen. Only the fd's own starts a connection.
 		 */
-		if (call_sk && c->sk && c->sk != call_sk)
+		if (tcp_sock_of(fd) != call_sk)
 			return 0;
-		return emit(key, c, (__u32)key, dir, HTTP_SRC_SOCKET, ret, sp,
-			    id, 0);
+		if (key == conn_key(id, fd)) {
+			conn_end(key, c, true);
+		} else {
+			/* a duplicate's fd: its socket may live on */
+			key = conn_key(id, fd);
+			bpf_map_delete_elem(&conns, &key);
+		}
+		c = NULL;
 	}
 	if (in_tls_call(id, fd) || c || !sp || !http_start(first_word(sp)))
 		return 0;
@@ -521,39 +564,6 @@ static __always_inline int sendfile_call(struct pt_regs *regs, long ret,
 		return 0;
 	return emit(key, c, (__u32)key, HTTP_DIR_OUT, HTTP_SRC_SOCKET, ret,
 		    NULL, id, 0);
-}
-
-/*
- * The end of connection key, followed as c: an event, and the entry
- * goes. by_owner: the running task is the connection's process (a
- * close); else only the pid in the key is known (a reset, say).
- */
-static __always_inline void conn_end(__u64 key, struct conn *c,
-				     bool by_owner)
-{
-	struct http_event *e = event_reserve(HTTP_EVENT_HEAD_SIZE);
-
-	if (e) {
-		if (by_owner) {
-			event_fill_hdr(&e->hdr);
-			e->m.flags = HTTP_EVF_TASK;
-		} else {
-			__builtin_memset(&e->hdr, 0, sizeof(e->hdr));
-			e->hdr.ts_ns = bpf_ktime_get_boot_ns();
-			e->hdr.pid = key >> 32;
-			e->hdr.tid = key >> 32;
-			e->m.flags = 0;
-		}
-		e->m.fd = (__u32)key;
-		e->m.seq = c->seq;
-		e->m.kind = HTTP_EV_CLOSE;
-		e->m.dir = 0;
-		e->m.src = c->src;
-		e->m.len = 0;
-		e->data_len = 0;
-		event_submit(e);
-	}
-	bpf_map_delete_elem(&conns, &key);
 }
 
 /* A close() at its exit: the end of a followed connection. */
@@ -703,13 +713,13 @@ int BPF_PROG(sock_send_btf, struct sock *sk, int ret, int flags)
 
 /*
  * A followed connection ends when its socket does, seen in its TCP
- * state: closed by its last fd (its FIN queued by a close, not by
- * shutdown()) or aborted (reset, or closed with bytes unread). Keyed by
- * the socket, so a new connection that gets the same fd number at once
- * is not taken for it, and a duplicate fd's close (the socket still
- * open) ends nothing. After a shutdown() the last bytes may still wait
- * to be read, and an orderly CLOSE follows it on its own (the peer's
- * FIN): sock_eof above ends those.
+ * state: closed by its last fd (its FIN queued by the close, or, after
+ * a shutdown(), the next change once no file holds it) or aborted
+ * (reset, or closed with bytes unread). Keyed by the socket, so a new
+ * connection that gets the same fd number at once is not taken for it,
+ * and a duplicate fd's close (the socket still open) ends nothing. After
+ * a shutdown() the last bytes may still wait to be read when an orderly
+ * CLOSE comes on its own (the peer's FIN): sock_eof above ends those.
  */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(sock_state_btf, const struct sock *sk, const int oldstate,
@@ -717,23 +727,28 @@ int BPF_PROG(sock_state_btf, const struct sock *sk, const int oldstate,
 {
 	__u64 s = (__u64)sk, *first;
 
-	switch (newstate) {
-	case HTTP_TCP_FIN_WAIT1:
-	case HTTP_TCP_LAST_ACK:
-		/* Queued in the task that closes or shuts it down. */
-		if (!both_ways_shut(sk) ||
-		    regs_syscall_nr_btf(sys_regs()) == NR_SHUTDOWN)
+	/*
+	 * Closed by its last fd before (shutdown() first): no file left,
+	 * any later change of state (the FIN acked, TIME_WAIT) ends it.
+	 */
+	if (BPF_CORE_READ(sk, sk_socket))
+		switch (newstate) {
+		case HTTP_TCP_FIN_WAIT1:
+		case HTTP_TCP_LAST_ACK:
+			/* Queued in the task that closes or shuts it. */
+			if (!both_ways_shut(sk) ||
+			    regs_syscall_nr_btf(sys_regs()) == NR_SHUTDOWN)
+				return 0;
+			break;
+		case HTTP_TCP_CLOSE:
+			if (!BPF_CORE_READ(sk, sk_err) &&
+			    oldstate != HTTP_TCP_ESTABLISHED &&
+			    oldstate != HTTP_TCP_CLOSE_WAIT)
+				return 0;
+			break;
+		default:
 			return 0;
-		break;
-	case HTTP_TCP_CLOSE:
-		if (!BPF_CORE_READ(sk, sk_err) &&
-		    oldstate != HTTP_TCP_ESTABLISHED &&
-		    oldstate != HTTP_TCP_CLOSE_WAIT)
-			return 0;
-		break;
-	default:
-		return 0;
-	}
+		}
 	first = bpf_map_lookup_elem(&socks, &s);
 	if (first)
 		sock_end(s, first);

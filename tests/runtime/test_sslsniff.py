@@ -11,8 +11,9 @@ import subprocess
 import sys
 import time
 
-from common import (LOUPE, Loupe, Skip, check, check_common, existing_bpf_ids, fail,
-                    fdinfo_ids, marker, poll_until, short, spawn, tmpdir)
+from common import (LOUPE, Loupe, Skip, bpf_ids_owned_by, check, check_common,
+                    existing_bpf_ids, fail, fdinfo_ids, marker, poll_until, short,
+                    spawn, tmpdir)
 
 UPROBE_EVENTS = "/sys/kernel/tracing/uprobe_events"
 
@@ -673,6 +674,43 @@ def test_sslsniff_more_libraries_than_probed_told():
 
 
 test_sslsniff_more_libraries_than_probed_told.serial = True
+
+
+def test_sslsniff_library_slots_freed_when_containers_end():
+    """A container's library leaves the probed set when its namespace
+    ends: its probes are detached and its slot goes to one left out
+    before. 33 namespaces with their own libssl copy (past the 32);
+    system-wide sslsniff; all but the last (left out at the start) end:
+    within the once-a-second look sslsniff holds as many links as a run
+    started now, and s_client in the last is seen exactly. (Alone, as
+    above.)"""
+    lib = _host_libssl()
+    d = tmpdir()
+    nss = []
+    for k in range(33):
+        copy = os.path.join(d, "libssl-%d.so.3" % k)
+        shutil.copy(lib, copy)
+        nss.append(_namespace_with(lib, copy))
+    srv = TlsServer()
+    lp = Loupe("sslsniff", "-j")
+    lp.wait_attached(settle=1.5)
+    check(any("more TLS libraries" in l for l in lp.stderr_lines()),
+          "no notice of libraries left out: %s" % lp.stderr_lines())
+    for p in nss[:-1]:
+        p.kill()
+        p.wait()
+    time.sleep(3)
+    links = len(bpf_ids_owned_by(lp.pid)[1])
+    ref = Loupe("sslsniff", "-j")
+    ref.wait_attached(settle=1.5)
+    want = len(bpf_ids_owned_by(ref.pid)[1])
+    ref.stop()
+    check(links == want, "sslsniff holds %d links once 32 containers ended, a run "
+          "started then %d" % (links, want))
+    _s_client_in(lp, srv, nss[-1].pid, "/" + marker("freed"))
+
+
+test_sslsniff_library_slots_freed_when_containers_end.serial = True
 
 
 def test_tls_library_of_a_namespace_made_later():

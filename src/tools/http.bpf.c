@@ -480,7 +480,8 @@ static __always_inline struct pt_regs *sys_regs(void)
 #endif
 
 #define HTTP_EBADF	9	/* errno.h is not for BPF objects */
-#define HTTP_MSG_PEEK	2	/* the bytes stay queued: read again later */
+/* The bytes stay queued, to be read again. */
+#define HTTP_MSG_PEEK	2
 
 /* The numbers of the calls followed, for the one program on sys_exit. */
 #if defined(__TARGET_ARCH_x86)

@@ -107,15 +107,18 @@ class Nginx:
                                             self.m, path)
 
 
-def exchange(port, *parts, timeout=10):
+def exchange(port, *parts, timeout=10, half_close=False):
     """Sends each part in one write (50 ms apart, for the server to read
-    each on its own), reads until the server closes."""
+    each on its own), shuts the sending side if half_close, reads until
+    the server closes."""
     s = socket.create_connection(("127.0.0.1", port), timeout)
     s.settimeout(timeout)
     for i, raw in enumerate(parts):
         if i:
             time.sleep(0.05)
         s.sendall(raw)
+    if half_close:
+        s.shutdown(socket.SHUT_WR)
     got = b""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -552,18 +555,8 @@ def test_peek_dup_close_and_half_closed_client():
     lp = Loupe("http", "-j")
 
     def ask(path):
-        s = socket.create_connection(("127.0.0.1", port), 5)
-        s.settimeout(5)
-        s.sendall(b"GET /%s/%s HTTP/1.1\r\nHost: x\r\n\r\n" % (m.encode(), path))
-        s.shutdown(socket.SHUT_WR)
-        got = b""
-        while True:
-            b = s.recv(4096)
-            if not b:
-                break
-            got += b
-        s.close()
-        return got
+        return exchange(port, b"GET /%s/%s HTTP/1.1\r\nHost: x\r\n\r\n"
+                        % (m.encode(), path), timeout=5, half_close=True)
 
     lp.ready(lambda: ask(b"warm"), lambda e: e.get("path") == "/%s/warm" % m)
     got = ask(b"once")

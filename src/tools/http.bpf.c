@@ -466,7 +466,7 @@ static __always_inline struct pt_regs *sys_regs(void)
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
-/* A syscall's first three arguments, loaded through BTF (no helper call). */
+/* A syscall's first four arguments, loaded through BTF (no helper call). */
 #if defined(__TARGET_ARCH_x86)
 #define SYS_ARG0(r) ((r)->di)
 #define SYS_ARG1(r) ((r)->si)
@@ -721,35 +721,39 @@ int BPF_PROG(sock_send_btf, struct sock *sk, int ret, int flags)
  * and a duplicate fd's close (the socket still open) ends nothing. After
  * a shutdown() the last bytes may still wait to be read when an orderly
  * CLOSE comes on its own (the peer's FIN): sock_eof above ends those.
+ * Whether this change of state of sk ends its connection:
  */
+static __always_inline bool state_ends(const struct sock *sk, int oldstate,
+				       int newstate)
+{
+	/*
+	 * Closed by its last fd before (shutdown() first): no file left,
+	 * any later change of state (the FIN acked, TIME_WAIT) ends it.
+	 */
+	if (!BPF_CORE_READ(sk, sk_socket))
+		return true;
+	switch (newstate) {
+	case HTTP_TCP_FIN_WAIT1:
+	case HTTP_TCP_LAST_ACK:
+		/* Queued in the task that closes or shuts it. */
+		return both_ways_shut(sk) &&
+		       regs_syscall_nr_btf(sys_regs()) != NR_SHUTDOWN;
+	case HTTP_TCP_CLOSE:
+		return BPF_CORE_READ(sk, sk_err) ||
+		       oldstate == HTTP_TCP_ESTABLISHED ||
+		       oldstate == HTTP_TCP_CLOSE_WAIT;
+	}
+	return false;
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(sock_state_btf, const struct sock *sk, const int oldstate,
 	     const int newstate)
 {
 	__u64 s = (__u64)sk, *first;
 
-	/*
-	 * Closed by its last fd before (shutdown() first): no file left,
-	 * any later change of state (the FIN acked, TIME_WAIT) ends it.
-	 */
-	if (BPF_CORE_READ(sk, sk_socket))
-		switch (newstate) {
-		case HTTP_TCP_FIN_WAIT1:
-		case HTTP_TCP_LAST_ACK:
-			/* Queued in the task that closes or shuts it. */
-			if (!both_ways_shut(sk) ||
-			    regs_syscall_nr_btf(sys_regs()) == NR_SHUTDOWN)
-				return 0;
-			break;
-		case HTTP_TCP_CLOSE:
-			if (!BPF_CORE_READ(sk, sk_err) &&
-			    oldstate != HTTP_TCP_ESTABLISHED &&
-			    oldstate != HTTP_TCP_CLOSE_WAIT)
-				return 0;
-			break;
-		default:
-			return 0;
-		}
+	if (!state_ends(sk, oldstate, newstate))
+		return 0;
 	first = bpf_map_lookup_elem(&socks, &s);
 	if (first)
 		sock_end(s, first);

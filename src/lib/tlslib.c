@@ -245,6 +245,16 @@ void tlslib_forget_link(struct tlslib_set *set, const struct bpf_link *link)
 	}
 }
 
+/* Links of the set's that no owner took: forgotten and detached. */
+static void destroy_links(struct tlslib_set *set, struct bpf_link **links,
+			  int n)
+{
+	for (int i = 0; i < n; i++) {
+		tlslib_forget_link(set, links[i]);
+		bpf_link__destroy(links[i]);
+	}
+}
+
 static void tell_skipped(const struct tlslib_set *set, int n)
 {
 	log_err("%d more TLS libraries (containers' copies) are not probed: "
@@ -326,7 +336,6 @@ int tlslib_attach_from(struct tlslib_set *set, struct bpf_program *prog,
 {
 	int f = tlslib_func_of_prog(set, prog), n = 0, err;
 	struct uprobe_target t = { 0 };
-	struct tlslib *lib_of[TLSLIB_MAX_LIBS];
 	bool ret;
 
 	if (f < 0)
@@ -365,14 +374,11 @@ int tlslib_attach_from(struct tlslib_set *set, struct bpf_program *prog,
 		}
 		if (l->nlinks < (int)(sizeof(l->links) / sizeof(l->links[0])))
 			l->links[l->nlinks++] = links[n];
-		lib_of[n++] = l;
+		n++;
 	}
 	return n;
 fail:
-	while (n--) {
-		lib_of[n]->nlinks--;	/* the last one recorded there */
-		bpf_link__destroy(links[n]);
-	}
+	destroy_links(set, links, n);
 	return err;
 }
 
@@ -392,12 +398,8 @@ struct bpf_link *tlslib_attach(struct tlslib_set *set, struct session *s,
 			continue;
 		/* links 1 .. i - 1 are the session's now; it destroyed i */
 		tlslib_forget_link(set, links[i]);
-		for (int j = i + 1; j < n; j++) {
-			tlslib_forget_link(set, links[j]);
-			bpf_link__destroy(links[j]);
-		}
-		tlslib_forget_link(set, links[0]);
-		bpf_link__destroy(links[0]);
+		destroy_links(set, links + i + 1, n - i - 1);
+		destroy_links(set, links, 1);
 		errno = E2BIG;
 		return NULL;
 	}
@@ -438,11 +440,9 @@ int tlslib_follow(struct tlslib_set *set, struct session *s)
 			continue;
 		log_err("a library found since the start is not probed: "
 			"more than %d links", SESSION_MAX_LINKS);
+		/* the session destroyed links[i] */
 		tlslib_forget_link(set, links[i]);
-		while (++i < n) {
-			tlslib_forget_link(set, links[i]);
-			bpf_link__destroy(links[i]);
-		}
+		destroy_links(set, links + i + 1, n - i - 1);
 		return -E2BIG;
 	}
 	return 0;

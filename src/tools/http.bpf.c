@@ -651,15 +651,15 @@ static __always_inline bool both_ways_shut(const struct sock *sk)
 		HTTP_SHUTDOWN_MASK) == HTTP_SHUTDOWN_MASK;
 }
 
-/*
- * The connection of socket sk ends: first is where socks keeps the key
- * it was first followed under.
- */
-static __always_inline void sock_end(__u64 sk, __u64 *first)
+/* The connection of socket sk, if one is followed, ends. */
+static __always_inline void sock_end(__u64 sk)
 {
-	__u64 key = *first;
+	__u64 key, *first = bpf_map_lookup_elem(&socks, &sk);
 	struct conn *c;
 
+	if (!first)
+		return;
+	key = *first;
 	bpf_map_delete_elem(&socks, &sk);
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (c && c->sk == sk && !c->canon)
@@ -674,13 +674,8 @@ static __always_inline void sock_end(__u64 sk, __u64 *first)
  */
 static __always_inline int sock_eof(struct sock *sk)
 {
-	__u64 s = (__u64)sk, *first;
-
-	if (!both_ways_shut(sk))
-		return 0;
-	first = bpf_map_lookup_elem(&socks, &s);
-	if (first)
-		sock_end(s, first);
+	if (both_ways_shut(sk))
+		sock_end((__u64)sk);
 	return 0;
 }
 
@@ -750,13 +745,8 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(sock_state_btf, const struct sock *sk, const int oldstate,
 	     const int newstate)
 {
-	__u64 s = (__u64)sk, *first;
-
-	if (!state_ends(sk, oldstate, newstate))
-		return 0;
-	first = bpf_map_lookup_elem(&socks, &s);
-	if (first)
-		sock_end(s, first);
+	if (state_ends(sk, oldstate, newstate))
+		sock_end((__u64)sk);
 	return 0;
 }
 

@@ -72,11 +72,46 @@ static bool header_is(const char *name, size_t n, const char *want)
 	return n == strlen(want) && !strncasecmp(name, want, n);
 }
 
+bool http1_request_line(const char *h, size_t l1, struct http1_msg *m)
+{
+	const char *sp1 = memchr(h, ' ', l1), *sp2;
+	size_t n;
+
+	for (sp2 = h + l1; sp2 > h && sp2[-1] != ' '; sp2--)
+		;
+	if (!sp1 || sp2 <= sp1 + 1 ||
+	    (size_t)(sp1 - h) >= HTTP1_METHOD_LEN ||
+	    h + l1 - sp2 != 8 || memcmp(sp2, "HTTP/1.", 7))
+		return false;
+	m->response = false;
+	memcpy(m->method, h, sp1 - h);
+	m->method[sp1 - h] = '\0';
+	n = sp2 - 1 - (sp1 + 1);
+	m->path_truncated = n >= HTTP1_PATH_LEN;
+	if (n >= HTTP1_PATH_LEN)
+		n = HTTP1_PATH_LEN - 1;
+	memcpy(m->path, sp1 + 1, n);
+	m->path[n] = '\0';
+	return true;
+}
+
+void http1_resume_body(struct http1_stream *st, int status, uint64_t body,
+		       uint64_t left)
+{
+	http1_reset(st);
+	memset(&st->msg, 0, sizeof(st->msg));
+	st->msg.response = true;
+	st->msg.status = status;
+	st->msg.body = body;
+	st->state = HTTP1_BODY;
+	st->left = left;
+}
+
 /* The first line and the framing headers; false if it is no HTTP/1 head. */
 static bool parse_head(struct http1_msg *m, const char *h, size_t len,
 		       bool *chunked, long long *clen)
 {
-	const char *eol = memchr(h, '\n', len), *p, *sp1, *sp2, *colon;
+	const char *eol = memchr(h, '\n', len), *p, *colon;
 	size_t l1, n;
 
 	if (!eol)
@@ -94,23 +129,8 @@ static bool parse_head(struct http1_msg *m, const char *h, size_t len,
 		m->response = true;
 		m->status = (h[9] - '0') * 100 + (h[10] - '0') * 10 +
 			    (h[11] - '0');
-	} else {
-		sp1 = memchr(h, ' ', l1);
-		for (sp2 = h + l1; sp2 > h && sp2[-1] != ' '; sp2--)
-			;
-		if (!sp1 || sp2 <= sp1 + 1 ||
-		    (size_t)(sp1 - h) >= HTTP1_METHOD_LEN ||
-		    h + l1 - sp2 != 8 || memcmp(sp2, "HTTP/1.", 7))
-			return false;
-		m->response = false;
-		memcpy(m->method, h, sp1 - h);
-		m->method[sp1 - h] = '\0';
-		n = sp2 - 1 - (sp1 + 1);
-		m->path_truncated = n >= HTTP1_PATH_LEN;
-		if (n >= HTTP1_PATH_LEN)
-			n = HTTP1_PATH_LEN - 1;
-		memcpy(m->path, sp1 + 1, n);
-		m->path[n] = '\0';
+	} else if (!http1_request_line(h, l1, m)) {
+		return false;
 	}
 	for (p = eol + 1; p < h + len; p = eol + 1) {
 		eol = memchr(p, '\n', h + len - p);

@@ -76,6 +76,17 @@ void http1_feed(struct http1_stream *st, const char *data, size_t n,
 		uint64_t unseen, uint64_t ts_ns);
 /* The stream ended (close): a body until close is complete, others not. */
 void http1_end(struct http1_stream *st, uint64_t ts_ns);
+/*
+ * A request line (l1 bytes, no CRLF) into m's method and path; false if
+ * it is none.
+ */
+bool http1_request_line(const char *line, size_t l1, struct http1_msg *m);
+/*
+ * Take up a response whose head was framed elsewhere (in the kernel):
+ * body bytes of it seen, left bytes of it to come.
+ */
+void http1_resume_body(struct http1_stream *st, int status, uint64_t body,
+		       uint64_t left);
 /* Forget the message under way (bytes were lost); back to IDLE. */
 void http1_reset(struct http1_stream *st);
 /*

@@ -46,6 +46,7 @@ struct httppair {
 	void *ctx;
 	struct conn *conns[CONN_BUCKETS];
 	unsigned long long lost;
+	unsigned long long kernel_pairs, handovers;
 };
 
 const struct hook_probe httppair_socket_probes[] = {
@@ -264,11 +265,105 @@ static struct conn *conn_get(struct httppair *hp, const struct http_event *e)
 	return c;
 }
 
+static enum httppair_role xchg_role(const struct http_xchg_event *e)
+{
+	return e->m.dir == HTTP_DIR_IN ? HTTPPAIR_SERVER : HTTPPAIR_CLIENT;
+}
+
+/* An exchange the kernel framed whole: reported as it is. */
+static void xchg_report(struct httppair *hp, const struct http_xchg_event *e,
+			const struct http1_msg *req)
+{
+	struct httppair_req r = {
+		.hdr = e->hdr,
+		.role = xchg_role(e),
+		.method = req->method,
+		.path = req->path,
+		.path_truncated = req->path_truncated,
+		.status = e->x.status,
+		.complete = e->x.complete,
+		.start_ns = e->x.start_ns,
+		.end_ns = e->x.end_ns,
+		.req_bytes = e->x.req_body,
+		.resp_bytes = e->x.resp_body,
+		.fd_known = true,
+		.fd = e->m.fd,
+	};
+
+	hp->kernel_pairs++;
+	hp->fn(hp->ctx, &r);
+}
+
+/*
+ * The kernel hands a connection over: its exchange under way becomes
+ * this side's pending request, with the response's body taken up where
+ * the kernel left it; the data events that follow go on from there.
+ */
+static void xchg_handover(struct httppair *hp,
+			  const struct http_xchg_event *e,
+			  const struct http1_msg *req)
+{
+	const struct http_event *as_event = (const void *)e;
+	struct pending *p;
+	struct conn *c;
+
+	hp->handovers++;
+	c = conn_get(hp, as_event);
+	if (!c)
+		return;
+	c->role = xchg_role(e);
+	c->seq_next = e->m.seq + 1;
+	c->cur = as_event;
+	if (e->m.flags & HTTP_EVF_TASK)
+		c->task = e->hdr;
+	p = &c->q[c->qhead];
+	c->qlen = 1;
+	c->req_open = -1;
+	p->hdr = e->hdr;
+	memcpy(p->method, req->method, sizeof(p->method));
+	memcpy(p->path, req->path, sizeof(p->path));
+	p->path_truncated = req->path_truncated;
+	p->start_ns = e->x.start_ns;
+	p->body = e->x.req_body;
+	if (e->x.status)
+		http1_resume_body(c->role == HTTPPAIR_SERVER ? &c->out : &c->in,
+				  e->x.status, e->x.resp_body, e->x.resp_left);
+}
+
+/* HTTP_EV_PAIR and HTTP_EV_HANDOVER records (http.h). */
+static int xchg_event(struct httppair *hp, const void *data, size_t size)
+{
+	const struct http_xchg_event *e = data;
+	struct http1_msg req;
+	struct conn **pc;
+
+	if (size < sizeof(*e) || e->x.line_len > HTTP_LINE_MAX)
+		return -EINVAL;
+	/*
+	 * A connection framed here before under the same fd is over (the
+	 * kernel followed this one afresh).
+	 */
+	pc = conn_slot(hp, e->hdr.pid, e->m.fd);
+	if (*pc)
+		conn_close(pc, data);
+	/* the kernel checks only the method: the rest as a head's */
+	if (!http1_request_line(e->x.line, e->x.line_len, &req))
+		return 0;
+	if (e->m.kind == HTTP_EV_PAIR)
+		xchg_report(hp, e, &req);
+	else
+		xchg_handover(hp, e, &req);
+	return 0;
+}
+
 int httppair_event(struct httppair *hp, const void *data, size_t size)
 {
 	const struct http_event *e = data;
 	struct conn **pc, *c;
 
+	if (size >= sizeof(e->hdr) + sizeof(e->m) &&
+	    (e->m.kind == HTTP_EV_PAIR || e->m.kind == HTTP_EV_HANDOVER))
+		return xchg_event(hp, data, size);
 	if (size < HTTP_EVENT_HEAD_SIZE ||
 	    size < HTTP_EVENT_HEAD_SIZE + e->data_len ||
 	    e->data_len > e->m.len)
@@ -328,4 +423,11 @@ void httppair_free(struct httppair *hp)
 unsigned long long httppair_lost(const struct httppair *hp)
 {
 	return hp ? hp->lost : 0;
+}
+
+void httppair_framing(const struct httppair *hp, unsigned long long *kernel,
+		      unsigned long long *handovers)
+{
+	*kernel = hp ? hp->kernel_pairs : 0;
+	*handovers = hp ? hp->handovers : 0;
 }

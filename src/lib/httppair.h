@@ -80,5 +80,11 @@ void httppair_free(struct httppair *hp);
 int httppair_event(struct httppair *hp, const void *data, size_t size);
 /* Requests dropped unanswered because events of theirs were lost. */
 unsigned long long httppair_lost(const struct httppair *hp);
+/*
+ * Exchanges the kernel framed whole, and connections it handed over to
+ * be framed here (http.h).
+ */
+void httppair_framing(const struct httppair *hp, unsigned long long *kernel,
+		      unsigned long long *handovers);
 
 #endif

@@ -24,6 +24,16 @@ const volatile __u32 tls_on = 0;
 /* Requests in events the ring had no room for (first request only). */
 __u64 lost_requests = 0;
 
+/* Who frames a connection's bytes (http.h). */
+enum framing { FRAME_KERNEL, FRAME_USER };
+/* Where a kernel-framed connection is between its exchanges. */
+enum phase {
+	PHASE_IDLE,		/* waiting for a request */
+	PHASE_ANSWER,		/* the request is whole, no response yet */
+	PHASE_BODY,		/* the response's body is under way */
+};
+enum role { ROLE_NONE, ROLE_SERVER, ROLE_CLIENT };
+
 struct conn {
 	__u32 seq;
 	__u32 src;		/* enum http_src that found it */
@@ -33,14 +43,46 @@ struct conn {
 	 * that key (inetd-style servers read fd 0 and write fd 1).
 	 */
 	__u64 canon;
+	__u8 framing;		/* enum framing */
+	__u8 phase;		/* enum phase */
+	__u8 role;		/* enum role, from its first request */
+	__u8 pad[5];
+	struct http_xchg x;	/* the exchange under way (FRAME_KERNEL) */
 };
 
+/*
+ * LRU: a connection pushed out while idle is followed again from its
+ * next message. 16384 of them take about 4 MB.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 16384);
 	__type(key, __u64);	/* pid << 32 | fd */
 	__type(value, struct conn);
 } conns SEC(".maps");
+
+/* An empty connection, to add one without building it on the stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct conn);
+} conn_zero SEC(".maps");
+
+/*
+ * Adds connection key (if not there) and returns it, or NULL: a new one
+ * is empty but for what the caller then fills in.
+ */
+static __always_inline struct conn *conn_add(__u64 key)
+{
+	__u32 zero = 0;
+	struct conn *empty = bpf_map_lookup_elem(&conn_zero, &zero);
+
+	if (!empty)
+		return NULL;
+	bpf_map_update_elem(&conns, &key, empty, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&conns, &key);
+}
 
 /* The key each followed socket was first seen under, for its dups. */
 struct {
@@ -266,29 +308,399 @@ static __always_inline __u64 conn_key(__u64 id, __u32 fd)
 }
 
 /*
- * One event for a call that moved len bytes on connection key, followed
- * as c, or new (c NULL: the caller saw its bytes start a message; sk its
- * socket, 0 for TLS).
+ * Kernel framing (http.h). The head of a message is read from the
+ * call's first piece into this CPU's buffer and scanned a word at a
+ * time for its line ends. The buffer has room past HTTP_HEAD_KERNEL for
+ * the loads the scan makes beyond a line's start.
  */
-static __always_inline int emit(__u64 key, struct conn *c, __u32 fd,
-				__u32 dir, __u32 src, __u64 len,
-				const struct span *sp, __u64 id, __u64 sk)
+#define HEAD_BUF (HTTP_HEAD_KERNEL + 32)
+
+/* What the scan of a head found. */
+struct head {
+	__u64 len;		/* through its blank line; 0: not in the bytes */
+	__u64 line;		/* its first line, without CRLF */
+	__u64 clen_at;		/* where its Content-Length's value is, or 0 */
+	__s64 clen;		/* that value, -1 if none */
+	__u64 odd;		/* a framing left to user space */
+};
+
+/*
+ * The findings live in the map too: the verifier does not follow values
+ * in maps, so the scan's many ways out (one per line) come to one state
+ * after it instead of one per position found.
+ */
+struct head_buf {
+	struct head hd;
+	char buf[HEAD_BUF];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct head_buf);
+} heads SEC(".maps");
+
+#define BYTES8(c) ((c) * 0x0101010101010101ULL)
+#define LE8(a, b, c, d, e, f, g, h) \
+	((__u64)WORD(a, b, c, d) | (__u64)WORD(e, f, g, h) << 32)
+/* Letters of a header name lowered (and '\r' made '-', harmless here). */
+#define LOWER8 BYTES8(0x20)
+
+static __always_inline __u64 load8(const char *h, __u64 off)
 {
-	struct conn fresh = { .src = src, .sk = sk };
+	if (off > HEAD_BUF - 8)
+		return 0;
+	return *(const __u64 *)(h + off);
+}
+
+/*
+ * The index of the lowest byte flagged in m (bits 7, 15, ...; m != 0),
+ * without branches: the verifier would keep a state for each thing each
+ * branch taught it about m.
+ */
+static __always_inline __u64 low_byte(__u64 m)
+{
+	__u64 lowest = (m & -m) >> 7;	/* 1 << 8 * index */
+
+	return (lowest * 0x0001020304050607ULL) >> 56 & 7;
+}
+
+/* A Content-Length value at v: digits after blanks, as user space reads it. */
+static __always_inline __s64 header_number(const char *h, __u64 v)
+{
+	__s64 n = 0;
+	int digits = 0;
+
+	barrier_var(v);
+	if (v > HEAD_BUF - 16)
+		return -2;
+	for (int i = 0; i < 16; i++) {
+		char ch = h[v + i];
+
+		if ((ch == ' ' || ch == '\t') && !digits)
+			continue;
+		if (ch < '0' || ch > '9')
+			break;
+		n = n * 10 + (ch - '0');
+		digits++;
+	}
+	return digits > 12 ? -2 : n;
+}
+
+/*
+ * The line feed at p, of a head of n bytes: the first ends its first
+ * line; one followed by CRLF ends the head. True when the scan is over.
+ */
+static __always_inline bool line_end(const char *h, __u64 n, __u64 p,
+				     struct head *hd)
+{
+	__u64 s, a, b;
+
+	/*
+	 * p < n <= HTTP_HEAD_KERNEL, told again to the verifier (which
+	 * loses the bound of the scan's offset), after the compiler
+	 * forgets it.
+	 */
+	barrier_var(p);
+	if (p >= HTTP_HEAD_KERNEL)
+		return true;
+	s = p + 1;
+	if (!hd->line) {
+		if (p < 1 || h[p - 1] != '\r') {
+			hd->odd = true;
+			return true;
+		}
+		hd->line = p - 1;
+	}
+	if (s + 2 > n)
+		return true;		/* the head goes on past the bytes */
+	if (h[s] == '\r') {
+		if (h[s + 1] == '\n')
+			hd->len = s + 2;
+		else
+			hd->odd = true;
+		return true;
+	}
+	a = load8(h, s) | LOWER8;
+	if (a == LE8('c', 'o', 'n', 't', 'e', 'n', 't', '-')) {
+		b = (load8(h, s + 8) | LOWER8) & 0x00ffffffffffffffULL;
+		if (b == (LE8('l', 'e', 'n', 'g', 't', 'h', ':', 0) &
+			  0x00ffffffffffffffULL)) {
+			/* two of them: user space takes the last */
+			if (hd->clen_at)
+				hd->odd = true;
+			hd->clen_at = s + 15;
+		}
+	} else if (a == LE8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r')) {
+		hd->odd = true;		/* chunked, most likely */
+	}
+	return hd->odd;
+}
+
+/*
+ * Scans the n (<= HTTP_HEAD_KERNEL) bytes of a head in h. The loop only
+ * notes where things are: the verifier walks each of its rounds, and a
+ * loop inside (the number's) would multiply them past its limit.
+ */
+static __always_inline void head_lines(const char *h, __u64 n,
+				       struct head *hd)
+{
+	for (__u64 k = 0; k < HTTP_HEAD_KERNEL / 8; k++) {
+		__u64 off = k * 8;
+		__u64 x, m;
+
+		if (off >= n)
+			return;
+		/* a flag in each byte that is a line feed */
+		x = *(const __u64 *)(h + off) ^ BYTES8('\n');
+		m = ~(((x & BYTES8(0x7f)) + BYTES8(0x7f)) | x | BYTES8(0x7f));
+		if (n - off < 8)
+			m &= (1ULL << ((n - off) * 8)) - 1;
+		for (int j = 0; j < 8 && m; j++) {
+			__u64 p = off + low_byte(m);
+
+			m &= m - 1;
+			if (line_end(h, n, p, hd))
+				return;
+		}
+	}
+}
+
+/*
+ * A global function: the verifier checks it once, not at each of the
+ * places frame() is inlined into (one per kind of socket call).
+ */
+__noinline int head_scan(struct head_buf *hb, __u64 n)
+{
+	struct head *hd;
+	const char *h;
+
+	if (!hb)
+		return 0;
+	hd = &hb->hd;
+	h = hb->buf;
+	if (n > HTTP_HEAD_KERNEL)
+		n = HTTP_HEAD_KERNEL;
+	hd->len = 0;
+	hd->line = 0;
+	hd->clen_at = 0;
+	hd->clen = -1;
+	hd->odd = false;
+	head_lines(h, n, hd);
+	if (hd->clen_at && !hd->odd) {
+		hd->clen = header_number(h, hd->clen_at);
+		if (hd->clen < 0)
+			hd->odd = true;
+	}
+	return 0;
+}
+
+/*
+ * Reads the head of a call that moved len bytes through sp (up to
+ * HTTP_HEAD_KERNEL bytes of its first piece) and scans it. Returns the
+ * bytes, or NULL if they could not be read.
+ */
+static __always_inline struct head_buf *head_read(const struct span *sp,
+						   __u64 len)
+{
+	__u32 zero = 0;
+	struct head_buf *hb = bpf_map_lookup_elem(&heads, &zero);
+	struct iov v = {};
+	__u64 n;
+
+	if (!hb || !sp)
+		return NULL;
+	if (sp->buf) {
+		v.base = sp->buf;
+		v.len = len;
+	} else if (!sp->iovcnt ||
+		   bpf_probe_read_user(&v, sizeof(v), sp->iov)) {
+		return NULL;
+	}
+	n = v.len < len ? v.len : len;
+	if (n > HTTP_HEAD_KERNEL)
+		n = HTTP_HEAD_KERNEL;
+	barrier_var(n);
+	if (!n || n > HTTP_HEAD_KERNEL)
+		return NULL;
+	if (bpf_probe_read_user(hb->buf, n, v.base))
+		return NULL;
+	head_scan(hb, n);
+	return hb;
+}
+
+/*
+ * The exchange under way on connection key as a record: kind
+ * HTTP_EV_PAIR (done, or ended by the close) or HTTP_EV_HANDOVER.
+ * by_owner: the running task is the connection's process.
+ */
+static __always_inline void xchg_emit(__u64 key, struct conn *c, __u8 kind,
+				      bool by_owner)
+{
+	struct http_xchg_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost();
+		__sync_fetch_and_add(&lost_requests, 1);
+		return;
+	}
+	/*
+	 * The request's call: its time, thread and name. The rest from the
+	 * task through BTF: helpers cost tens of ns each here (a mitigation
+	 * thunk on every return), and this runs once per request.
+	 */
+	e->hdr.ts_ns = c->x.start_ns;
+	e->hdr.pid = key >> 32;
+	e->hdr.tid = c->x.tid;
+	__builtin_memcpy(e->hdr.comm, c->x.comm, sizeof(e->hdr.comm));
+	if (by_owner && !filter.header_lite) {
+		struct task_struct *task = bpf_get_current_task_btf();
+
+		e->hdr.cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+		e->hdr.ppid = task->real_parent->tgid;
+		e->hdr.uid = task->cred->uid.val;
+		e->m.flags = HTTP_EVF_TASK;
+	} else {
+		e->hdr.cgroup_id = 0;
+		e->hdr.ppid = 0;
+		e->hdr.uid = 0;
+		e->m.flags = by_owner ? HTTP_EVF_TASK : 0;
+	}
+	e->m.fd = (__u32)key;
+	e->m.seq = c->seq++;
+	e->m.kind = kind;
+	e->m.dir = c->role == ROLE_SERVER ? HTTP_DIR_IN : HTTP_DIR_OUT;
+	e->m.src = HTTP_SRC_SOCKET;
+	e->m.len = 0;
+	e->x = c->x;
+	bpf_ringbuf_submit(e, submit_flags());
+}
+
+static __always_inline bool no_body_status(__u32 status)
+{
+	return status == 204 || status == 304;
+}
+
+/* A request's head h (scanned as hd) in a call of len bytes. */
+static __always_inline bool frame_request(struct conn *c, __u32 dir,
+					  __u64 len, const char *h,
+					  const struct head *hd, __u64 id)
+{
+	__u32 w = *(const __u32 *)h;
+	__u64 body = hd->clen < 0 ? 0 : hd->clen;
+	struct task_struct *task;
+
+	/* HEAD's answer has no body whatever it says; CONNECT tunnels */
+	if (!request_start(w) || w == WORD('H', 'E', 'A', 'D') ||
+	    w == WORD('C', 'O', 'N', 'N') || hd->line > HTTP_LINE_MAX ||
+	    hd->len + body != len)
+		return false;
+	if (c->role == ROLE_NONE)
+		c->role = dir == HTTP_DIR_IN ? ROLE_SERVER : ROLE_CLIENT;
+	c->x.start_ns = bpf_ktime_get_boot_ns();
+	c->x.end_ns = 0;
+	c->x.req_body = body;
+	c->x.resp_body = 0;
+	c->x.resp_left = 0;
+	c->x.tid = (__u32)id;
+	c->x.status = 0;
+	c->x.complete = 0;
+	c->x.line_len = hd->line;
+	/* word by word: h is 8-aligned, which the compiler cannot know */
+	for (int i = 0; i < HTTP_LINE_MAX / 8; i++)
+		((__u64 *)c->x.line)[i] = ((const __u64 *)h)[i];
+	task = bpf_get_current_task_btf();
+	((__u64 *)c->x.comm)[0] = ((const __u64 *)task->comm)[0];
+	((__u64 *)c->x.comm)[1] = ((const __u64 *)task->comm)[1];
+	c->phase = PHASE_ANSWER;
+	return true;
+}
+
+/* Body bytes of the response: the exchange is done when they all came. */
+static __always_inline void response_bytes(__u64 key, struct conn *c,
+					   __u64 got)
+{
+	c->x.resp_body += got;
+	c->x.resp_left -= got;
+	c->x.end_ns = bpf_ktime_get_boot_ns();
+	if (c->x.resp_left)
+		return;
+	c->x.complete = 1;
+	xchg_emit(key, c, HTTP_EV_PAIR, true);
+	c->phase = PHASE_IDLE;
+}
+
+/* The first call of a response: its head h (scanned as hd). */
+static __always_inline bool frame_response(__u64 key, struct conn *c,
+					   __u64 len, const char *h,
+					   const struct head *hd)
+{
+	__u32 status;
+	__u64 body;
+
+	if (*(const __u32 *)h != WORD('H', 'T', 'T', 'P') ||
+	    h[4] != '/' || h[5] != '1' || h[6] != '.' || h[8] != ' ' ||
+	    hd->line < 12 || h[9] < '0' || h[9] > '9' || h[10] < '0' ||
+	    h[10] > '9' || h[11] < '0' || h[11] > '9')
+		return false;
+	status = (h[9] - '0') * 100 + (h[10] - '0') * 10 + (h[11] - '0');
+	/* 1xx come before the answer; 101 switches protocols */
+	if (status < 200)
+		return false;
+	if (no_body_status(status))
+		body = 0;
+	else if (hd->clen >= 0)
+		body = hd->clen;
+	else
+		return false;	/* a body until the close */
+	if (len - hd->len > body)
+		return false;	/* more than this response */
+	c->x.status = status;
+	c->x.resp_left = body;
+	c->phase = PHASE_BODY;
+	response_bytes(key, c, len - hd->len);
+	return true;
+}
+
+/*
+ * One call of a kernel-framed connection: false if it is not a simple
+ * exchange's, for user space to frame from this call on.
+ */
+static __always_inline bool frame(__u64 key, struct conn *c, __u32 dir,
+				  __u64 len, const struct span *sp, __u64 id)
+{
+	bool request_dir = c->role == ROLE_NONE ||
+			   (dir == HTTP_DIR_IN) == (c->role == ROLE_SERVER);
+	struct head_buf *hb;
+
+	if (c->phase == PHASE_BODY) {
+		if (request_dir || len > c->x.resp_left)
+			return false;
+		response_bytes(key, c, len);
+		return true;
+	}
+	/* a request while one is under way: pipelining */
+	if (request_dir != (c->phase == PHASE_IDLE))
+		return false;
+	hb = head_read(sp, len);
+	if (!hb || hb->hd.odd || !hb->hd.len)
+		return false;
+	if (c->phase == PHASE_IDLE)
+		return frame_request(c, dir, len, hb->buf, &hb->hd, id);
+	return frame_response(key, c, len, hb->buf, &hb->hd);
+}
+
+/* One event for a call that moved len bytes on connection key as c. */
+static __always_inline int emit_data(struct conn *c, __u32 fd, __u32 dir,
+				     __u32 src, __u64 len,
+				     const struct span *sp, __u64 id)
+{
 	struct http_event_meta m = {};
 	__u64 want = 0;
 	bool ok;
 
-	if (!c) {
-		__u32 tgid = key >> 32;
-		__u8 one = 1;
-
-		bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST);
-		c = bpf_map_lookup_elem(&conns, &key);
-		if (!c)
-			return 0;
-		bpf_map_update_elem(&procs, &tgid, &one, BPF_ANY);
-	}
 	m.fd = fd;
 	/* Not atomic: two threads writing one socket at once is rare. */
 	m.seq = c->seq++;
@@ -314,6 +726,40 @@ static __always_inline int emit(__u64 key, struct conn *c, __u32 fd,
 			__sync_fetch_and_add(&lost_requests, 1);
 	}
 	return 0;
+}
+
+/*
+ * A call that moved len bytes on connection key, followed as c, or new
+ * (c NULL: the caller saw its bytes start a message; sk its socket, 0
+ * for TLS). kernel: this program frames plain connections itself.
+ */
+static __always_inline int emit(__u64 key, struct conn *c, __u32 fd,
+				__u32 dir, __u32 src, __u64 len,
+				const struct span *sp, __u64 id, __u64 sk,
+				const bool kernel)
+{
+	if (!c) {
+		__u32 tgid = key >> 32;
+		__u8 one = 1;
+
+		c = conn_add(key);
+		if (!c)
+			return 0;
+		c->src = src;
+		c->sk = sk;
+		c->framing = kernel && src == HTTP_SRC_SOCKET ?
+			     FRAME_KERNEL : FRAME_USER;
+		bpf_map_update_elem(&procs, &tgid, &one, BPF_ANY);
+	}
+	if (kernel && c->framing == FRAME_KERNEL) {
+		if (frame(key, c, dir, len, sp, id))
+			return 0;
+		c->framing = FRAME_USER;
+		if (c->phase != PHASE_IDLE)
+			xchg_emit(key, c, HTTP_EV_HANDOVER, true);
+		c->phase = PHASE_IDLE;
+	}
+	return emit_data(c, fd, dir, src, len, sp, id);
 }
 
 /*
@@ -374,13 +820,24 @@ static __always_inline struct conn *conn_lookup(__u64 *key)
 /*
  * The end of connection key, followed as c: an event, and the entry
  * goes. by_owner: the running task is the connection's process (a
- * close); else only the pid in the key is known (a reset, say).
+ * close); else only the pid in the key is known (a reset, say). A
+ * kernel-framed one tells only of its exchange under way, if any.
  */
 static __always_inline void conn_end(__u64 key, struct conn *c,
 				     bool by_owner)
 {
-	struct http_event *e = event_reserve(HTTP_EVENT_HEAD_SIZE);
+	struct http_event *e;
 
+	if (c->framing == FRAME_KERNEL) {
+		if (c->phase != PHASE_IDLE) {
+			c->x.end_ns = bpf_ktime_get_boot_ns();
+			c->x.complete = 0;
+			xchg_emit(key, c, HTTP_EV_PAIR, by_owner);
+		}
+		bpf_map_delete_elem(&conns, &key);
+		return;
+	}
+	e = event_reserve(HTTP_EVENT_HEAD_SIZE);
 	if (e) {
 		if (by_owner) {
 			event_fill_hdr(&e->hdr);
@@ -405,25 +862,28 @@ static __always_inline void conn_end(__u64 key, struct conn *c,
 }
 
 /*
- * A socket call that moved ret bytes through sp on fd; call_sk is the
- * socket the kernel says it used (0: not known, at sys_exit). A followed
- * plaintext connection goes straight to its event; the dearer checks
- * (a TLS call under way, the bytes, the socket) are for the others.
+ * A socket call that moved ret bytes through sp on fd, made by task id
+ * (its filters passed); call_sk is the socket the kernel says it used
+ * (0: not known, at sys_exit); kernel: the program frames plain
+ * connections itself. A followed plaintext connection goes straight to
+ * its framing; the dearer checks (a TLS call under way, the bytes, the
+ * socket) are for the others.
  */
 static __always_inline int sock_call(long ret, __u32 dir, long fd,
-				     const struct span *sp, __u64 call_sk)
+				     const struct span *sp, __u64 call_sk,
+				     __u64 id, const bool kernel)
 {
-	__u64 key, sk, *first, id = bpf_get_current_pid_tgid();
-	struct conn *c, dup = {};
+	__u64 key, sk, *first;
+	struct conn *c, *dup;
 
-	if (ret <= 0 || fd < 0 || !filter_current_id_ok(id))
+	if (ret <= 0 || fd < 0)
 		return 0;
 	key = conn_key(id, fd);
 	c = conn_lookup(&key);
 	if (c && c->src == HTTP_SRC_SOCKET) {
 		if (!call_sk || !c->sk || c->sk == call_sk)
 			return emit(key, c, (__u32)key, dir, HTTP_SRC_SOCKET,
-				    ret, sp, id, 0);
+				    ret, sp, id, 0, kernel);
 		/*
 		 * Another socket: used inside this call (a network file
 		 * system's, say), or the fd's now, the one followed having
@@ -448,17 +908,23 @@ static __always_inline int sock_call(long ret, __u32 dir, long fd,
 	/* Another fd of this process already follows the socket. */
 	first = bpf_map_lookup_elem(&socks, &sk);
 	if (first && *first != key && *first >> 32 == key >> 32) {
-		dup.canon = *first;
-		dup.src = HTTP_SRC_SOCKET;
-		c = bpf_map_lookup_elem(&conns, first);
+		__u64 canon = *first;
+
+		c = bpf_map_lookup_elem(&conns, &canon);
 		if (c && c->src == HTTP_SRC_SOCKET) {
-			bpf_map_update_elem(&conns, &key, &dup, BPF_ANY);
-			return emit(dup.canon, c, (__u32)dup.canon, dir,
-				    HTTP_SRC_SOCKET, ret, sp, id, 0);
+			dup = conn_add(key);
+			if (!dup)
+				return 0;
+			dup->canon = canon;
+			dup->src = HTTP_SRC_SOCKET;
+			dup->framing = FRAME_USER;
+			return emit(canon, c, (__u32)canon, dir,
+				    HTTP_SRC_SOCKET, ret, sp, id, 0, kernel);
 		}
 	}
 	bpf_map_update_elem(&socks, &sk, &key, BPF_ANY);
-	return emit(key, NULL, fd, dir, HTTP_SRC_SOCKET, ret, sp, id, sk);
+	return emit(key, NULL, fd, dir, HTTP_SRC_SOCKET, ret, sp, id, sk,
+		    kernel);
 }
 
 static __always_inline struct pt_regs *sys_regs(void)
@@ -512,29 +978,29 @@ static __always_inline struct pt_regs *sys_regs(void)
 
 /*
  * regs: the task's saved user registers, through a BTF pointer; sk: the
- * socket the kernel used, 0 if not known.
+ * socket the kernel used, 0 if not known; id and kernel as sock_call's.
  */
 static __always_inline int buf_call(struct pt_regs *regs, long ret, __u32 dir,
-				    __u64 sk)
+				    __u64 sk, __u64 id, const bool kernel)
 {
 	struct span sp = {};
 
 	sp.buf = (const void *)SYS_ARG1(regs);
-	return sock_call(ret, dir, SYS_ARG0(regs), &sp, sk);
+	return sock_call(ret, dir, SYS_ARG0(regs), &sp, sk, id, kernel);
 }
 
 static __always_inline int vec_call(struct pt_regs *regs, long ret, __u32 dir,
-				    __u64 sk)
+				    __u64 sk, __u64 id, const bool kernel)
 {
 	struct span sp = {};
 
 	sp.iov = (const void *)SYS_ARG1(regs);
 	sp.iovcnt = SYS_ARG2(regs);
-	return sock_call(ret, dir, SYS_ARG0(regs), &sp, sk);
+	return sock_call(ret, dir, SYS_ARG0(regs), &sp, sk, id, kernel);
 }
 
 static __always_inline int msg_call(struct pt_regs *regs, long ret, __u32 dir,
-				    __u64 sk)
+				    __u64 sk, __u64 id, const bool kernel)
 {
 	struct msghdr64 m = {};
 	struct span sp = {};
@@ -546,31 +1012,31 @@ static __always_inline int msg_call(struct pt_regs *regs, long ret, __u32 dir,
 		return 0;
 	sp.iov = m.iov;
 	sp.iovcnt = m.iovlen;
-	return sock_call(ret, dir, SYS_ARG0(regs), &sp, sk);
+	return sock_call(ret, dir, SYS_ARG0(regs), &sp, sk, id, kernel);
 }
 
 /* A body sent from a file: counted, never copied. */
 static __always_inline int sendfile_call(struct pt_regs *regs, long ret,
-					 __u64 sk)
+					 __u64 sk, __u64 id, const bool kernel)
 {
-	__u64 key, id = bpf_get_current_pid_tgid();
 	long fd = SYS_ARG0(regs);
 	struct conn *c;
+	__u64 key;
 
-	if (ret <= 0 || fd < 0 || !filter_current_id_ok(id))
+	if (ret <= 0 || fd < 0)
 		return 0;
 	key = conn_key(id, fd);
 	c = conn_lookup(&key);
 	if (!c || c->src != HTTP_SRC_SOCKET || (sk && c->sk && c->sk != sk))
 		return 0;
 	return emit(key, c, (__u32)key, HTTP_DIR_OUT, HTTP_SRC_SOCKET, ret,
-		    NULL, id, 0);
+		    NULL, id, 0, kernel);
 }
 
 /* A close() at its exit: the end of a followed connection. */
-static __always_inline int close_call(long fd)
+static __always_inline int close_call(long fd, __u64 id)
 {
-	__u64 key = conn_key(bpf_get_current_pid_tgid(), fd);
+	__u64 key = conn_key(id, fd);
 	struct conn *c = bpf_map_lookup_elem(&conns, &key);
 
 	if (!c)
@@ -585,10 +1051,12 @@ static __always_inline int close_call(long fd)
 
 /*
  * The data-moving socket calls, picked by number; dir_only: HTTP_DIR_IN
- * or _OUT to take only those (a socket tracepoint says which way), or -1.
+ * or _OUT to take only those (a socket tracepoint says which way), or -1;
+ * id: the task, its filters passed; kernel as sock_call's.
  */
 static __always_inline int data_call(struct pt_regs *regs, long nr, long ret,
-				     __u64 sk, int dir_only)
+				     __u64 sk, int dir_only, __u64 id,
+				     const bool kernel)
 {
 	switch (nr) {
 	case NR_RECVFROM:
@@ -597,33 +1065,33 @@ static __always_inline int data_call(struct pt_regs *regs, long nr, long ret,
 		/* fall through */
 	case NR_READ:
 		if (dir_only != HTTP_DIR_OUT)
-			return buf_call(regs, ret, HTTP_DIR_IN, sk);
+			return buf_call(regs, ret, HTTP_DIR_IN, sk, id, kernel);
 		break;
 	case NR_WRITE:
 	case NR_SENDTO:
 		if (dir_only != HTTP_DIR_IN)
-			return buf_call(regs, ret, HTTP_DIR_OUT, sk);
+			return buf_call(regs, ret, HTTP_DIR_OUT, sk, id, kernel);
 		break;
 	case NR_READV:
 		if (dir_only != HTTP_DIR_OUT)
-			return vec_call(regs, ret, HTTP_DIR_IN, sk);
+			return vec_call(regs, ret, HTTP_DIR_IN, sk, id, kernel);
 		break;
 	case NR_WRITEV:
 		if (dir_only != HTTP_DIR_IN)
-			return vec_call(regs, ret, HTTP_DIR_OUT, sk);
+			return vec_call(regs, ret, HTTP_DIR_OUT, sk, id, kernel);
 		break;
 	case NR_RECVMSG:
 		if (dir_only != HTTP_DIR_OUT &&
 		    !(SYS_ARG2(regs) & HTTP_MSG_PEEK))
-			return msg_call(regs, ret, HTTP_DIR_IN, sk);
+			return msg_call(regs, ret, HTTP_DIR_IN, sk, id, kernel);
 		break;
 	case NR_SENDMSG:
 		if (dir_only != HTTP_DIR_IN)
-			return msg_call(regs, ret, HTTP_DIR_OUT, sk);
+			return msg_call(regs, ret, HTTP_DIR_OUT, sk, id, kernel);
 		break;
 	case NR_SENDFILE:
 		if (dir_only != HTTP_DIR_IN)
-			return sendfile_call(regs, ret, sk);
+			return sendfile_call(regs, ret, sk, id, kernel);
 		break;
 	}
 	return 0;
@@ -679,10 +1147,15 @@ static __always_inline int sock_eof(struct sock *sk)
 	return 0;
 }
 
+/*
+ * The filters come first: most calls are other processes' where a
+ * server is traced alone, and they cost no more than the two checks.
+ */
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(sock_recv_btf, struct sock *sk, int ret, int flags)
 {
 	struct pt_regs *regs;
+	__u64 id;
 
 	if (flags & HTTP_MSG_PEEK)
 		return 0;
@@ -690,21 +1163,28 @@ int BPF_PROG(sock_recv_btf, struct sock *sk, int ret, int flags)
 		return sock_eof(sk);
 	if (ret < 0)
 		return 0;
+	id = bpf_get_current_pid_tgid();
+	if (!filter_current_id_ok(id))
+		return 0;
 	regs = sys_regs();
 	return data_call(regs, regs_syscall_nr_btf(regs), ret, (__u64)sk,
-			 HTTP_DIR_IN);
+			 HTTP_DIR_IN, id, true);
 }
 
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(sock_send_btf, struct sock *sk, int ret, int flags)
 {
 	struct pt_regs *regs;
+	__u64 id;
 
 	if (ret <= 0)
 		return 0;
+	id = bpf_get_current_pid_tgid();
+	if (!filter_current_id_ok(id))
+		return 0;
 	regs = sys_regs();
 	return data_call(regs, regs_syscall_nr_btf(regs), ret, (__u64)sk,
-			 HTTP_DIR_OUT);
+			 HTTP_DIR_OUT, id, true);
 }
 
 /*
@@ -761,13 +1241,32 @@ int BPF_PROG(sock_state_btf, const struct sock *sk, const int oldstate,
  * number and read from it within that moment would have its first bytes
  * taken for the closed connection's (not seen in tests).
  */
+static __always_inline bool data_nr(long nr)
+{
+	switch (nr) {
+	case NR_READ: case NR_WRITE: case NR_READV: case NR_WRITEV:
+	case NR_SENDFILE: case NR_SENDTO: case NR_RECVFROM: case NR_SENDMSG:
+	case NR_RECVMSG:
+		return true;
+	}
+	return false;
+}
+
 static __always_inline int socket_exit(struct pt_regs *regs, long nr,
 				       long ret)
 {
+	__u64 id;
+
 	/* Linux releases the fd whatever close() returns but EBADF. */
 	if (nr == NR_CLOSE)
-		return ret == -HTTP_EBADF ? 0 : close_call(SYS_ARG0(regs));
-	return data_call(regs, nr, ret, 0, -1);
+		return ret == -HTTP_EBADF ? 0 :
+		       close_call(SYS_ARG0(regs), bpf_get_current_pid_tgid());
+	if (!data_nr(nr) || ret <= 0)
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	if (!filter_current_id_ok(id))
+		return 0;
+	return data_call(regs, nr, ret, 0, -1, id, false);
 }
 
 SEC("tp_btf/sys_exit")
@@ -786,13 +1285,9 @@ int BPF_PROG(socket_exit_raw, struct pt_regs *regs, long ret)
 {
 	long nr = regs_syscall_nr(regs);
 
-	switch (nr) {
-	case NR_READ: case NR_WRITE: case NR_CLOSE: case NR_READV:
-	case NR_WRITEV: case NR_SENDFILE: case NR_SENDTO: case NR_RECVFROM:
-	case NR_SENDMSG: case NR_RECVMSG:
-		return socket_exit(sys_regs(), nr, ret);
-	}
-	return 0;
+	if (nr != NR_CLOSE && !data_nr(nr))
+		return 0;
+	return socket_exit(sys_regs(), nr, ret);
 }
 
 /*
@@ -872,7 +1367,7 @@ static __always_inline int tls_return(long ret)
 	key = conn_key(id, fd);
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (n && (c ? c->src == HTTP_SRC_TLS : http_start(first_word(&sp))))
-		emit(key, c, fd, t->dir, HTTP_SRC_TLS, n, &sp, id, 0);
+		emit(key, c, fd, t->dir, HTTP_SRC_TLS, n, &sp, id, 0, false);
 	bpf_map_delete_elem(&tls_calls, &tid);
 	return 0;
 }

@@ -369,8 +369,11 @@ static int http_finish(struct session *s, void *p)
 	struct http_bpf *skel = p;
 	struct http_bpf__bss bss = { 0 };
 	int key = 0, fd = bpf_map__fd(skel->maps.bss);
-	unsigned long long n = httppair_lost(state.pairs);
+	unsigned long long n = httppair_lost(state.pairs), framed, handed;
 
+	httppair_framing(state.pairs, &framed, &handed);
+	log_debug("%llu requests framed in the kernel; %llu connections "
+		  "handed over to be framed here", framed, handed);
 	if (fd >= 0 && !bpf_map_lookup_elem(fd, &key, &bss))
 		n += bss.lost_requests;
 	if (!n)

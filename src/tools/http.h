@@ -18,6 +18,8 @@ enum http_kind {
 	HTTP_EV_DATA,		/* bytes a call moved on a connection */
 	HTTP_EV_CLOSE,		/* the connection's fd was closed */
 	HTTP_EV_EXIT,		/* a process with connections exited */
+	HTTP_EV_PAIR,		/* a request and its answer, framed in the kernel */
+	HTTP_EV_HANDOVER,	/* user space frames the connection from here */
 };
 
 enum http_src {
@@ -62,5 +64,39 @@ struct http_event {
 };
 
 #define HTTP_EVENT_HEAD_SIZE ((unsigned long)&((struct http_event *)0)->data)
+
+/*
+ * Plain connections are framed in the kernel while their exchanges are
+ * simple: a request whose head and body came in one call, answered by a
+ * response whose head came whole in its first call and whose body is
+ * sized by Content-Length. Each such exchange is one HTTP_EV_PAIR
+ * record. Anything else (pipelining, chunked bodies, a head split over
+ * calls, a long request line, bytes that are not HTTP) hands the
+ * connection over to user space for good: an HTTP_EV_HANDOVER record
+ * with the exchange under way, then data events from that call on.
+ */
+#define HTTP_LINE_MAX 112	/* the request line kept, without CRLF */
+#define HTTP_HEAD_KERNEL 512	/* the head bytes the kernel frames from */
+
+struct http_xchg {
+	__u64 start_ns;		/* the call with the request's first byte */
+	__u64 end_ns;		/* the call with the response's last byte */
+	__u64 req_body;		/* request body bytes */
+	__u64 resp_body;	/* response body bytes (so far) */
+	__u64 resp_left;	/* HANDOVER: body bytes still to come */
+	__u32 tid;		/* the request's thread */
+	__u16 status;		/* 0: no response head (yet) */
+	__u8 complete;		/* PAIR: the response's end was seen */
+	__u8 line_len;
+	char comm[16];		/* the request's thread */
+	char line[HTTP_LINE_MAX];
+};
+
+/* m.dir is the request's direction; m.len is 0. */
+struct http_xchg_event {
+	struct event_hdr hdr;
+	struct http_event_meta m;
+	struct http_xchg x;
+};
 
 #endif

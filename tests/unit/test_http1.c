@@ -1,5 +1,6 @@
 /* Unit tests of HTTP/1 framing (http1.c) and route templates. */
 #include <stdlib.h>
+#include <string.h>
 #include "http1.h"
 #include "unit.h"
 
@@ -155,6 +156,39 @@ static void test_close_and_no_body(void)
 	http1_free(&st);
 }
 
+/* A request line alone, as the kernel hands it over. */
+static void test_request_line(void)
+{
+	static const char line[] = "DELETE /a/b?c=1 HTTP/1.1";
+	struct http1_msg m = { 0 };
+
+	CHECK(http1_request_line(line, strlen(line), &m));
+	CHECK_STR(m.method, "DELETE");
+	CHECK_STR(m.path, "/a/b?c=1");
+	CHECK(!m.response && !m.path_truncated);
+	CHECK(!http1_request_line("GET /a HTTP/2", 13, &m));
+	CHECK(!http1_request_line("GET HTTP/1.1", 12, &m));
+	CHECK(!http1_request_line("VERYLONGMETHODNAME /a HTTP/1.1", 30, &m));
+}
+
+/* A response taken up inside its body, then the next one after it. */
+static void test_resume_body(void)
+{
+	struct http1_stream st;
+	struct seen s = { 0 };
+
+	http1_init(&st, record, &s);
+	http1_resume_body(&st, 200, 5, 5);
+	feed(&st, "56789HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nabc",
+	     9);
+	CHECK(s.n == 2);
+	CHECK(s.msgs[0].response && s.msgs[0].status == 200);
+	CHECK(s.msgs[0].body == 10 && s.msgs[0].complete);
+	CHECK(s.msgs[0].end_ns == 9);
+	CHECK(s.msgs[1].status == 404 && s.msgs[1].body == 3);
+	http1_free(&st);
+}
+
 static void test_route(void)
 {
 	char out[HTTP1_PATH_LEN];
@@ -180,6 +214,8 @@ const struct unit_test http1_tests[] = {
 	{ "http1/not_http", test_not_http },
 	{ "http1/close", test_close_and_no_body },
 	{ "http1/route", test_route },
+	{ "http1/request_line", test_request_line },
+	{ "http1/resume_body", test_resume_body },
 	{ NULL },
 };
 UNIT_GROUP(http1_tests)

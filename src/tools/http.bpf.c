@@ -381,16 +381,18 @@ static __always_inline __s64 header_number(const char *h, __u64 v)
 		if ((ch == ' ' || ch == '\t') && !digits)
 			continue;
 		if (ch < '0' || ch > '9')
-			break;
+			return digits > 12 ? -2 : n;
 		n = n * 10 + (ch - '0');
 		digits++;
 	}
-	return digits > 12 ? -2 : n;
+	return -2;	/* blanks or digits past what is read: user space's */
 }
 
 /*
  * The line feed at p, of a head of n bytes: the first ends its first
- * line; one followed by CRLF ends the head. True when the scan is over.
+ * line; one followed by CRLF ends the head. A bare one (no CR before)
+ * is left to user space, which ends a head only at CRLF CRLF. True when
+ * the scan is over.
  */
 static __always_inline bool line_end(const char *h, __u64 n, __u64 p,
 				     struct head *hd)
@@ -406,13 +408,12 @@ static __always_inline bool line_end(const char *h, __u64 n, __u64 p,
 	if (p >= HTTP_HEAD_KERNEL)
 		return true;
 	s = p + 1;
-	if (!hd->line) {
-		if (p < 1 || h[p - 1] != '\r') {
-			hd->odd = true;
-			return true;
-		}
-		hd->line = p - 1;
+	if (p < 1 || h[p - 1] != '\r') {
+		hd->odd = true;
+		return true;
 	}
+	if (!hd->line)
+		hd->line = p - 1;
 	if (s + 2 > n)
 		return true;		/* the head goes on past the bytes */
 	if (h[s] == '\r') {

@@ -433,6 +433,14 @@ def test_wrk_keepalive_load():
 test_wrk_keepalive_load.timeout = 60
 
 
+# The servers' start: a listening socket on a free loopback port, printed.
+LISTEN = """
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+print(s.getsockname()[1], flush=True)
+"""
+
 # A server of the test's own: reads until a request's head ends (after
 # whatever came before it), then answers by path: /partial sends 40 of 100
 # promised body bytes and closes; /post (several requests, the last with
@@ -442,11 +450,7 @@ test_wrk_keepalive_load.timeout = 60
 # 5-byte body.
 RAW_SERVER = r"""
 import socket, sys, time
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(8)
-print(s.getsockname()[1], flush=True)
-
+""" + LISTEN + r"""
 def whole(got):
     if b"/post" in got:
         return got.endswith(b"Connection: close\r\n\r\n")
@@ -517,11 +521,7 @@ def test_split_request_garbage_and_close_mid_response():
 
 PEEK_DUP_SERVER = r"""
 import os, socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(8)
-print(s.getsockname()[1], flush=True)
-while True:
+""" + LISTEN + r"""while True:
     c, _ = s.accept()
     c.settimeout(10)
     # A peek first: the same bytes come again in the read after it.
@@ -681,11 +681,7 @@ def test_container_server():
 
 PHASE_SERVER = r"""
 import re, socket, time
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(8)
-print(s.getsockname()[1], flush=True)
-
+""" + LISTEN + r"""
 def read_request(c):
     got = b""
     while b"\r\n\r\n" not in got:

@@ -533,11 +533,11 @@ static __always_inline struct head_buf *head_read(const struct span *sp,
 
 /*
  * The exchange under way on connection key as a record: kind
- * HTTP_EV_PAIR (done, or ended by the close) or HTTP_EV_HANDOVER.
- * by_owner: the running task is the connection's process.
+ * HTTP_EV_PAIR (done, or ended by the close) or HTTP_EV_HANDOVER. Its
+ * task is the request's, so it may be sent from any context (a reset
+ * in softirq).
  */
-static __always_inline void xchg_emit(__u64 key, struct conn *c, __u8 kind,
-				      bool by_owner)
+static __always_inline void xchg_emit(__u64 key, struct conn *c, __u8 kind)
 {
 	struct http_xchg_event *e;
 
@@ -547,28 +547,15 @@ static __always_inline void xchg_emit(__u64 key, struct conn *c, __u8 kind,
 		__sync_fetch_and_add(&lost_requests, 1);
 		return;
 	}
-	/*
-	 * The request's call: its time, thread and name. The rest from the
-	 * task through BTF: helpers cost tens of ns each here (a mitigation
-	 * thunk on every return), and this runs once per request.
-	 */
+	/* the request's call: its time and task (kept by frame_request) */
 	e->hdr.ts_ns = c->x.start_ns;
 	e->hdr.pid = key >> 32;
 	e->hdr.tid = c->x.tid;
+	e->hdr.cgroup_id = c->x.cgroup_id;
+	e->hdr.ppid = c->x.ppid;
+	e->hdr.uid = c->x.uid;
 	__builtin_memcpy(e->hdr.comm, c->x.comm, sizeof(e->hdr.comm));
-	if (by_owner && !filter.header_lite) {
-		struct task_struct *task = bpf_get_current_task_btf();
-
-		e->hdr.cgroup_id = task->cgroups->dfl_cgrp->kn->id;
-		e->hdr.ppid = task->real_parent->tgid;
-		e->hdr.uid = task->cred->uid.val;
-		e->m.flags = HTTP_EVF_TASK;
-	} else {
-		e->hdr.cgroup_id = 0;
-		e->hdr.ppid = 0;
-		e->hdr.uid = 0;
-		e->m.flags = by_owner ? HTTP_EVF_TASK : 0;
-	}
+	e->m.flags = HTTP_EVF_TASK;
 	e->m.fd = (__u32)key;
 	e->m.seq = c->seq++;
 	e->m.kind = kind;
@@ -612,9 +599,23 @@ static __always_inline bool frame_request(struct conn *c, __u32 dir,
 	/* word by word: h is 8-aligned, which the compiler cannot know */
 	for (int i = 0; i < HTTP_LINE_MAX / 8; i++)
 		((__u64 *)c->x.line)[i] = ((const __u64 *)h)[i];
+	/*
+	 * The task's fields through BTF: helpers cost tens of ns each
+	 * here (a mitigation thunk on every return), and this runs once
+	 * per request.
+	 */
 	task = bpf_get_current_task_btf();
 	((__u64 *)c->x.comm)[0] = ((const __u64 *)task->comm)[0];
 	((__u64 *)c->x.comm)[1] = ((const __u64 *)task->comm)[1];
+	if (filter.header_lite) {
+		c->x.cgroup_id = 0;
+		c->x.ppid = 0;
+		c->x.uid = 0;
+	} else {
+		c->x.cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+		c->x.ppid = task->real_parent->tgid;
+		c->x.uid = task->cred->uid.val;
+	}
 	c->phase = PHASE_ANSWER;
 	return true;
 }
@@ -629,7 +630,7 @@ static __always_inline void response_bytes(__u64 key, struct conn *c,
 	if (c->x.resp_left)
 		return;
 	c->x.complete = 1;
-	xchg_emit(key, c, HTTP_EV_PAIR, true);
+	xchg_emit(key, c, HTTP_EV_PAIR);
 	c->phase = PHASE_IDLE;
 }
 
@@ -757,7 +758,7 @@ static __always_inline int emit(__u64 key, struct conn *c, __u32 fd,
 			return 0;
 		c->framing = FRAME_USER;
 		if (c->phase != PHASE_IDLE)
-			xchg_emit(key, c, HTTP_EV_HANDOVER, true);
+			xchg_emit(key, c, HTTP_EV_HANDOVER);
 		c->phase = PHASE_IDLE;
 	}
 	return emit_data(c, fd, dir, src, len, sp, id);
@@ -833,7 +834,7 @@ static __always_inline void conn_end(__u64 key, struct conn *c,
 		if (c->phase != PHASE_IDLE) {
 			c->x.end_ns = bpf_ktime_get_boot_ns();
 			c->x.complete = 0;
-			xchg_emit(key, c, HTTP_EV_PAIR, by_owner);
+			xchg_emit(key, c, HTTP_EV_PAIR);
 		}
 		bpf_map_delete_elem(&conns, &key);
 		return;

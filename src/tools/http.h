@@ -88,7 +88,11 @@ struct http_xchg {
 	__u16 status;		/* 0: no response head (yet) */
 	__u8 complete;		/* PAIR: the response's end was seen */
 	__u8 line_len;
-	char comm[16];		/* the request's thread */
+	/* the request's task, as an event header has it */
+	__u64 cgroup_id;
+	__u32 ppid;
+	__u32 uid;
+	char comm[16];
 	char line[HTTP_LINE_MAX];
 };
 

@@ -47,12 +47,14 @@ struct conn {
 	__u8 phase;		/* enum phase */
 	__u8 role;		/* enum role, from its first request */
 	__u8 pad[5];
-	struct http_xchg x;	/* the exchange under way (FRAME_KERNEL) */
+	/* FRAME_KERNEL: the exchange under way, and its request's call */
+	struct http_xchg x;
+	struct event_hdr req;
 };
 
 /*
  * LRU: a connection pushed out while idle is followed again from its
- * next message. 16384 of them take about 4 MB.
+ * next message. 16384 of them take about 5 MB.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -547,14 +549,7 @@ static __always_inline void xchg_emit(__u64 key, struct conn *c, __u8 kind)
 		__sync_fetch_and_add(&lost_requests, 1);
 		return;
 	}
-	/* the request's call: its time and task (kept by frame_request) */
-	e->hdr.ts_ns = c->x.start_ns;
-	e->hdr.pid = key >> 32;
-	e->hdr.tid = c->x.tid;
-	e->hdr.cgroup_id = c->x.cgroup_id;
-	e->hdr.ppid = c->x.ppid;
-	e->hdr.uid = c->x.uid;
-	__builtin_memcpy(e->hdr.comm, c->x.comm, sizeof(e->hdr.comm));
+	e->hdr = c->req;
 	e->m.flags = HTTP_EVF_TASK;
 	e->m.fd = (__u32)key;
 	e->m.seq = c->seq++;
@@ -592,7 +587,6 @@ static __always_inline bool frame_request(struct conn *c, __u32 dir,
 	c->x.req_body = body;
 	c->x.resp_body = 0;
 	c->x.resp_left = 0;
-	c->x.tid = (__u32)id;
 	c->x.status = 0;
 	c->x.complete = 0;
 	c->x.line_len = hd->line;
@@ -600,21 +594,24 @@ static __always_inline bool frame_request(struct conn *c, __u32 dir,
 	for (int i = 0; i < HTTP_LINE_MAX / 8; i++)
 		((__u64 *)c->x.line)[i] = ((const __u64 *)h)[i];
 	/*
-	 * The task's fields through BTF: helpers cost tens of ns each
-	 * here (a mitigation thunk on every return), and this runs once
-	 * per request.
+	 * The record's header, kept until it is sent (maybe from softirq,
+	 * a reset): the task's fields through BTF, for helpers cost tens of
+	 * ns each here (a mitigation thunk on every return).
 	 */
 	task = bpf_get_current_task_btf();
-	((__u64 *)c->x.comm)[0] = ((const __u64 *)task->comm)[0];
-	((__u64 *)c->x.comm)[1] = ((const __u64 *)task->comm)[1];
+	c->req.ts_ns = c->x.start_ns;
+	c->req.pid = id >> 32;
+	c->req.tid = (__u32)id;
+	((__u64 *)c->req.comm)[0] = ((const __u64 *)task->comm)[0];
+	((__u64 *)c->req.comm)[1] = ((const __u64 *)task->comm)[1];
 	if (filter.header_lite) {
-		c->x.cgroup_id = 0;
-		c->x.ppid = 0;
-		c->x.uid = 0;
+		c->req.cgroup_id = 0;
+		c->req.ppid = 0;
+		c->req.uid = 0;
 	} else {
-		c->x.cgroup_id = task->cgroups->dfl_cgrp->kn->id;
-		c->x.ppid = task->real_parent->tgid;
-		c->x.uid = task->cred->uid.val;
+		c->req.cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+		c->req.ppid = task->real_parent->tgid;
+		c->req.uid = task->cred->uid.val;
 	}
 	c->phase = PHASE_ANSWER;
 	return true;

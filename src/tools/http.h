@@ -84,19 +84,17 @@ struct http_xchg {
 	__u64 req_body;		/* request body bytes */
 	__u64 resp_body;	/* response body bytes (so far) */
 	__u64 resp_left;	/* HANDOVER: body bytes still to come */
-	__u32 tid;		/* the request's thread */
 	__u16 status;		/* 0: no response head (yet) */
 	__u8 complete;		/* PAIR: the response's end was seen */
 	__u8 line_len;
-	/* the request's task, as an event header has it */
-	__u64 cgroup_id;
-	__u32 ppid;
-	__u32 uid;
-	char comm[16];
+	__u32 pad;
 	char line[HTTP_LINE_MAX];
 };
 
-/* m.dir is the request's direction; m.len is 0. */
+/*
+ * hdr is the request's call's (its time, thread and task); m.dir is the
+ * request's direction; m.len is 0.
+ */
 struct http_xchg_event {
 	struct event_hdr hdr;
 	struct http_event_meta m;

@@ -125,13 +125,42 @@ static void conn_desync(struct conn *c)
 	http1_reset(&c->out);
 }
 
+/*
+ * Request m, brought by the event being fed, joins the connection's
+ * queue (the oldest dropped, and counted, if it is full).
+ */
+static struct pending *pending_push(struct conn *c, const struct http1_msg *m)
+{
+	struct pending *p;
+
+	if (c->qlen == PENDING_MAX) {
+		c->hp->lost++;
+		pending_pop(c);
+	}
+	p = &c->q[(c->qhead + c->qlen++) % PENDING_MAX];
+	p->hdr = c->cur->hdr;
+	if (!(c->cur->m.flags & HTTP_EVF_TASK)) {
+		/* A request after a body in one call: same process. */
+		memcpy(p->hdr.comm, c->task.comm, sizeof(p->hdr.comm));
+		p->hdr.cgroup_id = c->task.cgroup_id;
+		p->hdr.ppid = c->task.ppid;
+		p->hdr.uid = c->task.uid;
+	}
+	/* Both NUL-terminated within the same sizes (http1.h). */
+	memcpy(p->method, m->method, strlen(m->method) + 1);
+	memcpy(p->path, m->path, strlen(m->path) + 1);
+	p->path_truncated = m->path_truncated;
+	p->start_ns = m->start_ns;
+	p->body = 0;
+	return p;
+}
+
 static void on_msg(void *ctx, struct http1_stream *st, enum http1_what what,
 		   struct http1_msg *m)
 {
 	struct conn *c = ctx;
 	bool inbound = st == &c->in;
 	struct pending *p;
-	int slot;
 
 	if (!m->response) {
 		if (c->role == HTTPPAIR_UNKNOWN)
@@ -144,27 +173,8 @@ static void on_msg(void *ctx, struct http1_stream *st, enum http1_what what,
 			c->req_open = -1;
 			return;
 		}
-		if (c->qlen == PENDING_MAX) {
-			c->hp->lost++;
-			pending_pop(c);
-		}
-		slot = (c->qhead + c->qlen++) % PENDING_MAX;
-		p = &c->q[slot];
-		p->hdr = c->cur->hdr;
-		if (!(c->cur->m.flags & HTTP_EVF_TASK)) {
-			/* A request after a body in one call: same process. */
-			memcpy(p->hdr.comm, c->task.comm, sizeof(p->hdr.comm));
-			p->hdr.cgroup_id = c->task.cgroup_id;
-			p->hdr.ppid = c->task.ppid;
-			p->hdr.uid = c->task.uid;
-		}
-		/* Both NUL-terminated within the same sizes (http1.h). */
-		memcpy(p->method, m->method, strlen(m->method) + 1);
-		memcpy(p->path, m->path, strlen(m->path) + 1);
-		p->path_truncated = m->path_truncated;
-		p->start_ns = m->start_ns;
-		p->body = 0;
-		c->req_open = slot;
+		p = pending_push(c, m);
+		c->req_open = p - c->q;
 		return;
 	}
 	/* A response: on the other direction, answering the oldest request. */
@@ -301,7 +311,7 @@ static void xchg_report(struct httppair *hp, const struct http_xchg_event *e,
  */
 static void xchg_handover(struct httppair *hp,
 			  const struct http_xchg_event *e,
-			  const struct http1_msg *req)
+			  struct http1_msg *req)
 {
 	const struct http_event *as_event = (const void *)e;
 	struct pending *p;
@@ -316,14 +326,8 @@ static void xchg_handover(struct httppair *hp,
 	c->cur = as_event;
 	if (e->m.flags & HTTP_EVF_TASK)
 		c->task = e->hdr;
-	p = &c->q[c->qhead];
-	c->qlen = 1;
-	c->req_open = -1;
-	p->hdr = e->hdr;
-	memcpy(p->method, req->method, sizeof(p->method));
-	memcpy(p->path, req->path, sizeof(p->path));
-	p->path_truncated = req->path_truncated;
-	p->start_ns = e->x.start_ns;
+	req->start_ns = e->x.start_ns;
+	p = pending_push(c, req);
 	p->body = e->x.req_body;
 	if (e->x.status)
 		http1_resume_body(c->role == HTTPPAIR_SERVER ? &c->out : &c->in,

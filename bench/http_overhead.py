@@ -4,7 +4,7 @@ loopback at the machine's saturation rate under wrk (keep-alive), with and
 without `loupe http` attached (system-wide: nginx and wrk are both traced;
 rows to /dev/null), in interleaved rounds.
 
-    bench/http_overhead.py [--rounds R] [--seconds S] [--conns C]
+    bench/http_overhead.py [--rounds R] [--seconds S] [--conns C] [--paired]
                            [--tool ARGS]... [--peer CMD]... [--no-bpf-stats]
 
 Each round runs wrk untraced, then under each --tool in turn (default
@@ -19,7 +19,11 @@ of nginx, wrk and loupe (utime + stime), and the run time of loupe's BPF
 programs per request (kernel.bpf_stats_enabled, turned on for the run
 unless --no-bpf-stats: the statistics add two clock reads to every
 program run, which weighs on a program that runs at every syscall).
-CPU figures are steadier than throughput on a loaded machine.
+CPU figures are steadier than throughput on a loaded machine. --paired
+runs wrk untraced again after each traced run and prints, per tool, the
+median and quartiles of each traced run's loss against the untraced runs
+either side of it: the machine's speed drifts by 10-20 % within a minute
+here, which medians of separate runs do not cancel.
 As root, from the repo root; needs nginx (nginx-light) and wrk.
 """
 import argparse
@@ -151,6 +155,10 @@ def main():
     ap.add_argument("--peer", action="append", default=[],
                     help="another command line, repeatable, e.g. a "
                     "bpftrace one-liner ({nginx}: nginx's pid)")
+    ap.add_argument("--paired", action="store_true",
+                    help="an untraced run after each traced one, and each "
+                    "traced run's loss against the two either side of it "
+                    "(steadier where the machine's speed drifts)")
     ap.add_argument("--no-bpf-stats", action="store_true",
                     help="leave kernel.bpf_stats_enabled as it is")
     a = ap.parse_args()
@@ -179,6 +187,8 @@ def main():
         url = "http://127.0.0.1:%d/index.html" % port
         wrk(url, 1, a.conns, [ngx.pid])   # warm-up
         res = {k: [] for k in ["untraced"] + tools}
+        # each traced run's loss against the untraced runs either side
+        paired = {k: [] for k in tools}
         for _ in range(a.rounds):
             res["untraced"].append(wrk(url, a.seconds, a.conns, [ngx.pid]))
             for tool in tools:
@@ -198,6 +208,13 @@ def main():
                 for line in err.splitlines():
                     if "lost" in line:
                         print("%s: %s" % (tool, line), file=sys.stderr)
+                if a.paired:
+                    res["untraced"].append(wrk(url, a.seconds, a.conns,
+                                               [ngx.pid]))
+                    around = (res["untraced"][-2][0] +
+                              res["untraced"][-1][0]) / 2
+                    paired[tool].append(100 * (res[tool][-1][0] - around) /
+                                        around)
                 tracer = None
         med = {k: [statistics.median(r[i] for r in v) for i in range(len(v[0]))]
                for k, v in res.items()}
@@ -218,6 +235,13 @@ def main():
         for k, v in res.items():
             print("rounds %s: %s" % (k, [round(r[0]) for r in v]),
                   file=sys.stderr)
+        for tool in tools if a.paired else []:
+            q = statistics.quantiles(paired[tool], n=4) \
+                if len(paired[tool]) > 1 else paired[tool] * 3
+            print("paired loss `%s`: median %+.1f %% (quartiles %+.1f, "
+                  "%+.1f) %s" % (tool, statistics.median(paired[tool]),
+                                 q[0], q[2],
+                                 [round(x, 1) for x in paired[tool]]))
     finally:
         if tracer and tracer.poll() is None:
             tracer.kill()

@@ -300,9 +300,7 @@ static __always_inline bool output_cap(const struct http_event_meta *m,
 
 /*
  * A connection's key in conns: the process and the fd. id is the task's
- * bpf_get_current_pid_tgid(), read once per program and passed down: a
- * helper call costs tens of ns where returns go through a mitigation
- * thunk (SRSO's safe RET here).
+ * bpf_get_current_pid_tgid(), read once per program and passed down.
  */
 static __always_inline __u64 conn_key(__u64 id, __u32 fd)
 {
@@ -595,8 +593,8 @@ static __always_inline bool frame_request(struct conn *c, __u32 dir,
 		((__u64 *)c->x.line)[i] = ((const __u64 *)h)[i];
 	/*
 	 * The record's header, kept until it is sent (maybe from softirq,
-	 * a reset): the task's fields through BTF, for helpers cost tens of
-	 * ns each here (a mitigation thunk on every return).
+	 * a reset): the task's fields through BTF loads, where the comm
+	 * and cgroup helpers cost 46 and 23 ns here (bench/http_costs).
 	 */
 	task = bpf_get_current_task_btf();
 	c->req.ts_ns = c->x.start_ns;

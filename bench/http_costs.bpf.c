@@ -2,7 +2,7 @@
 /*
  * http_costs, kernel side: what each step of `loupe http`'s kernel framing
  * costs on this machine, timed inside one BPF program run by
- * BPF_PROG_TEST_RUN (no workload, no scheduler, no noise from other
+ * BPF_PROG_TEST_RUN (no workload, no scheduler, little noise from other
  * tasks): the head scan on a request and a response, reads of user and
  * kernel memory, the clock, the helpers and map operations the socket
  * programs make per call. It includes http.bpf.c itself, so the scan timed
